@@ -1,0 +1,25 @@
+import type { AdminContext, AdminReply } from '../server.js';
+
+/** Liveness: the process serves. */
+export async function healthz(): Promise<AdminReply> {
+  return { status: 200, json: { status: 'ok' } };
+}
+
+/** Readiness: the store answers and shutdown has not begun. */
+export async function readyz({ options }: AdminContext): Promise<AdminReply> {
+  if (options.isDraining()) return { status: 503, json: { status: 'draining' } };
+  try {
+    await options.store.ping();
+    options.metrics.storeUp.set(1);
+    return { status: 200, json: { status: 'ready', store: options.store.backend } };
+  } catch {
+    options.metrics.storeUp.set(0);
+    return { status: 503, json: { status: 'store unavailable', store: options.store.backend } };
+  }
+}
+
+/** Prometheus text exposition of the private registry. */
+export async function metrics({ options }: AdminContext): Promise<AdminReply> {
+  const registry = options.metrics.registry;
+  return { status: 200, text: await registry.metrics(), contentType: registry.contentType };
+}

@@ -1,0 +1,134 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Pool } from 'undici';
+import type { Clock } from './clock.js';
+import type { Config } from './config/schema.js';
+import { LastUsedRecorder } from './auth/last-used.js';
+import { RouteTable } from './auth/routes.js';
+import { TokenCache } from './auth/token-cache.js';
+import { createAdminServer } from './admin/server.js';
+import { TokenService } from './admin/token-service.js';
+import type { Logger } from './log/logger.js';
+import { Metrics } from './metrics/metrics.js';
+import { ProxyServer } from './proxy/server.js';
+import type { TokenStore } from './store/token-store.js';
+import { statusAt } from './tokens/record.js';
+
+export interface Tollgate {
+  proxyPort: number;
+  adminPort: number;
+  store: TokenStore;
+  tokens: TokenService;
+  /** Stops taking requests, lets those in flight finish within the grace period, closes the store. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** Builds every part from the config and starts both listeners: the wiring, nothing else. */
+export async function startTollgate(config: Config, store: TokenStore, logger: Logger, clock: Clock): Promise<Tollgate> {
+  let isDraining = false;
+  let cache: TokenCache | undefined;
+  const metrics = new Metrics({
+    cacheEntries: () => cache?.size ?? 0,
+    tokenCounts: async () => {
+      const counts = new Map<string, { kind: string; status: string; count: number }>();
+      const now = clock.now();
+      for (const record of await store.listTokens()) {
+        const status = statusAt(record, now);
+        const key = `${record.kind}/${status}`;
+        const entry = counts.get(key) ?? { kind: record.kind, status, count: 0 };
+        entry.count++;
+        counts.set(key, entry);
+      }
+      return [...counts.values()];
+    },
+  });
+  cache = new TokenCache({
+    store,
+    clock,
+    observer: metrics,
+    max: config.cache.max,
+    ttlMs: config.cache.ttl,
+    negativeMax: config.cache.negativeMax,
+    negativeTtlMs: config.cache.negativeTtl,
+    staleIfErrorMs: config.cache.staleIfError,
+  });
+  store.subscribe(cache);
+  const lastUsed = new LastUsedRecorder(store, clock, config.cache.lastUsedInterval, (err) => {
+    metrics.storeError('touchLastUsed');
+    logger.warn({ err: (err as Error).message }, 'lastUsedAt write failed; will retry');
+  });
+  lastUsed.start();
+  const tokens = new TokenService(store, clock);
+
+  const upstream = new Pool(config.proxy.upstream, {
+    connections: config.proxy.connections,
+    connect: { timeout: config.proxy.timeouts.connect },
+    headersTimeout: config.proxy.timeouts.headers,
+    bodyTimeout: config.proxy.timeouts.idle,
+    keepAliveTimeout: 4000,
+  });
+  const proxy = new ProxyServer({
+    upstream,
+    cache,
+    routes: new RouteTable(config.routes),
+    lastUsed,
+    metrics,
+    logger,
+    clock,
+    forwardAuthorization: config.proxy.forwardAuthorization,
+    accessLog: config.proxy.accessLog,
+    headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
+    idleTimeoutMs: config.proxy.timeouts.idle,
+    upstreamHeadersTimeoutMs: config.proxy.timeouts.headers,
+    upstreamIdleTimeoutMs: config.proxy.timeouts.idle,
+  });
+  const admin = createAdminServer({
+    store,
+    cache,
+    tokens,
+    metrics,
+    logger,
+    clock,
+    metricsAuth: config.admin.metricsAuth,
+    isDraining: () => isDraining,
+  });
+  metrics.storeUp.set(await store.ping().then(() => 1, () => 0));
+
+  const proxyPort = await listen(proxy.server, config.proxy.listen);
+  const adminPort = await listen(admin, config.admin.listen);
+  logger.info({ proxyPort, adminPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
+
+  return {
+    proxyPort,
+    adminPort,
+    store,
+    tokens,
+    async shutdown(graceMs = config.proxy.shutdownGrace) {
+      isDraining = true;
+      const closed = Promise.all([close(proxy.server), close(admin)]);
+      proxy.server.closeIdleConnections();
+      admin.closeIdleConnections();
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+      await Promise.race([closed, grace]);
+      proxy.server.closeAllConnections();
+      admin.closeAllConnections();
+      await lastUsed.stop().catch(() => {});
+      await upstream.close().catch(() => {});
+      await store.close();
+    },
+  };
+}
+
+function listen(server: Server, address: { host: string; port: number }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,36 @@
+import { isExpired } from '../tokens/record.js';
+import { hashSecret, parseSecret } from '../tokens/secret.js';
+import type { Identity } from './authorize.js';
+import { BearerFault, readBearer } from './bearer.js';
+import type { DenyReason } from './decision.js';
+import { UNAVAILABLE, UNKNOWN, type Resolution, type TokenCache } from './token-cache.js';
+
+export type Authentication = Identity | DenyReason;
+
+const FAULTS: Record<BearerFault, DenyReason> = {
+  [BearerFault.Missing]: 'missing_token',
+  [BearerFault.Duplicate]: 'duplicate_authorization',
+  [BearerFault.Malformed]: 'invalid_token',
+};
+
+function settle(resolution: Resolution, now: number): Authentication {
+  if (resolution === UNAVAILABLE) return 'store_unavailable';
+  if (resolution === UNKNOWN) return 'invalid_token';
+  if (resolution.record.status !== 'active' || isExpired(resolution.record, now)) return 'invalid_token';
+  return resolution;
+}
+
+/**
+ * Finds the active token a request carries, or why there is none. Answers synchronously when
+ * the cache can (the hot path allocates no promise), else returns a promise.
+ */
+export function authenticate(rawHeaders: readonly string[], cache: TokenCache, now: number): Authentication | Promise<Authentication> {
+  const bearer = readBearer(rawHeaders);
+  if (typeof bearer !== 'string') return FAULTS[bearer];
+  // Shape and checksum first: garbage never reaches the cache or the store.
+  if (parseSecret(bearer) === undefined) return 'invalid_token';
+  const hash = hashSecret(bearer);
+  const cached = cache.cached(hash, now);
+  if (cached !== undefined) return settle(cached, now);
+  return cache.resolve(hash).then((resolution) => settle(resolution, now));
+}

@@ -1,0 +1,39 @@
+import { ALL_REPOSITORIES, isExpired, type Grants, type Right, type TokenRecord } from '../tokens/record.js';
+import { deny, type Decision } from './decision.js';
+
+/** A resolved token: the record, plus for personal tokens its user's grants when it was read. */
+export interface Identity {
+  readonly record: TokenRecord;
+  /** The user's current grants; null for repository tokens. */
+  readonly grants: Grants | null;
+}
+
+const covers = (scope: string, repository: string): boolean => scope === ALL_REPOSITORIES || scope === repository;
+
+/**
+ * Decides whether `identity` may use `right` on `repository` (undefined: the route names none,
+ * so the token's own repository is meant). Personal tokens get the intersection of their rights
+ * and their user's grants (SPEC §1).
+ */
+export function authorize(identity: Identity, right: Right, repository: string | undefined, now: number): Decision {
+  const record = identity.record;
+  if (record.status !== 'active' || isExpired(record, now)) return deny('invalid_token');
+  const target = repository ?? record.repository;
+  if (!covers(record.repository, target)) return deny('insufficient_scope');
+  if (!record.rights.includes(right)) return deny('insufficient_scope');
+  if (record.kind === 'personal' && !isGranted(identity.grants ?? {}, target, right)) return deny('insufficient_scope');
+  return { allowed: true, repository: target, right };
+}
+
+/** True when the grants give `right` on `repository`, directly or through `*`. */
+export function isGranted(grants: Grants, repository: string, right: Right): boolean {
+  return (grants[repository]?.includes(right) ?? false) || (grants[ALL_REPOSITORIES]?.includes(right) ?? false);
+}
+
+/** The rights a token really holds on a repository right now. */
+export function effectiveRights(identity: Identity, repository: string): Right[] {
+  const record = identity.record;
+  if (!covers(record.repository, repository)) return [];
+  if (record.kind !== 'personal') return [...record.rights];
+  return record.rights.filter((right) => isGranted(identity.grants ?? {}, repository, right));
+}

@@ -1,0 +1,53 @@
+import type { Clock } from '../clock.js';
+import type { TokenStore } from '../store/token-store.js';
+
+/**
+ * Collects token use and writes `lastUsedAt` in batches (SPEC §4): at most one write per token
+ * per interval, never a store write per request.
+ */
+export class LastUsedRecorder {
+  private pending = new Map<string, number>();
+  /** When each token's use was last queued; older than the interval means queue again. */
+  private readonly queuedAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: TokenStore,
+    private readonly clock: Clock,
+    private readonly intervalMs: number,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
+
+  /** Notes a use; costs one map lookup when the token was queued within the interval. */
+  record(id: string, now: number): void {
+    const last = this.queuedAt.get(id);
+    if (last !== undefined && now - last < this.intervalMs) return;
+    this.queuedAt.set(id, now);
+    this.pending.set(id, now);
+  }
+
+  /** Writes what is pending; on failure it stays pending for the next flush. */
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      await this.store.touchLastUsed(batch);
+    } catch (err) {
+      for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);
+      this.onError(err);
+    }
+    const cutoff = this.clock.now() - this.intervalMs;
+    for (const [id, at] of this.queuedAt) if (at <= cutoff) this.queuedAt.delete(id);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}

@@ -1,0 +1,102 @@
+import type { RouteConfig } from '../config/schema.js';
+import { NAME_PATTERN, type Right } from '../tokens/record.js';
+
+/** The default verb -> right map (SPEC §3.3); a route's own `methods` map is consulted first. */
+const DEFAULT_RIGHTS: Readonly<Record<string, Right>> = {
+  GET: 'query',
+  HEAD: 'query',
+  POST: 'stream',
+  PUT: 'modify',
+  PATCH: 'modify',
+  DELETE: 'delete',
+};
+
+const enum SegmentKind {
+  Literal,
+  Repository,
+  Rest,
+}
+
+interface Segment {
+  kind: SegmentKind;
+  text: string;
+}
+
+export interface Route {
+  readonly path: string;
+  readonly isPublic: boolean;
+  readonly segments: readonly Segment[];
+  readonly rights: Readonly<Record<string, Right>>;
+}
+
+export interface RouteMatch {
+  route: Route;
+  /** The `:repository` path parameter, when the route has one. */
+  repository: string | undefined;
+}
+
+function compile(config: RouteConfig): Route {
+  const segments: Segment[] = config.path
+    .split('/')
+    .slice(1)
+    .filter((text, i, all) => !(text === '' && i === all.length - 1 && all.length > 1))
+    .map((text) => ({
+      kind: text === ':repository' ? SegmentKind.Repository : text === '**' ? SegmentKind.Rest : SegmentKind.Literal,
+      text,
+    }));
+  return {
+    path: config.path,
+    isPublic: config.public ?? false,
+    segments,
+    rights: { ...DEFAULT_RIGHTS, ...config.methods },
+  };
+}
+
+/** Matches request paths against the configured routes; first match wins, no match is a deny. */
+export class RouteTable {
+  private readonly routes: Route[];
+
+  constructor(configs: readonly RouteConfig[]) {
+    this.routes = configs.map(compile);
+  }
+
+  /** Finds the first route matching `path` (which may carry a query, ignored here). */
+  match(path: string): RouteMatch | undefined {
+    const queryAt = path.indexOf('?');
+    const end = queryAt === -1 ? path.length : queryAt;
+    for (const route of this.routes) {
+      const repository = matchRoute(route, path, end);
+      if (repository !== false) return { route, repository };
+    }
+    return undefined;
+  }
+}
+
+/** The right a method needs on a route, or undefined when the method is not allowed there. */
+export function rightFor(route: Route, method: string): Right | undefined {
+  return route.rights[method];
+}
+
+/** Returns false for no match, else the repository parameter (or undefined when there is none). */
+function matchRoute(route: Route, path: string, end: number): string | undefined | false {
+  let repository: string | undefined;
+  let at = 1; // after the leading "/"
+  const segments = route.segments;
+  for (let s = 0; s < segments.length; s++) {
+    const segment = segments[s]!;
+    if (segment.kind === SegmentKind.Rest) return repository;
+    if (at > end) return false;
+    let next = path.indexOf('/', at);
+    if (next === -1 || next > end) next = end;
+    if (segment.kind === SegmentKind.Literal) {
+      if (next - at !== segment.text.length || !path.startsWith(segment.text, at)) return false;
+    } else {
+      const value = path.slice(at, next);
+      if (!NAME_PATTERN.test(value)) return false;
+      repository = value;
+    }
+    at = next + 1;
+  }
+  // Every pattern segment used: the path must be used up too (one trailing slash is allowed).
+  return at >= end ? repository : false;
+}

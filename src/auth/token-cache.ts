@@ -1,0 +1,149 @@
+import { LRUCache } from 'lru-cache';
+import type { Clock } from '../clock.js';
+import type { Invalidation, InvalidationListener, TokenStore } from '../store/token-store.js';
+import { hashesEqual, idFromHash } from '../tokens/secret.js';
+import type { Identity } from './authorize.js';
+
+/** What the cache reports to metrics; a no-op implementation serves tests. */
+export interface CacheObserver {
+  lookup(source: 'cache' | 'store' | 'negative', seconds: number): void;
+  hit(): void;
+  miss(): void;
+  storeError(op: string): void;
+  invalidated(lagSeconds: number): void;
+  reset(): void;
+}
+
+export const UNKNOWN = Symbol('unknown token');
+export const UNAVAILABLE = Symbol('store unavailable');
+export type Resolution = Identity | typeof UNKNOWN | typeof UNAVAILABLE;
+
+export interface TokenCacheOptions {
+  store: TokenStore;
+  clock: Clock;
+  observer: CacheObserver;
+  max: number;
+  ttlMs: number;
+  negativeMax: number;
+  negativeTtlMs: number;
+  staleIfErrorMs: number;
+}
+
+interface Entry {
+  identity: Identity;
+  fetchedAt: number;
+}
+
+/**
+ * The hot-path token lookup (SPEC §4): an LRU of resolved tokens keyed by token id (the first
+ * 16 hex digits of the secret's hash; the full hash is compared on every hit), a separately
+ * bounded negative cache keyed by the full hash, one store lookup for concurrent misses of one
+ * token, and stale entries served for `staleIfError` while the store is down.
+ */
+export class TokenCache implements InvalidationListener {
+  private readonly entries: LRUCache<string, Entry>;
+  private readonly negative: LRUCache<string, true>;
+  private readonly inflight = new Map<string, Promise<Resolution>>();
+  /** Bumped by every eviction, so a lookup that raced an invalidation is not cached. */
+  private epoch = 0;
+
+  constructor(private readonly options: TokenCacheOptions) {
+    this.entries = new LRUCache({ max: options.max });
+    this.negative = new LRUCache({ max: options.negativeMax, ttl: options.negativeTtlMs, perf: options.clock });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** A fresh cached answer without I/O, or undefined when the store must be asked. */
+  cached(hash: string, now: number): Resolution | undefined {
+    const entry = this.entries.get(idFromHash(hash));
+    if (entry !== undefined && now - entry.fetchedAt < this.options.ttlMs && hashesEqual(entry.identity.record.hash, hash)) {
+      this.options.observer.hit();
+      return entry.identity;
+    }
+    if (this.negative.has(hash)) return UNKNOWN;
+    return undefined;
+  }
+
+  /** Resolves a token hash, from the cache when fresh, else from the store (coalesced). */
+  resolve(hash: string): Promise<Resolution> {
+    const now = this.options.clock.now();
+    const hit = this.cached(hash, now);
+    if (hit !== undefined) return Promise.resolve(hit);
+    this.options.observer.miss();
+    let pending = this.inflight.get(hash);
+    if (pending === undefined) {
+      pending = this.load(hash).finally(() => this.inflight.delete(hash));
+      this.inflight.set(hash, pending);
+    }
+    return pending;
+  }
+
+  private async load(hash: string): Promise<Resolution> {
+    const started = performance.now();
+    const epoch = this.epoch;
+    const id = idFromHash(hash);
+    const { store, observer } = this.options;
+    let identity: Identity | undefined;
+    try {
+      const record = await store.getToken(id);
+      if (record !== undefined && hashesEqual(record.hash, hash)) {
+        const user = record.kind === 'personal' && record.user !== null ? await store.getUser(record.user) : undefined;
+        identity = { record, grants: record.kind === 'personal' ? (user?.grants ?? {}) : null };
+      }
+    } catch {
+      observer.storeError('getToken');
+      return this.staleOrUnavailable(id, hash);
+    }
+    observer.lookup('store', (performance.now() - started) / 1000);
+    if (identity === undefined) {
+      this.negative.set(hash, true);
+      return UNKNOWN;
+    }
+    if (epoch === this.epoch) this.entries.set(id, { identity, fetchedAt: this.options.clock.now() });
+    return identity;
+  }
+
+  private staleOrUnavailable(id: string, hash: string): Resolution {
+    const entry = this.entries.peek(id);
+    const age = entry === undefined ? Infinity : this.options.clock.now() - entry.fetchedAt;
+    if (entry !== undefined && age < this.options.ttlMs + this.options.staleIfErrorMs && hashesEqual(entry.identity.record.hash, hash)) {
+      return entry.identity; // expiry is still checked by authorize() against this record
+    }
+    return UNAVAILABLE;
+  }
+
+  /** Drops the given tokens at once (revoke, delete, edit). */
+  evict(ids: readonly string[]): void {
+    this.epoch++;
+    for (const id of ids) this.entries.delete(id);
+  }
+
+  /** Drops every personal token of a user (their grants changed). */
+  evictUser(user: string): void {
+    this.epoch++;
+    const doomed: string[] = [];
+    for (const [id, entry] of this.entries.entries()) if (entry.identity.record.user === user) doomed.push(id);
+    for (const id of doomed) this.entries.delete(id);
+  }
+
+  clear(): void {
+    this.epoch++;
+    this.entries.clear();
+    this.negative.clear();
+  }
+
+  onMessage(message: Invalidation): void {
+    if (message.type === 'tokens') this.evict(message.ids);
+    else if (message.type === 'user') this.evictUser(message.user);
+    else this.clear();
+    this.options.observer.invalidated(Math.max(0, (this.options.clock.now() - message.at) / 1000));
+  }
+
+  onReset(): void {
+    this.clear();
+    this.options.observer.reset();
+  }
+}

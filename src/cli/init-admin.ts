@@ -1,0 +1,25 @@
+import { systemClock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import { TokenService } from '../admin/token-service.js';
+import { createStore } from '../store/create-store.js';
+import { ALL_REPOSITORIES, RIGHTS } from '../tokens/record.js';
+
+/** `tollgate init-admin`: writes a `*` admin token straight into the store and prints its secret once. */
+export async function initAdmin(config: Config, name: string, out: NodeJS.WritableStream): Promise<number> {
+  const store = await createStore(config.store);
+  try {
+    await store.ping();
+    const tokens = new TokenService(store, systemClock);
+    const { token, secret } = await tokens.createUnchecked('init-admin', {
+      kind: 'repository',
+      name,
+      repository: ALL_REPOSITORIES,
+      rights: [...RIGHTS],
+    });
+    out.write(`Created admin token ${token.id} (${token.name}) for all repositories.\n`);
+    out.write(`Secret (shown once, store it now):\n${secret}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

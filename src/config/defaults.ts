@@ -1,0 +1,36 @@
+/** The configuration used for every key a file and the environment leave out (SPEC §6). */
+export const DEFAULTS = {
+  proxy: {
+    listen: '0.0.0.0:8080',
+    upstream: 'http://127.0.0.1:8000',
+    connections: 128,
+    timeouts: { connect: '5s', headers: '30s', idle: '5m' },
+    forwardAuthorization: false,
+    accessLog: true,
+    shutdownGrace: '25s',
+  },
+  admin: {
+    listen: '0.0.0.0:9090',
+    metricsAuth: false,
+    connectUri: 'tollgate://{host}:8080?token={secret}',
+  },
+  store: {
+    backend: 'file',
+    file: { path: './data/tollgate.jsonl' },
+    redis: { url: 'redis://127.0.0.1:6379/0', keyPrefix: 'tollgate:', commandTimeout: '250ms' },
+  },
+  cache: {
+    max: 100000,
+    ttl: '30s',
+    negativeMax: 10000,
+    negativeTtl: '5s',
+    staleIfError: '60s',
+    lastUsedInterval: '60s',
+  },
+  routes: [
+    { path: '/v1/repositories/:repository/stream', methods: { POST: 'stream', PUT: 'stream' } },
+    { path: '/v1/repositories/:repository/**' },
+    { path: '/health', public: true },
+  ],
+  log: { level: 'info' },
+};

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { configSchema, type Config } from './schema.js';
+import { DEFAULTS } from './defaults.js';
+
+/** A configuration that cannot be used; `faults` holds one line per problem, each naming its key. */
+export class ConfigError extends Error {
+  readonly code = 'TG_CONFIG_INVALID';
+  constructor(readonly faults: string[]) {
+    super(faults.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Environment variables that belong to the CLI rather than to configuration keys. */
+const CLI_VARIABLES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_TOKEN', 'TOLLGATE_ADMIN_URL']);
+
+type Tree = Record<string, unknown>;
+
+const isTree = (value: unknown): value is Tree =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `store.redis.keyPrefix` -> `TOLLGATE_STORE_REDIS_KEY_PREFIX`. */
+export function envName(path: readonly string[]): string {
+  return 'TOLLGATE_' + path.map((key) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+}
+
+function leaves(tree: Tree, prefix: string[] = [], out: string[][] = []): string[][] {
+  for (const [key, value] of Object.entries(tree)) {
+    if (isTree(value)) leaves(value, [...prefix, key], out);
+    else out.push([...prefix, key]);
+  }
+  return out;
+}
+
+function merge(base: unknown, over: unknown): unknown {
+  if (!isTree(base) || !isTree(over)) return over === undefined ? base : over;
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(over)) out[key] = merge(base[key], value);
+  return out;
+}
+
+function setPath(tree: Tree, path: string[], value: unknown): void {
+  let node = tree;
+  for (const key of path.slice(0, -1)) {
+    if (!isTree(node[key])) node[key] = {};
+    node = node[key] as Tree;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function envOverrides(env: NodeJS.ProcessEnv, faults: string[]): Tree {
+  const known = new Map(leaves(DEFAULTS).map((path) => [envName(path), path]));
+  const out: Tree = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('TOLLGATE_') || CLI_VARIABLES.has(name) || raw === undefined) continue;
+    const path = known.get(name);
+    if (!path) {
+      faults.push(`${name}: unknown environment variable; keys are TOLLGATE_<PATH> such as TOLLGATE_STORE_REDIS_URL`);
+      continue;
+    }
+    const sample = path.reduce<unknown>((node, key) => (node as Tree)[key], DEFAULTS);
+    // Strings stay as written (URLs, host:port); other leaves are read as YAML so "true", "128" and lists work.
+    let value: unknown = raw;
+    if (typeof sample !== 'string') {
+      try {
+        value = parseYaml(raw);
+      } catch {
+        faults.push(`${path.join('.')}: ${name} is not valid YAML`);
+        continue;
+      }
+    }
+    setPath(out, path, value);
+  }
+  return out;
+}
+
+export interface LoadOptions {
+  /** Path of the YAML file; a missing file is a fault only when `required`. */
+  path: string;
+  required: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Reads the YAML file and the environment over the defaults and validates the result, or throws ConfigError. */
+export function loadConfig({ path, required, env }: LoadOptions): Config {
+  const faults: string[] = [];
+  let fromFile: unknown = {};
+  let text: string | undefined;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (required || (err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError([`${path}: cannot read the config file (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+    }
+  }
+  if (text !== undefined) {
+    try {
+      fromFile = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new ConfigError([`${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+    }
+    if (!isTree(fromFile)) throw new ConfigError([`${path}: expected a map of settings at the top level`]);
+  }
+  const fromEnv = envOverrides(env, faults);
+  return validate(merge(merge(DEFAULTS, fromFile), fromEnv), faults);
+}
+
+/** Validates an already merged configuration tree. */
+export function validate(tree: unknown, faults: string[] = []): Config {
+  const result = configSchema.safeParse(tree, { reportInput: true });
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = issue.path.join('.') || '(top level)';
+      if (issue.code === 'unrecognized_keys') {
+        for (const unknownKey of issue.keys) {
+          faults.push(`${[...issue.path, unknownKey].join('.')}: unknown key`);
+        }
+      } else if (issue.code === 'invalid_type' && issue.expected === 'object') {
+        faults.push(`${key}: expected a map, got ${Array.isArray(issue.input) ? 'a list' : JSON.stringify(issue.input)}`);
+      } else if (issue.code === 'invalid_type' && issue.expected === 'array') {
+        faults.push(`${key}: expected a list, got ${JSON.stringify(issue.input)}`);
+      } else {
+        faults.push(`${key}: ${issue.message}`);
+      }
+    }
+  }
+  if (faults.length > 0) throw new ConfigError(faults);
+  return result.data!;
+}

@@ -1,0 +1,199 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Clock } from '../clock.js';
+import { authorize } from '../auth/authorize.js';
+import { authenticate, type Authentication } from '../auth/authenticate.js';
+import { DENIALS, type DenyReason, type Outcome } from '../auth/decision.js';
+import type { LastUsedRecorder } from '../auth/last-used.js';
+import { checkTarget } from '../auth/paths.js';
+import { rightFor, type RouteMatch, type RouteTable } from '../auth/routes.js';
+import type { TokenCache } from '../auth/token-cache.js';
+import { sendProblem } from '../http/problem.js';
+import { requestIdFor } from '../http/request-id.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics, RightLabel } from '../metrics/metrics.js';
+import type { Right } from '../tokens/record.js';
+import { Exchange, ProxyResponse, type ExchangeSink } from './exchange.js';
+import { upstreamHeaders, type ForwardIdentity } from './headers.js';
+
+export interface ProxyOptions {
+  upstream: Dispatcher;
+  cache: TokenCache;
+  routes: RouteTable;
+  lastUsed: LastUsedRecorder;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  forwardAuthorization: boolean;
+  accessLog: boolean;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  upstreamHeadersTimeoutMs: number;
+  upstreamIdleTimeoutMs: number;
+}
+
+/** Seconds a client should wait before retrying after a 503 from a store outage. */
+const RETRY_AFTER = { 'retry-after': '1' };
+
+const hasBody = (req: IncomingMessage): boolean =>
+  req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+
+/**
+ * The data-plane server (SPEC §3). Each request runs the pipeline
+ * check target -> match route -> authenticate -> authorize -> forward; every refusal goes
+ * through one function that maps the reason to its status and problem body.
+ */
+export class ProxyServer implements ExchangeSink {
+  readonly server: Server<typeof IncomingMessage, typeof ProxyResponse>;
+  private readonly options: ProxyOptions;
+
+  constructor(options: ProxyOptions) {
+    this.options = options;
+    this.server = createServer({ ServerResponse: ProxyResponse, headersTimeout: options.headersTimeoutMs, requestTimeout: 0 });
+    this.server.timeout = options.idleTimeoutMs;
+    this.server.on('request', (req, res) => this.handle(req, res, false));
+    // Answer Expect: 100-continue only after the token is checked, so a refused upload sends no body.
+    this.server.on('checkContinue', (req, res) => this.handle(req, res, true));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    });
+  }
+
+  private handle(req: IncomingMessage, res: ProxyResponse, expectsContinue: boolean): void {
+    const started = performance.now();
+    const { metrics, cache, clock } = this.options;
+    metrics.inflight.inc();
+    const requestId = requestIdFor(req.headers['x-request-id']);
+    res.setHeader('x-request-id', requestId);
+
+    const target = checkTarget(req.url ?? '');
+    if (target === undefined) return this.refuse(req, res, requestId, 'bad_target', 'none', started);
+    const match = this.options.routes.match(target);
+    const method = req.method ?? 'GET';
+
+    if (match?.route.isPublic) {
+      const right = rightFor(match.route, method);
+      if (right === undefined) return this.refuse(req, res, requestId, 'method_not_allowed', 'none', started);
+      return this.forward(req, res, requestId, target, undefined, right, expectsContinue, started);
+    }
+
+    const authStarted = performance.now();
+    const identity = authenticate(req.rawHeaders, cache, clock.now());
+    if (identity instanceof Promise) {
+      // Cache miss: the only path that waits, and the only one that allocates a promise.
+      identity.then(
+        (settled) => this.authorized(req, res, requestId, target, match, settled, expectsContinue, started),
+        () => this.refuse(req, res, requestId, 'store_unavailable', 'none', started),
+      );
+      return;
+    }
+    if (typeof identity !== 'string') metrics.authSeconds('cache', (performance.now() - authStarted) / 1000);
+    this.authorized(req, res, requestId, target, match, identity, expectsContinue, started);
+  }
+
+  private authorized(
+    req: IncomingMessage,
+    res: ProxyResponse,
+    requestId: string,
+    target: string,
+    match: RouteMatch | undefined,
+    identity: Authentication,
+    expectsContinue: boolean,
+    started: number,
+  ): void {
+    if (typeof identity === 'string') return this.refuse(req, res, requestId, identity, 'none', started);
+    if (match === undefined) return this.refuse(req, res, requestId, 'no_route', 'none', started);
+    const right = rightFor(match.route, req.method ?? 'GET');
+    if (right === undefined) return this.refuse(req, res, requestId, 'method_not_allowed', 'none', started);
+    const now = this.options.clock.now();
+    const decision = authorize(identity, right, match.repository, now);
+    if (!decision.allowed) return this.refuse(req, res, requestId, decision.reason, right, started);
+
+    const record = identity.record;
+    this.options.lastUsed.record(record.id, now);
+    const forwarded: ForwardIdentity = { tokenId: record.id, repository: decision.repository, user: record.user, right };
+    return this.forward(req, res, requestId, target, forwarded, right, expectsContinue, started);
+  }
+
+  private forward(
+    req: IncomingMessage,
+    res: ProxyResponse,
+    requestId: string,
+    path: string,
+    identity: ForwardIdentity | undefined,
+    right: Right,
+    expectsContinue: boolean,
+    started: number,
+  ): void {
+    const options = this.options;
+    if (expectsContinue) res.writeContinue();
+    const headers = upstreamHeaders(req.rawHeaders, req.headers.connection, {
+      forwardAuthorization: options.forwardAuthorization,
+      requestId,
+      remoteAddress: req.socket.remoteAddress,
+      protocol: 'http',
+      identity,
+    });
+    const exchange = new Exchange(req, res, requestId, right, identity, started, this);
+    const declared = Number(req.headers['content-length']);
+    if (declared > 0) exchange.requestBytes = declared;
+    options.upstream.dispatch(
+      {
+        path,
+        method: req.method as Dispatcher.HttpMethod,
+        headers,
+        body: hasBody(req) ? req : null,
+        headersTimeout: options.upstreamHeadersTimeoutMs,
+        bodyTimeout: options.upstreamIdleTimeoutMs,
+      },
+      exchange,
+    );
+  }
+
+  /** ExchangeSink: an exchange ended. */
+  finished(exchange: Exchange, outcome: Outcome, status: number): void {
+    const { metrics } = this.options;
+    const { right, identity } = exchange;
+    const seconds = (performance.now() - exchange.started) / 1000;
+    metrics.inflight.dec();
+    metrics.request(right, outcome, seconds);
+    metrics.upstreamDuration.observe(exchange.upstreamSeconds);
+    if (exchange.req.complete) metrics.requestBytes.inc(exchange.requestBytes);
+    metrics.responseBytes.inc(exchange.responseBytes);
+    if (this.options.accessLog) {
+      this.options.logger.info({
+        requestId: exchange.requestId,
+        method: exchange.req.method,
+        path: exchange.req.url,
+        status,
+        right,
+        outcome,
+        tokenId: identity?.tokenId,
+        ms: Math.round(seconds * 1000 * 100) / 100,
+        bytesIn: exchange.requestBytes,
+        bytesOut: exchange.responseBytes,
+      });
+    }
+  }
+
+  /** ExchangeSink: the upstream failed. */
+  upstreamFailed(reason: 'refused' | 'reset' | 'timeout' | 'other'): void {
+    this.options.metrics.upstreamError(reason);
+  }
+
+  private refuse(req: IncomingMessage, res: ProxyResponse, requestId: string, reason: DenyReason, right: RightLabel, started: number): void {
+    const denial = DENIALS[reason];
+    // An unread upload must not be read as the next request: close the connection instead.
+    if (hasBody(req)) res.shouldKeepAlive = false;
+    const headers = reason === 'store_unavailable' ? RETRY_AFTER : denial.challenge ? { 'www-authenticate': denial.challenge } : undefined;
+    sendProblem(res, { status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, requestId, headers);
+    const seconds = (performance.now() - started) / 1000;
+    this.options.metrics.inflight.dec();
+    this.options.metrics.request(right, denial.outcome, seconds);
+    if (this.options.accessLog) {
+      this.options.logger.info({ requestId, method: req.method, path: req.url, status: denial.status, right, outcome: denial.outcome, reason });
+    }
+  }
+}

@@ -1,0 +1,282 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { HistoryEntry, RepositoryRecord, Right, TokenRecord, UserRecord } from '../tokens/record.js';
+import { StoreUnavailableError, type Invalidation, type InvalidationListener, type TokenStore } from './token-store.js';
+
+export interface RedisStoreOptions {
+  url: string;
+  keyPrefix: string;
+  /** A command that takes longer fails, so the proxy answers 503 instead of waiting. */
+  commandTimeoutMs: number;
+}
+
+// Each script touches only keys that share the token's {id} hash tag, so it runs on a Cluster too.
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('RPUSH', KEYS[2], ARGV[1])
+return 1`;
+const UPDATE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('RPUSH', KEYS[2], ARGV[1])
+return 1`;
+const DELETE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('RPUSH', KEYS[2], ARGV[1])
+return 1`;
+const TOUCH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local current = tonumber(redis.call('HGET', KEYS[1], 'lastUsedAt')) or 0
+if current < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'lastUsedAt', ARGV[1]) end
+return 1`;
+
+interface Scripts {
+  tgCreate(token: string, history: string, ...args: string[]): Promise<number>;
+  tgUpdate(token: string, history: string, ...args: string[]): Promise<number>;
+  tgDelete(token: string, history: string, entry: string): Promise<number>;
+  tgTouch(token: string, at: string): Promise<number>;
+}
+
+const optionalTime = (value: string | undefined): number | null => (value ? Number(value) : null);
+
+/** A token as the fields of one Redis hash; null is written as the empty string. */
+function toFields(record: TokenRecord): string[] {
+  return [
+    'id', record.id,
+    'hash', record.hash,
+    'kind', record.kind,
+    'name', record.name,
+    'repository', record.repository,
+    'user', record.user ?? '',
+    'rights', record.rights.join(','),
+    'status', record.status,
+    'prefix', record.prefix,
+    'createdAt', String(record.createdAt),
+    'createdBy', record.createdBy,
+    'updatedAt', String(record.updatedAt),
+    'expiresAt', record.expiresAt === null ? '' : String(record.expiresAt),
+    'revokedAt', record.revokedAt === null ? '' : String(record.revokedAt),
+    'lastUsedAt', record.lastUsedAt === null ? '' : String(record.lastUsedAt),
+  ];
+}
+
+function fromFields(fields: Record<string, string>): TokenRecord | undefined {
+  if (!fields.id) return undefined;
+  return {
+    id: fields.id,
+    hash: fields.hash ?? '',
+    kind: fields.kind === 'personal' ? 'personal' : 'repository',
+    name: fields.name ?? '',
+    repository: fields.repository ?? '',
+    user: fields.user ? fields.user : null,
+    rights: fields.rights ? (fields.rights.split(',') as Right[]) : [],
+    status: fields.status === 'revoked' ? 'revoked' : 'active',
+    prefix: fields.prefix ?? '',
+    createdAt: Number(fields.createdAt),
+    createdBy: fields.createdBy ?? '',
+    updatedAt: Number(fields.updatedAt),
+    expiresAt: optionalTime(fields.expiresAt),
+    revokedAt: optionalTime(fields.revokedAt),
+    lastUsedAt: optionalTime(fields.lastUsedAt),
+  };
+}
+
+/**
+ * The production store: one Redis hash per token under `token:{id}`, so the hot-path lookup
+ * is a single HGETALL. The client is set for a proxy: no offline queue and a short command
+ * timeout, so an outage turns into a quick 503 instead of requests piling up.
+ */
+export class RedisStore implements TokenStore {
+  readonly backend = 'redis' as const;
+  private readonly client: Redis & Scripts;
+  private subscriber: Redis | undefined;
+  private readonly prefix: string;
+  private readonly channel: string;
+
+  constructor(private readonly options: RedisStoreOptions) {
+    this.prefix = options.keyPrefix;
+    this.channel = `${options.keyPrefix}invalidate`;
+    this.client = new Redis(options.url, this.clientOptions()) as Redis & Scripts;
+    this.client.on('error', () => {}); // reported through failed commands and /readyz
+    this.client.defineCommand('tgCreate', { numberOfKeys: 2, lua: CREATE });
+    this.client.defineCommand('tgUpdate', { numberOfKeys: 2, lua: UPDATE });
+    this.client.defineCommand('tgDelete', { numberOfKeys: 2, lua: DELETE });
+    this.client.defineCommand('tgTouch', { numberOfKeys: 1, lua: TOUCH });
+  }
+
+  private clientOptions(): RedisOptions {
+    return {
+      enableOfflineQueue: false,
+      commandTimeout: this.options.commandTimeoutMs,
+      connectTimeout: Math.max(1000, this.options.commandTimeoutMs * 4),
+      maxRetriesPerRequest: 0,
+      retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    };
+  }
+
+  /** Resolves once the first connection is up, or after `withinMs` (the store may come later). */
+  async waitUntilReady(withinMs: number): Promise<boolean> {
+    if (this.client.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(false), withinMs);
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => finish(true);
+      this.client.on('ready', onReady);
+    });
+  }
+
+  private tokenKey(id: string): string {
+    return `${this.prefix}token:{${id}}`;
+  }
+
+  private historyKey(id: string): string {
+    return `${this.prefix}history:{${id}}`;
+  }
+
+  private async run<T>(op: string, command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (err) {
+      throw new StoreUnavailableError(op, err);
+    }
+  }
+
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    const fields = await this.run('getToken', () => this.client.hgetall(this.tokenKey(id)));
+    return fromFields(fields);
+  }
+
+  async createToken(record: TokenRecord, entry: HistoryEntry): Promise<boolean> {
+    const created = await this.run('createToken', () =>
+      this.client.tgCreate(this.tokenKey(record.id), this.historyKey(record.id), JSON.stringify(entry), ...toFields(record)),
+    );
+    if (created === 1) await this.run('createToken', () => this.client.sadd(`${this.prefix}tokens`, record.id));
+    return created === 1;
+  }
+
+  async updateToken(record: TokenRecord, entry: HistoryEntry): Promise<boolean> {
+    const updated = await this.run('updateToken', () =>
+      this.client.tgUpdate(this.tokenKey(record.id), this.historyKey(record.id), JSON.stringify(entry), ...toFields(record)),
+    );
+    return updated === 1;
+  }
+
+  async deleteToken(id: string, entry: HistoryEntry): Promise<boolean> {
+    const deleted = await this.run('deleteToken', () =>
+      this.client.tgDelete(this.tokenKey(id), this.historyKey(id), JSON.stringify(entry)),
+    );
+    if (deleted === 1) await this.run('deleteToken', () => this.client.srem(`${this.prefix}tokens`, id));
+    return deleted === 1;
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    const ids = await this.run('listTokens', () => this.client.smembers(`${this.prefix}tokens`));
+    const out: TokenRecord[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const pipeline = this.client.pipeline();
+      for (const id of ids.slice(i, i + 500)) pipeline.hgetall(this.tokenKey(id));
+      const replies = await this.run('listTokens', () => pipeline.exec());
+      for (const [err, fields] of replies ?? []) {
+        if (err) throw new StoreUnavailableError('listTokens', err);
+        const record = fromFields(fields as Record<string, string>);
+        if (record) out.push(record);
+      }
+    }
+    return out;
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    const items = await this.run('history', () => this.client.lrange(this.historyKey(id), 0, -1));
+    return items.map((item) => JSON.parse(item) as HistoryEntry);
+  }
+
+  async touchLastUsed(uses: ReadonlyMap<string, number>): Promise<void> {
+    if (uses.size === 0) return;
+    const pipeline = this.client.pipeline();
+    for (const [id, at] of uses) (pipeline as unknown as Scripts).tgTouch(this.tokenKey(id), String(at));
+    await this.run('touchLastUsed', () => pipeline.exec());
+  }
+
+  async createRepository(record: RepositoryRecord): Promise<boolean> {
+    const added = await this.run('createRepository', () =>
+      this.client.hsetnx(`${this.prefix}repositories`, record.name, JSON.stringify(record)),
+    );
+    return added === 1;
+  }
+
+  async getRepository(name: string): Promise<RepositoryRecord | undefined> {
+    const raw = await this.run('getRepository', () => this.client.hget(`${this.prefix}repositories`, name));
+    return raw ? (JSON.parse(raw) as RepositoryRecord) : undefined;
+  }
+
+  async listRepositories(): Promise<RepositoryRecord[]> {
+    const all = await this.run('listRepositories', () => this.client.hvals(`${this.prefix}repositories`));
+    return all.map((raw) => JSON.parse(raw) as RepositoryRecord);
+  }
+
+  async deleteRepository(name: string): Promise<boolean> {
+    return (await this.run('deleteRepository', () => this.client.hdel(`${this.prefix}repositories`, name))) === 1;
+  }
+
+  async putUser(record: UserRecord): Promise<void> {
+    await this.run('putUser', () => this.client.hset(`${this.prefix}users`, record.name, JSON.stringify(record)));
+  }
+
+  async getUser(name: string): Promise<UserRecord | undefined> {
+    const raw = await this.run('getUser', () => this.client.hget(`${this.prefix}users`, name));
+    return raw ? (JSON.parse(raw) as UserRecord) : undefined;
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    const all = await this.run('listUsers', () => this.client.hvals(`${this.prefix}users`));
+    return all.map((raw) => JSON.parse(raw) as UserRecord);
+  }
+
+  async deleteUser(name: string): Promise<boolean> {
+    return (await this.run('deleteUser', () => this.client.hdel(`${this.prefix}users`, name))) === 1;
+  }
+
+  async publish(message: Invalidation): Promise<void> {
+    await this.run('publish', () => this.client.publish(this.channel, JSON.stringify(message)));
+  }
+
+  subscribe(listener: InvalidationListener): void {
+    if (!this.subscriber) {
+      // A subscribed connection can run no other command, so it is a connection of its own.
+      this.subscriber = new Redis(this.options.url, {
+        ...this.clientOptions(),
+        enableOfflineQueue: true,
+        commandTimeout: undefined,
+      });
+      this.subscriber.on('error', () => {});
+      void this.subscriber.subscribe(this.channel).catch(() => {});
+    }
+    let isFirstReady = true;
+    this.subscriber.on('ready', () => {
+      if (!isFirstReady) listener.onReset();
+      isFirstReady = false;
+    });
+    this.subscriber.on('message', (channel: string, payload: string) => {
+      if (channel !== this.channel) return;
+      try {
+        listener.onMessage(JSON.parse(payload) as Invalidation);
+      } catch {
+        listener.onReset(); // a message we cannot read may have named anything
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.run('ping', () => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+    this.subscriber?.disconnect();
+  }
+}

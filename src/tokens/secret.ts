@@ -1,0 +1,63 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { base62Fixed, base62FromBytes, isBase62 } from './base62.js';
+
+export type TokenKind = 'repository' | 'personal';
+
+const BODY_LENGTH = 43; // 62^43 > 2^256, so 32 random bytes always fit
+const CHECKSUM_LENGTH = 6; // 62^6 > 2^32
+const HEAD_LENGTH = 4; // "tgr_" or "tgp_"
+/** Length of every well-formed secret. */
+export const SECRET_LENGTH = HEAD_LENGTH + BODY_LENGTH + CHECKSUM_LENGTH;
+/** Length of the display prefix kept in the store (SPEC §2). */
+export const PREFIX_LENGTH = 12;
+
+const checksum = (text: string): string => base62Fixed(BigInt(crc32(text)), CHECKSUM_LENGTH);
+
+/** Makes a new secret of the given kind from 256 bits of CSPRNG output. */
+export function generateSecret(kind: TokenKind): string {
+  const head = kind === 'repository' ? 'tgr_' : 'tgp_';
+  const body = head + base62FromBytes(randomBytes(32), BODY_LENGTH);
+  return body + checksum(body);
+}
+
+/**
+ * Returns the kind a secret claims when its shape and checksum are right, else undefined.
+ * Runs before any cache or store lookup, so garbage costs no I/O.
+ */
+export function parseSecret(secret: string): TokenKind | undefined {
+  if (secret.length !== SECRET_LENGTH) return undefined;
+  if (secret.charCodeAt(0) !== 116 /* t */ || secret.charCodeAt(1) !== 103 /* g */ || secret.charCodeAt(3) !== 95 /* _ */) {
+    return undefined;
+  }
+  const letter = secret.charCodeAt(2);
+  const kind: TokenKind | undefined = letter === 114 /* r */ ? 'repository' : letter === 112 /* p */ ? 'personal' : undefined;
+  if (kind === undefined || !isBase62(secret, HEAD_LENGTH, SECRET_LENGTH)) return undefined;
+  const split = SECRET_LENGTH - CHECKSUM_LENGTH;
+  return checksum(secret.slice(0, split)) === secret.slice(split) ? kind : undefined;
+}
+
+/** SHA-256 of the secret as lowercase hex: the only form a secret is ever stored or looked up in. */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** The display prefix of a secret (`tgr_AbCdEfGh`), safe to store and show. */
+export function secretPrefix(secret: string): string {
+  return secret.slice(0, PREFIX_LENGTH);
+}
+
+/**
+ * The token id a hash maps to: its first 16 hex digits. Deriving the id from the hash lets one
+ * store key (by id) serve both lookups without a second index read on the hot path; the full hash
+ * is still compared before a lookup counts as a match.
+ */
+export function idFromHash(hash: string): string {
+  return hash.slice(0, 16);
+}
+
+/** Constant-time equality of two hex hashes of equal length. */
+export function hashesEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
+}

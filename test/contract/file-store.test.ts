@@ -1,0 +1,8 @@
+import t from 'tap';
+import { join } from 'node:path';
+import { FileStore } from '../../src/store/file-store.js';
+import { storeContract } from './store-contract.js';
+
+const dir = t.testdir({});
+let n = 0;
+storeContract(t, async () => FileStore.open(join(dir, `store-${n++}.jsonl`)));
