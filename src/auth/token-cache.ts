@@ -49,7 +49,8 @@ export class TokenCache implements InvalidationListener {
 
   constructor(private readonly options: TokenCacheOptions) {
     this.entries = new LRUCache({ max: options.max });
-    this.negative = new LRUCache({ max: options.negativeMax, ttl: options.negativeTtlMs, perf: options.clock });
+    // ttlResolution 0: read the injected clock on every check rather than a copy cached for 1 ms.
+    this.negative = new LRUCache({ max: options.negativeMax, ttl: options.negativeTtlMs, ttlResolution: 0, perf: options.clock });
   }
 
   get size(): number {

@@ -66,7 +66,7 @@ export class FileStore extends MemoryStore {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const owner = Number(readFileSync(this.lockPath, 'utf8'));
-        if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+        if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
           throw new FileStoreError(
             `${this.path} is in use by process ${owner}; the file store serves one process only ` +
               '(use store.backend: redis to run several replicas)',
