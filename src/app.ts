@@ -29,6 +29,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   let cache: TokenCache | undefined;
   const metrics = new Metrics({
     cacheEntries: () => cache?.size ?? 0,
+    isStoreUp: () => store.ping().then(() => true, () => false),
     tokenCounts: async () => {
       const counts = new Map<string, { kind: string; status: string; count: number }>();
       const now = clock.now();
@@ -92,7 +93,6 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     metricsAuth: config.admin.metricsAuth,
     isDraining: () => isDraining,
   });
-  metrics.storeUp.set(await store.ping().then(() => 1, () => 0));
 
   const proxyPort = await listen(proxy.server, config.proxy.listen);
   const adminPort = await listen(admin, config.admin.listen);

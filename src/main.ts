@@ -12,7 +12,8 @@ const USAGE = `Usage: tollgate <command> [options]
 Commands:
   serve [--config FILE]                    run the proxy and admin ports
   init-admin [--config FILE] [--name N]    make a * admin token in the store; prints its secret once
-  demo                                     quickstart: demo upstream, file store, tokens and curl lines
+  demo [--upstream-port N]                 quickstart: demo upstream (port 8000), file store, tokens and
+                                           curl lines; TOLLGATE_PROXY_LISTEN / _ADMIN_LISTEN move its ports
 
 Config: --config FILE, else TOLLGATE_CONFIG, else config/tollgate.yaml; every key can be set
 with TOLLGATE_<PATH> (TOLLGATE_STORE_REDIS_URL). Exit status: 0 ok, 1 failed, 2 bad usage or config.
@@ -35,8 +36,10 @@ async function main(argv: string[]): Promise<number> {
       return initAdmin(configFromArgs(args.options.get('config'), process.env), typeof name === 'string' ? name : 'admin', process.stdout);
     }
     case 'demo': {
-      const args = parseArgs(rest, new Set(), new Set(['config']));
-      return demo(configFromArgs(args.options.get('config'), process.env), process.env, process.stdout);
+      const args = parseArgs(rest, new Set(), new Set(['config', 'upstream-port']));
+      const port = args.options.get('upstream-port');
+      if (port !== undefined && !/^\d{1,5}$/.test(String(port))) throw new UsageError('--upstream-port takes a port number');
+      return demo(configFromArgs(args.options.get('config'), process.env), process.env, process.stdout, port === undefined ? 8000 : Number(port));
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);

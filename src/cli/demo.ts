@@ -14,11 +14,11 @@ const DEMO_REPOSITORY = 'sensors';
  * `tollgate demo`: the quickstart. Runs a demo upstream and Tollgate on the file store, makes an
  * admin token and a data token, and prints curl lines that work as printed.
  */
-export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<number> {
+export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.WritableStream, upstreamPortWanted = 8000): Promise<number> {
   const upstream = createDemoUpstream();
   await new Promise<void>((resolve, reject) => {
     upstream.once('error', reject);
-    upstream.listen(Number(env.TOLLGATE_DEMO_UPSTREAM_PORT ?? 8000), '127.0.0.1', resolve);
+    upstream.listen(upstreamPortWanted, '127.0.0.1', resolve);
   });
   const upstreamPort = (upstream.address() as AddressInfo).port;
   // The environment still wins for listen addresses, so the demo can move off busy ports.

@@ -14,6 +14,8 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 export interface MetricsSources {
   cacheEntries(): number;
+  /** Whether the store answers now; asked at each scrape. */
+  isStoreUp(): Promise<boolean>;
   /** Counts of tokens by kind and status; read at most once per scrape. */
   tokenCounts(): Promise<Array<{ kind: string; status: string; count: number }>>;
 }
@@ -35,7 +37,7 @@ export class Metrics implements CacheObserver {
   private readonly invalidationLag: Histogram;
   private readonly cacheResets: Counter;
   private readonly storeErrors: Counter<'op'>;
-  readonly storeUp: Gauge;
+  private readonly storeUp: Gauge;
   private readonly upstreamErrors: Counter<'reason'>;
   readonly upstreamDuration: Histogram;
   readonly requestBytes: Counter;
@@ -108,7 +110,14 @@ export class Metrics implements CacheObserver {
       labelNames: ['op'],
       registers,
     });
-    this.storeUp = new Gauge({ name: 'tollgate_store_up', help: '1 when the token store answered its last check.', registers });
+    this.storeUp = new Gauge({
+      name: 'tollgate_store_up',
+      help: '1 when the token store answers (checked at each scrape).',
+      registers,
+      async collect() {
+        this.set((await sources.isStoreUp()) ? 1 : 0);
+      },
+    });
     this.upstreamErrors = new Counter({
       name: 'tollgate_upstream_errors_total',
       help: 'Forwarded requests that failed at the upstream, by reason.',

@@ -10,10 +10,8 @@ export async function readyz({ options }: AdminContext): Promise<AdminReply> {
   if (options.isDraining()) return { status: 503, json: { status: 'draining' } };
   try {
     await options.store.ping();
-    options.metrics.storeUp.set(1);
     return { status: 200, json: { status: 'ready', store: options.store.backend } };
   } catch {
-    options.metrics.storeUp.set(0);
     return { status: 503, json: { status: 'store unavailable', store: options.store.backend } };
   }
 }

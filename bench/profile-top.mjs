@@ -1,0 +1,16 @@
+// node bench/profile-top.mjs FILE.cpuprofile [N]: the N functions with the most self time.
+import { readFileSync } from 'node:fs';
+
+const [file, n = '25'] = process.argv.slice(2);
+const profile = JSON.parse(readFileSync(file, 'utf8'));
+const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+const self = new Map();
+profile.samples.forEach((id, i) => {
+  const frame = nodes.get(id).callFrame;
+  const key = `${frame.functionName || '(anonymous)'} ${frame.url.split('/').slice(-2).join('/')}:${frame.lineNumber + 1}`;
+  self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
+const total = [...self.values()].reduce((a, b) => a + b, 0);
+for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(n))) {
+  console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${key}`);
+}

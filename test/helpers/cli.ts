@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait-for.js';
+
+/** The built CLI, as users run it. */
+export const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+export interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  /** Waits for a JSON log line with this `msg` and returns it parsed. */
+  logLine(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+/** Runs `node dist/main.js ...args` with a clean TOLLGATE_* environment plus `env`. */
+export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Running {
+  // The child runs as users run it: without tap's loader and coverage hooks in NODE_OPTIONS.
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_') && k !== 'NODE_OPTIONS' && k !== 'NODE_V8_COVERAGE'),
+  );
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...base, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk) => (err += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const findLine = (msg: string) =>
+    out
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.msg === msg);
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async logLine(msg, timeoutMs = 10_000) {
+      await waitFor(() => findLine(msg) !== undefined || child.exitCode !== null, { what: `log line "${msg}"`, timeoutMs });
+      const line = findLine(msg);
+      if (!line) throw new Error(`exited ${child.exitCode} before "${msg}": ${err}`);
+      return line;
+    },
+  };
+}
+
+/** Runs the CLI to completion. */
+export async function runToEnd(args: string[], env: Record<string, string> = {}, cwd?: string) {
+  const run = runCli(args, env, cwd);
+  const code = await run.exited;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}

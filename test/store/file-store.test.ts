@@ -1,0 +1,73 @@
+import t from 'tap';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FileStore, FileStoreError } from '../../src/store/file-store.js';
+import { entry, makeToken } from '../helpers/records.js';
+
+t.test('state survives a restart', async (t) => {
+  const path = join(t.testdir({}), 'store.jsonl');
+  const store = await FileStore.open(path);
+  const { record } = makeToken();
+  await store.createToken(record, entry('created', 1));
+  await store.updateToken({ ...record, name: 'renamed' }, entry('edited', 2));
+  await store.createRepository({ name: 'sensors', createdAt: 1, createdBy: 't' });
+  await store.putUser({ name: 'alice', grants: { sensors: ['query'] }, createdAt: 1, updatedAt: 1 });
+  await store.close();
+  const again = await FileStore.open(path);
+  t.teardown(() => again.close());
+  t.equal((await again.getToken(record.id))?.name, 'renamed');
+  t.same((await again.history(record.id)).map((e) => e.action), ['created', 'edited']);
+  t.ok(await again.getRepository('sensors'));
+  t.same((await again.getUser('alice'))?.grants, { sensors: ['query'] });
+});
+
+t.test('compaction at start keeps the state and drops superseded lines', async (t) => {
+  const path = join(t.testdir({}), 'store.jsonl');
+  const store = await FileStore.open(path);
+  const { record } = makeToken();
+  await store.createToken(record, entry('created'));
+  for (let i = 1; i <= 200; i++) await store.touchLastUsed(new Map([[record.id, i]]));
+  await store.close();
+  const before = statSync(path).size;
+  const again = await FileStore.open(path);
+  t.teardown(() => again.close());
+  t.ok(statSync(path).size < before / 10, 'the journal shrank');
+  t.equal((await again.getToken(record.id))?.lastUsedAt, 200);
+  t.equal(readFileSync(path, 'utf8').trim().split('\n').length, 2, 'one history line and one token line');
+});
+
+t.test('a torn last line from a crash is dropped and the rest is kept', async (t) => {
+  const path = join(t.testdir({}), 'store.jsonl');
+  const store = await FileStore.open(path);
+  const { record } = makeToken();
+  await store.createToken(record, entry('created'));
+  await store.close();
+  appendFileSync(path, '{"op":"token","record":{"id":"tor');
+  const again = await FileStore.open(path);
+  t.teardown(() => again.close());
+  t.equal(again.droppedTornLine, true);
+  t.ok(await again.getToken(record.id));
+});
+
+t.test('damage before the last line is refused, naming the line', async (t) => {
+  const path = join(t.testdir({}), 'store.jsonl');
+  writeFileSync(path, '{"op":"deleteUser","name":"a"}\nnot json\n{"op":"deleteUser","name":"b"}\n');
+  await t.rejects(FileStore.open(path), { name: 'FileStoreError', message: /line 2 is not a journal entry/ });
+});
+
+t.test('a second open of the same file is refused while the first holds it', async (t) => {
+  const path = join(t.testdir({}), 'store.jsonl');
+  const first = await FileStore.open(path);
+  await t.rejects(FileStore.open(path), new FileStoreError(`${path} is in use by process ${process.pid}; the file store serves one process only (use store.backend: redis to run several replicas)`));
+  await first.close();
+  const second = await FileStore.open(path);
+  await second.close();
+});
+
+t.test('a lock left by a dead process is taken over', async (t) => {
+  const path = join(t.testdir({}), 'store.jsonl');
+  writeFileSync(`${path}.lock`, '2147483646');
+  const store = await FileStore.open(path);
+  t.equal(readFileSync(`${path}.lock`, 'utf8'), String(process.pid));
+  await store.close();
+});

@@ -1,0 +1,53 @@
+import t from 'tap';
+import { execFile, execFileSync } from 'node:child_process';
+import { RedisStore } from '../../src/store/redis-store.js';
+import { StoreUnavailableError } from '../../src/store/token-store.js';
+import { startRedis } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { entry, makeToken } from '../helpers/records.js';
+
+t.test('a slow Redis fails the command at the timeout instead of hanging', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const store = new RedisStore({ url: redis.url, keyPrefix: 'slow:', commandTimeoutMs: 100 });
+  t.teardown(() => store.close());
+  await store.waitUntilReady(5000);
+  const sleeping = new Promise((resolve) => execFile('redis-cli', ['-p', String(redis.port), 'DEBUG', 'SLEEP', '1'], resolve));
+  await waitFor(async () => !(await store.ping().then(() => true, () => false)), { what: 'Redis to stall' });
+  await t.rejects(store.getToken('0123456789abcdef'), StoreUnavailableError);
+  await sleeping;
+});
+
+t.test('a dead Redis fails commands at once with StoreUnavailableError', async (t) => {
+  const redis = await startRedis();
+  const store = new RedisStore({ url: redis.url, keyPrefix: 'dead:', commandTimeoutMs: 250 });
+  t.teardown(() => store.close());
+  await store.waitUntilReady(5000);
+  const { record } = makeToken();
+  await store.createToken(record, entry('created'));
+  await redis.kill();
+  const error = await store.getToken(record.id).catch((err: unknown) => err);
+  t.type(error, StoreUnavailableError);
+  t.equal((error as StoreUnavailableError).code, 'TG_STORE_UNAVAILABLE');
+  await t.rejects(store.ping(), StoreUnavailableError);
+});
+
+t.test('the subscriber coming back after a drop resets the listener', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const store = new RedisStore({ url: redis.url, keyPrefix: 'sub:', commandTimeoutMs: 250 });
+  t.teardown(() => store.close());
+  await store.waitUntilReady(5000);
+  let resets = 0;
+  store.subscribe({ onMessage: () => {}, onReset: () => resets++ });
+  await waitFor(() => subscribers(redis.port) === 1, { what: 'the subscription' });
+  execFileSync('redis-cli', ['-p', String(redis.port), 'CLIENT', 'KILL', 'TYPE', 'pubsub']);
+  await waitFor(() => resets === 1, { what: 'a reset after reconnect' });
+  t.equal(resets, 1);
+});
+
+function subscribers(port: number): number {
+  const out = execFileSync('redis-cli', ['-p', String(port), 'PUBSUB', 'NUMSUB', 'sub:invalidate']).toString();
+  return Number(out.trim().split('\n')[1]);
+}
+
