@@ -8,6 +8,7 @@ import { RouteTable } from './auth/routes.js';
 import { TokenCache } from './auth/token-cache.js';
 import { createAdminServer } from './admin/server.js';
 import { TokenService } from './admin/token-service.js';
+import { DirectoryService } from './admin/user-service.js';
 import type { Logger } from './log/logger.js';
 import { Metrics } from './metrics/metrics.js';
 import { ProxyServer } from './proxy/server.js';
@@ -19,6 +20,7 @@ export interface Tollgate {
   adminPort: number;
   store: TokenStore;
   tokens: TokenService;
+  directory: DirectoryService;
   /** Stops taking requests, lets those in flight finish within the grace period, closes the store. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -59,7 +61,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     logger.warn({ err: (err as Error).message }, 'lastUsedAt write failed; will retry');
   });
   lastUsed.start();
-  const tokens = new TokenService(store, clock);
+  const tokens = new TokenService({ store, clock, eviction: cache, connectUri: config.admin.connectUri });
+  const directory = new DirectoryService(store, clock, tokens);
 
   const upstream = new Pool(config.proxy.upstream, {
     connections: config.proxy.connections,
@@ -87,6 +90,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     store,
     cache,
     tokens,
+    directory,
     metrics,
     logger,
     clock,
@@ -103,6 +107,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     adminPort,
     store,
     tokens,
+    directory,
     async shutdown(graceMs = config.proxy.shutdownGrace) {
       isDraining = true;
       const closed = Promise.all([close(proxy.server), close(admin)]);

@@ -1,27 +1,97 @@
+import type { z } from 'zod';
 import type { AdminContext, AdminReply } from './server.js';
-import { createRepository, listRepositories } from './handlers/repositories.js';
-import { createToken, getToken } from './handlers/tokens.js';
-import { healthz, metrics, readyz } from './handlers/probes.js';
+import * as directory from './handlers/directory.js';
+import * as probes from './handlers/probes.js';
+import * as tokens from './handlers/tokens.js';
+import * as schemas from './schemas.js';
+
+export interface RouteDoc {
+  summary: string;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  /** Schema of the success body; none for 204 and non-JSON answers. */
+  response?: z.ZodType;
+  status: number;
+}
 
 export interface AdminRoute {
   method: string;
+  /** OpenAPI path template, e.g. `/v1/tokens/{id}`. */
+  path: string;
   pattern: RegExp;
-  /** `admin`: a valid token is required; `metrics`: only when admin.metricsAuth is on; `none`: open. */
-  auth: 'admin' | 'metrics' | 'none';
+  /** `token`: any valid token (the service judges scope); `metrics`: only with admin.metricsAuth; `none`: open. */
+  auth: 'token' | 'metrics' | 'none';
   handler(context: AdminContext): Promise<AdminReply>;
+  doc: RouteDoc;
 }
 
-const ID = '(?<id>[0-9a-f]{16})';
+const PARAMS: Record<string, string> = { id: '[0-9a-f]{16}', name: '[a-z0-9][a-z0-9._-]{0,62}' };
 
-/** Every admin route; the OpenAPI description is checked against this list. */
+function route(method: string, path: string, auth: AdminRoute['auth'], handler: AdminRoute['handler'], doc: RouteDoc): AdminRoute {
+  const source = path.replace(/\{(\w+)\}/g, (_, param: string) => `(?<${param}>${PARAMS[param]})`);
+  return { method, path, pattern: new RegExp(`^${source}$`), auth, handler, doc };
+}
+
+/** Every admin route; the OpenAPI description is built from this list and its schemas. */
 export function routes(): AdminRoute[] {
   return [
-    { method: 'GET', pattern: /^\/healthz$/, auth: 'none', handler: healthz },
-    { method: 'GET', pattern: /^\/readyz$/, auth: 'none', handler: readyz },
-    { method: 'GET', pattern: /^\/metrics$/, auth: 'metrics', handler: metrics },
-    { method: 'POST', pattern: /^\/v1\/repositories$/, auth: 'admin', handler: createRepository },
-    { method: 'GET', pattern: /^\/v1\/repositories$/, auth: 'admin', handler: listRepositories },
-    { method: 'POST', pattern: /^\/v1\/tokens$/, auth: 'admin', handler: createToken },
-    { method: 'GET', pattern: new RegExp(`^/v1/tokens/${ID}$`), auth: 'admin', handler: getToken },
+    route('GET', '/healthz', 'none', probes.healthz, { summary: 'Liveness: 200 while the process serves', status: 200 }),
+    route('GET', '/readyz', 'none', probes.readyz, { summary: 'Readiness: 200 when the store answers and not draining', status: 200 }),
+    route('GET', '/metrics', 'metrics', probes.metrics, { summary: 'Prometheus metrics', status: 200 }),
+    route('GET', '/v1/openapi.json', 'none', probes.openapi, { summary: 'This description', status: 200 }),
+    route('POST', '/v1/tokens', 'token', tokens.createToken, {
+      summary: 'Create a token; the secret is in this response only',
+      body: schemas.createTokenBody,
+      response: schemas.createdToken,
+      status: 201,
+    }),
+    route('GET', '/v1/tokens', 'token', tokens.listTokens, {
+      summary: 'List and search tokens',
+      query: schemas.listTokensQuery,
+      response: schemas.tokenPage,
+      status: 200,
+    }),
+    route('POST', '/v1/tokens/delete', 'token', tokens.bulkDeleteTokens, {
+      summary: 'Delete several revoked tokens',
+      body: schemas.bulkDeleteBody,
+      response: schemas.bulkDeleteResult,
+      status: 200,
+    }),
+    route('GET', '/v1/tokens/{id}', 'token', tokens.getToken, { summary: 'One token', response: schemas.tokenView, status: 200 }),
+    route('PATCH', '/v1/tokens/{id}', 'token', tokens.editToken, {
+      summary: 'Edit name, rights or expiry',
+      body: schemas.editTokenBody,
+      response: schemas.tokenView,
+      status: 200,
+    }),
+    route('DELETE', '/v1/tokens/{id}', 'token', tokens.deleteToken, { summary: 'Delete a revoked token', status: 204 }),
+    route('POST', '/v1/tokens/{id}/revoke', 'token', tokens.revokeToken, { summary: 'Revoke', response: schemas.tokenView, status: 200 }),
+    route('POST', '/v1/tokens/{id}/restore', 'token', tokens.restoreToken, { summary: 'Restore', response: schemas.tokenView, status: 200 }),
+    route('GET', '/v1/tokens/{id}/history', 'token', tokens.tokenHistory, {
+      summary: 'Every change, oldest first; kept after delete',
+      response: schemas.historyPage,
+      status: 200,
+    }),
+    route('POST', '/v1/users', 'token', directory.createUser, { summary: 'Create a user', body: schemas.createUserBody, response: schemas.userView, status: 201 }),
+    route('GET', '/v1/users', 'token', directory.listUsers, { summary: 'List users', status: 200 }),
+    route('GET', '/v1/users/{name}', 'token', directory.getUser, { summary: 'One user', response: schemas.userView, status: 200 }),
+    route('PATCH', '/v1/users/{name}', 'token', directory.editUser, {
+      summary: "Replace a user's grants",
+      body: schemas.editUserBody,
+      response: schemas.userView,
+      status: 200,
+    }),
+    route('DELETE', '/v1/users/{name}', 'token', directory.deleteUser, { summary: 'Delete a user, revoking their personal tokens', status: 204 }),
+    route('POST', '/v1/repositories', 'token', directory.createRepository, {
+      summary: 'Create a repository',
+      body: schemas.createRepositoryBody,
+      response: schemas.repositoryView,
+      status: 201,
+    }),
+    route('GET', '/v1/repositories', 'token', directory.listRepositories, { summary: 'List repositories', status: 200 }),
+    route('DELETE', '/v1/repositories/{name}', 'token', directory.deleteRepository, {
+      summary: 'Delete a repository with no active tokens',
+      status: 204,
+    }),
   ];
 }

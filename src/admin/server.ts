@@ -11,12 +11,17 @@ import { StoreUnavailableError, type TokenStore } from '../store/token-store.js'
 import { callerOf, type Caller } from './caller.js';
 import { AdminError, notFound } from './errors.js';
 import type { TokenService } from './token-service.js';
+import type { DirectoryService } from './user-service.js';
+import { openApiDocument } from './openapi.js';
 import { routes, type AdminRoute } from './routes.js';
 
 export interface AdminOptions {
   store: TokenStore;
   cache: TokenCache;
   tokens: TokenService;
+  directory: DirectoryService;
+  /** Filled in by createAdminServer from the route table. */
+  openapi?: Record<string, unknown>;
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
@@ -40,6 +45,7 @@ export type AdminReply = { status: number; json: unknown } | { status: number; t
 /** The admin port (SPEC §5): token lifecycle API, probes and metrics. */
 export function createAdminServer(options: AdminOptions): Server {
   const table = routes();
+  options.openapi = openApiDocument(table);
   return createServer((req, res) => {
     const requestId = requestIdFor(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
@@ -76,11 +82,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, table: AdminRou
     if (isPathKnown) throw new AdminError(405, '/problems/method-not-allowed', 'Method not allowed', `${req.method} is not served here`);
     throw notFound(`route ${url.pathname}`);
   }
-  const needsCaller = route.auth === 'admin' || (route.auth === 'metrics' && options.metricsAuth);
-  const caller = needsCaller ? await requireCaller(req, options) : (undefined as unknown as Caller);
+  let caller = undefined as unknown as Caller;
+  if (route.auth === 'token') caller = await requireCaller(req, options);
+  if (route.auth === 'metrics' && options.metricsAuth) {
+    caller = await requireCaller(req, options);
+    if (caller.adminScope === null) throw new AdminError(403, '/problems/insufficient-scope', 'Insufficient scope', 'metrics need a token with the admin right');
+  }
   const reply = await route.handler({ req, params: params!, query: url.searchParams, caller, options });
   if ('json' in reply) {
-    const body = reply.json === undefined ? '' : JSON.stringify(reply.json);
+    if (reply.json === undefined) {
+      res.writeHead(reply.status, { 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
+    const body = JSON.stringify(reply.json);
     res.writeHead(reply.status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   } else {

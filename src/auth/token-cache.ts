@@ -136,10 +136,15 @@ export class TokenCache implements InvalidationListener {
     this.negative.clear();
   }
 
-  onMessage(message: Invalidation): void {
+  /** Drops what a message names, without counting it as received (the writer's own eviction). */
+  apply(message: Invalidation): void {
     if (message.type === 'tokens') this.evict(message.ids);
     else if (message.type === 'user') this.evictUser(message.user);
     else this.clear();
+  }
+
+  onMessage(message: Invalidation): void {
+    this.apply(message);
     this.options.observer.invalidated(Math.max(0, (this.options.clock.now() - message.at) / 1000));
   }
 

@@ -9,7 +9,8 @@ export async function initAdmin(config: Config, name: string, out: NodeJS.Writab
   const store = await createStore(config.store);
   try {
     await store.ping();
-    const tokens = new TokenService(store, systemClock);
+    // Nothing is cached by this short-lived process, so there is nothing local to evict.
+    const tokens = new TokenService({ store, clock: systemClock, eviction: { apply() {} }, connectUri: config.admin.connectUri });
     const { token, secret } = await tokens.createUnchecked('init-admin', {
       kind: 'repository',
       name,

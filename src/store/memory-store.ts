@@ -60,8 +60,8 @@ export class MemoryStore implements TokenStore {
     });
   }
 
-  async listTokens(): Promise<TokenRecord[]> {
-    return [...this.state.tokens.values()].map(copy);
+  async listTokens(): Promise<Iterable<Readonly<TokenRecord>>> {
+    return this.state.tokens.values();
   }
 
   async history(id: string): Promise<HistoryEntry[]> {

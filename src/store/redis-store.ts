@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { HistoryEntry, RepositoryRecord, Right, TokenRecord, UserRecord } from '../tokens/record.js';
+import { RedisTokenIndex } from './redis-token-index.js';
 import { StoreUnavailableError, type Invalidation, type InvalidationListener, type TokenStore } from './token-store.js';
 
 export interface RedisStoreOptions {
@@ -31,7 +32,16 @@ local current = tonumber(redis.call('HGET', KEYS[1], 'lastUsedAt')) or 0
 if current < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'lastUsedAt', ARGV[1]) end
 return 1`;
 
+// The change log behind the list index: one sequence and one sorted set, both under {idx}.
+const BUMP = `
+for i = 1, #ARGV do
+  local seq = redis.call('INCR', KEYS[1])
+  redis.call('ZADD', KEYS[2], seq, ARGV[i])
+end
+return 1`;
+
 interface Scripts {
+  tgBump(seq: string, changes: string, ...ids: string[]): Promise<number>;
   tgCreate(token: string, history: string, ...args: string[]): Promise<number>;
   tgUpdate(token: string, history: string, ...args: string[]): Promise<number>;
   tgDelete(token: string, history: string, entry: string): Promise<number>;
@@ -103,6 +113,37 @@ export class RedisStore implements TokenStore {
     this.client.defineCommand('tgUpdate', { numberOfKeys: 2, lua: UPDATE });
     this.client.defineCommand('tgDelete', { numberOfKeys: 2, lua: DELETE });
     this.client.defineCommand('tgTouch', { numberOfKeys: 1, lua: TOUCH });
+    this.client.defineCommand('tgBump', { numberOfKeys: 2, lua: BUMP });
+    this.index = new RedisTokenIndex({
+      client: this.client,
+      changesKey: this.changesKey,
+      fetch: (ids) => this.fetchTokens(ids),
+    });
+  }
+
+  private readonly index: RedisTokenIndex;
+
+  private get seqKey(): string {
+    return `${this.prefix}{idx}:seq`;
+  }
+
+  private get changesKey(): string {
+    return `${this.prefix}{idx}:changes`;
+  }
+
+  /** Records in the change log that these tokens changed (after their own write succeeded). */
+  private async bump(op: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.run(op, () => this.client.tgBump(this.seqKey, this.changesKey, ...ids));
+  }
+
+  private async fetchTokens(ids: string[]): Promise<Array<TokenRecord | undefined>> {
+    const pipeline = this.client.pipeline();
+    for (const id of ids) pipeline.hgetall(this.tokenKey(id));
+    const replies = await this.run('listTokens', () => pipeline.exec());
+    return (replies ?? []).map(([err, fields]) => {
+      if (err) throw new StoreUnavailableError('listTokens', err);
+      return fromFields(fields as Record<string, string>);
+    });
   }
 
   private clientOptions(): RedisOptions {
@@ -155,7 +196,7 @@ export class RedisStore implements TokenStore {
     const created = await this.run('createToken', () =>
       this.client.tgCreate(this.tokenKey(record.id), this.historyKey(record.id), JSON.stringify(entry), ...toFields(record)),
     );
-    if (created === 1) await this.run('createToken', () => this.client.sadd(`${this.prefix}tokens`, record.id));
+    if (created === 1) await this.bump('createToken', [record.id]);
     return created === 1;
   }
 
@@ -163,6 +204,7 @@ export class RedisStore implements TokenStore {
     const updated = await this.run('updateToken', () =>
       this.client.tgUpdate(this.tokenKey(record.id), this.historyKey(record.id), JSON.stringify(entry), ...toFields(record)),
     );
+    if (updated === 1) await this.bump('updateToken', [record.id]);
     return updated === 1;
   }
 
@@ -170,24 +212,16 @@ export class RedisStore implements TokenStore {
     const deleted = await this.run('deleteToken', () =>
       this.client.tgDelete(this.tokenKey(id), this.historyKey(id), JSON.stringify(entry)),
     );
-    if (deleted === 1) await this.run('deleteToken', () => this.client.srem(`${this.prefix}tokens`, id));
+    if (deleted === 1) await this.bump('deleteToken', [id]);
     return deleted === 1;
   }
 
-  async listTokens(): Promise<TokenRecord[]> {
-    const ids = await this.run('listTokens', () => this.client.smembers(`${this.prefix}tokens`));
-    const out: TokenRecord[] = [];
-    for (let i = 0; i < ids.length; i += 500) {
-      const pipeline = this.client.pipeline();
-      for (const id of ids.slice(i, i + 500)) pipeline.hgetall(this.tokenKey(id));
-      const replies = await this.run('listTokens', () => pipeline.exec());
-      for (const [err, fields] of replies ?? []) {
-        if (err) throw new StoreUnavailableError('listTokens', err);
-        const record = fromFields(fields as Record<string, string>);
-        if (record) out.push(record);
-      }
+  async listTokens(): Promise<Iterable<Readonly<TokenRecord>>> {
+    try {
+      return await this.index.current();
+    } catch (err) {
+      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError('listTokens', err);
     }
-    return out;
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
@@ -199,7 +233,9 @@ export class RedisStore implements TokenStore {
     if (uses.size === 0) return;
     const pipeline = this.client.pipeline();
     for (const [id, at] of uses) (pipeline as unknown as Scripts).tgTouch(this.tokenKey(id), String(at));
-    await this.run('touchLastUsed', () => pipeline.exec());
+    const replies = await this.run('touchLastUsed', () => pipeline.exec());
+    const touched = [...uses.keys()].filter((_, i) => replies?.[i]?.[1] === 1);
+    await this.bump('touchLastUsed', touched);
   }
 
   async createRepository(record: RepositoryRecord): Promise<boolean> {

@@ -28,7 +28,11 @@ export interface TokenStore {
   updateToken(record: TokenRecord, entry: HistoryEntry): Promise<boolean>;
   /** Removes a token, keeping its history; false when it did not exist. */
   deleteToken(id: string, entry: HistoryEntry): Promise<boolean>;
-  listTokens(): Promise<TokenRecord[]>;
+  /**
+   * Every token, as read-only records shared with the store (not copies: a list over 100,000
+   * tokens must not copy them). Redis serves this from a local index synced incrementally.
+   */
+  listTokens(): Promise<Iterable<Readonly<TokenRecord>>>;
   /** History oldest first; kept after the token is deleted. */
   history(id: string): Promise<HistoryEntry[]>;
   /** Records last use for tokens that still exist; ids that are gone are ignored. */

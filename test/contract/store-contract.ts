@@ -59,7 +59,7 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.equal(await store.getToken(record.id), undefined);
     t.same((await store.history(record.id)).map((e) => e.action), ['created', 'deleted']);
     t.equal(await store.deleteToken(record.id, entry('deleted', 3)), false);
-    t.same(await store.listTokens(), []);
+    t.same([...(await store.listTokens())], []);
   });
 
   t.test('list returns every token', async (t) => {
@@ -67,8 +67,20 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     const b = makeToken({ kind: 'personal', user: 'alice' }).record;
     await store.createToken(a, entry('created'));
     await store.createToken(b, entry('created'));
-    const ids = (await store.listTokens()).map((r) => r.id).sort();
+    const ids = [...(await store.listTokens())].map((r) => r.id).sort();
     t.same(ids, [a.id, b.id].sort());
+  });
+
+  t.test('list reflects updates, deletes and lastUsedAt', async (t) => {
+    const a = makeToken().record;
+    const b = makeToken().record;
+    await store.createToken(a, entry('created'));
+    await store.createToken(b, entry('created'));
+    await store.updateToken({ ...a, name: 'renamed' }, entry('edited'));
+    await store.deleteToken(b.id, entry('deleted'));
+    await store.touchLastUsed(new Map([[a.id, 7]]));
+    const all = [...(await store.listTokens())];
+    t.same(all.map((r) => [r.id, r.name, r.lastUsedAt]), [[a.id, 'renamed', 7]]);
   });
 
   t.test('lastUsedAt moves forward only, and touching a missing token creates nothing', async (t) => {

@@ -21,3 +21,8 @@ export async function metrics({ options }: AdminContext): Promise<AdminReply> {
   const registry = options.metrics.registry;
   return { status: 200, text: await registry.metrics(), contentType: registry.contentType };
 }
+
+/** The OpenAPI description, built once. */
+export async function openapi({ options }: AdminContext): Promise<AdminReply> {
+  return { status: 200, json: options.openapi };
+}

@@ -1,0 +1,167 @@
+import { statusAt, type TokenRecord, type TokenStatus } from '../tokens/record.js';
+import { invalidRequest } from './errors.js';
+
+export const SORT_FIELDS = ['name', 'user', 'repository', 'kind', 'status', 'createdAt', 'expiresAt', 'lastUsedAt'] as const;
+export type SortField = (typeof SORT_FIELDS)[number];
+
+export interface SortKey {
+  field: SortField;
+  descending: boolean;
+}
+
+/** A list request after validation (SPEC §5 `GET /v1/tokens`). */
+export interface TokenQuery {
+  q?: string;
+  status?: TokenStatus;
+  kind?: 'repository' | 'personal';
+  repository?: string;
+  user?: string;
+  sort: SortKey[];
+  limit: number;
+  cursor?: string;
+}
+
+export interface TokenPage {
+  items: Readonly<TokenRecord>[];
+  total: number;
+  nextCursor: string | null;
+}
+
+type SortValue = string | number | null;
+
+const valueOf = (record: Readonly<TokenRecord>, field: SortField, now: number): SortValue => {
+  switch (field) {
+    case 'status':
+      return statusAt(record as TokenRecord, now);
+    case 'user':
+      return record.user;
+    default:
+      return record[field];
+  }
+};
+
+/** Nulls (no user, no expiry, never used) sort last in either direction, like "unknown". */
+function compareValues(a: SortValue, b: SortValue, descending: boolean): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  const order = typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b));
+  return descending ? -order : order;
+}
+
+/** A total order: the sort keys, then the id, so pages never repeat or skip a token. */
+function makeComparator(sort: SortKey[], now: number) {
+  return (a: Readonly<TokenRecord>, b: Readonly<TokenRecord>): number => {
+    for (const key of sort) {
+      const order = compareValues(valueOf(a, key.field, now), valueOf(b, key.field, now), key.descending);
+      if (order !== 0) return order;
+    }
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  };
+}
+
+/** Parses `sort=name,-createdAt`. */
+export function parseSort(text: string | null): SortKey[] {
+  if (text === null || text === '') return [{ field: 'createdAt', descending: true }];
+  return text.split(',').map((part) => {
+    const descending = part.startsWith('-');
+    const field = (descending ? part.slice(1) : part) as SortField;
+    if (!SORT_FIELDS.includes(field)) {
+      throw invalidRequest([{ field: 'sort', message: `unknown sort field ${JSON.stringify(field)}; allowed: ${SORT_FIELDS.join(', ')}` }]);
+    }
+    return { field, descending };
+  });
+}
+
+// The cursor names the last item of a page by its sort values and id, plus the sort it belongs to.
+interface Cursor {
+  s: string;
+  v: SortValue[];
+  id: string;
+}
+
+const sortSignature = (sort: SortKey[]) => sort.map((k) => (k.descending ? '-' : '') + k.field).join(',');
+
+function encodeCursor(sort: SortKey[], record: Readonly<TokenRecord>, now: number): string {
+  const cursor: Cursor = { s: sortSignature(sort), v: sort.map((k) => valueOf(record, k.field, now)), id: record.id };
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(text: string, sort: SortKey[]): Cursor {
+  try {
+    const cursor = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
+    if (cursor.s === sortSignature(sort) && Array.isArray(cursor.v) && typeof cursor.id === 'string') return cursor;
+  } catch {
+    // fall through to the 400
+  }
+  throw invalidRequest([{ field: 'cursor', message: 'not a cursor from this listing (the sort must stay the same)' }]);
+}
+
+/**
+ * Filters, sorts and pages tokens in one pass: matches are counted and only the best `limit`
+ * after the cursor are kept in order (insertion into a short sorted array), so a page costs
+ * O(n log limit) rather than a sort of every match.
+ */
+export function queryTokens(
+  all: Iterable<Readonly<TokenRecord>>,
+  query: TokenQuery,
+  isVisible: (record: Readonly<TokenRecord>) => boolean,
+  now: number,
+  exactId?: string,
+): TokenPage {
+  const compare = makeComparator(query.sort, now);
+  const needle = query.q?.toLowerCase();
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort);
+  const page: Readonly<TokenRecord>[] = [];
+  let total = 0;
+  for (const record of all) {
+    if (!isVisible(record)) continue;
+    if (exactId !== undefined) {
+      if (record.id !== exactId) continue;
+    } else if (needle !== undefined && !matchesText(record, needle)) continue;
+    if (query.kind !== undefined && record.kind !== query.kind) continue;
+    if (query.repository !== undefined && record.repository !== query.repository) continue;
+    if (query.user !== undefined && record.user !== query.user) continue;
+    if (query.status !== undefined && statusAt(record as TokenRecord, now) !== query.status) continue;
+    total++;
+    if (after !== undefined && compareToCursor(record, after, query.sort, now) <= 0) continue;
+    if (page.length === query.limit + 1 && compare(record, page[page.length - 1]!) >= 0) continue;
+    insertSorted(page, record, compare);
+    if (page.length > query.limit + 1) page.pop();
+  }
+  const hasMore = page.length > query.limit;
+  if (hasMore) page.pop();
+  const last = page[page.length - 1];
+  return { items: page, total, nextCursor: hasMore && last ? encodeCursor(query.sort, last, now) : null };
+}
+
+function matchesText(record: Readonly<TokenRecord>, needle: string): boolean {
+  return (
+    record.name.toLowerCase().includes(needle) ||
+    record.prefix.toLowerCase().includes(needle) ||
+    record.repository.includes(needle) ||
+    record.id.includes(needle) ||
+    (record.user !== null && record.user.includes(needle))
+  );
+}
+
+function insertSorted(page: Readonly<TokenRecord>[], record: Readonly<TokenRecord>, compare: (a: Readonly<TokenRecord>, b: Readonly<TokenRecord>) => number) {
+  let lo = 0;
+  let hi = page.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(page[mid]!, record) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  page.splice(lo, 0, record);
+}
+
+/** Orders a record against the cursor position: > 0 when the record comes after it. */
+function compareToCursor(record: Readonly<TokenRecord>, cursor: Cursor, sort: SortKey[], now: number): number {
+  for (let i = 0; i < sort.length; i++) {
+    const key = sort[i]!;
+    const order = compareValues(valueOf(record, key.field, now), cursor.v[i] ?? null, key.descending);
+    if (order !== 0) return order;
+  }
+  return record.id < cursor.id ? -1 : record.id > cursor.id ? 1 : 0;
+}
