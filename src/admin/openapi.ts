@@ -2,41 +2,55 @@ import { z } from 'zod';
 import type { AdminRoute } from './routes.js';
 import { problem } from './schemas.js';
 
-const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
-  z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
+type Json = Record<string, unknown>;
+
+/**
+ * A schema as JSON Schema, with named schemas (those with a `meta({ id })`) moved into
+ * `components` and referenced from there.
+ */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Json): Json {
+  const { $defs, $schema: _, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as Json;
+  // Input and output differ (defaults, coercion), so each gets its own component name.
+  const suffix = io === 'input' ? 'Input' : '';
+  const rename = (text: string) => text.replace(/"#\/\$defs\/(\w+)"/g, `"#/components/schemas/$1${suffix}"`);
+  for (const [name, def] of Object.entries(($defs ?? {}) as Json)) components[name + suffix] = JSON.parse(rename(JSON.stringify(def)));
+  return JSON.parse(rename(JSON.stringify(rest))) as Json;
+}
 
 /** OpenAPI 3.1 for the admin API, made from the route table and the schemas that validate requests. */
 export function openApiDocument(table: AdminRoute[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
+  const components: Json = {};
   for (const route of table) {
     const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-    const query = route.doc.query ? queryParameters(route.doc.query) : [];
+    const query = route.doc.query ? queryParameters(route.doc.query, components) : [];
     const operation: Record<string, unknown> = {
       summary: route.doc.summary,
       parameters: [...params, ...query],
       responses: {
         [String(route.doc.status)]: route.doc.response
-          ? { description: 'success', content: { 'application/json': { schema: jsonSchema(route.doc.response, 'output') } } }
+          ? { description: 'success', content: { 'application/json': { schema: jsonSchema(route.doc.response, 'output', components) } } }
           : { description: 'success' },
-        default: { description: 'a problem (RFC 9457)', content: { 'application/problem+json': { schema: jsonSchema(problem, 'output') } } },
+        default: { description: 'a problem (RFC 9457)', content: { 'application/problem+json': { schema: jsonSchema(problem, 'output', components) } } },
       },
     };
     if (route.auth === 'token') operation.security = [{ bearer: [] }];
     if (route.doc.body) {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.doc.body, 'input') } } };
+      operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.doc.body, 'input', components) } } };
     }
     (paths[route.path] ??= {})[route.method.toLowerCase()] = operation;
   }
   return {
     openapi: '3.1.0',
     info: { title: 'Tollgate admin API', version: '1' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: { schemas: components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     paths,
   };
 }
 
-function queryParameters(schema: z.ZodType): unknown[] {
-  const described = jsonSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
+function queryParameters(schema: z.ZodType, components: Json): unknown[] {
+  const ref = jsonSchema(schema, 'input', components) as { $ref?: string };
+  const described = (ref.$ref ? components[ref.$ref.split('/').pop()!] : ref) as { properties?: Json; required?: string[] };
   return Object.entries(described.properties ?? {}).map(([name, property]) => ({
     name,
     in: 'query',

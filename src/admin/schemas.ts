@@ -8,8 +8,7 @@ import { SORT_FIELDS } from './token-query.js';
 
 const name = z
   .string()
-  .regex(NAME_PATTERN, 'expected lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63')
-  .meta({ example: 'sensors' });
+  .regex(NAME_PATTERN, 'expected lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63');
 const scope = z.union([z.literal(ALL_REPOSITORIES), name], { error: 'expected a repository name or "*"' });
 const right = z.enum(RIGHTS, { error: `expected one of ${RIGHTS.join(', ')}` });
 const rights = z

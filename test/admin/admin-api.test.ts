@@ -1,40 +1,10 @@
 import t, { type Test } from 'tap';
-import { join } from 'node:path';
 import { request } from 'undici';
-import { FileStore } from '../../src/store/file-store.js';
-import { RedisStore } from '../../src/store/redis-store.js';
-import type { TokenStore } from '../../src/store/token-store.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
-import { startRedis } from '../helpers/redis-server.js';
+import { call } from '../helpers/admin-client.js';
+import { persistentBackends } from '../helpers/backends.js';
+import { bearer, startHarness } from '../helpers/harness.js';
 
-const redis = await startRedis();
-t.teardown(() => redis.stop());
-const dir = t.testdir({});
-
-const backends: Record<string, () => Promise<TokenStore>> = {
-  file: () => FileStore.open(join(dir, 'admin.jsonl')),
-  redis: async () => {
-    const store = new RedisStore({ url: redis.url, keyPrefix: 'admin:', commandTimeoutMs: 1000 });
-    await store.waitUntilReady(5000);
-    return store;
-  },
-};
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: any;
-}
-
-async function call(h: Harness, method: string, path: string, secret: string | undefined, body?: unknown, raw?: string): Promise<Reply> {
-  const res = await request(`${h.admin}${path}`, {
-    method: method as 'GET',
-    headers: { ...(secret ? bearer(secret) : {}), ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-}
+const backends = await persistentBackends(t);
 
 for (const [backend, open] of Object.entries(backends)) {
   t.test(`admin API on the ${backend} store`, async (t: Test) => {
