@@ -13,7 +13,6 @@ import type { Logger } from './log/logger.js';
 import { Metrics } from './metrics/metrics.js';
 import { ProxyServer } from './proxy/server.js';
 import type { TokenStore } from './store/token-store.js';
-import { statusAt } from './tokens/record.js';
 
 export interface Tollgate {
   proxyPort: number;
@@ -32,18 +31,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const metrics = new Metrics({
     cacheEntries: () => cache?.size ?? 0,
     isStoreUp: () => store.ping().then(() => true, () => false),
-    tokenCounts: async () => {
-      const counts = new Map<string, { kind: string; status: string; count: number }>();
-      const now = clock.now();
-      for (const record of await store.listTokens()) {
-        const status = statusAt(record, now);
-        const key = `${record.kind}/${status}`;
-        const entry = counts.get(key) ?? { kind: record.kind, status, count: 0 };
-        entry.count++;
-        counts.set(key, entry);
-      }
-      return [...counts.values()];
-    },
+    tokenCounts: () => store.countTokens(clock.now()),
   });
   cache = new TokenCache({
     store,

@@ -259,8 +259,11 @@ export class TokenService {
   /** Revokes every active personal token of a user (the user is being deleted). */
   async revokeAllOf(actor: string, user: string): Promise<number> {
     const now = this.clock.now();
-    const doomed = [...(await this.store.listTokens())].filter((r) => r.user === user && r.status === 'active');
-    for (const record of doomed) {
+    const doomed = [...(await this.store.listTokens())].filter((r) => r.user === user && r.status === 'active').map((r) => r.id);
+    for (const id of doomed) {
+      // Listed records may lag the store by a write: read each one fresh before changing it.
+      const record = await this.store.getToken(id);
+      if (!record || record.status !== 'active') continue;
       const next: TokenRecord = { ...record, status: 'revoked', revokedAt: now, updatedAt: now };
       await this.write(next, { at: now, actor, action: 'revoked', changes: { status: { from: 'active', to: 'revoked' } } });
     }

@@ -1,5 +1,5 @@
-import type { HistoryEntry, RepositoryRecord, TokenRecord, UserRecord } from '../tokens/record.js';
-import type { Invalidation, InvalidationListener, TokenStore } from './token-store.js';
+import { statusAt, type HistoryEntry, type RepositoryRecord, type TokenRecord, type UserRecord } from '../tokens/record.js';
+import type { Invalidation, InvalidationListener, TokenCount, TokenStore } from './token-store.js';
 import { MemoryState, type Change } from './memory-state.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -62,6 +62,15 @@ export class MemoryStore implements TokenStore {
 
   async listTokens(): Promise<Iterable<Readonly<TokenRecord>>> {
     return this.state.tokens.values();
+  }
+
+  async countTokens(now: number): Promise<TokenCount[]> {
+    const counts = new Map<string, TokenCount>();
+    for (const kind of ['repository', 'personal'] as const) {
+      for (const status of ['active', 'expired', 'revoked'] as const) counts.set(`${kind}:${status}`, { kind, status, count: 0 });
+    }
+    for (const record of this.state.tokens.values()) counts.get(`${record.kind}:${statusAt(record, now)}`)!.count++;
+    return [...counts.values()];
   }
 
   async history(id: string): Promise<HistoryEntry[]> {

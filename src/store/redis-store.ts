@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { HistoryEntry, RepositoryRecord, Right, TokenRecord, UserRecord } from '../tokens/record.js';
 import { RedisTokenIndex } from './redis-token-index.js';
-import { StoreUnavailableError, type Invalidation, type InvalidationListener, type TokenStore } from './token-store.js';
+import { StoreUnavailableError, type Invalidation, type TokenCount, type InvalidationListener, type TokenStore } from './token-store.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -16,16 +16,19 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('RPUSH', KEYS[2], ARGV[1])
 return 1`;
+// UPDATE and DELETE answer the kind and status the token had, for the counters below.
 const UPDATE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local old = redis.call('HMGET', KEYS[1], 'kind', 'status')
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('RPUSH', KEYS[2], ARGV[1])
-return 1`;
+return old`;
 const DELETE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local old = redis.call('HMGET', KEYS[1], 'kind', 'status')
 redis.call('DEL', KEYS[1])
 redis.call('RPUSH', KEYS[2], ARGV[1])
-return 1`;
+return old`;
 const TOUCH = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local current = tonumber(redis.call('HGET', KEYS[1], 'lastUsedAt')) or 0
@@ -40,11 +43,30 @@ for i = 1, #ARGV do
 end
 return 1`;
 
+// A change of state: the change log as above, plus counts by kind:status and, per kind, the
+// expiry of stored-active tokens, so tollgate_tokens is read without loading every token.
+// ARGV: id, old kind, old status, new kind, new status, new expiresAt ('' = none).
+const CHANGE = `
+local seq = redis.call('INCR', KEYS[1])
+redis.call('ZADD', KEYS[2], seq, ARGV[1])
+if ARGV[2] ~= '' then
+  redis.call('HINCRBY', KEYS[3], ARGV[2] .. ':' .. ARGV[3], -1)
+  redis.call('ZREM', ARGV[2] == 'personal' and KEYS[5] or KEYS[4], ARGV[1])
+end
+if ARGV[4] ~= '' then
+  redis.call('HINCRBY', KEYS[3], ARGV[4] .. ':' .. ARGV[5], 1)
+  if ARGV[5] == 'active' and ARGV[6] ~= '' then
+    redis.call('ZADD', ARGV[4] == 'personal' and KEYS[5] or KEYS[4], ARGV[6], ARGV[1])
+  end
+end
+return seq`;
+
 interface Scripts {
   tgBump(seq: string, changes: string, ...ids: string[]): Promise<number>;
+  tgChange(...keysAndArgs: string[]): Promise<number>;
   tgCreate(token: string, history: string, ...args: string[]): Promise<number>;
-  tgUpdate(token: string, history: string, ...args: string[]): Promise<number>;
-  tgDelete(token: string, history: string, entry: string): Promise<number>;
+  tgUpdate(token: string, history: string, ...args: string[]): Promise<0 | [string, string]>;
+  tgDelete(token: string, history: string, entry: string): Promise<0 | [string, string]>;
   tgTouch(token: string, at: string): Promise<number>;
 }
 
@@ -114,6 +136,7 @@ export class RedisStore implements TokenStore {
     this.client.defineCommand('tgDelete', { numberOfKeys: 2, lua: DELETE });
     this.client.defineCommand('tgTouch', { numberOfKeys: 1, lua: TOUCH });
     this.client.defineCommand('tgBump', { numberOfKeys: 2, lua: BUMP });
+    this.client.defineCommand('tgChange', { numberOfKeys: 5, lua: CHANGE });
     this.index = new RedisTokenIndex({
       client: this.client,
       changesKey: this.changesKey,
@@ -134,6 +157,41 @@ export class RedisStore implements TokenStore {
   /** Records in the change log that these tokens changed (after their own write succeeded). */
   private async bump(op: string, ids: string[]): Promise<void> {
     if (ids.length > 0) await this.run(op, () => this.client.tgBump(this.seqKey, this.changesKey, ...ids));
+  }
+
+  /** Logs a token's change of state and moves it between the counters. */
+  private async change(op: string, id: string, old: readonly string[] | undefined, next: TokenRecord | undefined): Promise<void> {
+    const p = `${this.prefix}{idx}`;
+    await this.run(op, () =>
+      this.client.tgChange(
+        this.seqKey,
+        this.changesKey,
+        `${p}:counts`,
+        `${p}:expiry:repository`,
+        `${p}:expiry:personal`,
+        id,
+        old?.[0] ?? '',
+        old?.[1] ?? '',
+        next?.kind ?? '',
+        next?.status ?? '',
+        next?.expiresAt === null || next === undefined ? '' : String(next.expiresAt),
+      ),
+    );
+  }
+
+  async countTokens(now: number): Promise<TokenCount[]> {
+    const p = `${this.prefix}{idx}`;
+    const counts = await this.run('countTokens', () => this.client.hgetall(`${p}:counts`));
+    const out: TokenCount[] = [];
+    for (const kind of ['repository', 'personal'] as const) {
+      const expired = await this.run('countTokens', () => this.client.zcount(`${p}:expiry:${kind}`, '-inf', now));
+      out.push(
+        { kind, status: 'active', count: Number(counts[`${kind}:active`] ?? 0) - expired },
+        { kind, status: 'expired', count: expired },
+        { kind, status: 'revoked', count: Number(counts[`${kind}:revoked`] ?? 0) },
+      );
+    }
+    return out;
   }
 
   private async fetchTokens(ids: string[]): Promise<Array<TokenRecord | undefined>> {
@@ -196,7 +254,7 @@ export class RedisStore implements TokenStore {
     const created = await this.run('createToken', () =>
       this.client.tgCreate(this.tokenKey(record.id), this.historyKey(record.id), JSON.stringify(entry), ...toFields(record)),
     );
-    if (created === 1) await this.bump('createToken', [record.id]);
+    if (created === 1) await this.change('createToken', record.id, undefined, record);
     return created === 1;
   }
 
@@ -204,16 +262,16 @@ export class RedisStore implements TokenStore {
     const updated = await this.run('updateToken', () =>
       this.client.tgUpdate(this.tokenKey(record.id), this.historyKey(record.id), JSON.stringify(entry), ...toFields(record)),
     );
-    if (updated === 1) await this.bump('updateToken', [record.id]);
-    return updated === 1;
+    if (updated !== 0) await this.change('updateToken', record.id, updated, record);
+    return updated !== 0;
   }
 
   async deleteToken(id: string, entry: HistoryEntry): Promise<boolean> {
     const deleted = await this.run('deleteToken', () =>
       this.client.tgDelete(this.tokenKey(id), this.historyKey(id), JSON.stringify(entry)),
     );
-    if (deleted === 1) await this.bump('deleteToken', [id]);
-    return deleted === 1;
+    if (deleted !== 0) await this.change('deleteToken', id, deleted, undefined);
+    return deleted !== 0;
   }
 
   async listTokens(): Promise<Iterable<Readonly<TokenRecord>>> {

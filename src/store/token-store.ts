@@ -33,6 +33,8 @@ export interface TokenStore {
    * tokens must not copy them). Redis serves this from a local index synced incrementally.
    */
   listTokens(): Promise<Iterable<Readonly<TokenRecord>>>;
+  /** Tokens by kind and status (`expired` derived at `now`) for tollgate_tokens, without listing them. */
+  countTokens(now: number): Promise<TokenCount[]>;
   /** History oldest first; kept after the token is deleted. */
   history(id: string): Promise<HistoryEntry[]>;
   /** Records last use for tokens that still exist; ids that are gone are ignored. */
@@ -55,6 +57,12 @@ export interface TokenStore {
   /** Resolves when the backend answers; used by /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface TokenCount {
+  kind: 'repository' | 'personal';
+  status: 'active' | 'revoked' | 'expired';
+  count: number;
 }
 
 /** The backend did not answer (down, too slow, or refusing): callers fail closed with 503. */

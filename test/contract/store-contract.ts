@@ -83,6 +83,23 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.same(all.map((r) => [r.id, r.name, r.lastUsedAt]), [[a.id, 'renamed', 7]]);
   });
 
+  t.test('counts by kind and status follow creates, revokes, expiry and deletes', async (t) => {
+    const count = async (now: number) =>
+      Object.fromEntries((await store.countTokens(now)).filter((c) => c.count !== 0).map((c) => [`${c.kind}:${c.status}`, c.count]));
+    const a = makeToken().record;
+    const b = makeToken({ expiresAt: 5000 }).record;
+    const c = makeToken({ kind: 'personal', user: 'alice' }).record;
+    for (const record of [a, b, c]) await store.createToken(record, entry('created'));
+    t.same(await count(1000), { 'repository:active': 2, 'personal:active': 1 });
+    t.same(await count(5000), { 'repository:active': 1, 'repository:expired': 1, 'personal:active': 1 });
+    await store.updateToken({ ...a, status: 'revoked' }, entry('revoked'));
+    await store.updateToken({ ...b, expiresAt: null }, entry('edited'));
+    t.same(await count(5000), { 'repository:active': 1, 'repository:revoked': 1, 'personal:active': 1 });
+    await store.deleteToken(a.id, entry('deleted'));
+    await store.deleteToken(c.id, entry('deleted'));
+    t.same(await count(5000), { 'repository:active': 1 });
+  });
+
   t.test('lastUsedAt moves forward only, and touching a missing token creates nothing', async (t) => {
     const { record } = makeToken();
     await store.createToken(record, entry('created'));

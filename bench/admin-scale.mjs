@@ -1,0 +1,138 @@
+// npm run bench:admin: the admin API with 100,000 tokens in Redis. Loads the tokens straight
+// into a private redis-server through the Redis store, starts `tollgate serve` on it, and times
+// search + two-column sort (first page), create and revoke over HTTP. Prints medians and p95.
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { RedisStore } from '../dist/store/redis-store.js';
+import { generateSecret, hashSecret, idFromHash, secretPrefix } from '../dist/tokens/secret.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const COUNT = Number(process.env.BENCH_TOKENS ?? 100_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 21);
+const children = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+async function waitFor(check, what, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const stats = (samples) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { median: at(0.5), p95: at(0.95) };
+};
+
+async function main() {
+  const redisPort = await freePort();
+  const redis = spawn('redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  children.push(redis);
+  const url = `redis://127.0.0.1:${redisPort}/0`;
+  const store = new RedisStore({ url, keyPrefix: 'tollgate:', commandTimeoutMs: 5000 });
+  await waitFor(() => store.waitUntilReady(500), 'redis');
+
+  const started = performance.now();
+  const now = Date.now();
+  await store.createRepository({ name: 'sensors', createdAt: now, createdBy: 'bench' });
+  await store.createRepository({ name: 'billing', createdAt: now, createdBy: 'bench' });
+  const words = ['ingest', 'reader', 'export', 'phone', 'laptop', 'backup', 'dashboard', 'etl'];
+  for (let i = 0; i < COUNT; i += 500) {
+    const batch = [];
+    for (let j = i; j < Math.min(COUNT, i + 500); j++) {
+      const secret = generateSecret('repository');
+      const hash = hashSecret(secret);
+      const record = {
+        id: idFromHash(hash), hash, kind: 'repository', name: `${words[j % words.length]} ${j}`,
+        repository: j % 3 === 0 ? 'billing' : 'sensors', user: null, rights: ['query'], status: j % 10 === 0 ? 'revoked' : 'active',
+        prefix: secretPrefix(secret), createdAt: now - j * 1000, createdBy: 'bench', updatedAt: now, expiresAt: j % 4 === 0 ? now + j * 1000 : null,
+        revokedAt: null, lastUsedAt: null,
+      };
+      batch.push(store.createToken(record, { at: now, actor: 'bench', action: 'created', changes: {} }));
+    }
+    await Promise.all(batch);
+  }
+  const loadSeconds = (performance.now() - started) / 1000;
+  await store.close();
+
+  const init = execFileSync('node', ['dist/main.js', 'init-admin'], {
+    cwd: root,
+    env: { ...process.env, TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: url },
+    encoding: 'utf8',
+  });
+  const admin = /^(tgr_\w{49})$/m.exec(init)[1];
+  const serve = spawn('node', ['dist/main.js', 'serve'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      TOLLGATE_STORE_BACKEND: 'redis',
+      TOLLGATE_STORE_REDIS_URL: url,
+      TOLLGATE_PROXY_LISTEN: '127.0.0.1:0',
+      TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
+      TOLLGATE_PROXY_ACCESS_LOG: 'false',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(serve);
+  let out = '';
+  serve.stdout.on('data', (d) => (out += d));
+  const line = await waitFor(() => out.split('\n').find((l) => l.includes('tollgate listening')), 'tollgate');
+  const base = `http://127.0.0.1:${JSON.parse(line).adminPort}`;
+  const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+  const timed = async (method, path, body) => {
+    const t0 = performance.now();
+    const res = await fetch(base + path, { method, headers, body: body && JSON.stringify(body) });
+    const json = res.status === 204 ? null : await res.json();
+    if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return { ms: performance.now() - t0, json };
+  };
+
+  const rssOf = () => Number(/VmRSS:\s+(\d+)/.exec(execFileSync('cat', [`/proc/${serve.pid}/status`], { encoding: 'utf8' }))[1]) / 1024;
+  await fetch(`${base}/metrics`); // a scrape must not load the index
+  const rssIdle = rssOf();
+  const searchPath = '/v1/tokens?q=reader&sort=repository,-createdAt&limit=50';
+  const first = await timed('GET', searchPath);
+  const search = [];
+  for (let i = 0; i < RUNS; i++) search.push((await timed('GET', `/v1/tokens?q=${words[i % words.length]}&sort=repository,-createdAt&limit=50`)).ms);
+  const unfiltered = [];
+  for (let i = 0; i < RUNS; i++) unfiltered.push((await timed('GET', '/v1/tokens?sort=status,name&limit=50')).ms);
+  const create = [];
+  const revoke = [];
+  for (let i = 0; i < RUNS; i++) {
+    const made = await timed('POST', '/v1/tokens', { kind: 'repository', name: `bench ${i}`, repository: 'sensors', rights: ['query'] });
+    create.push(made.ms);
+    revoke.push((await timed('POST', `/v1/tokens/${made.json.token.id}/revoke`)).ms);
+  }
+  const rss = rssOf();
+
+  const rows = [
+    ['call', 'median ms', 'p95 ms'],
+    [`first search after start (loads the index of ${first.json.total} matches' ${COUNT} tokens)`, first.ms.toFixed(1), '-'],
+    ['search q + sort repository,-createdAt, first page', stats(search).median.toFixed(1), stats(search).p95.toFixed(1)],
+    ['no q, sort status,name, first page (all tokens match)', stats(unfiltered).median.toFixed(1), stats(unfiltered).p95.toFixed(1)],
+    ['create a token', stats(create).median.toFixed(1), stats(create).p95.toFixed(1)],
+    ['revoke a token', stats(revoke).median.toFixed(1), stats(revoke).p95.toFixed(1)],
+  ];
+  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  console.log(`\n${COUNT} tokens loaded in ${loadSeconds.toFixed(1)} s; ${RUNS} runs each; serve RSS after a scrape ${rssIdle.toFixed(0)} MiB, after the searches ${rss.toFixed(0)} MiB; node ${process.version}`);
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
