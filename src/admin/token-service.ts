@@ -197,21 +197,22 @@ export class TokenService {
   async revoke(caller: Caller, id: string): Promise<TokenView> {
     const record = await this.visible(caller, id);
     if (record.status === 'revoked') throw conflict(`token ${id} is already revoked`);
-    const now = this.clock.now();
-    const next: TokenRecord = { ...record, status: 'revoked', revokedAt: now, updatedAt: now };
-    await this.write(next, { at: now, actor: caller.actor, action: 'revoked', changes: { status: { from: 'active', to: 'revoked' } } });
-    await this.invalidate({ at: now, type: 'tokens', ids: [id] });
-    return toView(next, now);
+    return this.setStatus(record, 'revoked', caller.actor);
   }
 
   async restore(caller: Caller, id: string): Promise<TokenView> {
     const record = await this.visible(caller, id);
     if (record.status !== 'revoked') throw conflict(`token ${id} is not revoked`);
+    return this.setStatus(record, 'active', caller.actor);
+  }
+
+  /** Moves a token between active and revoked, with history; evicted either way (a cached "revoked" must not outlive a restore). */
+  private async setStatus(record: TokenRecord, status: 'active' | 'revoked', actor: string): Promise<TokenView> {
     const now = this.clock.now();
-    const next: TokenRecord = { ...record, status: 'active', revokedAt: null, updatedAt: now };
-    await this.write(next, { at: now, actor: caller.actor, action: 'restored', changes: { status: { from: 'revoked', to: 'active' } } });
-    // A cached "revoked" answer must not outlive the restore either.
-    await this.invalidate({ at: now, type: 'tokens', ids: [id] });
+    const next: TokenRecord = { ...record, status, revokedAt: status === 'revoked' ? now : null, updatedAt: now };
+    const action = status === 'revoked' ? 'revoked' : 'restored';
+    await this.write(next, { at: now, actor, action, changes: { status: { from: record.status, to: status } } });
+    await this.invalidate({ at: now, type: 'tokens', ids: [record.id] });
     return toView(next, now);
   }
 
@@ -258,14 +259,11 @@ export class TokenService {
 
   /** Revokes every active personal token of a user (the user is being deleted). */
   async revokeAllOf(actor: string, user: string): Promise<number> {
-    const now = this.clock.now();
     const doomed = [...(await this.store.listTokens())].filter((r) => r.user === user && r.status === 'active').map((r) => r.id);
     for (const id of doomed) {
       // Listed records may lag the store by a write: read each one fresh before changing it.
       const record = await this.store.getToken(id);
-      if (!record || record.status !== 'active') continue;
-      const next: TokenRecord = { ...record, status: 'revoked', revokedAt: now, updatedAt: now };
-      await this.write(next, { at: now, actor, action: 'revoked', changes: { status: { from: 'active', to: 'revoked' } } });
+      if (record?.status === 'active') await this.setStatus(record, 'revoked', actor);
     }
     return doomed.length;
   }

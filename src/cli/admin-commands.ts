@@ -61,6 +61,21 @@ function expiryFrom(args: ParsedArgs): Record<string, unknown> {
   return body;
 }
 
+/** A command on one token id that answers with the token. */
+function oneToken(usage: string, summary: string, method: 'GET' | 'POST', suffix: string): Command {
+  return {
+    usage,
+    summary,
+    options: { flags: ['json'], valued: COMMON },
+    positional: 1,
+    async run(args, client, out) {
+      const token = await client.call<TokenView>(method, `/v1/tokens/${enc(args.positional[0]!)}${suffix}`);
+      if (args.flags.has('json')) return void json(out, token);
+      showToken(out, token);
+    },
+  };
+}
+
 const COMMANDS: Record<string, Record<string, Command>> = {
   token: {
     create: {
@@ -104,17 +119,7 @@ const COMMANDS: Record<string, Record<string, Command>> = {
         out.write(`\n${page.items.length} of ${page.total}${page.nextCursor ? `; next page: --cursor ${page.nextCursor}` : ''}\n`);
       },
     },
-    show: {
-      usage: 'token show ID',
-      summary: 'one token (never its secret)',
-      options: { flags: ['json'], valued: COMMON },
-      positional: 1,
-      async run(args, client, out) {
-        const token = await client.call<TokenView>('GET', `/v1/tokens/${enc(args.positional[0]!)}`);
-        if (args.flags.has('json')) return void json(out, token);
-        showToken(out, token);
-      },
-    },
+    show: oneToken('token show ID', 'one token (never its secret)', 'GET', ''),
     edit: {
       usage: 'token edit ID [--name N] [--rights a,b] [--expires-in 30d | --expires-at ISO | --no-expiry]',
       summary: 'change name, rights or expiry',
@@ -129,28 +134,8 @@ const COMMANDS: Record<string, Record<string, Command>> = {
         showToken(out, token);
       },
     },
-    revoke: {
-      usage: 'token revoke ID',
-      summary: 'revoke (it stops working on every replica at once)',
-      options: { flags: ['json'], valued: COMMON },
-      positional: 1,
-      async run(args, client, out) {
-        const token = await client.call<TokenView>('POST', `/v1/tokens/${enc(args.positional[0]!)}/revoke`);
-        if (args.flags.has('json')) return void json(out, token);
-        showToken(out, token);
-      },
-    },
-    restore: {
-      usage: 'token restore ID',
-      summary: 'make a revoked token active again',
-      options: { flags: ['json'], valued: COMMON },
-      positional: 1,
-      async run(args, client, out) {
-        const token = await client.call<TokenView>('POST', `/v1/tokens/${enc(args.positional[0]!)}/restore`);
-        if (args.flags.has('json')) return void json(out, token);
-        showToken(out, token);
-      },
-    },
+    revoke: oneToken('token revoke ID', 'revoke (it stops working on every replica at once)', 'POST', '/revoke'),
+    restore: oneToken('token restore ID', 'make a revoked token active again', 'POST', '/restore'),
     delete: {
       usage: 'token delete ID [ID…]',
       summary: 'delete revoked tokens (their history stays)',

@@ -1,22 +1,11 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { ADMIN_GROUPS, adminHelp } from '../../src/cli/admin-commands.js';
-import { runCli, runToEnd } from '../helpers/cli.js';
+import { initAndServe, runToEnd } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 
-const dir = t.testdir({});
-const env = {
-  TOLLGATE_PROXY_LISTEN: '127.0.0.1:0',
-  TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
-  TOLLGATE_PROXY_ACCESS_LOG: 'false',
-  TOLLGATE_STORE_FILE_PATH: join(dir, 'store.jsonl'),
-};
-const init = await runToEnd(['init-admin'], env);
-const admin = /^(tgr_\w{49})$/m.exec(init.stdout)![1]!;
-const serve = runCli(['serve'], env);
-t.teardown(() => serve.child.kill('SIGKILL'));
-const listening = await serve.logLine('tollgate listening');
-const cliEnv = { TOLLGATE_ADMIN_URL: `http://127.0.0.1:${listening.adminPort}`, TOLLGATE_TOKEN: admin };
+const served = await initAndServe(t, { TOLLGATE_STORE_FILE_PATH: join(t.testdir({}), 'store.jsonl') });
+const cliEnv = { TOLLGATE_ADMIN_URL: served.adminUrl, TOLLGATE_TOKEN: served.admin };
 const cli = (...args: string[]) => runToEnd(args, cliEnv);
 
 t.test('repositories and users are made and listed as tables', async (t) => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { runCli, runToEnd } from '../helpers/cli.js';
+import { initAndServe } from '../helpers/cli.js';
 import { startUpstream } from '../helpers/upstream.js';
 
 const MiB = 1 << 20;
@@ -35,29 +35,16 @@ function peakRssMiB(pid: number): number {
 }
 
 t.test('512 MiB up and 512 MiB down stream through with peak RSS under 200 MiB', async (t) => {
-  const dir = t.testdir({});
-  const env = {
-    TOLLGATE_PROXY_LISTEN: '127.0.0.1:0',
-    TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
-    TOLLGATE_PROXY_UPSTREAM: upstream.origin,
-    TOLLGATE_PROXY_ACCESS_LOG: 'false',
-    TOLLGATE_STORE_FILE_PATH: join(dir, 'store.jsonl'),
-  };
-  const init = await runToEnd(['init-admin'], env);
-  const admin = /^(tgr_\w{49})$/m.exec(init.stdout)![1]!;
-  const serve = runCli(['serve'], env);
-  t.teardown(() => serve.child.kill('SIGKILL'));
-  const listening = await serve.logLine('tollgate listening');
-  const adminUrl = `http://127.0.0.1:${listening.adminPort}`;
-  const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
-  await (await request(`${adminUrl}/v1/repositories`, { method: 'POST', headers, body: JSON.stringify({ name: 'sensors' }) })).body.dump();
-  const created = await request(`${adminUrl}/v1/tokens`, {
+  const served = await initAndServe(t, { TOLLGATE_PROXY_UPSTREAM: upstream.origin, TOLLGATE_STORE_FILE_PATH: join(t.testdir({}), 'store.jsonl') });
+  const headers = { authorization: `Bearer ${served.admin}`, 'content-type': 'application/json' };
+  await (await request(`${served.adminUrl}/v1/repositories`, { method: 'POST', headers, body: JSON.stringify({ name: 'sensors' }) })).body.dump();
+  const created = await request(`${served.adminUrl}/v1/tokens`, {
     method: 'POST',
     headers,
     body: JSON.stringify({ kind: 'repository', name: 'bulk', repository: 'sensors', rights: ['stream', 'query'] }),
   });
   const { secret } = (await created.body.json()) as { secret: string };
-  const proxy = `http://127.0.0.1:${listening.proxyPort}/v1/repositories/sensors`;
+  const proxy = `${served.proxyUrl}/v1/repositories/sensors`;
 
   const up = await request(`${proxy}/stream`, {
     method: 'POST',
@@ -75,9 +62,9 @@ t.test('512 MiB up and 512 MiB down stream through with peak RSS under 200 MiB',
   for await (const part of down.body) received += (part as Buffer).length;
   t.equal(received, TOTAL, 'every downloaded byte arrived');
 
-  const peak = peakRssMiB(serve.child.pid!);
+  const peak = peakRssMiB(served.run.child.pid!);
   t.comment(`peak RSS of the proxy process: ${peak.toFixed(1)} MiB`);
   t.ok(peak < 200, `peak RSS ${peak.toFixed(1)} MiB < 200 MiB`);
-  serve.child.kill('SIGTERM');
-  t.equal(await serve.exited, 0);
+  served.run.child.kill('SIGTERM');
+  t.equal(await served.run.exited, 0);
 });

@@ -52,3 +52,23 @@ export async function runToEnd(args: string[], env: Record<string, string> = {},
   const code = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
+
+export interface Served {
+  run: Running;
+  /** A `*` admin secret from `init-admin`. */
+  admin: string;
+  adminUrl: string;
+  proxyUrl: string;
+}
+
+/** `init-admin`, then `serve` on loopback port 0 with the given environment; killed at teardown. */
+export async function initAndServe(t: { teardown(fn: () => unknown): void }, env: Record<string, string>): Promise<Served> {
+  const full = { TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_PROXY_ACCESS_LOG: 'false', ...env };
+  const init = await runToEnd(['init-admin'], full);
+  const admin = /^(tgr_\w{49})$/m.exec(init.stdout)?.[1];
+  if (!admin) throw new Error(`init-admin printed no secret: ${init.stderr}`);
+  const run = runCli(['serve'], full);
+  t.teardown(() => run.child.kill('SIGKILL'));
+  const listening = await run.logLine('tollgate listening');
+  return { run, admin, adminUrl: `http://127.0.0.1:${listening.adminPort}`, proxyUrl: `http://127.0.0.1:${listening.proxyPort}` };
+}
