@@ -17,7 +17,9 @@ export const DEFAULTS = {
   store: {
     backend: 'file',
     file: { path: './data/tollgate.jsonl' },
-    redis: { url: 'redis://127.0.0.1:6379/0', keyPrefix: 'tollgate:', commandTimeout: '250ms' },
+    // One of: `url` alone (a single node); `sentinels` + `name` (Sentinel; `url` still gives
+    // password and db); `cluster` (seed nodes of a Redis Cluster).
+    redis: { url: 'redis://127.0.0.1:6379/0', keyPrefix: 'tollgate:', commandTimeout: '250ms', sentinels: [], name: '', cluster: [] },
   },
   cache: {
     max: 100000,

@@ -53,6 +53,9 @@ const listen = z.unknown().transform((value, ctx): ListenAddress => {
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 });
 
+/** `host:port` of a Redis node or Sentinel. */
+const hostPort = listen;
+
 const httpUrl = z.unknown().transform((value, ctx) => {
   try {
     if (typeof value !== 'string') throw new Error();
@@ -135,7 +138,16 @@ export const configSchema = z.strictObject({
   store: z.strictObject({
     backend: oneOf(['file', 'redis', 'memory'] as const),
     file: z.strictObject({ path: text }),
-    redis: z.strictObject({ url: text, keyPrefix: text, commandTimeout: duration }),
+    redis: z
+      .strictObject({ url: text, keyPrefix: text, commandTimeout: duration, sentinels: z.array(hostPort), name: z.string(), cluster: z.array(hostPort) })
+      .superRefine((redis, ctx) => {
+        if (redis.sentinels.length > 0 && redis.cluster.length > 0) {
+          ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'give sentinels or cluster, not both' });
+        }
+        if (redis.sentinels.length > 0 && redis.name === '') {
+          ctx.addIssue({ code: 'custom', path: ['name'], message: 'expected the Sentinel master name (e.g. mymaster) when sentinels are set' });
+        }
+      }),
   }),
   cache: z.strictObject({
     max: positiveInt(10_000_000),

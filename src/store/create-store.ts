@@ -16,6 +16,9 @@ export async function createStore(config: Config['store']): Promise<TokenStore> 
         url: config.redis.url,
         keyPrefix: config.redis.keyPrefix,
         commandTimeoutMs: config.redis.commandTimeout,
+        sentinels: config.redis.sentinels,
+        sentinelName: config.redis.name,
+        cluster: config.redis.cluster,
       });
       // Start serving even if Redis is still down: requests fail closed and /readyz says so.
       await store.waitUntilReady(2000);

@@ -1,13 +1,10 @@
-import { Redis, type RedisOptions } from 'ioredis';
 import type { HistoryEntry, RepositoryRecord, Right, TokenRecord, UserRecord } from '../tokens/record.js';
+import { connectRedis, type RedisClient, type RedisTopology } from './redis-connection.js';
 import { RedisTokenIndex } from './redis-token-index.js';
 import { StoreUnavailableError, type Invalidation, type TokenCount, type InvalidationListener, type TokenStore } from './token-store.js';
 
-export interface RedisStoreOptions {
-  url: string;
+export interface RedisStoreOptions extends RedisTopology {
   keyPrefix: string;
-  /** A command that takes longer fails, so the proxy answers 503 instead of waiting. */
-  commandTimeoutMs: number;
 }
 
 // Each script touches only keys that share the token's {id} hash tag, so it runs on a Cluster too.
@@ -121,16 +118,15 @@ function fromFields(fields: Record<string, string>): TokenRecord | undefined {
  */
 export class RedisStore implements TokenStore {
   readonly backend = 'redis' as const;
-  private readonly client: Redis & Scripts;
-  private subscriber: Redis | undefined;
+  private readonly client: RedisClient & Scripts;
+  private subscriber: RedisClient | undefined;
   private readonly prefix: string;
   private readonly channel: string;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
     this.channel = `${options.keyPrefix}invalidate`;
-    this.client = new Redis(options.url, this.clientOptions()) as Redis & Scripts;
-    this.client.on('error', () => {}); // reported through failed commands and /readyz
+    this.client = connectRedis(options, 'commands') as RedisClient & Scripts;
     this.client.defineCommand('tgCreate', { numberOfKeys: 2, lua: CREATE });
     this.client.defineCommand('tgUpdate', { numberOfKeys: 2, lua: UPDATE });
     this.client.defineCommand('tgDelete', { numberOfKeys: 2, lua: DELETE });
@@ -195,23 +191,8 @@ export class RedisStore implements TokenStore {
   }
 
   private async fetchTokens(ids: string[]): Promise<Array<TokenRecord | undefined>> {
-    const pipeline = this.client.pipeline();
-    for (const id of ids) pipeline.hgetall(this.tokenKey(id));
-    const replies = await this.run('listTokens', () => pipeline.exec());
-    return (replies ?? []).map(([err, fields]) => {
-      if (err) throw new StoreUnavailableError('listTokens', err);
-      return fromFields(fields as Record<string, string>);
-    });
-  }
-
-  private clientOptions(): RedisOptions {
-    return {
-      enableOfflineQueue: false,
-      commandTimeout: this.options.commandTimeoutMs,
-      connectTimeout: Math.max(1000, this.options.commandTimeoutMs * 4),
-      maxRetriesPerRequest: 0,
-      retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
-    };
+    const replies = await this.run('listTokens', () => Promise.all(ids.map((id) => this.client.hgetall(this.tokenKey(id)))));
+    return replies.map(fromFields);
   }
 
   /** Resolves once the first connection is up, or after `withinMs` (the store may come later). */
@@ -289,10 +270,9 @@ export class RedisStore implements TokenStore {
 
   async touchLastUsed(uses: ReadonlyMap<string, number>): Promise<void> {
     if (uses.size === 0) return;
-    const pipeline = this.client.pipeline();
-    for (const [id, at] of uses) (pipeline as unknown as Scripts).tgTouch(this.tokenKey(id), String(at));
-    const replies = await this.run('touchLastUsed', () => pipeline.exec());
-    const touched = [...uses.keys()].filter((_, i) => replies?.[i]?.[1] === 1);
+    const ids = [...uses.keys()];
+    const replies = await this.run('touchLastUsed', () => Promise.all(ids.map((id) => this.client.tgTouch(this.tokenKey(id), String(uses.get(id))))));
+    const touched = ids.filter((_, i) => replies[i] === 1);
     await this.bump('touchLastUsed', touched);
   }
 
@@ -342,12 +322,7 @@ export class RedisStore implements TokenStore {
   subscribe(listener: InvalidationListener): void {
     if (!this.subscriber) {
       // A subscribed connection can run no other command, so it is a connection of its own.
-      this.subscriber = new Redis(this.options.url, {
-        ...this.clientOptions(),
-        enableOfflineQueue: true,
-        commandTimeout: undefined,
-      });
-      this.subscriber.on('error', () => {});
+      this.subscriber = connectRedis(this.options, 'subscriber');
       void this.subscriber.subscribe(this.channel).catch(() => {});
     }
     let isFirstReady = true;

@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 import type { TokenRecord } from '../tokens/record.js';
 
 /** How the index reads tokens and the change log; supplied by the Redis store. */
 export interface IndexSource {
-  client: Redis;
+  client: RedisClient;
   changesKey: string;
   fetch(ids: string[]): Promise<Array<TokenRecord | undefined>>;
 }
