@@ -120,3 +120,19 @@ t.test('environment names follow the key path', async (t) => {
   t.equal(envName(['store', 'redis', 'url']), 'TOLLGATE_STORE_REDIS_URL');
   t.equal(envName(['cache', 'staleIfError']), 'TOLLGATE_CACHE_STALE_IF_ERROR');
 });
+
+t.test('Redis topologies: sentinels need a name, and sentinels and cluster exclude each other', async (t) => {
+  const config = fromYaml(t, 'store:\n  redis:\n    cluster: ["127.0.0.1:7000", "127.0.0.1:7001"]\n');
+  t.same(config.store.redis.cluster, [{ host: '127.0.0.1', port: 7000 }, { host: '127.0.0.1', port: 7001 }]);
+  t.same(faultsOf(() => fromYaml(t, 'store:\n  redis:\n    sentinels: ["s1:26379"]\n')), [
+    'store.redis.name: expected the Sentinel master name (e.g. mymaster) when sentinels are set',
+  ]);
+  t.same(faultsOf(() => fromYaml(t, 'store:\n  redis:\n    sentinels: ["s1:26379"]\n    name: m\n    cluster: ["c:1"]\n')), [
+    'store.redis.cluster: give sentinels or cluster, not both',
+  ]);
+  t.same(faultsOf(() => fromYaml(t, 'store:\n  redis:\n    cluster: [nowhere]\n')), [
+    'store.redis.cluster.0: expected host:port such as 0.0.0.0:8080, got "nowhere"',
+  ]);
+  const env = fromYaml(t, '', { TOLLGATE_STORE_REDIS_SENTINELS: '[s1:26379, s2:26379]', TOLLGATE_STORE_REDIS_NAME: 'mymaster' });
+  t.equal(env.store.redis.sentinels.length, 2);
+});
