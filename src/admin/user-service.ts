@@ -119,10 +119,15 @@ export class DirectoryService {
     if (!(await this.store.getRepository(name))) throw notFound(`repository ${name}`);
     const now = this.clock.now();
     let active = 0;
+    const others: string[] = [];
     for (const record of await this.store.listTokens()) {
-      if (record.repository === name && statusAt(record, now) === 'active') active++;
+      if (record.repository !== name) continue;
+      if (statusAt(record, now) === 'active') active++;
+      else others.push(record.id);
     }
     if (active > 0) throw conflict(`repository ${name} still has ${active} active token${active === 1 ? '' : 's'}; revoke them first`);
     await this.store.deleteRepository(name);
+    // Its revoked and expired tokens are refused already; evicting them keeps every cache exact.
+    if (others.length > 0) await this.tokens.invalidate({ at: now, type: 'tokens', ids: others });
   }
 }
