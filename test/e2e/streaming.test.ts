@@ -29,13 +29,20 @@ const upstream = await startUpstream((req, res, record) => {
 });
 t.teardown(() => upstream.close());
 
+/** `env` execs node in place, so the pid is node's; checked rather than assumed. */
+function nodePid(pid: number): number {
+  const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  if (!command.includes('main.js')) throw new Error(`pid ${pid} is not the proxy: ${command}`);
+  return pid;
+}
+
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
 t.test('512 MiB up and 512 MiB down stream through with peak RSS under 200 MiB', async (t) => {
-  const served = await initAndServe(t, { TOLLGATE_PROXY_UPSTREAM: upstream.origin, TOLLGATE_STORE_FILE_PATH: join(t.testdir({}), 'store.jsonl') });
+  const served = await initAndServe(t, { TOLLGATE_PROXY_UPSTREAM: upstream.origin, TOLLGATE_STORE_FILE_PATH: join(t.testdir({}), 'store.jsonl') }, true);
   const headers = { authorization: `Bearer ${served.admin}`, 'content-type': 'application/json' };
   await (await request(`${served.adminUrl}/v1/repositories`, { method: 'POST', headers, body: JSON.stringify({ name: 'sensors' }) })).body.dump();
   const created = await request(`${served.adminUrl}/v1/tokens`, {
@@ -62,7 +69,7 @@ t.test('512 MiB up and 512 MiB down stream through with peak RSS under 200 MiB',
   for await (const part of down.body) received += (part as Buffer).length;
   t.equal(received, TOTAL, 'every downloaded byte arrived');
 
-  const peak = peakRssMiB(served.run.child.pid!);
+  const peak = peakRssMiB(nodePid(served.run.child.pid!));
   t.comment(`peak RSS of the proxy process: ${peak.toFixed(1)} MiB`);
   t.ok(peak < 200, `peak RSS ${peak.toFixed(1)} MiB < 200 MiB`);
   served.run.child.kill('SIGTERM');

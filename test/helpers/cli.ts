@@ -14,13 +14,20 @@ export interface Running {
   logLine(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-/** Runs `node dist/main.js ...args` with a clean TOLLGATE_* environment plus `env`. */
-export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Running {
+/**
+ * Runs `node dist/main.js ...args` with a clean TOLLGATE_* environment plus `env`. tap's process
+ * hooks put its coverage loader into every child's NODE_OPTIONS; with `pristine` the child is
+ * started through `env -u` so it runs exactly as users run it (for memory measurements).
+ */
+export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string, pristine = false): Running {
   // The child runs as users run it: without tap's loader and coverage hooks in NODE_OPTIONS.
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_') && k !== 'NODE_OPTIONS' && k !== 'NODE_V8_COVERAGE'),
   );
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...base, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, argv] = pristine
+    ? ['env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, MAIN, ...args]]
+    : [process.execPath, [MAIN, ...args]];
+  const child = spawn(command, argv, { env: { ...base, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (chunk) => (out += chunk.toString()));
@@ -62,12 +69,12 @@ export interface Served {
 }
 
 /** `init-admin`, then `serve` on loopback port 0 with the given environment; killed at teardown. */
-export async function initAndServe(t: { teardown(fn: () => unknown): void }, env: Record<string, string>): Promise<Served> {
+export async function initAndServe(t: { teardown(fn: () => unknown): void }, env: Record<string, string>, pristine = false): Promise<Served> {
   const full = { TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_PROXY_ACCESS_LOG: 'false', ...env };
   const init = await runToEnd(['init-admin'], full);
   const admin = /^(tgr_\w{49})$/m.exec(init.stdout)?.[1];
   if (!admin) throw new Error(`init-admin printed no secret: ${init.stderr}`);
-  const run = runCli(['serve'], full);
+  const run = runCli(['serve'], full, undefined, pristine);
   t.teardown(() => run.child.kill('SIGKILL'));
   const listening = await run.logLine('tollgate listening');
   return { run, admin, adminUrl: `http://127.0.0.1:${listening.adminPort}`, proxyUrl: `http://127.0.0.1:${listening.proxyPort}` };
