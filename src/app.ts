@@ -97,14 +97,18 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     tokens,
     directory,
     async shutdown(graceMs = config.proxy.shutdownGrace) {
+      // SPEC §6: readiness fails at once, the proxy stops accepting, requests in flight (uploads
+      // and downloads too) get until the grace period ends, idle keep-alive connections are
+      // closed now and busy ones after their response. The admin port stays up meanwhile, so
+      // /readyz says 503 and /metrics can still be scraped.
       isDraining = true;
-      const closed = Promise.all([close(proxy.server), close(admin)]);
-      proxy.server.closeIdleConnections();
-      admin.closeIdleConnections();
+      const drained = proxy.drain();
       const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
-      await Promise.race([closed, grace]);
+      await Promise.race([drained, grace]);
       proxy.server.closeAllConnections();
+      const adminClosed = close(admin);
       admin.closeAllConnections();
+      await adminClosed;
       await lastUsed.stop().catch(() => {});
       await upstream.close().catch(() => {});
       await store.close();

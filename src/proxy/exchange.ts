@@ -23,6 +23,8 @@ function onDrain(this: ProxyResponse): void {
 
 /** Where an exchange reports its end and upstream faults (metrics, access log). */
 export interface ExchangeSink {
+  /** True once shutdown began: the connection must close after this response. */
+  readonly draining: boolean;
   finished(exchange: Exchange, outcome: 'allowed' | 'upstream_error', status: number): void;
   upstreamFailed(reason: 'refused' | 'reset' | 'timeout' | 'other'): void;
 }
@@ -77,6 +79,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       controller.abort(new Error('client closed the connection'));
       return;
     }
+    if (this.sink.draining) this.res.shouldKeepAlive = false;
     this.res.writeHead(statusCode, statusMessage || undefined, downstreamHeaders(headers, this.requestId));
   }
 

@@ -46,6 +46,12 @@ const hasBody = (req: IncomingMessage): boolean =>
 export class ProxyServer implements ExchangeSink {
   readonly server: Server<typeof IncomingMessage, typeof ProxyResponse>;
   private readonly options: ProxyOptions;
+  private isDraining = false;
+
+  /** ExchangeSink: whether shutdown has begun. */
+  get draining(): boolean {
+    return this.isDraining;
+  }
 
   constructor(options: ProxyOptions) {
     this.options = options;
@@ -61,8 +67,20 @@ export class ProxyServer implements ExchangeSink {
     });
   }
 
+  /**
+   * Shutdown began: stop accepting, close idle connections, and close each busy one after its
+   * response. Resolves when the last connection has closed.
+   */
+  drain(): Promise<void> {
+    this.isDraining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    return closed;
+  }
+
   private handle(req: IncomingMessage, res: ProxyResponse, expectsContinue: boolean): void {
     const started = performance.now();
+    if (this.isDraining) res.shouldKeepAlive = false;
     const { metrics, cache, clock } = this.options;
     metrics.inflight.inc();
     const requestId = requestIdFor(req.headers['x-request-id']);
@@ -155,6 +173,7 @@ export class ProxyServer implements ExchangeSink {
   /** ExchangeSink: an exchange ended. */
   finished(exchange: Exchange, outcome: Outcome, status: number): void {
     const { metrics } = this.options;
+    if (this.isDraining && exchange.res.shouldKeepAlive) exchange.res.once('finish', () => exchange.res.socket?.end());
     const { right, identity } = exchange;
     const seconds = (performance.now() - exchange.started) / 1000;
     metrics.inflight.dec();
