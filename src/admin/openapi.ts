@@ -22,6 +22,7 @@ export function openApiDocument(table: AdminRoute[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const components: Json = {};
   for (const route of table) {
+    if (route.doc.isPage) continue;
     const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     const query = route.doc.query ? queryParameters(route.doc.query, components) : [];
     const operation: Record<string, unknown> = {

@@ -3,6 +3,7 @@ import type { AdminContext, AdminReply } from './server.js';
 import * as directory from './handlers/directory.js';
 import * as probes from './handlers/probes.js';
 import * as tokens from './handlers/tokens.js';
+import * as ui from './handlers/ui.js';
 import * as schemas from './schemas.js';
 
 export interface RouteDoc {
@@ -12,6 +13,8 @@ export interface RouteDoc {
   /** Schema of the success body; none for 204 and non-JSON answers. */
   response?: z.ZodType;
   status: number;
+  /** Left out of the OpenAPI description (the admin page's static files). */
+  isPage?: boolean;
 }
 
 export interface AdminRoute {
@@ -25,7 +28,7 @@ export interface AdminRoute {
   doc: RouteDoc;
 }
 
-const PARAMS: Record<string, string> = { id: '[0-9a-f]{16}', name: '[a-z0-9][a-z0-9._-]{0,62}' };
+const PARAMS: Record<string, string> = { id: '[0-9a-f]{16}', name: '[a-z0-9][a-z0-9._-]{0,62}', file: '[a-z]+\\.(?:js|css|html)' };
 
 function route(method: string, path: string, auth: AdminRoute['auth'], handler: AdminRoute['handler'], doc: RouteDoc): AdminRoute {
   const source = path.replace(/\{(\w+)\}/g, (_, param: string) => `(?<${param}>${PARAMS[param]})`);
@@ -39,6 +42,9 @@ export function routes(): AdminRoute[] {
     route('GET', '/readyz', 'none', probes.readyz, { summary: 'Readiness: 200 when the store answers and not draining', status: 200 }),
     route('GET', '/metrics', 'metrics', probes.metrics, { summary: 'Prometheus metrics', status: 200 }),
     route('GET', '/v1/openapi.json', 'none', probes.openapi, { summary: 'This description', status: 200 }),
+    route('GET', '/ui', 'none', ui.uiRedirect, { summary: 'The admin page', status: 308, isPage: true }),
+    route('GET', '/ui/', 'none', ui.uiFile, { summary: 'The admin page', status: 200, isPage: true }),
+    route('GET', '/ui/{file}', 'none', ui.uiFile, { summary: 'The admin page files', status: 200, isPage: true }),
     route('POST', '/v1/tokens', 'token', tokens.createToken, {
       summary: 'Create a token; the secret is in this response only',
       body: schemas.createTokenBody,

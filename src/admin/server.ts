@@ -40,7 +40,9 @@ export interface AdminContext {
 }
 
 /** A handler's answer: a status and a JSON body, or a raw body with its content type. */
-export type AdminReply = { status: number; json: unknown } | { status: number; text: string; contentType: string };
+export type AdminReply =
+  | { status: number; json: unknown }
+  | { status: number; text: string; contentType: string; headers?: Record<string, string> };
 
 /** The admin port (SPEC §5): token lifecycle API, probes and metrics. */
 export function createAdminServer(options: AdminOptions): Server {
@@ -99,7 +101,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, table: AdminRou
     res.writeHead(reply.status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   } else {
-    res.writeHead(reply.status, { 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.text) });
+    res.writeHead(reply.status, { ...reply.headers, 'content-type': reply.contentType, 'content-length': Buffer.byteLength(reply.text) });
     res.end(reply.text);
   }
 }

@@ -1,0 +1,182 @@
+import t from 'tap';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import type { Page } from 'playwright-core';
+import { FileStore } from '../../src/store/file-store.js';
+import { call } from '../helpers/admin-client.js';
+import { launchChromium } from '../helpers/browser.js';
+import { startHarness } from '../helpers/harness.js';
+
+// Screenshots for people to look at; not committed (.tap/ is ignored).
+const shots = fileURLToPath(new URL('../../.tap/screenshots/', import.meta.url));
+mkdirSync(shots, { recursive: true });
+
+const h = await startHarness({ store: await FileStore.open(join(t.testdir({}), 'ui.jsonl')) });
+t.teardown(() => h.close());
+await call(h, 'POST', '/v1/users', h.adminSecret, { name: 'alice', grants: { sensors: ['query', 'stream'] } });
+const browser = await launchChromium();
+t.teardown(() => browser.close());
+const page: Page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+const problems: string[] = [];
+page.setDefaultTimeout(5000);
+// Network statuses (the 401 of a wrong token) are expected; script errors and CSP violations are not.
+page.on('console', (message) => message.type() === 'error' && !message.text().startsWith('Failed to load resource') && problems.push(message.text()));
+page.on('pageerror', (err) => problems.push(err.message));
+page.on('dialog', (dialog) => void dialog.accept());
+
+const names = () => page.locator('#tokens tbody td.name').allTextContents();
+const rowOf = (name: string) => page.locator('#tokens tbody tr', { has: page.locator('td.name', { hasText: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) });
+
+async function generate(fields: { kind?: 'personal'; name: string; repository?: string; user?: string; rights?: string[] }) {
+  await page.click('#generate');
+  if (fields.kind) await page.check('input[name="kind"][value="personal"]');
+  await page.fill('#gen-name', fields.name);
+  if (fields.repository) await page.selectOption('#gen-repository', fields.repository);
+  if (fields.user) await page.fill('#gen-user', fields.user);
+  for (const right of fields.rights ?? []) await page.check(`#gen-rights input[value="${right}"]`);
+  await page.click('#gen-submit');
+  await page.locator('#generate-result').waitFor({ state: 'visible' });
+  const secret = await page.inputValue('#secret');
+  return secret;
+}
+
+t.test('every /ui/ response carries the security headers', async (t) => {
+  for (const path of ['/ui/', '/ui/app.js', '/ui/style.css']) {
+    const res = await request(`${h.admin}${path}`);
+    await res.body.dump();
+    t.equal(res.statusCode, 200, path);
+    t.match(res.headers['content-security-policy'], /script-src 'self'/);
+    t.notMatch(res.headers['content-security-policy'], /unsafe-inline/);
+    t.equal(res.headers['x-frame-options'], 'DENY');
+    t.equal(res.headers['referrer-policy'], 'no-referrer');
+  }
+  t.equal((await request(`${h.admin}/ui/secrets.txt`)).statusCode, 404);
+});
+
+t.test('sign in with a wrong token is refused, with the right one the table shows', async (t) => {
+  await page.goto(`${h.admin}/ui/`);
+  await page.fill('#sign-in-token', 'tgr_wrong');
+  await page.click('#sign-in-form button[type=submit]');
+  await page.locator('#sign-in-error', { hasText: 'malformed, unknown, revoked or expired' }).waitFor();
+  await page.fill('#sign-in-token', h.adminSecret);
+  await page.click('#sign-in-form button[type=submit]');
+  await page.locator('#tokens tbody tr').first().waitFor();
+  t.same(await names(), ['test admin']);
+  t.equal(await page.evaluate(() => sessionStorage.getItem('tollgate.token')), h.adminSecret);
+  await page.screenshot({ path: join(shots, 'tokens-empty.png') });
+});
+
+t.test('generate a repository token: the secret is shown once, with a warning', async (t) => {
+  const secret = await generate({ name: 'ingest sensors', repository: 'sensors', rights: ['stream'] });
+  t.match(secret, /^tgr_\w{49}$/);
+  t.match(await page.textContent('#generate-result .warning'), /shown this once/);
+  t.equal(await page.isVisible('#qr-figure'), false, 'no QR code for a repository token');
+  await page.click('#gen-done');
+  t.equal(await page.inputValue('#secret'), '', 'the secret leaves the page with the dialog');
+  const proxied = await request(`${h.proxy}/v1/repositories/sensors/stream`, { method: 'POST', body: 'x', headers: { authorization: `Bearer ${secret}` } });
+  t.equal(proxied.statusCode, 200, 'and it works on the proxy');
+  await proxied.body.dump();
+});
+
+t.test('generate a personal token: the QR code is shown', async (t) => {
+  await generate({ kind: 'personal', name: 'alice phone', repository: 'sensors', user: 'alice', rights: ['query'] });
+  await page.locator('#qr').waitFor({ state: 'visible' });
+  t.match(await page.getAttribute('#qr', 'src'), /^data:image\/svg\+xml;base64,/);
+  t.ok(await page.evaluate(() => (document.getElementById('qr') as HTMLImageElement).naturalWidth > 0), 'the image decodes');
+  await page.screenshot({ path: join(shots, 'personal-token-qr.png') });
+  await page.click('#gen-done');
+});
+
+t.test('a hostile token name is shown as text', async (t) => {
+  await generate({ name: '<img src=x onerror=alert(1)>', repository: 'billing' });
+  await page.click('#gen-done');
+  await rowOf('<img src=x onerror=alert(1)>').waitFor();
+  t.equal(await page.locator('#tokens tbody img').count(), 0, 'no element was made from the name');
+});
+
+t.test('search is partial and case-insensitive; a pasted secret finds its token', async (t) => {
+  await page.fill('#search', 'INGEST');
+  await page.waitForFunction(() => document.querySelectorAll('#tokens tbody tr').length === 1);
+  t.same(await names(), ['ingest sensors']);
+  const secret = await generate({ name: 'findable', repository: 'billing' });
+  await page.click('#gen-done');
+  await page.fill('#search', secret);
+  await page.waitForFunction(() => [...document.querySelectorAll('#tokens tbody td.name')].map((n) => n.textContent).join() === 'findable');
+  t.same(await names(), ['findable']);
+  await page.fill('#search', '');
+  await page.waitForFunction(() => document.querySelectorAll('#tokens tbody tr').length === 5);
+});
+
+t.test('click sorts by a column, shift-click adds the next key; headers show direction and priority', async (t) => {
+  await page.click('th[data-sort="repository"]');
+  await page.click('th[data-sort="name"]', { modifiers: ['Shift'] });
+  await page.click('th[data-sort="name"]', { modifiers: ['Shift'] }); // second shift-click: name descending
+  await page.waitForFunction(() => document.querySelector('th[data-sort="name"]')?.textContent?.includes('▼2'));
+  t.match(await page.textContent('th[data-sort="repository"]'), /▲1/);
+  const rows = await page.locator('#tokens tbody tr').evaluateAll((trs) => trs.map((tr) => `${tr.children[3]!.textContent}/${tr.children[1]!.textContent}`));
+  t.same(rows, ['*/test admin', 'billing/findable', 'billing/<img src=x onerror=alert(1)>', 'sensors/ingest sensors', 'sensors/alice phone']);
+  await page.screenshot({ path: join(shots, 'tokens-sorted.png') });
+});
+
+t.test('revoke, restore, and delete (offered only once revoked)', async (t) => {
+  const row = rowOf('findable');
+  t.equal(await row.locator('button', { hasText: 'Delete' }).count(), 0, 'no delete while active');
+  await row.locator('button', { hasText: 'Revoke' }).click();
+  await row.locator('.badge.revoked').waitFor();
+  await row.locator('button', { hasText: 'Restore' }).click();
+  await row.locator('.badge.active').waitFor();
+  await row.locator('button', { hasText: 'Revoke' }).click();
+  await row.locator('button', { hasText: 'Delete' }).click();
+  await rowOf('findable').waitFor({ state: 'detached' });
+  t.notOk((await names()).includes('findable'));
+});
+
+t.test('history opens in a side panel', async (t) => {
+  await rowOf('ingest sensors').locator('button', { hasText: 'Edit' }).click();
+  await page.fill('#edit-name', 'ingest sensors v2');
+  await page.uncheck('#edit-rights input[value="stream"]');
+  await page.check('#edit-rights input[value="query"]');
+  await page.click('#edit-form button[type=submit]');
+  await rowOf('ingest sensors v2').waitFor();
+  await rowOf('ingest sensors v2').locator('button', { hasText: 'History' }).click();
+  await page.locator('#history-list > li').nth(1).waitFor();
+  const entries = await page.locator('#history-list > li > strong').allTextContents();
+  t.same(entries, ['created', 'edited']);
+  t.match(await page.textContent("#history-list"), /rights: \["stream","query"\] → \["query"\]/);
+  await page.screenshot({ path: join(shots, 'history.png') });
+  await page.click('#history-close');
+});
+
+t.test('bulk delete deletes the revoked and reports the rest', async (t) => {
+  const hostile = rowOf('<img src=x onerror=alert(1)>');
+  await hostile.locator('button', { hasText: 'Revoke' }).click();
+  await hostile.locator('.badge.revoked').waitFor();
+  await hostile.locator('input[type=checkbox]').check();
+  await rowOf('alice phone').locator('input[type=checkbox]').check();
+  await page.click('#bulk-delete');
+  await page.locator('#bulk-result', { hasText: 'Deleted 1' }).waitFor();
+  t.match(await page.textContent('#bulk-result'), /Not deleted: alice phone: active/);
+  await hostile.waitFor({ state: 'detached' });
+});
+
+t.test('users and grants page for * admins', async (t) => {
+  await page.click('#nav-users');
+  await page.locator('#users tbody tr').first().waitFor();
+  await page.fill('#user-name', 'bob');
+  await page.fill('#user-grants', 'sensors=query; billing=query,stream');
+  await page.click('#user-form button[type=submit]');
+  await page.locator('#users tbody tr', { hasText: 'bob' }).waitFor();
+  const bob = await call(h, 'GET', '/v1/users/bob', h.adminSecret);
+  t.same(bob.body.grants, { sensors: ['query'], billing: ['query', 'stream'] });
+  await page.screenshot({ path: join(shots, 'users.png') });
+  await page.click('[data-view="tokens"]');
+});
+
+t.test('sign out clears the stored token', async (t) => {
+  await page.click('#sign-out');
+  await page.locator('#sign-in').waitFor({ state: 'visible' });
+  t.equal(await page.evaluate(() => sessionStorage.getItem('tollgate.token')), null);
+  t.same(problems, [], 'no script errors or CSP violations on the page');
+});
