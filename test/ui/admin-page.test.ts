@@ -174,6 +174,19 @@ t.test('users and grants page for * admins', async (t) => {
   await page.click('[data-view="tokens"]');
 });
 
+t.test('paging follows the API cursor', async (t) => {
+  for (let i = 0; i < 52; i++) await h.token(['query'], 'billing', { name: `bulk ${String(i).padStart(2, '0')}` });
+  await page.fill('#search', 'bulk');
+  await page.locator('#page-info', { hasText: '1–50 of 52' }).waitFor();
+  await page.click('#next-page');
+  await page.locator('#page-info', { hasText: '51–52 of 52' }).waitFor();
+  t.equal(await page.locator('#tokens tbody tr').count(), 2);
+  t.equal(await page.isDisabled('#next-page'), true);
+  await page.click('#first-page');
+  await page.locator('#page-info', { hasText: '1–50 of 52' }).waitFor();
+  await page.fill('#search', '');
+});
+
 t.test('sign out clears the stored token', async (t) => {
   await page.click('#sign-out');
   await page.locator('#sign-in').waitFor({ state: 'visible' });
