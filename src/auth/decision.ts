@@ -6,6 +6,8 @@ export type DenyReason =
   | 'duplicate_authorization'
   | 'invalid_token'
   | 'bad_target'
+  | 'uri_too_long'
+  | 'too_many_headers'
   | 'no_route'
   | 'method_not_allowed'
   | 'insufficient_scope'
@@ -56,6 +58,20 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
     type: '/problems/bad-path',
     title: 'Request target refused',
     detail: 'Paths with dot segments, encoded slashes or backslashes, NUL, or a foreign form are refused.',
+    outcome: 'not_found',
+  },
+  uri_too_long: {
+    status: 414,
+    type: '/problems/uri-too-long',
+    title: 'Request target too long',
+    detail: 'Request targets are limited to 8192 characters.',
+    outcome: 'not_found',
+  },
+  too_many_headers: {
+    status: 431,
+    type: '/problems/too-many-headers',
+    title: 'Too many header fields',
+    detail: 'Requests are limited to 200 header fields.',
     outcome: 'not_found',
   },
   no_route: {

@@ -4,7 +4,8 @@
  * when the target must be refused with 400.
  *
  * Refused: dot segments (`.`, `..`) plain or percent-encoded, encoded slashes and backslashes
- * (`%2f`, `%5c`), raw backslashes, NUL (raw or `%00`), and anything not starting with `/`.
+ * (`%2f`, `%5c`), raw backslashes, NUL (raw or `%00`), double encoding (`%25`), percent-encoded
+ * bytes that are not valid UTF-8 (overlong forms), and anything not starting with `/`.
  * An absolute-form target (`http://host/path`, RFC 9112 §3.2.2) is reduced to its path.
  */
 export function checkTarget(target: string): string | undefined {
@@ -18,6 +19,7 @@ export function checkTarget(target: string): string | undefined {
   const queryAt = path.indexOf('?');
   const end = queryAt === -1 ? path.length : queryAt;
   let segmentStart = 1;
+  let hasHighBytes = false;
   for (let i = 1; i <= end; i++) {
     const c = i === end ? 47 : path.charCodeAt(i);
     if (c === 47) {
@@ -29,10 +31,20 @@ export function checkTarget(target: string): string | undefined {
       const code = hexPair(path, i + 1);
       if (code === -1) return undefined;
       if (code === 0x2f || code === 0x5c || code === 0 || code === 0x25) return undefined; // /, \, NUL, double encoding
+      if (code >= 0x80) hasHighBytes = true;
     }
   }
   for (let i = end; i < path.length; i++) {
     if (path.charCodeAt(i) === 0) return undefined;
+  }
+  // Percent-encoded bytes that are not valid UTF-8 (overlong forms such as %C0%AE for ".")
+  // may be decoded differently upstream: refuse them. JavaScript's decoder rejects them all.
+  if (hasHighBytes) {
+    try {
+      decodeURIComponent(path.slice(0, end));
+    } catch {
+      return undefined;
+    }
   }
   return path;
 }

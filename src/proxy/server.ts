@@ -32,6 +32,15 @@ export interface ProxyOptions {
   upstreamIdleTimeoutMs: number;
 }
 
+/** Longest request target accepted (RFC 9112 §3 recommends supporting at least 8000 octets). */
+const MAX_TARGET_LENGTH = 8192;
+
+/**
+ * Most header fields accepted. Node silently drops fields beyond `maxHeadersCount`, so the
+ * server keeps one more than this and a request that reaches it is refused rather than trimmed.
+ */
+const MAX_HEADER_FIELDS = 200;
+
 /** Seconds a client should wait before retrying after a 503 from a store outage. */
 const RETRY_AFTER = { 'retry-after': '1' };
 
@@ -57,9 +66,14 @@ export class ProxyServer implements ExchangeSink {
     this.options = options;
     this.server = createServer({ ServerResponse: ProxyResponse, headersTimeout: options.headersTimeoutMs, requestTimeout: 0 });
     this.server.timeout = options.idleTimeoutMs;
+    this.server.maxHeadersCount = MAX_HEADER_FIELDS + 1;
     this.server.on('request', (req, res) => this.handle(req, res, false));
     // Answer Expect: 100-continue only after the token is checked, so a refused upload sends no body.
     this.server.on('checkContinue', (req, res) => this.handle(req, res, true));
+    // CONNECT would make Tollgate a tunnel; nothing routes it, so it is refused and closed.
+    this.server.on('connect', (_req, socket) => {
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy();
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
@@ -86,7 +100,10 @@ export class ProxyServer implements ExchangeSink {
     const requestId = requestIdFor(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
 
-    const target = checkTarget(req.url ?? '');
+    const url = req.url ?? '';
+    if (url.length > MAX_TARGET_LENGTH) return this.refuse(req, res, requestId, 'uri_too_long', 'none', started);
+    if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) return this.refuse(req, res, requestId, 'too_many_headers', 'none', started);
+    const target = checkTarget(url);
     if (target === undefined) return this.refuse(req, res, requestId, 'bad_target', 'none', started);
     const match = this.options.routes.match(target);
     const method = req.method ?? 'GET';
