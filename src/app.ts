@@ -71,6 +71,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     accessLog: config.proxy.accessLog,
     headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
     idleTimeoutMs: config.proxy.timeouts.idle,
+    maxConnections: config.proxy.maxConnections,
     upstreamHeadersTimeoutMs: config.proxy.timeouts.headers,
     upstreamIdleTimeoutMs: config.proxy.timeouts.idle,
   });

@@ -4,6 +4,7 @@ export const DEFAULTS = {
     listen: '0.0.0.0:8080',
     upstream: 'http://127.0.0.1:8000',
     connections: 128,
+    maxConnections: 10000,
     timeouts: { connect: '5s', headers: '30s', idle: '5m' },
     forwardAuthorization: false,
     accessLog: true,

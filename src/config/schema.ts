@@ -125,6 +125,7 @@ export const configSchema = z.strictObject({
     listen,
     upstream: httpUrl,
     connections: positiveInt(100_000),
+    maxConnections: positiveInt(1_000_000),
     timeouts: z.strictObject({ connect: duration, headers: duration, idle: duration }),
     forwardAuthorization: bool,
     accessLog: bool,

@@ -28,6 +28,7 @@ export interface ProxyOptions {
   accessLog: boolean;
   headersTimeoutMs: number;
   idleTimeoutMs: number;
+  maxConnections: number;
   upstreamHeadersTimeoutMs: number;
   upstreamIdleTimeoutMs: number;
 }
@@ -64,7 +65,16 @@ export class ProxyServer implements ExchangeSink {
 
   constructor(options: ProxyOptions) {
     this.options = options;
-    this.server = createServer({ ServerResponse: ProxyResponse, headersTimeout: options.headersTimeoutMs, requestTimeout: 0 });
+    this.server = createServer({
+      ServerResponse: ProxyResponse,
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: 0,
+      // Node checks the headers timeout on this interval (30 s by default), which would let a
+      // slowloris client hold a connection up to 30 s past the timeout.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, options.headersTimeoutMs / 2)),
+    });
+    // Beyond this many connections new ones are closed at once (a flood cannot exhaust sockets).
+    this.server.maxConnections = options.maxConnections;
     this.server.timeout = options.idleTimeoutMs;
     this.server.maxHeadersCount = MAX_HEADER_FIELDS + 1;
     this.server.on('request', (req, res) => this.handle(req, res, false));

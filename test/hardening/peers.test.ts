@@ -1,0 +1,133 @@
+import t from 'tap';
+import { createConnection, type Socket } from 'node:net';
+import { request } from 'undici';
+import { bearer, startHarness } from '../helpers/harness.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const MiB = 1 << 20;
+const connect = (port: number) =>
+  new Promise<Socket>((resolve, reject) => {
+    const socket = createConnection({ port, host: '127.0.0.1' }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+const closed = (socket: Socket) => new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+
+t.test('slowloris: headers that never finish are cut off at the headers timeout with 408', async (t) => {
+  const h = await startHarness({ config: { proxy: { timeouts: { headers: '300ms' } } } });
+  t.teardown(() => h.close());
+  const socket = await connect(h.tollgate.proxyPort);
+  let text = '';
+  socket.on('data', (chunk) => (text += chunk.toString()));
+  socket.write('GET /v1/repositories/sensors/q HTTP/1.1\r\nHost: x\r\nX-Slow: ');
+  await closed(socket);
+  t.match(text, /^HTTP\/1\.1 408 /);
+  t.equal(h.upstream.received.length, 0);
+});
+
+t.test('a client that stops reading a download holds the upstream back (backpressure), it does not buffer', async (t) => {
+  let sent = 0;
+  let stalled = false;
+  const h = await startHarness({
+    upstream: (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(MiB);
+      const pump = () => {
+        while (sent < 512 * MiB) {
+          sent += MiB;
+          if (!res.write(chunk)) {
+            stalled = true;
+            return void res.once('drain', () => ((stalled = false), pump()));
+          }
+        }
+        res.end();
+      };
+      pump();
+    },
+  });
+  t.teardown(() => h.close());
+  const token = await h.token(['query']);
+  const socket = await connect(h.tollgate.proxyPort);
+  socket.pause(); // never reads
+  socket.write(`GET /v1/repositories/sensors/big HTTP/1.1\r\nHost: x\r\nAuthorization: ${bearer(token.secret).authorization}\r\n\r\n`);
+  await waitFor(() => stalled, { what: 'the upstream to be held back' });
+  // Buffers along the way fill up first; then the amount sent must stop growing.
+  let last = -1;
+  await waitFor(
+    () => {
+      const isSteady = stalled && sent === last;
+      last = sent;
+      return isSteady;
+    },
+    { what: 'a steady stall', everyMs: 300 },
+  );
+  t.ok(sent < 64 * MiB, `upstream stopped after ${sent / MiB} MiB of 512`);
+  socket.destroy();
+});
+
+t.test('a thousand clients aborting mid-upload leave no request, socket or upstream connection behind', async (t) => {
+  const h = await startHarness();
+  t.teardown(() => h.close());
+  const token = await h.token(['stream']);
+  const head = `POST /v1/repositories/sensors/stream HTTP/1.1\r\nHost: x\r\nAuthorization: ${bearer(token.secret).authorization}\r\nContent-Length: ${MiB}\r\n\r\n`;
+  const partial = Buffer.alloc(16 * 1024, 1);
+  for (let round = 0; round < 50; round++) {
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const socket = await connect(h.tollgate.proxyPort);
+        socket.write(head);
+        socket.write(partial);
+        await new Promise((r) => setImmediate(r));
+        socket.destroy();
+      }),
+    );
+  }
+  const inflight = async () => /^tollgate_inflight_requests (\d+)$/m.exec(await (await request(`${h.admin}/metrics`)).body.text())?.[1];
+  await waitFor(async () => (await inflight()) === '0', { what: 'no request left in flight', timeoutMs: 10_000 });
+  await waitFor(() => h.upstream.received.every((r) => r.aborted), { what: 'every upstream request to be aborted', timeoutMs: 10_000 });
+  const upstreamSockets = await new Promise<number>((resolve) => h.upstream.server.getConnections((_, n) => resolve(n)));
+  t.ok(upstreamSockets <= h.config.proxy.connections, `${upstreamSockets} upstream sockets: within the pool, none leaked per request`);
+  t.ok(h.upstream.received.filter((r) => r.bytes === MiB).length === 0, 'no aborted upload was completed upstream');
+});
+
+t.test('an upstream that closes keep-alive sockets at random: every request ends, none hangs', async (t) => {
+  const h = await startHarness({
+    upstream: (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.end('ok');
+        if (Math.random() < 0.3) res.once('finish', () => req.socket.end());
+      });
+    },
+  });
+  t.teardown(() => h.close());
+  const token = await h.token(['query']);
+  const statuses = new Map<number, number>();
+  for (let i = 0; i < 300; i++) {
+    const res = await request(`${h.proxy}/v1/repositories/sensors/q`, { headers: bearer(token.secret), headersTimeout: 5000 });
+    await res.body.dump();
+    statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+  }
+  t.comment(`statuses: ${JSON.stringify([...statuses])}`);
+  t.same([...statuses.keys()].filter((s) => s !== 200 && s !== 502), [], 'only 200 or a clean 502');
+  t.ok((statuses.get(200) ?? 0) >= 270, 'and nearly all succeed');
+});
+
+t.test('connections beyond proxy.maxConnections are closed at once; the others keep working', async (t) => {
+  const h = await startHarness({ config: { proxy: { maxConnections: 200 } } });
+  t.teardown(() => h.close());
+  const token = await h.token(['query']);
+  const sockets = await Promise.all(Array.from({ length: 500 }, () => connect(h.tollgate.proxyPort).catch(() => undefined)));
+  const open = sockets.filter((s): s is Socket => s !== undefined);
+  await waitFor(() => open.filter((s) => !s.destroyed && s.readyState === 'open').length <= 200, { what: 'the excess to be closed' });
+  const alive = open.filter((s) => !s.destroyed && s.readyState === 'open');
+  t.ok(alive.length <= 200, `${alive.length} kept`);
+  t.ok(alive.length >= 150, 'the allowed ones stay open');
+  const reply = await new Promise<string>((resolve) => {
+    let text = '';
+    alive[0]!.on('data', (chunk) => (text += chunk.toString()));
+    alive[0]!.on('close', () => resolve(text));
+    alive[0]!.write(`GET /v1/repositories/sensors/q HTTP/1.1\r\nHost: x\r\nAuthorization: ${bearer(token.secret).authorization}\r\nConnection: close\r\n\r\n`);
+  });
+  t.match(reply, /^HTTP\/1\.1 200 /);
+  for (const socket of open) socket.destroy();
+});
