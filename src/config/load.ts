@@ -106,15 +106,20 @@ export function loadConfig({ path, required, env }: LoadOptions): Config {
   return validate(merge(merge(DEFAULTS, fromFile), fromEnv), faults);
 }
 
+/** `cache.ttl`, `routes.0.path`; odd keys (empty, spaces, dots) are quoted so the line stays readable. */
+function keyPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((key) => (typeof key === 'string' && !/^[A-Za-z0-9_-]+$/.test(key) ? JSON.stringify(key) : String(key))).join('.');
+}
+
 /** Validates an already merged configuration tree. */
 export function validate(tree: unknown, faults: string[] = []): Config {
   const result = configSchema.safeParse(tree, { reportInput: true });
   if (!result.success) {
     for (const issue of result.error.issues) {
-      const key = issue.path.join('.') || '(top level)';
+      const key = keyPath(issue.path) || '(top level)';
       if (issue.code === 'unrecognized_keys') {
         for (const unknownKey of issue.keys) {
-          faults.push(`${[...issue.path, unknownKey].join('.')}: unknown key`);
+          faults.push(`${keyPath([...issue.path, unknownKey])}: unknown key`);
         }
       } else if (issue.code === 'invalid_type' && issue.expected === 'object') {
         faults.push(`${key}: expected a map, got ${Array.isArray(issue.input) ? 'a list' : JSON.stringify(issue.input)}`);
