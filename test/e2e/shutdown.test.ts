@@ -12,6 +12,20 @@ const MiB = 1 << 20;
 let release: (() => void) | undefined;
 const upstream: Upstream = await startUpstream((req, res, record) => {
   if (req.url?.endsWith('/hang')) return;
+  if (req.url?.endsWith('/download')) {
+    // 200 MiB, written as the client reads it.
+    res.writeHead(200, { 'content-length': String(200 * MiB) });
+    let sent = 0;
+    const chunk = Buffer.alloc(MiB, 2);
+    const pump = () => {
+      while (sent < 200 * MiB) {
+        sent += MiB;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    return pump();
+  }
   if (req.url?.endsWith('/slow')) {
     release = () => res.end('slow done');
     return;
@@ -75,6 +89,23 @@ t.test('SIGTERM during a 200 MiB upload: the upload completes', async (t) => {
   const res = await upload;
   t.equal(res.statusCode, 200);
   t.same(await res.body.json(), { bytes: 200 * MiB });
+  t.equal(await s.run.exited, 0);
+});
+
+t.test('SIGTERM during a 200 MiB download: the download completes', async (t) => {
+  const s = await serveWithToken(t);
+  const res = await request(`${s.proxyUrl}/v1/repositories/sensors/download`, { headers: { authorization: `Bearer ${s.secret}` } });
+  t.equal(res.statusCode, 200);
+  let received = 0;
+  let signalled = false;
+  for await (const part of res.body) {
+    received += (part as Buffer).length;
+    if (!signalled && received > 10 * MiB) {
+      signalled = true;
+      s.run.child.kill('SIGTERM');
+    }
+  }
+  t.equal(received, 200 * MiB);
   t.equal(await s.run.exited, 0);
 });
 
