@@ -1,100 +1,266 @@
-// npm run bench [-- scenario]: runs each scenario against every target in one run and prints
-// requests per second with the ratio to the direct upstream. Needs wrk (apt-get install wrk).
+// npm run bench [-- scenario]: Tollgate against the upstream alone, nginx and node-http-proxy, in
+// one run on this machine, one target at a time with the same load. Scenarios: cached, refused,
+// flood, coalesce, streaming, latency (all by default). Prints Markdown tables for RESULTS.md.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { Pool, request } from 'undici';
+import { generateSecret } from '../dist/tokens/secret.js';
+import { ensureCommand, freePort, killOnExit, peakRssMiB, root, start, table, waitFor, wrk } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const only = process.argv[2];
 const DURATION = process.env.BENCH_DURATION ?? '10s';
-const CONNECTIONS = process.env.BENCH_CONNECTIONS ?? '32';
-const children = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
+const wanted = (name) => !only || only === name;
 
-function ensureWrk() {
-  try {
-    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
-  } catch (err) {
-    if (err.code !== 'ENOENT' && err.status !== 1) throw err;
-    if (err.code === 'ENOENT') {
-      console.error('wrk is missing: installing it with apt-get');
-      execFileSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'inherit' });
-    }
+async function startUpstream() {
+  const proc = start('node', ['bench/upstream.mjs', '0']);
+  const port = Number(await waitFor(() => proc.output().trim(), 'upstream'));
+  return { name: 'direct upstream', url: `http://127.0.0.1:${port}`, pid: proc.child.pid };
+}
+
+async function startNginx(upstreamUrl) {
+  if (!ensureCommand('nginx', 'nginx-light')) return undefined;
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  const upstream = new URL(upstreamUrl).host;
+  writeFileSync(
+    conf,
+    `worker_processes 1; error_log stderr warn; pid ${dir}/nginx.pid; daemon off;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream up { server ${upstream}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }
-
-function start(command, args, env = {}) {
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  return { child, output: () => out };
+`,
+  );
+  const proc = start('nginx', ['-c', conf, '-p', dir]);
+  await waitFor(() => execFileSync('pgrep', ['-P', String(proc.child.pid)], { encoding: 'utf8' }).trim(), 'the nginx worker');
+  const worker = Number(execFileSync('pgrep', ['-P', String(proc.child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+  killOnExit(worker);
+  return { name: 'nginx (1 worker, keepalive 128)', url: `http://127.0.0.1:${port}`, pid: worker };
 }
 
-async function waitFor(check, what, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = check();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+async function startHttpProxy(upstreamUrl) {
+  const proc = start('node', ['bench/http-proxy-server.mjs', upstreamUrl, '0']);
+  const port = Number(await waitFor(() => proc.output().trim(), 'http-proxy'));
+  return { name: 'node-http-proxy (keep-alive agent)', url: `http://127.0.0.1:${port}`, pid: proc.child.pid };
 }
 
-function wrk(url, headers = []) {
-  const args = ['-t1', `-c${CONNECTIONS}`, `-d${DURATION}`, '--latency'];
-  for (const h of headers) args.push('-H', h);
-  const text = execFileSync('wrk', [...args, url], { encoding: 'utf8' });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)[1]);
-  const p99 = /99%\s+([\d.]+\w+)/.exec(text)?.[1];
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
-  return { rps, p99, non2xx };
-}
-
-async function main() {
-  ensureWrk();
-  const upstream = start('node', ['bench/upstream.mjs', '0']);
-  const upstreamPort = Number(await waitFor(() => upstream.output().trim(), 'upstream port'));
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
+async function startTollgate(name, upstreamUrl, storeEnv) {
   const env = {
     TOLLGATE_PROXY_LISTEN: '127.0.0.1:0',
     TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
-    TOLLGATE_PROXY_UPSTREAM: `http://127.0.0.1:${upstreamPort}`,
+    TOLLGATE_PROXY_UPSTREAM: upstreamUrl,
     TOLLGATE_PROXY_ACCESS_LOG: 'false',
-    TOLLGATE_LOG_LEVEL: 'warn',
-    TOLLGATE_STORE_FILE_PATH: join(dir, 'store.jsonl'),
+    ...storeEnv,
   };
   const init = execFileSync('node', ['dist/main.js', 'init-admin'], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
   const admin = /^(tgr_\w{49})$/m.exec(init)[1];
-  const tollgate = start('node', ['dist/main.js', 'serve'], { ...env, TOLLGATE_LOG_LEVEL: 'info' });
-  const listening = await waitFor(() => tollgate.output().split('\n').find((l) => l.includes('tollgate listening')), 'tollgate');
-  const { proxyPort, adminPort } = JSON.parse(listening);
+  const proc = start('node', ['dist/main.js', 'serve'], env);
+  const line = await waitFor(() => proc.output().split('\n').find((l) => l.includes('tollgate listening')), name);
+  const { proxyPort, adminPort } = JSON.parse(line);
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
   await fetch(`${adminUrl}/v1/repositories`, { method: 'POST', headers, body: JSON.stringify({ name: 'bench' }) });
-  const created = await fetch(`${adminUrl}/v1/tokens`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ kind: 'repository', name: 'bench', repository: 'bench', rights: ['query'] }),
-  }).then((r) => r.json());
-  const path = '/v1/repositories/bench/query';
-  const auth = `Authorization: Bearer ${created.secret}`;
+  const makeToken = async () =>
+    (
+      await fetch(`${adminUrl}/v1/tokens`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ kind: 'repository', name: 'bench', repository: 'bench', rights: ['query', 'stream'] }),
+      }).then((r) => r.json())
+    ).secret;
+  return { name, url: `http://127.0.0.1:${proxyPort}`, admin: adminUrl, pid: proc.child.pid, secret: await makeToken(), makeToken };
+}
 
-  const direct = wrk(`http://127.0.0.1:${upstreamPort}${path}`, [auth]);
-  const through = wrk(`http://127.0.0.1:${proxyPort}${path}`, [auth]);
-  const refused = wrk(`http://127.0.0.1:${proxyPort}${path}`);
+const PATH = '/v1/repositories/bench/query';
+const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
-  const rows = [
-    ['target', 'req/s', 'p99', 'non-2xx', 'ratio to direct'],
-    ['direct upstream (GET)', direct.rps.toFixed(0), direct.p99, direct.non2xx, '1.00'],
-    ['tollgate, cached token (GET)', through.rps.toFixed(0), through.p99, through.non2xx, (through.rps / direct.rps).toFixed(2)],
-    ['tollgate, no token (401)', refused.rps.toFixed(0), refused.p99, refused.non2xx, (refused.rps / direct.rps).toFixed(2)],
-  ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  for (const row of rows) console.log('| ' + row.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |');
-  console.log(`\nwrk -t1 -c${CONNECTIONS} -d${DURATION}; node ${process.version}; nproc ${execFileSync('nproc').toString().trim()}`);
+async function main() {
+  if (!ensureCommand('wrk', 'wrk')) throw new Error('wrk is needed: apt-get install wrk');
+  const upstream = await startUpstream();
+  const nginx = await startNginx(upstream.url);
+  const httpProxy = await startHttpProxy(upstream.url);
+  const file = await startTollgate('tollgate (file store)', upstream.url, { TOLLGATE_STORE_FILE_PATH: join(dir, 'store.jsonl') });
+  const redisPort = await freePort();
+  start('redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no']);
+  await waitFor(() => execFileSync('redis-cli', ['-p', String(redisPort), 'PING'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().includes('PONG'), 'redis');
+  const redis = await startTollgate('tollgate (Redis store)', upstream.url, {
+    TOLLGATE_STORE_BACKEND: 'redis',
+    TOLLGATE_STORE_REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+  });
+  const tollgates = [file, redis];
+  const auth = (t) => [`Authorization: Bearer ${t.secret}`];
+  const load = { connections: CONNECTIONS, duration: DURATION };
+  console.log(`# npm run bench${only ? ` -- ${only}` : ''}; wrk -t1 -c${CONNECTIONS} -d${DURATION}; node ${process.version}; nproc ${execFileSync('nproc').toString().trim()}; ${new Date().toISOString()}\n`);
+  if (!nginx) console.log('nginx could not be installed: its column is left out.\n');
+
+  let cachedRps = {};
+  if (wanted('cached') || wanted('refused')) {
+    console.log('## 1. GET with a cached token, small response\n');
+    const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'vs nginx', 'vs http-proxy']];
+    const results = [];
+    for (const target of [upstream, nginx, httpProxy, ...tollgates].filter(Boolean)) {
+      const r = wrk(`${target.url}${PATH}`, { ...load, headers: target.secret ? auth(target) : [auth(file)[0]], pid: target.pid });
+      results.push([target, r]);
+      cachedRps[target.name] = r.rps;
+    }
+    const base = (name) => results.find(([t]) => t.name.startsWith(name))?.[1].rps;
+    for (const [target, r] of results) {
+      rows.push([target.name, fmt(r.rps), fmt(r.p50, 2), fmt(r.p99, 2), fmt(r.cpuUsPerRequest), fmt(r.rps / base('nginx'), 2), fmt(r.rps / base('node-http-proxy'), 2)]);
+    }
+    table(rows);
+    console.log();
+  }
+
+  if (wanted('refused')) {
+    console.log('## 2. No token (the 401 path)\n');
+    const rows = [['target', 'req/s', 'p99 ms', 'CPU µs/req', 'vs its cached GET']];
+    for (const t of tollgates) {
+      const r = wrk(`${t.url}${PATH}`, { ...load, pid: t.pid });
+      rows.push([t.name, fmt(r.rps), fmt(r.p99, 2), fmt(r.cpuUsPerRequest), fmt(r.rps / cachedRps[t.name], 2)]);
+    }
+    table(rows);
+    console.log();
+  }
+
+  if (wanted('flood')) {
+    console.log('## 3. A flood of random well-formed tokens, with a good token served alongside\n');
+    const script = join(dir, 'flood.lua');
+    const secrets = Array.from({ length: 20_000 }, () => generateSecret('repository'));
+    writeFileSync(
+      script,
+      `local tokens = {${secrets.map((s) => `"${s}"`).join(',')}}\nmath.randomseed(os.time())\nrequest = function()\n  return wrk.format("GET", "${PATH}", { ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)] })\nend\n`,
+    );
+    const rows = [['target', 'flood req/s (all 401)', 'good-token req/s', 'good-token p99 ms', 'good-token non-2xx']];
+    for (const t of tollgates) {
+      const flood = spawn('wrk', ['-t1', `-c${CONNECTIONS / 2}`, `-d${DURATION}`, '-s', script, `${t.url}${PATH}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let floodOut = '';
+      flood.stdout.on('data', (d) => (floodOut += d));
+      const floodDone = new Promise((resolve) => flood.on('exit', resolve));
+      const good = wrk(`${t.url}${PATH}`, { ...load, connections: CONNECTIONS / 2, headers: auth(t) });
+      await floodDone;
+      const floodRps = Number(/Requests\/sec:\s+([\d.]+)/.exec(floodOut)?.[1]);
+      rows.push([t.name, fmt(floodRps), fmt(good.rps), fmt(good.p99, 2), good.non2xx]);
+    }
+    table(rows);
+    console.log();
+  }
+
+  if (wanted('coalesce')) {
+    console.log('## 4. 1,000 concurrent first requests with one uncached token\n');
+    const rows = [['target', 'responses', 'store lookups', 'how counted']];
+    for (const t of tollgates) {
+      const secret = await t.makeToken();
+      const before = await storeLookups(t, redisPort);
+      const pool = new Pool(t.url, { connections: 1000 });
+      const statuses = await Promise.all(
+        Array.from({ length: 1000 }, () =>
+          pool.request({ path: PATH, method: 'GET', headers: { authorization: `Bearer ${secret}` } }).then(async (r) => (await r.body.dump(), r.statusCode)),
+        ),
+      );
+      await pool.close();
+      const lookups = (await storeLookups(t, redisPort)) - before;
+      const ok = statuses.filter((s) => s === 200).length;
+      rows.push([t.name, `${ok} × 200`, lookups, t === redis ? 'Redis HGETALL calls (INFO commandstats)' : 'auth_duration_seconds{source="store"} count']);
+    }
+    table(rows);
+    console.log();
+  }
+
+  if (wanted('streaming')) {
+    console.log('## 5. Streaming 1 GiB up and 1 GiB down through each proxy\n');
+    const GiB = 1 << 30;
+    const rows = [['target', 'upload MiB/s', 'download MiB/s', 'peak RSS MiB (process lifetime)', 'vs nginx (up/down)']];
+    const results = [];
+    for (const target of [nginx, httpProxy, file].filter(Boolean)) {
+      const headers = { authorization: `Bearer ${target.secret ?? file.secret}` };
+      const chunk = Buffer.alloc(1 << 20, 0x62);
+      let t0 = performance.now();
+      const up = await request(`${target.url}/v1/repositories/bench/stream`, {
+        method: 'POST',
+        headers,
+        body: Readable.from((function* () { for (let i = 0; i < 1024; i++) yield chunk; })()),
+      });
+      await up.body.dump();
+      const upRate = 1024 / ((performance.now() - t0) / 1000);
+      t0 = performance.now();
+      const down = await request(`${target.url}/v1/repositories/bench/bulk?bytes=${GiB}`, { headers });
+      let got = 0;
+      for await (const part of down.body) got += part.length;
+      if (got !== GiB) throw new Error(`${target.name}: downloaded ${got} bytes`);
+      const downRate = 1024 / ((performance.now() - t0) / 1000);
+      results.push([target, upRate, downRate, peakRssMiB(target.pid)]);
+    }
+    const ng = results.find(([t]) => t === nginx);
+    for (const [target, upRate, downRate, rss] of results) {
+      rows.push([target.name, fmt(upRate), fmt(downRate), fmt(rss, 1), ng ? `${fmt(upRate / ng[1], 2)} / ${fmt(downRate / ng[2], 2)}` : '-']);
+    }
+    table(rows);
+    console.log();
+  }
+
+  if (wanted('latency')) {
+    console.log('## 6. Added latency at a fixed 500 requests/s (open loop, 10 s)\n');
+    const rows = [['target', 'p50 ms', 'p99 ms', 'p50 over direct', 'p99 over direct']];
+    const direct = await fixedRate(upstream.url, auth(file)[0].slice(15));
+    rows.push([upstream.name, fmt(direct.p50, 3), fmt(direct.p99, 3), '-', '-']);
+    for (const target of [nginx, httpProxy, file, redis].filter(Boolean)) {
+      const r = await fixedRate(target.url, target.secret ?? file.secret);
+      rows.push([target.name, fmt(r.p50, 3), fmt(r.p99, 3), fmt(r.p50 - direct.p50, 3), fmt(r.p99 - direct.p99, 3)]);
+    }
+    table(rows);
+    console.log();
+  }
   process.exit(0);
+}
+
+/** Store lookups so far: Redis HGETALL calls, or the store-sourced auth count from /metrics. */
+async function storeLookups(t, redisPort) {
+  if (t.name.includes('Redis')) {
+    const stats = execFileSync('redis-cli', ['-p', String(redisPort), 'INFO', 'commandstats'], { encoding: 'utf8' });
+    return Number(/cmdstat_hgetall:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+  }
+  const text = await fetch(`${t.admin}/metrics`).then((r) => r.text());
+  return Number(/^tollgate_auth_duration_seconds_count\{source="store"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
+/** Sends requests on a fixed schedule (not waiting for answers) and measures from the scheduled time. */
+async function fixedRate(origin, secret, rate = 500, seconds = 10) {
+  const pool = new Pool(origin, { connections: 64 });
+  const latencies = [];
+  const total = rate * seconds;
+  const startAt = performance.now() + 100;
+  const pending = [];
+  for (let i = 0; i < total; i++) {
+    const due = startAt + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(
+      pool.request({ path: PATH, method: 'GET', headers: { authorization: `Bearer ${secret}` } }).then(async (res) => {
+        await res.body.dump();
+        latencies.push(performance.now() - due);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return { p50: latencies[Math.floor(latencies.length * 0.5)], p99: latencies[Math.floor(latencies.length * 0.99)] };
 }
 
 main().catch((err) => {
