@@ -25,6 +25,7 @@ export function sendProblem(res: ServerResponse, problem: Problem, requestId: st
   res.setHeader('content-type', 'application/problem+json');
   res.setHeader('content-length', Buffer.byteLength(body));
   res.setHeader('cache-control', 'no-store');
+  res.setHeader('x-request-id', requestId);
   if (headers) for (const name in headers) res.setHeader(name, headers[name]!);
   res.end(body);
 }

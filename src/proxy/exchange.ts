@@ -52,7 +52,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly sink: ExchangeSink,
   ) {
     (res as ProxyResponse).exchange = this;
-    res.once('close', onClientClose);
+    res.on('close', onClientClose); // a response closes once; `on` avoids once()'s wrapper
   }
 
   /** Called when the client connection closes. */

@@ -16,6 +16,10 @@ const HOP_BY_HOP = new Set([
 /** Names listed in `Connection` are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionTokens(value: string | undefined): Set<string> | undefined {
   if (!value) return undefined;
+  // The usual values name nothing beyond the hop-by-hop set: skip the split (every upstream
+  // response carries one).
+  const lower = value.length <= 10 ? value.toLowerCase() : '';
+  if (lower === 'keep-alive' || lower === 'close') return undefined;
   const names = new Set<string>();
   for (const part of value.split(',')) {
     const name = part.trim().toLowerCase();
@@ -102,6 +106,7 @@ export function upstreamHeaders(raw: readonly string[], connection: string | und
 
 /** The upstream's response headers as sent to the client: hop-by-hop ones removed. */
 export function downstreamHeaders(headers: IncomingHttpHeaders, requestId: string): OutgoingHttpHeaders {
+  // A new object rather than `delete` on undici's: deleting turns an object into a slow dictionary.
   const named = connectionTokens(typeof headers.connection === 'string' ? headers.connection : undefined);
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {

@@ -42,6 +42,13 @@ const MAX_TARGET_LENGTH = 8192;
  */
 const MAX_HEADER_FIELDS = 200;
 
+/** The RFC 6750 challenge header of each refusal that has one, built once. */
+const CHALLENGES: Partial<Record<DenyReason, Record<string, string>>> = Object.fromEntries(
+  Object.entries(DENIALS)
+    .filter(([, denial]) => denial.challenge)
+    .map(([reason, denial]) => [reason, { 'www-authenticate': denial.challenge! }]),
+);
+
 /** Seconds a client should wait before retrying after a 503 from a store outage. */
 const RETRY_AFTER = { 'retry-after': '1' };
 
@@ -107,8 +114,9 @@ export class ProxyServer implements ExchangeSink {
     if (this.isDraining) res.shouldKeepAlive = false;
     const { metrics, cache, clock } = this.options;
     metrics.inflight.inc();
+    // Set on the response by writeHead (forwarded) or sendProblem (refused), not here: an early
+    // setHeader makes Node merge two header sets on every response.
     const requestId = requestIdFor(req.headers['x-request-id']);
-    res.setHeader('x-request-id', requestId);
 
     const url = req.url ?? '';
     if (url.length > MAX_TARGET_LENGTH) return this.refuse(req, res, requestId, 'uri_too_long', 'none', started);
@@ -233,7 +241,7 @@ export class ProxyServer implements ExchangeSink {
     const denial = DENIALS[reason];
     // An unread upload must not be read as the next request: close the connection instead.
     if (hasBody(req)) res.shouldKeepAlive = false;
-    const headers = reason === 'store_unavailable' ? RETRY_AFTER : denial.challenge ? { 'www-authenticate': denial.challenge } : undefined;
+    const headers = reason === 'store_unavailable' ? RETRY_AFTER : denial.challenge ? CHALLENGES[reason] : undefined;
     sendProblem(res, { status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, requestId, headers);
     const seconds = (performance.now() - started) / 1000;
     this.options.metrics.inflight.dec();

@@ -1,4 +1,5 @@
-const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+export const BASE62_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const ALPHABET = BASE62_DIGITS;
 
 /** Encodes an unsigned integer as exactly `width` base62 digits (left-padded with '0'). */
 export function base62Fixed(value: bigint, width: number): string {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { base62Fixed, base62FromBytes, isBase62 } from './base62.js';
+import { BASE62_DIGITS, base62FromBytes, isBase62 } from './base62.js';
 
 export type TokenKind = 'repository' | 'personal';
 
@@ -12,7 +12,16 @@ export const SECRET_LENGTH = HEAD_LENGTH + BODY_LENGTH + CHECKSUM_LENGTH;
 /** Length of the display prefix kept in the store (SPEC §2). */
 export const PREFIX_LENGTH = 12;
 
-const checksum = (text: string): string => base62Fixed(BigInt(crc32(text)), CHECKSUM_LENGTH);
+/** Six base62 digits of the CRC32; plain number arithmetic (a CRC32 fits a double exactly). */
+function checksum(text: string): string {
+  let value = crc32(text);
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = BASE62_DIGITS[value % 62] + out;
+    value = Math.floor(value / 62);
+  }
+  return out;
+}
 
 /** Makes a new secret of the given kind from 256 bits of CSPRNG output. */
 export function generateSecret(kind: TokenKind): string {
