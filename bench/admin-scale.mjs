@@ -1,36 +1,14 @@
 // npm run bench:admin: the admin API with 100,000 tokens in Redis. Loads the tokens straight
 // into a private redis-server through the Redis store, starts `tollgate serve` on it, and times
 // search + two-column sort (first page), create and revoke over HTTP. Prints medians and p95.
-import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { RedisStore } from '../dist/store/redis-store.js';
 import { generateSecret, hashSecret, idFromHash, secretPrefix } from '../dist/tokens/secret.js';
+import { initAdmin, serveTollgate, startRedisServer, waitFor } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const COUNT = Number(process.env.BENCH_TOKENS ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
-const children = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-async function waitFor(check, what, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const stats = (samples) => {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -39,10 +17,7 @@ const stats = (samples) => {
 };
 
 async function main() {
-  const redisPort = await freePort();
-  const redis = spawn('redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  children.push(redis);
-  const url = `redis://127.0.0.1:${redisPort}/0`;
+  const { url } = await startRedisServer();
   const store = new RedisStore({ url, keyPrefix: 'tollgate:', commandTimeoutMs: 5000 });
   await waitFor(() => store.waitUntilReady(500), 'redis');
 
@@ -69,29 +44,10 @@ async function main() {
   const loadSeconds = (performance.now() - started) / 1000;
   await store.close();
 
-  const init = execFileSync('node', ['dist/main.js', 'init-admin'], {
-    cwd: root,
-    env: { ...process.env, TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: url },
-    encoding: 'utf8',
-  });
-  const admin = /^(tgr_\w{49})$/m.exec(init)[1];
-  const serve = spawn('node', ['dist/main.js', 'serve'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      TOLLGATE_STORE_BACKEND: 'redis',
-      TOLLGATE_STORE_REDIS_URL: url,
-      TOLLGATE_PROXY_LISTEN: '127.0.0.1:0',
-      TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
-      TOLLGATE_PROXY_ACCESS_LOG: 'false',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(serve);
-  let out = '';
-  serve.stdout.on('data', (d) => (out += d));
-  const line = await waitFor(() => out.split('\n').find((l) => l.includes('tollgate listening')), 'tollgate');
-  const base = `http://127.0.0.1:${JSON.parse(line).adminPort}`;
+  const env = { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: url };
+  const admin = initAdmin(env);
+  const serve = await serveTollgate(env);
+  const base = serve.admin;
   const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
   const timed = async (method, path, body) => {
     const t0 = performance.now();
@@ -101,7 +57,7 @@ async function main() {
     return { ms: performance.now() - t0, json };
   };
 
-  const rssOf = () => Number(/VmRSS:\s+(\d+)/.exec(execFileSync('cat', [`/proc/${serve.pid}/status`], { encoding: 'utf8' }))[1]) / 1024;
+  const rssOf = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${serve.pid}/status`, 'utf8'))[1]) / 1024;
   await fetch(`${base}/metrics`); // a scrape must not load the index
   const rssIdle = rssOf();
   const searchPath = '/v1/tokens?q=reader&sort=repository,-createdAt&limit=50';

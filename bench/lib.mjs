@@ -102,3 +102,25 @@ export function table(rows) {
   console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
   for (const row of rows.slice(1)) console.log(line(row));
 }
+
+/** A private redis-server on a free port, keeping nothing on disk. */
+export async function startRedisServer() {
+  const port = await freePort();
+  start('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no']);
+  await waitFor(() => execFileSync('redis-cli', ['-p', String(port), 'PING'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().includes('PONG'), 'redis');
+  return { port, url: `redis://127.0.0.1:${port}/0` };
+}
+
+/** Runs `tollgate init-admin` with the environment and returns the `*` admin secret it printed. */
+export function initAdmin(env) {
+  const out = execFileSync('node', ['dist/main.js', 'init-admin'], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
+  return /^(tgr_\w{49})$/m.exec(out)[1];
+}
+
+/** Starts `tollgate serve` on loopback port 0 and returns its pid and URLs once it listens. */
+export async function serveTollgate(env, label = 'tollgate') {
+  const proc = start('node', ['dist/main.js', 'serve'], { TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_PROXY_ACCESS_LOG: 'false', ...env });
+  const line = await waitFor(() => proc.output().split('\n').find((l) => l.includes('tollgate listening')), label);
+  const { proxyPort, adminPort } = JSON.parse(line);
+  return { pid: proc.child.pid, proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}` };
+}

@@ -3,62 +3,21 @@
 // replica A's admin API, then poll B and C until each refuses it. Reports the lag from
 // "revoke returned" to "refused" (p50, p99, max) and what the replicas' own metric says.
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { freePort, initAdmin, killOnExit, serveTollgate, start, startRedisServer } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
-const children = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-async function waitFor(check, what, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check().catch(() => false);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const percentile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 async function main() {
-  const redisPort = await freePort();
-  children.push(spawn('redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
+  const redis = await startRedisServer();
   const upstreamPort = await freePort();
-  const upstream = spawn('node', ['bench/upstream.mjs', String(upstreamPort)], { cwd: root, stdio: 'ignore' });
-  children.push(upstream);
-  const env = {
-    ...process.env,
-    TOLLGATE_STORE_BACKEND: 'redis',
-    TOLLGATE_STORE_REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
-    TOLLGATE_PROXY_UPSTREAM: `http://127.0.0.1:${upstreamPort}`,
-    TOLLGATE_PROXY_LISTEN: '127.0.0.1:0',
-    TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
-    TOLLGATE_PROXY_ACCESS_LOG: 'false',
-  };
-  await waitFor(async () => execFileSync('redis-cli', ['-p', String(redisPort), 'PING'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().includes('PONG'), 'redis');
-  const admin = /^(tgr_\w{49})$/m.exec(execFileSync('node', ['dist/main.js', 'init-admin'], { cwd: root, env, encoding: 'utf8' }))[1];
+  start('node', ['bench/upstream.mjs', String(upstreamPort)]);
+  const env = { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redis.url, TOLLGATE_PROXY_UPSTREAM: `http://127.0.0.1:${upstreamPort}` };
+  const admin = initAdmin(env);
   const replicas = [];
-  for (let i = 0; i < 3; i++) {
-    const child = spawn('node', ['dist/main.js', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const line = await waitFor(async () => out.split('\n').find((l) => l.includes('tollgate listening')), 'a replica');
-    const { proxyPort, adminPort } = JSON.parse(line);
-    replicas.push({ proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}` });
-  }
+  for (let i = 0; i < 3; i++) replicas.push(await serveTollgate(env, `replica ${i}`));
   const [a, b, c] = replicas;
   const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
   const post = (url, body) => fetch(url, { method: 'POST', headers, body: body && JSON.stringify(body) }).then((r) => r.json());
@@ -68,7 +27,7 @@ async function main() {
   const wrks = [b, c].map((r) =>
     spawn('wrk', ['-t1', '-c4', '-d600s', '-H', `Authorization: Bearer ${load.secret}`, `${r.proxy}${path}`], { stdio: 'ignore' }),
   );
-  children.push(...wrks);
+  wrks.forEach((w) => killOnExit(w.pid));
 
   const status = async (replica, secret) => (await fetch(`${replica.proxy}${path}`, { headers: { authorization: `Bearer ${secret}` } })).status;
   const lags = [];

@@ -3,66 +3,28 @@
 // replicas while tokens are revoked and restored at random through replica A. It fails (exit 1)
 // if a revoked token is served past the bound, if any 5xx appears (no fault is injected), or if
 // a replica's RSS grows 10% or more between the first and the last 10 seconds.
-import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { freePort, initAdmin, serveTollgate, start, startRedisServer } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const SECONDS = Number(process.argv[2] ?? process.env.SOAK_SECONDS ?? 60);
 const TOKENS = Number(process.env.SOAK_TOKENS ?? 300);
 const WORKERS = Number(process.env.SOAK_WORKERS ?? 24);
 const BOUND_MS = Number(process.env.SOAK_BOUND_MS ?? 100);
-const children = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-async function waitFor(check, what, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check().catch(() => false);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 async function main() {
-  const redisPort = await freePort();
-  children.push(spawn('redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
+  const redis = await startRedisServer();
   const upstreamPort = await freePort();
-  children.push(spawn('node', ['bench/upstream.mjs', String(upstreamPort)], { cwd: root, stdio: 'ignore' }));
-  const env = {
-    ...process.env,
-    TOLLGATE_STORE_BACKEND: 'redis',
-    TOLLGATE_STORE_REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
-    TOLLGATE_PROXY_UPSTREAM: `http://127.0.0.1:${upstreamPort}`,
-    TOLLGATE_PROXY_LISTEN: '127.0.0.1:0',
-    TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
-    TOLLGATE_PROXY_ACCESS_LOG: 'false',
-  };
-  await waitFor(async () => execFileSync('redis-cli', ['-p', String(redisPort), 'PING'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().includes('PONG'), 'redis');
-  const admin = /^(tgr_\w{49})$/m.exec(execFileSync('node', ['dist/main.js', 'init-admin'], { cwd: root, env, encoding: 'utf8' }))[1];
+  start('node', ['bench/upstream.mjs', String(upstreamPort)]);
+  const env = { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redis.url, TOLLGATE_PROXY_UPSTREAM: `http://127.0.0.1:${upstreamPort}` };
+  const admin = initAdmin(env);
   const replicas = [];
   for (let i = 0; i < 2; i++) {
-    const child = spawn('node', ['dist/main.js', 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const line = await waitFor(async () => out.split('\n').find((l) => l.includes('tollgate listening')), 'a replica');
-    const { proxyPort, adminPort } = JSON.parse(line);
-    replicas.push({ pid: child.pid, admin: `http://127.0.0.1:${adminPort}`, pool: new Pool(`http://127.0.0.1:${proxyPort}`, { connections: WORKERS }) });
+    const replica = await serveTollgate(env, `replica ${i}`);
+    replicas.push({ ...replica, pool: new Pool(replica.proxy, { connections: WORKERS }) });
   }
   const [a] = replicas;
   const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
