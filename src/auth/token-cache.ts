@@ -59,12 +59,17 @@ export class TokenCache implements InvalidationListener {
 
   /** A fresh cached answer without I/O, or undefined when the store must be asked. */
   cached(hash: string, now: number): Resolution | undefined {
+    const started = performance.now();
     const entry = this.entries.get(idFromHash(hash));
     if (entry !== undefined && now - entry.fetchedAt < this.options.ttlMs && hashesEqual(entry.identity.record.hash, hash)) {
       this.options.observer.hit();
+      this.options.observer.lookup('cache', (performance.now() - started) / 1000);
       return entry.identity;
     }
-    if (this.negative.has(hash)) return UNKNOWN;
+    if (this.negative.has(hash)) {
+      this.options.observer.lookup('negative', (performance.now() - started) / 1000);
+      return UNKNOWN;
+    }
     return undefined;
   }
 

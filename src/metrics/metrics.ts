@@ -37,7 +37,6 @@ export class Metrics implements CacheObserver {
   private readonly invalidationLag: Histogram;
   private readonly cacheResets: Counter;
   private readonly storeErrors: Counter<'op'>;
-  private readonly storeUp: Gauge;
   private readonly upstreamErrors: Counter<'reason'>;
   readonly upstreamDuration: Histogram;
   readonly requestBytes: Counter;
@@ -110,7 +109,7 @@ export class Metrics implements CacheObserver {
       labelNames: ['op'],
       registers,
     });
-    this.storeUp = new Gauge({
+    new Gauge({
       name: 'tollgate_store_up',
       help: '1 when the token store answers (checked at each scrape).',
       registers,
@@ -152,10 +151,6 @@ export class Metrics implements CacheObserver {
   request(right: RightLabel, outcome: Outcome, seconds: number): void {
     this.requests[right][outcome].inc();
     this.durations[right].observe(seconds);
-  }
-
-  authSeconds(source: 'cache' | 'negative', seconds: number): void {
-    (source === 'cache' ? this.authCache : this.authNegative).observe(seconds);
   }
 
   upstreamError(reason: 'refused' | 'reset' | 'timeout' | 'other'): void {

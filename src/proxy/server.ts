@@ -132,7 +132,6 @@ export class ProxyServer implements ExchangeSink {
       return this.forward(req, res, requestId, target, undefined, right, expectsContinue, started);
     }
 
-    const authStarted = performance.now();
     const identity = authenticate(req.rawHeaders, cache, clock.now());
     if (identity instanceof Promise) {
       // Cache miss: the only path that waits, and the only one that allocates a promise.
@@ -142,7 +141,6 @@ export class ProxyServer implements ExchangeSink {
       );
       return;
     }
-    if (typeof identity !== 'string') metrics.authSeconds('cache', (performance.now() - authStarted) / 1000);
     this.authorized(req, res, requestId, target, match, identity, expectsContinue, started);
   }
 

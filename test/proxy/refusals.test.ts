@@ -54,6 +54,21 @@ t.test('malformed, unknown, revoked and expired tokens get 401 invalid_token', a
   t.equal(h.upstream.received.length, 0);
 });
 
+t.test('token checks are timed by where the answer came from: cache, store, negative cache', async (t) => {
+  const unknown = generateSecret('repository');
+  for (let i = 0; i < 2; i++) {
+    for (const secret of [unknown, data.secret]) {
+      const res = await request(url('/v1/repositories/sensors/query'), { headers: bearer(secret) });
+      await res.body.dump();
+    }
+  }
+  const text = await (await request(`${h.admin}/metrics`)).body.text();
+  for (const source of ['cache', 'store', 'negative']) {
+    const count = Number(new RegExp(`^tollgate_auth_duration_seconds_count\\{source="${source}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    t.ok(count >= 1, `${source}: ${count}`);
+  }
+});
+
 t.test('two Authorization headers: 400', async (t) => {
   const res = await rawRequest(
     h.tollgate.proxyPort,
