@@ -179,6 +179,11 @@ export class ProxyServer implements ExchangeSink {
     started: number,
   ): void {
     const options = this.options;
+    if (res.destroyed) {
+      // The client left while its token was being looked up: nothing to forward.
+      options.metrics.inflight.dec();
+      return;
+    }
     if (expectsContinue) res.writeContinue();
     const headers = upstreamHeaders(req.rawHeaders, req.headers.connection, {
       forwardAuthorization: options.forwardAuthorization,

@@ -134,3 +134,23 @@ t.test('5,000 concurrent connections: beyond proxy.maxConnections they are close
   t.match(reply, /^HTTP\/1\.1 200 /);
   for (const socket of open) socket.destroy();
 });
+
+t.test('a client that leaves while its token is being looked up is not forwarded', async (t) => {
+  const { CountingStore } = await import('../helpers/fakes.js');
+  const store = new CountingStore();
+  const h = await startHarness({ store });
+  t.teardown(() => h.close());
+  const token = await h.token(['query']);
+  let open!: () => void;
+  store.gate = new Promise((resolve) => (open = resolve));
+  const socket = await connect(h.tollgate.proxyPort);
+  socket.write(`GET /v1/repositories/sensors/q HTTP/1.1\r\nHost: x\r\nAuthorization: ${bearer(token.secret).authorization}\r\n\r\n`);
+  await waitFor(() => store.getTokenCalls === 1, { what: 'the store lookup to start' });
+  socket.destroy();
+  // Nothing outside the server shows when it has seen the close; a short pause lets it happen first.
+  await new Promise((r) => setTimeout(r, 50));
+  open();
+  const inflight = async () => /^tollgate_inflight_requests (\d+)$/m.exec(await (await request(`${h.admin}/metrics`)).body.text())?.[1];
+  await waitFor(async () => (await inflight()) === '0', { what: 'the request to be accounted for' });
+  t.equal(h.upstream.received.length, 0);
+});
