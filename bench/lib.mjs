@@ -124,3 +124,18 @@ export async function serveTollgate(env, label = 'tollgate') {
   const { proxyPort, adminPort } = JSON.parse(line);
   return { pid: proc.child.pid, proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}` };
 }
+
+/**
+ * The multi-replica setup: a private Redis, the bench upstream, a `*` admin secret, and
+ * `count` Tollgate replicas on that Redis.
+ */
+export async function startReplicas(count) {
+  const redis = await startRedisServer();
+  const upstreamPort = await freePort();
+  start('node', ['bench/upstream.mjs', String(upstreamPort)]);
+  const env = { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redis.url, TOLLGATE_PROXY_UPSTREAM: `http://127.0.0.1:${upstreamPort}` };
+  const admin = initAdmin(env);
+  const replicas = [];
+  for (let i = 0; i < count; i++) replicas.push(await serveTollgate(env, `replica ${i}`));
+  return { admin, replicas };
+}

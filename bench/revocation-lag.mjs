@@ -4,20 +4,14 @@
 // "revoke returned" to "refused" (p50, p99, max) and what the replicas' own metric says.
 import { execFileSync, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { freePort, initAdmin, killOnExit, serveTollgate, start, startRedisServer } from './lib.mjs';
+import { killOnExit, startReplicas } from './lib.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
 
 const percentile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 async function main() {
-  const redis = await startRedisServer();
-  const upstreamPort = await freePort();
-  start('node', ['bench/upstream.mjs', String(upstreamPort)]);
-  const env = { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redis.url, TOLLGATE_PROXY_UPSTREAM: `http://127.0.0.1:${upstreamPort}` };
-  const admin = initAdmin(env);
-  const replicas = [];
-  for (let i = 0; i < 3; i++) replicas.push(await serveTollgate(env, `replica ${i}`));
+  const { admin, replicas } = await startReplicas(3);
   const [a, b, c] = replicas;
   const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
   const post = (url, body) => fetch(url, { method: 'POST', headers, body: body && JSON.stringify(body) }).then((r) => r.json());

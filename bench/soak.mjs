@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { freePort, initAdmin, serveTollgate, start, startRedisServer } from './lib.mjs';
+import { startReplicas } from './lib.mjs';
 
 const SECONDS = Number(process.argv[2] ?? process.env.SOAK_SECONDS ?? 60);
 const TOKENS = Number(process.env.SOAK_TOKENS ?? 300);
@@ -16,16 +16,9 @@ const BOUND_MS = Number(process.env.SOAK_BOUND_MS ?? 100);
 const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 async function main() {
-  const redis = await startRedisServer();
-  const upstreamPort = await freePort();
-  start('node', ['bench/upstream.mjs', String(upstreamPort)]);
-  const env = { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redis.url, TOLLGATE_PROXY_UPSTREAM: `http://127.0.0.1:${upstreamPort}` };
-  const admin = initAdmin(env);
-  const replicas = [];
-  for (let i = 0; i < 2; i++) {
-    const replica = await serveTollgate(env, `replica ${i}`);
-    replicas.push({ ...replica, pool: new Pool(replica.proxy, { connections: WORKERS }) });
-  }
+  const setup = await startReplicas(2);
+  const admin = setup.admin;
+  const replicas = setup.replicas.map((replica) => ({ ...replica, pool: new Pool(replica.proxy, { connections: WORKERS }) }));
   const [a] = replicas;
   const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
   const post = (path, body) => fetch(`${a.admin}${path}`, { method: 'POST', headers, body: body && JSON.stringify(body) }).then((r) => r.json());
