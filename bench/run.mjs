@@ -60,6 +60,12 @@ async function startHttpProxy(upstreamUrl) {
   return { name: 'node-http-proxy (keep-alive agent)', url: `http://127.0.0.1:${port}`, pid: proc.child.pid };
 }
 
+async function startFloor(upstreamUrl) {
+  const proc = start('node', ['bench/floor-proxy.mjs', upstreamUrl, '0']);
+  const port = Number(await waitFor(() => proc.output().trim(), 'floor proxy'));
+  return { name: 'node:http + undici, no checks (floor)', url: `http://127.0.0.1:${port}`, pid: proc.child.pid };
+}
+
 async function startTollgate(name, upstreamUrl, storeEnv) {
   const env = {
     TOLLGATE_PROXY_LISTEN: '127.0.0.1:0',
@@ -95,6 +101,7 @@ async function main() {
   const upstream = await startUpstream();
   const nginx = await startNginx(upstream.url);
   const httpProxy = await startHttpProxy(upstream.url);
+  const floor = await startFloor(upstream.url);
   const file = await startTollgate('tollgate (file store)', upstream.url, { TOLLGATE_STORE_FILE_PATH: join(dir, 'store.jsonl') });
   const redisPort = await freePort();
   start('redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no']);
@@ -114,7 +121,7 @@ async function main() {
     console.log('## 1. GET with a cached token, small response\n');
     const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'vs nginx', 'vs http-proxy']];
     const results = [];
-    for (const target of [upstream, nginx, httpProxy, ...tollgates].filter(Boolean)) {
+    for (const target of [upstream, nginx, httpProxy, floor, ...tollgates].filter(Boolean)) {
       const r = wrk(`${target.url}${PATH}`, { ...load, headers: target.secret ? auth(target) : [auth(file)[0]], pid: target.pid });
       results.push([target, r]);
       cachedRps[target.name] = r.rps;

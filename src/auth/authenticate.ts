@@ -1,5 +1,5 @@
 import { isExpired } from '../tokens/record.js';
-import { hashSecret, parseSecret } from '../tokens/secret.js';
+import { hashSecret, looksLikeSecret, parseSecret } from '../tokens/secret.js';
 import type { Identity } from './authorize.js';
 import { BearerFault, readBearer } from './bearer.js';
 import type { DenyReason } from './decision.js';
@@ -27,10 +27,11 @@ function settle(resolution: Resolution, now: number): Authentication {
 export function authenticate(rawHeaders: readonly string[], cache: TokenCache, now: number): Authentication | Promise<Authentication> {
   const bearer = readBearer(rawHeaders);
   if (typeof bearer !== 'string') return FAULTS[bearer];
-  // Shape and checksum first: garbage never reaches the cache or the store.
-  if (parseSecret(bearer) === undefined) return 'invalid_token';
+  if (!looksLikeSecret(bearer)) return 'invalid_token';
   const hash = hashSecret(bearer);
   const cached = cache.cached(hash, now);
   if (cached !== undefined) return settle(cached, now);
+  // The checksum before any store lookup: garbage never costs I/O or a negative-cache slot.
+  if (parseSecret(bearer) === undefined) return 'invalid_token';
   return cache.resolve(hash).then((resolution) => settle(resolution, now));
 }

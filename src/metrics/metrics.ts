@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastHistogram, type HistogramSeries } from './fast-histogram.js';
 import type { CacheObserver } from '../auth/token-cache.js';
 import type { Outcome } from '../auth/decision.js';
 import { RIGHTS } from '../tokens/record.js';
@@ -9,6 +10,12 @@ const RIGHT_LABELS: readonly RightLabel[] = [...RIGHTS, 'none'];
 const OUTCOMES: readonly Outcome[] = ['allowed', 'unauthenticated', 'forbidden', 'not_found', 'unavailable', 'upstream_error'];
 
 type Child<T> = { [K in RightLabel]: T };
+
+/** Adds counts kept as plain numbers into a prom-client counter (at scrape time) and zeroes them. */
+function fold(counter: Counter, pending: { count: number }): void {
+  if (pending.count > 0) counter.inc(pending.count);
+  pending.count = 0;
+}
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 
@@ -21,64 +28,91 @@ export interface MetricsSources {
 }
 
 /**
- * Every SPEC §8 instrument on a private registry, with label children bound once at start so
- * the hot path never builds a label set.
+ * Every SPEC §8 instrument on a private registry. What the data plane updates per request is
+ * kept as plain numbers and fixed histogram series (no label sets built, hashed or validated per
+ * call, which prom-client does even through bound children); counters take those numbers in at
+ * scrape time.
  */
 export class Metrics implements CacheObserver {
   readonly registry = new Registry();
-  private readonly requests: Child<Record<Outcome, Counter.Internal>>;
-  private readonly durations: Child<Histogram.Internal<string>>;
-  private readonly authCache: Histogram.Internal<string>;
-  private readonly authStore: Histogram.Internal<string>;
-  private readonly authNegative: Histogram.Internal<string>;
-  private readonly cacheHits: Counter;
-  private readonly cacheMisses: Counter;
+  private readonly requests: Child<Record<Outcome, number>>;
+  private readonly durations: Child<HistogramSeries>;
+  private readonly authCache: HistogramSeries;
+  private readonly authStore: HistogramSeries;
+  private readonly authNegative: HistogramSeries;
+  private readonly upstreamDuration: HistogramSeries;
+  private readonly hits = { count: 0 };
+  private readonly misses = { count: 0 };
+  private readonly bytesIn = { count: 0 };
+  private readonly bytesOut = { count: 0 };
+  private inflight = 0;
   private readonly invalidations: Counter;
   private readonly invalidationLag: Histogram;
   private readonly cacheResets: Counter;
   private readonly storeErrors: Counter<'op'>;
   private readonly upstreamErrors: Counter<'reason'>;
-  readonly upstreamDuration: Histogram;
-  readonly requestBytes: Counter;
-  readonly responseBytes: Counter;
-  readonly inflight: Gauge;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
+    const requests = {} as Child<Record<Outcome, number>>;
     collectDefaultMetrics({ register: this.registry });
-    const requestsTotal = new Counter({
+    new Counter({
       name: 'tollgate_requests_total',
       help: 'Data-plane requests by the right they needed and how they ended.',
       labelNames: ['right', 'outcome'],
       registers,
+      collect() {
+        for (const right of RIGHT_LABELS) {
+          for (const outcome of OUTCOMES) {
+            const count = requests[right][outcome];
+            if (count > 0) this.inc({ right, outcome }, count);
+            requests[right][outcome] = 0;
+          }
+        }
+      },
     });
-    const duration = new Histogram({
+    const duration = new FastHistogram({
       name: 'tollgate_request_duration_seconds',
       help: 'Time from request start to response end on the data plane.',
       labelNames: ['right'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.requests = {} as Child<Record<Outcome, Counter.Internal>>;
-    this.durations = {} as Child<Histogram.Internal<string>>;
+    this.requests = requests;
+    this.durations = {} as Child<HistogramSeries>;
     for (const right of RIGHT_LABELS) {
-      const byOutcome = {} as Record<Outcome, Counter.Internal>;
-      for (const outcome of OUTCOMES) byOutcome[outcome] = requestsTotal.labels(right, outcome);
+      const byOutcome = {} as Record<Outcome, number>;
+      for (const outcome of OUTCOMES) byOutcome[outcome] = 0;
       this.requests[right] = byOutcome;
-      this.durations[right] = duration.labels(right);
+      this.durations[right] = duration.series({ right });
     }
-    const auth = new Histogram({
+    const auth = new FastHistogram({
       name: 'tollgate_auth_duration_seconds',
       help: 'Time to resolve a token, by where the answer came from.',
       labelNames: ['source'],
       buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.25, 1],
       registers,
     });
-    this.authCache = auth.labels('cache');
-    this.authStore = auth.labels('store');
-    this.authNegative = auth.labels('negative');
-    this.cacheHits = new Counter({ name: 'tollgate_cache_hits_total', help: 'Token lookups answered by the cache.', registers });
-    this.cacheMisses = new Counter({ name: 'tollgate_cache_misses_total', help: 'Token lookups that went to the store.', registers });
+    this.authCache = auth.series({ source: 'cache' });
+    this.authStore = auth.series({ source: 'store' });
+    this.authNegative = auth.series({ source: 'negative' });
+    const { hits, misses, bytesIn, bytesOut } = this;
+    new Counter({
+      name: 'tollgate_cache_hits_total',
+      help: 'Token lookups answered by the cache.',
+      registers,
+      collect() {
+        fold(this, hits);
+      },
+    });
+    new Counter({
+      name: 'tollgate_cache_misses_total',
+      help: 'Token lookups that went to the store.',
+      registers,
+      collect() {
+        fold(this, misses);
+      },
+    });
     new Gauge({
       name: 'tollgate_cache_entries',
       help: 'Tokens held in the positive cache.',
@@ -123,15 +157,37 @@ export class Metrics implements CacheObserver {
       labelNames: ['reason'],
       registers,
     });
-    this.upstreamDuration = new Histogram({
+    this.upstreamDuration = new FastHistogram({
       name: 'tollgate_upstream_duration_seconds',
       help: 'Time from forwarding a request to the upstream response headers.',
       buckets: LATENCY_BUCKETS,
       registers,
+    }).series();
+    new Counter({
+      name: 'tollgate_request_bytes_total',
+      help: 'Request body bytes forwarded.',
+      registers,
+      collect() {
+        fold(this, bytesIn);
+      },
     });
-    this.requestBytes = new Counter({ name: 'tollgate_request_bytes_total', help: 'Request body bytes forwarded.', registers });
-    this.responseBytes = new Counter({ name: 'tollgate_response_bytes_total', help: 'Response body bytes returned.', registers });
-    this.inflight = new Gauge({ name: 'tollgate_inflight_requests', help: 'Data-plane requests in progress.', registers });
+    new Counter({
+      name: 'tollgate_response_bytes_total',
+      help: 'Response body bytes returned.',
+      registers,
+      collect() {
+        fold(this, bytesOut);
+      },
+    });
+    const metrics = this;
+    new Gauge({
+      name: 'tollgate_inflight_requests',
+      help: 'Data-plane requests in progress.',
+      registers,
+      collect() {
+        this.set(metrics.inflight);
+      },
+    });
     new Gauge({
       name: 'tollgate_tokens',
       help: 'Tokens in the store by kind and status.',
@@ -148,9 +204,28 @@ export class Metrics implements CacheObserver {
     });
   }
 
+  /** A data-plane request began. */
+  requestStarted(): void {
+    this.inflight++;
+  }
+
+  /** A data-plane request ended with an answer. */
   request(right: RightLabel, outcome: Outcome, seconds: number): void {
-    this.requests[right][outcome].inc();
+    this.inflight--;
+    this.requests[right][outcome]++;
     this.durations[right].observe(seconds);
+  }
+
+  /** A data-plane request ended without an answer (the client left before it was forwarded). */
+  requestAbandoned(): void {
+    this.inflight--;
+  }
+
+  /** A forwarded exchange's upstream time to headers and the body bytes it moved. */
+  forwarded(upstreamSeconds: number, requestBytes: number, responseBytes: number): void {
+    this.upstreamDuration.observe(upstreamSeconds);
+    this.bytesIn.count += requestBytes;
+    this.bytesOut.count += responseBytes;
   }
 
   upstreamError(reason: 'refused' | 'reset' | 'timeout' | 'other'): void {
@@ -162,10 +237,10 @@ export class Metrics implements CacheObserver {
     (source === 'store' ? this.authStore : source === 'cache' ? this.authCache : this.authNegative).observe(seconds);
   }
   hit(): void {
-    this.cacheHits.inc();
+    this.hits.count++;
   }
   miss(): void {
-    this.cacheMisses.inc();
+    this.misses.count++;
   }
   storeError(op: string): void {
     this.storeErrors.inc({ op });

@@ -113,7 +113,7 @@ export class ProxyServer implements ExchangeSink {
     const started = performance.now();
     if (this.isDraining) res.shouldKeepAlive = false;
     const { metrics, cache, clock } = this.options;
-    metrics.inflight.inc();
+    metrics.requestStarted();
     // Set on the response by writeHead (forwarded) or sendProblem (refused), not here: an early
     // setHeader makes Node merge two header sets on every response.
     const requestId = requestIdFor(req.headers['x-request-id']);
@@ -181,7 +181,7 @@ export class ProxyServer implements ExchangeSink {
     const options = this.options;
     if (res.destroyed) {
       // The client left while its token was being looked up: nothing to forward.
-      options.metrics.inflight.dec();
+      options.metrics.requestAbandoned();
       return;
     }
     if (expectsContinue) res.writeContinue();
@@ -214,11 +214,8 @@ export class ProxyServer implements ExchangeSink {
     if (this.isDraining && exchange.res.shouldKeepAlive) exchange.res.once('finish', () => exchange.res.socket?.end());
     const { right, identity } = exchange;
     const seconds = (performance.now() - exchange.started) / 1000;
-    metrics.inflight.dec();
     metrics.request(right, outcome, seconds);
-    metrics.upstreamDuration.observe(exchange.upstreamSeconds);
-    if (exchange.req.complete) metrics.requestBytes.inc(exchange.requestBytes);
-    metrics.responseBytes.inc(exchange.responseBytes);
+    metrics.forwarded(exchange.upstreamSeconds, exchange.req.complete ? exchange.requestBytes : 0, exchange.responseBytes);
     if (this.options.accessLog) {
       this.options.logger.info({
         requestId: exchange.requestId,
@@ -247,7 +244,6 @@ export class ProxyServer implements ExchangeSink {
     const headers = reason === 'store_unavailable' ? RETRY_AFTER : denial.challenge ? CHALLENGES[reason] : undefined;
     sendProblem(res, { status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, requestId, headers);
     const seconds = (performance.now() - started) / 1000;
-    this.options.metrics.inflight.dec();
     this.options.metrics.request(right, denial.outcome, seconds);
     if (this.options.accessLog) {
       this.options.logger.info({ requestId, method: req.method, path: req.url, status: denial.status, right, outcome: denial.outcome, reason });

@@ -4,6 +4,7 @@ import {
   hashesEqual,
   hashSecret,
   idFromHash,
+  looksLikeSecret,
   parseSecret,
   PREFIX_LENGTH,
   secretPrefix,
@@ -67,4 +68,19 @@ t.test('hash comparison is exact', async (t) => {
   t.equal(hashesEqual(a, a.slice()), true);
   t.equal(hashesEqual(a, b), false);
   t.equal(hashesEqual(a, a.slice(0, 63)), false);
+  // A difference in the last character only, and in the first only.
+  t.equal(hashesEqual(a, a.slice(0, 63) + (a[63] === '0' ? '1' : '0')), false);
+  t.equal(hashesEqual(a, (a[0] === '0' ? '1' : '0') + a.slice(1)), false);
+  t.equal(hashSecret('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'SHA-256 in lowercase hex');
+});
+
+t.test('the pre-hash shape test passes real secrets and refuses the wrong length or head', async (t) => {
+  t.equal(looksLikeSecret(generateSecret('repository')), true);
+  t.equal(looksLikeSecret(generateSecret('personal')), true);
+  const secret = generateSecret('repository');
+  t.equal(looksLikeSecret(secret.slice(1)), false);
+  t.equal(looksLikeSecret(`${secret}x`), false);
+  t.equal(looksLikeSecret(`tgx_${secret.slice(4)}`), false);
+  t.equal(looksLikeSecret(`Tgr_${secret.slice(4)}`), false);
+  t.equal(looksLikeSecret(`tgr-${secret.slice(4)}`), false);
 });
