@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { Pool } from 'undici';
+import { Pool } from './proxy/upstream-pool.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { LastUsedRecorder } from './auth/last-used.js';

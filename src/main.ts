@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError } from './config/load.js';
-import { CliFailure } from './cli/admin-client.js';
+// Not from admin-client.js, which would load all of undici into every command, `serve` included.
+import { CliFailure } from './cli/failure.js';
 import { parseArgs, UsageError } from './cli/args.js';
 import { configFromArgs } from './cli/config-path.js';
 

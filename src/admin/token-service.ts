@@ -1,4 +1,3 @@
-import QRCode from 'qrcode';
 import { effectiveRights } from '../auth/authorize.js';
 import type { Clock } from '../clock.js';
 import { parseDuration } from '../config/duration.js';
@@ -136,6 +135,8 @@ export class TokenService {
           created.connectUri = this.options.connectUri
             .replaceAll('{host}', host)
             .replaceAll('{secret}', encodeURIComponent(secret));
+          // Loaded on the first personal token: ~10 MiB a sidecar that never makes one should not carry.
+          const { default: QRCode } = await import('qrcode');
           created.qr = `data:image/svg+xml;base64,${Buffer.from(await QRCode.toString(created.connectUri, { type: 'svg' })).toString('base64')}`;
         }
         return created;

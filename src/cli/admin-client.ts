@@ -1,14 +1,6 @@
 import { request } from 'undici';
 import { UsageError } from './args.js';
-
-/** The admin API refused or could not be reached: exit status 1. */
-export class CliFailure extends Error {
-  readonly code = 'TG_CLI_FAILED';
-  constructor(message: string) {
-    super(message);
-    this.name = 'CliFailure';
-  }
-}
+import { CliFailure } from './failure.js';
 
 /** A thin client for the admin API, as the CLI uses it. */
 export class AdminClient {
