@@ -16,6 +16,9 @@ const DURATION = process.env.BENCH_DURATION ?? '10s';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
 const wanted = (name) => !only || only === name;
+const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 500);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
+const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 3);
 
 async function startUpstream() {
   const proc = start('node', ['bench/upstream.mjs', '0']);
@@ -222,13 +225,20 @@ async function main() {
   }
 
   if (wanted('latency')) {
-    console.log('## 6. Added latency at a fixed 500 requests/s (open loop, 10 s)\n');
+    console.log(`## 6. Added latency at a fixed ${LATENCY_RATE} requests/s (open loop, ${LATENCY_ROUNDS} rounds of ${LATENCY_SECONDS} s, targets alternated; median of the rounds)\n`);
+    const targets = [upstream, nginx, httpProxy, file, redis].filter(Boolean);
+    const samples = new Map(targets.map((t) => [t, []]));
+    for (let round = 0; round < LATENCY_ROUNDS; round++) {
+      for (const t of targets) {
+        samples.get(t).push(await fixedRate(t.url, t.secret ?? file.secret, LATENCY_RATE, LATENCY_SECONDS));
+      }
+    }
+    const median = (values) => values.sort((a, b) => a - b)[values.length >> 1];
+    const stats = new Map([...samples].map(([t, runs]) => [t, { p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) }]));
+    const direct = stats.get(upstream);
     const rows = [['target', 'p50 ms', 'p99 ms', 'p50 over direct', 'p99 over direct']];
-    const direct = await fixedRate(upstream.url, auth(file)[0].slice(15));
-    rows.push([upstream.name, fmt(direct.p50, 3), fmt(direct.p99, 3), '-', '-']);
-    for (const target of [nginx, httpProxy, file, redis].filter(Boolean)) {
-      const r = await fixedRate(target.url, target.secret ?? file.secret);
-      rows.push([target.name, fmt(r.p50, 3), fmt(r.p99, 3), fmt(r.p50 - direct.p50, 3), fmt(r.p99 - direct.p99, 3)]);
+    for (const [t, s] of stats) {
+      rows.push([t.name, fmt(s.p50, 3), fmt(s.p99, 3), t === upstream ? '-' : fmt(s.p50 - direct.p50, 3), t === upstream ? '-' : fmt(s.p99 - direct.p99, 3)]);
     }
     table(rows);
     console.log();
@@ -247,7 +257,7 @@ async function storeLookups(t, redisPort) {
 }
 
 /** Sends requests on a fixed schedule (not waiting for answers) and measures from the scheduled time. */
-async function fixedRate(origin, secret, rate = 500, seconds = 10) {
+async function fixedRate(origin, secret, rate, seconds) {
   const pool = new Pool(origin, { connections: 64 });
   const latencies = [];
   const total = rate * seconds;
