@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool, request } from 'undici';
 import { generateSecret } from '../dist/tokens/secret.js';
-import { ensureCommand, freePort, killOnExit, peakRssMiB, root, start, table, waitFor, wrk } from './lib.mjs';
+import { currentRssMiB, ensureCommand, freePort, killOnExit, peakRssMiB, root, start, table, waitFor, wrk } from './lib.mjs';
 
 const only = process.argv[2];
 const DURATION = process.env.BENCH_DURATION ?? '10s';
@@ -19,6 +19,9 @@ const wanted = (name) => !only || only === name;
 const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 500);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 3);
+/** Rounds of the cached-GET comparison; this VM's throughput moves by up to 25% minute to minute. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 
 async function startUpstream() {
   const proc = start('node', ['bench/upstream.mjs', '0']);
@@ -121,17 +124,32 @@ async function main() {
 
   let cachedRps = {};
   if (wanted('cached') || wanted('refused')) {
-    console.log('## 1. GET with a cached token, small response\n');
-    const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'vs nginx', 'vs http-proxy']];
-    const results = [];
-    for (const target of [upstream, nginx, httpProxy, floor, ...tollgates].filter(Boolean)) {
-      const r = wrk(`${target.url}${PATH}`, { ...load, headers: target.secret ? auth(target) : [auth(file)[0]], pid: target.pid });
-      results.push([target, r]);
-      cachedRps[target.name] = r.rps;
+    console.log(`## 1. GET with a cached token, small response (${ROUNDS} rounds, targets alternated; median of the rounds)\n`);
+    const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'vs nginx', 'vs http-proxy', 'vs floor']];
+    const targets = [upstream, nginx, httpProxy, floor, ...tollgates].filter(Boolean);
+    const runs = new Map(targets.map((t) => [t, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const target of targets) {
+        runs.get(target).push(wrk(`${target.url}${PATH}`, { ...load, headers: target.secret ? auth(target) : [auth(file)[0]], pid: target.pid }));
+      }
     }
+    const results = targets.map((target) => {
+      const r = runs.get(target);
+      return [target, { rps: median(r.map((x) => x.rps)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)), cpuUsPerRequest: median(r.map((x) => x.cpuUsPerRequest)) }];
+    });
+    for (const [target, r] of results) cachedRps[target.name] = r.rps;
     const base = (name) => results.find(([t]) => t.name.startsWith(name))?.[1].rps;
     for (const [target, r] of results) {
-      rows.push([target.name, fmt(r.rps), fmt(r.p50, 2), fmt(r.p99, 2), fmt(r.cpuUsPerRequest), fmt(r.rps / base('nginx'), 2), fmt(r.rps / base('node-http-proxy'), 2)]);
+      rows.push([
+        target.name,
+        fmt(r.rps),
+        fmt(r.p50, 2),
+        fmt(r.p99, 2),
+        fmt(r.cpuUsPerRequest),
+        fmt(r.rps / base('nginx'), 2),
+        fmt(r.rps / base('node-http-proxy'), 2),
+        fmt(r.rps / base('node:http + undici'), 2),
+      ]);
     }
     table(rows);
     console.log();
@@ -193,35 +211,43 @@ async function main() {
   }
 
   if (wanted('streaming')) {
-    console.log('## 5. Streaming 1 GiB up and 1 GiB down through each proxy\n');
+    console.log(`## 5. Streaming 1 GiB up and 1 GiB down through each proxy (${ROUNDS} rounds; median rates, peak RSS over all)\n`);
+    // A Tollgate of its own, so its peak RSS is the streaming one and not the other scenarios'.
+    const streamer = await startTollgate('tollgate (file store, fresh process)', upstream.url, { TOLLGATE_STORE_FILE_PATH: join(dir, 'stream-store.jsonl') });
+    const idleRss = currentRssMiB(streamer.pid);
     const GiB = 1 << 30;
-    const rows = [['target', 'upload MiB/s', 'download MiB/s', 'peak RSS MiB (process lifetime)', 'vs nginx (up/down)']];
-    const results = [];
-    for (const target of [nginx, httpProxy, file].filter(Boolean)) {
-      const headers = { authorization: `Bearer ${target.secret ?? file.secret}` };
-      const chunk = Buffer.alloc(1 << 20, 0x62);
-      let t0 = performance.now();
-      const up = await request(`${target.url}/v1/repositories/bench/stream`, {
-        method: 'POST',
-        headers,
-        body: Readable.from((function* () { for (let i = 0; i < 1024; i++) yield chunk; })()),
-      });
-      await up.body.dump();
-      const upRate = 1024 / ((performance.now() - t0) / 1000);
-      t0 = performance.now();
-      const down = await request(`${target.url}/v1/repositories/bench/bulk?bytes=${GiB}`, { headers });
-      let got = 0;
-      for await (const part of down.body) got += part.length;
-      if (got !== GiB) throw new Error(`${target.name}: downloaded ${got} bytes`);
-      const downRate = 1024 / ((performance.now() - t0) / 1000);
-      results.push([target, upRate, downRate, peakRssMiB(target.pid)]);
+    const chunk = Buffer.alloc(1 << 20, 0x62);
+    const targets = [nginx, httpProxy, streamer].filter(Boolean);
+    const rates = new Map(targets.map((t) => [t, { up: [], down: [] }]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const target of targets) {
+        const headers = { authorization: `Bearer ${target.secret ?? streamer.secret}` };
+        let t0 = performance.now();
+        const up = await request(`${target.url}/v1/repositories/bench/stream`, {
+          method: 'POST',
+          headers,
+          body: Readable.from((function* () { for (let i = 0; i < 1024; i++) yield chunk; })()),
+        });
+        await up.body.dump();
+        rates.get(target).up.push(1024 / ((performance.now() - t0) / 1000));
+        t0 = performance.now();
+        const down = await request(`${target.url}/v1/repositories/bench/bulk?bytes=${GiB}`, { headers });
+        let got = 0;
+        for await (const part of down.body) got += part.length;
+        if (got !== GiB) throw new Error(`${target.name}: downloaded ${got} bytes`);
+        rates.get(target).down.push(1024 / ((performance.now() - t0) / 1000));
+      }
     }
-    const ng = results.find(([t]) => t === nginx);
-    for (const [target, upRate, downRate, rss] of results) {
-      rows.push([target.name, fmt(upRate), fmt(downRate), fmt(rss, 1), ng ? `${fmt(upRate / ng[1], 2)} / ${fmt(downRate / ng[2], 2)}` : '-']);
+    const rows = [['target', 'upload MiB/s', 'download MiB/s', 'peak RSS MiB', 'vs nginx (up/down)']];
+    const ng = nginx && rates.get(nginx);
+    for (const target of targets) {
+      const up = median(rates.get(target).up);
+      const down = median(rates.get(target).down);
+      const vs = ng ? `${fmt(up / median(ng.up), 2)} / ${fmt(down / median(ng.down), 2)}` : '-';
+      rows.push([target.name, fmt(up), fmt(down), fmt(peakRssMiB(target.pid), 1), vs]);
     }
     table(rows);
-    console.log();
+    console.log(`\nThe fresh Tollgate's RSS before the first stream: ${fmt(idleRss, 1)} MiB.\n`);
   }
 
   if (wanted('latency')) {
@@ -233,7 +259,6 @@ async function main() {
         samples.get(t).push(await fixedRate(t.url, t.secret ?? file.secret, LATENCY_RATE, LATENCY_SECONDS));
       }
     }
-    const median = (values) => values.sort((a, b) => a - b)[values.length >> 1];
     const stats = new Map([...samples].map(([t, runs]) => [t, { p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) }]));
     const direct = stats.get(upstream);
     const rows = [['target', 'p50 ms', 'p99 ms', 'p50 over direct', 'p99 over direct']];
@@ -267,10 +292,13 @@ async function fixedRate(origin, secret, rate, seconds) {
     const due = startAt + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    // Late sends count from when they were due (no coordinated omission); a timer that fired
+    // early (they round to whole ms) counts from the real send, or the figure would shrink.
+    const from = Math.min(due, performance.now());
     pending.push(
       pool.request({ path: PATH, method: 'GET', headers: { authorization: `Bearer ${secret}` } }).then(async (res) => {
         await res.body.dump();
-        latencies.push(performance.now() - due);
+        latencies.push(performance.now() - from);
       }),
     );
   }
