@@ -6,8 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { ensureCommand, start, waitFor, wrk } from './lib.mjs';
+import { benchTokens, ensureCommand, initAdmin, serveTollgate, start, waitFor, wrk } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 5);
@@ -26,27 +25,11 @@ const upstreamUrl = `http://127.0.0.1:${Number(await waitFor(() => upstream.outp
 async function serveBuild(spec) {
   const [dir, flags = ''] = spec.split('@');
   const main = join(resolve(dir), 'main.js');
-  const env = {
-    TOLLGATE_PROXY_LISTEN: '127.0.0.1:0',
-    TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
-    TOLLGATE_PROXY_ACCESS_LOG: 'false',
-    TOLLGATE_PROXY_UPSTREAM: upstreamUrl,
-    TOLLGATE_STORE_FILE_PATH: join(mkdtempSync(join(tmpdir(), 'tollgate-ab-')), 'store.jsonl'),
-  };
-  const init = execFileSync('node', [main, 'init-admin'], { env: { ...process.env, ...env }, encoding: 'utf8' });
-  const admin = /^(tgr_\w{49})$/m.exec(init)[1];
-  const proc = start('node', [...flags.split(',').filter(Boolean), main, 'serve'], env);
-  const line = await waitFor(() => proc.output().split('\n').find((l) => l.includes('tollgate listening')), spec);
-  const { proxyPort, adminPort } = JSON.parse(line);
-  const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
-  const adminUrl = `http://127.0.0.1:${adminPort}`;
-  await fetch(`${adminUrl}/v1/repositories`, { method: 'POST', headers, body: JSON.stringify({ name: 'bench' }) });
-  const token = await fetch(`${adminUrl}/v1/tokens`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ kind: 'repository', name: 'ab', repository: 'bench', rights: ['query'] }),
-  }).then((r) => r.json());
-  return { spec, url: `http://127.0.0.1:${proxyPort}${PATH}`, auth: [`Authorization: Bearer ${token.secret}`], pid: proc.child.pid, runs: [] };
+  const env = { TOLLGATE_PROXY_UPSTREAM: upstreamUrl, TOLLGATE_STORE_FILE_PATH: join(mkdtempSync(join(tmpdir(), 'tollgate-ab-')), 'store.jsonl') };
+  const admin = initAdmin(env, main);
+  const served = await serveTollgate(env, spec, { main, nodeFlags: flags.split(',').filter(Boolean) });
+  const secret = await (await benchTokens(served.admin, admin, ['query']))();
+  return { spec, url: `${served.proxy}${PATH}`, auth: [`Authorization: Bearer ${secret}`], pid: served.pid, runs: [] };
 }
 
 const targets = [];

@@ -114,17 +114,30 @@ export async function startRedisServer() {
 }
 
 /** Runs `tollgate init-admin` with the environment and returns the `*` admin secret it printed. */
-export function initAdmin(env) {
-  const out = execFileSync('node', ['dist/main.js', 'init-admin'], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
+export function initAdmin(env, main = 'dist/main.js') {
+  const out = execFileSync('node', [main, 'init-admin'], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
   return /^(tgr_\w{49})$/m.exec(out)[1];
 }
 
-/** Starts `tollgate serve` on loopback port 0 and returns its pid and URLs once it listens. */
-export async function serveTollgate(env, label = 'tollgate') {
-  const proc = start('node', ['dist/main.js', 'serve'], { TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_PROXY_ACCESS_LOG: 'false', ...env });
+/**
+ * Starts `tollgate serve` on loopback port 0 and returns its pid and URLs once it listens.
+ * `main` picks another build (bench:ab), `nodeFlags` go before it on node's command line.
+ */
+export async function serveTollgate(env, label = 'tollgate', { main = 'dist/main.js', nodeFlags = [] } = {}) {
+  const proc = start('node', [...nodeFlags, main, 'serve'], { TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_PROXY_ACCESS_LOG: 'false', ...env });
   const line = await waitFor(() => proc.output().split('\n').find((l) => l.includes('tollgate listening')), label);
   const { proxyPort, adminPort } = JSON.parse(line);
   return { pid: proc.child.pid, proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}` };
+}
+
+/** Makes the `bench` repository (once) and returns a function that makes a repository token on it. */
+export async function benchTokens(adminUrl, adminSecret, rights = ['query', 'stream']) {
+  const headers = { authorization: `Bearer ${adminSecret}`, 'content-type': 'application/json' };
+  await fetch(`${adminUrl}/v1/repositories`, { method: 'POST', headers, body: JSON.stringify({ name: 'bench' }) });
+  return async () => {
+    const body = JSON.stringify({ kind: 'repository', name: 'bench', repository: 'bench', rights });
+    return (await fetch(`${adminUrl}/v1/tokens`, { method: 'POST', headers, body }).then((r) => r.json())).secret;
+  };
 }
 
 /**

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool, request } from 'undici';
 import { generateSecret } from '../dist/tokens/secret.js';
-import { currentRssMiB, ensureCommand, freePort, killOnExit, peakRssMiB, root, start, table, waitFor, wrk } from './lib.mjs';
+import { benchTokens, currentRssMiB, ensureCommand, freePort, initAdmin, killOnExit, peakRssMiB, serveTollgate, start, startRedisServer, table, waitFor, wrk } from './lib.mjs';
 
 const only = process.argv[2];
 const DURATION = process.env.BENCH_DURATION ?? '10s';
@@ -73,30 +73,11 @@ async function startFloor(upstreamUrl) {
 }
 
 async function startTollgate(name, upstreamUrl, storeEnv) {
-  const env = {
-    TOLLGATE_PROXY_LISTEN: '127.0.0.1:0',
-    TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
-    TOLLGATE_PROXY_UPSTREAM: upstreamUrl,
-    TOLLGATE_PROXY_ACCESS_LOG: 'false',
-    ...storeEnv,
-  };
-  const init = execFileSync('node', ['dist/main.js', 'init-admin'], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
-  const admin = /^(tgr_\w{49})$/m.exec(init)[1];
-  const proc = start('node', ['dist/main.js', 'serve'], env);
-  const line = await waitFor(() => proc.output().split('\n').find((l) => l.includes('tollgate listening')), name);
-  const { proxyPort, adminPort } = JSON.parse(line);
-  const adminUrl = `http://127.0.0.1:${adminPort}`;
-  const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
-  await fetch(`${adminUrl}/v1/repositories`, { method: 'POST', headers, body: JSON.stringify({ name: 'bench' }) });
-  const makeToken = async () =>
-    (
-      await fetch(`${adminUrl}/v1/tokens`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ kind: 'repository', name: 'bench', repository: 'bench', rights: ['query', 'stream'] }),
-      }).then((r) => r.json())
-    ).secret;
-  return { name, url: `http://127.0.0.1:${proxyPort}`, admin: adminUrl, pid: proc.child.pid, secret: await makeToken(), makeToken };
+  const env = { TOLLGATE_PROXY_UPSTREAM: upstreamUrl, ...storeEnv };
+  const admin = initAdmin(env);
+  const served = await serveTollgate(env, name);
+  const makeToken = await benchTokens(served.admin, admin);
+  return { name, url: served.proxy, admin: served.admin, pid: served.pid, secret: await makeToken(), makeToken };
 }
 
 const PATH = '/v1/repositories/bench/query';
@@ -109,13 +90,9 @@ async function main() {
   const httpProxy = await startHttpProxy(upstream.url);
   const floor = await startFloor(upstream.url);
   const file = await startTollgate('tollgate (file store)', upstream.url, { TOLLGATE_STORE_FILE_PATH: join(dir, 'store.jsonl') });
-  const redisPort = await freePort();
-  start('redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no']);
-  await waitFor(() => execFileSync('redis-cli', ['-p', String(redisPort), 'PING'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().includes('PONG'), 'redis');
-  const redis = await startTollgate('tollgate (Redis store)', upstream.url, {
-    TOLLGATE_STORE_BACKEND: 'redis',
-    TOLLGATE_STORE_REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
-  });
+  const redisServer = await startRedisServer();
+  const redisPort = redisServer.port;
+  const redis = await startTollgate('tollgate (Redis store)', upstream.url, { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redisServer.url });
   const tollgates = [file, redis];
   const auth = (t) => [`Authorization: Bearer ${t.secret}`];
   const load = { connections: CONNECTIONS, duration: DURATION };
