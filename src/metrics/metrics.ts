@@ -11,10 +11,23 @@ const OUTCOMES: readonly Outcome[] = ['allowed', 'unauthenticated', 'forbidden',
 
 type Child<T> = { [K in RightLabel]: T };
 
-/** Adds counts kept as plain numbers into a prom-client counter (at scrape time) and zeroes them. */
-function fold(counter: Counter, pending: { count: number }): void {
-  if (pending.count > 0) counter.inc(pending.count);
-  pending.count = 0;
+/** A count the hot path bumps as a plain number; its prom-client counter takes it in at each scrape. */
+interface Tally {
+  count: number;
+}
+
+function tallyCounter(registers: Registry[], name: string, help: string): Tally {
+  const tally = { count: 0 };
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      if (tally.count > 0) this.inc(tally.count);
+      tally.count = 0;
+    },
+  });
+  return tally;
 }
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -41,11 +54,11 @@ export class Metrics implements CacheObserver {
   private readonly authStore: HistogramSeries;
   private readonly authNegative: HistogramSeries;
   private readonly upstreamDuration: HistogramSeries;
-  private readonly hits = { count: 0 };
-  private readonly misses = { count: 0 };
-  private readonly bytesIn = { count: 0 };
-  private readonly bytesOut = { count: 0 };
-  private inflight = 0;
+  private readonly hits: Tally;
+  private readonly misses: Tally;
+  private readonly bytesIn: Tally;
+  private readonly bytesOut: Tally;
+  private readonly inflight: Tally = { count: 0 };
   private readonly invalidations: Counter;
   private readonly invalidationLag: Histogram;
   private readonly cacheResets: Counter;
@@ -96,23 +109,8 @@ export class Metrics implements CacheObserver {
     this.authCache = auth.series({ source: 'cache' });
     this.authStore = auth.series({ source: 'store' });
     this.authNegative = auth.series({ source: 'negative' });
-    const { hits, misses, bytesIn, bytesOut } = this;
-    new Counter({
-      name: 'tollgate_cache_hits_total',
-      help: 'Token lookups answered by the cache.',
-      registers,
-      collect() {
-        fold(this, hits);
-      },
-    });
-    new Counter({
-      name: 'tollgate_cache_misses_total',
-      help: 'Token lookups that went to the store.',
-      registers,
-      collect() {
-        fold(this, misses);
-      },
-    });
+    this.hits = tallyCounter(registers, 'tollgate_cache_hits_total', 'Token lookups answered by the cache.');
+    this.misses = tallyCounter(registers, 'tollgate_cache_misses_total', 'Token lookups that went to the store.');
     new Gauge({
       name: 'tollgate_cache_entries',
       help: 'Tokens held in the positive cache.',
@@ -163,29 +161,15 @@ export class Metrics implements CacheObserver {
       buckets: LATENCY_BUCKETS,
       registers,
     }).series();
-    new Counter({
-      name: 'tollgate_request_bytes_total',
-      help: 'Request body bytes forwarded.',
-      registers,
-      collect() {
-        fold(this, bytesIn);
-      },
-    });
-    new Counter({
-      name: 'tollgate_response_bytes_total',
-      help: 'Response body bytes returned.',
-      registers,
-      collect() {
-        fold(this, bytesOut);
-      },
-    });
-    const metrics = this;
+    this.bytesIn = tallyCounter(registers, 'tollgate_request_bytes_total', 'Request body bytes forwarded.');
+    this.bytesOut = tallyCounter(registers, 'tollgate_response_bytes_total', 'Response body bytes returned.');
+    const inflight = this.inflight;
     new Gauge({
       name: 'tollgate_inflight_requests',
       help: 'Data-plane requests in progress.',
       registers,
       collect() {
-        this.set(metrics.inflight);
+        this.set(inflight.count);
       },
     });
     new Gauge({
@@ -206,19 +190,19 @@ export class Metrics implements CacheObserver {
 
   /** A data-plane request began. */
   requestStarted(): void {
-    this.inflight++;
+    this.inflight.count++;
   }
 
   /** A data-plane request ended with an answer. */
   request(right: RightLabel, outcome: Outcome, seconds: number): void {
-    this.inflight--;
+    this.inflight.count--;
     this.requests[right][outcome]++;
     this.durations[right].observe(seconds);
   }
 
   /** A data-plane request ended without an answer (the client left before it was forwarded). */
   requestAbandoned(): void {
-    this.inflight--;
+    this.inflight.count--;
   }
 
   /** A forwarded exchange's upstream time to headers and the body bytes it moved. */
