@@ -189,16 +189,19 @@ async function main() {
 
   if (wanted('streaming')) {
     console.log(`## 5. Streaming 1 GiB up and 1 GiB down through each proxy (${ROUNDS} rounds; median rates, peak RSS over all)\n`);
-    // A Tollgate of its own, so its peak RSS is the streaming one and not the other scenarios'.
-    const streamer = await startTollgate('tollgate (file store, fresh process)', upstream.url, { TOLLGATE_STORE_FILE_PATH: join(dir, 'stream-store.jsonl') });
-    const idleRss = currentRssMiB(streamer.pid);
+    // Tollgates of their own, so their peak RSS is the streams' and not the other scenarios'.
+    const streamers = [
+      await startTollgate('tollgate (file store, fresh process)', upstream.url, { TOLLGATE_STORE_FILE_PATH: join(dir, 'stream-store.jsonl') }),
+      await startTollgate('tollgate (Redis store, fresh process)', upstream.url, { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redisServer.url }),
+    ];
+    const idleRss = streamers.map((t) => `${fmt(currentRssMiB(t.pid), 1)} MiB (${t.name.split(' (')[1].split(',')[0]})`).join(', ');
     const GiB = 1 << 30;
     const chunk = Buffer.alloc(1 << 20, 0x62);
-    const targets = [nginx, httpProxy, streamer].filter(Boolean);
+    const targets = [nginx, httpProxy, ...streamers].filter(Boolean);
     const rates = new Map(targets.map((t) => [t, { up: [], down: [] }]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of targets) {
-        const headers = { authorization: `Bearer ${target.secret ?? streamer.secret}` };
+        const headers = { authorization: `Bearer ${target.secret ?? streamers[0].secret}` };
         let t0 = performance.now();
         const up = await request(`${target.url}/v1/repositories/bench/stream`, {
           method: 'POST',
@@ -224,7 +227,7 @@ async function main() {
       rows.push([target.name, fmt(up), fmt(down), fmt(peakRssMiB(target.pid), 1), vs]);
     }
     table(rows);
-    console.log(`\nThe fresh Tollgate's RSS before the first stream: ${fmt(idleRss, 1)} MiB.\n`);
+    console.log(`\nThe fresh Tollgates' RSS before the first stream: ${idleRss}.\n`);
   }
 
   if (wanted('latency')) {
