@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import { authorize } from '../auth/authorize.js';
@@ -15,6 +16,7 @@ import type { Metrics, RightLabel } from '../metrics/metrics.js';
 import type { Right } from '../tokens/record.js';
 import { Exchange, ProxyResponse, type ExchangeSink } from './exchange.js';
 import { upstreamHeaders, type ForwardIdentity } from './headers.js';
+import { IdleSweeper } from './idle-sweeper.js';
 
 export interface ProxyOptions {
   upstream: Dispatcher;
@@ -82,7 +84,10 @@ export class ProxyServer implements ExchangeSink {
     });
     // Beyond this many connections new ones are closed at once (a flood cannot exhaust sockets).
     this.server.maxConnections = options.maxConnections;
-    this.server.timeout = options.idleTimeoutMs;
+    // Not `server.timeout`, which re-arms a timer on every socket read and write: see IdleSweeper.
+    const idle = new IdleSweeper(options.idleTimeoutMs, options.clock);
+    this.server.on('connection', (socket: Socket) => idle.track(socket));
+    this.server.on('close', () => idle.stop());
     this.server.maxHeadersCount = MAX_HEADER_FIELDS + 1;
     this.server.on('request', (req, res) => this.handle(req, res, false));
     // Answer Expect: 100-continue only after the token is checked, so a refused upload sends no body.

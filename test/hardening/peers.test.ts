@@ -154,3 +154,28 @@ t.test('a client that leaves while its token is being looked up is not forwarded
   await waitFor(async () => (await inflight()) === '0', { what: 'the request to be accounted for' });
   t.equal(h.upstream.received.length, 0);
 });
+
+t.test('a client that stalls mid-upload is closed once it has moved no byte for the idle timeout', async (t) => {
+  // One minute of idle time on the test's clock: a real-time timer would not fire within the test.
+  const h = await startHarness({ config: { proxy: { timeouts: { idle: '1m' } } } });
+  t.teardown(() => h.close());
+  const token = await h.token(['stream']);
+  const socket = await connect(h.tollgate.proxyPort);
+  socket.write(
+    `POST /v1/repositories/sensors/ingest HTTP/1.1\r\nHost: x\r\nAuthorization: ${bearer(token.secret).authorization}\r\n` +
+      `Content-Length: ${MiB}\r\n\r\n${'x'.repeat(1000)}`,
+  );
+  await waitFor(() => h.upstream.received.length === 1, { what: 'the upload to reach the upstream' });
+  let advanced = 0;
+  await waitFor(
+    () => {
+      h.clock.advance(10_000);
+      advanced += 10_000;
+      return socket.destroyed || socket.readableEnded;
+    },
+    { what: 'the stalled connection to be closed', everyMs: 100, timeoutMs: 10_000 },
+  );
+  t.ok(advanced >= 60_000, `closed only after the idle minute had passed (${advanced / 1000} s on the clock)`);
+  await waitFor(() => h.upstream.received[0]!.aborted, { what: 'the upstream request to be aborted' });
+  t.pass('the upstream request was aborted too');
+});
