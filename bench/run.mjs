@@ -261,12 +261,24 @@ async function storeLookups(t, redisPort) {
   return Number(/^tollgate_auth_duration_seconds_count\{source="store"\} (\d+)$/m.exec(text)?.[1] ?? 0);
 }
 
-/** Sends requests on a fixed schedule (not waiting for answers) and measures from the scheduled time. */
+/**
+ * Sends requests on a fixed schedule (not waiting for answers) and measures from the scheduled
+ * time. A first second at the same rate is thrown away: it opens the pool's connections and warms
+ * the JIT, and its 30-60 ms first requests would otherwise be the p99.
+ */
 async function fixedRate(origin, secret, rate, seconds) {
   const pool = new Pool(origin, { connections: 64 });
+  await schedule(pool, secret, rate, 1);
+  const latencies = await schedule(pool, secret, rate, seconds);
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return { p50: latencies[Math.floor(latencies.length * 0.5)], p99: latencies[Math.floor(latencies.length * 0.99)] };
+}
+
+async function schedule(pool, secret, rate, seconds) {
   const latencies = [];
   const total = rate * seconds;
-  const startAt = performance.now() + 100;
+  const startAt = performance.now() + 10;
   const pending = [];
   for (let i = 0; i < total; i++) {
     const due = startAt + (i * 1000) / rate;
@@ -283,9 +295,7 @@ async function fixedRate(origin, secret, rate, seconds) {
     );
   }
   await Promise.all(pending);
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  return { p50: latencies[Math.floor(latencies.length * 0.5)], p99: latencies[Math.floor(latencies.length * 0.99)] };
+  return latencies;
 }
 
 main().catch((err) => {
