@@ -84,7 +84,8 @@ export class FastHistogram<T extends string = string> extends Histogram<T> {
       values.push({ metricName: `${name}_sum`, labels: { ...series.labels }, value: series.sum });
       values.push({ metricName: `${name}_count`, labels: { ...series.labels }, value: series.count });
     }
-    // prom-client's d.ts declares MetricType as an enum it does not export at run time.
+    // prom-client's d.ts declares MetricType as an enum it does not export at run time, and
+    // types a snapshot with a `collect` the registry never calls on it.
     const type = 'histogram' as unknown as MetricType;
     return { name, help: config.help, type, aggregator: config.aggregator ?? 'sum', collect: () => {}, values };
   }

@@ -91,14 +91,14 @@ export class Metrics implements CacheObserver {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.requests = requests;
     this.durations = {} as Child<HistogramSeries>;
     for (const right of RIGHT_LABELS) {
       const byOutcome = {} as Record<Outcome, number>;
       for (const outcome of OUTCOMES) byOutcome[outcome] = 0;
-      this.requests[right] = byOutcome;
+      requests[right] = byOutcome;
       this.durations[right] = duration.series({ right });
     }
+    this.requests = requests;
     const auth = new FastHistogram({
       name: 'tollgate_auth_duration_seconds',
       help: 'Time to resolve a token, by where the answer came from.',
