@@ -1,12 +1,11 @@
 export const BASE62_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const ALPHABET = BASE62_DIGITS;
 
 /** Encodes an unsigned integer as exactly `width` base62 digits (left-padded with '0'). */
-export function base62Fixed(value: bigint, width: number): string {
+function base62Fixed(value: bigint, width: number): string {
   let out = '';
   let rest = value;
   for (let i = 0; i < width; i++) {
-    out = ALPHABET[Number(rest % 62n)] + out;
+    out = BASE62_DIGITS[Number(rest % 62n)] + out;
     rest /= 62n;
   }
   return out;

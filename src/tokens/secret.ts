@@ -35,13 +35,8 @@ export function generateSecret(kind: TokenKind): string {
  * Runs before any cache or store lookup, so garbage costs no I/O.
  */
 export function parseSecret(secret: string): TokenKind | undefined {
-  if (secret.length !== SECRET_LENGTH) return undefined;
-  if (secret.charCodeAt(0) !== 116 /* t */ || secret.charCodeAt(1) !== 103 /* g */ || secret.charCodeAt(3) !== 95 /* _ */) {
-    return undefined;
-  }
-  const letter = secret.charCodeAt(2);
-  const kind: TokenKind | undefined = letter === 114 /* r */ ? 'repository' : letter === 112 /* p */ ? 'personal' : undefined;
-  if (kind === undefined || !isBase62(secret, HEAD_LENGTH, SECRET_LENGTH)) return undefined;
+  if (!looksLikeSecret(secret) || !isBase62(secret, HEAD_LENGTH, SECRET_LENGTH)) return undefined;
+  const kind: TokenKind = secret.charCodeAt(2) === 114 /* r */ ? 'repository' : 'personal';
   const split = SECRET_LENGTH - CHECKSUM_LENGTH;
   return checksum(secret.slice(0, split)) === secret.slice(split) ? kind : undefined;
 }
