@@ -1,6 +1,8 @@
-// npm run bench:admin: the admin API with 100,000 tokens in Redis. Loads the tokens straight
-// into a private redis-server through the Redis store, starts `tollgate serve` on it, and times
-// search + two-column sort (first page), create and revoke over HTTP. Prints medians and p95.
+// npm run bench:admin: the admin API with 100,000 tokens and 1,000 teams in Redis. Loads the
+// tokens, 2,000 users and the teams (5 members each) straight into a private redis-server through
+// the Redis store, starts `tollgate serve` on it, and times search + two-column sort (first
+// page), create, revoke, a user view (own grants ∪ teams') and a team grant change over HTTP.
+// Prints medians and p95.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { RedisStore } from '../dist/store/redis-store.js';
@@ -9,6 +11,8 @@ import { initAdmin, serveTollgate, startRedisServer, waitFor } from './lib.mjs';
 
 const COUNT = Number(process.env.BENCH_TOKENS ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
+const TEAMS = Number(process.env.BENCH_TEAMS ?? 1000);
+const USERS = TEAMS * 2;
 
 const stats = (samples) => {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -35,9 +39,19 @@ async function main() {
         id: idFromHash(hash), hash, kind: 'repository', name: `${words[j % words.length]} ${j}`,
         repository: j % 3 === 0 ? 'billing' : 'sensors', user: null, rights: ['query'], status: j % 10 === 0 ? 'revoked' : 'active',
         prefix: secretPrefix(secret), createdAt: now - j * 1000, createdBy: 'bench', updatedAt: now, expiresAt: j % 4 === 0 ? now + j * 1000 : null,
-        revokedAt: null, lastUsedAt: null,
+        revokedAt: null, lastUsedAt: null, lastUsedIp: null, lastUsedUserAgent: null, version: 1, parentId: null,
       };
       batch.push(store.createToken(record, { at: now, actor: 'bench', action: 'created', changes: {} }));
+    }
+    await Promise.all(batch);
+  }
+  for (let u = 0; u < USERS; u++) await store.putUser({ name: `user${u}`, grants: { sensors: ['query'] }, createdAt: now, updatedAt: now });
+  for (let i = 0; i < TEAMS; i += 100) {
+    const batch = [];
+    for (let k = i; k < Math.min(TEAMS, i + 100); k++) {
+      const members = [0, 1, 2, 3, 4].map((m) => `user${(k * 2 + m * 7) % USERS}`);
+      const team = { name: `team${k}`, members, grants: { billing: ['query'] }, createdAt: now, updatedAt: now };
+      batch.push(store.putTeam(team, { at: now, actor: 'bench', action: 'created', changes: {} }));
     }
     await Promise.all(batch);
   }
@@ -73,6 +87,16 @@ async function main() {
     create.push(made.ms);
     revoke.push((await timed('POST', `/v1/tokens/${made.json.token.id}/revoke`)).ms);
   }
+  const userView = [];
+  const teamEdit = [];
+  for (let i = 0; i < RUNS; i++) {
+    const seen = await timed('GET', `/v1/users/user${(i * 97) % USERS}`);
+    if (seen.json.teams.length === 0) throw new Error('a bench user is in no team');
+    userView.push(seen.ms);
+    teamEdit.push((await timed('PATCH', `/v1/teams/team${(i * 37) % TEAMS}`, { grants: { billing: i % 2 ? ['query'] : ['query', 'stream'] } })).ms);
+  }
+  const teamList = [];
+  for (let i = 0; i < Math.min(RUNS, 5); i++) teamList.push((await timed('GET', '/v1/teams')).ms);
   const rss = rssOf();
 
   const rows = [
@@ -82,9 +106,12 @@ async function main() {
     ['no q, sort status,name, first page (all tokens match)', stats(unfiltered).median.toFixed(1), stats(unfiltered).p95.toFixed(1)],
     ['create a token', stats(create).median.toFixed(1), stats(create).p95.toFixed(1)],
     ['revoke a token', stats(revoke).median.toFixed(1), stats(revoke).p95.toFixed(1)],
+    ['a user view (own grants ∪ teams\'), one of 2000 users', stats(userView).median.toFixed(1), stats(userView).p95.toFixed(1)],
+    [`a team's grants changed (evicts its members everywhere), one of ${TEAMS} teams`, stats(teamEdit).median.toFixed(1), stats(teamEdit).p95.toFixed(1)],
+    [`list all ${TEAMS} teams`, stats(teamList).median.toFixed(1), stats(teamList).p95.toFixed(1)],
   ];
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
-  console.log(`\n${COUNT} tokens loaded in ${loadSeconds.toFixed(1)} s; ${RUNS} runs each; serve RSS after a scrape ${rssIdle.toFixed(0)} MiB, after the searches ${rss.toFixed(0)} MiB; node ${process.version}`);
+  console.log(`\n${COUNT} tokens, ${USERS} users and ${TEAMS} teams loaded in ${loadSeconds.toFixed(1)} s; ${RUNS} runs each; serve RSS after a scrape ${rssIdle.toFixed(0)} MiB, after the searches ${rss.toFixed(0)} MiB; node ${process.version}`);
   process.exit(0);
 }
 

@@ -1,5 +1,5 @@
 // Baseline: the least a Node proxy built like Tollgate can do. node:http in front, one undici
-// Pool behind, raw headers passed through (hop-by-hop ones aside), no token check, no metrics,
+// Pool behind, upstream headers passed through (hop-by-hop ones aside), no token check, no metrics,
 // no logs. Its CPU per request is the floor under Tollgate's own cost.
 import http from 'node:http';
 import { Pool } from 'undici';
@@ -8,28 +8,29 @@ const [target, port = '0'] = process.argv.slice(2);
 const pool = new Pool(target, { connections: 128 });
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection']);
 
+// undici's dispatch handler API (onRequestStart ... onResponseEnd, the one Tollgate's Exchange
+// uses; undici 8 dropped the older onConnect/onHeaders/onData/onComplete).
 class Forward {
   constructor(req, res) {
     this.res = res;
+    this.controller = undefined;
   }
-  onConnect() {}
-  onHeaders(status, raw, resume) {
-    this.res.on('drain', resume);
-    const headers = [];
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i].toString('latin1');
-      if (!HOP.has(name.toLowerCase())) headers.push(name, raw[i + 1].toString('latin1'));
-    }
+  onRequestStart(controller) {
+    this.controller = controller;
+    this.res.on('drain', () => controller.resume());
+  }
+  onResponseStart(controller, status, upstreamHeaders) {
+    const headers = {};
+    for (const name in upstreamHeaders) if (!HOP.has(name)) headers[name] = upstreamHeaders[name];
     this.res.writeHead(status, headers);
-    return true;
   }
-  onData(chunk) {
-    return this.res.write(chunk);
+  onResponseData(controller, chunk) {
+    if (!this.res.write(chunk)) controller.pause();
   }
-  onComplete() {
+  onResponseEnd() {
     this.res.end();
   }
-  onError() {
+  onResponseError() {
     if (!this.res.headersSent) this.res.writeHead(502);
     this.res.end();
   }

@@ -77,7 +77,7 @@ async function startTollgate(name, upstreamUrl, storeEnv) {
   const admin = initAdmin(env);
   const served = await serveTollgate(env, name);
   const makeToken = await benchTokens(served.admin, admin);
-  return { name, url: served.proxy, admin: served.admin, pid: served.pid, secret: await makeToken(), makeToken };
+  return { name, url: served.proxy, admin: served.admin, pid: served.pid, node: served.node, secret: await makeToken(), makeToken };
 }
 
 const PATH = '/v1/repositories/bench/query';
@@ -96,7 +96,7 @@ async function main() {
   const tollgates = [file, redis];
   const auth = (t) => [`Authorization: Bearer ${t.secret}`];
   const load = { connections: CONNECTIONS, duration: DURATION };
-  console.log(`# npm run bench${only ? ` -- ${only}` : ''}; wrk -t1 -c${CONNECTIONS} -d${DURATION}; node ${process.version}; nproc ${execFileSync('nproc').toString().trim()}; ${new Date().toISOString()}\n`);
+  console.log(`# npm run bench${only ? ` -- ${only}` : ''}; wrk -t1 -c${CONNECTIONS} -d${DURATION}; Tollgate on node ${[...new Set(tollgates.map((t) => t.node))].join(', ')}, bench and node baselines on ${process.version}; nproc ${execFileSync('nproc').toString().trim()}; ${new Date().toISOString()}\n`);
   if (!nginx) console.log('nginx could not be installed: its column is left out.\n');
 
   let cachedRps = {};

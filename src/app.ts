@@ -7,9 +7,12 @@ import { LastUsedRecorder } from './auth/last-used.js';
 import { RouteTable } from './auth/routes.js';
 import { TokenCache } from './auth/token-cache.js';
 import { createAdminServer } from './admin/server.js';
+import { Invalidator } from './admin/invalidator.js';
+import { LeakBudget } from './admin/leak-budget.js';
 import { TokenService } from './admin/token-service.js';
-import { DirectoryService } from './admin/user-service.js';
+import { DirectoryService } from './admin/directory-service.js';
 import type { Logger } from './log/logger.js';
+import { readBuildInfo } from './metrics/build-info.js';
 import { Metrics } from './metrics/metrics.js';
 import { ProxyServer } from './proxy/server.js';
 import type { TokenStore } from './store/token-store.js';
@@ -20,6 +23,8 @@ export interface Tollgate {
   store: TokenStore;
   tokens: TokenService;
   directory: DirectoryService;
+  /** Writes pending last uses now (they are otherwise written every cache.lastUsedInterval). */
+  flushLastUsed(): Promise<void>;
   /** Stops taking requests, lets those in flight finish within the grace period, closes the store. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -32,7 +37,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     cacheEntries: () => cache?.size ?? 0,
     isStoreUp: () => store.ping().then(() => true, () => false),
     tokenCounts: () => store.countTokens(clock.now()),
-  });
+    expiringSoon: () => store.countExpiring(clock.now(), clock.now() + config.events.expiringNotice),
+  }, readBuildInfo());
   cache = new TokenCache({
     store,
     clock,
@@ -43,14 +49,23 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     negativeTtlMs: config.cache.negativeTtl,
     staleIfErrorMs: config.cache.staleIfError,
   });
-  store.subscribe(cache);
+  watchStore(store, logger, clock);
+  const tokenCache = cache;
+  store.subscribe({
+    onMessage: (message) => tokenCache.onMessage(message),
+    onReset() {
+      logger.warn('token cache cleared: invalidations may have been missed while the subscriber was away');
+      tokenCache.onReset();
+    },
+  });
   const lastUsed = new LastUsedRecorder(store, clock, config.cache.lastUsedInterval, (err) => {
     metrics.storeError('touchLastUsed');
     logger.warn({ err: (err as Error).message }, 'lastUsedAt write failed; will retry');
   });
   lastUsed.start();
-  const tokens = new TokenService({ store, clock, eviction: cache, connectUri: config.admin.connectUri });
-  const directory = new DirectoryService(store, clock, tokens);
+  const invalidator = new Invalidator(cache, store);
+  const tokens = new TokenService({ store, clock, invalidator, connectUri: config.admin.connectUri, maxLifetimeMs: config.admin.maxTokenLifetime });
+  const directory = new DirectoryService({ store, clock, tokens, invalidator });
 
   const upstream = new Pool(config.proxy.upstream, {
     connections: config.proxy.connections,
@@ -58,6 +73,9 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     headersTimeout: config.proxy.timeouts.headers,
     bodyTimeout: config.proxy.timeouts.idle,
     keepAliveTimeout: 4000,
+    // undici 8 speaks HTTP/2 to a TLS upstream that offers it; the exchange and the connection
+    // count are HTTP/1.1's, as in undici 7.
+    allowH2: false,
   });
   const proxy = new ProxyServer({
     upstream,
@@ -80,6 +98,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     cache,
     tokens,
     directory,
+    leakBudget: new LeakBudget(clock),
+    settings: { maxTokenLifetimeMs: config.admin.maxTokenLifetime, expiringNoticeMs: config.events.expiringNotice },
     metrics,
     logger,
     clock,
@@ -97,6 +117,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     store,
     tokens,
     directory,
+    flushLastUsed: () => lastUsed.flush(),
     async shutdown(graceMs = config.proxy.shutdownGrace) {
       // SPEC §6: readiness fails at once, the proxy stops accepting, requests in flight (uploads
       // and downloads too) get until the grace period ends, idle keep-alive connections are
@@ -115,6 +136,23 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       await store.close();
     },
   };
+}
+
+/** Logs each store outage, recovery and reconnect once: the store itself reports transitions only. */
+function watchStore(store: TokenStore, logger: Logger, clock: Clock): void {
+  let downSince = 0;
+  store.watchHealth?.({
+    onOutage(op, err) {
+      downSince = clock.now();
+      logger.error({ op, err: err instanceof Error ? err.message : String(err) }, 'token store unavailable: uncached tokens get 503 until it answers');
+    },
+    onRecovery() {
+      logger.warn({ downMs: clock.now() - downSince }, 'token store answering again');
+    },
+    onReconnect(connection) {
+      logger.warn({ connection }, 'token store connection re-established');
+    },
+  });
 }
 
 function listen(server: Server, address: { host: string; port: number }): Promise<number> {

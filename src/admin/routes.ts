@@ -42,6 +42,8 @@ export function routes(): AdminRoute[] {
     route('GET', '/readyz', 'none', probes.readyz, { summary: 'Readiness: 200 when the store answers and not draining', status: 200 }),
     route('GET', '/metrics', 'metrics', probes.metrics, { summary: 'Prometheus metrics', status: 200 }),
     route('GET', '/v1/openapi.json', 'none', probes.openapi, { summary: 'This description', status: 200 }),
+    route('GET', '/v1/settings', 'token', probes.settings, { summary: 'The lifetime cap and expiry notice clients shape their forms by', response: schemas.settingsView, status: 200 }),
+    route('GET', '/', 'none', ui.uiRedirect, { summary: 'The admin page', status: 308, isPage: true }),
     route('GET', '/ui', 'none', ui.uiRedirect, { summary: 'The admin page', status: 308, isPage: true }),
     route('GET', '/ui/', 'none', ui.uiFile, { summary: 'The admin page', status: 200, isPage: true }),
     route('GET', '/ui/{file}', 'none', ui.uiFile, { summary: 'The admin page files', status: 200, isPage: true }),
@@ -63,6 +65,12 @@ export function routes(): AdminRoute[] {
       response: schemas.bulkDeleteResult,
       status: 200,
     }),
+    route('POST', '/v1/tokens/leaked', 'none', tokens.reportLeaked, {
+      summary: 'Report leaked secrets: each active token among them is revoked; no token needed (holding the secret is the proof)',
+      body: schemas.leakedBody,
+      response: schemas.leakedResult,
+      status: 200,
+    }),
     route('GET', '/v1/tokens/{id}', 'token', tokens.getToken, { summary: 'One token', response: schemas.tokenView, status: 200 }),
     route('PATCH', '/v1/tokens/{id}', 'token', tokens.editToken, {
       summary: 'Edit name, rights or expiry',
@@ -73,6 +81,12 @@ export function routes(): AdminRoute[] {
     route('DELETE', '/v1/tokens/{id}', 'token', tokens.deleteToken, { summary: 'Delete a revoked token', status: 204 }),
     route('POST', '/v1/tokens/{id}/revoke', 'token', tokens.revokeToken, { summary: 'Revoke', response: schemas.tokenView, status: 200 }),
     route('POST', '/v1/tokens/{id}/restore', 'token', tokens.restoreToken, { summary: 'Restore', response: schemas.tokenView, status: 200 }),
+    route('POST', '/v1/tokens/{id}/roll', 'token', tokens.rollToken, {
+      summary: 'Rotate: a new secret for the same token; the old one ends after the overlap',
+      body: schemas.rollBody,
+      response: schemas.createdToken,
+      status: 201,
+    }),
     route('GET', '/v1/tokens/{id}/history', 'token', tokens.tokenHistory, {
       summary: 'Every change, oldest first; kept after delete',
       response: schemas.historyPage,
@@ -88,6 +102,17 @@ export function routes(): AdminRoute[] {
       status: 200,
     }),
     route('DELETE', '/v1/users/{name}', 'token', directory.deleteUser, { summary: 'Delete a user, revoking their personal tokens', status: 204 }),
+    route('POST', '/v1/teams', 'token', directory.createTeam, { summary: 'Create a team', body: schemas.createTeamBody, response: schemas.teamView, status: 201 }),
+    route('GET', '/v1/teams', 'token', directory.listTeams, { summary: 'List teams', status: 200 }),
+    route('GET', '/v1/teams/{name}', 'token', directory.getTeam, { summary: 'One team', response: schemas.teamView, status: 200 }),
+    route('PATCH', '/v1/teams/{name}', 'token', directory.editTeam, {
+      summary: "Replace a team's members and/or grants",
+      body: schemas.editTeamBody,
+      response: schemas.teamView,
+      status: 200,
+    }),
+    route('DELETE', '/v1/teams/{name}', 'token', directory.deleteTeam, { summary: 'Delete a team', status: 204 }),
+    route('GET', '/v1/teams/{name}/history', 'token', directory.teamHistory, { summary: 'Every change of a team, oldest first', response: schemas.historyPage, status: 200 }),
     route('POST', '/v1/repositories', 'token', directory.createRepository, {
       summary: 'Create a repository',
       body: schemas.createRepositoryBody,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
-import { ALL_REPOSITORIES, NAME_PATTERN, RIGHTS } from '../tokens/record.js';
+import { ALL_REPOSITORIES, HISTORY_ACTIONS, NAME_PATTERN, RIGHTS } from '../tokens/record.js';
 import { invalidRequest, type FieldFault } from './errors.js';
 import { SORT_FIELDS } from './token-query.js';
 
@@ -15,12 +15,27 @@ const rights = z
   .array(right)
   .min(1, 'expected at least one right')
   .refine((list) => new Set(list).size === list.length, 'expected each right at most once');
+/** The longest lifetime a duration may ask for: 100 years keeps every date in range (a bigger one overflowed to a 500). */
+export const MAX_LIFETIME_MS = 36_500 * 86_400_000;
 const expiresIn = z
   .string()
+  .max(32, 'expected a duration such as 12h or 30d')
   .refine((text) => (parseDuration(text) ?? 0) > 0, 'expected a duration such as 12h or 30d')
+  .refine((text) => (parseDuration(text) ?? 0) <= MAX_LIFETIME_MS, 'expected at most 36500d (100 years)')
   .meta({ example: '30d' });
 const expiresAt = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time such as 2027-01-31T00:00:00Z' });
-const tokenName = z.string().trim().min(1, 'expected a non-empty name').max(200, 'expected at most 200 characters');
+/**
+ * Characters that move a terminal's cursor or reorder text: C0 and C1 controls, DEL, line and
+ * paragraph separators, and bidi overrides and isolates. A name holding one could fake rows in
+ * someone else's `tollgate token list`.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const tokenName = z
+  .string()
+  .trim()
+  .min(1, 'expected a non-empty name')
+  .max(200, 'expected at most 200 characters')
+  .refine((text) => !CONTROL.test(text), 'expected no control, line-separator or bidi-override characters');
 const isoOrNull = z.union([z.iso.datetime(), z.null()]);
 
 /** Body of POST /v1/tokens. */
@@ -28,13 +43,16 @@ export const createTokenBody = z
   .strictObject({
     kind: z.enum(['repository', 'personal'], { error: 'expected "repository" or "personal"' }),
     name: tokenName,
-    repository: scope,
+    repository: scope.optional().meta({ description: 'required for repository tokens; a personal token without one covers all its user\'s repositories (*)' }),
     user: name.optional(),
     rights,
     expiresIn: expiresIn.optional(),
     expiresAt: expiresAt.optional(),
   })
   .superRefine((body, ctx) => {
+    if (body.kind === 'repository' && body.repository === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['repository'], message: 'required for a repository token' });
+    }
     if (body.expiresIn !== undefined && body.expiresAt !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'give expiresIn or expiresAt, not both' });
     }
@@ -45,6 +63,7 @@ export const createTokenBody = z
       ctx.addIssue({ code: 'custom', path: ['user'], message: 'only personal tokens have a user' });
     }
   })
+  .transform((body) => ({ ...body, repository: body.repository ?? ALL_REPOSITORIES }))
   .meta({ id: 'CreateToken' });
 export type CreateTokenBody = z.output<typeof createTokenBody>;
 
@@ -78,8 +97,15 @@ export const listTokensQuery = z
     kind: z.enum(['repository', 'personal']).optional(),
     repository: scope.optional(),
     user: name.optional(),
+    expiresWithin: z
+      .string()
+      .max(32)
+      .refine((text) => (parseDuration(text) ?? 0) > 0 && parseDuration(text)! <= MAX_LIFETIME_MS, 'expected a duration such as 7d, at most 36500d')
+      .optional()
+      .meta({ description: 'active tokens whose expiry falls within this duration from now' }),
     sort: z
       .string()
+      .max(200, 'expected at most the eight sort fields, each once')
       .optional()
       .meta({ description: `comma list, priority left to right, "-" for descending; fields ${SORT_FIELDS.join(', ')}` }),
     limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -87,10 +113,47 @@ export const listTokensQuery = z
   })
   .meta({ id: 'ListTokensQuery' });
 
+/** Body of POST /v1/tokens/{id}/roll. */
+export const MAX_OVERLAP_MS = 30 * 86_400_000;
+export const rollBody = z
+  .strictObject({
+    overlap: z
+      .string()
+      .max(32)
+      .refine((text) => parseDuration(text) !== undefined, 'expected a duration such as 0s, 1h or 24h')
+      .refine((text) => (parseDuration(text) ?? 0) <= MAX_OVERLAP_MS, 'expected at most 30d')
+      .default('0s')
+      .meta({ description: 'how long the old secret keeps working (default 0s: revoked at once)' }),
+  })
+  .meta({ id: 'Roll' });
+
+/** Body of POST /v1/tokens/leaked. */
+export const leakedBody = z
+  .strictObject({ secrets: z.array(z.string().max(200)).min(1, 'expected at least one secret').max(1000, 'expected at most 1000 secrets') })
+  .meta({ id: 'LeakReport' });
+export const leakedResult = z.object({ received: z.number().int(), revoked: z.number().int() }).meta({ id: 'LeakReportResult' });
+
+export const settingsView = z
+  .object({
+    maxTokenLifetimeSeconds: z.number().nullable().meta({ description: 'admin.maxTokenLifetime; null: no cap' }),
+    expiringNoticeSeconds: z.number().meta({ description: 'events.expiringNotice' }),
+  })
+  .meta({ id: 'Settings' });
+
 /** Body of POST /v1/repositories. */
 export const createRepositoryBody = z.strictObject({ name }).meta({ id: 'CreateRepository' });
 
 const grants = z.record(scope, z.array(right).refine((list) => new Set(list).size === list.length, 'expected each right at most once'));
+
+const members = z.array(name).max(10_000, 'expected at most 10000 members');
+
+/** Body of POST /v1/teams. */
+export const createTeamBody = z.strictObject({ name, members: members.default([]), grants: grants.default({}) }).meta({ id: 'CreateTeam' });
+/** Body of PATCH /v1/teams/{name}: what is given replaces what was. */
+export const editTeamBody = z
+  .strictObject({ members: members.optional(), grants: grants.optional() })
+  .refine((body) => body.members !== undefined || body.grants !== undefined, 'give members, grants or both')
+  .meta({ id: 'EditTeam' });
 
 /** Body of POST /v1/users. */
 export const createUserBody = z.strictObject({ name, grants: grants.default({}) }).meta({ id: 'CreateUser' });
@@ -114,8 +177,14 @@ export const tokenView = z
     expiresAt: isoOrNull,
     revokedAt: isoOrNull,
     lastUsedAt: isoOrNull,
+    lastUsedIp: z.string().nullable(),
+    lastUsedUserAgent: z.string().nullable(),
+    parentId: z.string().nullable().meta({ description: 'the token that made this one; it is revoked with it and expires no later' }),
   })
   .meta({ id: 'Token' });
+/** The views the API answers with, derived from the schemas that describe them (one definition). */
+export type TokenView = z.output<typeof tokenView>;
+
 export const createdToken = z
   .object({ token: tokenView, secret: z.string(), connectUri: z.string().optional(), qr: z.string().optional() })
   .meta({ id: 'CreatedToken' });
@@ -131,16 +200,30 @@ export const historyPage = z
       z.object({
         at: z.iso.datetime(),
         actor: z.string(),
-        action: z.enum(['created', 'edited', 'revoked', 'restored', 'deleted']),
+        action: z.enum(HISTORY_ACTIONS),
         changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })),
       }),
     ),
   })
   .meta({ id: 'History' });
+const grantsView = z.record(z.string(), z.array(right));
 export const userView = z
-  .object({ name: z.string(), grants: z.record(z.string(), z.array(right)), createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() })
+  .object({
+    name: z.string(),
+    grants: grantsView,
+    teams: z.array(z.string()),
+    effectiveGrants: grantsView.meta({ description: "the user's own grants ∪ their teams' grants" }),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
   .meta({ id: 'User' });
+export const teamView = z
+  .object({ name: z.string(), members: z.array(z.string()), grants: grantsView, createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() })
+  .meta({ id: 'Team' });
 export const repositoryView = z.object({ name: z.string(), createdAt: z.iso.datetime(), createdBy: z.string() }).meta({ id: 'Repository' });
+export type UserView = z.output<typeof userView>;
+export type TeamView = z.output<typeof teamView>;
+export type RepositoryView = z.output<typeof repositoryView>;
 export const problem = z
   .object({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(), requestId: z.string() })
   .meta({ id: 'Problem' });

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Clock } from '../clock.js';
 import { authenticate } from '../auth/authenticate.js';
 import { DENIALS } from '../auth/decision.js';
-import type { TokenCache } from '../auth/token-cache.js';
+import { UNOBSERVED, type TokenCache } from '../auth/token-cache.js';
 import { sendProblem } from '../http/problem.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { Logger } from '../log/logger.js';
@@ -10,8 +10,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import { StoreUnavailableError, type TokenStore } from '../store/token-store.js';
 import { callerOf, type Caller } from './caller.js';
 import { AdminError, notFound } from './errors.js';
+import type { LeakBudget } from './leak-budget.js';
 import type { TokenService } from './token-service.js';
-import type { DirectoryService } from './user-service.js';
+import type { DirectoryService } from './directory-service.js';
 import { openApiDocument } from './openapi.js';
 import { routes, type AdminRoute } from './routes.js';
 
@@ -20,6 +21,9 @@ export interface AdminOptions {
   cache: TokenCache;
   tokens: TokenService;
   directory: DirectoryService;
+  leakBudget: LeakBudget;
+  /** What clients may need to know of the configuration (GET /v1/settings). */
+  settings: { maxTokenLifetimeMs: number | null; expiringNoticeMs: number };
   /** Filled in by createAdminServer from the route table. */
   openapi?: Record<string, unknown>;
   metrics: Metrics;
@@ -41,56 +45,81 @@ export interface AdminContext {
 
 /** A handler's answer: a status and a JSON body, or a raw body with its content type. */
 export type AdminReply =
-  | { status: number; json: unknown }
-  | { status: number; text: string; contentType: string; headers?: Record<string, string> };
+  | { status?: number; json: unknown }
+  | { status?: number; text: string; contentType: string; headers?: Record<string, string> };
+
+/** A request matched to its route; else the methods its path allows (empty: no such path). */
+type Match = { route: AdminRoute; params: Record<string, string> } | { allowed: string[] };
+
+/** HEAD is answered wherever GET is (Node sends the headers and no body). */
+function matchRoute(table: AdminRoute[], method: string | undefined, pathname: string): Match {
+  const wanted = method === 'HEAD' ? 'GET' : method;
+  const allowed: string[] = [];
+  for (const candidate of table) {
+    const found = candidate.pattern.exec(pathname);
+    if (!found) continue;
+    if (candidate.method === wanted) return { route: candidate, params: found.groups ?? {} };
+    allowed.push(candidate.method);
+  }
+  if (allowed.includes('GET')) allowed.push('HEAD');
+  return { allowed };
+}
 
 /** The admin port (SPEC §5): token lifecycle API, probes and metrics. */
 export function createAdminServer(options: AdminOptions): Server {
   const table = routes();
-  options.openapi = openApiDocument(table);
+  // The caller's options are left as they were; the document is built once, for this server.
+  const served: AdminOptions = { ...options, openapi: openApiDocument(table) };
   return createServer((req, res) => {
+    const started = performance.now();
     const requestId = requestIdFor(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
-    handle(req, res, table, options).catch((err: unknown) => {
-      if (err instanceof AdminError) return sendProblem(res, err.toProblem(), requestId);
+    // The pattern, never the path: a label must not carry a token id or a user name (SPEC §8).
+    const seen = { route: 'unmatched' };
+    res.once('close', () => served.metrics.adminRequest(seen.route, res.statusCode, (performance.now() - started) / 1000));
+    handle(req, res, table, seen, requestId, served).catch((err: unknown) => {
+      if (err instanceof AdminError) return sendProblem(res, err.toProblem(), requestId, err.headers);
       if (err instanceof StoreUnavailableError) {
-        options.metrics.storeError(err.op);
+        served.metrics.storeError(err.op);
         const denial = DENIALS.store_unavailable;
         return sendProblem(res, { status: 503, type: denial.type, title: denial.title, detail: denial.detail }, requestId, {
           'retry-after': '1',
         });
       }
-      options.logger.error({ err, requestId }, 'admin request failed');
+      served.logger.error({ err, requestId }, 'admin request failed');
       sendProblem(res, { status: 500, type: '/problems/internal', title: 'Internal error', detail: 'see the server log' }, requestId);
     });
   });
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, table: AdminRoute[], options: AdminOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  table: AdminRoute[],
+  seen: { route: string },
+  requestId: string,
+  options: AdminOptions,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin');
-  let params: Record<string, string> | undefined;
-  let route: AdminRoute | undefined;
-  let isPathKnown = false;
-  for (const candidate of table) {
-    const match = candidate.pattern.exec(url.pathname);
-    if (!match) continue;
-    isPathKnown = true;
-    if (candidate.method !== req.method) continue;
-    route = candidate;
-    params = match.groups ?? {};
-    break;
+  const match = matchRoute(table, req.method, url.pathname);
+  if ('allowed' in match) {
+    if (match.allowed.length === 0) throw notFound(`route ${url.pathname}`);
+    const allow = match.allowed.join(', ');
+    throw new AdminError(405, '/problems/method-not-allowed', 'Method not allowed', `${req.method} is not served here; allowed: ${allow}`, {}, { allow });
   }
-  if (!route) {
-    if (isPathKnown) throw new AdminError(405, '/problems/method-not-allowed', 'Method not allowed', `${req.method} is not served here`);
-    throw notFound(`route ${url.pathname}`);
-  }
+  const { route, params } = match;
+  seen.route = `${route.method} ${route.path}`;
   let caller = undefined as unknown as Caller;
   if (route.auth === 'token') caller = await requireCaller(req, options);
   if (route.auth === 'metrics' && options.metricsAuth) {
     caller = await requireCaller(req, options);
-    if (caller.adminScope === null) throw new AdminError(403, '/problems/insufficient-scope', 'Insufficient scope', 'metrics need a token with the admin right');
+    // Any token holding the admin right (star or scoped): there is no narrower `metrics` right.
+    if (caller.role !== 'star' && caller.role !== 'scoped') throw new AdminError(403, '/problems/insufficient-scope', 'Insufficient scope', 'metrics need a token with the admin right');
   }
-  const reply = await route.handler({ req, params: params!, query: url.searchParams, caller, options });
+  const answer = await route.handler({ req, params, query: url.searchParams, caller, options });
+  // The route table owns the status; a handler names one only when it differs (readyz's 503).
+  const reply = { ...answer, status: answer.status ?? route.doc.status } as AdminReply & { status: number };
+  if (route.method !== 'GET' && reply.status < 400) audit(options, route, params, caller, requestId, reply);
   if ('json' in reply) {
     if (reply.json === undefined) {
       res.writeHead(reply.status, { 'cache-control': 'no-store' });
@@ -106,8 +135,31 @@ async function handle(req: IncomingMessage, res: ServerResponse, table: AdminRou
   }
 }
 
+/**
+ * One audit line per admin change: who, what (method and route pattern), on which id or name,
+ * under which request id. Only ids, names and counts are picked from the reply, so a secret
+ * in it (create, roll) never reaches the log.
+ */
+function audit(options: AdminOptions, route: AdminRoute, params: Record<string, string>, caller: Caller | undefined, requestId: string, reply: AdminReply): void {
+  const json = ('json' in reply ? reply.json : undefined) as { token?: { id?: unknown }; name?: unknown; deleted?: unknown; revoked?: unknown } | undefined;
+  const made = json?.token?.id ?? (params.name === undefined ? json?.name : undefined);
+  const entry: Record<string, unknown> = {
+    audit: true,
+    // Only the leak report runs without a caller; its history actor is `leak-report` too.
+    actor: caller?.actor ?? 'leak-report',
+    action: `${route.method} ${route.path}`,
+    target: params.id ?? params.name ?? (typeof made === 'string' ? made : null),
+    requestId,
+  };
+  if (params.id !== undefined && typeof made === 'string') entry.created = made; // roll: the new token
+  if (Array.isArray(json?.deleted)) entry.target = json.deleted;
+  if (typeof json?.revoked === 'number') entry.revoked = json.revoked;
+  options.logger.info(entry, 'admin change');
+}
+
 async function requireCaller(req: IncomingMessage, options: AdminOptions): Promise<Caller> {
-  const result = await authenticate(req.rawHeaders, options.cache, options.clock.now());
+  // Not observed as lookups: cache hits and auth latency describe the data plane alone.
+  const result = await authenticate(req.rawHeaders, options.cache, options.clock.now(), UNOBSERVED);
   if (typeof result === 'string') {
     const denial = DENIALS[result];
     if (result === 'store_unavailable') throw new StoreUnavailableError('authenticate');

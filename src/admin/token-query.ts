@@ -1,4 +1,4 @@
-import { statusAt, type TokenRecord, type TokenStatus } from '../tokens/record.js';
+import { statusAt, type TokenStatus, type TokenSummary } from '../tokens/record.js';
 import { invalidRequest } from './errors.js';
 
 export const SORT_FIELDS = ['name', 'user', 'repository', 'kind', 'status', 'createdAt', 'expiresAt', 'lastUsedAt'] as const;
@@ -16,23 +16,26 @@ export interface TokenQuery {
   kind?: 'repository' | 'personal';
   repository?: string;
   user?: string;
+  /** Active tokens whose expiry is at or before this time (epoch ms). */
+  expiresBefore?: number;
   sort: SortKey[];
   limit: number;
   cursor?: string;
 }
 
+/** A page of summaries (fetch their full records by id to show them). */
 export interface TokenPage {
-  items: Readonly<TokenRecord>[];
+  items: Readonly<TokenSummary>[];
   total: number;
   nextCursor: string | null;
 }
 
 type SortValue = string | number | null;
 
-const valueOf = (record: Readonly<TokenRecord>, field: SortField, now: number): SortValue => {
+const valueOf = (record: Readonly<TokenSummary>, field: SortField, now: number): SortValue => {
   switch (field) {
     case 'status':
-      return statusAt(record as TokenRecord, now);
+      return statusAt(record, now);
     case 'user':
       return record.user;
     default:
@@ -51,7 +54,7 @@ function compareValues(a: SortValue, b: SortValue, descending: boolean): number 
 
 /** A total order: the sort keys, then the id, so pages never repeat or skip a token. */
 function makeComparator(sort: SortKey[], now: number) {
-  return (a: Readonly<TokenRecord>, b: Readonly<TokenRecord>): number => {
+  return (a: Readonly<TokenSummary>, b: Readonly<TokenSummary>): number => {
     for (const key of sort) {
       const order = compareValues(valueOf(a, key.field, now), valueOf(b, key.field, now), key.descending);
       if (order !== 0) return order;
@@ -60,17 +63,26 @@ function makeComparator(sort: SortKey[], now: number) {
   };
 }
 
-/** Parses `sort=name,-createdAt`. */
+/**
+ * Parses `sort=name,-createdAt`. Each field at most once (so at most the eight fields): a
+ * repeated key changes no order but multiplied the cost of every comparison.
+ */
 export function parseSort(text: string | null): SortKey[] {
   if (text === null || text === '') return [{ field: 'createdAt', descending: true }];
-  return text.split(',').map((part) => {
+  const keys: SortKey[] = [];
+  for (const part of text.split(',')) {
     const descending = part.startsWith('-');
-    const field = (descending ? part.slice(1) : part) as SortField;
-    if (!SORT_FIELDS.includes(field)) {
-      throw invalidRequest([{ field: 'sort', message: `unknown sort field ${JSON.stringify(field)}; allowed: ${SORT_FIELDS.join(', ')}` }]);
+    const name = descending ? part.slice(1) : part;
+    const field = SORT_FIELDS.find((known) => known === name);
+    if (field === undefined) {
+      throw invalidRequest([{ field: 'sort', message: `unknown sort field ${JSON.stringify(name)}; allowed: ${SORT_FIELDS.join(', ')}` }]);
     }
-    return { field, descending };
-  });
+    if (keys.some((key) => key.field === field)) {
+      throw invalidRequest([{ field: 'sort', message: `${field} appears more than once; name each field at most once` }]);
+    }
+    keys.push({ field, descending });
+  }
+  return keys;
 }
 
 // The cursor names the last item of a page by its sort values and id, plus the sort it belongs to.
@@ -82,7 +94,7 @@ interface Cursor {
 
 const sortSignature = (sort: SortKey[]) => sort.map((k) => (k.descending ? '-' : '') + k.field).join(',');
 
-function encodeCursor(sort: SortKey[], record: Readonly<TokenRecord>, now: number): string {
+function encodeCursor(sort: SortKey[], record: Readonly<TokenSummary>, now: number): string {
   const cursor: Cursor = { s: sortSignature(sort), v: sort.map((k) => valueOf(record, k.field, now)), id: record.id };
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
@@ -103,16 +115,16 @@ function decodeCursor(text: string, sort: SortKey[]): Cursor {
  * O(n log limit) rather than a sort of every match.
  */
 export function queryTokens(
-  all: Iterable<Readonly<TokenRecord>>,
+  all: Iterable<Readonly<TokenSummary>>,
   query: TokenQuery,
-  isVisible: (record: Readonly<TokenRecord>) => boolean,
+  isVisible: (record: Readonly<TokenSummary>) => boolean,
   now: number,
   exactId?: string,
 ): TokenPage {
   const compare = makeComparator(query.sort, now);
   const needle = query.q?.toLowerCase();
   const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.sort);
-  const page: Readonly<TokenRecord>[] = [];
+  const page: Readonly<TokenSummary>[] = [];
   let total = 0;
   for (const record of all) {
     if (!isVisible(record)) continue;
@@ -122,7 +134,8 @@ export function queryTokens(
     if (query.kind !== undefined && record.kind !== query.kind) continue;
     if (query.repository !== undefined && record.repository !== query.repository) continue;
     if (query.user !== undefined && record.user !== query.user) continue;
-    if (query.status !== undefined && statusAt(record as TokenRecord, now) !== query.status) continue;
+    if (query.status !== undefined && statusAt(record, now) !== query.status) continue;
+    if (query.expiresBefore !== undefined && (record.expiresAt === null || record.expiresAt > query.expiresBefore || statusAt(record, now) !== 'active')) continue;
     total++;
     if (after !== undefined && compareToCursor(record, after, query.sort, now) <= 0) continue;
     if (page.length === query.limit + 1 && compare(record, page[page.length - 1]!) >= 0) continue;
@@ -135,7 +148,7 @@ export function queryTokens(
   return { items: page, total, nextCursor: hasMore && last ? encodeCursor(query.sort, last, now) : null };
 }
 
-function matchesText(record: Readonly<TokenRecord>, needle: string): boolean {
+function matchesText(record: Readonly<TokenSummary>, needle: string): boolean {
   return (
     record.name.toLowerCase().includes(needle) ||
     record.prefix.toLowerCase().includes(needle) ||
@@ -145,7 +158,7 @@ function matchesText(record: Readonly<TokenRecord>, needle: string): boolean {
   );
 }
 
-function insertSorted(page: Readonly<TokenRecord>[], record: Readonly<TokenRecord>, compare: (a: Readonly<TokenRecord>, b: Readonly<TokenRecord>) => number) {
+function insertSorted(page: Readonly<TokenSummary>[], record: Readonly<TokenSummary>, compare: (a: Readonly<TokenSummary>, b: Readonly<TokenSummary>) => number) {
   let lo = 0;
   let hi = page.length;
   while (lo < hi) {
@@ -157,7 +170,7 @@ function insertSorted(page: Readonly<TokenRecord>[], record: Readonly<TokenRecor
 }
 
 /** Orders a record against the cursor position: > 0 when the record comes after it. */
-function compareToCursor(record: Readonly<TokenRecord>, cursor: Cursor, sort: SortKey[], now: number): number {
+function compareToCursor(record: Readonly<TokenSummary>, cursor: Cursor, sort: SortKey[], now: number): number {
   for (let i = 0; i < sort.length; i++) {
     const key = sort[i]!;
     const order = compareValues(valueOf(record, key.field, now), cursor.v[i] ?? null, key.descending);

@@ -1,12 +1,15 @@
-import { effectiveRights } from '../auth/authorize.js';
 import type { Clock } from '../clock.js';
 import { parseDuration } from '../config/duration.js';
 import type { Invalidation, TokenStore } from '../store/token-store.js';
-import { ALL_REPOSITORIES, statusAt, toView, type HistoryEntry, type Right, type TokenRecord, type TokenView } from '../tokens/record.js';
-import { generateSecret, hashSecret, idFromHash, parseSecret, secretPrefix } from '../tokens/secret.js';
-import { administers, type Caller } from './caller.js';
-import { AdminError, conflict, forbidden, invalidRequest, notFound } from './errors.js';
-import type { CreateTokenBody, EditTokenBody } from './schemas.js';
+import { ALL_REPOSITORIES, iso, statusAt, type HistoryEntry, type TokenRecord } from '../tokens/record.js';
+import { generateSecret, hashesEqual, hashSecret, idFromHash, parseSecret, secretPrefix } from '../tokens/secret.js';
+import type { Caller } from './caller.js';
+import { connectInfo } from './connect-uri.js';
+import type { Invalidator } from './invalidator.js';
+import { viewOfToken } from './views.js';
+import { mayActAs, reaches, rightsBeyond, type Subject, type TokenAction } from './policy.js';
+import { AdminError, conflict, forbidden, invalidRequest, notFound, PROBLEM } from './errors.js';
+import type { CreateTokenBody, EditTokenBody, TokenView } from './schemas.js';
 import { queryTokens, type TokenQuery } from './token-query.js';
 
 export interface CreatedToken {
@@ -23,24 +26,38 @@ export interface BulkDeleteResult {
   failed: Array<{ id: string; reason: 'not_found' | 'active' | 'forbidden' }>;
 }
 
-/** Drops cached tokens in this process at once (the store's channel tells the other replicas). */
-export interface LocalEviction {
-  apply(message: Invalidation): void;
-}
-
 export interface TokenServiceOptions {
   store: TokenStore;
   clock: Clock;
-  eviction: LocalEviction;
+  invalidator: Invalidator;
   /** `admin.connectUri`, with `{host}` and `{secret}` placeholders. */
   connectUri: string;
+  /** `admin.maxTokenLifetime` in ms: no expiry set through the API lies further out (null: no cap). */
+  maxLifetimeMs?: number | null;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/** Why a bulk delete left a token, by the stable problem type of its refusal. */
+const BULK_REASONS = new Map<string, BulkDeleteResult['failed'][number]['reason']>([
+  [PROBLEM.notFound, 'not_found'],
+  [PROBLEM.conflict, 'active'],
+]);
+
+/** The history actor of a revocation by leak report. */
+const LEAK_ACTOR = 'leak-report';
+
+/** How often a change re-reads and re-decides when other changes keep landing first. */
+const MAX_ATTEMPTS = 8;
+
+/** A decided change: the record to write over the version it was decided on, and its history. */
+interface Decided {
+  next: TokenRecord;
+  entry: HistoryEntry;
+}
 
 /**
- * Token lifecycle rules, independent of HTTP: who may see and change which token, history for
- * every change, and eviction from every cache when access shrinks (SPEC §4, §5).
+ * Token lifecycle rules, independent of HTTP: scope from the admin policy (policy.ts), history
+ * for every change, every change a compare-and-set so no concurrent edit can undo a revocation,
+ * and eviction from every cache when access shrinks (SPEC §4, §5).
  */
 export class TokenService {
   private readonly store: TokenStore;
@@ -51,47 +68,35 @@ export class TokenService {
     this.clock = options.clock;
   }
 
-  /** Whether the caller may see and act on a token at all. */
-  canSee(caller: Caller, record: Readonly<TokenRecord>): boolean {
-    if (caller.adminScope !== null) return administers(caller, record.repository);
-    // Without admin, a personal token manages its own user's personal tokens only.
-    const own = caller.identity.record;
-    return own.kind === 'personal' && record.kind === 'personal' && record.user === own.user;
+  /** Whether the caller may see a token at all. */
+  canSee(caller: Caller, record: Subject): boolean {
+    return reaches(caller, 'read', record);
   }
 
   /** Makes a token within the caller's scope; the response holds the secret, once. */
   async create(caller: Caller, body: CreateTokenBody, host: string): Promise<CreatedToken> {
-    if (caller.adminScope !== null) {
-      if (!administers(caller, body.repository)) {
-        throw forbidden(`repository: this token administers ${caller.adminScope}, not ${body.repository}`);
-      }
-    } else {
-      this.checkSelfService(caller, body.kind, body.user, body.repository, body.rights);
+    const subject = { kind: body.kind, repository: body.repository, user: body.kind === 'personal' ? (body.user ?? null) : null };
+    if (!reaches(caller, 'create', subject)) throw forbidden(`repository: this token may not make ${body.kind} tokens for ${body.repository}`);
+    if (subject.user !== null && !mayActAs(caller, subject.user)) {
+      throw forbidden(`user: only an admin of * makes personal tokens for another user (${subject.user})`);
     }
-    return this.createUnchecked(caller.actor, body, host);
-  }
-
-  /** A personal token without admin may make personal tokens for its own user, no wider than itself. */
-  private checkSelfService(caller: Caller, kind: string, user: string | undefined, repository: string, rights: readonly Right[]): void {
-    const own = caller.identity.record;
-    if (own.kind !== 'personal') throw forbidden('this token holds no admin right');
-    if (kind !== 'personal' || user !== own.user) throw forbidden(`user: a personal token may only make personal tokens for ${own.user}`);
-    if (own.repository !== ALL_REPOSITORIES && repository !== own.repository) {
-      throw forbidden(`repository: this token covers ${own.repository} only`);
-    }
-    const allowed = this.allowedRights(caller, repository);
-    const extra = rights.filter((right) => !allowed.includes(right));
+    const extra = rightsBeyond(caller, { ...subject, rights: body.rights });
     if (extra.length > 0) throw forbidden(`rights: ${extra.join(', ')} exceed this token's own effective rights`);
-  }
-
-  private allowedRights(caller: Caller, repository: string): Right[] {
-    if (repository !== ALL_REPOSITORIES) return effectiveRights(caller.identity, repository);
-    const granted = new Set(Object.values(caller.identity.grants ?? {}).flat());
-    return caller.identity.record.rights.filter((right) => granted.has(right));
+    const parent = caller.identity.record;
+    const now = this.clock.now();
+    const field = body.expiresIn !== undefined ? 'expiresIn' : 'expiresAt';
+    const expiresAt = this.capped(expiryFrom(body, now) ?? parent.expiresAt, now, field);
+    checkWithinParent(expiresAt, parent, field);
+    return this.createUnchecked(caller.actor, body, host, { parentId: parent.id, expiresAt });
   }
 
   /** Makes a token without a caller's scope check: for `tollgate init-admin` and the demo. */
-  async createUnchecked(actor: string, body: CreateTokenBody, host = 'localhost'): Promise<CreatedToken> {
+  async createUnchecked(
+    actor: string,
+    body: CreateTokenBody,
+    host = 'localhost',
+    made: { parentId: string | null; expiresAt?: number | null; rolledFrom?: string } = { parentId: null },
+  ): Promise<CreatedToken> {
     const now = this.clock.now();
     if (body.repository !== ALL_REPOSITORIES && !(await this.store.getRepository(body.repository))) {
       throw invalidRequest([{ field: 'repository', message: `no repository named ${body.repository}; create it first` }]);
@@ -99,7 +104,7 @@ export class TokenService {
     if (body.kind === 'personal' && !(await this.store.getUser(body.user!))) {
       throw invalidRequest([{ field: 'user', message: `no user named ${body.user}` }]);
     }
-    const expiresAt = expiryFrom(body, now);
+    const expiresAt = made.expiresAt !== undefined ? made.expiresAt : expiryFrom(body, now);
     for (;;) {
       const secret = generateSecret(body.kind);
       const hash = hashSecret(secret);
@@ -119,6 +124,10 @@ export class TokenService {
         expiresAt,
         revokedAt: null,
         lastUsedAt: null,
+        lastUsedIp: null,
+        lastUsedUserAgent: null,
+        version: 1,
+        parentId: made.parentId,
       };
       const changes = {
         kind: { from: null, to: record.kind },
@@ -127,109 +136,154 @@ export class TokenService {
         user: { from: null, to: record.user },
         rights: { from: null, to: record.rights },
         expiresAt: { from: null, to: iso(record.expiresAt) },
+        parentId: { from: null, to: record.parentId },
+        ...(made.rolledFrom === undefined ? {} : { rolledFrom: { from: null, to: made.rolledFrom } }),
       };
       // An id is 64 bits of the hash; on the rare collision draw a new secret.
-      if (await this.store.createToken(record, { at: now, actor, action: 'created', changes })) {
-        const created: CreatedToken = { token: toView(record, now), secret };
-        if (record.kind === 'personal') {
-          created.connectUri = this.options.connectUri
-            .replaceAll('{host}', host)
-            .replaceAll('{secret}', encodeURIComponent(secret));
-          // Loaded on the first personal token: ~10 MiB a sidecar that never makes one should not carry.
-          const { default: QRCode } = await import('qrcode');
-          created.qr = `data:image/svg+xml;base64,${Buffer.from(await QRCode.toString(created.connectUri, { type: 'svg' })).toString('base64')}`;
-        }
+      if (await this.store.createToken(record, { at: now, actor, action: made.rolledFrom === undefined ? 'created' : 'rolled', changes })) {
+        const created: CreatedToken = { token: viewOfToken(record, now), secret };
+        if (record.kind === 'personal') Object.assign(created, await connectInfo(this.options.connectUri, host, secret));
         return created;
       }
     }
   }
 
-  /** Lists what the caller may see. A whole secret in `q` finds its token by hash, never by text. */
+  /**
+   * Lists what the caller may see. A whole secret in `q` finds its token by hash, never by text.
+   * The search runs over the store's summaries; only the page's full records are read, by id
+   * (one that went in between is left out; the next listing no longer counts it).
+   */
   async list(caller: Caller, query: TokenQuery) {
     const now = this.clock.now();
     const exactId = query.q !== undefined && parseSecret(query.q) !== undefined ? idFromHash(hashSecret(query.q)) : undefined;
     const page = queryTokens(await this.store.listTokens(), query, (record) => this.canSee(caller, record), now, exactId);
-    return { items: page.items.map((record) => toView(record as TokenRecord, now)), total: page.total, nextCursor: page.nextCursor };
+    const records = await this.store.getTokens(page.items.map((item) => item.id));
+    const items = records.filter((record): record is TokenRecord => record !== undefined && this.canSee(caller, record));
+    return { items: items.map((record) => viewOfToken(record, now)), total: page.total, nextCursor: page.nextCursor };
   }
 
   async get(caller: Caller, id: string): Promise<TokenView> {
-    return toView(await this.visible(caller, id), this.clock.now());
+    return viewOfToken(await this.reachable(caller, 'read', id), this.clock.now());
   }
 
-  private async visible(caller: Caller, id: string): Promise<TokenRecord> {
+  private async reachable(caller: Caller, action: TokenAction, id: string): Promise<TokenRecord> {
     const record = await this.store.getToken(id);
     if (!record) throw notFound(`token ${id}`);
-    if (!this.canSee(caller, record)) throw forbidden(`token ${id} is outside this token's scope`);
+    this.requireReach(caller, action, record);
     return record;
   }
 
-  private requireAdmin(caller: Caller, what: string): void {
-    if (caller.adminScope === null) throw forbidden(`${what} needs the admin right`);
+  private requireReach(caller: Caller, action: TokenAction, record: Subject & { id: string }): void {
+    if (reaches(caller, action, record)) return;
+    // A caller that may read a token but not do this to it learns why; others learn only "outside".
+    if (action !== 'read' && reaches(caller, 'read', record)) throw forbidden(`${action} of token ${record.id} needs the admin right on ${record.repository}`);
+    throw forbidden(`token ${record.id} is outside this token's scope`);
+  }
+
+  /**
+   * Reads the token, lets `decide` judge it (scope included) and writes the result as a
+   * compare-and-set over the version it read; when another change landed first it reads and
+   * decides again, so a decision is never written over a state it did not see. `decide`
+   * answers null when there is nothing to change.
+   */
+  private async change(caller: Caller, action: TokenAction, id: string, decide: (record: TokenRecord, now: number) => Decided | null): Promise<TokenRecord> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const record = await this.reachable(caller, action, id);
+      const decided = decide(record, this.clock.now());
+      if (decided === null) return record;
+      const outcome = await this.store.updateToken(decided.next, decided.entry, record.version);
+      if (outcome === 'written') return { ...decided.next, version: record.version + 1 };
+      if (outcome === 'missing') throw notFound(`token ${id}`);
+    }
+    throw conflict(`token ${id} kept changing while this request was deciding; try again`);
   }
 
   /** Changes name, rights or expiry; any change to rights or expiry is evicted everywhere. */
   async edit(caller: Caller, id: string, body: EditTokenBody): Promise<TokenView> {
-    this.requireAdmin(caller, 'editing a token');
-    const record = await this.visible(caller, id);
-    const now = this.clock.now();
-    const next: TokenRecord = { ...record, updatedAt: now };
-    const changes: HistoryEntry['changes'] = {};
-    if (body.name !== undefined && body.name !== record.name) {
-      next.name = body.name;
-      changes.name = { from: record.name, to: body.name };
+    const parent = await this.parentOf(id);
+    let changed: HistoryEntry['changes'] = {};
+    const written = await this.change(caller, 'edit', id, (record, now) => {
+      const next: TokenRecord = { ...record, updatedAt: now };
+      const changes: HistoryEntry['changes'] = {};
+      if (body.name !== undefined && body.name !== record.name) {
+        next.name = body.name;
+        changes.name = { from: record.name, to: body.name };
+      }
+      if (body.rights !== undefined && body.rights.join() !== record.rights.join()) {
+        const extra = rightsBeyond(caller, { ...record, rights: body.rights });
+        if (extra.length > 0) throw forbidden(`rights: ${extra.join(', ')} exceed this token's own effective rights`);
+        next.rights = [...body.rights];
+        changes.rights = { from: record.rights, to: next.rights };
+      }
+      if (body.expiresAt !== undefined || body.expiresIn !== undefined) {
+        const field = body.expiresIn !== undefined ? 'expiresIn' : 'expiresAt';
+        const expiresAt = this.capped(body.expiresAt === null ? null : expiryFrom(body, now), now, field);
+        if (expiresAt !== record.expiresAt) {
+          // The caller's own token: an expiry may only come sooner (no action widens the caller).
+          if (record.id === caller.identity.record.id) checkWithinParent(expiresAt, record, field, 'its current expiry');
+          if (parent) checkWithinParent(expiresAt, parent, field, 'the expiry of the token that made it');
+          next.expiresAt = expiresAt;
+          changes.expiresAt = { from: iso(record.expiresAt), to: iso(expiresAt) };
+        }
+      }
+      changed = changes;
+      if (Object.keys(changes).length === 0) return null;
+      return { next, entry: { at: now, actor: caller.actor, action: 'edited', changes } };
+    });
+    if (changed.rights || changed.expiresAt) {
+      await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id] });
+      if (changed.expiresAt && written.expiresAt !== null) await this.clampChildren(caller.actor, id, written.expiresAt);
     }
-    if (body.rights !== undefined && body.rights.join() !== record.rights.join()) {
-      next.rights = [...body.rights];
-      changes.rights = { from: record.rights, to: next.rights };
-    }
-    if (body.expiresAt !== undefined || body.expiresIn !== undefined) {
-      const expiresAt = body.expiresAt === null ? null : expiryFrom(body, now);
-      if (expiresAt !== record.expiresAt) {
-        next.expiresAt = expiresAt;
-        changes.expiresAt = { from: iso(record.expiresAt), to: iso(expiresAt) };
+    return viewOfToken(written, this.clock.now());
+  }
+
+  /** Revokes the token and every active token it made, down the line (a lent token's children end with the loan). */
+  async revoke(caller: Caller, id: string): Promise<TokenView> {
+    const written = await this.change(caller, 'revoke', id, (record, now) => {
+      if (record.status === 'revoked') throw conflict(`token ${id} is already revoked`);
+      return statusChange(record, 'revoked', caller.actor, now);
+    });
+    await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id] });
+    await this.revokeDescendants(caller.actor, [id]);
+    return viewOfToken(written, this.clock.now());
+  }
+
+  /** Restores a revoked token within the caller's bound; a child only while the token that made it is active. */
+  async restore(caller: Caller, id: string): Promise<TokenView> {
+    const parent = await this.parentOf(id);
+    const written = await this.change(caller, 'restore', id, (record, now) => {
+      if (record.status !== 'revoked') throw conflict(`token ${id} is not revoked`);
+      const extra = rightsBeyond(caller, record);
+      if (extra.length > 0) throw forbidden(`rights: restoring would hand out ${extra.join(', ')}, beyond this token's own effective rights`);
+      if (record.parentId !== null && (parent === undefined || statusAt(parent, now) !== 'active')) {
+        throw conflict(`token ${id} was made by token ${record.parentId}, which is no longer active`);
+      }
+      return statusChange(record, 'active', caller.actor, now);
+    });
+    // Evicted too: a cached "revoked" must not outlive a restore.
+    await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id] });
+    return viewOfToken(written, this.clock.now());
+  }
+
+  /** Deletes a revoked (or expired) token; its history stays, and the tokens it made are revoked. */
+  async remove(caller: Caller, id: string): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const record = await this.reachable(caller, 'delete', id);
+      const now = this.clock.now();
+      if (statusAt(record, now) === 'active') throw conflict(`token ${id} is active; revoke it first`);
+      const outcome = await this.store.deleteToken(id, { at: now, actor: caller.actor, action: 'deleted', changes: {} }, record.version);
+      if (outcome === 'missing') throw notFound(`token ${id}`);
+      if (outcome === 'written') {
+        await this.invalidate({ at: now, type: 'tokens', ids: [id] });
+        await this.revokeDescendants(caller.actor, [id]);
+        return;
       }
     }
-    if (Object.keys(changes).length === 0) return toView(record, now);
-    await this.write(next, { at: now, actor: caller.actor, action: 'edited', changes });
-    if (changes.rights || changes.expiresAt) await this.invalidate({ at: now, type: 'tokens', ids: [id] });
-    return toView(next, now);
-  }
-
-  async revoke(caller: Caller, id: string): Promise<TokenView> {
-    const record = await this.visible(caller, id);
-    if (record.status === 'revoked') throw conflict(`token ${id} is already revoked`);
-    return this.setStatus(record, 'revoked', caller.actor);
-  }
-
-  async restore(caller: Caller, id: string): Promise<TokenView> {
-    const record = await this.visible(caller, id);
-    if (record.status !== 'revoked') throw conflict(`token ${id} is not revoked`);
-    return this.setStatus(record, 'active', caller.actor);
-  }
-
-  /** Moves a token between active and revoked, with history; evicted either way (a cached "revoked" must not outlive a restore). */
-  private async setStatus(record: TokenRecord, status: 'active' | 'revoked', actor: string): Promise<TokenView> {
-    const now = this.clock.now();
-    const next: TokenRecord = { ...record, status, revokedAt: status === 'revoked' ? now : null, updatedAt: now };
-    const action = status === 'revoked' ? 'revoked' : 'restored';
-    await this.write(next, { at: now, actor, action, changes: { status: { from: record.status, to: status } } });
-    await this.invalidate({ at: now, type: 'tokens', ids: [record.id] });
-    return toView(next, now);
-  }
-
-  /** Deletes a revoked (or expired) token; its history stays. */
-  async remove(caller: Caller, id: string): Promise<void> {
-    this.requireAdmin(caller, 'deleting a token');
-    const record = await this.visible(caller, id);
-    const now = this.clock.now();
-    if (statusAt(record, now) === 'active') throw conflict(`token ${id} is active; revoke it first`);
-    if (!(await this.store.deleteToken(id, { at: now, actor: caller.actor, action: 'deleted', changes: {} }))) throw notFound(`token ${id}`);
-    await this.invalidate({ at: now, type: 'tokens', ids: [id] });
+    throw conflict(`token ${id} kept changing while this request was deciding; try again`);
   }
 
   /** Deletes what it may and reports each failure with its reason. */
   async removeMany(caller: Caller, ids: string[]): Promise<BulkDeleteResult> {
-    this.requireAdmin(caller, 'deleting tokens');
     const result: BulkDeleteResult = { deleted: [], failed: [] };
     for (const id of new Set(ids)) {
       try {
@@ -237,7 +291,7 @@ export class TokenService {
         result.deleted.push(id);
       } catch (err) {
         if (!(err instanceof AdminError)) throw err;
-        result.failed.push({ id, reason: err.status === 404 ? 'not_found' : err.status === 409 ? 'active' : 'forbidden' });
+        result.failed.push({ id, reason: BULK_REASONS.get(err.type) ?? 'forbidden' });
       }
     }
     return result;
@@ -249,34 +303,212 @@ export class TokenService {
     const entries = await this.store.history(id);
     if (!record && entries.length === 0) throw notFound(`token ${id}`);
     const created = entries.find((entry) => entry.action === 'created')?.changes;
-    const subject = record ?? {
+    const subject: Subject = record ?? {
       repository: String(created?.repository?.to ?? ''),
-      kind: created?.kind?.to as TokenRecord['kind'],
-      user: (created?.user?.to ?? null) as string | null,
+      kind: created?.kind?.to === 'personal' ? 'personal' : 'repository',
+      user: typeof created?.user?.to === 'string' ? created.user.to : null,
     };
-    if (!this.canSee(caller, subject as TokenRecord)) throw forbidden(`token ${id} is outside this token's scope`);
+    this.requireReach(caller, 'history', { ...subject, id });
     return entries;
   }
 
-  /** Revokes every active personal token of a user (the user is being deleted). */
+  /** Revokes every active personal token of a user (the user is being deleted), and what they made. */
   async revokeAllOf(actor: string, user: string): Promise<number> {
     const doomed = [...(await this.store.listTokens())].filter((r) => r.user === user && r.status === 'active').map((r) => r.id);
-    for (const id of doomed) {
-      // Listed records may lag the store by a write: read each one fresh before changing it.
-      const record = await this.store.getToken(id);
-      if (record?.status === 'active') await this.setStatus(record, 'revoked', actor);
-    }
+    await this.revokeUnchecked(actor, doomed);
+    await this.revokeDescendants(actor, doomed);
     return doomed.length;
   }
 
-  private async write(record: TokenRecord, entry: HistoryEntry): Promise<void> {
-    if (!(await this.store.updateToken(record, entry))) throw notFound(`token ${record.id}`);
+  /** The token that made `id`, read fresh; undefined when it has none or it is gone. */
+  private async parentOf(id: string): Promise<TokenRecord | undefined> {
+    const parentId = (await this.store.getToken(id))?.parentId;
+    return parentId ? this.store.getToken(parentId) : undefined;
   }
 
-  /** Evicts here at once, then tells the other replicas through the store. */
-  async invalidate(message: Invalidation): Promise<void> {
-    this.options.eviction.apply(message);
-    await this.store.publish(message);
+  /** Every token made, directly or down the line, by the tokens in `roots` (from one listing). */
+  private async descendants(roots: readonly string[]): Promise<string[]> {
+    const children = new Map<string, string[]>();
+    for (const record of await this.store.listTokens()) {
+      if (record.parentId === null) continue;
+      const list = children.get(record.parentId);
+      if (list) list.push(record.id);
+      else children.set(record.parentId, [record.id]);
+    }
+    const found: string[] = [];
+    const seen = new Set(roots);
+    const queue = [...roots];
+    while (queue.length > 0) {
+      for (const child of children.get(queue.pop()!) ?? []) {
+        if (seen.has(child)) continue;
+        seen.add(child);
+        found.push(child);
+        queue.push(child);
+      }
+    }
+    return found;
+  }
+
+  private async revokeDescendants(actor: string, roots: readonly string[]): Promise<void> {
+    await this.revokeUnchecked(actor, await this.descendants(roots));
+  }
+
+  /**
+   * Applies `decide` to one token by compare-and-set, with no caller to judge (cascades, rolls,
+   * leak reports): read, decide, write over the version read, and on stale read and decide
+   * again. True when a change was written; null from `decide` means nothing to change.
+   */
+  private async applyUnchecked(id: string, decide: (record: TokenRecord, now: number) => Decided | null): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const record = await this.store.getToken(id);
+      if (!record) return false;
+      const decided = decide(record, this.clock.now());
+      if (decided === null) return false;
+      const outcome = await this.store.updateToken(decided.next, decided.entry, record.version);
+      if (outcome !== 'stale') return outcome === 'written';
+    }
+    return false;
+  }
+
+  /** Revokes each still-active token, then evicts those it revoked all at once. */
+  private async revokeUnchecked(actor: string, ids: readonly string[]): Promise<void> {
+    const revoked: string[] = [];
+    for (const id of ids) {
+      if (await this.applyUnchecked(id, (record, now) => (record.status === 'revoked' ? null : statusChange(record, 'revoked', actor, now)))) revoked.push(id);
+    }
+    if (revoked.length > 0) await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: revoked });
+  }
+
+  /** A parent's expiry came sooner: every token it made, down the line, expires no later. */
+  private async clampChildren(actor: string, id: string, expiresAt: number): Promise<void> {
+    const clamped: string[] = [];
+    for (const child of await this.descendants([id])) {
+      const written = await this.applyUnchecked(child, (record, now) => {
+        if (record.expiresAt !== null && record.expiresAt <= expiresAt) return null;
+        const changes = { expiresAt: { from: iso(record.expiresAt), to: iso(expiresAt) } };
+        return { next: { ...record, expiresAt, updatedAt: now }, entry: { at: now, actor, action: 'edited', changes } };
+      });
+      if (written) clamped.push(child);
+    }
+    if (clamped.length > 0) await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: clamped });
+  }
+
+  /**
+   * An expiry within `admin.maxTokenLifetime`: none asked for becomes the longest allowed, one
+   * beyond it is a 400 naming the field.
+   */
+  private capped(expiresAt: number | null, now: number, field: string): number | null {
+    const max = this.options.maxLifetimeMs ?? null;
+    if (max === null) return expiresAt;
+    if (expiresAt === null) return now + max;
+    if (expiresAt > now + max) throw invalidRequest([{ field, message: `must be within admin.maxTokenLifetime (${iso(now + max)})` }]);
+    return expiresAt;
+  }
+
+  /**
+   * Rotates a token (SPEC §5 roll): a new secret with the same kind, name, repository, user,
+   * rights, parent and expiry; the old token then expires at the earlier of its own expiry and
+   * now + overlap (revoked at once for no overlap), and the tokens it made move to the new one.
+   * Both histories say `rolled` and name each other.
+   */
+  async roll(caller: Caller, id: string, overlapMs: number, host: string): Promise<CreatedToken> {
+    const old = await this.reachable(caller, 'roll', id);
+    const now = this.clock.now();
+    const status = statusAt(old, now);
+    if (status !== 'active') throw conflict(`token ${id} is ${status}; only an active token can be rolled`);
+    const extra = rightsBeyond(caller, old);
+    if (extra.length > 0) throw forbidden(`rights: rolling would hand out ${extra.join(', ')}, beyond this token's own effective rights`);
+    const body = {
+      kind: old.kind,
+      name: old.name,
+      repository: old.repository,
+      rights: old.rights,
+      ...(old.user === null ? {} : { user: old.user }),
+    } as CreateTokenBody;
+    const created = await this.createUnchecked(caller.actor, body, host, { parentId: old.parentId, expiresAt: old.expiresAt, rolledFrom: old.id });
+    const next = created.token.id;
+    // The old token is ended over the version it was decided on; if it was revoked meanwhile,
+    // the new one must not outlive that revocation.
+    let ended: TokenRecord;
+    try {
+      ended = await this.change(caller, 'roll', id, (record, at) => {
+        if (statusAt(record, at) !== 'active') throw conflict(`token ${id} changed to ${statusAt(record, at)} during the roll`);
+        const until = at + overlapMs;
+        const changes: HistoryEntry['changes'] = { rolledTo: { from: null, to: next } };
+        const record2: TokenRecord = { ...record, updatedAt: at };
+        if (overlapMs === 0) {
+          Object.assign(record2, { status: 'revoked', revokedAt: at });
+          changes.status = { from: record.status, to: 'revoked' };
+        } else if (record.expiresAt === null || until < record.expiresAt) {
+          record2.expiresAt = until;
+          changes.expiresAt = { from: iso(record.expiresAt), to: iso(until) };
+        }
+        return { next: record2, entry: { at, actor: caller.actor, action: 'rolled', changes } };
+      });
+    } catch (err) {
+      await this.revokeUnchecked(caller.actor, [next]);
+      throw err;
+    }
+    await this.reparentChildren(caller.actor, id, next);
+    await this.invalidate({ at: ended.updatedAt, type: 'tokens', ids: [id] });
+    return created;
+  }
+
+  /** Moves the tokens `from` made to `to` (a roll), each by compare-and-set. */
+  private async reparentChildren(actor: string, from: string, to: string): Promise<void> {
+    const children = [...(await this.store.listTokens())].filter((record) => record.parentId === from).map((record) => record.id);
+    for (const child of children) {
+      await this.applyUnchecked(child, (record, now) =>
+        record.parentId !== from
+          ? null
+          : { next: { ...record, parentId: to, updatedAt: now }, entry: { at: now, actor, action: 'edited', changes: { parentId: { from, to } } } },
+      );
+    }
+  }
+
+  /**
+   * Leak reports (SPEC §5): each secret that belongs to an active token revokes it (actor
+   * `leak-report`, history `leaked`) and what it made. Holding the secret is the proof, so no
+   * caller is needed; the answer gives counts only, never which secret matched.
+   */
+  async reportLeaked(secrets: readonly string[]): Promise<{ received: number; revoked: number }> {
+    const ended: string[] = [];
+    for (const secret of new Set(secrets)) {
+      if (parseSecret(secret) === undefined) continue;
+      const hash = hashSecret(secret);
+      const id = idFromHash(hash);
+      const written = await this.applyUnchecked(id, (record, now) => {
+        if (!hashesEqual(record.hash, hash) || statusAt(record, now) !== 'active') return null;
+        const decided = statusChange(record, 'revoked', LEAK_ACTOR, now);
+        decided.entry.action = 'leaked';
+        return decided;
+      });
+      if (written) ended.push(id);
+    }
+    if (ended.length > 0) {
+      await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: ended });
+      await this.revokeDescendants(LEAK_ACTOR, ended);
+    }
+    return { received: secrets.length, revoked: ended.length };
+  }
+
+  private invalidate(message: Invalidation): Promise<void> {
+    return this.options.invalidator.invalidate(message);
+  }
+}
+
+/** Moves a token between active and revoked, with its history entry. */
+function statusChange(record: TokenRecord, status: 'active' | 'revoked', actor: string, now: number): Decided {
+  const next: TokenRecord = { ...record, status, revokedAt: status === 'revoked' ? now : null, updatedAt: now };
+  const action = status === 'revoked' ? 'revoked' : 'restored';
+  return { next, entry: { at: now, actor, action, changes: { status: { from: record.status, to: status } } } };
+}
+
+/** Refuses an expiry later than `limit`'s (none is latest of all). */
+function checkWithinParent(expiresAt: number | null, limit: Pick<TokenRecord, 'expiresAt'>, field: string, what = "this token's own expiry"): void {
+  if (limit.expiresAt === null) return;
+  if (expiresAt === null || expiresAt > limit.expiresAt) {
+    throw forbidden(`${field}: must be no later than ${what} (${iso(limit.expiresAt)})`);
   }
 }
 

@@ -3,7 +3,7 @@ import { hashSecret, looksLikeSecret, parseSecret } from '../tokens/secret.js';
 import type { Identity } from './authorize.js';
 import { BearerFault, readBearer } from './bearer.js';
 import type { DenyReason } from './decision.js';
-import { UNAVAILABLE, UNKNOWN, type Resolution, type TokenCache } from './token-cache.js';
+import { UNAVAILABLE, UNKNOWN, type LookupObserver, type Resolution, type TokenCache } from './token-cache.js';
 
 export type Authentication = Identity | DenyReason;
 
@@ -22,16 +22,22 @@ function settle(resolution: Resolution, now: number): Authentication {
 
 /**
  * Finds the active token a request carries, or why there is none. Answers synchronously when
- * the cache can (the hot path allocates no promise), else returns a promise.
+ * the cache can (the hot path allocates no promise), else returns a promise. `lookups` replaces
+ * the cache's own observer for hits, misses and lookup times (the admin API passes UNOBSERVED).
  */
-export function authenticate(rawHeaders: readonly string[], cache: TokenCache, now: number): Authentication | Promise<Authentication> {
+export function authenticate(
+  rawHeaders: readonly string[],
+  cache: TokenCache,
+  now: number,
+  lookups?: LookupObserver,
+): Authentication | Promise<Authentication> {
   const bearer = readBearer(rawHeaders);
   if (typeof bearer !== 'string') return FAULTS[bearer];
   if (!looksLikeSecret(bearer)) return 'invalid_token';
   const hash = hashSecret(bearer);
-  const cached = cache.cached(hash, now);
+  const cached = cache.cached(hash, now, lookups);
   if (cached !== undefined) return settle(cached, now);
   // The checksum before any store lookup: garbage never costs I/O or a negative-cache slot.
   if (parseSecret(bearer) === undefined) return 'invalid_token';
-  return cache.resolve(hash).then((resolution) => settle(resolution, now));
+  return cache.resolve(hash, lookups).then((resolution) => settle(resolution, now));
 }

@@ -1,4 +1,4 @@
-import { ALL_REPOSITORIES, isExpired, type Grants, type Right, type TokenRecord } from '../tokens/record.js';
+import { ALL_REPOSITORIES, isExpired, rightsIn, type Grants, type Right, type TokenRecord } from '../tokens/record.js';
 import { deny, type Decision } from './decision.js';
 
 /** A resolved token: the record, plus for personal tokens its user's grants when it was read. */
@@ -8,7 +8,8 @@ export interface Identity {
   readonly grants: Grants | null;
 }
 
-const covers = (scope: string, repository: string): boolean => scope === ALL_REPOSITORIES || scope === repository;
+/** True when a token scoped to `scope` reaches `repository`. */
+export const covers = (scope: string, repository: string): boolean => scope === ALL_REPOSITORIES || scope === repository;
 
 /**
  * Decides whether `identity` may use `right` on `repository` (undefined: the route names none,
@@ -27,7 +28,7 @@ export function authorize(identity: Identity, right: Right, repository: string |
 
 /** True when the grants give `right` on `repository`, directly or through `*`. */
 export function isGranted(grants: Grants, repository: string, right: Right): boolean {
-  return (grants[repository]?.includes(right) ?? false) || (grants[ALL_REPOSITORIES]?.includes(right) ?? false);
+  return (rightsIn(grants, repository)?.includes(right) ?? false) || (rightsIn(grants, ALL_REPOSITORIES)?.includes(right) ?? false);
 }
 
 /** The rights a token really holds on a repository right now. */

@@ -1,12 +1,21 @@
+import type { IncomingMessage } from 'node:http';
 import type { Clock } from '../clock.js';
+import { redactSecrets } from '../log/redact.js';
 import type { TokenStore } from '../store/token-store.js';
+import type { LastUse } from '../tokens/record.js';
+
+/** SPEC §4: the User-Agent is kept to 256 characters. */
+const MAX_USER_AGENT = 256;
+
+/** Where a use came from: read only when the use is queued, so most requests read nothing. */
+export type UseSource = Pick<IncomingMessage, 'socket' | 'headers'>;
 
 /**
  * Collects token use and writes `lastUsedAt` in batches (SPEC §4): at most one write per token
  * per interval, never a store write per request.
  */
 export class LastUsedRecorder {
-  private pending = new Map<string, number>();
+  private pending = new Map<string, LastUse>();
   /** When each token's use was last queued; older than the interval means queue again. */
   private readonly queuedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -19,11 +28,11 @@ export class LastUsedRecorder {
   ) {}
 
   /** Notes a use; costs one map lookup when the token was queued within the interval. */
-  record(id: string, now: number): void {
+  record(id: string, now: number, source?: UseSource): void {
     const last = this.queuedAt.get(id);
     if (last !== undefined && now - last < this.intervalMs) return;
     this.queuedAt.set(id, now);
-    this.pending.set(id, now);
+    this.pending.set(id, { at: now, ip: source?.socket.remoteAddress ?? null, userAgent: userAgentOf(source) });
   }
 
   /** Writes what is pending; on failure it stays pending for the next flush. */
@@ -34,7 +43,7 @@ export class LastUsedRecorder {
     try {
       await this.store.touchLastUsed(batch);
     } catch (err) {
-      for (const [id, at] of batch) if (!this.pending.has(id)) this.pending.set(id, at);
+      for (const [id, use] of batch) if (!this.pending.has(id)) this.pending.set(id, use);
       this.onError(err);
     }
     const cutoff = this.clock.now() - this.intervalMs;
@@ -50,4 +59,11 @@ export class LastUsedRecorder {
     clearInterval(this.timer);
     await this.flush();
   }
+}
+
+/** The User-Agent as stored: cut to 256 characters, any secret-shaped string in it redacted (it is shown to admins). */
+function userAgentOf(source: UseSource | undefined): string | null {
+  const value = source?.headers['user-agent'];
+  if (typeof value !== 'string' || value === '') return null;
+  return redactSecrets(value.slice(0, MAX_USER_AGENT));
 }

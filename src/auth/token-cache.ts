@@ -3,16 +3,27 @@ import type { Clock } from '../clock.js';
 import type { Invalidation, InvalidationListener, TokenStore } from '../store/token-store.js';
 import { hashesEqual, idFromHash } from '../tokens/secret.js';
 import type { Identity } from './authorize.js';
+import { combineGrants, type Grants } from '../tokens/record.js';
 
-/** What the cache reports to metrics; a no-op implementation serves tests. */
-export interface CacheObserver {
+/** What one lookup reports: where the answer came from and how long it took. */
+export interface LookupObserver {
   lookup(source: 'cache' | 'store' | 'negative', seconds: number): void;
   hit(): void;
   miss(): void;
+}
+
+/** What the cache reports to metrics; a no-op implementation serves tests. */
+export interface CacheObserver extends LookupObserver {
   storeError(op: string): void;
   invalidated(lagSeconds: number): void;
   reset(): void;
 }
+
+/**
+ * For lookups that are not data-plane traffic (the admin API's callers): the cache-hit and
+ * auth-latency series describe the proxy, and an admin listing tokens must not move them.
+ */
+export const UNOBSERVED: LookupObserver = { lookup() {}, hit() {}, miss() {} };
 
 export const UNKNOWN = Symbol('unknown token');
 export const UNAVAILABLE = Symbol('store unavailable');
@@ -57,37 +68,43 @@ export class TokenCache implements InvalidationListener {
     return this.entries.size;
   }
 
-  /** A fresh cached answer without I/O, or undefined when the store must be asked. */
-  cached(hash: string, now: number): Resolution | undefined {
+  /**
+   * A fresh cached answer without I/O, or undefined when the store must be asked. `lookups`
+   * (default: the cache's observer) is told of the hit and its time.
+   */
+  cached(hash: string, now: number, lookups: LookupObserver = this.options.observer): Resolution | undefined {
     const started = performance.now();
     const entry = this.entries.get(idFromHash(hash));
     if (entry !== undefined && now - entry.fetchedAt < this.options.ttlMs && hashesEqual(entry.identity.record.hash, hash)) {
-      this.options.observer.hit();
-      this.options.observer.lookup('cache', (performance.now() - started) / 1000);
+      lookups.hit();
+      lookups.lookup('cache', (performance.now() - started) / 1000);
       return entry.identity;
     }
     if (this.negative.has(hash)) {
-      this.options.observer.lookup('negative', (performance.now() - started) / 1000);
+      lookups.lookup('negative', (performance.now() - started) / 1000);
       return UNKNOWN;
     }
     return undefined;
   }
 
-  /** Resolves a token hash, from the cache when fresh, else from the store (coalesced). */
-  resolve(hash: string): Promise<Resolution> {
+  /**
+   * Resolves a token hash, from the cache when fresh, else from the store (coalesced). Store
+   * errors always reach the cache's observer; hits, misses and lookup times reach `lookups`.
+   */
+  resolve(hash: string, lookups: LookupObserver = this.options.observer): Promise<Resolution> {
     const now = this.options.clock.now();
-    const hit = this.cached(hash, now);
+    const hit = this.cached(hash, now, lookups);
     if (hit !== undefined) return Promise.resolve(hit);
-    this.options.observer.miss();
+    lookups.miss();
     let pending = this.inflight.get(hash);
     if (pending === undefined) {
-      pending = this.load(hash).finally(() => this.inflight.delete(hash));
+      pending = this.load(hash, lookups).finally(() => this.inflight.delete(hash));
       this.inflight.set(hash, pending);
     }
     return pending;
   }
 
-  private async load(hash: string): Promise<Resolution> {
+  private async load(hash: string, lookups: LookupObserver): Promise<Resolution> {
     const started = performance.now();
     const epoch = this.epoch;
     const id = idFromHash(hash);
@@ -96,14 +113,13 @@ export class TokenCache implements InvalidationListener {
     try {
       const record = await store.getToken(id);
       if (record !== undefined && hashesEqual(record.hash, hash)) {
-        const user = record.kind === 'personal' && record.user !== null ? await store.getUser(record.user) : undefined;
-        identity = { record, grants: record.kind === 'personal' ? (user?.grants ?? {}) : null };
+        identity = { record, grants: record.kind === 'personal' && record.user !== null ? await grantsOf(store, record.user) : null };
       }
     } catch {
       observer.storeError('getToken');
       return this.staleOrUnavailable(id, hash);
     }
-    observer.lookup('store', (performance.now() - started) / 1000);
+    lookups.lookup('store', (performance.now() - started) / 1000);
     if (identity === undefined) {
       this.negative.set(hash, true);
       return UNKNOWN;
@@ -127,11 +143,15 @@ export class TokenCache implements InvalidationListener {
     for (const id of ids) this.entries.delete(id);
   }
 
-  /** Drops every personal token of a user (their grants changed). */
-  evictUser(user: string): void {
+  /** Drops every personal token of these users (their grants, or their teams' grants, changed). */
+  evictUsers(users: readonly string[]): void {
     this.epoch++;
+    const names = new Set(users);
     const doomed: string[] = [];
-    for (const [id, entry] of this.entries.entries()) if (entry.identity.record.user === user) doomed.push(id);
+    for (const [id, entry] of this.entries.entries()) {
+      const user = entry.identity.record.user;
+      if (user !== null && names.has(user)) doomed.push(id);
+    }
     for (const id of doomed) this.entries.delete(id);
   }
 
@@ -144,7 +164,8 @@ export class TokenCache implements InvalidationListener {
   /** Drops what a message names, without counting it as received (the writer's own eviction). */
   apply(message: Invalidation): void {
     if (message.type === 'tokens') this.evict(message.ids);
-    else if (message.type === 'user') this.evictUser(message.user);
+    else if (message.type === 'user') this.evictUsers([message.user]);
+    else if (message.type === 'users') this.evictUsers(message.users);
     else this.clear();
   }
 
@@ -157,4 +178,11 @@ export class TokenCache implements InvalidationListener {
     this.clear();
     this.options.observer.reset();
   }
+}
+
+/** A user's grants: their own ∪ their teams' (SPEC §1), read together on a miss. */
+async function grantsOf(store: TokenStore, user: string): Promise<Grants> {
+  const [record, teams] = await Promise.all([store.getUser(user), store.teamsOf(user)]);
+  // A deleted user holds nothing, whatever teams still name them.
+  return record === undefined ? {} : combineGrants(record.grants, teams);
 }

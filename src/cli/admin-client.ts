@@ -1,18 +1,23 @@
 import { request } from 'undici';
 import { UsageError } from './args.js';
 import { CliFailure } from './failure.js';
+import { visible } from './terminal-text.js';
 
 /** A thin client for the admin API, as the CLI uses it. */
 export class AdminClient {
   constructor(
     private readonly baseUrl: string,
-    private readonly secret: string,
+    /** None for the one route that needs no token (the leak report): no Authorization header then. */
+    private readonly secret: string | undefined,
   ) {}
 
-  /** From --admin-url / TOLLGATE_ADMIN_URL and TOLLGATE_TOKEN (never a flag: it would show in `ps`). */
-  static fromEnvironment(adminUrl: string | undefined, env: NodeJS.ProcessEnv): AdminClient {
-    const secret = env.TOLLGATE_TOKEN;
-    if (!secret) throw new UsageError('set TOLLGATE_TOKEN to a token with the rights this command needs');
+  /**
+   * From --admin-url / TOLLGATE_ADMIN_URL and TOLLGATE_TOKEN (never a flag: it would show in `ps`).
+   * `tokenOptional` for a command whose route needs no token: an unset TOLLGATE_TOKEN is then no error.
+   */
+  static fromEnvironment(adminUrl: string | undefined, env: NodeJS.ProcessEnv, tokenOptional = false): AdminClient {
+    const secret = env.TOLLGATE_TOKEN || undefined;
+    if (!secret && !tokenOptional) throw new UsageError('set TOLLGATE_TOKEN to a token with the rights this command needs');
     const base = adminUrl ?? env.TOLLGATE_ADMIN_URL ?? 'http://127.0.0.1:9090';
     try {
       new URL(base);
@@ -27,17 +32,24 @@ export class AdminClient {
     try {
       res = await request(`${this.baseUrl}${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { ...(this.secret === undefined ? {} : { authorization: `Bearer ${this.secret}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      throw new CliFailure(`cannot reach the admin API at ${this.baseUrl} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new CliFailure(visible(`cannot reach the admin API at ${this.baseUrl} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`));
     }
     const text = await res.body.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    let parsed: unknown;
+    try {
+      parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    } catch {
+      // Not the admin API (a proxy's error page, a wrong URL): say so, with a short, escaped excerpt.
+      const excerpt = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+      throw new CliFailure(visible(`${res.statusCode} from ${this.baseUrl}, not JSON: ${excerpt}`));
+    }
     if (res.statusCode >= 400) {
-      const problem = parsed as { title?: string; detail?: string } | undefined;
-      throw new CliFailure(`${res.statusCode} ${problem?.title ?? 'error'}: ${problem?.detail ?? text}`);
+      const problem = parsed as { title?: unknown; detail?: unknown } | undefined;
+      throw new CliFailure(visible(`${res.statusCode} ${String(problem?.title ?? 'error')}: ${String(problem?.detail ?? text)}`));
     }
     return parsed as T;
   }

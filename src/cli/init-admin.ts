@@ -1,8 +1,10 @@
 import { systemClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
+import { Invalidator } from '../admin/invalidator.js';
 import { TokenService } from '../admin/token-service.js';
 import { createStore } from '../store/create-store.js';
 import { ALL_REPOSITORIES, RIGHTS } from '../tokens/record.js';
+import { visible } from './terminal-text.js';
 
 /** `tollgate init-admin`: writes a `*` admin token straight into the store and prints its secret once. */
 export async function initAdmin(config: Config, name: string, out: NodeJS.WritableStream): Promise<number> {
@@ -10,14 +12,14 @@ export async function initAdmin(config: Config, name: string, out: NodeJS.Writab
   try {
     await store.ping();
     // Nothing is cached by this short-lived process, so there is nothing local to evict.
-    const tokens = new TokenService({ store, clock: systemClock, eviction: { apply() {} }, connectUri: config.admin.connectUri });
+    const tokens = new TokenService({ store, clock: systemClock, invalidator: new Invalidator({ apply() {} }, store), connectUri: config.admin.connectUri });
     const { token, secret } = await tokens.createUnchecked('init-admin', {
       kind: 'repository',
       name,
       repository: ALL_REPOSITORIES,
       rights: [...RIGHTS],
     });
-    out.write(`Created admin token ${token.id} (${token.name}) for all repositories.\n`);
+    out.write(`Created admin token ${token.id} (${visible(token.name)}) for all repositories.\n`);
     out.write(`Secret (shown once, store it now):\n${secret}\n`);
     return 0;
   } finally {

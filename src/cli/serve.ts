@@ -7,7 +7,10 @@ import { createStore } from '../store/create-store.js';
 /** `tollgate serve`: runs until SIGTERM/SIGINT, then drains and exits 0; a second signal exits at once. */
 export async function serve(config: Config): Promise<number> {
   const logger = createLogger(config.log.level);
-  const store = await createStore(config.store);
+  const store = await createStore(config.store, {
+    onChannelSilent: (silentMs) =>
+      logger.error({ silentMs }, 'invalidation channel silent for three heartbeats: cache cleared, subscriber renewed'),
+  });
   const tollgate = await startTollgate(config, store, logger, systemClock);
   return waitForSignal(logger, () => tollgate.shutdown());
 }

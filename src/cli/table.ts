@@ -1,3 +1,5 @@
+import { visible } from './terminal-text.js';
+
 const UNITS: Array<[string, number]> = [
   ['year', 365 * 86_400_000],
   ['month', 30 * 86_400_000],
@@ -21,8 +23,10 @@ export function relativeTime(iso: string | null, now: number): string {
   return 'just now';
 }
 
-/** Left-aligned columns separated by two spaces, with a header row. */
-export function renderTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+/** Left-aligned columns separated by two spaces, with a header row; every cell shown through `visible`. */
+export function renderTable(header: readonly string[], rawRows: ReadonlyArray<readonly string[]>): string {
+  // Escaped before the widths are taken, so the columns line up with what is printed.
+  const rows = rawRows.map((row) => row.map(visible));
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells

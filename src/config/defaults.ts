@@ -14,6 +14,7 @@ export const DEFAULTS = {
     listen: '0.0.0.0:9090',
     metricsAuth: false,
     connectUri: 'tollgate://{host}:8080?token={secret}',
+    maxTokenLifetime: '',
   },
   store: {
     backend: 'file',
@@ -35,5 +36,6 @@ export const DEFAULTS = {
     { path: '/v1/repositories/:repository/**' },
     { path: '/health', public: true },
   ],
+  events: { expiringNotice: '7d' },
   log: { level: 'info' },
 };

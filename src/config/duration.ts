@@ -8,6 +8,13 @@ const UNIT_MS: Record<string, number> = {
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 
+/**
+ * The longest delay a Node timer holds (a signed 32-bit count of milliseconds, about 24.8 days).
+ * A longer one draws a TimeoutOverflowWarning and fires after 1 ms, so no configured timer may
+ * exceed it.
+ */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+
 /** Parses `250ms`, `30s`, `5m`, `12h`, `30d` into milliseconds; undefined when the text is not a duration. */
 export function parseDuration(text: string): number | undefined {
   const match = DURATION.exec(text.trim());

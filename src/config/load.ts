@@ -33,10 +33,15 @@ function leaves(tree: Tree, prefix: string[] = [], out: string[][] = []): string
   return out;
 }
 
-function merge(base: unknown, over: unknown): unknown {
+/**
+ * Lays `over` on `base`. The result has no prototype and `base` is read by own keys only, so a
+ * `__proto__` key in a file stays an ordinary key that validation names as unknown (on a plain
+ * object it became the object's prototype and vanished without a word).
+ */
+export function merge(base: unknown, over: unknown): unknown {
   if (!isTree(base) || !isTree(over)) return over === undefined ? base : over;
-  const out: Tree = { ...base };
-  for (const [key, value] of Object.entries(over)) out[key] = merge(base[key], value);
+  const out: Tree = Object.assign(Object.create(null) as Tree, base);
+  for (const [key, value] of Object.entries(over)) out[key] = merge(Object.hasOwn(base, key) ? base[key] : undefined, value);
   return out;
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { parseDuration, TIMER_MAX_MS } from './duration.js';
+import { routePathFault } from './route-path.js';
 
 import { RIGHTS } from '../tokens/record.js';
 export { RIGHTS };
@@ -14,14 +15,32 @@ const describe = (value: unknown): string => {
 };
 
 // Each leaf carries its own "expected ..., got ..." text so one fault reads as one clear line.
-const duration = z.unknown().transform((value, ctx) => {
-  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as 250ms, 30s, 5m or 30d, got ${describe(value)}` });
-    return z.NEVER;
+const notDuration = (value: unknown) => `expected a duration such as 250ms, 30s, 5m or 30d, got ${describe(value)}`;
+
+/**
+ * A duration in milliseconds within [min, max], both written as durations. Every key has its
+ * own range: a timer cannot hold more than TIMER_MAX_MS (Node fires it after 1 ms instead), and a
+ * timeout of 0 turns its guard off, so each range is what the key's use can stand.
+ */
+const duration = (min: string, max: string) => {
+  const minMs = parseDuration(min);
+  const maxMs = parseDuration(max);
+  if (minMs === undefined || maxMs === undefined || minMs > maxMs || maxMs > TIMER_MAX_MS) {
+    throw new Error(`bad duration range ${min}..${max}`);
   }
-  return ms;
-});
+  return z.unknown().transform((value, ctx) => {
+    const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: notDuration(value) });
+      return z.NEVER;
+    }
+    if (ms < minMs || ms > maxMs) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration from ${min} to ${max}, got ${describe(value)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+};
 
 const bool = z.unknown().transform((value, ctx) => {
   if (typeof value === 'boolean') return value;
@@ -69,6 +88,30 @@ const httpUrl = z.unknown().transform((value, ctx) => {
   }
 });
 
+/**
+ * A span of calendar time that no timer holds (a token's lifetime, a notice before expiry):
+ * from 1h to 36500d, what the admin API accepts.
+ */
+const SPAN_RANGE = 'expected a duration from 1h to 36500d';
+const spanMs = (value: unknown): number | undefined => {
+  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+  return ms !== undefined && ms >= 3_600_000 && ms <= 36_500 * 86_400_000 ? ms : undefined;
+};
+const span = z.unknown().transform((value, ctx) => {
+  const ms = spanMs(value);
+  if (ms !== undefined) return ms;
+  ctx.addIssue({ code: 'custom', message: `${SPAN_RANGE}, got ${describe(value)}` });
+  return z.NEVER;
+});
+/** As `span`, or "" for none (null). */
+const optionalSpan = z.unknown().transform((value, ctx) => {
+  if (value === '') return null;
+  const ms = spanMs(value);
+  if (ms !== undefined) return ms;
+  ctx.addIssue({ code: 'custom', message: `${SPAN_RANGE} or "" for none, got ${describe(value)}` });
+  return z.NEVER;
+});
+
 const text = z.unknown().transform((value, ctx) => {
   if (typeof value === 'string' && value.length > 0) return value;
   ctx.addIssue({ code: 'custom', message: `expected a non-empty string, got ${describe(value)}` });
@@ -82,14 +125,10 @@ const oneOf = <T extends string>(allowed: readonly T[]) =>
     return z.NEVER;
   });
 
-const ROUTE_PATH = /^\/(?:[A-Za-z0-9._~!$&'()*+,;=@-]+|:repository|\*\*)?(?:\/(?:[A-Za-z0-9._~!$&'()*+,;=@-]+|:repository|\*\*))*$/;
-
 const routePath = z.unknown().transform((value, ctx) => {
-  if (typeof value === 'string' && ROUTE_PATH.test(value) && !/\*\*\/./.test(value)) return value;
-  ctx.addIssue({
-    code: 'custom',
-    message: `expected a path of literal segments, :repository and a final /**, got ${describe(value)}`,
-  });
+  const fault = routePathFault(value);
+  if (fault === undefined) return value as string;
+  ctx.addIssue({ code: 'custom', message: `${fault}, got ${describe(value)}` });
   return z.NEVER;
 });
 
@@ -124,23 +163,43 @@ export const configSchema = z.strictObject({
   proxy: z.strictObject({
     listen,
     upstream: httpUrl,
-    connections: positiveInt(100_000),
+    // Sockets to one upstream; more than the client connections allowed by default is a typo.
+    connections: positiveInt(10_000),
     maxConnections: positiveInt(1_000_000),
-    timeouts: z.strictObject({ connect: duration, headers: duration, idle: duration }),
+    timeouts: z.strictObject({
+      // Below 10 ms even a loopback connect under load times out; beyond 5 m nobody is waiting.
+      connect: duration('10ms', '5m'),
+      // The slowloris guard (client side, where src/app.ts caps it at 60 s) and the wait for the
+      // upstream's response headers: 0 would turn the guard off.
+      headers: duration('100ms', '10m'),
+      // A body may stall this long either way (also the idle sweeper's and undici's body timer).
+      idle: duration('1s', '24h'),
+    }),
     forwardAuthorization: bool,
     accessLog: bool,
-    shutdownGrace: duration,
+    // A timer; at least 100 ms so a slip of unit cannot turn shutdown into cutting every request.
+    shutdownGrace: duration('100ms', '1h'),
   }),
   admin: z.strictObject({
     listen,
     metricsAuth: bool,
+    // Caps every expiry set through the API; "no expiry" becomes this (null: no cap).
+    maxTokenLifetime: optionalSpan,
     connectUri: text,
   }),
   store: z.strictObject({
     backend: oneOf(['file', 'redis', 'memory'] as const),
     file: z.strictObject({ path: text }),
     redis: z
-      .strictObject({ url: text, keyPrefix: text, commandTimeout: duration, sentinels: z.array(hostPort), name: z.string(), cluster: z.array(hostPort) })
+      .strictObject({
+        url: text,
+        keyPrefix: text,
+        // A store call on the request path waits this long; the connect timeout is four times it.
+        commandTimeout: duration('10ms', '1m'),
+        sentinels: z.array(hostPort),
+        name: z.string(),
+        cluster: z.array(hostPort),
+      })
       .superRefine((redis, ctx) => {
         if (redis.sentinels.length > 0 && redis.cluster.length > 0) {
           ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'give sentinels or cluster, not both' });
@@ -151,14 +210,22 @@ export const configSchema = z.strictObject({
       }),
   }),
   cache: z.strictObject({
-    max: positiveInt(10_000_000),
-    ttl: duration,
-    negativeMax: positiveInt(10_000_000),
-    negativeTtl: duration,
-    staleIfError: duration,
-    lastUsedInterval: duration,
+    // lru-cache allocates every slot at start: 10 million here and in negativeMax took 480 MB
+    // and 3.3 s before the first request; a million of each is about 50 MB.
+    max: positiveInt(1_000_000),
+    // The backstop for a missed invalidation (SPEC §4): a revoked token may live this long.
+    ttl: duration('100ms', '1h'),
+    negativeMax: positiveInt(1_000_000),
+    // lru-cache reads a ttl of 0 as "never expires".
+    negativeTtl: duration('100ms', '1h'),
+    // Not a timer: 0 serves nothing stale; a revoked token may live this long in an outage.
+    staleIfError: duration('0s', '1h'),
+    // The lastUsedAt flush interval: below 1 s it is a busy loop, beyond 1 h lastUsedAt is stale.
+    lastUsedInterval: duration('1s', '1h'),
   }),
   routes: z.array(route),
+  // How long before its expiry a token counts as expiring soon (tollgate_tokens_expiring_soon).
+  events: z.strictObject({ expiringNotice: span }),
   log: z.strictObject({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) }),
 });
 

@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { containsSecret } from '../log/redact.js';
 
 const MAX_LENGTH = 128;
 
-/** Keeps an incoming `x-request-id` when it is short visible ASCII, else makes a new one. */
+/**
+ * Keeps an incoming `x-request-id` when it is short visible ASCII holding no secret, else makes a
+ * new one. The id is logged, forwarded and returned, so a client that pasted a token into it
+ * (or a tool that used one as a correlation id) must not have it spread further.
+ */
 export function requestIdFor(incoming: string | string[] | undefined): string {
   if (typeof incoming === 'string' && incoming.length > 0 && incoming.length <= MAX_LENGTH) {
     let isClean = true;
@@ -13,7 +18,7 @@ export function requestIdFor(incoming: string | string[] | undefined): string {
         break;
       }
     }
-    if (isClean) return incoming;
+    if (isClean && !containsSecret(incoming)) return incoming;
   }
   return randomUUID();
 }

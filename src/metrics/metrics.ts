@@ -32,12 +32,25 @@ function tallyCounter(registers: Registry[], name: string, help: string): Tally 
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 
+/** Store operations whose errors the data plane reports; their series are exported from the start. */
+const STORE_OPS = ['getToken', 'touchLastUsed', 'authenticate'] as const;
+const UPSTREAM_ERROR_REASONS = ['refused', 'reset', 'timeout', 'other'] as const;
+export type UpstreamErrorReason = (typeof UPSTREAM_ERROR_REASONS)[number];
+
+/** What tollgate_build_info says. */
+export interface BuildInfo {
+  version: string;
+  node: string;
+}
+
 export interface MetricsSources {
   cacheEntries(): number;
   /** Whether the store answers now; asked at each scrape. */
   isStoreUp(): Promise<boolean>;
   /** Counts of tokens by kind and status; read at most once per scrape. */
   tokenCounts(): Promise<Array<{ kind: string; status: string; count: number }>>;
+  /** Active tokens by kind expiring within `events.expiringNotice`. */
+  expiringSoon(): Promise<Record<'repository' | 'personal', number>>;
 }
 
 /**
@@ -64,11 +77,19 @@ export class Metrics implements CacheObserver {
   private readonly cacheResets: Counter;
   private readonly storeErrors: Counter<'op'>;
   private readonly upstreamErrors: Counter<'reason'>;
+  private readonly adminRequests: Counter<'route' | 'status'>;
+  private readonly adminDuration: Histogram<'route'>;
 
-  constructor(sources: MetricsSources) {
+  constructor(sources: MetricsSources, build: BuildInfo = { version: 'unknown', node: process.version }) {
     const registers = [this.registry];
     const requests = {} as Child<Record<Outcome, number>>;
     collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'tollgate_build_info',
+      help: 'Always 1; the labels say which build runs on which Node.',
+      labelNames: ['version', 'node'],
+      registers,
+    }).set({ version: build.version, node: build.node }, 1);
     new Counter({
       name: 'tollgate_requests_total',
       help: 'Data-plane requests by the right they needed and how they ended.',
@@ -141,6 +162,8 @@ export class Metrics implements CacheObserver {
       labelNames: ['op'],
       registers,
     });
+    // A series that only appears with the first error makes rate() alerts blind until then.
+    for (const op of STORE_OPS) this.storeErrors.inc({ op }, 0);
     new Gauge({
       name: 'tollgate_store_up',
       help: '1 when the token store answers (checked at each scrape).',
@@ -153,6 +176,20 @@ export class Metrics implements CacheObserver {
       name: 'tollgate_upstream_errors_total',
       help: 'Forwarded requests that failed at the upstream, by reason.',
       labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of UPSTREAM_ERROR_REASONS) this.upstreamErrors.inc({ reason }, 0);
+    this.adminRequests = new Counter({
+      name: 'tollgate_admin_requests_total',
+      help: 'Admin API requests by route pattern (never a value) and status.',
+      labelNames: ['route', 'status'],
+      registers,
+    });
+    this.adminDuration = new Histogram({
+      name: 'tollgate_admin_request_duration_seconds',
+      help: 'Time from admin request start to response end, by route pattern.',
+      labelNames: ['route'],
+      buckets: LATENCY_BUCKETS,
       registers,
     });
     this.upstreamDuration = new FastHistogram({
@@ -186,6 +223,20 @@ export class Metrics implements CacheObserver {
         }
       },
     });
+    new Gauge({
+      name: 'tollgate_tokens_expiring_soon',
+      help: 'Active tokens whose expiry falls within events.expiringNotice, by kind.',
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        this.reset();
+        try {
+          for (const [kind, count] of Object.entries(await sources.expiringSoon())) this.set({ kind }, count);
+        } catch {
+          // store down: as above
+        }
+      },
+    });
   }
 
   /** A data-plane request began. */
@@ -212,8 +263,14 @@ export class Metrics implements CacheObserver {
     this.bytesOut.count += responseBytes;
   }
 
-  upstreamError(reason: 'refused' | 'reset' | 'timeout' | 'other'): void {
+  upstreamError(reason: UpstreamErrorReason): void {
     this.upstreamErrors.inc({ reason });
+  }
+
+  /** An admin API request ended; `route` is the route's pattern or `unmatched`. */
+  adminRequest(route: string, status: number, seconds: number): void {
+    this.adminRequests.inc({ route, status: String(status) });
+    this.adminDuration.observe({ route }, seconds);
   }
 
   // CacheObserver

@@ -12,6 +12,7 @@ import type { TokenCache } from '../auth/token-cache.js';
 import { sendProblem } from '../http/problem.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { Logger } from '../log/logger.js';
+import { redactTarget } from '../log/redact.js';
 import type { Metrics, RightLabel } from '../metrics/metrics.js';
 import type { Right } from '../tokens/record.js';
 import { Exchange, ProxyResponse, type ExchangeSink } from './exchange.js';
@@ -39,8 +40,11 @@ export interface ProxyOptions {
 const MAX_TARGET_LENGTH = 8192;
 
 /**
- * Most header fields accepted. Node silently drops fields beyond `maxHeadersCount`, so the
- * server keeps one more than this and a request that reaches it is refused rather than trimmed.
+ * Most header fields accepted, counted in `handle` so the refusal carries its problem body. The
+ * parser itself gets no count limit (`maxHeadersCount` 0): Node 20 silently dropped fields past
+ * it, and Node 24.18.1 on (CVE-2026-58044) rejects such a request inside the parser, which only
+ * reaches `clientError` as a bare 431 that cannot be told from an oversized header. The parser's
+ * 16 KiB header size limit still bounds how many fields one request can carry (about 4000).
  */
 const MAX_HEADER_FIELDS = 200;
 
@@ -88,7 +92,7 @@ export class ProxyServer implements ExchangeSink {
     const idle = new IdleSweeper(options.idleTimeoutMs, options.clock);
     this.server.on('connection', (socket: Socket) => idle.track(socket));
     this.server.on('close', () => idle.stop());
-    this.server.maxHeadersCount = MAX_HEADER_FIELDS + 1;
+    this.server.maxHeadersCount = 0;
     this.server.on('request', (req, res) => this.handle(req, res, false));
     // Answer Expect: 100-continue only after the token is checked, so a refused upload sends no body.
     this.server.on('checkContinue', (req, res) => this.handle(req, res, true));
@@ -168,7 +172,7 @@ export class ProxyServer implements ExchangeSink {
     if (!decision.allowed) return this.refuse(req, res, requestId, decision.reason, right, started);
 
     const record = identity.record;
-    this.options.lastUsed.record(record.id, now);
+    this.options.lastUsed.record(record.id, now, req);
     const forwarded: ForwardIdentity = { tokenId: record.id, repository: decision.repository, user: record.user, right };
     return this.forward(req, res, requestId, target, forwarded, right, expectsContinue, started);
   }
@@ -225,7 +229,7 @@ export class ProxyServer implements ExchangeSink {
       this.options.logger.info({
         requestId: exchange.requestId,
         method: exchange.req.method,
-        path: exchange.req.url,
+        path: redactTarget(exchange.req.url ?? ''),
         status,
         right,
         outcome,
@@ -251,7 +255,7 @@ export class ProxyServer implements ExchangeSink {
     const seconds = (performance.now() - started) / 1000;
     this.options.metrics.request(right, denial.outcome, seconds);
     if (this.options.accessLog) {
-      this.options.logger.info({ requestId, method: req.method, path: req.url, status: denial.status, right, outcome: denial.outcome, reason });
+      this.options.logger.info({ requestId, method: req.method, path: redactTarget(req.url ?? ''), status: denial.status, right, outcome: denial.outcome, reason });
     }
   }
 }

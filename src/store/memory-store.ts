@@ -1,5 +1,5 @@
-import { statusAt, type HistoryEntry, type RepositoryRecord, type TokenRecord, type UserRecord } from '../tokens/record.js';
-import type { Invalidation, InvalidationListener, TokenCount, TokenStore } from './token-store.js';
+import { statusAt, type HistoryEntry, type LastUse, type RepositoryRecord, type TeamRecord, type TokenRecord, type TokenSummary, type UserRecord } from '../tokens/record.js';
+import type { Invalidation, InvalidationListener, TokenCount, TokenStore, WriteOutcome } from './token-store.js';
 import { MemoryState, type Change } from './memory-state.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -36,6 +36,13 @@ export class MemoryStore implements TokenStore {
     return record && copy(record);
   }
 
+  async getTokens(ids: readonly string[]): Promise<Array<TokenRecord | undefined>> {
+    return ids.map((id) => {
+      const record = this.state.tokens.get(id);
+      return record && copy(record);
+    });
+  }
+
   createToken(record: TokenRecord, entry: HistoryEntry): Promise<boolean> {
     return this.exclusive(async () => {
       if (this.state.tokens.has(record.id)) return false;
@@ -44,23 +51,30 @@ export class MemoryStore implements TokenStore {
     });
   }
 
-  updateToken(record: TokenRecord, entry: HistoryEntry): Promise<boolean> {
+  updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number): Promise<WriteOutcome> {
     return this.exclusive(async () => {
-      if (!this.state.tokens.has(record.id)) return false;
-      await this.commit({ op: 'token', record, entry });
-      return true;
+      const outcome = this.check(record.id, expectedVersion);
+      if (outcome === 'written') await this.commit({ op: 'token', record: { ...record, version: expectedVersion + 1 }, entry });
+      return outcome;
     });
   }
 
-  deleteToken(id: string, entry: HistoryEntry): Promise<boolean> {
+  deleteToken(id: string, entry: HistoryEntry, expectedVersion: number): Promise<WriteOutcome> {
     return this.exclusive(async () => {
-      if (!this.state.tokens.has(id)) return false;
-      await this.commit({ op: 'deleteToken', id, entry });
-      return true;
+      const outcome = this.check(id, expectedVersion);
+      if (outcome === 'written') await this.commit({ op: 'deleteToken', id, entry });
+      return outcome;
     });
   }
 
-  async listTokens(): Promise<Iterable<Readonly<TokenRecord>>> {
+  /** The compare of compare-and-set; runs inside exclusive(), so nothing changes before the write. */
+  private check(id: string, expectedVersion: number): WriteOutcome {
+    const current = this.state.tokens.get(id);
+    if (!current) return 'missing';
+    return current.version === expectedVersion ? 'written' : 'stale';
+  }
+
+  async listTokens(): Promise<Iterable<Readonly<TokenSummary>>> {
     return this.state.tokens.values();
   }
 
@@ -77,7 +91,44 @@ export class MemoryStore implements TokenStore {
     return copy(this.state.histories.get(id) ?? []);
   }
 
-  touchLastUsed(uses: ReadonlyMap<string, number>): Promise<void> {
+  async countExpiring(now: number, until: number): Promise<Record<'repository' | 'personal', number>> {
+    const counts = { repository: 0, personal: 0 };
+    for (const record of this.state.tokens.values()) {
+      if (record.status === 'active' && record.expiresAt !== null && record.expiresAt > now && record.expiresAt <= until) counts[record.kind]++;
+    }
+    return counts;
+  }
+
+  putTeam(record: TeamRecord, entry: HistoryEntry): Promise<void> {
+    return this.exclusive(() => this.commit({ op: 'team', record, entry }));
+  }
+
+  async getTeam(name: string): Promise<TeamRecord | undefined> {
+    const record = this.state.teams.get(name);
+    return record && copy(record);
+  }
+
+  async listTeams(): Promise<TeamRecord[]> {
+    return [...this.state.teams.values()].map(copy);
+  }
+
+  deleteTeam(name: string, entry: HistoryEntry): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (!this.state.teams.has(name)) return false;
+      await this.commit({ op: 'deleteTeam', name, entry });
+      return true;
+    });
+  }
+
+  async teamHistory(name: string): Promise<HistoryEntry[]> {
+    return copy(this.state.teamHistories.get(name) ?? []);
+  }
+
+  async teamsOf(user: string): Promise<TeamRecord[]> {
+    return [...this.state.teams.values()].filter((team) => team.members.includes(user)).map(copy);
+  }
+
+  touchLastUsed(uses: ReadonlyMap<string, LastUse>): Promise<void> {
     return this.exclusive(async () => {
       const live = [...uses].filter(([id]) => this.state.tokens.has(id));
       if (live.length === 0) return;

@@ -1,114 +1,18 @@
-import type { HistoryEntry, RepositoryRecord, Right, TokenRecord, UserRecord } from '../tokens/record.js';
+import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, TokenSummary, UserRecord } from '../tokens/record.js';
+import { ChannelWatch } from './channel-watch.js';
+import { allFields, fromFields, outcomeOf, stateArgs, SUMMARY_FIELDS, summaryFrom, toFields } from './redis-encoding.js';
+import { RedisKeys } from './redis-keys.js';
+import { BUMP, CHANGE, CREATE, DELETE, tokenScript, TOUCH, UPDATE, type Scripts } from './redis-scripts.js';
 import { connectRedis, type RedisClient, type RedisTopology } from './redis-connection.js';
 import { RedisTokenIndex } from './redis-token-index.js';
-import { StoreUnavailableError, type Invalidation, type TokenCount, type InvalidationListener, type TokenStore } from './token-store.js';
+import { StoreUnavailableError, type Invalidation, type TokenCount, type InvalidationListener, type StoreHealthListener, type TokenStore, type WriteOutcome } from './token-store.js';
 
 export interface RedisStoreOptions extends RedisTopology {
   keyPrefix: string;
-}
-
-// Each script touches only keys that share the token's {id} hash tag, so it runs on a Cluster too.
-const CREATE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('RPUSH', KEYS[2], ARGV[1])
-return 1`;
-// UPDATE and DELETE answer the kind and status the token had, for the counters below.
-const UPDATE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local old = redis.call('HMGET', KEYS[1], 'kind', 'status')
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('RPUSH', KEYS[2], ARGV[1])
-return old`;
-const DELETE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local old = redis.call('HMGET', KEYS[1], 'kind', 'status')
-redis.call('DEL', KEYS[1])
-redis.call('RPUSH', KEYS[2], ARGV[1])
-return old`;
-const TOUCH = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local current = tonumber(redis.call('HGET', KEYS[1], 'lastUsedAt')) or 0
-if current < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'lastUsedAt', ARGV[1]) end
-return 1`;
-
-// The change log behind the list index: one sequence and one sorted set, both under {idx}.
-const BUMP = `
-for i = 1, #ARGV do
-  local seq = redis.call('INCR', KEYS[1])
-  redis.call('ZADD', KEYS[2], seq, ARGV[i])
-end
-return 1`;
-
-// A change of state: the change log as above, plus counts by kind:status and, per kind, the
-// expiry of stored-active tokens, so tollgate_tokens is read without loading every token.
-// ARGV: id, old kind, old status, new kind, new status, new expiresAt ('' = none).
-const CHANGE = `
-local seq = redis.call('INCR', KEYS[1])
-redis.call('ZADD', KEYS[2], seq, ARGV[1])
-if ARGV[2] ~= '' then
-  redis.call('HINCRBY', KEYS[3], ARGV[2] .. ':' .. ARGV[3], -1)
-  redis.call('ZREM', ARGV[2] == 'personal' and KEYS[5] or KEYS[4], ARGV[1])
-end
-if ARGV[4] ~= '' then
-  redis.call('HINCRBY', KEYS[3], ARGV[4] .. ':' .. ARGV[5], 1)
-  if ARGV[5] == 'active' and ARGV[6] ~= '' then
-    redis.call('ZADD', ARGV[4] == 'personal' and KEYS[5] or KEYS[4], ARGV[6], ARGV[1])
-  end
-end
-return seq`;
-
-interface Scripts {
-  tgBump(seq: string, changes: string, ...ids: string[]): Promise<number>;
-  tgChange(...keysAndArgs: string[]): Promise<number>;
-  tgCreate(token: string, history: string, ...args: string[]): Promise<number>;
-  tgUpdate(token: string, history: string, ...args: string[]): Promise<0 | [string, string]>;
-  tgDelete(token: string, history: string, entry: string): Promise<0 | [string, string]>;
-  tgTouch(token: string, at: string): Promise<number>;
-}
-
-const optionalTime = (value: string | undefined): number | null => (value ? Number(value) : null);
-
-/** A token as the fields of one Redis hash; null is written as the empty string. */
-function toFields(record: TokenRecord): string[] {
-  return [
-    'id', record.id,
-    'hash', record.hash,
-    'kind', record.kind,
-    'name', record.name,
-    'repository', record.repository,
-    'user', record.user ?? '',
-    'rights', record.rights.join(','),
-    'status', record.status,
-    'prefix', record.prefix,
-    'createdAt', String(record.createdAt),
-    'createdBy', record.createdBy,
-    'updatedAt', String(record.updatedAt),
-    'expiresAt', record.expiresAt === null ? '' : String(record.expiresAt),
-    'revokedAt', record.revokedAt === null ? '' : String(record.revokedAt),
-    'lastUsedAt', record.lastUsedAt === null ? '' : String(record.lastUsedAt),
-  ];
-}
-
-function fromFields(fields: Record<string, string>): TokenRecord | undefined {
-  if (!fields.id) return undefined;
-  return {
-    id: fields.id,
-    hash: fields.hash ?? '',
-    kind: fields.kind === 'personal' ? 'personal' : 'repository',
-    name: fields.name ?? '',
-    repository: fields.repository ?? '',
-    user: fields.user ? fields.user : null,
-    rights: fields.rights ? (fields.rights.split(',') as Right[]) : [],
-    status: fields.status === 'revoked' ? 'revoked' : 'active',
-    prefix: fields.prefix ?? '',
-    createdAt: Number(fields.createdAt),
-    createdBy: fields.createdBy ?? '',
-    updatedAt: Number(fields.updatedAt),
-    expiresAt: optionalTime(fields.expiresAt),
-    revokedAt: optionalTime(fields.revokedAt),
-    lastUsedAt: optionalTime(fields.lastUsedAt),
-  };
+  /** How often this replica publishes a heartbeat on the invalidation channel (default 2 s). */
+  heartbeatMs?: number;
+  /** The subscription heard nothing for three heartbeats: the cache was reset and the subscriber renewed. */
+  onChannelSilent?: (silentMs: number) => void;
 }
 
 /**
@@ -120,67 +24,110 @@ export class RedisStore implements TokenStore {
   readonly backend = 'redis' as const;
   private readonly client: RedisClient & Scripts;
   private subscriber: RedisClient | undefined;
-  private readonly prefix: string;
-  private readonly channel: string;
+  private watch: ChannelWatch | undefined;
+  private readonly listeners: InvalidationListener[] = [];
+  private readonly keys: RedisKeys;
+  private health: StoreHealthListener | undefined;
+  /** False from a failed command until one succeeds: outages are reported once, not per command. */
+  private isAnswering = true;
 
   constructor(private readonly options: RedisStoreOptions) {
-    this.prefix = options.keyPrefix;
-    this.channel = `${options.keyPrefix}invalidate`;
+    this.keys = new RedisKeys(options.keyPrefix);
     this.client = connectRedis(options, 'commands') as RedisClient & Scripts;
-    this.client.defineCommand('tgCreate', { numberOfKeys: 2, lua: CREATE });
-    this.client.defineCommand('tgUpdate', { numberOfKeys: 2, lua: UPDATE });
-    this.client.defineCommand('tgDelete', { numberOfKeys: 2, lua: DELETE });
+    this.atomic = (options.cluster ?? []).length === 0;
+    const tokenKeys = this.atomic ? 7 : 2;
+    this.client.defineCommand('tgCreate', { numberOfKeys: tokenKeys, lua: tokenScript(CREATE, this.atomic) });
+    this.client.defineCommand('tgUpdate', { numberOfKeys: tokenKeys, lua: tokenScript(UPDATE, this.atomic) });
+    this.client.defineCommand('tgDelete', { numberOfKeys: tokenKeys, lua: tokenScript(DELETE, this.atomic) });
     this.client.defineCommand('tgTouch', { numberOfKeys: 1, lua: TOUCH });
     this.client.defineCommand('tgBump', { numberOfKeys: 2, lua: BUMP });
     this.client.defineCommand('tgChange', { numberOfKeys: 5, lua: CHANGE });
     this.index = new RedisTokenIndex({
       client: this.client,
-      changesKey: this.changesKey,
-      fetch: (ids) => this.fetchTokens(ids),
+      changesKey: this.keys.changes,
+      fetch: (ids) => this.fetchSummaries(ids),
     });
   }
 
   private readonly index: RedisTokenIndex;
+  /** One server holds every key: a token's change and its counters are one script. */
+  private readonly atomic: boolean;
 
-  private get seqKey(): string {
-    return `${this.prefix}{idx}:seq`;
-  }
-
-  private get changesKey(): string {
-    return `${this.prefix}{idx}:changes`;
+  /** The keys a token script takes: the token's own, then (atomic) the {idx} keys of its change. */
+  private tokenKeys(id: string): string[] {
+    const own = [this.keys.token(id), this.keys.history(id)];
+    return this.atomic ? [...own, ...this.keys.changeKeys] : own;
   }
 
   /** Records in the change log that these tokens changed (after their own write succeeded). */
   private async bump(op: string, ids: string[]): Promise<void> {
-    if (ids.length > 0) await this.run(op, () => this.client.tgBump(this.seqKey, this.changesKey, ...ids));
+    if (ids.length > 0) await this.run(op, () => this.client.tgBump(this.keys.seq, this.keys.changes, ...ids));
   }
 
-  /** Logs a token's change of state and moves it between the counters. */
+  /**
+   * Logs a token's change of state and moves it between the counters (Cluster: after its own
+   * script). The token is written by then, so a failure here is not the caller's: the write
+   * stands, and reconcile() repairs the counters (and the list index re-reads on its next sync).
+   */
   private async change(op: string, id: string, old: readonly string[] | undefined, next: TokenRecord | undefined): Promise<void> {
-    const p = `${this.prefix}{idx}`;
-    await this.run(op, () =>
-      this.client.tgChange(
-        this.seqKey,
-        this.changesKey,
-        `${p}:counts`,
-        `${p}:expiry:repository`,
-        `${p}:expiry:personal`,
-        id,
-        old?.[0] ?? '',
-        old?.[1] ?? '',
-        next?.kind ?? '',
-        next?.status ?? '',
-        next?.expiresAt === null || next === undefined ? '' : String(next.expiresAt),
-      ),
-    );
+    if (this.atomic) return; // done inside the token's own script
+    // run() has counted the failure (store health, store_errors_total); nothing to tell the caller.
+    await this.run(op, () => this.client.tgChange(...this.keys.changeKeys, id, old?.[0] ?? '', old?.[1] ?? '', ...stateArgs(next))).catch(() => {});
+  }
+
+  /**
+   * Recounts the counters and the expiry sets from the tokens themselves, and marks every token
+   * changed so each replica's list index reads them again. For Cluster, where a crash between a
+   * token's script and its change script leaves them off: run at start there and on demand
+   * (`tollgate reconcile`). Writes made while it runs may be counted once too often or too few
+   * until the next run; the tokens themselves are never touched.
+   */
+  async reconcile(): Promise<{ tokens: number }> {
+    const ids = await this.allTokenIds();
+    const counts = new Map<string, number>();
+    const expiry: Record<'repository' | 'personal', Array<string | number>> = { repository: [], personal: [] };
+    for (let i = 0; i < ids.length; i += 1000) {
+      for (const record of await this.getTokens(ids.slice(i, i + 1000))) {
+        if (!record) continue;
+        const key = `${record.kind}:${record.status}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        if (record.status === 'active' && record.expiresAt !== null) expiry[record.kind].push(record.expiresAt, record.id);
+      }
+    }
+    const [, , countsKey, repositoryExpiry, personalExpiry] = this.keys.changeKeys;
+    await this.run('reconcile', async () => {
+      await this.client.del(countsKey, repositoryExpiry, personalExpiry);
+      if (counts.size > 0) await this.client.hset(countsKey, Object.fromEntries(counts));
+      for (const [key, members] of [[repositoryExpiry, expiry.repository], [personalExpiry, expiry.personal]] as const) {
+        for (let i = 0; i < members.length; i += 2000) await this.client.zadd(key, ...members.slice(i, i + 2000));
+      }
+    });
+    for (let i = 0; i < ids.length; i += 1000) await this.bump('reconcile', ids.slice(i, i + 1000));
+    return { tokens: ids.length };
+  }
+
+  /** Every stored token id, by SCAN over every master (a Cluster keeps tokens on all of them). */
+  private async allTokenIds(): Promise<string[]> {
+    const head = this.keys.tokenHead;
+    const pattern = `${head.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    const nodes = 'nodes' in this.client ? this.client.nodes('master') : [this.client];
+    const ids: string[] = [];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.run('reconcile', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000));
+        cursor = next;
+        for (const key of keys) ids.push(key.slice(head.length, -1));
+      } while (cursor !== '0');
+    }
+    return ids;
   }
 
   async countTokens(now: number): Promise<TokenCount[]> {
-    const p = `${this.prefix}{idx}`;
-    const counts = await this.run('countTokens', () => this.client.hgetall(`${p}:counts`));
+    const counts = await this.run('countTokens', () => this.client.hgetall(this.keys.counts));
     const out: TokenCount[] = [];
     for (const kind of ['repository', 'personal'] as const) {
-      const expired = await this.run('countTokens', () => this.client.zcount(`${p}:expiry:${kind}`, '-inf', now));
+      const expired = await this.run('countTokens', () => this.client.zcount(this.keys.expiry(kind), '-inf', now));
       out.push(
         { kind, status: 'active', count: Number(counts[`${kind}:active`] ?? 0) - expired },
         { kind, status: 'expired', count: expired },
@@ -190,8 +137,15 @@ export class RedisStore implements TokenStore {
     return out;
   }
 
-  private async fetchTokens(ids: string[]): Promise<Array<TokenRecord | undefined>> {
-    const replies = await this.run('listTokens', () => Promise.all(ids.map((id) => this.client.hgetall(this.tokenKey(id)))));
+  /** The index's fields of these tokens: HMGETs sent together (auto-pipelined, one round trip per node). */
+  private async fetchSummaries(ids: string[]): Promise<Array<TokenSummary | undefined>> {
+    const replies = await this.run('listTokens', () => Promise.all(ids.map((id) => this.client.hmget(this.keys.token(id), ...SUMMARY_FIELDS))));
+    return replies.map(summaryFrom);
+  }
+
+  async getTokens(ids: readonly string[]): Promise<Array<TokenRecord | undefined>> {
+    if (ids.length === 0) return [];
+    const replies = await this.run('getTokens', () => Promise.all(ids.map((id) => this.client.hgetall(this.keys.token(id)))));
     return replies.map(fromFields);
   }
 
@@ -210,52 +164,71 @@ export class RedisStore implements TokenStore {
     });
   }
 
-  private tokenKey(id: string): string {
-    return `${this.prefix}token:{${id}}`;
-  }
 
-  private historyKey(id: string): string {
-    return `${this.prefix}history:{${id}}`;
-  }
+
+  /** When a command last succeeded (epoch ms): what ping() answers from while it is recent. */
+  private lastOkAt = 0;
 
   private async run<T>(op: string, command: () => Promise<T>): Promise<T> {
+    let result: T;
     try {
-      return await command();
+      result = await command();
     } catch (err) {
+      this.lastOkAt = 0; // a failure is news: the next probe asks Redis itself
+      if (this.isAnswering) {
+        this.isAnswering = false;
+        this.health?.onOutage(op, err);
+      }
       throw new StoreUnavailableError(op, err);
     }
+    this.lastOkAt = Date.now();
+    if (!this.isAnswering) {
+      this.isAnswering = true;
+      this.health?.onRecovery();
+    }
+    return result;
+  }
+
+  watchHealth(listener: StoreHealthListener): void {
+    this.health = listener;
+    // 'ready' follows every (re)connect; the first one is the start, not news.
+    let isFirstReady = this.client.status !== 'ready';
+    this.client.on('ready', () => {
+      if (!isFirstReady) listener.onReconnect('commands');
+      isFirstReady = false;
+    });
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
-    const fields = await this.run('getToken', () => this.client.hgetall(this.tokenKey(id)));
+    const fields = await this.run('getToken', () => this.client.hgetall(this.keys.token(id)));
     return fromFields(fields);
   }
 
   async createToken(record: TokenRecord, entry: HistoryEntry): Promise<boolean> {
     const created = await this.run('createToken', () =>
-      this.client.tgCreate(this.tokenKey(record.id), this.historyKey(record.id), JSON.stringify(entry), ...toFields(record)),
+      this.client.tgCreate(...this.tokenKeys(record.id), JSON.stringify(entry), record.id, ...stateArgs(record), ...allFields(record)),
     );
     if (created === 1) await this.change('createToken', record.id, undefined, record);
     return created === 1;
   }
 
-  async updateToken(record: TokenRecord, entry: HistoryEntry): Promise<boolean> {
-    const updated = await this.run('updateToken', () =>
-      this.client.tgUpdate(this.tokenKey(record.id), this.historyKey(record.id), JSON.stringify(entry), ...toFields(record)),
+  async updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number): Promise<WriteOutcome> {
+    const reply = await this.run('updateToken', () =>
+      this.client.tgUpdate(...this.tokenKeys(record.id), JSON.stringify(entry), String(expectedVersion), record.id, ...stateArgs(record), ...toFields(record)),
     );
-    if (updated !== 0) await this.change('updateToken', record.id, updated, record);
-    return updated !== 0;
+    if (Array.isArray(reply)) await this.change('updateToken', record.id, reply, record);
+    return outcomeOf(reply);
   }
 
-  async deleteToken(id: string, entry: HistoryEntry): Promise<boolean> {
-    const deleted = await this.run('deleteToken', () =>
-      this.client.tgDelete(this.tokenKey(id), this.historyKey(id), JSON.stringify(entry)),
+  async deleteToken(id: string, entry: HistoryEntry, expectedVersion: number): Promise<WriteOutcome> {
+    const reply = await this.run('deleteToken', () =>
+      this.client.tgDelete(...this.tokenKeys(id), JSON.stringify(entry), String(expectedVersion), id),
     );
-    if (deleted !== 0) await this.change('deleteToken', id, deleted, undefined);
-    return deleted !== 0;
+    if (Array.isArray(reply)) await this.change('deleteToken', id, reply, undefined);
+    return outcomeOf(reply);
   }
 
-  async listTokens(): Promise<Iterable<Readonly<TokenRecord>>> {
+  async listTokens(): Promise<Iterable<Readonly<TokenSummary>>> {
     try {
       return await this.index.current();
     } catch (err) {
@@ -264,74 +237,164 @@ export class RedisStore implements TokenStore {
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
-    const items = await this.run('history', () => this.client.lrange(this.historyKey(id), 0, -1));
+    const items = await this.run('history', () => this.client.lrange(this.keys.history(id), 0, -1));
     return items.map((item) => JSON.parse(item) as HistoryEntry);
   }
 
-  async touchLastUsed(uses: ReadonlyMap<string, number>): Promise<void> {
+  async touchLastUsed(uses: ReadonlyMap<string, LastUse>): Promise<void> {
     if (uses.size === 0) return;
     const ids = [...uses.keys()];
-    const replies = await this.run('touchLastUsed', () => Promise.all(ids.map((id) => this.client.tgTouch(this.tokenKey(id), String(uses.get(id))))));
+    const replies = await this.run('touchLastUsed', () =>
+      Promise.all(
+        ids.map((id) => {
+          const use = uses.get(id)!;
+          return this.client.tgTouch(this.keys.token(id), String(use.at), use.ip ?? '', use.userAgent ?? '');
+        }),
+      ),
+    );
     const touched = ids.filter((_, i) => replies[i] === 1);
     await this.bump('touchLastUsed', touched);
   }
 
+  async countExpiring(now: number, until: number): Promise<Record<'repository' | 'personal', number>> {
+    const [repository, personal] = await this.run('countExpiring', () =>
+      Promise.all([this.client.zcount(this.keys.expiry('repository'), `(${now}`, until), this.client.zcount(this.keys.expiry('personal'), `(${now}`, until)]),
+    );
+    return { repository, personal };
+  }
+
+  // Teams: one hash of JSON records, a history list per team, and per user the set of teams
+  // naming them (what a cache miss reads). The team record is written first and is the truth:
+  // teamsOf() keeps only teams whose members include the user, so a crash between the writes
+  // can leave a user short of a team's grants, never holding one they lost.
+
+  async putTeam(record: TeamRecord, entry: HistoryEntry): Promise<void> {
+    const before = await this.getTeam(record.name);
+    await this.run('putTeam', () => this.client.hset(this.keys.teams, record.name, JSON.stringify(record)));
+    await this.run('putTeam', () => this.client.rpush(this.keys.teamHistory(record.name), JSON.stringify(entry)));
+    const gone = (before?.members ?? []).filter((user) => !record.members.includes(user));
+    await this.run('putTeam', () =>
+      Promise.all([
+        ...record.members.map((user) => this.client.sadd(this.keys.userTeams(user), record.name)),
+        ...gone.map((user) => this.client.srem(this.keys.userTeams(user), record.name)),
+      ]),
+    );
+  }
+
+  async getTeam(name: string): Promise<TeamRecord | undefined> {
+    const raw = await this.run('getTeam', () => this.client.hget(this.keys.teams, name));
+    return raw ? (JSON.parse(raw) as TeamRecord) : undefined;
+  }
+
+  async listTeams(): Promise<TeamRecord[]> {
+    const all = await this.run('listTeams', () => this.client.hvals(this.keys.teams));
+    return all.map((raw) => JSON.parse(raw) as TeamRecord);
+  }
+
+  async deleteTeam(name: string, entry: HistoryEntry): Promise<boolean> {
+    const before = await this.getTeam(name);
+    if (!before) return false;
+    const removed = await this.run('deleteTeam', () => this.client.hdel(this.keys.teams, name));
+    if (removed !== 1) return false;
+    await this.run('deleteTeam', () => this.client.rpush(this.keys.teamHistory(name), JSON.stringify(entry)));
+    await this.run('deleteTeam', () => Promise.all(before.members.map((user) => this.client.srem(this.keys.userTeams(user), name))));
+    return true;
+  }
+
+  async teamHistory(name: string): Promise<HistoryEntry[]> {
+    const items = await this.run('teamHistory', () => this.client.lrange(this.keys.teamHistory(name), 0, -1));
+    return items.map((item) => JSON.parse(item) as HistoryEntry);
+  }
+
+  async teamsOf(user: string): Promise<TeamRecord[]> {
+    const names = await this.run('teamsOf', () => this.client.smembers(this.keys.userTeams(user)));
+    if (names.length === 0) return [];
+    const raws = await this.run('teamsOf', () => this.client.hmget(this.keys.teams, ...names));
+    const teams: TeamRecord[] = [];
+    for (const raw of raws) {
+      if (raw === null) continue;
+      const team = JSON.parse(raw) as TeamRecord;
+      if (team.members.includes(user)) teams.push(team);
+    }
+    return teams;
+  }
+
   async createRepository(record: RepositoryRecord): Promise<boolean> {
     const added = await this.run('createRepository', () =>
-      this.client.hsetnx(`${this.prefix}repositories`, record.name, JSON.stringify(record)),
+      this.client.hsetnx(this.keys.repositories, record.name, JSON.stringify(record)),
     );
     return added === 1;
   }
 
   async getRepository(name: string): Promise<RepositoryRecord | undefined> {
-    const raw = await this.run('getRepository', () => this.client.hget(`${this.prefix}repositories`, name));
+    const raw = await this.run('getRepository', () => this.client.hget(this.keys.repositories, name));
     return raw ? (JSON.parse(raw) as RepositoryRecord) : undefined;
   }
 
   async listRepositories(): Promise<RepositoryRecord[]> {
-    const all = await this.run('listRepositories', () => this.client.hvals(`${this.prefix}repositories`));
+    const all = await this.run('listRepositories', () => this.client.hvals(this.keys.repositories));
     return all.map((raw) => JSON.parse(raw) as RepositoryRecord);
   }
 
   async deleteRepository(name: string): Promise<boolean> {
-    return (await this.run('deleteRepository', () => this.client.hdel(`${this.prefix}repositories`, name))) === 1;
+    return (await this.run('deleteRepository', () => this.client.hdel(this.keys.repositories, name))) === 1;
   }
 
   async putUser(record: UserRecord): Promise<void> {
-    await this.run('putUser', () => this.client.hset(`${this.prefix}users`, record.name, JSON.stringify(record)));
+    await this.run('putUser', () => this.client.hset(this.keys.users, record.name, JSON.stringify(record)));
   }
 
   async getUser(name: string): Promise<UserRecord | undefined> {
-    const raw = await this.run('getUser', () => this.client.hget(`${this.prefix}users`, name));
+    const raw = await this.run('getUser', () => this.client.hget(this.keys.users, name));
     return raw ? (JSON.parse(raw) as UserRecord) : undefined;
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    const all = await this.run('listUsers', () => this.client.hvals(`${this.prefix}users`));
+    const all = await this.run('listUsers', () => this.client.hvals(this.keys.users));
     return all.map((raw) => JSON.parse(raw) as UserRecord);
   }
 
   async deleteUser(name: string): Promise<boolean> {
-    return (await this.run('deleteUser', () => this.client.hdel(`${this.prefix}users`, name))) === 1;
+    return (await this.run('deleteUser', () => this.client.hdel(this.keys.users, name))) === 1;
   }
 
   async publish(message: Invalidation): Promise<void> {
-    await this.run('publish', () => this.client.publish(this.channel, JSON.stringify(message)));
+    await this.run('publish', () => this.client.publish(this.keys.invalidations, JSON.stringify(message)));
   }
 
   subscribe(listener: InvalidationListener): void {
     if (!this.subscriber) {
       // A subscribed connection can run no other command, so it is a connection of its own.
       this.subscriber = connectRedis(this.options, 'subscriber');
-      void this.subscriber.subscribe(this.channel).catch(() => {});
+      void this.subscriber.subscribe(this.keys.invalidations, this.keys.heartbeats).catch(() => {});
+      this.watch = new ChannelWatch({
+        intervalMs: this.options.heartbeatMs ?? 2000,
+        now: () => Date.now(),
+        // Heartbeats go on a channel of their own: a replica of an earlier version reads an
+        // unknown message on the invalidation channel as "clear everything".
+        beat: () => this.client.publish(this.keys.heartbeats, '1'),
+        onSilent: (silentMs) => {
+          for (const each of this.listeners) each.onReset();
+          this.renewSubscriber();
+          this.options.onChannelSilent?.(silentMs);
+        },
+      });
+      this.watch.start();
+      this.subscriber.on('message', (channel: string) => {
+        if (channel === this.keys.invalidations || channel === this.keys.heartbeats) this.watch?.heard();
+      });
     }
+    this.listeners.push(listener);
     let isFirstReady = true;
     this.subscriber.on('ready', () => {
-      if (!isFirstReady) listener.onReset();
+      if (!isFirstReady) {
+        this.health?.onReconnect('subscriber');
+        listener.onReset();
+      }
       isFirstReady = false;
     });
     this.subscriber.on('message', (channel: string, payload: string) => {
-      if (channel !== this.channel) return;
+      if (channel !== this.keys.invalidations) return;
       try {
         listener.onMessage(JSON.parse(payload) as Invalidation);
       } catch {
@@ -340,11 +403,28 @@ export class RedisStore implements TokenStore {
     });
   }
 
+  /**
+   * Drops the subscriber's connection and subscribes again on the new one: a deaf connection may
+   * still look healthy, and a subscription lost on it would not be restored by reconnecting alone.
+   */
+  private renewSubscriber(): void {
+    const subscriber = this.subscriber;
+    if (!subscriber) return;
+    subscriber.disconnect(true);
+    void subscriber.subscribe(this.keys.invalidations, this.keys.heartbeats).catch(() => {});
+  }
+
+  /**
+   * Answers from the connection's state and the last successful command when that was within
+   * a second (probes and scrapes then cost no round trip), else with a real PING.
+   */
   async ping(): Promise<void> {
+    if (this.client.status === 'ready' && Date.now() - this.lastOkAt < 1000) return;
     await this.run('ping', () => this.client.ping());
   }
 
   async close(): Promise<void> {
+    this.watch?.stop();
     this.client.disconnect();
     this.subscriber?.disconnect();
   }

@@ -1,9 +1,11 @@
-import type { HistoryEntry, RepositoryRecord, TokenRecord, UserRecord } from '../tokens/record.js';
+import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, TokenSummary, UserRecord } from '../tokens/record.js';
 
 /** What a replica must drop from its cache; `at` is the publish time (epoch ms) for lag metrics. */
 export type Invalidation =
   | { at: number; type: 'tokens'; ids: string[] }
   | { at: number; type: 'user'; user: string }
+  /** Several users' grants changed at once (a team's grants or members). */
+  | { at: number; type: 'users'; users: string[] }
   | { at: number; type: 'all' };
 
 export interface InvalidationListener {
@@ -11,6 +13,16 @@ export interface InvalidationListener {
   onMessage(message: Invalidation): void;
   /** Messages may have been missed (subscriber reconnected): everything cached is suspect. */
   onReset(): void;
+}
+
+/** Told of each change in whether the store answers, once per change, not per failed command. */
+export interface StoreHealthListener {
+  /** A command failed while the store was answering: an outage began. */
+  onOutage(op: string, err: unknown): void;
+  /** A command succeeded after an outage. */
+  onRecovery(): void;
+  /** A connection that had been up came back after it closed. */
+  onReconnect(connection: 'commands' | 'subscriber'): void;
 }
 
 /**
@@ -24,21 +36,35 @@ export interface TokenStore {
   getToken(id: string): Promise<TokenRecord | undefined>;
   /** Adds a token and its first history entry; false when the id is taken. */
   createToken(record: TokenRecord, entry: HistoryEntry): Promise<boolean>;
-  /** Replaces a token and appends to its history; false when the token does not exist. */
-  updateToken(record: TokenRecord, entry: HistoryEntry): Promise<boolean>;
-  /** Removes a token, keeping its history; false when it did not exist. */
-  deleteToken(id: string, entry: HistoryEntry): Promise<boolean>;
   /**
-   * Every token, as read-only records shared with the store (not copies: a list over 100,000
-   * tokens must not copy them). Redis serves this from a local index synced incrementally.
+   * Compare-and-set: replaces the token with `record` (stored at `expectedVersion + 1`) and
+   * appends to its history, in one atomic step, only while the stored token is still at
+   * `expectedVersion`. `stale` means another change came first: read again and decide again.
+   * The stored lastUsedAt is kept when it is newer (it is written apart, in batches).
    */
-  listTokens(): Promise<Iterable<Readonly<TokenRecord>>>;
+  updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number): Promise<WriteOutcome>;
+  /** Removes a token at `expectedVersion`, keeping its history (compare-and-set as above). */
+  deleteToken(id: string, entry: HistoryEntry, expectedVersion: number): Promise<WriteOutcome>;
+  /**
+   * Every token as a read-only summary shared with the store (not copies: a list over 100,000
+   * tokens must not copy them): only what search, sort, filters and visibility read. Memory
+   * and file hand out their records (which satisfy the type); Redis serves a slim local index
+   * synced incrementally. Read the full records of what is shown with getTokens().
+   */
+  listTokens(): Promise<Iterable<Readonly<TokenSummary>>>;
+  /**
+   * Full records by id, in the order asked, undefined where a token is gone: one round trip
+   * (a list page's records after listTokens() chose them).
+   */
+  getTokens(ids: readonly string[]): Promise<Array<TokenRecord | undefined>>;
   /** Tokens by kind and status (`expired` derived at `now`) for tollgate_tokens, without listing them. */
   countTokens(now: number): Promise<TokenCount[]>;
   /** History oldest first; kept after the token is deleted. */
   history(id: string): Promise<HistoryEntry[]>;
-  /** Records last use for tokens that still exist; ids that are gone are ignored. */
-  touchLastUsed(uses: ReadonlyMap<string, number>): Promise<void>;
+  /** Records last use (time, address, User-Agent) for tokens that still exist, where newer; ids that are gone are ignored. */
+  touchLastUsed(uses: ReadonlyMap<string, LastUse>): Promise<void>;
+  /** Active tokens by kind whose expiry falls in (now, until]: tollgate_tokens_expiring_soon. */
+  countExpiring(now: number, until: number): Promise<Record<'repository' | 'personal', number>>;
 
   createRepository(record: RepositoryRecord): Promise<boolean>;
   getRepository(name: string): Promise<RepositoryRecord | undefined>;
@@ -50,14 +76,29 @@ export interface TokenStore {
   listUsers(): Promise<UserRecord[]>;
   deleteUser(name: string): Promise<boolean>;
 
+  /** Writes a team and appends to its history. */
+  putTeam(record: TeamRecord, entry: HistoryEntry): Promise<void>;
+  getTeam(name: string): Promise<TeamRecord | undefined>;
+  listTeams(): Promise<TeamRecord[]>;
+  /** Removes a team, keeping its history; false when it did not exist. */
+  deleteTeam(name: string, entry: HistoryEntry): Promise<boolean>;
+  teamHistory(name: string): Promise<HistoryEntry[]>;
+  /** The teams `user` is a member of (read on a cache miss of a personal token). */
+  teamsOf(user: string): Promise<TeamRecord[]>;
+
   /** Tells every replica (this one included) to drop what the message names. */
   publish(message: Invalidation): Promise<void>;
   subscribe(listener: InvalidationListener): void;
 
   /** Resolves when the backend answers; used by /readyz. */
   ping(): Promise<void>;
+  /** Reports outages and reconnects; absent on backends in this process (memory, file), which have none. */
+  watchHealth?(listener: StoreHealthListener): void;
   close(): Promise<void>;
 }
+
+/** What a compare-and-set write did. */
+export type WriteOutcome = 'written' | 'missing' | 'stale';
 
 export interface TokenCount {
   kind: 'repository' | 'personal';

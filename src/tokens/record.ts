@@ -29,30 +29,36 @@ export interface TokenRecord {
   expiresAt: number | null;
   revokedAt: number | null;
   lastUsedAt: number | null;
+  /** The client address and User-Agent (cut to 256 characters) of that last use. */
+  lastUsedIp: string | null;
+  lastUsedUserAgent: string | null;
+  /** Bumped by every change; a change is written only over the version it was decided on (compare-and-set). */
+  version: number;
+  /**
+   * The token that made this one on its own user's behalf (self-service), or null. A child
+   * expires no later than its parent and is revoked with it, so lending a token lends nothing
+   * that outlives the loan.
+   */
+  parentId: string | null;
 }
 
-/** The token as the API shows it (SPEC §5 "Token JSON"). */
-export interface TokenView {
-  id: string;
-  kind: TokenKind;
-  name: string;
-  repository: string;
-  user: string | null;
-  rights: Right[];
-  status: TokenStatus;
-  prefix: string;
-  createdAt: string;
-  createdBy: string;
-  updatedAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-}
+/**
+ * What listing, search, sort and visibility read of a token: the store's list index keeps
+ * only these (a full TokenRecord satisfies the type). The hash, rights, audit fields and
+ * last-use address are fetched by id for the page being shown (TokenStore.getTokens).
+ */
+export type TokenSummary = Pick<
+  TokenRecord,
+  'id' | 'kind' | 'name' | 'prefix' | 'repository' | 'user' | 'status' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'parentId'
+>;
+
+export const HISTORY_ACTIONS = ['created', 'edited', 'revoked', 'restored', 'deleted', 'rolled', 'leaked'] as const;
+export type HistoryAction = (typeof HISTORY_ACTIONS)[number];
 
 export interface HistoryEntry {
   at: number;
   actor: string;
-  action: 'created' | 'edited' | 'revoked' | 'restored' | 'deleted';
+  action: HistoryAction;
   changes: Record<string, { from: unknown; to: unknown }>;
 }
 
@@ -62,8 +68,17 @@ export interface RepositoryRecord {
   createdBy: string;
 }
 
-/** repository name (or `*`) -> rights held there. */
+/**
+ * repository name (or `*`) -> rights held there. A plain object (it is JSON in the store), so
+ * it is read only through rightsIn(): a repository named `constructor` must find nothing, not
+ * Object.prototype's member.
+ */
 export type Grants = Record<string, Right[]>;
+
+/** The rights `grants` hold on exactly `repository` (own keys only; never the prototype's). */
+export function rightsIn(grants: Readonly<Grants>, repository: string): readonly Right[] | undefined {
+  return Object.hasOwn(grants, repository) ? grants[repository] : undefined;
+}
 
 export interface UserRecord {
   name: string;
@@ -72,35 +87,56 @@ export interface UserRecord {
   updatedAt: number;
 }
 
+/** A named group of users holding grants like a user (SPEC §1). */
+export interface TeamRecord {
+  name: string;
+  members: string[];
+  grants: Grants;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/**
+ * A user's grants: their own ∪ those of every team they belong to. Built without a prototype,
+ * so no repository name can find anything but what was granted.
+ */
+export function combineGrants(own: Readonly<Grants>, teams: readonly Pick<TeamRecord, 'grants'>[]): Grants {
+  const out = Object.create(null) as Grants;
+  for (const grants of [own, ...teams.map((team) => team.grants)]) {
+    for (const repository of Object.keys(grants)) {
+      const rights = rightsIn(grants, repository) ?? [];
+      const merged = new Set([...(rightsIn(out, repository) ?? []), ...rights]);
+      out[repository] = RIGHTS.filter((right) => merged.has(right));
+    }
+  }
+  return out;
+}
+
+/** The last use of a token, as the proxy saw it; written in batches. */
+export interface LastUse {
+  at: number;
+  ip: string | null;
+  userAgent: string | null;
+}
+
 /** True once the expiry has passed; a token without expiry never expires. */
 export function isExpired(record: Pick<TokenRecord, 'expiresAt'>, now: number): boolean {
   return record.expiresAt !== null && record.expiresAt <= now;
 }
 
 /** The status shown to people: `expired` is derived from the clock, never stored. */
-export function statusAt(record: TokenRecord, now: number): TokenStatus {
+export function statusAt(record: Pick<TokenRecord, 'status' | 'expiresAt'>, now: number): TokenStatus {
   if (record.status === 'revoked') return 'revoked';
   return isExpired(record, now) ? 'expired' : 'active';
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
-/** The public view of a record: ISO times, derived status, and no hash. */
-export function toView(record: TokenRecord, now: number): TokenView {
-  return {
-    id: record.id,
-    kind: record.kind,
-    name: record.name,
-    repository: record.repository,
-    user: record.user,
-    rights: record.rights,
-    status: statusAt(record, now),
-    prefix: record.prefix,
-    createdAt: iso(record.createdAt)!,
-    createdBy: record.createdBy,
-    updatedAt: iso(record.updatedAt)!,
-    expiresAt: iso(record.expiresAt),
-    revokedAt: iso(record.revokedAt),
-    lastUsedAt: iso(record.lastUsedAt),
-  };
+/** An epoch-ms time as ISO 8601 (null stays null): the one place the API's times are written. */
+export function iso(ms: number): string;
+export function iso(ms: number | null): string | null;
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }
+
+/** History entries as the API shows them: times in ISO 8601. */
+export const historyView = (entries: readonly HistoryEntry[]) => ({ items: entries.map((entry) => ({ ...entry, at: iso(entry.at) })) });
+

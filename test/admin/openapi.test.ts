@@ -34,10 +34,10 @@ t.test('request schemas come from the validators: required fields and enums matc
   const ref = doc.paths['/v1/tokens'].post.requestBody.content['application/json'].schema.$ref as string;
   t.equal(ref, '#/components/schemas/CreateTokenInput');
   const create = doc.components.schemas.CreateTokenInput;
-  t.same([...create.required].sort(), ['kind', 'name', 'repository', 'rights']);
+  t.same([...create.required].sort(), ['kind', 'name', 'rights']);
   t.same(create.properties.kind.enum, ['repository', 'personal']);
   t.equal(create.additionalProperties, false);
   t.equal(doc.paths['/v1/tokens/{id}'].get.responses['200'].content['application/json'].schema.$ref, '#/components/schemas/Token');
   const query = doc.paths['/v1/tokens'].get.parameters.map((p: { name: string }) => p.name).sort();
-  t.same(query, ['cursor', 'kind', 'limit', 'q', 'repository', 'sort', 'status', 'user']);
+  t.same(query, ['cursor', 'expiresWithin', 'kind', 'limit', 'q', 'repository', 'sort', 'status', 'user']);
 });

@@ -51,3 +51,20 @@ t.test('a failed write stays pending and is retried', async (t) => {
   await recorder.stop();
   t.equal((await store.getToken(record.id))?.lastUsedAt, clock.now());
 });
+
+t.test('the address and User-Agent of the queued use are written with it, cut and with secrets redacted', async (t) => {
+  const store = new CountingStore();
+  const clock = new FakeClock();
+  const { record, secret } = makeToken();
+  await store.createToken(record, entry('created'));
+  const recorder = new LastUsedRecorder(store, clock, 60_000);
+  const agent = `curl/8.5 ${secret} ${'x'.repeat(400)}`;
+  recorder.record(record.id, clock.now(), { socket: { remoteAddress: '10.1.2.3' }, headers: { 'user-agent': agent } } as never);
+  recorder.record(record.id, clock.now() + 1, { socket: { remoteAddress: '10.9.9.9' }, headers: { 'user-agent': 'later' } } as never);
+  await recorder.flush();
+  const stored = (await store.getToken(record.id))!;
+  t.equal(stored.lastUsedIp, '10.1.2.3', 'the use that was queued, not one inside the interval');
+  t.ok(stored.lastUsedUserAgent!.length <= 256);
+  t.notMatch(stored.lastUsedUserAgent!, secret.slice(4, 20));
+  t.match(stored.lastUsedUserAgent!, /^curl\/8\.5 /);
+});

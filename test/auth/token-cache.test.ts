@@ -1,5 +1,5 @@
 import t from 'tap';
-import { TokenCache, UNAVAILABLE, UNKNOWN, type TokenCacheOptions } from '../../src/auth/token-cache.js';
+import { TokenCache, UNAVAILABLE, UNKNOWN, UNOBSERVED, type TokenCacheOptions } from '../../src/auth/token-cache.js';
 import { generateSecret, hashSecret } from '../../src/tokens/secret.js';
 import { CountingStore, FakeClock, RecordingObserver } from '../helpers/fakes.js';
 import { entry, makeToken } from '../helpers/records.js';
@@ -112,7 +112,7 @@ t.test('evicting a token makes the next lookup go to the store', async (t) => {
   await store.createToken(record, entry('created'));
   const hash = hashSecret(secret);
   await cache.resolve(hash);
-  await store.updateToken({ ...record, status: 'revoked' }, entry('revoked'));
+  await store.updateToken({ ...record, status: 'revoked' }, entry('revoked'), record.version);
   cache.onMessage({ at: clock.now(), type: 'tokens', ids: [record.id] });
   t.equal(cache.cached(hash, clock.now()), undefined);
   t.equal(((await cache.resolve(hash)) as { record: { status: string } }).record.status, 'revoked');
@@ -164,4 +164,21 @@ t.test('a reset clears both caches and is counted', async (t) => {
   t.equal(cache.size, 0);
   t.equal(cache.cached(unknown, clock.now()), undefined);
   t.equal(observer.resets, 1);
+});
+
+t.test('lookups given their own observer (the admin API: UNOBSERVED) are not counted; store errors still are', async (t) => {
+  const { store, clock, cache, observer } = setup();
+  const { record, secret } = makeToken();
+  await store.createToken(record, entry('created'));
+  const hash = hashSecret(secret);
+  await cache.resolve(hash, UNOBSERVED);
+  await cache.resolve(hash, UNOBSERVED);
+  t.not(cache.cached(hash, clock.now(), UNOBSERVED), undefined, 'a hit, unobserved');
+  t.same([observer.hits, observer.misses], [0, 0]);
+  await cache.resolve(hash);
+  t.same([observer.hits, observer.misses], [1, 0], 'the default observer still counts');
+  store.isDown = true;
+  t.equal(await cache.resolve(hashSecret(makeToken().secret), UNOBSERVED), UNAVAILABLE);
+  t.same(observer.storeErrors, ['getToken']);
+  t.equal(observer.misses, 0);
 });

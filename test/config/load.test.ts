@@ -1,21 +1,7 @@
-import t, { type Test } from 'tap';
-import { ConfigError, envName, loadConfig } from '../../src/config/load.js';
+import t from 'tap';
+import { envName, loadConfig } from '../../src/config/load.js';
 import { parseDuration } from '../../src/config/duration.js';
-
-const faultsOf = (fn: () => unknown): string[] => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.faults;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-};
-
-const fromYaml = (t: Test, yaml: string, env: NodeJS.ProcessEnv = {}) => {
-  const dir = t.testdir({ 'tollgate.yaml': yaml });
-  return loadConfig({ path: `${dir}/tollgate.yaml`, required: true, env });
-};
+import { faultsOf, fromYaml } from '../helpers/config.js';
 
 t.test('durations parse in every unit and refuse anything else', async (t) => {
   t.equal(parseDuration('250ms'), 250);
@@ -55,7 +41,7 @@ t.test('each fault is one line naming the key, what was found and what is allowe
     fromYaml(t, ['cache:', '  ttl: thirty', '  max: -1', 'proxy:', '  listen: nowhere', '  accessLog: "yes"', 'store:', '  backend: mysql'].join('\n')),
   );
   t.same(faults.sort(), [
-    'cache.max: expected a whole number from 1 to 10000000, got -1',
+    'cache.max: expected a whole number from 1 to 1000000, got -1',
     'cache.ttl: expected a duration such as 250ms, 30s, 5m or 30d, got "thirty"',
     'proxy.accessLog: expected true or false, got "yes"',
     'proxy.listen: expected host:port such as 0.0.0.0:8080, got "nowhere"',

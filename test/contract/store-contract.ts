@@ -3,6 +3,9 @@ import type { Invalidation, TokenStore } from '../../src/store/token-store.js';
 import { entry, makeToken } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait-for.js';
 
+/** Last uses at the given times, from one address. */
+const uses = (pairs: Array<[string, number]>) => new Map(pairs.map(([id, at]) => [id, { at, ip: '10.0.0.1', userAgent: 'test/1' }]));
+
 /** The behaviour every TokenStore backend promises; run unchanged against each one. */
 export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): void {
   let store: TokenStore;
@@ -41,24 +44,24 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     const { record } = makeToken();
     await store.createToken(record, entry('created', 1));
     const revoked = { ...record, status: 'revoked' as const, revokedAt: 5 };
-    t.equal(await store.updateToken(revoked, entry('revoked', 2)), true);
-    t.same(await store.getToken(record.id), revoked);
+    t.equal(await store.updateToken(revoked, entry('revoked', 2), 1), 'written');
+    t.same(await store.getToken(record.id), { ...revoked, version: 2 }, 'the store sets the next version');
     t.same((await store.history(record.id)).map((e) => e.action), ['created', 'revoked']);
   });
 
   t.test('updating a missing token is refused and creates nothing', async (t) => {
     const { record } = makeToken();
-    t.equal(await store.updateToken(record, entry('edited')), false);
+    t.equal(await store.updateToken(record, entry('edited'), 1), 'missing');
     t.equal(await store.getToken(record.id), undefined);
   });
 
   t.test('a deleted token is gone but its history stays', async (t) => {
     const { record } = makeToken();
     await store.createToken(record, entry('created', 1));
-    t.equal(await store.deleteToken(record.id, entry('deleted', 2)), true);
+    t.equal(await store.deleteToken(record.id, entry('deleted', 2), 1), 'written');
     t.equal(await store.getToken(record.id), undefined);
     t.same((await store.history(record.id)).map((e) => e.action), ['created', 'deleted']);
-    t.equal(await store.deleteToken(record.id, entry('deleted', 3)), false);
+    t.equal(await store.deleteToken(record.id, entry('deleted', 3), 1), 'missing');
     t.same([...(await store.listTokens())], []);
   });
 
@@ -71,14 +74,43 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.same(ids, [a.id, b.id].sort());
   });
 
+  t.test('getTokens reads full records in the order asked, undefined where gone', async (t) => {
+    const a = makeToken().record;
+    const b = makeToken({ kind: 'personal', user: 'alice' }).record;
+    const c = makeToken().record;
+    for (const record of [a, b, c]) await store.createToken(record, entry('created'));
+    await store.updateToken({ ...a, name: 'renamed', rights: ['stream'] }, entry('edited'), 1);
+    await store.deleteToken(c.id, entry('deleted'), 1);
+    t.same(await store.getTokens([]), []);
+    const got = await store.getTokens([b.id, 'nosuchtoken', a.id, c.id]);
+    t.equal(got.length, 4);
+    t.same(got[0], b);
+    t.equal(got[1], undefined);
+    t.same(got[2], { ...a, name: 'renamed', rights: ['stream'], version: 2 });
+    t.equal(got[3], undefined);
+    t.same(await store.getTokens([a.id]), [await store.getToken(a.id)], 'the same record getToken reads');
+  });
+
+  t.test('the list holds what search, sort and visibility read', async (t) => {
+    const record = makeToken({ kind: 'personal', user: 'alice', expiresAt: 9000 }).record;
+    await store.createToken(record, entry('created'));
+    await store.touchLastUsed(uses([[record.id, 7]]));
+    const listed = [...(await store.listTokens())].find((r) => r.id === record.id)!;
+    const fields = ['id', 'kind', 'name', 'prefix', 'repository', 'user', 'status', 'createdAt', 'expiresAt', 'lastUsedAt', 'parentId'] as const;
+    t.same(
+      fields.map((field) => listed[field]),
+      fields.map((field) => (field === 'lastUsedAt' ? 7 : record[field])),
+    );
+  });
+
   t.test('list reflects updates, deletes and lastUsedAt', async (t) => {
     const a = makeToken().record;
     const b = makeToken().record;
     await store.createToken(a, entry('created'));
     await store.createToken(b, entry('created'));
-    await store.updateToken({ ...a, name: 'renamed' }, entry('edited'));
-    await store.deleteToken(b.id, entry('deleted'));
-    await store.touchLastUsed(new Map([[a.id, 7]]));
+    await store.updateToken({ ...a, name: 'renamed' }, entry('edited'), 1);
+    await store.deleteToken(b.id, entry('deleted'), 1);
+    await store.touchLastUsed(uses([[a.id, 7]]));
     const all = [...(await store.listTokens())];
     t.same(all.map((r) => [r.id, r.name, r.lastUsedAt]), [[a.id, 'renamed', 7]]);
   });
@@ -92,20 +124,20 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     for (const record of [a, b, c]) await store.createToken(record, entry('created'));
     t.same(await count(1000), { 'repository:active': 2, 'personal:active': 1 });
     t.same(await count(5000), { 'repository:active': 1, 'repository:expired': 1, 'personal:active': 1 });
-    await store.updateToken({ ...a, status: 'revoked' }, entry('revoked'));
-    await store.updateToken({ ...b, expiresAt: null }, entry('edited'));
+    await store.updateToken({ ...a, status: 'revoked' }, entry('revoked'), 1);
+    await store.updateToken({ ...b, expiresAt: null }, entry('edited'), 1);
     t.same(await count(5000), { 'repository:active': 1, 'repository:revoked': 1, 'personal:active': 1 });
-    await store.deleteToken(a.id, entry('deleted'));
-    await store.deleteToken(c.id, entry('deleted'));
+    await store.deleteToken(a.id, entry('deleted'), 2);
+    await store.deleteToken(c.id, entry('deleted'), 1);
     t.same(await count(5000), { 'repository:active': 1 });
   });
 
   t.test('lastUsedAt moves forward only, and touching a missing token creates nothing', async (t) => {
     const { record } = makeToken();
     await store.createToken(record, entry('created'));
-    await store.touchLastUsed(new Map([[record.id, 2000], ['ffffffffffffffff', 3000]]));
+    await store.touchLastUsed(uses([[record.id, 2000], ['ffffffffffffffff', 3000]]));
     t.equal((await store.getToken(record.id))?.lastUsedAt, 2000);
-    await store.touchLastUsed(new Map([[record.id, 1000]]));
+    await store.touchLastUsed(uses([[record.id, 1000]]));
     t.equal((await store.getToken(record.id))?.lastUsedAt, 2000);
     t.equal(await store.getToken('ffffffffffffffff'), undefined);
     t.same((await store.history(record.id)).length, 1, 'use is not a change in history');
@@ -159,5 +191,87 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     got.rights.push('admin');
     record.rights.push('delete');
     t.same((await store.getToken(record.id))?.rights, ['query', 'stream']);
+  });
+
+  t.test('an update or delete decided on an old version is refused and changes nothing', async (t) => {
+    const { record } = makeToken();
+    await store.createToken(record, entry('created'));
+    t.equal(await store.updateToken({ ...record, status: 'revoked' }, entry('revoked'), 1), 'written');
+    t.equal(await store.updateToken({ ...record, name: 'late edit' }, entry('edited'), 1), 'stale');
+    t.equal(await store.deleteToken(record.id, entry('deleted'), 1), 'stale');
+    const stored = (await store.getToken(record.id))!;
+    t.equal(stored.status, 'revoked');
+    t.equal(stored.name, record.name);
+    t.equal(stored.version, 2);
+    t.same((await store.history(record.id)).map((e) => e.action), ['created', 'revoked'], 'a refused write leaves no history');
+  });
+
+  t.test('an update keeps a newer lastUsedAt written apart', async (t) => {
+    const { record } = makeToken();
+    await store.createToken(record, entry('created'));
+    await store.touchLastUsed(uses([[record.id, 5000]]));
+    t.equal(await store.updateToken({ ...record, name: 'renamed', lastUsedAt: null }, entry('edited'), 1), 'written');
+    t.equal((await store.getToken(record.id))?.lastUsedAt, 5000);
+  });
+
+  t.test('racing writers on one version: exactly one wins, the rest are stale', async (t) => {
+    const { record } = makeToken();
+    await store.createToken(record, entry('created'));
+    const results = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((n) => store.updateToken({ ...record, name: `writer ${n}` }, entry('edited'), 1)),
+    );
+    t.equal(results.filter((r) => r === 'written').length, 1);
+    t.equal(results.filter((r) => r === 'stale').length, 5);
+    t.equal((await store.history(record.id)).length, 2);
+  });
+
+  t.test('the parent link is stored', async (t) => {
+    const parent = makeToken().record;
+    const child = makeToken({ parentId: parent.id }).record;
+    await store.createToken(parent, entry('created'));
+    await store.createToken(child, entry('created'));
+    t.equal((await store.getToken(child.id))?.parentId, parent.id);
+    t.equal((await store.getToken(parent.id))?.parentId, null);
+  });
+
+  t.test('a use is stored with its address and User-Agent, and an older one changes neither', async (t) => {
+    const { record } = makeToken();
+    await store.createToken(record, entry('created'));
+    await store.touchLastUsed(new Map([[record.id, { at: 2000, ip: '192.0.2.7', userAgent: 'phone/2' }]]));
+    await store.touchLastUsed(new Map([[record.id, { at: 1000, ip: '192.0.2.8', userAgent: 'old/1' }]]));
+    const stored = (await store.getToken(record.id))!;
+    t.same([stored.lastUsedAt, stored.lastUsedIp, stored.lastUsedUserAgent], [2000, '192.0.2.7', 'phone/2']);
+    const listed = [...(await store.listTokens())].find((r) => r.id === record.id)!;
+    t.equal(listed.lastUsedAt, 2000, 'the list index carries the time (it sorts by it)');
+    const [fetched] = await store.getTokens([record.id]);
+    t.same([fetched?.lastUsedIp, fetched?.lastUsedUserAgent], ['192.0.2.7', 'phone/2'], 'getTokens carries the address and User-Agent');
+  });
+
+  t.test('active tokens expiring in a window are counted by kind', async (t) => {
+    const soon = makeToken({ expiresAt: 5000 }).record;
+    const later = makeToken({ expiresAt: 50_000 }).record;
+    const personal = makeToken({ kind: 'personal', user: 'alice', expiresAt: 6000 }).record;
+    const revoked = makeToken({ expiresAt: 5000, status: 'revoked' }).record;
+    const past = makeToken({ expiresAt: 500 }).record;
+    for (const record of [soon, later, personal, revoked, past]) await store.createToken(record, entry('created'));
+    t.same(await store.countExpiring(1000, 10_000), { repository: 1, personal: 1 });
+    t.same(await store.countExpiring(1000, 100_000), { repository: 2, personal: 1 });
+  });
+
+  t.test('teams are stored with members and grants, with history, and found by member', async (t) => {
+    const team = { name: 'platform', members: ['alice', 'bob'], grants: { sensors: ['query' as const] }, createdAt: 1, updatedAt: 1 };
+    await store.putTeam(team, entry('created'));
+    t.same(await store.getTeam('platform'), team);
+    t.same((await store.teamsOf('alice')).map((x) => x.name), ['platform']);
+    t.same(await store.teamsOf('carol'), []);
+    const changed = { ...team, members: ['bob', 'carol'], updatedAt: 2 };
+    await store.putTeam(changed, entry('edited'));
+    t.same(await store.teamsOf('alice'), [], 'a member removed is no longer found');
+    t.same((await store.teamsOf('carol')).map((x) => x.name), ['platform']);
+    t.same(await store.listTeams(), [changed]);
+    t.equal(await store.deleteTeam('platform', entry('deleted')), true);
+    t.equal(await store.deleteTeam('platform', entry('deleted')), false);
+    t.same(await store.teamsOf('bob'), []);
+    t.same((await store.teamHistory('platform')).map((e) => e.action), ['created', 'edited', 'deleted'], 'history stays after delete');
   });
 }

@@ -3,38 +3,44 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
+import { Job } from 'kubernetes-models/batch/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { render, type Doc } from '../helpers/kustomize.js';
 import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { routes } from '../../src/admin/routes.js';
 import { loadConfig } from '../../src/config/load.js';
 import { Metrics } from '../../src/metrics/metrics.js';
+import { nodeVersionProblem } from '../../src/cli/node-version.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-type Doc = { apiVersion: string; kind: string; metadata: { name: string }; [key: string]: any };
-
-/** What `kubectl kustomize` does for the features these kustomizations use: resources, recursively. */
-function render(dir: string): Doc[] {
-  const kustomization = parseYaml(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
-  return kustomization.resources.flatMap((resource) => {
-    const path = join(dir, resource);
-    if (statSync(path).isDirectory()) return render(path);
-    return parseAllDocuments(readFileSync(path, 'utf8')).map((doc) => doc.toJS() as Doc);
-  });
-}
 
 const MODELS: Record<string, new (doc: any) => { validate(): void }> = {
   'v1/ConfigMap': ConfigMap,
   'v1/Secret': Secret,
   'v1/Service': Service,
   'apps/v1/Deployment': Deployment,
+  'batch/v1/Job': Job,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
   'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
 const base = render(join(root, 'deploy/base'));
 const overlay = render(join(root, 'deploy/overlays/dev-redis'));
+// The base with the optional monitoring component, as a user's kustomization adds it.
+const monitored = render(
+  t.testdir({
+    'kustomization.yaml': `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [${join(root, 'deploy/base')}]
+components: [${join(root, 'deploy/monitoring')}]
+`,
+  }),
+);
+const initAdminJob = render(join(root, 'deploy/init-admin'));
 const find = (docs: Doc[], kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name)!;
 const deployment = find(base, 'Deployment', 'data-service');
 const pod = deployment.spec.template.spec;
@@ -50,7 +56,7 @@ const config = loadConfig({
 const portOf = (name: string) => tollgate.ports.find((p: { name: string }) => p.name === name)?.containerPort;
 
 t.test('every rendered object is valid against the Kubernetes and Prometheus Operator schemas', async (t) => {
-  for (const doc of [...base, ...overlay]) {
+  for (const doc of [...base, ...overlay, ...monitored, ...initAdminJob]) {
     const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
     t.ok(Model, `a schema for ${doc.apiVersion} ${doc.kind}`);
     t.doesNotThrow(() => new Model!(doc).validate(), `${doc.kind}/${doc.metadata.name}`);
@@ -59,12 +65,36 @@ t.test('every rendered object is valid against the Kubernetes and Prometheus Ope
     'ConfigMap/tollgate-config',
     'Deployment/data-service',
     'Deployment/redis',
-    'PodMonitor/tollgate',
-    'PrometheusRule/tollgate',
+    'NetworkPolicy/tollgate',
     'Secret/tollgate-redis',
     'Service/data-service',
     'Service/redis',
   ]);
+});
+
+t.test('the base applies on a bare cluster: Prometheus Operator kinds come only with the monitoring component', async (t) => {
+  const operatorKinds = (docs: Doc[]) => docs.filter((d) => d.apiVersion.startsWith('monitoring.coreos.com/')).map((d) => d.kind).sort();
+  t.same(operatorKinds(base), []);
+  t.same(operatorKinds(overlay), []);
+  t.same(operatorKinds(monitored), ['PodMonitor', 'PrometheusRule']);
+  for (const doc of base) t.ok(['v1', 'apps/v1', 'networking.k8s.io/v1'].includes(doc.apiVersion), `${doc.kind}: a built-in API`);
+});
+
+t.test('the images are set in one place: the images: entries of the kustomization', async (t) => {
+  const images = [...pod.initContainers, ...pod.containers].map((c: { image: string }) => c.image);
+  t.same(images, ['ghcr.io/example/tollgate:0.1.0', 'registry.example.com/data-service:1.0.0']);
+  const mine = render(
+    t.testdir({
+      'kustomization.yaml': `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [${join(root, 'deploy/base')}]
+images:
+  - { name: ghcr.io/example/tollgate, newName: registry.internal/platform/tollgate, newTag: 0.2.0 }
+`,
+    }),
+  );
+  const mineTollgate = find(mine, 'Deployment', 'data-service').spec.template.spec.initContainers[0];
+  t.equal(mineTollgate.image, 'registry.internal/platform/tollgate:0.2.0', 'one images: edit in an overlay moves the image');
 });
 
 t.test('kubectl kustomize renders the same objects, where kubectl is installed', async (t) => {
@@ -98,10 +128,10 @@ t.test('probes and the PodMonitor use paths the admin server answers, on the adm
     t.ok(served.has(tollgate[probe].httpGet.path), `${probe} ${tollgate[probe].httpGet.path}`);
   }
   t.equal(tollgate.readinessProbe.httpGet.path, '/readyz');
-  const monitor = find(base, 'PodMonitor', 'tollgate');
+  const monitor = find(monitored, 'PodMonitor', 'tollgate');
   t.equal(monitor.spec.podMetricsEndpoints[0].port, 'admin');
   t.ok(served.has(monitor.spec.podMetricsEndpoints[0].path));
-  t.same(monitor.spec.selector.matchLabels, deployment.spec.selector.matchLabels);
+  t.match(deployment.spec.template.metadata.labels, monitor.spec.selector.matchLabels, 'the PodMonitor selects the pods');
 });
 
 t.test('the Service exposes the proxy port only', async (t) => {
@@ -126,25 +156,25 @@ t.test('every container runs locked down', async (t) => {
 });
 
 t.test('alerts and the dashboard name only metrics the process exports', async (t) => {
-  const metrics = new Metrics({ cacheEntries: () => 0, isStoreUp: async () => true, tokenCounts: async () => [] });
+  const metrics = new Metrics({ cacheEntries: () => 0, isStoreUp: async () => true, tokenCounts: async () => [], expiringSoon: async () => ({ repository: 0, personal: 0 }) });
   const exported = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     exported.add(metric.name);
     if (metric.type === ('histogram' as never)) for (const suffix of ['_bucket', '_sum', '_count']) exported.add(metric.name + suffix);
   }
   const named = (text: string) => [...text.matchAll(/\b((?:tollgate|process)_[a-z_]+)\b/g)].map((m) => m[1]!);
-  const rules = find(base, 'PrometheusRule', 'tollgate').spec.groups.flatMap((g: { rules: Array<{ alert: string; expr: string }> }) => g.rules);
+  const rules = find(monitored, 'PrometheusRule', 'tollgate').spec.groups.flatMap((g: { rules: Array<{ alert: string; expr: string }> }) => g.rules);
   t.ok(rules.length >= 5);
   for (const rule of rules) {
     const names = named(rule.expr);
-    t.ok(names.length > 0, `${rule.alert} names a metric`);
+    t.ok(names.length > 0 || /\bup\{job=~"\.\+\/tollgate"\}/.test(rule.expr), `${rule.alert} names a metric`);
     for (const name of names) t.ok(exported.has(name), `${rule.alert}: ${name}`);
   }
   const dashboard = JSON.parse(readFileSync(join(root, 'deploy/monitoring/grafana-dashboard.json'), 'utf8'));
   for (const panel of dashboard.panels) {
     for (const target of panel.targets) for (const name of named(target.expr)) t.ok(exported.has(name), `${panel.title}: ${name}`);
   }
-  for (const alert of ['TollgateStoreDown', 'TollgateRevocationLagHigh', 'TollgateUpstreamErrors', 'TollgateCacheHitRatioLow']) {
+  for (const alert of ['TollgateStoreDown', 'TollgateRevocationLagHigh', 'TollgateUpstreamErrors', 'TollgateCacheHitRatioLow', 'TollgateTokensExpiringSoon', 'TollgateUnauthenticatedSpike', 'TollgateTargetDown', 'TollgateTargetsAbsent']) {
     t.ok(rules.some((r: { alert: string }) => r.alert === alert), alert);
   }
 });
@@ -152,9 +182,217 @@ t.test('alerts and the dashboard name only metrics the process exports', async (
 t.test('the Dockerfile builds with npm ci, keeps only runtime dependencies and runs as non-root', async (t) => {
   const dockerfile = readFileSync(join(root, 'deploy/Dockerfile'), 'utf8');
   t.match(dockerfile, /npm ci --omit=dev/);
-  t.match(dockerfile, /^FROM node:20/m);
   t.match(dockerfile, /^USER 65532:65532$/m);
   t.match(dockerfile, /^CMD \["serve"/m);
   const ignore = readFileSync(join(dirname(join(root, 'deploy/Dockerfile')), 'Dockerfile.dockerignore'), 'utf8');
   t.match(ignore, /^\*$/m, 'everything is ignored but what the build copies');
+});
+
+t.test('the image runs Node 24, the line CI tests, on distroless; its build steps match the project', async (t) => {
+  const dockerfile = readFileSync(join(root, 'deploy/Dockerfile'), 'utf8');
+  const froms = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\w+))?$/gm)].map((m) => ({ image: m[1]!, stage: m[2] }));
+  t.same(
+    froms.map((f) => f.image),
+    ['node:24-bookworm-slim', 'node:24-bookworm-slim', 'gcr.io/distroless/nodejs24-debian12:nonroot'],
+    'Node 24 build stages on Debian 12 (bookworm), the Node 24 distroless Debian 12 runtime as nonroot',
+  );
+  t.same(froms.map((f) => f.stage), ['deps', 'build', undefined]);
+  t.equal(nodeVersionProblem('24.0.0'), undefined, 'the image\'s line is one Tollgate supports');
+  const ci = readFileSync(join(root, '.ci/use-node.sh'), 'utf8');
+  t.match(ci, /^TOLLGATE_NODE_VERSION=24\.\d+\.\d+$/m, 'CI runs the suite on the image\'s line');
+
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const ignore = readFileSync(join(root, 'deploy/Dockerfile.dockerignore'), 'utf8');
+  const unignored = new Set([...ignore.matchAll(/^!(\S+?)(?:\/\*\*)?$/gm)].map((m) => m[1]));
+  for (const [, sources] of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+    for (const source of sources!.split(' ')) {
+      t.ok(statSync(join(root, source), { throwIfNoEntry: false }), `COPY ${source}: it exists`);
+      t.ok(unignored.has(source), `COPY ${source}: the build context keeps it`);
+    }
+  }
+  for (const [, script] of dockerfile.matchAll(/^RUN npm run (\S+)$/gm)) t.ok(pkg.scripts[script!], `npm run ${script}: package.json has it`);
+  const entry = /^ENTRYPOINT \["\/nodejs\/bin\/node", "(\S+)"\]$/m.exec(dockerfile);
+  t.equal(entry?.[1], pkg.bin.tollgate, 'the entry point is the tollgate command');
+  t.ok(statSync(join(root, 'src/main.ts'), { throwIfNoEntry: false }), 'which the build makes from src/main.ts');
+  t.match(dockerfile, /^COPY --from=build \/app\/dist \.\/dist$/m);
+  t.match(dockerfile, /^COPY --from=deps \/app\/node_modules \.\/node_modules$/m);
+});
+
+t.test('the NetworkPolicy opens the proxy port to all, the admin port to the namespace and Prometheus, nothing else', async (t) => {
+  const policy = find(base, 'NetworkPolicy', 'tollgate');
+  t.match(deployment.spec.template.metadata.labels, policy.spec.podSelector.matchLabels, 'it selects the Tollgate pods');
+  t.same(policy.spec.policyTypes, ['Ingress']);
+  const [proxyRule, adminRule] = policy.spec.ingress;
+  t.same(proxyRule.ports, [{ protocol: 'TCP', port: config.proxy.listen.port }]);
+  t.notOk(proxyRule.from, 'the proxy port: from any client of the Service');
+  t.same(adminRule.ports, [{ protocol: 'TCP', port: config.admin.listen.port }]);
+  t.same(adminRule.from[0], { podSelector: {} }, 'the admin port: pods of the namespace');
+  t.match(adminRule.from[1], { namespaceSelector: { matchLabels: {} }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }, 'and Prometheus');
+  t.equal(policy.spec.ingress.length, 2, 'no other port (the data service\'s 8000) is open');
+  const service = find(base, 'Service', 'data-service');
+  t.equal(portOf(service.spec.ports[0].targetPort), config.proxy.listen.port, 'the port the Service targets is the open one');
+});
+
+t.test('the init-admin Job runs tollgate init-admin once, with the sidecar\'s config and store, and goes away', async (t) => {
+  t.same(initAdminJob.map((d) => `${d.kind}/${d.metadata.name}`), ['Job/tollgate-init-admin']);
+  const job = initAdminJob[0]!;
+  t.equal(job.spec.backoffLimit, 0, 'no retry: a retry would make a second admin token');
+  t.ok(job.spec.ttlSecondsAfterFinished > 0 && job.spec.ttlSecondsAfterFinished <= 3600, 'the Job and its log (the secret) are deleted within the hour');
+  const spec = job.spec.template.spec;
+  t.equal(spec.restartPolicy, 'Never');
+  const [container] = spec.containers;
+  t.equal(container.image, tollgate.image, 'the sidecar\'s image');
+  t.same(container.args.slice(0, 3), ['init-admin', '--config', tollgate.args[2]]);
+  const usage = readFileSync(join(root, 'src/cli/main.ts'), 'utf8');
+  t.match(usage, /init-admin \[--config FILE\] \[--name N\]/, 'the command and its options exist');
+  t.same(container.env, tollgate.env, 'the same Redis Secret');
+  t.same(container.volumeMounts, tollgate.volumeMounts);
+  t.same(spec.volumes, pod.volumes, 'the same ConfigMap');
+  t.match(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  t.equal(spec.securityContext.runAsNonRoot, true);
+  t.equal(spec.automountServiceAccountToken, false);
+  // The config the Job loads is the sidecar's: init-admin reads store settings from it.
+  t.equal(config.store.backend, 'redis');
+});
+
+t.test('the sidecar component puts Tollgate in front of a team\'s own Deployment and Service', async (t) => {
+  // A team's existing kustomization: their Deployment and Service, marked for the sidecar, plus
+  // one Deployment that is not.
+  const dir = t.testdir({
+    'kustomization.yaml': `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [app.yaml]
+components: [${join(root, 'deploy/components/sidecar')}]
+images:
+  - { name: ghcr.io/example/tollgate, newName: registry.internal/platform/tollgate, newTag: 0.1.0 }
+`,
+    'app.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: orders
+  annotations: { tollgate/sidecar: inject }
+spec:
+  replicas: 3
+  selector: { matchLabels: { app: orders } }
+  template:
+    metadata: { labels: { app: orders } }
+    spec:
+      containers:
+        - name: orders
+          image: registry.example.com/orders:2.3
+          ports: [{ name: http, containerPort: 8000 }]
+          readinessProbe: { httpGet: { path: /health, port: http } }
+          resources: { limits: { memory: 1Gi } }
+      volumes: [{ name: scratch, emptyDir: {} }]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: orders
+  annotations: { tollgate/sidecar: inject }
+spec:
+  selector: { app: orders }
+  ports: [{ name: http, port: 80, targetPort: http }]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: worker }
+spec:
+  selector: { matchLabels: { app: worker } }
+  template:
+    metadata: { labels: { app: worker } }
+    spec:
+      containers: [{ name: worker, image: registry.example.com/worker:1 }]
+`,
+  });
+  const docs = render(dir);
+  t.same(docs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
+    'ConfigMap/tollgate-config',
+    'Deployment/orders',
+    'Deployment/worker',
+    'NetworkPolicy/tollgate',
+    'Service/orders',
+  ]);
+  for (const doc of docs) t.doesNotThrow(() => new MODELS[`${doc.apiVersion}/${doc.kind}`]!(doc).validate(), `${doc.kind}/${doc.metadata.name} is valid`);
+
+  const orders = find(docs, 'Deployment', 'orders').spec.template;
+  const [sidecar] = orders.spec.initContainers;
+  const { runAsNonRoot, runAsUser, runAsGroup, seccompProfile, ...lockdown } = sidecar.securityContext;
+  t.same({ ...sidecar, image: tollgate.image, securityContext: lockdown }, tollgate, 'the same container as the base\'s sidecar');
+  t.same({ runAsNonRoot, runAsUser, runAsGroup, seccompProfile }, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+  t.equal(sidecar.image, 'registry.internal/platform/tollgate:0.1.0', 'the team\'s images: entry sets it');
+  t.equal(sidecar.restartPolicy, 'Always', 'a native sidecar');
+  for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) t.equal(sidecar[probe].httpGet.port, 'admin', probe);
+  t.same(orders.spec.volumes.map((v: { name: string }) => v.name), ['scratch', 'tollgate-config'], 'the team\'s volumes kept, the config added');
+  t.equal(orders.spec.containers.length, 1);
+  t.equal(orders.spec.containers[0].readinessProbe.httpGet.port, 'http', 'the team\'s container and probes untouched');
+  t.same(orders.metadata.labels, { app: 'orders', 'tollgate/sidecar': 'true' });
+  t.same(find(docs, 'Deployment', 'orders').spec.selector, { matchLabels: { app: 'orders' } }, 'the (immutable) selector untouched');
+  t.equal(orders.spec.terminationGracePeriodSeconds, pod.terminationGracePeriodSeconds);
+
+  const service = find(docs, 'Service', 'orders');
+  t.same(service.spec.ports, [{ name: 'http', port: 80, targetPort: 'proxy' }], 'the Service now reaches Tollgate');
+  t.same(find(docs, 'ConfigMap', 'tollgate-config').data, find(base, 'ConfigMap', 'tollgate-config').data, 'the same config as the base');
+  t.same(find(docs, 'NetworkPolicy', 'tollgate').spec, find(base, 'NetworkPolicy', 'tollgate').spec, 'the same NetworkPolicy as the base');
+  t.match(orders.metadata.labels, find(docs, 'NetworkPolicy', 'tollgate').spec.podSelector.matchLabels, 'which selects the pods');
+  t.equal(new URL(config.proxy.upstream).port, String(orders.spec.containers[0].ports[0].containerPort), 'upstream is the data service\'s port');
+
+  const worker = find(docs, 'Deployment', 'worker').spec.template;
+  t.notOk(worker.spec.initContainers, 'an unmarked Deployment is left alone');
+  t.same(worker.metadata.labels, { app: 'worker' });
+});
+
+t.test('the scrape-target alerts watch the PodMonitor\'s job; the 401 alert counts 401s', async (t) => {
+  const rules = find(monitored, 'PrometheusRule', 'tollgate').spec.groups.flatMap((g: { rules: Array<{ alert: string; expr: string }> }) => g.rules);
+  const expr = (alert: string) => rules.find((r: { alert: string }) => r.alert === alert)!.expr as string;
+  // The Prometheus Operator names a PodMonitor's scrape job "<namespace>/<name>".
+  const job = new RegExp(`^${/job=~"([^"]+)"/.exec(expr('TollgateTargetDown'))![1]}$`);
+  t.match(`payments/${find(monitored, 'PodMonitor', 'tollgate').metadata.name}`, job);
+  t.notMatch('payments/redis', job);
+  t.match(expr('TollgateTargetDown'), /^up\{job=~"[^"]+"\} == 0$/);
+  t.match(expr('TollgateTargetsAbsent'), /^absent\(up\{job=~"[^"]+"\}\)$/);
+  t.match(expr('TollgateUnauthenticatedSpike'), /tollgate_requests_total\{outcome="unauthenticated"\}/);
+});
+
+/** GitHub's heading anchors: lower case, punctuation but - and _ dropped, spaces to -, repeats numbered. */
+function anchors(markdown: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let section = '';
+  for (const [, hashes, text] of markdown.replace(/^```[\s\S]*?^```/gm, '').matchAll(/^(#{1,6}) (.+)$/gm)) {
+    if (hashes === '##') section = text!;
+    let slug = text!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    for (let n = 1; out.has(slug); n++) slug = `${slug.replace(/-\d+$/, '')}-${n}`;
+    out.set(slug, section);
+  }
+  return out;
+}
+
+t.test('every alert has a runbook_url at a heading of the README\'s Operating section', async (t) => {
+  const readme = anchors(readFileSync(join(root, 'README.md'), 'utf8'));
+  t.equal(readme.get('running-in-kubernetes'), 'Running in Kubernetes', 'the anchors are computed the way GitHub does');
+  const rules = find(monitored, 'PrometheusRule', 'tollgate').spec.groups.flatMap((g: { rules: Array<{ alert: string }> }) => g.rules);
+  for (const rule of rules) {
+    const url = /^https:\/\/github\.com\/example\/tollgate\/blob\/main\/README\.md#(.+)$/.exec(rule.annotations?.runbook_url ?? '');
+    t.ok(url, `${rule.alert} has a runbook_url into the README`);
+    if (url) t.equal(readme.get(url[1]!), 'Operating', `${rule.alert}: #${url[1]} is a heading under Operating`);
+  }
+});
+
+t.test('the dashboard has namespace and pod variables, and every query uses both', async (t) => {
+  const dashboard = JSON.parse(readFileSync(join(root, 'deploy/monitoring/grafana-dashboard.json'), 'utf8'));
+  const variables = new Map(dashboard.templating.list.map((v: { name: string }) => [v.name, v]));
+  const namespace = variables.get('namespace') as { type: string; query: { query: string } };
+  const podVariable = variables.get('pod') as { type: string; query: { query: string } };
+  t.equal(namespace?.type, 'query');
+  t.match(namespace?.query.query, /^label_values\(tollgate_\w+, namespace\)$/);
+  t.match(podVariable?.query.query, /^label_values\(tollgate_\w+\{namespace=~"\$namespace"\}, pod\)$/, 'pods of the chosen namespaces');
+  for (const panel of dashboard.panels) {
+    for (const target of panel.targets) {
+      const selectors = [...(target.expr as string).matchAll(/\b(?:tollgate|process)_[a-z_]+(\{[^}]*\})?/g)];
+      t.ok(selectors.length > 0, panel.title);
+      for (const [whole, selector] of selectors) {
+        t.ok(selector?.includes('namespace=~"$namespace"') && selector.includes('pod=~"$pod"'), `${panel.title}: ${whole}`);
+      }
+    }
+  }
 });

@@ -32,6 +32,22 @@ t.test('a bad environment override exits 2 naming the key', async (t) => {
   t.match(run.stderr, /store\.backend: expected one of file, redis, memory, got "postgres"/);
 });
 
+t.test('a duration a timer cannot hold, set through the environment, exits 2 naming the key and the range', async (t) => {
+  const run = await runToEnd(['serve'], { ...listenEnv, TOLLGATE_CACHE_LAST_USED_INTERVAL: '30d', TOLLGATE_PROXY_SHUTDOWN_GRACE: '30d' }, t.testdir({}));
+  t.equal(run.code, 2);
+  t.match(run.stderr, /^ {2}cache\.lastUsedInterval: expected a duration from 1s to 1h, got "30d"$/m);
+  t.match(run.stderr, /^ {2}proxy\.shutdownGrace: expected a duration from 100ms to 1h, got "30d"$/m);
+  t.notMatch(run.stderr, /TimeoutOverflowWarning/);
+});
+
+t.test('a route path with a dot segment exits 2 naming the route', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': 'routes:\n  - { path: /health, public: true }\n  - { path: /v1/repositories/:repository/../admin }\n' });
+  const run = await runToEnd(['serve', '--config', join(dir, 'routes.yaml')], listenEnv);
+  t.equal(run.code, 2);
+  t.match(run.stderr, /^ {2}routes\.1\.path: .*got "\/v1\/repositories\/:repository\/\.\.\/admin"$/m);
+  t.notMatch(run.stdout, /listening/);
+});
+
 t.test('bad usage exits 2 with the usage text', async (t) => {
   const unknown = await runToEnd(['frobnicate']);
   t.equal(unknown.code, 2);
@@ -81,7 +97,10 @@ t.test('init-admin then serve on Redis: the printed secret administers, tokens w
 
   serve.child.kill('SIGTERM');
   t.equal(await serve.exited, 0);
-  t.notOk(serve.stdout().includes('"requestId"'), 'accessLog false: no access lines');
+  // Audit lines carry a requestId too; an access line is any other line that does.
+  const logged = serve.stdout().split('\n').filter((l) => l.includes('"requestId"'));
+  t.same(logged.filter((l) => !l.includes('"audit":true')), [], 'accessLog false: no access lines');
+  t.equal(logged.length, 2, 'the two admin changes are audited whatever accessLog says');
   t.notOk(serve.stdout().includes(reader.slice(4)), 'no secret in the logs');
   t.notOk(serve.stdout().includes(secret!.slice(4)));
 });

@@ -9,8 +9,9 @@ import { ConfigError, loadConfig, validate } from '../../src/config/load.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { generateSecret, parseSecret, SECRET_LENGTH } from '../../src/tokens/secret.js';
 import { NAME_PATTERN } from '../../src/tokens/record.js';
+import { BASE62_DIGITS } from '../../src/tokens/base62.js';
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const BASE62 = BASE62_DIGITS;
 const runs = { numRuns: 2000 };
 
 t.test('token parser: never throws, and refuses every string that is not a generated secret', async (t) => {
@@ -105,6 +106,80 @@ t.test('config loader: any YAML document gives a config or a ConfigError naming 
       }
     }),
     { numRuns: 1000 },
+  );
+  t.pass();
+});
+
+// Upstreams that read more into a path than RFC 3986 does: Tomcat and Spring strip `;` path
+// parameters per segment, Java and Python trim whitespace, some servers NFKC-normalize after
+// decoding (U+FF0E `．` and U+2024 `․` become `.`, U+2025 `‥` becomes `..`, U+FF0F `／` becomes `/`).
+// The atoms: every character whose NFKC form holds a dot, a separator, `;`, `?`, `#`, `%` or
+// whitespace, percent-encoded as UTF-8, plus the ASCII troublemakers raw and encoded.
+const utf8Encoded = (text: string) => [...Buffer.from(text, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+const foldingCharacters: string[] = [];
+for (let cp = 0x80; cp < 0x30000; cp++) {
+  if (cp >= 0xd800 && cp <= 0xdfff) continue;
+  const text = String.fromCodePoint(cp);
+  const folded = text.normalize('NFKC');
+  if (folded !== text && (/[./\\;?#%]/.test(folded) || folded.trim() !== folded)) foldingCharacters.push(text);
+}
+const atom = fc.oneof(
+  fc.constantFrom('.', '.', '%2e', '%2E', ';', '%3b', '%3B', '%20', '%09', '%0d', ' ', 'x', 'v=1'),
+  fc.constantFrom(...foldingCharacters).chain((c) => fc.constantFrom(utf8Encoded(c), c, Buffer.from(c, 'utf8').toString('latin1'))),
+);
+const foldingPiece = fc.oneof(fc.array(atom, { minLength: 1, maxLength: 4 }).map((atoms) => atoms.join('')), fc.constantFrom('sensors', 'billing', 'q', '..;', '..%20'));
+const foldingPath = fc
+  .tuple(fc.constantFrom('sensors', 'billing'), fc.array(foldingPiece, { minLength: 1, maxLength: 5 }))
+  .map(([repository, parts]) => `/v1/repositories/${repository}/${parts.join('/')}`);
+
+/** The path as one kind of upstream reads it: decoded, optionally NFKC-folded, params stripped, trimmed, dot segments resolved. */
+function upstreamView(target: string, fold: boolean, stripParams: boolean, trim: boolean): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 37 && /^[0-9a-f]{2}$/i.test(target.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(target.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c < 0x100) bytes.push(c);
+    else bytes.push(...Buffer.from(String.fromCharCode(c), 'utf8'));
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+  } catch {
+    text = Buffer.from(bytes).toString('latin1');
+  }
+  if (fold) text = text.normalize('NFKC');
+  text = text.split(/[?#]/)[0]!;
+  const out: string[] = [];
+  for (let segment of text.split(/[/\\]/).slice(1)) {
+    if (stripParams && segment.includes(';')) segment = segment.slice(0, segment.indexOf(';'));
+    if (trim) segment = segment.replace(/^[\s\x00-\x20]+|[\s\x00-\x20]+$/g, '');
+    if (segment === '..') out.pop();
+    else if (segment !== '.') out.push(segment);
+  }
+  return '/' + out.join('/');
+}
+
+t.test('path check: an accepted path stays in its repository for upstreams that strip ;params, trim, or NFKC-normalize', async (t) => {
+  fc.assert(
+    fc.property(foldingPath, (target) => {
+      const checked = checkTarget(target);
+      if (checked === undefined) return true;
+      const repository = routes.match(checked)?.repository;
+      if (repository === undefined) return true;
+      const prefix = `/v1/repositories/${repository}`;
+      for (const fold of [false, true]) {
+        for (const stripParams of [false, true]) {
+          for (const trim of [false, true]) {
+            const view = upstreamView(checked, fold, stripParams, trim);
+            if (view !== prefix && !view.startsWith(`${prefix}/`)) return false;
+          }
+        }
+      }
+      return true;
+    }),
+    { numRuns: 5000 },
   );
   t.pass();
 });

@@ -2,7 +2,7 @@ import type { Clock } from '../../src/clock.js';
 import type { CacheObserver } from '../../src/auth/token-cache.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { StoreUnavailableError } from '../../src/store/token-store.js';
-import type { TokenRecord, UserRecord } from '../../src/tokens/record.js';
+import type { LastUse, TokenRecord, UserRecord } from '../../src/tokens/record.js';
 
 /** A clock the test moves by hand. */
 export class FakeClock implements Clock {
@@ -35,7 +35,7 @@ export class CountingStore extends MemoryStore {
     return super.getUser(name);
   }
 
-  override async touchLastUsed(uses: ReadonlyMap<string, number>): Promise<void> {
+  override async touchLastUsed(uses: ReadonlyMap<string, LastUse>): Promise<void> {
     this.touchCalls++;
     if (this.isDown) throw new StoreUnavailableError('touchLastUsed');
     return super.touchLastUsed(uses);

@@ -1,23 +1,16 @@
 import { startTollgate, type Tollgate } from '../../src/app.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
-import { validate } from '../../src/config/load.js';
+import { merge, validate } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger, type Logger } from '../../src/log/logger.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { TokenStore } from '../../src/store/token-store.js';
-import type { Right } from '../../src/tokens/record.js';
+import { RIGHTS, type Right } from '../../src/tokens/record.js';
 import type { CreatedToken } from '../../src/admin/token-service.js';
 import { FakeClock } from './fakes.js';
 import { startUpstream, type Upstream, type UpstreamHandler } from './upstream.js';
 
 type Tree = Record<string, unknown>;
-const isTree = (v: unknown): v is Tree => typeof v === 'object' && v !== null && !Array.isArray(v);
-function merge(base: unknown, over: unknown): unknown {
-  if (!isTree(base) || !isTree(over)) return over === undefined ? base : over;
-  const out: Tree = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v);
-  return out;
-}
 
 export interface HarnessOptions {
   store?: TokenStore;
@@ -25,6 +18,8 @@ export interface HarnessOptions {
   config?: Tree;
   upstream?: UpstreamHandler;
   clock?: FakeClock;
+  /** Silent unless given (tests that read the log pass one writing into an array). */
+  logger?: Logger;
 }
 
 export interface Harness {
@@ -56,13 +51,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   );
   const store = options.store ?? new MemoryStore();
   const clock = options.clock ?? new FakeClock(Date.now());
-  const tollgate = await startTollgate(config, store, createLogger('silent'), clock);
+  const tollgate = await startTollgate(config, store, options.logger ?? createLogger('silent'), clock);
   for (const name of ['sensors', 'billing']) await store.createRepository({ name, createdAt: clock.now(), createdBy: 'test' });
   const admin = await tollgate.tokens.createUnchecked('test', {
     kind: 'repository',
     name: 'test admin',
     repository: '*',
-    rights: ['admin'],
+    rights: [...RIGHTS], // as init-admin: an admin hands out no right it does not hold itself
   });
   return {
     tollgate,

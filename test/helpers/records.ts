@@ -22,6 +22,10 @@ export function makeToken(over: Partial<TokenRecord> = {}): { record: TokenRecor
     expiresAt: null,
     revokedAt: null,
     lastUsedAt: null,
+    lastUsedIp: null,
+    lastUsedUserAgent: null,
+    version: 1,
+    parentId: null,
     ...over,
   };
   return { record, secret };

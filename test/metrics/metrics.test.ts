@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Metrics } from '../../src/metrics/metrics.js';
 
-const sources = { cacheEntries: () => 3, isStoreUp: async () => true, tokenCounts: async () => [] };
+const sources = { cacheEntries: () => 3, isStoreUp: async () => true, tokenCounts: async () => [], expiringSoon: async () => ({ repository: 0, personal: 0 }) };
 const line = (text: string, series: string) => {
   const escaped = series.replace(/[{}"+.]/g, (c) => `\\${c}`);
   return Number(new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text)?.[1]);

@@ -27,7 +27,9 @@ t.test('upstream resetting before answering: 502', async (t) => {
   const token = await h.token(['query']);
   const res = await request(`${h.proxy}${path}`, { headers: bearer(token.secret) });
   t.equal(res.statusCode, 502);
-  await res.body.dump();
+  t.equal(((await res.body.json()) as { type: string }).type, '/problems/upstream-reset');
+  const metrics = await (await request(`${h.admin}/metrics`)).body.text();
+  t.match(metrics, /^tollgate_upstream_errors_total\{reason="reset"\} 1$/m, 'counted under its reason');
 });
 
 t.test('upstream never answering: 504 after the headers timeout', async (t) => {

@@ -9,7 +9,7 @@ t.test('state survives a restart', async (t) => {
   const store = await FileStore.open(path);
   const { record } = makeToken();
   await store.createToken(record, entry('created', 1));
-  await store.updateToken({ ...record, name: 'renamed' }, entry('edited', 2));
+  await store.updateToken({ ...record, name: 'renamed' }, entry('edited', 2), record.version);
   await store.createRepository({ name: 'sensors', createdAt: 1, createdBy: 't' });
   await store.putUser({ name: 'alice', grants: { sensors: ['query'] }, createdAt: 1, updatedAt: 1 });
   await store.close();
@@ -26,7 +26,7 @@ t.test('compaction at start keeps the state and drops superseded lines', async (
   const store = await FileStore.open(path);
   const { record } = makeToken();
   await store.createToken(record, entry('created'));
-  for (let i = 1; i <= 200; i++) await store.touchLastUsed(new Map([[record.id, i]]));
+  for (let i = 1; i <= 200; i++) await store.touchLastUsed(new Map([[record.id, { at: i, ip: null, userAgent: null }]]));
   await store.close();
   const before = statSync(path).size;
   const again = await FileStore.open(path);
@@ -70,4 +70,23 @@ t.test('a lock left by a dead process is taken over', async (t) => {
   const store = await FileStore.open(path);
   t.equal(readFileSync(`${path}.lock`, 'utf8'), String(process.pid));
   await store.close();
+});
+
+t.test('a journal written before versions, parents, last-use addresses and teams still opens, and teams survive compaction', async (t) => {
+  const path = join(t.testdir({}), 'store.jsonl');
+  const { record } = makeToken();
+  const old: Record<string, unknown> = { ...record };
+  for (const key of ['version', 'parentId', 'lastUsedIp', 'lastUsedUserAgent']) delete old[key];
+  writeFileSync(path, [JSON.stringify({ op: 'token', record: old, entry: entry('created') }), JSON.stringify({ op: 'lastUsed', uses: [[record.id, 42]] }), ''].join('\n'));
+  const store = await FileStore.open(path);
+  const read = (await store.getToken(record.id))!;
+  t.same([read.version, read.parentId, read.lastUsedAt, read.lastUsedIp], [0, null, 42, null]);
+  t.equal(await store.updateToken({ ...read, name: 'now versioned' }, entry('edited'), 0), 'written');
+  await store.putTeam({ name: 'ops', members: ['alice'], grants: { sensors: ['query'] }, createdAt: 1, updatedAt: 1 }, entry('created'));
+  await store.close();
+  const again = await FileStore.open(path);
+  t.teardown(() => again.close());
+  t.same((await again.teamsOf('alice')).map((team) => team.name), ['ops']);
+  t.same((await again.teamHistory('ops')).map((e) => e.action), ['created'], 'compaction keeps the history once');
+  t.equal((await again.getToken(record.id))?.version, 1);
 });

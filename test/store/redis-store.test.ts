@@ -13,8 +13,10 @@ t.test('a slow Redis fails the command at the timeout instead of hanging', async
   t.teardown(() => store.close());
   await store.waitUntilReady(5000);
   const sleeping = new Promise((resolve) => execFile('redis-cli', ['-p', String(redis.port), 'DEBUG', 'SLEEP', '1'], resolve));
-  await waitFor(async () => !(await store.ping().then(() => true, () => false)), { what: 'Redis to stall' });
+  // Detected by a command (a probe may answer from the last success for up to a second).
+  await waitFor(async () => (await store.getToken('0123456789abcdef').catch((err: unknown) => err)) instanceof StoreUnavailableError, { what: 'Redis to stall' });
   await t.rejects(store.getToken('0123456789abcdef'), StoreUnavailableError);
+  await t.rejects(store.ping(), StoreUnavailableError, 'after a failed command the probe asks Redis, which is stalled');
   await sleeping;
 });
 
@@ -51,3 +53,20 @@ function subscribers(port: number): number {
   return Number(out.trim().split('\n')[1]);
 }
 
+
+t.test('ping answers from a recent successful command without a round trip, and from a real PING otherwise', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const store = new RedisStore({ url: redis.url, keyPrefix: 'ping:', commandTimeoutMs: 300 });
+  t.teardown(() => store.close());
+  await store.waitUntilReady(5000);
+  await store.getToken('0123456789abcdef');
+  const commands = () => Number(/total_commands_processed:(\d+)/.exec(execFileSync('redis-cli', ['-p', String(redis.port), 'info', 'stats'], { encoding: 'utf8' }))![1]);
+  const before = commands();
+  for (let i = 0; i < 20; i++) await store.ping();
+  t.ok(commands() - before <= 1, 'twenty probes within a second of a command: no PINGs (the INFO itself is one command)');
+  // An outage: the connection leaves 'ready', so the probe stops trusting the last success.
+  await redis.kill();
+  await waitFor(() => store.ping().then(() => false, () => true), { what: 'the probe to fail once Redis is gone', timeoutMs: 2000, everyMs: 10 });
+  t.pass('the probe fails with the connection down, although the last success was recent');
+});

@@ -1,40 +1,69 @@
 import { readJson } from '../body.js';
-import { createRepositoryBody, createUserBody, editUserBody, parseBody } from '../schemas.js';
+import { createRepositoryBody, createTeamBody, createUserBody, editTeamBody, editUserBody, parseBody } from '../schemas.js';
 import type { AdminContext, AdminReply } from '../server.js';
+import { historyView } from '../../tokens/record.js';
 
 export async function createUser({ req, caller, options }: AdminContext): Promise<AdminReply> {
   const body = parseBody(createUserBody, await readJson(req));
-  return { status: 201, json: await options.directory.createUser(caller, body.name, body.grants) };
+  return { json: await options.directory.createUser(caller, body.name, body.grants) };
 }
 
 export async function listUsers({ caller, options }: AdminContext): Promise<AdminReply> {
-  return { status: 200, json: { items: await options.directory.listUsers(caller) } };
+  return { json: { items: await options.directory.listUsers(caller) } };
 }
 
 export async function getUser({ params, caller, options }: AdminContext): Promise<AdminReply> {
-  return { status: 200, json: await options.directory.getUser(caller, params.name!) };
+  return { json: await options.directory.getUser(caller, params.name!) };
 }
 
 export async function editUser({ req, params, caller, options }: AdminContext): Promise<AdminReply> {
   const body = parseBody(editUserBody, await readJson(req));
-  return { status: 200, json: await options.directory.setGrants(caller, params.name!, body.grants) };
+  return { json: await options.directory.setGrants(caller, params.name!, body.grants) };
 }
 
 export async function deleteUser({ params, caller, options }: AdminContext): Promise<AdminReply> {
   await options.directory.deleteUser(caller, params.name!);
-  return { status: 204, json: undefined };
+  return { json: undefined };
 }
 
 export async function createRepository({ req, caller, options }: AdminContext): Promise<AdminReply> {
   const body = parseBody(createRepositoryBody, await readJson(req));
-  return { status: 201, json: await options.directory.createRepository(caller, body.name) };
+  return { json: await options.directory.createRepository(caller, body.name) };
 }
 
 export async function listRepositories({ caller, options }: AdminContext): Promise<AdminReply> {
-  return { status: 200, json: { items: await options.directory.listRepositories(caller) } };
+  return { json: { items: await options.directory.listRepositories(caller) } };
 }
 
 export async function deleteRepository({ params, caller, options }: AdminContext): Promise<AdminReply> {
   await options.directory.deleteRepository(caller, params.name!);
-  return { status: 204, json: undefined };
+  return { json: undefined };
+}
+
+export async function createTeam({ req, caller, options }: AdminContext): Promise<AdminReply> {
+  const body = parseBody(createTeamBody, await readJson(req));
+  return { json: await options.directory.createTeam(caller, body.name, body.members, body.grants) };
+}
+
+export async function listTeams({ caller, options }: AdminContext): Promise<AdminReply> {
+  return { json: { items: await options.directory.listTeams(caller) } };
+}
+
+export async function getTeam({ params, caller, options }: AdminContext): Promise<AdminReply> {
+  return { json: await options.directory.getTeam(caller, params.name!) };
+}
+
+export async function editTeam({ req, params, caller, options }: AdminContext): Promise<AdminReply> {
+  const body = parseBody(editTeamBody, await readJson(req));
+  return { json: await options.directory.editTeam(caller, params.name!, body) };
+}
+
+export async function deleteTeam({ params, caller, options }: AdminContext): Promise<AdminReply> {
+  await options.directory.deleteTeam(caller, params.name!);
+  return { json: undefined };
+}
+
+export async function teamHistory({ params, caller, options }: AdminContext): Promise<AdminReply> {
+  const entries = await options.directory.teamHistory(caller, params.name!);
+  return { json: historyView(entries) };
 }

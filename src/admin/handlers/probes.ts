@@ -26,3 +26,12 @@ export async function metrics({ options }: AdminContext): Promise<AdminReply> {
 export async function openapi({ options }: AdminContext): Promise<AdminReply> {
   return { status: 200, json: options.openapi };
 }
+
+/** The settings a client shapes its forms by: the page offers no expiry the server would refuse. */
+export async function settings({ options }: AdminContext): Promise<AdminReply> {
+  const { maxTokenLifetimeMs, expiringNoticeMs } = options.settings;
+  return {
+    status: 200,
+    json: { maxTokenLifetimeSeconds: maxTokenLifetimeMs === null ? null : maxTokenLifetimeMs / 1000, expiringNoticeSeconds: expiringNoticeMs / 1000 },
+  };
+}

@@ -1,7 +1,10 @@
 import { readJson } from '../body.js';
-import { bulkDeleteBody, createTokenBody, editTokenBody, listTokensQuery, parseBody } from '../schemas.js';
+import { parseDuration } from '../../config/duration.js';
+import { AdminError } from '../errors.js';
+import { bulkDeleteBody, createTokenBody, editTokenBody, leakedBody, listTokensQuery, parseBody, rollBody } from '../schemas.js';
 import type { AdminContext, AdminReply } from '../server.js';
 import { parseSort } from '../token-query.js';
+import { historyView } from '../../tokens/record.js';
 
 /** The host a phone should reach: the one the admin request came to, without its port. */
 function requestHost(context: AdminContext): string {
@@ -11,43 +14,65 @@ function requestHost(context: AdminContext): string {
 
 export async function createToken(context: AdminContext): Promise<AdminReply> {
   const body = parseBody(createTokenBody, await readJson(context.req));
-  return { status: 201, json: await context.options.tokens.create(context.caller, body, requestHost(context)) };
+  return { json: await context.options.tokens.create(context.caller, body, requestHost(context)) };
 }
 
 export async function listTokens({ query, caller, options }: AdminContext): Promise<AdminReply> {
-  const parsed = parseBody(listTokensQuery, Object.fromEntries(query));
-  const page = await options.tokens.list(caller, { ...parsed, sort: parseSort(parsed.sort ?? null) });
-  return { status: 200, json: page };
+  const { expiresWithin, ...parsed } = parseBody(listTokensQuery, Object.fromEntries(query));
+  const within = expiresWithin === undefined ? {} : { expiresBefore: options.clock.now() + parseDuration(expiresWithin)! };
+  const page = await options.tokens.list(caller, { ...parsed, ...within, sort: parseSort(parsed.sort ?? null) });
+  return { json: page };
 }
 
 export async function getToken({ params, caller, options }: AdminContext): Promise<AdminReply> {
-  return { status: 200, json: await options.tokens.get(caller, params.id!) };
+  return { json: await options.tokens.get(caller, params.id!) };
 }
 
 export async function editToken({ req, params, caller, options }: AdminContext): Promise<AdminReply> {
   const body = parseBody(editTokenBody, await readJson(req));
-  return { status: 200, json: await options.tokens.edit(caller, params.id!, body) };
+  return { json: await options.tokens.edit(caller, params.id!, body) };
 }
 
 export async function revokeToken({ params, caller, options }: AdminContext): Promise<AdminReply> {
-  return { status: 200, json: await options.tokens.revoke(caller, params.id!) };
+  return { json: await options.tokens.revoke(caller, params.id!) };
 }
 
 export async function restoreToken({ params, caller, options }: AdminContext): Promise<AdminReply> {
-  return { status: 200, json: await options.tokens.restore(caller, params.id!) };
+  return { json: await options.tokens.restore(caller, params.id!) };
 }
 
 export async function deleteToken({ params, caller, options }: AdminContext): Promise<AdminReply> {
   await options.tokens.remove(caller, params.id!);
-  return { status: 204, json: undefined };
+  return { json: undefined };
 }
 
 export async function bulkDeleteTokens({ req, caller, options }: AdminContext): Promise<AdminReply> {
   const body = parseBody(bulkDeleteBody, await readJson(req));
-  return { status: 200, json: await options.tokens.removeMany(caller, body.ids) };
+  return { json: await options.tokens.removeMany(caller, body.ids) };
 }
 
 export async function tokenHistory({ params, caller, options }: AdminContext): Promise<AdminReply> {
   const entries = await options.tokens.history(caller, params.id!);
-  return { status: 200, json: { items: entries.map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() })) } };
+  return { json: historyView(entries) };
+}
+
+export async function rollToken(context: AdminContext): Promise<AdminReply> {
+  const body = parseBody(rollBody, await readJsonOrEmpty(context));
+  return { json: await context.options.tokens.roll(context.caller, context.params.id!, parseDuration(body.overlap)!, requestHost(context)) };
+}
+
+/** A roll may come with no body at all (no overlap). */
+async function readJsonOrEmpty(context: AdminContext): Promise<unknown> {
+  const length = context.req.headers['content-length'];
+  const chunked = context.req.headers['transfer-encoding'] !== undefined;
+  return (length === undefined || length === '0') && !chunked ? {} : readJson(context.req);
+}
+
+export async function reportLeaked({ req, options }: AdminContext): Promise<AdminReply> {
+  const body = parseBody(leakedBody, await readJson(req));
+  const wait = options.leakBudget.spend(req.socket.remoteAddress ?? 'unknown', body.secrets.length);
+  if (wait !== undefined) {
+    throw new AdminError(429, '/problems/rate-limited', 'Too many requests', `leak reports are limited per client address; try again in ${wait} s`, {}, { 'retry-after': String(wait) });
+  }
+  return { json: await options.tokens.reportLeaked(body.secrets) };
 }

@@ -12,11 +12,26 @@ const state = {
   selected: new Set(),
   items: [],
   isStarAdmin: false,
+  repositories: [],
 };
 
 // ---- the admin API ----------------------------------------------------------------------
 
-class ApiError extends Error {}
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.title = problem.title;
+  }
+}
+
+/** A refusal as a person reads it: the problem's title and its detail, which names the field at fault. */
+function describe(err) {
+  if (!(err instanceof ApiError)) return err.message;
+  let text = err.title && err.title !== err.message ? `${err.title} (${err.status}): ${err.message}` : err.message;
+  if (/maxTokenLifetime/.test(err.message)) text += '. This server caps how long a token may live; choose an earlier expiry.';
+  return text;
+}
 
 async function api(method, path, body) {
   const headers = { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}` };
@@ -24,7 +39,7 @@ async function api(method, path, body) {
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (res.status === 204) return null;
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new ApiError(data.detail || data.title || `HTTP ${res.status}`);
+  if (!res.ok) throw new ApiError(res.status, data);
   return data;
 }
 
@@ -71,6 +86,28 @@ function rightsBoxes(container, checked = []) {
 
 const checkedRights = (container) => [...container.querySelectorAll('input:checked')].map((box) => box.value);
 
+const UNIT_SECONDS = { h: 3600, d: 86400 };
+
+/**
+ * Offers only the expiries the server accepts: with admin.maxTokenLifetime set, "never" and
+ * presets beyond the cap are disabled (a date beyond it still gets the API's 400, shown as such).
+ */
+function applyLifetimeCap(settings) {
+  const cap = settings.maxTokenLifetimeSeconds;
+  for (const select of [$('gen-expiry'), $('edit-expiry')]) {
+    for (const option of select.options) {
+      const preset = /^(\d+)([hd])$/.exec(option.value);
+      const beyond = cap !== null && (option.value === 'none' || (preset !== null && Number(preset[1]) * UNIT_SECONDS[preset[2]] > cap));
+      option.disabled = beyond;
+      option.title = beyond ? `beyond this server's longest token lifetime (${Math.round(cap / 86400)} days)` : '';
+    }
+    if (select.selectedOptions[0]?.disabled) {
+      const allowed = [...select.options].filter((option) => !option.disabled && /^\d/.test(option.value));
+      if (allowed.length > 0) select.value = allowed[allowed.length - 1].value;
+    }
+  }
+}
+
 /** The expiry fields of a create or edit body from a select + date input. */
 function expiryBody(select, date) {
   const value = select.value;
@@ -91,6 +128,7 @@ async function signIn(secret) {
     throw err;
   }
   state.isStarAdmin = await api('GET', '/v1/users').then(() => true, () => false);
+  applyLifetimeCap(await api('GET', '/v1/settings').catch(() => ({ maxTokenLifetimeSeconds: null })));
   showApp();
 }
 
@@ -98,6 +136,7 @@ function showApp() {
   $('sign-in').hidden = true;
   $('nav').hidden = false;
   $('nav-users').hidden = !state.isStarAdmin;
+  $('nav-teams').hidden = !state.isStarAdmin; // teams are for * admins
   $('whoami').textContent = `signed in as ${sessionStorage.getItem(TOKEN_KEY).slice(0, 12)}…`;
   show('tokens');
 }
@@ -110,7 +149,9 @@ function signOut() {
 function show(view) {
   $('tokens-view').hidden = view !== 'tokens';
   $('users-view').hidden = view !== 'users';
+  $('teams-view').hidden = view !== 'teams';
   if (view === 'tokens') loadTokens();
+  else if (view === 'teams') loadTeams();
   else loadUsers();
 }
 
@@ -122,6 +163,7 @@ function query() {
   if (q) params.set('q', q);
   if ($('filter-status').value) params.set('status', $('filter-status').value);
   if ($('filter-kind').value) params.set('kind', $('filter-kind').value);
+  if ($('filter-expiring').value) params.set('expiresWithin', $('filter-expiring').value);
   params.set('sort', state.sort.map((key) => (key.descending ? '-' : '') + key.field).join(','));
   if (state.cursor) params.set('cursor', state.cursor);
   return params;
@@ -154,8 +196,9 @@ function renderTokens(page) {
       actions.append(el('button', { type: 'button', text: 'Edit', onclick: () => openEdit(token) }));
       if (token.status === 'revoked') actions.append(el('button', { type: 'button', text: 'Restore', onclick: () => act('restore', token) }));
       else actions.append(el('button', { type: 'button', text: 'Revoke', onclick: () => act('revoke', token) }));
+      if (token.status === 'active') actions.append(el('button', { type: 'button', text: 'Roll', title: 'Make a new secret for this token', onclick: () => openRoll(token) }));
       if (token.status !== 'active') actions.append(el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: () => remove(token) }));
-      actions.append(el('button', { type: 'button', text: 'History', onclick: () => openHistory(token) }));
+      actions.append(el('button', { type: 'button', text: 'History', title: 'Details and history', onclick: () => openHistory(token) }));
       return el(
         'tr',
         { dataset: { id: token.id } },
@@ -168,8 +211,8 @@ function renderTokens(page) {
         el('td', {}, el('span', { class: `badge ${token.status}`, text: token.status })),
         el('td', {}, el('code', { text: token.prefix })),
         el('td', { title: token.createdAt, text: `${relative(token.createdAt)} by ${token.createdBy}` }),
-        el('td', { title: token.expiresAt ?? '', text: token.expiresAt ? relative(token.expiresAt) : 'never' }),
-        el('td', { title: token.lastUsedAt ?? '', text: relative(token.lastUsedAt) }),
+        el('td', { class: 'expires', title: token.expiresAt ?? '', text: token.expiresAt ? relative(token.expiresAt) : 'never' }),
+        el('td', { class: 'last-used', title: lastUseTitle(token), text: relative(token.lastUsedAt) }),
         el('td', {}, actions),
       );
     }),
@@ -180,6 +223,11 @@ function renderTokens(page) {
   $('first-page').disabled = state.cursors.length === 0;
   $('bulk-delete').disabled = state.selected.size === 0;
   renderSortHeaders();
+}
+
+function lastUseTitle(token) {
+  if (!token.lastUsedAt) return 'never used';
+  return [token.lastUsedAt, token.lastUsedIp && `from ${token.lastUsedIp}`, token.lastUsedUserAgent && `by ${token.lastUsedUserAgent}`].filter(Boolean).join(' ');
 }
 
 function renderSortHeaders() {
@@ -216,6 +264,11 @@ function resetPaging() {
   state.cursors = [];
 }
 
+function showNotice(text) {
+  $('bulk-result').hidden = false;
+  $('bulk-result').textContent = text;
+}
+
 async function act(action, token) {
   await run(() => api('POST', `/v1/tokens/${token.id}/${action}`));
 }
@@ -244,14 +297,9 @@ async function run(step) {
   try {
     await step();
   } catch (err) {
-    showNotice(err.message);
+    showNotice(describe(err));
   }
   loadTokens();
-}
-
-function showNotice(text) {
-  $('bulk-result').hidden = false;
-  $('bulk-result').textContent = text;
 }
 
 // ---- generate -----------------------------------------------------------------------------
@@ -265,9 +313,23 @@ async function openGenerate() {
   $('gen-date-label').hidden = true;
   rightsBoxes($('gen-rights'), ['query']);
   const repos = await api('GET', '/v1/repositories').catch(() => ({ items: [] }));
-  const options = [...(state.isStarAdmin ? ['*'] : []), ...repos.items.map((r) => r.name)];
-  $('gen-repository').replaceChildren(...options.map((name) => el('option', { value: name, text: name === '*' ? '* (all repositories)' : name })));
+  state.repositories = repos.items.map((r) => r.name);
+  repositoryOptions();
   $('generate-dialog').showModal();
+}
+
+/** A personal token may leave the repository empty: the API makes it `*`, all its user's repositories. */
+function repositoryOptions() {
+  const personal = new FormData($('generate-form')).get('kind') === 'personal';
+  const previous = $('gen-repository').value;
+  const options = personal
+    ? [['', "all the user's repositories (*)"], ...state.repositories.map((name) => [name, name])]
+    : [...(state.isStarAdmin ? [['*', '* (all repositories)']] : []), ...state.repositories.map((name) => [name, name])];
+  $('gen-repository').replaceChildren(...options.map(([value, text]) => el('option', { value, text })));
+  if (options.some(([value]) => value === previous) && previous !== '' && previous !== '*') $('gen-repository').value = previous;
+  $('gen-repository-hint').textContent = personal
+    ? "May be left empty: the token then covers all the user's repositories (*), within the user's grants."
+    : 'A repository token works on this repository only.';
 }
 
 async function submitGenerate(event) {
@@ -276,23 +338,54 @@ async function submitGenerate(event) {
   const body = {
     kind,
     name: $('gen-name').value,
-    repository: $('gen-repository').value,
     rights: checkedRights($('gen-rights')),
     ...(kind === 'personal' ? { user: $('gen-user').value } : {}),
   };
+  if ($('gen-repository').value) body.repository = $('gen-repository').value;
   const expiry = expiryBody($('gen-expiry'), $('gen-date'));
   if ('expiresAt' in expiry && expiry.expiresAt === null) delete expiry.expiresAt;
   Object.assign(body, expiry);
   try {
-    const created = await api('POST', '/v1/tokens', body);
-    $('generate-form').hidden = true;
-    $('generate-result').hidden = false;
-    $('secret').value = created.secret;
-    $('qr-figure').hidden = !created.qr;
-    if (created.qr) $('qr').src = created.qr;
+    showSecret(await api('POST', '/v1/tokens', body), 'Token created');
     loadTokens();
   } catch (err) {
-    $('gen-error').textContent = err.message;
+    $('gen-error').textContent = describe(err);
+  }
+}
+
+/** The secret of a created or rolled token, shown once in the generate dialog. */
+function showSecret(created, title) {
+  $('generate-form').hidden = true;
+  $('generate-result').hidden = false;
+  $('generate-result-title').textContent = title;
+  $('copy-secret').textContent = 'Copy';
+  $('secret').value = created.secret;
+  $('qr-figure').hidden = !created.qr;
+  if (created.qr) $('qr').src = created.qr;
+  if (!$('generate-dialog').open) $('generate-dialog').showModal();
+}
+
+// ---- roll ---------------------------------------------------------------------------------
+
+let rolling = null;
+
+function openRoll(token) {
+  rolling = token;
+  $('roll-form').reset();
+  $('roll-error').textContent = '';
+  $('roll-title').textContent = token.name;
+  $('roll-dialog').showModal();
+}
+
+async function submitRoll(event) {
+  event.preventDefault();
+  try {
+    const created = await api('POST', `/v1/tokens/${rolling.id}/roll`, { overlap: $('roll-overlap').value });
+    $('roll-dialog').close();
+    showSecret(created, 'Token rolled');
+    loadTokens();
+  } catch (err) {
+    $('roll-error').textContent = describe(err);
   }
 }
 
@@ -328,35 +421,105 @@ async function submitEdit(event) {
     $('edit-dialog').close();
     loadTokens();
   } catch (err) {
-    $('edit-error').textContent = err.message;
+    $('edit-error').textContent = describe(err);
   }
 }
 
-// ---- history ------------------------------------------------------------------------------
+// ---- details and history -----------------------------------------------------------------
 
-async function openHistory(token) {
-  $('history-title').textContent = token.name;
+/** Token ids in history (rolledTo, rolledFrom, parentId) become buttons that open that token. */
+const LINKED_FIELDS = { rolledTo: 'rolled to token', rolledFrom: 'rolled from token', parentId: 'made by token' };
+const ACTION_NOTES = {
+  rolled: 'a new secret was made; see the linked token',
+  leaked: 'its secret was reported as leaked, so it was revoked',
+};
+
+function tokenLink(id) {
+  const button = el('button', { type: 'button', class: 'link-inline', text: id, onclick: () => openTokenById(id) });
+  // Name the token when it still exists; a deleted one keeps its id.
+  api('GET', `/v1/tokens/${id}`).then(
+    (token) => {
+      button.textContent = `${token.name} (${token.prefix}…, ${token.status})`;
+      button.title = `token ${id}`;
+    },
+    () => (button.title = 'deleted or not visible to you'),
+  );
+  return button;
+}
+
+async function openTokenById(id) {
+  try {
+    openHistory(await api('GET', `/v1/tokens/${id}`));
+  } catch {
+    openHistory({ id, name: id, deleted: true });
+  }
+}
+
+function renderDetails(token) {
+  const rows = [];
+  const add = (term, ...value) => rows.push(el('dt', { text: term }), el('dd', {}, ...value));
+  add('Id', el('code', { text: token.id }));
+  if (!token.deleted) {
+    add('Status', el('span', { class: `badge ${token.status}`, text: token.status }));
+    add('Kind', token.kind);
+    add('Repository', token.repository === '*' ? (token.kind === 'personal' ? "* (all the user's repositories)" : '* (all repositories)') : token.repository);
+    if (token.user) add('User', token.user);
+    add('Rights', token.rights.join(', '));
+    add('Created', `${token.createdAt} by ${token.createdBy}`);
+    add('Expires', token.expiresAt ? `${token.expiresAt} (${relative(token.expiresAt)})` : 'never');
+    if (token.revokedAt) add('Revoked', token.revokedAt);
+    add('Last used', token.lastUsedAt ? `${token.lastUsedAt} (${relative(token.lastUsedAt)})` : 'never');
+    if (token.lastUsedIp) add('Last used from', token.lastUsedIp);
+    if (token.lastUsedUserAgent) add('Last User-Agent', token.lastUsedUserAgent);
+    if (token.parentId) add('Made by', 'token ', tokenLink(token.parentId));
+  }
+  $('token-details').replaceChildren(...rows);
+}
+
+function renderChange(field, change) {
+  if (field in LINKED_FIELDS && typeof change.to === 'string') return el('li', { class: 'link-change' }, `${LINKED_FIELDS[field]} `, tokenLink(change.to));
+  if (field in LINKED_FIELDS && change.to === null) return null;
+  return el('li', { text: `${field}: ${JSON.stringify(change.from)} → ${JSON.stringify(change.to)}` });
+}
+
+function renderHistory(items) {
+  $('history-list').replaceChildren(
+    ...items.map((entry) =>
+      el(
+        'li',
+        {},
+        el('strong', { text: entry.action }),
+        el('span', { class: 'muted', text: ` ${relative(entry.at)} by ${entry.actor}` }),
+        ACTION_NOTES[entry.action] ? el('div', { class: 'note', text: ACTION_NOTES[entry.action] }) : null,
+        el('ul', {}, ...Object.entries(entry.changes).map(([field, change]) => renderChange(field, change))),
+      ),
+    ),
+  );
+}
+
+function openPanel(heading, title, details) {
+  $('history-heading').textContent = heading;
+  $('history-title').textContent = title;
+  $('token-details').hidden = !details;
+  $('history-subheading').hidden = !details;
+  $('token-details').replaceChildren();
   $('history-list').replaceChildren();
   $('history-panel').hidden = false;
+}
+
+async function openHistory(token) {
+  openPanel('Token', token.name, true);
+  renderDetails(token);
   try {
-    const history = await api('GET', `/v1/tokens/${token.id}/history`);
-    $('history-list').replaceChildren(
-      ...history.items.map((entry) =>
-        el(
-          'li',
-          {},
-          el('strong', { text: entry.action }),
-          el('span', { class: 'muted', text: ` ${relative(entry.at)} by ${entry.actor}` }),
-          el(
-            'ul',
-            {},
-            ...Object.entries(entry.changes).map(([field, change]) => el('li', { text: `${field}: ${JSON.stringify(change.from)} → ${JSON.stringify(change.to)}` })),
-          ),
-        ),
-      ),
-    );
+    // The row may be a page old: read the token afresh for its last use.
+    if (!token.deleted) renderDetails(await api('GET', `/v1/tokens/${token.id}`));
+  } catch {
+    /* deleted since: keep what the row had */
+  }
+  try {
+    renderHistory((await api('GET', `/v1/tokens/${token.id}/history`)).items);
   } catch (err) {
-    $('history-list').replaceChildren(el('li', { class: 'error', text: err.message }));
+    $('history-list').replaceChildren(el('li', { class: 'error', text: describe(err) }));
   }
 }
 
@@ -421,6 +584,130 @@ async function userAction(step) {
   loadUsers();
 }
 
+// ---- teams --------------------------------------------------------------------------------
+
+let editingTeam = null;
+
+async function loadTeams() {
+  $('team-notice').textContent = '';
+  try {
+    const teams = await api('GET', '/v1/teams');
+    $('teams').tBodies[0].replaceChildren(
+      ...teams.items.map((team) =>
+        el(
+          'tr',
+          { dataset: { team: team.name } },
+          el('td', { class: 'team-name', text: team.name }),
+          el('td', { class: 'wrap members', text: team.members.length ? team.members.join(', ') : '—' }),
+          el('td', { class: 'wrap grants', text: grantsText(team.grants) || '—' }),
+          el('td', { title: team.updatedAt, text: relative(team.updatedAt) }),
+          el(
+            'td',
+            {},
+            el(
+              'div',
+              { class: 'actions-inline' },
+              el('button', { type: 'button', text: 'Edit', 'aria-label': `Edit team ${team.name}`, onclick: () => openTeam(team) }),
+              el('button', { type: 'button', text: 'History', 'aria-label': `History of team ${team.name}`, onclick: () => openTeamHistory(team.name) }),
+              el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete team ${team.name}`, onclick: () => deleteTeam(team.name) }),
+            ),
+          ),
+        ),
+      ),
+    );
+    if (teams.items.length === 0) $('teams').tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'No teams yet.' })));
+  } catch (err) {
+    $('team-notice').textContent = describe(err);
+  }
+}
+
+async function openTeam(team) {
+  editingTeam = team;
+  $('team-form').reset();
+  $('team-error').textContent = '';
+  $('team-dialog-title').textContent = team ? `Edit team ${team.name}` : 'New team';
+  $('team-name').value = team?.name ?? '';
+  $('team-name').readOnly = !!team;
+  $('team-members').value = team ? team.members.join(', ') : '';
+  const [repos, users] = await Promise.all([
+    api('GET', '/v1/repositories').catch(() => ({ items: [] })),
+    api('GET', '/v1/users').catch(() => ({ items: [] })),
+  ]);
+  state.repositories = repos.items.map((r) => r.name);
+  $('team-user-names').replaceChildren(...users.items.map((user) => el('option', { value: user.name })));
+  $('team-grant-rows').replaceChildren();
+  for (const [repository, rights] of Object.entries(team?.grants ?? {})) addGrantRow(repository, rights);
+  if (!team || Object.keys(team.grants).length === 0) addGrantRow('', []);
+  $('team-dialog').showModal();
+}
+
+let grantRowCount = 0;
+
+/** One grant: a repository (or *) and a checkbox per right. */
+function addGrantRow(repository, rights) {
+  const n = ++grantRowCount;
+  const names = ['*', ...state.repositories];
+  if (repository && !names.includes(repository)) names.push(repository); // a grant on a repository since deleted
+  const select = el('select', { class: 'grant-repository', id: `grant-repo-${n}` },
+    el('option', { value: '', text: 'choose a repository…' }),
+    ...names.map((name) => el('option', { value: name, text: name === '*' ? '* (all repositories)' : name })),
+  );
+  select.value = repository;
+  const row = el('div', { class: 'grant-row', role: 'group', 'aria-label': 'Grant' }, el('label', { for: `grant-repo-${n}`, text: 'Repository' }), select);
+  for (const right of RIGHTS) {
+    row.append(el('label', {}, el('input', { type: 'checkbox', value: right, ...(rights.includes(right) ? { checked: '' } : {}) }), right));
+  }
+  row.append(el('button', { type: 'button', class: 'remove', text: 'Remove', 'aria-label': 'Remove this grant', onclick: () => row.remove() }));
+  $('team-grant-rows').append(row);
+  return row;
+}
+
+function teamGrants() {
+  const grants = {};
+  for (const row of $('team-grant-rows').querySelectorAll('.grant-row')) {
+    const repository = row.querySelector('select').value;
+    const rights = [...row.querySelectorAll('input:checked')].map((box) => box.value);
+    if (!repository && rights.length === 0) continue; // an untouched row
+    if (!repository) throw new Error('Choose a repository for every grant that has rights, or remove the row.');
+    grants[repository] = [...new Set([...(grants[repository] ?? []), ...rights])];
+  }
+  return grants;
+}
+
+async function submitTeam(event) {
+  event.preventDefault();
+  $('team-error').textContent = '';
+  try {
+    const members = $('team-members').value.split(/[\s,]+/).filter(Boolean);
+    const grants = teamGrants();
+    if (editingTeam) await api('PATCH', `/v1/teams/${editingTeam.name}`, { members, grants });
+    else await api('POST', '/v1/teams', { name: $('team-name').value.trim(), members, grants });
+    $('team-dialog').close();
+    loadTeams();
+  } catch (err) {
+    $('team-error').textContent = describe(err);
+  }
+}
+
+async function deleteTeam(name) {
+  if (!confirm(`Delete team ${name}? Its members lose its grants at once; its history is kept.`)) return;
+  try {
+    await api('DELETE', `/v1/teams/${name}`);
+  } catch (err) {
+    $('team-notice').textContent = describe(err);
+  }
+  loadTeams();
+}
+
+async function openTeamHistory(name) {
+  openPanel('Team history', name, false);
+  try {
+    renderHistory((await api('GET', `/v1/teams/${name}/history`)).items);
+  } catch (err) {
+    $('history-list').replaceChildren(el('li', { class: 'error', text: describe(err) }));
+  }
+}
+
 // ---- wiring -------------------------------------------------------------------------------
 
 $('sign-in-form').addEventListener('submit', async (event) => {
@@ -438,6 +725,7 @@ for (const button of document.querySelectorAll('[data-view]')) button.addEventLi
 $('search').addEventListener('input', debounce(() => (resetPaging(), loadTokens()), 250));
 $('filter-status').addEventListener('change', () => (resetPaging(), loadTokens()));
 $('filter-kind').addEventListener('change', () => (resetPaging(), loadTokens()));
+$('filter-expiring').addEventListener('change', () => (resetPaging(), loadTokens()));
 $('tokens').tHead.addEventListener('click', onSortClick);
 $('select-all').addEventListener('change', () => {
   for (const token of state.items) {
@@ -464,8 +752,17 @@ $('copy-secret').addEventListener('click', async () => {
   $('copy-secret').textContent = 'Copied';
 });
 for (const radio of document.querySelectorAll('input[name="kind"]')) {
-  radio.addEventListener('change', () => ($('gen-user-label').hidden = radio.value !== 'personal' || !radio.checked));
+  radio.addEventListener('change', () => {
+    $('gen-user-label').hidden = radio.value !== 'personal' || !radio.checked;
+    repositoryOptions();
+  });
 }
+$('roll-form').addEventListener('submit', submitRoll);
+$('new-team').addEventListener('click', () => openTeam(null));
+$('team-form').addEventListener('submit', submitTeam);
+$('team-cancel').addEventListener('click', () => $('team-dialog').close());
+$('team-add-grant').addEventListener('click', () => addGrantRow('', []).querySelector('select').focus());
+$('roll-cancel').addEventListener('click', () => $('roll-dialog').close());
 $('gen-expiry').addEventListener('change', () => ($('gen-date-label').hidden = $('gen-expiry').value !== 'custom'));
 $('edit-expiry').addEventListener('change', () => ($('edit-date-label').hidden = $('edit-expiry').value !== 'custom'));
 $('edit-form').addEventListener('submit', submitEdit);

@@ -1,0 +1,119 @@
+import { covers, effectiveRights } from '../auth/authorize.js';
+import { ALL_REPOSITORIES, type Right, type TokenRecord } from '../tokens/record.js';
+import { administers, type Caller, type Role } from './caller.js';
+
+/**
+ * Who may do what on the admin port, in one place. Every service asks here; nothing else
+ * decides scope.
+ *
+ * Reach (which tokens an action may touch):
+ * - `any`:   every token;
+ * - `admin`: tokens on a repository the caller administers (a `*` token only for a `*` admin),
+ *            plus, for a personal caller, its own reach below;
+ * - `own`:   personal tokens of the caller's own user, on repositories the caller's token covers;
+ * - `none`:  refused.
+ *
+ * Bound (create, edit, roll, restore): the resulting token's rights are no wider than the
+ * caller's effective rights on the token's repository (for a personal token of the caller's own
+ * user: no wider than the caller's own rights, since both meet the same grants). A personal
+ * token acts as its user, so one for another user is made only by a `*` admin (who manages
+ * users). A token made by a token records it as parent: it expires no later than the parent and
+ * is revoked when the parent is revoked or deleted (TokenService does that). No action widens
+ * what the caller itself may do: its own token's expiry may only come sooner, and no caller
+ * changes the grants of its own user.
+ */
+export type TokenAction = 'create' | 'read' | 'history' | 'edit' | 'roll' | 'revoke' | 'restore' | 'delete';
+export type DirectoryAction = 'read-users' | 'change-users' | 'teams' | 'list-repositories' | 'change-repositories';
+type Reach = 'any' | 'admin' | 'own' | 'none';
+
+//                                       `*` admin      scoped admin      personal, no admin    repository, no admin
+export const TOKEN_POLICY: Readonly<Record<TokenAction, Readonly<Record<Role, Reach>>>> = {
+  create: /*                 */ { star: 'any', scoped: 'admin', personal: 'own', none: 'none' },
+  read: /*                   */ { star: 'any', scoped: 'admin', personal: 'own', none: 'none' },
+  history: /*                */ { star: 'any', scoped: 'admin', personal: 'own', none: 'none' },
+  edit: /*                   */ { star: 'any', scoped: 'admin', personal: 'none', none: 'none' },
+  roll: /*                   */ { star: 'any', scoped: 'admin', personal: 'none', none: 'none' },
+  revoke: /*                 */ { star: 'any', scoped: 'admin', personal: 'own', none: 'none' },
+  restore: /*                */ { star: 'any', scoped: 'admin', personal: 'own', none: 'none' },
+  delete: /*                 */ { star: 'any', scoped: 'admin', personal: 'none', none: 'none' },
+};
+
+/** Users, teams and repositories. `own`: the caller's own user (read only); `admin`: repositories it administers. */
+export const DIRECTORY_POLICY: Readonly<Record<DirectoryAction, Readonly<Record<Role, Reach>>>> = {
+  'read-users': /*           */ { star: 'any', scoped: 'own', personal: 'own', none: 'none' },
+  'change-users': /*         */ { star: 'any', scoped: 'none', personal: 'none', none: 'none' },
+  teams: /*                  */ { star: 'any', scoped: 'none', personal: 'none', none: 'none' },
+  'list-repositories': /*    */ { star: 'any', scoped: 'admin', personal: 'none', none: 'none' },
+  'change-repositories': /*  */ { star: 'any', scoped: 'none', personal: 'none', none: 'none' },
+};
+
+/** The part of a token the policy looks at. */
+export type Subject = Pick<TokenRecord, 'kind' | 'repository' | 'user'>;
+
+/** True when `token` is the caller's own user's personal token within the caller's own repository. */
+function isOwn(caller: Caller, token: Subject): boolean {
+  const own = caller.identity.record;
+  return own.kind === 'personal' && token.kind === 'personal' && token.user === own.user && covers(own.repository, token.repository);
+}
+
+/** Whether the caller's reach for `action` includes `token`; the first check of every token action. */
+export function reaches(caller: Caller, action: TokenAction, token: Subject): boolean {
+  switch (TOKEN_POLICY[action][caller.role]) {
+    case 'any':
+      return true;
+    case 'admin':
+      return administers(caller, token.repository) || isOwn(caller, token);
+    case 'own':
+      return isOwn(caller, token);
+    case 'none':
+      return false;
+  }
+}
+
+/** Whether the caller may make a token that acts as `user` (a personal token): its own user, or as a `*` admin. */
+export function mayActAs(caller: Caller, user: string): boolean {
+  const own = caller.identity.record;
+  return caller.role === 'star' || (own.kind === 'personal' && own.user === user);
+}
+
+/** The widest rights a token on `token.repository` may hold when this caller makes, edits or restores it. */
+export function rightsBound(caller: Caller, token: Subject): Right[] {
+  // Same user, same grants: at every repository the token holds its rights ∩ those grants, so
+  // rights no wider than the caller's own keep it within the caller everywhere, `*` included.
+  if (isOwn(caller, token)) return effectiveRightsAnywhere(caller, token.repository);
+  return effectiveRights(caller.identity, token.repository);
+}
+
+/** Rights the caller holds somewhere within `repository` (`*`: on any repository its grants name). */
+function effectiveRightsAnywhere(caller: Caller, repository: string): Right[] {
+  if (repository !== ALL_REPOSITORIES) return effectiveRights(caller.identity, repository);
+  const grants = caller.identity.grants ?? {};
+  const granted = new Set(Object.values(grants).flat());
+  return caller.identity.record.rights.filter((right) => granted.has(right));
+}
+
+/** Rights in `rights` beyond the bound; empty when the token stays within the caller. */
+export function rightsBeyond(caller: Caller, token: Subject & { rights: readonly Right[] }): Right[] {
+  const bound = rightsBound(caller, token);
+  return token.rights.filter((right) => !bound.includes(right));
+}
+
+/**
+ * Whether the caller may do a directory action on `target` (a repository for
+ * `list-repositories`, a user for `read-users` and `change-users`).
+ */
+export function mayDirectory(caller: Caller, action: DirectoryAction, target?: string): boolean {
+  const own = caller.identity.record;
+  // A caller that changed its own user's grants would change what it may do itself.
+  if (action === 'change-users' && own.kind === 'personal' && own.user === target) return false;
+  switch (DIRECTORY_POLICY[action][caller.role]) {
+    case 'any':
+      return true;
+    case 'admin':
+      return target !== undefined && administers(caller, target);
+    case 'own':
+      return own.kind === 'personal' && own.user === target;
+    case 'none':
+      return false;
+  }
+}

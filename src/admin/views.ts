@@ -1,0 +1,49 @@
+import { combineGrants, iso, statusAt, type RepositoryRecord, type TeamRecord, type TokenRecord, type UserRecord } from '../tokens/record.js';
+import type { RepositoryView, TeamView, TokenView, UserView } from './schemas.js';
+
+// Records as the API shows them, typed by the schemas that describe them in the OpenAPI document.
+
+/** A token: ISO times, the status derived at `now`, and never the hash. */
+export const viewOfToken = (record: TokenRecord, now: number): TokenView => ({
+  id: record.id,
+  kind: record.kind,
+  name: record.name,
+  repository: record.repository,
+  user: record.user,
+  rights: record.rights,
+  status: statusAt(record, now),
+  prefix: record.prefix,
+  createdAt: iso(record.createdAt),
+  createdBy: record.createdBy,
+  updatedAt: iso(record.updatedAt),
+  expiresAt: iso(record.expiresAt),
+  revokedAt: iso(record.revokedAt),
+  lastUsedAt: iso(record.lastUsedAt),
+  lastUsedIp: record.lastUsedIp,
+  lastUsedUserAgent: record.lastUsedUserAgent,
+  parentId: record.parentId,
+});
+
+/** A user with their teams and the grants their personal tokens meet (own ∪ teams'). */
+export const viewOfUser = (user: UserRecord, teams: readonly TeamRecord[]): UserView => ({
+  name: user.name,
+  grants: user.grants,
+  teams: teams.map((team) => team.name).sort(),
+  effectiveGrants: { ...combineGrants(user.grants, teams) },
+  createdAt: iso(user.createdAt),
+  updatedAt: iso(user.updatedAt),
+});
+
+export const viewOfTeam = (team: TeamRecord): TeamView => ({
+  name: team.name,
+  members: team.members,
+  grants: team.grants,
+  createdAt: iso(team.createdAt),
+  updatedAt: iso(team.updatedAt),
+});
+
+export const viewOfRepository = (repo: RepositoryRecord): RepositoryView => ({
+  name: repo.name,
+  createdAt: iso(repo.createdAt),
+  createdBy: repo.createdBy,
+});

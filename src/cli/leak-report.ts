@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import type { AdminClient } from './admin-client.js';
+import { UsageError } from './args.js';
+import { CliFailure } from './failure.js';
+
+/** The most secrets one POST /v1/tokens/leaked takes (SPEC §5). */
+export const LEAK_CHUNK = 1000;
+
+/** One secret a line; surrounding blanks and empty lines dropped. */
+export function secretsFrom(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
+}
+
+/** The secrets from `--file F` (`-` is stdin), else from stdin; stdin that is a terminal is a usage error. */
+export async function readSecrets(file: string | undefined, stdin: NodeJS.ReadStream): Promise<string[]> {
+  if (file !== undefined && file !== '-') {
+    try {
+      return secretsFrom(await readFile(file, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`--file: cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  if (stdin.isTTY) throw new UsageError('give --file F, or pipe the secrets on stdin, one per line');
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return secretsFrom(Buffer.concat(chunks).toString('utf8'));
+}
+
+export interface LeakTotals {
+  received: number;
+  revoked: number;
+}
+
+/**
+ * Reports the secrets in calls of at most LEAK_CHUNK. When a call fails part-way, the totals of
+ * the calls that went through are in the error's `done`, so the caller can say what was reported.
+ */
+export async function reportLeaked(client: AdminClient, secrets: readonly string[]): Promise<LeakTotals> {
+  const totals: LeakTotals = { received: 0, revoked: 0 };
+  for (let start = 0; start < secrets.length; start += LEAK_CHUNK) {
+    try {
+      const result = await client.call<LeakTotals>('POST', '/v1/tokens/leaked', { secrets: secrets.slice(start, start + LEAK_CHUNK) });
+      totals.received += result.received;
+      totals.revoked += result.revoked;
+    } catch (err) {
+      if (err instanceof CliFailure) throw new PartialLeakReport(err.message, totals);
+      throw err;
+    }
+  }
+  return totals;
+}
+
+/** A leak report that failed after `done` was reported. */
+export class PartialLeakReport extends CliFailure {
+  constructor(
+    message: string,
+    readonly done: LeakTotals,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,98 @@
+// The commands, loaded by src/main.ts once it has checked the Node.js version.
+import { ConfigError } from '../config/load.js';
+// Not from admin-client.js, which would load all of undici into every command, `serve` included.
+import { CliFailure } from './failure.js';
+import { parseArgs, UsageError } from './args.js';
+import { configFromArgs } from './config-path.js';
+
+// Commands are imported when run, so `tollgate token list` does not load the proxy, Redis
+// client and metrics it never uses (half the start-up time of a short CLI call).
+const ADMIN_GROUPS = ['token', 'user', 'team', 'repo'];
+
+const USAGE = `Usage: tollgate <command> [options]
+
+Commands:
+  serve [--config FILE]                    run the proxy and admin ports
+  init-admin [--config FILE] [--name N]    make a * admin token in the store; prints its secret once
+  reconcile [--config FILE]                recount the Redis store's token counters from the tokens
+  demo [--upstream-port N]                 quickstart: demo upstream (port 8000), file store, tokens and
+                                           curl lines; TOLLGATE_PROXY_LISTEN / _ADMIN_LISTEN move its ports
+  token create|list|show|edit|roll|revoke|restore|delete|history|leaked
+  user create|list|show|edit|delete
+  team create|list|show|edit|delete|history
+  repo create|list|delete                  the admin API, with TOLLGATE_TOKEN (and --admin-url or
+                                           TOLLGATE_ADMIN_URL); tables for people, --json for scripts;
+                                           tollgate token --help for details
+
+Config: --config FILE, else TOLLGATE_CONFIG, else config/tollgate.yaml; every key can be set
+with TOLLGATE_<PATH> (TOLLGATE_STORE_REDIS_URL). Exit status: 0 ok, 1 failed, 2 bad usage or config.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  switch (command) {
+    case 'serve': {
+      const args = parseArgs(rest, { valued: ['config'] });
+      const { serve } = await import('./serve.js');
+      return serve(configFromArgs(args.values.get('config'), process.env));
+    }
+    case 'reconcile': {
+      const args = parseArgs(rest, { valued: ['config'] });
+      const { reconcile } = await import('./reconcile.js');
+      return reconcile(configFromArgs(args.values.get('config'), process.env), process.stdout);
+    }
+    case 'init-admin': {
+      const args = parseArgs(rest, { valued: ['config', 'name'] });
+      const { initAdmin } = await import('./init-admin.js');
+      return initAdmin(configFromArgs(args.values.get('config'), process.env), args.values.get('name') ?? 'admin', process.stdout);
+    }
+    case 'demo': {
+      const args = parseArgs(rest, { valued: ['config', 'upstream-port'] });
+      const port = args.values.get('upstream-port');
+      if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new UsageError('--upstream-port takes a port number');
+      const { demo } = await import('./demo.js');
+      return demo(configFromArgs(args.values.get('config'), process.env), process.env, process.stdout, port === undefined ? 8000 : Number(port));
+    }
+    default:
+      if (ADMIN_GROUPS.includes(command)) {
+        const { runAdminCommand } = await import('./admin-commands.js');
+        return runAdminCommand(command, rest, process.env, process.stdout);
+      }
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exit(status);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tollgate: invalid configuration\n${err.faults.map((f) => `  ${f}`).join('\n')}\n`);
+      process.exit(2);
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`tollgate: ${err.message}\n\n${err.usage ?? USAGE}`);
+      process.exit(2);
+    }
+    if (err instanceof CliFailure) {
+      process.stderr.write(`tollgate: ${err.message}\n`);
+      process.exit(1);
+    }
+    if ((err as { code?: string }).code === 'TG_FILE_STORE') {
+      process.stderr.write(`tollgate: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      process.stderr.write(`tollgate: ${(err as Error).message}; set TOLLGATE_PROXY_LISTEN / TOLLGATE_ADMIN_LISTEN\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`tollgate: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

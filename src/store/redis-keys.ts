@@ -1,0 +1,71 @@
+/**
+ * Every key and channel name of the Redis store, made in one place. A token's own keys share the
+ * hash tag `{<id>}` (its hash and history: one slot, so its scripts run on a Cluster); the change
+ * log and counters share `{idx}`.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  token(id: string): string {
+    return `${this.prefix}token:{${id}}`;
+  }
+
+  /** What every token key starts with (its id follows, then `}`): for SCAN. */
+  get tokenHead(): string {
+    return `${this.prefix}token:{`;
+  }
+
+  history(id: string): string {
+    return `${this.prefix}history:{${id}}`;
+  }
+
+  get seq(): string {
+    return `${this.prefix}{idx}:seq`;
+  }
+
+  get changes(): string {
+    return `${this.prefix}{idx}:changes`;
+  }
+
+  get counts(): string {
+    return `${this.prefix}{idx}:counts`;
+  }
+
+  expiry(kind: 'repository' | 'personal'): string {
+    return `${this.prefix}{idx}:expiry:${kind}`;
+  }
+
+  /** The five keys a change of state touches, in the order the scripts take them. */
+  get changeKeys(): [string, string, string, string, string] {
+    return [this.seq, this.changes, this.counts, this.expiry('repository'), this.expiry('personal')];
+  }
+
+  get users(): string {
+    return `${this.prefix}users`;
+  }
+
+  get repositories(): string {
+    return `${this.prefix}repositories`;
+  }
+
+  get teams(): string {
+    return `${this.prefix}teams`;
+  }
+
+  teamHistory(name: string): string {
+    return `${this.prefix}team-history:${name}`;
+  }
+
+  /** The set of teams naming a user (read on a cache miss). */
+  userTeams(user: string): string {
+    return `${this.prefix}user-teams:${user}`;
+  }
+
+  get invalidations(): string {
+    return `${this.prefix}invalidate`;
+  }
+
+  get heartbeats(): string {
+    return `${this.prefix}heartbeat`;
+  }
+}

@@ -1,0 +1,308 @@
+import fc from 'fast-check';
+import t from 'tap';
+import { callerOf } from '../../src/admin/caller.js';
+import { Invalidator } from '../../src/admin/invalidator.js';
+import { AdminError } from '../../src/admin/errors.js';
+import { TokenService } from '../../src/admin/token-service.js';
+import { DirectoryService } from '../../src/admin/directory-service.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { RIGHTS, type Grants, type Right, type TokenRecord } from '../../src/tokens/record.js';
+import type { TokenStore } from '../../src/store/token-store.js';
+import { FakeClock } from '../helpers/fakes.js';
+import { makeToken } from '../helpers/records.js';
+
+// The admin policy's invariants (issue #13), checked over generated worlds and action sequences
+// on the service layer. The model below is written from the spec, not from src/admin/policy.ts:
+// - no action touches a token outside the caller's scope, except to revoke or shorten the tokens
+//   made by one it revoked, deleted or shortened;
+// - no token an action creates, edits or restores holds rights anywhere beyond the caller's own;
+// - a token made by a token expires no later than it and is revoked when it is revoked or gone;
+// - a revocation is undone only by a restore;
+// - no action widens what the caller itself may do;
+// - nothing but a refusal (AdminError) comes out: no TypeError, whatever the names.
+
+const REPOS = ['sensors', 'billing', 'constructor'] as const;
+const SCOPES = [...REPOS, '*'] as const;
+const USERS = ['alice', 'bob', 'tostring'] as const;
+const HOUR = 3_600_000;
+const NOW = 1_800_000_000_000;
+
+const rightsArb = fc.subarray([...RIGHTS], { minLength: 1 });
+const grantsArb: fc.Arbitrary<Grants> = fc
+  .array(fc.tuple(fc.constantFrom(...SCOPES), fc.subarray([...RIGHTS])), { maxLength: 3 })
+  .map((pairs) => {
+    const grants: Grants = {};
+    for (const [scope, rights] of pairs) grants[scope] = rights;
+    return grants;
+  });
+const tokenArb = fc.record({
+  kind: fc.constantFrom('repository' as const, 'personal' as const),
+  repository: fc.constantFrom(...SCOPES),
+  user: fc.constantFrom(...USERS),
+  rights: rightsArb,
+  revoked: fc.boolean(),
+  expiresInHours: fc.option(fc.integer({ min: 1, max: 100 }), { nil: null }),
+  /** Made by an earlier token of the world (index mod the tokens before it), so parent lines exist from the start. */
+  parent: fc.option(fc.nat(), { nil: null, freq: 2 }),
+});
+const actionArb = fc.oneof(
+  fc.record({
+    op: fc.constant('create' as const),
+    kind: fc.constantFrom('repository' as const, 'personal' as const),
+    repository: fc.constantFrom(...SCOPES),
+    user: fc.constantFrom(...USERS),
+    rights: rightsArb,
+    expiresIn: fc.option(fc.constantFrom('1h', '50h', '500h'), { nil: undefined }),
+  }),
+  fc.record({
+    op: fc.constant('edit' as const),
+    target: fc.nat(),
+    rights: fc.option(rightsArb, { nil: undefined }),
+    expiry: fc.option(fc.constantFrom('never', '1h', '500h'), { nil: undefined }),
+    name: fc.option(fc.constantFrom('renamed', 'constructor'), { nil: undefined }),
+  }),
+  fc.record({ op: fc.constantFrom('revoke' as const, 'restore' as const, 'delete' as const, 'read' as const, 'history' as const), target: fc.nat() }),
+  fc.record({ op: fc.constant('bulk-delete' as const), targets: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }) }),
+  fc.record({ op: fc.constant('list' as const) }),
+  fc.record({ op: fc.constantFrom('grants' as const, 'read-user' as const, 'delete-user' as const), user: fc.constantFrom(...USERS), grants: grantsArb }),
+  fc.record({ op: fc.constant('team' as const), team: fc.constantFrom('ops', 'constructor'), members: fc.subarray([...USERS]), grants: grantsArb }),
+  fc.record({ op: fc.constant('delete-team' as const), team: fc.constantFrom('ops', 'constructor') }),
+);
+const stepArb = fc.record({ caller: fc.nat(), action: actionArb, advanceHours: fc.integer({ min: 0, max: 3 }) });
+const worldArb = fc.record({
+  grants: fc.tuple(grantsArb, grantsArb, grantsArb),
+  /** Often makes alice an admin of everything, so personal `*` admins (the widest personal callers) are common. */
+  aliceIsStarAdmin: fc.boolean(),
+  /** A personal `*` token for alice with every right, first in the world. */
+  alicePersonalStar: fc.boolean(),
+  tokens: fc.array(tokenArb, { minLength: 1, maxLength: 7 }),
+  steps: fc.array(stepArb, { minLength: 1, maxLength: 6 }),
+});
+
+/** Each user's grants: their own ∪ their teams' (SPEC §1), merged here independently of src. */
+type Users = Map<string, Grants>;
+async function usersOf(store: TokenStore): Promise<Users> {
+  const teams = await store.listTeams();
+  const out: Users = new Map();
+  for (const user of await store.listUsers()) {
+    const merged: Record<string, Set<Right>> = Object.create(null);
+    for (const grants of [user.grants, ...teams.filter((team) => team.members.includes(user.name)).map((team) => team.grants)]) {
+      for (const [scope, rights] of Object.entries(grants)) {
+        const set = (merged[scope] ??= new Set());
+        for (const right of rights) set.add(right);
+      }
+    }
+    out.set(user.name, Object.fromEntries(Object.entries(merged).map(([scope, rights]) => [scope, [...rights]])));
+  }
+  return out;
+}
+const own = (grants: Grants, scope: string): readonly Right[] => (Object.hasOwn(grants, scope) ? grants[scope]! : []);
+const covers = (scope: string, repository: string) => scope === '*' || scope === repository;
+const isActive = (r: TokenRecord, now: number) => r.status === 'active' && (r.expiresAt === null || r.expiresAt > now);
+
+/** What a token may do on `scope` (a repository, or `*` for every one), per SPEC §1. */
+function effective(r: TokenRecord, users: Users, scope: string, now: number): Set<Right> {
+  if (!isActive(r, now) || !covers(r.repository, scope)) return new Set();
+  if (r.kind === 'repository') return new Set(r.rights);
+  const grants = users.get(r.user!) ?? {};
+  const granted = new Set([...own(grants, '*'), ...(scope === '*' ? [] : own(grants, scope))]);
+  return new Set(r.rights.filter((right) => granted.has(right)));
+}
+
+/** Whether the caller may touch `target` at all: a `*` admin, an admin of its repository, or the same user within the caller's repository. */
+function inScope(caller: TokenRecord, target: Pick<TokenRecord, 'kind' | 'repository' | 'user'>, users: Users, now: number): boolean {
+  if (effective(caller, users, '*', now).has('admin')) return true;
+  if (target.repository !== '*' && effective(caller, users, target.repository, now).has('admin')) return true;
+  return caller.kind === 'personal' && target.kind === 'personal' && target.user === caller.user && covers(caller.repository, target.repository);
+}
+
+const subset = (a: Set<Right>, b: Set<Right>) => [...a].every((right) => b.has(right));
+
+t.test('the admin policy holds its invariants over generated worlds and action sequences', async (t) => {
+  let runs = 0;
+  await fc.assert(
+    fc.asyncProperty(worldArb, async (world) => {
+      runs++;
+      const clock = new FakeClock(NOW);
+      const store = new MemoryStore();
+      const invalidator = new Invalidator({ apply() {} }, store);
+      const tokens = new TokenService({ store, clock, invalidator, connectUri: 'tollgate://{host}?token={secret}' });
+      const directory = new DirectoryService({ store, clock, tokens, invalidator });
+      for (const name of REPOS) await store.createRepository({ name, createdAt: NOW, createdBy: 'test' });
+      for (const [i, name] of USERS.entries()) {
+        const grants = { ...world.grants[i]! };
+        if (i === 0 && world.aliceIsStarAdmin) grants['*'] = ['admin', 'query'];
+        await store.putUser({ name, grants, createdAt: NOW, updatedAt: NOW });
+      }
+      const aliceStar = { kind: 'personal' as const, repository: '*' as const, user: 'alice' as const, rights: [...RIGHTS], revoked: false, expiresInHours: null, parent: null };
+      const specs = world.alicePersonalStar ? [aliceStar, ...world.tokens] : world.tokens;
+      const made: TokenRecord[] = [];
+      for (const spec of specs) {
+        const parent = spec.parent === null || made.length === 0 ? undefined : made[spec.parent % made.length]!;
+        let expiresAt = spec.expiresInHours === null ? null : NOW + spec.expiresInHours * HOUR;
+        if (parent?.expiresAt != null && (expiresAt === null || expiresAt > parent.expiresAt)) expiresAt = parent.expiresAt;
+        const { record } = makeToken({
+          kind: spec.kind,
+          repository: spec.repository,
+          user: spec.kind === 'personal' ? spec.user : null,
+          rights: spec.rights,
+          status: spec.revoked || parent?.status === 'revoked' ? 'revoked' : 'active',
+          expiresAt,
+          parentId: parent?.id ?? null,
+        });
+        made.push(record);
+        await store.createToken(record, { at: NOW, actor: 'test', action: 'created', changes: {} });
+      }
+
+      for (const step of world.steps) {
+        clock.advance(step.advanceHours * HOUR);
+        const now = clock.now();
+        const before = new Map([...(await store.listTokens())].map((r) => [r.id, structuredClone(r) as TokenRecord]));
+        const users = await usersOf(store);
+        const all = [...before.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+        const live = all.filter((r) => isActive(r, now));
+        if (live.length === 0) return;
+        const me = live[step.caller % live.length]!;
+        const identity = { record: structuredClone(me), grants: me.kind === 'personal' ? (users.get(me.user!) ?? {}) : null };
+        const caller = callerOf(identity);
+        const pick = (n: number) => all[n % all.length]!;
+        const action = step.action;
+        let seen: Array<Pick<TokenRecord, 'id' | 'kind' | 'repository' | 'user'>> = [];
+        let createdId: string | undefined;
+        let result: 'ok' | 'refused' = 'ok';
+        try {
+          switch (action.op) {
+            case 'create': {
+              const body = {
+                kind: action.kind,
+                name: 'made',
+                repository: action.repository,
+                rights: action.rights,
+                ...(action.kind === 'personal' ? { user: action.user } : {}),
+                ...(action.expiresIn ? { expiresIn: action.expiresIn } : {}),
+              };
+              createdId = (await tokens.create(caller, body, 'localhost')).token.id;
+              break;
+            }
+            case 'edit': {
+              const body = {
+                ...(action.rights ? { rights: action.rights } : {}),
+                ...(action.name ? { name: action.name } : {}),
+                ...(action.expiry === 'never' ? { expiresAt: null } : action.expiry ? { expiresIn: action.expiry } : {}),
+              };
+              if (Object.keys(body).length > 0) await tokens.edit(caller, pick(action.target).id, body);
+              break;
+            }
+            case 'revoke':
+              await tokens.revoke(caller, pick(action.target).id);
+              break;
+            case 'restore':
+              await tokens.restore(caller, pick(action.target).id);
+              break;
+            case 'delete':
+              await tokens.remove(caller, pick(action.target).id);
+              break;
+            case 'bulk-delete':
+              await tokens.removeMany(caller, action.targets.map((n) => pick(n).id));
+              break;
+            case 'read':
+              seen = [await tokens.get(caller, pick(action.target).id)];
+              break;
+            case 'history':
+              await tokens.history(caller, pick(action.target).id);
+              seen = [pick(action.target)];
+              break;
+            case 'list':
+              seen = (await tokens.list(caller, { sort: [{ field: 'name', descending: false }], limit: 500 })).items;
+              break;
+            case 'grants':
+              await directory.setGrants(caller, action.user, action.grants);
+              break;
+            case 'read-user':
+              await directory.getUser(caller, action.user);
+              break;
+            case 'delete-user':
+              await directory.deleteUser(caller, action.user);
+              break;
+            case 'team':
+              if (await store.getTeam(action.team)) await directory.editTeam(caller, action.team, { members: action.members, grants: action.grants });
+              else await directory.createTeam(caller, action.team, action.members, action.grants);
+              break;
+            case 'delete-team':
+              await directory.deleteTeam(caller, action.team);
+              break;
+          }
+        } catch (err) {
+          if (!(err instanceof AdminError)) throw err; // a crash, not a refusal
+          result = 'refused';
+        }
+
+        const after = new Map([...(await store.listTokens())].map((r) => [r.id, structuredClone(r) as TokenRecord]));
+        const usersAfter = await usersOf(store);
+        const where = `${JSON.stringify(action)} by ${me.kind}:${me.repository}:${me.user}:${me.rights} (${result})`;
+
+        // Reads show only what is in scope.
+        for (const item of seen) if (!inScope(me, item, users, now)) throw new Error(`${where}: showed ${item.id} out of scope`);
+
+        // Users' grants (own ∪ teams') change only at a `*` admin's hand, and never widen its own user's.
+        for (const name of USERS) {
+          const changed = JSON.stringify(users.get(name)) !== JSON.stringify(usersAfter.get(name));
+          if (changed && !effective(me, users, '*', now).has('admin')) throw new Error(`${where}: changed ${name}'s grants`);
+          if (me.kind === 'personal' && me.user === name && usersAfter.has(name)) {
+            const before = users.get(name) ?? {};
+            const after = usersAfter.get(name) ?? {};
+            for (const scope of Object.keys(after)) {
+              if (!subset(new Set(own(after, scope)), new Set(own(before, scope)))) throw new Error(`${where}: widened its own user's grants on ${scope}`);
+            }
+          }
+        }
+
+        // Changes outside scope only ever reduce access, and only down a parent line.
+        for (const [id, old] of before) {
+          const next = after.get(id);
+          if (next !== undefined && next.version === old.version) continue;
+          if (inScope(me, old, users, now)) continue;
+          const reduced = next === undefined ? false : (next.status === 'revoked' && old.status === 'active' && next.rights.join() === old.rights.join()) || (next.expiresAt !== null && (old.expiresAt === null || next.expiresAt < old.expiresAt) && next.status === old.status);
+          const userGone = !usersAfter.has(old.user ?? '') && old.kind === 'personal';
+          if (!reduced || (old.parentId === null && !userGone)) throw new Error(`${where}: changed ${id} out of scope`);
+        }
+
+        // A revocation is undone only by a restore.
+        if (action.op !== 'restore') {
+          for (const [id, old] of before) if (old.status === 'revoked' && after.get(id)?.status === 'active') throw new Error(`${where}: un-revoked ${id}`);
+        }
+
+        // What was made, edited or restored holds nothing beyond the caller, anywhere.
+        for (const [id, next] of after) {
+          const old = before.get(id);
+          const widened = old === undefined || (isActive(next, now) && (!isActive(old, now) || next.rights.join() !== old.rights.join()));
+          if (!widened) continue;
+          for (const scope of SCOPES) {
+            const mine = effective(me, users, scope, now);
+            if (!subset(effective(next, usersAfter, scope, now), mine)) throw new Error(`${where}: ${id} holds more than the caller on ${scope}`);
+          }
+        }
+
+        // The caller widened nothing of its own.
+        const meAfter = after.get(me.id);
+        if (meAfter) {
+          for (const scope of SCOPES) {
+            if (!subset(effective(meAfter, usersAfter, scope, now), effective(me, users, scope, now))) throw new Error(`${where}: caller widened itself on ${scope}`);
+          }
+          if (me.expiresAt !== null && (meAfter.expiresAt === null || meAfter.expiresAt > me.expiresAt)) throw new Error(`${where}: caller extended itself`);
+        }
+
+        // Parent lines: a child is no longer-lived than its parent, and never active once the parent is revoked or gone.
+        if (createdId !== undefined && after.get(createdId)?.parentId !== me.id) throw new Error(`${where}: made a token without recording its parent`);
+        for (const child of after.values()) {
+          if (child.parentId === null) continue;
+          const parent = after.get(child.parentId);
+          if ((parent === undefined || parent.status === 'revoked') && child.status === 'active') throw new Error(`${where}: child ${child.id} outlived its parent`);
+          if (parent?.expiresAt != null && (child.expiresAt === null || child.expiresAt > parent.expiresAt)) throw new Error(`${where}: child ${child.id} expires after its parent`);
+        }
+      }
+    }),
+    { numRuns: Number(process.env.TG_PROPERTY_RUNS ?? 600) },
+  );
+  t.equal(runs >= 600 || process.env.TG_PROPERTY_RUNS !== undefined, true, `${runs} worlds checked`);
+});

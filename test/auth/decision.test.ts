@@ -1,0 +1,33 @@
+import t from 'tap';
+import { DENIALS, deny, type DenyReason } from '../../src/auth/decision.js';
+
+// The refusal table: one row per reason, each with the status, problem type, metric outcome and
+// challenge the README documents.
+const CASES: Array<[DenyReason, number, string, string, boolean]> = [
+  ['missing_token', 401, '/problems/missing-token', 'unauthenticated', true],
+  ['duplicate_authorization', 400, '/problems/duplicate-authorization', 'unauthenticated', false],
+  ['invalid_token', 401, '/problems/invalid-token', 'unauthenticated', true],
+  ['bad_target', 400, '/problems/bad-path', 'not_found', false],
+  ['uri_too_long', 414, '/problems/uri-too-long', 'not_found', false],
+  ['too_many_headers', 431, '/problems/too-many-headers', 'not_found', false],
+  ['no_route', 404, '/problems/no-route', 'not_found', false],
+  ['method_not_allowed', 405, '/problems/method-not-allowed', 'forbidden', false],
+  ['insufficient_scope', 403, '/problems/insufficient-scope', 'forbidden', true],
+  ['store_unavailable', 503, '/problems/store-unavailable', 'unavailable', false],
+];
+
+t.test('every reason has its documented row, and the table has no other', async (t) => {
+  t.same(Object.keys(DENIALS).sort(), CASES.map(([reason]) => reason).sort());
+  for (const [reason, status, type, outcome, hasChallenge] of CASES) {
+    const denial = DENIALS[reason];
+    t.same([denial.status, denial.type, denial.outcome, denial.challenge !== undefined], [status, type, outcome, hasChallenge], reason);
+    t.ok(denial.detail.length > 0 && denial.detail.length < 200, `${reason}: a short detail`);
+  }
+  t.match(DENIALS.invalid_token.challenge, /error="invalid_token"/);
+  t.match(DENIALS.insufficient_scope.challenge, /error="insufficient_scope"/);
+  t.equal(new Set(CASES.map(([, , type]) => type)).size, CASES.length, 'problem types are unique');
+});
+
+t.test('deny() carries its reason', async (t) => {
+  for (const [reason] of CASES) t.same(deny(reason), { allowed: false, reason });
+});
