@@ -222,6 +222,11 @@ export class TokenService {
           // The caller's own token: an expiry may only come sooner (no action widens the caller).
           if (record.id === caller.identity.record.id) checkWithinParent(expiresAt, record, field, 'its current expiry');
           if (parent) checkWithinParent(expiresAt, parent, field, 'the expiry of the token that made it');
+          // A later expiry (or none) hands the token's rights out for longer, and revives an
+          // expired token: like a restore, only within the caller's own bound.
+          const lengthened = record.expiresAt !== null && (expiresAt === null || expiresAt > record.expiresAt);
+          const extra = lengthened ? rightsBeyond(caller, next) : [];
+          if (extra.length > 0) throw forbidden(`${field}: a later expiry would hand out ${extra.join(', ')}, beyond this token's own effective rights`);
           next.expiresAt = expiresAt;
           changes.expiresAt = { from: iso(record.expiresAt), to: iso(expiresAt) };
         }

@@ -63,6 +63,20 @@ t.test('4. restore is bounded by the caller: a query-only token restores nothing
   t.equal((await call(h, 'GET', `/v1/tokens/${wide.token.id}`, admin)).body.status, 'revoked');
 });
 
+t.test('4. a later expiry is bounded like a restore: a scoped admin cannot extend a wider token', async (t) => {
+  // Found by policy.property.test.ts in CI: an admin of sensors holding only `admin` set "never"
+  // on a token with `delete` that had expired, and so handed `delete` out again.
+  const scoped = await h.token(['admin'], 'sensors');
+  const wide = await h.token(['admin', 'delete'], 'sensors', { expiresIn: '1h' });
+  const extend = await call(h, 'PATCH', `/v1/tokens/${wide.token.id}`, scoped.secret, { expiresAt: null });
+  t.equal(extend.status, 403);
+  t.match(extend.body.detail, /^expiresAt: a later expiry would hand out delete/);
+  const sooner = await call(h, 'PATCH', `/v1/tokens/${wide.token.id}`, scoped.secret, { expiresIn: '30m', name: 'shorter' });
+  t.equal(sooner.status, 200, 'a sooner expiry and a new name stay within reach');
+  const full = await h.token(['admin', 'delete', 'query'], 'sensors');
+  t.equal((await call(h, 'PATCH', `/v1/tokens/${wide.token.id}`, full.secret, { expiresIn: '2h' })).status, 200, 'an admin holding delete may extend it');
+});
+
 t.test('5. a lent token lends nothing that outlives the loan', async (t) => {
   const lent = (await personal(admin, { user: 'dave', repository: 'sensors', rights: ['query'], expiresIn: '1h' })).body;
   const child = await personal(lent.secret, { user: 'dave', repository: 'sensors', rights: ['query'] });
