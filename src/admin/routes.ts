@@ -43,6 +43,7 @@ export function routes(): AdminRoute[] {
     route('GET', '/metrics', 'metrics', probes.metrics, { summary: 'Prometheus metrics', status: 200 }),
     route('GET', '/v1/openapi.json', 'none', probes.openapi, { summary: 'This description', status: 200 }),
     route('GET', '/v1/settings', 'token', probes.settings, { summary: 'The lifetime cap and expiry notice clients shape their forms by', response: schemas.settingsView, status: 200 }),
+    route('GET', '/v1/whoami', 'token', probes.whoami, { summary: 'The calling token, its role and its effective rights per repository', response: schemas.whoamiView, status: 200 }),
     route('GET', '/', 'none', ui.uiRedirect, { summary: 'The admin page', status: 308, isPage: true }),
     route('GET', '/ui', 'none', ui.uiRedirect, { summary: 'The admin page', status: 308, isPage: true }),
     route('GET', '/ui/', 'none', ui.uiFile, { summary: 'The admin page', status: 200, isPage: true }),

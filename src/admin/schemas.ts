@@ -185,6 +185,19 @@ export const tokenView = z
 /** The views the API answers with, derived from the schemas that describe them (one definition). */
 export type TokenView = z.output<typeof tokenView>;
 
+/** GET /v1/whoami: the calling token and what it may do, so clients offer only what will pass. */
+export const whoamiView = z
+  .object({
+    token: tokenView,
+    role: z.enum(['star', 'scoped', 'personal', 'none']).meta({
+      description: 'star: admin of every repository; scoped: admin of some; personal: self-service on its own user\'s personal tokens; none: no admin API',
+    }),
+    effectiveRights: z
+      .record(z.string(), z.array(right))
+      .meta({ description: 'repository (or *) -> the rights the token really holds there now (a personal token: its rights ∩ its user\'s grants)' }),
+  })
+  .meta({ id: 'Whoami' });
+
 export const createdToken = z
   .object({ token: tokenView, secret: z.string(), connectUri: z.string().optional(), qr: z.string().optional() })
   .meta({ id: 'CreatedToken' });

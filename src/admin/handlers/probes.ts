@@ -1,4 +1,7 @@
+import { effectiveRights } from '../../auth/authorize.js';
+import { ALL_REPOSITORIES, RIGHTS, type Right } from '../../tokens/record.js';
 import type { AdminContext, AdminReply } from '../server.js';
+import { viewOfToken } from '../views.js';
 
 /** Liveness: the process serves. */
 export async function healthz(): Promise<AdminReply> {
@@ -33,5 +36,25 @@ export async function settings({ options }: AdminContext): Promise<AdminReply> {
   return {
     status: 200,
     json: { maxTokenLifetimeSeconds: maxTokenLifetimeMs === null ? null : maxTokenLifetimeMs / 1000, expiringNoticeSeconds: expiringNoticeMs / 1000 },
+  };
+}
+
+/**
+ * The calling token as the page and `tollgate whoami` show it: its view, role and effective
+ * rights per repository. Any valid token may ask (a repository token without admin included):
+ * it learns nothing it could not learn by trying.
+ */
+export async function whoami({ caller, options }: AdminContext): Promise<AdminReply> {
+  const { record, grants } = caller.identity;
+  const scopes = record.kind === 'personal' && record.repository === ALL_REPOSITORIES ? [ALL_REPOSITORIES, ...Object.keys(grants ?? {})] : [record.repository];
+  // A Map, not a plain object, while names are collected: repository names are user-controlled.
+  const rights = new Map<string, Right[]>();
+  for (const scope of scopes) {
+    const held = effectiveRights(caller.identity, scope);
+    if (held.length > 0 || scope === record.repository) rights.set(scope, RIGHTS.filter((right) => held.includes(right)));
+  }
+  return {
+    status: 200,
+    json: { token: viewOfToken(record, options.clock.now()), role: caller.role, effectiveRights: Object.fromEntries(rights) },
   };
 }
