@@ -621,6 +621,19 @@ t.test('at 390 px a * admin reaches everything without sideways scrolling', asyn
   t.ok(await withinWidth(phone, '#tokens tbody td.row-actions button'), 'every row action is in sight');
   await phone.screenshot({ path: join(shots, 'tokens-phone.png') });
 
+  await phone.fill('#search', 'ingest sensors v2');
+  await phone.locator('#total', { hasText: /^1 of \d+ tokens match$/ }).waitFor();
+  t.ok(await withinWidth(phone, '#show-all'), '"Show all" is in sight');
+  await rowOf('ingest sensors v2', phone).locator('button', { hasText: 'Details' }).click();
+  await phone.locator('#token-details .actor', { hasText: /^test admin$/ }).waitFor();
+  t.equal(await phone.locator('#history-list .actor', { hasText: /^test admin$/ }).count(), 2, 'actors by name on a phone too');
+  t.notMatch(await phone.textContent('#history-list'), /null|token:/);
+  t.ok(await withinWidth(phone, '#history-panel'));
+  await phone.screenshot({ path: join(shots, 'history-phone.png') });
+  await phone.click('#history-close');
+  await phone.click('#show-all');
+  await phone.locator('#total', { hasText: /^\d+ tokens in all$/ }).waitFor();
+
   await phone.click('#generate');
 
   await phone.locator('#generate-dialog').waitFor({ state: 'visible' });
@@ -648,6 +661,7 @@ t.test('at 390 px a * admin reaches everything without sideways scrolling', asyn
   await phone.locator('#user-dialog').waitFor({ state: 'visible' });
   t.ok(await withinWidth(phone, '#user-dialog'), 'the grants dialog fits');
   t.ok(await withinWidth(phone, '#user-grid input[aria-label="billing admin"]'), 'every right of the grid is in reach');
+  t.ok(await phone.locator('#user-grid').evaluate((wrap) => wrap.scrollWidth <= wrap.clientWidth), 'the grid needs no sideways scroll');
   await phone.screenshot({ path: join(shots, 'user-grid-phone.png') });
   await phone.click('#user-cancel');
 });
