@@ -542,6 +542,7 @@ t.test('at 1440 px the token table fits: every column and every row action is in
   t.ok(await withinWidth(page, '#tokens thead th'), 'every header, "Last used" included, is in sight');
   t.ok(await withinWidth(page, '#tokens tbody td.row-actions button'), 'every row action is in sight');
   t.ok(await pageFits(page));
+  t.equal(await page.isVisible('#sort-select'), false, 'the headers sort here; the phone-only sort select is hidden');
   await page.screenshot({ path: join(shots, 'tokens-wide.png') });
 });
 
@@ -618,6 +619,12 @@ t.test('at 390 px a * admin reaches everything without sideways scrolling', asyn
   t.ok(await withinWidth(phone, '#sign-out'), '"Sign out" is in sight');
   t.ok(await withinWidth(phone, '#nav button'), 'every nav button is in sight');
   t.ok(await withinWidth(phone, '.toolbar > *'), 'the toolbar wraps');
+  t.equal(await phone.isVisible('#tokens thead'), false, 'a card per token, no header row');
+  await phone.selectOption('#sort-select', 'name'); // so a phone still sorts
+  await phone.waitForFunction(() => {
+    const shown = [...document.querySelectorAll('#tokens tbody .token-name')].map((node) => node.textContent!);
+    return shown.length > 1 && shown.every((name, i) => i === 0 || shown[i - 1]!.localeCompare(name) <= 0);
+  });
   t.ok(await withinWidth(phone, '#tokens tbody td.row-actions button'), 'every row action is in sight');
   await phone.screenshot({ path: join(shots, 'tokens-phone.png') });
 

@@ -379,6 +379,14 @@ function onSortClick(event) {
   loadTokens();
 }
 
+/** On a phone the headers are hidden: a select sorts by one key instead. */
+function onSortSelect() {
+  const value = $('sort-select').value;
+  state.sort = [{ field: value.replace(/^-/, ''), descending: value.startsWith('-') }];
+  resetPaging();
+  loadTokens();
+}
+
 function resetPaging() {
   state.cursor = null;
   state.cursors = [];
@@ -1017,6 +1025,7 @@ $('filter-status').addEventListener('change', () => (resetPaging(), loadTokens()
 $('filter-kind').addEventListener('change', () => (resetPaging(), loadTokens()));
 $('filter-expiring').addEventListener('change', () => (resetPaging(), loadTokens()));
 $('tokens').tHead.addEventListener('click', onSortClick);
+$('sort-select').addEventListener('change', onSortSelect);
 $('select-all').addEventListener('change', () => {
   for (const token of state.items) {
     if ($('select-all').checked) state.selected.add(token.id);
