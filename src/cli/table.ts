@@ -30,11 +30,15 @@ export interface TableOptions {
   paint?: (column: number, padded: string, cell: string) => string;
 }
 
-/** Column widths that fit `width`: the widest column gives up a character until the row fits or every column is down to its header. */
+/**
+ * Column widths that fit `width`: the widest column gives up a character until the row fits, so
+ * long names and user agents go first and ids last; a column keeps at least 3 characters (its
+ * header is cut too on a very narrow terminal).
+ */
 function fit(widths: number[], header: readonly string[], width: number | undefined): number[] {
   if (width === undefined) return widths;
   const fitted = [...widths];
-  const floor = header.map((h) => Math.max(h.length, 3));
+  const floor = widths.map((w) => Math.min(w, 3));
   const total = () => fitted.reduce((a, b) => a + b, 0) + 2 * (fitted.length - 1);
   while (total() > width) {
     let widest = -1;

@@ -36,7 +36,7 @@ t.test('colour and width only on a terminal; never with NO_COLOR or TERM=dumb', 
   t.equal(paintStatus({ colour: false }, 'active ', 'active'), 'active ');
 });
 
-t.test('tables fit the width: the widest columns are cut with …, the header stays whole', async (t) => {
+t.test('tables fit the width: the widest columns are cut with …', async (t) => {
   const rows = [['0123456789abcdef', 'a-very-long-token-name-indeed', 'sensors', 'query,stream']];
   const whole = renderTable(['id', 'name', 'repository', 'rights'], rows);
   t.ok(whole.includes('a-very-long-token-name-indeed'));
