@@ -70,3 +70,14 @@ t.test('help lists every option with its value, allowed values and an example', 
     if (def.kind !== 'flag') t.ok(def.value && (def.example || def.choices), `--${name} names its value and gives an example or its choices`);
   }
 });
+
+t.test('a local command refuses a positional config path and a shell it has no script for', async (t) => {
+  const { runLocal } = await import('../../src/cli/local-commands.js');
+  await t.rejects(runLocal('serve', ['my.yaml']), { message: 'unexpected argument "my.yaml": give a config file as --config my.yaml' });
+  await t.rejects(runLocal('reconcile', ['extra']), { message: 'unexpected argument "extra"' });
+  await t.rejects(runLocal('completion', []), { message: 'expected SHELL, got nothing' });
+  await t.rejects(runLocal('completion', ['fish']), { message: 'expected bash or zsh, got "fish"' });
+  const err = await runLocal('demo', ['--upstream-port', 'x']).catch((e: unknown) => e);
+  t.type(err, UsageError);
+  t.match((err as UsageError).usage, /^Usage: tollgate demo/);
+});
