@@ -204,3 +204,30 @@ t.test('--help on every command lists each option, its allowed values, and an ex
   }
   t.match(version(), /^\d+\.\d+\.\d+/);
 });
+
+t.test('create prints the secret once and a QR code: ANSI only for a colour terminal', async (t) => {
+  await cli(['user', 'create', 'qr-user', '--grant', 'sensors=query']);
+  const args = ['token', 'create', '--kind', 'personal', '--user', 'qr-user', '--rights', 'query', '--name'];
+  const piped = await cli([...args, 'qr-1']);
+  t.match(piped.out, /Secret \(shown once, store it now\):\ntgp_\w{49}\n/);
+  t.match(piped.out, /Scan to register a device \(tollgate:\/\/[^)]*token=…\)/);
+  t.match(piped.out, /[▀▄█]/);
+  t.notMatch(piped.out, /\u001b/);
+  t.match((await cli([...args, 'qr-2'], { tty: true, columns: 200 })).out, /\u001b\[47m/);
+  t.notMatch((await cli([...args, 'qr-3'], { tty: true, columns: 200, env: { ...env, NO_COLOR: 'x' } })).out, /\u001b/);
+  const yaml = parseYaml((await cli([...args, 'qr-4', '-o', 'yaml'])).out);
+  t.match(yaml, { token: { name: 'qr-4' }, secret: /^tgp_/ });
+});
+
+t.test('roll by name: the new secret, then when the old one stops; -o json adds the old token', async (t) => {
+  await create('to-roll');
+  const rolled = await cli(['token', 'roll', 'to-roll', '--overlap', '1w']);
+  t.match(rolled.out, /Secret \(shown once, store it now\):\ntgr_\w{49}\n/);
+  t.match(rolled.out, /The old secret \(token [0-9a-f]{16}\) stops working at \S+ \(in 6 days\)\.\n$/);
+  const twin = JSON.parse((await cli(['token', 'list', '--q', 'to-roll', '--status', 'active', '-o', 'json'])).out).items;
+  t.equal(twin.length, 2, 'old and new, both active for the overlap');
+  const again = JSON.parse((await cli(['token', 'roll', twin[0].id, '-o', 'json'])).out);
+  t.equal(again.previous.status, 'revoked', 'no overlap: revoked at once');
+  const history = await cli(['team', 'create', 'rollers']).then(() => cli(['team', 'history', 'rollers']));
+  t.match(history.out, /^AT +WHEN +ACTOR +ACTION +CHANGES\n\S+ +just now +token:[0-9a-f]{16} +created/);
+});
