@@ -5,7 +5,7 @@ import type { Prompter } from './confirm.js';
 import { CliFailure } from './failure.js';
 import { REPO_COMMANDS, TEAM_COMMANDS, USER_COMMANDS } from './directory-commands.js';
 import { optionsHelp } from './options.js';
-import { outputFrom } from './output.js';
+import { outputFrom, type Output } from './output.js';
 import { CliFailureMarker, TOKEN_COMMANDS } from './token-commands.js';
 import { WHOAMI } from './whoami-command.js';
 
@@ -77,7 +77,7 @@ export async function runCommand(command: Command, argv: string[], env: NodeJS.P
   }
   let args: ParsedArgs;
   let client: AdminClient;
-  let o;
+  let o: Output;
   try {
     args = parseArgs(argv, [...command.options, ...COMMON_OPTIONS]);
     const [min, max] = typeof command.positional === 'number' ? [command.positional, command.positional] : command.positional;
@@ -99,7 +99,8 @@ export async function runCommand(command: Command, argv: string[], env: NodeJS.P
   } catch (err) {
     if (err instanceof CliFailureMarker) return 1;
     if (err instanceof UsageError && err.usage === undefined) throw new UsageError(err.message, help);
-    if (err instanceof CliFailure && / 403 /.test(` ${err.message}`) && / no admin right/.test(err.message)) {
+    // A data token used to get empty lists and exit 0; now the API says 403, and this says what next.
+    if (err instanceof CliFailure && err.message.startsWith('403 ') && err.message.includes('no admin right')) {
       throw new CliFailure(`${err.message}\n(tollgate whoami shows what this token may do)`);
     }
     throw err;
