@@ -61,7 +61,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof ConfigError) {
-      process.stderr.write(`tollgate: invalid configuration\n${err.faults.map((f) => `  ${f}`).join('\n')}\n`);
+      // A fault may carry an excerpt on further lines (a YAML syntax error): indented with it.
+      process.stderr.write(`tollgate: invalid configuration\n${err.faults.map((f) => `  ${f.replace(/\n/g, '\n  ')}`).join('\n')}\n`);
       process.exit(2);
     }
     if (err instanceof UsageError) {

@@ -81,8 +81,8 @@ function envOverrides(env: NodeJS.ProcessEnv, faults: string[]): Tree {
 }
 
 /**
- * A YAML syntax error as fault lines: the file, line and column, what is wrong, then the line
- * itself with a caret under the column. The yaml library's message ends in "at line 2, column
+ * A YAML syntax error as one fault: the file, line and column and what is wrong, then, on lines
+ * of its own, the line itself with a caret under the column. The yaml library's message ends in "at line 2, column
  * 11:" and puts the excerpt on the lines after, which the one-line-per-fault output used to cut.
  */
 export function yamlFaults(path: string, text: string, err: Error & { linePos?: Array<{ line: number; col: number }> }): string[] {
@@ -91,7 +91,8 @@ export function yamlFaults(path: string, text: string, err: Error & { linePos?: 
   if (!at) return [`${path}: not valid YAML: ${reason}`];
   const source = (text.split(/\r?\n/)[at.line - 1] ?? '').replace(/\t/g, ' ');
   const gutter = `${at.line} | `;
-  return [`${path}:${at.line}:${at.col}: not valid YAML: ${reason}`, `  ${gutter}${source}`, `  ${' '.repeat(gutter.length + at.col - 1)}^`];
+  // One fault (it names the place on its first line); the excerpt follows on lines of its own.
+  return [`${path}:${at.line}:${at.col}: not valid YAML: ${reason}\n  ${gutter}${source}\n  ${' '.repeat(gutter.length + at.col - 1)}^`];
 }
 
 export interface LoadOptions {

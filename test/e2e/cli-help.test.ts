@@ -85,3 +85,10 @@ t.test('completion bash: the script loads in bash and completes commands, action
   t.match(zsh.stdout, /^#compdef tollgate\n/);
   t.match(zsh.stdout, /compdef _tollgate tollgate/);
 });
+
+t.test('a YAML syntax error exits 2 naming the line, the reason, and showing the line', async (t) => {
+  const dir = t.testdir({ 'bad.yaml': 'cache:\n  ttl: a: b\n' });
+  const run = await runToEnd(['serve', '--config', `${dir}/bad.yaml`]);
+  t.equal(run.code, 2);
+  t.match(run.stderr, /^tollgate: invalid configuration\n {2}\S+bad\.yaml:2:8: not valid YAML: Nested mappings are not allowed in compact mappings\n {4}2 \| {3}ttl: a: b\n {4} {4}( {7})\^\n$/);
+});
