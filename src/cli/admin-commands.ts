@@ -49,14 +49,11 @@ export function adminHelp(group: string, action?: string): string {
   return `Usage: tollgate ${group} <command> [options]\n\n${list}\n\nEvery command takes -o FORMAT (or --json) and --help; tollgate ${group} <command> --help lists its options.\n${FOOTER}`;
 }
 
-/** The process's streams, as commands print and ask on them. */
-export interface AdminIo {
-  out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  prompter?: Prompter;
-}
+/** Where commands print: a terminal's `isTTY` and `columns` decide colour and table width. */
+export type Stdout = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 
 /** Runs `tollgate <group> <action> …` against the admin API. */
-export async function runAdminCommand(group: string, argv: string[], env: NodeJS.ProcessEnv, out: AdminIo['out'], prompter?: Prompter): Promise<number> {
+export async function runAdminCommand(group: string, argv: string[], env: NodeJS.ProcessEnv, out: Stdout, prompter?: Prompter): Promise<number> {
   const [action, ...rest] = argv;
   if (action === undefined || action === '--help' || action === '-h' || action === 'help') {
     out.write(adminHelp(group));
@@ -69,7 +66,7 @@ export async function runAdminCommand(group: string, argv: string[], env: NodeJS
 }
 
 /** Parses, checks and runs one command; a usage mistake is reported with the command's help. */
-export async function runCommand(command: Command, argv: string[], env: NodeJS.ProcessEnv, out: AdminIo['out'], prompter: Prompter = { stdin: process.stdin, stderr: process.stderr }): Promise<number> {
+export async function runCommand(command: Command, argv: string[], env: NodeJS.ProcessEnv, out: Stdout, prompter: Prompter = { stdin: process.stdin, stderr: process.stderr }): Promise<number> {
   const help = commandHelp(command);
   if (argv.includes('--help') || argv.includes('-h')) {
     out.write(help);

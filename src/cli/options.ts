@@ -75,7 +75,7 @@ export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef
   ['name', { kind: 'value', value: 'NAME', help: "the token's name", example: 'ci-loader' }],
   ['repository', { kind: 'value', value: 'REPOSITORY', help: 'a repository name, or * for all', example: 'sensors' }],
   ['rights', { kind: 'value', value: 'RIGHT[,RIGHT]', help: 'comma separated', choices: undefined, check: rightsCheck, example: 'query,stream' }],
-  ['kind', { kind: 'value', value: 'KIND', help: 'the kind of token (default repository)', choices: ['repository', 'personal'], example: 'personal' }],
+  ['kind', { kind: 'value', value: 'KIND', help: 'the kind of token (token create: default repository)', choices: ['repository', 'personal'], example: 'personal' }],
   ['user', { kind: 'value', value: 'USER', help: 'the user a personal token acts for', example: 'alice' }],
   ['expires-in', { kind: 'value', value: 'DURATION', help: 'expire after this long', check: duration('12h, 30d or 2w'), example: '30d' }],
   ['expires-at', { kind: 'value', value: 'DATE', help: 'expire at this ISO 8601 date-time, or at the start (UTC) of this date', check: (v) => (cliDateTime(v) === undefined ? `expected a date such as 2027-01-01 or 2027-01-01T12:00:00Z, got ${JSON.stringify(v)}` : undefined), example: '2027-01-01' }],
@@ -110,7 +110,7 @@ export function optionsHelp(names: readonly string[]): string {
     const def = OPTIONS.get(name)!;
     const flag = `${def.short ? `-${def.short}, ` : '    '}--${name}${def.value ? ` ${def.value}` : ''}`;
     const allowed = def.choices ? `: ${def.choices.join(', ')}` : name === 'rights' || name === 'grant' ? `; rights: ${RIGHTS.join(', ')}` : '';
-    const example = def.example && !def.choices ? ` (e.g. ${def.example})` : '';
+    const example = def.example && !def.choices && !def.help.includes(def.example) ? ` (e.g. ${def.example})` : '';
     return [flag, `${def.help}${allowed}${example}`] as const;
   });
   const width = Math.max(...rows.map(([flag]) => flag.length));

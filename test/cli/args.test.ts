@@ -61,7 +61,7 @@ t.test('weeks become days; a date is the start of its day, UTC; date-times pass 
 
 t.test('help lists every option with its value, allowed values and an example', async (t) => {
   const help = optionsHelp(['kind', 'rights', 'expires-in', 'output', 'help']);
-  t.match(help, /^ {6}--kind KIND +the kind of token \(default repository\): repository, personal$/m);
+  t.match(help, /^ {6}--kind KIND +the kind of token \(token create: default repository\): repository, personal$/m);
   t.match(help, /--rights RIGHT\[,RIGHT\] +comma separated; rights: stream, query, modify, delete, admin \(e\.g\. query,stream\)/);
   t.match(help, /--expires-in DURATION +expire after this long \(e\.g\. 30d\)/);
   t.match(help, /^ {2}-o, --output FORMAT +how to print the answer: table, wide, json, yaml, name$/m);
