@@ -31,3 +31,20 @@ t.test('zsh gets the same tables behind its own entry point', async (t) => {
   const table = (script: string) => script.slice(script.indexOf('_tollgate_words()'), script.indexOf('_tollgate() {'));
   t.equal(table(zsh), table(bash), 'one set of tables');
 });
+
+const hasZsh = await promisify(execFile)('zsh', ['-c', 'true']).then(
+  () => true,
+  () => false,
+);
+
+t.test('zsh runs the script: candidates for commands, actions and values', { skip: hasZsh ? false : 'zsh is not installed' }, async (t) => {
+  const zsh = completionScript('zsh');
+  // compadd is zsh's to filter by prefix; this stand-in prints what it is given.
+  const candidates = async (...words: string[]) => {
+    const program = `compdef() { :; }\n${zsh}\ncompadd() { shift; print -r -- "$*"; }\nwords=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}; _tollgate`;
+    return (await promisify(execFile)('zsh', ['-c', program])).stdout.trim();
+  };
+  t.equal(await candidates('tollgate', 'team', ''), 'create list show edit delete history');
+  t.equal(await candidates('tollgate', 'token', 'list', '-o', ''), 'table wide json yaml name');
+  t.match(await candidates('tollgate', 'token', 'create', '--k'), /^--name --repository --rights --kind /);
+});
