@@ -1,3 +1,8 @@
+// Why node:util's parseArgs rather than the hand-written loop or a package (commander, yargs):
+// it ships with Node (no dependency to audit or keep up), its strict mode already refuses unknown
+// options, missing values and values on flags, and it handles `--name=value`, short options,
+// `-ojson` and `--`. What it lacks (allowed values, help, completion) one catalog of options
+// gives all three (options.ts), which a framework would split across its own idioms.
 import { parseArgs as parseWithNode } from 'node:util';
 import { OPTIONS, type OptionDef } from './options.js';
 
