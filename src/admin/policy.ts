@@ -47,6 +47,18 @@ export const DIRECTORY_POLICY: Readonly<Record<DirectoryAction, Readonly<Record<
   'change-repositories': /*  */ { star: 'any', scoped: 'none', personal: 'none', none: 'none' },
 };
 
+/**
+ * Routes (`METHOD /path`) any valid token may call: what a client asks before it knows what its
+ * token may do. Every other route refuses a repository token without `admin` (role `none`) with
+ * 403, rather than answering it with an empty list as if there were nothing to see.
+ */
+const OPEN_TO_EVERY_TOKEN = new Set(['GET /v1/whoami', 'GET /v1/settings']);
+
+/** Whether the caller may call this admin route at all; the services then judge its reach. */
+export function mayCallRoute(caller: Caller, route: string): boolean {
+  return caller.role !== 'none' || OPEN_TO_EVERY_TOKEN.has(route);
+}
+
 /** The part of a token the policy looks at. */
 export type Subject = Pick<TokenRecord, 'kind' | 'repository' | 'user'>;
 

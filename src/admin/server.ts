@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { StoreUnavailableError, type TokenStore } from '../store/token-store.js';
 import { callerOf, type Caller } from './caller.js';
+import { mayCallRoute } from './policy.js';
 import { AdminError, notFound } from './errors.js';
 import type { LeakBudget } from './leak-budget.js';
 import type { TokenService } from './token-service.js';
@@ -110,7 +111,12 @@ async function handle(
   const { route, params } = match;
   seen.route = `${route.method} ${route.path}`;
   let caller = undefined as unknown as Caller;
-  if (route.auth === 'token') caller = await requireCaller(req, options);
+  if (route.auth === 'token') {
+    caller = await requireCaller(req, options);
+    if (!mayCallRoute(caller, seen.route)) {
+      throw new AdminError(403, '/problems/insufficient-scope', 'Insufficient scope', 'this token has no admin right: the admin API answers it only GET /v1/whoami and GET /v1/settings');
+    }
+  }
   if (route.auth === 'metrics' && options.metricsAuth) {
     caller = await requireCaller(req, options);
     // Any token holding the admin right (star or scoped): there is no narrower `metrics` right.

@@ -1,14 +1,33 @@
 import type { AddressInfo } from 'node:net';
-import { startTollgate } from '../app.js';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../log/logger.js';
 import { createStore } from '../store/create-store.js';
 import { ALL_REPOSITORIES, RIGHTS } from '../tokens/record.js';
 import { createDemoUpstream } from './demo-upstream.js';
-import { waitForSignal } from './serve.js';
+import type { TokenStore } from '../store/token-store.js';
+import { AdminClient } from './admin-client.js';
+import { CliFailure } from './failure.js';
+import { startOrRelease, waitForSignal } from './serve.js';
 
 const DEMO_REPOSITORY = 'sensors';
+const ADMIN_NAME = 'demo admin';
+const DATA_NAME = 'demo producer';
+
+/** The tokens an earlier run of the demo made on this store: by name, and made by `demo`. */
+async function earlierDemoTokens(store: TokenStore): Promise<string[]> {
+  const named = [...(await store.listTokens())].filter((t) => t.kind === 'repository' && (t.name === ADMIN_NAME || t.name === DATA_NAME)).map((t) => t.id);
+  const records = await store.getTokens(named);
+  return records.filter((r) => r !== undefined && r.createdBy === 'demo').map((r) => r!.id);
+}
+
+/** Revokes (when active) and deletes the earlier demo tokens through the admin API, so history says who did it. */
+async function replaceTokens(client: AdminClient, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  for (const id of ids) await client.call('POST', `/v1/tokens/${id}/revoke`).catch(() => undefined); // 409: revoked already
+  const result = await client.call<{ deleted: string[] }>('POST', '/v1/tokens/delete', { ids });
+  return result.deleted.length;
+}
 
 /**
  * `tollgate demo`: the quickstart. Runs a demo upstream and Tollgate on the file store, makes an
@@ -17,11 +36,17 @@ const DEMO_REPOSITORY = 'sensors';
 export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.WritableStream, upstreamPortWanted = 8000): Promise<number> {
   const upstream = createDemoUpstream();
   await new Promise<void>((resolve, reject) => {
-    upstream.once('error', reject);
+    upstream.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new CliFailure(`port ${upstreamPortWanted} (the demo upstream) is in use; move it with --upstream-port, e.g. npm start -- --upstream-port 18000 (0 picks a free port)`)
+          : err,
+      ),
+    );
     upstream.listen(upstreamPortWanted, '127.0.0.1', resolve);
   });
   const upstreamPort = (upstream.address() as AddressInfo).port;
-  // The environment still wins for listen addresses, so the demo can move off busy ports.
+  // The environment still wins for listen addresses and the store, so the demo can move off busy ports and files.
   const config: Config = {
     ...base,
     proxy: {
@@ -30,28 +55,40 @@ export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.Wri
       listen: env.TOLLGATE_PROXY_LISTEN ? base.proxy.listen : { host: '127.0.0.1', port: 8080 },
     },
     admin: { ...base.admin, listen: env.TOLLGATE_ADMIN_LISTEN ? base.admin.listen : { host: '127.0.0.1', port: 9090 } },
-    store: env.TOLLGATE_STORE_BACKEND ? base.store : { ...base.store, backend: 'file', file: { path: './data/demo.jsonl' } },
+    store: env.TOLLGATE_STORE_BACKEND || env.TOLLGATE_STORE_FILE_PATH ? base.store : { ...base.store, backend: 'file', file: { path: './data/demo.jsonl' } },
   };
-  const logger = createLogger(config.log.level);
-  const store = await createStore(config.store);
-  const tollgate = await startTollgate(config, store, logger, systemClock);
+  // Quiet until the banner is out (its "tollgate listening" line would come first), then as configured.
+  const logger = createLogger('warn');
+  let store;
+  let tollgate;
+  try {
+    store = await createStore(config.store);
+    tollgate = await startOrRelease(config, store, logger);
+  } catch (err) {
+    upstream.close();
+    throw err;
+  }
   const now = systemClock.now();
   await store.createRepository({ name: DEMO_REPOSITORY, createdAt: now, createdBy: 'demo' });
+  // A restart cannot show the old secrets again (they are not stored): it replaces the old demo tokens.
+  const earlier = await earlierDemoTokens(store);
   const admin = await tollgate.tokens.createUnchecked('demo', {
     kind: 'repository',
-    name: 'demo admin',
+    name: ADMIN_NAME,
     repository: ALL_REPOSITORIES,
     rights: [...RIGHTS],
+    expiresIn: '30d',
   });
   const data = await tollgate.tokens.createUnchecked('demo', {
     kind: 'repository',
-    name: 'demo producer',
+    name: DATA_NAME,
     repository: DEMO_REPOSITORY,
     rights: ['query', 'stream'],
     expiresIn: '30d',
   });
   const proxy = `http://127.0.0.1:${tollgate.proxyPort}`;
   const adminUrl = `http://127.0.0.1:${tollgate.adminPort}`;
+  const replaced = await replaceTokens(new AdminClient(adminUrl, admin.secret), earlier);
   const bearer = (secret: string) => `-H "Authorization: Bearer ${secret}"`;
   out.write(
     [
@@ -60,8 +97,10 @@ export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.Wri
       `  proxy  ${proxy}  ->  demo upstream http://127.0.0.1:${upstreamPort}`,
       `  admin  ${adminUrl}`,
       `  store  file ${config.store.file.path}`,
+      `  page   ${adminUrl}/ui/  (sign in with the admin token)`,
+      ...(replaced > 0 ? [`  (revoked and deleted ${replaced} token${replaced === 1 ? '' : 's'} of an earlier demo run)`] : []),
       '',
-      `Admin token (all repositories, every right), shown once:`,
+      `Admin token (all repositories, every right; expires in 30 days), shown once:`,
       `  ${admin.secret}`,
       `Data token for "${DEMO_REPOSITORY}" (query, stream; expires in 30 days), shown once:`,
       `  ${data.secret}`,
@@ -82,8 +121,14 @@ export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.Wri
       `  # metrics`,
       `  curl -s ${adminUrl}/metrics | grep tollgate_requests_total`,
       '',
+      'The command line (another shell, in this directory):',
+      `  export TOLLGATE_ADMIN_URL=${adminUrl} TOLLGATE_TOKEN=${admin.secret}`,
+      '  node dist/main.js whoami',
+      '  node dist/main.js token list',
+      '',
     ].join('\n') + '\n',
   );
+  logger.level = config.log.level;
   return waitForSignal(logger, async () => {
     await tollgate.shutdown();
     await new Promise((resolve) => upstream.close(resolve));

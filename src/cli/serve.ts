@@ -1,8 +1,10 @@
-import { startTollgate } from '../app.js';
+import { startTollgate, type Tollgate } from '../app.js';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createStore } from '../store/create-store.js';
+import type { TokenStore } from '../store/token-store.js';
+import { CliFailure } from './failure.js';
 
 /** `tollgate serve`: runs until SIGTERM/SIGINT, then drains and exits 0; a second signal exits at once. */
 export async function serve(config: Config): Promise<number> {
@@ -11,8 +13,26 @@ export async function serve(config: Config): Promise<number> {
     onChannelSilent: (silentMs) =>
       logger.error({ silentMs }, 'invalidation channel silent for three heartbeats: cache cleared, subscriber renewed'),
   });
-  const tollgate = await startTollgate(config, store, logger, systemClock);
+  const tollgate = await startOrRelease(config, store, logger);
   return waitForSignal(logger, () => tollgate.shutdown());
+}
+
+/**
+ * Starts Tollgate on an open store; when that fails (a port in use), closes the store first, so
+ * a failed start leaves no file-store lock behind, and says which setting moves the busy port.
+ */
+export async function startOrRelease(config: Config, store: TokenStore, logger: Logger): Promise<Tollgate> {
+  try {
+    return await startTollgate(config, store, logger, systemClock);
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    const { code, port } = err as NodeJS.ErrnoException & { port?: number };
+    if (code === 'EADDRINUSE') {
+      const setting = port === config.proxy.listen.port ? 'TOLLGATE_PROXY_LISTEN (proxy.listen)' : port === config.admin.listen.port ? 'TOLLGATE_ADMIN_LISTEN (admin.listen)' : 'its listen setting';
+      throw new CliFailure(`port ${port} is in use; move it with ${setting}, e.g. ${setting.startsWith('TOLLGATE_') ? `${setting.split(' ')[0]}=127.0.0.1:${(port ?? 0) + 10000}` : 'another port'}`);
+    }
+    throw err;
+  }
 }
 
 /** Resolves with the exit status once shutdown after the first signal is done. */

@@ -80,6 +80,21 @@ function envOverrides(env: NodeJS.ProcessEnv, faults: string[]): Tree {
   return out;
 }
 
+/**
+ * A YAML syntax error as one fault: the file, line and column and what is wrong, then, on lines
+ * of its own, the line itself with a caret under the column. The yaml library's message ends in "at line 2, column
+ * 11:" and puts the excerpt on the lines after, which the one-line-per-fault output used to cut.
+ */
+export function yamlFaults(path: string, text: string, err: Error & { linePos?: Array<{ line: number; col: number }> }): string[] {
+  const reason = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  const at = err.linePos?.[0];
+  if (!at) return [`${path}: not valid YAML: ${reason}`];
+  const source = (text.split(/\r?\n/)[at.line - 1] ?? '').replace(/\t/g, ' ');
+  const gutter = `${at.line} | `;
+  // One fault (it names the place on its first line); the excerpt follows on lines of its own.
+  return [`${path}:${at.line}:${at.col}: not valid YAML: ${reason}\n  ${gutter}${source}\n  ${' '.repeat(gutter.length + at.col - 1)}^`];
+}
+
 export interface LoadOptions {
   /** Path of the YAML file; a missing file is a fault only when `required`. */
   path: string;
@@ -103,7 +118,7 @@ export function loadConfig({ path, required, env }: LoadOptions): Config {
     try {
       fromFile = parseYaml(text) ?? {};
     } catch (err) {
-      throw new ConfigError([`${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+      throw new ConfigError(yamlFaults(path, text, err as Error));
     }
     if (!isTree(fromFile)) throw new ConfigError([`${path}: expected a map of settings at the top level`]);
   }

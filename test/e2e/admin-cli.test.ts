@@ -51,14 +51,14 @@ t.test('list, show, revoke, restore, delete and history', async (t) => {
   const table = await cli('token', 'list', '--sort', 'name', '--limit', '2');
   t.match(table.stdout, /\n2 of \d+; next page: --cursor \S+\n$/);
   t.match((await cli('token', 'show', id)).stdout, new RegExp(`${id}\\s+temp`));
-  t.match((await cli('token', 'revoke', id)).stdout, /revoked/);
-  t.equal((await cli('token', 'revoke', id)).code, 1, 'already revoked is a refusal');
+  t.match((await cli('token', 'revoke', id, '--yes')).stdout, /revoked/);
+  t.equal((await cli('token', 'revoke', id, '--yes')).code, 1, 'already revoked is a refusal');
   t.match((await cli('token', 'restore', id)).stdout, /active/);
-  const active = await cli('token', 'delete', id);
+  const active = await cli('token', 'delete', id, '--yes');
   t.equal(active.code, 1);
   t.match(active.stdout, `not deleted ${id}: active`);
-  await cli('token', 'revoke', id);
-  const deleted = await cli('token', 'delete', id);
+  await cli('token', 'revoke', id, '--yes');
+  const deleted = await cli('token', 'delete', id, '--yes');
   t.equal(deleted.code, 0);
   t.equal(deleted.stdout, `deleted ${id}\n`);
   const history = await cli('token', 'history', id);
@@ -70,9 +70,9 @@ t.test('list, show, revoke, restore, delete and history', async (t) => {
 
 t.test('users: edit grants, delete; repositories: delete refused while tokens are active', async (t) => {
   t.match((await cli('user', 'edit', 'alice', '--grant', 'sensors=query')).stdout, /alice\s+sensors=query\s/);
-  t.equal((await cli('user', 'delete', 'alice')).code, 0);
+  t.equal((await cli('user', 'delete', 'alice', '--yes')).code, 0);
   t.equal((await cli('user', 'show', 'alice')).code, 1);
-  const refused = await cli('repo', 'delete', 'sensors');
+  const refused = await cli('repo', 'delete', 'sensors', '--yes');
   t.equal(refused.code, 1);
   t.match(refused.stderr, /409 Conflict: repository sensors still has \d+ active tokens/);
 });

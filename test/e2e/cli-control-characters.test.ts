@@ -106,13 +106,13 @@ t.test('a problem detail or a non-JSON error body from the server is escaped in 
   t.teardown(() => hostile.close());
   const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
   body = JSON.stringify({ title: `Conflict${EVIL}`, detail: `detail${EVIL}` });
-  const problem = await runToEnd(['token', 'revoke', 'ffffffffffffffff'], { ...cliEnv, TOLLGATE_ADMIN_URL: url });
+  const problem = await runToEnd(['token', 'revoke', 'ffffffffffffffff', '--yes'], { ...cliEnv, TOLLGATE_ADMIN_URL: url });
   t.equal(problem.code, 1);
   t.ok(isSafe(problem.stderr), problem.stderr);
   t.ok(problem.stderr.includes(`409 Conflict${EVIL_SHOWN}: detail${EVIL_SHOWN}`), problem.stderr);
   body = `<html>${EVIL}</html>`;
   type = 'text/html';
-  const html = await runToEnd(['token', 'revoke', 'ffffffffffffffff'], { ...cliEnv, TOLLGATE_ADMIN_URL: url });
+  const html = await runToEnd(['token', 'revoke', 'ffffffffffffffff', '--yes'], { ...cliEnv, TOLLGATE_ADMIN_URL: url });
   t.equal(html.code, 1);
   t.ok(isSafe(html.stderr), html.stderr);
   t.match(html.stderr, /^tollgate: 409 /);

@@ -91,7 +91,7 @@ t.test('team create, list, show, edit, history and delete; user show names teams
   const history = await cli('team', 'history', 'platform');
   t.equal(history.code, 0, history.stderr);
   t.match(history.stdout, /^AT\s+WHEN\s+ACTOR\s+ACTION\s+CHANGES\n[^\n]*created[^\n]*\n[^\n]*edited[^\n]*\n[^\n]*edited[^\n]*\n[^\n]*edited[^\n]*\n$/);
-  const deleted = await cli('team', 'delete', 'platform');
+  const deleted = await cli('team', 'delete', 'platform', '--yes');
   t.equal(deleted.code, 0, deleted.stderr);
   t.equal(deleted.stdout, 'deleted team platform\n');
   const [gone, after, bobAfter] = await Promise.all([cli('team', 'show', 'platform'), cliJson('team', 'history', 'platform'), cliJson('user', 'show', 'bob')]);
@@ -155,7 +155,7 @@ t.test('token list --expiring maps to expiresWithin', async (t) => {
   t.notOk(ids.includes(later.token.id));
   const table = await cli('token', 'list', '--expiring', '3d', '--q', 'soon');
   t.match(table.stdout, new RegExp(`${soon.token.id}\\s+soon\\s[^\\n]*in 1 day`));
-  t.equal((await cli('token', 'list', '--expiring', 'soon')).code, 1, 'the API refuses a non-duration');
+  t.equal((await cli('token', 'list', '--expiring', 'soon')).code, 2, 'a non-duration is bad usage, refused before any request');
 });
 
 t.test('token list --wide and token show give the last use: time, address, User-Agent', async (t) => {

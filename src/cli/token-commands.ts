@@ -1,0 +1,293 @@
+import QRCode from 'qrcode';
+import type { TokenView } from '../admin/schemas.js';
+import { parseDuration } from '../config/duration.js';
+import { UsageError } from './args.js';
+import { ALL_FORMATS, enc, expiryFrom, NO_NAMES, rightsList, type Command, type CommandContext } from './command.js';
+import { confirm } from './confirm.js';
+import { CliFailure } from './failure.js';
+import { PartialLeakReport, readSecrets, reportLeaked } from './leak-report.js';
+import { cliDuration } from './options.js';
+import { emit, paintStatus, type Output } from './output.js';
+import { relativeTime, renderTable } from './table.js';
+import { visible } from './terminal-text.js';
+import { describeToken, resolveTokenId } from './token-ref.js';
+
+/** Thrown after output is written when part of the work failed: exit status 1, nothing more to say. */
+export class CliFailureMarker extends Error {
+  constructor() {
+    super('');
+    this.name = 'CliFailureMarker';
+  }
+}
+
+const TOKEN_HEADER = ['id', 'name', 'kind', 'repository', 'user', 'rights', 'status', 'prefix', 'created', 'expires', 'last used'];
+const WIDE_HEADER = [...TOKEN_HEADER, 'last used at', 'last ip', 'last user agent', 'parent'];
+const STATUS_COLUMN = TOKEN_HEADER.indexOf('status');
+
+/** The table's rows; `wide` adds where and with what the token was last used, and its parent. */
+function tokenRows(tokens: readonly TokenView[], now: number, wide: boolean): string[][] {
+  return tokens.map((t) => [
+    t.id,
+    t.name,
+    t.kind,
+    t.repository,
+    t.user ?? '-',
+    t.rights.join(','),
+    t.status,
+    t.prefix,
+    `${relativeTime(t.createdAt, now)} by ${t.createdBy}`,
+    relativeTime(t.expiresAt, now),
+    relativeTime(t.lastUsedAt, now),
+    ...(wide ? [t.lastUsedAt ?? '-', t.lastUsedIp ?? '-', t.lastUsedUserAgent ?? '-', t.parentId ?? '-'] : []),
+  ]);
+}
+
+/** Tokens as a table that fits the terminal, the status in colour there. */
+export function tokenTable(o: Output, tokens: readonly TokenView[], wide: boolean): string {
+  return renderTable(wide ? WIDE_HEADER : TOKEN_HEADER, tokenRows(tokens, Date.now(), wide), {
+    width: o.width,
+    paint: (column, padded, cell) => (column === STATUS_COLUMN ? paintStatus(o, padded, cell) : padded),
+  });
+}
+
+const showTokens = (o: Output, tokens: TokenView[], raw: unknown, wideByDefault = false) =>
+  emit(o, raw, (wide) => tokenTable(o, tokens, wide || wideByDefault), () => tokens.map((t) => t.id));
+
+interface CreatedToken {
+  token: TokenView;
+  secret: string;
+  connectUri?: string;
+}
+
+/** The new token, then its secret once (and a QR code to scan for a personal token): `token create` and `token roll`. */
+async function showCreated(o: Output, created: CreatedToken): Promise<void> {
+  o.write(tokenTable(o, [created.token], false));
+  o.write(`\nSecret (shown once, store it now):\n${visible(created.secret)}\n`);
+  if (created.connectUri) {
+    o.write(`\nScan to register a device (${visible(created.connectUri.replace(created.secret, '…'))}):\n`);
+    // The terminal renderer paints with ANSI colours; a pipe, NO_COLOR or a dumb terminal gets plain blocks.
+    o.write(await QRCode.toString(created.connectUri, o.colour ? { type: 'terminal', small: true } : { type: 'utf8' }));
+  }
+}
+
+interface HistoryItem {
+  at: string;
+  actor: string;
+  action: string;
+  changes: Record<string, { from: unknown; to: unknown }>;
+}
+
+/** A token's or a team's history, oldest first. */
+export async function showHistory({ client, o }: CommandContext, path: string): Promise<void> {
+  const history = await client.call<{ items: HistoryItem[] }>('GET', path);
+  const now = Date.now();
+  const rows = history.items.map((e) => [
+    e.at,
+    relativeTime(e.at, now),
+    e.actor,
+    e.action,
+    Object.entries(e.changes)
+      .map(([field, c]) => `${field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`)
+      .join('; '),
+  ]);
+  emit(o, history, () => renderTable(['at', 'when', 'actor', 'action', 'changes'], rows, { width: o.width }), () => []);
+}
+
+/** When the old secret of a roll stops working, from the old token as read after the roll. */
+function oldSecretEnds(id: string, previous: TokenView | undefined, overlap: string | undefined): string {
+  const old = `The old secret (token ${id})`;
+  if (previous === undefined) {
+    return (parseDuration(overlap ?? '0s') ?? 0) === 0 ? `${old} was revoked: it stopped working now.` : `${old} keeps working for at most ${overlap}.`;
+  }
+  if (previous.status === 'revoked') return `${old} was revoked: it stopped working now.`;
+  if (previous.status === 'expired' || previous.expiresAt === null) return `${old} is ${previous.status}.`;
+  return `${old} stops working at ${previous.expiresAt} (${relativeTime(previous.expiresAt, Date.now())}).`;
+}
+
+const TOKEN_REF = 'TOKEN';
+const REF_HELP = 'TOKEN is an id, a unique id prefix, a secret prefix (tgr_AbCdEfGh) or an exact name.';
+
+/** A command on one token that answers with the token; `ask` words the question of a destructive one. */
+function oneToken(action: string, summary: string, method: 'GET' | 'POST', suffix: string, ask?: string, wideByDefault = false): Command {
+  return {
+    usage: `token ${action} ${TOKEN_REF}`,
+    summary: `${summary}. ${REF_HELP}`,
+    options: ask ? ['yes'] : [],
+    outputs: ALL_FORMATS,
+    positional: 1,
+    examples: [`tollgate token ${action} ci-loader${ask ? ' --yes' : ''}`, `tollgate token ${action} tgr_AbCdEfGh -o json`],
+    async run({ args, client, o, prompter }) {
+      const id = await resolveTokenId(client, args.positional[0]!);
+      if (ask) {
+        await confirm(async () => `${ask} token ${describeToken(await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`))}?`, args.flags.has('yes'), prompter);
+      }
+      const token = await client.call<TokenView>(method, `/v1/tokens/${enc(id)}${suffix}`);
+      showTokens(o, [token], token, wideByDefault);
+    },
+  };
+}
+
+export const TOKEN_COMMANDS: Record<string, Command> = {
+  create: {
+    usage: 'token create --name NAME --rights RIGHT[,RIGHT] [--repository REPOSITORY]',
+    summary:
+      "make a token; prints its secret once (and a QR code for a personal token). A repository token needs --repository; a personal token without one covers all its user's repositories (*)",
+    options: ['name', 'repository', 'rights', 'kind', 'user', 'expires-in', 'expires-at'],
+    outputs: NO_NAMES,
+    positional: 0,
+    examples: [
+      'tollgate token create --name ci-loader --repository sensors --rights stream,query --expires-in 2w',
+      'tollgate token create --kind personal --user alice --name phone --rights query --expires-at 2027-01-01',
+    ],
+    async run({ args, client, o }) {
+      const kind = args.values.get('kind') ?? 'repository';
+      // In the order of the usage line; --repository only for a repository token.
+      for (const required of ['name', ...(kind === 'repository' ? ['repository'] : []), 'rights']) {
+        if (args.values.has(required)) continue;
+        if (required !== 'repository') throw new UsageError(`--${required} is required`);
+        throw new UsageError("--repository is required for a repository token (only a personal token may leave it out: it then covers all its user's repositories)");
+      }
+      if (kind === 'personal' && !args.values.has('user')) throw new UsageError('--user is required for a personal token');
+      const body = {
+        kind,
+        name: args.values.get('name'),
+        ...(args.values.has('repository') ? { repository: args.values.get('repository') } : {}),
+        ...(args.values.has('user') ? { user: args.values.get('user') } : {}),
+        rights: rightsList(args.values.get('rights')!),
+        ...expiryFrom(args),
+      };
+      const created = await client.call<CreatedToken>('POST', '/v1/tokens', body);
+      if (o.format === 'table') await showCreated(o, created);
+      else emit(o, created, () => '', () => []);
+    },
+  },
+  roll: {
+    usage: `token roll ${TOKEN_REF}`,
+    summary: `rotate: a new secret (a new token with the same name, rights and remaining lifetime), printed once; the old secret keeps working for the overlap (default 0s: revoked at once, at most 30d). ${REF_HELP}`,
+    options: ['overlap'],
+    outputs: NO_NAMES,
+    positional: 1,
+    examples: ['tollgate token roll ci-loader --overlap 24h'],
+    async run({ args, client, o }) {
+      const id = await resolveTokenId(client, args.positional[0]!);
+      const overlap = args.values.has('overlap') ? cliDuration(args.values.get('overlap')!) : undefined;
+      const created = await client.call<CreatedToken>('POST', `/v1/tokens/${enc(id)}/roll`, overlap === undefined ? {} : { overlap });
+      // The old token as it is now: revoked, or expiring at the earlier of its own expiry and now + overlap.
+      const previous = await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`).catch((err: unknown) => {
+        if (err instanceof CliFailure) return undefined;
+        throw err;
+      });
+      if (o.format !== 'table') return emit(o, { ...created, previous: previous ?? null }, () => '', () => []);
+      await showCreated(o, created);
+      o.write(`\n${visible(oldSecretEnds(id, previous, overlap))}\n`);
+    },
+  },
+  list: {
+    usage: 'token list',
+    summary: 'list and search tokens; --expiring 7d: active tokens that expire within 7 days; -o wide adds last use (time, address, User-Agent) and parent',
+    options: ['q', 'status', 'kind', 'repository', 'user', 'expiring', 'sort', 'limit', 'cursor', 'wide'],
+    outputs: ALL_FORMATS,
+    positional: 0,
+    examples: ['tollgate token list --q ingest --sort repository,-createdAt', 'tollgate token list --expiring 2w -o wide', 'tollgate token list --status revoked -o name | xargs tollgate token delete --yes'],
+    async run({ args, client, o }) {
+      const query = new URLSearchParams();
+      for (const name of ['q', 'status', 'kind', 'repository', 'user', 'sort', 'limit', 'cursor']) {
+        if (args.values.has(name)) query.set(name, args.values.get(name)!);
+      }
+      if (args.values.has('expiring')) query.set('expiresWithin', cliDuration(args.values.get('expiring')!)!);
+      const page = await client.call<{ items: TokenView[]; total: number; nextCursor: string | null }>('GET', `/v1/tokens?${query}`);
+      showTokens(o, page.items, page);
+      if (o.format === 'table' || o.format === 'wide') {
+        o.write(`\n${visible(`${page.items.length} of ${page.total}${page.nextCursor ? `; next page: --cursor ${page.nextCursor}` : ''}`)}\n`);
+      }
+    },
+  },
+  show: oneToken('show', 'one token (never its secret), with its last use (time, address, User-Agent) and parent', 'GET', '', undefined, true),
+  edit: {
+    usage: `token edit ${TOKEN_REF}`,
+    summary: `change name, rights or expiry. ${REF_HELP}`,
+    options: ['name', 'rights', 'expires-in', 'expires-at', 'no-expiry'],
+    outputs: ALL_FORMATS,
+    positional: 1,
+    examples: ['tollgate token edit ci-loader --rights query --expires-in 2w', 'tollgate token edit 0123abcd --no-expiry'],
+    async run({ args, client, o }) {
+      const body: Record<string, unknown> = { ...expiryFrom(args) };
+      if (args.values.has('name')) body.name = args.values.get('name');
+      if (args.values.has('rights')) body.rights = rightsList(args.values.get('rights')!);
+      if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give --name, --rights, --expires-in, --expires-at or --no-expiry');
+      const id = await resolveTokenId(client, args.positional[0]!);
+      const token = await client.call<TokenView>('PATCH', `/v1/tokens/${enc(id)}`, body);
+      showTokens(o, [token], token);
+    },
+  },
+  revoke: oneToken('revoke', 'revoke (it stops working on every replica at once); asks first on a terminal', 'POST', '/revoke', 'Revoke'),
+  restore: oneToken('restore', 'make a revoked token active again', 'POST', '/restore'),
+  delete: {
+    usage: `token delete ${TOKEN_REF} [${TOKEN_REF}…]`,
+    summary: `delete revoked tokens (their history stays); asks first on a terminal. ${REF_HELP}`,
+    options: ['yes'],
+    outputs: ['table', 'json', 'yaml', 'name'],
+    positional: [1, 500],
+    examples: ['tollgate token delete ci-loader', 'tollgate token delete 0123abcd 4567ef01 --yes'],
+    async run({ args, client, o, prompter }) {
+      const ids: string[] = [];
+      for (const reference of args.positional) ids.push(await resolveTokenId(client, reference));
+      await confirm(
+        async () => {
+          const found = await Promise.all(ids.map((id) => client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`).catch(() => undefined)));
+          const names = found.map((t, i) => (t ? describeToken(t) : ids[i]!));
+          return ids.length === 1 ? `Delete token ${names[0]}?` : `Delete ${ids.length} tokens: ${names.join(', ')}?`;
+        },
+        args.flags.has('yes'),
+        prompter,
+      );
+      const result = await client.call<{ deleted: string[]; failed: Array<{ id: string; reason: string }> }>('POST', '/v1/tokens/delete', { ids });
+      emit(
+        o,
+        result,
+        () => [...result.deleted.map((id) => `deleted ${visible(id)}\n`), ...result.failed.map(({ id, reason }) => `not deleted ${visible(id)}: ${visible(reason)}\n`)].join(''),
+        () => result.deleted,
+      );
+      if (result.failed.length > 0) throw new CliFailureMarker();
+    },
+  },
+  history: {
+    usage: `token history ${TOKEN_REF}`,
+    summary: `every change, oldest first (kept after delete: give the full id then). ${REF_HELP}`,
+    options: [],
+    outputs: NO_NAMES,
+    positional: 1,
+    examples: ['tollgate token history ci-loader'],
+    async run(context) {
+      const id = await resolveTokenId(context.client, context.args.positional[0]!);
+      await showHistory(context, `/v1/tokens/${enc(id)}/history`);
+    },
+  },
+  leaked: {
+    usage: 'token leaked [--file FILE]',
+    summary:
+      'report leaked secrets (from --file, else stdin, one a line): every active token among them is revoked; needs no TOLLGATE_TOKEN (holding a secret is the proof)',
+    options: ['file'],
+    outputs: NO_NAMES,
+    positional: 0,
+    tokenOptional: true,
+    examples: ['tollgate token leaked --file leaked.txt', 'grep -o "tgr_[0-9A-Za-z]*" build.log | tollgate token leaked'],
+    async run({ args, client, o }) {
+      const secrets = await readSecrets(args.values.get('file'), process.stdin);
+      if (secrets.length === 0) throw new UsageError('no secrets given: one per line, in --file F or on stdin');
+      const said = (totals: { received: number; revoked: number }, partial: boolean) =>
+        emit(
+          o,
+          { ...totals, complete: !partial },
+          () => `received ${totals.received}, revoked ${totals.revoked}${partial ? ` (of ${secrets.length} secrets; the rest were not reported)` : ''}\n`,
+          () => [],
+        );
+      try {
+        said(await reportLeaked(client, secrets), false);
+      } catch (err) {
+        if (err instanceof PartialLeakReport && err.done.received > 0) said(err.done, true);
+        throw err;
+      }
+    },
+  },
+};

@@ -1,0 +1,50 @@
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { completionScript } from '../../src/cli/completion.js';
+
+// The completion scripts come from the command and option tables; run the bash one in bash.
+
+const bash = completionScript('bash');
+
+async function complete(...words: string[]): Promise<string[]> {
+  const program = `${bash}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _tollgate; printf '%s\\n' "\${COMPREPLY[@]}"`;
+  const { stdout } = await promisify(execFile)('bash', ['-c', program]);
+  return stdout.split('\n').filter(Boolean);
+}
+
+t.test('bash completes commands, actions, options and allowed values', async (t) => {
+  t.same(await complete('tollgate', 'w'), ['whoami']);
+  t.same(await complete('tollgate', 'user', 'e'), ['edit']);
+  t.same(await complete('tollgate', 'token', 'list', '--status', ''), ['active', 'revoked', 'expired']);
+  t.same(await complete('tollgate', 'token', 'list', '--output', 'y'), ['yaml']);
+  t.same(await complete('tollgate', 'token', 'revoke', '--y'), ['--yes']);
+  t.same(await complete('tollgate', 'whoami', '-'), ['--admin-url', '--output', '-o', '--json', '--help', '-h']);
+  t.same(await complete('tollgate', 'token', 'create', 'x'), [], 'no options offered for a word that is not one');
+  t.same(await complete('tollgate', 'demo', '--up'), ['--upstream-port']);
+});
+
+t.test('zsh gets the same tables behind its own entry point', async (t) => {
+  const zsh = completionScript('zsh');
+  t.match(zsh, /^#compdef tollgate\n/);
+  t.match(zsh, /compadd -- \$candidates/);
+  const table = (script: string) => script.slice(script.indexOf('_tollgate_words()'), script.indexOf('_tollgate() {'));
+  t.equal(table(zsh), table(bash), 'one set of tables');
+});
+
+const hasZsh = await promisify(execFile)('zsh', ['-c', 'true']).then(
+  () => true,
+  () => false,
+);
+
+t.test('zsh runs the script: candidates for commands, actions and values', { skip: hasZsh ? false : 'zsh is not installed' }, async (t) => {
+  const zsh = completionScript('zsh');
+  // compadd is zsh's to filter by prefix; this stand-in prints what it is given.
+  const candidates = async (...words: string[]) => {
+    const program = `compdef() { :; }\n${zsh}\ncompadd() { shift; print -r -- "$*"; }\nwords=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}; _tollgate`;
+    return (await promisify(execFile)('zsh', ['-c', program])).stdout.trim();
+  };
+  t.equal(await candidates('tollgate', 'team', ''), 'create list show edit delete history');
+  t.equal(await candidates('tollgate', 'token', 'list', '-o', ''), 'table wide json yaml name');
+  t.match(await candidates('tollgate', 'token', 'create', '--k'), /^--name --repository --rights --kind /);
+});
