@@ -488,7 +488,8 @@ export class RedisStore implements TokenStore {
     return [...repository, ...personal];
   }
 
-  async lease(name: string, holder: string, ms: number): Promise<boolean> {
+  /** The lease's time is Redis's own (PX), not `now`. */
+  async lease(name: string, holder: string, ms: number, _now?: number): Promise<boolean> {
     return (await this.run('lease', () => this.client.tgLease(this.keys.lease(name), holder, String(ms)))) === 1;
   }
 
