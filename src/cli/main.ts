@@ -23,6 +23,7 @@ Commands:
   repo create|list|delete                  the admin API, with TOLLGATE_TOKEN (and --admin-url or
                                            TOLLGATE_ADMIN_URL); tables for people, --json for scripts;
                                            tollgate token --help for details
+  events [--type T] [--limit N] [--json]   recent events and their webhook deliveries (admins)
 
 Config: --config FILE, else TOLLGATE_CONFIG, else config/tollgate.yaml; every key can be set
 with TOLLGATE_<PATH> (TOLLGATE_STORE_REDIS_URL). Exit status: 0 ok, 1 failed, 2 bad usage or config.
@@ -56,6 +57,10 @@ async function main(argv: string[]): Promise<number> {
       if (port !== undefined && !/^\d{1,5}$/.test(port)) throw new UsageError('--upstream-port takes a port number');
       const { demo } = await import('./demo.js');
       return demo(configFromArgs(args.values.get('config'), process.env), process.env, process.stdout, port === undefined ? 8000 : Number(port));
+    }
+    case 'events': {
+      const { runEventsCommand } = await import('./events-command.js');
+      return runEventsCommand(rest, process.env, process.stdout);
     }
     default:
       if (ADMIN_GROUPS.includes(command)) {
