@@ -44,6 +44,10 @@ export class WebhookSender {
   private running = false;
   private stepping: Promise<void> | undefined;
   private stopped = false;
+  /** A wake() came while a pass was running: look once more when it ends. */
+  private again = false;
+  /** Aborts the POST in flight at stop(): shutdown does not wait out a slow receiver. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: SenderOptions) {
     this.id = webhookId(options.webhook.url);
@@ -57,13 +61,17 @@ export class WebhookSender {
 
   /** Looks again now (a change was just written here). */
   wake(): void {
-    if (this.running && !this.stepping) this.schedule(0);
+    if (!this.running) return;
+    if (this.stepping) this.again = true;
+    else this.schedule(0);
   }
 
+  /** Stops sending; an attempt in flight is cut short and counts as failed (it is retried, here or elsewhere). */
   async stop(): Promise<void> {
     this.running = false;
     this.stopped = true;
     clearTimeout(this.timer);
+    this.stopping.abort();
     await this.stepping;
   }
 
@@ -78,6 +86,7 @@ export class WebhookSender {
   /** Sends while there is something to send now, then waits for what comes next. */
   private async loop(): Promise<void> {
     let waitMs = this.options.pollMs;
+    this.again = false;
     try {
       for (;;) {
         if (this.stopped) return;
@@ -89,7 +98,7 @@ export class WebhookSender {
     } catch (err) {
       this.options.logger.warn({ webhook: displayUrl(this.options.webhook.url), err: (err as Error).message }, 'webhook sender cannot reach the store; will retry');
     }
-    if (this.running) this.schedule(waitMs);
+    if (this.running) this.schedule(this.again ? 0 : waitMs);
   }
 
   /** Takes the head event if it is free and delivers it: one attempt. */
@@ -113,7 +122,7 @@ export class WebhookSender {
         headers: signedHeaders(this.key, event.id, clock.now(), body),
         body,
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.stopping.signal]),
       });
       status = response.status;
       await response.body?.cancel().catch(() => {});
@@ -123,7 +132,8 @@ export class WebhookSender {
       }
       error = `HTTP ${status}`;
     } catch (err) {
-      error = (err as Error).name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : describeFailure(err);
+      const name = (err as Error).name;
+      error = name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : name === 'AbortError' ? 'stopped: this replica is shutting down' : describeFailure(err);
     }
     const next = nextAttemptAt(this.options.retry, attempts, event.at, clock.now());
     observer?.attempted(next === null ? 'failed' : 'retried');

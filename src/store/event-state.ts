@@ -70,7 +70,8 @@ export class EventState {
       this.bySeq.delete(event.id);
       this.deliveries.delete(event.id);
     }
-    for (const [key, keepUntil] of this.once) if (keepUntil < now) this.once.delete(key);
+    // Once keys are many (one per token near its expiry): looked over every 1024th event only.
+    if (this.nextSeq % 1024 === 0) for (const [key, keepUntil] of this.once) if (keepUntil < now) this.once.delete(key);
   }
 
   get lastSeq(): number {

@@ -428,9 +428,18 @@ export class RedisStore implements TokenStore {
   }
 
   async take(webhook: string, consumer: string, wants: readonly string[], now: number, leaseMs: number): Promise<Taken> {
-    const reply = await this.run('take', () =>
-      this.client.tgTake(this.keys.eventStream, webhook, consumer, String(now), String(leaseMs), this.keys.deliveryHead(webhook), wants.join(','), String(EVENT_RETENTION_MS)),
-    );
+    const take = () =>
+      this.client.tgTake(this.keys.eventStream, webhook, consumer, String(now), String(leaseMs), this.keys.deliveryHead(webhook), wants.join(','), String(EVENT_RETENTION_MS));
+    const reply = await this.run('take', async () => {
+      try {
+        return await take();
+      } catch (err) {
+        // The stream or group went (a FLUSHDB, a failover to a replica that never had it): make it again.
+        if (!String((err as Error).message).includes('NOGROUP')) throw err;
+        await this.openQueue(webhook);
+        return take();
+      }
+    });
     if (reply[0] === 'idle') return { kind: 'idle' };
     if (reply[0] === 'wait') return { kind: 'wait', until: Number(reply[1]) };
     const fields = new Map<string, string>();

@@ -133,3 +133,30 @@ t.test('tollgate events prints recent events and their deliveries', async (t) =>
   t.match(refused.stderr, /403/);
   t.match((await runToEnd(['events', '--help'], env)).stdout, /Usage: tollgate events/);
 });
+
+t.test('the sweep runs on its timer: token.expiring reaches the webhook', async (t) => {
+  const secret = newSecret();
+  const receiver = await startReceiver(secret);
+  t.teardown(() => receiver.close());
+  const h = await startHarness({
+    clock: new RealClock(),
+    config: { events: { webhooks: [{ url: receiver.url, secret, events: ['token.expiring'] }], poll: '20ms', sweepInterval: '100ms', expiringNotice: '1h' } },
+  });
+  t.teardown(() => h.close());
+  const made = await h.token(['query'], 'sensors', { expiresIn: '30m' });
+  await waitFor(() => receiver.accepted.size === 1, { what: 'token.expiring' });
+  t.match([...receiver.accepted.values()][0]!.body, { type: 'token.expiring', data: { id: made.token.id, status: 'active' } });
+});
+
+t.test('stopping a sender cuts its POST in flight short; the event stays to retry', async (t) => {
+  const secret = newSecret();
+  const receiver = await startReceiver(secret, () => 'hang');
+  t.teardown(() => receiver.close());
+  const h = await startHarness({ clock: new RealClock(), config: { events: { webhooks: [{ url: receiver.url, secret }], poll: '20ms' } } });
+  await waitFor(() => receiver.deliveries.length === 1, { what: 'the admin token\'s event in flight' });
+  const started = Date.now();
+  await h.close();
+  t.ok(Date.now() - started < 5000, 'shutdown does not wait out the 10 s timeout');
+  const [event] = await h.tollgate.store.recentEvents(1, [h.tollgate.outbox.senders[0]!.id]);
+  t.match(event!.deliveries.get(h.tollgate.outbox.senders[0]!.id), { state: 'waiting', lastError: 'stopped: this replica is shutting down' });
+});

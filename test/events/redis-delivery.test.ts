@@ -90,6 +90,24 @@ t.test('two replicas send one at a time, each event once, and GET /v1/events sho
   t.match(page.items[0], { type: 'token.created', deliveries: [{ state: 'delivered', attempts: 1, webhook: receiver.url }] });
 });
 
+t.test('a queue whose stream was dropped is made again', async (t) => {
+  const store = new RedisStore({ url: redis.url, keyPrefix: `g${prefixes++}:`, commandTimeoutMs: 2000 });
+  await store.waitUntilReady(5000);
+  t.teardown(() => store.close());
+  await store.openQueue('wh_x');
+  await store.putUser({ name: 'u', grants: {}, createdAt: 1, updatedAt: 1 }, [{ id: 'msg_1', type: 'user.created', at: Date.now(), data: {} }]);
+  const { Redis } = await import('ioredis');
+  const raw = new Redis(redis.url);
+  t.teardown(() => raw.disconnect());
+  t.equal(await raw.del(`${(store as unknown as { keys: { eventStream: string } }).keys.eventStream}`), 1);
+  t.same(await store.take('wh_x', 'me', ['*'], Date.now(), 1000), { kind: 'idle' });
+  await store.putUser({ name: 'u', grants: {}, createdAt: 1, updatedAt: 2 }, [{ id: 'msg_2', type: 'user.edited', at: Date.now(), data: {} }]);
+  const taken = await store.take('wh_x', 'me', ['*'], Date.now(), 1000);
+  t.equal(taken.kind === 'event' && taken.event.id, 'msg_2');
+  t.equal(await store.backlog('wh_x'), 1);
+  t.equal(await store.backlog('wh_none'), 0);
+});
+
 t.test('token.expiring and token.expired go out once each, with two replicas sweeping', async (t) => {
   const keyPrefix = `s${prefixes++}:`;
   const clock = new FakeClock(Date.now());
