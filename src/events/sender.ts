@@ -44,6 +44,8 @@ export class WebhookSender {
   private running = false;
   private stepping: Promise<void> | undefined;
   private stopped = false;
+  /** The store failed on the last pass: said once in the log, not at every poll. */
+  private storeFailing = false;
   /** A wake() came while a pass was running: look once more when it ends. */
   private again = false;
   /** Aborts the POST in flight at stop(): shutdown does not wait out a slow receiver. */
@@ -91,12 +93,15 @@ export class WebhookSender {
       for (;;) {
         if (this.stopped) return;
         const taken = await this.step();
+        if (this.storeFailing) this.options.logger.warn({ webhook: displayUrl(this.options.webhook.url) }, 'webhook sender reaches the store again');
+        this.storeFailing = false;
         if (taken.kind === 'event') continue;
         if (taken.kind === 'wait') waitMs = Math.max(10, Math.min(this.options.pollMs, taken.until - this.options.clock.now()));
         break;
       }
     } catch (err) {
-      this.options.logger.warn({ webhook: displayUrl(this.options.webhook.url), err: (err as Error).message }, 'webhook sender cannot reach the store; will retry');
+      if (!this.storeFailing) this.options.logger.warn({ webhook: displayUrl(this.options.webhook.url), err: (err as Error).message }, 'webhook sender cannot reach the store; will retry');
+      this.storeFailing = true;
     }
     if (this.running) this.schedule(this.again ? 0 : waitMs);
   }

@@ -84,17 +84,6 @@ export interface EventLog {
 
 export const wanted = (wants: readonly string[], type: string): boolean => wants.includes('*') || wants.includes(type);
 
-export const freshDelivery = (): Delivery => ({
-  state: 'sending',
-  attempts: 0,
-  lastAttemptAt: null,
-  leaseUntil: null,
-  nextAttemptAt: null,
-  deliveredAt: null,
-  lastStatus: null,
-  lastError: null,
-});
-
 /** The delivery after an attempt ended (shared by every backend, so they agree). */
 export function settled(before: Delivery, attempt: Attempt, now: number): Delivery {
   const after: Delivery = { ...before, leaseUntil: null, lastAttemptAt: now, lastStatus: attempt.status };

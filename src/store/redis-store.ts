@@ -425,6 +425,22 @@ export class RedisStore implements TokenStore {
     } catch (err) {
       if (!String((err as Error).message).includes('BUSYGROUP')) throw new StoreUnavailableError('openQueue', err);
     }
+    await this.forgetGoneConsumers(webhook).catch(() => {}); // tidying only: a failure changes nothing
+  }
+
+  /**
+   * Each process is a new consumer of the group (its name has the pid and a random part), so
+   * restarts would pile names up: those holding nothing and idle for a day are dropped.
+   */
+  private async forgetGoneConsumers(webhook: string): Promise<void> {
+    const consumers = (await this.client.xinfo('CONSUMERS', this.keys.eventStream, webhook)) as unknown[][];
+    for (const consumer of consumers) {
+      const info = new Map<string, unknown>();
+      for (let i = 0; i < consumer.length; i += 2) info.set(String(consumer[i]), consumer[i + 1]);
+      if (Number(info.get('pending')) === 0 && Number(info.get('idle')) > 86_400_000) {
+        await this.client.xgroup('DELCONSUMER', this.keys.eventStream, webhook, String(info.get('name')));
+      }
+    }
   }
 
   async take(webhook: string, consumer: string, wants: readonly string[], now: number, leaseMs: number): Promise<Taken> {

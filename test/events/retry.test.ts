@@ -6,6 +6,8 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { FakeClock } from '../helpers/fakes.js';
 import { newSecret, startReceiver } from '../helpers/webhook-receiver.js';
 import { Writable } from 'node:stream';
+import { StoreUnavailableError } from '../../src/store/token-store.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** A logger whose lines the test reads. */
 function recordingLogger() {
@@ -101,4 +103,27 @@ t.test('a receiver that never answers: the attempt ends at the timeout and is re
   await sender.step();
   const [event] = await store.recentEvents(1, [sender.id]);
   t.match(event!.deliveries.get(sender.id), { state: 'waiting', lastStatus: null, lastError: 'no answer within 200 ms' });
+});
+
+t.test('a store outage is said once in the log, and sending goes on after it', async (t) => {
+  const secret = newSecret();
+  const receiver = await startReceiver(secret);
+  t.teardown(() => receiver.close());
+  let failures = 5;
+  class FlakyStore extends MemoryStore {
+    override async take(...args: Parameters<MemoryStore['take']>) {
+      if (failures-- > 0) throw new StoreUnavailableError('take');
+      return super.take(...args);
+    }
+  }
+  const store = new FlakyStore();
+  const { logger, lines } = recordingLogger();
+  const sender = new WebhookSender({ store, clock: { now: () => Date.now() }, logger, webhook: { url: receiver.url, secret, events: ['*'] }, consumer: 'me', fetch, retry, timeoutMs: 1000, leaseMs: 5000, pollMs: 10 });
+  await store.openQueue(sender.id);
+  await store.putUser({ name: 'bob', grants: {}, createdAt: 1, updatedAt: 1 }, [{ id: 'msg_a', type: 'user.created', at: Date.now(), data: {} }]);
+  sender.start();
+  t.teardown(() => sender.stop());
+  await waitFor(() => receiver.accepted.size === 1, { what: 'the delivery after the outage' });
+  t.equal(lines.filter((line) => line.includes('cannot reach the store')).length, 1);
+  t.equal(lines.filter((line) => line.includes('reaches the store again')).length, 1);
 });
