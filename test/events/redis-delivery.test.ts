@@ -182,7 +182,7 @@ t.test('a replica killed mid-delivery leaves the event to another, which finishe
   await waitFor(() => receiver.deliveries.length === 1, { what: 'the first replica sending' });
   const second = runCli(['serve'], env);
   t.teardown(() => second.child.kill('SIGKILL'));
-  await second.logLine('tollgate listening');
+  const secondListening = await second.logLine('tollgate listening');
   first.child.kill('SIGKILL'); // mid-delivery: the receiver has not answered
   await first.exited;
   await waitFor(() => receiver.accepted.size === 1, { what: 'the second replica finishing', timeoutMs: 15_000 });
@@ -190,4 +190,8 @@ t.test('a replica killed mid-delivery leaves the event to another, which finishe
   t.equal(delivery!.id, receiver.deliveries[0]!.id, 'the same event, under the same webhook-id');
   t.match(delivery!.body, { type: 'repository.created', data: { name: 'sensors' } });
   t.equal(receiver.unverified, 0);
+  const listed = await request(`http://127.0.0.1:${String(secondListening.adminPort)}/v1/events`, { headers: { authorization: `Bearer ${admin}` } });
+  const { items } = (await listed.body.json()) as { items: Array<{ type: string; data: { name: string }; deliveries: Array<{ state: string; attempts: number }> }> };
+  t.match(items[0], { type: 'repository.created', deliveries: [{ state: 'delivered', attempts: 2 }] }, 'the second attempt, by the second replica');
+  t.match(items[1], { type: 'token.created', data: { name: 'admin' }, deliveries: [] }, "init-admin's event is kept; this webhook does not name its type");
 });
