@@ -5,6 +5,8 @@ import { EVENT_RETENTION_MS } from '../store/event-log.js';
 import type { TokenStore } from '../store/token-store.js';
 import { makeEvent } from './emitting-store.js';
 
+const BATCH = 200;
+
 export interface ExpirySweepOptions {
   store: TokenStore;
   clock: Clock;
@@ -55,14 +57,20 @@ export class ExpirySweep {
     const expiring = await store.tokensExpiringBetween(now, now + noticeMs);
     const expired = await store.tokensExpiringBetween(now - EVENT_RETENTION_MS, now);
     for (const [ids, type] of [[expiring, 'token.expiring'], [expired, 'token.expired']] as const) {
-      for (const record of await store.getTokens(ids)) {
-        // Stored-active with an expiry is what the index holds; read again, it may have changed.
-        if (!record || record.status !== 'active' || record.expiresAt === null) continue;
-        const isPast = record.expiresAt <= now;
-        if ((type === 'token.expired') !== isPast) continue;
-        const key = `${type}:${record.id}:${record.expiresAt}`;
-        const event = makeEvent(type, now, viewOfToken(record, now));
-        if (await store.appendEventOnce(key, event, record.expiresAt + EVENT_RETENTION_MS)) appended++;
+      // In batches sent together (Redis pipelines them): every token in the windows is looked at
+      // on each sweep, since an edit may move an expiry into a window already swept.
+      for (let i = 0; i < ids.length; i += BATCH) {
+        const records = await store.getTokens(ids.slice(i, i + BATCH));
+        const added = await Promise.all(
+          records.map((record) => {
+            // Stored-active with an expiry is what the index holds; read again, it may have changed.
+            if (!record || record.status !== 'active' || record.expiresAt === null) return false;
+            if ((type === 'token.expired') !== record.expiresAt <= now) return false;
+            const event = makeEvent(type, now, viewOfToken(record, now));
+            return store.appendEventOnce(`${type}:${record.id}:${record.expiresAt}`, event, record.expiresAt + EVENT_RETENTION_MS);
+          }),
+        );
+        appended += added.filter(Boolean).length;
       }
     }
     if (appended > 0) this.options.onEvents?.();
