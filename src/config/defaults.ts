@@ -36,8 +36,8 @@ export const DEFAULTS = {
     { path: '/v1/repositories/:repository/**' },
     { path: '/health', public: true },
   ],
-  // Webhooks (SPEC §11): a list of {url, secret, events}; set secrets through the environment
-  // as the whole list, TOLLGATE_EVENTS_WEBHOOKS='[{url: ..., secret: whsec_..., events: ["*"]}]'.
+  // Webhooks (SPEC §11): a list of {url, secret, events}; set secrets through the environment,
+  // one by one (TOLLGATE_EVENTS_WEBHOOKS_0_SECRET) or as the whole list (TOLLGATE_EVENTS_WEBHOOKS).
   events: {
     expiringNotice: '7d',
     webhooks: [],

@@ -47,3 +47,21 @@ t.test('claimAfter must outlast the timeout, and a URL may appear once', async (
   );
   t.same(faults, ['events.claimAfter: must be longer than events.timeout', 'events.webhooks.1.url: each webhook URL may appear once']);
 });
+
+t.test('one webhook key from the environment: the URL in the file, the secret in a Secret', async (t) => {
+  const other = newSecret();
+  const config = fromYaml(t, `events:\n  webhooks:\n    - { url: "https://a.example.com/", secret: "${secret}" }\n    - { url: "https://b.example.com/" }\n`, {
+    TOLLGATE_EVENTS_WEBHOOKS_1_SECRET: other,
+    TOLLGATE_EVENTS_WEBHOOKS_1_EVENTS: '[token.revoked, token.leaked]',
+    TOLLGATE_EVENTS_WEBHOOKS_0_URL: 'https://c.example.com/in',
+  });
+  t.same(config.events.webhooks, [
+    { url: 'https://c.example.com/in', secret, events: ['*'] },
+    { url: 'https://b.example.com/', secret: other, events: ['token.revoked', 'token.leaked'] },
+  ]);
+  const faults = faultsOf(() => fromYaml(t, '', { TOLLGATE_EVENTS_WEBHOOKS_2_SECRET: other, TOLLGATE_EVENTS_WEBHOOKS_0_EVENTS: '[' }));
+  t.match(faults.join('\n'), /TOLLGATE_EVENTS_WEBHOOKS_2_SECRET: events.webhooks has no entry 2 \(it lists 0\)/);
+  t.notOk(faults.join('\n').includes(other.slice(6)), 'the secret is not printed');
+  t.match(faultsOf(() => fromYaml(t, `events:\n  webhooks:\n    - { url: "https://b.example.com/", secret: "${secret}" }\n`, { TOLLGATE_EVENTS_WEBHOOKS_0_EVENTS: '[' })).join('\n'), /events\.webhooks\.0\.events: TOLLGATE_EVENTS_WEBHOOKS_0_EVENTS is not valid YAML/);
+  t.match(faultsOf(() => fromYaml(t, `events:\n  webhooks:\n    - { url: "https://b.example.com/" }\n`)).join('\n'), /events\.webhooks\.0\.secret: required|events\.webhooks\.0\.secret/);
+});
