@@ -137,8 +137,8 @@ t.test('token.expiring and token.expired go out once each, with two replicas swe
   t.equal(await count('token.expiring'), 1, 'within the notice: once');
   // Without the lease (its holder gone, the other replica's sweeps): still once.
   await stores[0]!.lease('expiry-sweep', 'replica-0', 1, clock.now());
-  await new Promise((resolve) => setTimeout(resolve, 5));
-  await sweeps[1]!.sweep();
+  await waitFor(() => stores[1]!.lease('expiry-sweep', 'replica-1', 60_000, clock.now()), { what: 'the lease to pass to replica 1' });
+  t.ok((await sweeps[1]!.sweep()) === 0, 'replica 1 sweeps and appends nothing');
   t.equal(await count('token.expiring'), 1, 'the other replica adds none');
   clock.advance(86_400_000);
   await sweepAll();
