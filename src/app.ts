@@ -15,6 +15,8 @@ import type { Logger } from './log/logger.js';
 import { readBuildInfo } from './metrics/build-info.js';
 import { Metrics } from './metrics/metrics.js';
 import { ProxyServer } from './proxy/server.js';
+import { emittingStore } from './events/emitting-store.js';
+import { Outbox } from './events/outbox.js';
 import type { TokenStore } from './store/token-store.js';
 
 export interface Tollgate {
@@ -23,6 +25,8 @@ export interface Tollgate {
   store: TokenStore;
   tokens: TokenService;
   directory: DirectoryService;
+  /** Webhooks out (SPEC §11). */
+  outbox: Outbox;
   /** Writes pending last uses now (they are otherwise written every cache.lastUsedInterval). */
   flushLastUsed(): Promise<void>;
   /** Stops taking requests, lets those in flight finish within the grace period, closes the store. */
@@ -30,15 +34,21 @@ export interface Tollgate {
 }
 
 /** Builds every part from the config and starts both listeners: the wiring, nothing else. */
-export async function startTollgate(config: Config, store: TokenStore, logger: Logger, clock: Clock): Promise<Tollgate> {
+export async function startTollgate(config: Config, store: TokenStore, logger: Logger, clock: Clock, fetcher: typeof fetch = fetch): Promise<Tollgate> {
   let isDraining = false;
   let cache: TokenCache | undefined;
+  let outbox: Outbox | undefined;
   const metrics = new Metrics({
     cacheEntries: () => cache?.size ?? 0,
     isStoreUp: () => store.ping().then(() => true, () => false),
     tokenCounts: () => store.countTokens(clock.now()),
     expiringSoon: () => store.countExpiring(clock.now(), clock.now() + config.events.expiringNotice),
+    webhookBacklog: () => outbox?.backlog() ?? Promise.resolve(0),
   }, readBuildInfo());
+  outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
+  const events = outbox;
+  // Every change the admin services write carries its events when a webhook wants them (SPEC §11).
+  const adminStore = events.enabled ? emittingStore(store, clock, () => events.wake()) : store;
   cache = new TokenCache({
     store,
     clock,
@@ -64,8 +74,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   });
   lastUsed.start();
   const invalidator = new Invalidator(cache, store);
-  const tokens = new TokenService({ store, clock, invalidator, connectUri: config.admin.connectUri, maxLifetimeMs: config.admin.maxTokenLifetime });
-  const directory = new DirectoryService({ store, clock, tokens, invalidator });
+  const tokens = new TokenService({ store: adminStore, clock, invalidator, connectUri: config.admin.connectUri, maxLifetimeMs: config.admin.maxTokenLifetime });
+  const directory = new DirectoryService({ store: adminStore, clock, tokens, invalidator });
 
   const upstream = new Pool(config.proxy.upstream, {
     connections: config.proxy.connections,
@@ -99,6 +109,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     tokens,
     directory,
     leakBudget: new LeakBudget(clock),
+    outbox: events,
     settings: { maxTokenLifetimeMs: config.admin.maxTokenLifetime, expiringNoticeMs: config.events.expiringNotice },
     metrics,
     logger,
@@ -107,6 +118,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     isDraining: () => isDraining,
   });
 
+  // Queues open before the admin port answers: no change made here is missed by a new webhook.
+  await events.start();
   const proxyPort = await listen(proxy.server, config.proxy.listen);
   const adminPort = await listen(admin, config.admin.listen);
   logger.info({ proxyPort, adminPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
@@ -117,6 +130,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     store,
     tokens,
     directory,
+    outbox: events,
     flushLastUsed: () => lastUsed.flush(),
     async shutdown(graceMs = config.proxy.shutdownGrace) {
       // SPEC §6: readiness fails at once, the proxy stops accepting, requests in flight (uploads
@@ -132,6 +146,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       admin.closeAllConnections();
       await adminClosed;
       await lastUsed.stop().catch(() => {});
+      await events.stop();
       await upstream.close().catch(() => {});
       await store.close();
     },

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { AdminContext, AdminReply } from './server.js';
 import * as directory from './handlers/directory.js';
+import * as events from './handlers/events.js';
 import * as probes from './handlers/probes.js';
 import * as tokens from './handlers/tokens.js';
 import * as ui from './handlers/ui.js';
@@ -93,6 +94,7 @@ export function routes(): AdminRoute[] {
       response: schemas.historyPage,
       status: 200,
     }),
+    route('GET', '/v1/events', 'token', events.listEvents, { summary: 'Recent events, newest first, with their delivery state per webhook (admins)', query: schemas.listEventsQuery, response: schemas.eventPage, status: 200 }),
     route('POST', '/v1/users', 'token', directory.createUser, { summary: 'Create a user', body: schemas.createUserBody, response: schemas.userView, status: 201 }),
     route('GET', '/v1/users', 'token', directory.listUsers, { summary: 'List users', status: 200 }),
     route('GET', '/v1/users/{name}', 'token', directory.getUser, { summary: 'One user', response: schemas.userView, status: 200 }),

@@ -3,6 +3,7 @@ import { parseDuration } from '../config/duration.js';
 import { ALL_REPOSITORIES, HISTORY_ACTIONS, NAME_PATTERN, RIGHTS } from '../tokens/record.js';
 import { invalidRequest, type FieldFault } from './errors.js';
 import { SORT_FIELDS } from './token-query.js';
+import { EVENT_TYPES } from '../events/webhooks.js';
 
 // One set of schemas validates requests and is turned into the OpenAPI description.
 
@@ -237,6 +238,37 @@ export const repositoryView = z.object({ name: z.string(), createdAt: z.iso.date
 export type UserView = z.output<typeof userView>;
 export type TeamView = z.output<typeof teamView>;
 export type RepositoryView = z.output<typeof repositoryView>;
+/** Query of GET /v1/events. */
+export const listEventsQuery = z
+  .strictObject({
+    limit: z.coerce.number().int().min(1).max(500).optional().meta({ description: 'default 50, at most 500' }),
+    type: z.enum(EVENT_TYPES).optional(),
+  })
+  .meta({ id: 'ListEventsQuery' });
+export const eventPage = z
+  .object({
+    items: z.array(
+      z.object({
+        id: z.string().meta({ description: 'the webhook-id header of its deliveries' }),
+        type: z.enum(EVENT_TYPES),
+        timestamp: z.iso.datetime(),
+        data: z.unknown().meta({ description: 'the JSON view of the thing, as the API shows it' }),
+        deliveries: z.array(
+          z.object({
+            webhook: z.string().meta({ description: 'the URL without query or credentials' }),
+            state: z.enum(['queued', 'sending', 'waiting', 'delivered', 'failed']),
+            attempts: z.number().int(),
+            lastAttemptAt: z.iso.datetime().nullable(),
+            nextAttemptAt: z.iso.datetime().nullable(),
+            deliveredAt: z.iso.datetime().nullable(),
+            lastStatus: z.number().int().nullable(),
+            lastError: z.string().nullable(),
+          }),
+        ),
+      }),
+    ),
+  })
+  .meta({ id: 'EventPage' });
 export const problem = z
   .object({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(), requestId: z.string() })
   .meta({ id: 'Problem' });

@@ -16,6 +16,7 @@ import type { TokenService } from './token-service.js';
 import type { DirectoryService } from './directory-service.js';
 import { openApiDocument } from './openapi.js';
 import { routes, type AdminRoute } from './routes.js';
+import type { Outbox } from '../events/outbox.js';
 
 export interface AdminOptions {
   store: TokenStore;
@@ -23,6 +24,8 @@ export interface AdminOptions {
   tokens: TokenService;
   directory: DirectoryService;
   leakBudget: LeakBudget;
+  /** Webhooks out (GET /v1/events); absent: no events are kept. */
+  outbox?: Outbox;
   /** What clients may need to know of the configuration (GET /v1/settings). */
   settings: { maxTokenLifetimeMs: number | null; expiringNoticeMs: number };
   /** Filled in by createAdminServer from the route table. */

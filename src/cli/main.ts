@@ -24,6 +24,7 @@ Commands:
   team create|list|show|edit|delete|history
   repo create|list|delete                  the admin API, with TOLLGATE_TOKEN (and --admin-url or
                                            TOLLGATE_ADMIN_URL); -o table|wide|json|yaml|name
+  events [--type T] [--limit N] [-o F]     recent events and their webhook deliveries (admins)
   completion bash|zsh                      a shell completion script: source <(tollgate completion bash)
 
 tollgate <command> --help lists a command's options, their allowed values and examples;
@@ -44,6 +45,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (Object.hasOwn(LOCAL_COMMANDS, command)) return runLocal(command, rest);
+  if (command === 'events') {
+    const { runEventsCommand } = await import('./events-command.js');
+    return runEventsCommand(rest, process.env, process.stdout);
+  }
   if (ADMIN_GROUPS.includes(command)) {
     const { runAdminCommand } = await import('./admin-commands.js');
     return runAdminCommand(command, rest, process.env, process.stdout);

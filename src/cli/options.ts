@@ -95,6 +95,7 @@ export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef
     example: 'repository,-createdAt',
   }],
   ['limit', { kind: 'value', value: 'N', help: 'at most this many (1 to 500, default 50)', check: (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 500 ? undefined : `expected a number from 1 to 500, got ${JSON.stringify(v)}`), example: '100' }],
+  ['type', { kind: 'value', value: 'TYPE', help: 'only events of this type', example: 'token.revoked' }],
   ['cursor', { kind: 'value', value: 'CURSOR', help: 'the next page, as the previous page printed it', example: 'eyJ…' }],
   ['file', { kind: 'value', value: 'FILE', help: 'one secret a line (- for stdin)', example: 'leaked.txt' }],
   ['grant', { kind: 'list', value: 'REPOSITORY=RIGHT[,RIGHT]', help: 'a grant (repeatable)', check: grantCheck, example: 'sensors=query,stream' }],

@@ -36,6 +36,16 @@ export const DEFAULTS = {
     { path: '/v1/repositories/:repository/**' },
     { path: '/health', public: true },
   ],
-  events: { expiringNotice: '7d' },
+  // Webhooks (SPEC §11): a list of {url, secret, events}; set secrets through the environment,
+  // one by one (TOLLGATE_EVENTS_WEBHOOKS_0_SECRET) or as the whole list (TOLLGATE_EVENTS_WEBHOOKS).
+  events: {
+    expiringNotice: '7d',
+    webhooks: [],
+    timeout: '10s',
+    claimAfter: '30s',
+    poll: '1s',
+    sweepInterval: '1m',
+    backoff: { initial: '5s', max: '10m' },
+  },
   log: { level: 'info' },
 };

@@ -54,11 +54,29 @@ function setPath(tree: Tree, path: string[], value: unknown): void {
   node[path[path.length - 1]!] = value;
 }
 
-function envOverrides(env: NodeJS.ProcessEnv, faults: string[]): Tree {
+/**
+ * One key of one webhook: `TOLLGATE_EVENTS_WEBHOOKS_0_SECRET`, so a webhook's URL can stay in the
+ * file while its secret comes from the environment (a Kubernetes Secret).
+ */
+const WEBHOOK_KEY = /^TOLLGATE_EVENTS_WEBHOOKS_(\d{1,3})_(URL|SECRET|EVENTS)$/;
+
+interface WebhookOverride {
+  name: string;
+  index: number;
+  key: 'url' | 'secret' | 'events';
+  raw: string;
+}
+
+function envOverrides(env: NodeJS.ProcessEnv, faults: string[], webhookKeys: WebhookOverride[] = []): Tree {
   const known = new Map(leaves(DEFAULTS).map((path) => [envName(path), path]));
   const out: Tree = {};
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith('TOLLGATE_') || CLI_VARIABLES.has(name) || raw === undefined) continue;
+    const webhook = WEBHOOK_KEY.exec(name);
+    if (webhook) {
+      webhookKeys.push({ name, index: Number(webhook[1]), key: webhook[2]!.toLowerCase() as WebhookOverride['key'], raw });
+      continue;
+    }
     const path = known.get(name);
     if (!path) {
       faults.push(`${name}: unknown environment variable; keys are TOLLGATE_<PATH> such as TOLLGATE_STORE_REDIS_URL`);
@@ -122,8 +140,35 @@ export function loadConfig({ path, required, env }: LoadOptions): Config {
     }
     if (!isTree(fromFile)) throw new ConfigError([`${path}: expected a map of settings at the top level`]);
   }
-  const fromEnv = envOverrides(env, faults);
-  return validate(merge(merge(DEFAULTS, fromFile), fromEnv), faults);
+  const webhookKeys: WebhookOverride[] = [];
+  const fromEnv = envOverrides(env, faults, webhookKeys);
+  const tree = merge(merge(DEFAULTS, fromFile), fromEnv);
+  applyWebhookKeys(tree, webhookKeys, faults);
+  return validate(tree, faults);
+}
+
+/** Lays TOLLGATE_EVENTS_WEBHOOKS_<n>_<KEY> on webhook n of the list the file (or the environment) gave. */
+function applyWebhookKeys(tree: unknown, overrides: readonly WebhookOverride[], faults: string[]): void {
+  if (overrides.length === 0) return;
+  const events = isTree(tree) ? tree.events : undefined;
+  const list = isTree(events) ? events.webhooks : undefined;
+  for (const { name, index, key, raw } of overrides) {
+    const webhook = Array.isArray(list) ? (list[index] as unknown) : undefined;
+    if (!Array.isArray(list) || !isTree(webhook)) {
+      faults.push(`${name}: events.webhooks has no entry ${index} (it lists ${Array.isArray(list) ? list.length : 0}); the file or TOLLGATE_EVENTS_WEBHOOKS must list the webhook`);
+      continue;
+    }
+    let value: unknown = raw;
+    if (key === 'events') {
+      try {
+        value = parseYaml(raw);
+      } catch {
+        faults.push(`events.webhooks.${index}.events: ${name} is not valid YAML`);
+        continue;
+      }
+    }
+    list[index] = Object.assign(Object.create(null) as Tree, webhook, { [key]: value });
+  }
 }
 
 /** `cache.ttl`, `routes.0.path`; odd keys (empty, spaces, dots) are quoted so the line stays readable. */

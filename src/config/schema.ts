@@ -3,6 +3,8 @@ import { parseDuration, TIMER_MAX_MS } from './duration.js';
 import { routePathFault } from './route-path.js';
 
 import { RIGHTS } from '../tokens/record.js';
+import { EVENT_TYPES } from '../events/webhooks.js';
+import { WEBHOOK_SECRET } from '../events/signing.js';
 export { RIGHTS };
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -159,6 +161,36 @@ const route = z.strictObject({
   public: bool.optional(),
 });
 
+/** Where a webhook is POSTed: any http(s) URL (a path and query are the receiver's). */
+const webhookUrl = z.unknown().transform((value, ctx) => {
+  try {
+    if (typeof value !== 'string') throw new Error();
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
+    return url.href;
+  } catch {
+    // The URL is not echoed: it may carry a key in its query.
+    ctx.addIssue({ code: 'custom', message: 'expected an http:// or https:// URL' });
+    return z.NEVER;
+  }
+});
+
+/** A Standard Webhooks secret; never echoed in a fault line. */
+const webhookSecret = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'string' && WEBHOOK_SECRET.test(value) && value.length >= 'whsec_'.length + 24) return value;
+  ctx.addIssue({ code: 'custom', message: 'expected whsec_ followed by the base64 of at least 18 random bytes (the value is not shown)' });
+  return z.NEVER;
+});
+
+const eventTypes = z.unknown().transform((value, ctx) => {
+  const allowed: readonly string[] = ['*', ...EVENT_TYPES];
+  if (Array.isArray(value) && value.length > 0 && value.every((type) => typeof type === 'string' && allowed.includes(type))) return value as string[];
+  ctx.addIssue({ code: 'custom', message: `expected a non-empty list of event types (${EVENT_TYPES.join(', ')}) or ["*"], got ${describe(value)}` });
+  return z.NEVER;
+});
+
+const webhook = z.strictObject({ url: webhookUrl, secret: webhookSecret, events: eventTypes.optional() }).transform((hook) => ({ ...hook, events: hook.events ?? ['*'] }));
+
 export const configSchema = z.strictObject({
   proxy: z.strictObject({
     listen,
@@ -224,8 +256,30 @@ export const configSchema = z.strictObject({
     lastUsedInterval: duration('1s', '1h'),
   }),
   routes: z.array(route),
-  // How long before its expiry a token counts as expiring soon (tollgate_tokens_expiring_soon).
-  events: z.strictObject({ expiringNotice: span }),
+  events: z
+    .strictObject({
+      // How long before its expiry a token counts as expiring soon (tollgate_tokens_expiring_soon)
+      // and gets its token.expiring event.
+      expiringNotice: span,
+      webhooks: z.array(webhook),
+      // Each POST is abandoned after this long (SPEC §11: 10 s).
+      timeout: duration('100ms', '5m'),
+      // A sender holds an event this long before another replica may take it over: more than
+      // the timeout, or a slow receiver would get each event twice.
+      claimAfter: duration('1s', '1h'),
+      // An idle sender looks for events written by other replicas this often.
+      poll: duration('10ms', '1m'),
+      sweepInterval: duration('100ms', '1h'),
+      backoff: z.strictObject({ initial: duration('10ms', '1h'), max: duration('10ms', '24h') }),
+    })
+    .superRefine((events, ctx) => {
+      if (events.claimAfter <= events.timeout) ctx.addIssue({ code: 'custom', path: ['claimAfter'], message: 'must be longer than events.timeout' });
+      const seen = new Set<string>();
+      events.webhooks.forEach((hook, i) => {
+        if (seen.has(hook.url)) ctx.addIssue({ code: 'custom', path: ['webhooks', i, 'url'], message: 'each webhook URL may appear once' });
+        seen.add(hook.url);
+      });
+    }),
   log: z.strictObject({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) }),
 });
 

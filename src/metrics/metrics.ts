@@ -51,7 +51,11 @@ export interface MetricsSources {
   tokenCounts(): Promise<Array<{ kind: string; status: string; count: number }>>;
   /** Active tokens by kind expiring within `events.expiringNotice`. */
   expiringSoon(): Promise<Record<'repository' | 'personal', number>>;
+  /** Events not yet delivered over every webhook; absent when no webhook is configured. */
+  webhookBacklog?(): Promise<number>;
 }
+
+const DELIVERY_OUTCOMES = ['delivered', 'retried', 'failed'] as const;
 
 /**
  * Every SPEC §8 instrument on a private registry. What the data plane updates per request is
@@ -78,6 +82,7 @@ export class Metrics implements CacheObserver {
   private readonly storeErrors: Counter<'op'>;
   private readonly upstreamErrors: Counter<'reason'>;
   private readonly adminRequests: Counter<'route' | 'status'>;
+  private readonly webhookDeliveries: Counter<'outcome'>;
   private readonly adminDuration: Histogram<'route'>;
 
   constructor(sources: MetricsSources, build: BuildInfo = { version: 'unknown', node: process.version }) {
@@ -223,6 +228,25 @@ export class Metrics implements CacheObserver {
         }
       },
     });
+    this.webhookDeliveries = new Counter({
+      name: 'tollgate_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome: delivered (2xx), retried (failed, tried again later), failed (given up after 24 h).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of DELIVERY_OUTCOMES) this.webhookDeliveries.inc({ outcome }, 0);
+    new Gauge({
+      name: 'tollgate_webhook_backlog',
+      help: 'Events not yet delivered (or given up on), summed over every webhook.',
+      registers,
+      async collect() {
+        try {
+          this.set((await sources.webhookBacklog?.()) ?? 0);
+        } catch {
+          // store down: keep the last value; tollgate_store_up says why
+        }
+      },
+    });
     new Gauge({
       name: 'tollgate_tokens_expiring_soon',
       help: 'Active tokens whose expiry falls within events.expiringNotice, by kind.',
@@ -271,6 +295,11 @@ export class Metrics implements CacheObserver {
   adminRequest(route: string, status: number, seconds: number): void {
     this.adminRequests.inc({ route, status: String(status) });
     this.adminDuration.observe({ route }, seconds);
+  }
+
+  /** A webhook delivery attempt ended (SenderObserver). */
+  attempted(outcome: (typeof DELIVERY_OUTCOMES)[number]): void {
+    this.webhookDeliveries.inc({ outcome });
   }
 
   // CacheObserver

@@ -1,7 +1,9 @@
+import type { OutEvent } from './event-log.js';
+import { EventState, type EventChange } from './event-state.js';
 import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
 
 /** One change to the model: what the memory store applies and the file store journals. */
-export type Change =
+export type Change = (
   | { op: 'token'; record: TokenRecord; entry: HistoryEntry }
   | { op: 'deleteToken'; id: string; entry: HistoryEntry }
   // Older journals hold a bare time where a LastUse now stands.
@@ -16,7 +18,11 @@ export type Change =
   | { op: 'deleteUser'; name: string }
   // The two below appear only in a compacted journal: state without the history that led to it.
   | { op: 'tokenState'; record: TokenRecord }
-  | { op: 'history'; id: string; entries: HistoryEntry[] };
+  | { op: 'history'; id: string; entries: HistoryEntry[] }
+) & {
+  /** The events this change makes (SPEC §11): kept with it, in the same journal line. */
+  events?: OutEvent[];
+} | EventChange;
 
 /** A copy of a record, with the fields older journals did not write filled in. */
 function normalized(record: TokenRecord): TokenRecord {
@@ -39,9 +45,15 @@ export class MemoryState {
   readonly users = new Map<string, UserRecord>();
   readonly teams = new Map<string, TeamRecord>();
   readonly teamHistories = new Map<string, HistoryEntry[]>();
+  readonly outbox = new EventState();
 
   /** Applies a change; values are copied so no caller can mutate stored state afterwards. */
   apply(change: Change): void {
+    if (change.op === 'event' || change.op === 'once' || change.op === 'queue' || change.op === 'delivery') {
+      this.outbox.apply(change);
+      return;
+    }
+    if (change.events) this.outbox.append(change.events);
     switch (change.op) {
       case 'token': {
         const before = this.tokens.get(change.record.id);
@@ -111,6 +123,7 @@ export class MemoryState {
     for (const record of this.teams.values()) yield { op: 'team', record };
     for (const [id, entries] of this.histories) yield { op: 'history', id, entries };
     for (const record of this.tokens.values()) yield { op: 'tokenState', record };
+    yield* this.outbox.snapshot();
   }
 
   private appendHistory(id: string, entry: HistoryEntry): void {

@@ -1,6 +1,10 @@
 import { statusAt, type HistoryEntry, type LastUse, type RepositoryRecord, type TeamRecord, type TokenRecord, type TokenSummary, type UserRecord } from '../tokens/record.js';
 import type { Invalidation, InvalidationListener, TokenCount, TokenStore, WriteOutcome } from './token-store.js';
 import { MemoryState, type Change } from './memory-state.js';
+import { settled, type Attempt, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
+
+/** The events argument as a journal field: absent when there are none, so old lines stay alike. */
+const withEvents = (events: readonly OutEvent[] | undefined) => (events && events.length > 0 ? { events: [...events] } : {});
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -43,26 +47,26 @@ export class MemoryStore implements TokenStore {
     });
   }
 
-  createToken(record: TokenRecord, entry: HistoryEntry): Promise<boolean> {
+  createToken(record: TokenRecord, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<boolean> {
     return this.exclusive(async () => {
       if (this.state.tokens.has(record.id)) return false;
-      await this.commit({ op: 'token', record, entry });
+      await this.commit({ op: 'token', record, entry, ...withEvents(events) });
       return true;
     });
   }
 
-  updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number): Promise<WriteOutcome> {
+  updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]): Promise<WriteOutcome> {
     return this.exclusive(async () => {
       const outcome = this.check(record.id, expectedVersion);
-      if (outcome === 'written') await this.commit({ op: 'token', record: { ...record, version: expectedVersion + 1 }, entry });
+      if (outcome === 'written') await this.commit({ op: 'token', record: { ...record, version: expectedVersion + 1 }, entry, ...withEvents(events) });
       return outcome;
     });
   }
 
-  deleteToken(id: string, entry: HistoryEntry, expectedVersion: number): Promise<WriteOutcome> {
+  deleteToken(id: string, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]): Promise<WriteOutcome> {
     return this.exclusive(async () => {
       const outcome = this.check(id, expectedVersion);
-      if (outcome === 'written') await this.commit({ op: 'deleteToken', id, entry });
+      if (outcome === 'written') await this.commit({ op: 'deleteToken', id, entry, ...withEvents(events) });
       return outcome;
     });
   }
@@ -99,8 +103,8 @@ export class MemoryStore implements TokenStore {
     return counts;
   }
 
-  putTeam(record: TeamRecord, entry: HistoryEntry): Promise<void> {
-    return this.exclusive(() => this.commit({ op: 'team', record, entry }));
+  putTeam(record: TeamRecord, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<void> {
+    return this.exclusive(() => this.commit({ op: 'team', record, entry, ...withEvents(events) }));
   }
 
   async getTeam(name: string): Promise<TeamRecord | undefined> {
@@ -112,10 +116,10 @@ export class MemoryStore implements TokenStore {
     return [...this.state.teams.values()].map(copy);
   }
 
-  deleteTeam(name: string, entry: HistoryEntry): Promise<boolean> {
+  deleteTeam(name: string, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<boolean> {
     return this.exclusive(async () => {
       if (!this.state.teams.has(name)) return false;
-      await this.commit({ op: 'deleteTeam', name, entry });
+      await this.commit({ op: 'deleteTeam', name, entry, ...withEvents(events) });
       return true;
     });
   }
@@ -136,10 +140,10 @@ export class MemoryStore implements TokenStore {
     });
   }
 
-  createRepository(record: RepositoryRecord): Promise<boolean> {
+  createRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
     return this.exclusive(async () => {
       if (this.state.repositories.has(record.name)) return false;
-      await this.commit({ op: 'repository', record });
+      await this.commit({ op: 'repository', record, ...withEvents(events) });
       return true;
     });
   }
@@ -153,17 +157,17 @@ export class MemoryStore implements TokenStore {
     return [...this.state.repositories.values()].map(copy);
   }
 
-  deleteRepository(name: string): Promise<boolean> {
+  deleteRepository(name: string, events?: readonly OutEvent[]): Promise<boolean> {
     return this.exclusive(async () => {
       if (!this.state.repositories.has(name)) return false;
-      await this.commit({ op: 'deleteRepository', name });
+      await this.commit({ op: 'deleteRepository', name, ...withEvents(events) });
       return true;
     });
   }
 
-  putUser(record: UserRecord): Promise<void> {
+  putUser(record: UserRecord, events?: readonly OutEvent[]): Promise<void> {
     return this.exclusive(async () => {
-      await this.commit({ op: 'user', record });
+      await this.commit({ op: 'user', record, ...withEvents(events) });
     });
   }
 
@@ -176,12 +180,78 @@ export class MemoryStore implements TokenStore {
     return [...this.state.users.values()].map(copy);
   }
 
-  deleteUser(name: string): Promise<boolean> {
+  deleteUser(name: string, events?: readonly OutEvent[]): Promise<boolean> {
     return this.exclusive(async () => {
       if (!this.state.users.has(name)) return false;
-      await this.commit({ op: 'deleteUser', name });
+      await this.commit({ op: 'deleteUser', name, ...withEvents(events) });
       return true;
     });
+  }
+
+  // The outbox (SPEC §11): one process holds it, so a lease is a map entry and every step runs
+  // in exclusive(), one at a time; each change is journaled by the file store like any other.
+
+  openQueue(webhook: string): Promise<void> {
+    return this.exclusive(async () => {
+      if (!this.state.outbox.cursors.has(webhook)) await this.commit({ op: 'queue', webhook, cursor: this.state.outbox.lastSeq });
+    });
+  }
+
+  take(webhook: string, _consumer: string, wants: readonly string[], now: number, leaseMs: number): Promise<Taken> {
+    return this.exclusive(async (): Promise<Taken> => {
+      const outbox = this.state.outbox;
+      const { stored, skippedTo } = outbox.head(webhook, wants);
+      if (skippedTo !== undefined) await this.commit({ op: 'queue', webhook, cursor: skippedTo });
+      if (!stored) return { kind: 'idle' };
+      const decided = outbox.decide(stored, webhook, now);
+      if ('kind' in decided) return decided;
+      const delivery = { ...decided, state: 'sending' as const, attempts: decided.attempts + 1, lastAttemptAt: now, leaseUntil: now + leaseMs };
+      await this.commit({ op: 'delivery', webhook, id: stored.event.id, delivery, done: false });
+      return { kind: 'event', event: copy(stored.event), delivery: copy(delivery) };
+    });
+  }
+
+  settle(webhook: string, event: OutEvent, attempt: Attempt, now: number): Promise<void> {
+    return this.exclusive(async () => {
+      const before = this.state.outbox.delivery(event.id, webhook);
+      // Settled already (a sender whose lease ran out, after another finished): nothing to add.
+      if (!before || !this.state.outbox.isHead(webhook, event.id)) return;
+      const delivery = settled(before, attempt, now);
+      await this.commit({ op: 'delivery', webhook, id: event.id, delivery, done: delivery.state === 'delivered' || delivery.state === 'failed' });
+    });
+  }
+
+  async backlog(webhook: string, wants: readonly string[]): Promise<number> {
+    return this.state.outbox.backlog(webhook, wants);
+  }
+
+  async recentEvents(limit: number, webhooks: readonly string[]): Promise<EventWithDeliveries[]> {
+    return this.state.outbox.recent(limit, webhooks);
+  }
+
+  appendEventOnce(key: string, event: OutEvent, keepUntil: number): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (this.state.outbox.once.has(key)) return false;
+      await this.commit({ op: 'event', event, once: { key, keepUntil } });
+      return true;
+    });
+  }
+
+  async tokensExpiringBetween(from: number, until: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (const record of this.state.tokens.values()) {
+      if (record.status === 'active' && record.expiresAt !== null && record.expiresAt > from && record.expiresAt <= until) ids.push(record.id);
+    }
+    return ids;
+  }
+
+  private readonly leases = new Map<string, { holder: string; until: number }>();
+
+  async lease(name: string, holder: string, ms: number, now: number): Promise<boolean> {
+    const current = this.leases.get(name);
+    if (current && current.holder !== holder && current.until > now) return false;
+    this.leases.set(name, { holder, until: now + ms });
+    return true;
   }
 
   async publish(message: Invalidation): Promise<void> {

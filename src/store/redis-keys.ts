@@ -61,6 +61,25 @@ export class RedisKeys {
     return `${this.prefix}user-teams:${user}`;
   }
 
+  // The outbox (SPEC §11): every key under {events}, so its scripts run on a Cluster too.
+
+  get eventStream(): string {
+    return `${this.prefix}{events}:stream`;
+  }
+
+  /** What a delivery's hash key starts with; the event id follows. */
+  deliveryHead(webhook: string): string {
+    return `${this.prefix}{events}:delivery:${webhook}:`;
+  }
+
+  get eventOnce(): string {
+    return `${this.prefix}{events}:once`;
+  }
+
+  lease(name: string): string {
+    return `${this.prefix}{events}:lease:${name}`;
+  }
+
   get invalidations(): string {
     return `${this.prefix}invalidate`;
   }

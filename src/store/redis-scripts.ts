@@ -28,7 +28,117 @@ end`;
  * reconcile() repairs the counts a crash between the two would leave off).
  */
 export const tokenScript = (body: string, atomic: boolean) =>
-  atomic ? `local K = 2\n${LOG_CHANGE}\n${body}` : `local function logChange() end\n${body}`;
+  atomic ? `local K = 2\nlocal STREAM = KEYS[8]\n${EMIT}\n${LOG_CHANGE}\n${body}` : `local STREAM = nil\n${EMIT}\nlocal function logChange() end\n${body}`;
+
+// The events a write makes (SPEC §11), taken off the front of ARGV so each script's own
+// arguments keep their places: the stream's MINID (entries older are trimmed), a count, then per
+// event its id, type and JSON. emit() appends them to the stream (KEYS of the script's own
+// choosing, STREAM) and is called only where the write happened, so both stand or fall together.
+// On Cluster the stream is in another slot: the store passes no events and appends them after.
+const EMIT = `
+local MINID = table.remove(ARGV, 1)
+local EVENTS = {}
+for i = 1, tonumber(table.remove(ARGV, 1)) * 3 do EVENTS[i] = table.remove(ARGV, 1) end
+local function emit()
+  for i = 1, #EVENTS, 3 do
+    redis.call('XADD', STREAM, 'MINID', '~', MINID, '*', 'id', EVENTS[i], 'type', EVENTS[i + 1], 'e', EVENTS[i + 2])
+  end
+end`;
+
+/**
+ * A user, team or repository write with its events (and a team's history entry) in one script:
+ * KEYS hash, history list (the hash again when none), stream. ARGV after the events: mode
+ * (set, setnx, del), field, value, entry ('' = none). 1 when the write happened.
+ */
+export const RECORD = `local STREAM = KEYS[3]
+${EMIT}
+local changed
+if ARGV[1] == 'set' then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+  changed = 1
+elseif ARGV[1] == 'setnx' then
+  changed = redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
+else
+  changed = redis.call('HDEL', KEYS[1], ARGV[2])
+end
+if changed == 1 then
+  if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[4]) end
+  emit()
+end
+return changed`;
+
+/**
+ * A webhook's sender takes its head event (SPEC §11). The consumer group holds at most one
+ * pending entry per webhook (nothing is read past a pending one), so delivery is in order and
+ * one at a time across replicas. The head is free when its lease ran out (its sender died or
+ * hung) or its back-off is over; then this sender claims it. Types the webhook does not want
+ * are acknowledged and passed over. KEYS: stream. ARGV: group, consumer, now, lease ms, the
+ * delivery key head (+ event id), wanted types (comma list, * for all), retention ms.
+ * Returns {'idle'}, {'wait', until} or {'event', json, delivery fields...}.
+ */
+export const TAKE = `
+local group, consumer, now, head = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[5]
+local wants = {}
+for t in string.gmatch(ARGV[6], '[^,]+') do wants[t] = true end
+local function field(entry, name)
+  for i = 1, #entry, 2 do if entry[i] == name then return entry[i + 1] end end
+end
+for step = 1, 500 do
+  local sid, fields, pending
+  local p = redis.call('XPENDING', KEYS[1], group, '-', '+', 1)
+  if #p > 0 then
+    sid, pending = p[1][1], true
+    local r = redis.call('XRANGE', KEYS[1], sid, sid)
+    if #r > 0 then fields = r[1][2] end
+  else
+    local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', KEYS[1], '>')
+    if not r then return {'idle'} end
+    sid, fields = r[1][2][1][1], r[1][2][1][2]
+  end
+  if fields == nil or not (wants['*'] or wants[field(fields, 'type')]) then
+    redis.call('XACK', KEYS[1], group, sid)
+  else
+    local dkey = head .. field(fields, 'id')
+    local d = redis.call('HMGET', dkey, 'state', 'attempts', 'leaseUntil', 'nextAttemptAt')
+    if d[1] == 'sending' and now < tonumber(d[3]) then return {'wait', d[3]} end
+    if d[1] == 'waiting' and now < tonumber(d[4]) then return {'wait', d[4]} end
+    if pending then redis.call('XCLAIM', KEYS[1], group, consumer, 0, sid, 'JUSTID') end
+    redis.call('HSET', dkey, 'state', 'sending', 'attempts', (tonumber(d[2]) or 0) + 1, 'lastAttemptAt', ARGV[3],
+      'leaseUntil', string.format('%d', now + tonumber(ARGV[4])), 'nextAttemptAt', '', 'sid', sid)
+    redis.call('PEXPIRE', dkey, ARGV[7])
+    local out = {'event', field(fields, 'e')}
+    for _, v in ipairs(redis.call('HGETALL', dkey)) do out[#out + 1] = v end
+    return out
+  end
+end
+return {'wait', ARGV[3]}`;
+
+/**
+ * Records an attempt's end; acknowledges the entry when it is done (delivered or given up). A
+ * delivery already settled is left alone. KEYS: stream, the delivery hash. ARGV: group, done
+ * ('1'/'0'), then the delivery's fields and values.
+ */
+export const SETTLE = `
+local state = redis.call('HGET', KEYS[2], 'state')
+if state ~= 'sending' and state ~= 'waiting' then return 0 end
+local sid = redis.call('HGET', KEYS[2], 'sid')
+redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+if ARGV[2] == '1' then redis.call('XACK', KEYS[1], ARGV[1], sid) end
+return 1`;
+
+/** appendEventOnce: KEYS once-set, stream. ARGV: key, keep until, now, MINID, id, type, JSON. */
+export const ONCE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then return 0 end
+redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[4], '*', 'id', ARGV[5], 'type', ARGV[6], 'e', ARGV[7])
+return 1`;
+
+/** A lease taken or renewed by its holder. KEYS: lease. ARGV: holder, ms. */
+export const LEASE = `
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
 
 // ARGV: entry, id, kind, status, expiresAt ('' = none), then the fields.
 export const CREATE = `
@@ -36,6 +146,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 redis.call('RPUSH', KEYS[2], ARGV[1])
 logChange(ARGV[2], '', '', ARGV[3], ARGV[4], ARGV[5])
+emit()
 return 1`;
 // UPDATE and DELETE are compare-and-set on the version field (a record written before versions
 // existed reads as 0): -1 when another change came first, 0 when the token is gone, else the
@@ -49,6 +160,7 @@ local old = redis.call('HMGET', KEYS[1], 'kind', 'status')
 redis.call('HSET', KEYS[1], 'version', version + 1, unpack(ARGV, 7))
 redis.call('RPUSH', KEYS[2], ARGV[1])
 logChange(ARGV[3], old[1], old[2], ARGV[4], ARGV[5], ARGV[6])
+emit()
 return old`;
 // ARGV: entry, expected version, id.
 export const DELETE = `
@@ -59,6 +171,7 @@ local old = redis.call('HMGET', KEYS[1], 'kind', 'status')
 redis.call('DEL', KEYS[1])
 redis.call('RPUSH', KEYS[2], ARGV[1])
 logChange(ARGV[3], old[1], old[2], '', '', '')
+emit()
 return old`;
 export const TOUCH = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -87,4 +200,9 @@ export interface Scripts {
   tgUpdate(...keysAndArgs: string[]): Promise<0 | -1 | [string, string]>;
   tgDelete(...keysAndArgs: string[]): Promise<0 | -1 | [string, string]>;
   tgTouch(token: string, at: string, ip: string, userAgent: string): Promise<number>;
+  tgRecord(...keysAndArgs: string[]): Promise<number>;
+  tgTake(...keysAndArgs: string[]): Promise<string[]>;
+  tgSettle(...keysAndArgs: string[]): Promise<number>;
+  tgOnce(...keysAndArgs: string[]): Promise<number>;
+  tgLease(key: string, holder: string, ms: string): Promise<number>;
 }

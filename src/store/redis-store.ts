@@ -2,7 +2,8 @@ import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, 
 import { ChannelWatch } from './channel-watch.js';
 import { allFields, fromFields, outcomeOf, stateArgs, SUMMARY_FIELDS, summaryFrom, toFields } from './redis-encoding.js';
 import { RedisKeys } from './redis-keys.js';
-import { BUMP, CHANGE, CREATE, DELETE, tokenScript, TOUCH, UPDATE, type Scripts } from './redis-scripts.js';
+import { BUMP, CHANGE, CREATE, DELETE, LEASE, ONCE, RECORD, SETTLE, TAKE, tokenScript, TOUCH, UPDATE, type Scripts } from './redis-scripts.js';
+import { EVENT_RETENTION_MS, settled, type Attempt, type Delivery, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
 import { connectRedis, type RedisClient, type RedisTopology } from './redis-connection.js';
 import { RedisTokenIndex } from './redis-token-index.js';
 import { StoreUnavailableError, type Invalidation, type TokenCount, type InvalidationListener, type StoreHealthListener, type TokenStore, type WriteOutcome } from './token-store.js';
@@ -35,13 +36,18 @@ export class RedisStore implements TokenStore {
     this.keys = new RedisKeys(options.keyPrefix);
     this.client = connectRedis(options, 'commands') as RedisClient & Scripts;
     this.atomic = (options.cluster ?? []).length === 0;
-    const tokenKeys = this.atomic ? 7 : 2;
+    const tokenKeys = this.atomic ? 8 : 2;
     this.client.defineCommand('tgCreate', { numberOfKeys: tokenKeys, lua: tokenScript(CREATE, this.atomic) });
     this.client.defineCommand('tgUpdate', { numberOfKeys: tokenKeys, lua: tokenScript(UPDATE, this.atomic) });
     this.client.defineCommand('tgDelete', { numberOfKeys: tokenKeys, lua: tokenScript(DELETE, this.atomic) });
     this.client.defineCommand('tgTouch', { numberOfKeys: 1, lua: TOUCH });
     this.client.defineCommand('tgBump', { numberOfKeys: 2, lua: BUMP });
     this.client.defineCommand('tgChange', { numberOfKeys: 5, lua: CHANGE });
+    this.client.defineCommand('tgRecord', { numberOfKeys: 3, lua: RECORD });
+    this.client.defineCommand('tgTake', { numberOfKeys: 1, lua: TAKE });
+    this.client.defineCommand('tgSettle', { numberOfKeys: 2, lua: SETTLE });
+    this.client.defineCommand('tgOnce', { numberOfKeys: 2, lua: ONCE });
+    this.client.defineCommand('tgLease', { numberOfKeys: 1, lua: LEASE });
     this.index = new RedisTokenIndex({
       client: this.client,
       changesKey: this.keys.changes,
@@ -56,7 +62,56 @@ export class RedisStore implements TokenStore {
   /** The keys a token script takes: the token's own, then (atomic) the {idx} keys of its change. */
   private tokenKeys(id: string): string[] {
     const own = [this.keys.token(id), this.keys.history(id)];
-    return this.atomic ? [...own, ...this.keys.changeKeys] : own;
+    return this.atomic ? [...own, ...this.keys.changeKeys, this.keys.eventStream] : own;
+  }
+
+  /**
+   * The events argument of a write script (see EMIT in redis-scripts.ts). On Cluster the stream
+   * is in another slot than the write: the script gets none and appendAfter() adds them.
+   */
+  private eventArgs(events: readonly OutEvent[] | undefined): string[] {
+    const list = this.atomic ? (events ?? []) : [];
+    // MINID is in Redis's time (stream ids are the server's clock), not an injected clock.
+    const args = [String(Date.now() - EVENT_RETENTION_MS), String(list.length)];
+    for (const event of list) args.push(event.id, event.type, JSON.stringify(event));
+    return args;
+  }
+
+  /**
+   * Cluster only: appends a write's events after it (its keys and the stream are in different
+   * slots). A crash between the two loses the events; the README says so.
+   */
+  private async appendAfter(op: string, events: readonly OutEvent[] | undefined): Promise<void> {
+    if (this.atomic || !events || events.length === 0) return;
+    const minId = String(Date.now() - EVENT_RETENTION_MS);
+    for (const event of events) {
+      await this.run(op, () => this.client.xadd(this.keys.eventStream, 'MINID', '~', minId, '*', 'id', event.id, 'type', event.type, 'e', JSON.stringify(event)));
+    }
+  }
+
+  /**
+   * A user, team or repository write with its events: one script where every key is on one
+   * server, else the write and then the events (Cluster: its keys are in different slots).
+   */
+  private async record(
+    op: string,
+    write: { mode: 'set' | 'setnx' | 'del'; key: string; field: string; value?: string; entry?: HistoryEntry; historyKey?: string },
+    events: readonly OutEvent[] | undefined,
+  ): Promise<boolean> {
+    if (this.atomic) {
+      const entry = write.entry === undefined ? '' : JSON.stringify(write.entry);
+      const keys = [write.key, write.historyKey ?? write.key, this.keys.eventStream];
+      const done = await this.run(op, () => this.client.tgRecord(...keys, ...this.eventArgs(events), write.mode, write.field, write.value ?? '', entry));
+      return done === 1;
+    }
+    let done: boolean;
+    if (write.mode === 'set') done = (await this.run(op, () => this.client.hset(write.key, write.field, write.value!))) >= 0;
+    else if (write.mode === 'setnx') done = (await this.run(op, () => this.client.hsetnx(write.key, write.field, write.value!))) === 1;
+    else done = (await this.run(op, () => this.client.hdel(write.key, write.field))) === 1;
+    if (!done) return false;
+    if (write.entry !== undefined) await this.run(op, () => this.client.rpush(write.historyKey!, JSON.stringify(write.entry)));
+    await this.appendAfter(op, events);
+    return true;
   }
 
   /** Records in the change log that these tokens changed (after their own write succeeded). */
@@ -204,27 +259,36 @@ export class RedisStore implements TokenStore {
     return fromFields(fields);
   }
 
-  async createToken(record: TokenRecord, entry: HistoryEntry): Promise<boolean> {
+  async createToken(record: TokenRecord, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<boolean> {
     const created = await this.run('createToken', () =>
-      this.client.tgCreate(...this.tokenKeys(record.id), JSON.stringify(entry), record.id, ...stateArgs(record), ...allFields(record)),
+      this.client.tgCreate(...this.tokenKeys(record.id), ...this.eventArgs(events), JSON.stringify(entry), record.id, ...stateArgs(record), ...allFields(record)),
     );
-    if (created === 1) await this.change('createToken', record.id, undefined, record);
+    if (created === 1) {
+      await this.appendAfter('createToken', events);
+      await this.change('createToken', record.id, undefined, record);
+    }
     return created === 1;
   }
 
-  async updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number): Promise<WriteOutcome> {
+  async updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]): Promise<WriteOutcome> {
     const reply = await this.run('updateToken', () =>
-      this.client.tgUpdate(...this.tokenKeys(record.id), JSON.stringify(entry), String(expectedVersion), record.id, ...stateArgs(record), ...toFields(record)),
+      this.client.tgUpdate(...this.tokenKeys(record.id), ...this.eventArgs(events), JSON.stringify(entry), String(expectedVersion), record.id, ...stateArgs(record), ...toFields(record)),
     );
-    if (Array.isArray(reply)) await this.change('updateToken', record.id, reply, record);
+    if (Array.isArray(reply)) {
+      await this.appendAfter('updateToken', events);
+      await this.change('updateToken', record.id, reply, record);
+    }
     return outcomeOf(reply);
   }
 
-  async deleteToken(id: string, entry: HistoryEntry, expectedVersion: number): Promise<WriteOutcome> {
+  async deleteToken(id: string, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]): Promise<WriteOutcome> {
     const reply = await this.run('deleteToken', () =>
-      this.client.tgDelete(...this.tokenKeys(id), JSON.stringify(entry), String(expectedVersion), id),
+      this.client.tgDelete(...this.tokenKeys(id), ...this.eventArgs(events), JSON.stringify(entry), String(expectedVersion), id),
     );
-    if (Array.isArray(reply)) await this.change('deleteToken', id, reply, undefined);
+    if (Array.isArray(reply)) {
+      await this.appendAfter('deleteToken', events);
+      await this.change('deleteToken', id, reply, undefined);
+    }
     return outcomeOf(reply);
   }
 
@@ -268,10 +332,9 @@ export class RedisStore implements TokenStore {
   // teamsOf() keeps only teams whose members include the user, so a crash between the writes
   // can leave a user short of a team's grants, never holding one they lost.
 
-  async putTeam(record: TeamRecord, entry: HistoryEntry): Promise<void> {
+  async putTeam(record: TeamRecord, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<void> {
     const before = await this.getTeam(record.name);
-    await this.run('putTeam', () => this.client.hset(this.keys.teams, record.name, JSON.stringify(record)));
-    await this.run('putTeam', () => this.client.rpush(this.keys.teamHistory(record.name), JSON.stringify(entry)));
+    await this.record('putTeam', { mode: 'set', key: this.keys.teams, field: record.name, value: JSON.stringify(record), entry, historyKey: this.keys.teamHistory(record.name) }, events);
     const gone = (before?.members ?? []).filter((user) => !record.members.includes(user));
     await this.run('putTeam', () =>
       Promise.all([
@@ -291,12 +354,10 @@ export class RedisStore implements TokenStore {
     return all.map((raw) => JSON.parse(raw) as TeamRecord);
   }
 
-  async deleteTeam(name: string, entry: HistoryEntry): Promise<boolean> {
+  async deleteTeam(name: string, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<boolean> {
     const before = await this.getTeam(name);
     if (!before) return false;
-    const removed = await this.run('deleteTeam', () => this.client.hdel(this.keys.teams, name));
-    if (removed !== 1) return false;
-    await this.run('deleteTeam', () => this.client.rpush(this.keys.teamHistory(name), JSON.stringify(entry)));
+    if (!(await this.record('deleteTeam', { mode: 'del', key: this.keys.teams, field: name, entry, historyKey: this.keys.teamHistory(name) }, events))) return false;
     await this.run('deleteTeam', () => Promise.all(before.members.map((user) => this.client.srem(this.keys.userTeams(user), name))));
     return true;
   }
@@ -319,11 +380,8 @@ export class RedisStore implements TokenStore {
     return teams;
   }
 
-  async createRepository(record: RepositoryRecord): Promise<boolean> {
-    const added = await this.run('createRepository', () =>
-      this.client.hsetnx(this.keys.repositories, record.name, JSON.stringify(record)),
-    );
-    return added === 1;
+  createRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    return this.record('createRepository', { mode: 'setnx', key: this.keys.repositories, field: record.name, value: JSON.stringify(record) }, events);
   }
 
   async getRepository(name: string): Promise<RepositoryRecord | undefined> {
@@ -336,12 +394,12 @@ export class RedisStore implements TokenStore {
     return all.map((raw) => JSON.parse(raw) as RepositoryRecord);
   }
 
-  async deleteRepository(name: string): Promise<boolean> {
-    return (await this.run('deleteRepository', () => this.client.hdel(this.keys.repositories, name))) === 1;
+  deleteRepository(name: string, events?: readonly OutEvent[]): Promise<boolean> {
+    return this.record('deleteRepository', { mode: 'del', key: this.keys.repositories, field: name }, events);
   }
 
-  async putUser(record: UserRecord): Promise<void> {
-    await this.run('putUser', () => this.client.hset(this.keys.users, record.name, JSON.stringify(record)));
+  async putUser(record: UserRecord, events?: readonly OutEvent[]): Promise<void> {
+    await this.record('putUser', { mode: 'set', key: this.keys.users, field: record.name, value: JSON.stringify(record) }, events);
   }
 
   async getUser(name: string): Promise<UserRecord | undefined> {
@@ -354,8 +412,110 @@ export class RedisStore implements TokenStore {
     return all.map((raw) => JSON.parse(raw) as UserRecord);
   }
 
-  async deleteUser(name: string): Promise<boolean> {
-    return (await this.run('deleteUser', () => this.client.hdel(this.keys.users, name))) === 1;
+  deleteUser(name: string, events?: readonly OutEvent[]): Promise<boolean> {
+    return this.record('deleteUser', { mode: 'del', key: this.keys.users, field: name }, events);
+  }
+
+  // The outbox (SPEC §11): one stream, a consumer group per webhook, a hash per delivery.
+
+  async openQueue(webhook: string): Promise<void> {
+    try {
+      // '$': a new webhook's own events are those from now on.
+      await this.client.xgroup('CREATE', this.keys.eventStream, webhook, '$', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw new StoreUnavailableError('openQueue', err);
+    }
+    await this.forgetGoneConsumers(webhook).catch(() => {}); // tidying only: a failure changes nothing
+  }
+
+  /**
+   * Each process is a new consumer of the group (its name has the pid and a random part), so
+   * restarts would pile names up: those holding nothing and idle for a day are dropped.
+   */
+  private async forgetGoneConsumers(webhook: string): Promise<void> {
+    const consumers = (await this.client.xinfo('CONSUMERS', this.keys.eventStream, webhook)) as unknown[][];
+    for (const consumer of consumers) {
+      const info = new Map<string, unknown>();
+      for (let i = 0; i < consumer.length; i += 2) info.set(String(consumer[i]), consumer[i + 1]);
+      if (Number(info.get('pending')) === 0 && Number(info.get('idle')) > 86_400_000) {
+        await this.client.xgroup('DELCONSUMER', this.keys.eventStream, webhook, String(info.get('name')));
+      }
+    }
+  }
+
+  async take(webhook: string, consumer: string, wants: readonly string[], now: number, leaseMs: number): Promise<Taken> {
+    const take = () =>
+      this.client.tgTake(this.keys.eventStream, webhook, consumer, String(now), String(leaseMs), this.keys.deliveryHead(webhook), wants.join(','), String(EVENT_RETENTION_MS));
+    const reply = await this.run('take', async () => {
+      try {
+        return await take();
+      } catch (err) {
+        // The stream or group went (a FLUSHDB, a failover to a replica that never had it): make it again.
+        if (!String((err as Error).message).includes('NOGROUP')) throw err;
+        await this.openQueue(webhook);
+        return take();
+      }
+    });
+    if (reply[0] === 'idle') return { kind: 'idle' };
+    if (reply[0] === 'wait') return { kind: 'wait', until: Number(reply[1]) };
+    const fields = new Map<string, string>();
+    for (let i = 2; i < reply.length; i += 2) fields.set(reply[i]!, reply[i + 1]!);
+    return { kind: 'event', event: JSON.parse(reply[1]!) as OutEvent, delivery: deliveryFrom(fields) };
+  }
+
+  async settle(webhook: string, event: OutEvent, attempt: Attempt, now: number): Promise<void> {
+    const key = this.keys.deliveryHead(webhook) + event.id;
+    const fields = await this.run('settle', () => this.client.hgetall(key));
+    if (fields.state === undefined) return;
+    const after = settled(deliveryFrom(new Map(Object.entries(fields))), attempt, now);
+    const done = after.state === 'delivered' || after.state === 'failed' ? '1' : '0';
+    await this.run('settle', () => this.client.tgSettle(this.keys.eventStream, key, webhook, done, ...deliveryArgs(after)));
+  }
+
+  async backlog(webhook: string): Promise<number> {
+    const groups = (await this.run('backlog', () => this.client.xinfo('GROUPS', this.keys.eventStream))) as unknown[][];
+    for (const group of groups) {
+      const info = new Map<string, unknown>();
+      for (let i = 0; i < group.length; i += 2) info.set(String(group[i]), group[i + 1]);
+      if (info.get('name') === webhook) return Number(info.get('pending') ?? 0) + Number(info.get('lag') ?? 0);
+    }
+    return 0;
+  }
+
+  async recentEvents(limit: number, webhooks: readonly string[]): Promise<EventWithDeliveries[]> {
+    const entries = await this.run('recentEvents', () => this.client.xrevrange(this.keys.eventStream, '+', '-', 'COUNT', limit));
+    const events = entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('e') + 1]!) as OutEvent);
+    const hashes = await this.run('recentEvents', () =>
+      Promise.all(events.flatMap((event) => webhooks.map((webhook) => this.client.hgetall(this.keys.deliveryHead(webhook) + event.id)))),
+    );
+    return events.map((event, i) => {
+      const deliveries = new Map<string, Delivery>();
+      webhooks.forEach((webhook, j) => {
+        const fields = hashes[i * webhooks.length + j]!;
+        if (fields.state !== undefined) deliveries.set(webhook, deliveryFrom(new Map(Object.entries(fields))));
+      });
+      return { ...event, deliveries };
+    });
+  }
+
+  async appendEventOnce(key: string, event: OutEvent, keepUntil: number): Promise<boolean> {
+    const minId = String(Date.now() - EVENT_RETENTION_MS);
+    const added = await this.run('appendEventOnce', () =>
+      this.client.tgOnce(this.keys.eventOnce, this.keys.eventStream, key, String(keepUntil), String(event.at), minId, event.id, event.type, JSON.stringify(event)),
+    );
+    return added === 1;
+  }
+
+  async tokensExpiringBetween(from: number, until: number): Promise<string[]> {
+    const [repository, personal] = await this.run('tokensExpiringBetween', () =>
+      Promise.all([this.client.zrangebyscore(this.keys.expiry('repository'), `(${from}`, until), this.client.zrangebyscore(this.keys.expiry('personal'), `(${from}`, until)]),
+    );
+    return [...repository, ...personal];
+  }
+
+  /** The lease's time is Redis's own (PX), not `now`. */
+  async lease(name: string, holder: string, ms: number, _now?: number): Promise<boolean> {
+    return (await this.run('lease', () => this.client.tgLease(this.keys.lease(name), holder, String(ms)))) === 1;
   }
 
   async publish(message: Invalidation): Promise<void> {
@@ -428,4 +588,25 @@ export class RedisStore implements TokenStore {
     this.client.disconnect();
     this.subscriber?.disconnect();
   }
+}
+
+const numberOrNull = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
+
+/** A delivery from its hash fields (absent and empty fields are null). */
+function deliveryFrom(fields: ReadonlyMap<string, string>): Delivery {
+  return {
+    state: (fields.get('state') ?? 'sending') as Delivery['state'],
+    attempts: Number(fields.get('attempts') ?? 0),
+    lastAttemptAt: numberOrNull(fields.get('lastAttemptAt')),
+    leaseUntil: numberOrNull(fields.get('leaseUntil')),
+    nextAttemptAt: numberOrNull(fields.get('nextAttemptAt')),
+    deliveredAt: numberOrNull(fields.get('deliveredAt')),
+    lastStatus: numberOrNull(fields.get('lastStatus')),
+    lastError: fields.get('lastError') || null,
+  };
+}
+
+/** A delivery as hash fields and values (null as ''). */
+function deliveryArgs(delivery: Delivery): string[] {
+  return Object.entries(delivery).flatMap(([key, value]) => [key, value === null ? '' : String(value)]);
 }

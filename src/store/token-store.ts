@@ -1,3 +1,4 @@
+import type { EventLog, OutEvent } from './event-log.js';
 import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, TokenSummary, UserRecord } from '../tokens/record.js';
 
 /** What a replica must drop from its cache; `at` is the publish time (epoch ms) for lag metrics. */
@@ -27,24 +28,25 @@ export interface StoreHealthListener {
 
 /**
  * Where tokens, their history, users and repositories live. Every backend passes the same
- * contract suite (test/contract). Methods reject with StoreUnavailableError when the backend
+ * contract suite (test/contract). Every write takes the events it makes (SPEC §11), kept in the
+ * same atomic step as the change (where the write does not happen, neither do they). Methods reject with StoreUnavailableError when the backend
  * cannot answer; they never hang past the backend's command timeout.
  */
-export interface TokenStore {
+export interface TokenStore extends EventLog {
   readonly backend: 'memory' | 'file' | 'redis';
   /** The hot-path lookup on a cache miss: one read. */
   getToken(id: string): Promise<TokenRecord | undefined>;
   /** Adds a token and its first history entry; false when the id is taken. */
-  createToken(record: TokenRecord, entry: HistoryEntry): Promise<boolean>;
+  createToken(record: TokenRecord, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<boolean>;
   /**
    * Compare-and-set: replaces the token with `record` (stored at `expectedVersion + 1`) and
    * appends to its history, in one atomic step, only while the stored token is still at
    * `expectedVersion`. `stale` means another change came first: read again and decide again.
    * The stored lastUsedAt is kept when it is newer (it is written apart, in batches).
    */
-  updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number): Promise<WriteOutcome>;
+  updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]): Promise<WriteOutcome>;
   /** Removes a token at `expectedVersion`, keeping its history (compare-and-set as above). */
-  deleteToken(id: string, entry: HistoryEntry, expectedVersion: number): Promise<WriteOutcome>;
+  deleteToken(id: string, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]): Promise<WriteOutcome>;
   /**
    * Every token as a read-only summary shared with the store (not copies: a list over 100,000
    * tokens must not copy them): only what search, sort, filters and visibility read. Memory
@@ -66,22 +68,22 @@ export interface TokenStore {
   /** Active tokens by kind whose expiry falls in (now, until]: tollgate_tokens_expiring_soon. */
   countExpiring(now: number, until: number): Promise<Record<'repository' | 'personal', number>>;
 
-  createRepository(record: RepositoryRecord): Promise<boolean>;
+  createRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean>;
   getRepository(name: string): Promise<RepositoryRecord | undefined>;
   listRepositories(): Promise<RepositoryRecord[]>;
-  deleteRepository(name: string): Promise<boolean>;
+  deleteRepository(name: string, events?: readonly OutEvent[]): Promise<boolean>;
 
-  putUser(record: UserRecord): Promise<void>;
+  putUser(record: UserRecord, events?: readonly OutEvent[]): Promise<void>;
   getUser(name: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
-  deleteUser(name: string): Promise<boolean>;
+  deleteUser(name: string, events?: readonly OutEvent[]): Promise<boolean>;
 
   /** Writes a team and appends to its history. */
-  putTeam(record: TeamRecord, entry: HistoryEntry): Promise<void>;
+  putTeam(record: TeamRecord, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<void>;
   getTeam(name: string): Promise<TeamRecord | undefined>;
   listTeams(): Promise<TeamRecord[]>;
   /** Removes a team, keeping its history; false when it did not exist. */
-  deleteTeam(name: string, entry: HistoryEntry): Promise<boolean>;
+  deleteTeam(name: string, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<boolean>;
   teamHistory(name: string): Promise<HistoryEntry[]>;
   /** The teams `user` is a member of (read on a cache miss of a personal token). */
   teamsOf(user: string): Promise<TeamRecord[]>;

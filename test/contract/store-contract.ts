@@ -1,4 +1,6 @@
 import type { Test } from 'tap';
+import { randomUUID } from 'node:crypto';
+import type { OutEvent } from '../../src/store/event-log.js';
 import type { Invalidation, TokenStore } from '../../src/store/token-store.js';
 import { entry, makeToken } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -273,5 +275,107 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.equal(await store.deleteTeam('platform', entry('deleted')), false);
     t.same(await store.teamsOf('bob'), []);
     t.same((await store.teamHistory('platform')).map((e) => e.action), ['created', 'edited', 'deleted'], 'history stays after delete');
+  });
+
+  // The outbox (SPEC §11): events kept with their change, taken in order, one at a time.
+  const event = (type: string, data: unknown = {}, at = Date.now()): OutEvent => ({ id: `msg_${randomUUID()}`, type, at, data });
+
+  t.test('events are kept with the change that makes them, and not when the change is refused', async (t) => {
+    await store.openQueue('wh_a');
+    const { record } = makeToken();
+    const created = event('token.created', { id: record.id });
+    t.equal(await store.createToken(record, entry('created'), [created]), true);
+    t.equal(await store.createToken(record, entry('created'), [event('token.created')]), false, 'a refused create');
+    t.equal(await store.updateToken(record, entry('edited'), 7, [event('token.edited')]), 'stale', 'a stale update');
+    const revoked = event('token.revoked');
+    t.equal(await store.updateToken({ ...record, status: 'revoked' }, entry('revoked'), 1, [revoked]), 'written');
+    const deleted = event('token.deleted');
+    t.equal(await store.deleteToken(record.id, entry('deleted'), 1, [event('token.deleted')]), 'stale');
+    t.equal(await store.deleteToken(record.id, entry('deleted'), 2, [deleted]), 'written');
+    t.equal(await store.createRepository({ name: 'r1', createdAt: 1, createdBy: 'x' }, [event('repository.created')]), true);
+    t.equal(await store.createRepository({ name: 'r1', createdAt: 1, createdBy: 'x' }, [event('repository.created')]), false);
+    t.equal(await store.deleteRepository('nope', [event('repository.deleted')]), false);
+    await store.putUser({ name: 'u1', grants: {}, createdAt: 1, updatedAt: 1 }, [event('user.created')]);
+    t.equal(await store.deleteUser('nope', [event('user.deleted')]), false);
+    await store.putTeam({ name: 't1', members: ['u1'], grants: {}, createdAt: 1, updatedAt: 1 }, entry('created'), [event('team.created')]);
+    t.equal(await store.deleteTeam('t1', entry('deleted'), [event('team.deleted')]), true);
+    t.same((await store.teamHistory('t1')).map((e) => e.action), ['created', 'deleted'], 'team history still written');
+    const recent = await store.recentEvents(50, ['wh_a']);
+    t.same(recent.map((e) => e.type), ['team.deleted', 'team.created', 'user.created', 'repository.created', 'token.deleted', 'token.revoked', 'token.created']);
+    t.same(recent.at(-1)?.data, { id: record.id });
+    t.equal(recent.at(-1)?.id, created.id);
+    t.equal(await store.backlog('wh_a', ['*']), 7);
+  });
+
+  t.test('a webhook takes its events in order, one at a time, under a lease', async (t) => {
+    await store.openQueue('wh_a');
+    await store.openQueue('wh_b');
+    const first = event('user.created');
+    const second = event('user.edited');
+    const skipped = event('team.created');
+    const third = event('user.deleted');
+    await store.putUser({ name: 'u1', grants: {}, createdAt: 1, updatedAt: 1 }, [first, second]);
+    await store.putTeam({ name: 't1', members: [], grants: {}, createdAt: 1, updatedAt: 1 }, entry('created'), [skipped]);
+    await store.deleteUser('u1', [third]);
+    const wants = ['user.created', 'user.edited', 'user.deleted'];
+    const now = 1_000_000;
+    const a = await store.take('wh_a', 'one', wants, now, 1000);
+    t.equal(a.kind === 'event' && a.event.id, first.id);
+    t.equal(a.kind === 'event' && a.delivery.attempts, 1);
+    t.same(await store.take('wh_a', 'two', wants, now + 10, 1000), { kind: 'wait', until: now + 1000 }, 'held under its lease');
+    // The lease ran out (its sender died): another sender takes it over, as attempt 2.
+    const b = await store.take('wh_a', 'two', wants, now + 1000, 1000);
+    t.equal(b.kind === 'event' && b.event.id, first.id);
+    t.equal(b.kind === 'event' && b.delivery.attempts, 2);
+    await store.settle('wh_a', first, { ok: false, status: 500, error: 'HTTP 500', nextAttemptAt: now + 5000 }, now + 1100);
+    t.same(await store.take('wh_a', 'one', wants, now + 1200, 1000), { kind: 'wait', until: now + 5000 }, 'backing off, and nothing behind it goes first');
+    const c = await store.take('wh_a', 'one', wants, now + 5000, 1000);
+    t.equal(c.kind === 'event' && c.delivery.attempts, 3);
+    await store.settle('wh_a', first, { ok: true, status: 204 }, now + 5100);
+    await store.settle('wh_a', first, { ok: true, status: 204 }, now + 5200); // a late twin changes nothing
+    const d = await store.take('wh_a', 'one', wants, now + 5200, 1000);
+    t.equal(d.kind === 'event' && d.event.id, second.id);
+    await store.settle('wh_a', second, { ok: false, status: null, error: 'ECONNREFUSED', nextAttemptAt: null }, now + 5300);
+    const e = await store.take('wh_a', 'one', wants, now + 5300, 1000);
+    t.equal(e.kind === 'event' && e.event.id, third.id, 'the team event is passed over, a given-up event is behind');
+    await store.settle('wh_a', third, { ok: true, status: 200 }, now + 5400);
+    t.same(await store.take('wh_a', 'one', wants, now + 5400, 1000), { kind: 'idle' });
+    t.equal(await store.backlog('wh_b', ['*']), 4, 'each webhook has its own queue');
+    const recent = await store.recentEvents(10, ['wh_a', 'wh_b']);
+    const states = new Map(recent.map((r) => [r.id, r.deliveries.get('wh_a')]));
+    t.match(states.get(first.id), { state: 'delivered', attempts: 3, lastStatus: 204, deliveredAt: now + 5100, lastError: null });
+    t.match(states.get(second.id), { state: 'failed', attempts: 1, lastStatus: null, lastError: 'ECONNREFUSED' });
+    t.equal(states.get(skipped.id), undefined);
+    t.equal(recent[0]!.deliveries.has('wh_b'), false);
+  });
+
+  t.test('a queue opened later starts at the end', async (t) => {
+    await store.putUser({ name: 'u1', grants: {}, createdAt: 1, updatedAt: 1 }, [event('user.created')]);
+    await store.openQueue('wh_late');
+    t.same(await store.take('wh_late', 'one', ['*'], 1, 1000), { kind: 'idle' });
+    await store.openQueue('wh_late'); // again: changes nothing
+    const later = event('user.edited');
+    await store.putUser({ name: 'u1', grants: {}, createdAt: 1, updatedAt: 2 }, [later]);
+    const taken = await store.take('wh_late', 'one', ['*'], 1, 1000);
+    t.equal(taken.kind === 'event' && taken.event.id, later.id);
+  });
+
+  t.test('an event appended once under a key is not appended again', async (t) => {
+    t.equal(await store.appendEventOnce('k1', event('token.expiring'), Date.now() + 60_000), true);
+    t.equal(await store.appendEventOnce('k1', event('token.expiring'), Date.now() + 60_000), false);
+    t.equal(await store.appendEventOnce('k2', event('token.expired'), Date.now() + 60_000), true);
+    t.same((await store.recentEvents(10, [])).map((e) => e.type), ['token.expired', 'token.expiring']);
+  });
+
+  t.test('tokens expiring in a window are found, one lease holder at a time', async (t) => {
+    const soon = makeToken({ expiresAt: 2000 }).record;
+    const later = makeToken({ expiresAt: 9000 }).record;
+    const revoked = makeToken({ expiresAt: 2000, status: 'revoked' }).record;
+    for (const record of [soon, later, revoked]) await store.createToken(record, entry('created'));
+    t.same(await store.tokensExpiringBetween(1000, 5000), [soon.id]);
+    t.same((await store.tokensExpiringBetween(0, 10_000)).sort(), [soon.id, later.id].sort());
+    t.equal(await store.lease('sweep', 'one', 60_000, 0), true);
+    t.equal(await store.lease('sweep', 'one', 60_000, 0), true, 'renewed by its holder');
+    t.equal(await store.lease('sweep', 'two', 60_000, 0), false);
   });
 }

@@ -174,7 +174,7 @@ t.test('alerts and the dashboard name only metrics the process exports', async (
   for (const panel of dashboard.panels) {
     for (const target of panel.targets) for (const name of named(target.expr)) t.ok(exported.has(name), `${panel.title}: ${name}`);
   }
-  for (const alert of ['TollgateStoreDown', 'TollgateRevocationLagHigh', 'TollgateUpstreamErrors', 'TollgateCacheHitRatioLow', 'TollgateTokensExpiringSoon', 'TollgateUnauthenticatedSpike', 'TollgateTargetDown', 'TollgateTargetsAbsent']) {
+  for (const alert of ['TollgateStoreDown', 'TollgateRevocationLagHigh', 'TollgateUpstreamErrors', 'TollgateCacheHitRatioLow', 'TollgateTokensExpiringSoon', 'TollgateWebhookBacklogGrowing', 'TollgateUnauthenticatedSpike', 'TollgateTargetDown', 'TollgateTargetsAbsent']) {
     t.ok(rules.some((r: { alert: string }) => r.alert === alert), alert);
   }
 });

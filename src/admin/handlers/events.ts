@@ -1,0 +1,29 @@
+import { administers, type Caller } from '../caller.js';
+import { forbidden } from '../errors.js';
+import { listEventsQuery, parseBody } from '../schemas.js';
+import type { AdminContext, AdminReply } from '../server.js';
+
+/**
+ * Which events a caller sees (SPEC §11 GET /v1/events, for admins): a `*` admin sees every
+ * event; a scoped admin sees the token and repository events of the repositories it
+ * administers (as it sees those tokens in GET /v1/tokens), and no user or team events (the
+ * directory is for `*` admins). Callers without the admin right are refused.
+ */
+export function seesEvent(caller: Caller, event: { type: string; data: unknown }): boolean {
+  if (caller.role === 'star') return true;
+  if (caller.role !== 'scoped') return false;
+  const data = event.data as { repository?: unknown; name?: unknown } | null;
+  if (event.type.startsWith('token.')) return typeof data?.repository === 'string' && administers(caller, data.repository);
+  if (event.type.startsWith('repository.')) return typeof data?.name === 'string' && administers(caller, data.name);
+  return false;
+}
+
+export async function listEvents({ query, caller, options }: AdminContext): Promise<AdminReply> {
+  if (caller.role !== 'star' && caller.role !== 'scoped') throw forbidden('events are for tokens with the admin right');
+  const { limit = 50, type } = parseBody(listEventsQuery, Object.fromEntries(query));
+  if (!options.outbox?.enabled) return { json: { items: [] } };
+  // Read a wider window when filtering, so a page of a scoped admin's events is not mostly empty.
+  const scan = caller.role === 'star' && type === undefined ? limit : Math.min(limit * 10, 5000);
+  const items = await options.outbox.recent(scan, (event) => (type === undefined || event.type === type) && seesEvent(caller, event));
+  return { json: { items: items.slice(0, limit) } };
+}

@@ -1,0 +1,75 @@
+import { AdminClient } from './admin-client.js';
+import { parseArgs, UsageError } from './args.js';
+import { optionsHelp } from './options.js';
+import { asJson, asYaml, outputFrom } from './output.js';
+import { relativeTime, renderTable } from './table.js';
+
+const EVENT_OPTIONS = ['type', 'limit', 'output', 'json', 'admin-url', 'help'] as const;
+
+export const EVENTS_USAGE = `Usage: tollgate events [--type TYPE] [--limit N] [-o table|json|yaml] [--admin-url URL]
+
+Recent events, newest first, with each webhook's delivery state and attempts:
+GET /v1/events with TOLLGATE_TOKEN (a token with the admin right; a scoped admin sees the
+events of its repositories' tokens).
+
+Options:
+${optionsHelp(EVENT_OPTIONS)}
+Examples:
+  tollgate events --type token.revoked --limit 20
+  tollgate events -o json
+`;
+
+interface EventItem {
+  id: string;
+  type: string;
+  timestamp: string;
+  data: { id?: unknown; name?: unknown } | null;
+  deliveries: Array<{ webhook: string; state: string; attempts: number; nextAttemptAt: string | null; lastError: string | null }>;
+}
+
+/** What an event is about: a token's id, or a user's, team's or repository's name. */
+const subjectOf = (event: EventItem): string => String(event.data?.id ?? event.data?.name ?? '-');
+
+/** One line per event and webhook (an event no webhook has reached yet shows once, queued). */
+function rows(items: readonly EventItem[], now: number): string[][] {
+  return items.flatMap((event) => {
+    const head = [relativeTime(event.timestamp, now), event.type, subjectOf(event), event.id];
+    if (event.deliveries.length === 0) return [[...head, '-', '-', '0', '']];
+    return event.deliveries.map((d) => {
+      const note = d.state === 'waiting' ? `${d.lastError ?? ''}; next ${relativeTime(d.nextAttemptAt, now)}` : (d.lastError ?? '');
+      return [...head, d.webhook, d.state, String(d.attempts), note];
+    });
+  });
+}
+
+/** `tollgate events`: exit 0 listed, 1 refused or failed, 2 bad usage. */
+export async function runEventsCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream, now = Date.now()): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out.write(EVENTS_USAGE);
+    return 0;
+  }
+  const args = parseArgs(argv, EVENT_OPTIONS);
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`, EVENTS_USAGE);
+  const output = outputFrom(args, { out: out as NodeJS.WritableStream & { isTTY?: boolean }, env }, ['table', 'json', 'yaml']);
+  const query = new URLSearchParams();
+  const limit = args.values.get('limit');
+  if (limit !== undefined) query.set('limit', limit);
+  const type = args.values.get('type');
+  if (type !== undefined) query.set('type', type);
+  const client = AdminClient.fromEnvironment(args.values.get('admin-url'), env);
+  const page = await client.call<{ items: EventItem[] }>('GET', `/v1/events${query.size > 0 ? `?${query}` : ''}`);
+  if (output.format === 'json') {
+    out.write(asJson(page));
+    return 0;
+  }
+  if (output.format === 'yaml') {
+    out.write(asYaml(page));
+    return 0;
+  }
+  if (page.items.length === 0) {
+    out.write('no events (none yet, or no webhook is configured: events.webhooks)\n');
+    return 0;
+  }
+  out.write(renderTable(['when', 'type', 'subject', 'event', 'webhook', 'state', 'attempts', 'note'], rows(page.items, now)));
+  return 0;
+}

@@ -1,0 +1,87 @@
+import type { Clock } from '../clock.js';
+import { viewOfRepository, viewOfTeam, viewOfToken, viewOfUser } from '../admin/views.js';
+import type { OutEvent } from '../store/event-log.js';
+import type { TokenStore } from '../store/token-store.js';
+import type { HistoryEntry, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
+import { eventId } from './signing.js';
+import type { EventType } from './webhooks.js';
+
+/** A token history action -> its event type (SPEC §11). */
+const TOKEN_EVENTS = new Map<string, EventType>([
+  ['created', 'token.created'],
+  // The new token of a roll is created with a `rolled` entry; its old one gets token.rolled.
+  ['edited', 'token.edited'],
+  ['revoked', 'token.revoked'],
+  ['restored', 'token.restored'],
+  ['rolled', 'token.rolled'],
+  ['leaked', 'token.leaked'],
+  ['deleted', 'token.deleted'],
+]);
+
+export const makeEvent = (type: EventType, at: number, data: unknown): OutEvent => ({ id: eventId(), type, at, data });
+
+/**
+ * The store as the admin services see it: every write carries the events it makes (SPEC §11),
+ * so the store keeps them in the same step as the change. The services call the store as
+ * before; the event is read off the write itself (a token's history action, a team's entry,
+ * whether a user existed), and its data is the API's JSON view, which never holds a secret.
+ * Reads pass straight through.
+ */
+export function emittingStore(store: TokenStore, clock: Clock, onWritten: () => void = () => {}): TokenStore {
+  const writes: Partial<TokenStore> = {
+    createToken(record: TokenRecord, entry: HistoryEntry) {
+      return store.createToken(record, entry, [makeEvent('token.created', entry.at, viewOfToken(record, entry.at))]);
+    },
+    updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number) {
+      const type = TOKEN_EVENTS.get(entry.action) ?? 'token.edited';
+      const view = viewOfToken({ ...record, version: expectedVersion + 1 }, entry.at);
+      return store.updateToken(record, entry, expectedVersion, [makeEvent(type, entry.at, view)]);
+    },
+    async deleteToken(id: string, entry: HistoryEntry, expectedVersion: number) {
+      // The record at the version the delete is decided on is the one deleted, or nothing is.
+      const before = await store.getToken(id);
+      const data = before && before.version === expectedVersion ? viewOfToken(before, entry.at) : { id };
+      return store.deleteToken(id, entry, expectedVersion, [makeEvent('token.deleted', entry.at, data)]);
+    },
+    async putUser(record: UserRecord) {
+      const existed = (await store.getUser(record.name)) !== undefined;
+      const view = viewOfUser(record, await store.teamsOf(record.name));
+      return store.putUser(record, [makeEvent(existed ? 'user.edited' : 'user.created', clock.now(), view)]);
+    },
+    async deleteUser(name: string) {
+      const before = await store.getUser(name);
+      const data = before ? viewOfUser(before, []) : { name };
+      return store.deleteUser(name, [makeEvent('user.deleted', clock.now(), data)]);
+    },
+    putTeam(record: TeamRecord, entry: HistoryEntry) {
+      return store.putTeam(record, entry, [makeEvent(entry.action === 'created' ? 'team.created' : 'team.edited', entry.at, viewOfTeam(record))]);
+    },
+    async deleteTeam(name: string, entry: HistoryEntry) {
+      const before = await store.getTeam(name);
+      const data = before ? viewOfTeam(before) : { name };
+      return store.deleteTeam(name, entry, [makeEvent('team.deleted', entry.at, data)]);
+    },
+    createRepository(record: RepositoryRecord) {
+      return store.createRepository(record, [makeEvent('repository.created', record.createdAt, viewOfRepository(record))]);
+    },
+    async deleteRepository(name: string) {
+      const before = await store.getRepository(name);
+      const data = before ? viewOfRepository(before) : { name };
+      return store.deleteRepository(name, [makeEvent('repository.deleted', clock.now(), data)]);
+    },
+  };
+  return new Proxy(store, {
+    get(target, prop) {
+      if (typeof prop === 'string' && Object.hasOwn(writes, prop)) {
+        const write = writes[prop as keyof TokenStore] as (...args: unknown[]) => Promise<unknown>;
+        return async (...args: unknown[]) => {
+          const result = await write(...args);
+          onWritten(); // the senders here look at once, not at their next poll
+          return result;
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
