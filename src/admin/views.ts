@@ -1,4 +1,4 @@
-import { combineGrants, iso, statusAt, type RepositoryRecord, type TeamRecord, type TokenRecord, type UserRecord } from '../tokens/record.js';
+import { combineGrants, iso, statusAt, type HistoryEntry, type RepositoryRecord, type TeamRecord, type TokenRecord, type UserRecord } from '../tokens/record.js';
 import type { RepositoryView, TeamView, TokenView, UserView } from './schemas.js';
 
 // Records as the API shows them, typed by the schemas that describe them in the OpenAPI document.
@@ -46,4 +46,20 @@ export const viewOfRepository = (repo: RepositoryRecord): RepositoryView => ({
   name: repo.name,
   createdAt: iso(repo.createdAt),
   createdBy: repo.createdBy,
+});
+
+/** Whether a history change changed nothing: `null -> null` (a creation's empty user, expiry or parent). */
+const unchanged = (change: { from: unknown; to: unknown }) => JSON.stringify(change.from) === JSON.stringify(change.to);
+
+/**
+ * History as the API shows it: ISO times, and only the fields that changed. A creation records
+ * every field as `null -> value`; the empty ones (`user` of a repository token, no expiry, no
+ * parent) would read as `null -> null` noise on the page and in the CLI.
+ */
+export const viewOfHistory = (entries: readonly HistoryEntry[]) => ({
+  items: entries.map((entry) => ({
+    ...entry,
+    at: iso(entry.at),
+    changes: Object.fromEntries(Object.entries(entry.changes).filter(([, change]) => !unchanged(change))),
+  })),
 });

@@ -1,7 +1,7 @@
 import { readJson } from '../body.js';
 import { createRepositoryBody, createTeamBody, createUserBody, editTeamBody, editUserBody, parseBody } from '../schemas.js';
 import type { AdminContext, AdminReply } from '../server.js';
-import { historyView } from '../../tokens/record.js';
+import { viewOfHistory } from '../views.js';
 
 export async function createUser({ req, caller, options }: AdminContext): Promise<AdminReply> {
   const body = parseBody(createUserBody, await readJson(req));
@@ -65,5 +65,5 @@ export async function deleteTeam({ params, caller, options }: AdminContext): Pro
 
 export async function teamHistory({ params, caller, options }: AdminContext): Promise<AdminReply> {
   const entries = await options.directory.teamHistory(caller, params.name!);
-  return { json: historyView(entries) };
+  return { json: viewOfHistory(entries) };
 }

@@ -4,7 +4,7 @@ import { AdminError } from '../errors.js';
 import { bulkDeleteBody, createTokenBody, editTokenBody, leakedBody, listTokensQuery, parseBody, rollBody } from '../schemas.js';
 import type { AdminContext, AdminReply } from '../server.js';
 import { parseSort } from '../token-query.js';
-import { historyView } from '../../tokens/record.js';
+import { viewOfHistory } from '../views.js';
 
 /** The host a phone should reach: the one the admin request came to, without its port. */
 function requestHost(context: AdminContext): string {
@@ -53,7 +53,7 @@ export async function bulkDeleteTokens({ req, caller, options }: AdminContext): 
 
 export async function tokenHistory({ params, caller, options }: AdminContext): Promise<AdminReply> {
   const entries = await options.tokens.history(caller, params.id!);
-  return { json: historyView(entries) };
+  return { json: viewOfHistory(entries) };
 }
 
 export async function rollToken(context: AdminContext): Promise<AdminReply> {

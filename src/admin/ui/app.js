@@ -11,8 +11,13 @@ const state = {
   cursors: [],
   selected: new Set(),
   items: [],
+  total: 0,
   isStarAdmin: false,
   repositories: [],
+  /** GET /v1/whoami: the signed-in token, its role and its effective rights per repository. */
+  me: null,
+  /** Which listing is the latest: an older answer that arrives late is dropped. */
+  loadSeq: 0,
 };
 
 // ---- the admin API ----------------------------------------------------------------------
@@ -86,6 +91,74 @@ function rightsBoxes(container, checked = []) {
 
 const checkedRights = (container) => [...container.querySelectorAll('input:checked')].map((box) => box.value);
 
+/** Disables the rights the signed-in token does not hold where the token will live: the API would refuse them. */
+function limitRights(container, held) {
+  for (const box of container.querySelectorAll('input[type=checkbox]')) {
+    box.disabled = !held.includes(box.value);
+    if (box.disabled) box.checked = false;
+    box.closest('label').title = box.disabled ? 'you do not hold this right there, so you cannot hand it out' : '';
+  }
+}
+
+/** A table cell that names its column, so a narrow screen can show it as "label: value". */
+const cell = (label, props = {}, ...children) => el('td', { 'data-label': label, ...props }, ...children);
+
+// ---- who is signed in, and what they may do (GET /v1/whoami; the API still judges every call)
+
+const hasOwn = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
+
+/** The rights the signed-in token holds on `repository` (a grant on `*` counts everywhere). */
+function rightsOn(repository) {
+  const effective = state.me.effectiveRights;
+  const held = new Set([...(hasOwn(effective, repository) ? effective[repository] : []), ...(hasOwn(effective, '*') ? effective['*'] : [])]);
+  return RIGHTS.filter((right) => held.has(right));
+}
+
+function administers(repository) {
+  if (state.me.role === 'star') return true;
+  return state.me.role === 'scoped' && repository !== '*' && rightsOn(repository).includes('admin');
+}
+
+/** Edit and delete: `*` admins on every token, scoped admins on the repositories they administer, personal tokens never. */
+function mayChange(token) {
+  if (state.me.role === 'star') return true;
+  if (state.me.role !== 'scoped') return false;
+  return administers(token.repository) || (state.me.token.kind === 'personal' && token.kind === 'personal' && token.user === state.me.token.user);
+}
+
+/** Rolling needs the admin right on the token's repository. */
+const mayRoll = (token) => state.me.role === 'star' || (state.me.role === 'scoped' && administers(token.repository));
+
+/** A token as a person names it: its name, and its user for a personal token. */
+const tokenLabel = (token) => (token.user ? `${token.name} (${token.user})` : token.name);
+
+/** Names of tokens that appear as actors (`token:<id>`), read once each; null when deleted or out of reach. */
+const tokenNames = new Map();
+
+function nameOfToken(id) {
+  if (!tokenNames.has(id)) tokenNames.set(id, api('GET', `/v1/tokens/${id}`).then(tokenLabel, () => null));
+  return tokenNames.get(id);
+}
+
+/**
+ * An actor (createdBy, a history entry's actor) as a name: a repository token acts as
+ * `token:<id>`, shown as that token's name once read; one deleted or out of reach keeps a short id.
+ * A personal token acts as its user, already a name.
+ */
+function actorNode(actor) {
+  const node = el('span', { class: 'actor', text: actor });
+  const match = /^token:(.+)$/.exec(actor);
+  if (match) {
+    node.textContent = `token ${match[1].slice(0, 8)}…`;
+    node.title = actor;
+    nameOfToken(match[1]).then((name) => {
+      if (name) node.textContent = name;
+      else node.title = `${actor} (deleted or not visible to you)`;
+    });
+  }
+  return node;
+}
+
 const UNIT_SECONDS = { h: 3600, d: 86400 };
 
 /**
@@ -122,22 +195,39 @@ function expiryBody(select, date) {
 async function signIn(secret) {
   sessionStorage.setItem(TOKEN_KEY, secret);
   try {
-    await api('GET', '/v1/tokens?limit=1');
+    const me = await api('GET', '/v1/whoami');
+    if (me.role === 'none') throw new Error('This repository token has no admin right, so it cannot use the admin page. Sign in with an admin token or a personal token.');
+    state.me = me;
   } catch (err) {
     sessionStorage.removeItem(TOKEN_KEY);
     throw err;
   }
-  state.isStarAdmin = await api('GET', '/v1/users').then(() => true, () => false);
+  state.isStarAdmin = state.me.role === 'star';
+  tokenNames.set(state.me.token.id, Promise.resolve(tokenLabel(state.me.token)));
   applyLifetimeCap(await api('GET', '/v1/settings').catch(() => ({ maxTokenLifetimeSeconds: null })));
   showApp();
+}
+
+/** What the signed-in token is, in words: "admin of all repositories", "personal token of alice". */
+function describeMe() {
+  const { token, role, effectiveRights } = state.me;
+  const kind = token.kind === 'personal' ? `personal token of ${token.user}` : 'repository token';
+  if (role === 'star') return `${kind}, admin of all repositories`;
+  if (role === 'scoped') {
+    const repositories = Object.keys(effectiveRights).filter((repository) => repository !== '*' && effectiveRights[repository].includes('admin'));
+    return `${kind}, admin of ${repositories.join(', ') || 'no repository now'}`;
+  }
+  return `${kind}, without admin: its own user's personal tokens`;
 }
 
 function showApp() {
   $('sign-in').hidden = true;
   $('nav').hidden = false;
+  $('nav-repositories').hidden = !['star', 'scoped'].includes(state.me.role);
   $('nav-users').hidden = !state.isStarAdmin;
   $('nav-teams').hidden = !state.isStarAdmin; // teams are for * admins
-  $('whoami').textContent = `signed in as ${sessionStorage.getItem(TOKEN_KEY).slice(0, 12)}…`;
+  $('whoami').textContent = `signed in as ${state.me.token.name} (${describeMe()})`;
+  $('bulk-delete').hidden = !['star', 'scoped'].includes(state.me.role);
   show('tokens');
 }
 
@@ -147,11 +237,13 @@ function signOut() {
 }
 
 function show(view) {
-  $('tokens-view').hidden = view !== 'tokens';
-  $('users-view').hidden = view !== 'users';
-  $('teams-view').hidden = view !== 'teams';
+  for (const name of ['tokens', 'users', 'teams', 'repositories']) {
+    $(`${name}-view`).hidden = view !== name;
+    $(`nav-${name}`).classList.toggle('current', view === name);
+  }
   if (view === 'tokens') loadTokens();
   else if (view === 'teams') loadTeams();
+  else if (view === 'repositories') loadRepositories();
   else loadUsers();
 }
 
@@ -170,15 +262,43 @@ function query() {
 }
 
 async function loadTokens() {
+  const seq = ++state.loadSeq;
   try {
     const page = await api('GET', `/v1/tokens?${query()}`);
+    if (seq !== state.loadSeq) return; // a later search or filter answered (or will answer) for the table
     state.items = page.items;
     state.next = page.nextCursor;
+    state.total = page.total;
+    for (const token of page.items) tokenNames.set(token.id, Promise.resolve(tokenLabel(token)));
     renderTokens(page);
+    await renderTotal(page, seq);
   } catch (err) {
     $('bulk-result').hidden = false;
     $('bulk-result').textContent = err.message;
   }
+}
+
+const filtered = () => Boolean($('search').value.trim() || $('filter-status').value || $('filter-kind').value || $('filter-expiring').value);
+
+/** "12 tokens", or with a search or filter "2 of 57 tokens match" and a "Show all" link. */
+async function renderTotal(page, seq) {
+  const plural = (n) => `${n} token${n === 1 ? '' : 's'}`;
+  if (!filtered()) {
+    $('total').textContent = `${plural(page.total)} in all`;
+    $('show-all').hidden = true;
+    return;
+  }
+  const all = await api('GET', '/v1/tokens?limit=1').then((everything) => everything.total, () => null);
+  if (seq !== state.loadSeq) return;
+  $('total').textContent = all === null ? `${plural(page.total)} match` : `${page.total} of ${plural(all)} match`;
+  $('show-all').hidden = false;
+}
+
+function showAll() {
+  $('search').value = '';
+  for (const id of ['filter-status', 'filter-kind', 'filter-expiring']) $(id).value = '';
+  resetPaging();
+  loadTokens();
 }
 
 function renderTokens(page) {
@@ -192,28 +312,26 @@ function renderTokens(page) {
         else state.selected.delete(token.id);
         $('bulk-delete').disabled = state.selected.size === 0;
       });
+      // Only what the signed-in token may do is offered (GET /v1/whoami); the API still judges.
       const actions = el('div', { class: 'actions-inline' });
-      actions.append(el('button', { type: 'button', text: 'Edit', onclick: () => openEdit(token) }));
+      actions.append(el('button', { type: 'button', text: 'Details', title: 'Details and history', onclick: () => openHistory(token) }));
+      if (mayChange(token)) actions.append(el('button', { type: 'button', text: 'Edit', onclick: () => openEdit(token) }));
       if (token.status === 'revoked') actions.append(el('button', { type: 'button', text: 'Restore', onclick: () => act('restore', token) }));
-      else actions.append(el('button', { type: 'button', text: 'Revoke', onclick: () => act('revoke', token) }));
-      if (token.status === 'active') actions.append(el('button', { type: 'button', text: 'Roll', title: 'Make a new secret for this token', onclick: () => openRoll(token) }));
-      if (token.status !== 'active') actions.append(el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: () => remove(token) }));
-      actions.append(el('button', { type: 'button', text: 'History', title: 'Details and history', onclick: () => openHistory(token) }));
+      else actions.append(el('button', { type: 'button', class: 'danger', text: 'Revoke', onclick: () => revoke(token) }));
+      if (token.status === 'active' && mayRoll(token)) actions.append(el('button', { type: 'button', text: 'Roll', title: 'Make a new secret for this token', onclick: () => openRoll(token) }));
+      if (token.status !== 'active' && mayChange(token)) actions.append(el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: () => remove(token) }));
       return el(
         'tr',
         { dataset: { id: token.id } },
-        el('td', {}, box),
-        el('td', { class: 'name', text: token.name }),
-        el('td', { text: token.kind }),
-        el('td', { text: token.repository }),
-        el('td', { text: token.user ?? '—' }),
-        el('td', { text: token.rights.join(', ') }),
-        el('td', {}, el('span', { class: `badge ${token.status}`, text: token.status })),
-        el('td', {}, el('code', { text: token.prefix })),
-        el('td', { title: token.createdAt, text: `${relative(token.createdAt)} by ${token.createdBy}` }),
-        el('td', { class: 'expires', title: token.expiresAt ?? '', text: token.expiresAt ? relative(token.expiresAt) : 'never' }),
-        el('td', { class: 'last-used', title: lastUseTitle(token), text: relative(token.lastUsedAt) }),
-        el('td', {}, actions),
+        el('td', { class: 'select' }, box),
+        el('td', { class: 'name' }, el('span', { class: 'token-name', text: token.name }), el('span', { class: 'sub', text: `${token.kind} · ${token.prefix}…` })),
+        cell('Repository', { class: 'repository', text: token.repository }),
+        cell('User', { text: token.user ?? '—' }),
+        cell('Rights', { class: 'rights', text: token.rights.join(', ') }),
+        cell('Status', {}, el('span', { class: `badge ${token.status}`, text: token.status })),
+        cell('Expires', { class: 'expires', title: token.expiresAt ?? '', text: token.expiresAt ? relative(token.expiresAt) : 'never' }),
+        cell('Last used', { class: 'last-used', title: lastUseTitle(token), text: relative(token.lastUsedAt) }),
+        el('td', { class: 'row-actions' }, actions),
       );
     }),
   );
@@ -222,6 +340,8 @@ function renderTokens(page) {
   $('next-page').disabled = !page.nextCursor;
   $('first-page').disabled = state.cursors.length === 0;
   $('bulk-delete').disabled = state.selected.size === 0;
+  $('select-all').hidden = $('bulk-delete').hidden;
+  for (const box of body.querySelectorAll('td.select input')) box.hidden = $('bulk-delete').hidden;
   renderSortHeaders();
 }
 
@@ -259,6 +379,14 @@ function onSortClick(event) {
   loadTokens();
 }
 
+/** On a phone the headers are hidden: a select sorts by one key instead. */
+function onSortSelect() {
+  const value = $('sort-select').value;
+  state.sort = [{ field: value.replace(/^-/, ''), descending: value.startsWith('-') }];
+  resetPaging();
+  loadTokens();
+}
+
 function resetPaging() {
   state.cursor = null;
   state.cursors = [];
@@ -273,14 +401,25 @@ async function act(action, token) {
   await run(() => api('POST', `/v1/tokens/${token.id}/${action}`));
 }
 
+async function revoke(token) {
+  const confirmation =
+    `Revoke token "${token.name}" (${token.repository}${token.user ? `, user ${token.user}` : ''})? ` +
+    'Its secret stops working at once, and so do the tokens it made. It can be restored later.';
+  if (!confirm(confirmation)) return;
+  await act('revoke', token);
+}
+
 async function remove(token) {
-  if (!confirm(`Delete token "${token.name}"? Its history is kept.`)) return;
+  if (!confirm(`Delete token "${token.name}" for good? It cannot be restored; its history is kept, and the tokens it made are revoked.`)) return;
   await run(() => api('DELETE', `/v1/tokens/${token.id}`));
 }
 
 async function bulkDelete() {
   const ids = [...state.selected];
-  if (ids.length === 0 || !confirm(`Delete ${ids.length} selected token(s)? Only revoked or expired ones can be deleted.`)) return;
+  const chosen = ids.map((id) => `"${state.items.find((token) => token.id === id)?.name ?? id}"`);
+  const listed = chosen.length > 5 ? `${chosen.slice(0, 5).join(', ')} and ${chosen.length - 5} more` : chosen.join(', ');
+  const confirmation = `Delete ${ids.length} selected token${ids.length === 1 ? '' : 's'} for good: ${listed}? Active ones are left as they are (revoke them first); deleted ones cannot be restored.`;
+  if (ids.length === 0 || !confirm(confirmation)) return;
   try {
     const result = await api('POST', '/v1/tokens/delete', { ids });
     state.selected.clear();
@@ -304,44 +443,94 @@ async function run(step) {
 
 // ---- generate -----------------------------------------------------------------------------
 
+/** The kinds the signed-in token may create: a repository token needs admin; a personal token is for one's own user unless a `*` admin. */
+function offeredKinds() {
+  const { role, token } = state.me;
+  if (role === 'star') return ['repository', 'personal'];
+  if (role === 'scoped') return token.kind === 'personal' ? ['repository', 'personal'] : ['repository'];
+  return ['personal'];
+}
+
+const generateKind = () => new FormData($('generate-form')).get('kind');
+
 async function openGenerate() {
   $('generate-form').reset();
   $('generate-form').hidden = false;
   $('generate-result').hidden = true;
   $('gen-error').textContent = '';
-  $('gen-user-label').hidden = true;
   $('gen-date-label').hidden = true;
   rightsBoxes($('gen-rights'), ['query']);
-  const repos = await api('GET', '/v1/repositories').catch(() => ({ items: [] }));
+  const repos = ['star', 'scoped'].includes(state.me.role) ? await api('GET', '/v1/repositories').catch(() => ({ items: [] })) : { items: [] };
   state.repositories = repos.items.map((r) => r.name);
-  repositoryOptions();
+  const kinds = offeredKinds();
+  for (const radio of document.querySelectorAll('input[name="kind"]')) {
+    radio.closest('label').hidden = !kinds.includes(radio.value);
+    radio.checked = radio.value === kinds[0];
+  }
+  // Not a `*` admin: a personal token is for the signed-in token's own user only.
+  const ownUser = state.isStarAdmin ? null : state.me.token.user;
+  $('gen-user').value = ownUser ?? '';
+  $('gen-user').readOnly = ownUser !== null;
+  kindChanged();
   $('generate-dialog').showModal();
 }
 
-/** A personal token may leave the repository empty: the API makes it `*`, all its user's repositories. */
-function repositoryOptions() {
-  const personal = new FormData($('generate-form')).get('kind') === 'personal';
-  const previous = $('gen-repository').value;
-  const options = personal
-    ? [['', "all the user's repositories (*)"], ...state.repositories.map((name) => [name, name])]
-    : [...(state.isStarAdmin ? [['*', '* (all repositories)']] : []), ...state.repositories.map((name) => [name, name])];
-  $('gen-repository').replaceChildren(...options.map(([value, text]) => el('option', { value, text })));
-  if (options.some(([value]) => value === previous) && previous !== '' && previous !== '*') $('gen-repository').value = previous;
-  $('gen-repository-hint').textContent = personal
-    ? "May be left empty: the token then covers all the user's repositories (*), within the user's grants."
-    : 'A repository token works on this repository only.';
+function kindChanged() {
+  $('gen-user-label').hidden = generateKind() !== 'personal';
+  $('gen-user').required = generateKind() === 'personal';
+  repositoryOptions();
 }
+
+/**
+ * The repositories the signed-in token may make a token on. Nothing is preselected but a lone
+ * choice: `*` (all repositories) is a deliberate pick, never a default.
+ */
+function repositoryOptions() {
+  const personal = generateKind() === 'personal';
+  const previous = $('gen-repository').value;
+  const { token, effectiveRights } = state.me;
+  let options;
+  if (personal) {
+    if (!state.isStarAdmin && token.kind === 'personal' && token.repository !== '*') options = [[token.repository, token.repository]];
+    else {
+      const names = state.isStarAdmin ? state.repositories : Object.keys(effectiveRights).filter((name) => name !== '*');
+      options = [['*', "* — all of the user's repositories, within the user's grants"], ...names.map((name) => [name, name])];
+    }
+  } else {
+    options = [
+      ...(state.isStarAdmin ? [['*', '* — all repositories, now and later']] : []),
+      ...state.repositories.filter((name) => administers(name)).map((name) => [name, name]),
+    ];
+  }
+  const placeholder = options.length === 1 && options[0][0] !== '*' ? [] : [['', 'choose a repository…']];
+  $('gen-repository').replaceChildren(...[...placeholder, ...options].map(([value, text]) => el('option', { value, text })));
+  if (previous !== '*' && options.some(([value]) => value === previous)) $('gen-repository').value = previous;
+  $('gen-repository-hint').textContent = personal
+    ? "A personal token acts as its user: it holds at most the user's grants there (or on all the user's repositories with *)."
+    : 'A repository token works on this repository only (* : on every repository).';
+  repositoryChanged();
+}
+
+/** Offers the rights the signed-in token holds where the new token will live. */
+function repositoryChanged() {
+  const repository = $('gen-repository').value;
+  if (state.isStarAdmin || repository === '') return limitRights($('gen-rights'), state.isStarAdmin ? RIGHTS : rightsOnAny());
+  limitRights($('gen-rights'), repository === '*' ? rightsOnAny() : rightsOn(repository));
+}
+
+const rightsOnAny = () => RIGHTS.filter((right) => Object.values(state.me.effectiveRights).some((rights) => rights.includes(right)));
 
 async function submitGenerate(event) {
   event.preventDefault();
-  const kind = new FormData($('generate-form')).get('kind');
+  const kind = generateKind();
   const body = {
     kind,
     name: $('gen-name').value,
     rights: checkedRights($('gen-rights')),
     ...(kind === 'personal' ? { user: $('gen-user').value } : {}),
   };
-  if ($('gen-repository').value) body.repository = $('gen-repository').value;
+  // A personal token's `*` is the API's default when the repository is left out.
+  if (!(kind === 'personal' && $('gen-repository').value === '*')) body.repository = $('gen-repository').value;
   const expiry = expiryBody($('gen-expiry'), $('gen-date'));
   if ('expiresAt' in expiry && expiry.expiresAt === null) delete expiry.expiresAt;
   Object.assign(body, expiry);
@@ -360,9 +549,23 @@ function showSecret(created, title) {
   $('generate-result-title').textContent = title;
   $('copy-secret').textContent = 'Copy';
   $('secret').value = created.secret;
+  renderSummary(created.token);
   $('qr-figure').hidden = !created.qr;
   if (created.qr) $('qr').src = created.qr;
   if (!$('generate-dialog').open) $('generate-dialog').showModal();
+}
+
+/** What was created, beside its secret: the person copying it sees what it opens. */
+function renderSummary(token) {
+  const rows = [];
+  const add = (term, value) => rows.push(el('dt', { text: term }), el('dd', { text: value }));
+  add('Name', token.name);
+  add('Kind', token.kind === 'personal' ? `personal token of ${token.user}` : 'repository token');
+  add('Repository', token.repository === '*' ? (token.kind === 'personal' ? "* (all the user's repositories)" : '* (all repositories)') : token.repository);
+  add('Rights', token.rights.join(', ') || 'none');
+  add('Expires', token.expiresAt ? `${token.expiresAt.slice(0, 10)} (${relative(token.expiresAt)})` : 'never');
+  add('Prefix', `${token.prefix}…`);
+  $('created-summary').replaceChildren(...rows);
 }
 
 // ---- roll ---------------------------------------------------------------------------------
@@ -461,11 +664,12 @@ function renderDetails(token) {
   add('Id', el('code', { text: token.id }));
   if (!token.deleted) {
     add('Status', el('span', { class: `badge ${token.status}`, text: token.status }));
-    add('Kind', token.kind);
+    add('Kind', token.kind === 'personal' ? 'personal token' : 'repository token');
+    add('Prefix', el('code', { text: `${token.prefix}…` }));
     add('Repository', token.repository === '*' ? (token.kind === 'personal' ? "* (all the user's repositories)" : '* (all repositories)') : token.repository);
     if (token.user) add('User', token.user);
     add('Rights', token.rights.join(', '));
-    add('Created', `${token.createdAt} by ${token.createdBy}`);
+    add('Created', `${token.createdAt} (${relative(token.createdAt)}) by `, actorNode(token.createdBy));
     add('Expires', token.expiresAt ? `${token.expiresAt} (${relative(token.expiresAt)})` : 'never');
     if (token.revokedAt) add('Revoked', token.revokedAt);
     add('Last used', token.lastUsedAt ? `${token.lastUsedAt} (${relative(token.lastUsedAt)})` : 'never');
@@ -477,8 +681,11 @@ function renderDetails(token) {
 }
 
 function renderChange(field, change) {
-  if (field in LINKED_FIELDS && typeof change.to === 'string') return el('li', { class: 'link-change' }, `${LINKED_FIELDS[field]} `, tokenLink(change.to));
-  if (field in LINKED_FIELDS && change.to === null) return null;
+  if (hasOwn(LINKED_FIELDS, field) && typeof change.to === 'string') return el('li', { class: 'link-change' }, `${LINKED_FIELDS[field]} `, tokenLink(change.to));
+  if (hasOwn(LINKED_FIELDS, field) && change.to === null) return null;
+  // The API leaves out what did not change; a first value (at creation) reads as just the value.
+  if (JSON.stringify(change.from) === JSON.stringify(change.to)) return null;
+  if (change.from === null) return el('li', { text: `${field}: ${JSON.stringify(change.to)}` });
   return el('li', { text: `${field}: ${JSON.stringify(change.from)} → ${JSON.stringify(change.to)}` });
 }
 
@@ -489,7 +696,7 @@ function renderHistory(items) {
         'li',
         {},
         el('strong', { text: entry.action }),
-        el('span', { class: 'muted', text: ` ${relative(entry.at)} by ${entry.actor}` }),
+        el('span', { class: 'muted', title: entry.at }, ` ${relative(entry.at)} by `, actorNode(entry.actor)),
         ACTION_NOTES[entry.action] ? el('div', { class: 'note', text: ACTION_NOTES[entry.action] }) : null,
         el('ul', {}, ...Object.entries(entry.changes).map(([field, change]) => renderChange(field, change))),
       ),
@@ -523,65 +730,191 @@ async function openHistory(token) {
   }
 }
 
-// ---- users --------------------------------------------------------------------------------
+// ---- grants as a grid ---------------------------------------------------------------------
 
 const grantsText = (grants) =>
   Object.entries(grants)
-    .map(([repo, rights]) => `${repo}=${rights.join(',')}`)
+    .map(([repo, rights]) => `${repo}: ${rights.join(', ')}`)
     .join('; ');
 
-function parseGrants(text) {
-  const grants = {};
-  for (const part of text.split(';').map((p) => p.trim()).filter(Boolean)) {
-    const [repo, rights = ''] = part.split('=');
-    grants[repo.trim()] = rights.split(',').map((r) => r.trim()).filter(Boolean);
-  }
-  return grants;
+/**
+ * Grants as a grid of repositories x rights, one checkbox each: `*` (every repository), the
+ * repositories there are, and any repository a grant still names after it was deleted.
+ */
+function renderGrid(container, grants, repositories) {
+  const names = ['*', ...repositories];
+  for (const name of Object.keys(grants)) if (!names.includes(name)) names.push(name);
+  const rows = names.map((name) => {
+    const held = hasOwn(grants, name) ? grants[name] : [];
+    return el(
+      'tr',
+      { dataset: { repository: name } },
+      el('th', { scope: 'row', text: name === '*' ? '* (all repositories)' : name }),
+      ...RIGHTS.map((right) =>
+        el('td', {}, el('input', { type: 'checkbox', value: right, 'aria-label': `${name} ${right}`, ...(held.includes(right) ? { checked: '' } : {}) })),
+      ),
+    );
+  });
+  container.replaceChildren(
+    el('table', { class: 'grant-grid' }, el('thead', {}, el('tr', {}, el('th', { text: 'Repository' }), ...RIGHTS.map((right) => el('th', { scope: 'col', text: right })))), el('tbody', {}, ...rows)),
+  );
 }
+
+/** The grid's grants; a repository without a checked right is left out. */
+function readGrid(container) {
+  const grants = new Map();
+  for (const row of container.querySelectorAll('tbody tr')) {
+    const rights = checkedRights(row);
+    if (rights.length > 0) grants.set(row.dataset.repository, rights);
+  }
+  return Object.fromEntries(grants);
+}
+
+async function repositoryNames() {
+  const repos = await api('GET', '/v1/repositories').catch(() => ({ items: [] }));
+  state.repositories = repos.items.map((r) => r.name);
+  return state.repositories;
+}
+
+// ---- users --------------------------------------------------------------------------------
 
 async function loadUsers() {
   try {
     const users = await api('GET', '/v1/users');
     $('users').tBodies[0].replaceChildren(
-      ...users.items.map((user) => {
-        const grants = el('input', { value: grantsText(user.grants), size: '40', 'aria-label': `Grants of ${user.name}` });
-        return el(
+      ...users.items.map((user) =>
+        el(
           'tr',
-          {},
-          el('td', { text: user.name }),
-          el('td', {}, grants),
-          el('td', { text: relative(user.updatedAt) }),
+          { dataset: { user: user.name } },
+          el('td', { class: 'user-name', text: user.name }),
+          cell('Grants', { class: 'grants-text', text: grantsText(user.grants) || '—' }),
+          cell('Teams', { text: user.teams.join(', ') || '—' }),
+          cell('Updated', { title: user.updatedAt, text: relative(user.updatedAt) }),
           el(
             'td',
             {},
             el(
               'div',
               { class: 'actions-inline' },
-              el('button', { type: 'button', text: 'Save grants', onclick: () => userAction(() => api('PATCH', `/v1/users/${user.name}`, { grants: parseGrants(grants.value) })) }),
-            el('button', {
-              type: 'button',
-              class: 'danger',
-              text: 'Delete',
-              onclick: () => confirm(`Delete user ${user.name}? Their personal tokens are revoked.`) && userAction(() => api('DELETE', `/v1/users/${user.name}`)),
-            }),
+              el('button', { type: 'button', text: 'Edit grants', 'aria-label': `Edit grants of ${user.name}`, onclick: () => openUser(user) }),
+              el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete user ${user.name}`, onclick: () => deleteUser(user.name) }),
             ),
           ),
-        );
-      }),
+        ),
+      ),
     );
   } catch (err) {
-    $('user-error').textContent = err.message;
+    $('user-error').textContent = describe(err);
   }
 }
 
-async function userAction(step) {
+let editingUser = null;
+
+async function openUser(user) {
+  editingUser = user;
+  $('user-form').reset();
+  $('user-dialog-error').textContent = '';
+  $('user-dialog-title').textContent = user ? `Grants of ${user.name}` : 'New user';
+  $('user-name').value = user?.name ?? '';
+  $('user-name').readOnly = !!user;
+  renderGrid($('user-grid'), user?.grants ?? {}, await repositoryNames());
+  $('user-dialog').showModal();
+}
+
+async function submitUser(event) {
+  event.preventDefault();
+  $('user-dialog-error').textContent = '';
+  try {
+    const grants = readGrid($('user-grid'));
+    if (editingUser) await api('PATCH', `/v1/users/${editingUser.name}`, { grants });
+    else await api('POST', '/v1/users', { name: $('user-name').value.trim(), grants });
+    $('user-dialog').close();
+    loadUsers();
+  } catch (err) {
+    $('user-dialog-error').textContent = describe(err);
+  }
+}
+
+async function deleteUser(name) {
+  if (!confirm(`Delete user ${name}? Their personal tokens (and the tokens those made) are revoked at once, they leave every team, and the user is removed.`)) return;
   $('user-error').textContent = '';
   try {
-    await step();
+    await api('DELETE', `/v1/users/${name}`);
   } catch (err) {
-    $('user-error').textContent = err.message;
+    $('user-error').textContent = describe(err);
   }
   loadUsers();
+}
+
+// ---- repositories -------------------------------------------------------------------------
+
+async function loadRepositories() {
+  $('repository-form').hidden = !state.isStarAdmin; // only `*` admins create or delete repositories
+  try {
+    const repos = await api('GET', '/v1/repositories');
+    state.repositories = repos.items.map((r) => r.name);
+    $('repositories').tBodies[0].replaceChildren(
+      ...repos.items.map((repo) =>
+        el(
+          'tr',
+          { dataset: { repository: repo.name } },
+          el('td', { class: 'repository-name', text: repo.name }),
+          cell('Created', { title: repo.createdAt, text: relative(repo.createdAt) }),
+          cell('Created by', {}, actorNode(repo.createdBy)),
+          el(
+            'td',
+            {},
+            el(
+              'div',
+              { class: 'actions-inline' },
+              el('button', { type: 'button', text: 'Tokens', 'aria-label': `Tokens of ${repo.name}`, onclick: () => tokensOf(repo.name) }),
+              state.isStarAdmin ? el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete repository ${repo.name}`, onclick: () => deleteRepository(repo.name) }) : null,
+            ),
+          ),
+        ),
+      ),
+    );
+    if (repos.items.length === 0) $('repositories').tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: '4', class: 'muted', text: 'No repositories yet.' })));
+  } catch (err) {
+    $('repository-error').textContent = describe(err);
+  }
+}
+
+/** The token list searched for a repository's name, active tokens only (what blocks its delete). */
+function tokensOf(name, status = '') {
+  $('search').value = name;
+  $('filter-status').value = status;
+  resetPaging();
+  show('tokens');
+}
+
+async function deleteRepository(name) {
+  if (!confirm(`Delete repository ${name}? It is refused while active tokens use it. Revoked tokens and grants that name it are kept (a repository made again with this name meets them).`)) return;
+  $('repository-error').replaceChildren();
+  try {
+    await api('DELETE', `/v1/repositories/${name}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 409) {
+      // The API's detail says how many active tokens still use it; say what to do about them.
+      $('repository-error').replaceChildren(
+        `${name} was not deleted: ${err.message}. Once none is left, delete it again. `,
+        el('button', { type: 'button', class: 'link-inline', text: `Show the active tokens of ${name}`, onclick: () => tokensOf(name, 'active') }),
+      );
+    } else $('repository-error').textContent = describe(err);
+  }
+  loadRepositories();
+}
+
+async function submitRepository(event) {
+  event.preventDefault();
+  $('repository-error').replaceChildren();
+  try {
+    await api('POST', '/v1/repositories', { name: $('repository-name').value.trim() });
+    $('repository-form').reset();
+  } catch (err) {
+    $('repository-error').textContent = describe(err);
+  }
+  loadRepositories();
 }
 
 // ---- teams --------------------------------------------------------------------------------
@@ -598,9 +931,9 @@ async function loadTeams() {
           'tr',
           { dataset: { team: team.name } },
           el('td', { class: 'team-name', text: team.name }),
-          el('td', { class: 'wrap members', text: team.members.length ? team.members.join(', ') : '—' }),
-          el('td', { class: 'wrap grants', text: grantsText(team.grants) || '—' }),
-          el('td', { title: team.updatedAt, text: relative(team.updatedAt) }),
+          cell('Members', { class: 'wrap members', text: team.members.length ? team.members.join(', ') : '—' }),
+          cell('Grants', { class: 'wrap grants', text: grantsText(team.grants) || '—' }),
+          cell('Updated', { title: team.updatedAt, text: relative(team.updatedAt) }),
           el(
             'td',
             {},
@@ -635,43 +968,8 @@ async function openTeam(team) {
   ]);
   state.repositories = repos.items.map((r) => r.name);
   $('team-user-names').replaceChildren(...users.items.map((user) => el('option', { value: user.name })));
-  $('team-grant-rows').replaceChildren();
-  for (const [repository, rights] of Object.entries(team?.grants ?? {})) addGrantRow(repository, rights);
-  if (!team || Object.keys(team.grants).length === 0) addGrantRow('', []);
+  renderGrid($('team-grid'), team?.grants ?? {}, state.repositories);
   $('team-dialog').showModal();
-}
-
-let grantRowCount = 0;
-
-/** One grant: a repository (or *) and a checkbox per right. */
-function addGrantRow(repository, rights) {
-  const n = ++grantRowCount;
-  const names = ['*', ...state.repositories];
-  if (repository && !names.includes(repository)) names.push(repository); // a grant on a repository since deleted
-  const select = el('select', { class: 'grant-repository', id: `grant-repo-${n}` },
-    el('option', { value: '', text: 'choose a repository…' }),
-    ...names.map((name) => el('option', { value: name, text: name === '*' ? '* (all repositories)' : name })),
-  );
-  select.value = repository;
-  const row = el('div', { class: 'grant-row', role: 'group', 'aria-label': 'Grant' }, el('label', { for: `grant-repo-${n}`, text: 'Repository' }), select);
-  for (const right of RIGHTS) {
-    row.append(el('label', {}, el('input', { type: 'checkbox', value: right, ...(rights.includes(right) ? { checked: '' } : {}) }), right));
-  }
-  row.append(el('button', { type: 'button', class: 'remove', text: 'Remove', 'aria-label': 'Remove this grant', onclick: () => row.remove() }));
-  $('team-grant-rows').append(row);
-  return row;
-}
-
-function teamGrants() {
-  const grants = {};
-  for (const row of $('team-grant-rows').querySelectorAll('.grant-row')) {
-    const repository = row.querySelector('select').value;
-    const rights = [...row.querySelectorAll('input:checked')].map((box) => box.value);
-    if (!repository && rights.length === 0) continue; // an untouched row
-    if (!repository) throw new Error('Choose a repository for every grant that has rights, or remove the row.');
-    grants[repository] = [...new Set([...(grants[repository] ?? []), ...rights])];
-  }
-  return grants;
 }
 
 async function submitTeam(event) {
@@ -679,7 +977,7 @@ async function submitTeam(event) {
   $('team-error').textContent = '';
   try {
     const members = $('team-members').value.split(/[\s,]+/).filter(Boolean);
-    const grants = teamGrants();
+    const grants = readGrid($('team-grid'));
     if (editingTeam) await api('PATCH', `/v1/teams/${editingTeam.name}`, { members, grants });
     else await api('POST', '/v1/teams', { name: $('team-name').value.trim(), members, grants });
     $('team-dialog').close();
@@ -690,7 +988,7 @@ async function submitTeam(event) {
 }
 
 async function deleteTeam(name) {
-  if (!confirm(`Delete team ${name}? Its members lose its grants at once; its history is kept.`)) return;
+  if (!confirm(`Delete team ${name}? Its members lose its grants at once (and their personal tokens with them); its history is kept.`)) return;
   try {
     await api('DELETE', `/v1/teams/${name}`);
   } catch (err) {
@@ -727,12 +1025,13 @@ $('filter-status').addEventListener('change', () => (resetPaging(), loadTokens()
 $('filter-kind').addEventListener('change', () => (resetPaging(), loadTokens()));
 $('filter-expiring').addEventListener('change', () => (resetPaging(), loadTokens()));
 $('tokens').tHead.addEventListener('click', onSortClick);
+$('sort-select').addEventListener('change', onSortSelect);
 $('select-all').addEventListener('change', () => {
   for (const token of state.items) {
     if ($('select-all').checked) state.selected.add(token.id);
     else state.selected.delete(token.id);
   }
-  renderTokens({ items: state.items, total: state.items.length, nextCursor: state.next });
+  renderTokens({ items: state.items, total: state.total, nextCursor: state.next });
 });
 $('next-page').addEventListener('click', () => {
   state.cursors.push(state.cursor);
@@ -751,30 +1050,23 @@ $('copy-secret').addEventListener('click', async () => {
   $('secret').select();
   $('copy-secret').textContent = 'Copied';
 });
-for (const radio of document.querySelectorAll('input[name="kind"]')) {
-  radio.addEventListener('change', () => {
-    $('gen-user-label').hidden = radio.value !== 'personal' || !radio.checked;
-    repositoryOptions();
-  });
-}
+for (const radio of document.querySelectorAll('input[name="kind"]')) radio.addEventListener('change', kindChanged);
 $('roll-form').addEventListener('submit', submitRoll);
 $('new-team').addEventListener('click', () => openTeam(null));
 $('team-form').addEventListener('submit', submitTeam);
 $('team-cancel').addEventListener('click', () => $('team-dialog').close());
-$('team-add-grant').addEventListener('click', () => addGrantRow('', []).querySelector('select').focus());
 $('roll-cancel').addEventListener('click', () => $('roll-dialog').close());
 $('gen-expiry').addEventListener('change', () => ($('gen-date-label').hidden = $('gen-expiry').value !== 'custom'));
 $('edit-expiry').addEventListener('change', () => ($('edit-date-label').hidden = $('edit-expiry').value !== 'custom'));
 $('edit-form').addEventListener('submit', submitEdit);
 $('edit-cancel').addEventListener('click', () => $('edit-dialog').close());
 $('history-close').addEventListener('click', () => ($('history-panel').hidden = true));
-$('user-form').addEventListener('submit', (event) => {
-  event.preventDefault();
-  userAction(async () => {
-    await api('POST', '/v1/users', { name: $('user-name').value, grants: parseGrants($('user-grants').value) });
-    $('user-form').reset();
-  });
-});
+$('user-form').addEventListener('submit', submitUser);
+$('user-cancel').addEventListener('click', () => $('user-dialog').close());
+$('new-user').addEventListener('click', () => openUser(null));
+$('repository-form').addEventListener('submit', submitRepository);
+$('show-all').addEventListener('click', showAll);
+$('gen-repository').addEventListener('change', repositoryChanged);
 
 if (sessionStorage.getItem(TOKEN_KEY)) {
   signIn(sessionStorage.getItem(TOKEN_KEY)).catch(() => sessionStorage.removeItem(TOKEN_KEY));
