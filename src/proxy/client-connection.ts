@@ -9,11 +9,26 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 
 /** What the connection asks of the server: the pipeline for each parsed request. */
 export interface ConnectionHost extends ExchangeSink {
-  handle(exchange: Exchange, expectsContinue: boolean): void;
+  handle(exchange: Exchange): void;
   closed(connection: ClientConnection): void;
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** How node:http reads an Expect value as asking for 100 Continue. */
+const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
+
+/**
+ * RFC 9110 §5.5: a field value has no leading or trailing whitespace. llhttp skips the leading
+ * run; the trailing one is ours to drop, as node:http does, so `Bearer x\t` is not another token.
+ */
+export function trimValues(raw: string[]): void {
+  for (let i = 1; i < raw.length; i += 2) {
+    const value = raw[i]!;
+    const last = value.charCodeAt(value.length - 1);
+    if (last === 0x20 || last === 0x09) raw[i] = value.replace(/[ \t]+$/, '');
+  }
+}
 
 /**
  * One client connection: llhttp in request mode over the socket, one request at a time. The
@@ -41,7 +56,6 @@ export class ClientConnection extends Http1Parser {
   private closing = false;
   /** A head parsed in this execute, judged once the execute returns without a framing error. */
   private unjudged: Exchange | undefined;
-  private unjudgedContinue = false;
 
   constructor(
     readonly socket: Socket,
@@ -124,7 +138,7 @@ export class ClientConnection extends Http1Parser {
       const exchange = this.unjudged;
       if (exchange !== undefined) {
         this.unjudged = undefined;
-        this.host.handle(exchange, this.unjudgedContinue);
+        this.host.handle(exchange);
       }
       if (result.kind === 'ok') return;
       // Paused at the end of a request.
@@ -152,10 +166,12 @@ export class ClientConnection extends Http1Parser {
       this.unjudged = undefined;
       this.exchange = undefined;
     }
-    if (this.exchange !== undefined && !this.exchange.isDone) {
-      // The head was fine but the body's framing was not (a bad chunk size): cut the exchange.
-      this.socket.destroy();
-      return;
+    const exchange = this.exchange;
+    if (exchange !== undefined && !exchange.isDone) {
+      // The head was fine but the body's framing was not (a bad chunk size): the upstream request
+      // is aborted, and the client gets its 400 if no response has begun.
+      this.exchange = undefined;
+      if (!exchange.badFraming()) return void this.socket.destroy();
     }
     if (this.socket.writable) this.socket.end(bareResponse(status));
     this.socket.destroy();
@@ -237,20 +253,29 @@ export class ClientConnection extends Http1Parser {
   onHeadersComplete(_status: number, _upgrade: boolean, keepAlive: boolean): number {
     this.inHead = false;
     this.headStartedAt = 0;
+    trimValues(this.rawHeaders);
     let body: 'chunked' | 'length' | 'none' = 'none';
-    let expectsContinue = false;
+    let expect: string | undefined;
     const raw = this.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       // Lengths first: most fields are none of these three.
       if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') body = 'chunked';
       else if (name.length === 14 && body === 'none' && raw[i + 1] !== '0' && name.toLowerCase() === 'content-length') body = 'length';
-      else if (name.length === 6 && name.toLowerCase() === 'expect' && raw[i + 1]!.toLowerCase() === '100-continue') expectsContinue = true;
+      else if (name.length === 6 && name.toLowerCase() === 'expect') expect = expect === undefined ? raw[i + 1] : `${expect}, ${raw[i + 1]}`;
     }
-    const exchange = new Exchange(this, this.method(), this.url, raw, this.httpMinor(), keepAlive && !this.closing, body, this.host);
+    const minor = this.httpMinor();
+    const isHttp11 = this.httpMajor() === 1 && minor === 1;
+    // Answer and close: RFC 9112 §6.1, Transfer-Encoding in an HTTP/1.0 request may be a framing
+    // trick; and a version other than 1.x (llhttp reads `HTTP/2.0` as a request line too), as
+    // node:http does.
+    const reusable = keepAlive && !this.closing && !(minor === 0 && body === 'chunked') && this.httpMajor() === 1;
+    const exchange = new Exchange(this, this.method(), this.url, raw, minor, reusable, body, this.host);
+    // RFC 9110 §10.1.1: 100-continue is the one expectation; any other gets 417. Only HTTP/1.1
+    // has Expect (node:http ignores it on other versions, and so do we).
+    if (expect !== undefined && isHttp11) exchange.expectation = CONTINUE.test(expect) ? 'continue' : 'unsupported';
     this.exchange = exchange;
     this.unjudged = exchange;
-    this.unjudgedContinue = expectsContinue;
     return HEADERS_GO_ON;
   }
 

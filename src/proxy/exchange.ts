@@ -1,3 +1,4 @@
+import type { Outcome } from '../auth/decision.js';
 import type { Problem } from '../http/problem.js';
 import type { RightLabel } from '../metrics/metrics.js';
 import type { ClientConnection } from './client-connection.js';
@@ -11,7 +12,7 @@ export interface ExchangeSink {
   /** True once shutdown began: the connection closes after this response. */
   readonly draining: boolean;
   now(): number;
-  finished(exchange: Exchange, outcome: 'allowed' | 'upstream_error', status: number): void;
+  finished(exchange: Exchange, outcome: Outcome, status: number): void;
   abandoned(exchange: Exchange): void;
   upstreamFailed(reason: UpstreamFailure['reason']): void;
 }
@@ -41,6 +42,8 @@ export class Exchange implements UpstreamUser {
   upstreamSeconds = 0;
   status = 0;
   requestComplete = false;
+  /** What the Expect field asked for, if anything. */
+  expectation: 'none' | 'continue' | 'unsupported' = 'none';
 
   private phase: Phase = 'deciding';
   private upstream: UpstreamConnection | undefined;
@@ -111,6 +114,21 @@ export class Exchange implements UpstreamUser {
     else this.sink.abandoned(this);
   }
 
+  /**
+   * The body broke its framing after the head was judged: end the upstream side. Returns true
+   * when the client may still get a 400 (nothing of a response was sent).
+   */
+  badFraming(): boolean {
+    const wasForwarded = this.phase === 'forwarding' || this.phase === 'waiting';
+    this.phase = 'done';
+    this.upstream?.abort();
+    this.upstream = undefined;
+    this.keepAlive = false;
+    if (wasForwarded) this.sink.finished(this, 'not_found', 400);
+    else this.sink.abandoned(this);
+    return !this.headSent;
+  }
+
   clientDrained(): void {
     this.upstream?.resumeReading();
   }
@@ -118,8 +136,9 @@ export class Exchange implements UpstreamUser {
   // From the pipeline.
 
   /** Hands the exchange to the upstream pool, after `100 Continue` when the client asked for it. */
-  forwarded(expectsContinue: boolean): void {
-    if (expectsContinue) this.connection.write('HTTP/1.1 100 Continue\r\n\r\n');
+  forwarded(): void {
+    // Only now, after the token check: a refused upload never sends its body (SPEC §3.1).
+    if (this.expectation === 'continue') this.connection.write('HTTP/1.1 100 Continue\r\n\r\n');
     this.phase = 'waiting';
   }
 

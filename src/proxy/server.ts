@@ -136,12 +136,13 @@ export class ProxyServer implements ConnectionHost {
   }
 
   /** The pipeline, from a parsed head. Synchronous on a cached token. */
-  handle(exchange: Exchange, expectsContinue: boolean): void {
+  handle(exchange: Exchange): void {
     const { metrics, cache, clock } = this.options;
     metrics.requestStarted();
     const raw = exchange.rawHeaders;
     exchange.requestId = requestIdFor(headerValue(raw, 'x-request-id'));
 
+    if (exchange.expectation === 'unsupported') return this.refuse(exchange, 'expectation_failed');
     if (exchange.url.length > MAX_TARGET_LENGTH) return this.refuse(exchange, 'uri_too_long');
     if (raw.length > 2 * MAX_HEADER_FIELDS) return this.refuse(exchange, 'too_many_headers');
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (node:http refuses it the same way).
@@ -156,22 +157,22 @@ export class ProxyServer implements ConnectionHost {
     if (match?.route.isPublic) {
       const right = rightFor(match.route, exchange.method);
       if (right === undefined) return this.refuse(exchange, 'method_not_allowed');
-      return this.forward(exchange, right, expectsContinue);
+      return this.forward(exchange, right);
     }
 
     const identity = authenticate(raw, cache, clock.now());
     if (identity instanceof Promise) {
       // Cache miss: the only path that waits, and the only one that allocates a promise.
       identity.then(
-        (settled) => this.authorized(exchange, match, settled, expectsContinue),
+        (settled) => this.authorized(exchange, match, settled),
         () => this.refuse(exchange, 'store_unavailable'),
       );
       return;
     }
-    this.authorized(exchange, match, identity, expectsContinue);
+    this.authorized(exchange, match, identity);
   }
 
-  private authorized(exchange: Exchange, match: RouteMatch | undefined, identity: Authentication, expectsContinue: boolean): void {
+  private authorized(exchange: Exchange, match: RouteMatch | undefined, identity: Authentication): void {
     if (exchange.isDone) {
       // The client left while its token was being looked up: nothing to forward.
       return;
@@ -187,10 +188,10 @@ export class ProxyServer implements ConnectionHost {
     const record = identity.record;
     this.options.lastUsed.record(record.id, now, { remoteAddress: exchange.connection.remoteAddress, userAgent: () => headerValue(exchange.rawHeaders, 'user-agent') });
     exchange.identity = { tokenId: record.id, repository: decision.repository, user: record.user, right };
-    this.forward(exchange, right, expectsContinue);
+    this.forward(exchange, right);
   }
 
-  private forward(exchange: Exchange, right: Right, expectsContinue: boolean): void {
+  private forward(exchange: Exchange, right: Right): void {
     const options = this.options;
     exchange.right = right;
     const raw = exchange.rawHeaders;
@@ -211,7 +212,7 @@ export class ProxyServer implements ConnectionHost {
     if (!hasHost) head += `host: ${options.upstream.authority}\r\n`;
     if (exchange.body === 'chunked') head += 'transfer-encoding: chunked\r\n';
     exchange.requestHead = `${head}\r\n`;
-    exchange.forwarded(expectsContinue);
+    exchange.forwarded();
     options.upstream.dispatch(exchange);
   }
 

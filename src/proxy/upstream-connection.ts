@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { ERROR_PAUSED, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE } from './http1-codec.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import { writeChunk } from './chunked.js';
+import { trimValues } from './client-connection.js';
 
 /** How a response body is delimited, as the upstream framed it. */
 export type Framing = 'none' | 'length' | 'chunked' | 'close';
@@ -229,6 +230,7 @@ export class UpstreamConnection extends Http1Parser {
 
   onHeadersComplete(status: number): number {
     this.fieldOpen = false;
+    trimValues(this.rawHeaders);
     if (status < 200) {
       // 100 Continue and other interim answers: Tollgate answered Expect itself; the final one follows.
       this.interim = true;
