@@ -1,6 +1,6 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
-import { Pool } from './proxy/upstream-pool.js';
+import { UpstreamPool } from './proxy/upstream-pool.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { LastUsedRecorder } from './auth/last-used.js';
@@ -77,15 +77,12 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const tokens = new TokenService({ store: adminStore, clock, invalidator, connectUri: config.admin.connectUri, maxLifetimeMs: config.admin.maxTokenLifetime });
   const directory = new DirectoryService({ store: adminStore, clock, tokens, invalidator });
 
-  const upstream = new Pool(config.proxy.upstream, {
+  const upstream = new UpstreamPool({
+    url: config.proxy.upstream,
     connections: config.proxy.connections,
-    connect: { timeout: config.proxy.timeouts.connect },
-    headersTimeout: config.proxy.timeouts.headers,
-    bodyTimeout: config.proxy.timeouts.idle,
-    keepAliveTimeout: 4000,
-    // undici 8 speaks HTTP/2 to a TLS upstream that offers it; the exchange and the connection
-    // count are HTTP/1.1's, as in undici 7.
-    allowH2: false,
+    connectTimeoutMs: config.proxy.timeouts.connect,
+    headersTimeoutMs: config.proxy.timeouts.headers,
+    idleTimeoutMs: config.proxy.timeouts.idle,
   });
   const proxy = new ProxyServer({
     upstream,
@@ -100,8 +97,6 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
     idleTimeoutMs: config.proxy.timeouts.idle,
     maxConnections: config.proxy.maxConnections,
-    upstreamHeadersTimeoutMs: config.proxy.timeouts.headers,
-    upstreamIdleTimeoutMs: config.proxy.timeouts.idle,
   });
   const admin = createAdminServer({
     store,
@@ -141,13 +136,13 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       const drained = proxy.drain();
       const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
       await Promise.race([drained, grace]);
-      proxy.server.closeAllConnections();
+      proxy.closeAllConnections();
       const adminClosed = close(admin);
       admin.closeAllConnections();
       await adminClosed;
       await lastUsed.stop().catch(() => {});
       await events.stop();
-      await upstream.close().catch(() => {});
+      upstream.close();
       await store.close();
     },
   };
@@ -170,7 +165,7 @@ function watchStore(store: TokenStore, logger: Logger, clock: Clock): void {
   });
 }
 
-function listen(server: Server, address: { host: string; port: number }): Promise<number> {
+function listen(server: NetServer, address: { host: string; port: number }): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {

@@ -8,6 +8,7 @@ export type DenyReason =
   | 'bad_target'
   | 'uri_too_long'
   | 'too_many_headers'
+  | 'expectation_failed'
   | 'no_route'
   | 'method_not_allowed'
   | 'insufficient_scope'
@@ -72,6 +73,13 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
     type: '/problems/too-many-headers',
     title: 'Too many header fields',
     detail: 'Requests are limited to 200 header fields.',
+    outcome: 'not_found',
+  },
+  expectation_failed: {
+    status: 417,
+    type: '/problems/expectation-failed',
+    title: 'Expectation failed',
+    detail: 'The only expectation supported is Expect: 100-continue.',
     outcome: 'not_found',
   },
   no_route: {

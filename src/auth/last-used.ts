@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { Clock } from '../clock.js';
 import { redactSecrets } from '../log/redact.js';
 import type { TokenStore } from '../store/token-store.js';
@@ -8,7 +7,11 @@ import type { LastUse } from '../tokens/record.js';
 const MAX_USER_AGENT = 256;
 
 /** Where a use came from: read only when the use is queued, so most requests read nothing. */
-export type UseSource = Pick<IncomingMessage, 'socket' | 'headers'>;
+export interface UseSource {
+  readonly remoteAddress: string | undefined;
+  /** The request's User-Agent, looked up only when asked. */
+  userAgent(): string | undefined;
+}
 
 /**
  * Collects token use and writes `lastUsedAt` in batches (SPEC §4): at most one write per token
@@ -32,7 +35,7 @@ export class LastUsedRecorder {
     const last = this.queuedAt.get(id);
     if (last !== undefined && now - last < this.intervalMs) return;
     this.queuedAt.set(id, now);
-    this.pending.set(id, { at: now, ip: source?.socket.remoteAddress ?? null, userAgent: userAgentOf(source) });
+    this.pending.set(id, { at: now, ip: source?.remoteAddress ?? null, userAgent: userAgentOf(source) });
   }
 
   /** Writes what is pending; on failure it stays pending for the next flush. */
@@ -63,7 +66,7 @@ export class LastUsedRecorder {
 
 /** The User-Agent as stored: cut to 256 characters, any secret-shaped string in it redacted (it is shown to admins). */
 function userAgentOf(source: UseSource | undefined): string | null {
-  const value = source?.headers['user-agent'];
+  const value = source?.userAgent();
   if (typeof value !== 'string' || value === '') return null;
   return redactSecrets(value.slice(0, MAX_USER_AGENT));
 }

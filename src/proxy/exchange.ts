@@ -1,131 +1,255 @@
-import { ServerResponse, type IncomingMessage } from 'node:http';
-import type { Dispatcher } from 'undici';
-import { sendProblem } from '../http/problem.js';
-import type { Right } from '../tokens/record.js';
-import { downstreamHeaders, type ForwardIdentity } from './headers.js';
-import { classifyUpstreamError } from './upstream-errors.js';
+import type { Outcome } from '../auth/decision.js';
+import type { Problem } from '../http/problem.js';
+import type { RightLabel } from '../metrics/metrics.js';
+import type { ClientConnection } from './client-connection.js';
+import { dateHeaderLine, problemResponse, statusLine } from './heads.js';
+import { downstreamHeaderLines, type ForwardIdentity } from './headers.js';
+import type { Framing, UpstreamConnection, UpstreamUser } from './upstream-connection.js';
+import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
 
-type DispatchController = Dispatcher.DispatchController;
-
-/** The server's response class, with a slot for its exchange so listeners need no closures. */
-export class ProxyResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
-  exchange: Exchange | undefined = undefined;
-}
-
-// Listeners run with `this` bound to the response, so these two shared functions serve every request.
-function onClientClose(this: ProxyResponse): void {
-  this.exchange?.clientClosed();
-}
-
-function onDrain(this: ProxyResponse): void {
-  this.exchange?.resume();
-}
-
-/** Where an exchange reports its end and upstream faults (metrics, access log). */
+/** Where an exchange reports its end (metrics, access log) and asks the clock. */
 export interface ExchangeSink {
-  /** True once shutdown began: the connection must close after this response. */
+  /** True once shutdown began: the connection closes after this response. */
   readonly draining: boolean;
-  finished(exchange: Exchange, outcome: 'allowed' | 'upstream_error', status: number): void;
-  upstreamFailed(reason: 'refused' | 'reset' | 'timeout' | 'other'): void;
+  now(): number;
+  finished(exchange: Exchange, outcome: Outcome, status: number): void;
+  abandoned(exchange: Exchange): void;
+  upstreamFailed(reason: UpstreamFailure['reason']): void;
 }
+
+/** Methods whose request may be sent twice (RFC 9110 §9.2.2), when it has no body. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+type Phase = 'deciding' | 'waiting' | 'forwarding' | 'done';
 
 /**
- * One forwarded request: the undici dispatch handler that streams the upstream response to the
- * client with backpressure both ways, aborts the upstream when the client goes away, and turns
- * upstream faults into 502/504. One object per request instead of a closure per event.
+ * One request and its response: the object the whole request path works on. The client
+ * connection fills in what it parsed; the server's pipeline (parse -> authenticate -> route ->
+ * authorize -> forward) sets who and what; the exchange then relays the bodies both ways with
+ * backpressure, re-framing chunked bodies from what llhttp validated, and ends exactly once.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
-  private controller: DispatchController | undefined;
-  private isDone = false;
-  upstreamStarted = 0;
-  upstreamSeconds = 0;
-  responseBytes = 0;
+export class Exchange implements UpstreamUser {
+  readonly started = performance.now();
+  /** Set by the pipeline. */
+  requestId = '';
+  path = '';
+  right: RightLabel = 'none';
+  identity: ForwardIdentity | undefined = undefined;
+  /** Whether the client connection may carry another request after this one. */
+  keepAlive: boolean;
   requestBytes = 0;
+  responseBytes = 0;
+  upstreamSeconds = 0;
+  status = 0;
+  requestComplete = false;
+  /** What the Expect field asked for, if anything. */
+  expectation: 'none' | 'continue' | 'unsupported' = 'none';
+
+  private phase: Phase = 'deciding';
+  private upstream: UpstreamConnection | undefined;
+  private queued: Buffer[] | undefined;
+  private upstreamAt = 0;
+  private headSent = false;
+  private chunkedOut = false;
+  private readonly chunkedIn: boolean;
 
   constructor(
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
-    readonly requestId: string,
-    readonly right: Right,
-    readonly identity: ForwardIdentity | undefined,
-    readonly started: number,
+    readonly connection: ClientConnection,
+    readonly method: string,
+    /** The request target as it came (for the access log, redacted there). */
+    readonly url: string,
+    readonly rawHeaders: string[],
+    readonly httpMinor: number,
+    keepAlive: boolean,
+    /** `chunked`, `length` (non-zero Content-Length) or `none`. */
+    readonly body: 'chunked' | 'length' | 'none',
     private readonly sink: ExchangeSink,
   ) {
-    (res as ProxyResponse).exchange = this;
-    res.on('close', onClientClose); // a response closes once; `on` avoids once()'s wrapper
+    this.keepAlive = keepAlive;
+    this.chunkedIn = body === 'chunked';
+    // No body: the request is whole with its head, even before llhttp reports its end.
+    this.requestComplete = body === 'none';
   }
 
-  /** Called when the client connection closes. */
+  get isHead(): boolean {
+    return this.method === 'HEAD';
+  }
+
+  get retryable(): boolean {
+    return this.body === 'none' && IDEMPOTENT.has(this.method);
+  }
+
+  get isDone(): boolean {
+    return this.phase === 'done';
+  }
+
+  // From the client connection.
+
+  /** A piece of request body, a view of the socket's chunk (never reused by Node, so kept as is). */
+  requestData(data: Buffer): void {
+    this.requestBytes += data.length;
+    if (this.phase === 'forwarding') {
+      if (!this.writeBody(data)) this.connection.pauseReading();
+    } else if (this.phase !== 'done') {
+      // Not forwarded yet (the token is being looked up, or no upstream socket is free): hold
+      // this chunk and read no more until it can go.
+      (this.queued ??= []).push(data);
+      this.connection.pauseReading();
+    }
+  }
+
+  requestEnded(): void {
+    this.requestComplete = true;
+    if (this.phase === 'forwarding') this.endBody();
+  }
+
+  /** The client connection closed: end the upstream side too, and count the exchange once. */
   clientClosed(): void {
-    // The client went away before the response ended: stop the upstream request too.
-    if (!this.isDone && this.controller && !this.controller.aborted) {
-      this.controller.abort(new Error('client closed the connection'));
+    if (this.phase === 'done') return;
+    const wasForwarding = this.phase === 'forwarding' || this.phase === 'waiting';
+    this.phase = 'done';
+    this.upstream?.abort();
+    this.upstream = undefined;
+    if (wasForwarding) this.sink.finished(this, 'upstream_error', 499);
+    else this.sink.abandoned(this);
+  }
+
+  /**
+   * The body broke its framing after the head was judged: end the upstream side. Returns true
+   * when the client may still get a 400 (nothing of a response was sent).
+   */
+  badFraming(): boolean {
+    const wasForwarded = this.phase === 'forwarding' || this.phase === 'waiting';
+    this.phase = 'done';
+    this.upstream?.abort();
+    this.upstream = undefined;
+    this.keepAlive = false;
+    if (wasForwarded) this.sink.finished(this, 'not_found', 400);
+    else this.sink.abandoned(this);
+    return !this.headSent;
+  }
+
+  clientDrained(): void {
+    this.upstream?.resumeReading();
+  }
+
+  // From the pipeline.
+
+  /** Hands the exchange to the upstream pool, after `100 Continue` when the client asked for it. */
+  forwarded(): void {
+    // Only now, after the token check: a refused upload never sends its body (SPEC §3.1).
+    if (this.expectation === 'continue') this.connection.write('HTTP/1.1 100 Continue\r\n\r\n');
+    this.phase = 'waiting';
+  }
+
+  /** Answers with a problem and ends; the connection closes when a body is left unread. */
+  refused(problem: Problem, headers: Readonly<Record<string, string>> | undefined): void {
+    if (this.body !== 'none' && !this.requestComplete) this.keepAlive = false;
+    if (this.sink.draining) this.keepAlive = false;
+    this.status = problem.status;
+    this.connection.write(problemResponse(problem, this.requestId, headers, !this.keepAlive, this.sink.now()));
+    this.phase = 'done';
+    this.queued = undefined;
+    this.connection.exchangeEnded(this);
+  }
+
+  // UpstreamUser: from the upstream connection.
+
+  /** Request head, then what body was held back, in one corked write. */
+  upstreamStarted(connection: UpstreamConnection): void {
+    if (this.phase === 'done') return connection.abort();
+    this.upstream = connection;
+    this.phase = 'forwarding';
+    this.upstreamAt = performance.now();
+    connection.write(this.requestHead);
+    const queued = this.queued;
+    this.queued = undefined;
+    if (queued !== undefined) {
+      for (const data of queued) this.writeBody(data);
+      this.connection.resumeReading();
     }
+    if (this.requestComplete) this.endBody();
   }
 
-  resume(): void {
-    this.controller?.resume();
+  /** Set by the pipeline before dispatch: the head the upstream gets (kept for a retry). */
+  requestHead = '';
+
+  upstreamDrained(): void {
+    this.connection.resumeReading();
   }
 
-  onRequestStart(controller: DispatchController): void {
-    this.controller = controller;
-    this.upstreamStarted = performance.now();
-  }
-
-  onResponseStart(controller: DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
-    if (statusCode < 200) return; // 1xx from upstream: Tollgate answered Expect itself
-    this.upstreamSeconds = (performance.now() - this.upstreamStarted) / 1000;
-    if (this.res.destroyed) {
-      controller.abort(new Error('client closed the connection'));
-      return;
+  responseHead(status: number, _reason: string, rawHeaders: string[], framing: Framing): void {
+    if (this.phase === 'done') return;
+    this.upstreamSeconds = (performance.now() - this.upstreamAt) / 1000;
+    this.status = status;
+    if (this.sink.draining) this.keepAlive = false;
+    const { lines, hasDate } = downstreamHeaderLines(rawHeaders, this.requestId);
+    let head = statusLine(status) + lines;
+    if (!hasDate) head += dateHeaderLine(this.sink.now());
+    if (framing === 'chunked' || framing === 'close') {
+      // Re-framed from what llhttp decoded: the client sees exactly the bytes that were parsed.
+      if (this.httpMinor >= 1) {
+        head += 'transfer-encoding: chunked\r\n';
+        this.chunkedOut = true;
+      } else {
+        this.keepAlive = false; // HTTP/1.0 has no chunks: the body ends at close
+      }
     }
-    if (this.sink.draining) this.res.shouldKeepAlive = false;
-    this.res.writeHead(statusCode, statusMessage || undefined, downstreamHeaders(headers, this.requestId));
+    if (!this.keepAlive) head += 'connection: close\r\n';
+    else if (this.httpMinor === 0) head += 'connection: keep-alive\r\n';
+    this.headSent = true;
+    this.connection.write(`${head}\r\n`);
   }
 
-  onResponseData(controller: DispatchController, chunk: Buffer): void {
-    this.responseBytes += chunk.length;
-    if (!this.res.write(chunk)) {
-      controller.pause();
-      this.res.once('drain', onDrain);
-    }
+  responseData(data: Buffer): void {
+    if (this.phase === 'done') return;
+    this.responseBytes += data.length;
+    const flowing = this.chunkedOut ? this.connection.writeChunk(data) : this.connection.write(data);
+    if (!flowing) this.upstream?.pause();
   }
 
-  onResponseEnd(_controller: DispatchController, trailers: Record<string, string | string[] | undefined>): void {
-    this.isDone = true;
-    let hasTrailers = false;
-    for (const _ in trailers) {
-      hasTrailers = true;
-      break;
+  responseEnd(trailers: string[] | undefined): void {
+    if (this.phase === 'done') return;
+    if (this.chunkedOut) {
+      let end = '0\r\n';
+      if (trailers !== undefined) for (let i = 0; i < trailers.length; i += 2) end += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+      this.connection.write(`${end}\r\n`);
     }
-    if (hasTrailers) this.res.addTrailers(trailers as Record<string, string>);
-    this.res.end();
-    this.sink.finished(this, 'allowed', this.res.statusCode);
+    // An upload the upstream answered before reading it all: the rest cannot be skipped safely.
+    if (!this.requestComplete) this.keepAlive = false;
+    this.upstream = undefined;
+    this.phase = 'done';
+    this.sink.finished(this, 'allowed', this.status);
+    this.connection.exchangeEnded(this);
   }
 
-  onResponseError(_controller: DispatchController, error: Error): void {
-    if (this.isDone) return;
-    this.isDone = true;
-    if (this.res.destroyed || this.req.destroyed && !this.res.headersSent) {
-      // The client left first; nothing to answer.
-      this.sink.finished(this, 'upstream_error', 499);
-      return;
-    }
-    const failure = classifyUpstreamError(error);
+  upstreamFailed(err: Error): void {
+    if (this.phase === 'done') return;
+    this.upstream = undefined;
+    this.phase = 'done';
+    const failure = classifyUpstreamError(err);
     this.sink.upstreamFailed(failure.reason);
-    if (this.res.headersSent) {
-      // Mid-body failure: the status is gone, so cut the response to signal it was incomplete.
-      this.res.destroy(error);
-      this.sink.finished(this, 'upstream_error', this.res.statusCode);
+    if (this.headSent) {
+      // Mid-body: the status is gone, so the response is cut to show it is incomplete.
+      this.sink.finished(this, 'upstream_error', this.status);
+      this.connection.destroy();
       return;
     }
-    // An upload still streaming in cannot be finished: close the connection after answering.
-    this.res.shouldKeepAlive = false;
-    sendProblem(
-      this.res,
-      { status: failure.status, type: failure.type, title: failure.title, detail: 'The request was authorized but the upstream did not answer it.' },
-      this.requestId,
-    );
+    this.keepAlive = false;
+    this.status = failure.status;
+    const problem = { status: failure.status, type: failure.type, title: failure.title, detail: 'The request was authorized but the upstream did not answer it.' };
+    this.connection.write(problemResponse(problem, this.requestId, undefined, true, this.sink.now()));
     this.sink.finished(this, 'upstream_error', failure.status);
+    this.connection.exchangeEnded(this);
+  }
+
+  private writeBody(data: Buffer): boolean {
+    const upstream = this.upstream!;
+    return this.chunkedIn ? upstream.writeChunk(data) : upstream.write(data);
+  }
+
+  private endBody(): void {
+    if (this.chunkedIn) this.upstream!.write('0\r\n\r\n');
+    this.upstream!.requestSent(performance.now());
   }
 }

@@ -1,5 +1,3 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus `proxy-connection`, which clients still send. */
 const HOP_BY_HOP = new Set([
   'connection',
@@ -178,15 +176,27 @@ export function upstreamHeaders(raw: readonly string[], connection: string | und
   return out;
 }
 
-/** The upstream's response headers as sent to the client: hop-by-hop ones removed. */
-export function downstreamHeaders(headers: IncomingHttpHeaders, requestId: string): OutgoingHttpHeaders {
-  // A new object rather than `delete` on undici's: deleting turns an object into a slow dictionary.
-  const named = connectionTokens(typeof headers.connection === 'string' ? headers.connection : undefined);
-  const out: OutgoingHttpHeaders = {};
-  for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
-    out[name] = headers[name];
+/**
+ * The upstream's response header lines as sent to the client, one string: hop-by-hop fields and
+ * those named in its Connection removed, its `x-request-id` replaced by ours. Framing
+ * (Content-Length, Transfer-Encoding) is the caller's: Content-Length passes, Transfer-Encoding
+ * is hop-by-hop and re-added when the body is re-framed. `hasDate` says whether a Date came.
+ */
+export function downstreamHeaderLines(raw: readonly string[], requestId: string): { lines: string; hasDate: boolean } {
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') connection = connection === undefined ? raw[i + 1] : `${connection}, ${raw[i + 1]}`;
   }
-  out['x-request-id'] = requestId;
-  return out;
+  const named = connectionTokens(connection);
+  let lines = '';
+  let hasDate = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower === 'x-request-id') continue;
+    if (lower === 'date') hasDate = true;
+    lines += `${name}: ${raw[i + 1]}\r\n`;
+  }
+  lines += `x-request-id: ${requestId}\r\n`;
+  return { lines, hasDate };
 }

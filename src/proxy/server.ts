@@ -1,6 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { Socket } from 'node:net';
-import type { Dispatcher } from 'undici';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../clock.js';
 import { authorize } from '../auth/authorize.js';
 import { authenticate, type Authentication } from '../auth/authenticate.js';
@@ -9,18 +7,20 @@ import type { LastUsedRecorder } from '../auth/last-used.js';
 import { checkTarget } from '../auth/paths.js';
 import { rightFor, type RouteMatch, type RouteTable } from '../auth/routes.js';
 import type { TokenCache } from '../auth/token-cache.js';
-import { sendProblem } from '../http/problem.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { Logger } from '../log/logger.js';
 import { redactTarget } from '../log/redact.js';
 import type { Metrics, RightLabel } from '../metrics/metrics.js';
 import type { Right } from '../tokens/record.js';
-import { Exchange, ProxyResponse, type ExchangeSink } from './exchange.js';
-import { upstreamHeaders, type ForwardIdentity } from './headers.js';
+import { ClientConnection, type ConnectionHost } from './client-connection.js';
+import type { Exchange } from './exchange.js';
+import { upstreamHeaders } from './headers.js';
 import { IdleSweeper } from './idle-sweeper.js';
+import type { UpstreamPool } from './upstream-pool.js';
+import type { UpstreamFailure } from './upstream-errors.js';
 
 export interface ProxyOptions {
-  upstream: Dispatcher;
+  upstream: UpstreamPool;
   cache: TokenCache;
   routes: RouteTable;
   lastUsed: LastUsedRecorder;
@@ -32,20 +32,12 @@ export interface ProxyOptions {
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
-  upstreamHeadersTimeoutMs: number;
-  upstreamIdleTimeoutMs: number;
 }
 
 /** Longest request target accepted (RFC 9112 §3 recommends supporting at least 8000 octets). */
 const MAX_TARGET_LENGTH = 8192;
 
-/**
- * Most header fields accepted, counted in `handle` so the refusal carries its problem body. The
- * parser itself gets no count limit (`maxHeadersCount` 0): Node 20 silently dropped fields past
- * it, and Node 24.18.1 on (CVE-2026-58044) rejects such a request inside the parser, which only
- * reaches `clientError` as a bare 431 that cannot be told from an oversized header. The parser's
- * 16 KiB header size limit still bounds how many fields one request can carry (about 4000).
- */
+/** Most header fields accepted; beyond, 431 with its problem body. */
 const MAX_HEADER_FIELDS = 200;
 
 /** The RFC 6750 challenge header of each refusal that has one, built once. */
@@ -58,53 +50,64 @@ const CHALLENGES: Partial<Record<DenyReason, Record<string, string>>> = Object.f
 /** Seconds a client should wait before retrying after a 503 from a store outage. */
 const RETRY_AFTER = { 'retry-after': '1' };
 
-const hasBody = (req: IncomingMessage): boolean =>
-  req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+/** First value of a header in a raw list (lower-case `name`), or undefined. */
+function headerValue(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1];
+  }
+  return undefined;
+}
 
 /**
- * The data-plane server (SPEC §3). Each request runs the pipeline
- * check target -> match route -> authenticate -> authorize -> forward; every refusal goes
- * through one function that maps the reason to its status and problem body.
+ * The data plane (SPEC §3) on sockets it owns: `node:net` in front, llhttp framing each request
+ * (client-connection.ts), Tollgate's own keep-alive pool behind (upstream-pool.ts). Each request
+ * is one Exchange and runs top to bottom:
+ *   parse (the connection) -> check the target -> route -> authenticate -> authorize -> forward,
+ * and every refusal goes through `refuse`, which maps the reason to its status and problem body.
  */
-export class ProxyServer implements ExchangeSink {
-  readonly server: Server<typeof IncomingMessage, typeof ProxyResponse>;
+export class ProxyServer implements ConnectionHost {
+  readonly server: Server;
   private readonly options: ProxyOptions;
+  private readonly connections = new Set<ClientConnection>();
+  private readonly headTimer: NodeJS.Timeout;
   private isDraining = false;
+  private drained: (() => void) | undefined;
 
-  /** ExchangeSink: whether shutdown has begun. */
   get draining(): boolean {
     return this.isDraining;
   }
 
   constructor(options: ProxyOptions) {
     this.options = options;
-    this.server = createServer({
-      ServerResponse: ProxyResponse,
-      headersTimeout: options.headersTimeoutMs,
-      requestTimeout: 0,
-      // Node checks the headers timeout on this interval (30 s by default), which would let a
-      // slowloris client hold a connection up to 30 s past the timeout.
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, options.headersTimeoutMs / 2)),
-    });
+    this.server = createServer({ noDelay: true });
     // Beyond this many connections new ones are closed at once (a flood cannot exhaust sockets).
     this.server.maxConnections = options.maxConnections;
-    // Not `server.timeout`, which re-arms a timer on every socket read and write: see IdleSweeper.
     const idle = new IdleSweeper(options.idleTimeoutMs, options.clock);
-    this.server.on('connection', (socket: Socket) => idle.track(socket));
-    this.server.on('close', () => idle.stop());
-    this.server.maxHeadersCount = 0;
-    this.server.on('request', (req, res) => this.handle(req, res, false));
-    // Answer Expect: 100-continue only after the token is checked, so a refused upload sends no body.
-    this.server.on('checkContinue', (req, res) => this.handle(req, res, true));
-    // CONNECT would make Tollgate a tunnel; nothing routes it, so it is refused and closed.
-    this.server.on('connect', (_req, socket) => {
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    this.server.on('connection', (socket: Socket) => {
+      idle.track(socket);
+      this.connections.add(new ClientConnection(socket, this));
     });
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      if (!socket.writable) return socket.destroy();
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    this.server.on('close', () => {
+      idle.stop();
+      clearInterval(this.headTimer);
     });
+    // A head that never completes (slowloris) is cut at the headers timeout, checked on this
+    // interval rather than with a timer per request.
+    this.headTimer = setInterval(() => this.checkHeads(), Math.max(100, Math.min(1000, options.headersTimeoutMs / 2)));
+    this.headTimer.unref();
+  }
+
+  now(): number {
+    return this.options.clock.now();
+  }
+
+  private checkHeads(): void {
+    // Transport timeouts run on the monotonic clock: the injected clock is the tokens' time.
+    const now = performance.now();
+    for (const connection of this.connections) {
+      const since = connection.headStartedAt;
+      if (since !== 0 && now - since >= this.options.headersTimeoutMs) connection.timedOut();
+    }
   }
 
   /**
@@ -113,127 +116,121 @@ export class ProxyServer implements ExchangeSink {
    */
   drain(): Promise<void> {
     this.isDraining = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
+    const closed = new Promise<void>((resolve) => {
+      this.drained = resolve;
+      this.server.close();
+    });
+    for (const connection of this.connections) connection.closeWhenDone();
+    if (this.connections.size === 0) this.drained?.();
     return closed;
   }
 
-  private handle(req: IncomingMessage, res: ProxyResponse, expectsContinue: boolean): void {
-    const started = performance.now();
-    if (this.isDraining) res.shouldKeepAlive = false;
+  /** The grace period is over: every connection goes now. */
+  closeAllConnections(): void {
+    for (const connection of this.connections) connection.destroy();
+  }
+
+  closed(connection: ClientConnection): void {
+    this.connections.delete(connection);
+    if (this.isDraining && this.connections.size === 0) this.drained?.();
+  }
+
+  /** The pipeline, from a parsed head. Synchronous on a cached token. */
+  handle(exchange: Exchange): void {
     const { metrics, cache, clock } = this.options;
     metrics.requestStarted();
-    // Set on the response by writeHead (forwarded) or sendProblem (refused), not here: an early
-    // setHeader makes Node merge two header sets on every response.
-    const requestId = requestIdFor(req.headers['x-request-id']);
+    const raw = exchange.rawHeaders;
+    exchange.requestId = requestIdFor(headerValue(raw, 'x-request-id'));
 
-    const url = req.url ?? '';
-    if (url.length > MAX_TARGET_LENGTH) return this.refuse(req, res, requestId, 'uri_too_long', 'none', started);
-    if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) return this.refuse(req, res, requestId, 'too_many_headers', 'none', started);
-    const target = checkTarget(url);
-    if (target === undefined) return this.refuse(req, res, requestId, 'bad_target', 'none', started);
+    if (exchange.expectation === 'unsupported') return this.refuse(exchange, 'expectation_failed');
+    if (exchange.url.length > MAX_TARGET_LENGTH) return this.refuse(exchange, 'uri_too_long');
+    if (raw.length > 2 * MAX_HEADER_FIELDS) return this.refuse(exchange, 'too_many_headers');
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (node:http refuses it the same way).
+    if (exchange.httpMinor >= 1 && headerValue(raw, 'host') === undefined) return this.refuse(exchange, 'bad_target');
+    // CONNECT would make Tollgate a tunnel; nothing routes it.
+    if (exchange.method === 'CONNECT') return this.refuse(exchange, 'bad_target');
+    const target = checkTarget(exchange.url);
+    if (target === undefined) return this.refuse(exchange, 'bad_target');
+    exchange.path = target;
     const match = this.options.routes.match(target);
-    const method = req.method ?? 'GET';
 
     if (match?.route.isPublic) {
-      const right = rightFor(match.route, method);
-      if (right === undefined) return this.refuse(req, res, requestId, 'method_not_allowed', 'none', started);
-      return this.forward(req, res, requestId, target, undefined, right, expectsContinue, started);
+      const right = rightFor(match.route, exchange.method);
+      if (right === undefined) return this.refuse(exchange, 'method_not_allowed');
+      return this.forward(exchange, right);
     }
 
-    const identity = authenticate(req.rawHeaders, cache, clock.now());
+    const identity = authenticate(raw, cache, clock.now());
     if (identity instanceof Promise) {
       // Cache miss: the only path that waits, and the only one that allocates a promise.
       identity.then(
-        (settled) => this.authorized(req, res, requestId, target, match, settled, expectsContinue, started),
-        () => this.refuse(req, res, requestId, 'store_unavailable', 'none', started),
+        (settled) => this.authorized(exchange, match, settled),
+        () => this.refuse(exchange, 'store_unavailable'),
       );
       return;
     }
-    this.authorized(req, res, requestId, target, match, identity, expectsContinue, started);
+    this.authorized(exchange, match, identity);
   }
 
-  private authorized(
-    req: IncomingMessage,
-    res: ProxyResponse,
-    requestId: string,
-    target: string,
-    match: RouteMatch | undefined,
-    identity: Authentication,
-    expectsContinue: boolean,
-    started: number,
-  ): void {
-    if (typeof identity === 'string') return this.refuse(req, res, requestId, identity, 'none', started);
-    if (match === undefined) return this.refuse(req, res, requestId, 'no_route', 'none', started);
-    const right = rightFor(match.route, req.method ?? 'GET');
-    if (right === undefined) return this.refuse(req, res, requestId, 'method_not_allowed', 'none', started);
-    const now = this.options.clock.now();
-    const decision = authorize(identity, right, match.repository, now);
-    if (!decision.allowed) return this.refuse(req, res, requestId, decision.reason, right, started);
-
-    const record = identity.record;
-    this.options.lastUsed.record(record.id, now, req);
-    const forwarded: ForwardIdentity = { tokenId: record.id, repository: decision.repository, user: record.user, right };
-    return this.forward(req, res, requestId, target, forwarded, right, expectsContinue, started);
-  }
-
-  private forward(
-    req: IncomingMessage,
-    res: ProxyResponse,
-    requestId: string,
-    path: string,
-    identity: ForwardIdentity | undefined,
-    right: Right,
-    expectsContinue: boolean,
-    started: number,
-  ): void {
-    const options = this.options;
-    if (res.destroyed) {
+  private authorized(exchange: Exchange, match: RouteMatch | undefined, identity: Authentication): void {
+    if (exchange.isDone) {
       // The client left while its token was being looked up: nothing to forward.
-      options.metrics.requestAbandoned();
       return;
     }
-    if (expectsContinue) res.writeContinue();
-    const headers = upstreamHeaders(req.rawHeaders, req.headers.connection, {
-      forwardAuthorization: options.forwardAuthorization,
-      requestId,
-      remoteAddress: req.socket.remoteAddress,
-      protocol: 'http',
-      identity,
-    });
-    const exchange = new Exchange(req, res, requestId, right, identity, started, this);
-    const declared = Number(req.headers['content-length']);
-    if (declared > 0) exchange.requestBytes = declared;
-    options.upstream.dispatch(
-      {
-        path,
-        method: req.method as Dispatcher.HttpMethod,
-        headers,
-        body: hasBody(req) ? req : null,
-        headersTimeout: options.upstreamHeadersTimeoutMs,
-        bodyTimeout: options.upstreamIdleTimeoutMs,
-      },
-      exchange,
-    );
+    if (typeof identity === 'string') return this.refuse(exchange, identity);
+    if (match === undefined) return this.refuse(exchange, 'no_route');
+    const right = rightFor(match.route, exchange.method);
+    if (right === undefined) return this.refuse(exchange, 'method_not_allowed');
+    const now = this.options.clock.now();
+    const decision = authorize(identity, right, match.repository, now);
+    if (!decision.allowed) return this.refuse(exchange, decision.reason, right);
+
+    const record = identity.record;
+    this.options.lastUsed.record(record.id, now, { remoteAddress: exchange.connection.remoteAddress, userAgent: () => headerValue(exchange.rawHeaders, 'user-agent') });
+    exchange.identity = { tokenId: record.id, repository: decision.repository, user: record.user, right };
+    this.forward(exchange, right);
   }
 
-  /** ExchangeSink: an exchange ended. */
+  private forward(exchange: Exchange, right: Right): void {
+    const options = this.options;
+    exchange.right = right;
+    const raw = exchange.rawHeaders;
+    const headers = upstreamHeaders(raw, headerValue(raw, 'connection'), {
+      forwardAuthorization: options.forwardAuthorization,
+      requestId: exchange.requestId,
+      remoteAddress: exchange.connection.remoteAddress,
+      protocol: 'http',
+      identity: exchange.identity,
+    });
+    // One string, one write: the request line and every field.
+    let head = `${exchange.method} ${exchange.path} HTTP/1.1\r\n`;
+    let hasHost = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      if (!hasHost && headers[i]!.length === 4 && headers[i]!.toLowerCase() === 'host') hasHost = true;
+      head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    }
+    if (!hasHost) head += `host: ${options.upstream.authority}\r\n`;
+    if (exchange.body === 'chunked') head += 'transfer-encoding: chunked\r\n';
+    exchange.requestHead = `${head}\r\n`;
+    exchange.forwarded();
+    options.upstream.dispatch(exchange);
+  }
+
+  /** ExchangeSink: a forwarded exchange ended. */
   finished(exchange: Exchange, outcome: Outcome, status: number): void {
     const { metrics } = this.options;
-    if (this.isDraining && exchange.res.shouldKeepAlive) exchange.res.once('finish', () => exchange.res.socket?.end());
-    const { right, identity } = exchange;
     const seconds = (performance.now() - exchange.started) / 1000;
-    metrics.request(right, outcome, seconds);
-    metrics.forwarded(exchange.upstreamSeconds, exchange.req.complete ? exchange.requestBytes : 0, exchange.responseBytes);
+    metrics.request(exchange.right, outcome, seconds);
+    metrics.forwarded(exchange.upstreamSeconds, exchange.requestComplete ? exchange.requestBytes : 0, exchange.responseBytes);
     if (this.options.accessLog) {
       this.options.logger.info({
         requestId: exchange.requestId,
-        method: exchange.req.method,
-        path: redactTarget(exchange.req.url ?? ''),
+        method: exchange.method,
+        path: redactTarget(exchange.url),
         status,
-        right,
+        right: exchange.right,
         outcome,
-        tokenId: identity?.tokenId,
+        tokenId: exchange.identity?.tokenId,
         ms: Math.round(seconds * 1000 * 100) / 100,
         bytesIn: exchange.requestBytes,
         bytesOut: exchange.responseBytes,
@@ -241,21 +238,26 @@ export class ProxyServer implements ExchangeSink {
     }
   }
 
+  /** ExchangeSink: the client left before the exchange was forwarded. */
+  abandoned(): void {
+    this.options.metrics.requestAbandoned();
+  }
+
   /** ExchangeSink: the upstream failed. */
-  upstreamFailed(reason: 'refused' | 'reset' | 'timeout' | 'other'): void {
+  upstreamFailed(reason: UpstreamFailure['reason']): void {
     this.options.metrics.upstreamError(reason);
   }
 
-  private refuse(req: IncomingMessage, res: ProxyResponse, requestId: string, reason: DenyReason, right: RightLabel, started: number): void {
+  private refuse(exchange: Exchange, reason: DenyReason, right: RightLabel = 'none'): void {
+    if (exchange.isDone) return;
     const denial = DENIALS[reason];
-    // An unread upload must not be read as the next request: close the connection instead.
-    if (hasBody(req)) res.shouldKeepAlive = false;
     const headers = reason === 'store_unavailable' ? RETRY_AFTER : denial.challenge ? CHALLENGES[reason] : undefined;
-    sendProblem(res, { status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, requestId, headers);
-    const seconds = (performance.now() - started) / 1000;
+    exchange.right = right;
+    exchange.refused({ status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, headers);
+    const seconds = (performance.now() - exchange.started) / 1000;
     this.options.metrics.request(right, denial.outcome, seconds);
     if (this.options.accessLog) {
-      this.options.logger.info({ requestId, method: req.method, path: redactTarget(req.url ?? ''), status: denial.status, right, outcome: denial.outcome, reason });
+      this.options.logger.info({ requestId: exchange.requestId, method: exchange.method, path: redactTarget(exchange.url), status: denial.status, right, outcome: denial.outcome, reason });
     }
   }
 }

@@ -1,13 +1,121 @@
-import { createRequire } from 'node:module';
-import type { Pool as PoolClass } from 'undici';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
+
+export interface UpstreamPoolOptions {
+  /** `http://host:port` or `https://host:port`; a path in it is ignored (the request's is sent). */
+  url: string;
+  /** Most sockets open to the upstream (`proxy.connections`); requests beyond wait in order. */
+  connections: number;
+  connectTimeoutMs: number;
+  /** From the request head written to the response head (`proxy.timeouts.headers`). */
+  headersTimeoutMs: number;
+  /** Longest time a response body may move no byte (`proxy.timeouts.idle`). */
+  idleTimeoutMs: number;
+}
 
 /**
- * undici's Pool alone. The package's entry point also loads fetch, WebSocket, the cache and
- * the mock agent, which the proxy never uses: importing the Pool module directly keeps about
- * 9 MiB out of every sidecar's resident memory (measured in bench/RESULTS.md). undici has no
- * `exports` map, so the path is public in practice; test/proxy/upstream-pool.test.ts checks it
- * is the same class the entry point exports, so an upgrade that moves it fails the suite.
+ * How long an idle upstream socket is kept. Below Node's default `keepAliveTimeout` (5 s), so
+ * Tollgate closes first and seldom sends on a socket the upstream is closing (the race a
+ * retry covers for requests without a body, and nothing covers for uploads).
  */
-const require = createRequire(import.meta.url);
-export const Pool: typeof PoolClass = require('undici/lib/dispatcher/pool.js');
-export type Pool = PoolClass;
+const KEEP_IDLE_MS = 4000;
+
+/**
+ * A bounded keep-alive pool of HTTP/1.1 sockets to one upstream. Idle sockets are reused
+ * last-in first-out (the warmest socket, and the cold ones age out when the upstream closes
+ * them). Timeouts are not a timer per request: one sweep per interval reads each busy socket's
+ * deadline or byte counter, as the client side's IdleSweeper does. Times are performance.now():
+ * transport timeouts must not move with the injected clock that tokens expire by.
+ */
+export class UpstreamPool {
+  readonly host: string;
+  readonly port: number;
+  readonly isTls: boolean;
+  /** The Host a request without one (HTTP/1.0) is sent with. */
+  readonly authority: string;
+  private readonly idle: UpstreamConnection[] = [];
+  private readonly busy = new Set<UpstreamConnection>();
+  private readonly waiting: UpstreamUser[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(readonly options: UpstreamPoolOptions) {
+    const url = new URL(options.url);
+    this.isTls = url.protocol === 'https:';
+    this.host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    this.port = Number(url.port) || (this.isTls ? 443 : 80);
+    this.authority = url.host;
+    const shortest = Math.min(options.connectTimeoutMs, options.headersTimeoutMs, options.idleTimeoutMs);
+    this.timer = setInterval(() => this.sweep(), Math.max(50, Math.min(1000, shortest / 4, KEEP_IDLE_MS / 4)));
+    this.timer.unref();
+  }
+
+  /** Sockets open (idle and busy), for tests and metrics. */
+  get size(): number {
+    return this.idle.length + this.busy.size;
+  }
+
+  /** Runs `user` on a socket: an idle one, a new one within the bound, or the next one freed. */
+  dispatch(user: UpstreamUser, fresh = false): void {
+    if (this.closed) return user.upstreamFailed(Object.assign(new Error('upstream pool closed'), { code: 'ECONNRESET' }), false);
+    if (!fresh) {
+      const reused = this.idle.pop();
+      if (reused !== undefined) return this.run(reused, user);
+    }
+    if (this.size < this.options.connections || fresh) return this.run(this.open(), user);
+    this.waiting.push(user);
+  }
+
+  /** A user that no longer needs a socket (its client left while it waited). */
+  cancel(user: UpstreamUser): void {
+    const at = this.waiting.indexOf(user);
+    if (at !== -1) this.waiting.splice(at, 1);
+  }
+
+  private run(connection: UpstreamConnection, user: UpstreamUser): void {
+    this.busy.add(connection);
+    connection.start(user, performance.now());
+  }
+
+  private open(): UpstreamConnection {
+    const socket: Socket = this.isTls
+      ? connectTls({ host: this.host, port: this.port, servername: this.host, ALPNProtocols: ['http/1.1'] })
+      : connectTcp({ host: this.host, port: this.port });
+    socket.setNoDelay(true);
+    return new UpstreamConnection(socket, this, performance.now());
+  }
+
+  /** Called by a connection whose exchange ended with the socket still good for another. */
+  released(connection: UpstreamConnection): void {
+    this.busy.delete(connection);
+    const next = this.waiting.shift();
+    if (next !== undefined) return this.run(connection, next);
+    if (this.closed) return connection.destroy();
+    connection.idleSince = performance.now();
+    this.idle.push(connection);
+  }
+
+  /** Called by a connection once its socket is closed, whatever the reason. */
+  gone(connection: UpstreamConnection): void {
+    this.busy.delete(connection);
+    const at = this.idle.indexOf(connection);
+    if (at !== -1) this.idle.splice(at, 1);
+    // A slot opened: a waiting request gets a new socket.
+    if (this.waiting.length > 0 && !this.closed && this.size < this.options.connections) this.run(this.open(), this.waiting.shift()!);
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const connection of this.busy) connection.checkDeadline(now);
+    // Oldest first: the front of the list has been idle longest.
+    while (this.idle.length > 0 && now - this.idle[0]!.idleSince >= KEEP_IDLE_MS) this.idle.shift()!.destroy();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const connection of [...this.idle, ...this.busy]) connection.destroy();
+    for (const user of this.waiting.splice(0)) user.upstreamFailed(Object.assign(new Error('upstream pool closed'), { code: 'ECONNRESET' }), false);
+  }
+}

@@ -59,8 +59,8 @@ t.test('the address and User-Agent of the queued use are written with it, cut an
   await store.createToken(record, entry('created'));
   const recorder = new LastUsedRecorder(store, clock, 60_000);
   const agent = `curl/8.5 ${secret} ${'x'.repeat(400)}`;
-  recorder.record(record.id, clock.now(), { socket: { remoteAddress: '10.1.2.3' }, headers: { 'user-agent': agent } } as never);
-  recorder.record(record.id, clock.now() + 1, { socket: { remoteAddress: '10.9.9.9' }, headers: { 'user-agent': 'later' } } as never);
+  recorder.record(record.id, clock.now(), { remoteAddress: '10.1.2.3', userAgent: () => agent });
+  recorder.record(record.id, clock.now() + 1, { remoteAddress: '10.9.9.9', userAgent: () => 'later' });
   await recorder.flush();
   const stored = (await store.getToken(record.id))!;
   t.equal(stored.lastUsedIp, '10.1.2.3', 'the use that was queued, not one inside the interval');

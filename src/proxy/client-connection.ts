@@ -1,0 +1,291 @@
+import type { Socket } from 'node:net';
+import { writeChunk } from './chunked.js';
+import { Exchange, type ExchangeSink } from './exchange.js';
+import { bareResponse } from './heads.js';
+import { ERROR_PAUSED, ERROR_USER, HEADERS_GO_ON, Http1Parser, TYPE_REQUEST } from './http1-codec.js';
+
+/** Node's default `maxHeaderSize`: the request line and header fields together. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/** What the connection asks of the server: the pipeline for each parsed request. */
+export interface ConnectionHost extends ExchangeSink {
+  handle(exchange: Exchange): void;
+  closed(connection: ClientConnection): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** How node:http reads an Expect value as asking for 100 Continue. */
+const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
+
+/**
+ * RFC 9110 §5.5: a field value has no leading or trailing whitespace. llhttp skips the leading
+ * run; the trailing one is ours to drop, as node:http does, so `Bearer x\t` is not another token.
+ */
+export function trimValues(raw: string[]): void {
+  for (let i = 1; i < raw.length; i += 2) {
+    const value = raw[i]!;
+    const last = value.charCodeAt(value.length - 1);
+    if (last === 0x20 || last === 0x09) raw[i] = value.replace(/[ \t]+$/, '');
+  }
+}
+
+/**
+ * One client connection: llhttp in request mode over the socket, one request at a time. The
+ * parser pauses at the end of each request, so a pipelined request waits, unparsed, until the
+ * response before it is written (answers in order, and no request is judged before the one
+ * ahead of it ends). Header bytes are limited while they arrive, not after.
+ */
+export class ClientConnection extends Http1Parser {
+  /** The request in progress, from its head until its response ends. */
+  exchange: Exchange | undefined;
+  /** When the current head began (performance.now(); 0: none is being read), for the headers timeout. */
+  headStartedAt: number;
+  private url = '';
+  private rawHeaders: string[] = [];
+  private fieldOpen = false;
+  private headerBytes = 0;
+  private inHead = false;
+  private overflow = false;
+  private executing = false;
+  /** Paused at a message end: the bytes after it, waiting for the response to end. */
+  private waiting = false;
+  private pausedUpgrade = false;
+  private pending: Buffer = EMPTY;
+  private readingPaused = false;
+  private closing = false;
+  /** A head parsed in this execute, judged once the execute returns without a framing error. */
+  private unjudged: Exchange | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly host: ConnectionHost,
+  ) {
+    super(TYPE_REQUEST);
+    this.headStartedAt = performance.now();
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.feed(chunk));
+    socket.on('drain', () => this.exchange?.clientDrained());
+    socket.on('error', () => {}); // a reset client is an ordinary close
+    socket.on('close', () => this.closed());
+    socket.on('end', () => {
+      // Half-closed: answer what was asked, then close (as node:http does with allowHalfOpen off).
+      if (this.exchange === undefined) socket.end();
+      else this.closing = true;
+    });
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  /** Idle: no request in progress and none half-read, so shutdown may close it at once. */
+  get isIdle(): boolean {
+    return this.exchange === undefined && !this.inHead;
+  }
+
+  write(data: string | Buffer): boolean {
+    return this.socket.write(data);
+  }
+
+  writeChunk(data: Buffer): boolean {
+    return writeChunk(this.socket, data);
+  }
+
+  pauseReading(): void {
+    this.readingPaused = true;
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.readingPaused) return;
+    this.readingPaused = false;
+    if (!this.waiting) this.socket.resume();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Shutdown: close once the current response is written (or now, when idle). */
+  closeWhenDone(): void {
+    this.closing = true;
+    if (this.isIdle) this.socket.end();
+  }
+
+  /** A head that took longer than the headers timeout: 408, and close (as node:http does). */
+  timedOut(): void {
+    if (this.socket.writable) this.socket.end(bareResponse(408));
+    this.socket.destroy();
+  }
+
+  private feed(chunk: Buffer): void {
+    if (this.closing && this.exchange === undefined) return; // answered and closing: read nothing more
+    if (this.waiting) {
+      // A pipelined request behind one still being answered: keep it, read no more for now.
+      this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+      this.socket.pause();
+      return;
+    }
+    let data = chunk;
+    for (;;) {
+      this.executing = true;
+      const result = this.execute(data);
+      this.executing = false;
+      if (result.kind === 'error') return this.parseError(result.code);
+      // llhttp checks Transfer-Encoding and the body's framing after it reports the head, so a
+      // head is judged only once the execute that parsed it has found no fault.
+      const exchange = this.unjudged;
+      if (exchange !== undefined) {
+        this.unjudged = undefined;
+        this.host.handle(exchange);
+      }
+      if (result.kind === 'ok') return;
+      // Paused at the end of a request.
+      if (this.exchange !== undefined || this.socket.destroyed) {
+        this.waiting = true;
+        this.pausedUpgrade = result.upgrade;
+        this.pending = result.rest;
+        if (result.rest.length > 0) this.socket.pause();
+        return;
+      }
+      // Its response is already written (a refusal answered at once): go on with the next one.
+      if (this.closing) return void this.socket.end();
+      this.resume(result.upgrade);
+      if (result.rest.length === 0) return;
+      data = result.rest;
+    }
+  }
+
+  private parseError(code: number): void {
+    // A request that cannot be framed safely gets a bare answer and the connection closes:
+    // nothing after it can be trusted to start where the parser would think.
+    const status = this.overflow ? 431 : code === ERROR_USER ? 431 : 400;
+    if (this.unjudged !== undefined) {
+      // Never judged, never counted: the request is refused as unparseable.
+      this.unjudged = undefined;
+      this.exchange = undefined;
+    }
+    const exchange = this.exchange;
+    if (exchange !== undefined && !exchange.isDone) {
+      // The head was fine but the body's framing was not (a bad chunk size): the upstream request
+      // is aborted, and the client gets its 400 if no response has begun.
+      this.exchange = undefined;
+      if (!exchange.badFraming()) return void this.socket.destroy();
+    }
+    if (this.socket.writable) this.socket.end(bareResponse(status));
+    this.socket.destroy();
+  }
+
+  /** Called by the exchange when its response is written whole. */
+  exchangeEnded(exchange: Exchange): void {
+    if (exchange !== this.exchange) return;
+    this.exchange = undefined;
+    if (!exchange.keepAlive || this.closing || !exchange.requestComplete) {
+      // Nothing more is read from this connection: an unread body must not be taken for a request.
+      this.closing = true;
+      this.socket.end();
+      return;
+    }
+    this.headStartedAt = 0;
+    // Reading held back for this exchange's body (or its queue) is over with it.
+    if (this.readingPaused) {
+      this.readingPaused = false;
+      if (!this.waiting) this.socket.resume();
+    }
+    if (this.executing || !this.waiting) return; // the feed loop (or the next chunk) goes on
+    this.waiting = false;
+    this.resume(this.pausedUpgrade);
+    const rest = this.pending;
+    this.pending = EMPTY;
+    this.socket.resume();
+    if (rest.length > 0) this.feed(rest);
+  }
+
+  private closed(): void {
+    this.free();
+    const exchange = this.exchange;
+    this.exchange = undefined;
+    exchange?.clientClosed();
+    this.host.closed(this);
+  }
+
+  // llhttp callbacks (request mode).
+
+  onMessageBegin(): number {
+    this.inHead = true;
+    this.url = '';
+    this.rawHeaders = [];
+    this.fieldOpen = false;
+    this.headerBytes = 0;
+    if (this.headStartedAt === 0) this.headStartedAt = performance.now();
+    return 0;
+  }
+
+  onUrl(chunk: Buffer, start: number, end: number): number {
+    this.url += chunk.toString('latin1', start, end);
+    return this.count(end - start);
+  }
+
+  onHeaderField(chunk: Buffer, start: number, end: number): number {
+    if (!this.inHead) return 0; // trailer fields of a chunked upload: not forwarded
+    const text = chunk.toString('latin1', start, end);
+    if (this.fieldOpen) this.rawHeaders[this.rawHeaders.length - 2] += text;
+    else this.rawHeaders.push(text, '');
+    this.fieldOpen = true;
+    return this.count(end - start);
+  }
+
+  onHeaderValue(chunk: Buffer, start: number, end: number): number {
+    if (!this.inHead) return 0;
+    this.rawHeaders[this.rawHeaders.length - 1] += chunk.toString('latin1', start, end);
+    this.fieldOpen = false;
+    return this.count(end - start);
+  }
+
+  private count(bytes: number): number {
+    this.headerBytes += bytes;
+    if (this.headerBytes <= MAX_HEADER_BYTES) return 0;
+    this.overflow = true;
+    return ERROR_USER;
+  }
+
+  onHeadersComplete(_status: number, _upgrade: boolean, keepAlive: boolean): number {
+    this.inHead = false;
+    this.headStartedAt = 0;
+    trimValues(this.rawHeaders);
+    let body: 'chunked' | 'length' | 'none' = 'none';
+    let expect: string | undefined;
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      // Lengths first: most fields are none of these three.
+      if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') body = 'chunked';
+      else if (name.length === 14 && body === 'none' && raw[i + 1] !== '0' && name.toLowerCase() === 'content-length') body = 'length';
+      else if (name.length === 6 && name.toLowerCase() === 'expect') expect = expect === undefined ? raw[i + 1] : `${expect}, ${raw[i + 1]}`;
+    }
+    const minor = this.httpMinor();
+    const isHttp11 = this.httpMajor() === 1 && minor === 1;
+    // Answer and close: RFC 9112 §6.1, Transfer-Encoding in an HTTP/1.0 request may be a framing
+    // trick; and a version other than 1.x (llhttp reads `HTTP/2.0` as a request line too), as
+    // node:http does.
+    const reusable = keepAlive && !this.closing && !(minor === 0 && body === 'chunked') && this.httpMajor() === 1;
+    const exchange = new Exchange(this, this.method(), this.url, raw, minor, reusable, body, this.host);
+    // RFC 9110 §10.1.1: 100-continue is the one expectation; any other gets 417. Only HTTP/1.1
+    // has Expect (node:http ignores it on other versions, and so do we).
+    if (expect !== undefined && isHttp11) exchange.expectation = CONTINUE.test(expect) ? 'continue' : 'unsupported';
+    this.exchange = exchange;
+    this.unjudged = exchange;
+    return HEADERS_GO_ON;
+  }
+
+  onBody(chunk: Buffer, start: number, end: number): number {
+    this.exchange?.requestData(chunk.subarray(start, end));
+    return 0;
+  }
+
+  onMessageComplete(): number {
+    this.exchange?.requestEnded();
+    return ERROR_PAUSED;
+  }
+}

@@ -1,0 +1,49 @@
+import { STATUS_CODES } from 'node:http';
+import type { Problem } from '../http/problem.js';
+
+/** Status lines, built once per status. */
+const STATUS_LINES = new Map<number, string>();
+
+export function statusLine(status: number): string {
+  let line = STATUS_LINES.get(status);
+  if (line === undefined) {
+    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    STATUS_LINES.set(status, line);
+  }
+  return line;
+}
+
+let dateSecond = -1;
+let dateLine = '';
+
+/** The `date` header line (RFC 9110 §6.6.1), rebuilt at most once a second. */
+export function dateHeaderLine(nowMs: number): string {
+  const second = Math.floor(nowMs / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateLine = `date: ${new Date(second * 1000).toUTCString()}\r\n`;
+  }
+  return dateLine;
+}
+
+/**
+ * A whole problem+json response (RFC 9457) as one string: one socket write. Bodies hold only
+ * fixed texts and the request id, never a header value, so a secret is never echoed back.
+ */
+export function problemResponse(problem: Problem, requestId: string, extra: Readonly<Record<string, string>> | undefined, close: boolean, nowMs: number): string {
+  const body = JSON.stringify({ ...problem, requestId });
+  let head = statusLine(problem.status);
+  head += 'content-type: application/problem+json\r\n';
+  head += `content-length: ${Buffer.byteLength(body)}\r\n`;
+  head += 'cache-control: no-store\r\n';
+  head += `x-request-id: ${requestId}\r\n`;
+  if (extra !== undefined) for (const name in extra) head += `${name}: ${extra[name]}\r\n`;
+  head += dateHeaderLine(nowMs);
+  if (close) head += 'connection: close\r\n';
+  return `${head}\r\n${body}`;
+}
+
+/** A bare refusal for what could not be parsed as HTTP at all (no request id, no body to frame). */
+export function bareResponse(status: number): string {
+  return `${statusLine(status)}connection: close\r\ncontent-length: 0\r\n\r\n`;
+}

@@ -1,0 +1,302 @@
+import type { Socket } from 'node:net';
+import { ERROR_PAUSED, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE } from './http1-codec.js';
+import type { UpstreamPool } from './upstream-pool.js';
+import { writeChunk } from './chunked.js';
+import { trimValues } from './client-connection.js';
+
+/** How a response body is delimited, as the upstream framed it. */
+export type Framing = 'none' | 'length' | 'chunked' | 'close';
+
+/** The side of an exchange that talks to the upstream (implemented by Exchange). */
+export interface UpstreamUser {
+  /** HEAD: the response has no body whatever its headers say. */
+  readonly isHead: boolean;
+  /** May be sent again on a fresh socket when a reused one closed before any response byte. */
+  readonly retryable: boolean;
+  /** The socket is ours: write the request head and what body there is. */
+  upstreamStarted(connection: UpstreamConnection): void;
+  responseHead(status: number, reason: string, rawHeaders: string[], framing: Framing): void;
+  responseData(chunk: Buffer): void;
+  responseEnd(trailers: string[] | undefined): void;
+  /** The socket can take more request body. */
+  upstreamDrained(): void;
+  /** The upstream failed this request; `started`: some of the response was already passed on. */
+  upstreamFailed(err: Error, started: boolean): void;
+}
+
+type Phase = 'waiting' | 'head' | 'body' | 'idle';
+
+const timeoutError = (what: string, code: string) => Object.assign(new Error(`upstream ${what} timed out`), { code });
+
+/**
+ * One socket to the upstream with its llhttp response parser. It carries one exchange at a
+ * time; when the response ends with keep-alive and the request was sent whole, the pool gets it
+ * back. Any fault ends the socket: it is never reused after an error, a timeout or an abort.
+ */
+export class UpstreamConnection extends Http1Parser {
+  /** When the pool last put it in its idle list. */
+  idleSince = 0;
+  private user: UpstreamUser | undefined;
+  private uses = 0;
+  private phase: Phase = 'waiting';
+  private connected = false;
+  private since: number;
+  private lastBytes = 0;
+  private responseStarted = false;
+  private requestDone = false;
+  private interim = false;
+  private ended = false;
+  private error: Error | undefined;
+  private status = 0;
+  private rawHeaders: string[] = [];
+  private trailers: string[] | undefined;
+  private fieldOpen = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly pool: UpstreamPool,
+    now: number,
+  ) {
+    super(TYPE_RESPONSE);
+    this.since = now;
+    socket.on(pool.isTls ? 'secureConnect' : 'connect', () => {
+      this.connected = true;
+      this.since = performance.now();
+    });
+    socket.on('data', (chunk: Buffer) => this.received(chunk));
+    socket.on('end', () => this.peerEnded());
+    socket.on('error', (err) => (this.error ??= err));
+    socket.on('close', () => this.closed());
+    socket.on('drain', () => this.user?.upstreamDrained());
+  }
+
+  start(user: UpstreamUser, now: number): void {
+    this.user = user;
+    this.uses++;
+    this.phase = 'head';
+    this.since = now;
+    this.lastBytes = this.socket.bytesWritten;
+    this.responseStarted = false;
+    this.requestDone = false;
+    this.ended = false;
+    this.status = 0;
+    this.rawHeaders = [];
+    this.trailers = undefined;
+    this.fieldOpen = false;
+    user.upstreamStarted(this);
+  }
+
+  /** Writes request bytes; false when the socket's buffer is full (wait for upstreamDrained). */
+  write(data: Buffer | string): boolean {
+    return this.socket.write(data);
+  }
+
+  /** Writes one chunk of a chunked body (size line, data, CRLF) as one writev. */
+  writeChunk(data: Buffer): boolean {
+    return writeChunk(this.socket, data);
+  }
+
+  /** The request is written whole: from here the headers timeout runs. */
+  requestSent(now: number): void {
+    this.requestDone = true;
+    if (this.phase === 'head') this.since = now;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  /** The exchange is gone (its client left): the socket goes too, mid-request it is useless. */
+  abort(): void {
+    this.user = undefined;
+    this.socket.destroy();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Called by the pool's sweep: connect, headers and idle timeouts without a timer per request. */
+  checkDeadline(now: number): void {
+    if (!this.connected) {
+      if (now - this.since >= this.pool.options.connectTimeoutMs) this.fail(timeoutError('connect', 'UND_ERR_CONNECT_TIMEOUT'));
+      return;
+    }
+    if (this.phase === 'head' && this.requestDone) {
+      if (now - this.since >= this.pool.options.headersTimeoutMs) this.fail(timeoutError('headers', 'UND_ERR_HEADERS_TIMEOUT'));
+      return;
+    }
+    if (this.phase === 'head' || this.phase === 'body') {
+      // An upload still moving, or a body still arriving, is alive; silence for idleMs is not.
+      const bytes = this.socket.bytesRead + this.socket.bytesWritten;
+      if (bytes !== this.lastBytes) {
+        this.lastBytes = bytes;
+        this.since = now;
+      } else if (now - this.since >= this.pool.options.idleTimeoutMs) {
+        this.fail(timeoutError('body', 'UND_ERR_BODY_TIMEOUT'));
+      }
+    }
+  }
+
+  private fail(err: Error): void {
+    this.error = err;
+    this.socket.destroy();
+  }
+
+  private received(chunk: Buffer): void {
+    if (this.user === undefined) {
+      // Bytes with no request outstanding: the upstream is confused; this socket is done.
+      this.socket.destroy();
+      return;
+    }
+    const result = this.execute(chunk);
+    if (result.kind === 'ok') return;
+    if (result.kind === 'error') return this.fail(Object.assign(new Error(`upstream response is not valid HTTP/1.1: ${result.reason}`), { code: 'UND_ERR_INVALID' }));
+    // Paused: the response ended (onMessageComplete). Anything after it was never asked for.
+    if (result.rest.length > 0) return void this.socket.destroy();
+    this.afterResponse();
+  }
+
+  private afterResponse(): void {
+    const user = this.user;
+    this.user = undefined;
+    this.phase = 'idle';
+    const keepAlive = this.shouldKeepAlive() && this.requestDone;
+    user?.responseEnd(this.trailers);
+    if (!keepAlive || this.socket.destroyed) return void this.socket.destroy();
+    this.resume(false);
+    this.pool.released(this);
+  }
+
+  private peerEnded(): void {
+    if (this.phase === 'body') {
+      // A close-delimited body ends here; finish() calls onMessageComplete for it.
+      const result = this.finish();
+      if (result.kind === 'ok' && this.ended) {
+        const user = this.user;
+        this.user = undefined;
+        user?.responseEnd(this.trailers);
+      }
+    }
+    this.socket.destroy();
+  }
+
+  private closed(): void {
+    this.free();
+    const user = this.user;
+    const started = this.status !== 0;
+    this.user = undefined;
+    this.phase = 'idle';
+    this.pool.gone(this);
+    if (user === undefined) return;
+    // A reused socket the upstream had already closed: it saw nothing of this request.
+    if (!this.responseStarted && this.uses > 1 && user.retryable && this.error?.message.includes('timed out') !== true) {
+      this.pool.dispatch(new RetriedUser(user), true);
+      return;
+    }
+    user.upstreamFailed(this.error ?? Object.assign(new Error('upstream closed the connection'), { code: 'ECONNRESET' }), started);
+  }
+
+  // llhttp callbacks (response mode).
+
+  onMessageBegin(): number {
+    this.responseStarted = true;
+    return 0;
+  }
+
+  onUrl(): number {
+    return 0;
+  }
+
+  onHeaderField(chunk: Buffer, start: number, end: number): number {
+    const list = this.phase === 'body' ? (this.trailers ??= []) : this.rawHeaders;
+    const text = chunk.toString('latin1', start, end);
+    if (this.fieldOpen) list[list.length - 2] += text;
+    else list.push(text, '');
+    this.fieldOpen = true;
+    return 0;
+  }
+
+  onHeaderValue(chunk: Buffer, start: number, end: number): number {
+    const list = this.phase === 'body' ? this.trailers! : this.rawHeaders;
+    list[list.length - 1] += chunk.toString('latin1', start, end);
+    this.fieldOpen = false;
+    return 0;
+  }
+
+  onHeadersComplete(status: number): number {
+    this.fieldOpen = false;
+    trimValues(this.rawHeaders);
+    if (status < 200) {
+      // 100 Continue and other interim answers: Tollgate answered Expect itself; the final one follows.
+      this.interim = true;
+      this.rawHeaders = [];
+      return HEADERS_GO_ON;
+    }
+    this.status = status;
+    this.phase = 'body';
+    this.lastBytes = this.socket.bytesRead + this.socket.bytesWritten;
+    this.since = performance.now();
+    const user = this.user!;
+    const noBody = user.isHead || status === 204 || status === 304;
+    user.responseHead(status, '', this.rawHeaders, noBody ? 'none' : framingOf(this.rawHeaders));
+    return user.isHead ? HEADERS_SKIP_BODY : HEADERS_GO_ON;
+  }
+
+  onBody(chunk: Buffer, start: number, end: number): number {
+    this.user?.responseData(chunk.subarray(start, end));
+    return 0;
+  }
+
+  onMessageComplete(): number {
+    if (this.interim) {
+      this.interim = false;
+      this.responseStarted = false;
+      return 0;
+    }
+    this.ended = true;
+    return ERROR_PAUSED;
+  }
+}
+
+/** Content-Length when the upstream sent one (llhttp has checked it), else chunked, else up to close. */
+function framingOf(raw: string[]): Framing {
+  let framing: Framing = 'close';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') return 'chunked';
+    if (name.length === 14 && name.toLowerCase() === 'content-length') framing = 'length';
+  }
+  return framing;
+}
+
+/** A user sent once more on a fresh socket, so it is not retried again. */
+class RetriedUser implements UpstreamUser {
+  constructor(private readonly user: UpstreamUser) {}
+  get isHead(): boolean {
+    return this.user.isHead;
+  }
+  readonly retryable = false;
+  upstreamStarted(connection: UpstreamConnection): void {
+    this.user.upstreamStarted(connection);
+  }
+  responseHead(status: number, reason: string, rawHeaders: string[], framing: Framing): void {
+    this.user.responseHead(status, reason, rawHeaders, framing);
+  }
+  responseData(chunk: Buffer): void {
+    this.user.responseData(chunk);
+  }
+  responseEnd(trailers: string[] | undefined): void {
+    this.user.responseEnd(trailers);
+  }
+  upstreamDrained(): void {
+    this.user.upstreamDrained();
+  }
+  upstreamFailed(err: Error, started: boolean): void {
+    this.user.upstreamFailed(err, started);
+  }
+}
