@@ -81,9 +81,12 @@ export function wrk(url, { headers = [], connections = 32, duration = '10s', scr
   const args = ['-t1', `-c${connections}`, `-d${duration}`, '--latency'];
   for (const h of headers) args.push('-H', h);
   if (script) args.push('-s', script);
-  const cpuBefore = pid ? cpuSeconds(pid) : 0;
+  // A target may be several processes (nginx and the auth service it asks): their CPU adds up.
+  const pids = pid === undefined ? [] : [pid].flat();
+  const cpuOf = () => pids.reduce((sum, p) => sum + cpuSeconds(p), 0);
+  const cpuBefore = cpuOf();
   const text = execFileSync('wrk', [...args, url], { encoding: 'utf8' });
-  const cpu = pid ? cpuSeconds(pid) - cpuBefore : 0;
+  const cpu = cpuOf() - cpuBefore;
   const requests = Number(/(\d+) requests in/.exec(text)[1]);
   const toMs = (v) => (v ? Number.parseFloat(v) * (v.endsWith('us') ? 0.001 : v.endsWith('ms') ? 1 : 1000) : NaN);
   return {
@@ -92,7 +95,7 @@ export function wrk(url, { headers = [], connections = 32, duration = '10s', scr
     p99: toMs(/99%\s+([\d.]+\w+)/.exec(text)?.[1]),
     non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0),
     errors: Number(/Socket errors: connect (\d+)/.exec(text)?.[1] ?? 0),
-    cpuUsPerRequest: pid ? (cpu * 1e6) / requests : NaN,
+    cpuUsPerRequest: pids.length > 0 ? (cpu * 1e6) / requests : NaN,
   };
 }
 

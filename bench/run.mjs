@@ -60,6 +60,56 @@ http {
   return { name: 'nginx (1 worker, keepalive 128)', url: `http://127.0.0.1:${port}`, pid: worker };
 }
 
+/**
+ * nginx with `auth_request` to bench/auth-service.mjs: the usual way to add a token check to an
+ * nginx that is already there. The subrequest goes over a keep-alive pool too.
+ */
+async function startNginxAuth(upstreamUrl, secret) {
+  if (!ensureCommand('nginx', 'nginx-light')) return undefined;
+  const auth = start('node', ['bench/auth-service.mjs', '0', secret]);
+  const authPort = Number(await waitFor(() => auth.output().trim(), 'auth service'));
+  const port = await freePort();
+  const conf = join(dir, 'nginx-auth.conf');
+  const upstream = new URL(upstreamUrl).host;
+  const prefix = join(dir, 'nginx-auth');
+  execFileSync('mkdir', ['-p', prefix]);
+  writeFileSync(
+    conf,
+    `worker_processes 1; error_log stderr warn; pid ${prefix}/nginx.pid; daemon off;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy; fastcgi_temp_path ${prefix}/fcgi;
+  uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;
+  upstream up { server ${upstream}; keepalive 128; }
+  upstream auth { server 127.0.0.1:${authPort}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    location / { auth_request /_auth; proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location = /_auth {
+      internal;
+      proxy_pass http://auth;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Original-Method $request_method;
+    }
+  }
+}
+`,
+  );
+  const proc = start('nginx', ['-c', conf, '-p', prefix]);
+  await waitFor(() => execFileSync('pgrep', ['-P', String(proc.child.pid)], { encoding: 'utf8' }).trim(), 'the nginx worker');
+  const worker = Number(execFileSync('pgrep', ['-P', String(proc.child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+  killOnExit(worker);
+  return { name: 'nginx + auth_request (Node check)', url: `http://127.0.0.1:${port}`, pid: [worker, auth.child.pid], secret };
+}
+
 async function startHttpProxy(upstreamUrl) {
   const proc = start('node', ['bench/http-proxy-server.mjs', upstreamUrl, '0']);
   const port = Number(await waitFor(() => proc.output().trim(), 'http-proxy'));
@@ -94,6 +144,7 @@ async function main() {
   const redisPort = redisServer.port;
   const redis = await startTollgate('tollgate (Redis store)', upstream.url, { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redisServer.url });
   const tollgates = [file, redis];
+  const nginxAuth = await startNginxAuth(upstream.url, file.secret);
   const auth = (t) => [`Authorization: Bearer ${t.secret}`];
   const load = { connections: CONNECTIONS, duration: DURATION };
   console.log(`# npm run bench${only ? ` -- ${only}` : ''}; wrk -t1 -c${CONNECTIONS} -d${DURATION}; Tollgate on node ${[...new Set(tollgates.map((t) => t.node))].join(', ')}, bench and node baselines on ${process.version}; nproc ${execFileSync('nproc').toString().trim()}; ${new Date().toISOString()}\n`);
@@ -102,8 +153,8 @@ async function main() {
   let cachedRps = {};
   if (wanted('cached') || wanted('refused')) {
     console.log(`## 1. GET with a cached token, small response (${ROUNDS} rounds, targets alternated; median of the rounds)\n`);
-    const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'vs nginx', 'vs http-proxy', 'vs floor']];
-    const targets = [upstream, nginx, httpProxy, floor, ...tollgates].filter(Boolean);
+    const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'vs nginx', 'vs nginx+auth', 'vs http-proxy', 'vs floor']];
+    const targets = [upstream, nginx, nginxAuth, httpProxy, floor, ...tollgates].filter(Boolean);
     const runs = new Map(targets.map((t) => [t, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of targets) {
@@ -123,7 +174,8 @@ async function main() {
         fmt(r.p50, 2),
         fmt(r.p99, 2),
         fmt(r.cpuUsPerRequest),
-        fmt(r.rps / base('nginx'), 2),
+        fmt(r.rps / base('nginx ('), 2),
+        fmt(r.rps / base('nginx + auth'), 2),
         fmt(r.rps / base('node-http-proxy'), 2),
         fmt(r.rps / base('node:http + undici'), 2),
       ]);
