@@ -8,7 +8,7 @@ export const MAX_BODY_BYTES = 1 << 20;
 export async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/(?:[a-z0-9.+-]*\+)?json\s*(?:;|$)/i.test(type)) {
-    throw new AdminError(415, '/problems/unsupported-media-type', 'Unsupported media type', 'send the body as application/json');
+    throw AdminError.of('unsupported_media_type', 'send the body as application/json');
   }
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_BODY_BYTES) throw tooLarge();
@@ -29,11 +29,11 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
       return value;
     });
   } catch {
-    throw new AdminError(400, '/problems/invalid-json', 'Invalid JSON', 'the request body is not valid JSON');
+    throw AdminError.of('invalid_json', 'the request body is not valid JSON');
   }
   if (hasProtoKey) throw invalidRequest([{ field: '__proto__', message: 'not accepted as a key anywhere in a request body' }]);
   return body;
 }
 
 const tooLarge = () =>
-  new AdminError(413, '/problems/body-too-large', 'Body too large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  AdminError.of('body_too_large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);

@@ -1,4 +1,5 @@
 import type { Problem } from '../http/problem.js';
+import { PROBLEMS, type ProblemCode } from '../http/problems.js';
 
 /** An admin API refusal with its status and stable problem type; the message is the `detail`. */
 export class AdminError extends Error {
@@ -15,6 +16,12 @@ export class AdminError extends Error {
     this.name = 'AdminError';
   }
 
+  /** The refusal for a registered problem (http/problems.ts). */
+  static of(code: ProblemCode, detail: string, extra: Record<string, unknown> = {}, headers?: Record<string, string>): AdminError {
+    const { status, type, title } = PROBLEMS[code];
+    return new AdminError(status, type, title, detail, extra, headers);
+  }
+
   toProblem(): Problem {
     return { status: this.status, type: this.type, title: this.title, detail: this.message, ...this.extra };
   }
@@ -22,10 +29,10 @@ export class AdminError extends Error {
 
 /** The stable problem types (RFC 9457 `type`) the admin API answers with; callers switch on these. */
 export const PROBLEM = {
-  invalidRequest: '/problems/invalid-request',
-  notFound: '/problems/not-found',
-  conflict: '/problems/conflict',
-  insufficientScope: '/problems/insufficient-scope',
+  invalidRequest: PROBLEMS.invalid_request.type,
+  notFound: PROBLEMS.not_found.type,
+  conflict: PROBLEMS.conflict.type,
+  insufficientScope: PROBLEMS.insufficient_scope.type,
 } as const;
 
 export interface FieldFault {
@@ -34,13 +41,10 @@ export interface FieldFault {
 }
 
 export const invalidRequest = (faults: FieldFault[]): AdminError =>
-  new AdminError(400, PROBLEM.invalidRequest, 'Invalid request', faults.map((f) => `${f.field}: ${f.message}`).join('; '), {
-    errors: faults,
-  });
+  AdminError.of('invalid_request', faults.map((f) => `${f.field}: ${f.message}`).join('; '), { errors: faults });
 
-export const notFound = (what: string): AdminError => new AdminError(404, PROBLEM.notFound, 'Not found', `${what} does not exist`);
+export const notFound = (what: string): AdminError => AdminError.of('not_found', `${what} does not exist`);
 
-export const conflict = (detail: string): AdminError => new AdminError(409, PROBLEM.conflict, 'Conflict', detail);
+export const conflict = (detail: string): AdminError => AdminError.of('conflict', detail);
 
-export const forbidden = (detail: string): AdminError =>
-  new AdminError(403, PROBLEM.insufficientScope, 'Insufficient scope', detail);
+export const forbidden = (detail: string): AdminError => AdminError.of('insufficient_scope', detail);

@@ -4,6 +4,7 @@ import { authenticate } from '../auth/authenticate.js';
 import { DENIALS } from '../auth/decision.js';
 import { UNOBSERVED, type TokenCache } from '../auth/token-cache.js';
 import { sendProblem } from '../http/problem.js';
+import { PROBLEMS } from '../http/problems.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -91,7 +92,7 @@ export function createAdminServer(options: AdminOptions): Server {
         });
       }
       served.logger.error({ err, requestId }, 'admin request failed');
-      sendProblem(res, { status: 500, type: '/problems/internal', title: 'Internal error', detail: 'see the server log' }, requestId);
+      sendProblem(res, { ...PROBLEMS.internal, detail: 'see the server log' }, requestId);
     });
   });
 }
@@ -109,7 +110,7 @@ async function handle(
   if ('allowed' in match) {
     if (match.allowed.length === 0) throw notFound(`route ${url.pathname}`);
     const allow = match.allowed.join(', ');
-    throw new AdminError(405, '/problems/method-not-allowed', 'Method not allowed', `${req.method} is not served here; allowed: ${allow}`, {}, { allow });
+    throw AdminError.of('method_not_allowed', `${req.method} is not served here; allowed: ${allow}`, {}, { allow });
   }
   const { route, params } = match;
   seen.route = `${route.method} ${route.path}`;
@@ -117,13 +118,13 @@ async function handle(
   if (route.auth === 'token') {
     caller = await requireCaller(req, options);
     if (!mayCallRoute(caller, seen.route)) {
-      throw new AdminError(403, '/problems/insufficient-scope', 'Insufficient scope', 'this token has no admin right: the admin API answers it only GET /v1/whoami and GET /v1/settings');
+      throw AdminError.of('insufficient_scope', 'this token has no admin right: the admin API answers it only GET /v1/whoami and GET /v1/settings');
     }
   }
   if (route.auth === 'metrics' && options.metricsAuth) {
     caller = await requireCaller(req, options);
     // Any token holding the admin right (star or scoped): there is no narrower `metrics` right.
-    if (caller.role !== 'star' && caller.role !== 'scoped') throw new AdminError(403, '/problems/insufficient-scope', 'Insufficient scope', 'metrics need a token with the admin right');
+    if (caller.role !== 'star' && caller.role !== 'scoped') throw AdminError.of('insufficient_scope', 'metrics need a token with the admin right');
   }
   const answer = await route.handler({ req, params, query: url.searchParams, caller, options });
   // The route table owns the status; a handler names one only when it differs (readyz's 503).

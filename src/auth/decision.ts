@@ -1,3 +1,4 @@
+import { PROBLEMS } from '../http/problems.js';
 import type { Right } from '../tokens/record.js';
 
 /** Why a request is refused; one table below turns each into a status and a problem body. */
@@ -17,9 +18,9 @@ export type DenyReason =
 /** SPEC §8 `outcome` label values. */
 export type Outcome = 'allowed' | 'unauthenticated' | 'forbidden' | 'not_found' | 'unavailable' | 'upstream_error';
 
+/** A refusal: its problem (status, type, title from http/problems.ts), detail and metric outcome. */
 export interface Denial {
   status: number;
-  /** Stable problem type (RFC 9457 §3.1.1), listed in the README. */
   type: string;
   title: string;
   detail: string;
@@ -32,82 +33,60 @@ const REALM = 'Bearer realm="tollgate"';
 
 export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
   missing_token: {
-    status: 401,
-    type: '/problems/missing-token',
-    title: 'Authentication required',
+    ...PROBLEMS.missing_token,
     detail: 'Send Authorization: Bearer <token>.',
     outcome: 'unauthenticated',
     challenge: REALM,
   },
   duplicate_authorization: {
-    status: 400,
-    type: '/problems/duplicate-authorization',
-    title: 'More than one Authorization header',
+    ...PROBLEMS.duplicate_authorization,
     detail: 'Send exactly one Authorization header.',
     outcome: 'unauthenticated',
   },
   invalid_token: {
-    status: 401,
-    type: '/problems/invalid-token',
-    title: 'Invalid token',
+    ...PROBLEMS.invalid_token,
     detail: 'The token is malformed, unknown, revoked or expired.',
     outcome: 'unauthenticated',
     challenge: `${REALM}, error="invalid_token"`,
   },
   bad_target: {
-    status: 400,
-    type: '/problems/bad-path',
-    title: 'Request target refused',
+    ...PROBLEMS.bad_target,
     detail: 'Paths with dot segments, encoded slashes or backslashes, NUL, or a foreign form are refused.',
     outcome: 'not_found',
   },
   uri_too_long: {
-    status: 414,
-    type: '/problems/uri-too-long',
-    title: 'Request target too long',
+    ...PROBLEMS.uri_too_long,
     detail: 'Request targets are limited to 8192 characters.',
     outcome: 'not_found',
   },
   too_many_headers: {
-    status: 431,
-    type: '/problems/too-many-headers',
-    title: 'Too many header fields',
+    ...PROBLEMS.too_many_headers,
     detail: 'Requests are limited to 200 header fields.',
     outcome: 'not_found',
   },
   expectation_failed: {
-    status: 417,
-    type: '/problems/expectation-failed',
-    title: 'Expectation failed',
+    ...PROBLEMS.expectation_failed,
     detail: 'The only expectation supported is Expect: 100-continue.',
     outcome: 'not_found',
   },
   no_route: {
-    status: 404,
-    type: '/problems/no-route',
-    title: 'No route',
+    ...PROBLEMS.no_route,
     detail: 'No configured route matches this path.',
     outcome: 'not_found',
   },
   method_not_allowed: {
-    status: 405,
-    type: '/problems/method-not-allowed',
-    title: 'Method not allowed',
+    ...PROBLEMS.method_not_allowed,
     detail: 'This method maps to no right on this route.',
     outcome: 'forbidden',
   },
   insufficient_scope: {
-    status: 403,
-    type: '/problems/insufficient-scope',
-    title: 'Insufficient scope',
+    ...PROBLEMS.insufficient_scope,
     detail: 'The token does not hold the right this request needs on this repository.',
     outcome: 'forbidden',
     challenge: `${REALM}, error="insufficient_scope"`,
   },
   store_unavailable: {
-    status: 503,
-    type: '/problems/store-unavailable',
-    title: 'Token store unavailable',
+    ...PROBLEMS.store_unavailable,
     detail: 'The token could not be checked; retry shortly.',
     outcome: 'unavailable',
   },

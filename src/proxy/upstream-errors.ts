@@ -1,3 +1,5 @@
+import { PROBLEMS } from '../http/problems.js';
+
 /** How an upstream failure is reported: SPEC §3.6 status and the `reason` metric label. */
 export interface UpstreamFailure {
   status: 502 | 504;
@@ -6,30 +8,10 @@ export interface UpstreamFailure {
   title: string;
 }
 
-const TIMEOUT: UpstreamFailure = {
-  status: 504,
-  reason: 'timeout',
-  type: '/problems/upstream-timeout',
-  title: 'Upstream timed out',
-};
-const REFUSED: UpstreamFailure = {
-  status: 502,
-  reason: 'refused',
-  type: '/problems/upstream-unreachable',
-  title: 'Upstream refused the connection',
-};
-const RESET: UpstreamFailure = {
-  status: 502,
-  reason: 'reset',
-  type: '/problems/upstream-reset',
-  title: 'Upstream closed the connection',
-};
-const OTHER: UpstreamFailure = {
-  status: 502,
-  reason: 'other',
-  type: '/problems/upstream-error',
-  title: 'Upstream failed',
-};
+const TIMEOUT: UpstreamFailure = { ...PROBLEMS.upstream_timeout, reason: 'timeout' };
+const REFUSED: UpstreamFailure = { ...PROBLEMS.upstream_unreachable, reason: 'refused' };
+const RESET: UpstreamFailure = { ...PROBLEMS.upstream_reset, reason: 'reset' };
+const OTHER: UpstreamFailure = { ...PROBLEMS.upstream_error, reason: 'other' };
 
 /** Sorts an undici or socket error into the status the client gets. */
 export function classifyUpstreamError(err: unknown): UpstreamFailure {

@@ -10,6 +10,7 @@ const CASES: Array<[DenyReason, number, string, string, boolean]> = [
   ['bad_target', 400, '/problems/bad-path', 'not_found', false],
   ['uri_too_long', 414, '/problems/uri-too-long', 'not_found', false],
   ['too_many_headers', 431, '/problems/too-many-headers', 'not_found', false],
+  ['expectation_failed', 417, '/problems/expectation-failed', 'not_found', false],
   ['no_route', 404, '/problems/no-route', 'not_found', false],
   ['method_not_allowed', 405, '/problems/method-not-allowed', 'forbidden', false],
   ['insufficient_scope', 403, '/problems/insufficient-scope', 'forbidden', true],
@@ -30,4 +31,12 @@ t.test('every reason has its documented row, and the table has no other', async 
 
 t.test('deny() carries its reason', async (t) => {
   for (const [reason] of CASES) t.same(deny(reason), { allowed: false, reason });
+});
+
+t.test('one problem registry: every code has one type, every type one code, statuses are errors', async (t) => {
+  const { PROBLEMS } = await import('../../src/http/problems.js');
+  const kinds = Object.values(PROBLEMS);
+  t.equal(new Set(kinds.map((k) => k.type)).size, kinds.length, 'types are unique');
+  t.ok(kinds.every((k) => k.status >= 400 && k.status <= 599 && k.type.startsWith('/problems/') && k.title.length > 0));
+  for (const [reason, denial] of Object.entries(DENIALS)) t.same([denial.status, denial.type, denial.title], [PROBLEMS[reason as keyof typeof PROBLEMS].status, PROBLEMS[reason as keyof typeof PROBLEMS].type, PROBLEMS[reason as keyof typeof PROBLEMS].title], `${reason} comes from the registry`);
 });

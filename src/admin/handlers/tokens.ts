@@ -72,7 +72,7 @@ export async function reportLeaked({ req, options }: AdminContext): Promise<Admi
   const body = parseBody(leakedBody, await readJson(req));
   const wait = options.leakBudget.spend(req.socket.remoteAddress ?? 'unknown', body.secrets.length);
   if (wait !== undefined) {
-    throw new AdminError(429, '/problems/rate-limited', 'Too many requests', `leak reports are limited per client address; try again in ${wait} s`, {}, { 'retry-after': String(wait) });
+    throw AdminError.of('rate_limited', `leak reports are limited per client address; try again in ${wait} s`, {}, { 'retry-after': String(wait) });
   }
   return { json: await options.tokens.reportLeaked(body.secrets) };
 }

@@ -20,7 +20,7 @@ export const UI_HEADERS: Record<string, string> = {
 export async function uiFile({ params }: AdminContext): Promise<AdminReply> {
   const name = params.file ?? 'index.html';
   const text = contents.get(name);
-  if (text === undefined) throw new AdminError(404, '/problems/not-found', 'Not found', `no page file ${name}`);
+  if (text === undefined) throw AdminError.of('not_found', `no page file ${name}`);
   return { status: 200, text, contentType: FILES[name]!, headers: UI_HEADERS };
 }
 
