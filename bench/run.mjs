@@ -29,34 +29,47 @@ async function startUpstream() {
   return { name: 'direct upstream', url: `http://127.0.0.1:${port}`, pid: proc.child.pid };
 }
 
-async function startNginx(upstreamUrl) {
-  if (!ensureCommand('nginx', 'nginx-light')) return undefined;
+/**
+ * One nginx worker in its own folder: an upstream keep-alive pool of 128 to `upstreamUrl`,
+ * streaming both ways (no request or response buffering), plus whatever `extra` adds to `http`
+ * and `server`. Resolves to its port and the worker's pid (the process that does the work).
+ */
+async function runNginx(name, upstreamUrl, extra = { http: '', location: '', server: '' }) {
   const port = await freePort();
-  const conf = join(dir, 'nginx.conf');
-  const upstream = new URL(upstreamUrl).host;
+  const prefix = join(dir, name);
+  execFileSync('mkdir', ['-p', prefix]);
+  const conf = join(prefix, 'nginx.conf');
   writeFileSync(
     conf,
-    `worker_processes 1; error_log stderr warn; pid ${dir}/nginx.pid; daemon off;
+    `worker_processes 1; error_log stderr warn; pid ${prefix}/nginx.pid; daemon off;
 events { worker_connections 8192; }
 http {
   access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream up { server ${upstream}; keepalive 128; }
+  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy; fastcgi_temp_path ${prefix}/fcgi;
+  uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;
+  upstream up { server ${new URL(upstreamUrl).host}; keepalive 128; }
+  ${extra.http}
   server {
     listen 127.0.0.1:${port};
     client_max_body_size 0;
     proxy_request_buffering off;
     proxy_buffering off;
-    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location / { ${extra.location} proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    ${extra.server}
   }
 }
 `,
   );
-  const proc = start('nginx', ['-c', conf, '-p', dir]);
+  const proc = start('nginx', ['-c', conf, '-p', prefix]);
   await waitFor(() => execFileSync('pgrep', ['-P', String(proc.child.pid)], { encoding: 'utf8' }).trim(), 'the nginx worker');
   const worker = Number(execFileSync('pgrep', ['-P', String(proc.child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
   killOnExit(worker);
+  return { port, worker };
+}
+
+async function startNginx(upstreamUrl) {
+  if (!ensureCommand('nginx', 'nginx-light')) return undefined;
+  const { port, worker } = await runNginx('nginx', upstreamUrl);
   return { name: 'nginx (1 worker, keepalive 128)', url: `http://127.0.0.1:${port}`, pid: worker };
 }
 
@@ -68,28 +81,10 @@ async function startNginxAuth(upstreamUrl, secret) {
   if (!ensureCommand('nginx', 'nginx-light')) return undefined;
   const auth = start('node', ['bench/auth-service.mjs', '0', secret]);
   const authPort = Number(await waitFor(() => auth.output().trim(), 'auth service'));
-  const port = await freePort();
-  const conf = join(dir, 'nginx-auth.conf');
-  const upstream = new URL(upstreamUrl).host;
-  const prefix = join(dir, 'nginx-auth');
-  execFileSync('mkdir', ['-p', prefix]);
-  writeFileSync(
-    conf,
-    `worker_processes 1; error_log stderr warn; pid ${prefix}/nginx.pid; daemon off;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy; fastcgi_temp_path ${prefix}/fcgi;
-  uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;
-  upstream up { server ${upstream}; keepalive 128; }
-  upstream auth { server 127.0.0.1:${authPort}; keepalive 128; }
-  server {
-    listen 127.0.0.1:${port};
-    client_max_body_size 0;
-    proxy_request_buffering off;
-    proxy_buffering off;
-    location / { auth_request /_auth; proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
-    location = /_auth {
+  const { port, worker } = await runNginx('nginx-auth', upstreamUrl, {
+    http: `upstream auth { server 127.0.0.1:${authPort}; keepalive 128; }`,
+    location: 'auth_request /_auth;',
+    server: `location = /_auth {
       internal;
       proxy_pass http://auth;
       proxy_http_version 1.1;
@@ -98,15 +93,8 @@ http {
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-URI $request_uri;
       proxy_set_header X-Original-Method $request_method;
-    }
-  }
-}
-`,
-  );
-  const proc = start('nginx', ['-c', conf, '-p', prefix]);
-  await waitFor(() => execFileSync('pgrep', ['-P', String(proc.child.pid)], { encoding: 'utf8' }).trim(), 'the nginx worker');
-  const worker = Number(execFileSync('pgrep', ['-P', String(proc.child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
-  killOnExit(worker);
+    }`,
+  });
   return { name: 'nginx + auth_request (Node check)', url: `http://127.0.0.1:${port}`, pid: [worker, auth.child.pid], secret };
 }
 
