@@ -15,6 +15,11 @@ export interface ConnectionHost extends ExchangeSink {
 
 const EMPTY = Buffer.alloc(0);
 
+function uncork(connection: ClientConnection): void {
+  connection.corked = false;
+  connection.socket.uncork();
+}
+
 /** How node:http reads an Expect value as asking for 100 Continue. */
 const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
 
@@ -91,6 +96,20 @@ export class ClientConnection extends Http1Parser {
   writeChunk(data: Buffer): boolean {
     return writeChunk(this.socket, data);
   }
+
+  /**
+   * Holds writes until the end of this tick, so a response whose head, body and end arrive in one
+   * upstream read leaves in one writev instead of a syscall each.
+   */
+  corkThisTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(uncork, this);
+  }
+
+  /** @internal for uncork() */
+  corked = false;
 
   pauseReading(): void {
     this.readingPaused = true;

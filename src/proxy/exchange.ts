@@ -161,12 +161,18 @@ export class Exchange implements UpstreamUser {
     this.upstream = connection;
     this.phase = 'forwarding';
     this.upstreamAt = performance.now();
-    connection.write(this.requestHead);
     const queued = this.queued;
     this.queued = undefined;
-    if (queued !== undefined) {
-      for (const data of queued) this.writeBody(data);
-      this.connection.resumeReading();
+    if (queued === undefined && !this.chunkedIn) {
+      connection.write(this.requestHead); // the common case: one write, nothing to gather
+    } else {
+      connection.cork();
+      connection.write(this.requestHead);
+      if (queued !== undefined) for (const data of queued) this.writeBody(data);
+      if (this.requestComplete) this.endBody();
+      connection.uncork();
+      if (queued !== undefined) this.connection.resumeReading();
+      return;
     }
     if (this.requestComplete) this.endBody();
   }
@@ -198,6 +204,7 @@ export class Exchange implements UpstreamUser {
     if (!this.keepAlive) head += 'connection: close\r\n';
     else if (this.httpMinor === 0) head += 'connection: keep-alive\r\n';
     this.headSent = true;
+    this.connection.corkThisTick();
     this.connection.write(`${head}\r\n`);
   }
 

@@ -91,6 +91,14 @@ export class UpstreamConnection extends Http1Parser {
     return this.socket.write(data);
   }
 
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
   /** Writes one chunk of a chunked body (size line, data, CRLF) as one writev. */
   writeChunk(data: Buffer): boolean {
     return writeChunk(this.socket, data);

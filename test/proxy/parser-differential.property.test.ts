@@ -133,6 +133,8 @@ async function subject(): Promise<{ server: Server; port: number; results: Map<n
             });
           },
           abort() {},
+          cork() {},
+          uncork() {},
           pause() {},
           resumeReading() {},
         };
