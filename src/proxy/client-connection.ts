@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import { writeChunk } from './chunked.js';
-import { Exchange, type ExchangeSink } from './exchange.js';
+import { Exchange, type ExchangeSink, type RequestHead } from './exchange.js';
 import { bareResponse } from './heads.js';
-import { ERROR_PAUSED, ERROR_USER, HEADERS_GO_ON, Http1Parser, TYPE_REQUEST } from './http1-codec.js';
+import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, Http1Parser, TYPE_REQUEST, trimValues } from './http1-codec.js';
 
 /** Node's default `maxHeaderSize`: the request line and header fields together. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -24,18 +24,6 @@ function uncork(connection: ClientConnection): void {
 const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
 
 /**
- * RFC 9110 §5.5: a field value has no leading or trailing whitespace. llhttp skips the leading
- * run; the trailing one is ours to drop, as node:http does, so `Bearer x\t` is not another token.
- */
-export function trimValues(raw: string[]): void {
-  for (let i = 1; i < raw.length; i += 2) {
-    const value = raw[i]!;
-    const last = value.charCodeAt(value.length - 1);
-    if (last === 0x20 || last === 0x09) raw[i] = value.replace(/[ \t]+$/, '');
-  }
-}
-
-/**
  * One client connection: llhttp in request mode over the socket, one request at a time. The
  * parser pauses at the end of each request, so a pipelined request waits, unparsed, until the
  * response before it is written (answers in order, and no request is judged before the one
@@ -47,8 +35,7 @@ export class ClientConnection extends Http1Parser {
   /** When the current head began (performance.now(); 0: none is being read), for the headers timeout. */
   headStartedAt: number;
   private url = '';
-  private rawHeaders: string[] = [];
-  private fieldOpen = false;
+  private readonly fields = new FieldList();
   private headerBytes = 0;
   private inHead = false;
   private overflow = false;
@@ -151,7 +138,7 @@ export class ClientConnection extends Http1Parser {
       this.executing = true;
       const result = this.execute(data);
       this.executing = false;
-      if (result.kind === 'error') return this.parseError(result.code);
+      if (result.kind === 'error') return this.parseError();
       // llhttp checks Transfer-Encoding and the body's framing after it reports the head, so a
       // head is judged only once the execute that parsed it has found no fault.
       const exchange = this.unjudged;
@@ -176,10 +163,10 @@ export class ClientConnection extends Http1Parser {
     }
   }
 
-  private parseError(code: number): void {
+  private parseError(): void {
     // A request that cannot be framed safely gets a bare answer and the connection closes:
     // nothing after it can be trusted to start where the parser would think.
-    const status = this.overflow ? 431 : code === ERROR_USER ? 431 : 400;
+    const status = this.overflow ? 431 : 400; // ERROR_USER comes from the byte count only
     if (this.unjudged !== undefined) {
       // Never judged, never counted: the request is refused as unparseable.
       this.unjudged = undefined;
@@ -234,8 +221,7 @@ export class ClientConnection extends Http1Parser {
   onMessageBegin(): number {
     this.inHead = true;
     this.url = '';
-    this.rawHeaders = [];
-    this.fieldOpen = false;
+    this.fields.take();
     this.headerBytes = 0;
     if (this.headStartedAt === 0) this.headStartedAt = performance.now();
     return 0;
@@ -248,17 +234,13 @@ export class ClientConnection extends Http1Parser {
 
   onHeaderField(chunk: Buffer, start: number, end: number): number {
     if (!this.inHead) return 0; // trailer fields of a chunked upload: not forwarded
-    const text = chunk.toString('latin1', start, end);
-    if (this.fieldOpen) this.rawHeaders[this.rawHeaders.length - 2] += text;
-    else this.rawHeaders.push(text, '');
-    this.fieldOpen = true;
+    this.fields.name(chunk, start, end);
     return this.count(end - start);
   }
 
   onHeaderValue(chunk: Buffer, start: number, end: number): number {
     if (!this.inHead) return 0;
-    this.rawHeaders[this.rawHeaders.length - 1] += chunk.toString('latin1', start, end);
-    this.fieldOpen = false;
+    this.fields.value(chunk, start, end);
     return this.count(end - start);
   }
 
@@ -272,27 +254,45 @@ export class ClientConnection extends Http1Parser {
   onHeadersComplete(_status: number, _upgrade: boolean, keepAlive: boolean): number {
     this.inHead = false;
     this.headStartedAt = 0;
-    trimValues(this.rawHeaders);
-    let body: 'chunked' | 'length' | 'none' = 'none';
+    const raw = this.fields.take();
+    trimValues(raw);
+    const head: RequestHead = {
+      method: this.method(),
+      url: this.url,
+      rawHeaders: raw,
+      httpMinor: this.httpMinor(),
+      keepAlive: false,
+      body: 'none',
+      expectation: 'none',
+      host: undefined,
+      connectionHeader: undefined,
+      requestIdHeader: undefined,
+    };
+    // One pass over the fields for everything the connection and the pipeline read by name;
+    // lengths first, since most fields are none of these.
     let expect: string | undefined;
-    const raw = this.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      // Lengths first: most fields are none of these three.
-      if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') body = 'chunked';
-      else if (name.length === 14 && body === 'none' && raw[i + 1] !== '0' && name.toLowerCase() === 'content-length') body = 'length';
-      else if (name.length === 6 && name.toLowerCase() === 'expect') expect = expect === undefined ? raw[i + 1] : `${expect}, ${raw[i + 1]}`;
+      const length = name.length;
+      if (length !== 17 && length !== 14 && length !== 12 && length !== 10 && length !== 6 && length !== 4) continue;
+      const lower = name.toLowerCase();
+      if (lower === 'transfer-encoding') head.body = 'chunked';
+      else if (lower === 'content-length') {
+        if (head.body === 'none' && raw[i + 1] !== '0') head.body = 'length';
+      } else if (lower === 'x-request-id') head.requestIdHeader ??= raw[i + 1];
+      else if (lower === 'connection') head.connectionHeader ??= raw[i + 1];
+      else if (lower === 'expect') expect = expect === undefined ? raw[i + 1] : `${expect}, ${raw[i + 1]}`;
+      else if (lower === 'host') head.host ??= raw[i + 1];
     }
-    const minor = this.httpMinor();
-    const isHttp11 = this.httpMajor() === 1 && minor === 1;
+    const major = this.httpMajor();
     // Answer and close: RFC 9112 §6.1, Transfer-Encoding in an HTTP/1.0 request may be a framing
     // trick; and a version other than 1.x (llhttp reads `HTTP/2.0` as a request line too), as
     // node:http does.
-    const reusable = keepAlive && !this.closing && !(minor === 0 && body === 'chunked') && this.httpMajor() === 1;
-    const exchange = new Exchange(this, this.method(), this.url, raw, minor, reusable, body, this.host);
+    head.keepAlive = keepAlive && !this.closing && !(head.httpMinor === 0 && head.body === 'chunked') && major === 1;
     // RFC 9110 §10.1.1: 100-continue is the one expectation; any other gets 417. Only HTTP/1.1
     // has Expect (node:http ignores it on other versions, and so do we).
-    if (expect !== undefined && isHttp11) exchange.expectation = CONTINUE.test(expect) ? 'continue' : 'unsupported';
+    if (expect !== undefined && major === 1 && head.httpMinor === 1) head.expectation = CONTINUE.test(expect) ? 'continue' : 'unsupported';
+    const exchange = new Exchange(this, head, this.host);
     this.exchange = exchange;
     this.unjudged = exchange;
     return HEADERS_GO_ON;

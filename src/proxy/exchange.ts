@@ -1,4 +1,5 @@
 import type { Outcome } from '../auth/decision.js';
+import type { UseSource } from '../auth/last-used.js';
 import type { Problem } from '../http/problem.js';
 import type { RightLabel } from '../metrics/metrics.js';
 import type { ClientConnection } from './client-connection.js';
@@ -22,13 +23,32 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 type Phase = 'deciding' | 'waiting' | 'forwarding' | 'done';
 
+/** What the client connection parsed from a request head, in one pass over its fields. */
+export interface RequestHead {
+  method: string;
+  /** The request target as it came (for the access log, redacted there). */
+  url: string;
+  rawHeaders: string[];
+  httpMinor: number;
+  /** Whether the connection may carry another request after this one. */
+  keepAlive: boolean;
+  /** `chunked`, `length` (non-zero Content-Length) or `none`. */
+  body: 'chunked' | 'length' | 'none';
+  /** What the Expect field asked for, if anything. */
+  expectation: 'none' | 'continue' | 'unsupported';
+  /** The first value of each field the pipeline reads by name; undefined when absent. */
+  host: string | undefined;
+  connectionHeader: string | undefined;
+  requestIdHeader: string | undefined;
+}
+
 /**
  * One request and its response: the object the whole request path works on. The client
  * connection fills in what it parsed; the server's pipeline (parse -> authenticate -> route ->
  * authorize -> forward) sets who and what; the exchange then relays the bodies both ways with
  * backpressure, re-framing chunked bodies from what llhttp validated, and ends exactly once.
  */
-export class Exchange implements UpstreamUser {
+export class Exchange implements UpstreamUser, UseSource {
   readonly started = performance.now();
   /** Set by the pipeline. */
   requestId = '';
@@ -42,8 +62,15 @@ export class Exchange implements UpstreamUser {
   upstreamSeconds = 0;
   status = 0;
   requestComplete = false;
-  /** What the Expect field asked for, if anything. */
-  expectation: 'none' | 'continue' | 'unsupported' = 'none';
+  readonly method: string;
+  readonly url: string;
+  readonly rawHeaders: string[];
+  readonly httpMinor: number;
+  readonly body: RequestHead['body'];
+  readonly expectation: RequestHead['expectation'];
+  readonly host: string | undefined;
+  readonly connectionHeader: string | undefined;
+  readonly requestIdHeader: string | undefined;
 
   private phase: Phase = 'deciding';
   private upstream: UpstreamConnection | undefined;
@@ -51,32 +78,47 @@ export class Exchange implements UpstreamUser {
   private upstreamAt = 0;
   private headSent = false;
   private chunkedOut = false;
-  private readonly chunkedIn: boolean;
+  private retried = false;
 
   constructor(
     readonly connection: ClientConnection,
-    readonly method: string,
-    /** The request target as it came (for the access log, redacted there). */
-    readonly url: string,
-    readonly rawHeaders: string[],
-    readonly httpMinor: number,
-    keepAlive: boolean,
-    /** `chunked`, `length` (non-zero Content-Length) or `none`. */
-    readonly body: 'chunked' | 'length' | 'none',
+    head: RequestHead,
     private readonly sink: ExchangeSink,
   ) {
-    this.keepAlive = keepAlive;
-    this.chunkedIn = body === 'chunked';
+    this.method = head.method;
+    this.url = head.url;
+    this.rawHeaders = head.rawHeaders;
+    this.httpMinor = head.httpMinor;
+    this.keepAlive = head.keepAlive;
+    this.body = head.body;
+    this.expectation = head.expectation;
+    this.host = head.host;
+    this.connectionHeader = head.connectionHeader;
+    this.requestIdHeader = head.requestIdHeader;
     // No body: the request is whole with its head, even before llhttp reports its end.
-    this.requestComplete = body === 'none';
+    this.requestComplete = head.body === 'none';
+  }
+
+  /** UseSource (lastUsedAt): read only when the use is queued, so most requests read nothing. */
+  get remoteAddress(): string | undefined {
+    return this.connection.remoteAddress;
+  }
+
+  userAgent(): string | undefined {
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'user-agent') return raw[i + 1];
+    return undefined;
   }
 
   get isHead(): boolean {
     return this.method === 'HEAD';
   }
 
-  get retryable(): boolean {
-    return this.body === 'none' && IDEMPOTENT.has(this.method);
+  /** Once, for an idempotent request without a body (nothing of it can have been consumed). */
+  retryOnce(): boolean {
+    if (this.retried || this.body !== 'none' || !IDEMPOTENT.has(this.method)) return false;
+    this.retried = true;
+    return true;
   }
 
   get isDone(): boolean {
@@ -163,18 +205,15 @@ export class Exchange implements UpstreamUser {
     this.upstreamAt = performance.now();
     const queued = this.queued;
     this.queued = undefined;
-    if (queued === undefined && !this.chunkedIn) {
-      connection.write(this.requestHead); // the common case: one write, nothing to gather
-    } else {
-      connection.cork();
-      connection.write(this.requestHead);
-      if (queued !== undefined) for (const data of queued) this.writeBody(data);
-      if (this.requestComplete) this.endBody();
-      connection.uncork();
-      if (queued !== undefined) this.connection.resumeReading();
-      return;
-    }
+    // Head, held-back body and end in one writev; the common request (no body) is one write
+    // and needs no cork.
+    const gather = queued !== undefined || this.body === 'chunked';
+    if (gather) connection.cork();
+    connection.write(this.requestHead);
+    if (queued !== undefined) for (const data of queued) this.writeBody(data);
     if (this.requestComplete) this.endBody();
+    if (gather) connection.uncork();
+    if (queued !== undefined) this.connection.resumeReading();
   }
 
   /** Set by the pipeline before dispatch: the head the upstream gets (kept for a retry). */
@@ -252,11 +291,11 @@ export class Exchange implements UpstreamUser {
 
   private writeBody(data: Buffer): boolean {
     const upstream = this.upstream!;
-    return this.chunkedIn ? upstream.writeChunk(data) : upstream.write(data);
+    return this.body === 'chunked' ? upstream.writeChunk(data) : upstream.write(data);
   }
 
   private endBody(): void {
-    if (this.chunkedIn) this.upstream!.write('0\r\n\r\n');
+    if (this.body === 'chunked') this.upstream!.write('0\r\n\r\n');
     this.upstream!.requestSent(performance.now());
   }
 }

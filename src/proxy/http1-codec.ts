@@ -221,3 +221,44 @@ export abstract class Http1Parser {
     this.ptr = 0;
   }
 }
+
+/**
+ * Header (or trailer) fields as llhttp hands them over: in pieces that may span reads, gathered
+ * into a flat `[name, value, …]` list like node:http's rawHeaders, names and values as latin1.
+ */
+export class FieldList {
+  fields: string[] = [];
+  private nameOpen = false;
+
+  name(chunk: Buffer, start: number, end: number): void {
+    const text = chunk.toString('latin1', start, end);
+    if (this.nameOpen) this.fields[this.fields.length - 2] += text;
+    else this.fields.push(text, '');
+    this.nameOpen = true;
+  }
+
+  value(chunk: Buffer, start: number, end: number): void {
+    this.fields[this.fields.length - 1] += chunk.toString('latin1', start, end);
+    this.nameOpen = false;
+  }
+
+  /** The fields so far; the list starts over. */
+  take(): string[] {
+    const fields = this.fields;
+    this.fields = [];
+    this.nameOpen = false;
+    return fields;
+  }
+}
+
+/**
+ * RFC 9110 §5.5: a field value has no leading or trailing whitespace. llhttp skips the leading
+ * run; the trailing one is ours to drop, as node:http does, so `Bearer x\t` is not another token.
+ */
+export function trimValues(raw: string[]): void {
+  for (let i = 1; i < raw.length; i += 2) {
+    const value = raw[i]!;
+    const last = value.charCodeAt(value.length - 1);
+    if (last === 0x20 || last === 0x09) raw[i] = value.replace(/[ \t]+$/, '');
+  }
+}

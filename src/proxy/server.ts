@@ -50,14 +50,6 @@ const CHALLENGES: Partial<Record<DenyReason, Record<string, string>>> = Object.f
 /** Seconds a client should wait before retrying after a 503 from a store outage. */
 const RETRY_AFTER = { 'retry-after': '1' };
 
-/** First value of a header in a raw list (lower-case `name`), or undefined. */
-function headerValue(raw: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1];
-  }
-  return undefined;
-}
-
 /**
  * The data plane (SPEC §3) on sockets it owns: `node:net` in front, llhttp framing each request
  * (client-connection.ts), Tollgate's own keep-alive pool behind (upstream-pool.ts). Each request
@@ -139,14 +131,13 @@ export class ProxyServer implements ConnectionHost {
   handle(exchange: Exchange): void {
     const { metrics, cache, clock } = this.options;
     metrics.requestStarted();
-    const raw = exchange.rawHeaders;
-    exchange.requestId = requestIdFor(headerValue(raw, 'x-request-id'));
+    exchange.requestId = requestIdFor(exchange.requestIdHeader);
 
     if (exchange.expectation === 'unsupported') return this.refuse(exchange, 'expectation_failed');
     if (exchange.url.length > MAX_TARGET_LENGTH) return this.refuse(exchange, 'uri_too_long');
-    if (raw.length > 2 * MAX_HEADER_FIELDS) return this.refuse(exchange, 'too_many_headers');
+    if (exchange.rawHeaders.length > 2 * MAX_HEADER_FIELDS) return this.refuse(exchange, 'too_many_headers');
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (node:http refuses it the same way).
-    if (exchange.httpMinor >= 1 && headerValue(raw, 'host') === undefined) return this.refuse(exchange, 'bad_target');
+    if (exchange.httpMinor >= 1 && exchange.host === undefined) return this.refuse(exchange, 'bad_target');
     // CONNECT would make Tollgate a tunnel; nothing routes it.
     if (exchange.method === 'CONNECT') return this.refuse(exchange, 'bad_target');
     const target = checkTarget(exchange.url);
@@ -160,7 +151,7 @@ export class ProxyServer implements ConnectionHost {
       return this.forward(exchange, right);
     }
 
-    const identity = authenticate(raw, cache, clock.now());
+    const identity = authenticate(exchange.rawHeaders, cache, clock.now());
     if (identity instanceof Promise) {
       // Cache miss: the only path that waits, and the only one that allocates a promise.
       identity.then(
@@ -186,7 +177,7 @@ export class ProxyServer implements ConnectionHost {
     if (!decision.allowed) return this.refuse(exchange, decision.reason, right);
 
     const record = identity.record;
-    this.options.lastUsed.record(record.id, now, { remoteAddress: exchange.connection.remoteAddress, userAgent: () => headerValue(exchange.rawHeaders, 'user-agent') });
+    this.options.lastUsed.record(record.id, now, exchange);
     exchange.identity = { tokenId: record.id, repository: decision.repository, user: record.user, right };
     this.forward(exchange, right);
   }
@@ -194,8 +185,7 @@ export class ProxyServer implements ConnectionHost {
   private forward(exchange: Exchange, right: Right): void {
     const options = this.options;
     exchange.right = right;
-    const raw = exchange.rawHeaders;
-    const headers = upstreamHeaders(raw, headerValue(raw, 'connection'), {
+    const headers = upstreamHeaders(exchange.rawHeaders, exchange.connectionHeader, {
       forwardAuthorization: options.forwardAuthorization,
       requestId: exchange.requestId,
       remoteAddress: exchange.connection.remoteAddress,
@@ -204,12 +194,9 @@ export class ProxyServer implements ConnectionHost {
     });
     // One string, one write: the request line and every field.
     let head = `${exchange.method} ${exchange.path} HTTP/1.1\r\n`;
-    let hasHost = false;
-    for (let i = 0; i < headers.length; i += 2) {
-      if (!hasHost && headers[i]!.length === 4 && headers[i]!.toLowerCase() === 'host') hasHost = true;
-      head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    }
-    if (!hasHost) head += `host: ${options.upstream.authority}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    // Host passes as sent (no Connection option removes it); only an HTTP/1.0 request may lack one.
+    if (exchange.host === undefined) head += `host: ${options.upstream.authority}\r\n`;
     if (exchange.body === 'chunked') head += 'transfer-encoding: chunked\r\n';
     exchange.requestHead = `${head}\r\n`;
     exchange.forwarded();

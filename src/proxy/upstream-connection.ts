@@ -1,8 +1,7 @@
 import type { Socket } from 'node:net';
-import { ERROR_PAUSED, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE } from './http1-codec.js';
+import { ERROR_PAUSED, FieldList, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE, trimValues } from './http1-codec.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import { writeChunk } from './chunked.js';
-import { trimValues } from './client-connection.js';
 
 /** How a response body is delimited, as the upstream framed it. */
 export type Framing = 'none' | 'length' | 'chunked' | 'close';
@@ -11,8 +10,8 @@ export type Framing = 'none' | 'length' | 'chunked' | 'close';
 export interface UpstreamUser {
   /** HEAD: the response has no body whatever its headers say. */
   readonly isHead: boolean;
-  /** May be sent again on a fresh socket when a reused one closed before any response byte. */
-  readonly retryable: boolean;
+  /** True (once) when it may be sent again on a fresh socket, after a reused one closed before any response byte. */
+  retryOnce(): boolean;
   /** The socket is ours: write the request head and what body there is. */
   upstreamStarted(connection: UpstreamConnection): void;
   responseHead(status: number, reason: string, rawHeaders: string[], framing: Framing): void;
@@ -48,9 +47,8 @@ export class UpstreamConnection extends Http1Parser {
   private ended = false;
   private error: Error | undefined;
   private status = 0;
-  private rawHeaders: string[] = [];
-  private trailers: string[] | undefined;
-  private fieldOpen = false;
+  private readonly fields = new FieldList();
+  private trailers: FieldList | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -80,9 +78,8 @@ export class UpstreamConnection extends Http1Parser {
     this.requestDone = false;
     this.ended = false;
     this.status = 0;
-    this.rawHeaders = [];
+    this.fields.take();
     this.trailers = undefined;
-    this.fieldOpen = false;
     user.upstreamStarted(this);
   }
 
@@ -174,7 +171,7 @@ export class UpstreamConnection extends Http1Parser {
     this.user = undefined;
     this.phase = 'idle';
     const keepAlive = this.shouldKeepAlive() && this.requestDone;
-    user?.responseEnd(this.trailers);
+    user?.responseEnd(this.trailers?.take());
     if (!keepAlive || this.socket.destroyed) return void this.socket.destroy();
     this.resume(false);
     this.pool.released(this);
@@ -187,7 +184,7 @@ export class UpstreamConnection extends Http1Parser {
       if (result.kind === 'ok' && this.ended) {
         const user = this.user;
         this.user = undefined;
-        user?.responseEnd(this.trailers);
+        user?.responseEnd(this.trailers?.take());
       }
     }
     this.socket.destroy();
@@ -202,8 +199,8 @@ export class UpstreamConnection extends Http1Parser {
     this.pool.gone(this);
     if (user === undefined) return;
     // A reused socket the upstream had already closed: it saw nothing of this request.
-    if (!this.responseStarted && this.uses > 1 && user.retryable && this.error?.message.includes('timed out') !== true) {
-      this.pool.dispatch(new RetriedUser(user), true);
+    if (!this.responseStarted && this.uses > 1 && this.error?.message.includes('timed out') !== true && user.retryOnce()) {
+      this.pool.dispatch(user, true);
       return;
     }
     user.upstreamFailed(this.error ?? Object.assign(new Error('upstream closed the connection'), { code: 'ECONNRESET' }), started);
@@ -221,37 +218,31 @@ export class UpstreamConnection extends Http1Parser {
   }
 
   onHeaderField(chunk: Buffer, start: number, end: number): number {
-    const list = this.phase === 'body' ? (this.trailers ??= []) : this.rawHeaders;
-    const text = chunk.toString('latin1', start, end);
-    if (this.fieldOpen) list[list.length - 2] += text;
-    else list.push(text, '');
-    this.fieldOpen = true;
+    // After the head, fields are trailers (of a chunked body).
+    (this.phase === 'body' ? (this.trailers ??= new FieldList()) : this.fields).name(chunk, start, end);
     return 0;
   }
 
   onHeaderValue(chunk: Buffer, start: number, end: number): number {
-    const list = this.phase === 'body' ? this.trailers! : this.rawHeaders;
-    list[list.length - 1] += chunk.toString('latin1', start, end);
-    this.fieldOpen = false;
+    (this.phase === 'body' ? this.trailers! : this.fields).value(chunk, start, end);
     return 0;
   }
 
   onHeadersComplete(status: number): number {
-    this.fieldOpen = false;
-    trimValues(this.rawHeaders);
+    const raw = this.fields.take();
     if (status < 200) {
       // 100 Continue and other interim answers: Tollgate answered Expect itself; the final one follows.
       this.interim = true;
-      this.rawHeaders = [];
       return HEADERS_GO_ON;
     }
+    trimValues(raw);
     this.status = status;
     this.phase = 'body';
     this.lastBytes = this.socket.bytesRead + this.socket.bytesWritten;
     this.since = performance.now();
     const user = this.user!;
     const noBody = user.isHead || status === 204 || status === 304;
-    user.responseHead(status, '', this.rawHeaders, noBody ? 'none' : framingOf(this.rawHeaders));
+    user.responseHead(status, '', raw, noBody ? 'none' : framingOf(raw));
     return user.isHead ? HEADERS_SKIP_BODY : HEADERS_GO_ON;
   }
 
@@ -280,31 +271,4 @@ function framingOf(raw: string[]): Framing {
     if (name.length === 14 && name.toLowerCase() === 'content-length') framing = 'length';
   }
   return framing;
-}
-
-/** A user sent once more on a fresh socket, so it is not retried again. */
-class RetriedUser implements UpstreamUser {
-  constructor(private readonly user: UpstreamUser) {}
-  get isHead(): boolean {
-    return this.user.isHead;
-  }
-  readonly retryable = false;
-  upstreamStarted(connection: UpstreamConnection): void {
-    this.user.upstreamStarted(connection);
-  }
-  responseHead(status: number, reason: string, rawHeaders: string[], framing: Framing): void {
-    this.user.responseHead(status, reason, rawHeaders, framing);
-  }
-  responseData(chunk: Buffer): void {
-    this.user.responseData(chunk);
-  }
-  responseEnd(trailers: string[] | undefined): void {
-    this.user.responseEnd(trailers);
-  }
-  upstreamDrained(): void {
-    this.user.upstreamDrained();
-  }
-  upstreamFailed(err: Error, started: boolean): void {
-    this.user.upstreamFailed(err, started);
-  }
 }

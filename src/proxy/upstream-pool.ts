@@ -67,12 +67,6 @@ export class UpstreamPool {
     this.waiting.push(user);
   }
 
-  /** A user that no longer needs a socket (its client left while it waited). */
-  cancel(user: UpstreamUser): void {
-    const at = this.waiting.indexOf(user);
-    if (at !== -1) this.waiting.splice(at, 1);
-  }
-
   private run(connection: UpstreamConnection, user: UpstreamUser): void {
     this.busy.add(connection);
     connection.start(user, performance.now());

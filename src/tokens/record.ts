@@ -138,5 +138,4 @@ export function iso(ms: number | null): string | null {
 }
 
 /** History entries as the API shows them: times in ISO 8601. */
-export const historyView = (entries: readonly HistoryEntry[]) => ({ items: entries.map((entry) => ({ ...entry, at: iso(entry.at) })) });
 
