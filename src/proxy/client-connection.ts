@@ -15,10 +15,7 @@ export interface ConnectionHost extends ExchangeSink {
 
 const EMPTY = Buffer.alloc(0);
 
-function uncork(connection: ClientConnection): void {
-  connection.corked = false;
-  connection.socket.uncork();
-}
+const uncork = (socket: Socket): void => void socket.uncork();
 
 /** How node:http reads an Expect value as asking for 100 Continue. */
 const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
@@ -89,14 +86,10 @@ export class ClientConnection extends Http1Parser {
    * upstream read leaves in one writev instead of a syscall each.
    */
   corkThisTick(): void {
-    if (this.corked) return;
-    this.corked = true;
+    if (this.socket.writableCorked > 0) return; // corked already this tick
     this.socket.cork();
-    process.nextTick(uncork, this);
+    process.nextTick(uncork, this.socket);
   }
-
-  /** @internal for uncork() */
-  corked = false;
 
   pauseReading(): void {
     this.readingPaused = true;
