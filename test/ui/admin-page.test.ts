@@ -77,6 +77,18 @@ async function generate(fields: { kind?: 'personal'; name: string; repository?: 
   return secret;
 }
 
+
+/**
+ * Waits until `count` elements of `selector` read `name`: the history and the names in it come
+ * from separate requests, so the list may render before its actors are resolved.
+ */
+async function actorsNamed(page: Page, selector: string, name: string, count: number): Promise<void> {
+  await page.waitForFunction(
+    ([sel, text, n]) => [...document.querySelectorAll(sel as string)].filter((node) => node.textContent === text).length >= (n as number),
+    [selector, name, count] as const,
+  );
+}
+
 t.test('every /ui/ response carries the security headers', async (t) => {
   for (const path of ['/ui/', '/ui/app.js', '/ui/style.css']) {
     const res = await request(`${h.admin}${path}`);
@@ -251,7 +263,7 @@ t.test('history opens in a side panel', async (t) => {
   t.match(history, /rights: \["stream","query"\] → \["query"\]/);
   t.notMatch(history, /null/, 'no null -> null noise, and a first value reads as the value');
   t.notMatch(history, /token:/, 'actors by name, not token:<id>');
-  await page.locator('#history-list .actor', { hasText: /^test admin$/ }).first().waitFor();
+  await actorsNamed(page, '#history-list .actor', 'test admin', 2);
   t.equal(await page.locator('#history-list .actor', { hasText: /^test admin$/ }).count(), 2, 'the creating and the editing token by name');
   await page.locator('#token-details .actor', { hasText: /^test admin$/ }).waitFor();
   t.match(await page.textContent('#token-details'), /Created.* by test admin/);
@@ -633,6 +645,7 @@ t.test('at 390 px a * admin reaches everything without sideways scrolling', asyn
   t.ok(await withinWidth(phone, '#show-all'), '"Show all" is in sight');
   await rowOf('ingest sensors v2', phone).locator('button', { hasText: 'Details' }).click();
   await phone.locator('#token-details .actor', { hasText: /^test admin$/ }).waitFor();
+  await actorsNamed(phone, '#history-list .actor', 'test admin', 2);
   t.equal(await phone.locator('#history-list .actor', { hasText: /^test admin$/ }).count(), 2, 'actors by name on a phone too');
   t.notMatch(await phone.textContent('#history-list'), /null|token:/);
   t.ok(await withinWidth(phone, '#history-panel'));
