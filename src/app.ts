@@ -15,6 +15,7 @@ import type { Logger } from './log/logger.js';
 import { readBuildInfo } from './metrics/build-info.js';
 import { Metrics } from './metrics/metrics.js';
 import { ProxyServer } from './proxy/server.js';
+import { DecisionStep } from './auth/decide.js';
 import { emittingStore } from './events/emitting-store.js';
 import { Outbox } from './events/outbox.js';
 import type { TokenStore } from './store/token-store.js';
@@ -84,11 +85,11 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     headersTimeoutMs: config.proxy.timeouts.headers,
     idleTimeoutMs: config.proxy.timeouts.idle,
   });
+  // One decision step, shared by every port that judges requests.
+  const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed, clock });
   const proxy = new ProxyServer({
     upstream,
-    cache,
-    routes: new RouteTable(config.routes),
-    lastUsed,
+    decisions,
     metrics,
     logger,
     clock,

@@ -48,7 +48,9 @@ function compile(config: RouteConfig): Route {
     path: config.path,
     isPublic: config.public ?? false,
     segments,
-    rights: { ...DEFAULT_RIGHTS, ...config.methods },
+    // No prototype: a method name (on the decision port, any header value) is never a key
+    // that reaches Object.prototype ("constructor", "__proto__").
+    rights: Object.assign(Object.create(null) as Record<string, Right>, DEFAULT_RIGHTS, config.methods),
   };
 }
 

@@ -1,10 +1,11 @@
+import type { ForwardIdentity, Judged } from '../auth/decide.js';
 import type { Outcome } from '../auth/decision.js';
 import type { UseSource } from '../auth/last-used.js';
 import type { Problem } from '../http/problem.js';
 import type { RightLabel } from '../metrics/metrics.js';
 import type { ClientConnection } from './client-connection.js';
 import { dateHeaderLine, problemResponse, statusLine } from './heads.js';
-import { downstreamHeaderLines, type ForwardIdentity } from './headers.js';
+import { downstreamHeaderLines } from './headers.js';
 import type { Framing, UpstreamConnection, UpstreamUser } from './upstream-connection.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
 
@@ -48,7 +49,7 @@ export interface RequestHead {
  * authorize -> forward) sets who and what; the exchange then relays the bodies both ways with
  * backpressure, re-framing chunked bodies from what llhttp validated, and ends exactly once.
  */
-export class Exchange implements UpstreamUser, UseSource {
+export class Exchange implements UpstreamUser, UseSource, Judged {
   readonly started = performance.now();
   /** Set by the pipeline. */
   requestId = '';

@@ -1,3 +1,5 @@
+import type { ForwardIdentity } from '../auth/decide.js';
+
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus `proxy-connection`, which clients still send. */
 const HOP_BY_HOP = new Set([
   'connection',
@@ -91,13 +93,6 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 function forwardedValue(value: string, isAddress: boolean): string {
   if (isAddress && value.includes(':')) value = `[${value}]`;
   return TOKEN.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
-}
-
-export interface ForwardIdentity {
-  tokenId: string;
-  repository: string;
-  user: string | null;
-  right: string;
 }
 
 export interface UpstreamHeaderOptions {

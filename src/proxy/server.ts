@@ -1,12 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../clock.js';
-import { authorize } from '../auth/authorize.js';
-import { authenticate, type Authentication } from '../auth/authenticate.js';
+import type { DecisionStep, Verdicts } from '../auth/decide.js';
 import { DENIALS, type DenyReason, type Outcome } from '../auth/decision.js';
-import type { LastUsedRecorder } from '../auth/last-used.js';
-import { checkTarget } from '../auth/paths.js';
-import { rightFor, type RouteMatch, type RouteTable } from '../auth/routes.js';
-import type { TokenCache } from '../auth/token-cache.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { Logger } from '../log/logger.js';
 import { redactTarget } from '../log/redact.js';
@@ -21,9 +16,8 @@ import type { UpstreamFailure } from './upstream-errors.js';
 
 export interface ProxyOptions {
   upstream: UpstreamPool;
-  cache: TokenCache;
-  routes: RouteTable;
-  lastUsed: LastUsedRecorder;
+  /** The decision step this port shares with the decision port. */
+  decisions: DecisionStep;
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
@@ -33,12 +27,6 @@ export interface ProxyOptions {
   idleTimeoutMs: number;
   maxConnections: number;
 }
-
-/** Longest request target accepted (RFC 9112 §3 recommends supporting at least 8000 octets). */
-const MAX_TARGET_LENGTH = 8192;
-
-/** Most header fields accepted; beyond, 431 with its problem body. */
-const MAX_HEADER_FIELDS = 200;
 
 /** The RFC 6750 challenge header of each refusal that has one, built once. */
 const CHALLENGES: Partial<Record<DenyReason, Record<string, string>>> = Object.fromEntries(
@@ -57,7 +45,7 @@ const RETRY_AFTER = { 'retry-after': '1' };
  *   parse (the connection) -> check the target -> route -> authenticate -> authorize -> forward,
  * and every refusal goes through `refuse`, which maps the reason to its status and problem body.
  */
-export class ProxyServer implements ConnectionHost {
+export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   readonly server: Server;
   private readonly options: ProxyOptions;
   private readonly connections = new Set<ClientConnection>();
@@ -127,58 +115,22 @@ export class ProxyServer implements ConnectionHost {
     if (this.isDraining && this.connections.size === 0) this.drained?.();
   }
 
-  /** The pipeline, from a parsed head. Synchronous on a cached token. */
+  /**
+   * The pipeline, from a parsed head: what only HTTP/1.1 framing can get wrong is checked here,
+   * then the shared decision step (target, route, token, right) answers through `allowed` or
+   * `refused`. Synchronous on a cached token.
+   */
   handle(exchange: Exchange): void {
-    const { metrics, cache, clock } = this.options;
-    metrics.requestStarted();
+    this.options.metrics.requestStarted();
     exchange.requestId = requestIdFor(exchange.requestIdHeader);
-
-    if (exchange.expectation === 'unsupported') return this.refuse(exchange, 'expectation_failed');
-    if (exchange.url.length > MAX_TARGET_LENGTH) return this.refuse(exchange, 'uri_too_long');
-    if (exchange.rawHeaders.length > 2 * MAX_HEADER_FIELDS) return this.refuse(exchange, 'too_many_headers');
+    if (exchange.expectation === 'unsupported') return this.refused(exchange, 'expectation_failed');
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (node:http refuses it the same way).
-    if (exchange.httpMinor >= 1 && exchange.host === undefined) return this.refuse(exchange, 'bad_target');
-    // CONNECT would make Tollgate a tunnel; nothing routes it.
-    if (exchange.method === 'CONNECT') return this.refuse(exchange, 'bad_target');
-    const target = checkTarget(exchange.url);
-    if (target === undefined) return this.refuse(exchange, 'bad_target');
-    exchange.path = target;
-    const match = this.options.routes.match(target);
-
-    if (match?.route.isPublic) {
-      const right = rightFor(match.route, exchange.method);
-      if (right === undefined) return this.refuse(exchange, 'method_not_allowed');
-      return this.forward(exchange, right);
-    }
-
-    const identity = authenticate(exchange.rawHeaders, cache, clock.now());
-    if (identity instanceof Promise) {
-      // Cache miss: the only path that waits, and the only one that allocates a promise.
-      identity.then(
-        (settled) => this.authorized(exchange, match, settled),
-        () => this.refuse(exchange, 'store_unavailable'),
-      );
-      return;
-    }
-    this.authorized(exchange, match, identity);
+    if (exchange.httpMinor >= 1 && exchange.host === undefined) return this.refused(exchange, 'bad_target');
+    this.options.decisions.decide(exchange, this);
   }
 
-  private authorized(exchange: Exchange, match: RouteMatch | undefined, identity: Authentication): void {
-    if (exchange.isDone) {
-      // The client left while its token was being looked up: nothing to forward.
-      return;
-    }
-    if (typeof identity === 'string') return this.refuse(exchange, identity);
-    if (match === undefined) return this.refuse(exchange, 'no_route');
-    const right = rightFor(match.route, exchange.method);
-    if (right === undefined) return this.refuse(exchange, 'method_not_allowed');
-    const now = this.options.clock.now();
-    const decision = authorize(identity, right, match.repository, now);
-    if (!decision.allowed) return this.refuse(exchange, decision.reason, right);
-
-    const record = identity.record;
-    this.options.lastUsed.record(record.id, now, exchange);
-    exchange.identity = { tokenId: record.id, repository: decision.repository, user: record.user, right };
+  /** Verdicts: the request may pass. */
+  allowed(exchange: Exchange, right: Right): void {
     this.forward(exchange, right);
   }
 
@@ -235,7 +187,8 @@ export class ProxyServer implements ConnectionHost {
     this.options.metrics.upstreamError(reason);
   }
 
-  private refuse(exchange: Exchange, reason: DenyReason, right: RightLabel = 'none'): void {
+  /** Verdicts: the request is refused; the reason maps to its status and problem body. */
+  refused(exchange: Exchange, reason: DenyReason, right: RightLabel = 'none'): void {
     if (exchange.isDone) return;
     const denial = DENIALS[reason];
     const headers = reason === 'store_unavailable' ? RETRY_AFTER : denial.challenge ? CHALLENGES[reason] : undefined;
