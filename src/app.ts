@@ -15,6 +15,7 @@ import type { Logger } from './log/logger.js';
 import { readBuildInfo } from './metrics/build-info.js';
 import { Metrics } from './metrics/metrics.js';
 import { ProxyServer } from './proxy/server.js';
+import { LiveExchanges } from './proxy/live-exchanges.js';
 import { DecisionStep } from './auth/decide.js';
 import { emittingStore } from './events/emitting-store.js';
 import { Outbox } from './events/outbox.js';
@@ -62,11 +63,18 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   });
   watchStore(store, logger, clock);
   const tokenCache = cache;
+  // Exchanges in flight by token: an invalidation reaches them after the cache has dropped the
+  // token, so the re-read they trigger sees the change.
+  const live = new LiveExchanges({ cache, clock, metrics, endOnRevoke: config.proxy.endOnRevoke, recheckMs: config.cache.ttl });
   store.subscribe({
-    onMessage: (message) => tokenCache.onMessage(message),
+    onMessage: (message) => {
+      tokenCache.onMessage(message);
+      live.onInvalidation(message);
+    },
     onReset() {
       logger.warn('token cache cleared: invalidations may have been missed while the subscriber was away');
       tokenCache.onReset();
+      live.onReset();
     },
   });
   const lastUsed = new LastUsedRecorder(store, clock, config.cache.lastUsedInterval, (err) => {
@@ -74,7 +82,16 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     logger.warn({ err: (err as Error).message }, 'lastUsedAt write failed; will retry');
   });
   lastUsed.start();
-  const invalidator = new Invalidator(cache, store);
+  // A change made here takes effect here at once: the cache drops the token, open exchanges are judged again.
+  const invalidator = new Invalidator(
+    {
+      apply(message) {
+        cache.apply(message);
+        live.onInvalidation(message);
+      },
+    },
+    store,
+  );
   const tokens = new TokenService({ store: adminStore, clock, invalidator, connectUri: config.admin.connectUri, maxLifetimeMs: config.admin.maxTokenLifetime });
   const directory = new DirectoryService({ store: adminStore, clock, tokens, invalidator });
 
@@ -90,6 +107,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const proxy = new ProxyServer({
     upstream,
     decisions,
+    live,
     metrics,
     logger,
     clock,
@@ -144,6 +162,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       await lastUsed.stop().catch(() => {});
       await events.stop();
       upstream.close();
+      live.close();
       await store.close();
     },
   };

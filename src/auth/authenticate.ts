@@ -31,7 +31,16 @@ export function authenticate(
   now: number,
   lookups?: LookupObserver,
 ): Authentication | Promise<Authentication> {
-  const bearer = readBearer(rawHeaders);
+  return authenticateBearer(readBearer(rawHeaders), cache, now, lookups);
+}
+
+/** As `authenticate`, for a secret already found (in a header, a query parameter, a subprotocol). */
+export function authenticateBearer(
+  bearer: string | BearerFault,
+  cache: TokenCache,
+  now: number,
+  lookups?: LookupObserver,
+): Authentication | Promise<Authentication> {
   if (typeof bearer !== 'string') return FAULTS[bearer];
   if (!looksLikeSecret(bearer)) return 'invalid_token';
   const hash = hashSecret(bearer);

@@ -1,12 +1,14 @@
 import type { Clock } from '../clock.js';
 import type { RightLabel } from '../metrics/metrics.js';
 import type { Right } from '../tokens/record.js';
-import { authenticate, type Authentication } from './authenticate.js';
-import { authorize } from './authorize.js';
+import { authenticateBearer, type Authentication } from './authenticate.js';
+import { authorize, type Identity } from './authorize.js';
+import type { BearerFault } from './bearer.js';
 import type { DenyReason } from './decision.js';
 import type { LastUsedRecorder, UseSource } from './last-used.js';
 import { checkTarget } from './paths.js';
-import { rightFor, type RouteMatch, type RouteTable } from './routes.js';
+import { rightFor, upgradeRightFor, type RouteMatch, type RouteTable } from './routes.js';
+import { findToken, HEADER_ONLY, removeProtocolToken, withoutQueryToken, type TokenSource } from './token-sources.js';
 import type { TokenCache } from './token-cache.js';
 
 /** Longest request target accepted (RFC 9112 §3 recommends supporting at least 8000 octets). */
@@ -31,14 +33,19 @@ export interface Judged extends UseSource {
   readonly method: string;
   /** The request target as it came. */
   readonly url: string;
-  /** Flat name/value list, names as sent. */
-  readonly rawHeaders: readonly string[];
+  /** Flat name/value list, names as sent (a token subprotocol is taken out of it once allowed). */
+  readonly rawHeaders: string[];
+  /** A WebSocket upgrade: its right is the route's WEBSOCKET entry, else its GET right. */
+  readonly isUpgrade?: boolean;
   /** True once the caller has gone: a late lookup then decides nothing. */
   readonly isDone: boolean;
   /** Set by the step: the checked path (with its query), the right, who it runs as. */
   path: string;
   right: RightLabel;
   identity: ForwardIdentity | undefined;
+  /** Set by the step when a token allowed it: where it was found, and the token as resolved. */
+  tokenSource?: TokenSource;
+  token?: Identity;
 }
 
 /** Where the step reports its verdict. Called exactly once per `decide`, unless the caller left. */
@@ -74,13 +81,20 @@ export class DecisionStep {
     const match = this.options.routes.match(target);
 
     if (match?.route.isPublic) {
-      const right = rightFor(match.route, request.method);
+      const right = request.isUpgrade === true ? upgradeRightFor(match.route) : rightFor(match.route, request.method);
       if (right === undefined) return verdicts.refused(request, 'method_not_allowed', 'none');
       request.right = right;
       return verdicts.allowed(request, right);
     }
 
-    const identity = authenticate(request.rawHeaders, this.options.cache, this.options.clock.now());
+    const found = findToken(target, request.rawHeaders, match?.route.tokenIn ?? HEADER_ONLY);
+    if (found === 'two_places') return verdicts.refused(request, 'token_in_two_places', 'none');
+    let secret: string | BearerFault = found as BearerFault;
+    if (typeof found === 'object') {
+      secret = found.secret;
+      request.tokenSource = found.source;
+    }
+    const identity = authenticateBearer(secret, this.options.cache, this.options.clock.now());
     if (identity instanceof Promise) {
       // Cache miss: the only path that waits, and the only one that allocates a promise.
       identity.then(
@@ -99,7 +113,7 @@ export class DecisionStep {
     if (request.isDone) return;
     if (typeof identity === 'string') return verdicts.refused(request, identity, 'none');
     if (match === undefined) return verdicts.refused(request, 'no_route', 'none');
-    const right = rightFor(match.route, request.method);
+    const right = request.isUpgrade === true ? upgradeRightFor(match.route) : rightFor(match.route, request.method);
     if (right === undefined) return verdicts.refused(request, 'method_not_allowed', 'none');
     const now = this.options.clock.now();
     const decision = authorize(identity, right, match.repository, now);
@@ -109,6 +123,10 @@ export class DecisionStep {
     this.options.lastUsed.record(record.id, now, request);
     request.identity = { tokenId: record.id, repository: decision.repository, user: record.user, right };
     request.right = right;
+    request.token = identity;
+    // The upstream never sees the token: out of the target, or out of the subprotocol list.
+    if (request.tokenSource === 'query') request.path = withoutQueryToken(request.path);
+    else if (request.tokenSource === 'protocol') removeProtocolToken(request.rawHeaders);
     verdicts.allowed(request, right);
   }
 }

@@ -6,6 +6,8 @@ export type DenyReason =
   | 'missing_token'
   | 'duplicate_authorization'
   | 'invalid_token'
+  | 'token_in_two_places'
+  | 'unsupported_upgrade'
   | 'bad_target'
   | 'uri_too_long'
   | 'too_many_headers'
@@ -48,6 +50,16 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
     detail: 'The token is malformed, unknown, revoked or expired.',
     outcome: 'unauthenticated',
     challenge: `${REALM}, error="invalid_token"`,
+  },
+  token_in_two_places: {
+    ...PROBLEMS.token_in_two_places,
+    detail: 'Send the token in one place only: the Authorization header, the access_token parameter or the WebSocket subprotocol.',
+    outcome: 'unauthenticated',
+  },
+  unsupported_upgrade: {
+    ...PROBLEMS.unsupported_upgrade,
+    detail: 'The only upgrade supported is a GET with Upgrade: websocket.',
+    outcome: 'not_found',
   },
   bad_target: {
     ...PROBLEMS.bad_target,

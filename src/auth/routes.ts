@@ -1,5 +1,6 @@
 import type { RouteConfig } from '../config/schema.js';
 import { NAME_PATTERN, type Right } from '../tokens/record.js';
+import { HEADER_ONLY, type TokenSources } from './token-sources.js';
 
 /** The default verb -> right map (SPEC §3.3); a route's own `methods` map is consulted first. */
 const DEFAULT_RIGHTS: Readonly<Record<string, Right>> = {
@@ -27,6 +28,8 @@ export interface Route {
   readonly isPublic: boolean;
   readonly segments: readonly Segment[];
   readonly rights: Readonly<Record<string, Right>>;
+  /** Where this route accepts the token from. */
+  readonly tokenIn: TokenSources;
 }
 
 export interface RouteMatch {
@@ -51,6 +54,10 @@ function compile(config: RouteConfig): Route {
     // No prototype: a method name (on the decision port, any header value) is never a key
     // that reaches Object.prototype ("constructor", "__proto__").
     rights: Object.assign(Object.create(null) as Record<string, Right>, DEFAULT_RIGHTS, config.methods),
+    tokenIn:
+      config.tokenIn === undefined
+        ? HEADER_ONLY
+        : { header: config.tokenIn.includes('header'), query: config.tokenIn.includes('query'), protocol: config.tokenIn.includes('protocol') },
   };
 }
 
@@ -76,7 +83,13 @@ export class RouteTable {
 
 /** The right a method needs on a route, or undefined when the method is not allowed there. */
 export function rightFor(route: Route, method: string): Right | undefined {
-  return route.rights[method];
+  // WEBSOCKET names the upgrade's right only; as a method it is nothing.
+  return method === 'WEBSOCKET' ? undefined : route.rights[method];
+}
+
+/** The right a WebSocket upgrade needs: the route's `WEBSOCKET` entry, else its GET right. */
+export function upgradeRightFor(route: Route): Right | undefined {
+  return route.rights.WEBSOCKET ?? route.rights.GET;
 }
 
 /** Returns false for no match, else the repository parameter (or undefined when there is none). */

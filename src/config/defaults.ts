@@ -7,6 +7,7 @@ export const DEFAULTS = {
     maxConnections: 10000,
     timeouts: { connect: '5s', headers: '30s', idle: '5m' },
     forwardAuthorization: false,
+    endOnRevoke: true,
     accessLog: true,
     shutdownGrace: '25s',
   },
@@ -32,7 +33,9 @@ export const DEFAULTS = {
     lastUsedInterval: '60s',
   },
   routes: [
-    { path: '/v1/repositories/:repository/stream', methods: { POST: 'stream', PUT: 'stream' } },
+    { path: '/v1/repositories/:repository/stream', methods: { POST: 'stream', PUT: 'stream', WEBSOCKET: 'stream' } },
+    // Event streams are read by browsers' EventSource, which cannot set a header.
+    { path: '/v1/repositories/:repository/events', tokenIn: ['header', 'query'] },
     { path: '/v1/repositories/:repository/**' },
     { path: '/health', public: true },
   ],

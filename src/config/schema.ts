@@ -6,7 +6,11 @@ import { RIGHTS } from '../tokens/record.js';
 import { EVENT_TYPES } from '../events/webhooks.js';
 import { WEBHOOK_SECRET } from '../events/signing.js';
 export { RIGHTS };
-export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+/** `WEBSOCKET` is a pseudo-method: the right a WebSocket upgrade needs (else its GET right). */
+export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'WEBSOCKET'] as const;
+
+/** Where a route accepts the token from (off unless a route names it; `header` by default). */
+export const TOKEN_SOURCES = ['header', 'query', 'protocol'] as const;
 
 const describe = (value: unknown): string => {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -155,10 +159,20 @@ const methodMap = z.unknown().transform((value, ctx) => {
   return out;
 });
 
+const tokenIn = z.unknown().transform((value, ctx) => {
+  const allowed: readonly string[] = TOKEN_SOURCES;
+  if (Array.isArray(value) && value.length > 0 && value.every((source) => typeof source === 'string' && allowed.includes(source)) && new Set(value).size === value.length) {
+    return value as (typeof TOKEN_SOURCES)[number][];
+  }
+  ctx.addIssue({ code: 'custom', message: `expected a non-empty list without repeats of ${TOKEN_SOURCES.join(', ')}, got ${describe(value)}` });
+  return z.NEVER;
+});
+
 const route = z.strictObject({
   path: routePath,
   methods: methodMap.optional(),
   public: bool.optional(),
+  tokenIn: tokenIn.optional(),
 });
 
 /** Where a webhook is POSTed: any http(s) URL (a path and query are the receiver's). */
@@ -209,6 +223,8 @@ export const configSchema = z.strictObject({
     }),
     forwardAuthorization: bool,
     accessLog: bool,
+    // Exchanges already open end when their token stops allowing them (revoke, expiry, rights).
+    endOnRevoke: bool,
     // A timer; at least 100 ms so a slip of unit cannot turn shutdown into cutting every request.
     shutdownGrace: duration('100ms', '1h'),
   }),

@@ -21,6 +21,8 @@ export const PROBLEMS = {
   missing_token: { status: 401, type: '/problems/missing-token', title: 'Authentication required' },
   duplicate_authorization: { status: 400, type: '/problems/duplicate-authorization', title: 'More than one Authorization header' },
   invalid_token: { status: 401, type: '/problems/invalid-token', title: 'Invalid token' },
+  token_in_two_places: { status: 400, type: '/problems/token-in-two-places', title: 'Token sent in more than one place' },
+  unsupported_upgrade: { status: 400, type: '/problems/unsupported-upgrade', title: 'Upgrade not supported' },
   store_unavailable: { status: 503, type: '/problems/store-unavailable', title: 'Token store unavailable' },
   no_route: { status: 404, type: '/problems/no-route', title: 'No route' },
   method_not_allowed: { status: 405, type: '/problems/method-not-allowed', title: 'Method not allowed' },

@@ -57,6 +57,13 @@ export interface MetricsSources {
 
 const DELIVERY_OUTCOMES = ['delivered', 'retried', 'failed'] as const;
 
+/** `live_exchanges{protocol}` label values. */
+export const LIVE_PROTOCOLS = ['http', 'websocket', 'grpc'] as const;
+export type LiveProtocol = (typeof LIVE_PROTOCOLS)[number];
+/** Why an open exchange was ended by Tollgate (`exchanges_ended_total{reason}`). */
+export const END_REASONS = ['revoked', 'expired', 'rights', 'quota'] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
 /**
  * Every SPEC §8 instrument on a private registry. What the data plane updates per request is
  * kept as plain numbers and fixed histogram series (no label sets built, hashed or validated per
@@ -76,6 +83,9 @@ export class Metrics implements CacheObserver {
   private readonly bytesIn: Tally;
   private readonly bytesOut: Tally;
   private readonly inflight: Tally = { count: 0 };
+  /** Exchanges open now by protocol, kept by the live-exchange registry. */
+  readonly live: Record<LiveProtocol, number> = { http: 0, websocket: 0, grpc: 0 };
+  private readonly exchangesEnded: Counter<'reason'>;
   private readonly invalidations: Counter;
   private readonly invalidationLag: Histogram;
   private readonly cacheResets: Counter;
@@ -214,6 +224,23 @@ export class Metrics implements CacheObserver {
         this.set(inflight.count);
       },
     });
+    const live = this.live;
+    new Gauge({
+      name: 'tollgate_live_exchanges',
+      help: 'Exchanges open now (requests in flight, WebSockets, gRPC calls), by protocol.',
+      labelNames: ['protocol'],
+      registers,
+      collect() {
+        for (const protocol of LIVE_PROTOCOLS) this.set({ protocol }, live[protocol]);
+      },
+    });
+    this.exchangesEnded = new Counter({
+      name: 'tollgate_exchanges_ended_total',
+      help: 'Open exchanges Tollgate ended because their token stopped allowing them, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of END_REASONS) this.exchangesEnded.inc({ reason }, 0);
     new Gauge({
       name: 'tollgate_tokens',
       help: 'Tokens in the store by kind and status.',
@@ -285,6 +312,10 @@ export class Metrics implements CacheObserver {
     this.upstreamDuration.observe(upstreamSeconds);
     this.bytesIn.count += requestBytes;
     this.bytesOut.count += responseBytes;
+  }
+
+  exchangeEnded(reason: EndReason): void {
+    this.exchangesEnded.inc({ reason });
   }
 
   upstreamError(reason: UpstreamErrorReason): void {

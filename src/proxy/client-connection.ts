@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { writeChunk } from './chunked.js';
 import { Exchange, type ExchangeSink, type RequestHead } from './exchange.js';
+import { Tunnel, type TunnelOwner } from './tunnel.js';
 import { bareResponse } from './heads.js';
 import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, Http1Parser, TYPE_REQUEST, trimValues } from './http1-codec.js';
 
@@ -244,7 +245,23 @@ export class ClientConnection extends Http1Parser {
     return ERROR_USER;
   }
 
-  onHeadersComplete(_status: number, _upgrade: boolean, keepAlive: boolean): number {
+  /**
+   * The exchange's upstream answered its upgrade with 101: from here the connection is a
+   * WebSocket, its bytes relayed as they come. The parser is done with it; bytes the client sent
+   * after the head (held while the upgrade was decided) go first.
+   */
+  startTunnel(upstream: Socket, upstreamRest: Buffer, owner: TunnelOwner): Tunnel {
+    const socket = this.socket;
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('drain');
+    socket.removeAllListeners('end');
+    const clientRest = this.pending;
+    this.pending = EMPTY;
+    this.waiting = false;
+    return new Tunnel(socket, upstream, clientRest, upstreamRest, owner);
+  }
+
+  onHeadersComplete(_status: number, upgrade: boolean, keepAlive: boolean): number {
     this.inHead = false;
     this.headStartedAt = 0;
     const raw = this.fields.take();
@@ -260,14 +277,16 @@ export class ClientConnection extends Http1Parser {
       host: undefined,
       connectionHeader: undefined,
       requestIdHeader: undefined,
+      upgrade: 'none',
     };
     // One pass over the fields for everything the connection and the pipeline read by name;
     // lengths first, since most fields are none of these.
     let expect: string | undefined;
+    let upgradeTo: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       const length = name.length;
-      if (length !== 17 && length !== 14 && length !== 12 && length !== 10 && length !== 6 && length !== 4) continue;
+      if (length !== 17 && length !== 14 && length !== 12 && length !== 10 && length !== 7 && length !== 6 && length !== 4) continue;
       const lower = name.toLowerCase();
       if (lower === 'transfer-encoding') head.body = 'chunked';
       else if (lower === 'content-length') {
@@ -276,6 +295,7 @@ export class ClientConnection extends Http1Parser {
       else if (lower === 'connection') head.connectionHeader ??= raw[i + 1];
       else if (lower === 'expect') expect = expect === undefined ? raw[i + 1] : `${expect}, ${raw[i + 1]}`;
       else if (lower === 'host') head.host ??= raw[i + 1];
+      else if (lower === 'upgrade') upgradeTo = upgradeTo === undefined ? raw[i + 1] : `${upgradeTo}, ${raw[i + 1]}`;
     }
     const major = this.httpMajor();
     // Answer and close: RFC 9112 §6.1, Transfer-Encoding in an HTTP/1.0 request may be a framing
@@ -285,6 +305,13 @@ export class ClientConnection extends Http1Parser {
     // RFC 9110 §10.1.1: 100-continue is the one expectation; any other gets 417. Only HTTP/1.1
     // has Expect (node:http ignores it on other versions, and so do we).
     if (expect !== undefined && major === 1 && head.httpMinor === 1) head.expectation = CONTINUE.test(expect) ? 'continue' : 'unsupported';
+    // llhttp reports an upgrade when Connection names it and Upgrade is present (and for CONNECT,
+    // which the pipeline refuses). Only a GET to a WebSocket is relayed (RFC 6455 §4.1); any other
+    // protocol, h2c included, is refused. Either way the connection is not reused after it.
+    if (upgrade && head.method !== 'CONNECT') {
+      head.upgrade = head.method === 'GET' && upgradeTo !== undefined && upgradeTo.trim().toLowerCase() === 'websocket' ? 'websocket' : 'other';
+      head.keepAlive = false;
+    }
     const exchange = new Exchange(this, head, this.host);
     this.exchange = exchange;
     this.unjudged = exchange;

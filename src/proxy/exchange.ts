@@ -6,6 +6,12 @@ import type { RightLabel } from '../metrics/metrics.js';
 import type { ClientConnection } from './client-connection.js';
 import { dateHeaderLine, problemResponse, statusLine } from './heads.js';
 import { downstreamHeaderLines } from './headers.js';
+import type { Socket } from 'node:net';
+import type { Identity } from '../auth/authorize.js';
+import type { TokenSource } from '../auth/token-sources.js';
+import type { EndReason, LiveProtocol } from '../metrics/metrics.js';
+import type { LiveExchange } from './live-exchanges.js';
+import type { Tunnel, TunnelOwner } from './tunnel.js';
 import type { Framing, UpstreamConnection, UpstreamUser } from './upstream-connection.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
 
@@ -22,7 +28,15 @@ export interface ExchangeSink {
 /** Methods whose request may be sent twice (RFC 9110 §9.2.2), when it has no body. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-type Phase = 'deciding' | 'waiting' | 'forwarding' | 'done';
+type Phase = 'deciding' | 'waiting' | 'forwarding' | 'tunnel' | 'done';
+
+/** The close reason a WebSocket gets when Tollgate ends it (RFC 6455 §7.1.6; at most 123 bytes). */
+const CLOSE_REASONS: Readonly<Record<EndReason, string>> = {
+  revoked: 'token revoked',
+  rights: 'token revoked',
+  expired: 'token expired',
+  quota: 'quota exceeded',
+};
 
 /** What the client connection parsed from a request head, in one pass over its fields. */
 export interface RequestHead {
@@ -41,6 +55,8 @@ export interface RequestHead {
   host: string | undefined;
   connectionHeader: string | undefined;
   requestIdHeader: string | undefined;
+  /** `websocket` for a GET asking to become a WebSocket, `other` for any other upgrade asked for. */
+  upgrade: 'none' | 'websocket' | 'other';
 }
 
 /**
@@ -49,13 +65,15 @@ export interface RequestHead {
  * authorize -> forward) sets who and what; the exchange then relays the bodies both ways with
  * backpressure, re-framing chunked bodies from what llhttp validated, and ends exactly once.
  */
-export class Exchange implements UpstreamUser, UseSource, Judged {
+export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, TunnelOwner {
   readonly started = performance.now();
   /** Set by the pipeline. */
   requestId = '';
   path = '';
   right: RightLabel = 'none';
   identity: ForwardIdentity | undefined = undefined;
+  tokenSource: TokenSource | undefined = undefined;
+  token: Identity | undefined = undefined;
   /** Whether the client connection may carry another request after this one. */
   keepAlive: boolean;
   requestBytes = 0;
@@ -72,6 +90,8 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
   readonly host: string | undefined;
   readonly connectionHeader: string | undefined;
   readonly requestIdHeader: string | undefined;
+  readonly isUpgrade: boolean;
+  readonly upgrade: RequestHead['upgrade'];
 
   private phase: Phase = 'deciding';
   private upstream: UpstreamConnection | undefined;
@@ -80,6 +100,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
   private headSent = false;
   private chunkedOut = false;
   private retried = false;
+  private tunnel: Tunnel | undefined;
 
   constructor(
     readonly connection: ClientConnection,
@@ -96,6 +117,8 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
     this.host = head.host;
     this.connectionHeader = head.connectionHeader;
     this.requestIdHeader = head.requestIdHeader;
+    this.upgrade = head.upgrade;
+    this.isUpgrade = head.upgrade === 'websocket';
     // No body: the request is whole with its head, even before llhttp reports its end.
     this.requestComplete = head.body === 'none';
   }
@@ -148,7 +171,8 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
 
   /** The client connection closed: end the upstream side too, and count the exchange once. */
   clientClosed(): void {
-    if (this.phase === 'done') return;
+    // A WebSocket's end is the tunnel's to report (tunnelClosed).
+    if (this.phase === 'done' || this.phase === 'tunnel') return;
     const wasForwarding = this.phase === 'forwarding' || this.phase === 'waiting';
     this.phase = 'done';
     this.upstream?.abort();
@@ -229,8 +253,18 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
     this.upstreamSeconds = (performance.now() - this.upstreamAt) / 1000;
     this.status = status;
     if (this.sink.draining) this.keepAlive = false;
-    const { lines, hasDate } = downstreamHeaderLines(rawHeaders, this.requestId);
+    const { lines, hasDate } = downstreamHeaderLines(rawHeaders, this.requestId, this.tokenSource === 'query');
     let head = statusLine(status) + lines;
+    if (this.isUpgrade) {
+      if (status === 101) {
+        // Connection and Upgrade are hop-by-hop, dropped above; a switch needs them (RFC 9110 §7.8).
+        this.headSent = true;
+        this.connection.write(`${head}${hasDate ? '' : dateHeaderLine(this.sink.now())}connection: upgrade\r\nupgrade: websocket\r\n\r\n`);
+        return;
+      }
+      // Refused by the upstream: an ordinary response, and the connection closes after it.
+      this.keepAlive = false;
+    }
     if (!hasDate) head += dateHeaderLine(this.sink.now());
     if (framing === 'chunked' || framing === 'close') {
       // Re-framed from what llhttp decoded: the client sees exactly the bytes that were parsed.
@@ -268,6 +302,47 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
     this.phase = 'done';
     this.sink.finished(this, 'allowed', this.status);
     this.connection.exchangeEnded(this);
+  }
+
+  /** The upstream switched to WebSocket: relay bytes from here until either side closes. */
+  upgraded(socket: Socket, rest: Buffer): void {
+    this.upstream = undefined;
+    if (this.phase === 'done') return void socket.destroy();
+    this.phase = 'tunnel';
+    this.requestComplete = true;
+    this.tunnel = this.connection.startTunnel(socket, rest, this);
+  }
+
+  tunnelBytes(fromClient: number, fromUpstream: number): void {
+    this.requestBytes += fromClient;
+    this.responseBytes += fromUpstream;
+  }
+
+  tunnelClosed(): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    this.sink.finished(this, 'allowed', 101);
+  }
+
+  /** LiveExchange: the protocol label this exchange counts under. */
+  get protocol(): LiveProtocol {
+    return this.phase === 'tunnel' || this.isUpgrade ? 'websocket' : 'http';
+  }
+
+  /**
+   * LiveExchange: the token stopped allowing this exchange. A WebSocket gets a close frame (1008)
+   * each way; an HTTP exchange is cut (client connection destroyed, upstream request aborted),
+   * which tells the client the response is incomplete.
+   */
+  end(reason: EndReason): void {
+    if (this.phase === 'done') return;
+    if (this.phase === 'tunnel') return this.tunnel!.end(CLOSE_REASONS[reason]);
+    this.phase = 'done';
+    this.upstream?.abort();
+    this.upstream = undefined;
+    this.queued = undefined;
+    this.sink.finished(this, 'forbidden', this.status === 0 ? 499 : this.status);
+    this.connection.destroy();
   }
 
   upstreamFailed(err: Error): void {

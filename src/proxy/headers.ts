@@ -176,8 +176,10 @@ export function upstreamHeaders(raw: readonly string[], connection: string | und
  * those named in its Connection removed, its `x-request-id` replaced by ours. Framing
  * (Content-Length, Transfer-Encoding) is the caller's: Content-Length passes, Transfer-Encoding
  * is hop-by-hop and re-added when the body is re-framed. `hasDate` says whether a Date came.
+ * `queryToken`: the request was authorized by an `access_token` parameter, so the response must
+ * not be cached and the page must not leak its URL as a Referer.
  */
-export function downstreamHeaderLines(raw: readonly string[], requestId: string): { lines: string; hasDate: boolean } {
+export function downstreamHeaderLines(raw: readonly string[], requestId: string, queryToken = false): { lines: string; hasDate: boolean } {
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') connection = connection === undefined ? raw[i + 1] : `${connection}, ${raw[i + 1]}`;
@@ -189,9 +191,12 @@ export function downstreamHeaderLines(raw: readonly string[], requestId: string)
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower === 'x-request-id') continue;
+    if (queryToken && (lower === 'cache-control' || lower === 'referrer-policy')) continue;
     if (lower === 'date') hasDate = true;
     lines += `${name}: ${raw[i + 1]}\r\n`;
   }
   lines += `x-request-id: ${requestId}\r\n`;
+  // A token in the URL must not be kept by a cache or sent on as a Referer (RFC 6750 §2.3, §5.3).
+  if (queryToken) lines += 'cache-control: no-store\r\nreferrer-policy: no-referrer\r\n';
   return { lines, hasDate };
 }

@@ -11,6 +11,7 @@ import { ClientConnection, type ConnectionHost } from './client-connection.js';
 import type { Exchange } from './exchange.js';
 import { upstreamHeaders } from './headers.js';
 import { IdleSweeper } from './idle-sweeper.js';
+import type { LiveExchanges } from './live-exchanges.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { UpstreamFailure } from './upstream-errors.js';
 
@@ -18,6 +19,8 @@ export interface ProxyOptions {
   upstream: UpstreamPool;
   /** The decision step this port shares with the decision port. */
   decisions: DecisionStep;
+  /** Exchanges in flight by token, ended when their token stops allowing them. */
+  live: LiveExchanges;
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
@@ -126,11 +129,13 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     if (exchange.expectation === 'unsupported') return this.refused(exchange, 'expectation_failed');
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (node:http refuses it the same way).
     if (exchange.httpMinor >= 1 && exchange.host === undefined) return this.refused(exchange, 'bad_target');
+    if (exchange.upgrade === 'other') return this.refused(exchange, 'unsupported_upgrade');
     this.options.decisions.decide(exchange, this);
   }
 
   /** Verdicts: the request may pass. */
   allowed(exchange: Exchange, right: Right): void {
+    this.options.live.add(exchange);
     this.forward(exchange, right);
   }
 
@@ -150,6 +155,8 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     // Host passes as sent (no Connection option removes it); only an HTTP/1.0 request may lack one.
     if (exchange.host === undefined) head += `host: ${options.upstream.authority}\r\n`;
     if (exchange.body === 'chunked') head += 'transfer-encoding: chunked\r\n';
+    // Both are hop-by-hop, dropped above; the upstream must see the upgrade asked of it.
+    if (exchange.isUpgrade) head += 'connection: upgrade\r\nupgrade: websocket\r\n';
     exchange.requestHead = `${head}\r\n`;
     exchange.forwarded();
     options.upstream.dispatch(exchange);
@@ -158,6 +165,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   /** ExchangeSink: a forwarded exchange ended. */
   finished(exchange: Exchange, outcome: Outcome, status: number): void {
     const { metrics } = this.options;
+    this.options.live.remove(exchange);
     const seconds = (performance.now() - exchange.started) / 1000;
     metrics.request(exchange.right, outcome, seconds);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestComplete ? exchange.requestBytes : 0, exchange.responseBytes);
@@ -178,7 +186,8 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   }
 
   /** ExchangeSink: the client left before the exchange was forwarded. */
-  abandoned(): void {
+  abandoned(exchange: Exchange): void {
+    this.options.live.remove(exchange);
     this.options.metrics.requestAbandoned();
   }
 

@@ -19,6 +19,10 @@ export interface UpstreamUser {
   responseEnd(trailers: string[] | undefined): void;
   /** The socket can take more request body. */
   upstreamDrained(): void;
+  /** A WebSocket upgrade: a 101 is its final answer, after which the socket is the user's. */
+  readonly isUpgrade?: boolean;
+  /** The upstream answered 101: the socket (no longer this pool's) and the bytes after the head. */
+  upgraded?(socket: Socket, rest: Buffer): void;
   /** The upstream failed this request; `started`: some of the response was already passed on. */
   upstreamFailed(err: Error, started: boolean): void;
 }
@@ -44,6 +48,7 @@ export class UpstreamConnection extends Http1Parser {
   private responseStarted = false;
   private requestDone = false;
   private interim = false;
+  private switching = false;
   private ended = false;
   private error: Error | undefined;
   private status = 0;
@@ -161,6 +166,7 @@ export class UpstreamConnection extends Http1Parser {
     const result = this.execute(chunk);
     if (result.kind === 'ok') return;
     if (result.kind === 'error') return this.fail(Object.assign(new Error(`upstream response is not valid HTTP/1.1: ${result.reason}`), { code: 'UND_ERR_INVALID' }));
+    if (this.switching) return this.handOver(result.rest);
     // Paused: the response ended (onMessageComplete). Anything after it was never asked for.
     if (result.rest.length > 0) return void this.socket.destroy();
     this.afterResponse();
@@ -175,6 +181,19 @@ export class UpstreamConnection extends Http1Parser {
     if (!keepAlive || this.socket.destroyed) return void this.socket.destroy();
     this.resume(false);
     this.pool.released(this);
+  }
+
+  /** After a 101: the socket leaves the pool (its slot frees) and belongs to the user's tunnel. */
+  private handOver(rest: Buffer): void {
+    const user = this.user;
+    this.user = undefined;
+    this.phase = 'idle';
+    const socket = this.socket;
+    for (const event of ['data', 'end', 'error', 'close', 'drain']) socket.removeAllListeners(event);
+    this.free();
+    this.pool.gone(this);
+    if (user?.upgraded === undefined) return void socket.destroy();
+    user.upgraded(socket, Buffer.from(rest));
   }
 
   private peerEnded(): void {
@@ -230,6 +249,15 @@ export class UpstreamConnection extends Http1Parser {
 
   onHeadersComplete(status: number): number {
     const raw = this.fields.take();
+    if (status === 101 && this.user?.isUpgrade === true) {
+      // The switch an upgrade asked for: its head is the answer, and the bytes after it are
+      // WebSocket frames, not HTTP (handOver, once this execute pauses at the message end).
+      trimValues(raw);
+      this.switching = true;
+      this.status = status;
+      this.user.responseHead(status, '', raw, 'none');
+      return HEADERS_GO_ON;
+    }
     if (status < 200) {
       // 100 Continue and other interim answers: Tollgate answered Expect itself; the final one follows.
       this.interim = true;

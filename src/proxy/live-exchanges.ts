@@ -1,0 +1,179 @@
+import type { Clock } from '../clock.js';
+import { authorize, type Identity } from '../auth/authorize.js';
+import type { ForwardIdentity } from '../auth/decide.js';
+import { UNAVAILABLE, UNKNOWN, type TokenCache } from '../auth/token-cache.js';
+import type { EndReason, LiveProtocol, Metrics } from '../metrics/metrics.js';
+import type { Invalidation } from '../store/token-store.js';
+import type { Right } from '../tokens/record.js';
+
+/** An exchange in flight on a token: an HTTP request, a WebSocket, a gRPC call. */
+export interface LiveExchange {
+  readonly identity: ForwardIdentity | undefined;
+  readonly token?: Identity | undefined;
+  readonly protocol: LiveProtocol;
+  /** Ends it because its token no longer allows it; idempotent. */
+  end(reason: EndReason): void;
+}
+
+/** The exchanges open on one token, and the token as last read. */
+interface TokenEntry {
+  token: Identity;
+  readonly exchanges: Set<LiveExchange>;
+  /** When the token was last read from the store for these exchanges (the injected clock). */
+  checkedAt: number;
+  /** A re-check is under way. */
+  checking: boolean;
+  /** The store could not answer the last re-check: the next sweep asks again. */
+  retry: boolean;
+}
+
+export interface LiveExchangesOptions {
+  cache: TokenCache;
+  clock: Clock;
+  metrics: Metrics;
+  /** Off: exchanges are counted but never ended (`proxy.endOnRevoke: false`). */
+  endOnRevoke: boolean;
+  /** The cache TTL: a token with open exchanges is read again at least this often. */
+  recheckMs: number;
+  /** How often expiry is looked for (default 250 ms). */
+  sweepMs?: number;
+}
+
+/**
+ * Every exchange in flight, by the token it runs on, so that a change that takes access away
+ * ends what is already open (SPEC "Revocation ends what is already open"). An invalidation
+ * message (revoke, delete, edit, a user's or team's grants) has the affected tokens read again
+ * and each exchange judged again for the right and repository it was allowed: gone -> ended.
+ * Expiry needs no message: one sweep reads each token's `expiresAt` a few times a second, and
+ * re-reads every token at the cache TTL, so a replica that missed a message still ends its
+ * exchanges within that bound. Adding and removing are a map lookup and a set operation.
+ */
+export class LiveExchanges {
+  private readonly tokens = new Map<string, TokenEntry>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly options: LiveExchangesOptions) {
+    this.timer = setInterval(() => this.sweep(), options.sweepMs ?? 250);
+    this.timer.unref();
+  }
+
+  add(exchange: LiveExchange): void {
+    const id = exchange.identity?.tokenId;
+    const token = exchange.token;
+    if (id === undefined || token === undefined) return;
+    let entry = this.tokens.get(id);
+    if (entry === undefined) {
+      entry = { token, exchanges: new Set(), checkedAt: this.options.clock.now(), checking: false, retry: false };
+      this.tokens.set(id, entry);
+    } else if (entry.exchanges.size === 0) {
+      // An entry kept from earlier exchanges: the record this one was allowed on is the newer.
+      entry.token = token;
+      entry.checkedAt = this.options.clock.now();
+    }
+    entry.exchanges.add(exchange);
+    this.options.metrics.live[exchange.protocol]++;
+  }
+
+  /** The exchange ended (however it ended). The emptied entry stays until the next sweep. */
+  remove(exchange: LiveExchange): void {
+    const id = exchange.identity?.tokenId;
+    if (id === undefined) return;
+    if (this.tokens.get(id)?.exchanges.delete(exchange) === true) this.options.metrics.live[exchange.protocol]--;
+  }
+
+  /** Exchanges open now (for tests and the metric). */
+  get size(): number {
+    let n = 0;
+    for (const entry of this.tokens.values()) n += entry.exchanges.size;
+    return n;
+  }
+
+  /** An invalidation: read the tokens it names again (the cache has dropped them already). */
+  onInvalidation(message: Invalidation): void {
+    if (this.tokens.size === 0) return;
+    if (message.type === 'tokens') {
+      for (const id of message.ids) {
+        const entry = this.tokens.get(id);
+        if (entry !== undefined) this.recheck(entry);
+      }
+      return;
+    }
+    const users = message.type === 'user' ? [message.user] : message.type === 'users' ? message.users : undefined;
+    for (const entry of this.tokens.values()) {
+      const user = entry.token.record.user;
+      if (users === undefined || (user !== null && users.includes(user))) this.recheck(entry);
+    }
+  }
+
+  /** Messages may have been missed: every token with open exchanges is read again. */
+  onReset(): void {
+    for (const entry of this.tokens.values()) this.recheck(entry);
+  }
+
+  private recheck(entry: TokenEntry): void {
+    if (entry.exchanges.size === 0 || entry.checking) return;
+    entry.checking = true;
+    this.options.cache.resolve(entry.token.record.hash).then(
+      (resolution) => {
+        entry.checking = false;
+        // The store cannot say: nothing is ended on a guess, and the next sweep asks again.
+        entry.retry = resolution === UNAVAILABLE;
+        if (resolution === UNAVAILABLE) return;
+        entry.checkedAt = this.options.clock.now();
+        if (resolution === UNKNOWN) return this.endAll(entry, 'revoked');
+        entry.token = resolution;
+        this.judge(entry);
+      },
+      () => {
+        entry.checking = false;
+        entry.retry = true;
+      },
+    );
+  }
+
+  /** Each exchange against the token as now read: the right it was allowed, on its repository. */
+  private judge(entry: TokenEntry): void {
+    if (!this.options.endOnRevoke) return;
+    const record = entry.token.record;
+    const now = this.options.clock.now();
+    if (record.status !== 'active') return this.endAll(entry, 'revoked');
+    if (record.expiresAt !== null && record.expiresAt <= now) return this.endAll(entry, 'expired');
+    for (const exchange of [...entry.exchanges]) {
+      const identity = exchange.identity!;
+      if (!authorize(entry.token, identity.right as Right, identity.repository, now).allowed) this.end(entry, exchange, 'rights');
+    }
+  }
+
+  private endAll(entry: TokenEntry, reason: EndReason): void {
+    if (!this.options.endOnRevoke) return;
+    for (const exchange of [...entry.exchanges]) this.end(entry, exchange, reason);
+  }
+
+  private end(entry: TokenEntry, exchange: LiveExchange, reason: EndReason): void {
+    // Counted as it leaves: end() reports the exchange finished, which removes it.
+    if (entry.exchanges.has(exchange)) this.options.metrics.exchangeEnded(reason);
+    exchange.end(reason);
+    this.remove(exchange);
+  }
+
+  private sweep(): void {
+    const now = this.options.clock.now();
+    for (const [id, entry] of this.tokens) {
+      if (entry.exchanges.size === 0) {
+        if (!entry.checking) this.tokens.delete(id);
+        continue;
+      }
+      const expiresAt = entry.token.record.expiresAt;
+      if (this.options.endOnRevoke && expiresAt !== null && expiresAt <= now) {
+        this.endAll(entry, 'expired');
+        continue;
+      }
+      // A store that could not answer is asked again; every token is read again at the TTL.
+      if (entry.retry || now - entry.checkedAt >= this.options.recheckMs) this.recheck(entry);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
