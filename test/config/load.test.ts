@@ -20,8 +20,10 @@ t.test('a missing optional file gives the SPEC defaults', async (t) => {
   t.equal(config.cache.ttl, 30_000);
   t.equal(config.cache.negativeTtl, 5_000);
   t.equal(config.store.backend, 'file');
-  t.equal(config.routes.length, 3);
-  t.same(config.routes[0]!.methods, { POST: 'stream', PUT: 'stream' });
+  t.equal(config.routes.length, 4);
+  t.same(config.routes[0]!.methods, { POST: 'stream', PUT: 'stream', WEBSOCKET: 'stream' });
+  t.same(config.routes[1]!.tokenIn, ['header', 'query']);
+  t.equal(config.proxy.endOnRevoke, true);
 });
 
 t.test('a missing file named explicitly is a fault naming the path', async (t) => {
@@ -65,10 +67,16 @@ t.test('routes are checked entry by entry', async (t) => {
   );
   t.same(faults.sort(), [
     'routes.0.path: expected a path of literal segments, :repository and a final /**, got "no-slash"',
-    'routes.1.methods.BREW: expected a method, one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, got "BREW"',
+    'routes.1.methods.BREW: expected a method, one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, WEBSOCKET, got "BREW"',
     'routes.1.methods.GET: expected a right, one of stream, query, modify, delete, admin, got "fly"',
     'routes.2.path: expected a path of literal segments, :repository and a final /**, got "/a/**/b"',
   ]);
+});
+
+t.test('tokenIn names only header, query and protocol, each once', async (t) => {
+  const faults = faultsOf(() => fromYaml(t, ['routes:', '  - { path: /a, tokenIn: [cookie] }', '  - { path: /b, tokenIn: [query, query] }', '  - { path: /c, tokenIn: [] }'].join('\n')));
+  t.equal(faults.length, 3);
+  for (const [i, fault] of faults.sort().entries()) t.match(fault, new RegExp(`^routes\\.${i}\\.tokenIn: expected a non-empty list without repeats of header, query, protocol`));
 });
 
 t.test('not YAML, or not a map, is one clear fault', async (t) => {
