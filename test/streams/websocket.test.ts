@@ -22,7 +22,17 @@ const h = await startHarness({
 });
 t.teardown(() => h.close());
 const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => [...protocols][0] ?? false });
+// `?hold`: the upstream reads nothing until the test resumes it, and then only counts bytes.
+const held: Array<{ bytes: number; resume(): void }> = [];
 h.upstream.server.on('upgrade', (req, socket, head) => {
+  if (req.url!.endsWith('?hold')) {
+    return wss.handleUpgrade(req, socket, head, (ws) => {
+      const record = { bytes: 0, resume: () => socket.resume() };
+      held.push(record);
+      ws.on('message', (data: Buffer) => (record.bytes += data.length));
+      socket.pause();
+    });
+  }
   wss.handleUpgrade(req, socket, head, (ws) => {
     const record: (typeof seen)[number] = { url: req.url!, protocol: req.headers['sec-websocket-protocol'], headers: req.headers, closed: false };
     seen.push(record);
@@ -142,4 +152,30 @@ t.test('a query token works only where the route allows it, and never reaches th
   const elsewhere = await request(`${h.proxy}/v1/repositories/sensors/query?access_token=${token.secret}`);
   await elsewhere.body.dump();
   t.equal(elsewhere.statusCode, 401, 'the default route reads the header only');
+});
+
+t.test('64 MiB through a WebSocket whose upstream stops reading: Tollgate holds back, then all arrives', async (t) => {
+  const token = await h.token(['stream']);
+  const { ws } = await open(`${STREAM}?hold`, { headers: bearer(token.secret) });
+  const upstream = held.at(-1)!;
+  const message = Buffer.alloc(256 * 1024, 7);
+  const total = 64 * 1024 * 1024;
+  for (let sent = 0; sent < total; sent += message.length) ws.send(message);
+  // The upstream reads nothing: once every buffer on the way is full the client can write no more.
+  let last = -1;
+  let steady = 0;
+  await waitFor(
+    () => {
+      steady = ws.bufferedAmount === last ? steady + 1 : 0;
+      last = ws.bufferedAmount;
+      return steady >= 5;
+    },
+    { what: 'the client to stop moving bytes', everyMs: 40, timeoutMs: 10_000 },
+  );
+  const inFlightMiB = (total - ws.bufferedAmount) / 1024 / 1024;
+  t.ok(inFlightMiB < 32, `${inFlightMiB.toFixed(1)} MiB left the client before backpressure held it (kernel buffers both hops plus Tollgate's reads)`);
+  upstream.resume();
+  await waitFor(() => upstream.bytes >= total, { what: 'every byte to reach the upstream', timeoutMs: 20_000 });
+  t.equal(upstream.bytes, total);
+  ws.close();
 });
