@@ -110,6 +110,8 @@ export class ClientConnection extends Http1Parser {
   /** Shutdown: close once the current response is written (or now, when idle). */
   closeWhenDone(): void {
     this.closing = true;
+    // A WebSocket has no end of its own to wait for: it is closed with 1001 now.
+    this.exchange?.goingAway();
     if (this.isIdle) this.socket.end();
   }
 

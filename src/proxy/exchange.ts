@@ -12,6 +12,7 @@ import type { TokenSource } from '../auth/token-sources.js';
 import type { EndReason, LiveProtocol } from '../metrics/metrics.js';
 import type { LiveExchange } from './live-exchanges.js';
 import type { Tunnel, TunnelOwner } from './tunnel.js';
+import { GOING_AWAY } from './websocket-frames.js';
 import type { Framing, UpstreamConnection, UpstreamUser } from './upstream-connection.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
 
@@ -322,6 +323,11 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     if (this.phase === 'done') return;
     this.phase = 'done';
     this.sink.finished(this, 'allowed', 101);
+  }
+
+  /** Shutdown: a WebSocket is told the server is going away (1001) rather than cut at the grace. */
+  goingAway(): void {
+    this.tunnel?.end('server shutting down', GOING_AWAY);
   }
 
   /** LiveExchange: the protocol label this exchange counts under. */

@@ -95,14 +95,15 @@ export class Tunnel {
   }
 
   /**
-   * Ends the WebSocket for a policy reason: a close frame with code 1008 and `reason` to each
-   * side, at the next frame boundary in each direction (at once when already at one).
+   * Ends the WebSocket: a close frame with `code` (1008 for a policy reason, 1001 when Tollgate
+   * shuts down) and `reason` to each side, at the next frame boundary in each direction (at once
+   * when already at one).
    */
-  end(reason: string): void {
+  end(reason: string, code = POLICY_VIOLATION): void {
     if (this.ending || this.closed) return;
     this.ending = true;
-    this.down.owed = closeFrame(POLICY_VIOLATION, reason, false); // to the client: unmasked
-    this.up.owed = closeFrame(POLICY_VIOLATION, reason, true); // to the upstream: masked, as a client's
+    this.down.owed = closeFrame(code, reason, false); // to the client: unmasked
+    this.up.owed = closeFrame(code, reason, true); // to the upstream: masked, as a client's
     for (const direction of [this.down, this.up]) {
       if (direction.cursor.atBoundary) this.sendOwed(direction);
     }

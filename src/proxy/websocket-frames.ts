@@ -59,6 +59,8 @@ export class FrameCursor {
 
 /** RFC 6455 §7.4.1: 1008, the endpoint ends the connection because a policy was violated. */
 export const POLICY_VIOLATION = 1008;
+/** RFC 6455 §7.4.1: 1001, the endpoint is going away (server shutdown). */
+export const GOING_AWAY = 1001;
 
 /**
  * A close frame with `code` and a short reason (at most 123 bytes: control frames carry 125).

@@ -115,3 +115,18 @@ t.test('a grant taken from the user ends the personal token\'s stream', async (t
   await call(h, 'PATCH', '/v1/users/ana', h.adminSecret, { grants: {} });
   t.same(await socket.closed, { code: 1008, reason: 'token revoked' });
 });
+
+t.test('shutdown closes open WebSockets with 1001 instead of waiting out the grace', async (t) => {
+  const other = await startHarness({});
+  const wss2 = new WebSocketServer({ noServer: true });
+  other.upstream.server.on('upgrade', (req, socket, head) => wss2.handleUpgrade(req, socket, head, () => {}));
+  const token = await other.token(['stream']);
+  const ws = new WebSocket(`${other.proxy.replace('http', 'ws')}${STREAM}`, { headers: bearer(token.secret) });
+  await once(ws, 'open');
+  const closed = once(ws, 'close').then(([code, reason]) => [code, String(reason)]);
+  const started = performance.now();
+  await other.tollgate.shutdown(60_000);
+  t.same(await closed, [1001, 'server shutting down']);
+  t.ok(performance.now() - started < 30_000, 'shutdown did not wait for the 60 s grace');
+  await other.upstream.close();
+});
