@@ -85,3 +85,13 @@ t.test('an ordinary request id and target are logged as sent', async (t) => {
   t.equal(res.headers['x-request-id'], 'abc_123');
   t.match(accessLines()[0], { requestId: 'abc_123', path: '/v1/repositories/sensors/q?monkey=1&sort=key' });
 });
+
+t.test('an access_token that authorized the request is in neither the log nor the upstream request', async (t) => {
+  const res = await request(`${proxy}/v1/repositories/sensors/events?access_token=${secret}&since=5`);
+  t.equal(res.statusCode, 200);
+  await res.body.dump();
+  t.equal(accessLines()[0]?.path, '/v1/repositories/sensors/events?access_token=[redacted]&since=5');
+  t.equal(upstream.received[0]!.url, '/v1/repositories/sensors/events?since=5');
+  t.notOk(lines.join('').includes(secret.slice(4)), 'no line holds the secret');
+  t.notOk(JSON.stringify(upstream.received[0]!.rawHeaders).includes(secret.slice(4)), 'nor does any forwarded header');
+});

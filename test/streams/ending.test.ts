@@ -5,6 +5,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { call } from '../helpers/admin-client.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { FakeClock } from '../helpers/fakes.js';
 
 // Exchanges already open end when their token stops allowing them. The upstream serves a
 // WebSocket echo and a download that never ends on its own (an event stream).
@@ -129,4 +130,30 @@ t.test('shutdown closes open WebSockets with 1001 instead of waiting out the gra
   t.same(await closed, [1001, 'server shutting down']);
   t.ok(performance.now() - started < 30_000, 'shutdown did not wait for the 60 s grace');
   await other.upstream.close();
+});
+
+t.test('a real short expiry ends a download end to end, on the wall clock', async (t) => {
+  const wall = new (class extends FakeClock {
+    override now(): number {
+      return Date.now();
+    }
+  })();
+  const real = await startHarness({
+    clock: wall,
+    upstream: (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: first\n\n');
+    },
+  });
+  t.teardown(() => real.close());
+  const token = await real.token(['query'], 'sensors', { expiresAt: new Date(Date.now() + 1500).toISOString() });
+  const res = await request(`${real.proxy}/v1/repositories/sensors/events`, { headers: bearer(token.secret) });
+  t.equal(res.statusCode, 200);
+  const ended = await new Promise<string>((resolve) => {
+    res.body.on('error', () => resolve('cut'));
+    res.body.on('end', () => resolve('end'));
+    res.body.resume();
+  });
+  t.equal(ended, 'cut');
+  t.ok(Date.now() >= Date.parse(token.token.expiresAt!), 'not before the expiry');
 });
