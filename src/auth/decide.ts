@@ -3,7 +3,6 @@ import type { RightLabel } from '../metrics/metrics.js';
 import type { Right } from '../tokens/record.js';
 import { authenticateBearer, type Authentication } from './authenticate.js';
 import { authorize, type Identity } from './authorize.js';
-import type { BearerFault } from './bearer.js';
 import type { DenyReason } from './decision.js';
 import type { LastUsedRecorder, UseSource } from './last-used.js';
 import { checkTarget } from './paths.js';
@@ -87,14 +86,9 @@ export class DecisionStep {
       return verdicts.allowed(request, right);
     }
 
-    const found = findToken(target, request.rawHeaders, match?.route.tokenIn ?? HEADER_ONLY);
+    const found = findToken(target, request.rawHeaders, match?.route.tokenIn ?? HEADER_ONLY, request);
     if (found === 'two_places') return verdicts.refused(request, 'token_in_two_places', 'none');
-    let secret: string | BearerFault = found as BearerFault;
-    if (typeof found === 'object') {
-      secret = found.secret;
-      request.tokenSource = found.source;
-    }
-    const identity = authenticateBearer(secret, this.options.cache, this.options.clock.now());
+    const identity = authenticateBearer(found, this.options.cache, this.options.clock.now());
     if (identity instanceof Promise) {
       // Cache miss: the only path that waits, and the only one that allocates a promise.
       identity.then(

@@ -20,42 +20,36 @@ export interface TokenSources {
 
 export const HEADER_ONLY: TokenSources = Object.freeze({ header: true, query: false, protocol: false });
 
-/** A secret and where it was, or why there is none usable. */
-export type Found = { secret: string; source: TokenSource } | BearerFault | 'two_places';
+/** A secret, or why there is none usable. */
+export type Found = string | BearerFault | 'two_places';
 
-/** The one object for the common case (a header token), so the hot path allocates nothing. */
-const FROM_HEADER = { secret: '', source: 'header' as TokenSource };
+/** Where the caller wants to know the place a secret was found in. */
+export interface FoundIn {
+  tokenSource?: TokenSource | undefined;
+}
 
 /**
- * Finds the token in the places the route accepts. A place the route does not accept is not
- * read (an `access_token` parameter there is the upstream's business). A token in two accepted
- * places is refused: which one counts would be a guess an attacker could steer.
+ * Finds the token in the places the route accepts and notes the place in `into`. A place the
+ * route does not accept is not read (an `access_token` parameter there is the upstream's
+ * business). A token in two accepted places is refused: which one counts would be a guess an
+ * attacker could steer. A header-only route (the common case) allocates nothing.
  */
-export function findToken(path: string, rawHeaders: readonly string[], sources: TokenSources): Found {
-  const header = sources.header ? readBearer(rawHeaders) : BearerFault.Missing;
-  if (!sources.query && !sources.protocol) {
-    if (typeof header !== 'string') return header;
-    FROM_HEADER.secret = header;
-    return FROM_HEADER;
-  }
-  let found: Found = header === BearerFault.Missing ? BearerFault.Missing : typeof header === 'string' ? { secret: header, source: 'header' } : header;
-  if (header === BearerFault.Duplicate) return header;
-  if (sources.query) {
-    const query = queryToken(path);
-    if (query !== undefined) {
-      if (found !== BearerFault.Missing) return 'two_places';
-      found = query;
-    }
-  }
-  if (sources.protocol) {
-    const protocol = protocolToken(rawHeaders);
-    if (protocol !== undefined) {
-      if (found !== BearerFault.Missing) return 'two_places';
-      found = protocol;
-    }
+export function findToken(path: string, rawHeaders: readonly string[], sources: TokenSources, into: FoundIn): Found {
+  let found: Found = sources.header ? readBearer(rawHeaders) : BearerFault.Missing;
+  if (typeof found === 'string') into.tokenSource = 'header';
+  if (found === BearerFault.Duplicate || (!sources.query && !sources.protocol)) return found;
+  for (const source of EXTRA_SOURCES) {
+    if (!sources[source]) continue;
+    const here = source === 'query' ? queryToken(path) : protocolToken(rawHeaders);
+    if (here === undefined) continue;
+    if (found !== BearerFault.Missing || here === 'two_places') return 'two_places';
+    found = here;
+    if (typeof here === 'string') into.tokenSource = source;
   }
   return found;
 }
+
+const EXTRA_SOURCES = ['query', 'protocol'] as const;
 
 /** Start and end of each `access_token=` parameter in a target's query. */
 function queryParams(path: string): Array<[number, number]> {
@@ -83,7 +77,7 @@ function queryToken(path: string): Found | undefined {
   } catch {
     return BearerFault.Malformed;
   }
-  return secret === '' ? BearerFault.Malformed : { secret, source: 'query' };
+  return secret === '' ? BearerFault.Malformed : secret;
 }
 
 function protocolToken(rawHeaders: readonly string[]): Found | undefined {
@@ -95,7 +89,7 @@ function protocolToken(rawHeaders: readonly string[]): Found | undefined {
       if (!name.startsWith(PROTOCOL_PREFIX)) continue;
       if (found !== undefined) return 'two_places';
       const secret = name.slice(PROTOCOL_PREFIX.length);
-      found = secret === '' ? BearerFault.Malformed : { secret, source: 'protocol' };
+      found = secret === '' ? BearerFault.Malformed : secret;
     }
   }
   return found;

@@ -1,7 +1,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { BearerFault } from '../../src/auth/bearer.js';
-import { findToken, removeProtocolToken, withoutQueryToken } from '../../src/auth/token-sources.js';
+import { findToken, removeProtocolToken, withoutQueryToken, type FoundIn } from '../../src/auth/token-sources.js';
 import { generateSecret } from '../../src/tokens/secret.js';
 
 const ALL = { header: true, query: true, protocol: true };
@@ -20,8 +20,8 @@ t.test('the query token leaves the target whole: the others stay, in order, and 
       const params = [...others];
       params.splice(at % (others.length + 1), 0, `access_token=${secret}`);
       const path = `/v1/repositories/sensors/events?${params.join('&')}`;
-      const found = findToken(path, [], QUERY_ONLY);
-      if (typeof found !== 'object' || found.secret !== secret || found.source !== 'query') return false;
+      const into: FoundIn = {};
+      if (findToken(path, [], QUERY_ONLY, into) !== secret || into.tokenSource !== 'query') return false;
       const forwarded = withoutQueryToken(path);
       const expected = others.length === 0 ? '/v1/repositories/sensors/events' : `/v1/repositories/sensors/events?${others.join('&')}`;
       return forwarded === expected && !forwarded.includes(secret);
@@ -39,19 +39,19 @@ t.test('a token in any two accepted places is refused, never picked', async (t) 
       const headers: string[] = [];
       if (places.includes('header')) headers.push('Authorization', `Bearer ${secret}`);
       if (places.includes('protocol')) headers.push('Sec-WebSocket-Protocol', `chat, tollgate.bearer.${secret}`);
-      return findToken(path, headers, ALL) === 'two_places';
+      return findToken(path, headers, ALL, {}) === 'two_places';
     }),
   );
-  t.equal(findToken(`/a?access_token=x&access_token=y`, [], QUERY_ONLY), 'two_places', 'twice in the query');
-  t.equal(findToken('/a', ['Sec-WebSocket-Protocol', 'tollgate.bearer.a', 'Sec-WebSocket-Protocol', 'tollgate.bearer.b'], ALL), 'two_places', 'twice as a subprotocol');
+  t.equal(findToken(`/a?access_token=x&access_token=y`, [], QUERY_ONLY, {}), 'two_places', 'twice in the query');
+  t.equal(findToken('/a', ['Sec-WebSocket-Protocol', 'tollgate.bearer.a', 'Sec-WebSocket-Protocol', 'tollgate.bearer.b'], ALL, {}), 'two_places', 'twice as a subprotocol');
 });
 
 t.test('places a route does not accept are not read', async (t) => {
   const secret = generateSecret('repository');
-  t.equal(findToken(`/a?access_token=${secret}`, [], { header: true, query: false, protocol: false }), BearerFault.Missing);
-  t.equal(findToken('/a', ['Authorization', `Bearer ${secret}`], QUERY_ONLY), BearerFault.Missing);
-  t.equal(findToken('/a?access_token=%E0%A4%A', [], QUERY_ONLY), BearerFault.Malformed, 'bad percent-encoding is a malformed token, not a crash');
-  t.equal(findToken('/a?access_token=', [], QUERY_ONLY), BearerFault.Malformed);
+  t.equal(findToken(`/a?access_token=${secret}`, [], { header: true, query: false, protocol: false }, {}), BearerFault.Missing);
+  t.equal(findToken('/a', ['Authorization', `Bearer ${secret}`], QUERY_ONLY, {}), BearerFault.Missing);
+  t.equal(findToken('/a?access_token=%E0%A4%A', [], QUERY_ONLY, {}), BearerFault.Malformed, 'bad percent-encoding is a malformed token, not a crash');
+  t.equal(findToken('/a?access_token=', [], QUERY_ONLY, {}), BearerFault.Malformed);
 });
 
 t.test('the token subprotocol is taken out of every list, the rest kept in order', async (t) => {
