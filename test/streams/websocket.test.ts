@@ -25,6 +25,10 @@ const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) =
 // `?hold`: the upstream reads nothing until the test resumes it, and then only counts bytes.
 const held: Array<{ bytes: number; resume(): void }> = [];
 h.upstream.server.on('upgrade', (req, socket, head) => {
+  if (req.url!.endsWith('?deny')) {
+    // An upstream that will not switch: an ordinary answer, passed on as such.
+    return void socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 6\r\n\r\nno way');
+  }
   if (req.url!.endsWith('?hold')) {
     return wss.handleUpgrade(req, socket, head, (ws) => {
       const record = { bytes: 0, resume: () => socket.resume() };
@@ -91,6 +95,14 @@ t.test('refused upgrades get their problem and reach nothing', async (t) => {
   const forbidden = await open(STREAM, { headers: bearer(weak.secret) });
   t.equal(forbidden.status, 403, 'the GET right (query) is not the WEBSOCKET right (stream)');
   t.equal(seen.length, before, 'the upstream saw no handshake');
+});
+
+t.test("the upstream's refusal to switch reaches the client as an ordinary response", async (t) => {
+  const token = await h.token(['stream']);
+  const refused = await open(`${STREAM}?deny`, { headers: bearer(token.secret) });
+  t.equal(refused.status, 403);
+  t.equal(refused.body, 'no way');
+  t.equal(refused.headers.connection, 'close', 'and the connection closes after it');
 });
 
 t.test('on a route without a WEBSOCKET entry the upgrade needs the GET right', async (t) => {
