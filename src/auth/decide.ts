@@ -8,6 +8,8 @@ import type { LastUsedRecorder, UseSource } from './last-used.js';
 import { checkTarget } from './paths.js';
 import { rightFor, type RouteMatch, type RouteTable } from './routes.js';
 import type { TokenCache } from './token-cache.js';
+import type { Limiter } from '../limits/limiter.js';
+import type { LimitRefusal, TokenBudget } from '../limits/token-budget.js';
 
 /** Longest request target accepted (RFC 9112 §3 recommends supporting at least 8000 octets). */
 export const MAX_TARGET_LENGTH = 8192;
@@ -39,12 +41,19 @@ export interface Judged extends UseSource {
   path: string;
   right: RightLabel;
   identity: ForwardIdentity | undefined;
+  /**
+   * Set by the step when the token has limits: its budget, with one stream slot held for this
+   * request. Whoever carries the request spends its body bytes there (spendBytes) and gives the
+   * slot back exactly once when it ends, however it ends (streamEnded).
+   */
+  limited: TokenBudget | undefined;
 }
 
 /** Where the step reports its verdict. Called exactly once per `decide`, unless the caller left. */
 export interface Verdicts<R extends Judged> {
   allowed(request: R, right: Right): void;
-  refused(request: R, reason: DenyReason, right: RightLabel): void;
+  /** `headers`: fields the refusal carries (Retry-After and the RateLimit fields of a limited token). */
+  refused(request: R, reason: DenyReason, right: RightLabel, headers?: Readonly<Record<string, string>>): void;
 }
 
 export interface DecisionStepOptions {
@@ -52,6 +61,8 @@ export interface DecisionStepOptions {
   routes: RouteTable;
   lastUsed: LastUsedRecorder;
   clock: Clock;
+  /** Per-token limits (SPEC §3.2); absent: no token is limited. */
+  limits?: Limiter;
 }
 
 /**
@@ -109,6 +120,34 @@ export class DecisionStep {
     this.options.lastUsed.record(record.id, now, request);
     request.identity = { tokenId: record.id, repository: decision.repository, user: record.user, right };
     request.right = right;
+    const limiter = this.options.limits;
+    const limits = limiter?.limitsOf(record);
+    if (limits === undefined) return verdicts.allowed(request, right);
+
+    // After authorize: a request that may not pass spends nothing of the token's limits.
+    const admitted = limiter!.admit(record.id, limits, now);
+    if (admitted instanceof Promise) {
+      // Only when a lease must come from the store first (the token's first request here).
+      admitted.then(
+        (settled) => this.limited(request, right, settled, verdicts),
+        () => {
+          if (!request.isDone) verdicts.refused(request, 'store_unavailable', right);
+        },
+      );
+      return;
+    }
+    this.limited(request, right, admitted, verdicts);
+  }
+
+  private limited<R extends Judged>(request: R, right: Right, admitted: TokenBudget | LimitRefusal, verdicts: Verdicts<R>): void {
+    if (typeof admitted === 'string') {
+      if (request.isDone) return;
+      const limiter = this.options.limits!;
+      return verdicts.refused(request, admitted, right, limiter.refusalHeaders(request.identity!.tokenId, admitted, this.options.clock.now()));
+    }
+    // The caller left while the lease was on its way: its slot goes back at once.
+    if (request.isDone) return admitted.streamEnded();
+    request.limited = admitted;
     verdicts.allowed(request, right);
   }
 }

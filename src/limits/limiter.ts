@@ -1,7 +1,9 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
 import type { BudgetKey, TokenStore } from '../store/token-store.js';
-import { compileLimits, type LimitName, type Limits } from './limits.js';
+import type { RepositoryRecord, TokenRecord } from '../tokens/record.js';
+import { compileLimits, hasLimits, type LimitName, type Limits } from './limits.js';
+import { rateLimitField } from './ratelimit-fields.js';
 import type { Lease, Slots } from './lease.js';
 import { TokenBudget, type LeaseSource, type LimitRefusal } from './token-budget.js';
 
@@ -56,6 +58,38 @@ export class Limiter implements LeaseSource {
 
   constructor(private readonly options: LimiterOptions) {
     this.retryMs = options.retryMs ?? 1000;
+  }
+
+  /**
+   * The limits a token runs under: its own, else its repository's defaults (kept here, refreshed
+   * in the background by `setRepositoryDefaults`, so finding them is no I/O).
+   */
+  limitsOf(record: Pick<TokenRecord, 'limits' | 'repository'>): Limits | undefined {
+    if (record.limits != null && hasLimits(record.limits)) return record.limits;
+    return this.repositoryDefaults.get(record.repository);
+  }
+
+  private repositoryDefaults = new Map<string, Limits>();
+
+  /** Replaces the repositories' default limits (from the store's repository records). */
+  setRepositoryDefaults(repositories: Iterable<Pick<RepositoryRecord, 'name' | 'limits'>>): void {
+    const defaults = new Map<string, Limits>();
+    for (const repository of repositories) {
+      const limits = repository.limits;
+      if (!hasLimits(limits)) continue;
+      // Keep the object already in use when nothing changed, so budgets are not rebuilt.
+      const known = this.repositoryDefaults.get(repository.name);
+      defaults.set(repository.name, known !== undefined && JSON.stringify(known) === JSON.stringify(limits) ? known : limits);
+    }
+    this.repositoryDefaults = defaults;
+  }
+
+  /** The fields a refusal of a limited token carries: Retry-After, RateLimit-Policy and RateLimit. */
+  refusalHeaders(tokenId: string, refusal: LimitRefusal, now: number): Record<string, string> {
+    const budget = this.budgets.get(tokenId);
+    const retryAfter = String(budget === undefined ? 1 : budget.retryAfter(refusal, now));
+    if (budget === undefined) return { 'retry-after': retryAfter };
+    return { 'retry-after': retryAfter, 'ratelimit-policy': budget.policy, ratelimit: rateLimitField(budget, now) };
   }
 
   /** The token's budget on this replica, built on first use and rebuilt when its limits change. */

@@ -3,6 +3,7 @@ import { FastHistogram, type HistogramSeries } from './fast-histogram.js';
 import type { CacheObserver } from '../auth/token-cache.js';
 import type { Outcome } from '../auth/decision.js';
 import { RIGHTS } from '../tokens/record.js';
+import { LIMIT_NAMES, type LimitName } from '../limits/limits.js';
 
 /** `right` label values: a right, or `none` when the request was refused before one was known. */
 export type RightLabel = (typeof RIGHTS)[number] | 'none';
@@ -56,6 +57,8 @@ export interface MetricsSources {
 }
 
 const DELIVERY_OUTCOMES = ['delivered', 'retried', 'failed'] as const;
+/** SPEC §8 `reason` values of exchanges_ended_total. */
+const END_REASONS = ['revoked', 'expired', 'rights', 'quota'] as const;
 
 /**
  * Every SPEC §8 instrument on a private registry. What the data plane updates per request is
@@ -83,6 +86,8 @@ export class Metrics implements CacheObserver {
   private readonly upstreamErrors: Counter<'reason'>;
   private readonly adminRequests: Counter<'route' | 'status'>;
   private readonly webhookDeliveries: Counter<'outcome'>;
+  private readonly exchangesEnded: Counter<'reason'>;
+  private readonly limitedTotal: Counter<'limit'>;
   private readonly adminDuration: Histogram<'route'>;
 
   constructor(sources: MetricsSources, build: BuildInfo = { version: 'unknown', node: process.version }) {
@@ -261,6 +266,30 @@ export class Metrics implements CacheObserver {
         }
       },
     });
+    this.exchangesEnded = new Counter({
+      name: 'tollgate_exchanges_ended_total',
+      help: 'Open exchanges Tollgate ended itself, by reason (revoked, expired, rights, quota).',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of END_REASONS) this.exchangesEnded.inc({ reason }, 0);
+    this.limitedTotal = new Counter({
+      name: 'tollgate_limited_total',
+      help: "Requests refused by a token's limits, by limit (rate, quota, streams).",
+      labelNames: ['limit'],
+      registers,
+    });
+    for (const limit of LIMIT_NAMES) this.limitedTotal.inc({ limit }, 0);
+  }
+
+  /** Tollgate cut an open exchange. */
+  exchangeEnded(reason: (typeof END_REASONS)[number]): void {
+    this.exchangesEnded.inc({ reason });
+  }
+
+  /** LimitObserver: a request was refused by a token's limit. */
+  limited(limit: LimitName): void {
+    this.limitedTotal.inc({ limit });
   }
 
   /** A data-plane request began. */

@@ -3,6 +3,8 @@ import type { Outcome } from '../auth/decision.js';
 import type { UseSource } from '../auth/last-used.js';
 import type { Problem } from '../http/problem.js';
 import type { RightLabel } from '../metrics/metrics.js';
+import { rateLimitField } from '../limits/ratelimit-fields.js';
+import type { TokenBudget } from '../limits/token-budget.js';
 import type { ClientConnection } from './client-connection.js';
 import { dateHeaderLine, problemResponse, statusLine } from './heads.js';
 import { downstreamHeaderLines } from './headers.js';
@@ -17,7 +19,12 @@ export interface ExchangeSink {
   finished(exchange: Exchange, outcome: Outcome, status: number): void;
   abandoned(exchange: Exchange): void;
   upstreamFailed(reason: UpstreamFailure['reason']): void;
+  /** An open exchange was cut by Tollgate itself (SPEC §8 exchanges_ended_total). */
+  exchangeCut?(reason: EndReason): void;
 }
+
+/** Why Tollgate itself ended an open exchange (the `reason` label of exchanges_ended_total). */
+export type EndReason = 'revoked' | 'expired' | 'rights' | 'quota';
 
 /** Methods whose request may be sent twice (RFC 9110 §9.2.2), when it has no body. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -56,6 +63,8 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
   path = '';
   right: RightLabel = 'none';
   identity: ForwardIdentity | undefined = undefined;
+  /** The token's limits, when it has any: body bytes are spent there, and its stream slot is given back at the end. */
+  limited: TokenBudget | undefined = undefined;
   /** Whether the client connection may carry another request after this one. */
   keepAlive: boolean;
   requestBytes = 0;
@@ -132,6 +141,8 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
   requestData(data: Buffer): void {
     this.requestBytes += data.length;
     if (this.phase === 'forwarding') {
+      // Counted as it flows; what was held back is counted when it goes (upstreamStarted).
+      if (this.limited !== undefined && !this.limited.spendBytes(data.length, this.sink.now())) return this.end('quota');
       if (!this.writeBody(data)) this.connection.pauseReading();
     } else if (this.phase !== 'done') {
       // Not forwarded yet (the token is being looked up, or no upstream socket is free): hold
@@ -151,6 +162,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
     if (this.phase === 'done') return;
     const wasForwarding = this.phase === 'forwarding' || this.phase === 'waiting';
     this.phase = 'done';
+    this.releaseLimits();
     this.upstream?.abort();
     this.upstream = undefined;
     if (wasForwarding) this.sink.finished(this, 'upstream_error', 499);
@@ -164,6 +176,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
   badFraming(): boolean {
     const wasForwarded = this.phase === 'forwarding' || this.phase === 'waiting';
     this.phase = 'done';
+    this.releaseLimits();
     this.upstream?.abort();
     this.upstream = undefined;
     this.keepAlive = false;
@@ -192,6 +205,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
     this.status = problem.status;
     this.connection.write(problemResponse(problem, this.requestId, headers, !this.keepAlive, this.sink.now()));
     this.phase = 'done';
+    this.releaseLimits();
     this.queued = undefined;
     this.connection.exchangeEnded(this);
   }
@@ -206,6 +220,11 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
     this.upstreamAt = performance.now();
     const queued = this.queued;
     this.queued = undefined;
+    if (queued !== undefined && this.limited !== undefined) {
+      let bytes = 0;
+      for (const data of queued) bytes += data.length;
+      if (!this.limited.spendBytes(bytes, this.sink.now())) return this.end('quota');
+    }
     // Head, held-back body and end in one writev; the common request (no body) is one write
     // and needs no cork.
     const gather = queued !== undefined || this.body === 'chunked';
@@ -243,6 +262,9 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
     }
     if (!this.keepAlive) head += 'connection: close\r\n';
     else if (this.httpMinor === 0) head += 'connection: keep-alive\r\n';
+    // Every response to a limited token carries its limits (draft-ietf-httpapi-ratelimit-headers-09).
+    const limited = this.limited;
+    if (limited !== undefined) head += `ratelimit-policy: ${limited.policy}\r\nratelimit: ${rateLimitField(limited, this.sink.now())}\r\n`;
     this.headSent = true;
     this.connection.corkThisTick();
     this.connection.write(`${head}\r\n`);
@@ -251,6 +273,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
   responseData(data: Buffer): void {
     if (this.phase === 'done') return;
     this.responseBytes += data.length;
+    if (this.limited !== undefined && !this.limited.spendBytes(data.length, this.sink.now())) return this.end('quota');
     const flowing = this.chunkedOut ? this.connection.writeChunk(data) : this.connection.write(data);
     if (!flowing) this.upstream?.pause();
   }
@@ -266,6 +289,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
     if (!this.requestComplete) this.keepAlive = false;
     this.upstream = undefined;
     this.phase = 'done';
+    this.releaseLimits();
     this.sink.finished(this, 'allowed', this.status);
     this.connection.exchangeEnded(this);
   }
@@ -274,6 +298,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
     if (this.phase === 'done') return;
     this.upstream = undefined;
     this.phase = 'done';
+    this.releaseLimits();
     const failure = classifyUpstreamError(err);
     this.sink.upstreamFailed(failure.reason);
     if (this.headSent) {
@@ -288,6 +313,34 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
     this.connection.write(problemResponse(problem, this.requestId, undefined, true, this.sink.now()));
     this.sink.finished(this, 'upstream_error', failure.status);
     this.connection.exchangeEnded(this);
+  }
+
+  /**
+   * Tollgate ends this open exchange itself (its quota ran out mid-body): the upstream request is
+   * aborted and the client connection destroyed, since a status already sent cannot be changed
+   * and a truncated body must not look whole.
+   */
+  end(reason: EndReason): void {
+    if (this.phase === 'done') return;
+    const wasForwarded = this.phase === 'forwarding' || this.phase === 'waiting';
+    this.phase = 'done';
+    this.releaseLimits();
+    this.queued = undefined;
+    this.upstream?.abort();
+    this.upstream = undefined;
+    this.keepAlive = false;
+    this.sink.exchangeCut?.(reason);
+    if (wasForwarded) this.sink.finished(this, 'forbidden', this.headSent ? this.status : 429);
+    else this.sink.abandoned(this);
+    this.connection.destroy();
+  }
+
+  /** The stream slot this exchange held goes back, once, whichever way it ended. */
+  private releaseLimits(): void {
+    const limited = this.limited;
+    if (limited === undefined) return;
+    this.limited = undefined;
+    limited.streamEnded();
   }
 
   private writeBody(data: Buffer): boolean {

@@ -163,6 +163,14 @@ export class MemoryStore implements TokenStore {
     });
   }
 
+  putRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (!this.state.repositories.has(record.name)) return false;
+      await this.commit({ op: 'repository', record, ...withEvents(events) });
+      return true;
+    });
+  }
+
   async getRepository(name: string): Promise<RepositoryRecord | undefined> {
     const record = this.state.repositories.get(name);
     return record && copy(record);

@@ -386,6 +386,13 @@ export class RedisStore implements TokenStore {
     return this.record('createRepository', { mode: 'setnx', key: this.keys.repositories, field: record.name, value: JSON.stringify(record) }, events);
   }
 
+  /** HSETXX-like: only over a repository that exists (HEXISTS then HSET would race a delete; a delete racing this is rare and harmless: the next delete removes it). */
+  async putRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    if ((await this.run('putRepository', () => this.client.hexists(this.keys.repositories, record.name))) === 0) return false;
+    await this.record('putRepository', { mode: 'set', key: this.keys.repositories, field: record.name, value: JSON.stringify(record) }, events);
+    return true;
+  }
+
   async getRepository(name: string): Promise<RepositoryRecord | undefined> {
     const raw = await this.run('getRepository', () => this.client.hget(this.keys.repositories, name));
     return raw ? (JSON.parse(raw) as RepositoryRecord) : undefined;

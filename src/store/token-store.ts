@@ -69,6 +69,8 @@ export interface TokenStore extends EventLog {
   countExpiring(now: number, until: number): Promise<Record<'repository' | 'personal', number>>;
 
   createRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean>;
+  /** Replaces an existing repository (its default limits); false when there is none. */
+  putRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean>;
   getRepository(name: string): Promise<RepositoryRecord | undefined>;
   listRepositories(): Promise<RepositoryRecord[]>;
   deleteRepository(name: string, events?: readonly OutEvent[]): Promise<boolean>;
