@@ -102,7 +102,13 @@ export class TokenBudget {
       if (quota.isLow) this.refillQuietly(quota, now);
       return true;
     }
-    if (now < quota.exhaustedUntil || now < quota.failedUntil || quota.balance - bytes < -quota.slice) return false;
+    if (now < quota.exhaustedUntil) {
+      // The quota ran out mid-body: what is left is less than this piece, and the exchange ends
+      // here; the next request is refused rather than admitted into a few stray bytes.
+      quota.balance = Math.min(quota.balance, 0);
+      return false;
+    }
+    if (now < quota.failedUntil || quota.balance - bytes < -quota.slice) return false;
     quota.balance -= bytes;
     this.refillQuietly(quota, now);
     return true;
