@@ -52,7 +52,11 @@ function showTeams(o: Output, teams: TeamView[], raw: unknown): void {
 
 function showRepositories(o: Output, repos: RepositoryView[], raw: unknown): void {
   const now = Date.now();
-  emit(o, raw, () => renderTable(['name', 'created', 'by', 'default limits'], repos.map((r) => [r.name, relativeTime(r.createdAt, now), r.createdBy, describeLimits(r.limits)]), { width: o.width }), () => repos.map((r) => r.name));
+  // The default limits column only where some repository has them.
+  const hasLimits = repos.some((r) => r.limits);
+  const header = ['name', 'created', 'by', ...(hasLimits ? ['default limits'] : [])];
+  const rows = repos.map((r) => [r.name, relativeTime(r.createdAt, now), r.createdBy, ...(hasLimits ? [describeLimits(r.limits)] : [])]);
+  emit(o, raw, () => renderTable(header, rows, { width: o.width }), () => repos.map((r) => r.name));
 }
 
 /** `GROUP list`: the collection. */
