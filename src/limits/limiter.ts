@@ -97,7 +97,8 @@ export class Limiter implements LeaseSource {
     let budget = this.budgets.get(tokenId);
     if (budget === undefined || budget.source !== limits) {
       if (budget !== undefined && JSON.stringify(budget.source) === JSON.stringify(limits)) return budget; // the same limits, re-read from the store
-      if (budget !== undefined) void this.giveBack(budget);
+      // Limits changed: the old budget's leases go back; slots still in use stay counted until their exchanges end.
+      if (budget !== undefined) void this.giveBack(budget, false);
       budget = new TokenBudget(tokenId, limits, this);
       this.budgets.set(tokenId, budget);
     }
@@ -246,7 +247,7 @@ export class Limiter implements LeaseSource {
     await Promise.all(budgets.map((budget) => this.giveBack(budget)));
   }
 
-  private giveBack(budget: TokenBudget): Promise<unknown> {
+  private giveBack(budget: TokenBudget, slotsInUse = true): Promise<unknown> {
     const now = this.options.clock.now();
     const work: Promise<unknown>[] = [];
     for (const lease of [budget.rate, budget.quota]) {
@@ -257,8 +258,8 @@ export class Limiter implements LeaseSource {
     }
     const slots = budget.slots;
     if (slots !== undefined && slots.held > 0) {
-      const amount = slots.held;
-      slots.held = 0;
+      const amount = slotsInUse ? slots.held : slots.held - slots.inUse;
+      slots.held -= amount;
       work.push(this.quietly(this.options.store.returnBudget(this.slotKey(budget), amount, now)));
     }
     return Promise.all(work);
