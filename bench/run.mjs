@@ -299,7 +299,8 @@ async function main() {
     for (const t of tollgates) {
       const headers = { authorization: `Bearer ${t.adminSecret}`, 'content-type': 'application/json' };
       const body = JSON.stringify({ kind: 'repository', name: 'bench limited', repository: 'bench', rights: ['query'], limits: { rate: { requests: 1_000_000_000, per: '1s' } } });
-      const limited = (await fetch(`${t.admin}/v1/tokens`, { method: 'POST', headers, body }).then((r) => r.json())).secret;
+      // A fresh connection (reset): a keep-alive socket idle since setup may be closing under us.
+      const limited = (await (await request(`${t.admin}/v1/tokens`, { method: 'POST', headers, body, reset: true })).body.json()).secret;
       const runs = { none: [], limited: [] };
       for (let round = 0; round < ROUNDS; round++) {
         runs.none.push(wrk(`${t.url}${PATH}`, { ...load, headers: [`Authorization: Bearer ${t.secret}`], pid: t.pid }));

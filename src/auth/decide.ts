@@ -122,10 +122,10 @@ export class DecisionStep {
     request.right = right;
     const limiter = this.options.limits;
     const limits = limiter?.limitsOf(record);
-    if (limits === undefined) return verdicts.allowed(request, right);
+    if (limiter === undefined || limits === undefined) return verdicts.allowed(request, right);
 
     // After authorize: a request that may not pass spends nothing of the token's limits.
-    const admitted = limiter!.admit(record.id, limits, now);
+    const admitted = limiter.admit(record.id, limits, now);
     if (admitted instanceof Promise) {
       // Only when a lease must come from the store first (the token's first request here).
       admitted.then(

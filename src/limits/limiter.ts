@@ -95,8 +95,12 @@ export class Limiter implements LeaseSource {
   /** The token's budget on this replica, built on first use and rebuilt when its limits change. */
   budgetFor(tokenId: string, limits: Limits): TokenBudget {
     let budget = this.budgets.get(tokenId);
-    if (budget === undefined || budget.source !== limits) {
-      if (budget !== undefined && JSON.stringify(budget.source) === JSON.stringify(limits)) return budget; // the same limits, re-read from the store
+    if (budget === undefined || budget.seenAs !== limits) {
+      if (budget !== undefined && JSON.stringify(budget.source) === JSON.stringify(limits)) {
+        // The same limits in a record read again from the store: compared once per new object.
+        budget.seenAs = limits;
+        return budget;
+      }
       // Limits changed: the old budget's leases go back; slots still in use stay counted until their exchanges end.
       if (budget !== undefined) void this.giveBack(budget, false);
       budget = new TokenBudget(tokenId, limits, this);

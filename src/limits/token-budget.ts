@@ -24,6 +24,8 @@ export class TokenBudget {
   /** The RateLimit-Policy field value (draft-ietf-httpapi-ratelimit-headers-09 §3). */
   readonly policy: string;
   lastUsedAt = 0;
+  /** The limits object last found equal to `source` (a token record read again holds a new one). */
+  seenAs: Limits;
 
   constructor(
     readonly tokenId: string,
@@ -36,6 +38,7 @@ export class TokenBudget {
     this.quota = compiled.quota && new Lease('quota', compiled.quota.cap, compiled.quota.perMs, sliceOf('quota', compiled.quota.cap), false);
     this.slots = compiled.streams === undefined ? undefined : new Slots(compiled.streams);
     this.policy = policyField(this);
+    this.seenAs = source;
   }
 
   /**

@@ -182,3 +182,13 @@ t.test('at drain, unspent leases and held slots go back to the store', async (t)
   await limiter.drain();
   t.same(await store.readBudgets(keys, clock.now()), [1, 0], 'only the one request spent stays counted');
 });
+
+t.test('a token record read again (equal limits in a new object) keeps its budget and its lease', async (t) => {
+  const clock = new FakeClock(1_750_000_000_000);
+  const limiter = new Limiter({ store: new MemoryStore(), clock, logger: createLogger('silent') });
+  const first = await limiter.admit(TOKEN, { rate: { requests: 100, per: '1s' } }, clock.now());
+  const again = limiter.admit(TOKEN, { rate: { requests: 100, per: '1s' } }, clock.now());
+  t.equal(again, first, 'the same budget, admitted without waiting for a new lease');
+  const changed = await limiter.admit(TOKEN, { rate: { requests: 5, per: '1s' } }, clock.now());
+  t.not(changed, first, 'new limits build a new budget');
+});
