@@ -58,6 +58,13 @@ for (const [backend, open] of Object.entries(backends)) {
       t.same(history[2]!.changes.limits, { from: { streams: 5 }, to: null });
     });
 
+    t.test('a rolled token keeps its limits', async (t) => {
+      const created = await call(h, 'POST', '/v1/tokens', admin, { ...base, name: 'to roll', limits: LIMITS });
+      const rolled = await call(h, 'POST', `/v1/tokens/${created.body.token.id}/roll`, admin, { overlap: '1h' });
+      t.equal(rolled.status, 201);
+      t.same(rolled.body.token.limits, LIMITS);
+    });
+
     t.test('a token cannot change its own limits', async (t) => {
       const me = await call(h, 'GET', '/v1/whoami', admin);
       const res = await call(h, 'PATCH', `/v1/tokens/${me.body.token?.id ?? me.body.id}`, admin, { limits: { streams: 1 } });

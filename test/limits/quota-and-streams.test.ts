@@ -35,6 +35,10 @@ const upstream: UpstreamHandler = (req, res) => {
     res.on('close', () => (sent = DOWNLOAD));
     return;
   }
+  if (req.url!.endsWith('/fail')) {
+    req.socket.destroy(); // the upstream fails before answering: 502
+    return;
+  }
   if (req.url!.endsWith('/held')) {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write('open');
@@ -118,5 +122,16 @@ for (const backend of ['file', 'redis'] as const) {
     t.pass('a stream whose client left is counted no more');
     for (const res of held) res.destroy();
     fourth.body.destroy();
+  });
+
+  t.test(`${backend}: a stream that ends in an upstream failure gives its slot back`, async (t) => {
+    const h = await harness();
+    const { secret } = await h.token(['query'], 'sensors', { limits: { streams: 1 } });
+    const failed = await request(`${h.proxy}/v1/repositories/sensors/fail`, { headers: bearer(secret) });
+    await failed.body.text();
+    t.equal(failed.statusCode, 502);
+    const next = await request(`${h.proxy}/v1/repositories/sensors/items`, { headers: bearer(secret) });
+    await next.body.text();
+    t.equal(next.statusCode, 200, 'the one slot is free again');
   });
 }
