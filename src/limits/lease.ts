@@ -16,6 +16,14 @@ export class Lease {
   failedUntil = 0;
   /** A lease request on its way, so concurrent needs make one. */
   pending: Promise<void> | undefined = undefined;
+  /**
+   * A lease of the next window, taken near the end of this one so the first request of the
+   * next window does not wait for the store (`nextWindow` -1: none).
+   */
+  nextWindow = -1;
+  nextBalance = 0;
+  nextLeft = 0;
+  isPrefetching = false;
 
   constructor(
     readonly limit: 'rate' | 'quota',
@@ -39,8 +47,20 @@ export class Lease {
     const window = this.windowAt(now);
     if (window === this.window) return;
     this.window = window;
-    this.balance = 0;
-    this.left = this.cap;
+    if (window === this.nextWindow) {
+      this.balance = this.nextBalance;
+      this.left = this.nextLeft;
+    } else {
+      this.balance = 0;
+      this.left = this.cap;
+    }
+    this.nextWindow = -1;
+    this.nextBalance = 0;
+  }
+
+  /** True in the last fifth of the window while the next window's lease is not taken yet. */
+  wantsNext(now: number): boolean {
+    return !this.isPrefetching && this.nextWindow !== this.window + this.perMs && (now - this.window) * 5 > this.perMs * 4;
   }
 
   /** When a refill should start: half a slice left, so it lands before the balance runs out. */

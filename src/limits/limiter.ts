@@ -181,6 +181,35 @@ export class Limiter implements LeaseSource {
   }
 
   /**
+   * LeaseSource: the next window's lease, near the end of this one. The store counts this
+   * window in full against it (as it will at the next window's start), so the bound holds.
+   */
+  prefetch(budget: TokenBudget, lease: Lease, now: number): void {
+    const window = lease.window + lease.perMs;
+    lease.isPrefetching = true;
+    const take = { cap: lease.cap, want: lease.slice, now, ttlMs: lease.perMs * 2 + 60_000, prior: { window: lease.window, permille: 1000 } };
+    this.options.store.takeBudget({ tokenId: budget.tokenId, limit: lease.limit, window }, take).then(
+      (grant) => {
+        lease.isPrefetching = false;
+        if (lease.window === window) {
+          // The window began while asking: the grant is this window's now.
+          lease.balance += grant.granted;
+          lease.left = grant.left;
+        } else if (lease.window + lease.perMs === window) {
+          lease.nextWindow = window;
+          lease.nextBalance = grant.granted;
+          lease.nextLeft = grant.left;
+        }
+      },
+      (err: unknown) => {
+        lease.isPrefetching = false;
+        lease.failedUntil = this.options.clock.now() + this.retryMs;
+        this.options.logger.warn({ err, tokenId: budget.tokenId, limit: lease.limit }, 'limits: lease of the next window failed');
+      },
+    );
+  }
+
+  /**
    * When to ask again after the store had nothing left: a fixed window (quota) at its end; a
    * sliding one (rate) as soon as one request's worth of the prior window has slid out, no
    * sooner than a twentieth of the window (so a refused flood asks at most 20 times a window).
@@ -255,7 +284,12 @@ export class Limiter implements LeaseSource {
     const now = this.options.clock.now();
     const work: Promise<unknown>[] = [];
     for (const lease of [budget.rate, budget.quota]) {
-      if (lease === undefined || lease.balance <= 0 || lease.windowAt(now) !== lease.window) continue;
+      if (lease === undefined) continue;
+      if (lease.nextWindow !== -1 && lease.nextBalance > 0) {
+        work.push(this.quietly(this.options.store.returnBudget({ tokenId: budget.tokenId, limit: lease.limit, window: lease.nextWindow }, lease.nextBalance, now)));
+        lease.nextBalance = 0;
+      }
+      if (lease.balance <= 0 || lease.windowAt(now) !== lease.window) continue;
       const amount = Math.floor(lease.balance);
       lease.balance = 0;
       work.push(this.quietly(this.options.store.returnBudget({ tokenId: budget.tokenId, limit: lease.limit, window: lease.window }, amount, now)));

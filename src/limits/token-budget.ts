@@ -8,6 +8,8 @@ export type LimitRefusal = 'rate_limited' | 'quota_exceeded' | 'too_many_streams
 /** What a budget asks of the limiter that owns it: leases from the store, in the background. */
 export interface LeaseSource {
   refill(budget: TokenBudget, lease: Lease, now: number): Promise<void>;
+  /** A lease of the window after `lease`'s, taken in the background. */
+  prefetch(budget: TokenBudget, lease: Lease, now: number): void;
   takeSlot(budget: TokenBudget, slots: Slots, now: number): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export class TokenBudget {
     if (rate !== undefined) {
       rate.balance -= 1;
       if (rate.isLow) this.refillQuietly(rate, now);
+      if (rate.wantsNext(now)) this.leases.prefetch(this, rate, now);
     }
     if (this.slots !== undefined) this.slots.inUse += 1;
   }

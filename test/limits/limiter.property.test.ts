@@ -116,7 +116,7 @@ t.test('across N replicas, what is allowed in a window never exceeds the limit p
         return true;
       },
     ),
-    { numRuns: 150 },
+    { numRuns: 300 },
   );
   t.pass('no sequence broke the bound');
 });
@@ -191,4 +191,18 @@ t.test('a token record read again (equal limits in a new object) keeps its budge
   t.equal(again, first, 'the same budget, admitted without waiting for a new lease');
   const changed = await limiter.admit(TOKEN, { rate: { requests: 5, per: '1s' } }, clock.now());
   t.not(changed, first, 'new limits build a new budget');
+});
+
+t.test('near the end of a window the next window is leased ahead, so its first request does not wait', async (t) => {
+  const clock = new FakeClock(1_750_000_000_000); // a window start (a multiple of 1 s)
+  const limiter = new Limiter({ store: new MemoryStore(), clock, logger: createLogger('silent') });
+  const limits: Limits = { rate: { requests: 100, per: '1s' } };
+  await limiter.admit(TOKEN, limits, clock.now());
+  clock.advance(900); // the last fifth of the window
+  t.type(limiter.admit(TOKEN, limits, clock.now()), 'object');
+  await flush();
+  clock.advance(200); // the next window
+  const first = limiter.admit(TOKEN, limits, clock.now());
+  t.notOk(first instanceof Promise, 'admitted from the lease taken ahead');
+  t.type(first, 'object');
 });
