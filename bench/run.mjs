@@ -1,6 +1,6 @@
 // npm run bench [-- scenario]: Tollgate against the upstream alone, nginx and node-http-proxy, in
 // one run on this machine, one target at a time with the same load. Scenarios: cached, refused,
-// flood, coalesce, streaming, latency (all by default). Prints Markdown tables for RESULTS.md.
+// flood, coalesce, streaming, latency, limits (all by default). Prints Markdown tables for RESULTS.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,7 +115,7 @@ async function startTollgate(name, upstreamUrl, storeEnv) {
   const admin = initAdmin(env);
   const served = await serveTollgate(env, name);
   const makeToken = await benchTokens(served.admin, admin);
-  return { name, url: served.proxy, admin: served.admin, pid: served.pid, node: served.node, secret: await makeToken(), makeToken };
+  return { name, url: served.proxy, admin: served.admin, adminSecret: admin, pid: served.pid, node: served.node, secret: await makeToken(), makeToken };
 }
 
 const PATH = '/v1/repositories/bench/query';
@@ -286,6 +286,31 @@ async function main() {
     const rows = [['target', 'p50 ms', 'p99 ms', 'p50 over direct', 'p99 over direct']];
     for (const [t, s] of stats) {
       rows.push([t.name, fmt(s.p50, 3), fmt(s.p99, 3), t === upstream ? '-' : fmt(s.p50 - direct.p50, 3), t === upstream ? '-' : fmt(s.p99 - direct.p99, 3)]);
+    }
+    table(rows);
+    console.log();
+  }
+
+  if (wanted('limits')) {
+    // The cost of a token's limits on the hot path: the same Tollgate, a token whose rate limit
+    // never triggers (leases spent locally, one lease per window) against one without limits.
+    console.log(`## 7. GET with a cached token: a rate limit that never triggers vs none (${ROUNDS} rounds, alternated; median of the rounds)\n`);
+    const rows = [['target', 'token', 'req/s', 'p99 ms', 'CPU µs/req', 'vs no limits']];
+    for (const t of tollgates) {
+      const headers = { authorization: `Bearer ${t.adminSecret}`, 'content-type': 'application/json' };
+      const body = JSON.stringify({ kind: 'repository', name: 'bench limited', repository: 'bench', rights: ['query'], limits: { rate: { requests: 1_000_000_000, per: '1s' } } });
+      // A fresh connection (reset): a keep-alive socket idle since setup may be closing under us.
+      const limited = (await (await request(`${t.admin}/v1/tokens`, { method: 'POST', headers, body, reset: true })).body.json()).secret;
+      const runs = { none: [], limited: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        runs.none.push(wrk(`${t.url}${PATH}`, { ...load, headers: [`Authorization: Bearer ${t.secret}`], pid: t.pid }));
+        runs.limited.push(wrk(`${t.url}${PATH}`, { ...load, headers: [`Authorization: Bearer ${limited}`], pid: t.pid }));
+      }
+      const of = (r) => ({ rps: median(r.map((x) => x.rps)), p99: median(r.map((x) => x.p99)), cpu: median(r.map((x) => x.cpuUsPerRequest)) });
+      const none = of(runs.none);
+      const withLimits = of(runs.limited);
+      rows.push([t.name, 'no limits', fmt(none.rps), fmt(none.p99, 2), fmt(none.cpu), '1.00']);
+      rows.push([t.name, 'rate 1e9/1s', fmt(withLimits.rps), fmt(withLimits.p99, 2), fmt(withLimits.cpu), fmt(withLimits.rps / none.rps, 2)]);
     }
     table(rows);
     console.log();

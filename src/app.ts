@@ -17,6 +17,7 @@ import { Metrics } from './metrics/metrics.js';
 import { ProxyServer } from './proxy/server.js';
 import { LiveExchanges } from './proxy/live-exchanges.js';
 import { DecisionStep } from './auth/decide.js';
+import { Limiter } from './limits/limiter.js';
 import { emittingStore } from './events/emitting-store.js';
 import { Outbox } from './events/outbox.js';
 import type { TokenStore } from './store/token-store.js';
@@ -31,6 +32,8 @@ export interface Tollgate {
   outbox: Outbox;
   /** Writes pending last uses now (they are otherwise written every cache.lastUsedInterval). */
   flushLastUsed(): Promise<void>;
+  /** Per-token limits on this replica (SPEC §3.2). */
+  limits: Limiter;
   /** Stops taking requests, lets those in flight finish within the grace period, closes the store. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -103,7 +106,9 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     idleTimeoutMs: config.proxy.timeouts.idle,
   });
   // One decision step, shared by every port that judges requests.
-  const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed, clock });
+  const limits = new Limiter({ store, clock, logger, observer: metrics });
+  const limitsUpkeep = keepLimits(limits, store, logger);
+  const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed, clock, limits });
   const proxy = new ProxyServer({
     upstream,
     decisions,
@@ -130,6 +135,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     clock,
     metricsAuth: config.admin.metricsAuth,
     isDraining: () => isDraining,
+    limits,
   });
 
   // Queues open before the admin port answers: no change made here is missed by a new webhook.
@@ -146,6 +152,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     directory,
     outbox: events,
     flushLastUsed: () => lastUsed.flush(),
+    limits,
     async shutdown(graceMs = config.proxy.shutdownGrace) {
       // SPEC §6: readiness fails at once, the proxy stops accepting, requests in flight (uploads
       // and downloads too) get until the grace period ends, idle keep-alive connections are
@@ -160,12 +167,36 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       admin.closeAllConnections();
       await adminClosed;
       await lastUsed.stop().catch(() => {});
+      // What this replica leased and did not spend goes back for the others.
+      clearInterval(limitsUpkeep);
+      await limits.drain();
       await events.stop();
       upstream.close();
       live.close();
       await store.close();
     },
   };
+}
+
+/**
+ * The limiter's background work, once a second: stream slots idle since the last tick go back,
+ * budgets long unused are forgotten, and the repositories' default limits are re-read (every
+ * 5 s), so a request never waits on any of it.
+ */
+function keepLimits(limits: Limiter, store: TokenStore, logger: Logger): NodeJS.Timeout {
+  let ticks = 0;
+  const refreshDefaults = () =>
+    store.listRepositories().then(
+      (repositories) => limits.setRepositoryDefaults(repositories),
+      (err: unknown) => logger.warn({ err }, 'limits: repository defaults not refreshed'),
+    );
+  void refreshDefaults();
+  const timer = setInterval(() => {
+    void limits.tick();
+    if (++ticks % 5 === 0) void refreshDefaults();
+  }, 1000);
+  timer.unref();
+  return timer;
 }
 
 /** Logs each store outage, recovery and reconnect once: the store itself reports transitions only. */

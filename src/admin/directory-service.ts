@@ -5,6 +5,7 @@ import type { Caller } from './caller.js';
 import { mayDirectory, type DirectoryAction } from './policy.js';
 import { conflict, forbidden, invalidRequest, notFound } from './errors.js';
 import type { Invalidator } from './invalidator.js';
+import type { Limits } from '../limits/limits.js';
 import type { RepositoryView, TeamView, UserView } from './schemas.js';
 import { viewOfRepository, viewOfTeam, viewOfUser } from './views.js';
 import type { TokenService } from './token-service.js';
@@ -101,6 +102,16 @@ export class DirectoryService {
     const record = { name, createdAt: this.clock.now(), createdBy: caller.actor };
     if (!(await this.store.createRepository(record))) throw conflict(`repository ${name} already exists`);
     return viewOfRepository(record);
+  }
+
+  /** Sets (or with null removes) the default limits of a repository's tokens; who may change repositories may. */
+  async editRepository(caller: Caller, name: string, limits: Limits | null): Promise<RepositoryView> {
+    this.require(caller, 'change-repositories', 'changing repositories');
+    const record = await this.store.getRepository(name);
+    if (!record) throw notFound(`repository ${name}`);
+    const next = { ...record, limits };
+    if (!(await this.store.putRepository(next))) throw notFound(`repository ${name}`);
+    return viewOfRepository(next);
   }
 
   /** Repositories the caller administers. */

@@ -94,6 +94,11 @@ export function routes(): AdminRoute[] {
       response: schemas.historyPage,
       status: 200,
     }),
+    route('GET', '/v1/tokens/{id}/usage', 'token', tokens.tokenUsage, {
+      summary: "What the token's limits have spent and have left in the current windows",
+      response: schemas.usageView,
+      status: 200,
+    }),
     route('GET', '/v1/events', 'token', events.listEvents, { summary: 'Recent events, newest first, with their delivery state per webhook (admins)', query: schemas.listEventsQuery, response: schemas.eventPage, status: 200 }),
     route('POST', '/v1/users', 'token', directory.createUser, { summary: 'Create a user', body: schemas.createUserBody, response: schemas.userView, status: 201 }),
     route('GET', '/v1/users', 'token', directory.listUsers, { summary: 'List users', status: 200 }),
@@ -123,6 +128,12 @@ export function routes(): AdminRoute[] {
       status: 201,
     }),
     route('GET', '/v1/repositories', 'token', directory.listRepositories, { summary: 'List repositories', status: 200 }),
+    route('PATCH', '/v1/repositories/{name}', 'token', directory.editRepository, {
+      summary: 'Set the default limits of its tokens that have none of their own',
+      body: schemas.editRepositoryBody,
+      response: schemas.repositoryView,
+      status: 200,
+    }),
     route('DELETE', '/v1/repositories/{name}', 'token', directory.deleteRepository, {
       summary: 'Delete a repository with no active tokens',
       status: 204,

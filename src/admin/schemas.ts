@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/duration.js';
+import { QUOTA_PER_MAX_MS, QUOTA_PER_MIN_MS, RATE_PER_MAX_MS, RATE_PER_MIN_MS } from '../limits/limits.js';
 import { ALL_REPOSITORIES, HISTORY_ACTIONS, NAME_PATTERN, RIGHTS } from '../tokens/record.js';
 import { invalidRequest, type FieldFault } from './errors.js';
 import { SORT_FIELDS } from './token-query.js';
@@ -39,6 +40,37 @@ const tokenName = z
   .refine((text) => !CONTROL.test(text), 'expected no control, line-separator or bidi-override characters');
 const isoOrNull = z.union([z.iso.datetime(), z.null()]);
 
+/** A duration between two bounds, for a limit's window. */
+const windowOf = (minMs: number, maxMs: number, range: string) =>
+  z
+    .string()
+    .max(32, `expected a duration from ${range}`)
+    .refine((text) => {
+      const ms = parseDuration(text);
+      return ms !== undefined && ms >= minMs && ms <= maxMs;
+    }, `expected a duration from ${range}`);
+
+/** A token's (or a repository's default) limits (§3.2). */
+export const limitsSchema = z
+  .strictObject({
+    rate: z
+      .strictObject({
+        requests: z.number({ error: 'expected a whole number of requests' }).int('expected a whole number of requests').min(1, 'expected at least 1 request').max(1e9, 'expected at most 1000000000'),
+        per: windowOf(RATE_PER_MIN_MS, RATE_PER_MAX_MS, '1s to 1h').meta({ example: '1s' }),
+      })
+      .optional()
+      .meta({ description: 'at most `requests` over any `per` (a sliding window)' }),
+    quota: z
+      .strictObject({
+        bytes: z.number({ error: 'expected a whole number of bytes' }).int('expected a whole number of bytes').min(1, 'expected at least 1 byte').max(Number.MAX_SAFE_INTEGER),
+        per: windowOf(QUOTA_PER_MIN_MS, QUOTA_PER_MAX_MS, '1h to 30d').meta({ example: '1d' }),
+      })
+      .optional()
+      .meta({ description: 'request plus response body bytes per `per`, in fixed windows aligned to UTC' }),
+    streams: z.number({ error: 'expected a whole number of streams' }).int('expected a whole number of streams').min(1, 'expected at least 1 stream').max(100_000, 'expected at most 100000').optional().meta({ description: 'most exchanges in flight at once' }),
+  })
+  .meta({ id: 'Limits' });
+
 /** Body of POST /v1/tokens. */
 export const createTokenBody = z
   .strictObject({
@@ -49,6 +81,7 @@ export const createTokenBody = z
     rights,
     expiresIn: expiresIn.optional(),
     expiresAt: expiresAt.optional(),
+    limits: limitsSchema.optional(),
   })
   .superRefine((body, ctx) => {
     if (body.kind === 'repository' && body.repository === undefined) {
@@ -75,12 +108,13 @@ export const editTokenBody = z
     rights: rights.optional(),
     expiresIn: expiresIn.optional(),
     expiresAt: z.union([expiresAt, z.null()]).optional(),
+    limits: z.union([limitsSchema, z.null()]).optional().meta({ description: "replaces the token's limits; null removes them (its repository's defaults then apply)" }),
   })
   .superRefine((body, ctx) => {
     if (body.expiresIn !== undefined && body.expiresAt !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'give expiresIn or expiresAt, not both' });
     }
-    if (Object.keys(body).length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'give at least one of name, rights, expiresIn, expiresAt' });
+    if (Object.keys(body).length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'give at least one of name, rights, expiresIn, expiresAt, limits' });
   })
   .meta({ id: 'EditToken' });
 export type EditTokenBody = z.output<typeof editTokenBody>;
@@ -181,6 +215,7 @@ export const tokenView = z
     lastUsedIp: z.string().nullable(),
     lastUsedUserAgent: z.string().nullable(),
     parentId: z.string().nullable().meta({ description: 'the token that made this one; it is revoked with it and expires no later' }),
+    limits: limitsSchema.nullable().meta({ description: "the token's own limits; null: none of its own (its repository's defaults apply)" }),
   })
   .meta({ id: 'Token' });
 /** The views the API answers with, derived from the schemas that describe them (one definition). */
@@ -234,7 +269,32 @@ export const userView = z
 export const teamView = z
   .object({ name: z.string(), members: z.array(z.string()), grants: grantsView, createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() })
   .meta({ id: 'Team' });
-export const repositoryView = z.object({ name: z.string(), createdAt: z.iso.datetime(), createdBy: z.string() }).meta({ id: 'Repository' });
+export const repositoryView = z
+  .object({ name: z.string(), createdAt: z.iso.datetime(), createdBy: z.string(), limits: limitsSchema.nullable().meta({ description: 'default limits of its tokens that have none of their own' }) })
+  .meta({ id: 'Repository' });
+
+/** Body of PATCH /v1/repositories/{name}: the default limits of its tokens (null removes them). */
+export const editRepositoryBody = z.strictObject({ limits: z.union([limitsSchema, z.null()]) }).meta({ id: 'EditRepository' });
+
+const limitUsage = z.object({
+  limit: z.number().int(),
+  used: z.number().int().meta({ description: 'handed out to replicas in this window (an upper bound of what was spent)' }),
+  left: z.number().int(),
+  windowStart: z.iso.datetime().optional(),
+  resetsAt: z.iso.datetime().optional(),
+});
+/** GET /v1/tokens/{id}/usage. */
+export const usageView = z
+  .object({
+    id: z.string(),
+    limits: limitsSchema.nullable().meta({ description: 'the limits in force: its own, else its repository\'s defaults' }),
+    source: z.enum(['token', 'repository', 'none']),
+    rate: limitUsage.optional(),
+    quota: limitUsage.optional(),
+    streams: limitUsage.optional(),
+  })
+  .meta({ id: 'Usage' });
+export type UsageView = z.output<typeof usageView>;
 export type UserView = z.output<typeof userView>;
 export type TeamView = z.output<typeof teamView>;
 export type RepositoryView = z.output<typeof repositoryView>;

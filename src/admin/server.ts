@@ -18,6 +18,7 @@ import type { DirectoryService } from './directory-service.js';
 import { openApiDocument } from './openapi.js';
 import { routes, type AdminRoute } from './routes.js';
 import type { Outbox } from '../events/outbox.js';
+import type { Limiter } from '../limits/limiter.js';
 
 export interface AdminOptions {
   store: TokenStore;
@@ -37,6 +38,8 @@ export interface AdminOptions {
   metricsAuth: boolean;
   /** True once shutdown began: /readyz answers 503 from then on. */
   isDraining: () => boolean;
+  /** Per-token limits, for GET /v1/tokens/{id}/usage. */
+  limits?: Limiter;
 }
 
 /** What a route handler gets: the parsed request, the caller (when the route needs one), and the parts. */

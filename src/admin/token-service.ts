@@ -128,6 +128,7 @@ export class TokenService {
         lastUsedUserAgent: null,
         version: 1,
         parentId: made.parentId,
+        ...(body.limits !== undefined ? { limits: body.limits } : {}),
       };
       const changes = {
         kind: { from: null, to: record.kind },
@@ -137,6 +138,7 @@ export class TokenService {
         rights: { from: null, to: record.rights },
         expiresAt: { from: null, to: iso(record.expiresAt) },
         parentId: { from: null, to: record.parentId },
+        ...(record.limits ? { limits: { from: null, to: record.limits } } : {}),
         ...(made.rolledFrom === undefined ? {} : { rolledFrom: { from: null, to: made.rolledFrom } }),
       };
       // An id is 64 bits of the hash; on the rare collision draw a new secret.
@@ -231,11 +233,18 @@ export class TokenService {
           changes.expiresAt = { from: iso(record.expiresAt), to: iso(expiresAt) };
         }
       }
+      if (body.limits !== undefined && JSON.stringify(body.limits) !== JSON.stringify(record.limits ?? null)) {
+        // As with rights and expiry, no action widens the caller: a token does not set its own limits.
+        if (record.id === caller.identity.record.id) throw forbidden('limits: a token cannot change its own limits');
+        next.limits = body.limits;
+        changes.limits = { from: record.limits ?? null, to: body.limits };
+      }
       changed = changes;
       if (Object.keys(changes).length === 0) return null;
       return { next, entry: { at: now, actor: caller.actor, action: 'edited', changes } };
     });
-    if (changed.rights || changed.expiresAt) {
+    // New limits reach every replica at once, not after the cache TTL.
+    if (changed.rights || changed.expiresAt || changed.limits) {
       await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id] });
       if (changed.expiresAt && written.expiresAt !== null) await this.clampChildren(caller.actor, id, written.expiresAt);
     }
@@ -429,6 +438,7 @@ export class TokenService {
       repository: old.repository,
       rights: old.rights,
       ...(old.user === null ? {} : { user: old.user }),
+      ...(old.limits ? { limits: old.limits } : {}),
     } as CreateTokenBody;
     const created = await this.createUnchecked(caller.actor, body, host, { parentId: old.parentId, expiresAt: old.expiresAt, rolledFrom: old.id });
     const next = created.token.id;

@@ -22,6 +22,7 @@ export const viewOfToken = (record: TokenRecord, now: number): TokenView => ({
   lastUsedIp: record.lastUsedIp,
   lastUsedUserAgent: record.lastUsedUserAgent,
   parentId: record.parentId,
+  limits: record.limits ?? null,
 });
 
 /** A user with their teams and the grants their personal tokens meet (own ∪ teams'). */
@@ -46,6 +47,7 @@ export const viewOfRepository = (repo: RepositoryRecord): RepositoryView => ({
   name: repo.name,
   createdAt: iso(repo.createdAt),
   createdBy: repo.createdBy,
+  limits: repo.limits ?? null,
 });
 
 /** Whether a history change changed nothing: `null -> null` (a creation's empty user, expiry or parent). */

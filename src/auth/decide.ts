@@ -9,6 +9,8 @@ import { checkTarget } from './paths.js';
 import { rightFor, upgradeRightFor, type RouteMatch, type RouteTable } from './routes.js';
 import { findToken, HEADER_ONLY, removeProtocolToken, withoutQueryToken, type TokenSource } from './token-sources.js';
 import type { TokenCache } from './token-cache.js';
+import type { Limiter } from '../limits/limiter.js';
+import type { LimitRefusal, TokenBudget } from '../limits/token-budget.js';
 
 /** Longest request target accepted (RFC 9112 §3 recommends supporting at least 8000 octets). */
 export const MAX_TARGET_LENGTH = 8192;
@@ -45,12 +47,19 @@ export interface Judged extends UseSource {
   /** Set by the step when a token allowed it: where it was found, and the token as resolved. */
   tokenSource?: TokenSource;
   token?: Identity;
+  /**
+   * Set by the step when the token has limits: its budget, with one stream slot held for this
+   * request. Whoever carries the request spends its body bytes there (spendBytes) and gives the
+   * slot back exactly once when it ends, however it ends (streamEnded).
+   */
+  limited: TokenBudget | undefined;
 }
 
 /** Where the step reports its verdict. Called exactly once per `decide`, unless the caller left. */
 export interface Verdicts<R extends Judged> {
   allowed(request: R, right: Right): void;
-  refused(request: R, reason: DenyReason, right: RightLabel): void;
+  /** `headers`: fields the refusal carries (Retry-After and the RateLimit fields of a limited token). */
+  refused(request: R, reason: DenyReason, right: RightLabel, headers?: Readonly<Record<string, string>>): void;
 }
 
 export interface DecisionStepOptions {
@@ -58,6 +67,8 @@ export interface DecisionStepOptions {
   routes: RouteTable;
   lastUsed: LastUsedRecorder;
   clock: Clock;
+  /** Per-token limits (SPEC §3.2); absent: no token is limited. */
+  limits?: Limiter;
 }
 
 /**
@@ -121,6 +132,34 @@ export class DecisionStep {
     // The upstream never sees the token: out of the target, or out of the subprotocol list.
     if (request.tokenSource === 'query') request.path = withoutQueryToken(request.path);
     else if (request.tokenSource === 'protocol') removeProtocolToken(request.rawHeaders);
+    const limiter = this.options.limits;
+    const limits = limiter?.limitsOf(record);
+    if (limiter === undefined || limits === undefined) return verdicts.allowed(request, right);
+
+    // After authorize: a request that may not pass spends nothing of the token's limits.
+    const admitted = limiter.admit(record.id, limits, now);
+    if (admitted instanceof Promise) {
+      // Only when a lease must come from the store first (the token's first request here).
+      admitted.then(
+        (settled) => this.limited(request, right, settled, verdicts),
+        () => {
+          if (!request.isDone) verdicts.refused(request, 'store_unavailable', right);
+        },
+      );
+      return;
+    }
+    this.limited(request, right, admitted, verdicts);
+  }
+
+  private limited<R extends Judged>(request: R, right: Right, admitted: TokenBudget | LimitRefusal, verdicts: Verdicts<R>): void {
+    if (typeof admitted === 'string') {
+      if (request.isDone) return;
+      const limiter = this.options.limits!;
+      return verdicts.refused(request, admitted, right, limiter.refusalHeaders(request.identity!.tokenId, admitted, this.options.clock.now()));
+    }
+    // The caller left while the lease was on its way: its slot goes back at once.
+    if (request.isDone) return admitted.streamEnded();
+    request.limited = admitted;
     verdicts.allowed(request, right);
   }
 }

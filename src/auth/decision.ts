@@ -15,7 +15,10 @@ export type DenyReason =
   | 'no_route'
   | 'method_not_allowed'
   | 'insufficient_scope'
-  | 'store_unavailable';
+  | 'store_unavailable'
+  | 'rate_limited'
+  | 'quota_exceeded'
+  | 'too_many_streams';
 
 /** SPEC §8 `outcome` label values. */
 export type Outcome = 'allowed' | 'unauthenticated' | 'forbidden' | 'not_found' | 'unavailable' | 'upstream_error';
@@ -101,6 +104,22 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
     ...PROBLEMS.store_unavailable,
     detail: 'The token could not be checked; retry shortly.',
     outcome: 'unavailable',
+  },
+  // A token's limits (SPEC §3.2): counted as forbidden, and by limit in limited_total.
+  rate_limited: {
+    ...PROBLEMS.rate_limited,
+    detail: "The token's request rate is spent; retry after the time in Retry-After.",
+    outcome: 'forbidden',
+  },
+  quota_exceeded: {
+    ...PROBLEMS.quota_exceeded,
+    detail: "The token's byte quota for this window is spent; retry after the time in Retry-After.",
+    outcome: 'forbidden',
+  },
+  too_many_streams: {
+    ...PROBLEMS.too_many_streams,
+    detail: 'The token has as many exchanges open as its limit allows; retry when one ends.',
+    outcome: 'forbidden',
   },
 };
 

@@ -1,3 +1,4 @@
+import { describeLimits, limitsFromArgs } from './limits-options.js';
 import type { RepositoryView, TeamView, UserView } from '../admin/schemas.js';
 import { UsageError } from './args.js';
 import { enc, grantsFrom, NO_NAMES, type Command } from './command.js';
@@ -51,7 +52,11 @@ function showTeams(o: Output, teams: TeamView[], raw: unknown): void {
 
 function showRepositories(o: Output, repos: RepositoryView[], raw: unknown): void {
   const now = Date.now();
-  emit(o, raw, () => renderTable(['name', 'created', 'by'], repos.map((r) => [r.name, relativeTime(r.createdAt, now), r.createdBy]), { width: o.width }), () => repos.map((r) => r.name));
+  // The default limits column only where some repository has them.
+  const hasLimits = repos.some((r) => r.limits);
+  const header = ['name', 'created', 'by', ...(hasLimits ? ['default limits'] : [])];
+  const rows = repos.map((r) => [r.name, relativeTime(r.createdAt, now), r.createdBy, ...(hasLimits ? [describeLimits(r.limits)] : [])]);
+  emit(o, raw, () => renderTable(header, rows, { width: o.width }), () => repos.map((r) => r.name));
 }
 
 /** `GROUP list`: the collection. */
@@ -200,5 +205,19 @@ export const REPO_COMMANDS: Record<string, Command> = {
     },
   },
   list: listCommand<RepositoryView>('repo', 'list repositories', '/v1/repositories', showRepositories),
+  limits: {
+    usage: 'repo limits NAME',
+    summary: "set the default limits of the repository's tokens that have none of their own (--no-limits removes them)",
+    options: ['rate', 'quota', 'streams', 'no-limits'],
+    outputs: NAMED,
+    positional: 1,
+    examples: ['tollgate repo limits sensors --rate 100/1s --quota 50GiB/1d', 'tollgate repo limits sensors --no-limits'],
+    async run({ args, client, o }) {
+      const limits = limitsFromArgs(args);
+      if (limits === undefined) throw new UsageError('nothing to set: give --rate, --quota, --streams or --no-limits');
+      const repo = await client.call<RepositoryView>('PATCH', `/v1/repositories/${enc(args.positional[0]!)}`, { limits });
+      showRepositories(o, [repo], repo);
+    },
+  },
   delete: deleteCommand('repo', 'delete a repository that has no active tokens', 'sensors', '/v1/repositories', 'repository', ''),
 };

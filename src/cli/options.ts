@@ -1,5 +1,9 @@
 import { parseDuration } from '../config/duration.js';
 import { RIGHTS } from '../tokens/record.js';
+import { parseQuotaOption, parseRateOption } from '../limits/limits.js';
+
+/** A parsed limit option is an object; a string is what was wrong. */
+const limitCheck = (parsed: object | string | undefined) => (typeof parsed === 'string' ? parsed : undefined);
 
 /**
  * Every option of every command, once: its kind, what it takes, what it allows and an example.
@@ -102,6 +106,10 @@ export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef
   ['no-grants', { kind: 'flag', help: 'remove every grant' }],
   ['member', { kind: 'list', value: 'USER', help: 'a member (repeatable)', example: 'alice' }],
   ['no-members', { kind: 'flag', help: 'remove every member' }],
+  ['rate', { kind: 'value', value: 'REQUESTS/PER', help: 'at most this many requests over any PER (1s to 1h)', check: (v) => limitCheck(parseRateOption(v)), example: '50/1s' }],
+  ['quota', { kind: 'value', value: 'BYTES/PER', help: 'at most this many body bytes per PER (1h to 30d, UTC windows); units B, KB, MB, GB, KiB, MiB, GiB, TiB', check: (v) => limitCheck(parseQuotaOption(v)), example: '10GiB/1d' }],
+  ['streams', { kind: 'value', value: 'N', help: 'at most this many exchanges open at once', check: (v) => (/^[1-9]\d{0,5}$/.test(v) ? undefined : `expected a whole number of streams from 1, got ${JSON.stringify(v)}`), example: '2' }],
+  ['no-limits', { kind: 'flag', help: 'remove the limits (a token then runs under its repository\'s defaults, if any)' }],
   ['upstream-port', { kind: 'value', value: 'PORT', help: 'port of the demo upstream (default 8000; 0 picks a free one)', check: (v) => (/^\d{1,5}$/.test(v) && Number(v) <= 65535 ? undefined : `expected a port number from 0 to 65535, got ${JSON.stringify(v)}`), example: '18000' }],
 ]);
 

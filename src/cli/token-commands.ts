@@ -11,6 +11,8 @@ import { emit, paintStatus, type Output } from './output.js';
 import { relativeTime, renderTable } from './table.js';
 import { visible } from './terminal-text.js';
 import { describeToken, resolveTokenId } from './token-ref.js';
+import { describeLimits, formatBytes, limitsFromArgs } from './limits-options.js';
+import type { UsageView } from '../admin/schemas.js';
 
 /** Thrown after output is written when part of the work failed: exit status 1, nothing more to say. */
 export class CliFailureMarker extends Error {
@@ -21,7 +23,7 @@ export class CliFailureMarker extends Error {
 }
 
 const TOKEN_HEADER = ['id', 'name', 'kind', 'repository', 'user', 'rights', 'status', 'prefix', 'created', 'expires', 'last used'];
-const WIDE_HEADER = [...TOKEN_HEADER, 'last used at', 'last ip', 'last user agent', 'parent'];
+const WIDE_HEADER = [...TOKEN_HEADER, 'last used at', 'last ip', 'last user agent', 'parent', 'limits'];
 const STATUS_COLUMN = TOKEN_HEADER.indexOf('status');
 
 /** The table's rows; `wide` adds where and with what the token was last used, and its parent. */
@@ -38,8 +40,22 @@ function tokenRows(tokens: readonly TokenView[], now: number, wide: boolean): st
     `${relativeTime(t.createdAt, now)} by ${t.createdBy}`,
     relativeTime(t.expiresAt, now),
     relativeTime(t.lastUsedAt, now),
-    ...(wide ? [t.lastUsedAt ?? '-', t.lastUsedIp ?? '-', t.lastUsedUserAgent ?? '-', t.parentId ?? '-'] : []),
+    ...(wide ? [t.lastUsedAt ?? '-', t.lastUsedIp ?? '-', t.lastUsedUserAgent ?? '-', t.parentId ?? '-', describeLimits(t.limits)] : []),
   ]);
+}
+
+/** One row per limit: what it allows, what is spent and left, and when its window resets. */
+function usageTable(o: Output, usage: UsageView): string {
+  if (usage.source === 'none') return `token ${visible(usage.id)} has no limits\n`;
+  const now = Date.now();
+  const amount = (name: string, value: number) => (name === 'quota' ? formatBytes(value) : String(value));
+  const rows = (['rate', 'quota', 'streams'] as const).flatMap((name) => {
+    const one = usage[name];
+    if (one === undefined) return [];
+    return [[name, amount(name, one.limit), amount(name, one.used), amount(name, one.left), one.resetsAt ? relativeTime(one.resetsAt, now) : '-']];
+  });
+  const from = usage.source === 'repository' ? "\n(the repository's default limits)\n" : '';
+  return renderTable(['limit', 'of', 'used', 'left', 'resets'], rows, { width: o.width }) + from;
 }
 
 /** Tokens as a table that fits the terminal, the status in colour there. */
@@ -132,11 +148,12 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
     usage: 'token create --name NAME --rights RIGHT[,RIGHT] [--repository REPOSITORY]',
     summary:
       "make a token; prints its secret once (and a QR code for a personal token). A repository token needs --repository; a personal token without one covers all its user's repositories (*)",
-    options: ['name', 'repository', 'rights', 'kind', 'user', 'expires-in', 'expires-at'],
+    options: ['name', 'repository', 'rights', 'kind', 'user', 'expires-in', 'expires-at', 'rate', 'quota', 'streams'],
     outputs: NO_NAMES,
     positional: 0,
     examples: [
       'tollgate token create --name ci-loader --repository sensors --rights stream,query --expires-in 2w',
+      'tollgate token create --name scraper --repository sensors --rights query --rate 50/1s --quota 10GiB/1d --streams 2',
       'tollgate token create --kind personal --user alice --name phone --rights query --expires-at 2027-01-01',
     ],
     async run({ args, client, o }) {
@@ -155,6 +172,7 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
         ...(args.values.has('user') ? { user: args.values.get('user') } : {}),
         rights: rightsList(args.values.get('rights')!),
         ...expiryFrom(args),
+        ...(limitsFromArgs(args) ? { limits: limitsFromArgs(args) } : {}),
       };
       const created = await client.call<CreatedToken>('POST', '/v1/tokens', body);
       if (o.format === 'table') await showCreated(o, created);
@@ -205,17 +223,22 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
   show: oneToken('show', 'one token (never its secret), with its last use (time, address, User-Agent) and parent', 'GET', '', undefined, true),
   edit: {
     usage: `token edit ${TOKEN_REF}`,
-    summary: `change name, rights or expiry. ${REF_HELP}`,
-    options: ['name', 'rights', 'expires-in', 'expires-at', 'no-expiry'],
+    summary: `change name, rights, expiry or limits (a limit given replaces that limit; the others stay). ${REF_HELP}`,
+    options: ['name', 'rights', 'expires-in', 'expires-at', 'no-expiry', 'rate', 'quota', 'streams', 'no-limits'],
     outputs: ALL_FORMATS,
     positional: 1,
-    examples: ['tollgate token edit ci-loader --rights query --expires-in 2w', 'tollgate token edit 0123abcd --no-expiry'],
+    examples: ['tollgate token edit ci-loader --rights query --expires-in 2w', 'tollgate token edit 0123abcd --no-expiry', 'tollgate token edit scraper --rate 10/1s', 'tollgate token edit scraper --no-limits'],
     async run({ args, client, o }) {
       const body: Record<string, unknown> = { ...expiryFrom(args) };
       if (args.values.has('name')) body.name = args.values.get('name');
       if (args.values.has('rights')) body.rights = rightsList(args.values.get('rights')!);
-      if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give --name, --rights, --expires-in, --expires-at or --no-expiry');
+      const changesLimits = args.flags.has('no-limits') || ['rate', 'quota', 'streams'].some((name) => args.values.has(name));
+      if (Object.keys(body).length === 0 && !changesLimits) throw new UsageError('nothing to change: give --name, --rights, --expires-in, --expires-at, --no-expiry, --rate, --quota, --streams or --no-limits');
       const id = await resolveTokenId(client, args.positional[0]!);
+      if (changesLimits) {
+        const current = args.flags.has('no-limits') ? null : (await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`)).limits;
+        body.limits = limitsFromArgs(args, current);
+      }
       const token = await client.call<TokenView>('PATCH', `/v1/tokens/${enc(id)}`, body);
       showTokens(o, [token], token);
     },
@@ -249,6 +272,19 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
         () => result.deleted,
       );
       if (result.failed.length > 0) throw new CliFailureMarker();
+    },
+  },
+  usage: {
+    usage: `token usage ${TOKEN_REF}`,
+    summary: `what the token's limits (its own, else its repository's defaults) have spent and have left in the current windows. ${REF_HELP}`,
+    options: [],
+    outputs: NO_NAMES,
+    positional: 1,
+    examples: ['tollgate token usage scraper', 'tollgate token usage scraper --json'],
+    async run({ args, client, o }) {
+      const id = await resolveTokenId(client, args.positional[0]!);
+      const usage = await client.call<UsageView>('GET', `/v1/tokens/${enc(id)}/usage`);
+      emit(o, usage, () => usageTable(o, usage), () => []);
     },
   },
   history: {

@@ -3,6 +3,7 @@ import { FastHistogram, type HistogramSeries } from './fast-histogram.js';
 import type { CacheObserver } from '../auth/token-cache.js';
 import type { Outcome } from '../auth/decision.js';
 import { RIGHTS } from '../tokens/record.js';
+import { LIMIT_NAMES, type LimitName } from '../limits/limits.js';
 
 /** `right` label values: a right, or `none` when the request was refused before one was known. */
 export type RightLabel = (typeof RIGHTS)[number] | 'none';
@@ -93,6 +94,7 @@ export class Metrics implements CacheObserver {
   private readonly upstreamErrors: Counter<'reason'>;
   private readonly adminRequests: Counter<'route' | 'status'>;
   private readonly webhookDeliveries: Counter<'outcome'>;
+  private readonly limitedTotal: Counter<'limit'>;
   private readonly adminDuration: Histogram<'route'>;
 
   constructor(sources: MetricsSources, build: BuildInfo = { version: 'unknown', node: process.version }) {
@@ -288,6 +290,18 @@ export class Metrics implements CacheObserver {
         }
       },
     });
+    this.limitedTotal = new Counter({
+      name: 'tollgate_limited_total',
+      help: "Requests refused by a token's limits, by limit (rate, quota, streams).",
+      labelNames: ['limit'],
+      registers,
+    });
+    for (const limit of LIMIT_NAMES) this.limitedTotal.inc({ limit }, 0);
+  }
+
+  /** LimitObserver: a request was refused by a token's limit. */
+  limited(limit: LimitName): void {
+    this.limitedTotal.inc({ limit });
   }
 
   /** A data-plane request began. */

@@ -3,6 +3,8 @@ import type { Outcome } from '../auth/decision.js';
 import type { UseSource } from '../auth/last-used.js';
 import type { Problem } from '../http/problem.js';
 import type { RightLabel } from '../metrics/metrics.js';
+import { rateLimitField } from '../limits/ratelimit-fields.js';
+import type { TokenBudget } from '../limits/token-budget.js';
 import type { ClientConnection } from './client-connection.js';
 import { dateHeaderLine, problemResponse, statusLine } from './heads.js';
 import { downstreamHeaderLines } from './headers.js';
@@ -24,6 +26,8 @@ export interface ExchangeSink {
   finished(exchange: Exchange, outcome: Outcome, status: number): void;
   abandoned(exchange: Exchange): void;
   upstreamFailed(reason: UpstreamFailure['reason']): void;
+  /** An open exchange was cut by Tollgate itself (SPEC §8 exchanges_ended_total). */
+  exchangeCut?(reason: EndReason): void;
 }
 
 /** Methods whose request may be sent twice (RFC 9110 §9.2.2), when it has no body. */
@@ -75,6 +79,8 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   identity: ForwardIdentity | undefined = undefined;
   tokenSource: TokenSource | undefined = undefined;
   token: Identity | undefined = undefined;
+  /** The token's limits, when it has any: body bytes are spent there, and its stream slot is given back at the end. */
+  limited: TokenBudget | undefined = undefined;
   /** Whether the client connection may carry another request after this one. */
   keepAlive: boolean;
   requestBytes = 0;
@@ -102,6 +108,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   private chunkedOut = false;
   private retried = false;
   private tunnel: Tunnel | undefined;
+  private ending = false;
 
   constructor(
     readonly connection: ClientConnection,
@@ -156,6 +163,8 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   requestData(data: Buffer): void {
     this.requestBytes += data.length;
     if (this.phase === 'forwarding') {
+      // Counted as it flows; what was held back is counted when it goes (upstreamStarted).
+      if (this.limited !== undefined && !this.limited.spendBytes(data.length, this.sink.now())) return this.end('quota');
       if (!this.writeBody(data)) this.connection.pauseReading();
     } else if (this.phase !== 'done') {
       // Not forwarded yet (the token is being looked up, or no upstream socket is free): hold
@@ -176,6 +185,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     if (this.phase === 'done' || this.phase === 'tunnel') return;
     const wasForwarding = this.phase === 'forwarding' || this.phase === 'waiting';
     this.phase = 'done';
+    this.releaseLimits();
     this.upstream?.abort();
     this.upstream = undefined;
     if (wasForwarding) this.sink.finished(this, 'upstream_error', 499);
@@ -189,6 +199,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   badFraming(): boolean {
     const wasForwarded = this.phase === 'forwarding' || this.phase === 'waiting';
     this.phase = 'done';
+    this.releaseLimits();
     this.upstream?.abort();
     this.upstream = undefined;
     this.keepAlive = false;
@@ -217,6 +228,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     this.status = problem.status;
     this.connection.write(problemResponse(problem, this.requestId, headers, !this.keepAlive, this.sink.now()));
     this.phase = 'done';
+    this.releaseLimits();
     this.queued = undefined;
     this.connection.exchangeEnded(this);
   }
@@ -231,6 +243,11 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     this.upstreamAt = performance.now();
     const queued = this.queued;
     this.queued = undefined;
+    if (queued !== undefined && this.limited !== undefined) {
+      let bytes = 0;
+      for (const data of queued) bytes += data.length;
+      if (!this.limited.spendBytes(bytes, this.sink.now())) return this.end('quota');
+    }
     // Head, held-back body and end in one writev; the common request (no body) is one write
     // and needs no cork.
     const gather = queued !== undefined || this.body === 'chunked';
@@ -278,6 +295,9 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     }
     if (!this.keepAlive) head += 'connection: close\r\n';
     else if (this.httpMinor === 0) head += 'connection: keep-alive\r\n';
+    // Every response to a limited token carries its limits (draft-ietf-httpapi-ratelimit-headers-09).
+    const limited = this.limited;
+    if (limited !== undefined) head += `ratelimit-policy: ${limited.policy}\r\nratelimit: ${rateLimitField(limited, this.sink.now())}\r\n`;
     this.headSent = true;
     this.connection.corkThisTick();
     this.connection.write(`${head}\r\n`);
@@ -286,6 +306,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   responseData(data: Buffer): void {
     if (this.phase === 'done') return;
     this.responseBytes += data.length;
+    if (this.limited !== undefined && !this.limited.spendBytes(data.length, this.sink.now())) return this.end('quota');
     const flowing = this.chunkedOut ? this.connection.writeChunk(data) : this.connection.write(data);
     if (!flowing) this.upstream?.pause();
   }
@@ -301,6 +322,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     if (!this.requestComplete) this.keepAlive = false;
     this.upstream = undefined;
     this.phase = 'done';
+    this.releaseLimits();
     this.sink.finished(this, 'allowed', this.status);
     this.connection.exchangeEnded(this);
   }
@@ -317,11 +339,14 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   tunnelBytes(fromClient: number, fromUpstream: number): void {
     this.requestBytes += fromClient;
     this.responseBytes += fromUpstream;
+    // A WebSocket's frames count against a byte quota like any body.
+    if (this.limited !== undefined && !this.limited.spendBytes(fromClient + fromUpstream, this.sink.now())) this.end('quota');
   }
 
   tunnelClosed(): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
+    this.releaseLimits();
     this.sink.finished(this, 'allowed', 101);
   }
 
@@ -335,26 +360,11 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     return this.phase === 'tunnel' || this.isUpgrade ? 'websocket' : 'http';
   }
 
-  /**
-   * LiveExchange: the token stopped allowing this exchange. A WebSocket gets a close frame (1008)
-   * each way; an HTTP exchange is cut (client connection destroyed, upstream request aborted),
-   * which tells the client the response is incomplete.
-   */
-  end(reason: EndReason): void {
-    if (this.phase === 'done') return;
-    if (this.phase === 'tunnel') return this.tunnel!.end(CLOSE_REASONS[reason]);
-    this.phase = 'done';
-    this.upstream?.abort();
-    this.upstream = undefined;
-    this.queued = undefined;
-    this.sink.finished(this, 'forbidden', this.status === 0 ? 499 : this.status);
-    this.connection.destroy();
-  }
-
   upstreamFailed(err: Error): void {
     if (this.phase === 'done') return;
     this.upstream = undefined;
     this.phase = 'done';
+    this.releaseLimits();
     const failure = classifyUpstreamError(err);
     this.sink.upstreamFailed(failure.reason);
     if (this.headSent) {
@@ -369,6 +379,41 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     this.connection.write(problemResponse(problem, this.requestId, undefined, true, this.sink.now()));
     this.sink.finished(this, 'upstream_error', failure.status);
     this.connection.exchangeEnded(this);
+  }
+
+  /**
+   * LiveExchange: Tollgate ends this open exchange itself, because its token stopped allowing it
+   * (revoked, expired, a right gone) or its quota ran out mid-body. A WebSocket gets a close frame
+   * (1008) each way; an HTTP exchange is cut: the upstream request is aborted and the client
+   * connection destroyed, since a status already sent cannot be changed and a truncated body
+   * must not look whole. Counted once, however often it is asked.
+   */
+  end(reason: EndReason): void {
+    if (this.phase === 'done' || this.ending) return;
+    this.ending = true;
+    if (this.phase === 'tunnel') {
+      this.sink.exchangeCut?.(reason);
+      return this.tunnel!.end(CLOSE_REASONS[reason]);
+    }
+    const wasForwarded = this.phase === 'forwarding' || this.phase === 'waiting';
+    this.phase = 'done';
+    this.releaseLimits();
+    this.queued = undefined;
+    this.upstream?.abort();
+    this.upstream = undefined;
+    this.keepAlive = false;
+    this.sink.exchangeCut?.(reason);
+    if (wasForwarded) this.sink.finished(this, 'forbidden', this.headSent ? this.status : reason === 'quota' ? 429 : 403);
+    else this.sink.abandoned(this);
+    this.connection.destroy();
+  }
+
+  /** The stream slot this exchange held goes back, once, whichever way it ended. */
+  private releaseLimits(): void {
+    const limited = this.limited;
+    if (limited === undefined) return;
+    this.limited = undefined;
+    limited.streamEnded();
   }
 
   private writeBody(data: Buffer): boolean {

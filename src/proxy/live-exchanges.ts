@@ -11,7 +11,7 @@ export interface LiveExchange {
   readonly identity: ForwardIdentity | undefined;
   readonly token?: Identity | undefined;
   readonly protocol: LiveProtocol;
-  /** Ends it because its token no longer allows it; idempotent. */
+  /** Ends it because its token no longer allows it, and counts that; idempotent. */
   end(reason: EndReason): void;
 }
 
@@ -140,18 +140,17 @@ export class LiveExchanges {
     if (record.expiresAt !== null && record.expiresAt <= now) return this.endAll(entry, 'expired');
     for (const exchange of [...entry.exchanges]) {
       const identity = exchange.identity!;
-      if (!authorize(entry.token, identity.right as Right, identity.repository, now).allowed) this.end(entry, exchange, 'rights');
+      if (!authorize(entry.token, identity.right as Right, identity.repository, now).allowed) this.end(exchange, 'rights');
     }
   }
 
   private endAll(entry: TokenEntry, reason: EndReason): void {
     if (!this.options.endOnRevoke) return;
-    for (const exchange of [...entry.exchanges]) this.end(entry, exchange, reason);
+    for (const exchange of [...entry.exchanges]) this.end(exchange, reason);
   }
 
-  private end(entry: TokenEntry, exchange: LiveExchange, reason: EndReason): void {
-    // Counted as it leaves: end() reports the exchange finished, which removes it.
-    if (entry.exchanges.has(exchange)) this.options.metrics.exchangeEnded(reason);
+  /** The exchange counts its own end (exchanges_ended_total), once; here it just leaves the registry. */
+  private end(exchange: LiveExchange, reason: EndReason): void {
     exchange.end(reason);
     this.remove(exchange);
   }

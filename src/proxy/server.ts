@@ -9,6 +9,7 @@ import type { Metrics, RightLabel } from '../metrics/metrics.js';
 import type { Right } from '../tokens/record.js';
 import { ClientConnection, type ConnectionHost } from './client-connection.js';
 import type { Exchange } from './exchange.js';
+import type { EndReason } from '../metrics/metrics.js';
 import { upstreamHeaders } from './headers.js';
 import { IdleSweeper } from './idle-sweeper.js';
 import type { LiveExchanges } from './live-exchanges.js';
@@ -191,16 +192,21 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     this.options.metrics.requestAbandoned();
   }
 
+  /** ExchangeSink: Tollgate cut an open exchange (a quota ran out mid-body). */
+  exchangeCut(reason: EndReason): void {
+    this.options.metrics.exchangeEnded(reason);
+  }
+
   /** ExchangeSink: the upstream failed. */
   upstreamFailed(reason: UpstreamFailure['reason']): void {
     this.options.metrics.upstreamError(reason);
   }
 
   /** Verdicts: the request is refused; the reason maps to its status and problem body. */
-  refused(exchange: Exchange, reason: DenyReason, right: RightLabel = 'none'): void {
+  refused(exchange: Exchange, reason: DenyReason, right: RightLabel = 'none', extra?: Readonly<Record<string, string>>): void {
     if (exchange.isDone) return;
     const denial = DENIALS[reason];
-    const headers = reason === 'store_unavailable' ? RETRY_AFTER : denial.challenge ? CHALLENGES[reason] : undefined;
+    const headers = extra ?? (reason === 'store_unavailable' ? RETRY_AFTER : denial.challenge ? CHALLENGES[reason] : undefined);
     exchange.right = right;
     exchange.refused({ status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, headers);
     const seconds = (performance.now() - exchange.started) / 1000;

@@ -1,5 +1,6 @@
 import { statusAt, type HistoryEntry, type LastUse, type RepositoryRecord, type TeamRecord, type TokenRecord, type TokenSummary, type UserRecord } from '../tokens/record.js';
-import type { Invalidation, InvalidationListener, TokenCount, TokenStore, WriteOutcome } from './token-store.js';
+import type { BudgetGrant, BudgetKey, BudgetTake, Invalidation, InvalidationListener, TokenCount, TokenStore, WriteOutcome } from './token-store.js';
+import { BudgetCounters } from './budget-counters.js';
 import { MemoryState, type Change } from './memory-state.js';
 import { settled, type Attempt, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
 
@@ -33,6 +34,20 @@ export class MemoryStore implements TokenStore {
     const run = this.queue.then(step, step);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  private readonly budgets = new BudgetCounters();
+
+  async takeBudget(key: BudgetKey, take: BudgetTake): Promise<BudgetGrant> {
+    return this.budgets.take(key, take);
+  }
+
+  async returnBudget(key: BudgetKey, amount: number, now: number): Promise<void> {
+    this.budgets.give(key, amount, now);
+  }
+
+  async readBudgets(keys: readonly BudgetKey[], now: number): Promise<number[]> {
+    return this.budgets.readAll(keys, now);
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
@@ -143,6 +158,14 @@ export class MemoryStore implements TokenStore {
   createRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
     return this.exclusive(async () => {
       if (this.state.repositories.has(record.name)) return false;
+      await this.commit({ op: 'repository', record, ...withEvents(events) });
+      return true;
+    });
+  }
+
+  putRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (!this.state.repositories.has(record.name)) return false;
       await this.commit({ op: 'repository', record, ...withEvents(events) });
       return true;
     });

@@ -1,3 +1,4 @@
+import type { Limits } from '../limits/limits.js';
 import type { Right, TokenRecord, TokenSummary } from '../tokens/record.js';
 import type { WriteOutcome } from './token-store.js';
 
@@ -23,6 +24,7 @@ export function toFields(record: TokenRecord): string[] {
     'expiresAt', record.expiresAt === null ? '' : String(record.expiresAt),
     'revokedAt', record.revokedAt === null ? '' : String(record.revokedAt),
     'parentId', record.parentId ?? '',
+    'limits', record.limits ? JSON.stringify(record.limits) : '',
   ];
 }
 
@@ -67,6 +69,8 @@ export function fromFields(fields: Record<string, string>): TokenRecord | undefi
     lastUsedUserAgent: fields.lastUsedUserAgent ? fields.lastUsedUserAgent : null,
     version: Number(fields.version ?? 0),
     parentId: fields.parentId ? fields.parentId : null,
+    // Absent when none, as a token made without limits is in the other stores.
+    ...(fields.limits ? { limits: JSON.parse(fields.limits) as Limits } : {}),
   };
 }
 

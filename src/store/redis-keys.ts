@@ -19,6 +19,11 @@ export class RedisKeys {
     return `${this.prefix}history:{${id}}`;
   }
 
+  /** A budget counter of the token's limits (its {id} hash tag: the same slot as the token). */
+  budget(id: string, limit: string, window: number): string {
+    return `${this.prefix}budget:{${id}}:${limit}:${window}`;
+  }
+
   get seq(): string {
     return `${this.prefix}{idx}:seq`;
   }

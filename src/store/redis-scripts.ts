@@ -193,7 +193,30 @@ return 1`;
 // status, new kind, new status, new expiresAt.
 export const CHANGE = `local K = 0\n${LOG_CHANGE}\nreturn logChange(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])`;
 
+// Limits: hand out what is left of a token's budget in one window. KEYS[1] the window's
+// counter, KEYS[2] the prior window's (both under the token's {id} hash tag: one slot on a
+// Cluster). ARGV: cap, want, ttl ms, prior weight in thousandths (0: fixed window). Answers
+// {granted, left}. The same arithmetic as BudgetCounters.take (memory and file stores).
+export const BUDGET_TAKE = `
+local taken = tonumber(redis.call('GET', KEYS[1]) or '0')
+local prior = 0
+local permille = tonumber(ARGV[4])
+if permille > 0 then prior = math.floor(tonumber(redis.call('GET', KEYS[2]) or '0') * permille / 1000) end
+local left = math.max(0, tonumber(ARGV[1]) - taken - prior)
+local granted = math.min(tonumber(ARGV[2]), left)
+redis.call('SET', KEYS[1], taken + granted, 'PX', ARGV[3])
+return {granted, left - granted}`;
+
+// Gives back an unspent lease: never below zero, and nothing for a counter already gone.
+export const BUDGET_RETURN = `
+local taken = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if taken < 0 then return 0 end
+redis.call('SET', KEYS[1], math.max(0, taken - tonumber(ARGV[1])), 'KEEPTTL')
+return 1`;
+
 export interface Scripts {
+  tgBudgetTake(current: string, prior: string, cap: string, want: string, ttlMs: string, permille: string): Promise<[number, number]>;
+  tgBudgetReturn(key: string, amount: string): Promise<number>;
   tgBump(seq: string, changes: string, ...ids: string[]): Promise<number>;
   tgChange(...keysAndArgs: string[]): Promise<number>;
   tgCreate(...keysAndArgs: string[]): Promise<number>;

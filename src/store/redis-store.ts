@@ -2,11 +2,11 @@ import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, 
 import { ChannelWatch } from './channel-watch.js';
 import { allFields, fromFields, outcomeOf, stateArgs, SUMMARY_FIELDS, summaryFrom, toFields } from './redis-encoding.js';
 import { RedisKeys } from './redis-keys.js';
-import { BUMP, CHANGE, CREATE, DELETE, LEASE, ONCE, RECORD, SETTLE, TAKE, tokenScript, TOUCH, UPDATE, type Scripts } from './redis-scripts.js';
+import { BUDGET_RETURN, BUDGET_TAKE, BUMP, CHANGE, CREATE, DELETE, LEASE, ONCE, RECORD, SETTLE, TAKE, tokenScript, TOUCH, UPDATE, type Scripts } from './redis-scripts.js';
 import { EVENT_RETENTION_MS, settled, type Attempt, type Delivery, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
 import { connectRedis, type RedisClient, type RedisTopology } from './redis-connection.js';
 import { RedisTokenIndex } from './redis-token-index.js';
-import { StoreUnavailableError, type Invalidation, type TokenCount, type InvalidationListener, type StoreHealthListener, type TokenStore, type WriteOutcome } from './token-store.js';
+import { StoreUnavailableError, type BudgetGrant, type BudgetKey, type BudgetTake, type Invalidation, type TokenCount, type InvalidationListener, type StoreHealthListener, type TokenStore, type WriteOutcome } from './token-store.js';
 
 export interface RedisStoreOptions extends RedisTopology {
   keyPrefix: string;
@@ -48,6 +48,8 @@ export class RedisStore implements TokenStore {
     this.client.defineCommand('tgSettle', { numberOfKeys: 2, lua: SETTLE });
     this.client.defineCommand('tgOnce', { numberOfKeys: 2, lua: ONCE });
     this.client.defineCommand('tgLease', { numberOfKeys: 1, lua: LEASE });
+    this.client.defineCommand('tgBudgetTake', { numberOfKeys: 2, lua: BUDGET_TAKE });
+    this.client.defineCommand('tgBudgetReturn', { numberOfKeys: 1, lua: BUDGET_RETURN });
     this.index = new RedisTokenIndex({
       client: this.client,
       changesKey: this.keys.changes,
@@ -384,6 +386,13 @@ export class RedisStore implements TokenStore {
     return this.record('createRepository', { mode: 'setnx', key: this.keys.repositories, field: record.name, value: JSON.stringify(record) }, events);
   }
 
+  /** HSETXX-like: only over a repository that exists (HEXISTS then HSET would race a delete; a delete racing this is rare and harmless: the next delete removes it). */
+  async putRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    if ((await this.run('putRepository', () => this.client.hexists(this.keys.repositories, record.name))) === 0) return false;
+    await this.record('putRepository', { mode: 'set', key: this.keys.repositories, field: record.name, value: JSON.stringify(record) }, events);
+    return true;
+  }
+
   async getRepository(name: string): Promise<RepositoryRecord | undefined> {
     const raw = await this.run('getRepository', () => this.client.hget(this.keys.repositories, name));
     return raw ? (JSON.parse(raw) as RepositoryRecord) : undefined;
@@ -516,6 +525,28 @@ export class RedisStore implements TokenStore {
   /** The lease's time is Redis's own (PX), not `now`. */
   async lease(name: string, holder: string, ms: number, _now?: number): Promise<boolean> {
     return (await this.run('lease', () => this.client.tgLease(this.keys.lease(name), holder, String(ms)))) === 1;
+  }
+
+  /** One script per lease; both keys carry the token's hash tag, so this runs on a Cluster too. */
+  async takeBudget(key: BudgetKey, take: BudgetTake): Promise<BudgetGrant> {
+    const current = this.keys.budget(key.tokenId, key.limit, key.window);
+    const prior = take.prior ? this.keys.budget(key.tokenId, key.limit, take.prior.window) : current;
+    const [granted, left] = await this.run('takeBudget', () =>
+      this.client.tgBudgetTake(current, prior, String(take.cap), String(take.want), String(Math.max(1, Math.ceil(take.ttlMs))), String(take.prior?.permille ?? 0)),
+    );
+    return { granted: Number(granted), left: Number(left) };
+  }
+
+  async returnBudget(key: BudgetKey, amount: number, _now: number): Promise<void> {
+    await this.run('returnBudget', () => this.client.tgBudgetReturn(this.keys.budget(key.tokenId, key.limit, key.window), String(amount)));
+  }
+
+  /** Counters expire by Redis's own clock (PX), so `now` is not needed here. */
+  async readBudgets(keys: readonly BudgetKey[], _now: number): Promise<number[]> {
+    if (keys.length === 0) return [];
+    // One key at a time: on a Cluster different tokens' counters live in different slots.
+    const values = await this.run('readBudgets', () => Promise.all(keys.map((key) => this.client.get(this.keys.budget(key.tokenId, key.limit, key.window)))));
+    return values.map((value) => Number(value ?? 0));
   }
 
   async publish(message: Invalidation): Promise<void> {

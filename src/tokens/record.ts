@@ -1,3 +1,4 @@
+import type { Limits } from '../limits/limits.js';
 import type { TokenKind } from './secret.js';
 
 export const RIGHTS = ['stream', 'query', 'modify', 'delete', 'admin'] as const;
@@ -40,6 +41,8 @@ export interface TokenRecord {
    * that outlives the loan.
    */
   parentId: string | null;
+  /** Rate, byte quota and open streams (absent or null: none of its own; the repository's defaults apply). */
+  limits?: Limits | null;
 }
 
 /**
@@ -66,6 +69,8 @@ export interface RepositoryRecord {
   name: string;
   createdAt: number;
   createdBy: string;
+  /** Limits for its tokens that carry none of their own. */
+  limits?: Limits | null;
 }
 
 /**

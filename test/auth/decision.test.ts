@@ -17,6 +17,9 @@ const CASES: Array<[DenyReason, number, string, string, boolean]> = [
   ['method_not_allowed', 405, '/problems/method-not-allowed', 'forbidden', false],
   ['insufficient_scope', 403, '/problems/insufficient-scope', 'forbidden', true],
   ['store_unavailable', 503, '/problems/store-unavailable', 'unavailable', false],
+  ['rate_limited', 429, '/problems/rate-limited', 'forbidden', false],
+  ['quota_exceeded', 429, '/problems/quota-exceeded', 'forbidden', false],
+  ['too_many_streams', 429, '/problems/too-many-streams', 'forbidden', false],
 ];
 
 t.test('every reason has its documented row, and the table has no other', async (t) => {

@@ -24,6 +24,15 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.same(await store.getToken(record.id), record);
   });
 
+  t.test('a token\'s limits are kept, and cleared by an update', async (t) => {
+    const limits = { rate: { requests: 50, per: '1s' }, quota: { bytes: 10 * 1024 ** 3, per: '1d' }, streams: 2 };
+    const { record } = makeToken({ limits });
+    await store.createToken(record, entry('created', 1));
+    t.same((await store.getToken(record.id))?.limits, limits);
+    await store.updateToken({ ...record, limits: null }, entry('edited', 2), 1);
+    t.notOk((await store.getToken(record.id))?.limits, 'no limits of its own');
+  });
+
   t.test('an unknown id finds nothing', async (t) => {
     t.equal(await store.getToken('0123456789abcdef'), undefined);
   });
@@ -377,5 +386,43 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.equal(await store.lease('sweep', 'one', 60_000, 0), true);
     t.equal(await store.lease('sweep', 'one', 60_000, 0), true, 'renewed by its holder');
     t.equal(await store.lease('sweep', 'two', 60_000, 0), false);
+  });
+
+  // Limits: budget leases (SPEC §3.2).
+
+  const budget = (limit: 'rate' | 'quota' | 'streams' = 'quota', window = 3_600_000) => ({ tokenId: 'aaaaaaaaaaaaaaaa', limit, window });
+
+  t.test('budget leases hand out the cap and no more, in slices', async (t) => {
+    const take = { cap: 10, want: 4, now: 1000, ttlMs: 60_000 };
+    t.same(await store.takeBudget(budget(), take), { granted: 4, left: 6 });
+    t.same(await store.takeBudget(budget(), take), { granted: 4, left: 2 });
+    t.same(await store.takeBudget(budget(), take), { granted: 2, left: 0 }, 'the last lease is what is left');
+    t.same(await store.takeBudget(budget(), take), { granted: 0, left: 0 });
+    t.same(await store.takeBudget(budget('quota', 7_200_000), take), { granted: 4, left: 6 }, 'another window has its own budget');
+    t.same(await store.readBudgets([budget(), budget('rate'), budget('quota', 7_200_000)], 1000), [10, 0, 4]);
+  });
+
+  t.test('racing leases never hand out more than the cap together', async (t) => {
+    const grants = await Promise.all(Array.from({ length: 20 }, () => store.takeBudget(budget('rate'), { cap: 25, want: 3, now: 1000, ttlMs: 60_000 })));
+    t.equal(grants.reduce((sum, grant) => sum + grant.granted, 0), 25);
+  });
+
+  t.test('a lease given back can be taken again, and the counter never goes below zero', async (t) => {
+    const take = { cap: 5, want: 5, now: 1000, ttlMs: 60_000 };
+    await store.takeBudget(budget('streams', 0), take);
+    await store.returnBudget(budget('streams', 0), 2, 1000);
+    t.same(await store.readBudgets([budget('streams', 0)], 1000), [3]);
+    t.same(await store.takeBudget(budget('streams', 0), take), { granted: 2, left: 0 });
+    await store.returnBudget(budget('streams', 0), 50, 1000);
+    t.same(await store.readBudgets([budget('streams', 0)], 1000), [0]);
+    await store.returnBudget(budget('rate', 5), 3, 1000);
+    t.same(await store.readBudgets([budget('rate', 5)], 1000), [0], 'giving back to a counter that is gone makes nothing');
+  });
+
+  t.test('a sliding lease counts the prior window by its overlap', async (t) => {
+    await store.takeBudget(budget('rate', 0), { cap: 100, want: 100, now: 500, ttlMs: 60_000 });
+    // Half of the prior window still overlaps: 50 of its 100 count against this one.
+    const grant = await store.takeBudget(budget('rate', 1000), { cap: 100, want: 80, now: 1500, ttlMs: 60_000, prior: { window: 0, permille: 500 } });
+    t.same(grant, { granted: 50, left: 0 });
   });
 }

@@ -1,5 +1,5 @@
 import { readJson } from '../body.js';
-import { createRepositoryBody, createTeamBody, createUserBody, editTeamBody, editUserBody, parseBody } from '../schemas.js';
+import { createRepositoryBody, createTeamBody, createUserBody, editRepositoryBody, editTeamBody, editUserBody, parseBody } from '../schemas.js';
 import type { AdminContext, AdminReply } from '../server.js';
 import { viewOfHistory } from '../views.js';
 
@@ -33,6 +33,14 @@ export async function createRepository({ req, caller, options }: AdminContext): 
 
 export async function listRepositories({ caller, options }: AdminContext): Promise<AdminReply> {
   return { json: { items: await options.directory.listRepositories(caller) } };
+}
+
+export async function editRepository({ req, params, caller, options }: AdminContext): Promise<AdminReply> {
+  const body = parseBody(editRepositoryBody, await readJson(req));
+  const view = await options.directory.editRepository(caller, params.name!, body.limits);
+  // This replica applies the new defaults at once; the others within their next refresh (5 s).
+  if (options.limits !== undefined) options.limits.setRepositoryDefaults(await options.store.listRepositories());
+  return { json: view };
 }
 
 export async function deleteRepository({ params, caller, options }: AdminContext): Promise<AdminReply> {

@@ -5,6 +5,9 @@ import { bulkDeleteBody, createTokenBody, editTokenBody, leakedBody, listTokensQ
 import type { AdminContext, AdminReply } from '../server.js';
 import { parseSort } from '../token-query.js';
 import { viewOfHistory } from '../views.js';
+import type { UsageView } from '../schemas.js';
+import { effectiveLimits, LIMIT_NAMES } from '../../limits/limits.js';
+import { iso } from '../../tokens/record.js';
 
 /** The host a phone should reach: the one the admin request came to, without its port. */
 function requestHost(context: AdminContext): string {
@@ -75,4 +78,28 @@ export async function reportLeaked({ req, options }: AdminContext): Promise<Admi
     throw AdminError.of('rate_limited', `leak reports are limited per client address; try again in ${wait} s`, {}, { 'retry-after': String(wait) });
   }
   return { json: await options.tokens.reportLeaked(body.secrets) };
+}
+
+/** What the token's limits have spent and have left in the current windows (SPEC §3.2). */
+export async function tokenUsage({ params, caller, options }: AdminContext): Promise<AdminReply> {
+  // Read access to the token is what reading its usage needs (404 where it may not be seen).
+  const token = await options.tokens.get(caller, params.id!);
+  const repository = token.limits === null ? await options.store.getRepository(token.repository) : undefined;
+  const limits = effectiveLimits(token.limits, repository?.limits);
+  const source = limits === undefined ? 'none' : token.limits !== null && limits === token.limits ? 'token' : 'repository';
+  if (limits === undefined || options.limits === undefined) return { json: { id: token.id, limits: null, source: 'none' } satisfies UsageView };
+  const now = options.clock.now();
+  const usage = await options.limits.usage(token.id, limits, now);
+  const view: UsageView = { id: token.id, limits, source };
+  for (const name of LIMIT_NAMES) {
+    const one = usage[name];
+    if (one === undefined) continue;
+    view[name] = {
+      limit: one.limit,
+      used: one.used,
+      left: one.left,
+      ...(one.windowStart !== undefined ? { windowStart: iso(one.windowStart), resetsAt: iso(one.resetsAt!) } : {}),
+    };
+  }
+  return { json: view };
 }

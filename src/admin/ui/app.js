@@ -610,7 +610,64 @@ function openEdit(token) {
   $('edit-name').value = token.name;
   $('edit-date-label').hidden = true;
   rightsBoxes($('edit-rights'), token.rights);
+  const limits = token.limits ?? {};
+  $('edit-rate').value = limits.rate ? `${limits.rate.requests}/${limits.rate.per}` : '';
+  $('edit-quota').value = limits.quota ? `${bytesText(limits.quota.bytes)}/${limits.quota.per}` : '';
+  $('edit-streams').value = limits.streams === undefined ? '' : String(limits.streams);
   $('edit-dialog').showModal();
+}
+
+// ---- limits -------------------------------------------------------------------------------
+
+const SIZE_UNITS = { '': 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
+
+/** `10GiB` -> bytes; NaN when it is not a size (the server names the field if it is wrong anyway). */
+function parseSize(text) {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
+  const unit = match && SIZE_UNITS[match[2].toUpperCase()];
+  return unit ? Math.floor(Number(match[1]) * unit) : NaN;
+}
+
+/** Bytes in the largest binary unit that divides them exactly. */
+function bytesText(bytes) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let unit = 0;
+  while (unit < units.length - 1 && bytes >= 1024 && bytes % 1024 === 0) {
+    bytes /= 1024;
+    unit++;
+  }
+  return `${bytes}${units[unit]}`;
+}
+
+/** The limits the edit form holds: null when every field is empty; throws naming a field it cannot read. */
+function limitsFromForm() {
+  const limits = {};
+  const rate = $('edit-rate').value.trim();
+  if (rate) {
+    const [requests, per] = rate.split('/');
+    if (!per || !/^\d+$/.test(requests)) throw new Error('Rate: expected REQUESTS/PER such as 50/1s');
+    limits.rate = { requests: Number(requests), per: per.trim() };
+  }
+  const quota = $('edit-quota').value.trim();
+  if (quota) {
+    const [size, per] = quota.split('/');
+    const bytes = parseSize(size);
+    if (!per || !Number.isFinite(bytes)) throw new Error('Quota: expected BYTES/PER such as 10GiB/1d');
+    limits.quota = { bytes, per: per.trim() };
+  }
+  const streams = $('edit-streams').value.trim();
+  if (streams) limits.streams = Number(streams);
+  return Object.keys(limits).length === 0 ? null : limits;
+}
+
+/** `50/1s, 10GiB/1d, 2 streams`. */
+function limitsText(limits) {
+  if (!limits) return 'none';
+  const parts = [];
+  if (limits.rate) parts.push(`${limits.rate.requests} requests per ${limits.rate.per}`);
+  if (limits.quota) parts.push(`${bytesText(limits.quota.bytes)} per ${limits.quota.per}`);
+  if (limits.streams !== undefined) parts.push(`${limits.streams} open streams`);
+  return parts.join(', ');
 }
 
 async function submitEdit(event) {
@@ -620,6 +677,8 @@ async function submitEdit(event) {
   const rights = checkedRights($('edit-rights'));
   if (rights.join() !== editing.rights.join()) body.rights = rights;
   try {
+    const limits = limitsFromForm();
+    if (JSON.stringify(limits) !== JSON.stringify(editing.limits ?? null)) body.limits = limits;
     if (Object.keys(body).length > 0) await api('PATCH', `/v1/tokens/${editing.id}`, body);
     $('edit-dialog').close();
     loadTokens();
@@ -676,6 +735,7 @@ function renderDetails(token) {
     if (token.lastUsedIp) add('Last used from', token.lastUsedIp);
     if (token.lastUsedUserAgent) add('Last User-Agent', token.lastUsedUserAgent);
     if (token.parentId) add('Made by', 'token ', tokenLink(token.parentId));
+    add('Limits', token.limits ? limitsText(token.limits) : "none of its own (its repository's defaults apply, if any)");
   }
   $('token-details').replaceChildren(...rows);
 }

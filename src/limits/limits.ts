@@ -1,0 +1,97 @@
+import { parseDuration } from '../config/duration.js';
+
+/** The three limits a token may carry (names of the `limit` metric label and of RateLimit policies). */
+export const LIMIT_NAMES = ['rate', 'quota', 'streams'] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
+
+/**
+ * Limits as written on a token or a repository and shown by the API: `per` is a duration
+ * (`1s`, `1d`). Stored as given, so what was set is what is shown.
+ */
+export interface Limits {
+  /** At most `requests` requests over any `per` (1s…1h), as a sliding window. */
+  rate?: { requests: number; per: string };
+  /** At most `bytes` of request plus response body per `per` (1h…30d), in fixed windows aligned to UTC. */
+  quota?: { bytes: number; per: string };
+  /** At most this many exchanges in flight at once. */
+  streams?: number;
+}
+
+export const RATE_PER_MIN_MS = 1000;
+export const RATE_PER_MAX_MS = 3_600_000;
+export const QUOTA_PER_MIN_MS = 3_600_000;
+export const QUOTA_PER_MAX_MS = 30 * 86_400_000;
+
+/** Limits with their windows in milliseconds: what the limiter reads. */
+export interface CompiledLimits {
+  rate: { cap: number; perMs: number } | undefined;
+  quota: { cap: number; perMs: number } | undefined;
+  streams: number | undefined;
+}
+
+/** True when `limits` sets at least one limit. */
+export function hasLimits(limits: Limits | null | undefined): limits is Limits {
+  return limits != null && (limits.rate !== undefined || limits.quota !== undefined || limits.streams !== undefined);
+}
+
+/** The windows in milliseconds (the API validated the durations; a bad stored one limits nothing). */
+export function compileLimits(limits: Limits): CompiledLimits {
+  const ratePer = limits.rate && parseDuration(limits.rate.per);
+  const quotaPer = limits.quota && parseDuration(limits.quota.per);
+  return {
+    rate: limits.rate && ratePer ? { cap: limits.rate.requests, perMs: ratePer } : undefined,
+    quota: limits.quota && quotaPer ? { cap: limits.quota.bytes, perMs: quotaPer } : undefined,
+    streams: limits.streams,
+  };
+}
+
+/**
+ * The limits that apply to a token: its own when it has any, else its repository's defaults.
+ * A token's `limits: {}` is "none of its own".
+ */
+export function effectiveLimits(own: Limits | null | undefined, repositoryDefaults: Limits | null | undefined): Limits | undefined {
+  if (hasLimits(own)) return own;
+  if (hasLimits(repositoryDefaults)) return repositoryDefaults;
+  return undefined;
+}
+
+const SIZE_UNITS = new Map<string, number>([
+  ['', 1],
+  ['B', 1],
+  ['KB', 1e3],
+  ['MB', 1e6],
+  ['GB', 1e9],
+  ['TB', 1e12],
+  ['KIB', 1024],
+  ['MIB', 1024 ** 2],
+  ['GIB', 1024 ** 3],
+  ['TIB', 1024 ** 4],
+]);
+
+/** Parses `10GiB`, `500MB`, `1024` into bytes; undefined when it is not a size. */
+export function parseBytes(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
+  if (!match) return undefined;
+  const unit = SIZE_UNITS.get(match[2]!.toUpperCase());
+  if (unit === undefined) return undefined;
+  const bytes = Math.floor(Number(match[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+/**
+ * Parses the command line's forms: `--rate 50/1s`, `--quota 10GiB/1d`, `--streams 2`. Returns
+ * what was meant or a message saying what is expected.
+ */
+export function parseRateOption(text: string): Limits['rate'] | string {
+  const [count, per] = text.split('/');
+  const requests = Number(count);
+  if (!Number.isSafeInteger(requests) || requests < 1 || per === undefined || parseDuration(per) === undefined) return 'expected REQUESTS/PER such as 50/1s';
+  return { requests, per };
+}
+
+export function parseQuotaOption(text: string): Limits['quota'] | string {
+  const [size, per] = text.split('/');
+  const bytes = size === undefined ? undefined : parseBytes(size);
+  if (bytes === undefined || bytes < 1 || per === undefined || parseDuration(per) === undefined) return 'expected BYTES/PER such as 10GiB/1d';
+  return { bytes, per };
+}
