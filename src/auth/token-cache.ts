@@ -54,7 +54,7 @@ interface Entry {
 export class TokenCache implements InvalidationListener {
   private readonly entries: LRUCache<string, Entry>;
   private readonly negative: LRUCache<string, true>;
-  private readonly inflight = new Map<string, Promise<Resolution>>();
+  private readonly inflight = new Map<string, { epoch: number; pending: Promise<Resolution> }>();
   /** Bumped by every eviction, so a lookup that raced an invalidation is not cached. */
   private epoch = 0;
 
@@ -96,12 +96,15 @@ export class TokenCache implements InvalidationListener {
     const hit = this.cached(hash, now, lookups);
     if (hit !== undefined) return Promise.resolve(hit);
     lookups.miss();
-    let pending = this.inflight.get(hash);
-    if (pending === undefined) {
-      pending = this.load(hash, lookups).finally(() => this.inflight.delete(hash));
-      this.inflight.set(hash, pending);
-    }
-    return pending;
+    // A read begun before the last invalidation may return what it revoked: join only one begun since.
+    const inflight = this.inflight.get(hash);
+    if (inflight !== undefined && inflight.epoch === this.epoch) return inflight.pending;
+    const entry = { epoch: this.epoch, pending: undefined as unknown as Promise<Resolution> };
+    entry.pending = this.load(hash, lookups).finally(() => {
+      if (this.inflight.get(hash) === entry) this.inflight.delete(hash);
+    });
+    this.inflight.set(hash, entry);
+    return entry.pending;
   }
 
   private async load(hash: string, lookups: LookupObserver): Promise<Resolution> {
@@ -135,6 +138,14 @@ export class TokenCache implements InvalidationListener {
       return entry.identity; // expiry is still checked by authorize() against this record
     }
     return UNAVAILABLE;
+  }
+
+  /**
+   * Whether `identity` is what the cache holds for its token now. False once an invalidation
+   * dropped it (or a newer read replaced it): whoever decided on it should decide again.
+   */
+  holds(identity: Identity): boolean {
+    return this.entries.peek(identity.record.id)?.identity === identity;
   }
 
   /** Drops the given tokens at once (revoke, delete, edit). */

@@ -51,26 +51,60 @@ export function findToken(path: string, rawHeaders: readonly string[], sources: 
 
 const EXTRA_SOURCES = ['query', 'protocol'] as const;
 
-/** Start and end of each `access_token=` parameter in a target's query. */
-function queryParams(path: string): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
+/** A query parameter that names the token: where it is, and whether it is spelled plainly. */
+interface TokenParam {
+  start: number;
+  end: number;
+  /** `access_token=` exactly, between `?`/`&` and `&`/the end: the one form Tollgate takes. */
+  plain: boolean;
+}
+
+/**
+ * Every parameter an upstream could read as `access_token`: the name percent-decoded, in any
+ * case, with PHP-style `[]`, and with `;` as a separator as well as `&` (older form parsers).
+ * Only the plain spelling is taken as a token; any other is refused, since Tollgate would remove
+ * one spelling and forward another that the upstream reads as the token.
+ */
+function tokenParams(path: string): TokenParam[] {
+  const out: TokenParam[] = [];
   const queryAt = path.indexOf('?');
   if (queryAt === -1) return out;
+  // Cheap test first: every spelling holds `token` in some case, or a percent escape.
+  const query = path.slice(queryAt + 1);
+  if (!/token|%/i.test(query)) return out;
   let at = queryAt + 1;
   while (at <= path.length) {
-    let end = path.indexOf('&', at);
-    if (end === -1) end = path.length;
-    if (path.startsWith(QUERY_NAME, at)) out.push([at, end]);
+    let end = at;
+    while (end < path.length && path[end] !== '&' && path[end] !== ';') end++;
+    const equals = path.indexOf('=', at);
+    const nameEnd = equals === -1 || equals > end ? end : equals;
+    if (readsAsTokenName(path.slice(at, nameEnd))) {
+      const plain = path.startsWith(QUERY_NAME, at) && path[at - 1] !== ';' && path[end] !== ';';
+      out.push({ start: at, end, plain });
+    }
     at = end + 1;
   }
   return out;
 }
 
+function readsAsTokenName(name: string): boolean {
+  let decoded = name;
+  if (name.includes('%')) {
+    try {
+      decoded = decodeURIComponent(name);
+    } catch {
+      return false;
+    }
+  }
+  return decoded.toLowerCase().replace(/(\[[^\]]*\])+$/, '') === 'access_token';
+}
+
 function queryToken(path: string): Found | undefined {
-  const params = queryParams(path);
+  const params = tokenParams(path);
   if (params.length === 0) return undefined;
   if (params.length > 1) return 'two_places';
-  const [start, end] = params[0]!;
+  const { start, end, plain } = params[0]!;
+  if (!plain) return BearerFault.Malformed;
   let secret: string;
   try {
     secret = decodeURIComponent(path.slice(start + QUERY_NAME.length, end).replace(/\+/g, ' '));
@@ -86,20 +120,26 @@ function protocolToken(rawHeaders: readonly string[]): Found | undefined {
     if (rawHeaders[i]!.length !== SUBPROTOCOL_FIELD.length || rawHeaders[i]!.toLowerCase() !== SUBPROTOCOL_FIELD) continue;
     for (const item of rawHeaders[i + 1]!.split(',')) {
       const name = item.trim();
-      if (!name.startsWith(PROTOCOL_PREFIX)) continue;
+      if (!isProtocolToken(name)) continue;
       if (found !== undefined) return 'two_places';
+      // Subprotocol names are case-sensitive (RFC 6455 §4.1); another case is refused, not taken.
       const secret = name.slice(PROTOCOL_PREFIX.length);
-      found = secret === '' ? BearerFault.Malformed : secret;
+      found = secret === '' || !name.startsWith(PROTOCOL_PREFIX) ? BearerFault.Malformed : secret;
     }
   }
   return found;
 }
 
-/** The target without its `access_token` parameter (the upstream never sees the token). */
+const isProtocolToken = (name: string): boolean => name.length >= PROTOCOL_PREFIX.length && name.slice(0, PROTOCOL_PREFIX.length).toLowerCase() === PROTOCOL_PREFIX;
+
+/**
+ * The target without its `access_token` parameter (the upstream never sees the token). Called
+ * only once the plain parameter, and no other spelling, authorized the request.
+ */
 export function withoutQueryToken(path: string): string {
-  const params = queryParams(path);
+  const params = tokenParams(path);
   if (params.length === 0) return path;
-  const [start, end] = params[0]!;
+  const { start, end } = params[0]!;
   // Drop the parameter and one separator next to it; an emptied query loses its `?` too.
   const before = path.slice(0, start - 1);
   const after = path.slice(end + 1);
@@ -118,7 +158,7 @@ export function removeProtocolToken(rawHeaders: string[]): void {
     const rest = rawHeaders[i + 1]!
       .split(',')
       .map((item) => item.trim())
-      .filter((item) => item !== '' && !item.startsWith(PROTOCOL_PREFIX));
+      .filter((item) => item !== '' && !isProtocolToken(item));
     if (rest.length > 0) {
       rawHeaders[i + 1] = rest.join(', ');
     } else {

@@ -18,6 +18,26 @@ const EMPTY = Buffer.alloc(0);
 
 const uncork = (socket: Socket): void => void socket.uncork();
 
+/**
+ * A WebSocket opening handshake as RFC 6455 §4.1 requires it: a GET without a body, `Upgrade:
+ * websocket`, version 13 and a key. Anything less is not relayed: its 101 could not be checked
+ * (exchange.ts compares Sec-WebSocket-Accept with the key), and an upgrade carrying a body
+ * leaves client and upstream free to disagree on where the frames begin.
+ */
+function isWebSocketHandshake(head: RequestHead, upgradeTo: string | undefined): boolean {
+  if (head.method !== 'GET' || head.body !== 'none' || upgradeTo?.trim().toLowerCase() !== 'websocket') return false;
+  let key: string | undefined;
+  let version: string | undefined;
+  const raw = head.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'sec-websocket-key') key = key === undefined ? raw[i + 1] : '';
+    else if (name === 'sec-websocket-version') version = version === undefined ? raw[i + 1] : '';
+  }
+  // The key is 16 random bytes in base64 (24 characters); one of each field.
+  return version === '13' && key !== undefined && /^[A-Za-z0-9+/]{22}==$/.test(key);
+}
+
 /** How node:http reads an Expect value as asking for 100 Continue. */
 const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
 
@@ -105,6 +125,14 @@ export class ClientConnection extends Http1Parser {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /**
+   * Cuts the connection with a TCP reset: a body delimited by the connection's close (HTTP/1.0,
+   * or no length) must not look complete, which an orderly FIN would make it.
+   */
+  cut(): void {
+    this.socket.resetAndDestroy();
   }
 
   /** Shutdown: close once the current response is written (or now, when idle). */
@@ -311,7 +339,7 @@ export class ClientConnection extends Http1Parser {
     // which the pipeline refuses). Only a GET to a WebSocket is relayed (RFC 6455 §4.1); any other
     // protocol, h2c included, is refused. Either way the connection is not reused after it.
     if (upgrade && head.method !== 'CONNECT') {
-      head.upgrade = head.method === 'GET' && upgradeTo !== undefined && upgradeTo.trim().toLowerCase() === 'websocket' ? 'websocket' : 'other';
+      head.upgrade = isWebSocketHandshake(head, upgradeTo) ? 'websocket' : 'other';
       head.keepAlive = false;
     }
     const exchange = new Exchange(this, head, this.host);

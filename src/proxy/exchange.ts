@@ -14,7 +14,7 @@ import type { TokenSource } from '../auth/token-sources.js';
 import type { EndReason, LiveProtocol } from '../metrics/metrics.js';
 import type { LiveExchange } from './live-exchanges.js';
 import type { Tunnel, TunnelOwner } from './tunnel.js';
-import { GOING_AWAY } from './websocket-frames.js';
+import { GOING_AWAY, websocketAccept } from './websocket-frames.js';
 import type { Framing, UpstreamConnection, UpstreamUser } from './upstream-connection.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
 
@@ -109,6 +109,8 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   private retried = false;
   private tunnel: Tunnel | undefined;
   private ending = false;
+  /** The client's body ends at the connection's close: only a reset tells it that it was cut. */
+  private closeDelimited = false;
 
   constructor(
     readonly connection: ClientConnection,
@@ -291,6 +293,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
         this.chunkedOut = true;
       } else {
         this.keepAlive = false; // HTTP/1.0 has no chunks: the body ends at close
+        this.closeDelimited = true;
       }
     }
     if (!this.keepAlive) head += 'connection: close\r\n';
@@ -327,6 +330,13 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     this.connection.exchangeEnded(this);
   }
 
+  /** UpstreamUser: a 101 must carry the accept value for this handshake's key (RFC 6455 §4.2.2). */
+  acceptsSwitch(rawHeaders: readonly string[]): boolean {
+    const key = fieldOf(this.rawHeaders, 'sec-websocket-key');
+    const accept = fieldOf(rawHeaders, 'sec-websocket-accept');
+    return key !== undefined && accept === websocketAccept(key);
+  }
+
   /** The upstream switched to WebSocket: relay bytes from here until either side closes. */
   upgraded(socket: Socket, rest: Buffer): void {
     this.upstream = undefined;
@@ -334,6 +344,8 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     this.phase = 'tunnel';
     this.requestComplete = true;
     this.tunnel = this.connection.startTunnel(socket, rest, this);
+    // Shutdown began while the upstream was answering: this WebSocket is told at once.
+    if (this.sink.draining) this.goingAway();
   }
 
   tunnelBytes(fromClient: number, fromUpstream: number): void {
@@ -405,7 +417,10 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     this.sink.exchangeCut?.(reason);
     if (wasForwarded) this.sink.finished(this, 'forbidden', this.headSent ? this.status : reason === 'quota' ? 429 : 403);
     else this.sink.abandoned(this);
-    this.connection.destroy();
+    // A framed body (length or chunks) shows its cut by ending early; a close-delimited one
+    // needs a reset, which also drops what the client had not read yet, so only then.
+    if (this.closeDelimited) this.connection.cut();
+    else this.connection.destroy();
   }
 
   /** The stream slot this exchange held goes back, once, whichever way it ended. */
@@ -425,4 +440,10 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     if (this.body === 'chunked') this.upstream!.write('0\r\n\r\n');
     this.upstream!.requestSent(performance.now());
   }
+}
+
+/** The first value of a field, by lower-case name. */
+function fieldOf(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1];
+  return undefined;
 }

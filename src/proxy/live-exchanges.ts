@@ -23,6 +23,8 @@ interface TokenEntry {
   checkedAt: number;
   /** A re-check is under way. */
   checking: boolean;
+  /** A message came while a re-check was under way: read once more when it ends. */
+  dirty: boolean;
   /** The store could not answer the last re-check: the next sweep asks again. */
   retry: boolean;
 }
@@ -63,7 +65,7 @@ export class LiveExchanges {
     if (id === undefined || token === undefined) return;
     let entry = this.tokens.get(id);
     if (entry === undefined) {
-      entry = { token, exchanges: new Set(), checkedAt: this.options.clock.now(), checking: false, retry: false };
+      entry = { token, exchanges: new Set(), checkedAt: this.options.clock.now(), checking: false, dirty: false, retry: false };
       this.tokens.set(id, entry);
     } else if (entry.exchanges.size === 0) {
       // An entry kept from earlier exchanges: the record this one was allowed on is the newer.
@@ -72,6 +74,9 @@ export class LiveExchanges {
     }
     entry.exchanges.add(exchange);
     this.options.metrics.live[exchange.protocol]++;
+    // The token was read before an invalidation this registry could not apply to it (it was
+    // not registered yet): read it again now rather than at the TTL.
+    if (!this.options.cache.holds(token)) this.recheck(entry);
   }
 
   /** The exchange ended (however it ended). The emptied entry stays until the next sweep. */
@@ -111,11 +116,18 @@ export class LiveExchanges {
   }
 
   private recheck(entry: TokenEntry): void {
-    if (entry.exchanges.size === 0 || entry.checking) return;
+    if (entry.exchanges.size === 0) return;
+    if (entry.checking) {
+      entry.dirty = true;
+      return;
+    }
     entry.checking = true;
+    entry.dirty = false;
     this.options.cache.resolve(entry.token.record.hash).then(
       (resolution) => {
         entry.checking = false;
+        // What was read may predate a message that came meanwhile: read again.
+        if (entry.dirty) return this.recheck(entry);
         // The store cannot say: nothing is ended on a guess, and the next sweep asks again.
         entry.retry = resolution === UNAVAILABLE;
         if (resolution === UNAVAILABLE) return;
@@ -127,6 +139,7 @@ export class LiveExchanges {
       () => {
         entry.checking = false;
         entry.retry = true;
+        if (entry.dirty) this.recheck(entry);
       },
     );
   }

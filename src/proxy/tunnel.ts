@@ -1,7 +1,10 @@
 import type { Socket } from 'node:net';
 import { closeFrame, FrameCursor, POLICY_VIOLATION } from './websocket-frames.js';
 
-/** How long a peer may take to finish the frame it is in before Tollgate closes without waiting. */
+/**
+ * How long a peer may take to finish the frame it is in, or to read what is still owed to it once
+ * the other side has gone, before Tollgate closes its socket without waiting.
+ */
 const FRAME_FINISH_MS = 1000;
 
 /** What the tunnel reports back to its exchange. */
@@ -118,9 +121,14 @@ export class Tunnel {
   }
 
   private sideClosed(other: Socket): void {
-    // Buffered writes still going out are flushed before the other side closes.
+    // Buffered writes still going out are flushed before the other side closes, but a peer that
+    // reads nothing does not keep the socket (and the exchange) open: it goes after a second.
     if (other.writableLength === 0) other.destroy();
-    else other.end();
+    else {
+      other.end();
+      const timer = setTimeout(() => other.destroy(), FRAME_FINISH_MS);
+      timer.unref();
+    }
     if (this.client.destroyed && this.upstream.destroyed) this.finish();
     else other.once('close', () => this.finish());
   }

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { ERROR_PAUSED, FieldList, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE, trimValues } from './http1-codec.js';
+import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE, trimValues } from './http1-codec.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import { writeChunk } from './chunked.js';
 
@@ -21,6 +21,8 @@ export interface UpstreamUser {
   upstreamDrained(): void;
   /** A WebSocket upgrade: a 101 is its final answer, after which the socket is the user's. */
   readonly isUpgrade?: boolean;
+  /** Whether a 101's fields prove it answers this handshake (Sec-WebSocket-Accept). */
+  acceptsSwitch?(rawHeaders: readonly string[]): boolean;
   /** The upstream answered 101: the socket (no longer this pool's) and the bytes after the head. */
   upgraded?(socket: Socket, rest: Buffer): void;
   /** The upstream failed this request; `started`: some of the response was already passed on. */
@@ -249,10 +251,17 @@ export class UpstreamConnection extends Http1Parser {
 
   onHeadersComplete(status: number): number {
     const raw = this.fields.take();
-    if (status === 101 && this.user?.isUpgrade === true) {
-      // The switch an upgrade asked for: its head is the answer, and the bytes after it are
-      // WebSocket frames, not HTTP (handOver, once this execute pauses at the message end).
+    if (status === 101) {
+      // A switch is accepted only as the answer to the WebSocket handshake Tollgate forwarded,
+      // proven by Sec-WebSocket-Accept (RFC 6455 §4.2.2): an upstream that says 101 to anything
+      // else, or without the proof, would turn the connection into a tunnel no check covers.
       trimValues(raw);
+      if (this.user?.isUpgrade !== true || !this.user.acceptsSwitch!(raw)) {
+        this.fail(Object.assign(new Error('upstream switched protocols without a WebSocket handshake to answer'), { code: 'UND_ERR_INVALID' }));
+        return ERROR_USER;
+      }
+      // Its head is the answer, and the bytes after it are WebSocket frames, not HTTP
+      // (handOver, once this execute pauses at the message end).
       this.switching = true;
       this.status = status;
       this.user.responseHead(status, '', raw, 'none');

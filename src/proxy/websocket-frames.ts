@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * Where WebSocket frames begin and end in a relayed byte stream (RFC 6455 §5.2), without
@@ -75,4 +75,12 @@ export function closeFrame(code: number, reason: string, masked: boolean): Buffe
   const mask = randomBytes(4);
   for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i & 3]!;
   return Buffer.concat([Buffer.from([0x88, 0x80 | payload.length]), mask, payload]);
+}
+
+/** RFC 6455 §1.3: the GUID a server appends to the client's key to prove it read the handshake. */
+const HANDSHAKE_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** The `Sec-WebSocket-Accept` value that answers `key`. */
+export function websocketAccept(key: string): string {
+  return createHash('sha1').update(key + HANDSHAKE_GUID).digest('base64');
 }

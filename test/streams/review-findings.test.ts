@@ -1,0 +1,208 @@
+import t from 'tap';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { request } from 'undici';
+import { WebSocket, WebSocketServer } from 'ws';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import type { TokenRecord } from '../../src/tokens/record.js';
+import { call } from '../helpers/admin-client.js';
+import { bearer, startHarness } from '../helpers/harness.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+// Regressions for what an outside review of the WebSocket work found; each test failed before
+// its fix. STREAM takes `stream` through its WEBSOCKET entry in the default routes.
+const STREAM = '/v1/repositories/sensors/stream';
+const KEY = 'dGhlIHNhbXBsZSBub25jZQ=='; // RFC 6455 §1.3's example key
+const HANDSHAKE = `connection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ${KEY}\r\n`;
+
+/** Writes raw bytes to Tollgate's proxy port; collects what comes back until close. */
+function talk(port: number, bytes: string) {
+  const socket = connect(port, '127.0.0.1');
+  let text = '';
+  let how = 'end';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+  socket.on('error', (err) => (how = (err as NodeJS.ErrnoException).code ?? 'error'));
+  socket.write(bytes);
+  return { socket, text: () => text, how: () => how, closed: new Promise<void>((resolve) => socket.on('close', () => resolve())) };
+}
+
+// A raw upstream that says 101 without proving it read a WebSocket handshake, then keeps
+// parsing HTTP: what it sees is recorded line by line.
+const lines: string[] = [];
+const raw = createServer((socket: Socket) => {
+  let buffered = '';
+  socket.on('error', () => {});
+  socket.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('latin1');
+    for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
+      const head = buffered.slice(0, end);
+      buffered = buffered.slice(end + 4);
+      lines.push(head.split('\r\n')[0]!);
+      socket.write(head.includes('/fake101') ? 'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n' : 'HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecret');
+    }
+  });
+});
+await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+t.teardown(() => raw.close());
+const fake = await startHarness({ config: { proxy: { upstream: `http://127.0.0.1:${(raw.address() as AddressInfo).port}` } } });
+t.teardown(() => fake.close());
+
+t.test('a 101 without the Sec-WebSocket-Accept for this key is a 502, and nothing behind it is relayed', async (t) => {
+  const token = await fake.token(['stream', 'query']);
+  const c = talk(
+    fake.tollgate.proxyPort,
+    `GET ${STREAM}/fake101 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token.secret}\r\n${HANDSHAKE}\r\n` +
+      'DELETE /v1/repositories/billing/everything HTTP/1.1\r\nhost: x\r\nx-tollgate-right: admin\r\ncontent-length: 0\r\n\r\n',
+  );
+  await c.closed;
+  t.match(c.text(), /^HTTP\/1\.1 502 /);
+  t.notOk(lines.some((line) => line.startsWith('DELETE')), 'the pipelined request never reached the upstream');
+});
+
+t.test('an upgrade without a key and version 13, or with a body, is refused before the upstream', async (t) => {
+  const token = await fake.token(['stream']);
+  const before = lines.length;
+  for (const fields of ['connection: upgrade\r\nupgrade: websocket\r\n', `${HANDSHAKE.replace('13', '8')}`, `${HANDSHAKE}content-length: 4\r\n`]) {
+    const c = talk(fake.tollgate.proxyPort, `GET ${STREAM}/fake101 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token.secret}\r\n${fields}\r\nbody`);
+    await c.closed;
+    t.match(c.text(), /^HTTP\/1\.1 400 [\s\S]*unsupported-upgrade/, JSON.stringify(fields));
+  }
+  t.equal(lines.length, before, 'the upstream saw none of them');
+});
+
+t.test('a 101 to a request that asked for no upgrade is a 502, not a response lost from the connection', async (t) => {
+  const token = await fake.token(['query']);
+  const c = talk(fake.tollgate.proxyPort, `GET /v1/repositories/sensors/fake101 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token.secret}\r\n\r\n`);
+  await waitFor(() => c.text().includes('\r\n\r\n'), { what: 'an answer' });
+  t.match(c.text(), /^HTTP\/1\.1 502 /);
+  c.socket.destroy();
+});
+
+// A store whose token reads take time, as a Redis round trip does: the record is read at once and
+// handed back when the test opens the gate, so a revoke can land in between.
+class SlowStore extends MemoryStore {
+  holdId: string | undefined;
+  gate: Promise<void> | undefined;
+  reads = 0;
+  override async getToken(id: string): Promise<TokenRecord | undefined> {
+    const record = await super.getToken(id);
+    if (id === this.holdId && this.gate !== undefined) {
+      this.holdId = undefined;
+      this.reads++;
+      await this.gate;
+    }
+    return record;
+  }
+  hold(id: string): () => void {
+    this.holdId = id;
+    let open!: () => void;
+    this.gate = new Promise<void>((resolve) => (open = resolve));
+    return () => {
+      this.gate = undefined;
+      open();
+    };
+  }
+}
+const slow = new SlowStore();
+const racy = await startHarness({ store: slow });
+t.teardown(() => racy.close());
+const echo = new WebSocketServer({ noServer: true });
+racy.upstream.server.on('upgrade', (req, socket, head) => echo.handleUpgrade(req, socket, head, (ws) => ws.on('message', (data) => ws.send(data))));
+// Not events.once: that rejects on an 'error' first, and a cut handshake is one.
+const closeOf = (ws: WebSocket) => new Promise<[number, string]>((resolve) => ws.on('close', (code, reason) => resolve([code, String(reason)])));
+
+t.test("a revoke while the WebSocket's own token lookup is in flight ends it once it opens", async (t) => {
+  const token = await racy.token(['stream']);
+  const release = slow.hold(token.token.id);
+  const reads = slow.reads;
+  const ws = new WebSocket(`${racy.proxy.replace('http', 'ws')}${STREAM}`, { headers: bearer(token.secret) });
+  ws.on('error', () => {});
+  await waitFor(() => slow.reads > reads, { what: 'the lookup to read the still-active record' });
+  t.equal((await call(racy, 'POST', `/v1/tokens/${token.token.id}/revoke`, racy.adminSecret)).status, 200);
+  let opened = false;
+  ws.on('open', () => (opened = true));
+  const closed = closeOf(ws);
+  release();
+  // Cut before the upstream's 101 reached the client (a reset), or closed with 1008 after it:
+  // either way at once, not at the TTL re-read.
+  const [code, reason] = await closed;
+  t.ok((code === 1006 && !opened) || (code === 1008 && reason === 'token revoked'), `closed with ${code} ${reason}`);
+});
+
+t.test('a revoke while a re-check of an open WebSocket is reading is not lost', async (t) => {
+  const token = await racy.token(['stream']);
+  const ws = new WebSocket(`${racy.proxy.replace('http', 'ws')}${STREAM}`, { headers: bearer(token.secret) });
+  await once(ws, 'open');
+  const closed = closeOf(ws);
+  const release = slow.hold(token.token.id);
+  const reads = slow.reads;
+  racy.clock.advance(31_000); // the TTL re-read begins, and its read is slow
+  await waitFor(() => slow.reads > reads, { what: 'the re-check to read' });
+  t.equal((await call(racy, 'POST', `/v1/tokens/${token.token.id}/revoke`, racy.adminSecret)).status, 200);
+  release();
+  t.same(await closed, [1008, 'token revoked']);
+});
+
+t.test('a client that leaves while a stalled upstream is still owed bytes does not keep the tunnel', async (t) => {
+  const h = await startHarness({});
+  const upstreams: Duplex[] = [];
+  t.teardown(() => {
+    for (const socket of upstreams) socket.destroy(); // paused: it would never see Tollgate's close
+    return h.close();
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  h.upstream.server.on('upgrade', (req, socket, head) =>
+    wss.handleUpgrade(req, socket, head, () => {
+      upstreams.push(socket);
+      socket.pause();
+    }),
+  );
+  const token = await h.token(['stream']);
+  const ws = new WebSocket(`${h.proxy.replace('http', 'ws')}${STREAM}`, { headers: bearer(token.secret) });
+  await once(ws, 'open');
+  for (let i = 0; i < 16; i++) ws.send(Buffer.alloc(1024 * 1024, 1));
+  await waitFor(() => ws.bufferedAmount < 16 * 1024 * 1024, { what: 'some bytes to leave the client' });
+  ws.terminate();
+  const live = async () => /^tollgate_live_exchanges\{protocol="websocket"\} (\S+)$/m.exec(await (await request(`${h.admin}/metrics`)).body.text())?.[1];
+  await waitFor(async () => (await live()) === '0', { what: 'the WebSocket to stop counting as live (its upstream socket closed)' });
+  t.pass('the exchange ended');
+});
+
+t.test('a revoke cuts an HTTP/1.0 close-delimited download with a reset, not a clean end', async (t) => {
+  const h = await startHarness({
+    upstream: (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: first\n\n');
+    },
+  });
+  t.teardown(() => h.close());
+  const token = await h.token(['query']);
+  const c = talk(h.tollgate.proxyPort, `GET /v1/repositories/sensors/events HTTP/1.0\r\nauthorization: Bearer ${token.secret}\r\n\r\n`);
+  await waitFor(() => c.text().includes('first'), { what: 'the first event' });
+  await call(h, 'POST', `/v1/tokens/${token.token.id}/revoke`, h.adminSecret);
+  await c.closed;
+  t.equal(c.how(), 'ECONNRESET', 'the client can tell the body was cut');
+});
+
+t.test('an upgrade whose 101 arrives after shutdown began is closed with 1001 at once', async (t) => {
+  const h = await startHarness({});
+  const wss = new WebSocketServer({ noServer: true });
+  let reached!: () => void;
+  const atUpstream = new Promise<void>((resolve) => (reached = resolve));
+  let answer!: () => void;
+  const mayAnswer = new Promise<void>((resolve) => (answer = resolve));
+  h.upstream.server.on('upgrade', (req, socket, head) => {
+    reached();
+    void mayAnswer.then(() => wss.handleUpgrade(req, socket, head, () => {}));
+  });
+  const token = await h.token(['stream']);
+  const ws = new WebSocket(`${h.proxy.replace('http', 'ws')}${STREAM}`, { headers: bearer(token.secret) });
+  const closed = closeOf(ws);
+  await atUpstream;
+  const shutdown = h.tollgate.shutdown(60_000);
+  answer();
+  t.same(await closed, [1001, 'server shutting down']);
+  await shutdown;
+  await h.upstream.close();
+});
