@@ -69,3 +69,19 @@ t.test('the token subprotocol is taken out of every list, the rest kept in order
   );
   t.pass('300 lists');
 });
+
+t.test('spellings an upstream reads as access_token are never taken, never let through beside a token', async (t) => {
+  const secret = generateSecret('repository');
+  const variants = [`access%5Ftoken=${secret}`, `ACCESS_TOKEN=${secret}`, `access_token[]=${secret}`, `a=1;access_token=${secret}`, `access_token=${secret};b=2`, `Access%5FToken=${secret}`];
+  for (const variant of variants) {
+    const path = `/e?${variant}`;
+    t.equal(findToken(path, [], QUERY_ONLY, {}), BearerFault.Malformed, `${variant.replace(secret, 'S')} alone: refused, not read`);
+    t.equal(findToken(path, ['Authorization', `Bearer ${secret}`], ALL, {}), 'two_places', `${variant.replace(secret, 'S')} beside a header token: two places`);
+    t.equal(findToken(`/e?access_token=${secret}&${variant}`, [], QUERY_ONLY, {}), 'two_places', 'beside the plain one: two places');
+  }
+  t.equal(findToken('/e?x_access_token=1&token=2', [], QUERY_ONLY, {}), BearerFault.Missing, 'names that only contain it are other parameters');
+  t.equal(findToken('/e', ['Sec-WebSocket-Protocol', `Tollgate.Bearer.${secret}`], ALL, {}), BearerFault.Malformed, 'the subprotocol in another case is refused');
+  const headers = ['Sec-WebSocket-Protocol', `chat, TOLLGATE.BEARER.${secret}`];
+  removeProtocolToken(headers);
+  t.same(headers, ['Sec-WebSocket-Protocol', 'chat'], 'and removed in any case');
+});
