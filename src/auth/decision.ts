@@ -13,7 +13,9 @@ export type DenyReason =
   | 'no_route'
   | 'method_not_allowed'
   | 'insufficient_scope'
-  | 'store_unavailable';
+  | 'store_unavailable'
+  /** Decision port: the forwarded method is missing, repeated, empty or not an HTTP token. */
+  | 'bad_method';
 
 /** SPEC §8 `outcome` label values. */
 export type Outcome = 'allowed' | 'unauthenticated' | 'forbidden' | 'not_found' | 'unavailable' | 'upstream_error';
@@ -89,6 +91,11 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
     ...PROBLEMS.store_unavailable,
     detail: 'The token could not be checked; retry shortly.',
     outcome: 'unavailable',
+  },
+  bad_method: {
+    ...PROBLEMS.bad_method,
+    detail: 'The method asked about must be one HTTP method token, sent once.',
+    outcome: 'not_found',
   },
 };
 

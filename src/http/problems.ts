@@ -25,6 +25,8 @@ export const PROBLEMS = {
   no_route: { status: 404, type: '/problems/no-route', title: 'No route' },
   method_not_allowed: { status: 405, type: '/problems/method-not-allowed', title: 'Method not allowed' },
   insufficient_scope: { status: 403, type: '/problems/insufficient-scope', title: 'Insufficient scope' },
+  // The decision port's own: the method it was asked about is not one.
+  bad_method: { status: 400, type: '/problems/bad-method', title: 'Request method refused' },
   // The upstream's faults, after a request was allowed.
   upstream_timeout: { status: 504, type: '/problems/upstream-timeout', title: 'Upstream timed out' },
   upstream_unreachable: { status: 502, type: '/problems/upstream-unreachable', title: 'Upstream refused the connection' },
