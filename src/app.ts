@@ -16,6 +16,7 @@ import { readBuildInfo } from './metrics/build-info.js';
 import { Metrics } from './metrics/metrics.js';
 import { ProxyServer } from './proxy/server.js';
 import { DecisionStep } from './auth/decide.js';
+import { DecisionServer } from './decision/server.js';
 import { emittingStore } from './events/emitting-store.js';
 import { Outbox } from './events/outbox.js';
 import type { TokenStore } from './store/token-store.js';
@@ -23,6 +24,8 @@ import type { TokenStore } from './store/token-store.js';
 export interface Tollgate {
   proxyPort: number;
   adminPort: number;
+  /** The decision port (SPEC §10), when `decision.listen` is set. */
+  decisionPort: number | undefined;
   store: TokenStore;
   tokens: TokenService;
   directory: DirectoryService;
@@ -99,6 +102,21 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     idleTimeoutMs: config.proxy.timeouts.idle,
     maxConnections: config.proxy.maxConnections,
   });
+  // The decision port judges with the same step instance: one cache, one route table, one lastUsed.
+  const decisionPort = config.decision.listen
+    ? new DecisionServer({
+        decisions,
+        metrics,
+        logger,
+        clock,
+        pathPrefix: config.decision.pathPrefix,
+        forwardAuthorization: config.proxy.forwardAuthorization,
+        accessLog: config.proxy.accessLog,
+        headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
+        idleTimeoutMs: config.proxy.timeouts.idle,
+        maxConnections: config.proxy.maxConnections,
+      })
+    : undefined;
   const admin = createAdminServer({
     store,
     cache,
@@ -118,11 +136,15 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   await events.start();
   const proxyPort = await listen(proxy.server, config.proxy.listen);
   const adminPort = await listen(admin, config.admin.listen);
+  const decisionListen = config.decision.listen;
+  const decisionPortNumber = decisionPort && decisionListen ? await listen(decisionPort.server, decisionListen) : undefined;
+  if (decisionPortNumber !== undefined) logger.info({ decisionPort: decisionPortNumber, pathPrefix: config.decision.pathPrefix }, 'decision port listening');
   logger.info({ proxyPort, adminPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
 
   return {
     proxyPort,
     adminPort,
+    decisionPort: decisionPortNumber,
     store,
     tokens,
     directory,
@@ -134,10 +156,11 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       // closed now and busy ones after their response. The admin port stays up meanwhile, so
       // /readyz says 503 and /metrics can still be scraped.
       isDraining = true;
-      const drained = proxy.drain();
+      const drained = Promise.all([proxy.drain(), decisionPort?.drain()]);
       const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
       await Promise.race([drained, grace]);
       proxy.closeAllConnections();
+      decisionPort?.closeAllConnections();
       const adminClosed = close(admin);
       admin.closeAllConnections();
       await adminClosed;

@@ -196,6 +196,21 @@ export class Exchange implements UpstreamUser, UseSource, Judged {
     this.connection.exchangeEnded(this);
   }
 
+  /**
+   * Answers with an empty body and the given header lines (each ending in CRLF) and ends, as
+   * `refused` does: the decision port's 200 is written here, never forwarded.
+   */
+  answeredEmpty(status: number, fieldLines: string): void {
+    if (this.body !== 'none' && !this.requestComplete) this.keepAlive = false;
+    if (this.sink.draining) this.keepAlive = false;
+    this.status = status;
+    const close = this.keepAlive ? '' : 'connection: close\r\n';
+    this.connection.write(`${statusLine(status)}${fieldLines}content-length: 0\r\n${dateHeaderLine(this.sink.now())}${close}\r\n`);
+    this.phase = 'done';
+    this.queued = undefined;
+    this.connection.exchangeEnded(this);
+  }
+
   // UpstreamUser: from the upstream connection.
 
   /** Request head, then what body was held back, in one corked write. */
