@@ -138,8 +138,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const adminPort = await listen(admin, config.admin.listen);
   const decisionListen = config.decision.listen;
   const decisionPortNumber = decisionPort && decisionListen ? await listen(decisionPort.server, decisionListen) : undefined;
-  if (decisionPortNumber !== undefined) logger.info({ decisionPort: decisionPortNumber, pathPrefix: config.decision.pathPrefix }, 'decision port listening');
-  logger.info({ proxyPort, adminPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
+  logger.info({ proxyPort, adminPort, decisionPort: decisionPortNumber, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
 
   return {
     proxyPort,
