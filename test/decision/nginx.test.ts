@@ -9,7 +9,7 @@ import { readmeBlocks } from '../helpers/readme-blocks.js';
 // configuration as printed (only the addresses are this test's).
 const why = missing(NGINX, 'nginx-light');
 if (why !== undefined) {
-  t.skip(`nginx: ${why}`);
+  t.skip(`nginx: ${why}`, () => {});
 } else {
   const h = await startHarness({ config: { decision: { listen: '127.0.0.1:0' } } });
   t.teardown(() => h.close());
@@ -98,6 +98,19 @@ if (why !== undefined) {
     t.equal(res.status, 401);
     t.equal(res.headers['x-request-id'], 'nginx-2');
     t.equal((JSON.parse(res.text) as { requestId: string }).requestId, 'nginx-2');
+  });
+
+  t.test('a public route passes without a token, with no identity headers upstream', async (t) => {
+    const res = await get('/health', { 'x-tollgate-user': 'root' });
+    t.equal(res.status, 200);
+    t.same(Object.keys(h.upstream.received[0]!.headers).filter((name) => name.startsWith('x-tollgate-')), []);
+  });
+
+  t.test('a personal token reaches the upstream with its user', async (t) => {
+    t.equal((await call(h, 'POST', '/v1/users', h.adminSecret, { name: 'carol', grants: { sensors: ['query'] } })).status, 201);
+    const personal = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'p', user: 'carol', repository: 'sensors', rights: ['query'] })).body as { secret: string };
+    t.equal((await get(Q, bearer(personal.secret))).status, 200);
+    t.equal(h.upstream.received[0]?.headers['x-tollgate-user'], 'carol');
   });
 
   t.test('a revoked token is refused on the next request', async (t) => {

@@ -98,7 +98,6 @@ export async function startCaddy(site: string): Promise<FrontProxy> {
     `{
 \tadmin off
 \tauto_https off
-\tpersist_config off
 }
 
 http://127.0.0.1:${port} {
