@@ -15,6 +15,8 @@ const CASES: Array<[DenyReason, number, string, string, boolean]> = [
   ['method_not_allowed', 405, '/problems/method-not-allowed', 'forbidden', false],
   ['insufficient_scope', 403, '/problems/insufficient-scope', 'forbidden', true],
   ['store_unavailable', 503, '/problems/store-unavailable', 'unavailable', false],
+  // The decision port's own (README "Decision API").
+  ['bad_method', 400, '/problems/bad-method', 'not_found', false],
 ];
 
 t.test('every reason has its documented row, and the table has no other', async (t) => {
