@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { missing, NGINX, startNginx } from '../helpers/front-proxy.js';
 import { bearer, startHarness } from '../helpers/harness.js';
+import { freePort } from '../helpers/ports.js';
 import { readmeBlocks } from '../helpers/readme-blocks.js';
 
 // nginx-light in front of a real upstream, asking Tollgate's decision port with the README's
@@ -111,6 +112,17 @@ if (why !== undefined) {
     const personal = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'p', user: 'carol', repository: 'sensors', rights: ['query'] })).body as { secret: string };
     t.equal((await get(Q, bearer(personal.secret))).status, 200);
     t.equal(h.upstream.received[0]?.headers['x-tollgate-user'], 'carol');
+  });
+
+  t.test('with the decision port unreachable, nothing reaches the upstream (fail closed)', async (t) => {
+    const deadPort = await freePort();
+    const [head2, server2] = splitServer(printed.replace('server 127.0.0.1:8081;', `server 127.0.0.1:${deadPort};`).replace('server 127.0.0.1:8000;', `server 127.0.0.1:${h.upstream.port};`));
+    const orphan = await startNginx(head2, server2);
+    t.teardown(() => orphan.stop());
+    const res = await request(`${orphan.origin}${Q}`, { headers: bearer(data.secret) });
+    await res.body.dump();
+    t.equal(res.statusCode, 502);
+    t.equal(h.upstream.received.length, 0);
   });
 
   t.test('a revoked token is refused on the next request', async (t) => {
