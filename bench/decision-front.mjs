@@ -1,5 +1,5 @@
 // node bench/decision-front.mjs: why the decision port runs on the proxy port's llhttp front.
-// One run, three targets: the proxy port's 401 (the cost the decision port should match), the
+// One run, four targets: the proxy port's 401 and 403 (the costs the decision port should match), the
 // decision port answering a cached token (200 with identity headers), and a bare node:http
 // server answering the same 200 with no check at all (the least a node:http decision port could
 // cost). CPU µs per answer is the serving process's, from /proc. BENCH_DURATION (default 5s),
@@ -34,6 +34,8 @@ const barePort = Number(await waitFor(() => bare.output().trim(), 'bare node:htt
 const question = [`X-Forwarded-Method: GET`, `X-Forwarded-Uri: ${PATH}`, `Authorization: Bearer ${secret}`];
 const targets = [
   { name: 'proxy port, no token (401)', url: `${tollgate.proxy}${PATH}`, headers: [], pid: tollgate.pid },
+  // The proxy port's refusal of a cached token: hashes and checks it as the decision port does.
+  { name: 'proxy port, cached token, no right (403)', url: `${tollgate.proxy}/v1/repositories/other/query`, headers: [`Authorization: Bearer ${secret}`], pid: tollgate.pid },
   { name: 'decision port, cached token (200)', url: `${tollgate.decision}/auth`, headers: question, pid: tollgate.pid },
   { name: 'bare node:http, no check (200)', url: `http://127.0.0.1:${barePort}/auth`, headers: question, pid: bare.child.pid },
 ];
