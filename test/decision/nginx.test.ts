@@ -2,6 +2,7 @@ import t from 'tap';
 import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { missing, NGINX, startNginx } from '../helpers/front-proxy.js';
+import { FlakyStore } from '../helpers/flaky-store.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { freePort } from '../helpers/ports.js';
 import { readmeBlocks } from '../helpers/readme-blocks.js';
@@ -125,6 +126,22 @@ if (why !== undefined) {
     t.equal(h.upstream.received.length, 0);
   });
 
+  t.test('a store outage reaches the client as 503 with Retry-After and the problem body', async (t) => {
+    const store = new FlakyStore();
+    const down = await startHarness({ store, config: { decision: { listen: '127.0.0.1:0' } } });
+    t.teardown(() => down.close());
+    const [head3, server3] = splitServer(printed.replace('server 127.0.0.1:8081;', `server 127.0.0.1:${down.tollgate.decisionPort};`).replace('server 127.0.0.1:8000;', `server 127.0.0.1:${down.upstream.port};`));
+    const front = await startNginx(head3, server3);
+    t.teardown(() => front.stop());
+    const token = await down.token(['query']);
+    store.isDown = true;
+    const res = await request(`${front.origin}${Q}`, { headers: bearer(token.secret) });
+    t.equal(res.statusCode, 503);
+    t.equal(res.headers['retry-after'], '1');
+    t.equal(((await res.body.json()) as { type: string }).type, '/problems/store-unavailable');
+    t.equal(down.upstream.received.length, 0);
+  });
+
   t.test('a revoked token is refused on the next request', async (t) => {
     const token = await h.token(['query']);
     t.equal((await get(Q, bearer(token.secret))).status, 200);
@@ -141,3 +158,4 @@ function splitServer(conf: string): [string, string] {
   const body = conf.slice(at + 'server {\n'.length, conf.lastIndexOf('}'));
   return [conf.slice(0, at), body.replace(/^\s*listen 80;\n/m, '')];
 }
+

@@ -1,18 +1,9 @@
 import t from 'tap';
 import { createConnection } from 'node:net';
 import { request } from 'undici';
-import { MemoryStore } from '../../src/store/memory-store.js';
-import type { TokenRecord } from '../../src/tokens/record.js';
+import { FlakyStore } from '../helpers/flaky-store.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 
-/** A memory store whose token lookups fail while `isDown` is set. */
-class FlakyStore extends MemoryStore {
-  isDown = false;
-  override async getToken(id: string): Promise<TokenRecord | undefined> {
-    if (this.isDown) throw new Error('store unreachable');
-    return super.getToken(id);
-  }
-}
 
 t.test('store down and the token not cached: 503 with Retry-After and the problem body, as on the proxy port', async (t) => {
   const store = new FlakyStore();
