@@ -29,6 +29,9 @@ t.test('the README configurations agree with Tollgate: prefix, identity headers'
   t.same(istio.headersToUpstreamOnAllow, IDENTITY);
   t.same(envoy.authorization_response.allowed_upstream_headers.patterns, [{ prefix: 'x-tollgate-' }]);
   t.equal(traefik.trustForwardHeader, false);
+  const traefikBlock = blocks.find((b) => b.http?.middlewares?.tollgate)!.http as Tree;
+  t.same(traefikBlock.routers.data.middlewares, ['strip-identity', 'tollgate', 'drop-token'], 'client identity headers go before the question, the token after');
+  t.same(Object.keys(traefikBlock.middlewares['strip-identity'].headers.customRequestHeaders).map((n) => n.toLowerCase()), IDENTITY);
 });
 
 /** Traefik's forwardAuth: GET to `address` with the client's headers and its own X-Forwarded-*. */
