@@ -103,7 +103,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     maxConnections: config.proxy.maxConnections,
   });
   // The decision port judges with the same step instance: one cache, one route table, one lastUsed.
-  const decisionPort = config.decision.listen
+  const decisionServer = config.decision.listen
     ? new DecisionServer({
         decisions,
         metrics,
@@ -137,7 +137,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const proxyPort = await listen(proxy.server, config.proxy.listen);
   const adminPort = await listen(admin, config.admin.listen);
   const decisionListen = config.decision.listen;
-  const decisionPortNumber = decisionPort && decisionListen ? await listen(decisionPort.server, decisionListen) : undefined;
+  const decisionPortNumber = decisionServer && decisionListen ? await listen(decisionServer.server, decisionListen) : undefined;
   logger.info({ proxyPort, adminPort, decisionPort: decisionPortNumber, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
 
   return {
@@ -155,11 +155,11 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       // closed now and busy ones after their response. The admin port stays up meanwhile, so
       // /readyz says 503 and /metrics can still be scraped.
       isDraining = true;
-      const drained = Promise.all([proxy.drain(), decisionPort?.drain()]);
+      const drained = Promise.all([proxy.drain(), decisionServer?.drain()]);
       const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
       await Promise.race([drained, grace]);
       proxy.closeAllConnections();
-      decisionPort?.closeAllConnections();
+      decisionServer?.closeAllConnections();
       const adminClosed = close(admin);
       admin.closeAllConnections();
       await adminClosed;
