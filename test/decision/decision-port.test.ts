@@ -223,3 +223,19 @@ t.test('a public route is allowed without a token, and the identity headers are 
   t.equal(res.headers['x-tollgate-token-id'], undefined);
   t.equal(res.headers['x-envoy-auth-headers-to-remove'], 'authorization, x-tollgate-token-id, x-tollgate-repository, x-tollgate-user, x-tollgate-right');
 });
+
+t.test('a refused HEAD gets no body on either port, so the next answer on the connection stays framed', async (t) => {
+  // Regression: the problem body followed a refusal to HEAD, and a keep-alive peer (nginx's
+  // re-ask, Envoy asking with the original HEAD) read it as the start of the next response.
+  const head = (port: number, target: string, extra = '') => rawRequest(port, `HEAD ${target} HTTP/1.1\r\nHost: x\r\n${extra}\r\nGET ${target} HTTP/1.1\r\nHost: x\r\n${extra}Connection: close\r\n\r\n`);
+  for (const [port, target, extra] of [
+    [h.tollgate.proxyPort, Q, ''],
+    [h.tollgate.decisionPort!, '/auth', `X-Forwarded-Method: HEAD\r\nX-Forwarded-Uri: ${Q}\r\n`],
+  ] as const) {
+    const res = await head(port, target, extra);
+    const answers = res.text.split(/(?=HTTP\/1\.1 )/);
+    t.equal(answers.length, 2, 'two answers');
+    t.match(answers[0], /^HTTP\/1\.1 401 [^]*content-length: \d+\r\n[^]*\r\n\r\n$/, 'the HEAD answer ends at its head');
+    t.match(answers[1], /^HTTP\/1\.1 401 [^]*\r\n\r\n\{"status":401/, 'the GET answer has its body');
+  }
+});
