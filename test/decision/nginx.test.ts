@@ -89,6 +89,16 @@ if (why !== undefined) {
     t.equal(h.upstream.received.length, 0);
   });
 
+  t.test('a refused HEAD comes back as a bare 401, and the next requests are answered', async (t) => {
+    for (let i = 0; i < 3; i++) {
+      const res = await request(`${nginx.origin}${Q}`, { method: 'HEAD' });
+      await res.body.dump();
+      t.equal(res.statusCode, 401);
+      t.equal(res.headers['www-authenticate'], 'Bearer realm="tollgate"');
+      t.equal((await get(Q, bearer(data.secret))).status, 200);
+    }
+  });
+
   t.test('a refused upload never reaches the upstream', async (t) => {
     const res = await get('/v1/repositories/billing/stream', { ...bearer(data.secret), 'content-type': 'text/plain' }, 'POST');
     t.equal(res.status, 403);
