@@ -129,10 +129,12 @@ export function initAdmin(env, main = 'dist/main.js') {
 export async function serveTollgate(env, label = 'tollgate', { main = 'dist/main.js', nodeFlags = [] } = {}) {
   const proc = start('node', [...nodeFlags, main, 'serve'], { TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_PROXY_ACCESS_LOG: 'false', ...env });
   const line = await waitFor(() => proc.output().split('\n').find((l) => l.includes('tollgate listening')), label);
-  const { proxyPort, adminPort } = JSON.parse(line);
+  const { proxyPort, adminPort, decisionPort } = JSON.parse(line);
   // The Node that runs this Tollgate, asked of its own executable (for RESULTS.md's Node column).
   const node = execFileSync(`/proc/${proc.child.pid}/exe`, ['--version'], { encoding: 'utf8' }).trim();
-  return { pid: proc.child.pid, node, proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}` };
+  // `decision` only when TOLLGATE_DECISION_LISTEN opened the decision port.
+  const decision = decisionPort ? `http://127.0.0.1:${decisionPort}` : undefined;
+  return { pid: proc.child.pid, node, proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}`, decision };
 }
 
 /** Makes the `bench` repository (once) and returns a function that makes a repository token on it. */

@@ -1,6 +1,6 @@
 // npm run bench [-- scenario]: Tollgate against the upstream alone, nginx and node-http-proxy, in
 // one run on this machine, one target at a time with the same load. Scenarios: cached, refused,
-// flood, coalesce, streaming, latency, limits (all by default). Prints Markdown tables for RESULTS.md.
+// flood, coalesce, streaming, latency, limits, decision (all by default). Prints Markdown tables for RESULTS.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,6 +98,31 @@ async function startNginxAuth(upstreamUrl, secret) {
   return { name: 'nginx + auth_request (Node check)', url: `http://127.0.0.1:${port}`, pid: [worker, auth.child.pid], secret };
 }
 
+/**
+ * nginx with `auth_request` to Tollgate's decision port, as the README configures it for allowed
+ * requests (the identity headers passed on, the token dropped): the same nginx setup as the
+ * Node check above, with Tollgate's tokens, rights, routes and cache behind the question.
+ */
+async function startNginxDecision(upstreamUrl, tollgate) {
+  if (!ensureCommand('nginx', 'nginx-light') || !tollgate.decision) return undefined;
+  const ask = `proxy_pass http://tollgate_decision; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_pass_request_body off; proxy_set_header Content-Length "";
+      proxy_set_header X-Original-Method $request_method; proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Forwarded-Method ""; proxy_set_header X-Forwarded-Uri "";`;
+  const { port, worker } = await runNginx('nginx-decision', upstreamUrl, {
+    http: `upstream tollgate_decision { server ${new URL(tollgate.decision).host}; keepalive 128; }`,
+    location: `auth_request /_tollgate;
+      auth_request_set $tg_id $upstream_http_x_tollgate_token_id; auth_request_set $tg_repo $upstream_http_x_tollgate_repository;
+      auth_request_set $tg_user $upstream_http_x_tollgate_user; auth_request_set $tg_right $upstream_http_x_tollgate_right;
+      proxy_set_header X-Tollgate-Token-Id $tg_id; proxy_set_header X-Tollgate-Repository $tg_repo;
+      proxy_set_header X-Tollgate-User $tg_user; proxy_set_header X-Tollgate-Right $tg_right; proxy_set_header Authorization "";
+      error_page 401 403 500 = @tollgate_refusal;`,
+    server: `location = /_tollgate { internal; ${ask} }
+    location @tollgate_refusal { ${ask} }`,
+  });
+  return { name: "nginx + auth_request (Tollgate's decision port)", url: `http://127.0.0.1:${port}`, pid: [worker, tollgate.pid], secret: tollgate.secret };
+}
+
 async function startHttpProxy(upstreamUrl) {
   const proc = start('node', ['bench/http-proxy-server.mjs', upstreamUrl, '0']);
   const port = Number(await waitFor(() => proc.output().trim(), 'http-proxy'));
@@ -115,7 +140,7 @@ async function startTollgate(name, upstreamUrl, storeEnv) {
   const admin = initAdmin(env);
   const served = await serveTollgate(env, name);
   const makeToken = await benchTokens(served.admin, admin);
-  return { name, url: served.proxy, admin: served.admin, adminSecret: admin, pid: served.pid, node: served.node, secret: await makeToken(), makeToken };
+  return { name, url: served.proxy, admin: served.admin, adminSecret: admin, decision: served.decision, pid: served.pid, node: served.node, secret: await makeToken(), makeToken };
 }
 
 const PATH = '/v1/repositories/bench/query';
@@ -127,12 +152,13 @@ async function main() {
   const nginx = await startNginx(upstream.url);
   const httpProxy = await startHttpProxy(upstream.url);
   const floor = await startFloor(upstream.url);
-  const file = await startTollgate('tollgate (file store)', upstream.url, { TOLLGATE_STORE_FILE_PATH: join(dir, 'store.jsonl') });
+  const file = await startTollgate('tollgate (file store)', upstream.url, { TOLLGATE_STORE_FILE_PATH: join(dir, 'store.jsonl'), TOLLGATE_DECISION_LISTEN: '127.0.0.1:0' });
   const redisServer = await startRedisServer();
   const redisPort = redisServer.port;
   const redis = await startTollgate('tollgate (Redis store)', upstream.url, { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redisServer.url });
   const tollgates = [file, redis];
   const nginxAuth = await startNginxAuth(upstream.url, file.secret);
+  const nginxDecision = await startNginxDecision(upstream.url, file);
   const auth = (t) => [`Authorization: Bearer ${t.secret}`];
   const load = { connections: CONNECTIONS, duration: DURATION };
   console.log(`# npm run bench${only ? ` -- ${only}` : ''}; wrk -t1 -c${CONNECTIONS} -d${DURATION}; Tollgate on node ${[...new Set(tollgates.map((t) => t.node))].join(', ')}, bench and node baselines on ${process.version}; nproc ${execFileSync('nproc').toString().trim()}; ${new Date().toISOString()}\n`);
@@ -142,7 +168,7 @@ async function main() {
   if (wanted('cached') || wanted('refused')) {
     console.log(`## 1. GET with a cached token, small response (${ROUNDS} rounds, targets alternated; median of the rounds)\n`);
     const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'vs nginx', 'vs nginx+auth', 'vs http-proxy', 'vs floor']];
-    const targets = [upstream, nginx, nginxAuth, httpProxy, floor, ...tollgates].filter(Boolean);
+    const targets = [upstream, nginx, nginxAuth, nginxDecision, httpProxy, floor, ...tollgates].filter(Boolean);
     const runs = new Map(targets.map((t) => [t, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of targets) {
@@ -168,6 +194,23 @@ async function main() {
         fmt(r.rps / base('node:http + undici'), 2),
       ]);
     }
+    table(rows);
+    console.log();
+  }
+
+  if (wanted('decision') && nginxAuth && nginxDecision) {
+    console.log(`## 7. nginx + auth_request: Tollgate's decision port against a minimal Node check (${ROUNDS} rounds, alternated; median)\n`);
+    const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req (nginx + checker)', 'non-2xx', 'vs Node check']];
+    const pair = [nginxAuth, nginxDecision];
+    const runs = new Map(pair.map((t) => [t, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const target of pair) runs.get(target).push(wrk(`${target.url}${PATH}`, { ...load, headers: auth(target), pid: target.pid }));
+    }
+    const stats = pair.map((target) => {
+      const r = runs.get(target);
+      return { target, rps: median(r.map((x) => x.rps)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)), cpu: median(r.map((x) => x.cpuUsPerRequest)), non2xx: Math.max(...r.map((x) => x.non2xx)) };
+    });
+    for (const s of stats) rows.push([s.target.name, fmt(s.rps), fmt(s.p50, 2), fmt(s.p99, 2), fmt(s.cpu), s.non2xx, fmt(s.rps / stats[0].rps, 2)]);
     table(rows);
     console.log();
   }

@@ -18,6 +18,7 @@ import { ProxyServer } from './proxy/server.js';
 import { LiveExchanges } from './proxy/live-exchanges.js';
 import { DecisionStep } from './auth/decide.js';
 import { Limiter } from './limits/limiter.js';
+import { DecisionServer } from './decision/server.js';
 import { emittingStore } from './events/emitting-store.js';
 import { Outbox } from './events/outbox.js';
 import type { TokenStore } from './store/token-store.js';
@@ -25,6 +26,8 @@ import type { TokenStore } from './store/token-store.js';
 export interface Tollgate {
   proxyPort: number;
   adminPort: number;
+  /** The decision port (SPEC §10), when `decision.listen` is set. */
+  decisionPort: number | undefined;
   store: TokenStore;
   tokens: TokenService;
   directory: DirectoryService;
@@ -122,6 +125,21 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     idleTimeoutMs: config.proxy.timeouts.idle,
     maxConnections: config.proxy.maxConnections,
   });
+  // The decision port judges with the same step instance: one cache, one route table, one lastUsed.
+  const decisionServer = config.decision.listen
+    ? new DecisionServer({
+        decisions,
+        metrics,
+        logger,
+        clock,
+        pathPrefix: config.decision.pathPrefix,
+        forwardAuthorization: config.proxy.forwardAuthorization,
+        accessLog: config.proxy.accessLog,
+        headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
+        idleTimeoutMs: config.proxy.timeouts.idle,
+        maxConnections: config.proxy.maxConnections,
+      })
+    : undefined;
   const admin = createAdminServer({
     store,
     cache,
@@ -142,11 +160,14 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   await events.start();
   const proxyPort = await listen(proxy.server, config.proxy.listen);
   const adminPort = await listen(admin, config.admin.listen);
-  logger.info({ proxyPort, adminPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
+  const decisionListen = config.decision.listen;
+  const decisionPortNumber = decisionServer && decisionListen ? await listen(decisionServer.server, decisionListen) : undefined;
+  logger.info({ proxyPort, adminPort, decisionPort: decisionPortNumber, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
 
   return {
     proxyPort,
     adminPort,
+    decisionPort: decisionPortNumber,
     store,
     tokens,
     directory,
@@ -159,10 +180,11 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       // closed now and busy ones after their response. The admin port stays up meanwhile, so
       // /readyz says 503 and /metrics can still be scraped.
       isDraining = true;
-      const drained = proxy.drain();
+      const drained = Promise.all([proxy.drain(), decisionServer?.drain()]);
       const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
       await Promise.race([drained, grace]);
       proxy.closeAllConnections();
+      decisionServer?.closeAllConnections();
       const adminClosed = close(admin);
       admin.closeAllConnections();
       await adminClosed;

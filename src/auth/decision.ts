@@ -18,7 +18,9 @@ export type DenyReason =
   | 'store_unavailable'
   | 'rate_limited'
   | 'quota_exceeded'
-  | 'too_many_streams';
+  | 'too_many_streams'
+  /** Decision port: the forwarded method is missing, repeated, empty or not an HTTP token. */
+  | 'bad_method';
 
 /** SPEC §8 `outcome` label values. */
 export type Outcome = 'allowed' | 'unauthenticated' | 'forbidden' | 'not_found' | 'unavailable' | 'upstream_error';
@@ -120,6 +122,11 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
     ...PROBLEMS.too_many_streams,
     detail: 'The token has as many exchanges open as its limit allows; retry when one ends.',
     outcome: 'forbidden',
+  },
+  bad_method: {
+    ...PROBLEMS.bad_method,
+    detail: 'The method asked about must be one HTTP method token, sent once.',
+    outcome: 'not_found',
   },
 };
 

@@ -50,5 +50,7 @@ export const DEFAULTS = {
     sweepInterval: '1m',
     backoff: { initial: '5s', max: '10m' },
   },
+  // The decision port for nginx, Envoy, Traefik and Caddy (README "Decision API"): off when empty.
+  decision: { listen: '', pathPrefix: '' },
   log: { level: 'info' },
 };

@@ -203,6 +203,28 @@ const eventTypes = z.unknown().transform((value, ctx) => {
   return z.NEVER;
 });
 
+/** The decision port's address, or "" for off (SPEC §10): it opens only when asked for. */
+const optionalListen = z.unknown().transform((value, ctx): ListenAddress | null => {
+  if (value === '') return null;
+  const match = typeof value === 'string' ? HOST_PORT.exec(value) : null;
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected host:port such as 127.0.0.1:8081, or "" for off, got ${describe(value)}` });
+    return z.NEVER;
+  }
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+});
+
+/**
+ * What Envoy's ext_authz `path_prefix` puts before the path it asks about: "" for none, else
+ * `/` and segments of unreserved characters, no trailing slash (the original path brings its own).
+ */
+const pathPrefix = z.unknown().transform((value, ctx) => {
+  if (value === '' || (typeof value === 'string' && /^(?:\/[A-Za-z0-9._~-]+)+$/.test(value) && !/\/\.{1,2}(?:\/|$)/.test(value))) return value as string;
+  ctx.addIssue({ code: 'custom', message: `expected "" or a path such as /check (segments of letters, digits, ".", "_", "~", "-"; no trailing slash), got ${describe(value)}` });
+  return z.NEVER;
+});
+
 const webhook = z.strictObject({ url: webhookUrl, secret: webhookSecret, events: eventTypes.optional() }).transform((hook) => ({ ...hook, events: hook.events ?? ['*'] }));
 
 export const configSchema = z.strictObject({
@@ -296,6 +318,7 @@ export const configSchema = z.strictObject({
         seen.add(hook.url);
       });
     }),
+  decision: z.strictObject({ listen: optionalListen, pathPrefix }),
   log: z.strictObject({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) }),
 });
 

@@ -30,6 +30,8 @@ export const PROBLEMS = {
   // A token's limits (the proxy's rate refusal shares rate_limited below with the admin port).
   quota_exceeded: { status: 429, type: '/problems/quota-exceeded', title: 'Quota exceeded' },
   too_many_streams: { status: 429, type: '/problems/too-many-streams', title: 'Too many open streams' },
+  // The decision port's own: the method it was asked about is not one.
+  bad_method: { status: 400, type: '/problems/bad-method', title: 'Request method refused' },
   // The upstream's faults, after a request was allowed.
   upstream_timeout: { status: 504, type: '/problems/upstream-timeout', title: 'Upstream timed out' },
   upstream_unreachable: { status: 502, type: '/problems/upstream-unreachable', title: 'Upstream refused the connection' },

@@ -96,6 +96,8 @@ export class Metrics implements CacheObserver {
   private readonly webhookDeliveries: Counter<'outcome'>;
   private readonly limitedTotal: Counter<'limit'>;
   private readonly adminDuration: Histogram<'route'>;
+  /** Decision-port answers by outcome, as plain numbers taken in at each scrape. */
+  private readonly decisions = Object.assign(Object.create(null) as Record<string, number>, { allowed: 0, unauthenticated: 0, forbidden: 0, not_found: 0, unavailable: 0 });
 
   constructor(sources: MetricsSources, build: BuildInfo = { version: 'unknown', node: process.version }) {
     const registers = [this.registry];
@@ -297,11 +299,30 @@ export class Metrics implements CacheObserver {
       registers,
     });
     for (const limit of LIMIT_NAMES) this.limitedTotal.inc({ limit }, 0);
+    const decisions = this.decisions;
+    new Counter({
+      name: 'tollgate_decision_requests_total',
+      help: 'Questions answered on the decision port, by outcome (as tollgate_requests_total).',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        // Every outcome from the first scrape on, so a rate() alert is not blind until the first refusal.
+        for (const outcome in decisions) {
+          this.inc({ outcome }, decisions[outcome]!);
+          decisions[outcome] = 0;
+        }
+      },
+    });
   }
 
   /** LimitObserver: a request was refused by a token's limit. */
   limited(limit: LimitName): void {
     this.limitedTotal.inc({ limit });
+  }
+
+  /** The decision port answered a question (SPEC §10). */
+  decisionAnswered(outcome: Outcome): void {
+    this.decisions[outcome] = (this.decisions[outcome] ?? 0) + 1;
   }
 
   /** A data-plane request began. */

@@ -228,7 +228,25 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     if (this.body !== 'none' && !this.requestComplete) this.keepAlive = false;
     if (this.sink.draining) this.keepAlive = false;
     this.status = problem.status;
-    this.connection.write(problemResponse(problem, this.requestId, headers, !this.keepAlive, this.sink.now()));
+    const response = problemResponse(problem, this.requestId, headers, !this.keepAlive, this.sink.now());
+    // RFC 9110 §9.3.2: an answer to HEAD has no content (Content-Length still says what GET would
+    // get); body bytes after it would be read as the start of the next response on the connection.
+    this.connection.write(this.isHead ? response.slice(0, response.indexOf('\r\n\r\n') + 4) : response);
+    this.phase = 'done';
+    this.queued = undefined;
+    this.connection.exchangeEnded(this);
+  }
+
+  /**
+   * Answers with an empty body and the given header lines (each ending in CRLF) and ends, as
+   * `refused` does: the decision port's 200 is written here, never forwarded.
+   */
+  answeredEmpty(status: number, fieldLines: string): void {
+    if (this.body !== 'none' && !this.requestComplete) this.keepAlive = false;
+    if (this.sink.draining) this.keepAlive = false;
+    this.status = status;
+    const close = this.keepAlive ? '' : 'connection: close\r\n';
+    this.connection.write(`${statusLine(status)}${fieldLines}content-length: 0\r\n${dateHeaderLine(this.sink.now())}${close}\r\n`);
     this.phase = 'done';
     this.releaseLimits();
     this.queued = undefined;

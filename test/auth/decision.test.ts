@@ -20,6 +20,8 @@ const CASES: Array<[DenyReason, number, string, string, boolean]> = [
   ['rate_limited', 429, '/problems/rate-limited', 'forbidden', false],
   ['quota_exceeded', 429, '/problems/quota-exceeded', 'forbidden', false],
   ['too_many_streams', 429, '/problems/too-many-streams', 'forbidden', false],
+  // The decision port's own (README "Decision API").
+  ['bad_method', 400, '/problems/bad-method', 'not_found', false],
 ];
 
 t.test('every reason has its documented row, and the table has no other', async (t) => {
