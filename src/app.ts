@@ -1,5 +1,6 @@
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
 import { UpstreamPool } from './proxy/upstream-pool.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/schema.js';
@@ -14,7 +15,10 @@ import { DirectoryService } from './admin/directory-service.js';
 import type { Logger } from './log/logger.js';
 import { readBuildInfo } from './metrics/build-info.js';
 import { Metrics } from './metrics/metrics.js';
-import { ProxyServer } from './proxy/server.js';
+import { ProxyServer, refusalHeaders } from './proxy/server.js';
+import { CertificateWatcher, readCertificateAtStart } from './proxy/tls-certificate.js';
+import { GrpcUpstream } from './proxy/grpc-upstream.js';
+import { Http2Front } from './proxy/http2-front.js';
 import { DecisionStep } from './auth/decide.js';
 import { emittingStore } from './events/emitting-store.js';
 import { Outbox } from './events/outbox.js';
@@ -39,12 +43,16 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   let isDraining = false;
   let cache: TokenCache | undefined;
   let outbox: Outbox | undefined;
+  // A certificate that cannot serve stops the start (exit 2, naming proxy.tls.cert or .key).
+  const tls = config.proxy.tls.cert === '' ? undefined : readCertificateAtStart(config.proxy.tls.cert, config.proxy.tls.key);
+  let certificates: CertificateWatcher | undefined;
   const metrics = new Metrics({
     cacheEntries: () => cache?.size ?? 0,
     isStoreUp: () => store.ping().then(() => true, () => false),
     tokenCounts: () => store.countTokens(clock.now()),
     expiringSoon: () => store.countExpiring(clock.now(), clock.now() + config.events.expiringNotice),
     webhookBacklog: () => outbox?.backlog() ?? Promise.resolve(0),
+    certificateExpiry: () => certificates?.served.expiresAt ?? tls?.facts.expiresAt,
   }, readBuildInfo());
   outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
   const events = outbox;
@@ -87,7 +95,20 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   });
   // One decision step, shared by every port that judges requests.
   const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed, clock });
+  const grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream);
+  const http2 = new Http2Front({
+    upstream,
+    grpc,
+    decisions,
+    metrics,
+    logger,
+    forwardAuthorization: config.proxy.forwardAuthorization,
+    accessLog: config.proxy.accessLog,
+    refusalHeaders,
+  });
   const proxy = new ProxyServer({
+    tls: tls?.options,
+    http2,
     upstream,
     decisions,
     metrics,
@@ -118,6 +139,11 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   await events.start();
   const proxyPort = await listen(proxy.server, config.proxy.listen);
   const adminPort = await listen(admin, config.admin.listen);
+  if (tls !== undefined) {
+    certificates = new CertificateWatcher(config.proxy.tls.cert, config.proxy.tls.key, tls, proxy.server as TlsServer, logger);
+    certificates.start();
+    logger.info({ serial: tls.facts.serial, subject: tls.facts.subject, expiresAt: new Date(tls.facts.expiresAt * 1000).toISOString() }, 'TLS certificate served');
+  }
   logger.info({ proxyPort, adminPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
 
   return {
@@ -144,6 +170,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       await lastUsed.stop().catch(() => {});
       await events.stop();
       upstream.close();
+      grpc?.close();
+      certificates?.stop();
       await store.close();
     },
   };

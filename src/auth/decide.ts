@@ -6,7 +6,7 @@ import { authorize } from './authorize.js';
 import type { DenyReason } from './decision.js';
 import type { LastUsedRecorder, UseSource } from './last-used.js';
 import { checkTarget } from './paths.js';
-import { rightFor, type RouteMatch, type RouteTable } from './routes.js';
+import { repositoryFromHeader, rightFor, type RouteMatch, type RouteTable } from './routes.js';
 import type { TokenCache } from './token-cache.js';
 
 /** Longest request target accepted (RFC 9112 §3 recommends supporting at least 8000 octets). */
@@ -101,8 +101,15 @@ export class DecisionStep {
     if (match === undefined) return verdicts.refused(request, 'no_route', 'none');
     const right = rightFor(match.route, request.method);
     if (right === undefined) return verdicts.refused(request, 'method_not_allowed', 'none');
+    let repository = match.repository;
+    if (repository === undefined && match.route.repositoryHeader !== undefined) {
+      // The route names its repository in a field (gRPC metadata): a value that is no name is refused.
+      const named = repositoryFromHeader(match.route, request.rawHeaders);
+      if (named === false) return verdicts.refused(request, 'insufficient_scope', right);
+      repository = named;
+    }
     const now = this.options.clock.now();
-    const decision = authorize(identity, right, match.repository, now);
+    const decision = authorize(identity, right, repository, now);
     if (!decision.allowed) return verdicts.refused(request, decision.reason, right);
 
     const record = identity.record;

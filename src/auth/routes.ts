@@ -27,6 +27,8 @@ export interface Route {
   readonly isPublic: boolean;
   readonly segments: readonly Segment[];
   readonly rights: Readonly<Record<string, Right>>;
+  /** Lower-case field naming the repository when the path has no `:repository`. */
+  readonly repositoryHeader: string | undefined;
 }
 
 export interface RouteMatch {
@@ -51,6 +53,7 @@ function compile(config: RouteConfig): Route {
     // No prototype: a method name (on the decision port, any header value) is never a key
     // that reaches Object.prototype ("constructor", "__proto__").
     rights: Object.assign(Object.create(null) as Record<string, Right>, DEFAULT_RIGHTS, config.methods),
+    repositoryHeader: config.repositoryHeader,
   };
 }
 
@@ -101,4 +104,23 @@ function matchRoute(route: Route, path: string, end: number): string | undefined
   }
   // Every pattern segment used: the path must be used up too (one trailing slash is allowed).
   return at >= end ? repository : false;
+}
+
+/**
+ * The repository a request names in the route's `repositoryHeader` field: undefined when the
+ * route has none or the request sent none (the token's own repository is meant), `false` when
+ * the value is not a repository name (or the field came twice), so it can match no grant.
+ */
+export function repositoryFromHeader(route: Route, rawHeaders: readonly string[]): string | undefined | false {
+  const name = route.repositoryHeader;
+  if (name === undefined) return undefined;
+  let found: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const field = rawHeaders[i]!;
+    if (field.length !== name.length || field.toLowerCase() !== name) continue;
+    if (found !== undefined) return false;
+    found = rawHeaders[i + 1]!;
+  }
+  if (found === undefined) return undefined;
+  return NAME_PATTERN.test(found) ? found : false;
 }

@@ -3,6 +3,7 @@ import { writeChunk } from './chunked.js';
 import { Exchange, type ExchangeSink, type RequestHead } from './exchange.js';
 import { bareResponse } from './heads.js';
 import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, Http1Parser, TYPE_REQUEST, trimValues } from './http1-codec.js';
+import { prefaceOf } from './preface.js';
 
 /** Node's default `maxHeaderSize`: the request line and header fields together. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -11,6 +12,8 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 export interface ConnectionHost extends ExchangeSink {
   handle(exchange: Exchange): void;
   closed(connection: ClientConnection): void;
+  /** A connection opened with the HTTP/2 preface: true when the host took the socket over. */
+  http2Preface?(socket: Socket, firstBytes: Buffer): boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -45,6 +48,11 @@ export class ClientConnection extends Http1Parser {
   private closing = false;
   /** A head parsed in this execute, judged once the execute returns without a framing error. */
   private unjudged: Exchange | undefined;
+  /** Until the first bytes tell HTTP/1.1 from the HTTP/2 preface (prior knowledge, RFC 9113 §3.3). */
+  private isFirstRead = true;
+  private handedOver = false;
+  /** `https` on a TLS socket: what X-Forwarded-Proto says. */
+  readonly protocol: string;
 
   constructor(
     readonly socket: Socket,
@@ -52,6 +60,7 @@ export class ClientConnection extends Http1Parser {
   ) {
     super(TYPE_REQUEST);
     this.headStartedAt = performance.now();
+    this.protocol = (socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.feed(chunk));
     socket.on('drain', () => this.exchange?.clientDrained());
@@ -119,6 +128,7 @@ export class ClientConnection extends Http1Parser {
   }
 
   private feed(chunk: Buffer): void {
+    if (this.isFirstRead && this.sniff(chunk)) return;
     if (this.closing && this.exchange === undefined) return; // answered and closing: read nothing more
     if (this.waiting) {
       // A pipelined request behind one still being answered: keep it, read no more for now.
@@ -154,6 +164,39 @@ export class ClientConnection extends Http1Parser {
       if (result.rest.length === 0) return;
       data = result.rest;
     }
+  }
+
+  /**
+   * The first read only: a connection that opens with the HTTP/2 preface is handed, bytes and
+   * all, to the host's HTTP/2 server. Returns true when the chunk was taken (handed over, or held
+   * as the start of a preface sent in pieces). Later reads never come here, so a preface after an
+   * HTTP/1.1 request is parsed as HTTP/1.1 and refused with 400.
+   */
+  private sniff(chunk: Buffer): boolean {
+    const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const seen = prefaceOf(data);
+    if (seen === 'more') {
+      this.pending = data;
+      return true;
+    }
+    this.isFirstRead = false;
+    this.pending = EMPTY;
+    if (seen === 'yes' && this.host.http2Preface !== undefined) {
+      const socket = this.socket;
+      socket.removeAllListeners('data');
+      socket.removeAllListeners('drain');
+      socket.removeAllListeners('end');
+      this.handedOver = true;
+      this.headStartedAt = 0;
+      this.free();
+      this.host.closed(this);
+      if (this.host.http2Preface(socket, data)) return true;
+      socket.destroy();
+      return true;
+    }
+    if (data === chunk) return false;
+    this.feed(data);
+    return true;
   }
 
   private parseError(): void {
@@ -202,6 +245,7 @@ export class ClientConnection extends Http1Parser {
   }
 
   private closed(): void {
+    if (this.handedOver) return;
     this.free();
     const exchange = this.exchange;
     this.exchange = undefined;
