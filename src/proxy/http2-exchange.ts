@@ -4,7 +4,7 @@ import type { Outcome } from '../auth/decision.js';
 import type { Problem } from '../http/problem.js';
 import type { RightLabel } from '../metrics/metrics.js';
 import { GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAUTHENTICATED, grpcMessage, grpcStatusFor } from './grpc-status.js';
-import { http2ResponseHeaders, relayedHeaders, type StreamHead } from './http2-headers.js';
+import { http2ResponseHeaders, http2Trailers, relayedHeaders, type StreamHead } from './http2-headers.js';
 import type { Framing, UpstreamConnection, UpstreamUser } from './upstream-connection.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
 
@@ -17,6 +17,8 @@ export interface StreamSink {
 
 /** Why an open exchange is ended from outside: its token stopped allowing it. */
 export type EndReason = 'revoked' | 'expired' | 'rights' | 'quota';
+
+const EMPTY_TRAILERS: OutgoingHttpHeaders = Object.freeze(Object.create(null) as OutgoingHttpHeaders);
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -239,8 +241,14 @@ export class StreamExchange implements Judged, UpstreamUser {
     if (this.phase === 'done') return;
     this.upstreamSeconds = (performance.now() - this.upstreamAt) / 1000;
     this.status = status;
-    if (this.stream.destroyed) return;
-    this.stream.respond(http2ResponseHeaders(status, rawHeaders, this.requestId));
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    // The body ends with a trailers step even when there are none: Node's close(code) on a stream
+    // whose writable side is open sends END_STREAM before RST_STREAM, so a response cut mid-body
+    // (upstream failure, revocation) would reach the client as complete. With waitForTrailers
+    // the end waits for sendTrailers, and a reset before it is seen as a reset.
+    stream.respond(http2ResponseHeaders(status, rawHeaders, this.requestId), { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers(this.trailers ?? EMPTY_TRAILERS));
   }
 
   responseData(chunk: Buffer): void {
@@ -249,9 +257,10 @@ export class StreamExchange implements Judged, UpstreamUser {
     if (!this.stream.write(chunk)) this.upstream?.pause();
   }
 
-  responseEnd(): void {
+  responseEnd(trailers: string[] | undefined): void {
     if (this.phase === 'done') return;
-    // HTTP/1.1 trailers are not passed on: no HTTP/1.1 upstream of ours sends any worth keeping.
+    // A chunked body's trailer fields travel on as HTTP/2 trailers (RFC 9113 §8.1).
+    if (trailers !== undefined && trailers.length > 0) this.trailers = http2Trailers(trailers);
     this.upstream = undefined;
     this.phase = 'done';
     if (!this.stream.destroyed) this.stream.end();

@@ -105,3 +105,15 @@ export function relayedHeaders(headers: IncomingHttpHeaders, extra?: OutgoingHtt
   if (extra !== undefined) Object.assign(out, extra);
   return out;
 }
+
+/** HTTP/1.1 trailer fields as HTTP/2 trailers: lower-case, no pseudo or connection-specific field. */
+export function http2Trailers(raw: readonly string[]): OutgoingHttpHeaders {
+  const out = Object.create(null) as OutgoingHttpHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (CONNECTION_SPECIFIC.has(name) || name.charCodeAt(0) === 0x3a || name === 'content-length' || name === 'host') continue;
+    const seen = out[name];
+    out[name] = seen === undefined ? raw[i + 1] : Array.isArray(seen) ? [...seen, raw[i + 1]!] : [String(seen), raw[i + 1]!];
+  }
+  return out;
+}
