@@ -1,0 +1,138 @@
+import t from 'tap';
+import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { bearer, startHarness } from '../helpers/harness.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+// HTTP/2 streams forwarded to the HTTP/1.1 upstream: what the client sees when the upstream
+// fails, when the client resets, trailers, and the metrics they land in.
+const h = await startHarness({
+  upstream: (req, res, record) => {
+    req.resume();
+    // A response the upstream could not finish: its socket went first.
+    res.on('close', () => (record.aborted ||= !res.writableFinished));
+    const url = req.url!;
+    if (url.endsWith('/cut')) {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100000' });
+      res.write('part of it');
+      setImmediate(() => res.socket!.destroy());
+      return;
+    }
+    if (url.endsWith('/hang')) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('started');
+      return;
+    }
+    if (url.endsWith('/trailers')) {
+      res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
+      res.write('body');
+      res.addTrailers({ 'x-checksum': 'abc123' });
+      res.end();
+      return;
+    }
+    req.on('end', () => {
+      res.writeHead(204, { connection: 'keep-alive, x-hop', 'x-hop': 'dropped', 'keep-alive': 'timeout=5', 'x-kept': 'yes' });
+      res.end();
+    });
+  },
+});
+t.teardown(() => h.close());
+const token = await h.token(['query']);
+let session: ClientHttp2Session;
+t.beforeEach(() => {
+  session = connect(h.proxy);
+  session.on('error', () => {});
+});
+t.afterEach(() => session.close());
+
+interface Outcome {
+  headers: IncomingHttpHeaders;
+  body: string;
+  trailers: IncomingHttpHeaders | undefined;
+  rstCode: number;
+}
+
+function get(path: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const stream = session.request({ ':path': path, ...bearer(token.secret) });
+    const out: Outcome = { headers: {}, body: '', trailers: undefined, rstCode: -1 };
+    stream.on('response', (headers) => (out.headers = headers));
+    stream.on('data', (chunk: Buffer) => (out.body += chunk.toString()));
+    stream.on('trailers', (trailers) => (out.trailers = trailers));
+    stream.on('error', () => {});
+    stream.on('close', () => {
+      out.rstCode = stream.rstCode ?? -1;
+      resolve(out);
+    });
+  });
+}
+
+t.test('hop-by-hop fields of the upstream response are dropped; the rest passes', async (t) => {
+  const res = await get('/v1/repositories/sensors/plain');
+  t.equal(res.headers[':status'], 204);
+  t.equal(res.headers['x-kept'], 'yes');
+  t.equal(res.headers['x-hop'], undefined, 'a field named in Connection is dropped');
+  t.equal(res.headers['keep-alive'], undefined);
+  t.equal(res.headers.connection, undefined);
+  t.ok(res.headers['x-request-id']);
+  t.equal(res.rstCode, constants.NGHTTP2_NO_ERROR);
+});
+
+t.test('an upstream that fails mid-body resets the stream: a cut body never looks whole', async (t) => {
+  const res = await get('/v1/repositories/sensors/cut');
+  t.equal(res.headers[':status'], 200);
+  t.equal(res.body, 'part of it');
+  t.equal(res.rstCode, constants.NGHTTP2_INTERNAL_ERROR);
+});
+
+t.test('HTTP/1.1 trailers reach the HTTP/2 client as trailers', async (t) => {
+  const res = await get('/v1/repositories/sensors/trailers');
+  t.equal(res.body, 'body');
+  t.equal(res.trailers?.['x-checksum'], 'abc123');
+  t.equal(res.headers.trailer, undefined, 'the Trailer field itself is connection-specific');
+});
+
+t.test('a client RST_STREAM aborts the upstream request', async (t) => {
+  const stream = session.request({ ':path': '/v1/repositories/sensors/hang', ...bearer(token.secret) });
+  stream.on('error', () => {});
+  await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+  const seen = h.upstream.received.at(-1)!;
+  t.equal(seen.aborted, false);
+  stream.close(constants.NGHTTP2_CANCEL);
+  await waitFor(() => seen.aborted, { what: 'the upstream request to be aborted' });
+  t.equal(seen.aborted, true);
+});
+
+t.test('an unreachable upstream gives the same 502 problem as on HTTP/1.1', async (t) => {
+  const down = await startHarness({ config: { proxy: { upstream: 'http://127.0.0.1:1' } } });
+  t.teardown(() => down.close());
+  const other = connect(down.proxy);
+  t.teardown(() => other.close());
+  const secret = (await down.token(['query'])).secret;
+  const res = await new Promise<{ status: number; body: string }>((resolve) => {
+    const stream = other.request({ ':path': '/v1/repositories/sensors/x', ...bearer(secret) });
+    let status = 0;
+    let body = '';
+    stream.on('response', (headers) => (status = Number(headers[':status'])));
+    stream.on('data', (chunk: Buffer) => (body += chunk));
+    stream.on('end', () => resolve({ status, body }));
+  });
+  t.equal(res.status, 502);
+  t.match(JSON.parse(res.body), { type: '/problems/upstream-unreachable' });
+});
+
+t.test('HTTP/2 requests count in requests_total with the HTTP/1.1 ones', async (t) => {
+  const count = async (outcome: string) => {
+    const text = await (await fetch(`${h.admin}/metrics`)).text();
+    return Number(new RegExp(`^tollgate_requests_total\\{right="(?:query|none)",outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  };
+  const allowed = await count('allowed');
+  const refused = await count('unauthenticated');
+  await get('/v1/repositories/sensors/plain');
+  const stream = session.request({ ':path': '/v1/repositories/sensors/plain' });
+  stream.resume();
+  await new Promise((resolve) => stream.on('close', resolve));
+  t.equal(await count('allowed'), allowed + 1);
+  t.equal(await count('unauthenticated'), refused + 1);
+  const text = await (await fetch(`${h.admin}/metrics`)).text();
+  t.notMatch(text, /sensors\/plain|tollgate\.test/, 'no label holds a path or method');
+});
