@@ -3,7 +3,7 @@ import type { ForwardIdentity, Judged } from '../auth/decide.js';
 import type { Outcome } from '../auth/decision.js';
 import type { Problem } from '../http/problem.js';
 import type { RightLabel } from '../metrics/metrics.js';
-import { GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAUTHENTICATED, grpcMessage, grpcStatusFor } from './grpc-status.js';
+import { GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE, grpcMessage, grpcStatusFor } from './grpc-status.js';
 import { http2ResponseHeaders, http2Trailers, relayedHeaders, type StreamHead } from './http2-headers.js';
 import type { Framing, UpstreamConnection, UpstreamUser } from './upstream-connection.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
@@ -356,7 +356,7 @@ export class StreamExchange implements Judged, UpstreamUser {
     if (!stream.headersSent) {
       this.status = 502;
       this.phase = 'done';
-      this.trailersOnly(14, 'upstream unavailable', undefined);
+      this.trailersOnly(GRPC_UNAVAILABLE, 'upstream unavailable', undefined);
       this.sink.finished(this, 'upstream_error', 502);
       return;
     }

@@ -45,7 +45,9 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
   private readonly sessions = new Set<ServerHttp2Session>();
 
   constructor(private readonly options: Http2FrontOptions) {
-    this.server = createServer({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } });
+    // Header blocks up to twice HTTP/1.1's 16 KiB: HPACK counts 32 bytes more per field. Beyond,
+    // nghttp2 refuses the stream; the decision step still refuses more than 200 fields with 431.
+    this.server = createServer({ maxHeaderListPairs: 256, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: 32 * 1024 } });
     this.server.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);
       session.on('error', () => {}); // a peer's protocol error ends its session; nothing to report

@@ -185,6 +185,14 @@ t.test('a call the client cancels is cancelled upstream too', async (t) => {
   t.equal(seen.cancelled, true);
 });
 
+t.test('calls count in requests_total like any request, with no label per method', async (t) => {
+  const allowed = async () => Number(/^tollgate_requests_total\{right="stream",outcome="allowed"\} (\d+)/m.exec(await (await fetch(`${h.admin}/metrics`)).text())?.[1] ?? 0);
+  const before = await allowed();
+  await stubUnary('Unary', withToken(streamer.secret), { text: 'count me' });
+  t.equal(await allowed(), before + 1);
+  t.notMatch(await (await fetch(`${h.admin}/metrics`)).text(), /Echo|Unary/);
+});
+
 t.test('a gRPC upstream that is down gives 14 UNAVAILABLE', async (t) => {
   const down = await startHarness({
     config: { proxy: { grpcUpstream: 'h2c://127.0.0.1:1' }, routes: [{ path: '/tollgate.test.Echo/**' }] },
