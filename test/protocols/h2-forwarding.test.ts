@@ -136,3 +136,57 @@ t.test('HTTP/2 requests count in requests_total with the HTTP/1.1 ones', async (
   const text = await (await fetch(`${h.admin}/metrics`)).text();
   t.notMatch(text, /sensors\/plain|tollgate\.test/, 'no label holds a path or method');
 });
+
+t.test('a client that stops reading holds the upstream back (flow control through to its socket)', async (t) => {
+  const TOTAL = 64 * 1024 * 1024;
+  let sent = 0;
+  let isWaiting = false;
+  const big = await startHarness({
+    upstream: (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-length': String(TOTAL) });
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      const pump = () => {
+        while (sent < TOTAL) {
+          sent += chunk.length;
+          if (!res.write(chunk)) {
+            isWaiting = true;
+            return void res.once('drain', () => {
+              isWaiting = false;
+              pump();
+            });
+          }
+        }
+        res.end();
+      };
+      pump();
+    },
+  });
+  t.teardown(() => big.close());
+  const secret = (await big.token(['query'])).secret;
+  const other = connect(big.proxy);
+  t.teardown(() => other.close());
+  const stream = other.request({ ':path': '/v1/repositories/sensors/big', ...bearer(secret) });
+  let received = 0;
+  let hasPaused = false;
+  stream.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received >= 1024 * 1024 && !hasPaused) {
+      hasPaused = true;
+      stream.pause();
+    }
+  });
+  // Held back: the upstream waits for 'drain' and has sent nothing more for 20 polls in a row.
+  let last = -1;
+  let still = 0;
+  await waitFor(() => {
+    still = isWaiting && sent === last ? still + 1 : 0;
+    last = sent;
+    return still >= 20;
+  }, { what: 'the upstream to be held back' });
+  t.ok(sent < TOTAL / 2, `the upstream was held back after ${(sent / 1024 / 1024).toFixed(1)} MiB of 64`);
+  const ended = new Promise<void>((resolve) => stream.on('end', () => resolve()));
+  stream.resume();
+  await ended;
+  t.equal(received, TOTAL, 'all of it arrives once the client reads again');
+});

@@ -71,9 +71,11 @@ t.test('HTTP/1.1 over TLS passes through the same pipeline, with X-Forwarded-Pro
 });
 
 t.test('HTTP/2 is chosen by ALPN, on TLS 1.3 and on TLS 1.2', async (t) => {
+  h.upstream.received.length = 0;
   const res = await curl(['--http2', '--cacert', bundle, '-H', auth, url]);
   t.equal(res.httpVersion, '2');
   t.equal(res.status, 200);
+  t.equal(h.upstream.received[0]!.headers['x-forwarded-proto'], 'https', 'an HTTP/2 stream on TLS is forwarded as https too');
   const tls12 = await curl(['--http2', '--tlsv1.2', '--tls-max', '1.2', '--cacert', bundle, '-H', auth, url]);
   t.equal(tls12.httpVersion, '2');
   t.equal(tls12.status, 200);
