@@ -95,7 +95,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   });
   // One decision step, shared by every port that judges requests.
   const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed, clock });
-  const grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream);
+  const grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
   const http2 = new Http2Front({
     upstream,
     grpc,

@@ -66,12 +66,14 @@ export class ClientConnection extends Http1Parser {
     socket.on('drain', () => this.exchange?.clientDrained());
     socket.on('error', () => {}); // a reset client is an ordinary close
     socket.on('close', () => this.closed());
-    socket.on('end', () => {
-      // Half-closed: answer what was asked, then close (as node:http does with allowHalfOpen off).
-      if (this.exchange === undefined) socket.end();
-      else this.closing = true;
-    });
+    socket.on('end', this.peerEnded);
   }
+
+  /** Half-closed: answer what was asked, then close (as node:http does with allowHalfOpen off). */
+  private readonly peerEnded = (): void => {
+    if (this.exchange === undefined) this.socket.end();
+    else this.closing = true;
+  };
 
   get remoteAddress(): string | undefined {
     return this.socket.remoteAddress;
@@ -183,9 +185,10 @@ export class ClientConnection extends Http1Parser {
     this.pending = EMPTY;
     if (seen === 'yes' && this.host.http2Preface !== undefined) {
       const socket = this.socket;
+      // Ours only: net.Socket keeps an 'end' listener of its own (allowHalfOpen).
       socket.removeAllListeners('data');
       socket.removeAllListeners('drain');
-      socket.removeAllListeners('end');
+      socket.removeListener('end', this.peerEnded);
       this.handedOver = true;
       this.headStartedAt = 0;
       this.free();

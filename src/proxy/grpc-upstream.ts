@@ -11,7 +11,11 @@ export class GrpcUpstream {
   readonly authority: string;
   private session: ClientHttp2Session | undefined;
 
-  constructor(url: string) {
+  constructor(
+    url: string,
+    /** `proxy.timeouts.connect`: a session not connected by then fails its calls (14 UNAVAILABLE). */
+    private readonly connectTimeoutMs: number,
+  ) {
     this.authority = new URL(url).host;
   }
 
@@ -28,6 +32,12 @@ export class GrpcUpstream {
     session.on('error', () => this.drop(session));
     session.on('goaway', () => this.drop(session));
     session.on('close', () => this.drop(session));
+    const timer = setTimeout(() => {
+      if (session.connecting) session.destroy(Object.assign(new Error('gRPC upstream connect timed out'), { code: 'ETIMEDOUT' }));
+    }, this.connectTimeoutMs);
+    timer.unref();
+    session.once('connect', () => clearTimeout(timer));
+    session.once('close', () => clearTimeout(timer));
     this.session = session;
     return session;
   }

@@ -3,9 +3,8 @@ export const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'la
 
 /**
  * Whether a connection's first bytes are the HTTP/2 preface: `yes`, `no`, or `more` when they
- * are a proper prefix of it (a client may send it in pieces). Only the first chunk of a
- * connection is looked at, and one byte settles it for every HTTP/1.1 request (none starts
- * with `P` followed by `RI `: the method PRI exists only for this preface).
+ * are a proper prefix of it (a client may send it in pieces). Asked once per connection, of its
+ * first read: one byte settles it for GET, two for POST, PUT and PATCH.
  */
 export function prefaceOf(data: Buffer): 'yes' | 'no' | 'more' {
   if (data[0] !== 0x50) return 'no';

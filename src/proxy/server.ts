@@ -71,7 +71,13 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   constructor(options: ProxyOptions) {
     this.options = options;
     const tls = options.tls;
-    this.server = tls === undefined ? createServer({ noDelay: true }) : createTlsServer({ ...tls, noDelay: true, ALPNProtocols: options.http2 ? ['h2', 'http/1.1'] : ['http/1.1'] });
+    this.server = tls === undefined ? createServer({ noDelay: true }) : createTlsServer({
+            ...tls,
+            noDelay: true,
+            ALPNProtocols: options.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
+            // A handshake that never completes is a slowloris before the head: the same bound.
+            handshakeTimeout: options.headersTimeoutMs,
+          });
     // Beyond this many connections new ones are closed at once (a flood cannot exhaust sockets).
     this.server.maxConnections = options.maxConnections;
     const idle = new IdleSweeper(options.idleTimeoutMs, options.clock);

@@ -35,7 +35,7 @@ const opened: StreamExchange[] = [];
 const metrics = new Metrics({ cacheEntries: () => 0, isStoreUp: async () => true, tokenCounts: async () => [], expiringSoon: async () => ({ repository: 0, personal: 0 }) });
 const cache = new TokenCache({ store: h.tollgate.store, clock: h.clock, observer: metrics, max: 100, ttlMs: 30_000, negativeMax: 100, negativeTtlMs: 5000, staleIfErrorMs: 0 });
 const upstream = new UpstreamPool({ url: h.upstream.origin, connections: 4, connectTimeoutMs: 1000, headersTimeoutMs: 5000, idleTimeoutMs: 60_000 });
-const grpcUpstream = new GrpcUpstream(`h2c://127.0.0.1:${echo.port}`);
+const grpcUpstream = new GrpcUpstream(`h2c://127.0.0.1:${echo.port}`, 1000);
 const front = new Http2Front({
   upstream,
   grpc: grpcUpstream,

@@ -8,6 +8,7 @@ import { bearer, startHarness } from '../helpers/harness.js';
 import { curl } from '../helpers/curl.js';
 import { makeCertificate, SecretVolume } from '../helpers/certificates.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { Echo, grpc, startEchoServer, type Note } from '../helpers/grpc.js';
 
 const first = makeCertificate(30);
 const second = makeCertificate(90);
@@ -23,9 +24,19 @@ const sink = new Writable({
     done();
   },
 });
-const h = await startHarness({ config: { proxy: { tls: { cert: volume.certPath, key: volume.keyPath } } }, logger: createLogger('info', sink) });
-t.teardown(() => h.close());
-const data = await h.token(['query']);
+const echo = await startEchoServer();
+const h = await startHarness({
+  config: {
+    proxy: { tls: { cert: volume.certPath, key: volume.keyPath }, grpcUpstream: `h2c://127.0.0.1:${echo.port}` },
+    routes: [{ path: '/v1/repositories/:repository/**' }, { path: '/tollgate.test.Echo/**' }],
+  },
+  logger: createLogger('info', sink),
+});
+t.teardown(async () => {
+  await h.close();
+  await echo.close();
+});
+const data = await h.token(['query', 'stream']);
 const url = `https://127.0.0.1:${h.tollgate.proxyPort}/v1/repositories/sensors/query`;
 const auth = `authorization: ${bearer(data.secret).authorization}`;
 
@@ -84,6 +95,22 @@ t.test('HTTP/2 is chosen by ALPN, on TLS 1.3 and on TLS 1.2', async (t) => {
   t.equal(refused.headers['content-type'], 'application/problem+json');
   const tls11 = await curl(['--tlsv1.1', '--tls-max', '1.1', '--cacert', bundle, url]).catch((err: Error) => err);
   t.ok(tls11 instanceof Error || tls11.status === 0, 'TLS 1.1 is refused');
+});
+
+t.test('a gRPC client over TLS is judged and relayed like one over h2c', async (t) => {
+  const credentials = grpc.credentials.createSsl(Buffer.from(first.cert + second.cert));
+  const client = new Echo(`127.0.0.1:${h.tollgate.proxyPort}`, credentials) as grpc.Client & Record<string, unknown>;
+  t.teardown(() => client.close());
+  const call = (metadata: grpc.Metadata) =>
+    new Promise<grpc.StatusObject>((resolve) => {
+      const unary = (client.Unary as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall).call(client, { text: 'tls' }, metadata, () => {});
+      unary.on('status', resolve);
+    });
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', bearer(data.secret).authorization);
+  t.equal((await call(metadata)).code, grpc.status.OK);
+  t.equal(echo.calls.at(-1)!.metadata.get('x-forwarded-proto')[0], 'https');
+  t.equal((await call(new grpc.Metadata())).code, grpc.status.UNAUTHENTICATED);
 });
 
 t.test('a rotated certificate is served to new connections; an open one keeps working', async (t) => {
