@@ -31,7 +31,7 @@ export interface EchoServer {
 }
 
 /** A grpc-js server of the Echo service on a loopback port, over h2c. */
-export async function startEchoServer(): Promise<EchoServer> {
+export async function startEchoServer(atPort = 0): Promise<EchoServer> {
   const calls: SeenCall[] = [];
   const seen = (method: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): SeenCall => {
     const record: SeenCall = { method, metadata: call.metadata, deadline: call.getDeadline(), cancelled: false };
@@ -80,7 +80,7 @@ export async function startEchoServer(): Promise<EchoServer> {
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+    server.bindAsync(`127.0.0.1:${atPort}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
   return { server, port, calls, close: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };
 }
