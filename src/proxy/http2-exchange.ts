@@ -129,6 +129,17 @@ export class StreamExchange implements Judged, UpstreamUser {
     if (headers !== undefined) for (const name in headers) out[name] = headers[name];
     stream.respond(out);
     stream.end(body);
+    this.stopUpload();
+  }
+
+  /**
+   * After a complete answer to a request whose body is still coming (a refused upload): RST_STREAM
+   * with NO_ERROR asks the client to stop sending (RFC 9113 §8.1) instead of leaving the stream
+   * open until its flow-control window fills.
+   */
+  private stopUpload(): void {
+    const stream = this.stream;
+    if (this.body !== 'none' && !stream.readableEnded && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
   }
 
   /** gRPC's trailers-only response (PROTOCOL-HTTP2.md): HTTP 200 and the status in one HEADERS frame. */
@@ -145,6 +156,7 @@ export class StreamExchange implements Judged, UpstreamUser {
     out['x-request-id'] = this.requestId;
     if (headers !== undefined) for (const name in headers) out[name] = headers[name];
     stream.respond(out, { endStream: true });
+    this.stopUpload();
   }
 
   /**

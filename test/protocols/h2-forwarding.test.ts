@@ -190,3 +190,19 @@ t.test('a client that stops reading holds the upstream back (flow control throug
   await ended;
   t.equal(received, TOTAL, 'all of it arrives once the client reads again');
 });
+
+t.test('a refused upload is answered and the rest of its body is stopped with RST_STREAM NO_ERROR', async (t) => {
+  const before = h.upstream.received.length;
+  const stream = session.request({ ':path': '/v1/repositories/sensors/up', ':method': 'POST' });
+  stream.on('error', () => {});
+  let status = 0;
+  let body = '';
+  stream.on('response', (headers) => (status = Number(headers[':status'])));
+  stream.on('data', (chunk: Buffer) => (body += chunk));
+  stream.write(Buffer.alloc(1024, 1));
+  const rstCode = await new Promise<number>((resolve) => stream.on('close', () => resolve(stream.rstCode!)));
+  t.equal(status, 401);
+  t.match(JSON.parse(body), { type: '/problems/missing-token' });
+  t.equal(rstCode, constants.NGHTTP2_NO_ERROR);
+  t.equal(h.upstream.received.length, before);
+});
