@@ -97,3 +97,10 @@ t.test('a preface sent in pieces is still recognised', async (t) => {
   });
   t.equal(reply[3], 4, 'the server answers with an HTTP/2 SETTINGS frame');
 });
+
+t.test('HEAD by prior knowledge answers with the head alone', async (t) => {
+  const res = await curl(['--http2-prior-knowledge', '-I', '-H', auth, `${h.proxy}/v1/repositories/sensors/query`]);
+  t.equal(res.status, 200);
+  t.equal(res.body.trim(), '', JSON.stringify(res.body));
+  t.equal(h.upstream.received[0]!.method, 'HEAD');
+});
