@@ -49,6 +49,7 @@ export class StreamExchange implements Judged, UpstreamUser {
   readonly authority: string | undefined;
   readonly requestIdHeader: string | undefined;
   readonly isGrpc: boolean;
+  readonly expectsContinue: boolean;
   /** Set by the front before dispatch: the HTTP/1.1 head the upstream gets. */
   requestHead = '';
   /** How the request body is framed to an HTTP/1.1 upstream. */
@@ -75,6 +76,7 @@ export class StreamExchange implements Judged, UpstreamUser {
     this.authority = head.authority;
     this.requestIdHeader = head.requestIdHeader;
     this.isGrpc = head.isGrpc;
+    this.expectsContinue = head.expectsContinue;
     this.body = stream.endAfterHeaders ? 'none' : head.hasContentLength ? 'length' : 'chunked';
     stream.on('error', () => {}); // a reset stream is an ordinary end, seen in 'close'
     stream.on('close', () => this.closed());
@@ -221,6 +223,8 @@ export class StreamExchange implements Judged, UpstreamUser {
   /** Before dispatch: from here a client reset counts as a forwarded exchange cut short. */
   forwarded(): void {
     this.phase = 'forwarding';
+    // Only now, after the token check, as on HTTP/1.1: a refused upload never sends its body.
+    if (this.expectsContinue && this.body !== 'none' && !this.stream.destroyed) this.stream.additionalHeaders({ ':status': 100 });
   }
 
   upstreamStarted(connection: UpstreamConnection): void {

@@ -12,6 +12,8 @@ export interface StreamHead {
   requestIdHeader: string | undefined;
   hasContentLength: boolean;
   isGrpc: boolean;
+  /** `expect: 100-continue`: the client waits for a 100 before it sends the body. */
+  expectsContinue: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface StreamHead {
  * "; " (§8.2.3). nghttp2 has already refused connection-specific fields (§8.2.2).
  */
 export function streamHead(raw: readonly string[]): StreamHead {
-  const head: StreamHead = { method: '', url: '', rawHeaders: [], authority: undefined, requestIdHeader: undefined, hasContentLength: false, isGrpc: false };
+  const head: StreamHead = { method: '', url: '', rawHeaders: [], authority: undefined, requestIdHeader: undefined, hasContentLength: false, isGrpc: false, expectsContinue: false };
   let host: string | undefined;
   let cookie: string | undefined;
   const fields = head.rawHeaders;
@@ -49,6 +51,9 @@ export function streamHead(raw: readonly string[]): StreamHead {
         break;
       case 'content-type':
         if (!head.isGrpc) head.isGrpc = isGrpcContentType(value);
+        break;
+      case 'expect':
+        if (value.toLowerCase() === '100-continue') head.expectsContinue = true;
         break;
     }
     fields.push(name, value);

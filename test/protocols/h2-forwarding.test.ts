@@ -206,3 +206,30 @@ t.test('a refused upload is answered and the rest of its body is stopped with RS
   t.equal(rstCode, constants.NGHTTP2_NO_ERROR);
   t.equal(h.upstream.received.length, before);
 });
+
+t.test('expect: 100-continue gets its 100 only once the token is accepted', async (t) => {
+  const upload = await startHarness();
+  t.teardown(() => upload.close());
+  const secret = (await upload.token(['stream'])).secret;
+  const other = connect(upload.proxy);
+  t.teardown(() => other.close());
+  const send = (headers: Record<string, string>) =>
+    new Promise<{ interim: boolean; status: number }>((resolve) => {
+      const stream = other.request({ ':path': '/v1/repositories/sensors/up', ':method': 'POST', expect: '100-continue', ...headers });
+      let interim = false;
+      let status = 0;
+      stream.on('error', () => {});
+      stream.on('continue', () => {
+        interim = true;
+        stream.end(Buffer.alloc(1000));
+      });
+      stream.on('response', (response) => (status = Number(response[':status'])));
+      stream.resume();
+      stream.on('close', () => resolve({ interim, status }));
+    });
+  const allowed = await send(bearer(secret));
+  t.same(allowed, { interim: true, status: 200 });
+  t.equal(upload.upstream.received.at(-1)!.bytes, 1000);
+  const refused = await send({});
+  t.same(refused, { interim: false, status: 401 });
+});
