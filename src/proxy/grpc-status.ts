@@ -28,9 +28,15 @@ export function grpcStatusFor(httpStatus: number): number {
   return GRPC_STATUS.get(httpStatus) ?? 2;
 }
 
-/** True for `application/grpc`, `application/grpc+proto`, `application/grpc-web`…: a gRPC call. */
+/**
+ * True for `application/grpc`, `application/grpc+proto`, `application/grpc+json`: a gRPC call
+ * (PROTOCOL-HTTP2.md). Not `application/grpc-web…`: gRPC-Web is another protocol, which a gRPC
+ * server does not speak, so it is forwarded as an ordinary request.
+ */
 export function isGrpcContentType(value: string | undefined): boolean {
-  return value !== undefined && value.length >= 16 && value.slice(0, 16).toLowerCase() === 'application/grpc';
+  if (value === undefined || value.length < 16 || value.slice(0, 16).toLowerCase() !== 'application/grpc') return false;
+  const next = value.charCodeAt(16);
+  return Number.isNaN(next) || next === 0x2b /* + */ || next === 0x3b /* ; */;
 }
 
 /** `grpc-message` is percent-encoded (PROTOCOL-HTTP2.md): bytes outside printable ASCII, and `%`. */
