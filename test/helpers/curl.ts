@@ -6,8 +6,6 @@ export interface CurlResult {
   httpVersion: string;
   headers: Record<string, string>;
   body: string;
-  /** The server certificate's serial as curl saw it (TLS only, lower-case hex without colons). */
-  serial: string | undefined;
 }
 
 /**
@@ -19,7 +17,7 @@ export function curl(args: string[], input?: Buffer): Promise<CurlResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       'curl',
-      ['-sS', '-D', '-', '-w', `${marker}%{http_code} %{http_version} %{certs}`, '--max-time', '20', ...args],
+      ['-sS', '-D', '-', '-w', `${marker}%{http_code} %{http_version}`, '--max-time', '20', ...args],
       { encoding: 'latin1', maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err && !stdout.includes(marker)) return reject(new Error(`curl failed: ${stderr || err.message}`));
@@ -40,8 +38,7 @@ export function curl(args: string[], input?: Buffer): Promise<CurlResult> {
           const colon = line.indexOf(':');
           if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
         }
-        const serial = /Serial Number:\s*([0-9a-fA-F:]+)/.exec(meta)?.[1]?.replace(/:/g, '').toLowerCase();
-        resolve({ status: Number(code), httpVersion: version ?? '', headers, body: rest, serial });
+        resolve({ status: Number(code), httpVersion: version ?? '', headers, body: rest });
       },
     );
     if (input !== undefined) child.stdin!.end(input);
