@@ -28,6 +28,8 @@ export interface Http2FrontOptions {
   refusalHeaders(reason: DenyReason): Readonly<Record<string, string>> | undefined;
   /** Called with each stream exchange once judged and forwarded (the registry of open exchanges). */
   opened?(exchange: StreamExchange): void;
+  /** Called once when an exchange given to `opened` has ended, however it ended. */
+  released?(exchange: StreamExchange): void;
 }
 
 /** Streams one connection may have open at once (RFC 9113 §6.5.2 SETTINGS_MAX_CONCURRENT_STREAMS). */
@@ -153,6 +155,7 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
   /** StreamSink: a forwarded exchange ended. */
   finished(exchange: StreamExchange, outcome: Outcome, status: number): void {
     const { metrics } = this.options;
+    this.options.released?.(exchange);
     const seconds = (performance.now() - exchange.started) / 1000;
     metrics.request(exchange.right, outcome, seconds);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestBytes, exchange.responseBytes);

@@ -32,6 +32,7 @@ const h = await startHarness({
   config: { routes: [{ path: '/v1/repositories/:repository/**' }, { path: '/tollgate.test.Echo/**' }] },
 });
 const opened: StreamExchange[] = [];
+const released: StreamExchange[] = [];
 const metrics = new Metrics({ cacheEntries: () => 0, isStoreUp: async () => true, tokenCounts: async () => [], expiringSoon: async () => ({ repository: 0, personal: 0 }) });
 const cache = new TokenCache({ store: h.tollgate.store, clock: h.clock, observer: metrics, max: 100, ttlMs: 30_000, negativeMax: 100, negativeTtlMs: 5000, staleIfErrorMs: 0 });
 const upstream = new UpstreamPool({ url: h.upstream.origin, connections: 4, connectTimeoutMs: 1000, headersTimeoutMs: 5000, idleTimeoutMs: 60_000 });
@@ -46,6 +47,7 @@ const front = new Http2Front({
   accessLog: false,
   refusalHeaders,
   opened: (exchange) => opened.push(exchange),
+  released: (exchange) => released.push(exchange),
 });
 const listener = createServer((socket) => front.accept(socket));
 await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
@@ -83,6 +85,7 @@ t.test('a gRPC call ended before its response began gets 16 UNAUTHENTICATED, and
   t.match(got.details, /revoked/);
   await waitFor(() => echo.calls.at(-1)!.cancelled, { what: 'the upstream to see the cancel' });
   t.equal(exchange.identity?.tokenId, token.token.id, 'the exchange carries the identity it runs as');
+  t.equal(released.filter((e) => e === exchange).length, 1, 'released once');
 });
 
 t.test('a streaming call ended mid-response gets 7 PERMISSION_DENIED in its trailers', async (t) => {
@@ -109,4 +112,6 @@ t.test('an HTTP/2 download ended mid-body is reset with CANCEL and its upstream 
   t.equal(opened.at(-1)!.end('expired'), true);
   t.equal(await closed, constants.NGHTTP2_CANCEL, 'a reset, not an END_STREAM that would pass for a whole body');
   await waitFor(() => h.upstream.received.at(-1)!.aborted, { what: 'the upstream request to be aborted' });
+  t.same(new Set(released), new Set(opened), 'every opened exchange was released');
+  t.equal(released.length, opened.length, 'each exactly once');
 });
