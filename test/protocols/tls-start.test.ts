@@ -1,7 +1,8 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runToEnd } from '../helpers/cli.js';
+import { runCli, runToEnd } from '../helpers/cli.js';
+import { curl } from '../helpers/curl.js';
 import { makeCertificate } from '../helpers/certificates.js';
 
 // `tollgate serve` as users run it (the built CLI): a certificate that cannot serve is a config
@@ -58,4 +59,29 @@ t.test('only one of cert and key set exits 2 naming the missing one', async (t) 
   const run = await serve(files.cert, '');
   t.equal(run.code, 2);
   t.match(run.stderr, /proxy\.tls\.key: expected a PEM file when proxy\.tls\.cert is set/);
+});
+
+t.test('a good pair serves TLS from the built CLI, HTTP/1.1 and HTTP/2', async (t) => {
+  const run = runCli(['serve'], {
+    TOLLGATE_STORE_BACKEND: 'memory',
+    TOLLGATE_PROXY_LISTEN: '127.0.0.1:0',
+    TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
+    TOLLGATE_PROXY_TLS_CERT: files.cert,
+    TOLLGATE_PROXY_TLS_KEY: files.key,
+    TOLLGATE_PROXY_UPSTREAM: 'http://127.0.0.1:1',
+  });
+  t.teardown(() => run.child.kill('SIGKILL'));
+  const served = await run.logLine('TLS certificate served');
+  t.equal(served.serial, good.serial);
+  const { proxyPort } = await run.logLine('tollgate listening');
+  const bundle = join(dir, 'ca.pem');
+  writeFileSync(bundle, good.cert);
+  const h1 = await curl(['--http1.1', '--cacert', bundle, `https://127.0.0.1:${proxyPort}/health`]);
+  const h2 = await curl(['--http2', '--cacert', bundle, `https://127.0.0.1:${proxyPort}/health`]);
+  t.equal(h1.httpVersion, '1.1');
+  t.equal(h2.httpVersion, '2');
+  // /health is public; nothing listens on port 1, so the answer is Tollgate's own 502 on both.
+  t.equal(h1.status, 502);
+  t.equal(h2.status, 502);
+  t.notMatch(run.stdout() + run.stderr(), /PRIVATE KEY/);
 });
