@@ -2,6 +2,7 @@ import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type Outgo
 import type { ForwardIdentity, Judged } from '../auth/decide.js';
 import type { Outcome } from '../auth/decision.js';
 import type { Problem } from '../http/problem.js';
+import { PROBLEMS } from '../http/problems.js';
 import type { RightLabel } from '../metrics/metrics.js';
 import { GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE, grpcMessage, grpcStatusFor } from './grpc-status.js';
 import { http2ResponseHeaders, http2Trailers, relayedHeaders, type StreamHead } from './http2-headers.js';
@@ -263,7 +264,16 @@ export class StreamExchange implements Judged, UpstreamUser {
     // whose writable side is open sends END_STREAM before RST_STREAM, so a response cut mid-body
     // (upstream failure, revocation) would reach the client as complete. With waitForTrailers
     // the end waits for sendTrailers, and a reset before it is seen as a reset.
-    stream.respond(http2ResponseHeaders(status, rawHeaders, this.requestId), { waitForTrailers: true });
+    try {
+      stream.respond(http2ResponseHeaders(status, rawHeaders, this.requestId), { waitForTrailers: true });
+    } catch {
+      // A field HTTP/2 forbids that HTTP/1.1 allows (node:http2 throws on it): the upstream's
+      // answer cannot be passed on, so the client gets the 502 of a broken upstream answer.
+      this.upstream?.abort();
+      this.upstream = undefined;
+      this.sink.upstreamFailed('other');
+      return this.failed({ ...PROBLEMS.upstream_error, reason: 'other' });
+    }
     stream.once('wantTrailers', () => stream.sendTrailers(this.trailers ?? EMPTY_TRAILERS));
   }
 

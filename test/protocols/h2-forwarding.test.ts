@@ -22,6 +22,11 @@ const h = await startHarness({
       res.write('started');
       return;
     }
+    if (url.endsWith('/two-types')) {
+      res.writeHead(200, { 'content-type': ['text/plain', 'text/html'] });
+      res.end('ambiguous');
+      return;
+    }
     if (url.endsWith('/trailers')) {
       res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
       res.write('body');
@@ -232,4 +237,12 @@ t.test('expect: 100-continue gets its 100 only once the token is accepted', asyn
   t.equal(upload.upstream.received.at(-1)!.bytes, 1000);
   const refused = await send({});
   t.same(refused, { interim: false, status: 401 });
+});
+
+t.test('an upstream answer HTTP/2 cannot carry (two content-types) is a 502, not a crash', async (t) => {
+  const res = await get('/v1/repositories/sensors/two-types');
+  t.equal(res.headers[':status'], 502);
+  t.match(JSON.parse(res.body), { type: '/problems/upstream-error' });
+  const after = await get('/v1/repositories/sensors/plain');
+  t.equal(after.headers[':status'], 204, 'and the next request on the connection is served');
 });
