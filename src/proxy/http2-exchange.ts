@@ -274,7 +274,16 @@ export class StreamExchange implements Judged, UpstreamUser {
       this.sink.upstreamFailed('other');
       return this.failed({ ...PROBLEMS.upstream_error, reason: 'other' });
     }
-    stream.once('wantTrailers', () => stream.sendTrailers(this.trailers ?? EMPTY_TRAILERS));
+    stream.once('wantTrailers', () => this.sendTrailers());
+  }
+
+  /** The end of a relayed HTTP/1.1 response; trailers node:http2 refuses cut the stream instead. */
+  private sendTrailers(): void {
+    try {
+      this.stream.sendTrailers(this.trailers ?? EMPTY_TRAILERS);
+    } catch {
+      this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    }
   }
 
   responseData(chunk: Buffer): void {

@@ -23,8 +23,15 @@ const h = await startHarness({
       return;
     }
     if (url.endsWith('/two-types')) {
-      res.writeHead(200, { 'content-type': ['text/plain', 'text/html'] });
+      res.writeHead(200, ['content-type', 'text/plain', 'content-type', 'text/html']);
       res.end('ambiguous');
+      return;
+    }
+    if (url.endsWith('/two-etags')) {
+      res.writeHead(200, { 'content-type': 'text/plain', trailer: 'etag' });
+      res.write('body');
+      res.addTrailers([['etag', '"a"'], ['etag', '"b"']]);
+      res.end();
       return;
     }
     if (url.endsWith('/trailers')) {
@@ -245,4 +252,12 @@ t.test('an upstream answer HTTP/2 cannot carry (two content-types) is a 502, not
   t.match(JSON.parse(res.body), { type: '/problems/upstream-error' });
   const after = await get('/v1/repositories/sensors/plain');
   t.equal(after.headers[':status'], 204, 'and the next request on the connection is served');
+});
+
+t.test('trailers HTTP/2 cannot carry cut the stream rather than the process', async (t) => {
+  const res = await get('/v1/repositories/sensors/two-etags');
+  t.equal(res.body, 'body');
+  t.equal(res.rstCode, constants.NGHTTP2_INTERNAL_ERROR, 'the end is a reset: the client knows the trailers were lost');
+  const after = await get('/v1/repositories/sensors/plain');
+  t.equal(after.headers[':status'], 204);
 });
