@@ -1,6 +1,6 @@
 // npm run bench [-- scenario]: Tollgate against the upstream alone, nginx and node-http-proxy, in
 // one run on this machine, one target at a time with the same load. Scenarios: cached, refused,
-// flood, coalesce, streaming, latency, limits, decision (all by default). Prints Markdown tables for RESULTS.md.
+// flood, coalesce, streaming, latency, limits, decision, h2, grpc (all by default). Prints Markdown tables for RESULTS.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool, request } from 'undici';
 import { generateSecret } from '../dist/tokens/secret.js';
+import { protocolRows } from './protocols.mjs';
 import { benchTokens, currentRssMiB, ensureCommand, freePort, initAdmin, killOnExit, peakRssMiB, serveTollgate, start, startRedisServer, table, waitFor, wrk } from './lib.mjs';
 
 const only = process.argv[2];
@@ -358,6 +359,7 @@ async function main() {
     table(rows);
     console.log();
   }
+  if (wanted('h2') || wanted('grpc')) await protocolRows({ wanted, upstream, tollgate: file, path: PATH, duration: DURATION, connections: CONNECTIONS, dir });
   process.exit(0);
 }
 

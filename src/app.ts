@@ -1,5 +1,6 @@
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
 import { UpstreamPool } from './proxy/upstream-pool.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/schema.js';
@@ -14,8 +15,11 @@ import { DirectoryService } from './admin/directory-service.js';
 import type { Logger } from './log/logger.js';
 import { readBuildInfo } from './metrics/build-info.js';
 import { Metrics } from './metrics/metrics.js';
-import { ProxyServer } from './proxy/server.js';
+import { ProxyServer, refusalHeaders } from './proxy/server.js';
 import { LiveExchanges } from './proxy/live-exchanges.js';
+import { CertificateWatcher, readCertificateAtStart } from './proxy/tls-certificate.js';
+import { GrpcUpstream } from './proxy/grpc-upstream.js';
+import { Http2Front } from './proxy/http2-front.js';
 import { DecisionStep } from './auth/decide.js';
 import { Limiter } from './limits/limiter.js';
 import { DecisionServer } from './decision/server.js';
@@ -46,12 +50,16 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   let isDraining = false;
   let cache: TokenCache | undefined;
   let outbox: Outbox | undefined;
+  // A certificate that cannot serve stops the start (exit 2, naming proxy.tls.cert or .key).
+  const tls = config.proxy.tls.cert === '' ? undefined : readCertificateAtStart(config.proxy.tls.cert, config.proxy.tls.key);
+  let certificates: CertificateWatcher | undefined;
   const metrics = new Metrics({
     cacheEntries: () => cache?.size ?? 0,
     isStoreUp: () => store.ping().then(() => true, () => false),
     tokenCounts: () => store.countTokens(clock.now()),
     expiringSoon: () => store.countExpiring(clock.now(), clock.now() + config.events.expiringNotice),
     webhookBacklog: () => outbox?.backlog() ?? Promise.resolve(0),
+    certificateExpiry: () => certificates?.served.expiresAt ?? tls?.facts.expiresAt,
   }, readBuildInfo());
   outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
   const events = outbox;
@@ -112,7 +120,24 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const limits = new Limiter({ store, clock, logger, observer: metrics });
   const limitsUpkeep = keepLimits(limits, store, logger);
   const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed, clock, limits });
+  const grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
+  const http2 = new Http2Front({
+    upstream,
+    grpc,
+    decisions,
+    metrics,
+    logger,
+    clock,
+    // Open HTTP/2 streams and gRPC calls are ended on revocation like HTTP/1.1 exchanges.
+    opened: (exchange) => live.add(exchange),
+    released: (exchange) => live.remove(exchange),
+    forwardAuthorization: config.proxy.forwardAuthorization,
+    accessLog: config.proxy.accessLog,
+    refusalHeaders,
+  });
   const proxy = new ProxyServer({
+    tls: tls?.options,
+    http2,
     upstream,
     decisions,
     live,
@@ -160,6 +185,11 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   await events.start();
   const proxyPort = await listen(proxy.server, config.proxy.listen);
   const adminPort = await listen(admin, config.admin.listen);
+  if (tls !== undefined) {
+    certificates = new CertificateWatcher(config.proxy.tls.cert, config.proxy.tls.key, tls, proxy.server as TlsServer, logger);
+    certificates.start();
+    logger.info({ serial: tls.facts.serial, subject: tls.facts.subject, expiresAt: new Date(tls.facts.expiresAt * 1000).toISOString() }, 'TLS certificate served');
+  }
   const decisionListen = config.decision.listen;
   const decisionPortNumber = decisionServer && decisionListen ? await listen(decisionServer.server, decisionListen) : undefined;
   logger.info({ proxyPort, adminPort, decisionPort: decisionPortNumber, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
@@ -195,6 +225,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       await events.stop();
       upstream.close();
       live.close();
+      grpc?.close();
+      certificates?.stop();
       await store.close();
     },
   };

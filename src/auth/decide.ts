@@ -6,7 +6,7 @@ import { authorize, type Identity } from './authorize.js';
 import type { DenyReason } from './decision.js';
 import type { LastUsedRecorder, UseSource } from './last-used.js';
 import { checkTarget } from './paths.js';
-import { rightFor, upgradeRightFor, type RouteMatch, type RouteTable } from './routes.js';
+import { repositoryFromHeader, rightFor, upgradeRightFor, type RouteMatch, type RouteTable } from './routes.js';
 import { findToken, HEADER_ONLY, removeProtocolToken, withoutQueryToken, type TokenSource } from './token-sources.js';
 import type { TokenCache } from './token-cache.js';
 import type { Limiter } from '../limits/limiter.js';
@@ -120,8 +120,15 @@ export class DecisionStep {
     if (match === undefined) return verdicts.refused(request, 'no_route', 'none');
     const right = request.isUpgrade === true ? upgradeRightFor(match.route) : rightFor(match.route, request.method);
     if (right === undefined) return verdicts.refused(request, 'method_not_allowed', 'none');
+    let repository = match.repository;
+    if (repository === undefined && match.route.repositoryHeader !== undefined) {
+      // The route names its repository in a field (gRPC metadata): a value that is no name is refused.
+      const named = repositoryFromHeader(match.route, request.rawHeaders);
+      if (named === false) return verdicts.refused(request, 'insufficient_scope', right);
+      repository = named;
+    }
     const now = this.options.clock.now();
-    const decision = authorize(identity, right, match.repository, now);
+    const decision = authorize(identity, right, repository, now);
     if (!decision.allowed) return verdicts.refused(request, decision.reason, right);
 
     const record = identity.record;

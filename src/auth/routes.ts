@@ -30,6 +30,8 @@ export interface Route {
   readonly rights: Readonly<Record<string, Right>>;
   /** Where this route accepts the token from. */
   readonly tokenIn: TokenSources;
+  /** Lower-case field naming the repository when the path has no `:repository`. */
+  readonly repositoryHeader: string | undefined;
 }
 
 export interface RouteMatch {
@@ -58,6 +60,7 @@ function compile(config: RouteConfig): Route {
       config.tokenIn === undefined
         ? HEADER_ONLY
         : { header: config.tokenIn.includes('header'), query: config.tokenIn.includes('query'), protocol: config.tokenIn.includes('protocol') },
+    repositoryHeader: config.repositoryHeader,
   };
 }
 
@@ -114,4 +117,23 @@ function matchRoute(route: Route, path: string, end: number): string | undefined
   }
   // Every pattern segment used: the path must be used up too (one trailing slash is allowed).
   return at >= end ? repository : false;
+}
+
+/**
+ * The repository a request names in the route's `repositoryHeader` field: undefined when the
+ * route has none or the request sent none (the token's own repository is meant), `false` when
+ * the value is not a repository name (or the field came twice), so it can match no grant.
+ */
+export function repositoryFromHeader(route: Route, rawHeaders: readonly string[]): string | undefined | false {
+  const name = route.repositoryHeader;
+  if (name === undefined) return undefined;
+  let found: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const field = rawHeaders[i]!;
+    if (field.length !== name.length || field.toLowerCase() !== name) continue;
+    if (found !== undefined) return false;
+    found = rawHeaders[i + 1]!;
+  }
+  if (found === undefined) return undefined;
+  return NAME_PATTERN.test(found) ? found : false;
 }

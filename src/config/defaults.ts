@@ -10,6 +10,10 @@ export const DEFAULTS = {
     endOnRevoke: true,
     accessLog: true,
     shutdownGrace: '25s',
+    // gRPC calls (content-type application/grpc) go here over h2c; "" refuses them with status 14.
+    grpcUpstream: '',
+    // PEM files (a chain is allowed); both set turn TLS on, and they are re-read when they change.
+    tls: { cert: '', key: '' },
   },
   admin: {
     listen: '0.0.0.0:9090',

@@ -168,11 +168,41 @@ const tokenIn = z.unknown().transform((value, ctx) => {
   return z.NEVER;
 });
 
+/** An HTTP field name (RFC 9110 §5.1 token), kept lower-case: names are matched without case. */
+const headerName = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) return value.toLowerCase();
+  ctx.addIssue({ code: 'custom', message: `expected a header name such as x-repository, got ${describe(value)}` });
+  return z.NEVER;
+});
+
 const route = z.strictObject({
   path: routePath,
   methods: methodMap.optional(),
   public: bool.optional(),
   tokenIn: tokenIn.optional(),
+  // Where a path has no :repository (gRPC paths never do), the request field naming it.
+  repositoryHeader: headerName.optional(),
+});
+
+/** `h2c://host:port` of the gRPC upstream, or "" for none. */
+const h2cUrl = z.unknown().transform((value, ctx) => {
+  if (value === '') return '';
+  try {
+    if (typeof value !== 'string') throw new Error();
+    const url = new URL(value);
+    if (url.protocol !== 'h2c:' || !url.hostname || !url.port || (url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) throw new Error();
+    return `h2c://${url.host}`;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `expected h2c://host:port (no path), or "" for none, got ${describe(value)}` });
+    return z.NEVER;
+  }
+});
+
+/** A PEM file path, or "" for none; whether it holds a usable certificate is checked at start. */
+const filePath = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'string') return value;
+  ctx.addIssue({ code: 'custom', message: `expected a file path, or "" for none, got ${describe(value)}` });
+  return z.NEVER;
 });
 
 /** Where a webhook is POSTed: any http(s) URL (a path and query are the receiver's). */
@@ -249,6 +279,14 @@ export const configSchema = z.strictObject({
     endOnRevoke: bool,
     // A timer; at least 100 ms so a slip of unit cannot turn shutdown into cutting every request.
     shutdownGrace: duration('100ms', '1h'),
+    grpcUpstream: h2cUrl,
+    // Both set: the proxy port speaks TLS (1.2 and 1.3, ALPN h2 and http/1.1).
+    tls: z
+      .strictObject({ cert: filePath, key: filePath })
+      .superRefine((tls, ctx) => {
+        if (tls.cert === '' && tls.key !== '') ctx.addIssue({ code: 'custom', path: ['cert'], message: 'expected a PEM file when proxy.tls.key is set' });
+        if (tls.key === '' && tls.cert !== '') ctx.addIssue({ code: 'custom', path: ['key'], message: 'expected a PEM file when proxy.tls.cert is set' });
+      }),
   }),
   admin: z.strictObject({
     listen,

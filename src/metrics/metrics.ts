@@ -54,6 +54,8 @@ export interface MetricsSources {
   expiringSoon(): Promise<Record<'repository' | 'personal', number>>;
   /** Events not yet delivered over every webhook; absent when no webhook is configured. */
   webhookBacklog?(): Promise<number>;
+  /** notAfter (epoch seconds) of the certificate the proxy port serves now; absent without TLS. */
+  certificateExpiry?(): number | undefined;
 }
 
 const DELIVERY_OUTCOMES = ['delivered', 'retried', 'failed'] as const;
@@ -276,6 +278,15 @@ export class Metrics implements CacheObserver {
         } catch {
           // store down: keep the last value; tollgate_store_up says why
         }
+      },
+    });
+    new Gauge({
+      name: 'tollgate_tls_certificate_expiry_timestamp_seconds',
+      help: 'When the certificate the proxy port serves to new connections expires (absent without TLS).',
+      registers,
+      collect() {
+        const expiresAt = sources.certificateExpiry?.();
+        if (expiresAt !== undefined) this.set(expiresAt);
       },
     });
     new Gauge({

@@ -4,6 +4,7 @@ import { Exchange, type ExchangeSink, type RequestHead } from './exchange.js';
 import { Tunnel, type TunnelOwner } from './tunnel.js';
 import { bareResponse } from './heads.js';
 import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, Http1Parser, TYPE_REQUEST, trimValues } from './http1-codec.js';
+import { prefaceOf } from './preface.js';
 
 /** Node's default `maxHeaderSize`: the request line and header fields together. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -12,6 +13,8 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 export interface ConnectionHost extends ExchangeSink {
   handle(exchange: Exchange): void;
   closed(connection: ClientConnection): void;
+  /** A connection opened with the HTTP/2 preface: true when the host took the socket over. */
+  http2Preface?(socket: Socket, firstBytes: Buffer): boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -66,6 +69,11 @@ export class ClientConnection extends Http1Parser {
   private closing = false;
   /** A head parsed in this execute, judged once the execute returns without a framing error. */
   private unjudged: Exchange | undefined;
+  /** Until the first bytes tell HTTP/1.1 from the HTTP/2 preface (prior knowledge, RFC 9113 §3.3). */
+  private isFirstRead = true;
+  private handedOver = false;
+  /** `https` on a TLS socket: what X-Forwarded-Proto says. */
+  readonly protocol: string;
 
   constructor(
     readonly socket: Socket,
@@ -73,17 +81,20 @@ export class ClientConnection extends Http1Parser {
   ) {
     super(TYPE_REQUEST);
     this.headStartedAt = performance.now();
+    this.protocol = (socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.feed(chunk));
     socket.on('drain', () => this.exchange?.clientDrained());
     socket.on('error', () => {}); // a reset client is an ordinary close
     socket.on('close', () => this.closed());
-    socket.on('end', () => {
-      // Half-closed: answer what was asked, then close (as node:http does with allowHalfOpen off).
-      if (this.exchange === undefined) socket.end();
-      else this.closing = true;
-    });
+    socket.on('end', this.peerEnded);
   }
+
+  /** Half-closed: answer what was asked, then close (as node:http does with allowHalfOpen off). */
+  private readonly peerEnded = (): void => {
+    if (this.exchange === undefined) this.socket.end();
+    else this.closing = true;
+  };
 
   get remoteAddress(): string | undefined {
     return this.socket.remoteAddress;
@@ -150,6 +161,7 @@ export class ClientConnection extends Http1Parser {
   }
 
   private feed(chunk: Buffer): void {
+    if (this.isFirstRead && this.sniff(chunk)) return;
     if (this.closing && this.exchange === undefined) return; // answered and closing: read nothing more
     if (this.waiting) {
       // A pipelined request behind one still being answered: keep it, read no more for now.
@@ -185,6 +197,40 @@ export class ClientConnection extends Http1Parser {
       if (result.rest.length === 0) return;
       data = result.rest;
     }
+  }
+
+  /**
+   * The first read only: a connection that opens with the HTTP/2 preface is handed, bytes and
+   * all, to the host's HTTP/2 server. Returns true when the chunk was taken (handed over, or held
+   * as the start of a preface sent in pieces). Later reads never come here, so a preface after an
+   * HTTP/1.1 request is parsed as HTTP/1.1 and refused with 400.
+   */
+  private sniff(chunk: Buffer): boolean {
+    const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const seen = prefaceOf(data);
+    if (seen === 'more') {
+      this.pending = data;
+      return true;
+    }
+    this.isFirstRead = false;
+    this.pending = EMPTY;
+    if (seen === 'yes' && this.host.http2Preface !== undefined) {
+      const socket = this.socket;
+      // Ours only: net.Socket keeps an 'end' listener of its own (allowHalfOpen).
+      socket.removeAllListeners('data');
+      socket.removeAllListeners('drain');
+      socket.removeListener('end', this.peerEnded);
+      this.handedOver = true;
+      this.headStartedAt = 0;
+      this.free();
+      this.host.closed(this);
+      if (this.host.http2Preface(socket, data)) return true;
+      socket.destroy();
+      return true;
+    }
+    if (data === chunk) return false;
+    this.feed(data);
+    return true;
   }
 
   private parseError(): void {
@@ -233,6 +279,7 @@ export class ClientConnection extends Http1Parser {
   }
 
   private closed(): void {
+    if (this.handedOver) return;
     this.free();
     const exchange = this.exchange;
     this.exchange = undefined;
@@ -284,7 +331,8 @@ export class ClientConnection extends Http1Parser {
     const socket = this.socket;
     socket.removeAllListeners('data');
     socket.removeAllListeners('drain');
-    socket.removeAllListeners('end');
+    // Only ours: net.Socket keeps an 'end' listener of its own.
+    socket.removeListener('end', this.peerEnded);
     const clientRest = this.pending;
     this.pending = EMPTY;
     this.waiting = false;

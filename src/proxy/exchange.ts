@@ -386,7 +386,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   }
 
   /** LiveExchange: the protocol label this exchange counts under. */
-  get protocol(): LiveProtocol {
+  get liveProtocol(): LiveProtocol {
     return this.phase === 'tunnel' || this.isUpgrade ? 'websocket' : 'http';
   }
 

@@ -10,7 +10,8 @@ import type { Right } from '../tokens/record.js';
 export interface LiveExchange {
   readonly identity: ForwardIdentity | undefined;
   readonly token?: Identity | undefined;
-  readonly protocol: LiveProtocol;
+  /** The `live_exchanges` label it counts under. */
+  readonly liveProtocol: LiveProtocol;
   /** Ends it because its token no longer allows it, and counts that; idempotent. */
   end(reason: EndReason): void;
 }
@@ -73,7 +74,7 @@ export class LiveExchanges {
       entry.checkedAt = this.options.clock.now();
     }
     entry.exchanges.add(exchange);
-    this.options.metrics.live[exchange.protocol]++;
+    this.options.metrics.live[exchange.liveProtocol]++;
     // The token was read before an invalidation this registry could not apply to it (it was
     // not registered yet): read it again now rather than at the TTL.
     if (!this.options.cache.holds(token)) this.recheck(entry);
@@ -83,7 +84,7 @@ export class LiveExchanges {
   remove(exchange: LiveExchange): void {
     const id = exchange.identity?.tokenId;
     if (id === undefined) return;
-    if (this.tokens.get(id)?.exchanges.delete(exchange) === true) this.options.metrics.live[exchange.protocol]--;
+    if (this.tokens.get(id)?.exchanges.delete(exchange) === true) this.options.metrics.live[exchange.liveProtocol]--;
   }
 
   /** Exchanges open now (for tests and the metric). */

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Clock } from '../clock.js';
 import type { DecisionStep, Verdicts } from '../auth/decide.js';
 import { DENIALS, type DenyReason, type Outcome } from '../auth/decision.js';
@@ -8,6 +9,7 @@ import { redactTarget } from '../log/redact.js';
 import type { Metrics, RightLabel } from '../metrics/metrics.js';
 import type { Right } from '../tokens/record.js';
 import { ClientConnection, type ConnectionHost } from './client-connection.js';
+import type { Http2Front } from './http2-front.js';
 import type { Exchange } from './exchange.js';
 import type { EndReason } from '../metrics/metrics.js';
 import { upstreamHeaders } from './headers.js';
@@ -30,6 +32,10 @@ export interface ProxyOptions {
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
+  /** Certificate and key: the port speaks TLS (1.2+, ALPN h2 and http/1.1). */
+  tls?: SecureContextOptions;
+  /** Takes HTTP/2 connections: ALPN h2 on TLS, the preface in cleartext. */
+  http2?: Http2Front;
 }
 
 /** The RFC 6750 challenge header of each refusal that has one, built once. */
@@ -41,6 +47,11 @@ const CHALLENGES: Partial<Record<DenyReason, Record<string, string>>> = Object.f
 
 /** Seconds a client should wait before retrying after a 503 from a store outage. */
 const RETRY_AFTER = { 'retry-after': '1' };
+
+/** The headers a refusal carries (the RFC 6750 challenge, Retry-After), whatever the protocol. */
+export function refusalHeaders(reason: DenyReason): Readonly<Record<string, string>> | undefined {
+  return reason === 'store_unavailable' ? RETRY_AFTER : CHALLENGES[reason];
+}
 
 /**
  * The data plane (SPEC §3) on sockets it owns: `node:net` in front, llhttp framing each request
@@ -63,14 +74,25 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
 
   constructor(options: ProxyOptions) {
     this.options = options;
-    this.server = createServer({ noDelay: true });
+    const tls = options.tls;
+    this.server = tls === undefined ? createServer({ noDelay: true }) : createTlsServer({
+            ...tls,
+            noDelay: true,
+            ALPNProtocols: options.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
+            // A handshake that never completes is a slowloris before the head: the same bound.
+            handshakeTimeout: options.headersTimeoutMs,
+          });
     // Beyond this many connections new ones are closed at once (a flood cannot exhaust sockets).
     this.server.maxConnections = options.maxConnections;
     const idle = new IdleSweeper(options.idleTimeoutMs, options.clock);
-    this.server.on('connection', (socket: Socket) => {
+    const http2 = options.http2;
+    this.server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
       idle.track(socket);
+      if (http2 !== undefined && (socket as TLSSocket).alpnProtocol === 'h2') return http2.accept(socket);
       this.connections.add(new ClientConnection(socket, this));
     });
+    // A TLS handshake that fails is the client's problem; the server keeps going.
+    if (tls !== undefined) this.server.on('tlsClientError', () => {});
     this.server.on('close', () => {
       idle.stop();
       clearInterval(this.headTimer);
@@ -106,12 +128,21 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     });
     for (const connection of this.connections) connection.closeWhenDone();
     if (this.connections.size === 0) this.drained?.();
+    if (this.options.http2 !== undefined) return Promise.all([closed, this.options.http2.drain()]).then(() => undefined);
     return closed;
   }
 
   /** The grace period is over: every connection goes now. */
   closeAllConnections(): void {
     for (const connection of this.connections) connection.destroy();
+    this.options.http2?.closeAll();
+  }
+
+  /** ConnectionHost: a cleartext connection opened with the HTTP/2 preface (prior knowledge). */
+  http2Preface(socket: Socket, firstBytes: Buffer): boolean {
+    if (this.options.http2 === undefined) return false;
+    this.options.http2.accept(socket, firstBytes);
+    return true;
   }
 
   closed(connection: ClientConnection): void {
@@ -147,7 +178,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
       forwardAuthorization: options.forwardAuthorization,
       requestId: exchange.requestId,
       remoteAddress: exchange.connection.remoteAddress,
-      protocol: 'http',
+      protocol: exchange.connection.protocol,
       identity: exchange.identity,
     });
     // One string, one write: the request line and every field.

@@ -69,7 +69,7 @@ export class UpstreamConnection extends Http1Parser {
       this.since = performance.now();
     });
     socket.on('data', (chunk: Buffer) => this.received(chunk));
-    socket.on('end', () => this.peerEnded());
+    socket.on('end', this.onEnd);
     socket.on('error', (err) => (this.error ??= err));
     socket.on('close', () => this.closed());
     socket.on('drain', () => this.user?.upstreamDrained());
@@ -191,12 +191,16 @@ export class UpstreamConnection extends Http1Parser {
     this.user = undefined;
     this.phase = 'idle';
     const socket = this.socket;
-    for (const event of ['data', 'end', 'error', 'close', 'drain']) socket.removeAllListeners(event);
+    for (const event of ['data', 'error', 'close', 'drain']) socket.removeAllListeners(event);
+    // Only ours: net.Socket keeps an 'end' listener of its own.
+    socket.removeListener('end', this.onEnd);
     this.free();
     this.pool.gone(this);
     if (user?.upgraded === undefined) return void socket.destroy();
     user.upgraded(socket, Buffer.from(rest));
   }
+
+  private readonly onEnd = (): void => this.peerEnded();
 
   private peerEnded(): void {
     if (this.phase === 'body') {

@@ -1,0 +1,124 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { isGrpcContentType } from './grpc-status.js';
+
+/** What the pipeline reads from an HTTP/2 request's header block, shaped as an HTTP/1.1 head. */
+export interface StreamHead {
+  method: string;
+  /** `:path`, the request target as it came. */
+  url: string;
+  /** The fields as HTTP/1.1 would carry them: no pseudo-headers, `host` from `:authority`, one `cookie`. */
+  rawHeaders: string[];
+  authority: string | undefined;
+  requestIdHeader: string | undefined;
+  hasContentLength: boolean;
+  isGrpc: boolean;
+  /** `expect: 100-continue`: the client waits for a 100 before it sends the body. */
+  expectsContinue: boolean;
+}
+
+/**
+ * Maps an HTTP/2 header block (flat raw list, pseudo-headers first) onto what an HTTP/1.1 head
+ * would hold (RFC 9113 §8.3.1): `:method` and `:path` become the request line, `:authority` the
+ * Host (it wins over a `host` field, which is dropped), and split `cookie` fields are joined with
+ * "; " (§8.2.3). nghttp2 has already refused connection-specific fields (§8.2.2).
+ */
+export function streamHead(raw: readonly string[]): StreamHead {
+  const head: StreamHead = { method: '', url: '', rawHeaders: [], authority: undefined, requestIdHeader: undefined, hasContentLength: false, isGrpc: false, expectsContinue: false };
+  let host: string | undefined;
+  let cookie: string | undefined;
+  const fields = head.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    if (name.charCodeAt(0) === 0x3a /* : */) {
+      if (name === ':method') head.method = value;
+      else if (name === ':path') head.url = value;
+      else if (name === ':authority') head.authority = value;
+      continue;
+    }
+    switch (name) {
+      case 'host':
+        host ??= value;
+        continue;
+      case 'cookie':
+        cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+        continue;
+      case 'x-request-id':
+        head.requestIdHeader ??= value;
+        break;
+      case 'content-length':
+        head.hasContentLength = true;
+        break;
+      case 'content-type':
+        if (!head.isGrpc) head.isGrpc = isGrpcContentType(value);
+        break;
+      case 'expect':
+        if (value.toLowerCase() === '100-continue') head.expectsContinue = true;
+        break;
+    }
+    fields.push(name, value);
+  }
+  head.authority ??= host;
+  if (head.authority !== undefined) fields.unshift('host', head.authority);
+  if (cookie !== undefined) fields.push('cookie', cookie);
+  return head;
+}
+
+/**
+ * Fields an HTTP/2 message must not carry (RFC 9113 §8.2.2), plus HTTP/1.1's hop-by-hop ones:
+ * dropped from what the upstream answered before it is sent on a stream.
+ */
+const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'http2-settings']);
+
+/**
+ * An HTTP/1.1 response's fields as HTTP/2 response headers: names lower-case (§8.2.1), hop-by-hop
+ * fields and those its Connection names dropped, our x-request-id instead of the upstream's.
+ * The object has no prototype: its keys are the upstream's field names.
+ */
+export function http2ResponseHeaders(status: number, raw: readonly string[], requestId: string): OutgoingHttpHeaders {
+  const out = Object.create(null) as OutgoingHttpHeaders;
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
+      for (const part of raw[i + 1]!.split(',')) (named ??= new Set()).add(part.trim().toLowerCase());
+    }
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (CONNECTION_SPECIFIC.has(name) || named?.has(name) || name === 'x-request-id' || name === 'host') continue;
+    const value = raw[i + 1]!;
+    const seen = out[name];
+    if (seen === undefined) out[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else out[name] = [String(seen), value];
+  }
+  out[':status'] = status;
+  out['x-request-id'] = requestId;
+  return out;
+}
+
+/**
+ * An HTTP/2 peer's header block passed on to another HTTP/2 peer (the gRPC upstream's response
+ * and trailers): pseudo-headers and connection-specific fields dropped, the rest as it came.
+ */
+export function relayedHeaders(headers: IncomingHttpHeaders, extra?: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const out = Object.create(null) as OutgoingHttpHeaders;
+  for (const name of Object.keys(headers)) {
+    if (name.charCodeAt(0) === 0x3a || CONNECTION_SPECIFIC.has(name)) continue;
+    out[name] = headers[name];
+  }
+  if (extra !== undefined) Object.assign(out, extra);
+  return out;
+}
+
+/** HTTP/1.1 trailer fields as HTTP/2 trailers: lower-case, no pseudo or connection-specific field. */
+export function http2Trailers(raw: readonly string[]): OutgoingHttpHeaders {
+  const out = Object.create(null) as OutgoingHttpHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (CONNECTION_SPECIFIC.has(name) || name.charCodeAt(0) === 0x3a || name === 'content-length' || name === 'host') continue;
+    const seen = out[name];
+    out[name] = seen === undefined ? raw[i + 1] : Array.isArray(seen) ? [...seen, raw[i + 1]!] : [String(seen), raw[i + 1]!];
+  }
+  return out;
+}
