@@ -8,6 +8,7 @@ import { redactTarget } from '../log/redact.js';
 import type { Metrics, RightLabel } from '../metrics/metrics.js';
 import { ClientConnection, type ConnectionHost } from '../proxy/client-connection.js';
 import type { Exchange } from '../proxy/exchange.js';
+import { ConnectionSet } from '../proxy/connection-set.js';
 import { IdleSweeper } from '../proxy/idle-sweeper.js';
 import type { Right } from '../tokens/record.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
@@ -40,19 +41,17 @@ export interface DecisionPortOptions {
  * node:http: a cached allowed answer costs what the proxy port's refusals cost (16.6 µs of CPU
  * against 17.3 µs for its 403 to a cached token), while a bare node:http server answering the
  * same 200 without any check already cost 17.7 µs (bench/decision-front.mjs, README "Decision
- * API"). The connection bookkeeping below (idle sweep, head timeout, drain) mirrors
- * proxy/server.ts; sharing it would mean reshaping that file while others change it.
+ * API"). The connection bookkeeping (head timeout, drain) is the proxy port's ConnectionSet.
  */
 export class DecisionServer implements ConnectionHost, Verdicts<Question> {
   readonly server: Server;
   private readonly options: DecisionPortOptions;
-  private readonly connections = new Set<ClientConnection>();
-  private readonly headTimer: NodeJS.Timeout;
-  private isDraining = false;
-  private drained: (() => void) | undefined;
+  private readonly connections: ConnectionSet;
 
   constructor(options: DecisionPortOptions) {
     this.options = options;
+    // Slowloris guard and shutdown, as on the proxy port.
+    this.connections = new ConnectionSet(options.headersTimeoutMs);
     this.server = createServer({ noDelay: true });
     this.server.maxConnections = options.maxConnections;
     const idle = new IdleSweeper(options.idleTimeoutMs, options.clock);
@@ -62,49 +61,30 @@ export class DecisionServer implements ConnectionHost, Verdicts<Question> {
     });
     this.server.on('close', () => {
       idle.stop();
-      clearInterval(this.headTimer);
+      this.connections.stop();
     });
-    // Slowloris guard, as on the proxy port: one interval, not a timer per request.
-    this.headTimer = setInterval(() => this.checkHeads(), Math.max(100, Math.min(1000, options.headersTimeoutMs / 2)));
-    this.headTimer.unref();
   }
 
   get draining(): boolean {
-    return this.isDraining;
+    return this.connections.draining;
   }
 
   now(): number {
     return this.options.clock.now();
   }
 
-  private checkHeads(): void {
-    const now = performance.now();
-    for (const connection of this.connections) {
-      const since = connection.headStartedAt;
-      if (since !== 0 && now - since >= this.options.headersTimeoutMs) connection.timedOut();
-    }
-  }
-
   /** Shutdown: stop accepting, close idle connections now and busy ones after their answer. */
   drain(): Promise<void> {
-    this.isDraining = true;
-    const closed = new Promise<void>((resolve) => {
-      this.drained = resolve;
-      this.server.close();
-    });
-    for (const connection of this.connections) connection.closeWhenDone();
-    if (this.connections.size === 0) this.drained?.();
-    return closed;
+    return this.connections.drain(this.server);
   }
 
   /** The grace period is over: every connection goes now. */
   closeAllConnections(): void {
-    for (const connection of this.connections) connection.destroy();
+    this.connections.closeAll();
   }
 
   closed(connection: ClientConnection): void {
-    this.connections.delete(connection);
-    if (this.isDraining && this.connections.size === 0) this.drained?.();
+    this.connections.closed(connection);
   }
 
   /**

@@ -13,6 +13,7 @@ import type { Http2Front } from './http2-front.js';
 import type { Exchange } from './exchange.js';
 import type { EndReason } from '../metrics/metrics.js';
 import { upstreamHeaders } from './headers.js';
+import { ConnectionSet } from './connection-set.js';
 import { IdleSweeper } from './idle-sweeper.js';
 import type { LiveExchanges } from './live-exchanges.js';
 import type { UpstreamPool } from './upstream-pool.js';
@@ -58,22 +59,21 @@ export function refusalHeaders(reason: DenyReason): Readonly<Record<string, stri
  * (client-connection.ts), Tollgate's own keep-alive pool behind (upstream-pool.ts). Each request
  * is one Exchange and runs top to bottom:
  *   parse (the connection) -> check the target -> route -> authenticate -> authorize -> forward,
- * and every refusal goes through `refuse`, which maps the reason to its status and problem body.
+ * the middle four in the decision step every port shares (auth/decide.ts); every refusal goes
+ * through `refused`, which maps the reason to its status and problem body.
  */
 export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   readonly server: Server;
   private readonly options: ProxyOptions;
-  private readonly connections = new Set<ClientConnection>();
-  private readonly headTimer: NodeJS.Timeout;
-  private isDraining = false;
-  private drained: (() => void) | undefined;
+  private readonly connections: ConnectionSet;
 
   get draining(): boolean {
-    return this.isDraining;
+    return this.connections.draining;
   }
 
   constructor(options: ProxyOptions) {
     this.options = options;
+    this.connections = new ConnectionSet(options.headersTimeoutMs);
     const tls = options.tls;
     this.server = tls === undefined ? createServer({ noDelay: true }) : createTlsServer({
             ...tls,
@@ -95,46 +95,27 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     if (tls !== undefined) this.server.on('tlsClientError', () => {});
     this.server.on('close', () => {
       idle.stop();
-      clearInterval(this.headTimer);
+      this.connections.stop();
     });
-    // A head that never completes (slowloris) is cut at the headers timeout, checked on this
-    // interval rather than with a timer per request.
-    this.headTimer = setInterval(() => this.checkHeads(), Math.max(100, Math.min(1000, options.headersTimeoutMs / 2)));
-    this.headTimer.unref();
   }
 
   now(): number {
     return this.options.clock.now();
   }
 
-  private checkHeads(): void {
-    // Transport timeouts run on the monotonic clock: the injected clock is the tokens' time.
-    const now = performance.now();
-    for (const connection of this.connections) {
-      const since = connection.headStartedAt;
-      if (since !== 0 && now - since >= this.options.headersTimeoutMs) connection.timedOut();
-    }
-  }
-
   /**
    * Shutdown began: stop accepting, close idle connections, and close each busy one after its
-   * response. Resolves when the last connection has closed.
+   * response. Resolves when the last connection (HTTP/2 sessions included) has closed.
    */
   drain(): Promise<void> {
-    this.isDraining = true;
-    const closed = new Promise<void>((resolve) => {
-      this.drained = resolve;
-      this.server.close();
-    });
-    for (const connection of this.connections) connection.closeWhenDone();
-    if (this.connections.size === 0) this.drained?.();
+    const closed = this.connections.drain(this.server);
     if (this.options.http2 !== undefined) return Promise.all([closed, this.options.http2.drain()]).then(() => undefined);
     return closed;
   }
 
   /** The grace period is over: every connection goes now. */
   closeAllConnections(): void {
-    for (const connection of this.connections) connection.destroy();
+    this.connections.closeAll();
     this.options.http2?.closeAll();
   }
 
@@ -146,8 +127,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   }
 
   closed(connection: ClientConnection): void {
-    this.connections.delete(connection);
-    if (this.isDraining && this.connections.size === 0) this.drained?.();
+    this.connections.closed(connection);
   }
 
   /**

@@ -25,16 +25,23 @@ t.teardown(async () => {
 const client = echoClient(`127.0.0.1:${h.tollgate.proxyPort}`);
 t.teardown(() => client.close());
 
-t.test('a revoke ends an open bidirectional gRPC call with 16 UNAUTHENTICATED', async (t) => {
-  const token = await h.token(['stream', 'query']);
+/** A bidirectional call that has echoed once; `status` resolves with how it ended. */
+async function openChat(secret: string) {
   const metadata = new grpc.Metadata();
-  metadata.set('authorization', bearer(token.secret).authorization);
+  metadata.set('authorization', bearer(secret).authorization);
   const chat = (client.Chat as unknown as (m: grpc.Metadata) => grpc.ClientDuplexStream<Note, Note>)(metadata);
   const first = new Promise<Note>((resolve) => chat.once('data', resolve));
   chat.write({ text: 'one' });
-  t.equal((await first).text, 'echo one', 'the call runs');
+  const echoed = (await first).text;
   const status = new Promise<grpc.StatusObject>((resolve) => chat.on('status', resolve));
   chat.on('error', () => {});
+  return { echoed, status };
+}
+
+t.test('a revoke ends an open bidirectional gRPC call with 16 UNAUTHENTICATED', async (t) => {
+  const token = await h.token(['stream', 'query']);
+  const { echoed, status } = await openChat(token.secret);
+  t.equal(echoed, 'echo one', 'the call runs');
   t.equal((await call(h, 'POST', `/v1/tokens/${token.token.id}/revoke`, h.adminSecret)).status, 200);
   const ended = await status;
   t.equal(ended.code, grpc.status.UNAUTHENTICATED);
@@ -44,14 +51,7 @@ t.test('a revoke ends an open bidirectional gRPC call with 16 UNAUTHENTICATED', 
 
 t.test('a rights edit that takes the right away ends the call with 7 PERMISSION_DENIED', async (t) => {
   const token = await h.token(['stream', 'query']);
-  const metadata = new grpc.Metadata();
-  metadata.set('authorization', bearer(token.secret).authorization);
-  const chat = (client.Chat as unknown as (m: grpc.Metadata) => grpc.ClientDuplexStream<Note, Note>)(metadata);
-  const first = new Promise<Note>((resolve) => chat.once('data', resolve));
-  chat.write({ text: 'one' });
-  await first;
-  const status = new Promise<grpc.StatusObject>((resolve) => chat.on('status', resolve));
-  chat.on('error', () => {});
+  const { status } = await openChat(token.secret);
   await call(h, 'PATCH', `/v1/tokens/${token.token.id}`, h.adminSecret, { rights: ['query'] });
   t.equal((await status).code, grpc.status.PERMISSION_DENIED);
 });
