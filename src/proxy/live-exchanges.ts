@@ -64,20 +64,28 @@ export class LiveExchanges {
     const id = exchange.identity?.tokenId;
     const token = exchange.token;
     if (id === undefined || token === undefined) return;
-    let entry = this.tokens.get(id);
-    if (entry === undefined) {
-      entry = { token, exchanges: new Set(), checkedAt: this.options.clock.now(), checking: false, dirty: false, retry: false };
-      this.tokens.set(id, entry);
-    } else if (entry.exchanges.size === 0) {
-      // An entry kept from earlier exchanges: the record this one was allowed on is the newer.
-      entry.token = token;
-      entry.checkedAt = this.options.clock.now();
+    const entry = this.tokens.get(id);
+    if (entry !== undefined && entry.token === token) {
+      // The hot path: the token as this registry last saw it current (an invalidation that
+      // finds an entry with nothing open drops it, so a kept entry's token was not invalidated).
+      entry.exchanges.add(exchange);
+      this.options.metrics.live[exchange.liveProtocol]++;
+      return;
     }
-    entry.exchanges.add(exchange);
+    let current = entry;
+    if (current === undefined) {
+      current = { token, exchanges: new Set(), checkedAt: this.options.clock.now(), checking: false, dirty: false, retry: false };
+      this.tokens.set(id, current);
+    } else if (current.exchanges.size === 0) {
+      // An entry kept from earlier exchanges: the record this one was allowed on is the newer.
+      current.token = token;
+      current.checkedAt = this.options.clock.now();
+    }
+    current.exchanges.add(exchange);
     this.options.metrics.live[exchange.liveProtocol]++;
     // The token was read before an invalidation this registry could not apply to it (it was
     // not registered yet): read it again now rather than at the TTL.
-    if (!this.options.cache.holds(token)) this.recheck(entry);
+    if (!this.options.cache.holds(token)) this.recheck(current);
   }
 
   /** The exchange ended (however it ended). The emptied entry stays until the next sweep. */
@@ -117,7 +125,12 @@ export class LiveExchanges {
   }
 
   private recheck(entry: TokenEntry): void {
-    if (entry.exchanges.size === 0) return;
+    if (entry.exchanges.size === 0) {
+      // Nothing open to judge; the entry goes, so the next exchange on this token is checked
+      // against the cache rather than taken for current (see add).
+      if (!entry.checking) this.tokens.delete(entry.token.record.id);
+      return;
+    }
     if (entry.checking) {
       entry.dirty = true;
       return;
