@@ -6,7 +6,7 @@ import { authorize, type Identity } from './authorize.js';
 import type { DenyReason } from './decision.js';
 import type { LastUsedRecorder, UseSource } from './last-used.js';
 import { checkTarget } from './paths.js';
-import { repositoryFromHeader, rightFor, upgradeRightFor, type RouteMatch, type RouteTable } from './routes.js';
+import { repositoryFromHeader, rightFor, type RouteMatch, type RouteTable } from './routes.js';
 import { findToken, HEADER_ONLY, removeProtocolToken, withoutQueryToken, type TokenSource } from './token-sources.js';
 import type { TokenCache } from './token-cache.js';
 import type { Limiter } from '../limits/limiter.js';
@@ -91,7 +91,7 @@ export class DecisionStep {
     const match = this.options.routes.match(target);
 
     if (match?.route.isPublic) {
-      const right = request.isUpgrade === true ? upgradeRightFor(match.route) : rightFor(match.route, request.method);
+      const right = rightFor(match.route, request.method, request.isUpgrade === true);
       if (right === undefined) return verdicts.refused(request, 'method_not_allowed', 'none');
       request.right = right;
       return verdicts.allowed(request, right);
@@ -118,7 +118,7 @@ export class DecisionStep {
     if (request.isDone) return;
     if (typeof identity === 'string') return verdicts.refused(request, identity, 'none');
     if (match === undefined) return verdicts.refused(request, 'no_route', 'none');
-    const right = request.isUpgrade === true ? upgradeRightFor(match.route) : rightFor(match.route, request.method);
+    const right = rightFor(match.route, request.method, request.isUpgrade === true);
     if (right === undefined) return verdicts.refused(request, 'method_not_allowed', 'none');
     let repository = match.repository;
     if (repository === undefined && match.route.repositoryHeader !== undefined) {

@@ -84,15 +84,14 @@ export class RouteTable {
   }
 }
 
-/** The right a method needs on a route, or undefined when the method is not allowed there. */
-export function rightFor(route: Route, method: string): Right | undefined {
-  // WEBSOCKET names the upgrade's right only; as a method it is nothing.
+/**
+ * The right a request needs on a route, or undefined when its method is not allowed there. A
+ * WebSocket upgrade needs the route's `WEBSOCKET` entry, else its GET right; as a method,
+ * `WEBSOCKET` is nothing.
+ */
+export function rightFor(route: Route, method: string, isUpgrade = false): Right | undefined {
+  if (isUpgrade) return route.rights.WEBSOCKET ?? route.rights.GET;
   return method === 'WEBSOCKET' ? undefined : route.rights[method];
-}
-
-/** The right a WebSocket upgrade needs: the route's `WEBSOCKET` entry, else its GET right. */
-export function upgradeRightFor(route: Route): Right | undefined {
-  return route.rights.WEBSOCKET ?? route.rights.GET;
 }
 
 /** Returns false for no match, else the repository parameter (or undefined when there is none). */

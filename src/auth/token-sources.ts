@@ -7,7 +7,7 @@ export type TokenSource = 'header' | 'query' | 'protocol';
 const QUERY_NAME = 'access_token=';
 
 /** The WebSocket subprotocol that carries a token: `tollgate.bearer.<secret>`. */
-export const PROTOCOL_PREFIX = 'tollgate.bearer.';
+const PROTOCOL_PREFIX = 'tollgate.bearer.';
 
 const SUBPROTOCOL_FIELD = 'sec-websocket-protocol';
 

@@ -15,7 +15,7 @@ import type { EndReason, LiveProtocol } from '../metrics/metrics.js';
 import type { LiveExchange } from './live-exchanges.js';
 import type { Tunnel, TunnelOwner } from './tunnel.js';
 import { GOING_AWAY, websocketAccept } from './websocket-frames.js';
-import type { Framing, UpstreamConnection, UpstreamUser } from './upstream-connection.js';
+import { IDEMPOTENT, type Framing, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
 
 /** Where an exchange reports its end (metrics, access log) and asks the clock. */
@@ -29,9 +29,6 @@ export interface ExchangeSink {
   /** An open exchange was cut by Tollgate itself (SPEC §8 exchanges_ended_total). */
   exchangeCut?(reason: EndReason): void;
 }
-
-/** Methods whose request may be sent twice (RFC 9110 §9.2.2), when it has no body. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 type Phase = 'deciding' | 'waiting' | 'forwarding' | 'tunnel' | 'done';
 
@@ -139,9 +136,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   }
 
   userAgent(): string | undefined {
-    const raw = this.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'user-agent') return raw[i + 1];
-    return undefined;
+    return fieldOf(this.rawHeaders, 'user-agent');
   }
 
   get isHead(): boolean {

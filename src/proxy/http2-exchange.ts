@@ -11,7 +11,7 @@ import type { EndReason, LiveProtocol, RightLabel } from '../metrics/metrics.js'
 import type { LiveExchange } from './live-exchanges.js';
 import { GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE, grpcMessage, grpcStatusFor } from './grpc-status.js';
 import { http2ResponseHeaders, http2Trailers, relayedHeaders, type StreamHead } from './http2-headers.js';
-import type { Framing, UpstreamConnection, UpstreamUser } from './upstream-connection.js';
+import { IDEMPOTENT, type Framing, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
 
 /** Where a stream exchange reports its end (metrics, access log). */
@@ -26,8 +26,6 @@ export interface StreamSink {
 }
 
 const EMPTY_TRAILERS: OutgoingHttpHeaders = Object.freeze(Object.create(null) as OutgoingHttpHeaders);
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 type Phase = 'deciding' | 'forwarding' | 'done';
 
@@ -71,7 +69,6 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
   private call: ClientHttp2Stream | undefined;
   private upstreamAt = 0;
   private retried = false;
-  private endedBy: EndReason | undefined;
   /** The upstream call's response ended whole (its trailers are in `trailers`). */
   private callEnded = false;
   private trailers: OutgoingHttpHeaders | undefined;
@@ -204,7 +201,6 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
    */
   end(reason: EndReason): boolean {
     if (this.phase === 'done') return false;
-    this.endedBy = reason;
     this.sink.exchangeCut?.(reason);
     const code = reason === 'rights' ? GRPC_PERMISSION_DENIED : reason === 'quota' ? GRPC_RESOURCE_EXHAUSTED : GRPC_UNAUTHENTICATED;
     const message = reason === 'rights' ? 'token no longer holds this right' : reason === 'quota' ? 'token quota spent' : `token ${reason}`;
@@ -229,11 +225,6 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
     if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
     this.sink.finished(this, 'forbidden', this.status || 499);
     return true;
-  }
-
-  /** Why `end` was called, if it was. */
-  get endReason(): EndReason | undefined {
-    return this.endedBy;
   }
 
   private closed(): void {

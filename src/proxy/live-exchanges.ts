@@ -95,13 +95,6 @@ export class LiveExchanges {
     if (this.tokens.get(id)?.exchanges.delete(exchange) === true) this.options.metrics.live[exchange.liveProtocol]--;
   }
 
-  /** Exchanges open now (for tests and the metric). */
-  get size(): number {
-    let n = 0;
-    for (const entry of this.tokens.values()) n += entry.exchanges.size;
-    return n;
-  }
-
   /** An invalidation: read the tokens it names again (the cache has dropped them already). */
   onInvalidation(message: Invalidation): void {
     if (this.tokens.size === 0) return;

@@ -3,6 +3,12 @@ import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, HEADERS_SKIP_BODY, 
 import type { UpstreamPool } from './upstream-pool.js';
 import { writeChunk } from './chunked.js';
 
+/**
+ * Methods whose request may be sent twice (RFC 9110 §9.2.2): what a user's retryOnce allows,
+ * when the request has no body either.
+ */
+export const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
 /** How a response body is delimited, as the upstream framed it. */
 export type Framing = 'none' | 'length' | 'chunked' | 'close';
 
