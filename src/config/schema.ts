@@ -249,7 +249,7 @@ const eventTypes = z.unknown().transform((value, ctx) => {
   return z.NEVER;
 });
 
-/** The decision port's address, or "" for off (SPEC §10): it opens only when asked for. */
+/** The decision port's address, or "" for off (docs/decision-api/README.md): it opens only when asked for. */
 const optionalListen = z.unknown().transform((value, ctx): ListenAddress | null => {
   if (value === '') return null;
   const match = typeof value === 'string' ? HOST_PORT.exec(value) : null;
@@ -359,7 +359,7 @@ export const configSchema = z.strictObject({
     // lru-cache allocates every slot at start: 10 million here and in negativeMax took 480 MB
     // and 3.3 s before the first request; a million of each is about 50 MB.
     max: positiveInt(1_000_000),
-    // The backstop for a missed invalidation (SPEC §4): a revoked token may live this long.
+    // The backstop for a missed invalidation (docs/stores.md): a revoked token may live this long.
     ttl: duration('100ms', '1h'),
     negativeMax: positiveInt(1_000_000),
     // lru-cache reads a ttl of 0 as "never expires".
@@ -376,7 +376,7 @@ export const configSchema = z.strictObject({
       // and gets its token.expiring event.
       expiringNotice: span,
       webhooks: z.array(webhook),
-      // Each POST is abandoned after this long (SPEC §11: 10 s).
+      // Each POST is abandoned after this long (docs/webhooks.md: 10 s).
       timeout: duration('100ms', '5m'),
       // A sender holds an event this long before another replica may take it over: more than
       // the timeout, or a slow receiver would get each event twice.
