@@ -206,11 +206,15 @@ function schemaText(schema: Json | undefined): string {
     return `map of ${schemaText(schema.additionalProperties)}`;
   }
   const bounds: string[] = [];
-  if (schema.minimum !== undefined || schema.maximum !== undefined) bounds.push(`${schema.minimum ?? ''}-${schema.maximum ?? ''}`);
+  // zod marks every integer with the safe-integer range: that says nothing to a reader.
+  const bound = (n: unknown) => (typeof n === 'number' && Math.abs(n) < Number.MAX_SAFE_INTEGER ? n : undefined);
+  const [min, max] = [bound(schema.minimum), bound(schema.maximum)];
+  if (min !== undefined || max !== undefined) bounds.push(max === undefined ? `from ${min}` : `${min ?? ''}-${max}`);
   if (schema.minLength !== undefined || schema.maxLength !== undefined) bounds.push(`length ${schema.minLength ?? 0}-${schema.maxLength ?? ''}`);
   if (schema.maxItems !== undefined) bounds.push(`at most ${schema.maxItems}`);
   if (schema.format) bounds.push(schema.format);
-  if (schema.pattern) bounds.push(code(schema.pattern));
+  // A format (date-time) says what its long pattern spells out.
+  if (schema.pattern && !schema.format) bounds.push(code(schema.pattern));
   return [type ?? 'any', ...bounds].join(' ');
 }
 
