@@ -64,3 +64,14 @@ t.test('each page starts with a title and a sentence saying what it is for', asy
     t.ok(first !== undefined && (/^[A-Z<]/.test(first)), `${page}: a sentence follows the title`);
   }
 });
+
+t.test('the README is a front page: short, with the two commands and a way into every page', async (t) => {
+  const readme = readPage('README.md');
+  t.ok(readme.split('\n').length < 300, 'a few hundred lines at most');
+  t.match(readme, /^```sh\nnpm install && npm start\n```$/m, 'shows npm start');
+  t.match(readme, /^```sh\nnpm test\n```$/m, 'shows npm test');
+  const linked = new Set(linksOf(readme).map(({ target }) => target.split('#')[0]));
+  for (const page of pages.filter((p) => p.startsWith('docs/') && !p.startsWith('docs/decision-api/') && p !== 'docs/reference/README.md')) {
+    t.ok(linked.has(page), `README links ${page}`);
+  }
+});
