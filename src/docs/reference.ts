@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { isMap, isPair, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { configSchema, type KeyMeta } from '../config/schema.js';
@@ -314,4 +315,14 @@ export function referencePages(): Record<string, string> {
     'docs/reference/admin-api.md': adminApiReference(),
     'docs/reference/problems.md': problemsReference(),
   };
+}
+
+/** Writes every generated page under `root` (the repository's root directory); returns their paths. */
+export function writeReferencePages(root: string): string[] {
+  return Object.entries(referencePages()).map(([path, text]) => {
+    const file = join(root, path);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+    return path;
+  });
 }

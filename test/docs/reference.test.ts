@@ -1,6 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { referencePages } from '../../src/docs/reference.js';
+import { join } from 'node:path';
+import { referencePages, writeReferencePages } from '../../src/docs/reference.js';
 import { configSchema } from '../../src/config/schema.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { envName } from '../../src/config/load.js';
@@ -54,4 +55,11 @@ t.test('the admin API reference has a heading for every route the server documen
 t.test('the problem types reference lists every problem of the registry', async (t) => {
   const page = pages['docs/reference/problems.md']!;
   for (const problem of Object.values(PROBLEMS)) t.match(page, `| \`${problem.type}\` | ${problem.status} | ${problem.title} |`, problem.type);
+});
+
+t.test('npm run docs writes each page where the test reads it', async (t) => {
+  const dir = t.testdir({});
+  const written = writeReferencePages(dir);
+  t.same(written, Object.keys(pages));
+  for (const path of written) t.equal(readFileSync(join(dir, path), 'utf8'), pages[path], path);
 });
