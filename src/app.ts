@@ -30,16 +30,16 @@ import type { TokenStore } from './store/token-store.js';
 export interface Tollgate {
   proxyPort: number;
   adminPort: number;
-  /** The decision port (SPEC §10), when `decision.listen` is set. */
+  /** The decision port (docs/decision-api/README.md), when `decision.listen` is set. */
   decisionPort: number | undefined;
   store: TokenStore;
   tokens: TokenService;
   directory: DirectoryService;
-  /** Webhooks out (SPEC §11). */
+  /** Webhooks out (docs/webhooks.md). */
   outbox: Outbox;
   /** Writes pending last uses now (they are otherwise written every cache.lastUsedInterval). */
   flushLastUsed(): Promise<void>;
-  /** Per-token limits on this replica (SPEC §3.2). */
+  /** Per-token limits on this replica (docs/limits.md). */
   limits: Limiter;
   /** Stops taking requests, lets those in flight finish within the grace period, closes the store. */
   shutdown(graceMs?: number): Promise<void>;
@@ -63,7 +63,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   }, readBuildInfo());
   outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
   const events = outbox;
-  // Every change the admin services write carries its events when a webhook wants them (SPEC §11).
+  // Every change the admin services write carries its events when a webhook wants them (docs/webhooks.md).
   const adminStore = events.enabled ? emittingStore(store, clock, () => events.wake()) : store;
   cache = new TokenCache({
     store,
@@ -205,7 +205,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     flushLastUsed: () => lastUsed.flush(),
     limits,
     async shutdown(graceMs = config.proxy.shutdownGrace) {
-      // SPEC §6: readiness fails at once, the proxy stops accepting, requests in flight (uploads
+      // docs/kubernetes.md: readiness fails at once, the proxy stops accepting, requests in flight (uploads
       // and downloads too) get until the grace period ends, idle keep-alive connections are
       // closed now and busy ones after their response. The admin port stays up meanwhile, so
       // /readyz says 503 and /metrics can still be scraped.

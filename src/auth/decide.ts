@@ -67,12 +67,12 @@ export interface DecisionStepOptions {
   routes: RouteTable;
   lastUsed: LastUsedRecorder;
   clock: Clock;
-  /** Per-token limits (SPEC §3.2); absent: no token is limited. */
+  /** Per-token limits (docs/limits.md); absent: no token is limited. */
   limits?: Limiter;
 }
 
 /**
- * The decision every port shares (SPEC §3 steps 1-4): check the target, find the route, find the
+ * The decision every port shares (the first steps of docs/data-plane.md): check the target, find the route, find the
  * token, check the right on the repository, note the use. The proxy port forwards what it
  * allows, the decision port answers 200; both refuse through the same reasons. Synchronous on a
  * cached token (no promise, no closure); only a cache miss waits.

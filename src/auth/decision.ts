@@ -22,7 +22,7 @@ export type DenyReason =
   /** Decision port: the forwarded method is missing, repeated, empty or not an HTTP token. */
   | 'bad_method';
 
-/** SPEC §8 `outcome` label values. */
+/** The `outcome` label values (docs/operations.md). */
 export type Outcome = 'allowed' | 'unauthenticated' | 'forbidden' | 'not_found' | 'unavailable' | 'upstream_error';
 
 /** A refusal: its problem (status, type, title from http/problems.ts), detail and metric outcome. */
@@ -107,7 +107,7 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
     detail: 'The token could not be checked; retry shortly.',
     outcome: 'unavailable',
   },
-  // A token's limits (SPEC §3.2): counted as forbidden, and by limit in limited_total.
+  // A token's limits (docs/limits.md): counted as forbidden, and by limit in limited_total.
   rate_limited: {
     ...PROBLEMS.rate_limited,
     detail: "The token's request rate is spent; retry after the time in Retry-After.",

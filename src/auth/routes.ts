@@ -2,7 +2,7 @@ import type { RouteConfig } from '../config/schema.js';
 import { NAME_PATTERN, type Right } from '../tokens/record.js';
 import { HEADER_ONLY, type TokenSources } from './token-sources.js';
 
-/** The default verb -> right map (SPEC §3.3); a route's own `methods` map is consulted first. */
+/** The default verb -> right map (docs/configuration.md); a route's own `methods` map is consulted first. */
 const DEFAULT_RIGHTS: Readonly<Record<string, Right>> = {
   GET: 'query',
   HEAD: 'query',

@@ -105,7 +105,7 @@ export interface UpstreamHeaderOptions {
 }
 
 /**
- * The header list sent upstream (SPEC §3.5), as a flat name/value array built in one pass over
+ * The header list sent upstream (docs/data-plane.md), as a flat name/value array built in one pass over
  * the raw headers: hop-by-hop headers and those named in Connection dropped, Authorization
  * dropped unless configured, every incoming x-tollgate-* dropped, then identity and forwarding
  * headers added. `Expect` is dropped because Tollgate answered it already; method and URL

@@ -2,7 +2,7 @@ import t from 'tap';
 import { DENIALS, deny, type DenyReason } from '../../src/auth/decision.js';
 
 // The refusal table: one row per reason, each with the status, problem type, metric outcome and
-// challenge the README documents.
+// challenge docs/data-plane.md documents.
 const CASES: Array<[DenyReason, number, string, string, boolean]> = [
   ['missing_token', 401, '/problems/missing-token', 'unauthenticated', true],
   ['duplicate_authorization', 400, '/problems/duplicate-authorization', 'unauthenticated', false],
@@ -20,7 +20,7 @@ const CASES: Array<[DenyReason, number, string, string, boolean]> = [
   ['rate_limited', 429, '/problems/rate-limited', 'forbidden', false],
   ['quota_exceeded', 429, '/problems/quota-exceeded', 'forbidden', false],
   ['too_many_streams', 429, '/problems/too-many-streams', 'forbidden', false],
-  // The decision port's own (README "Decision API").
+  // The decision port's own (docs/decision-api/README.md).
   ['bad_method', 400, '/problems/bad-method', 'not_found', false],
 ];
 

@@ -5,18 +5,18 @@ import { missing, NGINX, startNginx } from '../helpers/front-proxy.js';
 import { FlakyStore } from '../helpers/flaky-store.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { freePort } from '../helpers/ports.js';
-import { readmeBlocks } from '../helpers/readme-blocks.js';
+import { docBlocks } from '../helpers/markdown.js';
 
-// nginx-light in front of a real upstream, asking Tollgate's decision port with the README's
-// configuration as printed (only the addresses are this test's).
+// nginx-light in front of a real upstream, asking Tollgate's decision port with the configuration of docs/decision-api/nginx.md
+// as printed (only the addresses are this test's).
 const why = missing(NGINX, 'nginx-light');
 if (why !== undefined) {
   t.skip(`nginx: ${why}`, () => {});
 } else {
   const h = await startHarness({ config: { decision: { listen: '127.0.0.1:0' } } });
   t.teardown(() => h.close());
-  const [printed] = readmeBlocks('nginx');
-  if (printed === undefined) throw new Error('the README has no nginx configuration');
+  const [printed] = docBlocks('docs/decision-api/nginx.md', 'nginx');
+  if (printed === undefined) throw new Error('docs/decision-api/nginx.md has no nginx configuration');
   const conf = printed
     .replace('server 127.0.0.1:8081;', `server 127.0.0.1:${h.tollgate.decisionPort};`)
     .replace('server 127.0.0.1:8000;', `server 127.0.0.1:${h.upstream.port};`);
@@ -162,7 +162,7 @@ if (why !== undefined) {
   });
 }
 
-/** The README's block is an http-level part and one `server { ... }`: split for the helper. */
+/** The page's block is an http-level part and one `server { ... }`: split for the helper. */
 function splitServer(conf: string): [string, string] {
   const at = conf.indexOf('server {\n');
   const body = conf.slice(at + 'server {\n'.length, conf.lastIndexOf('}'));
