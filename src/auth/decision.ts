@@ -68,7 +68,7 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
   },
   bad_target: {
     ...PROBLEMS.bad_target,
-    detail: 'Paths with dot segments, encoded slashes or backslashes, NUL, or a foreign form are refused.',
+    detail: 'The target must be origin-form (RFC 9112 §3.2.1): no raw #, no character outside RFC 3986, no dot segments, encoded slashes or backslashes, or NUL.',
     outcome: 'not_found',
   },
   uri_too_long: {
