@@ -88,7 +88,11 @@ export class DecisionStep {
     const target = checkTarget(request.url);
     if (target === undefined) return verdicts.refused(request, 'bad_target', 'none');
     request.path = target;
-    const match = this.options.routes.match(target);
+    const routes = this.options.routes;
+    // What is authorized must be what every upstream routes: a path some server reads as another
+    // route's (other case, encoding, `;` parameters, merged slashes) is refused, not matched.
+    if (routes.isAmbiguous(target)) return verdicts.refused(request, 'ambiguous_path', 'none');
+    const match = routes.match(target);
 
     if (match?.route.isPublic) {
       const right = rightFor(match.route, request.method, request.isUpgrade === true);

@@ -9,6 +9,8 @@ export type DenyReason =
   | 'token_in_two_places'
   | 'unsupported_upgrade'
   | 'bad_target'
+  /** A segment spells a route's literal segment another way (case, encoding, `;`, `//`). */
+  | 'ambiguous_path'
   | 'uri_too_long'
   | 'too_many_headers'
   | 'expectation_failed'
@@ -69,6 +71,11 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
   bad_target: {
     ...PROBLEMS.bad_target,
     detail: 'The target must be origin-form (RFC 9112 §3.2.1): no raw #, no character outside RFC 3986, no dot segments, encoded slashes or backslashes, or NUL.',
+    outcome: 'not_found',
+  },
+  ambiguous_path: {
+    ...PROBLEMS.ambiguous_path,
+    detail: "A path segment spells a route's literal segment another way (case, percent-encoding, a ; parameter, an empty segment); send it as the route writes it.",
     outcome: 'not_found',
   },
   uri_too_long: {

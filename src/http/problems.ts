@@ -18,6 +18,7 @@ export const PROBLEMS = {
   too_many_headers: { status: 431, type: '/problems/too-many-headers', title: 'Too many header fields' },
   expectation_failed: { status: 417, type: '/problems/expectation-failed', title: 'Expectation failed' },
   bad_target: { status: 400, type: '/problems/bad-path', title: 'Request target refused' },
+  ambiguous_path: { status: 400, type: '/problems/ambiguous-path', title: 'Path spells a route another way' },
   missing_token: { status: 401, type: '/problems/missing-token', title: 'Authentication required' },
   duplicate_authorization: { status: 400, type: '/problems/duplicate-authorization', title: 'More than one Authorization header' },
   invalid_token: { status: 401, type: '/problems/invalid-token', title: 'Invalid token' },
