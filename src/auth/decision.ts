@@ -5,6 +5,8 @@ import type { Right } from '../tokens/record.js';
 export type DenyReason =
   | 'missing_token'
   | 'duplicate_authorization'
+  /** An underscore twin of a field a route reads for its decision (`X_Repository`). */
+  | 'ambiguous_header'
   | 'invalid_token'
   | 'token_in_two_places'
   | 'unsupported_upgrade'
@@ -51,6 +53,11 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
     ...PROBLEMS.duplicate_authorization,
     detail: 'Send exactly one Authorization header.',
     outcome: 'unauthenticated',
+  },
+  ambiguous_header: {
+    ...PROBLEMS.ambiguous_header,
+    detail: 'A field this route reads was also sent with _ for - (X_Repository), which some servers read as the same field.',
+    outcome: 'forbidden',
   },
   invalid_token: {
     ...PROBLEMS.invalid_token,

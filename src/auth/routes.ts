@@ -79,9 +79,16 @@ export class RouteTable {
   private readonly literals: (LiteralsAt | undefined)[] = [];
   /** The last segment position any route reads (a literal or `:repository`); -1 for none. */
   private readonly lastRead: number;
+  /**
+   * Request fields some route reads for its decision (each `repositoryHeader`), lower-case. They
+   * are guarded like Tollgate's own fields: an underscore twin is refused, and no `Connection`
+   * option removes one on its way upstream (proxy/headers.ts).
+   */
+  readonly decisionFields: ReadonlySet<string>;
 
   constructor(configs: readonly RouteConfig[]) {
     this.routes = configs.map(compile);
+    this.decisionFields = new Set(this.routes.flatMap((route) => (route.repositoryHeader === undefined ? [] : [route.repositoryHeader])));
     let lastRead = -1;
     for (const route of this.routes) {
       route.segments.forEach((segment, at) => {
@@ -183,6 +190,20 @@ function matchRoute(route: Route, path: string, end: number): string | undefined
   }
   // Every pattern segment used: the path must be used up too (one trailing slash is allowed).
   return at >= end ? repository : false;
+}
+
+/**
+ * True when a field other than `name` (lower-case) is `name` with `_` for some `-`
+ * (`X_Repository` for `x-repository`): CGI, WSGI and PHP read both as one variable
+ * (`HTTP_X_REPOSITORY`, RFC 3875 §4.1.18), so the upstream could read a value Tollgate did not
+ * judge. Allocates only for a field of the same length holding `_`.
+ */
+export function hasUnderscoreTwin(name: string, rawHeaders: readonly string[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const field = rawHeaders[i]!;
+    if (field.length === name.length && field.indexOf('_') !== -1 && field.toLowerCase().replace(/_/g, '-') === name) return true;
+  }
+  return false;
 }
 
 /**

@@ -20,6 +20,7 @@ export const PROBLEMS = {
   bad_target: { status: 400, type: '/problems/bad-path', title: 'Request target refused' },
   ambiguous_path: { status: 400, type: '/problems/ambiguous-path', title: 'Path spells a route another way' },
   missing_token: { status: 401, type: '/problems/missing-token', title: 'Authentication required' },
+  ambiguous_header: { status: 400, type: '/problems/ambiguous-header', title: 'Header field sent under two spellings' },
   duplicate_authorization: { status: 400, type: '/problems/duplicate-authorization', title: 'More than one Authorization header' },
   invalid_token: { status: 401, type: '/problems/invalid-token', title: 'Invalid token' },
   token_in_two_places: { status: 400, type: '/problems/token-in-two-places', title: 'Token sent in more than one place' },

@@ -6,6 +6,7 @@ import { DENIALS, deny, type DenyReason } from '../../src/auth/decision.js';
 const CASES: Array<[DenyReason, number, string, string, boolean]> = [
   ['missing_token', 401, '/problems/missing-token', 'unauthenticated', true],
   ['duplicate_authorization', 400, '/problems/duplicate-authorization', 'unauthenticated', false],
+  ['ambiguous_header', 400, '/problems/ambiguous-header', 'forbidden', false],
   ['invalid_token', 401, '/problems/invalid-token', 'unauthenticated', true],
   ['token_in_two_places', 400, '/problems/token-in-two-places', 'unauthenticated', false],
   ['unsupported_upgrade', 400, '/problems/unsupported-upgrade', 'not_found', false],
