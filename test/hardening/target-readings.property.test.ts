@@ -1,0 +1,209 @@
+import t from 'tap';
+import fc from 'fast-check';
+import { checkTarget } from '../../src/auth/paths.js';
+import { RouteTable } from '../../src/auth/routes.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
+import { validate } from '../../src/config/load.js';
+import { NAME_PATTERN } from '../../src/tokens/record.js';
+import { missing, NGINX, startNginx } from '../helpers/front-proxy.js';
+import { freePort } from '../helpers/ports.js';
+import { rawRequest } from '../helpers/raw-http.js';
+
+// One target grammar, one reading. For every target Tollgate lets through its target check and
+// routes, each way a real upstream reads a target must land on the same route and repository:
+// what is authorized is what is served. The readings are written from the servers' documented
+// behaviour, independently of Tollgate's own code (their route matcher is a second one, here),
+// and the real nginx binary reads a sample of the same targets.
+
+const ROUTES = validate(structuredClone(DEFAULTS)).routes;
+const table = new RouteTable(ROUTES);
+
+/** Where a request lands: the route's pattern and the repository it names, or nowhere. */
+type Landing = { route: string; repository: string | undefined } | 'no route' | 'refused';
+
+/** Tollgate's own reading, in the decision step's order: target check, ambiguity, first match. */
+function tollgate(target: string): Landing {
+  const path = checkTarget(target);
+  if (path === undefined || table.isAmbiguous(path)) return 'refused';
+  const match = table.match(path);
+  return match === undefined ? 'no route' : { route: match.route.path, repository: match.repository };
+}
+
+/** A second route matcher, over already-split segments, with the literal comparison a server uses. */
+function land(segments: readonly string[], equal: (segment: string, literal: string) => boolean, name: (segment: string) => string = (s) => s): Landing {
+  // One trailing slash is the route's own path (every router here accepts it).
+  const parts = segments.length > 1 && segments[segments.length - 1] === '' ? segments.slice(0, -1) : segments;
+  for (const route of ROUTES) {
+    const pattern = route.path.split('/').slice(1);
+    let repository: string | undefined;
+    let matched = true;
+    let i = 0;
+    for (; i < pattern.length; i++) {
+      const want = pattern[i]!;
+      if (want === '**') break;
+      const got = parts[i];
+      if (got === undefined) {
+        matched = false;
+        break;
+      }
+      if (want === ':repository') {
+        if (!NAME_PATTERN.test(name(got))) {
+          matched = false;
+          break;
+        }
+        repository = name(got);
+      } else if (!equal(got, want)) {
+        matched = false;
+        break;
+      }
+    }
+    if (matched && (i < pattern.length || parts.length === pattern.length)) return { route: route.path, repository };
+  }
+  return 'no route';
+}
+
+const exact = (a: string, b: string) => a === b;
+/** Java's equalsIgnoreCase (Spring, Tomcat, JAX-RS with case-insensitive matching): per character, upper then lower. */
+const ignoreCase = (a: string, b: string) =>
+  a.length === b.length && [...a].every((c, i) => c === b[i] || c.toUpperCase() === b[i]!.toUpperCase() || c.toLowerCase() === b[i]!.toLowerCase());
+
+/** Percent-decodes every byte as UTF-8, the way nginx and Tomcat hand a path to their routers. */
+const decode = (text: string) => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+};
+
+/** RFC 3986 §5.2.4 on decoded segments: `.` dropped, `..` removes the one before. */
+function removeDots(segments: readonly string[]): string[] {
+  const out: string[] = [];
+  segments.forEach((segment, i) => {
+    const isLast = i === segments.length - 1;
+    if (segment === '.' || segment === '..') {
+      if (segment === '..' && out.length > 0) out.pop();
+      if (isLast) out.push('');
+    } else {
+      out.push(segment);
+    }
+  });
+  return out;
+}
+
+const pathOf = (target: string) => target.split(/[?#]/, 1)[0]!;
+
+const READINGS: Record<string, (target: string) => Landing> = {
+  // WHATWG URL (Node's own parser; browsers, undici, Deno, many JS routers): the fragment goes
+  // first, then dot segments (also %2e) are resolved; the path stays percent-encoded.
+  whatwg: (target) => land(new URL(target, 'http://upstream').pathname.slice(1).split('/'), exact),
+  // nginx's $uri: path up to `?` or `#`, every %XX decoded, slashes merged, dot segments resolved.
+  nginx: (target) => {
+    const decoded = decode(pathOf(target));
+    if (decoded === undefined) return 'refused';
+    return land(removeDots(decoded.slice(1).split('/').filter((s, i, all) => s !== '' || i === all.length - 1)), exact);
+  },
+  // Tomcat and Spring: `;` parameters stripped from each segment before decoding, then decoded,
+  // `//` merged and dot segments resolved.
+  tomcat: (target) => {
+    const segments = pathOf(target).slice(1).split('/').map((s) => decode(s.split(';', 1)[0]!));
+    if (segments.some((s) => s === undefined)) return 'refused';
+    return land(removeDots((segments as string[]).filter((s, i, all) => s !== '' || i === all.length - 1)), exact);
+  },
+  // A case-insensitive router over decoded, NFKC-normalized segments (IIS, Spring with
+  // case-insensitive matching, Windows file servers); repository names read in lower case.
+  'case-folding': (target) => {
+    const decoded = decode(pathOf(target));
+    if (decoded === undefined) return 'refused';
+    const segments = removeDots(decoded.normalize('NFKC').slice(1).split('/').filter((s, i, all) => s !== '' || i === all.length - 1));
+    return land(segments, ignoreCase, (s) => s.toLowerCase());
+  },
+};
+
+// Targets from the alphabet that has broken path checks before: dots in every spelling,
+// fragments, parameters, case, encoded unreserved characters, stray `%`, query marks, and
+// characters that case-fold or NFKC-fold onto ASCII.
+const PIECES = [
+  '/', '//', '.', '..', '%2e', '%2E', '#', '#x', ';', ';v=1', '%3b', '%3B', '?', '?x=1', '%', '%7', '&', '=',
+  'stream', 'STREAM', 'Stream', '%73', '%73tream', 'tre', '%61', 'am', 'events', 'EVENTS', '%65vents', 'query', 'x',
+  'sensors', 'Sensors', 'billing', 'health', 'HEALTH', 'v1', 'V1', 'repositories', '%72epositories', '%C5%BF', '%C4%B1',
+  '%EF%BD%93', '%E2%84%AA', '%20', '~', '-', '_', '%5F', '%2f', 'a.b',
+];
+const HEADS = ['/v1/repositories/sensors/', '/v1/repositories/sensors', '/v1/repositories/', '/v1/', '/', '/health'];
+const target = fc
+  .tuple(fc.constantFrom(...HEADS), fc.array(fc.constantFrom(...PIECES), { maxLength: 6 }))
+  .map(([head, pieces]) => head + pieces.join(''));
+
+/** Tollgate's landing for targets it routes; undefined for those it refuses or routes nowhere. */
+function routed(text: string): { route: string; repository: string | undefined } | undefined {
+  const landing = tollgate(text);
+  return typeof landing === 'string' ? undefined : landing;
+}
+
+for (const [name, read] of Object.entries(READINGS)) {
+  t.test(`every target Tollgate routes lands on the same route and repository when read as ${name} does`, async (t) => {
+    let routedCount = 0;
+    fc.assert(
+      fc.property(target, (text) => {
+        const ours = routed(text);
+        if (ours === undefined) return true;
+        routedCount++;
+        const theirs = read(text);
+        // A reading that refuses the target is safe; one that routes it must agree.
+        if (theirs === 'refused') return true;
+        return typeof theirs !== 'string' && theirs.route === ours.route && theirs.repository === ours.repository;
+      }),
+      { numRuns: 5000 },
+    );
+    t.ok(routedCount > 500, `enough targets were routed to compare (${routedCount})`);
+  });
+}
+
+t.test('the reported targets are refused before any route is matched', async (t) => {
+  for (const text of ['/v1/repositories/sensors/..#x', '/v1/repositories/sensors/STREAM', '/v1/repositories/sensors/%73tream', '/v1/repositories/sensors/stream;v=1', '/v1/repositories/sensors/stream#']) {
+    t.equal(tollgate(text), 'refused', text);
+  }
+});
+
+// The real nginx: its locations see $uri (decoded, merged, dots resolved). One server matches
+// as written (`~`), one case-insensitively (`~*`); each answers with the route it chose.
+const why = missing(NGINX, 'nginx-light');
+if (why !== undefined) {
+  t.skip(`nginx: ${why}`, () => {});
+} else {
+  const locations = (op: string) => `
+    location ${op} "^/v1/repositories/([a-z0-9][a-z0-9._-]*)/stream/?$" { return 200 "/v1/repositories/:repository/stream $1"; }
+    location ${op} "^/v1/repositories/([a-z0-9][a-z0-9._-]*)/events/?$" { return 200 "/v1/repositories/:repository/events $1"; }
+    location ${op} "^/v1/repositories/([a-z0-9][a-z0-9._-]*)(/.*)?$" { return 200 "/v1/repositories/:repository/** $1"; }
+    location ${op} "^/health/?$" { return 200 "/health -"; }
+    location / { return 404 "no route"; }`;
+  const folding = await freePort();
+  const nginx = await startNginx(`server { listen 127.0.0.1:${folding}; ${locations('~*')} }`, locations('~'));
+  t.teardown(() => nginx.stop());
+
+  const ask = async (port: number, text: string): Promise<Landing> => {
+    const res = await rawRequest(port, `GET ${text} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    if (res.status === 404) return 'no route';
+    if (res.status !== 200) return 'refused';
+    const [route, repository] = res.text.slice(res.text.indexOf('\r\n\r\n') + 4).split(' ') as [string, string];
+    return { route, repository: repository === '-' ? undefined : repository.toLowerCase() };
+  };
+
+  for (const [name, port] of [
+    ['as written', nginx.port],
+    ['case-insensitively', folding],
+  ] as const) {
+    t.test(`the real nginx, matching locations ${name}, lands every routed target where Tollgate did`, async (t) => {
+      const sample = fc.sample(target.filter((text) => routed(text) !== undefined), { numRuns: 300, seed: 28 });
+      let asked = 0;
+      for (const text of sample) {
+        const ours = routed(text)!;
+        const theirs = await ask(port, text);
+        asked++;
+        if (theirs === 'refused') continue;
+        t.same(theirs, ours, text);
+      }
+      t.equal(asked, 300);
+    });
+  }
+}
