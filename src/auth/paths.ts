@@ -9,9 +9,10 @@
  * `/a/..#x` as `/`), and `%` not followed by two hex digits, whitespace, controls, `"<>[]\^\`{|}`
  * and bytes above 0x7e. Also refused: dot segments (`.`, `..`) plain or percent-encoded, encoded
  * slashes and backslashes (`%2f`, `%5c`), `%00`, double encoding (`%25`), percent-encoded bytes
- * that are not valid UTF-8 (overlong forms), and anything not starting with `/`. Also refused: a segment that some
- * upstream would still read as a dot segment or a separator (see `foldsToTraversal`), such as
- * `..;x` (Tomcat, Spring), `..%20` (servers that trim) or `%EF%BC%8E%EF%BC%8E` (NFKC `..`).
+ * that are not valid UTF-8 (overlong forms), and anything not starting with `/`. Also refused:
+ * a segment that some upstream would still read as a dot segment or a separator (see
+ * `foldsToTraversal`), such as `..;x` (Tomcat, Spring), `..%20` (servers that trim) or
+ * `%EF%BC%8E%EF%BC%8E` (NFKC `..`).
  * An absolute-form target (`http://host/path`, RFC 9112 §3.2.2) is reduced to its path.
  */
 export function checkTarget(target: string): string | undefined {
@@ -26,8 +27,8 @@ export function checkTarget(target: string): string | undefined {
   const end = queryAt === -1 ? path.length : queryAt;
   let segmentStart = 1;
   let hasHighBytes = false;
-  // Set when the segment holds `;`, whitespace or a byte >= 0x80 (raw or encoded): only then is
-  // the slower decode-and-normalize check worth running. Ordinary segments never set it.
+  // Set when the segment holds `;` (raw or encoded), or encoded whitespace or a byte >= 0x80:
+  // only then is the slower decode-and-normalize check worth running. Ordinary segments never set it.
   let isUnusual = false;
   for (let i = 1; i <= end; i++) {
     const c = i === end ? 47 : path.charCodeAt(i);
