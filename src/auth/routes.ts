@@ -109,11 +109,13 @@ export class RouteTable {
    * True when the path (checked by `checkTarget`) spells a route's literal segment another way:
    * a segment whose canonical form (see `canonicalSegment`) is a literal some route has at that
    * position while the segment as sent is none of them (`STREAM`, `%73tream`, `stream;v=1`,
-   * `stream.`), or an empty segment (`//`) where a route reads one, which
-   * slash-merging servers (nginx's default) remove, moving every later segment. Servers that
+   * `stream.`), or an empty segment (`//`, or `;v=1` once its parameter is cut) where a route
+   * reads one, which slash-merging servers (nginx's default, Tomcat) remove, moving every later
+   * segment. Servers that
    * fold case, decode, strip `;` parameters or merge slashes would route such a path to the
    * literal's route while the match here, byte for byte, found another. Allocates nothing unless
-   * a segment where a literal stands holds an upper-case letter, `%`, `;` or a final `.`.
+   * a segment up to one past the last a route reads holds an upper-case letter, `%` or `;`, or
+   * one where a literal stands ends in `.`.
    */
   isAmbiguous(path: string): boolean {
     const lastRead = this.lastRead;
@@ -131,9 +133,12 @@ export class RouteTable {
           if (i !== end && (position <= lastRead || i === end - 1)) return true;
         } else {
           const literals = this.literals[position];
-          if (literals !== undefined && (!isPlain || literals.isAnyFolded || path.charCodeAt(i - 1) === 46 /* . */)) {
+          if (!isPlain || (literals !== undefined && (literals.isAnyFolded || path.charCodeAt(i - 1) === 46 /* . */))) {
             const written = path.slice(start, i);
-            if (!literals.written.has(written) && literals.canonical.has(canonicalSegment(written))) return true;
+            const canonical = canonicalSegment(written);
+            // `;v=1` or `%20` is an empty segment to servers that strip parameters or trim: merged.
+            if (canonical === '' && !isPlain) return true;
+            if (literals !== undefined && !literals.written.has(written) && literals.canonical.has(canonical)) return true;
           }
         }
         position++;

@@ -24,6 +24,8 @@ const SPELLINGS = [
   '/v1/repositories/sensors/stream%3Bv=1',
   '/v1/repositories/sensors//stream',
   '/v1/repositories/sensors/stream//',
+  '/v1/repositories/sensors/;v=1/stream',
+  '/v1/repositories/sensors/stream/;x',
   '/v1/repositories/sensors/stream.',
   '/v1/repositories/sensors/EVENTS',
   '/V1/repositories/sensors/x',

@@ -1,11 +1,11 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fc from 'fast-check';
 import { checkTarget } from '../../src/auth/paths.js';
 import { RouteTable } from '../../src/auth/routes.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { validate } from '../../src/config/load.js';
 import { NAME_PATTERN } from '../../src/tokens/record.js';
-import { missing, NGINX, startNginx } from '../helpers/front-proxy.js';
+import { CADDY, missing, NGINX, startCaddy, startNginx } from '../helpers/front-proxy.js';
 import { freePort } from '../helpers/ports.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
@@ -13,7 +13,7 @@ import { rawRequest } from '../helpers/raw-http.js';
 // routes, each way a real upstream reads a target must land on the same route and repository:
 // what is authorized is what is served. The readings are written from the servers' documented
 // behaviour, independently of Tollgate's own code (their route matcher is a second one, here),
-// and the real nginx binary reads a sample of the same targets.
+// and the real nginx and Caddy binaries read a sample of the same targets.
 
 const ROUTES = validate(structuredClone(DEFAULTS)).routes;
 const table = new RouteTable(ROUTES);
@@ -165,6 +165,24 @@ t.test('the reported targets are refused before any route is matched', async (t)
   }
 });
 
+/** Asks a real server where it routes a target: its answer body is `<route> <repository or ->`. */
+async function ask(port: number, text: string): Promise<Landing> {
+  const res = await rawRequest(port, `GET ${text} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+  if (res.status === 404) return 'no route';
+  if (res.status !== 200) return 'refused';
+  const [route, repository] = res.text.slice(res.text.indexOf('\r\n\r\n') + 4).split(' ') as [string, string];
+  return { route, repository: repository === '-' ? undefined : repository.toLowerCase() };
+}
+
+/** Sends a sample of the targets Tollgate routes to a real server; each must land where Tollgate's did, or be refused. */
+async function compareSample(t: Test, port: number): Promise<void> {
+  const sample = fc.sample(target.filter((text) => routed(text) !== undefined), { numRuns: 300, seed: 28 });
+  for (const text of sample) {
+    const theirs = await ask(port, text);
+    if (theirs !== 'refused') t.same(theirs, routed(text), text);
+  }
+}
+
 // The real nginx: its locations see $uri (decoded, merged, dots resolved). One server matches
 // as written (`~`), one case-insensitively (`~*`); each answers with the route it chose.
 const why = missing(NGINX, 'nginx-light');
@@ -181,29 +199,32 @@ if (why !== undefined) {
   const nginx = await startNginx(`server { listen 127.0.0.1:${folding}; ${locations('~*')} }`, locations('~'));
   t.teardown(() => nginx.stop());
 
-  const ask = async (port: number, text: string): Promise<Landing> => {
-    const res = await rawRequest(port, `GET ${text} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-    if (res.status === 404) return 'no route';
-    if (res.status !== 200) return 'refused';
-    const [route, repository] = res.text.slice(res.text.indexOf('\r\n\r\n') + 4).split(' ') as [string, string];
-    return { route, repository: repository === '-' ? undefined : repository.toLowerCase() };
-  };
-
   for (const [name, port] of [
     ['as written', nginx.port],
     ['case-insensitively', folding],
   ] as const) {
-    t.test(`the real nginx, matching locations ${name}, lands every routed target where Tollgate did`, async (t) => {
-      const sample = fc.sample(target.filter((text) => routed(text) !== undefined), { numRuns: 300, seed: 28 });
-      let asked = 0;
-      for (const text of sample) {
-        const ours = routed(text)!;
-        const theirs = await ask(port, text);
-        asked++;
-        if (theirs === 'refused') continue;
-        t.same(theirs, ours, text);
-      }
-      t.equal(asked, 300);
-    });
+    t.test(`the real nginx, matching locations ${name}, lands every routed target where Tollgate did`, (t) => compareSample(t, port));
   }
+}
+
+// The real Caddy: its path matchers see the decoded, cleaned path; matched case-insensitively,
+// as its `path` matcher does.
+const noCaddy = missing(CADDY, 'caddy');
+if (noCaddy !== undefined) {
+  t.skip(`caddy: ${noCaddy}`, () => {});
+} else {
+  const caddy = await startCaddy(`
+\t@stream path_regexp s (?i)^/v1/repositories/([a-z0-9][a-z0-9._-]*)/stream/?$
+\t@events path_regexp e (?i)^/v1/repositories/([a-z0-9][a-z0-9._-]*)/events/?$
+\t@rest path_regexp r (?i)^/v1/repositories/([a-z0-9][a-z0-9._-]*)(/.*)?$
+\t@health path_regexp h (?i)^/health/?$
+\troute {
+\t\trespond @stream "/v1/repositories/:repository/stream {re.s.1}" 200
+\t\trespond @events "/v1/repositories/:repository/events {re.e.1}" 200
+\t\trespond @rest "/v1/repositories/:repository/** {re.r.1}" 200
+\t\trespond @health "/health -" 200
+\t\trespond "no route" 404
+\t}`);
+  t.teardown(() => caddy.stop());
+  t.test('the real Caddy, matching paths case-insensitively, lands every routed target where Tollgate did', (t) => compareSample(t, caddy.port));
 }
