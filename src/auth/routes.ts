@@ -109,13 +109,12 @@ export class RouteTable {
    * True when the path (checked by `checkTarget`) spells a route's literal segment another way:
    * a segment whose canonical form (see `canonicalSegment`) is a literal some route has at that
    * position while the segment as sent is none of them (`STREAM`, `%73tream`, `stream;v=1`,
-   * `stream.`), or an empty segment (`//`, or `;v=1` once its parameter is cut) where a route
-   * reads one, which slash-merging servers (nginx's default, Tomcat) remove, moving every later
-   * segment. Servers that
-   * fold case, decode, strip `;` parameters or merge slashes would route such a path to the
-   * literal's route while the match here, byte for byte, found another. Allocates nothing unless
-   * a segment up to one past the last a route reads holds an upper-case letter, `%` or `;`, or
-   * one where a literal stands ends in `.`.
+   * `stream.`); or, up to one position past the last a route reads, an empty segment (`//`, or
+   * `;v=1` and `%20`, empty once cut or trimmed) other than one trailing slash, which
+   * slash-merging servers (nginx's default, Tomcat) remove, moving every later segment. Servers
+   * that fold case, decode, strip `;` parameters or merge slashes would route such a path to
+   * another route than the byte-for-byte match here. Allocates nothing unless a segment in those
+   * positions holds an upper-case letter, `%` or `;`, or one where a literal stands ends in `.`.
    */
   isAmbiguous(path: string): boolean {
     const lastRead = this.lastRead;
@@ -124,13 +123,14 @@ export class RouteTable {
     let position = 0;
     let start = 1;
     let isPlain = true;
-    // One position past the last read: a route matches one trailing slash, so `stream//` counts.
+    // One position past the last read: a route matches one trailing slash, so `stream//` and
+    // `events/;x` count.
     for (let i = 1; i <= end && position <= lastRead + 1; i++) {
       const c = i === end ? 47 : path.charCodeAt(i);
       if (c === 47 /* / */) {
         if (i === start) {
           // An empty segment that is not the one trailing slash shifts what follows it.
-          if (i !== end && (position <= lastRead || i === end - 1)) return true;
+          if (i !== end) return true;
         } else {
           const literals = this.literals[position];
           if (!isPlain || (literals !== undefined && (literals.isAnyFolded || path.charCodeAt(i - 1) === 46 /* . */))) {

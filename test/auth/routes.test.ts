@@ -65,10 +65,10 @@ t.test('a segment spelling a literal another way is ambiguous where a route has 
 });
 
 t.test('an empty segment, or one that is empty once its ; parameter is cut, where a route reads one is ambiguous; elsewhere, and one trailing slash, are not', async (t) => {
-  for (const path of ['/v1//repositories/sensors/q', '/v1/repositories//sensors', '/v1/repositories/sensors//stream', '/v1/repositories/sensors/stream//', '//', '/v1/repositories/sensors/;v=1/stream', '/v1/repositories/sensors/stream/;x', '/v1/repositories/sensors/%20/stream']) {
+  for (const path of ['/v1//repositories/sensors/q', '/v1/repositories//sensors', '/v1/repositories/sensors//stream', '/v1/repositories/sensors/stream//', '//', '/v1/repositories/sensors/;v=1/stream', '/v1/repositories/sensors/stream/;x', '/v1/repositories/sensors/%20/stream', '/v1/repositories/sensors/events///', '/v1/repositories/sensors/x//y']) {
     t.equal(table.isAmbiguous(path), true, path);
   }
-  for (const path of ['/', '/health/', '/v1/repositories/sensors/stream/', '/v1/repositories/sensors/x//y', '/v1/repositories/sensors/x/y//']) {
+  for (const path of ['/', '/health/', '/v1/repositories/sensors/stream/', '/v1/repositories/sensors/x/y//z', '/v1/repositories/sensors/x/y//']) {
     t.equal(table.isAmbiguous(path), false, path);
   }
 });

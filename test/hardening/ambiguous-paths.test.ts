@@ -24,6 +24,7 @@ const SPELLINGS = [
   '/v1/repositories/sensors/stream%3Bv=1',
   '/v1/repositories/sensors//stream',
   '/v1/repositories/sensors/stream//',
+  '/v1/repositories/sensors/events///',
   '/v1/repositories/sensors/;v=1/stream',
   '/v1/repositories/sensors/stream/;x',
   '/v1/repositories/sensors/stream.',
@@ -66,7 +67,7 @@ t.test('the decision port refuses the same spellings in X-Forwarded-Uri', async 
 
 t.test('the exact spelling is judged as before, and other segments keep their case and encoding', async (t) => {
   t.equal((await send('PUT /v1/repositories/sensors/stream HTTP/1.1\r\nContent-Length: 0')).status, 403, 'the stream route needs stream');
-  for (const path of ['/v1/repositories/sensors/q', '/v1/repositories/sensors/Data/STREAM', '/v1/repositories/sensors/x/%73tream', '/v1/repositories/sensors/a;b/c', '/v1/repositories/sensors/streams', '/v1/repositories/sensors/x//y', '/v1/repositories/sensors/streams/']) {
+  for (const path of ['/v1/repositories/sensors/q', '/v1/repositories/sensors/Data/STREAM', '/v1/repositories/sensors/x/%73tream', '/v1/repositories/sensors/a;b/c', '/v1/repositories/sensors/streams', '/v1/repositories/sensors/x/y//z', '/v1/repositories/sensors/streams/']) {
     t.equal((await send(`GET ${path} HTTP/1.1`)).status, 200, path);
   }
 });
