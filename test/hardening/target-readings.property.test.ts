@@ -4,6 +4,7 @@ import { checkTarget } from '../../src/auth/paths.js';
 import { RouteTable } from '../../src/auth/routes.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { validate } from '../../src/config/load.js';
+import type { RouteConfig } from '../../src/config/schema.js';
 import { NAME_PATTERN } from '../../src/tokens/record.js';
 import { CADDY, missing, NGINX, startCaddy, startNginx } from '../helpers/front-proxy.js';
 import { freePort } from '../helpers/ports.js';
@@ -16,13 +17,20 @@ import { rawRequest } from '../helpers/raw-http.js';
 // and the real nginx and Caddy binaries read a sample of the same targets.
 
 const ROUTES = validate(structuredClone(DEFAULTS)).routes;
-const table = new RouteTable(ROUTES);
+// Routes an operator might write: literals with capitals, a literal after :repository beside a
+// catch-all, a catch-all that names no repository.
+const OTHER_ROUTES = validate({
+  ...structuredClone(DEFAULTS),
+  routes: [{ path: '/API/:repository/Items' }, { path: '/API/:repository/**' }, { path: '/v2/repositories/:repository/stream' }, { path: '/v2/**', repositoryHeader: 'x-repository' }],
+}).routes;
+const tables = new Map([ROUTES, OTHER_ROUTES].map((routes) => [routes, new RouteTable(routes)]));
 
 /** Where a request lands: the route's pattern and the repository it names, or nowhere. */
 type Landing = { route: string; repository: string | undefined } | 'no route' | 'refused';
 
 /** Tollgate's own reading, in the decision step's order: target check, ambiguity, first match. */
-function tollgate(target: string): Landing {
+function tollgate(target: string, routes = ROUTES): Landing {
+  const table = tables.get(routes)!;
   const path = checkTarget(target);
   if (path === undefined || table.isAmbiguous(path)) return 'refused';
   const match = table.match(path);
@@ -30,10 +38,10 @@ function tollgate(target: string): Landing {
 }
 
 /** A second route matcher, over already-split segments, with the literal comparison a server uses. */
-function land(segments: readonly string[], equal: (segment: string, literal: string) => boolean, name: (segment: string) => string = (s) => s): Landing {
+function land(routes: readonly RouteConfig[], segments: readonly string[], equal: (segment: string, literal: string) => boolean, name: (segment: string) => string = (s) => s): Landing {
   // One trailing slash is the route's own path (every router here accepts it).
   const parts = segments.length > 1 && segments[segments.length - 1] === '' ? segments.slice(0, -1) : segments;
-  for (const route of ROUTES) {
+  for (const route of routes) {
     const pattern = route.path.split('/').slice(1);
     let repository: string | undefined;
     let matched = true;
@@ -93,30 +101,30 @@ function removeDots(segments: readonly string[]): string[] {
 
 const pathOf = (target: string) => target.split(/[?#]/, 1)[0]!;
 
-const READINGS: Record<string, (target: string) => Landing> = {
+const READINGS: Record<string, (target: string, routes: readonly RouteConfig[]) => Landing> = {
   // WHATWG URL (Node's own parser; browsers, undici, Deno, many JS routers): the fragment goes
   // first, then dot segments (also %2e) are resolved; the path stays percent-encoded.
-  whatwg: (target) => land(new URL(target, 'http://upstream').pathname.slice(1).split('/'), exact),
+  whatwg: (target, routes) => land(routes, new URL(target, 'http://upstream').pathname.slice(1).split('/'), exact),
   // nginx's $uri: path up to `?` or `#`, every %XX decoded, slashes merged, dot segments resolved.
-  nginx: (target) => {
+  nginx: (target, routes) => {
     const decoded = decode(pathOf(target));
     if (decoded === undefined) return 'refused';
-    return land(removeDots(decoded.slice(1).split('/').filter((s, i, all) => s !== '' || i === all.length - 1)), exact);
+    return land(routes, removeDots(decoded.slice(1).split('/').filter((s, i, all) => s !== '' || i === all.length - 1)), exact);
   },
   // Tomcat and Spring: `;` parameters stripped from each segment before decoding, then decoded,
   // `//` merged and dot segments resolved.
-  tomcat: (target) => {
+  tomcat: (target, routes) => {
     const segments = pathOf(target).slice(1).split('/').map((s) => decode(s.split(';', 1)[0]!));
     if (segments.some((s) => s === undefined)) return 'refused';
-    return land(removeDots((segments as string[]).filter((s, i, all) => s !== '' || i === all.length - 1)), exact);
+    return land(routes, removeDots((segments as string[]).filter((s, i, all) => s !== '' || i === all.length - 1)), exact);
   },
   // A case-insensitive router over decoded, NFKC-normalized segments (IIS, Spring with
   // case-insensitive matching, Windows file servers); repository names read in lower case.
-  'case-folding': (target) => {
+  'case-folding': (target, routes) => {
     const decoded = decode(pathOf(target));
     if (decoded === undefined) return 'refused';
     const segments = removeDots(decoded.normalize('NFKC').slice(1).split('/').filter((s, i, all) => s !== '' || i === all.length - 1));
-    return land(segments, ignoreCase, (s) => s.toLowerCase());
+    return land(routes, segments, ignoreCase, (s) => s.toLowerCase());
   },
 };
 
@@ -130,33 +138,42 @@ const PIECES = [
   '%EF%BD%93', '%E2%84%AA', '%20', '~', '-', '_', '%5F', '%2f', 'a.b',
 ];
 const HEADS = ['/v1/repositories/sensors/', '/v1/repositories/sensors', '/v1/repositories/', '/v1/', '/', '/health'];
-const target = fc
-  .tuple(fc.constantFrom(...HEADS), fc.array(fc.constantFrom(...PIECES), { maxLength: 6 }))
-  .map(([head, pieces]) => head + pieces.join(''));
+const targetFrom = (heads: string[], pieces: string[]) =>
+  fc.tuple(fc.constantFrom(...heads), fc.array(fc.constantFrom(...pieces), { maxLength: 6 })).map(([head, rest]) => head + rest.join(''));
+const target = targetFrom(HEADS, PIECES);
+const otherTarget = targetFrom(
+  ['/API/sensors/', '/API/', '/api/sensors/', '/v2/repositories/sensors/', '/v2/', '/'],
+  [...PIECES, 'Items', 'items', 'ITEMS', '%49tems', 'API', 'api', '%41PI', 'v2'],
+);
 
 /** Tollgate's landing for targets it routes; undefined for those it refuses or routes nowhere. */
-function routed(text: string): { route: string; repository: string | undefined } | undefined {
-  const landing = tollgate(text);
+function routed(text: string, routes = ROUTES): { route: string; repository: string | undefined } | undefined {
+  const landing = tollgate(text, routes);
   return typeof landing === 'string' ? undefined : landing;
 }
 
 for (const [name, read] of Object.entries(READINGS)) {
-  t.test(`every target Tollgate routes lands on the same route and repository when read as ${name} does`, async (t) => {
-    let routedCount = 0;
-    fc.assert(
-      fc.property(target, (text) => {
-        const ours = routed(text);
-        if (ours === undefined) return true;
-        routedCount++;
-        const theirs = read(text);
-        // A reading that refuses the target is safe; one that routes it must agree.
-        if (theirs === 'refused') return true;
-        return typeof theirs !== 'string' && theirs.route === ours.route && theirs.repository === ours.repository;
-      }),
-      { numRuns: 5000 },
-    );
-    t.ok(routedCount > 500, `enough targets were routed to compare (${routedCount})`);
-  });
+  for (const [routes, targets, which] of [
+    [ROUTES, target, 'the default routes'],
+    [OTHER_ROUTES, otherTarget, 'routes with capital literals'],
+  ] as const) {
+    t.test(`with ${which}, every target Tollgate routes lands on the same route and repository when read as ${name} does`, async (t) => {
+      let routedCount = 0;
+      fc.assert(
+        fc.property(targets, (text) => {
+          const ours = routed(text, routes);
+          if (ours === undefined) return true;
+          routedCount++;
+          const theirs = read(text, routes);
+          // A reading that refuses the target is safe; one that routes it must agree.
+          if (theirs === 'refused') return true;
+          return typeof theirs !== 'string' && theirs.route === ours.route && theirs.repository === ours.repository;
+        }),
+        { numRuns: 5000 },
+      );
+      t.ok(routedCount > 500, `enough targets were routed to compare (${routedCount})`);
+    });
+  }
 }
 
 t.test('the reported targets are refused before any route is matched', async (t) => {
