@@ -160,6 +160,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
       remoteAddress: exchange.connection.remoteAddress,
       protocol: exchange.connection.protocol,
       identity: exchange.identity,
+      guarded: options.decisions.decisionFields,
     });
     // One string, one write: the request line and every field.
     let head = `${exchange.method} ${exchange.path} HTTP/1.1\r\n`;

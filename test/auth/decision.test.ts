@@ -6,10 +6,12 @@ import { DENIALS, deny, type DenyReason } from '../../src/auth/decision.js';
 const CASES: Array<[DenyReason, number, string, string, boolean]> = [
   ['missing_token', 401, '/problems/missing-token', 'unauthenticated', true],
   ['duplicate_authorization', 400, '/problems/duplicate-authorization', 'unauthenticated', false],
+  ['ambiguous_header', 400, '/problems/ambiguous-header', 'forbidden', false],
   ['invalid_token', 401, '/problems/invalid-token', 'unauthenticated', true],
   ['token_in_two_places', 400, '/problems/token-in-two-places', 'unauthenticated', false],
   ['unsupported_upgrade', 400, '/problems/unsupported-upgrade', 'not_found', false],
   ['bad_target', 400, '/problems/bad-path', 'not_found', false],
+  ['ambiguous_path', 400, '/problems/ambiguous-path', 'not_found', false],
   ['uri_too_long', 414, '/problems/uri-too-long', 'not_found', false],
   ['too_many_headers', 431, '/problems/too-many-headers', 'not_found', false],
   ['expectation_failed', 417, '/problems/expectation-failed', 'not_found', false],
