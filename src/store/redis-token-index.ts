@@ -73,6 +73,7 @@ export class RedisTokenIndex {
           expiresAt: summary.expiresAt,
           lastUsedAt: summary.lastUsedAt,
           parentId: summary.parentId,
+          ...(summary.lent === undefined ? {} : { lent: summary.lent }),
         });
       });
     }
