@@ -169,6 +169,11 @@ export function rightsBeyond(caller: Caller, token: Subject & { rights: readonly
   return token.rights.filter((right) => !bound.includes(right));
 }
 
+/** Whether the caller may change users, teams or repositories at all: not while lent (the change would outlive the loan). */
+export function mayChangeDirectory(caller: Caller): boolean {
+  return !isLentCaller(caller);
+}
+
 /**
  * Whether the caller may do a directory action on `target` (a repository for
  * `list-repositories`, a user for `read-users` and `change-users`).

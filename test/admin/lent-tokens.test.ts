@@ -115,10 +115,16 @@ for (const [backend, open] of Object.entries(backends)) {
       t.equal(await status(h, child.secret), 401);
     });
 
-    t.test('a lent * admin cannot roll the token that lent it', async (t) => {
+    t.test('a lent * admin cannot roll the token that lent it, nor change users, teams or repositories', async (t) => {
       const lent = await made(h, admin, { name: 'lent star', repository: '*', rights: ['admin', 'query'], expiresIn: '1h', lend: true });
       const res = await call(h, 'POST', `/v1/tokens/${adminId}/roll`, lent.secret, { overlap: '30d' });
       t.equal(res.status, 403);
+      const grants = await call(h, 'PATCH', '/v1/users/dave', lent.secret, { grants: { '*': ['admin', 'query'] } });
+      t.equal(grants.status, 403, 'a grant would outlive the loan');
+      t.match(grants.body.detail, /a lent token changes no users, teams or repositories/);
+      t.equal((await call(h, 'PATCH', '/v1/repositories/sensors', lent.secret, { limits: null })).status, 403);
+      t.equal((await call(h, 'POST', '/v1/teams', lent.secret, { name: 'loaners', members: ['dave'], grants: {} })).status, 403);
+      t.equal((await call(h, 'GET', '/v1/users/dave', lent.secret)).status, 200, 'reading is not bounded');
     });
 
     t.test('self-service makes lent tokens', async (t) => {

@@ -333,10 +333,10 @@ t.test('the admin policy holds its invariants over generated worlds and action s
         // Reads show only what is in scope.
         for (const item of seen) if (!inScope(me, item, users, now)) throw new Error(`${where}: showed ${item.id} out of scope`);
 
-        // Users' grants (own ∪ teams') change only at a `*` admin's hand, and never widen its own user's.
+        // Users' grants (own ∪ teams') change only at a `*` admin's hand that is not lent, and never widen its own user's.
         for (const name of USERS) {
           const changed = JSON.stringify(users.get(name)) !== JSON.stringify(usersAfter.get(name));
-          if (changed && !effective(me, users, '*', now).has('admin')) throw new Error(`${where}: changed ${name}'s grants`);
+          if (changed && (!effective(me, users, '*', now).has('admin') || isLentRecord(me))) throw new Error(`${where}: changed ${name}'s grants`);
           if (me.kind === 'personal' && me.user === name && usersAfter.has(name)) {
             const before = users.get(name) ?? {};
             const after = usersAfter.get(name) ?? {};
@@ -443,6 +443,7 @@ t.test('the admin policy holds its invariants over generated worlds and action s
       const limiter = new Limiter({ store, clock, logger: createLogger('silent') });
       limiter.setRepositoryDefaults(await store.listRepositories());
       const admitted = new Map<string, number>();
+      const spentKey = (r: TokenRecord, rate: NonNullable<Limits['rate']>) => `${budgetOf(r)} ${rate.requests}/${rate.per}`;
       const live = [...final.values()].filter((r) => isActive(r, now));
       for (let round = 0, progress = true; progress && round < 20; round++) {
         progress = false;
@@ -457,13 +458,14 @@ t.test('the admin policy holds its invariants over generated worlds and action s
           // Counted against every budget it spends from: its own and each maker's.
           for (const spender of [r, ...makers]) {
             const rate = limitsOf(spender)?.rate;
-            if (rate !== undefined) admitted.set(budgetOf(spender), (admitted.get(budgetOf(spender)) ?? 0) + 1);
+            if (rate !== undefined) admitted.set(spentKey(spender, rate), (admitted.get(spentKey(spender, rate)) ?? 0) + 1);
           }
         }
       }
-      for (const r of final.values()) {
+      // Per budget and rate as they stand now (a rate edited since counts afresh in its own windows).
+      for (const r of live) {
         const rate = limitsOf(r)?.rate;
-        const spent = admitted.get(budgetOf(r)) ?? 0;
+        const spent = rate === undefined ? 0 : (admitted.get(spentKey(r, rate)) ?? 0);
         if (rate !== undefined && spent > rate.requests) throw new Error(`budget ${budgetOf(r)} of ${rate.requests}/${rate.per} admitted ${spent} requests across its line`);
       }
     }),
