@@ -26,7 +26,8 @@ import { administers, type Caller, type Role } from './caller.js';
  * the maker is a `*` admin). One made by self-service, by a lent token, or with `lend: true` is
  * lent (`makesLent`): it expires no later than its maker, is revoked with it, and its limits
  * stay within its maker's (TokenService does that). A lent caller does the actions of
- * LINE_BOUND only to its own line: itself and the tokens lent down from it.
+ * LINE_BOUND only to its own line (itself and the tokens lent down from it), and changes no
+ * users, teams or repositories (mayChangeDirectory): nothing it does survives its maker.
  */
 export type TokenAction = 'create' | 'read' | 'history' | 'edit' | 'roll' | 'revoke' | 'restore' | 'delete';
 export type DirectoryAction = 'read-users' | 'change-users' | 'teams' | 'list-repositories' | 'change-repositories';
