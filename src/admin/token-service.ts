@@ -338,8 +338,31 @@ export class TokenService {
       const line = changed.limits ? (await this.descendants([id])).map((child) => child.id) : [];
       await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id, ...line] });
       if (changed.expiresAt && written.expiresAt !== null) await this.clampChildren(caller.actor, id, written.expiresAt);
+      if (changed.limits) await this.limitSharers(caller.actor, written);
     }
     return viewOfToken(written, this.clock.now());
+  }
+
+  /**
+   * A roll's two secrets spend from one budget while the overlap runs: new limits on one are
+   * set on the other too, so the budget has one set of limits (two would make each replica
+   * rebuild it on every request of the other).
+   */
+  private async limitSharers(actor: string, edited: TokenRecord): Promise<void> {
+    const budget = budgetIdOf(edited);
+    const now = this.clock.now();
+    const sharers = [...(await this.store.listTokens())].filter((r) => r.id !== edited.id && budgetIdOf(r) === budget && statusAt(r, now) === 'active').map((r) => r.id);
+    const changed: string[] = [];
+    for (const id of sharers) {
+      const written = await this.applyUnchecked(id, (record, at) => {
+        if (JSON.stringify(record.limits ?? null) === JSON.stringify(edited.limits ?? null)) return null;
+        const changes = { limits: { from: record.limits ?? null, to: edited.limits ?? null } };
+        const reason = `it spends from one budget with token ${edited.id} (a roll's overlap)`;
+        return { next: { ...record, limits: edited.limits ?? null, updatedAt: at }, entry: { at, actor, action: 'edited', changes, reason } };
+      });
+      if (written) changed.push(id);
+    }
+    if (changed.length > 0) await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: changed });
   }
 
   /** Revokes the token and every token it lent, down the line (a loan ends with its maker). */

@@ -80,10 +80,10 @@ export function fromFields(fields: Record<string, string>): TokenRecord | undefi
 }
 
 /** The hash fields the list index keeps (TokenSummary), in the order HMGET answers them. */
-export const SUMMARY_FIELDS = ['id', 'kind', 'name', 'prefix', 'repository', 'user', 'status', 'createdAt', 'expiresAt', 'lastUsedAt', 'parentId', 'lent'] as const;
+export const SUMMARY_FIELDS = ['id', 'kind', 'name', 'prefix', 'repository', 'user', 'status', 'createdAt', 'expiresAt', 'lastUsedAt', 'parentId', 'lent', 'budgetId'] as const;
 
 export function summaryFrom(values: Array<string | null>): TokenSummary | undefined {
-  const [id, kind, name, prefix, repository, user, status, createdAt, expiresAt, lastUsedAt, parentId, lent] = values;
+  const [id, kind, name, prefix, repository, user, status, createdAt, expiresAt, lastUsedAt, parentId, lent, budgetId] = values;
   if (!id) return undefined;
   return {
     id,
@@ -98,5 +98,6 @@ export function summaryFrom(values: Array<string | null>): TokenSummary | undefi
     lastUsedAt: optionalTime(lastUsedAt ?? undefined),
     parentId: parentId ? parentId : null,
     ...(lent ? { lent: lent === '1' } : {}),
+    ...(budgetId ? { budgetId } : {}),
   };
 }

@@ -74,6 +74,7 @@ export class RedisTokenIndex {
           lastUsedAt: summary.lastUsedAt,
           parentId: summary.parentId,
           ...(summary.lent === undefined ? {} : { lent: summary.lent }),
+          ...(summary.budgetId === undefined ? {} : { budgetId: summary.budgetId }),
         });
       });
     }

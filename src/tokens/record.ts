@@ -64,7 +64,7 @@ export interface TokenRecord {
  */
 export type TokenSummary = Pick<
   TokenRecord,
-  'id' | 'kind' | 'name' | 'prefix' | 'repository' | 'user' | 'status' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'parentId' | 'lent'
+  'id' | 'kind' | 'name' | 'prefix' | 'repository' | 'user' | 'status' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'parentId' | 'lent' | 'budgetId'
 >;
 
 /** True for a lent token; a token without the field (written before it existed) is independent. */

@@ -254,7 +254,9 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.same(await store.getToken(maker.id), maker, 'lent: false is kept as written');
     const listed = new Map([...(await store.listTokens())].map((r) => [r.id, r]));
     t.equal(listed.get(lent.id)?.lent, true);
+    t.equal(listed.get(lent.id)?.budgetId, 'aaaaaaaaaaaaaaaa', 'the list knows who spends from one budget');
     t.equal(listed.get(maker.id)?.lent, false);
+    t.equal(listed.get(maker.id)?.budgetId, undefined);
     await store.updateToken({ ...lent, status: 'revoked', revokedAt: 5 }, entry('revoked'), 1);
     t.match(await store.getToken(lent.id), { lent: true, parentId: maker.id, budgetId: 'aaaaaaaaaaaaaaaa', status: 'revoked' }, 'an update keeps them');
   });

@@ -82,6 +82,13 @@ for (const [backend, open] of Object.entries(backends)) {
       t.same(await statuses(h, [rolled.body.secret, old.secret]), [429, 429], 'the same budget, spent');
       const usage = await call(h, 'GET', `/v1/tokens/${rolled.body.token.id}/usage`, admin);
       t.equal(usage.body.rate.used, 3, 'usage of the new token counts what the old one spent');
+
+      const edited = await call(h, 'PATCH', `/v1/tokens/${rolled.body.token.id}`, admin, { limits: { rate: { requests: 4, per: '1m' } } });
+      t.equal(edited.status, 200);
+      t.same((await call(h, 'GET', `/v1/tokens/${old.token.id}`, admin)).body.limits, { rate: { requests: 4, per: '1m' } }, 'the other secret of the roll gets the same limits');
+      const history = (await call(h, 'GET', `/v1/tokens/${old.token.id}/history`, admin)).body.items as Array<{ action: string; reason?: string }>;
+      t.match(history.at(-1), { action: 'edited', reason: `it spends from one budget with token ${rolled.body.token.id} (a roll's overlap)` });
+      t.same(await statuses(h, [old.secret, rolled.body.secret]), [200, 429], 'one more of the new four, shared');
     });
   });
 }
