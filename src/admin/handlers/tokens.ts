@@ -7,7 +7,7 @@ import { parseSort } from '../token-query.js';
 import { viewOfHistory } from '../views.js';
 import type { UsageView } from '../schemas.js';
 import { effectiveLimits, LIMIT_NAMES } from '../../limits/limits.js';
-import { iso } from '../../tokens/record.js';
+import { budgetIdOf, iso } from '../../tokens/record.js';
 
 /** The host a phone should reach: the one the admin request came to, without its port. */
 function requestHost(context: AdminContext): string {
@@ -89,7 +89,9 @@ export async function tokenUsage({ params, caller, options }: AdminContext): Pro
   const source = limits === undefined ? 'none' : token.limits !== null && limits === token.limits ? 'token' : 'repository';
   if (limits === undefined || options.limits === undefined) return { json: { id: token.id, limits: null, source: 'none' } satisfies UsageView };
   const now = options.clock.now();
-  const usage = await options.limits.usage(token.id, limits, now);
+  // Counted under its budget id: a rolled token's counters are those it carried over.
+  const record = await options.store.getToken(token.id);
+  const usage = await options.limits.usage(record === undefined ? token.id : budgetIdOf(record), limits, now);
   const view: UsageView = { id: token.id, limits, source };
   for (const name of LIMIT_NAMES) {
     const one = usage[name];
