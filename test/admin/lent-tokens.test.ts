@@ -5,7 +5,7 @@ import { persistentBackends } from '../helpers/backends.js';
 import { FakeClock } from '../helpers/fakes.js';
 import { bearer, startHarness, type Harness } from '../helpers/harness.js';
 
-// Independent and lent tokens (README, "Independent and lent tokens"): a token an admin makes
+// Independent and lent tokens (docs/tokens.md, "Independent and lent tokens"): a token an admin makes
 // belongs to its repository or user and outlives its maker; a lent token (self-service, made by
 // a lent token, or `"lend": true`) never outlives, outreaches or outspends its maker, and a lent
 // caller changes only its own line. On both persistent stores.

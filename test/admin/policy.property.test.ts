@@ -164,7 +164,7 @@ function makersIn(tokens: ReadonlyMap<string, TokenRecord>, r: TokenRecord): Tok
   return makers;
 }
 
-/** Per millisecond, so windows of different lengths compare (the README's rule). */
+/** Per millisecond, so windows of different lengths compare (docs/tokens.md's rule). */
 const ratePerMs = (rate: NonNullable<Limits['rate']>) => rate.requests / compileLimits({ rate }).rate!.perMs;
 
 /** Whether `limits` stay within `bound`: each limit it sets no looser; with `mustSet`, each of the bound's set too. */

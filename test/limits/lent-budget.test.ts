@@ -5,7 +5,7 @@ import { persistentBackends } from '../helpers/backends.js';
 import { FakeClock } from '../helpers/fakes.js';
 import { bearer, startHarness, type Harness } from '../helpers/harness.js';
 
-// Budgets cannot be multiplied (README, "Limits"): a lent token spends from its maker's budget
+// Budgets cannot be multiplied (docs/tokens.md, "Independent and lent tokens"): a lent token spends from its maker's budget
 // too, so minting children never adds to a limit; repository defaults are a ceiling for every
 // admin but a `*` one; a roll carries the spent budget over to the new secret. Requests go
 // through the built proxy; the fake clock stands still, so every request falls in one window.

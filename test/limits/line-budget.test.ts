@@ -5,7 +5,7 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { FakeClock } from '../helpers/fakes.js';
 import { makeToken } from '../helpers/records.js';
 
-// A lent token's line shares its makers' budgets (README, "Limits"): streams held and bytes
+// A lent token's line shares its makers' budgets (docs/tokens.md, "Independent and lent tokens"): streams held and bytes
 // spent by a lent token count against its maker too, and a refusal names the limit that refused.
 // The line comes with the identity (the cache reads it on a miss); the limiter does no I/O for it.
 
