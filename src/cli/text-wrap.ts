@@ -20,6 +20,9 @@ export function textWidth({ out, env }: WidthSource): number | undefined {
  */
 function hangingIndent(line: string): number {
   if (line.startsWith('Usage: ')) return 'Usage: '.length + 2;
+  // An example command: its continuation indented further, so it does not read as a second example.
+  const example = /^(\s+)tollgate /.exec(line);
+  if (example) return example[1]!.length + 4;
   const row = /^(\s*\S+(?: \S+)*\s{2,})\S/.exec(line);
   if (row && row[1]!.length < line.length / 2 + 20) return row[1]!.length;
   return /^\s*/.exec(line)![0].length;

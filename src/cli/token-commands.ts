@@ -22,11 +22,12 @@ export class CliFailureMarker extends Error {
   }
 }
 
-// The default columns fit 80 with a name and a repository of a dozen characters each; ids and
-// names are never cut (the next command takes them), KIND goes first when a row is too wide.
+// The default columns fit 80 with a name and a repository of a dozen characters each. Ids and
+// names (the token's, its repository's) are never cut: the next command takes them. When a row
+// is too wide KIND goes first, then EXPIRES, STATUS and REPOSITORY (token show has them all).
 const TOKEN_HEADER = ['id', 'name', 'kind', 'repository', 'status', 'expires'];
 const WIDE_HEADER = ['id', 'name', 'kind', 'repository', 'user', 'rights', 'status', 'prefix', 'created', 'expires', 'last used', 'last used at', 'last ip', 'last user agent', 'parent', 'limits'];
-const WHOLE = ['id', 'name', 'parent'];
+const WHOLE = ['id', 'name', 'repository', 'parent'];
 
 /** The table's rows: the default columns, or every one with `wide`. */
 function tokenRows(tokens: readonly TokenView[], now: number, wide: boolean): string[][] {
@@ -99,8 +100,7 @@ export function tokenTable(o: Output, tokens: readonly TokenView[], wide: boolea
     width: o.width,
     whole: WHOLE,
     optional: wide ? [] : ['kind'],
-    // A name too long for the rest: the id and the name whole beat columns cut to `re…`.
-    spare: wide ? [] : ['expires', 'repository', 'status'],
+    spare: wide ? [] : ['expires', 'status', 'repository'],
     paint: (column, padded, cell) => (column === 'status' ? paintStatus(o, padded, cell) : padded),
   });
 }
