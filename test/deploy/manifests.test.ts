@@ -241,7 +241,7 @@ t.test('the init-admin Job runs tollgate init-admin once, with the sidecar\'s co
   const [container] = spec.containers;
   t.equal(container.image, tollgate.image, 'the sidecar\'s image');
   t.same(container.args.slice(0, 3), ['init-admin', '--config', tollgate.args[2]]);
-  const usage = readFileSync(join(root, 'src/cli/main.ts'), 'utf8');
+  const usage = readFileSync(join(root, 'src/cli/top-help.ts'), 'utf8');
   t.match(usage, /init-admin \[--config FILE\] \[--name N\]/, 'the command and its options exist');
   t.same(container.env, tollgate.env, 'the same Redis Secret');
   t.same(container.volumeMounts, tollgate.volumeMounts);
