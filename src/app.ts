@@ -181,6 +181,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     metricsAuth: config.admin.metricsAuth,
     isDraining: () => isDraining,
     limits,
+    timeouts: { headersMs: config.admin.timeouts.headers, requestMs: config.admin.timeouts.request },
   });
 
   // Queues open before the admin port answers: no change made here is missed by a new webhook.

@@ -41,6 +41,8 @@ export interface AdminOptions {
   isDraining: () => boolean;
   /** Per-token limits, for GET /v1/tokens/{id}/usage. */
   limits?: Limiter;
+  /** `admin.timeouts`: a request's head, and the whole request, must arrive within these (else 408). */
+  timeouts: { headersMs: number; requestMs: number };
 }
 
 /** What a route handler gets: the parsed request, the caller (when the route needs one), and the parts. */
@@ -81,7 +83,14 @@ export function createAdminServer(options: AdminOptions): Server {
   const table = routes();
   // The caller's options are left as they were; the document is built once, for this server.
   const served: AdminOptions = { ...options, openapi: openApiDocument(table) };
-  return createServer((req, res) => {
+  const { headersMs, requestMs } = options.timeouts;
+  // node:http checks both on a sweep, every 30 s unless told: a bound is kept within a quarter of it.
+  const limits = {
+    headersTimeout: Math.min(headersMs, requestMs),
+    requestTimeout: requestMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.min(headersMs, requestMs) / 4)),
+  };
+  return createServer(limits, (req, res) => {
     const started = performance.now();
     const requestId = requestIdFor(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
