@@ -102,12 +102,10 @@ export function createAdminServer(options: AdminOptions): Server {
       if (err instanceof StoreUnavailableError) {
         served.metrics.storeError(err.op);
         const denial = DENIALS.store_unavailable;
-        return sendProblem(res, { status: 503, type: denial.type, title: denial.title, detail: denial.detail }, requestId, {
-          'retry-after': '1',
-        });
+        return sendProblem(res, { status: 503, type: denial.type, title: denial.title, detail: denial.detail }, requestId, withClose(req, { 'retry-after': '1' }));
       }
       served.logger.error({ err, requestId }, 'admin request failed');
-      sendProblem(res, { ...PROBLEMS.internal, detail: 'see the server log' }, requestId);
+      sendProblem(res, { ...PROBLEMS.internal, detail: 'see the server log' }, requestId, withClose(req, undefined));
     });
   });
 }
