@@ -1,5 +1,7 @@
 import t from 'tap';
 import { createConnection, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { makeCertificate, SecretVolume } from '../helpers/certificates.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -58,8 +60,9 @@ class RawClient {
   constructor(
     port: number,
     private readonly answersPings: boolean,
+    isTls = false,
   ) {
-    this.socket = createConnection({ port, host: '127.0.0.1' });
+    this.socket = isTls ? connectTls({ port, host: '127.0.0.1', ALPNProtocols: ['h2'], rejectUnauthorized: false }) : createConnection({ port, host: '127.0.0.1' });
     this.socket.on('error', () => {});
     this.socket.on('close', () => (this.isClosed = true));
     this.socket.on('data', (chunk: Buffer) => this.read(chunk));
@@ -161,4 +164,20 @@ t.test('an ordinary client is not cut: a block split over frames in time, and an
   client.send(frame(HEADERS, END_STREAM | END_HEADERS, 5, getBlock('/v1/repositories/sensors/q', [auth])));
   await waitFor(() => answered(5), { what: 'the answer on stream 5' });
   t.pass('a later request on the same connection is served');
+});
+
+t.test('over TLS (ALPN h2) the same deadline applies', async (t) => {
+  const dir = t.testdir({});
+  const volume = new SecretVolume(dir, makeCertificate(30));
+  const tls = await startHarness({ config: { proxy: { tls: { cert: volume.certPath, key: volume.keyPath }, timeouts: { headers: `${DEADLINE_MS}ms` } } } });
+  t.teardown(() => tls.close());
+  const client = new RawClient(tls.tollgate.proxyPort, false, true);
+  t.teardown(() => client.socket.destroy());
+  await waitFor(() => client.has((f) => f.type === SETTINGS && (f.flags & ACK) === 0), { what: "the server's SETTINGS" });
+  const started = performance.now();
+  client.send(frame(HEADERS, END_STREAM, 1, getBlock('/v1/repositories/sensors/q').subarray(0, 4)));
+  await waitFor(() => client.isClosed, { what: 'the connection to end', timeoutMs: 6000 });
+  const elapsed = performance.now() - started;
+  t.ok(client.has((f) => f.type === GOAWAY), 'with GOAWAY');
+  t.ok(elapsed >= DEADLINE_MS * 0.9 && elapsed < DEADLINE_MS * 2.5, `at about the deadline (${Math.round(elapsed)} ms)`);
 });
