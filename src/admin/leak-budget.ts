@@ -16,14 +16,12 @@ export class LeakBudget {
   constructor(private readonly clock: Clock) {}
 
   /**
-   * The seconds `address` must wait when its budget for this minute is all spent, else undefined.
-   * Asked before a report's body is read, so a spent address costs no read and no parse.
+   * Spends the first secret of a report before its body is read (a report names at least one),
+   * so a spent address costs no read and no parse, and however many reports one address sends
+   * at once, at most a budget's worth of bodies is read. Answers as `spend` does.
    */
-  exhausted(address: string): number | undefined {
-    const now = this.clock.now();
-    const window = this.windows.get(address);
-    if (window === undefined || now - window.start >= WINDOW_MS || window.spent < LEAK_SECRETS_PER_MINUTE) return undefined;
-    return Math.max(1, Math.ceil((window.start + WINDOW_MS - now) / 1000));
+  admit(address: string): number | undefined {
+    return this.spend(address, 1);
   }
 
   /** Spends `count` for `address`; answers the seconds to wait when that is over budget (nothing is spent then). */

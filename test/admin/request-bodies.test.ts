@@ -61,6 +61,21 @@ t.test('a leak report from an address whose budget is spent is refused before it
   t.match(refused.headers['retry-after'], /^\d+$/);
 });
 
+t.test('reports sent at once from one address: bodies past what its budget has left are not read', async (t) => {
+  const h = await startHarness();
+  t.teardown(() => h.close());
+  t.equal((await call(h, 'POST', '/v1/tokens/leaked', undefined, { secrets: Array.from({ length: 999 }, () => 'tgr_x') })).status, 200);
+  const port = h.tollgate.adminPort;
+  // One secret left: whichever report comes first is let in (its body awaited), the other is refused at once.
+  const reports = [0, 1].map(() => partialRequest(port, head('/v1/tokens/leaked', { 'content-length': 60_000 }), '{"secrets":['));
+  t.teardown(() => reports.forEach((r) => r.socket.destroy()));
+  const refused = await Promise.race(reports.map((r, index) => r.answer.then((answer) => ({ answer, index }))));
+  t.equal(refused.answer.status, 429);
+  const admitted = reports[1 - refused.index]!;
+  admitted.socket.end('"tgr_y"]}'.padEnd(60_000 - 12, ' '));
+  t.equal((await admitted.answer).status, 200, 'the one let in is answered once its body is whole');
+});
+
 t.test('a leak report announcing more than 64 KiB is refused with 413 before its body is sent', async (t) => {
   const h = await startHarness();
   t.teardown(() => h.close());

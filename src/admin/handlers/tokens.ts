@@ -74,11 +74,11 @@ async function readJsonOrEmpty(context: AdminContext): Promise<unknown> {
 export async function reportLeaked(context: AdminContext): Promise<AdminReply> {
   const { req, options } = context;
   const address = req.socket.remoteAddress ?? 'unknown';
-  // No token guards this route: an address with nothing left is refused before its body is read.
-  const spent = options.leakBudget.exhausted(address);
+  // No token guards this route: the budget is asked before the body is read, then charged the rest.
+  const spent = options.leakBudget.admit(address);
   if (spent !== undefined) throw leakRateLimited(spent);
   const body = parseBody(leakedBody, await readJson(context));
-  const wait = options.leakBudget.spend(address, body.secrets.length);
+  const wait = options.leakBudget.spend(address, body.secrets.length - 1);
   if (wait !== undefined) throw leakRateLimited(wait);
   return { json: await options.tokens.reportLeaked(body.secrets) };
 }
