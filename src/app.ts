@@ -133,6 +133,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     released: (exchange) => live.remove(exchange),
     forwardAuthorization: config.proxy.forwardAuthorization,
     accessLog: config.proxy.accessLog,
+    // The same slowloris bound as the HTTP/1.1 head's, from HEADERS to END_HEADERS.
+    headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
     refusalHeaders,
   });
   const proxy = new ProxyServer({
@@ -179,6 +181,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     metricsAuth: config.admin.metricsAuth,
     isDraining: () => isDraining,
     limits,
+    timeouts: { headersMs: config.admin.timeouts.headers, requestMs: config.admin.timeouts.request },
   });
 
   // Queues open before the admin port answers: no change made here is missed by a new webhook.
