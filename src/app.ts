@@ -1,7 +1,7 @@
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
 import type { Server as TlsServer } from 'node:tls';
-import { UpstreamPool } from './proxy/upstream-pool.js';
+import { UpstreamPool, type UpstreamPoolOptions } from './proxy/upstream-pool.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { LastUsedRecorder } from './auth/last-used.js';
@@ -26,6 +26,7 @@ import { DecisionServer } from './decision/server.js';
 import { emittingStore } from './events/emitting-store.js';
 import { Outbox } from './events/outbox.js';
 import type { TokenStore } from './store/token-store.js';
+import { ConfigReloader, type ConfigPart } from './config/reload.js';
 
 export interface Tollgate {
   proxyPort: number;
@@ -41,6 +42,8 @@ export interface Tollgate {
   flushLastUsed(): Promise<void>;
   /** Per-token limits on this replica (docs/limits.md). */
   limits: Limiter;
+  /** Takes a new configuration in without closing a connection (docs/configuration.md, "Reloading"). */
+  reloader: ConfigReloader;
   /** Stops taking requests, lets those in flight finish within the grace period, closes the store. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -109,13 +112,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const tokens = new TokenService({ store: adminStore, clock, invalidator, connectUri: config.admin.connectUri, maxLifetimeMs: config.admin.maxTokenLifetime });
   const directory = new DirectoryService({ store: adminStore, clock, tokens, invalidator });
 
-  const upstream = new UpstreamPool({
-    url: config.proxy.upstream,
-    connections: config.proxy.connections,
-    connectTimeoutMs: config.proxy.timeouts.connect,
-    headersTimeoutMs: config.proxy.timeouts.headers,
-    idleTimeoutMs: config.proxy.timeouts.idle,
-  });
+  let upstream = new UpstreamPool(upstreamOptions(config));
   // One decision step, shared by every port that judges requests.
   const limits = new Limiter({ store, clock, logger, observer: metrics });
   const limitsUpkeep = keepLimits(limits, store, logger);
@@ -195,6 +192,59 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   }
   const decisionListen = config.decision.listen;
   const decisionPortNumber = decisionServer && decisionListen ? await listen(decisionServer.server, decisionListen) : undefined;
+
+  // What a reload may change, part by part (docs/configuration.md, "Reloading"); a key no part
+  // names keeps its running value until a restart.
+  const parts: ConfigPart[] = [
+    { keys: ['log.level'], apply: (next) => void (logger.level = next.log.level) },
+    {
+      keys: ['cache'],
+      apply(next) {
+        tokenCache.resize({ max: next.cache.max, ttlMs: next.cache.ttl, negativeMax: next.cache.negativeMax, negativeTtlMs: next.cache.negativeTtl, staleIfErrorMs: next.cache.staleIfError });
+        lastUsed.setInterval(next.cache.lastUsedInterval);
+      },
+    },
+    { keys: ['proxy.endOnRevoke', 'cache.ttl'], apply: (next) => live.retune({ endOnRevoke: next.proxy.endOnRevoke, recheckMs: next.cache.ttl }) },
+    {
+      keys: ['proxy.upstream', 'proxy.connections', 'proxy.timeouts'],
+      apply(next, previous) {
+        if (next.proxy.upstream === previous.proxy.upstream && next.proxy.connections === previous.proxy.connections) return upstream.retime(upstreamOptions(next));
+        // New requests go to the new pool; the old one's busy sockets finish and close.
+        const retired = upstream;
+        upstream = new UpstreamPool(upstreamOptions(next));
+        retired.retire(upstream);
+      },
+    },
+    {
+      keys: ['proxy.timeouts.connect'],
+      apply(next) {
+        if (grpc !== undefined) grpc.connectTimeoutMs = next.proxy.timeouts.connect;
+      },
+    },
+    {
+      keys: ['proxy.upstream', 'proxy.connections', 'proxy.timeouts', 'proxy.accessLog', 'proxy.forwardAuthorization', 'proxy.maxConnections'],
+      apply(next) {
+        const front = frontSettings(next);
+        proxy.apply({ ...front, upstream, idleTimeoutMs: next.proxy.timeouts.idle, maxConnections: next.proxy.maxConnections });
+        http2.apply({ ...front, upstream });
+      },
+    },
+    {
+      keys: ['proxy.timeouts', 'proxy.accessLog', 'proxy.forwardAuthorization', 'proxy.maxConnections', 'decision.pathPrefix'],
+      apply: (next) => decisionServer?.apply({ ...frontSettings(next), idleTimeoutMs: next.proxy.timeouts.idle, maxConnections: next.proxy.maxConnections, pathPrefix: next.decision.pathPrefix }),
+    },
+    {
+      keys: ['routes'],
+      apply(next) {
+        decisions.useRoutes(new RouteTable(next.routes));
+        const ended = live.rejudge((exchange, token) => decisions.allowsStill(exchange, token, clock.now()));
+        if (ended > 0) logger.info({ ended }, 'open exchanges the new routes no longer allow were ended');
+      },
+    },
+    // Read when a shutdown begins.
+    { keys: ['proxy.shutdownGrace'], apply() {} },
+  ];
+  const reloader = new ConfigReloader({ config, parts, logger, observer: metrics });
   logger.info({ proxyPort, adminPort, decisionPort: decisionPortNumber, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
 
   return {
@@ -207,7 +257,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     outbox: events,
     flushLastUsed: () => lastUsed.flush(),
     limits,
-    async shutdown(graceMs = config.proxy.shutdownGrace) {
+    reloader,
+    async shutdown(graceMs = reloader.config.proxy.shutdownGrace) {
       // docs/kubernetes.md: readiness fails at once, the proxy stops accepting, requests in flight (uploads
       // and downloads too) get until the grace period ends, idle keep-alive connections are
       // closed now and busy ones after their response. The admin port stays up meanwhile, so
@@ -232,6 +283,21 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       certificates?.stop();
       await store.close();
     },
+  };
+}
+
+function upstreamOptions(config: Config): UpstreamPoolOptions {
+  const { upstream, connections, timeouts } = config.proxy;
+  return { url: upstream, connections, connectTimeoutMs: timeouts.connect, headersTimeoutMs: timeouts.headers, idleTimeoutMs: timeouts.idle };
+}
+
+/** What the proxy, HTTP/2 and decision fronts share. */
+function frontSettings(config: Config) {
+  return {
+    forwardAuthorization: config.proxy.forwardAuthorization,
+    accessLog: config.proxy.accessLog,
+    // The slowloris bound on a request's head, capped: a client slower than 60 s is not served.
+    headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
   };
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError, type ParsedArgs } from './args.js';
-import { configFromArgs } from './config-path.js';
+import { configFromArgs, configSource } from './config-path.js';
 import { optionsHelp } from './options.js';
 import { textWidth, wrapText } from './text-wrap.js';
 
@@ -26,7 +26,8 @@ export const LOCAL_COMMANDS: Readonly<Record<string, LocalCommand>> = {
     examples: ['tollgate serve --config config/tollgate.yaml', 'TOLLGATE_STORE_BACKEND=redis TOLLGATE_STORE_REDIS_URL=redis://redis:6379/0 tollgate serve'],
     async run(args) {
       const { serve } = await import('./serve.js');
-      return serve(config(args));
+      // Read again, the same way, on SIGHUP and when the file changes.
+      return serve(configSource(args.values.get('config'), process.env));
     },
   },
   'init-admin': {

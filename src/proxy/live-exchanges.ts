@@ -1,13 +1,13 @@
 import type { Clock } from '../clock.js';
 import { authorize, type Identity } from '../auth/authorize.js';
-import type { ForwardIdentity } from '../auth/decide.js';
+import type { AllowedRequest, ForwardIdentity } from '../auth/decide.js';
 import { UNAVAILABLE, UNKNOWN, type TokenCache } from '../auth/token-cache.js';
 import type { EndReason, LiveProtocol, Metrics } from '../metrics/metrics.js';
 import type { Invalidation } from '../store/token-store.js';
 import type { Right } from '../tokens/record.js';
 
 /** An exchange in flight on a token: an HTTP request, a WebSocket, a gRPC call. */
-export interface LiveExchange {
+export interface LiveExchange extends AllowedRequest {
   readonly identity: ForwardIdentity | undefined;
   readonly token?: Identity | undefined;
   /** The `live_exchanges` label it counts under. */
@@ -34,9 +34,9 @@ export interface LiveExchangesOptions {
   cache: TokenCache;
   clock: Clock;
   metrics: Metrics;
-  /** Off: exchanges are counted but never ended (`proxy.endOnRevoke: false`). */
+  /** Off: exchanges are counted but never ended (`proxy.endOnRevoke: false`). Set anew by a reload. */
   endOnRevoke: boolean;
-  /** The cache TTL: a token with open exchanges is read again at least this often. */
+  /** The cache TTL: a token with open exchanges is read again at least this often. Set anew by a reload. */
   recheckMs: number;
   /** How often expiry is looked for (default 250 ms). */
   sweepMs?: number;
@@ -110,6 +110,28 @@ export class LiveExchanges {
       const user = entry.token.record.user;
       if (users === undefined || (user !== null && users.includes(user))) this.recheck(entry);
     }
+  }
+
+  /** A reload set `proxy.endOnRevoke` or `cache.ttl`: the next sweep reads them. */
+  retune(settings: Pick<LiveExchangesOptions, 'endOnRevoke' | 'recheckMs'>): void {
+    Object.assign(this.options, settings);
+  }
+
+  /**
+   * The routes changed (a configuration reload): each open exchange is judged again on its token
+   * as last read, and one `isAllowed` refuses now ends (`exchanges_ended_total{reason="config"}`).
+   */
+  rejudge(isAllowed: (exchange: LiveExchange, token: Identity) => boolean): number {
+    if (!this.options.endOnRevoke) return 0;
+    let ended = 0;
+    for (const entry of this.tokens.values()) {
+      for (const exchange of [...entry.exchanges]) {
+        if (isAllowed(exchange, entry.token)) continue;
+        this.end(exchange, 'config');
+        ended++;
+      }
+    }
+    return ended;
   }
 
   /** Messages may have been missed: every token with open exchanges is read again. */
