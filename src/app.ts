@@ -27,6 +27,7 @@ import { emittingStore } from './events/emitting-store.js';
 import { Outbox } from './events/outbox.js';
 import type { TokenStore } from './store/token-store.js';
 import { ConfigReloader, type ConfigPart } from './config/reload.js';
+import { routesPart } from './proxy/route-reload.js';
 
 export interface Tollgate {
   proxyPort: number;
@@ -233,14 +234,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       keys: ['proxy.timeouts', 'proxy.accessLog', 'proxy.forwardAuthorization', 'proxy.maxConnections', 'decision.pathPrefix'],
       apply: (next) => decisionServer?.apply({ ...frontSettings(next), idleTimeoutMs: next.proxy.timeouts.idle, maxConnections: next.proxy.maxConnections, pathPrefix: next.decision.pathPrefix }),
     },
-    {
-      keys: ['routes'],
-      apply(next) {
-        decisions.useRoutes(new RouteTable(next.routes));
-        const ended = live.rejudge((exchange, token) => decisions.allowsStill(exchange, token, clock.now()));
-        if (ended > 0) logger.info({ ended }, 'open exchanges the new routes no longer allow were ended');
-      },
-    },
+    routesPart(decisions, live, clock, logger),
     // Read when a shutdown begins.
     { keys: ['proxy.shutdownGrace'], apply() {} },
   ];
