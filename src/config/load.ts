@@ -156,7 +156,7 @@ export function loadConfig({ path, required, env }: LoadOptions): Config {
     if (error !== undefined) throw new ConfigError(yamlFaults(path, text, error));
     fromFile = document.toJS() ?? {};
     if (!isTree(fromFile)) throw new ConfigError([`${path}: expected a map of settings at the top level`]);
-    located = (key) => lineOfKey(document, lineCounter, key, path);
+    located = (key) => lineOfKey(document, lineCounter, key, path, env);
   }
   const webhookKeys: WebhookOverride[] = [];
   const fromEnv = envOverrides(env, faults, webhookKeys);
@@ -174,9 +174,12 @@ export function loadConfig({ path, required, env }: LoadOptions): Config {
  * `file:line` of the deepest part of `key` (`routes.2.path`) the file writes, or undefined when
  * the file writes none of it (the value came from the defaults or the environment).
  */
-function lineOfKey(document: Document, lineCounter: LineCounter, key: string, path: string): string | undefined {
+function lineOfKey(document: Document, lineCounter: LineCounter, key: string, path: string, env: NodeJS.ProcessEnv): string | undefined {
   if (key === '' || key.startsWith('TOLLGATE_')) return undefined;
   const parts: Array<string | number> = key.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part.startsWith('"') ? (JSON.parse(part) as string) : part));
+  // Set by the environment: the file's line would point at a value that is not the one refused.
+  const variable = envName(parts.map(String));
+  if (Object.keys(env).some((name) => name === variable || name.startsWith(`${variable}_`))) return undefined;
   for (let depth = parts.length; depth > 0; depth--) {
     const node = document.getIn(parts.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
     if (node?.range !== undefined) return `${path}:${lineCounter.linePos(node.range[0]).line}`;

@@ -106,6 +106,11 @@ export class ConfigReloader {
     return this.apply(next, trigger);
   }
 
+  /** True when a change of `key` is applied while running; false when it waits for a restart. */
+  isReloadable(key: string): boolean {
+    return this.options.parts.some((part) => part.keys.some((prefix) => owns(prefix, key)));
+  }
+
   /** Applies an already validated configuration (what `reload` does once the file loaded). */
   apply(next: Config, trigger = 'apply'): ReloadResult {
     const { logger, parts } = this.options;
@@ -115,7 +120,7 @@ export class ConfigReloader {
     const restartNeeded: string[] = [];
     let effective: unknown = next;
     for (const key of changed) {
-      if (parts.some((part) => part.keys.some((prefix) => owns(prefix, key)))) applied.push(key);
+      if (this.isReloadable(key)) applied.push(key);
       else {
         restartNeeded.push(key);
         effective = withValueAt(effective, key, valueAt(previous, key));

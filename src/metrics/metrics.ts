@@ -248,7 +248,7 @@ export class Metrics implements CacheObserver {
     });
     this.exchangesEnded = new Counter({
       name: 'tollgate_exchanges_ended_total',
-      help: 'Open exchanges Tollgate ended because their token stopped allowing them, by reason.',
+      help: 'Open exchanges Tollgate ended because their token (or a reloaded route table) stopped allowing them, by reason.',
       labelNames: ['reason'],
       registers,
     });
