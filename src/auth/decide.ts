@@ -109,12 +109,13 @@ export class DecisionStep {
    * force: a route still matches its path, takes its token from where it came, asks a right
    * of its method that the token holds on the repository it names. Limits are not asked again.
    */
-  allowsStill(request: AllowedRequest, token: Identity, now: number): boolean {
+  allowsStill(request: AllowedRequest, token: Identity | undefined, now: number): boolean {
     const routes = this.options.routes;
     if (routes.isAmbiguous(request.path)) return false;
     const match = routes.match(request.path);
     if (match === undefined) return false;
     if (match.route.isPublic) return rightFor(match.route, request.method, request.isUpgrade === true) !== undefined;
+    if (token === undefined) return false;
     if (request.tokenSource !== undefined && !match.route.tokenIn[request.tokenSource]) return false;
     const right = rightFor(match.route, request.method, request.isUpgrade === true);
     if (right === undefined) return false;

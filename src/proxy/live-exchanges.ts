@@ -53,6 +53,8 @@ export interface LiveExchangesOptions {
  */
 export class LiveExchanges {
   private readonly tokens = new Map<string, TokenEntry>();
+  /** Exchanges on a public route (no token): only a reload of the routes judges them again. */
+  private readonly tokenless = new Set<LiveExchange>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly options: LiveExchangesOptions) {
@@ -63,7 +65,10 @@ export class LiveExchanges {
   add(exchange: LiveExchange): void {
     const id = exchange.identity?.tokenId;
     const token = exchange.token;
-    if (id === undefined || token === undefined) return;
+    if (id === undefined || token === undefined) {
+      this.tokenless.add(exchange);
+      return;
+    }
     const entry = this.tokens.get(id);
     if (entry !== undefined && entry.token === token) {
       // The hot path: the token as this registry last saw it current (an invalidation that
@@ -91,7 +96,10 @@ export class LiveExchanges {
   /** The exchange ended (however it ended). The emptied entry stays until the next sweep. */
   remove(exchange: LiveExchange): void {
     const id = exchange.identity?.tokenId;
-    if (id === undefined) return;
+    if (id === undefined) {
+      this.tokenless.delete(exchange);
+      return;
+    }
     if (this.tokens.get(id)?.exchanges.delete(exchange) === true) this.options.metrics.live[exchange.liveProtocol]--;
   }
 
@@ -121,9 +129,16 @@ export class LiveExchanges {
    * The routes changed (a configuration reload): each open exchange is judged again on its token
    * as last read, and one `isAllowed` refuses now ends (`exchanges_ended_total{reason="config"}`).
    */
-  rejudge(isAllowed: (exchange: LiveExchange, token: Identity) => boolean): number {
+  rejudge(isAllowed: (exchange: LiveExchange, token: Identity | undefined) => boolean): number {
     if (!this.options.endOnRevoke) return 0;
     let ended = 0;
+    // One on a route that was public and is no more has no token to go on.
+    for (const exchange of [...this.tokenless]) {
+      if (isAllowed(exchange, undefined)) continue;
+      exchange.end('config');
+      this.tokenless.delete(exchange);
+      ended++;
+    }
     for (const entry of this.tokens.values()) {
       for (const exchange of [...entry.exchanges]) {
         if (isAllowed(exchange, entry.token)) continue;

@@ -141,3 +141,14 @@ t.test('a route that stops taking the token from the query ends the download tha
   byHeader.upstream.res.end();
   t.equal(await byHeader.ended, 'end');
 });
+
+t.test('a route that stops being public ends the download opened on it without a token', async (t) => {
+  h.tollgate.reloader.apply(withRoutes([{ path: '/open/**', public: true }, STREAM_ROUTE, EVENTS_ROUTE, REST_ROUTE]));
+  const ended = await metric('tollgate_exchanges_ended_total{reason="config"}');
+  const open = await openDownload(`${h.proxy}/open/events`, {});
+  h.tollgate.reloader.apply(withRoutes([{ path: '/open/**', public: true, methods: { POST: 'stream' } }, STREAM_ROUTE, EVENTS_ROUTE, REST_ROUTE]));
+  await open.next('public still');
+  h.tollgate.reloader.apply(withRoutes([{ path: '/open/**' }, STREAM_ROUTE, EVENTS_ROUTE, REST_ROUTE]));
+  t.match(await open.ended, /^error/, 'it now needs a token it never had');
+  t.equal(await metric('tollgate_exchanges_ended_total{reason="config"}'), ended + 1);
+});
