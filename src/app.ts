@@ -1,7 +1,7 @@
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
 import type { Server as TlsServer } from 'node:tls';
-import { UpstreamPool, type UpstreamPoolOptions } from './proxy/upstream-pool.js';
+import { UpstreamPool } from './proxy/upstream-pool.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { LastUsedRecorder } from './auth/last-used.js';
@@ -26,8 +26,8 @@ import { DecisionServer } from './decision/server.js';
 import { emittingStore } from './events/emitting-store.js';
 import { Outbox } from './events/outbox.js';
 import type { TokenStore } from './store/token-store.js';
-import { ConfigReloader, type ConfigPart } from './config/reload.js';
-import { routesPart } from './proxy/route-reload.js';
+import { ConfigReloader } from './config/reload.js';
+import { dataPlaneParts, upstreamOptions } from './proxy/data-plane-reload.js';
 
 export interface Tollgate {
   proxyPort: number;
@@ -113,14 +113,14 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const tokens = new TokenService({ store: adminStore, clock, invalidator, connectUri: config.admin.connectUri, maxLifetimeMs: config.admin.maxTokenLifetime });
   const directory = new DirectoryService({ store: adminStore, clock, tokens, invalidator });
 
-  let upstream = new UpstreamPool(upstreamOptions(config));
+  const upstream = { pool: new UpstreamPool(upstreamOptions(config)) };
   // One decision step, shared by every port that judges requests.
   const limits = new Limiter({ store, clock, logger, observer: metrics });
   const limitsUpkeep = keepLimits(limits, store, logger);
   const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed, clock, limits });
   const grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
   const http2 = new Http2Front({
-    upstream,
+    upstream: upstream.pool,
     grpc,
     decisions,
     metrics,
@@ -138,7 +138,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const proxy = new ProxyServer({
     tls: tls?.options,
     http2,
-    upstream,
+    upstream: upstream.pool,
     decisions,
     live,
     metrics,
@@ -194,50 +194,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const decisionListen = config.decision.listen;
   const decisionPortNumber = decisionServer && decisionListen ? await listen(decisionServer.server, decisionListen) : undefined;
 
-  // What a reload may change, part by part (docs/configuration.md, "Reloading"); a key no part
-  // names keeps its running value until a restart.
-  const parts: ConfigPart[] = [
-    { keys: ['log.level'], apply: (next) => void (logger.level = next.log.level) },
-    {
-      keys: ['cache'],
-      apply(next) {
-        tokenCache.resize({ max: next.cache.max, ttlMs: next.cache.ttl, negativeMax: next.cache.negativeMax, negativeTtlMs: next.cache.negativeTtl, staleIfErrorMs: next.cache.staleIfError });
-        lastUsed.setInterval(next.cache.lastUsedInterval);
-      },
-    },
-    { keys: ['proxy.endOnRevoke', 'cache.ttl'], apply: (next) => live.retune({ endOnRevoke: next.proxy.endOnRevoke, recheckMs: next.cache.ttl }) },
-    {
-      keys: ['proxy.upstream', 'proxy.connections', 'proxy.timeouts'],
-      apply(next, previous) {
-        if (next.proxy.upstream === previous.proxy.upstream && next.proxy.connections === previous.proxy.connections) return upstream.retime(upstreamOptions(next));
-        // New requests go to the new pool; the old one's busy sockets finish and close.
-        const retired = upstream;
-        upstream = new UpstreamPool(upstreamOptions(next));
-        retired.retire(upstream);
-      },
-    },
-    {
-      keys: ['proxy.timeouts.connect'],
-      apply(next) {
-        if (grpc !== undefined) grpc.connectTimeoutMs = next.proxy.timeouts.connect;
-      },
-    },
-    {
-      keys: ['proxy.upstream', 'proxy.connections', 'proxy.timeouts', 'proxy.accessLog', 'proxy.forwardAuthorization', 'proxy.maxConnections'],
-      apply(next) {
-        const front = frontSettings(next);
-        proxy.apply({ ...front, upstream, idleTimeoutMs: next.proxy.timeouts.idle, maxConnections: next.proxy.maxConnections });
-        http2.apply({ ...front, upstream });
-      },
-    },
-    {
-      keys: ['proxy.timeouts', 'proxy.accessLog', 'proxy.forwardAuthorization', 'proxy.maxConnections', 'decision.pathPrefix'],
-      apply: (next) => decisionServer?.apply({ ...frontSettings(next), idleTimeoutMs: next.proxy.timeouts.idle, maxConnections: next.proxy.maxConnections, pathPrefix: next.decision.pathPrefix }),
-    },
-    routesPart(decisions, live, clock, logger),
-    // Read when a shutdown begins.
-    { keys: ['proxy.shutdownGrace'], apply() {} },
-  ];
+  // What a reload may change, part by part; a key no part names keeps its running value until a restart.
+  const parts = dataPlaneParts({ logger, clock, cache: tokenCache, lastUsed, live, decisions, upstream, grpc, proxy, http2, decisionServer });
   const reloader = new ConfigReloader({ config, parts, logger, observer: metrics });
   logger.info({ proxyPort, adminPort, decisionPort: decisionPortNumber, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
 
@@ -271,27 +229,12 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       clearInterval(limitsUpkeep);
       await limits.drain();
       await events.stop();
-      upstream.close();
+      upstream.pool.close();
       live.close();
       grpc?.close();
       certificates?.stop();
       await store.close();
     },
-  };
-}
-
-function upstreamOptions(config: Config): UpstreamPoolOptions {
-  const { upstream, connections, timeouts } = config.proxy;
-  return { url: upstream, connections, connectTimeoutMs: timeouts.connect, headersTimeoutMs: timeouts.headers, idleTimeoutMs: timeouts.idle };
-}
-
-/** What the proxy, HTTP/2 and decision fronts share. */
-function frontSettings(config: Config) {
-  return {
-    forwardAuthorization: config.proxy.forwardAuthorization,
-    accessLog: config.proxy.accessLog,
-    // The slowloris bound on a request's head, capped: a client slower than 60 s is not served.
-    headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
   };
 }
 

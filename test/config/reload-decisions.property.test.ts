@@ -10,7 +10,7 @@ import { merge, validate } from '../../src/config/load.js';
 import { ConfigReloader } from '../../src/config/reload.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log/logger.js';
-import { routesPart } from '../../src/proxy/route-reload.js';
+import { routesPart } from '../../src/proxy/data-plane-reload.js';
 import { RecordingObserver } from '../helpers/fakes.js';
 import { startHarness } from '../helpers/harness.js';
 
