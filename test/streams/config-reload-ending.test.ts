@@ -1,6 +1,7 @@
 import t from 'tap';
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import { connect, constants, type ClientHttp2Session } from 'node:http2';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { DEFAULTS } from '../../src/config/defaults.js';
@@ -151,4 +152,34 @@ t.test('a route that stops being public ends the download opened on it without a
   h.tollgate.reloader.apply(withRoutes([{ path: '/open/**' }, STREAM_ROUTE, EVENTS_ROUTE, REST_ROUTE]));
   t.match(await open.ended, /^error/, 'it now needs a token it never had');
   t.equal(await metric('tollgate_exchanges_ended_total{reason="config"}'), ended + 1);
+});
+
+/** An HTTP/2 GET on `session` whose first event arrived; `closed` resolves with its RST code. */
+async function openStream(session: ClientHttp2Session, path: string, secret: string) {
+  const stream = session.request({ ':path': path, ...bearer(secret) });
+  stream.on('error', () => {});
+  const received: string[] = [];
+  stream.on('data', (chunk: Buffer) => received.push(String(chunk)));
+  await waitFor(() => received.join('').includes('first'), { what: `the first event on ${path}` });
+  const upstream = downloads.at(-1)!;
+  const closed = new Promise<number>((resolve) => stream.on('close', () => resolve(stream.rstCode ?? -1)));
+  return { received, upstream, closed };
+}
+
+t.test('HTTP/2: the stream that loses its right is reset, its sibling on the same connection carries on', async (t) => {
+  h.tollgate.reloader.apply(withRoutes([STREAM_ROUTE, EVENTS_ROUTE, REST_ROUTE]));
+  const token = await h.token(['query']);
+  const session = connect(h.proxy);
+  t.teardown(() => session.close());
+  const losing = await openStream(session, '/v1/repositories/sensors/events', token.secret);
+  const keeping = await openStream(session, '/v1/repositories/sensors/feed', token.secret);
+  h.tollgate.reloader.apply(withRoutes([STREAM_ROUTE, { ...EVENTS_ROUTE, methods: { GET: 'delete' } }, REST_ROUTE]));
+  t.equal(await losing.closed, constants.NGHTTP2_CANCEL, 'reset, not ended as if whole');
+  keeping.upstream.res.write('data: second\n\n');
+  await waitFor(() => keeping.received.join('').includes('second'), { what: 'the sibling stream to carry on' });
+  t.notOk(session.closed || session.destroyed, 'the connection stayed open');
+  const third = await openStream(session, '/v1/repositories/sensors/other', token.secret);
+  third.upstream.res.end();
+  keeping.upstream.res.end();
+  t.equal(await keeping.closed, constants.NGHTTP2_NO_ERROR);
 });
