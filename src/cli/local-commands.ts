@@ -20,7 +20,7 @@ const config = (args: ParsedArgs) => configFromArgs(args.values.get('config'), p
 export const LOCAL_COMMANDS: Readonly<Record<string, LocalCommand>> = {
   serve: {
     usage: 'serve [--config FILE]',
-    summary: 'run the proxy and admin ports until SIGTERM or SIGINT (then drain and exit 0)',
+    summary: 'run the proxy and admin ports until SIGTERM or SIGINT (then drain and exit 0); SIGHUP or a change of the file reloads the configuration',
     options: ['config'],
     positional: [],
     examples: ['tollgate serve --config config/tollgate.yaml', 'TOLLGATE_STORE_BACKEND=redis TOLLGATE_STORE_REDIS_URL=redis://redis:6379/0 tollgate serve'],
