@@ -6,6 +6,7 @@ import { UNOBSERVED, type TokenCache } from '../auth/token-cache.js';
 import { sendProblem } from '../http/problem.js';
 import { PROBLEMS } from '../http/problems.js';
 import { requestIdFor } from '../http/request-id.js';
+import { mayScrapeMetrics } from '../probes/probes.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { StoreUnavailableError, type TokenStore } from '../store/token-store.js';
@@ -126,8 +127,7 @@ async function handle(
   }
   if (route.auth === 'metrics' && options.metricsAuth) {
     caller = await requireCaller(req, options);
-    // Any token holding the admin right (star or scoped): there is no narrower `metrics` right.
-    if (caller.role !== 'star' && caller.role !== 'scoped') throw AdminError.of('insufficient_scope', 'metrics need a token with the admin right');
+    if (!mayScrapeMetrics(caller.identity)) throw AdminError.of('insufficient_scope', 'metrics need a token with the admin right');
   }
   const answer = await route.handler({ req, params, query: url.searchParams, caller, options });
   // The route table owns the status; a handler names one only when it differs (readyz's 503).

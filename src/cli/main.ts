@@ -13,7 +13,8 @@ const ADMIN_SINGLE = ['whoami'];
 const USAGE = `Usage: tollgate <command> [options]
 
 Commands:
-  serve [--config FILE]                    run the proxy and admin ports
+  serve [--config FILE] [--role ROLE]      run the proxy and admin ports; --role proxy (the sidecar)
+                                           or control (the admin API) runs one half (else all)
   init-admin [--config FILE] [--name N]    make a * admin token in the store; prints its secret once
   reconcile [--config FILE]                recount the Redis store's token counters from the tokens
   demo [--upstream-port N]                 quickstart: demo upstream (port 8000), file store, tokens and

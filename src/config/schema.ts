@@ -257,7 +257,12 @@ const pathPrefix = z.unknown().transform((value, ctx) => {
 
 const webhook = z.strictObject({ url: webhookUrl, secret: webhookSecret, events: eventTypes.optional() }).transform((hook) => ({ ...hook, events: hook.events ?? ['*'] }));
 
+/** What one process runs (README "Roles"): everything, the data plane alone, or the control plane alone. */
+export const ROLES = ['all', 'proxy', 'control'] as const;
+export type Role = (typeof ROLES)[number];
+
 export const configSchema = z.strictObject({
+  role: oneOf(ROLES),
   proxy: z.strictObject({
     listen,
     upstream: httpUrl,
@@ -358,6 +363,12 @@ export const configSchema = z.strictObject({
     }),
   decision: z.strictObject({ listen: optionalListen, pathPrefix }),
   log: z.strictObject({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) }),
+}).superRefine((config, ctx) => {
+  // The file store is one process's journal: a proxy replica and a control replica on it would
+  // each hold a copy the other never sees.
+  if (config.role !== 'all' && config.store.backend === 'file') {
+    ctx.addIssue({ code: 'custom', path: ['role'], message: `expected all with store.backend file (one process holds the file store); ${config.role} needs a shared store: set store.backend to redis, got ${JSON.stringify(config.role)}` });
+  }
 });
 
 /** The validated configuration: durations in milliseconds, listen addresses split. */
