@@ -23,8 +23,9 @@ export interface ProbeServerOptions {
   isDraining: () => boolean;
 }
 
-const PATHS = ['/healthz', '/readyz', '/metrics'] as const;
-type ProbePath = (typeof PATHS)[number];
+/** What a proxy replica answers on admin.listen; the manifests' probes use these. */
+export const PROBE_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
+type ProbePath = (typeof PROBE_PATHS)[number];
 
 const NOT_HERE = {
   ...PROBLEMS.not_found,
@@ -41,7 +42,7 @@ export function createProbeServer(options: ProbeServerOptions): Server {
     const started = performance.now();
     const requestId = requestIdFor(req.headers['x-request-id']);
     const path = pathOf(req.url);
-    const probe = (PATHS as readonly string[]).includes(path) ? (path as ProbePath) : undefined;
+    const probe = (PROBE_PATHS as readonly string[]).includes(path) ? (path as ProbePath) : undefined;
     res.once('close', () => options.metrics.adminRequest(probe === undefined ? 'unmatched' : `GET ${probe}`, res.statusCode, (performance.now() - started) / 1000));
     if (probe === undefined) return sendProblem(res, NOT_HERE, requestId);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
