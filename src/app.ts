@@ -32,11 +32,11 @@ export interface Tollgate extends Replica {
   store: TokenStore;
   tokens: TokenService;
   directory: DirectoryService;
-  /** Webhooks out (README "Webhooks"). */
+  /** Webhooks out (README "Events out: webhooks"). */
   outbox: Outbox;
   /** Writes pending last uses now (they are otherwise written every cache.lastUsedInterval). */
   flushLastUsed(): Promise<void>;
-  /** Per-token limits on this replica (README "Limits"). */
+  /** Per-token limits on this replica (README "Limits per token"). */
   limits: Limiter;
 }
 
@@ -160,10 +160,10 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     flushLastUsed: () => proxy.flushLastUsed(),
     limits: proxy.limits,
     async shutdown(graceMs = config.proxy.shutdownGrace) {
-      // README "Shutdown": readiness fails at once, the proxy stops accepting, requests in flight
-      // (uploads and downloads too) get until the grace period ends, idle keep-alive connections
-      // are closed now and busy ones after their response. The admin port stays up meanwhile, so
-      // /readyz says 503 and /metrics can still be scraped.
+      // On SIGTERM (README "Running in Kubernetes"): readiness fails at once, the proxy stops
+      // accepting, requests in flight (uploads and downloads too) get until the grace period
+      // ends, idle keep-alive connections are closed now and busy ones after their response. The
+      // admin port stays up meanwhile, so /readyz says 503 and /metrics can still be scraped.
       isDraining = true;
       await Promise.race([proxy.drain(), graceOf(graceMs)]);
       proxy.closeAllConnections();
