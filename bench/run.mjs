@@ -101,7 +101,7 @@ async function startNginxAuth(upstreamUrl, secret) {
 }
 
 /**
- * nginx with `auth_request` to Tollgate's decision port, as the README configures it for allowed
+ * nginx with `auth_request` to Tollgate's decision port, as docs/decision-api/nginx.md configures it for allowed
  * requests (the identity headers passed on, the token dropped): the same nginx setup as the
  * Node check above, with Tollgate's tokens, rights, routes and cache behind the question.
  */

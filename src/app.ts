@@ -32,16 +32,16 @@ export interface Tollgate extends Replica {
   store: TokenStore;
   tokens: TokenService;
   directory: DirectoryService;
-  /** Webhooks out (README "Events out: webhooks"). */
+  /** Webhooks out (docs/webhooks.md). */
   outbox: Outbox;
   /** Writes pending last uses now (they are otherwise written every cache.lastUsedInterval). */
   flushLastUsed(): Promise<void>;
-  /** Per-token limits on this replica (README "Limits per token"). */
+  /** Per-token limits on this replica (docs/limits.md). */
   limits: Limiter;
 }
 
 /**
- * Starts what `config.role` runs (README "Roles"). Each role's wiring is imported here and
+ * Starts what `config.role` runs (docs/kubernetes.md, "Roles"). Each role's wiring is imported here and
  * nowhere else, so a proxy replica never loads the admin API, the page, the webhook sender or the
  * sweeper, and a control replica never loads the proxy.
  */
@@ -160,7 +160,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     flushLastUsed: () => proxy.flushLastUsed(),
     limits: proxy.limits,
     async shutdown(graceMs = config.proxy.shutdownGrace) {
-      // On SIGTERM (README "Running in Kubernetes"): readiness fails at once, the proxy stops
+      // On SIGTERM (docs/kubernetes.md): readiness fails at once, the proxy stops
       // accepting, requests in flight (uploads and downloads too) get until the grace period
       // ends, idle keep-alive connections are closed now and busy ones after their response. The
       // admin port stays up meanwhile, so /readyz says 503 and /metrics can still be scraped.

@@ -10,7 +10,7 @@ import type { RepositoryView, TeamView, UserView } from './schemas.js';
 import { viewOfRepository, viewOfTeam, viewOfUser } from './views.js';
 import type { TokenService } from './token-service.js';
 
-/** Users, teams, their grants, and repositories: managed by `*` admins (SPEC §5). */
+/** Users, teams, their grants, and repositories: managed by `*` admins (docs/admin-api.md). */
 export interface DirectoryServiceOptions {
   store: TokenStore;
   clock: Clock;

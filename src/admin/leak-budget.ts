@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 
-/** Secrets one client address may report per minute: one full report (SPEC §5 allows 1000 a call). */
+/** Secrets one client address may report per minute: one full report (docs/admin-api.md: 1000 a call). */
 export const LEAK_SECRETS_PER_MINUTE = 1000;
 const WINDOW_MS = 60_000;
 

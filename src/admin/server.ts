@@ -74,7 +74,7 @@ function matchRoute(table: AdminRoute[], method: string | undefined, pathname: s
   return { allowed };
 }
 
-/** The admin port (SPEC §5): token lifecycle API, probes and metrics. */
+/** The admin port (docs/admin-api.md): token lifecycle API, probes and metrics. */
 export function createAdminServer(options: AdminOptions): Server {
   const table = routes();
   // The caller's options are left as they were; the document is built once, for this server.
@@ -83,7 +83,7 @@ export function createAdminServer(options: AdminOptions): Server {
     const started = performance.now();
     const requestId = requestIdFor(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
-    // The pattern, never the path: a label must not carry a token id or a user name (SPEC §8).
+    // The pattern, never the path: a label must not carry a token id or a user name (docs/operations.md).
     const seen = { route: 'unmatched' };
     res.once('close', () => served.metrics.adminRequest(seen.route, res.statusCode, (performance.now() - started) / 1000));
     handle(req, res, table, seen, requestId, served).catch((err: unknown) => {

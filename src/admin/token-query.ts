@@ -9,7 +9,7 @@ export interface SortKey {
   descending: boolean;
 }
 
-/** A list request after validation (SPEC §5 `GET /v1/tokens`). */
+/** A list request after validation (`GET /v1/tokens`, docs/admin-api.md). */
 export interface TokenQuery {
   q?: string;
   status?: TokenStatus;

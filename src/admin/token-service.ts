@@ -57,7 +57,7 @@ interface Decided {
 /**
  * Token lifecycle rules, independent of HTTP: scope from the admin policy (policy.ts), history
  * for every change, every change a compare-and-set so no concurrent edit can undo a revocation,
- * and eviction from every cache when access shrinks (SPEC §4, §5).
+ * and eviction from every cache when access shrinks (docs/stores.md, docs/admin-api.md).
  */
 export class TokenService {
   private readonly store: TokenStore;
@@ -420,7 +420,7 @@ export class TokenService {
   }
 
   /**
-   * Rotates a token (SPEC §5 roll): a new secret with the same kind, name, repository, user,
+   * Rotates a token (roll, docs/tokens.md): a new secret with the same kind, name, repository, user,
    * rights, parent and expiry; the old token then expires at the earlier of its own expiry and
    * now + overlap (revoked at once for no overlap), and the tokens it made move to the new one.
    * Both histories say `rolled` and name each other.
@@ -482,7 +482,7 @@ export class TokenService {
   }
 
   /**
-   * Leak reports (SPEC §5): each secret that belongs to an active token revokes it (actor
+   * Leak reports (docs/admin-api.md): each secret that belongs to an active token revokes it (actor
    * `leak-report`, history `leaked`) and what it made. Holding the secret is the proof, so no
    * caller is needed; the answer gives counts only, never which secret matched.
    */

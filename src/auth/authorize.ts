@@ -14,7 +14,7 @@ export const covers = (scope: string, repository: string): boolean => scope === 
 /**
  * Decides whether `identity` may use `right` on `repository` (undefined: the route names none,
  * so the token's own repository is meant). Personal tokens get the intersection of their rights
- * and their user's grants (SPEC §1).
+ * and their user's grants (docs/tokens.md).
  */
 export function authorize(identity: Identity, right: Right, repository: string | undefined, now: number): Decision {
   const record = identity.record;

@@ -6,7 +6,7 @@ import { authorize, type Identity } from './authorize.js';
 import type { DenyReason } from './decision.js';
 import type { LastUsedRecorder, UseSource } from './last-used.js';
 import { checkTarget } from './paths.js';
-import { repositoryFromHeader, rightFor, type RouteMatch, type RouteTable } from './routes.js';
+import { hasUnderscoreTwin, repositoryFromHeader, rightFor, type RouteMatch, type RouteTable } from './routes.js';
 import { findToken, HEADER_ONLY, removeProtocolToken, withoutQueryToken, type TokenSource } from './token-sources.js';
 import type { TokenCache } from './token-cache.js';
 import type { Limiter } from '../limits/limiter.js';
@@ -67,18 +67,23 @@ export interface DecisionStepOptions {
   routes: RouteTable;
   lastUsed: LastUsedRecorder;
   clock: Clock;
-  /** Per-token limits (SPEC §3.2); absent: no token is limited. */
+  /** Per-token limits (docs/limits.md); absent: no token is limited. */
   limits?: Limiter;
 }
 
 /**
- * The decision every port shares (SPEC §3 steps 1-4): check the target, find the route, find the
+ * The decision every port shares (the first steps of docs/data-plane.md): check the target, find the route, find the
  * token, check the right on the repository, note the use. The proxy port forwards what it
  * allows, the decision port answers 200; both refuse through the same reasons. Synchronous on a
  * cached token (no promise, no closure); only a cache miss waits.
  */
 export class DecisionStep {
   constructor(private readonly options: DecisionStepOptions) {}
+
+  /** Request fields a route reads for its decision: a port forwarding requests keeps them whatever `Connection` names. */
+  get decisionFields(): ReadonlySet<string> {
+    return this.options.routes.decisionFields;
+  }
 
   decide<R extends Judged>(request: R, verdicts: Verdicts<R>): void {
     if (request.url.length > MAX_TARGET_LENGTH) return verdicts.refused(request, 'uri_too_long', 'none');
@@ -88,7 +93,11 @@ export class DecisionStep {
     const target = checkTarget(request.url);
     if (target === undefined) return verdicts.refused(request, 'bad_target', 'none');
     request.path = target;
-    const match = this.options.routes.match(target);
+    const routes = this.options.routes;
+    // What is authorized must be what every upstream routes: a path some server reads as another
+    // route's (other case, encoding, `;` parameters, merged slashes) is refused, not matched.
+    if (routes.isAmbiguous(target)) return verdicts.refused(request, 'ambiguous_path', 'none');
+    const match = routes.match(target);
 
     if (match?.route.isPublic) {
       const right = rightFor(match.route, request.method, request.isUpgrade === true);
@@ -122,6 +131,8 @@ export class DecisionStep {
     if (right === undefined) return verdicts.refused(request, 'method_not_allowed', 'none');
     let repository = match.repository;
     if (repository === undefined && match.route.repositoryHeader !== undefined) {
+      // A twin of the field would name the repository to CGI-style upstreams instead of this one.
+      if (hasUnderscoreTwin(match.route.repositoryHeader, request.rawHeaders)) return verdicts.refused(request, 'ambiguous_header', right);
       // The route names its repository in a field (gRPC metadata): a value that is no name is refused.
       const named = repositoryFromHeader(match.route, request.rawHeaders);
       if (named === false) return verdicts.refused(request, 'insufficient_scope', right);

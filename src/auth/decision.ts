@@ -5,10 +5,14 @@ import type { Right } from '../tokens/record.js';
 export type DenyReason =
   | 'missing_token'
   | 'duplicate_authorization'
+  /** An underscore twin of a field a route reads for its decision (`X_Repository`). */
+  | 'ambiguous_header'
   | 'invalid_token'
   | 'token_in_two_places'
   | 'unsupported_upgrade'
   | 'bad_target'
+  /** A segment spells a route's literal segment another way (case, encoding, `;`, `//`). */
+  | 'ambiguous_path'
   | 'uri_too_long'
   | 'too_many_headers'
   | 'expectation_failed'
@@ -22,7 +26,7 @@ export type DenyReason =
   /** Decision port: the forwarded method is missing, repeated, empty or not an HTTP token. */
   | 'bad_method';
 
-/** SPEC §8 `outcome` label values. */
+/** The `outcome` label values (docs/operations.md). */
 export type Outcome = 'allowed' | 'unauthenticated' | 'forbidden' | 'not_found' | 'unavailable' | 'upstream_error';
 
 /** A refusal: its problem (status, type, title from http/problems.ts), detail and metric outcome. */
@@ -50,6 +54,11 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
     detail: 'Send exactly one Authorization header.',
     outcome: 'unauthenticated',
   },
+  ambiguous_header: {
+    ...PROBLEMS.ambiguous_header,
+    detail: 'A field this route reads was also sent with _ for - (X_Repository), which some servers read as the same field.',
+    outcome: 'forbidden',
+  },
   invalid_token: {
     ...PROBLEMS.invalid_token,
     detail: 'The token is malformed, unknown, revoked or expired.',
@@ -68,7 +77,12 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
   },
   bad_target: {
     ...PROBLEMS.bad_target,
-    detail: 'Paths with dot segments, encoded slashes or backslashes, NUL, or a foreign form are refused.',
+    detail: 'The target must be origin-form (RFC 9112 §3.2.1): no raw #, no character outside RFC 3986, no dot segments, encoded slashes or backslashes, or NUL.',
+    outcome: 'not_found',
+  },
+  ambiguous_path: {
+    ...PROBLEMS.ambiguous_path,
+    detail: "A path segment spells a route's literal segment another way (case, percent-encoding, a ; parameter, an empty segment); send it as the route writes it.",
     outcome: 'not_found',
   },
   uri_too_long: {
@@ -107,7 +121,7 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
     detail: 'The token could not be checked; retry shortly.',
     outcome: 'unavailable',
   },
-  // A token's limits (SPEC §3.2): counted as forbidden, and by limit in limited_total.
+  // A token's limits (docs/limits.md): counted as forbidden, and by limit in limited_total.
   rate_limited: {
     ...PROBLEMS.rate_limited,
     detail: "The token's request rate is spent; retry after the time in Retry-After.",

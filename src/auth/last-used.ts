@@ -3,7 +3,7 @@ import { redactSecrets } from '../log/redact.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { LastUse } from '../tokens/record.js';
 
-/** SPEC §4: the User-Agent is kept to 256 characters. */
+/** The User-Agent is kept to 256 characters (docs/tokens.md, "Last use"). */
 const MAX_USER_AGENT = 256;
 
 /** Where a use came from: read only when the use is queued, so most requests read nothing. */
@@ -14,7 +14,7 @@ export interface UseSource {
 }
 
 /**
- * Collects token use and writes `lastUsedAt` in batches (SPEC §4): at most one write per token
+ * Collects token use and writes `lastUsedAt` in batches (docs/stores.md): at most one write per token
  * per interval, never a store write per request.
  */
 export class LastUsedRecorder {

@@ -3,12 +3,16 @@
  * byte-for-byte the path forwarded. Returns the path (with query) to forward, or undefined
  * when the target must be refused with 400.
  *
- * Refused: dot segments (`.`, `..`) plain or percent-encoded, encoded slashes and backslashes
- * (`%2f`, `%5c`), raw backslashes, NUL (raw or `%00`), double encoding (`%25`), percent-encoded
- * bytes that are not valid UTF-8 (overlong forms), raw whitespace, control or non-Latin-1
- * characters in the path, and anything not starting with `/`. Also refused: a segment that some
- * upstream would still read as a dot segment or a separator (see `foldsToTraversal`), such as
- * `..;x` (Tomcat, Spring), `..%20` (servers that trim) or `%EF%BC%8E%EF%BC%8E` (NFKC `..`).
+ * The target must be origin-form (RFC 9112 §3.2.1): `/`-separated segments of RFC 3986 `pchar`
+ * (§3.3), then optionally `?` and a `query` (§3.4). Any other byte is refused, in the path or the
+ * query: a raw `#` above all (upstreams that drop a fragment before resolving dot segments read
+ * `/a/..#x` as `/`), and `%` not followed by two hex digits, whitespace, controls, `"<>[]\^\`{|}`
+ * and bytes above 0x7e. Also refused: dot segments (`.`, `..`) plain or percent-encoded, encoded
+ * slashes and backslashes (`%2f`, `%5c`), `%00`, double encoding (`%25`), percent-encoded bytes
+ * that are not valid UTF-8 (overlong forms), and anything not starting with `/`. Also refused:
+ * a segment that some upstream would still read as a dot segment or a separator (see
+ * `foldsToTraversal`), such as `..;x` (Tomcat, Spring), `..%20` (servers that trim) or
+ * `%EF%BC%8E%EF%BC%8E` (NFKC `..`).
  * An absolute-form target (`http://host/path`, RFC 9112 §3.2.2) is reduced to its path.
  */
 export function checkTarget(target: string): string | undefined {
@@ -23,8 +27,8 @@ export function checkTarget(target: string): string | undefined {
   const end = queryAt === -1 ? path.length : queryAt;
   let segmentStart = 1;
   let hasHighBytes = false;
-  // Set when the segment holds `;`, whitespace or a byte >= 0x80 (raw or encoded): only then is
-  // the slower decode-and-normalize check worth running. Ordinary segments never set it.
+  // Set when the segment holds `;` (raw or encoded), or encoded whitespace or a byte >= 0x80:
+  // only then is the slower decode-and-normalize check worth running. Ordinary segments never set it.
   let isUnusual = false;
   for (let i = 1; i <= end; i++) {
     const c = i === end ? 47 : path.charCodeAt(i);
@@ -45,15 +49,20 @@ export function checkTarget(target: string): string | undefined {
       } else if (code === 0x3b || code <= 0x20) {
         isUnusual = true;
       }
-    } else if (c <= 0x20 || c > 0x7e || c === 59 /* ; */ || c === 92 /* \ */) {
-      // Raw whitespace and controls are not in RFC 3986; above U+00FF a character cannot be sent
-      // as the byte it was read from (undici refuses both), so the forwarded path would differ.
-      if (c <= 0x20 || c > 0xff || c === 92) return undefined;
+    } else if (c > 0x7e || PCHAR[c] !== 1) {
+      return undefined;
+    } else if (c === 59 /* ; */) {
       isUnusual = true;
     }
   }
-  for (let i = end; i < path.length; i++) {
-    if (path.charCodeAt(i) === 0) return undefined;
+  for (let i = end + 1; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 37 /* % */) {
+      if (hexPair(path, i + 1) === -1) return undefined;
+      i += 2;
+    } else if (c > 0x7e || QUERY_CHAR[c] !== 1) {
+      return undefined;
+    }
   }
   if (queryAt !== -1 && hasMethodParameter(path, queryAt + 1)) return undefined;
   // Percent-encoded bytes that are not valid UTF-8 (overlong forms such as %C0%AE for ".")
@@ -67,6 +76,18 @@ export function checkTarget(target: string): string | undefined {
   }
   return path;
 }
+
+/**
+ * RFC 3986 §3.3 `pchar` less `%` (checked with its two digits): unreserved, sub-delims, `:` and
+ * `@` (1 in the table). `/` separates segments and `?` ends the path, so neither is here.
+ */
+const PCHAR = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@") PCHAR[c.charCodeAt(0)] = 1;
+
+/** RFC 3986 §3.4 `query`: `pchar`, `/` and `?` (a `#` would start a fragment). */
+const QUERY_CHAR = PCHAR.slice();
+QUERY_CHAR[47] = 1;
+QUERY_CHAR[63] = 1;
 
 function hexValue(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;

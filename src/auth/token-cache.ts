@@ -46,7 +46,7 @@ interface Entry {
 }
 
 /**
- * The hot-path token lookup (SPEC §4): an LRU of resolved tokens keyed by token id (the first
+ * The hot-path token lookup (docs/stores.md): an LRU of resolved tokens keyed by token id (the first
  * 16 hex digits of the secret's hash; the full hash is compared on every hit), a separately
  * bounded negative cache keyed by the full hash, one store lookup for concurrent misses of one
  * token, and stale entries served for `staleIfError` while the store is down.
@@ -191,7 +191,7 @@ export class TokenCache implements InvalidationListener {
   }
 }
 
-/** A user's grants: their own ∪ their teams' (SPEC §1), read together on a miss. */
+/** A user's grants: their own ∪ their teams' (docs/tokens.md), read together on a miss. */
 async function grantsOf(store: TokenStore, user: string): Promise<Grants> {
   const [record, teams] = await Promise.all([store.getUser(user), store.teamsOf(user)]);
   // A deleted user holds nothing, whatever teams still name them.

@@ -1,6 +1,6 @@
 import { BearerFault, readBearer } from './bearer.js';
 
-/** Where a request's token was found (SPEC: a route's `tokenIn`). */
+/** Where a request's token was found (a route's `tokenIn`, docs/streams-and-protocols.md). */
 export type TokenSource = 'header' | 'query' | 'protocol';
 
 /** The RFC 6750 §2.3 query parameter. */

@@ -6,7 +6,7 @@
 import { parseArgs as parseWithNode } from 'node:util';
 import { OPTIONS, type OptionDef } from './options.js';
 
-/** A command-line mistake: printed with the usage, exit status 2 (SPEC §7). */
+/** A command-line mistake: printed with the usage, exit status 2 (docs/cli.md). */
 export class UsageError extends Error {
   readonly code = 'TG_USAGE';
   constructor(message: string, readonly usage?: string) {

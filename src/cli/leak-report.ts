@@ -3,7 +3,7 @@ import type { AdminClient } from './admin-client.js';
 import { UsageError } from './args.js';
 import { CliFailure } from './failure.js';
 
-/** The most secrets one POST /v1/tokens/leaked takes (SPEC §5). */
+/** The most secrets one POST /v1/tokens/leaked takes (docs/admin-api.md). */
 export const LEAK_CHUNK = 1000;
 
 /** One secret a line; surrounding blanks and empty lines dropped. */

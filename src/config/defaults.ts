@@ -1,4 +1,4 @@
-/** The configuration used for every key a file and the environment leave out (SPEC §6). */
+/** The configuration used for every key a file and the environment leave out (docs/configuration.md). */
 export const DEFAULTS = {
   // all: every part in one process (the laptop, the file store); proxy: the sidecar (proxy and
   // decision ports, probes and metrics); control: the admin API, page, webhooks and sweeper.
@@ -46,7 +46,7 @@ export const DEFAULTS = {
     { path: '/v1/repositories/:repository/**' },
     { path: '/health', public: true },
   ],
-  // Webhooks (SPEC §11): a list of {url, secret, events}; set secrets through the environment,
+  // Webhooks (docs/webhooks.md): a list of {url, secret, events}; set secrets through the environment,
   // one by one (TOLLGATE_EVENTS_WEBHOOKS_0_SECRET) or as the whole list (TOLLGATE_EVENTS_WEBHOOKS).
   events: {
     expiringNotice: '7d',
@@ -57,7 +57,7 @@ export const DEFAULTS = {
     sweepInterval: '1m',
     backoff: { initial: '5s', max: '10m' },
   },
-  // The decision port for nginx, Envoy, Traefik and Caddy (README "Decision API"): off when empty.
+  // The decision port for nginx, Envoy, Traefik and Caddy (docs/decision-api/README.md): off when empty.
   decision: { listen: '', pathPrefix: '' },
   log: { level: 'info' },
 };

@@ -12,6 +12,15 @@ export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTION
 /** Where a route accepts the token from (off unless a route names it; `header` by default). */
 export const TOKEN_SOURCES = ['header', 'query', 'protocol'] as const;
 
+/**
+ * What a key accepts, in words, kept on each schema as zod metadata (`accepts`) so the
+ * generated configuration reference (src/docs/reference.ts) says what the validator checks.
+ */
+export interface KeyMeta {
+  accepts: string;
+}
+const accepting = <T extends z.ZodType>(schema: T, accepts: string): T => schema.meta({ accepts } satisfies KeyMeta);
+
 const describe = (value: unknown): string => {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === null || value === undefined) return String(value);
@@ -34,7 +43,7 @@ const duration = (min: string, max: string) => {
   if (minMs === undefined || maxMs === undefined || minMs > maxMs || maxMs > TIMER_MAX_MS) {
     throw new Error(`bad duration range ${min}..${max}`);
   }
-  return z.unknown().transform((value, ctx) => {
+  const schema = z.unknown().transform((value, ctx) => {
     const ms = typeof value === 'string' ? parseDuration(value) : undefined;
     if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: notDuration(value) });
@@ -46,20 +55,27 @@ const duration = (min: string, max: string) => {
     }
     return ms;
   });
+  return accepting(schema, `a duration from ${min} to ${max}`);
 };
 
-const bool = z.unknown().transform((value, ctx) => {
-  if (typeof value === 'boolean') return value;
-  ctx.addIssue({ code: 'custom', message: `expected true or false, got ${describe(value)}` });
-  return z.NEVER;
-});
+const bool = accepting(
+  z.unknown().transform((value, ctx) => {
+    if (typeof value === 'boolean') return value;
+    ctx.addIssue({ code: 'custom', message: `expected true or false, got ${describe(value)}` });
+    return z.NEVER;
+  }),
+  'true or false',
+);
 
 const positiveInt = (max: number) =>
-  z.unknown().transform((value, ctx) => {
-    if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= max) return value;
-    ctx.addIssue({ code: 'custom', message: `expected a whole number from 1 to ${max}, got ${describe(value)}` });
-    return z.NEVER;
-  });
+  accepting(
+    z.unknown().transform((value, ctx) => {
+      if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= max) return value;
+      ctx.addIssue({ code: 'custom', message: `expected a whole number from 1 to ${max}, got ${describe(value)}` });
+      return z.NEVER;
+    }),
+    `a whole number from 1 to ${max}`,
+  );
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
@@ -125,11 +141,11 @@ const text = z.unknown().transform((value, ctx) => {
 });
 
 const oneOf = <T extends string>(allowed: readonly T[]) =>
-  z.unknown().transform((value, ctx): T => {
+  accepting(z.unknown().transform((value, ctx): T => {
     if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
     ctx.addIssue({ code: 'custom', message: `expected one of ${allowed.join(', ')}, got ${describe(value)}` });
     return z.NEVER;
-  });
+  }), `one of ${allowed.join(', ')}`);
 
 const routePath = z.unknown().transform((value, ctx) => {
   const fault = routePathFault(value);
@@ -233,7 +249,7 @@ const eventTypes = z.unknown().transform((value, ctx) => {
   return z.NEVER;
 });
 
-/** The decision port's address, or "" for off (SPEC §10): it opens only when asked for. */
+/** The decision port's address, or "" for off (docs/decision-api/README.md): it opens only when asked for. */
 const optionalListen = z.unknown().transform((value, ctx): ListenAddress | null => {
   if (value === '') return null;
   const match = typeof value === 'string' ? HOST_PORT.exec(value) : null;
@@ -257,7 +273,29 @@ const pathPrefix = z.unknown().transform((value, ctx) => {
 
 const webhook = z.strictObject({ url: webhookUrl, secret: webhookSecret, events: eventTypes.optional() }).transform((hook) => ({ ...hook, events: hook.events ?? ['*'] }));
 
-/** What one process runs (README "Roles"): everything, the data plane alone, or the control plane alone. */
+// What each shared leaf accepts, for the generated reference (the factories above say it themselves).
+for (const [schema, accepts] of [
+  [listen, 'host:port such as 0.0.0.0:8080'],
+  [httpUrl, 'an http:// or https:// origin, no path'],
+  [span, 'a duration from 1h to 36500d'],
+  [optionalSpan, 'a duration from 1h to 36500d, or "" for none'],
+  [text, 'a non-empty string'],
+  [routePath, 'a path: literal segments, at most one :repository, /** only at the end'],
+  [methodMap, `a map of method (${METHODS.join(', ')}) to right (${RIGHTS.join(', ')})`],
+  [tokenIn, `a non-empty list without repeats of ${TOKEN_SOURCES.join(', ')}`],
+  [headerName, 'a header name such as x-repository'],
+  [h2cUrl, 'h2c://host:port, or "" for none'],
+  [filePath, 'a file path, or "" for none'],
+  [webhookUrl, 'an http:// or https:// URL'],
+  [webhookSecret, 'whsec_ and the base64 of at least 18 random bytes'],
+  [eventTypes, 'a non-empty list of event types, or ["*"]'],
+  [optionalListen, 'host:port such as 127.0.0.1:8081, or "" for off'],
+  [pathPrefix, '"" or a path such as /check, no trailing slash'],
+] as const) {
+  z.globalRegistry.add(schema, { accepts } satisfies KeyMeta);
+}
+
+/** What one process runs (docs/kubernetes.md, "Roles"): everything, the data plane alone, or the control plane alone. */
 export const ROLES = ['all', 'proxy', 'control'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -326,7 +364,7 @@ export const configSchema = z.strictObject({
     // lru-cache allocates every slot at start: 10 million here and in negativeMax took 480 MB
     // and 3.3 s before the first request; a million of each is about 50 MB.
     max: positiveInt(1_000_000),
-    // The backstop for a missed invalidation (SPEC §4): a revoked token may live this long.
+    // The backstop for a missed invalidation (docs/stores.md): a revoked token may live this long.
     ttl: duration('100ms', '1h'),
     negativeMax: positiveInt(1_000_000),
     // lru-cache reads a ttl of 0 as "never expires".
@@ -343,7 +381,7 @@ export const configSchema = z.strictObject({
       // and gets its token.expiring event.
       expiringNotice: span,
       webhooks: z.array(webhook),
-      // Each POST is abandoned after this long (SPEC §11: 10 s).
+      // Each POST is abandoned after this long (docs/webhooks.md: 10 s).
       timeout: duration('100ms', '5m'),
       // A sender holds an event this long before another replica may take it over: more than
       // the timeout, or a slow receiver would get each event twice.

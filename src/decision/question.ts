@@ -23,7 +23,7 @@ export interface AskingRequest {
 const MAX_METHOD_LENGTH = 32;
 
 /**
- * Reads which request the asker wants judged (SPEC §10), or why it cannot be read.
+ * Reads which request the asker wants judged (docs/decision-api/README.md), or why it cannot be read.
  *
  * With `pathPrefix` set and the asking request's own target under it, the asker is Envoy's
  * ext_authz HTTP service: it sends the original method and `pathPrefix` + the original target,

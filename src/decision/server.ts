@@ -32,7 +32,7 @@ export interface DecisionPortOptions {
 }
 
 /**
- * The decision port (SPEC §10): a proxy in front (nginx `auth_request`, Traefik `forwardAuth`,
+ * The decision port (docs/decision-api/README.md): a proxy in front (nginx `auth_request`, Traefik `forwardAuth`,
  * Caddy `forward_auth`, Envoy `ext_authz`) asks whether a request may pass, and gets 200 with
  * the identity headers, or the proxy port's refusal. The question is read from forwarded
  * headers (question.ts), then judged by the proxy port's own decision step.
@@ -40,8 +40,9 @@ export interface DecisionPortOptions {
  * It runs on the proxy port's front (node:net + llhttp, proxy/client-connection.ts), not
  * node:http: a cached allowed answer costs what the proxy port's refusals cost (16.6 µs of CPU
  * against 17.3 µs for its 403 to a cached token), while a bare node:http server answering the
- * same 200 without any check already cost 17.7 µs (bench/decision-front.mjs, README "Decision
- * API"). The connection bookkeeping (head timeout, drain) is the proxy port's ConnectionSet.
+ * same 200 without any check already cost 17.7 µs (bench/decision-front.mjs,
+ * docs/decision-api/README.md). The connection bookkeeping (head timeout, drain) is the proxy
+ * port's ConnectionSet.
  */
 export class DecisionServer implements ConnectionHost, Verdicts<Question> {
   readonly server: Server;

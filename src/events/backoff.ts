@@ -4,7 +4,7 @@ export interface RetryPolicy {
   initialMs: number;
   /** The longest wait between attempts (a receiver back up waits at most this long). */
   maxMs: number;
-  /** Retries stop this long after the event (SPEC §11: 24 h). */
+  /** Retries stop this long after the event (docs/webhooks.md: 24 h). */
   giveUpMs: number;
 }
 

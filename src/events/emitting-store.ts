@@ -6,7 +6,7 @@ import type { HistoryEntry, RepositoryRecord, TeamRecord, TokenRecord, UserRecor
 import { eventId } from './signing.js';
 import type { EventType } from './webhooks.js';
 
-/** A token history action -> its event type (SPEC §11). */
+/** A token history action -> its event type (docs/webhooks.md). */
 const TOKEN_EVENTS = new Map<string, EventType>([
   ['created', 'token.created'],
   // The new token of a roll is created with a `rolled` entry; its old one gets token.rolled.
@@ -21,7 +21,7 @@ const TOKEN_EVENTS = new Map<string, EventType>([
 export const makeEvent = (type: EventType, at: number, data: unknown): OutEvent => ({ id: eventId(), type, at, data });
 
 /**
- * The store as the admin services see it: every write carries the events it makes (SPEC §11),
+ * The store as the admin services see it: every write carries the events it makes (docs/webhooks.md),
  * so the store keeps them in the same step as the change. The services call the store as
  * before; the event is read off the write itself (a token's history action, a team's entry,
  * whether a user existed), and its data is the API's JSON view, which never holds a secret.

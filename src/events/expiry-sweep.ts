@@ -23,7 +23,7 @@ export interface ExpirySweepOptions {
 
 /**
  * Finds tokens coming up to their expiry and past it, and appends token.expiring and
- * token.expired (SPEC §11), each once per token and expiry. A lease lets one replica sweep at a
+ * token.expired (docs/webhooks.md), each once per token and expiry. A lease lets one replica sweep at a
  * time; "once" does not rest on it: each event is appended under a key the store refuses twice
  * (a token's expiry moved later makes a new key, and a new notice). Expiries further back than
  * the store keeps events are not looked at.

@@ -38,7 +38,7 @@ export interface EventListing {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** Webhooks out (SPEC §11): a sender per webhook, the expiry sweep, and what GET /v1/events reads. */
+/** Webhooks out (docs/webhooks.md): a sender per webhook, the expiry sweep, and what GET /v1/events reads. */
 export class Outbox {
   readonly senders: WebhookSender[];
   readonly sweep: ExpirySweep;

@@ -22,7 +22,7 @@ export interface SenderOptions {
   consumer: string;
   fetch: typeof fetch;
   retry: RetryPolicy;
-  /** Each POST is abandoned after this long (SPEC: 10 s). */
+  /** Each POST is abandoned after this long (10 s, docs/webhooks.md). */
   timeoutMs: number;
   /** How long a sender holds an event before another may take it over (more than timeoutMs). */
   leaseMs: number;
@@ -32,7 +32,7 @@ export interface SenderOptions {
 }
 
 /**
- * Delivers one webhook's events, one at a time and in order, from any replica (SPEC §11). Each
+ * Delivers one webhook's events, one at a time and in order, from any replica (docs/webhooks.md). Each
  * step takes the head event from the store under a lease, POSTs it signed, and settles it: a 2xx
  * is delivered, anything else is retried with back-off until the event is 24 h old. A replica
  * that dies mid-delivery leaves its lease to run out; another then takes the event over.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-/** Every event type of SPEC §11. */
+/** Every event type of docs/webhooks.md. */
 export const EVENT_TYPES = [
   'token.created',
   'token.edited',

@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 /** An RFC 9457 problem, as our error responses carry it. */
 export interface Problem {
   status: number;
-  /** Stable relative URI, e.g. `/problems/invalid-token` (listed in the README). */
+  /** Stable relative URI, e.g. `/problems/invalid-token` (listed in docs/reference/problems.md). */
   type: string;
   title: string;
   detail: string;

@@ -1,6 +1,6 @@
 /**
  * Every problem either port answers with, in one registry: a stable code, its status, its
- * problem type (RFC 9457 `type`, listed in the README; clients switch on it) and its title.
+ * problem type (RFC 9457 `type`, listed in docs/reference/problems.md; clients switch on it) and its title.
  * The proxy's refusals (auth/decision.ts), its upstream faults (proxy/upstream-errors.ts) and the
  * admin API's errors (admin/errors.ts) all take theirs from here, so one type never means two
  * statuses and a new problem is added in one place. The `detail` is said where the problem is
@@ -18,7 +18,9 @@ export const PROBLEMS = {
   too_many_headers: { status: 431, type: '/problems/too-many-headers', title: 'Too many header fields' },
   expectation_failed: { status: 417, type: '/problems/expectation-failed', title: 'Expectation failed' },
   bad_target: { status: 400, type: '/problems/bad-path', title: 'Request target refused' },
+  ambiguous_path: { status: 400, type: '/problems/ambiguous-path', title: 'Path spells a route another way' },
   missing_token: { status: 401, type: '/problems/missing-token', title: 'Authentication required' },
+  ambiguous_header: { status: 400, type: '/problems/ambiguous-header', title: 'Header field sent under two spellings' },
   duplicate_authorization: { status: 400, type: '/problems/duplicate-authorization', title: 'More than one Authorization header' },
   invalid_token: { status: 401, type: '/problems/invalid-token', title: 'Invalid token' },
   token_in_two_places: { status: 400, type: '/problems/token-in-two-places', title: 'Token sent in more than one place' },

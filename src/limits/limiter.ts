@@ -47,7 +47,7 @@ export interface LimitUsage {
 }
 
 /**
- * Per-token limits on this replica (SPEC §3.2). Each replica leases slices of a token's budget
+ * Per-token limits on this replica (docs/limits.md). Each replica leases slices of a token's budget
  * from the store (one atomic step each) and spends them locally, so a cached token with limits
  * costs no I/O per request; together the replicas never take more than the limit from the store
  * in a window, and a replica spends at most what it leased. Unspent leases go back at drain.

@@ -72,7 +72,7 @@ export const END_REASONS = ['revoked', 'expired', 'rights', 'quota'] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
 /**
- * Every SPEC §8 instrument on a private registry. What the data plane updates per request is
+ * Every instrument of docs/reference/metrics.md on a private registry. What the data plane updates per request is
  * kept as plain numbers and fixed histogram series (no label sets built, hashed or validated per
  * call, which prom-client does even through bound children); counters take those numbers in at
  * scrape time.
@@ -336,7 +336,7 @@ export class Metrics implements CacheObserver {
     this.limitedTotal.inc({ limit });
   }
 
-  /** The decision port answered a question (SPEC §10). */
+  /** The decision port answered a question (docs/decision-api/README.md). */
   decisionAnswered(outcome: Outcome): void {
     this.decisions[outcome] = (this.decisions[outcome] ?? 0) + 1;
   }

@@ -33,7 +33,7 @@ const NOT_HERE = {
 };
 
 /**
- * `admin.listen` of a proxy replica (README "Roles"): the three probes and nothing else. Every
+ * `admin.listen` of a proxy replica (docs/kubernetes.md, "Roles"): the three probes and nothing else. Every
  * other path is a 404 problem, so no admin route can be reached through a sidecar, and none of
  * the admin API's code is loaded to answer it.
  */

@@ -26,7 +26,7 @@ export interface ExchangeSink {
   finished(exchange: Exchange, outcome: Outcome, status: number): void;
   abandoned(exchange: Exchange): void;
   upstreamFailed(reason: UpstreamFailure['reason']): void;
-  /** An open exchange was cut by Tollgate itself (SPEC §8 exchanges_ended_total). */
+  /** An open exchange was cut by Tollgate itself (exchanges_ended_total, docs/reference/metrics.md). */
   exchangeCut?(reason: EndReason): void;
 }
 
@@ -213,7 +213,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
 
   /** Hands the exchange to the upstream pool, after `100 Continue` when the client asked for it. */
   forwarded(): void {
-    // Only now, after the token check: a refused upload never sends its body (SPEC §3.1).
+    // Only now, after the token check: a refused upload never sends its body (docs/data-plane.md).
     if (this.expectation === 'continue') this.connection.write('HTTP/1.1 100 Continue\r\n\r\n');
     this.phase = 'waiting';
   }

@@ -36,8 +36,12 @@ const END_TO_END = new Set([
   'x-request-id',
 ]);
 
-/** Names listed in `Connection` are hop-by-hop too (RFC 9110 §7.6.1), except the END_TO_END ones. */
-function connectionTokens(value: string | undefined): Set<string> | undefined {
+/**
+ * Names listed in `Connection` are hop-by-hop too (RFC 9110 §7.6.1), except the END_TO_END ones
+ * and the `guarded` fields a route read for its decision: stripping one after it was judged would
+ * let the upstream act on a default instead.
+ */
+function connectionTokens(value: string | undefined, guarded?: ReadonlySet<string>): Set<string> | undefined {
   if (!value) return undefined;
   // The usual values name nothing beyond the hop-by-hop set: skip the split (every upstream
   // response carries one).
@@ -46,7 +50,7 @@ function connectionTokens(value: string | undefined): Set<string> | undefined {
   const names = new Set<string>();
   for (const part of value.split(',')) {
     const name = part.trim().toLowerCase();
-    if (name && !END_TO_END.has(name)) names.add(name);
+    if (name && !END_TO_END.has(name) && guarded?.has(name) !== true) names.add(name);
   }
   return names;
 }
@@ -81,9 +85,9 @@ const DROPPED_UPSTREAM = new Set([...HOP_BY_HOP, ...OVERRIDES, 'expect']);
  * same variable, so a twin would bypass the drop or shadow the value Tollgate set. Called only for
  * names holding `_`, which ordinary headers do not.
  */
-function isTwinOfManagedField(lowerName: string): boolean {
+function isTwinOfManagedField(lowerName: string, guarded?: ReadonlySet<string>): boolean {
   const dashed = lowerName.replace(/_/g, '-');
-  return DROPPED_UPSTREAM.has(dashed) || END_TO_END.has(dashed) || dashed.startsWith('x-tollgate-');
+  return DROPPED_UPSTREAM.has(dashed) || END_TO_END.has(dashed) || dashed.startsWith('x-tollgate-') || guarded?.has(dashed) === true;
 }
 
 /** `token` of RFC 9110 §5.6.2: a Forwarded parameter value that needs no quotes (RFC 7239 §4). */
@@ -102,10 +106,15 @@ export interface UpstreamHeaderOptions {
   /** `https` when the client connection was TLS. */
   protocol: string;
   identity: ForwardIdentity | undefined;
+  /**
+   * Fields a route reads for its decision (`repositoryHeader`): no Connection option removes one,
+   * and an underscore twin is dropped (the decision step refuses a request that has one).
+   */
+  guarded?: ReadonlySet<string>;
 }
 
 /**
- * The header list sent upstream (SPEC §3.5), as a flat name/value array built in one pass over
+ * The header list sent upstream (docs/data-plane.md), as a flat name/value array built in one pass over
  * the raw headers: hop-by-hop headers and those named in Connection dropped, Authorization
  * dropped unless configured, every incoming x-tollgate-* dropped, then identity and forwarding
  * headers added. `Expect` is dropped because Tollgate answered it already; method and URL
@@ -113,7 +122,8 @@ export interface UpstreamHeaderOptions {
  * `Forwarded` gets this hop's element appended.
  */
 export function upstreamHeaders(raw: readonly string[], connection: string | undefined, options: UpstreamHeaderOptions): string[] {
-  const named = connectionTokens(connection);
+  const guarded = options.guarded;
+  const named = connectionTokens(connection, guarded);
   const out: string[] = [];
   let forwardedFor: string | undefined;
   let forwardedProto: string | undefined;
@@ -124,7 +134,7 @@ export function upstreamHeaders(raw: readonly string[], connection: string | und
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (DROPPED_UPSTREAM.has(lower) || named?.has(lower)) continue;
-    if (lower.indexOf('_') === -1 ? lower.startsWith('x-tollgate-') : isTwinOfManagedField(lower)) continue;
+    if (lower.indexOf('_') === -1 ? lower.startsWith('x-tollgate-') : isTwinOfManagedField(lower, guarded)) continue;
     const value = raw[i + 1]!;
     switch (lower) {
       case 'authorization':

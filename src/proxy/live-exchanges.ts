@@ -44,7 +44,7 @@ export interface LiveExchangesOptions {
 
 /**
  * Every exchange in flight, by the token it runs on, so that a change that takes access away
- * ends what is already open (SPEC "Revocation ends what is already open"). An invalidation
+ * ends what is already open (docs/streams-and-protocols.md, "Revocation ends what is already open"). An invalidation
  * message (revoke, delete, edit, a user's or team's grants) has the affected tokens read again
  * and each exchange judged again for the right and repository it was allowed: gone -> ended.
  * Expiry needs no message: one sweep reads each token's `expiresAt` a few times a second, and

@@ -55,7 +55,7 @@ export function refusalHeaders(reason: DenyReason): Readonly<Record<string, stri
 }
 
 /**
- * The data plane (SPEC §3) on sockets it owns: `node:net` in front, llhttp framing each request
+ * The data plane (docs/data-plane.md) on sockets it owns: `node:net` in front, llhttp framing each request
  * (client-connection.ts), Tollgate's own keep-alive pool behind (upstream-pool.ts). Each request
  * is one Exchange and runs top to bottom:
  *   parse (the connection) -> check the target -> route -> authenticate -> authorize -> forward,
@@ -160,6 +160,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
       remoteAddress: exchange.connection.remoteAddress,
       protocol: exchange.connection.protocol,
       identity: exchange.identity,
+      guarded: options.decisions.decisionFields,
     });
     // One string, one write: the request line and every field.
     let head = `${exchange.method} ${exchange.path} HTTP/1.1\r\n`;

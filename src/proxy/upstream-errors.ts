@@ -1,6 +1,6 @@
 import { PROBLEMS } from '../http/problems.js';
 
-/** How an upstream failure is reported: SPEC §3.6 status and the `reason` metric label. */
+/** How an upstream failure is reported: docs/data-plane.md status and the `reason` metric label. */
 export interface UpstreamFailure {
   status: 502 | 504;
   reason: 'refused' | 'reset' | 'timeout' | 'other';

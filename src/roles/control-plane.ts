@@ -38,7 +38,7 @@ export interface ControlPlaneParts {
 export class ControlPlane {
   readonly tokens: TokenService;
   readonly directory: DirectoryService;
-  /** Webhooks out (README "Events out: webhooks"). */
+  /** Webhooks out (docs/webhooks.md). */
   readonly outbox: Outbox;
   readonly limits: Limiter;
   /** The admin port's server, not yet listening. */

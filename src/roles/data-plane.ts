@@ -32,7 +32,7 @@ export interface DataPlaneParts {
  * set, the limits and the open exchanges. Built here, listening only once `listen` is called.
  */
 export class DataPlane {
-  /** Per-token limits on this replica (README "Limits per token"). */
+  /** Per-token limits on this replica (docs/limits.md). */
   readonly limits: Limiter;
   private readonly live: LiveExchanges;
   private readonly lastUsed: LastUsedRecorder;

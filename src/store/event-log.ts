@@ -1,4 +1,4 @@
-// The outbox of events (SPEC §11): what each store keeps beside the change an event describes,
+// The outbox of events (docs/webhooks.md): what each store keeps beside the change an event describes,
 // and the queue a webhook's senders take it from. The store holds the state; src/events/ sends.
 
 /** One event as stored: `data` is the JSON view of the thing (never a secret). */

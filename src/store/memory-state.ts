@@ -20,7 +20,7 @@ export type Change = (
   | { op: 'tokenState'; record: TokenRecord }
   | { op: 'history'; id: string; entries: HistoryEntry[] }
 ) & {
-  /** The events this change makes (SPEC §11): kept with it, in the same journal line. */
+  /** The events this change makes (docs/webhooks.md): kept with it, in the same journal line. */
   events?: OutEvent[];
 } | EventChange;
 

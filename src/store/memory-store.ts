@@ -211,7 +211,7 @@ export class MemoryStore implements TokenStore {
     });
   }
 
-  // The outbox (SPEC §11): one process holds it, so a lease is a map entry and every step runs
+  // The outbox (docs/webhooks.md): one process holds it, so a lease is a map entry and every step runs
   // in exclusive(), one at a time; each change is journaled by the file store like any other.
 
   openQueue(webhook: string): Promise<void> {

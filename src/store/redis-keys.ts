@@ -66,7 +66,7 @@ export class RedisKeys {
     return `${this.prefix}user-teams:${user}`;
   }
 
-  // The outbox (SPEC §11): every key under {events}, so its scripts run on a Cluster too.
+  // The outbox (docs/webhooks.md): every key under {events}, so its scripts run on a Cluster too.
 
   get eventStream(): string {
     return `${this.prefix}{events}:stream`;

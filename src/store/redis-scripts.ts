@@ -30,7 +30,7 @@ end`;
 export const tokenScript = (body: string, atomic: boolean) =>
   atomic ? `local K = 2\nlocal STREAM = KEYS[8]\n${EMIT}\n${LOG_CHANGE}\n${body}` : `local STREAM = nil\n${EMIT}\nlocal function logChange() end\n${body}`;
 
-// The events a write makes (SPEC §11), taken off the front of ARGV so each script's own
+// The events a write makes (docs/webhooks.md), taken off the front of ARGV so each script's own
 // arguments keep their places: the stream's MINID (entries older are trimmed), a count, then per
 // event its id, type and JSON. emit() appends them to the stream (KEYS of the script's own
 // choosing, STREAM) and is called only where the write happened, so both stand or fall together.
@@ -68,7 +68,7 @@ end
 return changed`;
 
 /**
- * A webhook's sender takes its head event (SPEC §11). The consumer group holds at most one
+ * A webhook's sender takes its head event (docs/webhooks.md). The consumer group holds at most one
  * pending entry per webhook (nothing is read past a pending one), so delivery is in order and
  * one at a time across replicas. The head is free when its lease ran out (its sender died or
  * hung) or its back-off is over; then this sender claims it. Types the webhook does not want

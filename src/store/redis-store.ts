@@ -86,7 +86,7 @@ export class RedisStore implements TokenStore {
 
   /**
    * Cluster only: appends a write's events after it (its keys and the stream are in different
-   * slots). A crash between the two loses the events; the README says so.
+   * slots). A crash between the two loses the events; docs/webhooks.md says so.
    */
   private async appendAfter(op: string, events: readonly OutEvent[] | undefined): Promise<void> {
     if (this.atomic || !events || events.length === 0) return;
@@ -430,7 +430,7 @@ export class RedisStore implements TokenStore {
     return this.record('deleteUser', { mode: 'del', key: this.keys.users, field: name }, events);
   }
 
-  // The outbox (SPEC §11): one stream, a consumer group per webhook, a hash per delivery.
+  // The outbox (docs/webhooks.md): one stream, a consumer group per webhook, a hash per delivery.
 
   async openQueue(webhook: string): Promise<void> {
     try {

@@ -28,7 +28,7 @@ export interface StoreHealthListener {
 
 /**
  * Where tokens, their history, users and repositories live. Every backend passes the same
- * contract suite (test/contract). Every write takes the events it makes (SPEC §11), kept in the
+ * contract suite (test/contract). Every write takes the events it makes (docs/webhooks.md), kept in the
  * same atomic step as the change (where the write does not happen, neither do they). Methods reject with StoreUnavailableError when the backend
  * cannot answer; they never hang past the backend's command timeout.
  */

@@ -4,7 +4,7 @@ import type { TokenKind } from './secret.js';
 export const RIGHTS = ['stream', 'query', 'modify', 'delete', 'admin'] as const;
 export type Right = (typeof RIGHTS)[number];
 
-/** Names of repositories and users (SPEC §1). */
+/** Names of repositories and users (docs/tokens.md). */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /** Repository scope of a token: one repository, or `*` for all. */
@@ -92,7 +92,7 @@ export interface UserRecord {
   updatedAt: number;
 }
 
-/** A named group of users holding grants like a user (SPEC §1). */
+/** A named group of users holding grants like a user (docs/tokens.md). */
 export interface TeamRecord {
   name: string;
   members: string[];

@@ -9,7 +9,7 @@ const CHECKSUM_LENGTH = 6; // 62^6 > 2^32
 const HEAD_LENGTH = 4; // "tgr_" or "tgp_"
 /** Length of every well-formed secret. */
 export const SECRET_LENGTH = HEAD_LENGTH + BODY_LENGTH + CHECKSUM_LENGTH;
-/** Length of the display prefix kept in the store (SPEC §2). */
+/** Length of the display prefix kept in the store (docs/tokens.md). */
 export const PREFIX_LENGTH = 12;
 
 /** Six base62 digits of the CRC32; plain number arithmetic (a CRC32 fits a double exactly). */

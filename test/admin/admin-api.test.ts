@@ -19,7 +19,7 @@ for (const [backend, open] of Object.entries(backends)) {
       t.equal(ready.body.store, backend);
     });
 
-    t.test('metrics carry the SPEC names and no token, user or path labels', async (t) => {
+    t.test('metrics carry the documented names and no token, user or path labels', async (t) => {
       const res = await request(`${h.admin}/metrics`);
       const text = await res.body.text();
       for (const name of [

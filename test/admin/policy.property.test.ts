@@ -81,7 +81,7 @@ const worldArb = fc.record({
   steps: fc.array(stepArb, { minLength: 1, maxLength: 6 }),
 });
 
-/** Each user's grants: their own ∪ their teams' (SPEC §1), merged here independently of src. */
+/** Each user's grants: their own ∪ their teams' (docs/tokens.md), merged here independently of src. */
 type Users = Map<string, Grants>;
 async function usersOf(store: TokenStore): Promise<Users> {
   const teams = await store.listTeams();
@@ -102,7 +102,7 @@ const own = (grants: Grants, scope: string): readonly Right[] => (Object.hasOwn(
 const covers = (scope: string, repository: string) => scope === '*' || scope === repository;
 const isActive = (r: TokenRecord, now: number) => r.status === 'active' && (r.expiresAt === null || r.expiresAt > now);
 
-/** What a token may do on `scope` (a repository, or `*` for every one), per SPEC §1. */
+/** What a token may do on `scope` (a repository, or `*` for every one), per docs/tokens.md. */
 function effective(r: TokenRecord, users: Users, scope: string, now: number): Set<Right> {
   if (!isActive(r, now) || !covers(r.repository, scope)) return new Set();
   if (r.kind === 'repository') return new Set(r.rights);

@@ -2,14 +2,16 @@ import t from 'tap';
 import { DENIALS, deny, type DenyReason } from '../../src/auth/decision.js';
 
 // The refusal table: one row per reason, each with the status, problem type, metric outcome and
-// challenge the README documents.
+// challenge docs/data-plane.md documents.
 const CASES: Array<[DenyReason, number, string, string, boolean]> = [
   ['missing_token', 401, '/problems/missing-token', 'unauthenticated', true],
   ['duplicate_authorization', 400, '/problems/duplicate-authorization', 'unauthenticated', false],
+  ['ambiguous_header', 400, '/problems/ambiguous-header', 'forbidden', false],
   ['invalid_token', 401, '/problems/invalid-token', 'unauthenticated', true],
   ['token_in_two_places', 400, '/problems/token-in-two-places', 'unauthenticated', false],
   ['unsupported_upgrade', 400, '/problems/unsupported-upgrade', 'not_found', false],
   ['bad_target', 400, '/problems/bad-path', 'not_found', false],
+  ['ambiguous_path', 400, '/problems/ambiguous-path', 'not_found', false],
   ['uri_too_long', 414, '/problems/uri-too-long', 'not_found', false],
   ['too_many_headers', 431, '/problems/too-many-headers', 'not_found', false],
   ['expectation_failed', 417, '/problems/expectation-failed', 'not_found', false],
@@ -20,7 +22,7 @@ const CASES: Array<[DenyReason, number, string, string, boolean]> = [
   ['rate_limited', 429, '/problems/rate-limited', 'forbidden', false],
   ['quota_exceeded', 429, '/problems/quota-exceeded', 'forbidden', false],
   ['too_many_streams', 429, '/problems/too-many-streams', 'forbidden', false],
-  // The decision port's own (README "Decision API").
+  // The decision port's own (docs/decision-api/README.md).
   ['bad_method', 400, '/problems/bad-method', 'not_found', false],
 ];
 

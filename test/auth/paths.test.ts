@@ -86,3 +86,14 @@ t.test('a _method query parameter, in any spelling PHP reads as _method, is refu
     t.equal(checkTarget(path), path, path);
   }
 });
+
+// RFC 9112 §3.2.1: origin-form is an absolute path of RFC 3986 pchar and an optional query. A
+// `#` passed, and `/a/..#x` is `/` to an upstream that drops the fragment before dot segments.
+t.test('a raw #, or a character outside pchar (path) or query, is refused', async (t) => {
+  for (const path of ['/a/..#x', '/a#', '/a?x#y', '/a/b c', '/a/"', '/a/<b>', '/a/[0]', '/a/{b}', '/a/b|c', '/a/^', '/a/`', '/a/\x7f', '/a/caf\xe9', '/a?%zz', '/a?x=%2', '/a?x="', '/a?x={}', '/a?x=\\']) {
+    t.equal(checkTarget(path), undefined, JSON.stringify(path));
+  }
+  for (const path of ["/a/!$&'()*+,;=:@~_-.", '/a?x=/y?z&w=%23', '/a?', '/a/%7Bb%7D']) {
+    t.equal(checkTarget(path), path, path);
+  }
+});

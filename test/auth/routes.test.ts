@@ -1,5 +1,5 @@
 import t from 'tap';
-import { RouteTable, rightFor } from '../../src/auth/routes.js';
+import { canonicalSegment, RouteTable, rightFor } from '../../src/auth/routes.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { validate } from '../../src/config/load.js';
 
@@ -56,4 +56,39 @@ t.test('the default verb map, and no right for other methods', async (t) => {
 t.test('a route method map can give a method the default map lacks', async (t) => {
   const custom = new RouteTable([{ path: '/x/:repository', methods: { OPTIONS: 'query' } }]);
   t.equal(rightFor(custom.match('/x/a')!.route, 'OPTIONS'), 'query');
+});
+
+t.test('a segment spelling a literal another way is ambiguous where a route has that literal', async (t) => {
+  for (const path of ['/v1/repositories/sensors/STREAM', '/v1/repositories/sensors/%73tream', '/v1/repositories/sensors/stream;v=1', '/v1/repositories/sensors/stream%3b', '/v1/repositories/sensors/stream.', '/v1/repositories/sensors/%EF%BD%93tream', '/v1/repositories/sensors/%C5%BFtream', '/HEALTH', '/Health/', '/v1/REPOSITORIES/x']) {
+    t.equal(table.isAmbiguous(path), true, path);
+  }
+});
+
+t.test('an empty segment, or one that is empty once its ; parameter is cut, where a route reads one is ambiguous; elsewhere, and one trailing slash, are not', async (t) => {
+  for (const path of ['/v1//repositories/sensors/q', '/v1/repositories//sensors', '/v1/repositories/sensors//stream', '/v1/repositories/sensors/stream//', '//', '/v1/repositories/sensors/;v=1/stream', '/v1/repositories/sensors/stream/;x', '/v1/repositories/sensors/%20/stream', '/v1/repositories/sensors/events///', '/v1/repositories/sensors/x//y']) {
+    t.equal(table.isAmbiguous(path), true, path);
+  }
+  for (const path of ['/', '/health/', '/v1/repositories/sensors/stream/', '/v1/repositories/sensors/x/y//z', '/v1/repositories/sensors/x/y//']) {
+    t.equal(table.isAmbiguous(path), false, path);
+  }
+});
+
+t.test('paths spelled as the routes write them, and segments where no literal stands, are not ambiguous', async (t) => {
+  for (const path of ['/v1/repositories/sensors/stream', '/v1/repositories/sensors/stream?X=%41', '/v1/repositories/sensors/Query', '/v1/repositories/Sensors/Data', '/v1/repositories/sensors/x/STREAM', '/v1/repositories/sensors/a;b', '/v1/repositories/sensors/streams']) {
+    t.equal(table.isAmbiguous(path), false, path);
+  }
+});
+
+t.test('a literal written with capitals is matched as written and ambiguous in any other case', async (t) => {
+  const custom = new RouteTable([{ path: '/API/:repository/**' }]);
+  t.equal(custom.isAmbiguous('/API/sensors/x'), false);
+  t.equal(custom.isAmbiguous('/api/sensors/x'), true);
+  t.equal(custom.isAmbiguous('/%41PI/sensors/x'), true);
+});
+
+t.test('the canonical form decodes, folds width and case both ways, cuts ; parameters and trims', async (t) => {
+  t.same(
+    ['%73tream', 'STREAM', 'stream;v=1', 'stream%3Bv', ' stream. ', '\uFF53tream', '\u017Ftream', '\u0131nfo', '\u0130nfo', '\u212Aey'].map(canonicalSegment),
+    ['stream', 'stream', 'stream', 'stream', 'stream', 'stream', 'stream', 'info', 'info', 'key'],
+  );
 });

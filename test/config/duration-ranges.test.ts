@@ -2,7 +2,7 @@ import t from 'tap';
 import { envName, loadConfig } from '../../src/config/load.js';
 import { faultsOf, fromYaml } from '../helpers/config.js';
 
-/** Every duration key, with the range the README documents for it. */
+/** Every duration key, with the range docs/configuration.md documents for it. */
 const RANGES: Array<[path: string[], min: string, max: string]> = [
   [['proxy', 'timeouts', 'connect'], '10ms', '5m'],
   [['proxy', 'timeouts', 'headers'], '100ms', '10m'],

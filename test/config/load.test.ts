@@ -13,7 +13,7 @@ t.test('durations parse in every unit and refuse anything else', async (t) => {
   for (const bad of ['thirty', '30', 's', '-5s', '5 weeks', '']) t.equal(parseDuration(bad), undefined, bad);
 });
 
-t.test('a missing optional file gives the SPEC defaults', async (t) => {
+t.test('a missing optional file gives the documented defaults', async (t) => {
   const config = loadConfig({ path: '/nonexistent/tollgate.yaml', required: false, env: {} });
   t.same(config.proxy.listen, { host: '0.0.0.0', port: 8080 });
   t.equal(config.proxy.upstream, 'http://127.0.0.1:8000');

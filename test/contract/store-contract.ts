@@ -286,7 +286,7 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.same((await store.teamHistory('platform')).map((e) => e.action), ['created', 'edited', 'deleted'], 'history stays after delete');
   });
 
-  // The outbox (SPEC §11): events kept with their change, taken in order, one at a time.
+  // The outbox (docs/webhooks.md): events kept with their change, taken in order, one at a time.
   const event = (type: string, data: unknown = {}, at = Date.now()): OutEvent => ({ id: `msg_${randomUUID()}`, type, at, data });
 
   t.test('events are kept with the change that makes them, and not when the change is refused', async (t) => {
@@ -388,7 +388,7 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.equal(await store.lease('sweep', 'two', 60_000, 0), false);
   });
 
-  // Limits: budget leases (SPEC §3.2).
+  // Limits: budget leases (docs/limits.md).
 
   const budget = (limit: 'rate' | 'quota' | 'streams' = 'quota', window = 3_600_000) => ({ tokenId: 'aaaaaaaaaaaaaaaa', limit, window });
 

@@ -3,9 +3,9 @@ import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { CADDY, missing, startCaddy } from '../helpers/front-proxy.js';
 import { bearer, startHarness } from '../helpers/harness.js';
-import { readmeBlocks } from '../helpers/readme-blocks.js';
+import { docBlocks } from '../helpers/markdown.js';
 
-// Caddy in front of a real upstream, asking Tollgate's decision port with the README's Caddyfile
+// Caddy in front of a real upstream, asking Tollgate's decision port with the Caddyfile of docs/decision-api/caddy.md
 // as printed (only the site address and the two ports are this test's).
 const why = missing(CADDY, 'caddy');
 if (why !== undefined) {
@@ -13,12 +13,12 @@ if (why !== undefined) {
 } else {
   const h = await startHarness({ config: { decision: { listen: '127.0.0.1:0' } } });
   t.teardown(() => h.close());
-  const [printed] = readmeBlocks('caddyfile');
-  if (printed === undefined) throw new Error('the README has no Caddyfile');
+  const [printed] = docBlocks('docs/decision-api/caddy.md', 'caddyfile');
+  if (printed === undefined) throw new Error('docs/decision-api/caddy.md has no Caddyfile');
   const site = printed
     .replace('forward_auth 127.0.0.1:8081', `forward_auth 127.0.0.1:${h.tollgate.decisionPort}`)
     .replace('reverse_proxy 127.0.0.1:8000', `reverse_proxy 127.0.0.1:${h.upstream.port}`);
-  // The helper writes the site address; the README's block body goes inside it.
+  // The helper writes the site address; the page's block body goes inside it.
   const body = site.slice(site.indexOf('{\n') + 2, site.lastIndexOf('}'));
   const caddy = await startCaddy(body);
   t.teardown(() => caddy.stop());

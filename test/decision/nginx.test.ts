@@ -5,18 +5,19 @@ import { missing, NGINX, startNginx } from '../helpers/front-proxy.js';
 import { FlakyStore } from '../helpers/flaky-store.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { freePort } from '../helpers/ports.js';
-import { readmeBlocks } from '../helpers/readme-blocks.js';
+import { docBlocks } from '../helpers/markdown.js';
+import { rawRequest } from '../helpers/raw-http.js';
 
-// nginx-light in front of a real upstream, asking Tollgate's decision port with the README's
-// configuration as printed (only the addresses are this test's).
+// nginx-light in front of a real upstream, asking Tollgate's decision port with the configuration of docs/decision-api/nginx.md
+// as printed (only the addresses are this test's).
 const why = missing(NGINX, 'nginx-light');
 if (why !== undefined) {
   t.skip(`nginx: ${why}`, () => {});
 } else {
   const h = await startHarness({ config: { decision: { listen: '127.0.0.1:0' } } });
   t.teardown(() => h.close());
-  const [printed] = readmeBlocks('nginx');
-  if (printed === undefined) throw new Error('the README has no nginx configuration');
+  const [printed] = docBlocks('docs/decision-api/nginx.md', 'nginx');
+  if (printed === undefined) throw new Error('docs/decision-api/nginx.md has no nginx configuration');
   const conf = printed
     .replace('server 127.0.0.1:8081;', `server 127.0.0.1:${h.tollgate.decisionPort};`)
     .replace('server 127.0.0.1:8000;', `server 127.0.0.1:${h.upstream.port};`);
@@ -60,6 +61,18 @@ if (why !== undefined) {
     const res = await get('/v1/repositories/billing/query', { ...bearer(data.secret), 'x-forwarded-uri': Q, 'x-forwarded-method': 'GET' });
     t.equal(res.status, 403);
     t.equal(h.upstream.received.length, 0);
+  });
+
+  // nginx's $uri drops a fragment before resolving dot segments (`sensors/..#x` is
+  // `/v1/repositories/`) and decodes before routing (`%73tream` is `stream`); the decision port
+  // judges $request_uri, so it must refuse what nginx would read as another path.
+  t.test('a target with a fragment, or a route spelled another way, never reaches the upstream', async (t) => {
+    const only = await h.token(['query']);
+    for (const target of ['/v1/repositories/sensors/..#x', '/v1/repositories/sensors/q#', '/v1/repositories/sensors/%73tream', '/v1/repositories/sensors/STREAM', '/v1/repositories/sensors//stream']) {
+      const res = await rawRequest(nginx.port, `PUT ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${only.secret}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      t.equal(res.status, 400, target);
+    }
+    t.equal(h.upstream.received.length, 0, nginx.output());
   });
 
   t.test('401 comes back with the challenge and the problem body', async (t) => {
@@ -162,7 +175,7 @@ if (why !== undefined) {
   });
 }
 
-/** The README's block is an http-level part and one `server { ... }`: split for the helper. */
+/** The page's block is an http-level part and one `server { ... }`: split for the helper. */
 function splitServer(conf: string): [string, string] {
   const at = conf.indexOf('server {\n');
   const body = conf.slice(at + 'server {\n'.length, conf.lastIndexOf('}'));

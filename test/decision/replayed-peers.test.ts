@@ -3,15 +3,15 @@ import { request } from 'undici';
 import { parse } from 'yaml';
 import { call } from '../helpers/admin-client.js';
 import { startHarness } from '../helpers/harness.js';
-import { readmeBlocks } from '../helpers/readme-blocks.js';
+import { docBlocks } from '../helpers/markdown.js';
 
-// Traefik, Envoy and Istio are not in Debian, so their README configurations are not run for
+// Traefik, Envoy and Istio are not in Debian, so their configurations (docs/decision-api/) are not run for
 // real: each test here replays the request that proxy sends as its documentation describes, with
-// the values read from the README's configuration, and checks what the proxy would do with the
+// the values read from each page's configuration, and checks what the proxy would do with the
 // answer.
 
 type Tree = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const blocks = readmeBlocks('yaml').map((text) => parse(text) as Tree);
+const blocks = ['traefik', 'envoy', 'istio'].flatMap((peer) => docBlocks(`docs/decision-api/${peer}.md`, 'yaml')).map((text) => parse(text) as Tree);
 const traefik = blocks.find((b) => b.http?.middlewares?.tollgate?.forwardAuth)!.http.middlewares.tollgate.forwardAuth as Tree;
 const envoy = (blocks.find((b) => Array.isArray(b.http_filters))!.http_filters as Tree[])[0]!.typed_config.http_service as Tree;
 const istio = (blocks.find((b) => b.meshConfig)!.meshConfig.extensionProviders as Tree[])[0]!.envoyExtAuthzHttp as Tree;
@@ -23,7 +23,7 @@ const data = await h.token(['query', 'stream']);
 const Q = '/v1/repositories/sensors/query';
 const IDENTITY = ['x-tollgate-token-id', 'x-tollgate-repository', 'x-tollgate-user', 'x-tollgate-right'];
 
-t.test('the README configurations agree with Tollgate: prefix, identity headers', async (t) => {
+t.test('the documented configurations agree with Tollgate: prefix, identity headers', async (t) => {
   t.equal(istio.pathPrefix, envoy.path_prefix, 'Istio and Envoy use the one decision.pathPrefix');
   t.same((traefik.authResponseHeaders as string[]).map((n) => n.toLowerCase()), IDENTITY);
   t.same(istio.headersToUpstreamOnAllow, IDENTITY);

@@ -1,7 +1,7 @@
 // The in-test Kustomize renderer (test/helpers/kustomize.ts): the subset deploy/ uses, checked on
 // small inputs with the results kustomize gives for them.
 import t from 'tap';
-import { json6902, render, splitImage, strategicMerge } from '../helpers/kustomize.js';
+import { json6902, render, replace, splitImage, strategicMerge } from '../helpers/kustomize.js';
 
 const deployment = `apiVersion: apps/v1
 kind: Deployment
@@ -38,6 +38,23 @@ t.test('JSON 6902: add, replace, remove, with - and escaped keys', async (t) => 
   t.throws(() => json6902(doc, [{ op: 'replace', path: '/m/missing', value: 1 }]), /does not exist/);
   t.throws(() => json6902(doc, [{ op: 'remove', path: '/a/5' }]), /no index/);
   t.throws(() => json6902(doc, [{ op: 'add', path: '/b/c', value: 1 }]), /does not exist/);
+});
+
+t.test('replacements: a source field into every matching target field, whole or one delimited part', async (t) => {
+  const rule = {
+    apiVersion: 'v1',
+    kind: 'Rule',
+    metadata: { name: 'r', annotations: { base: 'https://new/ops.md', 'a.b/c': 'x' } },
+    spec: { groups: [{ rules: [{ url: 'https://old/ops.md#one' }, { url: 'https://old/ops.md#two' }] }, { rules: [{ url: 'https://old/ops.md#three' }] }] },
+  };
+  const select = { kind: 'Rule', name: 'r' };
+  const out = replace([rule], { source: { ...select, fieldPath: 'metadata.annotations.base' }, targets: [{ select, fieldPaths: ['spec.groups.*.rules.*.url'], options: { delimiter: '#', index: 0 } }] });
+  t.same(out[0]!.spec.groups.flatMap((g: { rules: Array<{ url: string }> }) => g.rules.map((r) => r.url)), ['https://new/ops.md#one', 'https://new/ops.md#two', 'https://new/ops.md#three']);
+  t.equal(rule.spec.groups[0]!.rules[0]!.url, 'https://old/ops.md#one', 'the input is left as it was');
+  const whole = replace([rule], { source: { ...select, fieldPath: 'metadata.annotations.[a.b/c]' }, targets: [{ select, fieldPaths: ['spec.groups.1.rules.0.url'] }] });
+  t.equal(whole[0]!.spec.groups[1].rules[0].url, 'x', 'a bracketed key, a list index, the whole value');
+  t.throws(() => replace([rule], { source: { ...select, fieldPath: 'metadata.annotations.base' }, targets: [{ select, fieldPaths: ['spec.groups.*.rules.*.missing'] }] }), /does not exist/);
+  t.throws(() => replace([rule], { source: { kind: 'Rule', name: 'other', fieldPath: 'metadata.name' }, targets: [] }), /matches 0 objects/);
 });
 
 t.test('image references split at the tag, not at a registry port', async (t) => {

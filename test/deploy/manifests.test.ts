@@ -1,7 +1,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
@@ -10,6 +10,7 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { render, type Doc } from '../helpers/kustomize.js';
+import { docBlocks, headingAnchors } from '../helpers/markdown.js';
 import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { routes } from '../../src/admin/routes.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -431,28 +432,45 @@ t.test('the scrape-target alerts watch the PodMonitor\'s job; the 401 alert coun
   t.match(expr('TollgateUnauthenticatedSpike'), /tollgate_requests_total\{outcome="unauthenticated"\}/);
 });
 
-/** GitHub's heading anchors: lower case, punctuation but - and _ dropped, spaces to -, repeats numbered. */
-function anchors(markdown: string): Map<string, string> {
-  const out = new Map<string, string>();
-  let section = '';
-  for (const [, hashes, text] of markdown.replace(/^```[\s\S]*?^```/gm, '').matchAll(/^(#{1,6}) (.+)$/gm)) {
-    if (hashes === '##') section = text!;
-    let slug = text!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
-    for (let n = 1; out.has(slug); n++) slug = `${slug.replace(/-\d+$/, '')}-${n}`;
-    out.set(slug, section);
-  }
-  return out;
-}
+const alertsOf = (docs: Doc[]) =>
+  find(docs, 'PrometheusRule', 'tollgate').spec.groups.flatMap((g: { rules: Array<{ alert: string; annotations?: { runbook_url?: string } }> }) => g.rules) as Array<{ alert: string; annotations?: { runbook_url?: string } }>;
 
-t.test('every alert has a runbook_url at a heading of the README\'s Operating section', async (t) => {
-  const readme = anchors(readFileSync(join(root, 'README.md'), 'utf8'));
-  t.equal(readme.get('running-in-kubernetes'), 'Running in Kubernetes', 'the anchors are computed the way GitHub does');
-  const rules = find(monitored, 'PrometheusRule', 'tollgate').spec.groups.flatMap((g: { rules: Array<{ alert: string }> }) => g.rules);
-  for (const rule of rules) {
-    const url = /^https:\/\/github\.com\/example\/tollgate\/blob\/main\/README\.md#(.+)$/.exec(rule.annotations?.runbook_url ?? '');
-    t.ok(url, `${rule.alert} has a runbook_url into the README`);
-    if (url) t.equal(readme.get(url[1]!), 'Operating', `${rule.alert}: #${url[1]} is a heading under Operating`);
+t.test('every alert has a runbook_url: the one runbook base, then its own heading in docs/operations.md', async (t) => {
+  const operations = readFileSync(join(root, 'docs/operations.md'), 'utf8');
+  const anchors = headingAnchors(operations);
+  // Headings under "## Alerts", up to the next "## ".
+  const alertsSection = headingAnchors(/^## Alerts\n([\s\S]*?)(?=^## )/m.exec(operations)![1]!);
+  const rule = find(monitored, 'PrometheusRule', 'tollgate');
+  const base = rule.metadata.annotations?.['runbook-base'];
+  t.equal(base, 'https://github.com/example/tollgate/blob/main/docs/operations.md', 'the base is one annotation');
+  for (const { alert, annotations } of alertsOf(monitored)) {
+    t.equal(annotations?.runbook_url, `${base}#${alert.toLowerCase()}`, `${alert}: the base and its own anchor`);
+    t.equal(anchors.get(alert.toLowerCase()), alert, `${alert} has a heading of its name in docs/operations.md`);
+    t.ok(alertsSection.has(alert.toLowerCase()), `${alert}: the heading is under Alerts`);
   }
+  t.equal(alertsSection.size, alertsOf(monitored).length, 'and Alerts has no heading for an alert that does not exist');
+});
+
+t.test('the kustomization docs/operations.md shows moves every alert\'s runbook link, in kubectl too', async (t) => {
+  const [shown] = docBlocks('docs/operations.md', 'yaml').filter((block) => block.includes('runbook-base'));
+  t.ok(shown, 'docs/operations.md shows how to move the runbook base');
+  const dir = t.testdir({ k: { 'kustomization.yaml': `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n${shown}` } });
+  // kustomize wants resources by a path it can reach from the kustomization: relative to it.
+  writeFileSync(join(dir, 'k/kustomization.yaml'), readFileSync(join(dir, 'k/kustomization.yaml'), 'utf8').replaceAll('<path>/', `${relative(join(dir, 'k'), root)}/`));
+  const want = (alert: string) => `https://git.example.org/platform/tollgate/blob/main/docs/operations.md#${alert.toLowerCase()}`;
+  const moved = render(join(dir, 'k'));
+  t.ok(alertsOf(moved).length > 0);
+  for (const { alert, annotations } of alertsOf(moved)) t.equal(annotations?.runbook_url, want(alert), alert);
+  let rendered: string;
+  try {
+    rendered = execFileSync('kubectl', ['kustomize', join(dir, 'k')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    t.comment('kubectl is not on this machine: checked with the built-in renderer only');
+    return;
+  }
+  const docs = parseAllDocuments(rendered).map((d) => d.toJS() as Doc);
+  for (const { alert, annotations } of alertsOf(docs)) t.equal(annotations?.runbook_url, want(alert), `kubectl: ${alert}`);
 });
 
 t.test('the dashboard has namespace and pod variables, and every query uses both', async (t) => {

@@ -9,7 +9,7 @@ import { adminCall, initAdminSecret, redisReplicaEnv, serveRole } from '../helpe
 
 // One control replica and one proxy replica (the built CLI, each its own process) on one Redis.
 // The cache TTL is an hour, so a refusal within the deadline can only come from the store's
-// invalidation channel (README "Cache, revocation and outages"), never from an entry running out.
+// invalidation channel (docs/stores.md), never from an entry running out.
 const redis = await startRedis();
 t.teardown(() => redis.stop());
 const upstreamEnded: boolean[] = [];

@@ -2,12 +2,14 @@
  * A small stand-in for `kubectl kustomize`, for the features deploy/ uses and nothing more:
  * resources (files and directories), components (kind: Component), patches (strategic merge or
  * JSON 6902, from a file or inline, with an optional target by kind, name, labelSelector or
- * annotationSelector of `key=value` pairs), images (name, newName, newTag) and labels (pairs,
- * metadata only). Anything else in a kustomization is refused rather than silently ignored.
+ * annotationSelector of `key=value` pairs), images (name, newName, newTag), labels (pairs,
+ * metadata only) and replacements (inline or from a file: a source field of one object copied
+ * into target fields, with `*` over list items and a delimiter/index to replace one part of a
+ * value). Anything else in a kustomization is refused rather than silently ignored.
  *
  * Order, as kustomize does it: resources, then each component (its resources added, then its
  * own transformers applied to everything gathered so far), then this kustomization's patches,
- * labels and images.
+ * labels, images and, last, replacements.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -17,6 +19,11 @@ export type Doc = { apiVersion: string; kind: string; metadata: { name: string; 
 type Target = { kind?: string; name?: string; labelSelector?: string; annotationSelector?: string };
 type Patch = { path?: string; patch?: string; target?: Target };
 type Image = { name: string; newName?: string; newTag?: string };
+type Select = { kind?: string; name?: string };
+export type Replacement = {
+  source: Select & { fieldPath: string };
+  targets: Array<{ select: Select; fieldPaths: string[]; options?: { delimiter?: string; index?: number } }>;
+};
 type Kustomization = {
   apiVersion: string;
   kind?: string;
@@ -25,9 +32,10 @@ type Kustomization = {
   patches?: Patch[];
   images?: Image[];
   labels?: Array<{ pairs: Record<string, string>; includeSelectors?: boolean; includeTemplates?: boolean }>;
+  replacements?: Array<Replacement | { path: string }>;
 };
 
-const KNOWN = new Set(['apiVersion', 'kind', 'resources', 'components', 'patches', 'images', 'labels']);
+const KNOWN = new Set(['apiVersion', 'kind', 'resources', 'components', 'patches', 'images', 'labels', 'replacements']);
 
 function read(dir: string, kind: 'Kustomization' | 'Component'): Kustomization {
   const k = parseYaml(readFileSync(resolve(dir, 'kustomization.yaml'), 'utf8')) as Kustomization;
@@ -68,6 +76,10 @@ function transform(dir: string, k: Kustomization, docs: Doc[]): Doc[] {
     for (const doc of out) doc.metadata.labels = { ...doc.metadata.labels, ...label.pairs };
   }
   for (const image of k.images ?? []) for (const doc of out) setImage(doc, image);
+  for (const entry of k.replacements ?? []) {
+    const replacement = 'path' in entry ? (parseYaml(readFileSync(resolve(dir, entry.path), 'utf8')) as Replacement) : entry;
+    out = replace(out, replacement, dir);
+  }
   const seen = new Set<string>();
   for (const doc of out) {
     const id = `${doc.apiVersion}/${doc.kind}/${doc.metadata.name}`;
@@ -202,4 +214,52 @@ function setImage(node: unknown, image: Image): void {
     }
   }
   for (const value of Object.values(node)) setImage(value, image);
+}
+
+/** A field path's keys: `a.b.*.c`, with `[x.y/z]` for a key holding dots or slashes. */
+function fieldKeys(path: string): string[] {
+  return [...path.matchAll(/\[([^\]]+)\]|([^.[\]]+)/g)].map((m) => (m[1] ?? m[2])!);
+}
+
+function fieldsAt(node: unknown, keys: string[], path: string): Array<{ parent: Record<string, any>; key: string }> {
+  const [key, ...rest] = keys;
+  if (key === undefined) return [];
+  const children = key === '*' ? (Array.isArray(node) ? node : []) : isMap(node) ? [node[key]] : Array.isArray(node) ? [node[Number(key)]] : [];
+  if (rest.length === 0) {
+    if (key === '*' || !isMap(node) || !(key in node)) throw new Error(`replacement: ${path} does not exist`);
+    return [{ parent: node, key }];
+  }
+  return children.flatMap((child) => {
+    if (child === undefined) throw new Error(`replacement: ${path} does not exist`);
+    return fieldsAt(child, rest, path);
+  });
+}
+
+/** kustomize `replacements`: the source value written into each target field (or one part of it). */
+export function replace(docs: Doc[], replacement: Replacement, dir = '.'): Doc[] {
+  const { source, targets } = replacement;
+  const from = docs.filter((d) => matches(d, source));
+  if (from.length !== 1) throw new Error(`${dir}: replacement source ${JSON.stringify(source)} matches ${from.length} objects`);
+  const [field] = fieldsAt(from[0], fieldKeys(source.fieldPath), source.fieldPath);
+  const value = field!.parent[field!.key] as unknown;
+  const out = docs.map((d) => structuredClone(d));
+  for (const target of targets) {
+    const hit = out.filter((d) => matches(d, target.select));
+    if (hit.length === 0) throw new Error(`${dir}: no object matches the replacement target ${JSON.stringify(target.select)}`);
+    for (const doc of hit) {
+      for (const path of target.fieldPaths) {
+        for (const { parent, key } of fieldsAt(doc, fieldKeys(path), path)) {
+          const { delimiter, index } = target.options ?? {};
+          if (delimiter === undefined) {
+            parent[key] = structuredClone(value);
+            continue;
+          }
+          const parts = String(parent[key]).split(delimiter);
+          parts[index ?? 0] = String(value);
+          parent[key] = parts.join(delimiter);
+        }
+      }
+    }
+  }
+  return out;
 }

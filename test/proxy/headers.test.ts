@@ -1,7 +1,7 @@
 import t from 'tap';
 import { upstreamHeaders, type UpstreamHeaderOptions } from '../../src/proxy/headers.js';
 
-// upstreamHeaders() as a table: raw request headers in -> what the upstream gets (SPEC §3.5).
+// upstreamHeaders() as a table: raw request headers in -> what the upstream gets (docs/data-plane.md).
 const base: UpstreamHeaderOptions = {
   forwardAuthorization: false,
   requestId: 'rid-1',

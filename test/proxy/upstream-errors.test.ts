@@ -2,7 +2,7 @@ import t from 'tap';
 import { classifyUpstreamError } from '../../src/proxy/upstream-errors.js';
 
 // Every error code undici or the socket layer reports, as the status, problem type and metric
-// reason the client and the dashboards see (SPEC §3.6).
+// reason the client and the dashboards see (docs/data-plane.md).
 const CASES: Array<[code: string | undefined, status: number, reason: string, type: string]> = [
   ['UND_ERR_CONNECT_TIMEOUT', 504, 'timeout', '/problems/upstream-timeout'],
   ['UND_ERR_HEADERS_TIMEOUT', 504, 'timeout', '/problems/upstream-timeout'],

@@ -11,7 +11,7 @@ import {
   SECRET_LENGTH,
 } from '../../src/tokens/secret.js';
 
-t.test('generated secrets have the SPEC shape and parse as their kind', async (t) => {
+t.test('generated secrets have the documented shape and parse as their kind', async (t) => {
   const repository = generateSecret('repository');
   const personal = generateSecret('personal');
   t.match(repository, /^tgr_[0-9A-Za-z]{49}$/);

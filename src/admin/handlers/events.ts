@@ -4,7 +4,7 @@ import { listEventsQuery, parseBody } from '../schemas.js';
 import type { AdminContext, AdminReply } from '../server.js';
 
 /**
- * Which events a caller sees (SPEC §11 GET /v1/events, for admins): a `*` admin sees every
+ * Which events a caller sees (GET /v1/events, for admins: docs/webhooks.md): a `*` admin sees every
  * event; a scoped admin sees the token and repository events of the repositories it
  * administers (as it sees those tokens in GET /v1/tokens), and no user or team events (the
  * directory is for `*` admins). Callers without the admin right are refused.

@@ -80,7 +80,7 @@ export async function reportLeaked({ req, options }: AdminContext): Promise<Admi
   return { json: await options.tokens.reportLeaked(body.secrets) };
 }
 
-/** What the token's limits have spent and have left in the current windows (SPEC §3.2). */
+/** What the token's limits have spent and have left in the current windows (docs/limits.md). */
 export async function tokenUsage({ params, caller, options }: AdminContext): Promise<AdminReply> {
   // Read access to the token is what reading its usage needs (404 where it may not be seen).
   const token = await options.tokens.get(caller, params.id!);
