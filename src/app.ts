@@ -62,7 +62,12 @@ async function startProxyRole(config: Config, store: TokenStore, logger: Logger,
   proxy = new DataPlane(parts);
   const dataPlane = proxy;
   followStore(store, cache, dataPlane, logger, clock);
-  const probes = createProbeServer({ ...parts, metricsAuth: config.admin.metricsAuth, isDraining: () => isDraining });
+  const probes = createProbeServer({
+    ...parts,
+    metricsAuth: config.admin.metricsAuth,
+    isDraining: () => isDraining,
+    timeouts: { headersMs: config.admin.timeouts.headers, requestMs: config.admin.timeouts.request },
+  });
 
   const { proxyPort, decisionPort } = await dataPlane.listen();
   const adminPort = await listen(probes, config.admin.listen);

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { TokenStore } from '../store/token-store.js';
 import { ALL_REPOSITORIES, combineGrants, iso, statusAt, type Grants, type HistoryEntry, type RepositoryRecord, type TeamRecord, type UserRecord } from '../tokens/record.js';
 import type { Caller } from './caller.js';
-import { mayDirectory, type DirectoryAction } from './policy.js';
+import { mayChangeDirectory, mayDirectory, type DirectoryAction } from './policy.js';
 import { conflict, forbidden, invalidRequest, notFound } from './errors.js';
 import type { Invalidator } from './invalidator.js';
 import type { Limits } from '../limits/limits.js';
@@ -36,6 +36,12 @@ export class DirectoryService {
     if (!mayDirectory(caller, action, target)) throw forbidden(`${what} needs an admin token for *${action === 'change-users' ? ', other than one acting as that user' : ''}`);
   }
 
+  /** As `require`, for a change: users, teams and repositories outlive any token, so a loan changes none of them. */
+  private requireChange(caller: Caller, action: DirectoryAction, what: string, target?: string): void {
+    this.require(caller, action, what, target);
+    if (!mayChangeDirectory(caller)) throw forbidden(`${what}: a lent token changes no users, teams or repositories (the change would outlive the loan)`);
+  }
+
   private async checkGrants(grants: Grants): Promise<void> {
     const faults = [];
     for (const repository of Object.keys(grants)) {
@@ -47,7 +53,7 @@ export class DirectoryService {
   }
 
   async createUser(caller: Caller, name: string, grants: Grants): Promise<UserView> {
-    this.require(caller, 'change-users', 'creating users', name);
+    this.requireChange(caller, 'change-users', 'creating users', name);
     if (await this.store.getUser(name)) throw conflict(`user ${name} already exists`);
     await this.checkGrants(grants);
     const now = this.clock.now();
@@ -74,7 +80,7 @@ export class DirectoryService {
 
   /** Replaces the grants; every personal token of the user is evicted everywhere at once. */
   async setGrants(caller: Caller, name: string, grants: Grants): Promise<UserView> {
-    this.require(caller, 'change-users', 'changing grants', name);
+    this.requireChange(caller, 'change-users', 'changing grants', name);
     const user = await this.store.getUser(name);
     if (!user) throw notFound(`user ${name}`);
     await this.checkGrants(grants);
@@ -87,7 +93,7 @@ export class DirectoryService {
 
   /** Deletes a user after revoking their personal tokens (revoked, not deleted: history and restore stay possible). */
   async deleteUser(caller: Caller, name: string): Promise<void> {
-    this.require(caller, 'change-users', 'deleting users', name);
+    this.requireChange(caller, 'change-users', 'deleting users', name);
     if (!(await this.store.getUser(name))) throw notFound(`user ${name}`);
     await this.tokens.revokeAllOf(caller.actor, name);
     for (const team of await this.store.teamsOf(name)) {
@@ -98,7 +104,7 @@ export class DirectoryService {
   }
 
   async createRepository(caller: Caller, name: string): Promise<RepositoryView> {
-    this.require(caller, 'change-repositories', 'creating repositories');
+    this.requireChange(caller, 'change-repositories', 'creating repositories');
     const record = { name, createdAt: this.clock.now(), createdBy: caller.actor };
     if (!(await this.store.createRepository(record))) throw conflict(`repository ${name} already exists`);
     return viewOfRepository(record);
@@ -106,7 +112,7 @@ export class DirectoryService {
 
   /** Sets (or with null removes) the default limits of a repository's tokens; who may change repositories may. */
   async editRepository(caller: Caller, name: string, limits: Limits | null): Promise<RepositoryView> {
-    this.require(caller, 'change-repositories', 'changing repositories');
+    this.requireChange(caller, 'change-repositories', 'changing repositories');
     const record = await this.store.getRepository(name);
     if (!record) throw notFound(`repository ${name}`);
     const next = { ...record, limits };
@@ -123,7 +129,7 @@ export class DirectoryService {
 
   /** Refused while active tokens name the repository. */
   async deleteRepository(caller: Caller, name: string): Promise<void> {
-    this.require(caller, 'change-repositories', 'deleting repositories');
+    this.requireChange(caller, 'change-repositories', 'deleting repositories');
     if (!(await this.store.getRepository(name))) throw notFound(`repository ${name}`);
     const now = this.clock.now();
     let active = 0;
@@ -140,7 +146,7 @@ export class DirectoryService {
   }
 
   async createTeam(caller: Caller, name: string, members: string[], grants: Grants): Promise<TeamView> {
-    this.require(caller, 'teams', 'creating teams');
+    this.requireChange(caller, 'teams', 'creating teams');
     if (await this.store.getTeam(name)) throw conflict(`team ${name} already exists`);
     await this.checkMembers(members);
     await this.checkGrants(grants);
@@ -162,7 +168,7 @@ export class DirectoryService {
 
   /** Replaces members and/or grants; every member before and after is evicted everywhere at once. */
   async editTeam(caller: Caller, name: string, change: { members?: string[] | undefined; grants?: Grants | undefined }): Promise<TeamView> {
-    this.require(caller, 'teams', 'changing teams');
+    this.requireChange(caller, 'teams', 'changing teams');
     const team = await this.store.getTeam(name);
     if (!team) throw notFound(`team ${name}`);
     if (change.members) await this.checkMembers(change.members);
@@ -177,7 +183,7 @@ export class DirectoryService {
   }
 
   async deleteTeam(caller: Caller, name: string): Promise<void> {
-    this.require(caller, 'teams', 'deleting teams');
+    this.requireChange(caller, 'teams', 'deleting teams');
     const team = await this.store.getTeam(name);
     if (!team) throw notFound(`team ${name}`);
     const now = this.clock.now();

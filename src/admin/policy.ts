@@ -1,5 +1,6 @@
 import { covers, effectiveRights } from '../auth/authorize.js';
-import { ALL_REPOSITORIES, type Right, type TokenRecord } from '../tokens/record.js';
+import type { Limits } from '../limits/limits.js';
+import { ALL_REPOSITORIES, isLent, type Right, type TokenRecord } from '../tokens/record.js';
 import { administers, type Caller, type Role } from './caller.js';
 
 /**
@@ -17,10 +18,16 @@ import { administers, type Caller, type Role } from './caller.js';
  * caller's effective rights on the token's repository (for a personal token of the caller's own
  * user: no wider than the caller's own rights, since both meet the same grants). A personal
  * token acts as its user, so one for another user is made only by a `*` admin (who manages
- * users). A token made by a token records it as parent: it expires no later than the parent and
- * is revoked when the parent is revoked or deleted (TokenService does that). No action widens
- * what the caller itself may do: its own token's expiry may only come sooner, and no caller
- * changes the grants of its own user.
+ * users). No action widens what the caller itself may do: its own token's expiry may only come
+ * sooner, and no caller changes the grants of its own user.
+ *
+ * Independent and lent tokens: a token made by an admin token that is not itself lent is
+ * independent (it outlives its maker; its limits stay within its repository's defaults unless
+ * the maker is a `*` admin). One made by self-service, by a lent token, or with `lend: true` is
+ * lent (`makesLent`): it expires no later than its maker, is revoked with it, and its limits
+ * stay within its maker's (TokenService does that). A lent caller does the actions of
+ * LINE_BOUND only to its own line (itself and the tokens lent down from it), and changes no
+ * users, teams or repositories (mayChangeDirectory): nothing it does survives its maker.
  */
 export type TokenAction = 'create' | 'read' | 'history' | 'edit' | 'roll' | 'revoke' | 'restore' | 'delete';
 export type DirectoryAction = 'read-users' | 'change-users' | 'teams' | 'list-repositories' | 'change-repositories';
@@ -36,6 +43,23 @@ export const TOKEN_POLICY: Readonly<Record<TokenAction, Readonly<Record<Role, Re
   revoke: /*                 */ { star: 'any', scoped: 'admin', personal: 'own', none: 'none' },
   restore: /*                */ { star: 'any', scoped: 'admin', personal: 'own', none: 'none' },
   delete: /*                 */ { star: 'any', scoped: 'admin', personal: 'none', none: 'none' },
+};
+
+/**
+ * What a lent caller may do only to its own line, because the result would hand access out
+ * again or for longer (a roll's new secret, a restore, a later expiry, added rights or other
+ * limits): `true` bounds the action. What only ends or shows access is never bounded. A token a
+ * lent caller creates is lent by it, so it is of its line by construction.
+ */
+export const LINE_BOUND: Readonly<Record<TokenAction, boolean>> = {
+  create: true,
+  read: false,
+  history: false,
+  edit: true,
+  roll: true,
+  revoke: false,
+  restore: true,
+  delete: false,
 };
 
 /** Users, teams and repositories. `own`: the caller's own user (read only); `admin`: repositories it administers. */
@@ -82,6 +106,42 @@ export function reaches(caller: Caller, action: TokenAction, token: Subject): bo
   }
 }
 
+/** Whether the calling token is lent (its every act stays within its maker's). */
+export function isLentCaller(caller: Caller): boolean {
+  return isLent(caller.identity.record);
+}
+
+/** Whether a token this caller makes is lent: asked for, made by self-service, or made by a lent token. */
+export function makesLent(caller: Caller, asked: boolean): boolean {
+  return asked || caller.role === 'personal' || isLentCaller(caller);
+}
+
+/**
+ * Whether `action` on a token is within the caller's line bound: always for a caller that is
+ * not lent or an action LINE_BOUND leaves free; else only for the caller itself or a token
+ * whose makers (`makers`, its lent line, nearest first) include the caller.
+ */
+export function withinLine(caller: Caller, action: TokenAction, token: { id: string }, makers: readonly string[]): boolean {
+  if (!LINE_BOUND[action] || !isLentCaller(caller)) return true;
+  const me = caller.identity.record.id;
+  return token.id === me || makers.includes(me);
+}
+
+/**
+ * The ceiling on the limits of a token this caller makes or edits: its maker's effective limits
+ * for a lent token (only what it sets is compared: the maker's budget is spent too), the
+ * repository's defaults for an independent one unless the caller is a `*` admin (every default
+ * must then be set, and within). Undefined: no ceiling.
+ */
+export function limitsCeiling(
+  caller: Caller,
+  token: { lent: boolean; makerLimits: Limits | undefined; repositoryDefaults: Limits | undefined },
+): { bound: Limits; mustSet: boolean; of: 'maker' | 'repository' } | undefined {
+  if (token.lent) return token.makerLimits === undefined ? undefined : { bound: token.makerLimits, mustSet: false, of: 'maker' };
+  if (caller.role === 'star' || token.repositoryDefaults === undefined) return undefined;
+  return { bound: token.repositoryDefaults, mustSet: true, of: 'repository' };
+}
+
 /** Whether the caller may make a token that acts as `user` (a personal token): its own user, or as a `*` admin. */
 export function mayActAs(caller: Caller, user: string): boolean {
   const own = caller.identity.record;
@@ -108,6 +168,11 @@ function effectiveRightsAnywhere(caller: Caller, repository: string): Right[] {
 export function rightsBeyond(caller: Caller, token: Subject & { rights: readonly Right[] }): Right[] {
   const bound = rightsBound(caller, token);
   return token.rights.filter((right) => !bound.includes(right));
+}
+
+/** Whether the caller may change users, teams or repositories at all: not while lent (the change would outlive the loan). */
+export function mayChangeDirectory(caller: Caller): boolean {
+  return !isLentCaller(caller);
 }
 
 /**

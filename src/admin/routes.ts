@@ -6,6 +6,7 @@ import * as probes from './handlers/probes.js';
 import * as tokens from './handlers/tokens.js';
 import * as ui from './handlers/ui.js';
 import * as schemas from './schemas.js';
+import { LEAK_BODY_BYTES, MAX_BODY_BYTES } from './body.js';
 
 export interface RouteDoc {
   summary: string;
@@ -25,15 +26,17 @@ export interface AdminRoute {
   pattern: RegExp;
   /** `token`: any valid token (the service judges scope); `metrics`: only with admin.metricsAuth; `none`: open. */
   auth: 'token' | 'metrics' | 'none';
+  /** The largest request body taken, in bytes: 413 beyond it, by Content-Length before anything else. */
+  bodyLimit: number;
   handler(context: AdminContext): Promise<AdminReply>;
   doc: RouteDoc;
 }
 
 const PARAMS: Record<string, string> = { id: '[0-9a-f]{16}', name: '[a-z0-9][a-z0-9._-]{0,62}', file: '[a-z]+\\.(?:js|css|html)' };
 
-function route(method: string, path: string, auth: AdminRoute['auth'], handler: AdminRoute['handler'], doc: RouteDoc): AdminRoute {
+function route(method: string, path: string, auth: AdminRoute['auth'], handler: AdminRoute['handler'], doc: RouteDoc, bodyLimit = MAX_BODY_BYTES): AdminRoute {
   const source = path.replace(/\{(\w+)\}/g, (_, param: string) => `(?<${param}>${PARAMS[param]})`);
-  return { method, path, pattern: new RegExp(`^${source}$`), auth, handler, doc };
+  return { method, path, pattern: new RegExp(`^${source}$`), auth, bodyLimit, handler, doc };
 }
 
 /** Every admin route; the OpenAPI description is built from this list and its schemas. */
@@ -67,12 +70,20 @@ export function routes(): AdminRoute[] {
       response: schemas.bulkDeleteResult,
       status: 200,
     }),
-    route('POST', '/v1/tokens/leaked', 'none', tokens.reportLeaked, {
-      summary: 'Report leaked secrets: each active token among them is revoked; no token needed (holding the secret is the proof)',
-      body: schemas.leakedBody,
-      response: schemas.leakedResult,
-      status: 200,
-    }),
+    // Anyone may call it: its body is held to what 1000 secrets need.
+    route(
+      'POST',
+      '/v1/tokens/leaked',
+      'none',
+      tokens.reportLeaked,
+      {
+        summary: 'Report leaked secrets: each active token among them is revoked; no token needed (holding the secret is the proof)',
+        body: schemas.leakedBody,
+        response: schemas.leakedResult,
+        status: 200,
+      },
+      LEAK_BODY_BYTES,
+    ),
     route('GET', '/v1/tokens/{id}', 'token', tokens.getToken, { summary: 'One token', response: schemas.tokenView, status: 200 }),
     route('PATCH', '/v1/tokens/{id}', 'token', tokens.editToken, {
       summary: 'Edit name, rights or expiry',

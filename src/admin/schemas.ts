@@ -82,6 +82,10 @@ export const createTokenBody = z
     expiresIn: expiresIn.optional(),
     expiresAt: expiresAt.optional(),
     limits: limitsSchema.optional(),
+    lend: z
+      .boolean({ error: 'expected true or false' })
+      .optional()
+      .meta({ description: "true: a lent token, bound to the calling token (no later expiry, revoked with it, limits within its own, spending from its budget). Tokens made by self-service or by a lent token are always lent" }),
   })
   .superRefine((body, ctx) => {
     if (body.kind === 'repository' && body.repository === undefined) {
@@ -214,7 +218,8 @@ export const tokenView = z
     lastUsedAt: isoOrNull,
     lastUsedIp: z.string().nullable(),
     lastUsedUserAgent: z.string().nullable(),
-    parentId: z.string().nullable().meta({ description: 'the token that made this one; it is revoked with it and expires no later' }),
+    lent: z.boolean().meta({ description: 'true: lent by `parentId`, revoked with it, expiring no later and spending from its budgets; false: independent, it outlives the token that made it' }),
+    parentId: z.string().nullable().meta({ description: "the token that lent this one (null for an independent token; one written before lent tokens existed may still name its maker)" }),
     limits: limitsSchema.nullable().meta({ description: "the token's own limits; null: none of its own (its repository's defaults apply)" }),
   })
   .meta({ id: 'Token' });
@@ -251,6 +256,7 @@ export const historyPage = z
         actor: z.string(),
         action: z.enum(HISTORY_ACTIONS),
         changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })),
+        reason: z.string().optional().meta({ description: 'why, when the change followed from another: a lent token revoked with its maker' }),
       }),
     ),
   })

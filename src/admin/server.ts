@@ -6,12 +6,14 @@ import { UNOBSERVED, type TokenCache } from '../auth/token-cache.js';
 import { sendProblem } from '../http/problem.js';
 import { PROBLEMS } from '../http/problems.js';
 import { requestIdFor } from '../http/request-id.js';
+import { requestDeadlines } from '../http/request-deadlines.js';
 import { mayScrapeMetrics } from '../probes/probes.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { StoreUnavailableError, type TokenStore } from '../store/token-store.js';
 import { callerOf, type Caller } from './caller.js';
 import { mayCallRoute } from './policy.js';
+import { bodyTooLarge, declaredLength } from './body.js';
 import { AdminError, notFound } from './errors.js';
 import type { LeakBudget } from './leak-budget.js';
 import type { TokenService } from './token-service.js';
@@ -41,11 +43,15 @@ export interface AdminOptions {
   isDraining: () => boolean;
   /** Per-token limits, for GET /v1/tokens/{id}/usage. */
   limits?: Limiter;
+  /** `admin.timeouts`: a request's head, and the whole request, must arrive within these (else 408). */
+  timeouts: { headersMs: number; requestMs: number };
 }
 
 /** What a route handler gets: the parsed request, the caller (when the route needs one), and the parts. */
 export interface AdminContext {
   req: IncomingMessage;
+  /** The route's body cap in bytes (admin/body.ts reads bodies through it). */
+  bodyLimit: number;
   params: Record<string, string>;
   query: URLSearchParams;
   caller: Caller;
@@ -79,7 +85,7 @@ export function createAdminServer(options: AdminOptions): Server {
   const table = routes();
   // The caller's options are left as they were; the document is built once, for this server.
   const served: AdminOptions = { ...options, openapi: openApiDocument(table) };
-  return createServer((req, res) => {
+  return createServer(requestDeadlines(options.timeouts), (req, res) => {
     const started = performance.now();
     const requestId = requestIdFor(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
@@ -87,16 +93,14 @@ export function createAdminServer(options: AdminOptions): Server {
     const seen = { route: 'unmatched' };
     res.once('close', () => served.metrics.adminRequest(seen.route, res.statusCode, (performance.now() - started) / 1000));
     handle(req, res, table, seen, requestId, served).catch((err: unknown) => {
-      if (err instanceof AdminError) return sendProblem(res, err.toProblem(), requestId, err.headers);
+      if (err instanceof AdminError) return sendProblem(res, err.toProblem(), requestId, withClose(req, err.headers));
       if (err instanceof StoreUnavailableError) {
         served.metrics.storeError(err.op);
         const denial = DENIALS.store_unavailable;
-        return sendProblem(res, { status: 503, type: denial.type, title: denial.title, detail: denial.detail }, requestId, {
-          'retry-after': '1',
-        });
+        return sendProblem(res, { status: 503, type: denial.type, title: denial.title, detail: denial.detail }, requestId, withClose(req, { 'retry-after': '1' }));
       }
       served.logger.error({ err, requestId }, 'admin request failed');
-      sendProblem(res, { ...PROBLEMS.internal, detail: 'see the server log' }, requestId);
+      sendProblem(res, { ...PROBLEMS.internal, detail: 'see the server log' }, requestId, withClose(req, undefined));
     });
   });
 }
@@ -118,6 +122,8 @@ async function handle(
   }
   const { route, params } = match;
   seen.route = `${route.method} ${route.path}`;
+  // Before the token is looked up: an announced body over the cap costs nothing to refuse.
+  if (declaredLength(req) > route.bodyLimit) throw bodyTooLarge(route.bodyLimit);
   let caller = undefined as unknown as Caller;
   if (route.auth === 'token') {
     caller = await requireCaller(req, options);
@@ -129,7 +135,7 @@ async function handle(
     caller = await requireCaller(req, options);
     if (!mayScrapeMetrics(caller.identity)) throw AdminError.of('insufficient_scope', 'metrics need a token with the admin right');
   }
-  const answer = await route.handler({ req, params, query: url.searchParams, caller, options });
+  const answer = await route.handler({ req, bodyLimit: route.bodyLimit, params, query: url.searchParams, caller, options });
   // The route table owns the status; a handler names one only when it differs (readyz's 503).
   const reply = { ...answer, status: answer.status ?? route.doc.status } as AdminReply & { status: number };
   if (route.method !== 'GET' && reply.status < 400) audit(options, route, params, caller, requestId, reply);
@@ -168,6 +174,14 @@ function audit(options: AdminOptions, route: AdminRoute, params: Record<string, 
   if (Array.isArray(json?.deleted)) entry.target = json.deleted;
   if (typeof json?.revoked === 'number') entry.revoked = json.revoked;
   options.logger.info(entry, 'admin change');
+}
+
+/**
+ * A refusal given before the request body was read to its end closes the connection after it
+ * (RFC 9112 §9.6): otherwise node:http would read and discard the rest to reach the next request.
+ */
+function withClose(req: IncomingMessage, headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  return req.complete ? headers : { ...headers, connection: 'close' };
 }
 
 async function requireCaller(req: IncomingMessage, options: AdminOptions): Promise<Caller> {

@@ -1,13 +1,14 @@
 import type { Clock } from '../clock.js';
 import { parseDuration } from '../config/duration.js';
 import type { Invalidation, TokenStore } from '../store/token-store.js';
-import { ALL_REPOSITORIES, iso, statusAt, type HistoryEntry, type TokenRecord } from '../tokens/record.js';
+import { effectiveLimits, hasLimits, limitBeyond, type Limits } from '../limits/limits.js';
+import { ALL_REPOSITORIES, budgetIdOf, iso, isLent, statusAt, type HistoryEntry, type TokenRecord } from '../tokens/record.js';
 import { generateSecret, hashesEqual, hashSecret, idFromHash, parseSecret, secretPrefix } from '../tokens/secret.js';
 import type { Caller } from './caller.js';
 import { connectInfo } from './connect-uri.js';
 import type { Invalidator } from './invalidator.js';
 import { viewOfToken } from './views.js';
-import { mayActAs, reaches, rightsBeyond, type Subject, type TokenAction } from './policy.js';
+import { isLentCaller, limitsCeiling, makesLent, mayActAs, reaches, rightsBeyond, withinLine, type Subject, type TokenAction } from './policy.js';
 import { AdminError, conflict, forbidden, invalidRequest, notFound, PROBLEM } from './errors.js';
 import type { CreateTokenBody, EditTokenBody, TokenView } from './schemas.js';
 import { queryTokens, type TokenQuery } from './token-query.js';
@@ -44,6 +45,23 @@ const BULK_REASONS = new Map<string, BulkDeleteResult['failed'][number]['reason'
 
 /** The history actor of a revocation by leak report. */
 const LEAK_ACTOR = 'leak-report';
+
+/** The longest lent line followed up or down (a cycle in a damaged store ends there too). */
+const MAX_LINE = 64;
+
+/** Why a lent token was revoked with its maker: what happened to the maker. */
+type MakerEnd = 'revoked' | 'deleted' | 'reported leaked' | 'rolled with no overlap';
+
+/** How a token came to be, for createUnchecked. */
+interface Made {
+  /** The maker it is lent by (with `lent: true`), else null. */
+  parentId: string | null;
+  lent?: boolean;
+  /** A roll: the budget the old token spent from, carried over. */
+  budgetId?: string;
+  expiresAt?: number | null;
+  rolledFrom?: string;
+}
 
 /** How often a change re-reads and re-decides when other changes keep landing first. */
 const MAX_ATTEMPTS = 8;
@@ -82,12 +100,70 @@ export class TokenService {
     }
     const extra = rightsBeyond(caller, { ...subject, rights: body.rights });
     if (extra.length > 0) throw forbidden(`rights: ${extra.join(', ')} exceed this token's own effective rights`);
-    const parent = caller.identity.record;
+    const maker = caller.identity.record;
+    const lent = makesLent(caller, body.lend === true);
     const now = this.clock.now();
     const field = body.expiresIn !== undefined ? 'expiresIn' : 'expiresAt';
-    const expiresAt = this.capped(expiryFrom(body, now) ?? parent.expiresAt, now, field);
-    checkWithinParent(expiresAt, parent, field);
-    return this.createUnchecked(caller.actor, body, host, { parentId: parent.id, expiresAt });
+    const asked = expiryFrom(body, now);
+    if (!lent) {
+      // Independent: it belongs to its repository or user and outlives its maker.
+      await this.checkLimits(caller, body.limits, { lent, repository: body.repository, maker: undefined });
+      return this.createUnchecked(caller.actor, body, host, { parentId: null, lent, expiresAt: this.capped(asked, now, field) });
+    }
+    // Lent: never outlives, outreaches or outspends its maker.
+    const expiresAt = this.capped(asked ?? maker.expiresAt, now, field);
+    checkWithinParent(expiresAt, maker, field);
+    await this.checkLimits(caller, body.limits, { lent, repository: body.repository, maker });
+    return this.createUnchecked(caller.actor, body, host, { parentId: maker.id, lent, expiresAt });
+  }
+
+  /** Refuses limits beyond the ceiling policy.ts sets for this caller and token, naming the limit. */
+  private async checkLimits(caller: Caller, limits: Limits | null | undefined, token: { lent: boolean; repository: string; maker: TokenRecord | undefined }): Promise<void> {
+    // None of its own: its repository's defaults apply, and a lent token spends its maker's budget too.
+    if (!hasLimits(limits)) return;
+    const ceiling = limitsCeiling(caller, {
+      lent: token.lent,
+      makerLimits: token.lent && token.maker !== undefined ? await this.effectiveLimitsOf(token.maker) : undefined,
+      repositoryDefaults: token.lent ? undefined : await this.repositoryDefaults(token.repository),
+    });
+    if (ceiling === undefined) return;
+    const beyond = limitBeyond(limits, ceiling.bound, ceiling.mustSet);
+    if (beyond === undefined) return;
+    const whose = ceiling.of === 'maker' ? `its maker's limit (${beyond.bound})` : `the default of repository ${token.repository} (${beyond.bound}); only an admin of * sets more`;
+    throw forbidden(`limits.${beyond.name}: must be ${ceiling.mustSet ? 'set, and ' : ''}no more than ${whose}`);
+  }
+
+  /** A token's own limits, else its repository's defaults. */
+  private async effectiveLimitsOf(record: TokenRecord): Promise<Limits | undefined> {
+    return effectiveLimits(record.limits, hasLimits(record.limits) ? undefined : await this.repositoryDefaults(record.repository));
+  }
+
+  private async repositoryDefaults(repository: string): Promise<Limits | undefined> {
+    if (repository === ALL_REPOSITORIES) return undefined;
+    const limits = (await this.store.getRepository(repository))?.limits;
+    return hasLimits(limits) ? limits : undefined;
+  }
+
+  /** The lent line above a token, nearest maker first (empty for an independent token). */
+  private async makersOf(record: Pick<TokenRecord, 'parentId' | 'lent'>): Promise<string[]> {
+    const makers: string[] = [];
+    let at: Pick<TokenRecord, 'parentId' | 'lent'> | undefined = record;
+    while (at !== undefined && isLent(at) && at.parentId !== null && makers.length < MAX_LINE && !makers.includes(at.parentId)) {
+      makers.push(at.parentId);
+      at = await this.store.getToken(at.parentId);
+    }
+    return makers;
+  }
+
+  /** Whether `action` on `record` is within the caller's line (always, for a caller that is not lent). */
+  private async isWithinLine(caller: Caller, action: TokenAction, record: TokenRecord): Promise<boolean> {
+    if (!isLentCaller(caller)) return true;
+    return withinLine(caller, action, record, await this.makersOf(record));
+  }
+
+  private async requireLine(caller: Caller, action: TokenAction, record: TokenRecord): Promise<void> {
+    if (await this.isWithinLine(caller, action, record)) return;
+    throw forbidden(`a lent token may ${action} only tokens of its own line (itself and the tokens it lent); token ${record.id} is not`);
   }
 
   /** Makes a token without a caller's scope check: for `tollgate init-admin` and the demo. */
@@ -95,7 +171,7 @@ export class TokenService {
     actor: string,
     body: CreateTokenBody,
     host = 'localhost',
-    made: { parentId: string | null; expiresAt?: number | null; rolledFrom?: string } = { parentId: null },
+    made: Made = { parentId: null },
   ): Promise<CreatedToken> {
     const now = this.clock.now();
     if (body.repository !== ALL_REPOSITORIES && !(await this.store.getRepository(body.repository))) {
@@ -128,6 +204,8 @@ export class TokenService {
         lastUsedUserAgent: null,
         version: 1,
         parentId: made.parentId,
+        ...(made.lent !== undefined ? { lent: made.lent } : {}),
+        ...(made.budgetId !== undefined ? { budgetId: made.budgetId } : {}),
         ...(body.limits !== undefined ? { limits: body.limits } : {}),
       };
       const changes = {
@@ -138,6 +216,7 @@ export class TokenService {
         rights: { from: null, to: record.rights },
         expiresAt: { from: null, to: iso(record.expiresAt) },
         parentId: { from: null, to: record.parentId },
+        ...(made.lent !== undefined ? { lent: { from: null, to: made.lent } } : {}),
         ...(record.limits ? { limits: { from: null, to: record.limits } } : {}),
         ...(made.rolledFrom === undefined ? {} : { rolledFrom: { from: null, to: made.rolledFrom } }),
       };
@@ -202,7 +281,15 @@ export class TokenService {
 
   /** Changes name, rights or expiry; any change to rights or expiry is evicted everywhere. */
   async edit(caller: Caller, id: string, body: EditTokenBody): Promise<TokenView> {
-    const parent = await this.parentOf(id);
+    const current = await this.reachable(caller, 'edit', id);
+    const parent = isLent(current) ? await this.parentOf(id) : undefined;
+    // Whether what hands access out for longer, wider or with other limits may be done here.
+    const inLine = await this.isWithinLine(caller, 'edit', current);
+    const outOfLine = (field: string) => forbidden(`${field}: a lent token may change this only on tokens of its own line (itself and the tokens it lent); token ${id} is not`);
+    if (body.limits !== undefined) {
+      if (!inLine) throw outOfLine('limits');
+      await this.checkLimits(caller, body.limits, { lent: isLent(current), repository: current.repository, maker: parent });
+    }
     let changed: HistoryEntry['changes'] = {};
     const written = await this.change(caller, 'edit', id, (record, now) => {
       const next: TokenRecord = { ...record, updatedAt: now };
@@ -214,6 +301,7 @@ export class TokenService {
       if (body.rights !== undefined && body.rights.join() !== record.rights.join()) {
         const extra = rightsBeyond(caller, { ...record, rights: body.rights });
         if (extra.length > 0) throw forbidden(`rights: ${extra.join(', ')} exceed this token's own effective rights`);
+        if (!inLine && body.rights.some((right) => !record.rights.includes(right))) throw outOfLine('rights');
         next.rights = [...body.rights];
         changes.rights = { from: record.rights, to: next.rights };
       }
@@ -223,10 +311,11 @@ export class TokenService {
         if (expiresAt !== record.expiresAt) {
           // The caller's own token: an expiry may only come sooner (no action widens the caller).
           if (record.id === caller.identity.record.id) checkWithinParent(expiresAt, record, field, 'its current expiry');
-          if (parent) checkWithinParent(expiresAt, parent, field, 'the expiry of the token that made it');
+          if (parent) checkWithinParent(expiresAt, parent, field, 'the expiry of the token that lent it');
           // A later expiry (or none) hands the token's rights out for longer, and revives an
           // expired token: like a restore, only within the caller's own bound.
           const lengthened = record.expiresAt !== null && (expiresAt === null || expiresAt > record.expiresAt);
+          if (lengthened && !inLine) throw outOfLine(field);
           const extra = lengthened ? rightsBeyond(caller, next) : [];
           if (extra.length > 0) throw forbidden(`${field}: a later expiry would hand out ${extra.join(', ')}, beyond this token's own effective rights`);
           next.expiresAt = expiresAt;
@@ -245,32 +334,58 @@ export class TokenService {
     });
     // New limits reach every replica at once, not after the cache TTL.
     if (changed.rights || changed.expiresAt || changed.limits) {
-      await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id] });
+      // Its line's cached entries carry its limits (their requests spend from its budget too).
+      const line = changed.limits ? (await this.descendants([id])).map((child) => child.id) : [];
+      await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id, ...line] });
       if (changed.expiresAt && written.expiresAt !== null) await this.clampChildren(caller.actor, id, written.expiresAt);
+      if (changed.limits) await this.limitSharers(caller.actor, written);
     }
     return viewOfToken(written, this.clock.now());
   }
 
-  /** Revokes the token and every active token it made, down the line (a lent token's children end with the loan). */
+  /**
+   * A roll's two secrets spend from one budget while the overlap runs: new limits on one are
+   * set on the other too, so the budget has one set of limits (two would make each replica
+   * rebuild it on every request of the other).
+   */
+  private async limitSharers(actor: string, edited: TokenRecord): Promise<void> {
+    const budget = budgetIdOf(edited);
+    const now = this.clock.now();
+    const sharers = [...(await this.store.listTokens())].filter((r) => r.id !== edited.id && budgetIdOf(r) === budget && statusAt(r, now) === 'active').map((r) => r.id);
+    const changed: string[] = [];
+    for (const id of sharers) {
+      const written = await this.applyUnchecked(id, (record, at) => {
+        if (JSON.stringify(record.limits ?? null) === JSON.stringify(edited.limits ?? null)) return null;
+        const changes = { limits: { from: record.limits ?? null, to: edited.limits ?? null } };
+        const reason = `it spends from one budget with token ${edited.id} (a roll's overlap)`;
+        return { next: { ...record, limits: edited.limits ?? null, updatedAt: at }, entry: { at, actor, action: 'edited', changes, reason } };
+      });
+      if (written) changed.push(id);
+    }
+    if (changed.length > 0) await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: changed });
+  }
+
+  /** Revokes the token and every token it lent, down the line (a loan ends with its maker). */
   async revoke(caller: Caller, id: string): Promise<TokenView> {
     const written = await this.change(caller, 'revoke', id, (record, now) => {
       if (record.status === 'revoked') throw conflict(`token ${id} is already revoked`);
       return statusChange(record, 'revoked', caller.actor, now);
     });
     await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id] });
-    await this.revokeDescendants(caller.actor, [id]);
+    await this.revokeLine(caller.actor, [id], 'revoked');
     return viewOfToken(written, this.clock.now());
   }
 
-  /** Restores a revoked token within the caller's bound; a child only while the token that made it is active. */
+  /** Restores a revoked token within the caller's bound; a lent token only while its maker is active. */
   async restore(caller: Caller, id: string): Promise<TokenView> {
+    await this.requireLine(caller, 'restore', await this.reachable(caller, 'restore', id));
     const parent = await this.parentOf(id);
     const written = await this.change(caller, 'restore', id, (record, now) => {
       if (record.status !== 'revoked') throw conflict(`token ${id} is not revoked`);
       const extra = rightsBeyond(caller, record);
       if (extra.length > 0) throw forbidden(`rights: restoring would hand out ${extra.join(', ')}, beyond this token's own effective rights`);
-      if (record.parentId !== null && (parent === undefined || statusAt(parent, now) !== 'active')) {
-        throw conflict(`token ${id} was made by token ${record.parentId}, which is no longer active`);
+      if (isLent(record) && (parent === undefined || statusAt(parent, now) !== 'active')) {
+        throw conflict(`token ${id} was lent by token ${record.parentId}, which is no longer active`);
       }
       return statusChange(record, 'active', caller.actor, now);
     });
@@ -279,7 +394,7 @@ export class TokenService {
     return viewOfToken(written, this.clock.now());
   }
 
-  /** Deletes a revoked (or expired) token; its history stays, and the tokens it made are revoked. */
+  /** Deletes a revoked (or expired) token; its history stays, and the tokens it lent are revoked. */
   async remove(caller: Caller, id: string): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const record = await this.reachable(caller, 'delete', id);
@@ -289,7 +404,7 @@ export class TokenService {
       if (outcome === 'missing') throw notFound(`token ${id}`);
       if (outcome === 'written') {
         await this.invalidate({ at: now, type: 'tokens', ids: [id] });
-        await this.revokeDescendants(caller.actor, [id]);
+        await this.revokeLine(caller.actor, [id], 'deleted');
         return;
       }
     }
@@ -326,11 +441,11 @@ export class TokenService {
     return entries;
   }
 
-  /** Revokes every active personal token of a user (the user is being deleted), and what they made. */
+  /** Revokes every active personal token of a user (the user is being deleted), and what they lent. */
   async revokeAllOf(actor: string, user: string): Promise<number> {
     const doomed = [...(await this.store.listTokens())].filter((r) => r.user === user && r.status === 'active').map((r) => r.id);
     await this.revokeUnchecked(actor, doomed);
-    await this.revokeDescendants(actor, doomed);
+    await this.revokeLine(actor, doomed, 'revoked');
     return doomed.length;
   }
 
@@ -340,31 +455,49 @@ export class TokenService {
     return parentId ? this.store.getToken(parentId) : undefined;
   }
 
-  /** Every token made, directly or down the line, by the tokens in `roots` (from one listing). */
-  private async descendants(roots: readonly string[]): Promise<string[]> {
+  /**
+   * Every token lent, directly or down the line, by the tokens in `roots` (from one listing),
+   * each with its maker, makers before what they lent. Independent tokens are not followed:
+   * they outlive their makers.
+   */
+  private async descendants(roots: readonly string[]): Promise<Array<{ id: string; maker: string }>> {
     const children = new Map<string, string[]>();
     for (const record of await this.store.listTokens()) {
-      if (record.parentId === null) continue;
+      if (record.parentId === null || !isLent(record)) continue;
       const list = children.get(record.parentId);
       if (list) list.push(record.id);
       else children.set(record.parentId, [record.id]);
     }
-    const found: string[] = [];
+    const found: Array<{ id: string; maker: string }> = [];
     const seen = new Set(roots);
     const queue = [...roots];
     while (queue.length > 0) {
-      for (const child of children.get(queue.pop()!) ?? []) {
+      const maker = queue.shift()!;
+      for (const child of children.get(maker) ?? []) {
         if (seen.has(child)) continue;
         seen.add(child);
-        found.push(child);
+        found.push({ id: child, maker });
         queue.push(child);
       }
     }
     return found;
   }
 
-  private async revokeDescendants(actor: string, roots: readonly string[]): Promise<void> {
-    await this.revokeUnchecked(actor, await this.descendants(roots));
+  /** Revokes what `roots` lent, down the line; each history names the maker and why (`end` for the first step, revoked below it). */
+  private async revokeLine(actor: string, roots: readonly string[], end: MakerEnd): Promise<void> {
+    const first = new Set(roots);
+    const revoked: string[] = [];
+    for (const { id, maker } of await this.descendants(roots)) {
+      const reason = `its maker ${maker} was ${first.has(maker) ? end : 'revoked'}`;
+      const written = await this.applyUnchecked(id, (record, now) => {
+        if (record.status === 'revoked') return null;
+        const decided = statusChange(record, 'revoked', actor, now);
+        decided.entry.reason = reason;
+        return decided;
+      });
+      if (written) revoked.push(id);
+    }
+    if (revoked.length > 0) await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: revoked });
   }
 
   /**
@@ -393,14 +526,14 @@ export class TokenService {
     if (revoked.length > 0) await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: revoked });
   }
 
-  /** A parent's expiry came sooner: every token it made, down the line, expires no later. */
+  /** A maker's expiry came sooner: every token it lent, down the line, expires no later. */
   private async clampChildren(actor: string, id: string, expiresAt: number): Promise<void> {
     const clamped: string[] = [];
-    for (const child of await this.descendants([id])) {
+    for (const { id: child } of await this.descendants([id])) {
       const written = await this.applyUnchecked(child, (record, now) => {
         if (record.expiresAt !== null && record.expiresAt <= expiresAt) return null;
         const changes = { expiresAt: { from: iso(record.expiresAt), to: iso(expiresAt) } };
-        return { next: { ...record, expiresAt, updatedAt: now }, entry: { at: now, actor, action: 'edited', changes } };
+        return { next: { ...record, expiresAt, updatedAt: now }, entry: { at: now, actor, action: 'edited', changes, reason: `a maker's expiry came sooner (${id})` } };
       });
       if (written) clamped.push(child);
     }
@@ -420,13 +553,16 @@ export class TokenService {
   }
 
   /**
-   * Rotates a token (roll, docs/tokens.md): a new secret with the same kind, name, repository, user,
-   * rights, parent and expiry; the old token then expires at the earlier of its own expiry and
-   * now + overlap (revoked at once for no overlap), and the tokens it made move to the new one.
-   * Both histories say `rolled` and name each other.
+   * Rotates a token (docs/tokens.md, "Rotation"): a new secret with the same kind, name,
+   * repository, user, rights, limits, expiry, `lent` and maker, spending from the same budget
+   * (what was spent carries over; an overlap does not double it). The old token then expires at
+   * the earlier of its own expiry and now + overlap (revoked at once for no overlap), and the
+   * tokens it lent end with it: revoked at once, or held to the overlap. Both histories say
+   * `rolled` and name each other.
    */
   async roll(caller: Caller, id: string, overlapMs: number, host: string): Promise<CreatedToken> {
     const old = await this.reachable(caller, 'roll', id);
+    await this.requireLine(caller, 'roll', old);
     const now = this.clock.now();
     const status = statusAt(old, now);
     if (status !== 'active') throw conflict(`token ${id} is ${status}; only an active token can be rolled`);
@@ -440,7 +576,9 @@ export class TokenService {
       ...(old.user === null ? {} : { user: old.user }),
       ...(old.limits ? { limits: old.limits } : {}),
     } as CreateTokenBody;
-    const created = await this.createUnchecked(caller.actor, body, host, { parentId: old.parentId, expiresAt: old.expiresAt, rolledFrom: old.id });
+    const made: Made = { parentId: old.parentId, budgetId: budgetIdOf(old), expiresAt: old.expiresAt, rolledFrom: old.id };
+    if (old.lent !== undefined) made.lent = old.lent;
+    const created = await this.createUnchecked(caller.actor, body, host, made);
     const next = created.token.id;
     // The old token is ended over the version it was decided on; if it was revoked meanwhile,
     // the new one must not outlive that revocation.
@@ -464,21 +602,10 @@ export class TokenService {
       await this.revokeUnchecked(caller.actor, [next]);
       throw err;
     }
-    await this.reparentChildren(caller.actor, id, next);
     await this.invalidate({ at: ended.updatedAt, type: 'tokens', ids: [id] });
+    if (overlapMs === 0) await this.revokeLine(caller.actor, [id], 'rolled with no overlap');
+    else if (ended.expiresAt !== null) await this.clampChildren(caller.actor, id, ended.expiresAt);
     return created;
-  }
-
-  /** Moves the tokens `from` made to `to` (a roll), each by compare-and-set. */
-  private async reparentChildren(actor: string, from: string, to: string): Promise<void> {
-    const children = [...(await this.store.listTokens())].filter((record) => record.parentId === from).map((record) => record.id);
-    for (const child of children) {
-      await this.applyUnchecked(child, (record, now) =>
-        record.parentId !== from
-          ? null
-          : { next: { ...record, parentId: to, updatedAt: now }, entry: { at: now, actor, action: 'edited', changes: { parentId: { from, to } } } },
-      );
-    }
   }
 
   /**
@@ -502,7 +629,7 @@ export class TokenService {
     }
     if (ended.length > 0) {
       await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: ended });
-      await this.revokeDescendants(LEAK_ACTOR, ended);
+      await this.revokeLine(LEAK_ACTOR, ended, 'reported leaked');
     }
     return { received: secrets.length, revoked: ended.length };
   }

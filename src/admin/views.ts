@@ -1,4 +1,4 @@
-import { combineGrants, iso, statusAt, type HistoryEntry, type RepositoryRecord, type TeamRecord, type TokenRecord, type UserRecord } from '../tokens/record.js';
+import { combineGrants, iso, isLent, statusAt, type HistoryEntry, type RepositoryRecord, type TeamRecord, type TokenRecord, type UserRecord } from '../tokens/record.js';
 import type { RepositoryView, TeamView, TokenView, UserView } from './schemas.js';
 
 // Records as the API shows them, typed by the schemas that describe them in the OpenAPI document.
@@ -21,6 +21,7 @@ export const viewOfToken = (record: TokenRecord, now: number): TokenView => ({
   lastUsedAt: iso(record.lastUsedAt),
   lastUsedIp: record.lastUsedIp,
   lastUsedUserAgent: record.lastUsedUserAgent,
+  lent: isLent(record),
   parentId: record.parentId,
   limits: record.limits ?? null,
 });

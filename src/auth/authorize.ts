@@ -1,11 +1,19 @@
 import { ALL_REPOSITORIES, isExpired, rightsIn, type Grants, type Right, type TokenRecord } from '../tokens/record.js';
 import { deny, type Decision } from './decision.js';
 
+/** One maker up a lent token's line: what the limiter needs to spend from its budgets too. */
+export type LineMaker = Pick<TokenRecord, 'id' | 'budgetId' | 'limits' | 'repository'>;
+
 /** A resolved token: the record, plus for personal tokens its user's grants when it was read. */
 export interface Identity {
   readonly record: TokenRecord;
   /** The user's current grants; null for repository tokens. */
   readonly grants: Grants | null;
+  /**
+   * A lent token's makers, nearest first, up to the first independent one, read with it: every
+   * request it makes spends from their budgets too. Absent for an independent token.
+   */
+  readonly line?: readonly LineMaker[];
 }
 
 /** True when a token scoped to `scope` reaches `repository`. */

@@ -151,29 +151,30 @@ export class DecisionStep {
     if (request.tokenSource === 'query') request.path = withoutQueryToken(request.path);
     else if (request.tokenSource === 'protocol') removeProtocolToken(request.rawHeaders);
     const limiter = this.options.limits;
-    const limits = limiter?.limitsOf(record);
-    if (limiter === undefined || limits === undefined) return verdicts.allowed(request, right);
+    // Its own budget, linked up its lent line: a lent token spends its makers' budgets too.
+    const budget = limiter?.budgetOfLine(identity);
+    if (limiter === undefined || budget === undefined) return verdicts.allowed(request, right);
 
     // After authorize: a request that may not pass spends nothing of the token's limits.
-    const admitted = limiter.admit(record.id, limits, now);
+    const admitted = limiter.admitTo(budget, now);
     if (admitted instanceof Promise) {
       // Only when a lease must come from the store first (the token's first request here).
       admitted.then(
-        (settled) => this.limited(request, right, settled, verdicts),
+        (settled) => this.limited(request, right, settled, budget, verdicts),
         () => {
           if (!request.isDone) verdicts.refused(request, 'store_unavailable', right);
         },
       );
       return;
     }
-    this.limited(request, right, admitted, verdicts);
+    this.limited(request, right, admitted, budget, verdicts);
   }
 
-  private limited<R extends Judged>(request: R, right: Right, admitted: TokenBudget | LimitRefusal, verdicts: Verdicts<R>): void {
+  private limited<R extends Judged>(request: R, right: Right, admitted: TokenBudget | LimitRefusal, budget: TokenBudget, verdicts: Verdicts<R>): void {
     if (typeof admitted === 'string') {
       if (request.isDone) return;
       const limiter = this.options.limits!;
-      return verdicts.refused(request, admitted, right, limiter.refusalHeaders(request.identity!.tokenId, admitted, this.options.clock.now()));
+      return verdicts.refused(request, admitted, right, limiter.refusalHeadersOf(budget, admitted, this.options.clock.now()));
     }
     // The caller left while the lease was on its way: its slot goes back at once.
     if (request.isDone) return admitted.streamEnded();

@@ -2,8 +2,8 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { Invalidation, InvalidationListener, TokenStore } from '../store/token-store.js';
 import { hashesEqual, idFromHash } from '../tokens/secret.js';
-import type { Identity } from './authorize.js';
-import { combineGrants, type Grants } from '../tokens/record.js';
+import type { Identity, LineMaker } from './authorize.js';
+import { combineGrants, isLent, type Grants, type TokenRecord } from '../tokens/record.js';
 
 /** What one lookup reports: where the answer came from and how long it took. */
 export interface LookupObserver {
@@ -116,7 +116,8 @@ export class TokenCache implements InvalidationListener {
     try {
       const record = await store.getToken(id);
       if (record !== undefined && hashesEqual(record.hash, hash)) {
-        identity = { record, grants: record.kind === 'personal' && record.user !== null ? await grantsOf(store, record.user) : null };
+        const grants = record.kind === 'personal' && record.user !== null ? await grantsOf(store, record.user) : null;
+        identity = isLent(record) ? { record, grants, line: await lineOf(store, record) } : { record, grants };
       }
     } catch {
       observer.storeError('getToken');
@@ -196,4 +197,23 @@ async function grantsOf(store: TokenStore, user: string): Promise<Grants> {
   const [record, teams] = await Promise.all([store.getUser(user), store.teamsOf(user)]);
   // A deleted user holds nothing, whatever teams still name them.
   return record === undefined ? {} : combineGrants(record.grants, teams);
+}
+
+/** The longest lent line read on a miss (a cycle in a damaged store ends there too). */
+const MAX_LINE = 64;
+
+/**
+ * A lent token's makers, nearest first, up to and including the first that is not lent: one
+ * read each, on a cache miss only (a line is as deep as tokens were lent from lent tokens).
+ */
+async function lineOf(store: TokenStore, record: TokenRecord): Promise<LineMaker[]> {
+  const line: LineMaker[] = [];
+  let at: TokenRecord | undefined = record;
+  while (at !== undefined && isLent(at) && at.parentId !== null && line.length < MAX_LINE) {
+    const maker: TokenRecord | undefined = await store.getToken(at.parentId);
+    if (maker === undefined || line.some((known) => known.id === maker.id)) break;
+    line.push({ id: maker.id, budgetId: maker.budgetId, limits: maker.limits, repository: maker.repository });
+    at = maker;
+  }
+  return line;
 }

@@ -17,7 +17,13 @@ export class AdminClient {
    */
   static fromEnvironment(adminUrl: string | undefined, env: NodeJS.ProcessEnv, tokenOptional = false): AdminClient {
     const secret = env.TOLLGATE_TOKEN || undefined;
-    if (!secret && !tokenOptional) throw new UsageError('set TOLLGATE_TOKEN to a token with the rights this command needs');
+    if (!secret && !tokenOptional) {
+      throw new UsageError(
+        'TOLLGATE_TOKEN is not set: set it to a token with the rights this command needs, e.g. export TOLLGATE_TOKEN=tgr_… ' +
+          '(npm start prints a demo admin token; tollgate init-admin makes the first admin token of an install)',
+        '',
+      );
+    }
     const base = adminUrl ?? env.TOLLGATE_ADMIN_URL ?? 'http://127.0.0.1:9090';
     try {
       new URL(base);

@@ -1,11 +1,13 @@
 import { AdminClient } from './admin-client.js';
 import { parseArgs, UsageError, type ParsedArgs } from './args.js';
 import { COMMON_OPTIONS, type Command } from './command.js';
-import type { Prompter } from './confirm.js';
+import { NEEDS_YES, type Prompter } from './confirm.js';
 import { CliFailure } from './failure.js';
 import { REPO_COMMANDS, TEAM_COMMANDS, USER_COMMANDS } from './directory-commands.js';
 import { optionsHelp } from './options.js';
 import { outputFrom, type Output } from './output.js';
+import { didYouMean } from './suggest.js';
+import { textWidth, wrapText } from './text-wrap.js';
 import { CliFailureMarker, TOKEN_COMMANDS } from './token-commands.js';
 import { WHOAMI } from './whoami-command.js';
 
@@ -39,6 +41,16 @@ export function commandHelp(command: Command): string {
   );
 }
 
+/** `token create`: the words of the usage line before its arguments (what `--help` follows). */
+export function commandPath(command: Command): string {
+  const words: string[] = [];
+  for (const word of command.usage.split(' ')) {
+    if (!/^[a-z][a-z-]*$/.test(word)) break;
+    words.push(word);
+  }
+  return words.join(' ');
+}
+
 /** Help for one group (`tollgate token --help`) or one command (`tollgate token create --help`). */
 export function adminHelp(group: string, action?: string): string {
   const commands = Object.hasOwn(COMMANDS, group) ? COMMANDS[group] : undefined;
@@ -56,20 +68,20 @@ export type Stdout = NodeJS.WritableStream & { isTTY?: boolean; columns?: number
 export async function runAdminCommand(group: string, argv: string[], env: NodeJS.ProcessEnv, out: Stdout, prompter?: Prompter): Promise<number> {
   const [action, ...rest] = argv;
   if (action === undefined || action === '--help' || action === '-h' || action === 'help') {
-    out.write(adminHelp(group));
+    out.write(wrapText(adminHelp(group), textWidth({ out, env })));
     return action === undefined ? 2 : 0;
   }
   const commands = Object.hasOwn(COMMANDS, group) ? COMMANDS[group]! : undefined;
   const command = commands && Object.hasOwn(commands, action) ? commands[action] : undefined;
-  if (!command) throw new UsageError(`unknown command "${group} ${action}"`, adminHelp(group));
+  if (!command) throw new UsageError(`unknown command "${group} ${action}"${didYouMean(action, Object.keys(commands ?? {}))}`, group);
   return runCommand(command, rest, env, out, prompter);
 }
 
 /** Parses, checks and runs one command; a usage mistake is reported with the command's help. */
 export async function runCommand(command: Command, argv: string[], env: NodeJS.ProcessEnv, out: Stdout, prompter: Prompter = { stdin: process.stdin, stderr: process.stderr }): Promise<number> {
-  const help = commandHelp(command);
+  const help = commandPath(command);
   if (argv.includes('--help') || argv.includes('-h')) {
-    out.write(help);
+    out.write(wrapText(commandHelp(command), textWidth({ out, env })));
     return 0;
   }
   let args: ParsedArgs;
@@ -84,18 +96,18 @@ export async function runCommand(command: Command, argv: string[], env: NodeJS.P
     o = outputFrom(args, { out, env }, command.outputs);
     // Before any request: a script that forgot --yes learns so at once.
     if (command.options.includes('yes') && !args.flags.has('yes') && prompter.stdin.isTTY !== true) {
-      throw new UsageError('this cannot be undone: give --yes to go ahead when stdin is not a terminal');
+      throw new UsageError(NEEDS_YES);
     }
     client = AdminClient.fromEnvironment(args.values.get('admin-url'), env, command.tokenOptional);
   } catch (err) {
-    if (err instanceof UsageError) throw new UsageError(err.message, help);
+    if (err instanceof UsageError && err.helpFor === undefined) throw new UsageError(err.message, help);
     throw err;
   }
   try {
     await command.run({ args, client, o, prompter });
   } catch (err) {
     if (err instanceof CliFailureMarker) return 1;
-    if (err instanceof UsageError && err.usage === undefined) throw new UsageError(err.message, help);
+    if (err instanceof UsageError && err.helpFor === undefined) throw new UsageError(err.message, help);
     // A data token used to get empty lists and exit 0; now the API says 403, and this says what next.
     if (err instanceof CliFailure && err.message.startsWith('403 ') && err.message.includes('no admin right')) {
       throw new CliFailure(`${err.message}\n(tollgate whoami shows what this token may do)`);

@@ -5,14 +5,24 @@
 // gives all three (options.ts), which a framework would split across its own idioms.
 import { parseArgs as parseWithNode } from 'node:util';
 import { OPTIONS, type OptionDef } from './options.js';
+import { didYouMean } from './suggest.js';
 
-/** A command-line mistake: printed with the usage, exit status 2 (docs/cli.md). */
+/**
+ * A command-line mistake: printed with one line pointing at the help of `helpFor` (`token create`;
+ * undefined: the top-level help; '': no pointer, the message says it all), exit status 2 (docs/cli.md).
+ */
 export class UsageError extends Error {
   readonly code = 'TG_USAGE';
-  constructor(message: string, readonly usage?: string) {
+  constructor(message: string, readonly helpFor?: string) {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/** The line a usage error ends with: where the whole story is. */
+export function helpPointer(helpFor: string | undefined): string {
+  if (helpFor === '') return '';
+  return `Run 'tollgate ${helpFor ? `${helpFor} ` : ''}--help' for usage.\n`;
 }
 
 export interface ParsedArgs {
@@ -47,7 +57,7 @@ export function parseArgs(argv: readonly string[], names: readonly string[]): Pa
   try {
     parsed = parseWithNode({ args: [...argv], options: config, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError(nodeMessage(err as Error & { code?: string }));
+    throw new UsageError(nodeMessage(err as Error & { code?: string }, names));
   }
   const result: ParsedArgs = { positional: parsed.positionals, flags: new Set(), values: new Map(), lists: new Map() };
   // Only names from `config` can be keys here (strict mode refuses the rest).
@@ -76,9 +86,11 @@ export function checkValue(def: OptionDef, value: string): string | undefined {
 }
 
 /** node:util's messages, shortened to the option at fault (they also explain `--` at length). */
-function nodeMessage(err: Error & { code?: string }): string {
+function nodeMessage(err: Error & { code?: string }, names: readonly string[]): string {
   const option = /'(-[^' ]+)/.exec(err.message)?.[1];
-  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
+    return `unknown option ${option}${option.startsWith('--') ? didYouMean(option, names.map((n) => `--${n}`)) : ''}`;
+  }
   if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
     if (err.message.includes('does not take an argument')) return `${option} takes no value`;
     const def = OPTIONS.get(option.replace(/^-+/, '')) ?? [...OPTIONS.values()].find((d) => `-${d.short}` === option);

@@ -1,5 +1,6 @@
 import { COMMANDS, SINGLE_COMMANDS } from './admin-commands.js';
 import { COMMON_OPTIONS } from './command.js';
+import { EVENT_OPTIONS } from './events-command.js';
 import { LOCAL_COMMANDS } from './local-commands.js';
 import { OPTIONS } from './options.js';
 
@@ -15,12 +16,13 @@ interface Tables {
 
 /** What completion knows, from the same tables the parser and --help read. */
 function tables(): Tables {
-  const words = new Map<string, string[]>([['', [...Object.keys(LOCAL_COMMANDS), ...Object.keys(SINGLE_COMMANDS), ...Object.keys(COMMANDS), '--help', '--version']]]);
+  const words = new Map<string, string[]>([['', [...Object.keys(LOCAL_COMMANDS), ...Object.keys(SINGLE_COMMANDS), ...Object.keys(COMMANDS), 'events', '--help', '--version']]]);
   const options = new Map<string, string[]>();
   const flags = (names: readonly string[]) => names.flatMap((n) => [`--${n}`, ...(OPTIONS.get(n)?.short ? [`-${OPTIONS.get(n)!.short}`] : [])]);
   for (const [name, command] of Object.entries(LOCAL_COMMANDS)) options.set(name, flags([...command.options, 'help']));
   words.set('completion', ['bash', 'zsh']);
   for (const [name, command] of Object.entries(SINGLE_COMMANDS)) options.set(name, flags([...command.options, ...COMMON_OPTIONS]));
+  options.set('events', flags(EVENT_OPTIONS));
   for (const [group, actions] of Object.entries(COMMANDS)) {
     words.set(group, Object.keys(actions));
     for (const [action, command] of Object.entries(actions)) options.set(`${group} ${action}`, flags([...command.options, ...COMMON_OPTIONS]));

@@ -8,8 +8,11 @@ export interface Prompter {
   stderr: NodeJS.WritableStream;
 }
 
+/** Said when a command that asks first cannot ask. */
+export const NEEDS_YES = 'this command asks first, and stdin is not a terminal: give --yes to go ahead (nothing changed)';
+
 /**
- * Asks before a change that cannot be undone; `question` is worded only when it is asked (it may
+ * Asks before a change (revoke, delete); `question` is worded only when it is asked (it may
  * need a request to name the thing). `--yes` skips the question; without it, a stdin
  * that is no terminal (a script, a pipe) is bad usage (exit 2) rather than a silent yes or a
  * hang. The question goes to stderr so `-o json` output stays clean; only `y` or `yes` goes on.
@@ -17,7 +20,7 @@ export interface Prompter {
 export async function confirm(question: () => Promise<string>, yes: boolean, prompter: Prompter): Promise<void> {
   if (yes) return;
   // Before any request: a script that forgot --yes learns so at once, with exit status 2.
-  if (prompter.stdin.isTTY !== true) throw new UsageError('this cannot be undone: give --yes to go ahead when stdin is not a terminal');
+  if (prompter.stdin.isTTY !== true) throw new UsageError(NEEDS_YES);
   const text = await question();
   const rl = createInterface({ input: prompter.stdin, output: prompter.stderr, terminal: false });
   try {

@@ -126,8 +126,8 @@ export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.Wri
       '',
       'The command line (another shell, in this directory):',
       `  export TOLLGATE_ADMIN_URL=${adminUrl} TOLLGATE_TOKEN=${admin.secret}`,
-      '  node dist/main.js whoami',
-      '  node dist/main.js token list',
+      '  npx tollgate whoami',
+      '  npx tollgate token list',
       '',
     ].join('\n') + '\n',
   );

@@ -3,8 +3,9 @@ import { parseArgs, UsageError } from './args.js';
 import { optionsHelp } from './options.js';
 import { asJson, asYaml, outputFrom } from './output.js';
 import { relativeTime, renderTable } from './table.js';
+import { textWidth, wrapText, type WidthSource } from './text-wrap.js';
 
-const EVENT_OPTIONS = ['type', 'limit', 'output', 'json', 'admin-url', 'help'] as const;
+export const EVENT_OPTIONS = ['type', 'limit', 'output', 'json', 'admin-url', 'help'] as const;
 
 export const EVENTS_USAGE = `Usage: tollgate events [--type TYPE] [--limit N] [-o table|json|yaml] [--admin-url URL]
 
@@ -45,11 +46,17 @@ function rows(items: readonly EventItem[], now: number): string[][] {
 /** `tollgate events`: exit 0 listed, 1 refused or failed, 2 bad usage. */
 export async function runEventsCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream, now = Date.now()): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    out.write(EVENTS_USAGE);
+    out.write(wrapText(EVENTS_USAGE, textWidth({ out: out as WidthSource['out'], env })));
     return 0;
   }
-  const args = parseArgs(argv, EVENT_OPTIONS);
-  if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`, EVENTS_USAGE);
+  let args;
+  try {
+    args = parseArgs(argv, EVENT_OPTIONS);
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(err.message, 'events');
+    throw err;
+  }
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`, 'events');
   const output = outputFrom(args, { out: out as NodeJS.WritableStream & { isTTY?: boolean }, env }, ['table', 'json', 'yaml']);
   const query = new URLSearchParams();
   const limit = args.values.get('limit');

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { LEAK_BODY_BYTES } from '../admin/body.js';
 import type { AdminClient } from './admin-client.js';
 import { UsageError } from './args.js';
 import { CliFailure } from './failure.js';
@@ -35,14 +36,38 @@ export interface LeakTotals {
 }
 
 /**
- * Reports the secrets in calls of at most LEAK_CHUNK. When a call fails part-way, the totals of
+ * The secrets in order, in batches of at most LEAK_CHUNK whose JSON body fits in the endpoint's
+ * LEAK_BODY_BYTES (it answers 413 beyond), each secret counted as it is sent: escaped, in UTF-8.
+ */
+export function leakBatches(secrets: readonly string[]): string[][] {
+  const envelope = Buffer.byteLength('{"secrets":[]}');
+  const batches: string[][] = [];
+  let batch: string[] = [];
+  let size = envelope;
+  for (const secret of secrets) {
+    const bytes = Buffer.byteLength(JSON.stringify(secret));
+    // A comma before every secret but a batch's first.
+    if (batch.length > 0 && (batch.length === LEAK_CHUNK || size + 1 + bytes > LEAK_BODY_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      size = envelope;
+    }
+    size += bytes + (batch.length > 0 ? 1 : 0);
+    batch.push(secret);
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/**
+ * Reports the secrets in the batches of `leakBatches`. When a call fails part-way, the totals of
  * the calls that went through are in the error's `done`, so the caller can say what was reported.
  */
 export async function reportLeaked(client: AdminClient, secrets: readonly string[]): Promise<LeakTotals> {
   const totals: LeakTotals = { received: 0, revoked: 0 };
-  for (let start = 0; start < secrets.length; start += LEAK_CHUNK) {
+  for (const batch of leakBatches(secrets)) {
     try {
-      const result = await client.call<LeakTotals>('POST', '/v1/tokens/leaked', { secrets: secrets.slice(start, start + LEAK_CHUNK) });
+      const result = await client.call<LeakTotals>('POST', '/v1/tokens/leaked', { secrets: batch });
       totals.received += result.received;
       totals.revoked += result.revoked;
     } catch (err) {

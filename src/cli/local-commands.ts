@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError, type ParsedArgs } from './args.js';
 import { configFromArgs } from './config-path.js';
 import { optionsHelp } from './options.js';
+import { textWidth, wrapText } from './text-wrap.js';
 
 /** A command that runs in this process on the configuration (no admin API). */
 export interface LocalCommand {
@@ -96,12 +97,11 @@ export function localHelp(command: LocalCommand): string {
 /** Parses and runs `tollgate <name> …`; a usage mistake is reported with the command's help. */
 export async function runLocal(name: string, argv: string[]): Promise<number> {
   const command = LOCAL_COMMANDS[name]!;
-  const help = localHelp(command);
   let args: ParsedArgs;
   try {
     args = parseArgs(argv, [...command.options, 'help']);
     if (args.flags.has('help')) {
-      process.stdout.write(help);
+      process.stdout.write(wrapText(localHelp(command), textWidth({ out: process.stdout, env: process.env })));
       return 0;
     }
     if (args.positional.length !== command.positional.length) {
@@ -115,7 +115,7 @@ export async function runLocal(name: string, argv: string[]): Promise<number> {
       );
     }
   } catch (err) {
-    if (err instanceof UsageError) throw new UsageError(err.message, help);
+    if (err instanceof UsageError && err.helpFor === undefined) throw new UsageError(err.message, name);
     throw err;
   }
   return command.run(args);

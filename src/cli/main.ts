@@ -2,7 +2,10 @@
 import { ConfigError } from '../config/load.js';
 // Not from admin-client.js, which would load all of undici into every command, `serve` included.
 import { CliFailure } from './failure.js';
-import { UsageError } from './args.js';
+import { helpPointer, UsageError } from './args.js';
+import { didYouMean } from './suggest.js';
+import { textWidth, wrapText } from './text-wrap.js';
+import { TOP_COMMANDS, TOP_HELP } from './top-help.js';
 import { LOCAL_COMMANDS, runLocal, version } from './local-commands.js';
 
 // Commands are imported when run, so `tollgate token list` does not load the proxy, Redis
@@ -10,35 +13,11 @@ import { LOCAL_COMMANDS, runLocal, version } from './local-commands.js';
 const ADMIN_GROUPS = ['token', 'user', 'team', 'repo'];
 const ADMIN_SINGLE = ['whoami'];
 
-const USAGE = `Usage: tollgate <command> [options]
-
-Commands:
-  serve [--config FILE] [--role ROLE]      run the proxy and admin ports; --role proxy (the sidecar)
-                                           or control (the admin API) runs one half (else all)
-  init-admin [--config FILE] [--name N]    make a * admin token in the store; prints its secret once
-  reconcile [--config FILE]                recount the Redis store's token counters from the tokens
-  demo [--upstream-port N]                 quickstart: demo upstream (port 8000), file store, tokens and
-                                           curl lines; TOLLGATE_PROXY_LISTEN / _ADMIN_LISTEN move its ports
-  whoami                                   the token in TOLLGATE_TOKEN: name, kind, scope, rights, expiry
-  token create|list|show|edit|roll|revoke|restore|delete|history|leaked
-  user create|list|show|edit|delete
-  team create|list|show|edit|delete|history
-  repo create|list|delete                  the admin API, with TOLLGATE_TOKEN (and --admin-url or
-                                           TOLLGATE_ADMIN_URL); -o table|wide|json|yaml|name
-  events [--type T] [--limit N] [-o F]     recent events and their webhook deliveries (admins)
-  completion bash|zsh                      a shell completion script: source <(tollgate completion bash)
-
-tollgate <command> --help lists a command's options, their allowed values and examples;
-tollgate --version prints the version.
-
-Config: --config FILE, else TOLLGATE_CONFIG, else config/tollgate.yaml; every key can be set
-with TOLLGATE_<PATH> (TOLLGATE_STORE_REDIS_URL). Exit status: 0 ok, 1 failed, 2 bad usage or config.
-`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE);
+    process.stdout.write(wrapText(TOP_HELP, textWidth({ out: process.stdout, env: process.env })));
     return command === undefined ? 2 : 0;
   }
   if (command === '--version' || command === '-V' || command === 'version') {
@@ -58,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     const { runCommand, SINGLE_COMMANDS } = await import('./admin-commands.js');
     return runCommand(SINGLE_COMMANDS[command]!, rest, process.env, process.stdout);
   }
-  throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  throw new UsageError(`unknown command ${JSON.stringify(command)}${didYouMean(command, TOP_COMMANDS)}`);
 }
 
 main(process.argv.slice(2)).then(
@@ -72,7 +51,8 @@ main(process.argv.slice(2)).then(
       process.exit(2);
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`tollgate: ${err.message}\n\n${err.usage ?? USAGE}`);
+      // The mistake, a suggestion when one is near, and one line to the help (not the whole of it).
+      process.stderr.write(`tollgate: ${err.message}\n${helpPointer(err.helpFor)}`);
       process.exit(2);
     }
     if (err instanceof CliFailure) {

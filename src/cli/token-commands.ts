@@ -8,7 +8,7 @@ import { CliFailure } from './failure.js';
 import { PartialLeakReport, readSecrets, reportLeaked } from './leak-report.js';
 import { cliDuration } from './options.js';
 import { emit, paintStatus, type Output } from './output.js';
-import { relativeTime, renderTable } from './table.js';
+import { relativeTime, renderFields, renderTable } from './table.js';
 import { visible } from './terminal-text.js';
 import { describeToken, resolveTokenId } from './token-ref.js';
 import { describeLimits, formatBytes, limitsFromArgs } from './limits-options.js';
@@ -22,26 +22,62 @@ export class CliFailureMarker extends Error {
   }
 }
 
-const TOKEN_HEADER = ['id', 'name', 'kind', 'repository', 'user', 'rights', 'status', 'prefix', 'created', 'expires', 'last used'];
-const WIDE_HEADER = [...TOKEN_HEADER, 'last used at', 'last ip', 'last user agent', 'parent', 'limits'];
-const STATUS_COLUMN = TOKEN_HEADER.indexOf('status');
+// The default columns fit 80 with a name and a repository of a dozen characters each. Ids and
+// names (the token's, its repository's) are never cut: the next command takes them. When a row
+// is too wide KIND goes first, then EXPIRES, STATUS and REPOSITORY (token show has them all).
+const TOKEN_HEADER = ['id', 'name', 'kind', 'repository', 'status', 'expires'];
+const WIDE_HEADER = ['id', 'name', 'kind', 'repository', 'user', 'rights', 'status', 'prefix', 'created', 'expires', 'last used', 'last used at', 'last ip', 'last user agent', 'parent', 'limits'];
+const WHOLE = ['id', 'name', 'repository', 'parent'];
 
-/** The table's rows; `wide` adds where and with what the token was last used, and its parent. */
+/** The table's rows: the default columns, or every one with `wide`. */
 function tokenRows(tokens: readonly TokenView[], now: number, wide: boolean): string[][] {
-  return tokens.map((t) => [
-    t.id,
-    t.name,
-    t.kind,
-    t.repository,
-    t.user ?? '-',
-    t.rights.join(','),
-    t.status,
-    t.prefix,
-    `${relativeTime(t.createdAt, now)} by ${t.createdBy}`,
-    relativeTime(t.expiresAt, now),
-    relativeTime(t.lastUsedAt, now),
-    ...(wide ? [t.lastUsedAt ?? '-', t.lastUsedIp ?? '-', t.lastUsedUserAgent ?? '-', t.parentId ?? '-', describeLimits(t.limits)] : []),
-  ]);
+  return tokens.map((t) =>
+    wide
+      ? [
+          t.id,
+          t.name,
+          t.kind,
+          t.repository,
+          t.user ?? '-',
+          t.rights.join(','),
+          t.status,
+          t.prefix,
+          `${relativeTime(t.createdAt, now)} by ${t.createdBy}`,
+          relativeTime(t.expiresAt, now),
+          relativeTime(t.lastUsedAt, now),
+          t.lastUsedAt ?? '-',
+          t.lastUsedIp ?? '-',
+          t.lastUsedUserAgent ?? '-',
+          t.parentId ?? '-',
+          describeLimits(t.limits),
+        ]
+      : [t.id, t.name, t.kind, t.repository, t.status, relativeTime(t.expiresAt, now)],
+  );
+}
+
+const when = (iso: string | null, now: number, none: string) => (iso === null ? none : `${iso} (${relativeTime(iso, now)})`);
+
+/** One token as `key: value` lines: everything the API shows of it, nothing cut. */
+export function tokenFields(o: Output, token: TokenView, now = Date.now()): string {
+  const t = token;
+  const lastUse = t.lastUsedAt === null ? 'never' : [when(t.lastUsedAt, now, ''), t.lastUsedIp ? `from ${t.lastUsedIp}` : '', t.lastUsedUserAgent ? `(${t.lastUsedUserAgent})` : ''].filter(Boolean).join(' ');
+  const fields: Array<[string, string]> = [
+    ['id', t.id],
+    ['name', t.name],
+    ['kind', t.kind],
+    ...(t.user ? [['user', t.user] as [string, string]] : []),
+    ['repository', t.repository === '*' ? '* (all repositories)' : t.repository],
+    ['rights', t.rights.join(',') || '-'],
+    ['status', t.status],
+    ['prefix', `${t.prefix}…`],
+    ['created', `${when(t.createdAt, now, '-')} by ${t.createdBy}`],
+    ['expires', when(t.expiresAt, now, 'never')],
+    ...(t.revokedAt ? [['revoked', when(t.revokedAt, now, '-')] as [string, string]] : []),
+    ['last used', lastUse],
+    ['parent', t.parentId ?? '-'],
+    ['limits', describeLimits(t.limits)],
+  ];
+  return renderFields(fields, { width: o.width, paint: (key, value) => (key === 'status' ? paintStatus(o, value, value) : value) });
 }
 
 /** One row per limit: what it allows, what is spent and left, and when its window resets. */
@@ -62,12 +98,17 @@ function usageTable(o: Output, usage: UsageView): string {
 export function tokenTable(o: Output, tokens: readonly TokenView[], wide: boolean): string {
   return renderTable(wide ? WIDE_HEADER : TOKEN_HEADER, tokenRows(tokens, Date.now(), wide), {
     width: o.width,
-    paint: (column, padded, cell) => (column === STATUS_COLUMN ? paintStatus(o, padded, cell) : padded),
+    whole: WHOLE,
+    optional: wide ? [] : ['kind'],
+    spare: wide ? [] : ['expires', 'status', 'repository'],
+    paint: (column, padded, cell) => (column === 'status' ? paintStatus(o, padded, cell) : padded),
   });
 }
 
-const showTokens = (o: Output, tokens: TokenView[], raw: unknown, wideByDefault = false) =>
-  emit(o, raw, (wide) => tokenTable(o, tokens, wide || wideByDefault), () => tokens.map((t) => t.id));
+const showTokens = (o: Output, tokens: TokenView[], raw: unknown) => emit(o, raw, (wide) => tokenTable(o, tokens, wide), () => tokens.map((t) => t.id));
+
+/** One token: `key: value` lines for table and wide alike. */
+const showToken = (o: Output, token: TokenView) => emit(o, token, () => tokenFields(o, token), () => [token.id]);
 
 interface CreatedToken {
   token: TokenView;
@@ -124,7 +165,7 @@ const TOKEN_REF = 'TOKEN';
 const REF_HELP = 'TOKEN is an id, a unique id prefix, a secret prefix (tgr_AbCdEfGh) or an exact name.';
 
 /** A command on one token that answers with the token; `ask` words the question of a destructive one. */
-function oneToken(action: string, summary: string, method: 'GET' | 'POST', suffix: string, ask?: string, wideByDefault = false): Command {
+function oneToken(action: string, summary: string, method: 'GET' | 'POST', suffix: string, ask?: (token: TokenView) => string): Command {
   return {
     usage: `token ${action} ${TOKEN_REF}`,
     summary: `${summary}. ${REF_HELP}`,
@@ -135,12 +176,20 @@ function oneToken(action: string, summary: string, method: 'GET' | 'POST', suffi
     async run({ args, client, o, prompter }) {
       const id = await resolveTokenId(client, args.positional[0]!);
       if (ask) {
-        await confirm(async () => `${ask} token ${describeToken(await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`))}?`, args.flags.has('yes'), prompter);
+        await confirm(async () => ask(await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`)), args.flags.has('yes'), prompter);
       }
       const token = await client.call<TokenView>(method, `/v1/tokens/${enc(id)}${suffix}`);
-      showTokens(o, [token], token, wideByDefault);
+      showToken(o, token);
     },
   };
+}
+
+/** Why a token was not deleted, and what to do about it. */
+function whyNotDeleted(id: string, reason: string): string {
+  if (reason === 'active') return `it is active; revoke it first: tollgate token revoke ${visible(id)}`;
+  if (reason === 'not_found') return 'no such token (deleted already?)';
+  if (reason === 'forbidden') return 'this token may not delete it (tollgate whoami shows what it may do)';
+  return visible(reason);
 }
 
 export const TOKEN_COMMANDS: Record<string, Command> = {
@@ -148,13 +197,14 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
     usage: 'token create --name NAME --rights RIGHT[,RIGHT] [--repository REPOSITORY]',
     summary:
       "make a token; prints its secret once (and a QR code for a personal token). A repository token needs --repository; a personal token without one covers all its user's repositories (*)",
-    options: ['name', 'repository', 'rights', 'kind', 'user', 'expires-in', 'expires-at', 'rate', 'quota', 'streams'],
+    options: ['name', 'repository', 'rights', 'kind', 'user', 'expires-in', 'expires-at', 'lend', 'rate', 'quota', 'streams'],
     outputs: NO_NAMES,
     positional: 0,
     examples: [
       'tollgate token create --name ci-loader --repository sensors --rights stream,query --expires-in 2w',
       'tollgate token create --name scraper --repository sensors --rights query --rate 50/1s --quota 10GiB/1d --streams 2',
       'tollgate token create --kind personal --user alice --name phone --rights query --expires-at 2027-01-01',
+      'tollgate token create --name job-42 --repository sensors --rights query --expires-in 1h --lend',
     ],
     async run({ args, client, o }) {
       const kind = args.values.get('kind') ?? 'repository';
@@ -172,11 +222,58 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
         ...(args.values.has('user') ? { user: args.values.get('user') } : {}),
         rights: rightsList(args.values.get('rights')!),
         ...expiryFrom(args),
+        ...(args.flags.has('lend') ? { lend: true } : {}),
         ...(limitsFromArgs(args) ? { limits: limitsFromArgs(args) } : {}),
       };
       const created = await client.call<CreatedToken>('POST', '/v1/tokens', body);
       if (o.format === 'table') await showCreated(o, created);
       else emit(o, created, () => '', () => []);
+    },
+  },
+  list: {
+    usage: 'token list',
+    summary: 'list and search tokens; --expiring 7d: active tokens that expire within 7 days; -o wide adds last use (time, address, User-Agent) and parent',
+    options: ['search', 'q', 'status', 'kind', 'repository', 'user', 'expiring', 'sort', 'limit', 'cursor', 'wide'],
+    outputs: ALL_FORMATS,
+    positional: 0,
+    examples: ['tollgate token list --search ingest --sort repository,-createdAt', 'tollgate token list --expiring 2w -o wide', 'tollgate token list --status revoked -o name | xargs tollgate token delete --yes'],
+    async run({ args, client, o }) {
+      const query = new URLSearchParams();
+      if (args.values.has('search') && args.values.has('q')) throw new UsageError('give --search or --q (the same option), not both');
+      const search = args.values.get('search') ?? args.values.get('q');
+      if (search !== undefined) query.set('q', search);
+      for (const name of ['status', 'kind', 'repository', 'user', 'sort', 'limit', 'cursor']) {
+        if (args.values.has(name)) query.set(name, args.values.get(name)!);
+      }
+      if (args.values.has('expiring')) query.set('expiresWithin', cliDuration(args.values.get('expiring')!)!);
+      const page = await client.call<{ items: TokenView[]; total: number; nextCursor: string | null }>('GET', `/v1/tokens?${query}`);
+      showTokens(o, page.items, page);
+      if (o.format === 'table' || o.format === 'wide') {
+        o.write(`\n${visible(`${page.items.length} of ${page.total}${page.nextCursor ? `; next page: --cursor ${page.nextCursor}` : ''}`)}\n`);
+      }
+    },
+  },
+  show: oneToken('show', 'one token (never its secret) as key: value lines, with its last use (time, address, User-Agent), parent and limits', 'GET', ''),
+  edit: {
+    usage: `token edit ${TOKEN_REF}`,
+    summary: `change name, rights, expiry or limits (a limit given replaces that limit; the others stay). ${REF_HELP}`,
+    options: ['name', 'rights', 'expires-in', 'expires-at', 'no-expiry', 'rate', 'quota', 'streams', 'no-limits'],
+    outputs: ALL_FORMATS,
+    positional: 1,
+    examples: ['tollgate token edit ci-loader --rights query --expires-in 2w', 'tollgate token edit 0123abcd --no-expiry', 'tollgate token edit scraper --rate 10/1s', 'tollgate token edit scraper --no-limits'],
+    async run({ args, client, o }) {
+      const body: Record<string, unknown> = { ...expiryFrom(args) };
+      if (args.values.has('name')) body.name = args.values.get('name');
+      if (args.values.has('rights')) body.rights = rightsList(args.values.get('rights')!);
+      const changesLimits = args.flags.has('no-limits') || ['rate', 'quota', 'streams'].some((name) => args.values.has(name));
+      if (Object.keys(body).length === 0 && !changesLimits) throw new UsageError('nothing to change: give --name, --rights, --expires-in, --expires-at, --no-expiry, --rate, --quota, --streams or --no-limits');
+      const id = await resolveTokenId(client, args.positional[0]!);
+      if (changesLimits) {
+        const current = args.flags.has('no-limits') ? null : (await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`)).limits;
+        body.limits = limitsFromArgs(args, current);
+      }
+      const token = await client.call<TokenView>('PATCH', `/v1/tokens/${enc(id)}`, body);
+      showToken(o, token);
     },
   },
   roll: {
@@ -200,51 +297,16 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
       o.write(`\n${visible(oldSecretEnds(id, previous, overlap))}\n`);
     },
   },
-  list: {
-    usage: 'token list',
-    summary: 'list and search tokens; --expiring 7d: active tokens that expire within 7 days; -o wide adds last use (time, address, User-Agent) and parent',
-    options: ['q', 'status', 'kind', 'repository', 'user', 'expiring', 'sort', 'limit', 'cursor', 'wide'],
-    outputs: ALL_FORMATS,
-    positional: 0,
-    examples: ['tollgate token list --q ingest --sort repository,-createdAt', 'tollgate token list --expiring 2w -o wide', 'tollgate token list --status revoked -o name | xargs tollgate token delete --yes'],
-    async run({ args, client, o }) {
-      const query = new URLSearchParams();
-      for (const name of ['q', 'status', 'kind', 'repository', 'user', 'sort', 'limit', 'cursor']) {
-        if (args.values.has(name)) query.set(name, args.values.get(name)!);
-      }
-      if (args.values.has('expiring')) query.set('expiresWithin', cliDuration(args.values.get('expiring')!)!);
-      const page = await client.call<{ items: TokenView[]; total: number; nextCursor: string | null }>('GET', `/v1/tokens?${query}`);
-      showTokens(o, page.items, page);
-      if (o.format === 'table' || o.format === 'wide') {
-        o.write(`\n${visible(`${page.items.length} of ${page.total}${page.nextCursor ? `; next page: --cursor ${page.nextCursor}` : ''}`)}\n`);
-      }
-    },
-  },
-  show: oneToken('show', 'one token (never its secret), with its last use (time, address, User-Agent) and parent', 'GET', '', undefined, true),
-  edit: {
-    usage: `token edit ${TOKEN_REF}`,
-    summary: `change name, rights, expiry or limits (a limit given replaces that limit; the others stay). ${REF_HELP}`,
-    options: ['name', 'rights', 'expires-in', 'expires-at', 'no-expiry', 'rate', 'quota', 'streams', 'no-limits'],
-    outputs: ALL_FORMATS,
-    positional: 1,
-    examples: ['tollgate token edit ci-loader --rights query --expires-in 2w', 'tollgate token edit 0123abcd --no-expiry', 'tollgate token edit scraper --rate 10/1s', 'tollgate token edit scraper --no-limits'],
-    async run({ args, client, o }) {
-      const body: Record<string, unknown> = { ...expiryFrom(args) };
-      if (args.values.has('name')) body.name = args.values.get('name');
-      if (args.values.has('rights')) body.rights = rightsList(args.values.get('rights')!);
-      const changesLimits = args.flags.has('no-limits') || ['rate', 'quota', 'streams'].some((name) => args.values.has(name));
-      if (Object.keys(body).length === 0 && !changesLimits) throw new UsageError('nothing to change: give --name, --rights, --expires-in, --expires-at, --no-expiry, --rate, --quota, --streams or --no-limits');
-      const id = await resolveTokenId(client, args.positional[0]!);
-      if (changesLimits) {
-        const current = args.flags.has('no-limits') ? null : (await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`)).limits;
-        body.limits = limitsFromArgs(args, current);
-      }
-      const token = await client.call<TokenView>('PATCH', `/v1/tokens/${enc(id)}`, body);
-      showTokens(o, [token], token);
-    },
-  },
-  revoke: oneToken('revoke', 'revoke (it stops working on every replica at once); asks first on a terminal', 'POST', '/revoke', 'Revoke'),
-  restore: oneToken('restore', 'make a revoked token active again', 'POST', '/restore'),
+  revoke: oneToken(
+    'revoke',
+    'revoke (it stops working on every replica at once, and its open streams are closed); asks first on a terminal. token restore makes the same secret work again',
+    'POST',
+    '/revoke',
+    (token) =>
+      `Revoke token ${describeToken(token)}? It stops working at once and its open streams are closed; ` +
+      `tollgate token restore ${token.id} makes the same secret work again (not the closed streams)`,
+  ),
+  restore: oneToken('restore', 'make a revoked token active again: the same secret works again', 'POST', '/restore'),
   delete: {
     usage: `token delete ${TOKEN_REF} [${TOKEN_REF}…]`,
     summary: `delete revoked tokens (their history stays); asks first on a terminal. ${REF_HELP}`,
@@ -259,7 +321,8 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
         async () => {
           const found = await Promise.all(ids.map((id) => client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`).catch(() => undefined)));
           const names = found.map((t, i) => (t ? describeToken(t) : ids[i]!));
-          return ids.length === 1 ? `Delete token ${names[0]}?` : `Delete ${ids.length} tokens: ${names.join(', ')}?`;
+          const what = ids.length === 1 ? `token ${names[0]}` : `${ids.length} tokens: ${names.join(', ')}`;
+          return `Delete ${what}? No restore brings ${ids.length === 1 ? 'it' : 'them'} back (the history stays)`;
         },
         args.flags.has('yes'),
         prompter,
@@ -268,7 +331,7 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
       emit(
         o,
         result,
-        () => [...result.deleted.map((id) => `deleted ${visible(id)}\n`), ...result.failed.map(({ id, reason }) => `not deleted ${visible(id)}: ${visible(reason)}\n`)].join(''),
+        () => [...result.deleted.map((id) => `deleted ${visible(id)}\n`), ...result.failed.map(({ id, reason }) => `not deleted ${visible(id)}: ${whyNotDeleted(id, reason)}\n`)].join(''),
         () => result.deleted,
       );
       if (result.failed.length > 0) throw new CliFailureMarker();

@@ -1,8 +1,7 @@
 import type { TokenView } from '../admin/schemas.js';
 import type { Command } from './command.js';
 import { emit, paintStatus } from './output.js';
-import { relativeTime } from './table.js';
-import { visible } from './terminal-text.js';
+import { relativeTime, renderFields } from './table.js';
 
 interface Whoami {
   token: TokenView;
@@ -43,11 +42,10 @@ export const WHOAMI: Command = {
       ['expires', t.expiresAt === null ? 'never' : `${t.expiresAt} (${relativeTime(t.expiresAt, now)})`],
       ['role', `${me.role}: ${ROLES.get(me.role) ?? me.role}`],
     ];
-    const width = Math.max(...rows.map(([key]) => key.length));
     emit(
       o,
       me,
-      () => rows.map(([key, value]) => `${key.padEnd(width)}  ${key === 'status' ? paintStatus(o, visible(value), value) : visible(value)}\n`).join(''),
+      () => renderFields(rows, { width: o.width, paint: (key, value) => (key === 'status' ? paintStatus(o, value, value) : value) }),
       () => [t.id],
     );
   },

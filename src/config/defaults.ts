@@ -23,6 +23,8 @@ export const DEFAULTS = {
     metricsAuth: false,
     connectUri: 'tollgate://{host}:8080?token={secret}',
     maxTokenLifetime: '',
+    // A client has this long to send a request's head, and the whole request with its body, else 408.
+    timeouts: { headers: '10s', request: '60s' },
   },
   store: {
     backend: 'file',

@@ -337,6 +337,13 @@ export const configSchema = z.strictObject({
     // Caps every expiry set through the API; "no expiry" becomes this (null: no cap).
     maxTokenLifetime: optionalSpan,
     connectUri: text,
+    timeouts: z.strictObject({
+      // The admin port's slowloris guard for a request's head: 0 would turn it off.
+      headers: duration('100ms', '10m'),
+      // The whole request, head and body (1 MiB at most); a head is part of it, so it also caps
+      // `headers` (node:http requires headers <= request).
+      request: duration('1s', '1h'),
+    }),
   }),
   store: z.strictObject({
     backend: oneOf(['file', 'redis', 'memory'] as const),

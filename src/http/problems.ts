@@ -42,6 +42,7 @@ export const PROBLEMS = {
   // The admin port's own.
   invalid_request: { status: 400, type: '/problems/invalid-request', title: 'Invalid request' },
   invalid_json: { status: 400, type: '/problems/invalid-json', title: 'Invalid JSON' },
+  json_too_deep: { status: 400, type: '/problems/json-too-deep', title: 'JSON nested too deep' },
   unsupported_media_type: { status: 415, type: '/problems/unsupported-media-type', title: 'Unsupported media type' },
   body_too_large: { status: 413, type: '/problems/body-too-large', title: 'Body too large' },
   not_found: { status: 404, type: '/problems/not-found', title: 'Not found' },

@@ -1,7 +1,8 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
 import type { BudgetKey, TokenStore } from '../store/token-store.js';
-import type { RepositoryRecord, TokenRecord } from '../tokens/record.js';
+import type { Identity } from '../auth/authorize.js';
+import { budgetIdOf, type RepositoryRecord, type TokenRecord } from '../tokens/record.js';
 import { compileLimits, hasLimits, type LimitName, type Limits } from './limits.js';
 import { rateLimitField } from './ratelimit-fields.js';
 import type { Lease, Slots } from './lease.js';
@@ -71,6 +72,18 @@ export class Limiter implements LeaseSource {
 
   private repositoryDefaults = new Map<string, Limits>();
 
+  /** Limits objects as JSON, each serialized once (budgetFor compares by it). */
+  private readonly keys = new WeakMap<Limits, string>();
+
+  private keyOf(limits: Limits): string {
+    let key = this.keys.get(limits);
+    if (key === undefined) {
+      key = JSON.stringify(limits);
+      this.keys.set(limits, key);
+    }
+    return key;
+  }
+
   /** Replaces the repositories' default limits (from the store's repository records). */
   setRepositoryDefaults(repositories: Iterable<Pick<RepositoryRecord, 'name' | 'limits'>>): void {
     const defaults = new Map<string, Limits>();
@@ -84,9 +97,45 @@ export class Limiter implements LeaseSource {
     this.repositoryDefaults = defaults;
   }
 
+  /**
+   * The budget a request of this token spends from, linked up its lent line (TokenBudget.maker):
+   * its own (under its budget id, which a roll carries over), then each maker's that has limits.
+   * Undefined when nothing on the line is limited. No I/O: the line came with the identity.
+   */
+  budgetOfLine(identity: Pick<Identity, 'record' | 'line'>): TokenBudget | undefined {
+    const record = identity.record;
+    const limits = this.limitsOf(record);
+    const own = limits === undefined ? undefined : this.budgetFor(budgetIdOf(record), limits);
+    const line = identity.line;
+    if (line === undefined) return own;
+    // Linked afresh each time (a maker's limits or the line may have changed since): each budget
+    // is cut loose as it joins, so the chain holds only what this line names.
+    if (own !== undefined) own.maker = undefined;
+    let first = own;
+    let last = own;
+    for (let i = 0; i < line.length; i++) {
+      const maker = line[i]!;
+      const makerLimits = this.limitsOf(maker);
+      if (makerLimits === undefined) continue;
+      const budget = this.budgetFor(budgetIdOf(maker), makerLimits);
+      // One budget twice on a line (a damaged store) would make its chain a loop.
+      if (isOnChain(first, budget)) continue;
+      budget.maker = undefined;
+      if (last === undefined) first = budget;
+      else last.maker = budget;
+      last = budget;
+    }
+    return first;
+  }
+
   /** The fields a refusal of a limited token carries: Retry-After, RateLimit-Policy and RateLimit. */
   refusalHeaders(tokenId: string, refusal: LimitRefusal, now: number): Record<string, string> {
-    const budget = this.budgets.get(tokenId);
+    return this.refusalHeadersOf(this.budgets.get(tokenId), refusal, now);
+  }
+
+  /** As refusalHeaders, for the budget (and line) that refused: the limit that refused is the one shown. */
+  refusalHeadersOf(admitted: TokenBudget | undefined, refusal: LimitRefusal, now: number): Record<string, string> {
+    const budget = admitted?.refusing(refusal, now);
     const retryAfter = String(budget === undefined ? 1 : budget.retryAfter(refusal, now));
     if (budget === undefined) return { 'retry-after': retryAfter };
     return { 'retry-after': retryAfter, 'ratelimit-policy': budget.policy, ratelimit: rateLimitField(budget, now) };
@@ -96,8 +145,9 @@ export class Limiter implements LeaseSource {
   budgetFor(tokenId: string, limits: Limits): TokenBudget {
     let budget = this.budgets.get(tokenId);
     if (budget === undefined || budget.seenAs !== limits) {
-      if (budget !== undefined && JSON.stringify(budget.source) === JSON.stringify(limits)) {
-        // The same limits in a record read again from the store: compared once per new object.
+      if (budget !== undefined && budget.sourceKey === this.keyOf(limits)) {
+        // The same limits in a record read again from the store (or a maker's, as a lent token's
+        // line holds them): serialized once per object, so alternating objects cost a lookup.
         budget.seenAs = limits;
         return budget;
       }
@@ -115,7 +165,11 @@ export class Limiter implements LeaseSource {
    * must be asked first (the first request, or a lease spent faster than it was refilled).
    */
   admit(tokenId: string, limits: Limits, now: number): TokenBudget | LimitRefusal | Promise<TokenBudget | LimitRefusal> {
-    const budget = this.budgetFor(tokenId, limits);
+    return this.admitTo(this.budgetFor(tokenId, limits), now);
+  }
+
+  /** As `admit`, for a budget already found (budgetOfLine): its whole line must have room. */
+  admitTo(budget: TokenBudget, now: number): TokenBudget | LimitRefusal | Promise<TokenBudget | LimitRefusal> {
     const verdict = budget.check(now);
     if (verdict === undefined) {
       budget.admit(now);
@@ -339,4 +393,10 @@ export class Limiter implements LeaseSource {
     });
     return out;
   }
+}
+
+/** Whether `budget` is `first` or linked from it. */
+function isOnChain(first: TokenBudget | undefined, budget: TokenBudget): boolean {
+  for (let at = first; at !== undefined; at = at.maker) if (at === budget) return true;
+  return false;
 }

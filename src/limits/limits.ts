@@ -55,6 +55,40 @@ export function effectiveLimits(own: Limits | null | undefined, repositoryDefaul
   return undefined;
 }
 
+/** A limit as people read it: `50/1s`, `1024 bytes/1d`, `2 streams`. */
+function shown(name: LimitName, limits: Limits): string {
+  if (name === 'rate') return `${limits.rate!.requests}/${limits.rate!.per}`;
+  if (name === 'quota') return `${limits.quota!.bytes} bytes/${limits.quota!.per}`;
+  return `${limits.streams} streams`;
+}
+
+/**
+ * The first limit of `limits` looser than `bound`'s, with what it is held to; undefined when
+ * every one is within. Rates and quotas compare as averages (requests or bytes per
+ * millisecond), so `60/1m` is within `1/1s`. `mustSet`: a limit the bound has and `limits`
+ * leaves out is beyond it too (the token's own limits replace its repository's defaults, so
+ * leaving one out would lift it); without it, one left out is allowed (a lent token spends
+ * from its maker's budget as well, so the maker's limit still holds).
+ */
+export function limitBeyond(limits: Limits | null | undefined, bound: Limits | null | undefined, mustSet: boolean): { name: LimitName; bound: string } | undefined {
+  if (!hasLimits(bound)) return undefined;
+  const own = limits ?? {};
+  const mine = compileLimits(own);
+  const theirs = compileLimits(bound);
+  for (const name of LIMIT_NAMES) {
+    if (name === 'streams') {
+      if (theirs.streams === undefined) continue;
+      if (mine.streams === undefined ? mustSet : mine.streams > theirs.streams) return { name, bound: shown(name, bound) };
+      continue;
+    }
+    const cap = theirs[name];
+    if (cap === undefined) continue;
+    const have = mine[name];
+    if (have === undefined ? mustSet : have.cap * cap.perMs > cap.cap * have.perMs) return { name, bound: shown(name, bound) };
+  }
+  return undefined;
+}
+
 const SIZE_UNITS = new Map<string, number>([
   ['', 1],
   ['B', 1],

@@ -28,6 +28,14 @@ export class TokenBudget {
   lastUsedAt = 0;
   /** The limits object last found equal to `source` (a token record read again holds a new one). */
   seenAs: Limits;
+  /** `source` as JSON, so a new limits object is compared once (Limiter.budgetFor). */
+  readonly sourceKey: string;
+  /**
+   * For a lent token: the budget of its nearest maker with limits. Every request admitted here is
+   * admitted there too, and every byte spent here is spent there, up the line (set by
+   * Limiter.budgetOfLine before each admission, so a line that changed is followed at once).
+   */
+  maker: TokenBudget | undefined = undefined;
 
   constructor(
     readonly tokenId: string,
@@ -41,6 +49,7 @@ export class TokenBudget {
     this.slots = compiled.streams === undefined ? undefined : new Slots(compiled.streams);
     this.policy = policyField(this);
     this.seenAs = source;
+    this.sourceKey = JSON.stringify(source);
   }
 
   /**
@@ -48,6 +57,13 @@ export class TokenBudget {
    * must come from the store first; `leaseNeeded` starts it).
    */
   check(now: number): LimitRefusal | 'wait' | undefined {
+    const own = this.checkOwn(now);
+    if (own !== undefined || this.maker === undefined) return own;
+    return this.maker.check(now);
+  }
+
+  /** `check` of this budget alone, not its makers'. */
+  checkOwn(now: number): LimitRefusal | 'wait' | undefined {
     const { rate, quota, slots } = this;
     if (rate !== undefined) {
       rate.roll(now);
@@ -75,10 +91,11 @@ export class TokenBudget {
 
   /** The leases `check` found missing, asked for together. */
   leaseNeeded(now: number): Promise<unknown> {
-    const waits: Promise<void>[] = [];
+    const waits: Promise<unknown>[] = [];
     if (this.rate !== undefined && this.rate.balance < 1) waits.push(this.leases.refill(this, this.rate, now));
     if (this.quota !== undefined && this.quota.balance <= 0) waits.push(this.leases.refill(this, this.quota, now));
     if (this.slots !== undefined && this.slots.inUse >= this.slots.held) waits.push(this.leases.takeSlot(this, this.slots, now));
+    if (this.maker !== undefined) waits.push(this.maker.leaseNeeded(now));
     return Promise.all(waits);
   }
 
@@ -92,6 +109,7 @@ export class TokenBudget {
       if (rate.wantsNext(now)) this.leases.prefetch(this, rate, now);
     }
     if (this.slots !== undefined) this.slots.inUse += 1;
+    this.maker?.admit(now);
   }
 
   /**
@@ -100,6 +118,11 @@ export class TokenBudget {
    * its way and the store still had budget; the credit is taken from the next lease.
    */
   spendBytes(bytes: number, now: number): boolean {
+    const spent = this.spendOwnBytes(bytes, now);
+    return this.maker === undefined ? spent : this.maker.spendBytes(bytes, now) && spent;
+  }
+
+  private spendOwnBytes(bytes: number, now: number): boolean {
     const quota = this.quota;
     if (quota === undefined) return true;
     quota.roll(now);
@@ -123,6 +146,15 @@ export class TokenBudget {
   /** An exchange admitted by `admit` ended, however it ended. */
   streamEnded(): void {
     if (this.slots !== undefined && this.slots.inUse > 0) this.slots.inUse -= 1;
+    this.maker?.streamEnded();
+  }
+
+  /** The budget up the line (this one first) whose own limit made `check` answer `refusal`; this one when none. */
+  refusing(refusal: LimitRefusal, now: number): TokenBudget {
+    for (let budget: TokenBudget | undefined = this; budget !== undefined; budget = budget.maker) {
+      if (budget.checkOwn(now) === refusal) return budget;
+    }
+    return this;
   }
 
   /** Seconds a refused client should wait (Retry-After), at least 1. */

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import { sendProblem } from '../http/problem.js';
 import { PROBLEMS } from '../http/problems.js';
 import { requestIdFor } from '../http/request-id.js';
+import { requestDeadlines } from '../http/request-deadlines.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { TokenStore } from '../store/token-store.js';
@@ -21,6 +22,8 @@ export interface ProbeServerOptions {
   metricsAuth: boolean;
   /** True once shutdown began: /readyz answers 503 from then on. */
   isDraining: () => boolean;
+  /** `admin.timeouts`: the same slowloris bounds as the admin API's port. */
+  timeouts: { headersMs: number; requestMs: number };
 }
 
 /** What a proxy replica answers on admin.listen; the manifests' probes use these. */
@@ -38,7 +41,7 @@ const NOT_HERE = {
  * the admin API's code is loaded to answer it.
  */
 export function createProbeServer(options: ProbeServerOptions): Server {
-  return createServer((req, res) => {
+  return createServer(requestDeadlines(options.timeouts), (req, res) => {
     const started = performance.now();
     const requestId = requestIdFor(req.headers['x-request-id']);
     const path = pathOf(req.url);

@@ -13,6 +13,7 @@ import type { GrpcUpstream } from './grpc-upstream.js';
 import { upstreamHeaders } from './headers.js';
 import { StreamExchange, type StreamSink } from './http2-exchange.js';
 import { streamHead } from './http2-headers.js';
+import { HeaderBlockDeadline } from './header-block-deadline.js';
 import type { UpstreamFailure } from './upstream-errors.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
@@ -25,6 +26,8 @@ export interface Http2FrontOptions {
   logger: Logger;
   forwardAuthorization: boolean;
   accessLog: boolean;
+  /** `proxy.timeouts.headers`: a header block not whole within it ends its connection. */
+  headersTimeoutMs: number;
   /** The RFC 6750 challenge or Retry-After a refusal carries, as the HTTP/1.1 port sends them. */
   refusalHeaders(reason: DenyReason): Readonly<Record<string, string>> | undefined;
   clock: Clock;
@@ -47,13 +50,16 @@ const MAX_CONCURRENT_STREAMS = 128;
 export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
   readonly server: Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly headerBlocks: HeaderBlockDeadline;
 
   constructor(private readonly options: Http2FrontOptions) {
+    this.headerBlocks = new HeaderBlockDeadline(options.headersTimeoutMs);
     // Header blocks up to twice HTTP/1.1's 16 KiB: HPACK counts 32 bytes more per field. Beyond,
     // nghttp2 refuses the stream; the decision step still refuses more than 200 fields with 431.
     this.server = createServer({ maxHeaderListPairs: 256, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: 32 * 1024 } });
     this.server.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);
+      this.headerBlocks.track(session);
       session.on('error', () => {}); // a peer's protocol error ends its session; nothing to report
       session.on('close', () => this.sessions.delete(session));
     });
@@ -87,7 +93,13 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
     for (const session of this.sessions) session.destroy();
   }
 
+  /** The listener closed: no more sweeps. */
+  stop(): void {
+    this.headerBlocks.stop();
+  }
+
   private handle(stream: ServerHttp2Stream, rawHeaders: string[]): void {
+    this.headerBlocks.handedOver(stream);
     const exchange = new StreamExchange(stream, streamHead(rawHeaders), this);
     this.options.metrics.requestStarted();
     exchange.requestId = requestIdFor(exchange.requestIdHeader);

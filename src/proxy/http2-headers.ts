@@ -68,7 +68,7 @@ export function streamHead(raw: readonly string[]): StreamHead {
  * Fields an HTTP/2 message must not carry (RFC 9113 §8.2.2), plus HTTP/1.1's hop-by-hop ones:
  * dropped from what the upstream answered before it is sent on a stream.
  */
-const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'http2-settings']);
+const PER_CONNECTION_FIELDS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'http2-settings']);
 
 /**
  * An HTTP/1.1 response's fields as HTTP/2 response headers: names lower-case (§8.2.1), hop-by-hop
@@ -85,7 +85,7 @@ export function http2ResponseHeaders(status: number, raw: readonly string[], req
   }
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (CONNECTION_SPECIFIC.has(name) || named?.has(name) || name === 'x-request-id' || name === 'host') continue;
+    if (PER_CONNECTION_FIELDS.has(name) || named?.has(name) || name === 'x-request-id' || name === 'host') continue;
     const value = raw[i + 1]!;
     const seen = out[name];
     if (seen === undefined) out[name] = value;
@@ -104,7 +104,7 @@ export function http2ResponseHeaders(status: number, raw: readonly string[], req
 export function relayedHeaders(headers: IncomingHttpHeaders, extra?: OutgoingHttpHeaders): OutgoingHttpHeaders {
   const out = Object.create(null) as OutgoingHttpHeaders;
   for (const name of Object.keys(headers)) {
-    if (name.charCodeAt(0) === 0x3a || CONNECTION_SPECIFIC.has(name)) continue;
+    if (name.charCodeAt(0) === 0x3a || PER_CONNECTION_FIELDS.has(name)) continue;
     out[name] = headers[name];
   }
   if (extra !== undefined) Object.assign(out, extra);
@@ -116,7 +116,7 @@ export function http2Trailers(raw: readonly string[]): OutgoingHttpHeaders {
   const out = Object.create(null) as OutgoingHttpHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (CONNECTION_SPECIFIC.has(name) || name.charCodeAt(0) === 0x3a || name === 'content-length' || name === 'host') continue;
+    if (PER_CONNECTION_FIELDS.has(name) || name.charCodeAt(0) === 0x3a || name === 'content-length' || name === 'host') continue;
     const seen = out[name];
     out[name] = seen === undefined ? raw[i + 1] : Array.isArray(seen) ? [...seen, raw[i + 1]!] : [String(seen), raw[i + 1]!];
   }

@@ -96,6 +96,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     this.server.on('close', () => {
       idle.stop();
       this.connections.stop();
+      http2?.stop();
     });
   }
 

@@ -68,6 +68,7 @@ export class ControlPlane {
       metricsAuth: config.admin.metricsAuth,
       isDraining,
       limits: this.limits,
+      timeouts: { headersMs: config.admin.timeouts.headers, requestMs: config.admin.timeouts.request },
     });
   }
 

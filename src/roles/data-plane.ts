@@ -79,6 +79,8 @@ export class DataPlane {
       released: (exchange) => live.remove(exchange),
       forwardAuthorization: config.proxy.forwardAuthorization,
       accessLog: config.proxy.accessLog,
+      // The same slowloris bound as the HTTP/1.1 head's, from HEADERS to END_HEADERS.
+      headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
       refusalHeaders,
     });
     const front = {

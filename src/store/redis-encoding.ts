@@ -24,6 +24,8 @@ export function toFields(record: TokenRecord): string[] {
     'expiresAt', record.expiresAt === null ? '' : String(record.expiresAt),
     'revokedAt', record.revokedAt === null ? '' : String(record.revokedAt),
     'parentId', record.parentId ?? '',
+    'lent', record.lent === undefined ? '' : record.lent ? '1' : '0',
+    'budgetId', record.budgetId ?? '',
     'limits', record.limits ? JSON.stringify(record.limits) : '',
   ];
 }
@@ -69,16 +71,19 @@ export function fromFields(fields: Record<string, string>): TokenRecord | undefi
     lastUsedUserAgent: fields.lastUsedUserAgent ? fields.lastUsedUserAgent : null,
     version: Number(fields.version ?? 0),
     parentId: fields.parentId ? fields.parentId : null,
+    // Absent in hashes written before they existed, as in the other stores.
+    ...(fields.lent ? { lent: fields.lent === '1' } : {}),
+    ...(fields.budgetId ? { budgetId: fields.budgetId } : {}),
     // Absent when none, as a token made without limits is in the other stores.
     ...(fields.limits ? { limits: JSON.parse(fields.limits) as Limits } : {}),
   };
 }
 
 /** The hash fields the list index keeps (TokenSummary), in the order HMGET answers them. */
-export const SUMMARY_FIELDS = ['id', 'kind', 'name', 'prefix', 'repository', 'user', 'status', 'createdAt', 'expiresAt', 'lastUsedAt', 'parentId'] as const;
+export const SUMMARY_FIELDS = ['id', 'kind', 'name', 'prefix', 'repository', 'user', 'status', 'createdAt', 'expiresAt', 'lastUsedAt', 'parentId', 'lent', 'budgetId'] as const;
 
 export function summaryFrom(values: Array<string | null>): TokenSummary | undefined {
-  const [id, kind, name, prefix, repository, user, status, createdAt, expiresAt, lastUsedAt, parentId] = values;
+  const [id, kind, name, prefix, repository, user, status, createdAt, expiresAt, lastUsedAt, parentId, lent, budgetId] = values;
   if (!id) return undefined;
   return {
     id,
@@ -92,5 +97,7 @@ export function summaryFrom(values: Array<string | null>): TokenSummary | undefi
     expiresAt: optionalTime(expiresAt ?? undefined),
     lastUsedAt: optionalTime(lastUsedAt ?? undefined),
     parentId: parentId ? parentId : null,
+    ...(lent ? { lent: lent === '1' } : {}),
+    ...(budgetId ? { budgetId } : {}),
   };
 }

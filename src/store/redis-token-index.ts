@@ -73,6 +73,8 @@ export class RedisTokenIndex {
           expiresAt: summary.expiresAt,
           lastUsedAt: summary.lastUsedAt,
           parentId: summary.parentId,
+          ...(summary.lent === undefined ? {} : { lent: summary.lent }),
+          ...(summary.budgetId === undefined ? {} : { budgetId: summary.budgetId }),
         });
       });
     }

@@ -36,11 +36,23 @@ export interface TokenRecord {
   /** Bumped by every change; a change is written only over the version it was decided on (compare-and-set). */
   version: number;
   /**
-   * The token that made this one on its own user's behalf (self-service), or null. A child
-   * expires no later than its parent and is revoked with it, so lending a token lends nothing
-   * that outlives the loan.
+   * The token that lent this one (its maker), or null for an independent token. A lent token
+   * expires no later than its maker and is revoked with it, so lending lends nothing that
+   * outlives the loan. Tokens written before `lent` existed may name their maker here while
+   * not lent: they are independent.
    */
   parentId: string | null;
+  /**
+   * True for a lent token (made by self-service, by a lent token, or with `lend: true`): bound
+   * to `parentId`, and every request it makes also spends from its maker's budgets. Absent in
+   * stores written before it existed: independent.
+   */
+  lent?: boolean;
+  /**
+   * The id its budget counters are kept under: its own id (absent), or the id of the token it
+   * was rolled from, so a roll carries the spent budget over and an overlap shares one budget.
+   */
+  budgetId?: string;
   /** Rate, byte quota and open streams (absent or null: none of its own; the repository's defaults apply). */
   limits?: Limits | null;
 }
@@ -52,8 +64,14 @@ export interface TokenRecord {
  */
 export type TokenSummary = Pick<
   TokenRecord,
-  'id' | 'kind' | 'name' | 'prefix' | 'repository' | 'user' | 'status' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'parentId'
+  'id' | 'kind' | 'name' | 'prefix' | 'repository' | 'user' | 'status' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'parentId' | 'lent' | 'budgetId'
 >;
+
+/** True for a lent token; a token without the field (written before it existed) is independent. */
+export const isLent = (record: Pick<TokenRecord, 'lent'>): boolean => record.lent === true;
+
+/** The id a token's budget counters are kept under (its own unless it was rolled). */
+export const budgetIdOf = (record: Pick<TokenRecord, 'id' | 'budgetId'>): string => record.budgetId ?? record.id;
 
 export const HISTORY_ACTIONS = ['created', 'edited', 'revoked', 'restored', 'deleted', 'rolled', 'leaked'] as const;
 export type HistoryAction = (typeof HISTORY_ACTIONS)[number];
@@ -63,6 +81,8 @@ export interface HistoryEntry {
   actor: string;
   action: HistoryAction;
   changes: Record<string, { from: unknown; to: unknown }>;
+  /** Why, when the change followed from another (a loan ended with its maker). */
+  reason?: string;
 }
 
 export interface RepositoryRecord {

@@ -22,14 +22,23 @@ t.test('a token made without user, expiry or parent: its creation names only wha
   t.same(created!.changes.name, { from: null, to: 'plain' });
 });
 
-t.test('a personal token made by a token keeps its user, expiry and parent; later entries keep their changes', async (t) => {
+t.test('a personal token made by a token keeps its user, expiry and whether it is lent; later entries keep their changes', async (t) => {
   const made = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'phone', user: 'alice', repository: 'sensors', rights: ['query'], expiresIn: '7d' })).body;
   await call(h, 'POST', `/v1/tokens/${made.token.id}/revoke`, h.adminSecret);
   const [created, revoked] = await historyOf(`/v1/tokens/${made.token.id}/history`);
-  t.same(Object.keys(created!.changes).sort(), ['expiresAt', 'kind', 'name', 'parentId', 'repository', 'rights', 'user']);
+  // Independent: no maker to name (createdBy names who made it).
+  t.same(Object.keys(created!.changes).sort(), ['expiresAt', 'kind', 'lent', 'name', 'repository', 'rights', 'user']);
+  t.same(created!.changes.lent, { from: null, to: false });
   t.same(created!.changes.user, { from: null, to: 'alice' });
   t.same(revoked!.changes, { status: { from: 'active', to: 'revoked' } });
   t.same(noop(created!.changes), []);
+});
+
+t.test('a lent token\'s creation names its maker', async (t) => {
+  const made = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'repository', name: 'lent', repository: 'sensors', rights: ['query'], lend: true })).body;
+  const [created] = await historyOf(`/v1/tokens/${made.token.id}/history`);
+  t.same(created!.changes.lent, { from: null, to: true });
+  t.same(created!.changes.parentId, { from: null, to: made.token.parentId });
 });
 
 t.test('a team history leaves unchanged fields out too', async (t) => {

@@ -5,6 +5,9 @@ import { Invalidator } from '../../src/admin/invalidator.js';
 import { AdminError } from '../../src/admin/errors.js';
 import { TokenService } from '../../src/admin/token-service.js';
 import { DirectoryService } from '../../src/admin/directory-service.js';
+import { compileLimits, type Limits } from '../../src/limits/limits.js';
+import { Limiter } from '../../src/limits/limiter.js';
+import { createLogger } from '../../src/log/logger.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { RIGHTS, type Grants, type Right, type TokenRecord } from '../../src/tokens/record.js';
 import type { TokenStore } from '../../src/store/token-store.js';
@@ -16,7 +19,14 @@ import { makeToken } from '../helpers/records.js';
 // - no action touches a token outside the caller's scope, except to revoke or shorten the tokens
 //   made by one it revoked, deleted or shortened;
 // - no token an action creates, edits or restores holds rights anywhere beyond the caller's own;
-// - a token made by a token expires no later than it and is revoked when it is revoked or gone;
+// - a token made by an admin that is not lent is independent (no maker, outlives it); one made by
+//   self-service, by a lent token or with `lend` is lent: bound to its maker, expiring no later
+//   and revoked when it is revoked or gone;
+// - nothing a lent token does survives its maker: what it makes, rolls, restores, lengthens or
+//   widens is itself or lent down from it;
+// - no action multiplies a budget: a lent token's limits are within its maker's, an independent
+//   one's within its repository's defaults unless a `*` admin made it, a roll keeps the budget,
+//   and a whole line (every token spending from one budget) is admitted no more than its limit;
 // - a revocation is undone only by a restore;
 // - no action widens what the caller itself may do;
 // - nothing but a refusal (AdminError) comes out: no TypeError, whatever the names.
@@ -30,6 +40,15 @@ const HOUR = 3_600_000;
 const NOW = 1_800_000_000_000;
 
 const rightsArb = fc.subarray([...RIGHTS], { minLength: 1 });
+/** Small limits, so a line's whole budget is spent within a world. */
+const limitsArb: fc.Arbitrary<Limits> = fc
+  .record(
+    {
+      rate: fc.record({ requests: fc.integer({ min: 1, max: 6 }), per: fc.constantFrom('1m', '1h') }),
+      streams: fc.integer({ min: 1, max: 3 }),
+    },
+    { requiredKeys: [] },
+  );
 const grantsArb: fc.Arbitrary<Grants> = fc
   .array(fc.tuple(fc.constantFrom(...SCOPES), fc.subarray([...RIGHTS])), { maxLength: 3 })
   .map((pairs) => {
@@ -46,6 +65,9 @@ const tokenArb = fc.record({
   expiresInHours: fc.option(fc.integer({ min: 1, max: 100 }), { nil: null }),
   /** Made by an earlier token of the world (index mod the tokens before it), so parent lines exist from the start. */
   parent: fc.option(fc.nat(), { nil: null, freq: 2 }),
+  /** With a parent: lent by it, or (a store written before lent tokens) naming it without `lent`: independent. */
+  link: fc.constantFrom('lent' as const, 'legacy' as const),
+  limits: fc.option(limitsArb, { nil: undefined, freq: 2 }),
 });
 const actionArb = fc.oneof(
   fc.record({
@@ -55,13 +77,17 @@ const actionArb = fc.oneof(
     user: fc.constantFrom(...USERS),
     rights: rightsArb,
     expiresIn: fc.option(fc.constantFrom('1h', '50h', '500h'), { nil: undefined }),
+    lend: fc.boolean(),
+    limits: fc.option(limitsArb, { nil: undefined, freq: 2 }),
   }),
+  fc.record({ op: fc.constant('roll' as const), target: fc.nat(), overlap: fc.constantFrom(0, HOUR) }),
   fc.record({
     op: fc.constant('edit' as const),
     target: fc.nat(),
     rights: fc.option(rightsArb, { nil: undefined }),
     expiry: fc.option(fc.constantFrom('never', '1h', '500h'), { nil: undefined }),
     name: fc.option(fc.constantFrom('renamed', 'constructor'), { nil: undefined }),
+    limits: fc.option(fc.option(limitsArb, { nil: null }), { nil: undefined, freq: 3 }),
   }),
   fc.record({ op: fc.constantFrom('revoke' as const, 'restore' as const, 'delete' as const, 'read' as const, 'history' as const), target: fc.nat() }),
   fc.record({ op: fc.constant('bulk-delete' as const), targets: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }) }),
@@ -77,7 +103,11 @@ const worldArb = fc.record({
   aliceIsStarAdmin: fc.boolean(),
   /** A personal `*` token for alice with every right, first in the world. */
   alicePersonalStar: fc.boolean(),
+  /** A `*` admin with every right and a token it lent with every right, first in the world: lent callers that reach everything. */
+  lentStar: fc.boolean(),
   tokens: fc.array(tokenArb, { minLength: 1, maxLength: 7 }),
+  /** Default limits per repository (REPOS order). */
+  defaults: fc.tuple(...REPOS.map(() => fc.option(limitsArb, { nil: undefined, freq: 2 }))),
   steps: fc.array(stepArb, { minLength: 1, maxLength: 6 }),
 });
 
@@ -120,6 +150,35 @@ function inScope(caller: TokenRecord, target: Pick<TokenRecord, 'kind' | 'reposi
 
 const subset = (a: Set<Right>, b: Set<Right>) => [...a].every((right) => b.has(right));
 
+const isLentRecord = (r: Pick<TokenRecord, 'lent'>) => r.lent === true;
+const budgetOf = (r: Pick<TokenRecord, 'id' | 'budgetId'>) => r.budgetId ?? r.id;
+const hasAny = (limits: Limits | null | undefined): limits is Limits => limits != null && (limits.rate !== undefined || limits.streams !== undefined);
+
+/** A lent token's makers in `tokens`, nearest first (empty for an independent one). */
+function makersIn(tokens: ReadonlyMap<string, TokenRecord>, r: TokenRecord): TokenRecord[] {
+  const makers: TokenRecord[] = [];
+  for (let at: TokenRecord | undefined = r; at !== undefined && isLentRecord(at) && at.parentId !== null && makers.length < 64; ) {
+    at = tokens.get(at.parentId);
+    if (at !== undefined) makers.push(at);
+  }
+  return makers;
+}
+
+/** Per millisecond, so windows of different lengths compare (docs/tokens.md's rule). */
+const ratePerMs = (rate: NonNullable<Limits['rate']>) => rate.requests / compileLimits({ rate }).rate!.perMs;
+
+/** Whether `limits` stay within `bound`: each limit it sets no looser; with `mustSet`, each of the bound's set too. */
+function within(limits: Limits | null | undefined, bound: Limits | undefined, mustSet: boolean): boolean {
+  if (!hasAny(limits) || bound === undefined) return true;
+  if (bound.rate !== undefined) {
+    if (limits.rate === undefined ? mustSet : ratePerMs(limits.rate) > ratePerMs(bound.rate)) return false;
+  }
+  if (bound.streams !== undefined) {
+    if (limits.streams === undefined ? mustSet : limits.streams > bound.streams) return false;
+  }
+  return true;
+}
+
 t.test('the admin policy holds its invariants over generated worlds and action sequences', async (t) => {
   let runs = 0;
   await fc.assert(
@@ -130,20 +189,30 @@ t.test('the admin policy holds its invariants over generated worlds and action s
       const invalidator = new Invalidator({ apply() {} }, store);
       const tokens = new TokenService({ store, clock, invalidator, connectUri: 'tollgate://{host}?token={secret}' });
       const directory = new DirectoryService({ store, clock, tokens, invalidator });
-      for (const name of REPOS) await store.createRepository({ name, createdAt: NOW, createdBy: 'test' });
+      const defaults = new Map<string, Limits>();
+      for (const [i, name] of REPOS.entries()) {
+        const limits = world.defaults[i];
+        if (limits !== undefined && hasAny(limits)) defaults.set(name, limits);
+        await store.createRepository({ name, createdAt: NOW, createdBy: 'test', ...(limits === undefined ? {} : { limits }) });
+      }
+      const limitsOf = (r: TokenRecord) => (hasAny(r.limits) ? r.limits : defaults.get(r.repository));
       for (const [i, name] of USERS.entries()) {
         const grants = { ...world.grants[i]! };
         if (i === 0 && world.aliceIsStarAdmin) grants['*'] = ['admin', 'query'];
         await store.putUser({ name, grants, createdAt: NOW, updatedAt: NOW });
       }
-      const aliceStar = { kind: 'personal' as const, repository: '*' as const, user: 'alice' as const, rights: [...RIGHTS], revoked: false, expiresInHours: null, parent: null };
-      const specs = world.alicePersonalStar ? [aliceStar, ...world.tokens] : world.tokens;
+      const aliceStar = { kind: 'personal' as const, repository: '*' as const, user: 'alice' as const, rights: [...RIGHTS], revoked: false, expiresInHours: null, parent: null, link: 'lent' as const, limits: undefined };
+      const star = { ...aliceStar, kind: 'repository' as const };
+      const lentStar = [star, { ...star, parent: 0 }];
+      const specs = [...(world.lentStar ? lentStar : []), ...(world.alicePersonalStar ? [aliceStar] : []), ...world.tokens];
       const made: TokenRecord[] = [];
       // Ids are random (hashes of random secrets): order tokens by when they were made, so a seed
       // replays the same world and a counterexample reproduces.
       const order = new Map<string, number>();
       for (const spec of specs) {
-        const parent = spec.parent === null || made.length === 0 ? undefined : made[spec.parent % made.length]!;
+        const named = spec.parent === null || made.length === 0 ? undefined : made[spec.parent % made.length]!;
+        // A legacy token names its maker but is independent: nothing binds it.
+        const parent = spec.link === 'lent' ? named : undefined;
         let expiresAt = spec.expiresInHours === null ? null : NOW + spec.expiresInHours * HOUR;
         if (parent?.expiresAt != null && (expiresAt === null || expiresAt > parent.expiresAt)) expiresAt = parent.expiresAt;
         const { record } = makeToken({
@@ -153,7 +222,9 @@ t.test('the admin policy holds its invariants over generated worlds and action s
           rights: spec.rights,
           status: spec.revoked || parent?.status === 'revoked' ? 'revoked' : 'active',
           expiresAt,
-          parentId: parent?.id ?? null,
+          parentId: named?.id ?? null,
+          ...(parent === undefined ? {} : { lent: true }),
+          ...(spec.limits === undefined ? {} : { limits: spec.limits }),
         });
         made.push(record);
         order.set(record.id, order.size);
@@ -175,6 +246,7 @@ t.test('the admin policy holds its invariants over generated worlds and action s
         const action = step.action;
         let seen: Array<Pick<TokenRecord, 'id' | 'kind' | 'repository' | 'user'>> = [];
         let createdId: string | undefined;
+        let rolled: { from: TokenRecord; to: string } | undefined;
         let result: 'ok' | 'refused' = 'ok';
         try {
           switch (action.op) {
@@ -186,6 +258,8 @@ t.test('the admin policy holds its invariants over generated worlds and action s
                 rights: action.rights,
                 ...(action.kind === 'personal' ? { user: action.user } : {}),
                 ...(action.expiresIn ? { expiresIn: action.expiresIn } : {}),
+                ...(action.lend ? { lend: true } : {}),
+                ...(action.limits ? { limits: action.limits } : {}),
               };
               createdId = (await tokens.create(caller, body, 'localhost')).token.id;
               order.set(createdId, order.size);
@@ -196,6 +270,7 @@ t.test('the admin policy holds its invariants over generated worlds and action s
                 ...(action.rights ? { rights: action.rights } : {}),
                 ...(action.name ? { name: action.name } : {}),
                 ...(action.expiry === 'never' ? { expiresAt: null } : action.expiry ? { expiresIn: action.expiry } : {}),
+                ...(action.limits !== undefined ? { limits: action.limits } : {}),
               };
               if (Object.keys(body).length > 0) await tokens.edit(caller, pick(action.target).id, body);
               break;
@@ -203,6 +278,13 @@ t.test('the admin policy holds its invariants over generated worlds and action s
             case 'revoke':
               await tokens.revoke(caller, pick(action.target).id);
               break;
+            case 'roll': {
+              const from = pick(action.target);
+              const to = (await tokens.roll(caller, from.id, action.overlap, 'localhost')).token.id;
+              order.set(to, order.size);
+              rolled = { from, to };
+              break;
+            }
             case 'restore':
               await tokens.restore(caller, pick(action.target).id);
               break;
@@ -251,10 +333,10 @@ t.test('the admin policy holds its invariants over generated worlds and action s
         // Reads show only what is in scope.
         for (const item of seen) if (!inScope(me, item, users, now)) throw new Error(`${where}: showed ${item.id} out of scope`);
 
-        // Users' grants (own ∪ teams') change only at a `*` admin's hand, and never widen its own user's.
+        // Users' grants (own ∪ teams') change only at a `*` admin's hand that is not lent, and never widen its own user's.
         for (const name of USERS) {
           const changed = JSON.stringify(users.get(name)) !== JSON.stringify(usersAfter.get(name));
-          if (changed && !effective(me, users, '*', now).has('admin')) throw new Error(`${where}: changed ${name}'s grants`);
+          if (changed && (!effective(me, users, '*', now).has('admin') || isLentRecord(me))) throw new Error(`${where}: changed ${name}'s grants`);
           if (me.kind === 'personal' && me.user === name && usersAfter.has(name)) {
             const before = users.get(name) ?? {};
             const after = usersAfter.get(name) ?? {};
@@ -271,7 +353,7 @@ t.test('the admin policy holds its invariants over generated worlds and action s
           if (inScope(me, old, users, now)) continue;
           const reduced = next === undefined ? false : (next.status === 'revoked' && old.status === 'active' && next.rights.join() === old.rights.join()) || (next.expiresAt !== null && (old.expiresAt === null || next.expiresAt < old.expiresAt) && next.status === old.status);
           const userGone = !usersAfter.has(old.user ?? '') && old.kind === 'personal';
-          if (!reduced || (old.parentId === null && !userGone)) throw new Error(`${where}: changed ${id} out of scope`);
+          if (!reduced || (!isLentRecord(old) && !userGone)) throw new Error(`${where}: changed ${id} out of scope`);
         }
 
         // A revocation is undone only by a restore.
@@ -299,14 +381,92 @@ t.test('the admin policy holds its invariants over generated worlds and action s
           if (me.expiresAt !== null && (meAfter.expiresAt === null || meAfter.expiresAt > me.expiresAt)) throw new Error(`${where}: caller extended itself`);
         }
 
-        // Parent lines: a child is no longer-lived than its parent, and never active once the parent is revoked or gone.
-        if (createdId !== undefined && after.get(createdId)?.parentId !== me.id) throw new Error(`${where}: made a token without recording its parent`);
+        // What a token makes is lent (bound to it) when asked, by self-service or by a lent token; else independent.
+        if (createdId !== undefined) {
+          const made = after.get(createdId)!;
+          const selfService = me.kind === 'personal' && !me.rights.includes('admin');
+          const lent = (action.op === 'create' && action.lend) || selfService || isLentRecord(me);
+          if (lent && !(isLentRecord(made) && made.parentId === me.id)) throw new Error(`${where}: made a token that should be lent by the caller`);
+          if (!lent && (isLentRecord(made) || made.parentId !== null)) throw new Error(`${where}: made a token bound to its maker that should be independent`);
+        }
+
+        // Nothing a lent token does survives its maker: what it hands out (made, rolled into,
+        // restored, lengthened, widened) is itself or lent down from it.
+        if (isLentRecord(me)) {
+          for (const [id, next] of after) {
+            const old = before.get(id);
+            if (!isActive(next, now)) continue;
+            const handedOut =
+              old === undefined ||
+              !isActive(old, now) ||
+              (old.expiresAt !== null && (next.expiresAt === null || next.expiresAt > old.expiresAt)) ||
+              next.rights.some((right) => !old.rights.includes(right)) ||
+              JSON.stringify(next.limits ?? null) !== JSON.stringify(old.limits ?? null);
+            if (!handedOut || id === me.id) continue;
+            const makers = makersIn(after, next).map((maker) => maker.id);
+            // Its own roll is the one thing it hands out beside its line: bound to its own maker, as it was.
+            const isOwnRoll = rolled?.from.id === me.id && rolled.to === id && makers[0] === me.parentId;
+            if (!makers.includes(me.id) && !isOwnRoll) throw new Error(`${where}: lent caller handed out ${id}, which would survive it`);
+          }
+        }
+
+        // No action multiplies a budget: a roll keeps the budget; new or changed limits stay within their ceiling.
+        if (rolled !== undefined && budgetOf(after.get(rolled.to)!) !== budgetOf(rolled.from)) throw new Error(`${where}: a roll started a fresh budget`);
+        for (const [id, next] of after) {
+          const old = before.get(id);
+          const isNew = old === undefined && id !== rolled?.to;
+          const changedLimits = old !== undefined && JSON.stringify(next.limits ?? null) !== JSON.stringify(old.limits ?? null);
+          if (!isNew && !changedLimits) continue;
+          if (isLentRecord(next)) {
+            const maker = after.get(next.parentId!) ?? before.get(next.parentId!);
+            if (maker !== undefined && !within(next.limits, limitsOf(maker), false)) throw new Error(`${where}: ${id} has limits beyond its maker's`);
+          } else if (!effective(me, users, '*', now).has('admin') && !within(next.limits, defaults.get(next.repository), true)) {
+            throw new Error(`${where}: ${id} has limits beyond its repository's defaults`);
+          }
+        }
+
+        // Parent lines: a lent token is no longer-lived than its maker, and never active once the maker is revoked or gone.
         for (const child of after.values()) {
-          if (child.parentId === null) continue;
+          if (child.parentId === null || !isLentRecord(child)) continue;
           const parent = after.get(child.parentId);
           if ((parent === undefined || parent.status === 'revoked') && child.status === 'active') throw new Error(`${where}: child ${child.id} outlived its parent`);
           if (parent?.expiresAt != null && (child.expiresAt === null || child.expiresAt > parent.expiresAt)) throw new Error(`${where}: child ${child.id} expires after its parent`);
         }
+      }
+
+      // No action multiplied a budget: every request of every active token, admitted through the
+      // limiter with its lent line (read here from the records, not by src), until each refuses.
+      // Tokens spending from one budget (its rolls and what was lent down from them) are
+      // admitted no more than its rate in all.
+      const now = clock.now();
+      const final = new Map([...(await store.listTokens())].map((r) => [r.id, r as TokenRecord]));
+      const limiter = new Limiter({ store, clock, logger: createLogger('silent') });
+      limiter.setRepositoryDefaults(await store.listRepositories());
+      const admitted = new Map<string, number>();
+      const spentKey = (r: TokenRecord, rate: NonNullable<Limits['rate']>) => `${budgetOf(r)} ${rate.requests}/${rate.per}`;
+      const live = [...final.values()].filter((r) => isActive(r, now));
+      for (let round = 0, progress = true; progress && round < 20; round++) {
+        progress = false;
+        for (const r of live) {
+          const makers = makersIn(final, r);
+          const budget = limiter.budgetOfLine({ record: r, line: makers });
+          if (budget === undefined) continue;
+          const verdict = await limiter.admitTo(budget, now);
+          if (typeof verdict === 'string') continue;
+          verdict.streamEnded();
+          progress = true;
+          // Counted against every budget it spends from: its own and each maker's.
+          for (const spender of [r, ...makers]) {
+            const rate = limitsOf(spender)?.rate;
+            if (rate !== undefined) admitted.set(spentKey(spender, rate), (admitted.get(spentKey(spender, rate)) ?? 0) + 1);
+          }
+        }
+      }
+      // Per budget and rate as they stand now (a rate edited since counts afresh in its own windows).
+      for (const r of live) {
+        const rate = limitsOf(r)?.rate;
+        const spent = rate === undefined ? 0 : (admitted.get(spentKey(r, rate)) ?? 0);
+        if (rate !== undefined && spent > rate.requests) throw new Error(`budget ${budgetOf(r)} of ${rate.requests}/${rate.per} admitted ${spent} requests across its line`);
       }
     }),
     { numRuns: Number(process.env.TG_PROPERTY_RUNS ?? 600), ...(process.env.TG_PROPERTY_SEED ? { seed: Number(process.env.TG_PROPERTY_SEED), path: process.env.TG_PROPERTY_PATH } : {}) },

@@ -182,3 +182,29 @@ t.test('lookups given their own observer (the admin API: UNOBSERVED) are not cou
   t.same(observer.storeErrors, ['getToken']);
   t.equal(observer.misses, 0);
 });
+
+t.test("a lent token's makers are read with it on a miss, up to the first independent one, and a hit reads nothing", async (t) => {
+  const { store, cache, clock } = setup();
+  // The root names a maker but is independent (a store written before lent tokens): the line ends there.
+  const root = makeToken({ parentId: 'ffffffffffffffff', limits: { rate: { requests: 5, per: '1s' } } }).record;
+  const middle = makeToken({ lent: true, parentId: root.id, budgetId: 'feedfacefeedface' }).record;
+  const { record: leaf, secret } = makeToken({ lent: true, parentId: middle.id });
+  for (const record of [root, middle, leaf]) await store.createToken(record, entry('created'));
+  const resolved = await cache.resolve(hashSecret(secret));
+  if (typeof resolved !== 'object') throw new Error('not resolved');
+  t.same(
+    resolved.line,
+    [
+      { id: middle.id, budgetId: 'feedfacefeedface', limits: undefined, repository: 'sensors' },
+      { id: root.id, budgetId: undefined, limits: root.limits, repository: 'sensors' },
+    ],
+    'nearest maker first, with what the limiter needs',
+  );
+  t.equal(store.getTokenCalls, 3, 'the token and its two makers');
+  t.equal(cache.cached(hashSecret(secret), clock.now()), resolved, 'then a hit');
+  t.equal(store.getTokenCalls, 3, 'with no read');
+  const independent = makeToken().record;
+  await store.createToken(independent, entry('created'));
+  const plain = await cache.resolve(independent.hash);
+  t.equal(typeof plain === 'object' ? plain.line : 'unresolved', undefined, 'an independent token has no line');
+});

@@ -1,7 +1,9 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { COMMANDS } from '../../src/cli/admin-commands.js';
 import { completionScript } from '../../src/cli/completion.js';
+import { TOP_COMMANDS, TOP_HELP } from '../../src/cli/top-help.js';
 
 // The completion scripts come from the command and option tables; run the bash one in bash.
 
@@ -22,6 +24,25 @@ t.test('bash completes commands, actions, options and allowed values', async (t)
   t.same(await complete('tollgate', 'whoami', '-'), ['--admin-url', '--output', '-o', '--json', '--help', '-h']);
   t.same(await complete('tollgate', 'token', 'create', 'x'), [], 'no options offered for a word that is not one');
   t.same(await complete('tollgate', 'demo', '--up'), ['--upstream-port']);
+  t.same(await complete('tollgate', 'ev'), ['events']);
+  t.same(await complete('tollgate', 'events', '--t'), ['--type']);
+  t.same(await complete('tollgate', 'token', 'u'), ['usage']);
+  t.same(await complete('tollgate', 'repo', 'l'), ['list', 'limits']);
+  t.same(await complete('tollgate', 'token', 'list', '--se'), ['--search']);
+  t.same(await complete('tollgate', 'token', 'create', '--le'), ['--lend']);
+});
+
+t.test('completion offers every command the top-level help lists, and the help lists every command', async (t) => {
+  const first = await complete('tollgate', '');
+  for (const command of TOP_COMMANDS.filter((c) => c !== 'help' && c !== 'version')) {
+    t.ok(first.includes(command), `completion offers ${command}`);
+    t.match(TOP_HELP, new RegExp(`^  ${command}\\b`, 'm'), `the help lists ${command}`);
+  }
+  for (const [group, actions] of Object.entries(COMMANDS)) {
+    t.same(await complete('tollgate', group, ''), Object.keys(actions), `completion offers every ${group} command`);
+    t.match(TOP_HELP, `  ${group} ${Object.keys(actions).join('|')}`, `the help lists every ${group} command`);
+  }
+  for (const word of first.filter((w) => !w.startsWith('-'))) t.ok(TOP_COMMANDS.includes(word), `${word} is a command did-you-mean knows`);
 });
 
 t.test('zsh gets the same tables behind its own entry point', async (t) => {
@@ -45,6 +66,7 @@ t.test('zsh runs the script: candidates for commands, actions and values', { ski
     return (await promisify(execFile)('zsh', ['-c', program])).stdout.trim();
   };
   t.equal(await candidates('tollgate', 'team', ''), 'create list show edit delete history');
+  t.match(await candidates('tollgate', ''), /\bevents\b/);
   t.equal(await candidates('tollgate', 'token', 'list', '-o', ''), 'table wide json yaml name');
   t.match(await candidates('tollgate', 'token', 'create', '--k'), /^--name --repository --rights --kind /);
 });

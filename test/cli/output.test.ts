@@ -2,7 +2,7 @@ import t from 'tap';
 import { parse as parseYaml } from 'yaml';
 import { parseArgs, UsageError } from '../../src/cli/args.js';
 import { asYaml, emit, outputFrom, paintStatus } from '../../src/cli/output.js';
-import { renderTable } from '../../src/cli/table.js';
+import { renderFields, renderTable } from '../../src/cli/table.js';
 
 const ALL = ['table', 'wide', 'json', 'yaml', 'name'] as const;
 const sink = (tty: boolean, columns?: number) => {
@@ -44,8 +44,34 @@ t.test('tables fit the width: the widest columns are cut with …', async (t) =>
   for (const line of fitted.trimEnd().split('\n')) t.ok(line.length <= 50, `"${line}" fits`);
   t.match(fitted, /^ID +NAME +REPOSITORY +RIGHTS$/m);
   t.match(fitted, /…/);
-  const painted = renderTable(['name', 'status', 'x'], [['a', 'active', 'y']], { paint: (i, padded) => (i === 1 ? `<${padded}>` : padded) });
+  const painted = renderTable(['name', 'status', 'x'], [['a', 'active', 'y']], { paint: (column, padded) => (column === 'status' ? `<${padded}>` : padded) });
   t.equal(painted, 'NAME  STATUS  X\na     <active>  y\n', 'paint sees the padded cell; the header is not painted');
+});
+
+t.test('whole columns are never cut; optional columns go first when a row is too wide', async (t) => {
+  const id = '0123456789abcdef';
+  const name = 'a-rather-long-name-for-a-token-on-a-narrow-terminal';
+  const header = ['id', 'name', 'kind', 'repository', 'status'];
+  const rows = [[id, name, 'repository', 'sensors-of-the-north', 'active']];
+  const fitted = renderTable(header, rows, { width: 100, whole: ['id', 'name'], optional: ['kind'] });
+  t.notMatch(fitted, /KIND/, 'KIND left out first');
+  t.match(fitted, /^ID +NAME +REPOSITORY +STATUS$/m);
+  t.ok(fitted.includes(`${id}  ${name}  sensors-of-the-north  active`), 'then nothing needed cutting');
+  const narrow = renderTable(header, rows, { width: 80, whole: ['id', 'name'], optional: ['kind'] });
+  for (const line of narrow.trimEnd().split('\n')) t.ok(line.length <= 80, `"${line}" fits`);
+  t.ok(narrow.includes(`${id}  ${name}  `), 'the id and the name whole; the repository cut');
+  const roomy = renderTable(header, rows, { width: 200, whole: ['id', 'name'], optional: ['kind'] });
+  t.match(roomy, /KIND/, 'KIND stays where there is room');
+});
+
+t.test('renderFields: key: value lines, long values wrapped at spaces under their column', async (t) => {
+  const text = renderFields([['id', '0123456789abcdef'], ['last used', 'a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg hh ii jj']], { width: 40 });
+  const lines = text.trimEnd().split('\n');
+  t.equal(lines[0], 'id:         0123456789abcdef');
+  t.match(lines[1], /^last used:  a b c/);
+  for (const line of lines) t.ok(line.length <= 40, `"${line}" fits`);
+  for (const line of lines.slice(2)) t.match(line, /^ {12}\S/, 'continued under the value column');
+  t.equal(renderFields([['x', 'esc\u001b[2J']]), 'x:  esc\\x1b[2J\n', 'values shown through visible');
 });
 
 t.test('yaml parses back to the value and shows control and bidi characters as escapes', async (t) => {

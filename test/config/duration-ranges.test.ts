@@ -8,6 +8,8 @@ const RANGES: Array<[path: string[], min: string, max: string]> = [
   [['proxy', 'timeouts', 'headers'], '100ms', '10m'],
   [['proxy', 'timeouts', 'idle'], '1s', '24h'],
   [['proxy', 'shutdownGrace'], '100ms', '1h'],
+  [['admin', 'timeouts', 'headers'], '100ms', '10m'],
+  [['admin', 'timeouts', 'request'], '1s', '1h'],
   [['store', 'redis', 'commandTimeout'], '10ms', '1m'],
   [['cache', 'ttl'], '100ms', '1h'],
   [['cache', 'negativeTtl'], '100ms', '1h'],

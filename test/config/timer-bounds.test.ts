@@ -13,6 +13,8 @@ const TIMER_KEYS: Array<(c: Config) => number> = [
   (c) => c.proxy.timeouts.headers,
   (c) => c.proxy.timeouts.idle,
   (c) => c.proxy.shutdownGrace,
+  (c) => c.admin.timeouts.headers,
+  (c) => c.admin.timeouts.request,
   (c) => c.store.redis.commandTimeout,
   // connectTimeout in src/store/redis-connection.ts is four times the command timeout.
   (c) => c.store.redis.commandTimeout * 4,
@@ -25,6 +27,8 @@ const DURATION_PATHS = [
   ['proxy', 'timeouts', 'headers'],
   ['proxy', 'timeouts', 'idle'],
   ['proxy', 'shutdownGrace'],
+  ['admin', 'timeouts', 'headers'],
+  ['admin', 'timeouts', 'request'],
   ['store', 'redis', 'commandTimeout'],
   ['cache', 'ttl'],
   ['cache', 'negativeTtl'],

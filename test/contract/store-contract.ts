@@ -245,6 +245,33 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.equal((await store.getToken(parent.id))?.parentId, null);
   });
 
+  t.test('a lent token keeps lent, its maker and its budget id, in its record and in the list', async (t) => {
+    const maker = makeToken({ lent: false }).record;
+    const lent = makeToken({ parentId: maker.id, lent: true, budgetId: 'aaaaaaaaaaaaaaaa' }).record;
+    await store.createToken(maker, entry('created'));
+    await store.createToken(lent, entry('created'));
+    t.same(await store.getToken(lent.id), lent);
+    t.same(await store.getToken(maker.id), maker, 'lent: false is kept as written');
+    const listed = new Map([...(await store.listTokens())].map((r) => [r.id, r]));
+    t.equal(listed.get(lent.id)?.lent, true);
+    t.equal(listed.get(lent.id)?.budgetId, 'aaaaaaaaaaaaaaaa', 'the list knows who spends from one budget');
+    t.equal(listed.get(maker.id)?.lent, false);
+    t.equal(listed.get(maker.id)?.budgetId, undefined);
+    await store.updateToken({ ...lent, status: 'revoked', revokedAt: 5 }, entry('revoked'), 1);
+    t.match(await store.getToken(lent.id), { lent: true, parentId: maker.id, budgetId: 'aaaaaaaaaaaaaaaa', status: 'revoked' }, 'an update keeps them');
+  });
+
+  t.test('a token written before lent tokens existed reads as independent, with its own budget', async (t) => {
+    // Stores written earlier hold neither field; a maker may still be named.
+    const old = makeToken({ parentId: 'bbbbbbbbbbbbbbbb' }).record;
+    await store.createToken(old, entry('created'));
+    const read = (await store.getToken(old.id))!;
+    t.equal(read.lent, undefined);
+    t.equal(read.budgetId, undefined);
+    t.equal(read.parentId, 'bbbbbbbbbbbbbbbb');
+    t.equal([...(await store.listTokens())].find((r) => r.id === old.id)?.lent, undefined);
+  });
+
   t.test('a use is stored with its address and User-Agent, and an older one changes neither', async (t) => {
     const { record } = makeToken();
     await store.createToken(record, entry('created'));

@@ -51,7 +51,7 @@ t.test('bad flag values exit 2 naming what is allowed, before any request', asyn
     [['token', 'create', '--name', 'x', '--repository', 's', '--rights', 'query', '--expires-at', 'next year'], /--expires-at: expected a date such as 2027-01-01/],
     [['token', 'list', '-o', 'xml'], /--output: expected one of table, wide, json, yaml, name, got "xml"/],
     [['token', 'list', '--status', 'dead'], /--status: expected one of active, revoked, expired/],
-    [['token', 'revoke', 'ci-loader'], /give --yes to go ahead when stdin is not a terminal/],
+    [['token', 'revoke', 'ci-loader'], /stdin is not a terminal: give --yes to go ahead/],
     [['user', 'edit', 'bob'], /give the new grants/],
     [['demo', '--upstream-port', 'eighty'], /--upstream-port: expected a port number/],
     [['completion', 'fish'], /expected bash or zsh, got "fish"/],

@@ -81,7 +81,7 @@ t.test('team create, list, show, edit, history and delete; user show names teams
   ]);
   t.equal(nothing.code, 2);
   t.match(nothing.stderr, /nothing to change: give --member, --no-members, --grant or --no-grants/);
-  t.match(nothing.stderr, /Usage: tollgate team edit NAME/);
+  t.match(nothing.stderr, /\nRun 'tollgate team edit --help' for usage\.\n$/);
   t.equal(both.code, 2);
   t.match(both.stderr, /give --member or --no-members, not both/);
   t.equal(badGrant.code, 2, 'the --grant syntax of user create');
@@ -104,14 +104,14 @@ t.test('team create, list, show, edit, history and delete; user show names teams
 t.test('token create: a personal token needs no --repository, a repository token does (exit 2)', async (t) => {
   const personal = await cli('token', 'create', '--kind', 'personal', '--user', 'alice', '--name', 'phone', '--rights', 'query');
   t.equal(personal.code, 0, personal.stderr);
-  t.match(personal.stdout, /phone\s+personal\s+\*\s+alice\s+query\s+active/);
+  t.match(personal.stdout, /phone\s+personal\s+\*\s+active/);
   t.match(personal.stdout, /Secret \(shown once, store it now\):\ntgp_\w{49}\n/);
   const secret = /^(tgp_\w{49})$/m.exec(personal.stdout)![1]!;
   t.equal(await proxied(secret), 200, "it covers alice's repositories");
   const missing = await cli('token', 'create', '--name', 'x', '--rights', 'query');
   t.equal(missing.code, 2);
   t.match(missing.stderr, /--repository is required for a repository token/);
-  t.match(missing.stderr, /Usage: tollgate token create/);
+  t.match(missing.stderr, /\nRun 'tollgate token create --help' for usage\.\n$/);
 });
 
 t.test('token roll prints the new secret once and says when the old one stops working', async (t) => {
@@ -163,19 +163,20 @@ t.test('token list --wide and token show give the last use: time, address, User-
   t.equal(await proxied(made.secret, { 'user-agent': 'sensor-fw/4.2' }), 200);
   await waitFor(async () => (await cliJson('token', 'show', made.token.id)).lastUsedIp !== null, { what: 'the last use to be written', timeoutMs: 10_000, everyMs: 200 });
   const view = await cliJson('token', 'show', made.token.id);
-  const maker = made.token.createdBy.replace(/^token:/, '');
-  t.match(view, { lastUsedIp: '127.0.0.1', lastUsedUserAgent: 'sensor-fw/4.2', parentId: maker }, 'the parent: the token that made it');
+  // Made by an admin: independent, bound to no parent (createdBy names who made it).
+  t.match(view, { lastUsedIp: '127.0.0.1', lastUsedUserAgent: 'sensor-fw/4.2', lent: false, parentId: null });
 
   const wide = await cli('token', 'list', '--q', 'sensor-17', '--wide');
   t.equal(wide.code, 0, wide.stderr);
   const [header, row] = wide.stdout.split('\n');
   t.match(header, /LAST USED\s+LAST USED AT\s+LAST IP\s+LAST USER AGENT\s+PARENT\s+LIMITS$/);
-  t.match(row, new RegExp(`just now\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+127\\.0\\.0\\.1\\s+sensor-fw/4\\.2\\s+${maker}(\\s|$)`));
+  t.match(row, new RegExp(`just now\\s+\\d{4}-\\d\\d-\\d\\dT\\S+\\s+127\\.0\\.0\\.1\\s+sensor-fw/4\\.2\\s+-(\\s|$)`));
   t.equal(header!.indexOf('LAST IP'), row!.indexOf('127.0.0.1'), 'columns line up');
   const narrow = await cli('token', 'list', '--q', 'sensor-17');
   t.notMatch(narrow.stdout, /LAST IP|127\.0\.0\.1|sensor-fw/, 'the default list stays narrow');
   const show = await cli('token', 'show', made.token.id);
-  t.match(show.stdout, /127\.0\.0\.1\s+sensor-fw\/4\.2/);
+  t.match(show.stdout, /^last used: +\d{4}-\S+ \(just now\) from 127\.0\.0\.1 \(sensor-fw\/4\.2\)$/m);
+  t.match(show.stdout, /^parent: +-$/m, "an admin's token is independent: no parent");
 });
 
 t.test('token leaked: from a file or stdin, no TOLLGATE_TOKEN needed, prints the counts', async (t) => {

@@ -31,7 +31,8 @@ const short = `${made.token.prefix.slice(0, 8)}…`;
 t.test('revoke on a terminal asks, names the token, and a no changes nothing', async (t) => {
   const no = await onTerminal(['token', 'revoke', 'ci-loader'], 'n\n');
   t.equal(no.code, 1);
-  t.match(no.out, `Revoke token "ci-loader" (${short})? [y/N]`);
+  t.match(no.out, `Revoke token "ci-loader" (${short})? It stops working at once`);
+  t.match(no.out, `makes the same secret work again (not the closed streams) [y/N]`);
   t.match(no.out, /not confirmed: nothing changed/);
   t.match((await cli('token', 'show', 'ci-loader')).stdout, /\sactive\s/);
   const yes = await onTerminal(['token', 'revoke', 'ci-loader'], 'y\n');
@@ -70,14 +71,14 @@ t.test('delete on a terminal asks once for all the tokens named', async (t) => {
   await cli('token', 'revoke', 'ci-loader', '--yes');
   const run = await onTerminal(['token', 'delete', 'ci-loader'], 'yes\n');
   t.equal(run.code, 0, run.out);
-  t.match(run.out, `Delete token "ci-loader" (${short})? [y/N]`);
+  t.match(run.out, `Delete token "ci-loader" (${short})? No restore brings it back (the history stays) [y/N]`);
   t.match(run.out, `deleted ${made.token.id}`);
 });
 
 t.test('whoami, and a data token told 403 with exit 1', async (t) => {
   const me = await cli('whoami');
   t.equal(me.code, 0);
-  t.match(me.stdout, /^role +star: admin of every repository$/m);
+  t.match(me.stdout, /^role: +star: admin of every repository$/m);
   const data = await h.token(['query', 'stream'], 'sensors');
   const refused = await runToEnd(['token', 'list'], { ...cliEnv, TOLLGATE_TOKEN: data.secret });
   t.equal(refused.code, 1);
@@ -86,6 +87,6 @@ t.test('whoami, and a data token told 403 with exit 1', async (t) => {
   t.equal(refused.stdout, '', 'no empty table');
   const itself = await runToEnd(['whoami'], { ...cliEnv, TOLLGATE_TOKEN: data.secret });
   t.equal(itself.code, 0);
-  t.match(itself.stdout, /^scope +sensors$/m);
-  t.match(itself.stdout, /^rights +query,stream$/m);
+  t.match(itself.stdout, /^scope: +sensors$/m);
+  t.match(itself.stdout, /^rights: +query,stream$/m);
 });

@@ -80,3 +80,24 @@ t.test('a busy admin port names TOLLGATE_ADMIN_LISTEN, and the failed start leav
   t.notOk(existsSync(`${store}.lock`), 'serve: no lock left');
   t.ok(existsSync(store), 'the store was opened, so a lock was taken and given back');
 });
+
+t.test('the demo admin makes a 30-day token, and it outlives a demo restart (tokens an admin makes are independent)', async (t) => {
+  const cwd = t.testdir({});
+  const env = { ...quiet, TOLLGATE_STORE_FILE_PATH: join(cwd, 'demo.jsonl') };
+  const first = await demoRun(t, cwd, env);
+  const made = await request(`${first.adminUrl}/v1/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${first.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'repository', name: 'thirty days', repository: 'sensors', rights: ['query'], expiresIn: '30d' }),
+  });
+  const created = (await made.body.json()) as { token: { id: string; lent: boolean } };
+  t.equal(made.statusCode, 201, JSON.stringify(created));
+  t.equal(created.token.lent, false);
+  t.equal(await first.stop(), 0);
+
+  const second = await demoRun(t, cwd, env);
+  t.match(second.out, /\(revoked and deleted 2 tokens of an earlier demo run\)/, 'only the demo\'s own two');
+  const kept = await request(`${second.adminUrl}/v1/tokens/${created.token.id}`, { headers: { authorization: `Bearer ${second.admin}` } });
+  t.match(await kept.body.json(), { name: 'thirty days', status: 'active' }, 'not revoked with the old demo admin');
+  t.equal(await second.stop(), 0);
+});

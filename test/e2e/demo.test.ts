@@ -29,6 +29,13 @@ t.test('tollgate demo prints curl lines that give the documented answers', async
     if (command.includes(' | ')) t.match(stdout, /tollgate_requests_total\{right="query",outcome="allowed"\} 1/, command);
     else t.equal(Number(stdout.trim().slice(-3)), expected, command.replace(/tg[rp]_\w+/g, 'tg*_…'));
   }
+  // "another shell, in this directory": the clone, whose node_modules/.bin holds the pinned Node.
+  const cli = lines.slice(lines.findIndex((l) => l.startsWith('The command line')) + 1).map((l) => l.trim()).filter(Boolean);
+  t.match(cli, [/^export TOLLGATE_ADMIN_URL=\S+ TOLLGATE_TOKEN=tgr_\w+$/, /^npx tollgate whoami$/, /^npx tollgate token list$/]);
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_') && k !== 'NODE_OPTIONS' && k !== 'NODE_V8_COVERAGE'));
+  const root = new URL('../..', import.meta.url).pathname;
+  const { stdout: listed } = await run('bash', ['-c', `${cli[0]}; ${cli[2]!.replace('npx ', 'npx --offline ')}`], { cwd: root, env });
+  t.match(listed, /demo producer/, 'the printed CLI lines work as printed, from the clone');
   demo.child.kill('SIGINT');
   t.equal(await demo.exited, 0);
 });

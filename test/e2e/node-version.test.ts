@@ -1,6 +1,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { nodeVersionProblem, SUPPORTED_NODE } from '../../src/cli/node-version.js';
 import { MAIN } from '../helpers/cli.js';
 
@@ -26,4 +27,27 @@ t.test('an older Node gets a sentence and exit status 1, not a stack trace', { s
     t.equal(run.stderr, `tollgate: ${nodeVersionProblem(oldNode!)}\n`, `${args[0]}: one line on stderr`);
     t.notMatch(run.stderr, /\n\s+at /, `${args[0]}: no stack trace`);
   }
+});
+
+t.test('package.json pins Node.js 24 as a dependency, approved to install, and npm scripts run on it', async (t) => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const lock = JSON.parse(readFileSync(new URL('../../package-lock.json', import.meta.url), 'utf8'));
+  const pinned = pkg.devDependencies.node as string;
+  t.match(pinned, /^24\.\d+\.\d+$/, 'one exact 24.x release');
+  t.equal(lock.packages['node_modules/node'].version, pinned, 'the lockfile holds the same release');
+  t.equal(pkg.allowScripts.node, true, 'its install script (which fetches the build) is approved');
+  t.equal(nodeVersionProblem(pinned), undefined);
+  // Through `npm test` or `npx tap`, npm put node_modules/.bin first on PATH.
+  if (process.env.npm_execpath) t.equal(process.versions.node, pinned, 'this suite runs on the pinned Node');
+});
+
+t.test('npx tollgate runs on the pinned Node while an older Node is first on PATH', { skip: oldNode ? false : 'no older Node at /usr/bin/node' }, async (t) => {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && k !== 'NODE_V8_COVERAGE' && !k.startsWith('npm_')));
+  env.PATH = '/usr/bin:/bin';
+  const cwd = fileURLToPath(new URL('../..', import.meta.url));
+  const version = spawnSync('npx', ['--offline', 'tollgate', '--version'], { encoding: 'utf8', env, cwd, timeout: 30_000 });
+  t.equal(version.status, 0, `exit status 0 (stderr: ${version.stderr})`);
+  t.match(version.stdout, /^tollgate \d+\.\d+\.\d+\n$/, 'it ran where Node.js 20 would have refused');
+  const node = spawnSync('npm', ['exec', '--offline', '--', 'node', '-p', 'process.versions.node'], { encoding: 'utf8', env, cwd, timeout: 30_000 });
+  t.equal(node.stdout.trim(), JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).devDependencies.node, 'the node npm exec finds is the pinned one');
 });

@@ -46,6 +46,7 @@ const front = new Http2Front({
   logger: createLogger('silent'),
   forwardAuthorization: false,
   accessLog: false,
+  headersTimeoutMs: 30_000,
   refusalHeaders,
   opened: (exchange) => opened.push(exchange),
   released: (exchange) => released.push(exchange),
@@ -55,6 +56,7 @@ await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
 const port = (listener.address() as AddressInfo).port;
 t.teardown(async () => {
   front.closeAll();
+  front.stop();
   listener.close();
   upstream.close();
   grpcUpstream.close();

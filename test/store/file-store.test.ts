@@ -72,7 +72,7 @@ t.test('a lock left by a dead process is taken over', async (t) => {
   await store.close();
 });
 
-t.test('a journal written before versions, parents, last-use addresses and teams still opens, and teams survive compaction', async (t) => {
+t.test('a journal written before versions, parents, last-use addresses, lent tokens and teams still opens, and teams survive compaction', async (t) => {
   const path = join(t.testdir({}), 'store.jsonl');
   const { record } = makeToken();
   const old: Record<string, unknown> = { ...record };
@@ -81,6 +81,7 @@ t.test('a journal written before versions, parents, last-use addresses and teams
   const store = await FileStore.open(path);
   const read = (await store.getToken(record.id))!;
   t.same([read.version, read.parentId, read.lastUsedAt, read.lastUsedIp], [0, null, 42, null]);
+  t.same([read.lent, read.budgetId], [undefined, undefined], 'independent, with its own budget');
   t.equal(await store.updateToken({ ...read, name: 'now versioned' }, entry('edited'), 0), 'written');
   await store.putTeam({ name: 'ops', members: ['alice'], grants: { sensors: ['query'] }, createdAt: 1, updatedAt: 1 }, entry('created'));
   await store.close();

@@ -70,3 +70,19 @@ t.test('ping answers from a recent successful command without a round trip, and 
   await waitFor(() => store.ping().then(() => false, () => true), { what: 'the probe to fail once Redis is gone', timeoutMs: 2000, everyMs: 10 });
   t.pass('the probe fails with the connection down, although the last success was recent');
 });
+
+t.test('a token hash written before lent tokens existed reads as independent, with its own budget', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const store = new RedisStore({ url: redis.url, keyPrefix: 'old:', commandTimeoutMs: 1000 });
+  t.teardown(() => store.close());
+  await store.waitUntilReady(5000);
+  const { record } = makeToken({ parentId: '0123456789abcdef' });
+  await store.createToken(record, entry('created'));
+  // As an earlier release wrote it: neither field in the hash.
+  const removed = execFileSync('redis-cli', ['-p', String(redis.port), 'HDEL', `old:token:{${record.id}}`, 'lent', 'budgetId']).toString().trim();
+  t.equal(removed, '2', 'both fields were there to remove');
+  const read = (await store.getToken(record.id))!;
+  t.same(read, record, 'the record as it was, with no lent and no budget id');
+  t.equal(read.lent, undefined);
+});

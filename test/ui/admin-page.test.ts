@@ -267,10 +267,10 @@ t.test('history opens in a side panel', async (t) => {
   t.equal(await page.locator('#history-list .actor', { hasText: /^test admin$/ }).count(), 2, 'the creating and the editing token by name');
   await page.locator('#token-details .actor', { hasText: /^test admin$/ }).waitFor();
   t.match(await page.textContent('#token-details'), /Created.* by test admin/);
-  // The API leaves unchanged fields out of history (a repository token's user, no parent).
+  // The API leaves unchanged fields out of history (a repository token's user; an independent token's maker).
   const id = await rowOf('ingest sensors v2').getAttribute('data-id');
   const api = (await call(h, 'GET', `/v1/tokens/${id}/history`, h.adminSecret)).body.items as { changes: Record<string, { from: unknown; to: unknown }> }[];
-  t.same(Object.keys(api[0]!.changes).sort(), ['expiresAt', 'kind', 'name', 'parentId', 'repository', 'rights'], 'no user: a repository token has none');
+  t.same(Object.keys(api[0]!.changes).sort(), ['expiresAt', 'kind', 'lent', 'name', 'repository', 'rights'], 'no user: a repository token has none; no maker: it is independent');
   t.ok(api.every((entry) => Object.values(entry.changes).every((change) => JSON.stringify(change.from) !== JSON.stringify(change.to))), 'no change that changed nothing');
   await page.screenshot({ path: join(shots, 'history-wide.png') });
   await page.click('#history-close');
@@ -446,7 +446,7 @@ t.test('the expiring-soon filter narrows the list, with the search', async (t) =
   await page.fill('#search', '');
 });
 
-t.test('details show the last use (time, address, User-Agent) and the token that made this one', async (t) => {
+t.test('details show the last use (time, address, User-Agent) and the token that lent this one', async (t) => {
   const parent = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'lender', user: 'alice', repository: 'sensors', rights: ['query'] })).body;
   const child = (await call(h, 'POST', '/v1/tokens', parent.secret, { kind: 'personal', name: 'lent out', user: 'alice', repository: 'sensors', rights: ['query'] })).body;
   t.equal(await proxyStatus(child.secret, { 'user-agent': 'sensor-fw/4.2' }), 200);
@@ -460,10 +460,30 @@ t.test('details show the last use (time, address, User-Agent) and the token that
   t.match(details, /Last used from127\.0\.0\.1/);
   t.match(details, /Last User-Agentsensor-fw\/4\.2/);
   await page.locator('#token-details button', { hasText: /^lender \(tgp_/ }).waitFor();
-  t.match(await page.textContent('#token-details'), /Made bytoken lender/);
+  t.match(await page.textContent('#token-details'), /Lent bytoken lender/);
+  t.match(await rowOf('lent out').locator('td.name .sub').textContent(), /^personal · lent · tgp_/, 'the list says it is lent');
   await page.screenshot({ path: join(shots, 'token-details.png') });
   await page.click('#history-close');
   await page.fill('#search', '');
+});
+
+t.test('generate offers to lend: a lent token is bound to the signed-in token, an independent one is not', async (t) => {
+  const whoami = (await call(h, 'GET', '/v1/whoami', h.adminSecret)).body;
+  for (const lend of [true, false]) {
+    await page.click('#generate');
+    await page.fill('#gen-name', lend ? 'lent from the page' : 'independent from the page');
+    await page.selectOption('#gen-repository', 'sensors');
+    t.equal(await page.isChecked('#gen-lend'), false, 'an admin chooses; not lent unless asked');
+    if (lend) await page.check('#gen-lend');
+    if (lend) await page.screenshot({ path: join(shots, 'generate-lend.png') });
+    await page.click('#gen-submit');
+    await page.locator('#generate-result').waitFor();
+    await page.click('#gen-done');
+  }
+  const list = (await call(h, 'GET', '/v1/tokens?q=from%20the%20page', h.adminSecret)).body.items as Array<{ name: string; lent: boolean; parentId: string | null }>;
+  const byName = new Map(list.map((item) => [item.name, item]));
+  t.match(byName.get('lent from the page'), { lent: true, parentId: whoami.token.id });
+  t.match(byName.get('independent from the page'), { lent: false, parentId: null });
 });
 
 t.test("a personal token on * covers all the user's repositories, when chosen on purpose", async (t) => {

@@ -3,8 +3,8 @@ import { createRepositoryBody, createTeamBody, createUserBody, editRepositoryBod
 import type { AdminContext, AdminReply } from '../server.js';
 import { viewOfHistory } from '../views.js';
 
-export async function createUser({ req, caller, options }: AdminContext): Promise<AdminReply> {
-  const body = parseBody(createUserBody, await readJson(req));
+export async function createUser({ req, bodyLimit, caller, options }: AdminContext): Promise<AdminReply> {
+  const body = parseBody(createUserBody, await readJson({ req, bodyLimit }));
   return { json: await options.directory.createUser(caller, body.name, body.grants) };
 }
 
@@ -16,8 +16,8 @@ export async function getUser({ params, caller, options }: AdminContext): Promis
   return { json: await options.directory.getUser(caller, params.name!) };
 }
 
-export async function editUser({ req, params, caller, options }: AdminContext): Promise<AdminReply> {
-  const body = parseBody(editUserBody, await readJson(req));
+export async function editUser({ req, bodyLimit, params, caller, options }: AdminContext): Promise<AdminReply> {
+  const body = parseBody(editUserBody, await readJson({ req, bodyLimit }));
   return { json: await options.directory.setGrants(caller, params.name!, body.grants) };
 }
 
@@ -26,8 +26,8 @@ export async function deleteUser({ params, caller, options }: AdminContext): Pro
   return { json: undefined };
 }
 
-export async function createRepository({ req, caller, options }: AdminContext): Promise<AdminReply> {
-  const body = parseBody(createRepositoryBody, await readJson(req));
+export async function createRepository({ req, bodyLimit, caller, options }: AdminContext): Promise<AdminReply> {
+  const body = parseBody(createRepositoryBody, await readJson({ req, bodyLimit }));
   return { json: await options.directory.createRepository(caller, body.name) };
 }
 
@@ -35,8 +35,8 @@ export async function listRepositories({ caller, options }: AdminContext): Promi
   return { json: { items: await options.directory.listRepositories(caller) } };
 }
 
-export async function editRepository({ req, params, caller, options }: AdminContext): Promise<AdminReply> {
-  const body = parseBody(editRepositoryBody, await readJson(req));
+export async function editRepository({ req, bodyLimit, params, caller, options }: AdminContext): Promise<AdminReply> {
+  const body = parseBody(editRepositoryBody, await readJson({ req, bodyLimit }));
   const view = await options.directory.editRepository(caller, params.name!, body.limits);
   // This replica applies the new defaults at once; the others within their next refresh (5 s).
   if (options.limits !== undefined) options.limits.setRepositoryDefaults(await options.store.listRepositories());
@@ -48,8 +48,8 @@ export async function deleteRepository({ params, caller, options }: AdminContext
   return { json: undefined };
 }
 
-export async function createTeam({ req, caller, options }: AdminContext): Promise<AdminReply> {
-  const body = parseBody(createTeamBody, await readJson(req));
+export async function createTeam({ req, bodyLimit, caller, options }: AdminContext): Promise<AdminReply> {
+  const body = parseBody(createTeamBody, await readJson({ req, bodyLimit }));
   return { json: await options.directory.createTeam(caller, body.name, body.members, body.grants) };
 }
 
@@ -61,8 +61,8 @@ export async function getTeam({ params, caller, options }: AdminContext): Promis
   return { json: await options.directory.getTeam(caller, params.name!) };
 }
 
-export async function editTeam({ req, params, caller, options }: AdminContext): Promise<AdminReply> {
-  const body = parseBody(editTeamBody, await readJson(req));
+export async function editTeam({ req, bodyLimit, params, caller, options }: AdminContext): Promise<AdminReply> {
+  const body = parseBody(editTeamBody, await readJson({ req, bodyLimit }));
   return { json: await options.directory.editTeam(caller, params.name!, body) };
 }
 

@@ -7,7 +7,7 @@ import { parseSort } from '../token-query.js';
 import { viewOfHistory } from '../views.js';
 import type { UsageView } from '../schemas.js';
 import { effectiveLimits, LIMIT_NAMES } from '../../limits/limits.js';
-import { iso } from '../../tokens/record.js';
+import { budgetIdOf, iso } from '../../tokens/record.js';
 
 /** The host a phone should reach: the one the admin request came to, without its port. */
 function requestHost(context: AdminContext): string {
@@ -16,7 +16,7 @@ function requestHost(context: AdminContext): string {
 }
 
 export async function createToken(context: AdminContext): Promise<AdminReply> {
-  const body = parseBody(createTokenBody, await readJson(context.req));
+  const body = parseBody(createTokenBody, await readJson(context));
   return { json: await context.options.tokens.create(context.caller, body, requestHost(context)) };
 }
 
@@ -31,8 +31,8 @@ export async function getToken({ params, caller, options }: AdminContext): Promi
   return { json: await options.tokens.get(caller, params.id!) };
 }
 
-export async function editToken({ req, params, caller, options }: AdminContext): Promise<AdminReply> {
-  const body = parseBody(editTokenBody, await readJson(req));
+export async function editToken({ req, bodyLimit, params, caller, options }: AdminContext): Promise<AdminReply> {
+  const body = parseBody(editTokenBody, await readJson({ req, bodyLimit }));
   return { json: await options.tokens.edit(caller, params.id!, body) };
 }
 
@@ -49,8 +49,8 @@ export async function deleteToken({ params, caller, options }: AdminContext): Pr
   return { json: undefined };
 }
 
-export async function bulkDeleteTokens({ req, caller, options }: AdminContext): Promise<AdminReply> {
-  const body = parseBody(bulkDeleteBody, await readJson(req));
+export async function bulkDeleteTokens({ req, bodyLimit, caller, options }: AdminContext): Promise<AdminReply> {
+  const body = parseBody(bulkDeleteBody, await readJson({ req, bodyLimit }));
   return { json: await options.tokens.removeMany(caller, body.ids) };
 }
 
@@ -68,17 +68,23 @@ export async function rollToken(context: AdminContext): Promise<AdminReply> {
 async function readJsonOrEmpty(context: AdminContext): Promise<unknown> {
   const length = context.req.headers['content-length'];
   const chunked = context.req.headers['transfer-encoding'] !== undefined;
-  return (length === undefined || length === '0') && !chunked ? {} : readJson(context.req);
+  return (length === undefined || length === '0') && !chunked ? {} : readJson(context);
 }
 
-export async function reportLeaked({ req, options }: AdminContext): Promise<AdminReply> {
-  const body = parseBody(leakedBody, await readJson(req));
-  const wait = options.leakBudget.spend(req.socket.remoteAddress ?? 'unknown', body.secrets.length);
-  if (wait !== undefined) {
-    throw AdminError.of('rate_limited', `leak reports are limited per client address; try again in ${wait} s`, {}, { 'retry-after': String(wait) });
-  }
+export async function reportLeaked(context: AdminContext): Promise<AdminReply> {
+  const { req, options } = context;
+  const address = req.socket.remoteAddress ?? 'unknown';
+  // No token guards this route: the budget is asked before the body is read, then charged the rest.
+  const spent = options.leakBudget.admit(address);
+  if (spent !== undefined) throw leakRateLimited(spent);
+  const body = parseBody(leakedBody, await readJson(context));
+  const wait = options.leakBudget.spend(address, body.secrets.length - 1);
+  if (wait !== undefined) throw leakRateLimited(wait);
   return { json: await options.tokens.reportLeaked(body.secrets) };
 }
+
+const leakRateLimited = (wait: number) =>
+  AdminError.of('rate_limited', `leak reports are limited per client address; try again in ${wait} s`, {}, { 'retry-after': String(wait) });
 
 /** What the token's limits have spent and have left in the current windows (docs/limits.md). */
 export async function tokenUsage({ params, caller, options }: AdminContext): Promise<AdminReply> {
@@ -89,7 +95,9 @@ export async function tokenUsage({ params, caller, options }: AdminContext): Pro
   const source = limits === undefined ? 'none' : token.limits !== null && limits === token.limits ? 'token' : 'repository';
   if (limits === undefined || options.limits === undefined) return { json: { id: token.id, limits: null, source: 'none' } satisfies UsageView };
   const now = options.clock.now();
-  const usage = await options.limits.usage(token.id, limits, now);
+  // Counted under its budget id: a rolled token's counters are those it carried over.
+  const record = await options.store.getToken(token.id);
+  const usage = await options.limits.usage(record === undefined ? token.id : budgetIdOf(record), limits, now);
   const view: UsageView = { id: token.id, limits, source };
   for (const name of LIMIT_NAMES) {
     const one = usage[name];

@@ -324,7 +324,7 @@ function renderTokens(page) {
         'tr',
         { dataset: { id: token.id } },
         el('td', { class: 'select' }, box),
-        el('td', { class: 'name' }, el('span', { class: 'token-name', text: token.name }), el('span', { class: 'sub', text: `${token.kind} · ${token.prefix}…` })),
+        el('td', { class: 'name' }, el('span', { class: 'token-name', text: token.name }), el('span', { class: 'sub', text: `${token.kind}${token.lent ? ' · lent' : ''} · ${token.prefix}…` })),
         cell('Repository', { class: 'repository', text: token.repository }),
         cell('User', { text: token.user ?? '—' }),
         cell('Rights', { class: 'rights', text: token.rights.join(', ') }),
@@ -460,6 +460,10 @@ async function openGenerate() {
   $('gen-error').textContent = '';
   $('gen-date-label').hidden = true;
   rightsBoxes($('gen-rights'), ['query']);
+  // Self-service and a lent token always lend; an admin chooses (the API decides either way).
+  const alwaysLent = state.me.role === 'personal' || state.me.token.lent;
+  $('gen-lend').checked = alwaysLent;
+  $('gen-lend').disabled = alwaysLent;
   const repos = ['star', 'scoped'].includes(state.me.role) ? await api('GET', '/v1/repositories').catch(() => ({ items: [] })) : { items: [] };
   state.repositories = repos.items.map((r) => r.name);
   const kinds = offeredKinds();
@@ -534,6 +538,7 @@ async function submitGenerate(event) {
   const expiry = expiryBody($('gen-expiry'), $('gen-date'));
   if ('expiresAt' in expiry && expiry.expiresAt === null) delete expiry.expiresAt;
   Object.assign(body, expiry);
+  if ($('gen-lend').checked) body.lend = true;
   try {
     showSecret(await api('POST', '/v1/tokens', body), 'Token created');
     loadTokens();
@@ -690,7 +695,7 @@ async function submitEdit(event) {
 // ---- details and history -----------------------------------------------------------------
 
 /** Token ids in history (rolledTo, rolledFrom, parentId) become buttons that open that token. */
-const LINKED_FIELDS = { rolledTo: 'rolled to token', rolledFrom: 'rolled from token', parentId: 'made by token' };
+const LINKED_FIELDS = { rolledTo: 'rolled to token', rolledFrom: 'rolled from token', parentId: 'lent by token' };
 const ACTION_NOTES = {
   rolled: 'a new secret was made; see the linked token',
   leaked: 'its secret was reported as leaked, so it was revoked',
@@ -734,7 +739,9 @@ function renderDetails(token) {
     add('Last used', token.lastUsedAt ? `${token.lastUsedAt} (${relative(token.lastUsedAt)})` : 'never');
     if (token.lastUsedIp) add('Last used from', token.lastUsedIp);
     if (token.lastUsedUserAgent) add('Last User-Agent', token.lastUsedUserAgent);
-    if (token.parentId) add('Made by', 'token ', tokenLink(token.parentId));
+    // Lent: bound to the token that lent it. Independent: it outlives whoever made it (createdBy).
+    if (token.lent) add('Lent by', 'token ', tokenLink(token.parentId), el('div', { class: 'note', text: 'expires no later than it, ends when it is revoked or deleted, and spends from its limits too' }));
+    else add('Lent', 'no: independent, it outlives the token that made it');
     add('Limits', token.limits ? limitsText(token.limits) : "none of its own (its repository's defaults apply, if any)");
   }
   $('token-details').replaceChildren(...rows);
@@ -758,6 +765,7 @@ function renderHistory(items) {
         el('strong', { text: entry.action }),
         el('span', { class: 'muted', title: entry.at }, ` ${relative(entry.at)} by `, actorNode(entry.actor)),
         ACTION_NOTES[entry.action] ? el('div', { class: 'note', text: ACTION_NOTES[entry.action] }) : null,
+        entry.reason ? el('div', { class: 'note reason', text: `because ${entry.reason}` }) : null,
         el('ul', {}, ...Object.entries(entry.changes).map(([field, change]) => renderChange(field, change))),
       ),
     ),
