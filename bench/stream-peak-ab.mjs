@@ -1,4 +1,5 @@
 // node bench/stream-peak-ab.mjs DIR_A DIR_B [rounds]: two builds of Tollgate (copies of dist/)
+// (a directory may carry node flags after an @, comma-separated, as in bench:ab: dist@--max-semi-space-size=4)
 // served in turn as the proxy role on one private Redis, each a fresh process per round: peak RSS
 // (sampled every 10 ms after a reset of VmHWM) and rate while 1 GiB comes down alone, then while
 // 1 GiB goes up and 1 GiB comes down at once. For changes to the streaming path (what stays in
@@ -30,7 +31,11 @@ const redis = await startRedisServer();
 const env = { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redis.url, TOLLGATE_PROXY_UPSTREAM: upstream, TOLLGATE_PROXY_ACCESS_LOG: 'false' };
 const adminSecret = initAdmin(env);
 // The proxy role has no admin API: an all-role process of the first build makes the token.
-const maker = await serveTollgate({ ...env, TOLLGATE_ROLE: 'all' }, 'token maker', { main: join(resolve(builds[0]), 'main.js') });
+const served = (spec, role) => {
+  const [dir, flags = ''] = spec.split('@');
+  return serveTollgate({ ...env, TOLLGATE_ROLE: role }, spec, { main: join(resolve(dir), 'main.js'), nodeFlags: flags.split(',').filter(Boolean) });
+};
+const maker = await served(builds[0], 'all');
 const headers = { authorization: `Bearer ${await (await benchTokens(maker.admin, adminSecret))()}` };
 
 async function measure(pid, url, directions) {
@@ -59,12 +64,12 @@ async function measure(pid, url, directions) {
 console.log(`# node bench/stream-peak-ab.mjs ${args.join(' ')}; Node ${process.version}; ${new Date().toISOString()}\n`);
 for (let round = 1; round <= rounds; round++) {
   for (const build of builds) {
-    const served = await serveTollgate({ ...env, TOLLGATE_ROLE: 'proxy' }, build, { main: join(resolve(build), 'main.js') });
-    const idle = rss(served.pid).total.toFixed(0);
-    const down = await measure(served.pid, served.proxy, ['down']);
-    const both = await measure(served.pid, served.proxy, ['up', 'down']);
+    const proxy = await served(build, 'proxy');
+    const idle = rss(proxy.pid).total.toFixed(0);
+    const down = await measure(proxy.pid, proxy.proxy, ['down']);
+    const both = await measure(proxy.pid, proxy.proxy, ['up', 'down']);
     console.log(`round ${round} ${build}: idle ${idle} MiB; 1 GiB down: ${down}; 1 GiB each way at once: ${both}`);
-    process.kill(served.pid, 'SIGKILL');
+    process.kill(proxy.pid, 'SIGKILL');
   }
 }
 process.exit(0);
