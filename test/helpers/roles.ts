@@ -32,6 +32,8 @@ export async function initAdminSecret(env: Record<string, string>): Promise<stri
 export async function serveRole(t: { teardown(fn: () => unknown): void }, role: 'proxy' | 'control', env: Record<string, string>, nodeOptions?: string): Promise<RoleProcess> {
   const run = runCli(['serve', '--role', role], nodeOptions === undefined ? env : { ...env, NODE_OPTIONS: nodeOptions });
   t.teardown(() => run.child.kill('SIGKILL'));
+  // A test file that fails at its top level exits without its teardowns: no replica outlives it.
+  process.once('exit', () => run.child.kill('SIGKILL'));
   const listening = await run.logLine('tollgate listening');
   return {
     run,
