@@ -41,9 +41,9 @@ export interface Tollgate extends Replica {
 }
 
 /**
- * Starts what `config.role` runs (docs/kubernetes.md, "Roles"). Each role's wiring is imported here and
- * nowhere else, so a proxy replica never loads the admin API, the page, the webhook sender or the
- * sweeper, and a control replica never loads the proxy.
+ * Starts what `config.role` runs (docs/kubernetes.md, "Roles"). Each role's wiring is imported
+ * here and nowhere else, so a proxy replica never loads the admin API, the page, the webhook
+ * sender or the sweeper, and a control replica never loads the proxy.
  */
 export async function startReplica(config: Config, store: TokenStore, logger: Logger, clock: Clock, fetcher: typeof fetch = fetch): Promise<Replica> {
   if (config.role === 'proxy') return startProxyRole(config, store, logger, clock);

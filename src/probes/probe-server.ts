@@ -36,9 +36,9 @@ const NOT_HERE = {
 };
 
 /**
- * `admin.listen` of a proxy replica (docs/kubernetes.md, "Roles"): the three probes and nothing else. Every
- * other path is a 404 problem, so no admin route can be reached through a sidecar, and none of
- * the admin API's code is loaded to answer it.
+ * `admin.listen` of a proxy replica (docs/kubernetes.md, "Roles"): the three probes and nothing
+ * else. Every other path is a 404 problem, so no admin route can be reached through a sidecar,
+ * and none of the admin API's code is loaded to answer it.
  */
 export function createProbeServer(options: ProbeServerOptions): Server {
   return createServer(requestDeadlines(options.timeouts), (req, res) => {
