@@ -47,9 +47,12 @@ export function createProbeServer(options: ProbeServerOptions): Server {
     const path = pathOf(req.url);
     const probe = (PROBE_PATHS as readonly string[]).includes(path) ? (path as ProbePath) : undefined;
     res.once('close', () => options.metrics.adminRequest(probe === undefined ? 'unmatched' : `GET ${probe}`, res.statusCode, (performance.now() - started) / 1000));
-    if (probe === undefined) return sendProblem(res, NOT_HERE, requestId);
+    // A refused request's body is never read: the connection closes after the answer instead
+    // of reading on to the next request.
+    const close = hasBody(req) ? { connection: 'close' } : undefined;
+    if (probe === undefined) return sendProblem(res, NOT_HERE, requestId, close);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return sendProblem(res, { ...PROBLEMS.method_not_allowed, detail: `${req.method} is not served here; allowed: GET, HEAD` }, requestId, { allow: 'GET, HEAD' });
+      return sendProblem(res, { ...PROBLEMS.method_not_allowed, detail: `${req.method} is not served here; allowed: GET, HEAD` }, requestId, { allow: 'GET, HEAD', ...close });
     }
     answer(probe, req, res, requestId, options).catch((err: unknown) => {
       options.logger.error({ err, requestId }, 'probe failed');
@@ -57,6 +60,9 @@ export function createProbeServer(options: ProbeServerOptions): Server {
     });
   });
 }
+
+const hasBody = (req: IncomingMessage): boolean =>
+  req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 
 /** The path of a request target, without its query; `?` alone or a bad target is no probe. */
 function pathOf(url: string | undefined): string {

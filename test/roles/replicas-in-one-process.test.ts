@@ -90,6 +90,16 @@ t.test('a bad request target on the proxy replica is a 404 problem', async (t) =
   t.equal((await call(`${adminOf(proxy)}/readyz?verbose=1`)).status, 200, 'a query on a probe is ignored');
 });
 
+t.test('a refused request with a body is answered without reading it, and its connection closes', async (t) => {
+  const tokens = await call(`${adminOf(proxy)}/v1/tokens`, admin, 'POST', { kind: 'repository', name: 'x', repository: 'sensors', rights: ['query'] });
+  t.equal(tokens.status, 404);
+  t.equal(tokens.headers.connection, 'close');
+  const probe = await call(`${adminOf(proxy)}/readyz`, admin, 'POST', { any: 'thing' });
+  t.equal(probe.status, 405);
+  t.equal(probe.headers.connection, 'close');
+  t.not((await call(`${adminOf(proxy)}/v1/tokens`, admin)).headers.connection, 'close', 'a GET keeps its connection');
+});
+
 t.test('shutdown: the proxy replica turns /readyz 503 while its requests drain, then stops', async (t) => {
   // A download the upstream holds open keeps the proxy replica draining.
   let release: (() => void) | undefined;
