@@ -1,6 +1,7 @@
 // npm run bench [-- scenario]: Tollgate against the upstream alone, nginx and node-http-proxy, in
 // one run on this machine, one target at a time with the same load. Scenarios: cached, refused,
-// flood, coalesce, streaming, latency, limits, decision, h2, grpc (all by default). Prints Markdown tables for RESULTS.md.
+// flood, coalesce, streaming, latency, limits, decision, h2, grpc (all by default); footprint
+// (bench/footprint.mjs: RSS and start time per role, run only when named). Prints Markdown tables for RESULTS.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -148,6 +149,8 @@ const PATH = '/v1/repositories/bench/query';
 const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 async function main() {
+  // The footprint scenario measures processes, not throughput: no wrk, nginx or second store.
+  if (only === 'footprint') return void (await import('./footprint.mjs'));
   if (!ensureCommand('wrk', 'wrk')) throw new Error('wrk is needed: apt-get install wrk');
   const upstream = await startUpstream();
   const nginx = await startNginx(upstream.url);

@@ -1,39 +1,38 @@
-import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
-import type { Server as TlsServer } from 'node:tls';
-import { UpstreamPool } from './proxy/upstream-pool.js';
 import type { Clock } from './clock.js';
-import type { Config } from './config/schema.js';
-import { LastUsedRecorder } from './auth/last-used.js';
-import { RouteTable } from './auth/routes.js';
-import { TokenCache } from './auth/token-cache.js';
-import { createAdminServer } from './admin/server.js';
-import { Invalidator } from './admin/invalidator.js';
-import { LeakBudget } from './admin/leak-budget.js';
-import { TokenService } from './admin/token-service.js';
-import { DirectoryService } from './admin/directory-service.js';
+import type { Config, Role } from './config/schema.js';
+import type { DirectoryService } from './admin/directory-service.js';
+import type { TokenService } from './admin/token-service.js';
+import type { Outbox } from './events/outbox.js';
+import type { Limiter } from './limits/limiter.js';
 import type { Logger } from './log/logger.js';
 import { readBuildInfo } from './metrics/build-info.js';
 import { Metrics } from './metrics/metrics.js';
-import { ProxyServer, refusalHeaders } from './proxy/server.js';
-import { LiveExchanges } from './proxy/live-exchanges.js';
-import { CertificateWatcher, readCertificateAtStart } from './proxy/tls-certificate.js';
-import { GrpcUpstream } from './proxy/grpc-upstream.js';
-import { Http2Front } from './proxy/http2-front.js';
-import { DecisionStep } from './auth/decide.js';
-import { Limiter } from './limits/limiter.js';
-import { DecisionServer } from './decision/server.js';
-import { emittingStore } from './events/emitting-store.js';
-import { Outbox } from './events/outbox.js';
 import type { TokenStore } from './store/token-store.js';
+import type { DataPlane } from './roles/data-plane.js';
+import type { ControlPlane } from './roles/control-plane.js';
+import { closeNow, createTokenCache, followStore, graceOf, listen } from './roles/replica.js';
 import { ConfigReloader } from './config/reload.js';
-import { dataPlaneParts, upstreamOptions } from './proxy/data-plane-reload.js';
+import { DATA_PLANE_KEYS, replicaParts } from './proxy/data-plane-reload.js';
 
-export interface Tollgate {
-  proxyPort: number;
+/** A running process of any role: its ports and its shutdown. */
+export interface Replica {
+  role: Role;
+  /** The proxy port; undefined in the control role. */
+  proxyPort: number | undefined;
+  /** `admin.listen`: the admin API, or in the proxy role its probes and metrics alone. */
   adminPort: number;
-  /** The decision port (docs/decision-api/README.md), when `decision.listen` is set. */
+  /** The decision port, when `decision.listen` is set (never in the control role). */
   decisionPort: number | undefined;
+  /** Takes a new configuration in without closing a connection (docs/configuration.md, "Reloading"). */
+  reloader: ConfigReloader;
+  /** Stops taking requests, lets those in flight finish within the grace period, closes the store. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** The `all` role: every part in one process, as tests and the CLI's `demo` drive it. */
+export interface Tollgate extends Replica {
+  proxyPort: number;
   store: TokenStore;
   tokens: TokenService;
   directory: DirectoryService;
@@ -43,249 +42,166 @@ export interface Tollgate {
   flushLastUsed(): Promise<void>;
   /** Per-token limits on this replica (docs/limits.md). */
   limits: Limiter;
-  /** Takes a new configuration in without closing a connection (docs/configuration.md, "Reloading"). */
-  reloader: ConfigReloader;
-  /** Stops taking requests, lets those in flight finish within the grace period, closes the store. */
-  shutdown(graceMs?: number): Promise<void>;
 }
 
-/** Builds every part from the config and starts both listeners: the wiring, nothing else. */
-export async function startTollgate(config: Config, store: TokenStore, logger: Logger, clock: Clock, fetcher: typeof fetch = fetch): Promise<Tollgate> {
-  let isDraining = false;
-  let cache: TokenCache | undefined;
-  let outbox: Outbox | undefined;
-  // A certificate that cannot serve stops the start (exit 2, naming proxy.tls.cert or .key).
-  const tls = config.proxy.tls.cert === '' ? undefined : readCertificateAtStart(config.proxy.tls.cert, config.proxy.tls.key);
-  let certificates: CertificateWatcher | undefined;
-  const metrics = new Metrics({
-    cacheEntries: () => cache?.size ?? 0,
-    isStoreUp: () => store.ping().then(() => true, () => false),
-    tokenCounts: () => store.countTokens(clock.now()),
-    expiringSoon: () => store.countExpiring(clock.now(), clock.now() + config.events.expiringNotice),
-    webhookBacklog: () => outbox?.backlog() ?? Promise.resolve(0),
-    certificateExpiry: () => certificates?.served.expiresAt ?? tls?.facts.expiresAt,
-  }, readBuildInfo());
-  outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
-  const events = outbox;
-  // Every change the admin services write carries its events when a webhook wants them (docs/webhooks.md).
-  const adminStore = events.enabled ? emittingStore(store, clock, () => events.wake()) : store;
-  cache = new TokenCache({
-    store,
-    clock,
-    observer: metrics,
-    max: config.cache.max,
-    ttlMs: config.cache.ttl,
-    negativeMax: config.cache.negativeMax,
-    negativeTtlMs: config.cache.negativeTtl,
-    staleIfErrorMs: config.cache.staleIfError,
-  });
-  watchStore(store, logger, clock);
-  const tokenCache = cache;
-  // Exchanges in flight by token: an invalidation reaches them after the cache has dropped the
-  // token, so the re-read they trigger sees the change.
-  const live = new LiveExchanges({ cache, clock, metrics, endOnRevoke: config.proxy.endOnRevoke, recheckMs: config.cache.ttl });
-  store.subscribe({
-    onMessage: (message) => {
-      tokenCache.onMessage(message);
-      live.onInvalidation(message);
-    },
-    onReset() {
-      logger.warn('token cache cleared: invalidations may have been missed while the subscriber was away');
-      tokenCache.onReset();
-      live.onReset();
-    },
-  });
-  const lastUsed = new LastUsedRecorder(store, clock, config.cache.lastUsedInterval, (err) => {
-    metrics.storeError('touchLastUsed');
-    logger.warn({ err: (err as Error).message }, 'lastUsedAt write failed; will retry');
-  });
-  lastUsed.start();
-  // A change made here takes effect here at once: the cache drops the token, open exchanges are judged again.
-  const invalidator = new Invalidator(
-    {
-      apply(message) {
-        cache.apply(message);
-        live.onInvalidation(message);
-      },
-    },
-    store,
-  );
-  const tokens = new TokenService({ store: adminStore, clock, invalidator, connectUri: config.admin.connectUri, maxLifetimeMs: config.admin.maxTokenLifetime });
-  const directory = new DirectoryService({ store: adminStore, clock, tokens, invalidator });
+/**
+ * Starts what `config.role` runs (docs/kubernetes.md, "Roles"). Each role's wiring is imported
+ * here and nowhere else, so a proxy replica never loads the admin API, the page, the webhook
+ * sender or the sweeper, and a control replica never loads the proxy.
+ */
+export async function startReplica(config: Config, store: TokenStore, logger: Logger, clock: Clock, fetcher: typeof fetch = fetch): Promise<Replica> {
+  if (config.role === 'proxy') return startProxyRole(config, store, logger, clock);
+  if (config.role === 'control') return startControlRole(config, store, logger, clock, fetcher);
+  return startTollgate(config, store, logger, clock, fetcher);
+}
 
-  const upstream = { pool: new UpstreamPool(upstreamOptions(config)) };
-  // One decision step, shared by every port that judges requests.
-  const limits = new Limiter({ store, clock, logger, observer: metrics });
-  const limitsUpkeep = keepLimits(limits, store, logger);
-  const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed, clock, limits });
-  const grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
-  const http2 = new Http2Front({
-    upstream: upstream.pool,
-    grpc,
-    decisions,
-    metrics,
-    logger,
-    clock,
-    // Open HTTP/2 streams and gRPC calls are ended on revocation like HTTP/1.1 exchanges.
-    opened: (exchange) => live.add(exchange),
-    released: (exchange) => live.remove(exchange),
-    forwardAuthorization: config.proxy.forwardAuthorization,
-    accessLog: config.proxy.accessLog,
-    // The same slowloris bound as the HTTP/1.1 head's, from HEADERS to END_HEADERS.
-    headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
-    refusalHeaders,
-  });
-  const proxy = new ProxyServer({
-    tls: tls?.options,
-    http2,
-    upstream: upstream.pool,
-    decisions,
-    live,
-    metrics,
-    logger,
-    clock,
-    forwardAuthorization: config.proxy.forwardAuthorization,
-    accessLog: config.proxy.accessLog,
-    headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
-    idleTimeoutMs: config.proxy.timeouts.idle,
-    maxConnections: config.proxy.maxConnections,
-  });
-  // The decision port judges with the same step instance: one cache, one route table, one lastUsed.
-  const decisionServer = config.decision.listen
-    ? new DecisionServer({
-        decisions,
-        metrics,
-        logger,
-        clock,
-        pathPrefix: config.decision.pathPrefix,
-        forwardAuthorization: config.proxy.forwardAuthorization,
-        accessLog: config.proxy.accessLog,
-        headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
-        idleTimeoutMs: config.proxy.timeouts.idle,
-        maxConnections: config.proxy.maxConnections,
-      })
-    : undefined;
-  const admin = createAdminServer({
-    store,
-    cache,
-    tokens,
-    directory,
-    leakBudget: new LeakBudget(clock),
-    outbox: events,
-    settings: { maxTokenLifetimeMs: config.admin.maxTokenLifetime, expiringNoticeMs: config.events.expiringNotice },
-    metrics,
-    logger,
-    clock,
+/** The sidecar: the data plane, and on `admin.listen` its probes and metrics alone. */
+async function startProxyRole(config: Config, store: TokenStore, logger: Logger, clock: Clock): Promise<Replica> {
+  const [{ DataPlane }, { createProbeServer }] = await Promise.all([import('./roles/data-plane.js'), import('./probes/probe-server.js')]);
+  let isDraining = false;
+  let proxy: DataPlane | undefined;
+  const metrics = new Metrics({ ...storeHealth(store, () => cache.size), certificateExpiry: () => proxy?.certificateExpiry() }, readBuildInfo());
+  const cache = createTokenCache(config, store, clock, metrics);
+  const parts = { config, store, cache, metrics, logger, clock };
+  proxy = new DataPlane(parts);
+  const dataPlane = proxy;
+  followStore(store, cache, dataPlane, logger, clock);
+  const probes = createProbeServer({
+    ...parts,
     metricsAuth: config.admin.metricsAuth,
     isDraining: () => isDraining,
-    limits,
     timeouts: { headersMs: config.admin.timeouts.headers, requestMs: config.admin.timeouts.request },
   });
 
-  // Queues open before the admin port answers: no change made here is missed by a new webhook.
-  await events.start();
-  const proxyPort = await listen(proxy.server, config.proxy.listen);
-  const adminPort = await listen(admin, config.admin.listen);
-  if (tls !== undefined) {
-    certificates = new CertificateWatcher(config.proxy.tls.cert, config.proxy.tls.key, tls, proxy.server as TlsServer, logger);
-    certificates.start();
-    logger.info({ serial: tls.facts.serial, subject: tls.facts.subject, expiresAt: new Date(tls.facts.expiresAt * 1000).toISOString() }, 'TLS certificate served');
-  }
-  const decisionListen = config.decision.listen;
-  const decisionPortNumber = decisionServer && decisionListen ? await listen(decisionServer.server, decisionListen) : undefined;
-
-  // What a reload may change, part by part; a key no part names keeps its running value until a restart.
-  const parts = dataPlaneParts({ logger, clock, cache: tokenCache, lastUsed, live, decisions, upstream, grpc, proxy, http2, decisionServer });
-  const reloader = new ConfigReloader({ config, parts, logger, observer: metrics });
-  logger.info({ proxyPort, adminPort, decisionPort: decisionPortNumber, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
-
+  const { proxyPort, decisionPort } = await dataPlane.listen();
+  const adminPort = await listen(probes, config.admin.listen);
+  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...dataPlane.configParts()], logger, observer: metrics });
+  logger.info({ role: config.role, proxyPort, adminPort, decisionPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
   return {
+    role: 'proxy',
     proxyPort,
     adminPort,
-    decisionPort: decisionPortNumber,
-    store,
-    tokens,
-    directory,
-    outbox: events,
-    flushLastUsed: () => lastUsed.flush(),
-    limits,
+    decisionPort,
     reloader,
     async shutdown(graceMs = reloader.config.proxy.shutdownGrace) {
-      // docs/kubernetes.md: readiness fails at once, the proxy stops accepting, requests in flight (uploads
-      // and downloads too) get until the grace period ends, idle keep-alive connections are
-      // closed now and busy ones after their response. The admin port stays up meanwhile, so
-      // /readyz says 503 and /metrics can still be scraped.
       isDraining = true;
-      const drained = Promise.all([proxy.drain(), decisionServer?.drain()]);
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
-      await Promise.race([drained, grace]);
-      proxy.closeAllConnections();
-      decisionServer?.closeAllConnections();
-      const adminClosed = close(admin);
-      admin.closeAllConnections();
-      await adminClosed;
-      await lastUsed.stop().catch(() => {});
-      // What this replica leased and did not spend goes back for the others.
-      clearInterval(limitsUpkeep);
-      await limits.drain();
-      await events.stop();
-      upstream.pool.close();
-      live.close();
-      grpc?.close();
-      certificates?.stop();
+      await Promise.race([dataPlane.drain(), graceOf(graceMs)]);
+      dataPlane.closeAllConnections();
+      await closeNow(probes);
+      await dataPlane.stop();
       await store.close();
     },
   };
 }
 
-/**
- * The limiter's background work, once a second: stream slots idle since the last tick go back,
- * budgets long unused are forgotten, and the repositories' default limits are re-read (every
- * 5 s), so a request never waits on any of it.
- */
-function keepLimits(limits: Limiter, store: TokenStore, logger: Logger): NodeJS.Timeout {
-  let ticks = 0;
-  const refreshDefaults = () =>
-    store.listRepositories().then(
-      (repositories) => limits.setRepositoryDefaults(repositories),
-      (err: unknown) => logger.warn({ err }, 'limits: repository defaults not refreshed'),
-    );
-  void refreshDefaults();
-  const timer = setInterval(() => {
-    void limits.tick();
-    if (++ticks % 5 === 0) void refreshDefaults();
-  }, 1000);
-  timer.unref();
-  return timer;
+/** The control plane alone: the admin API, page, webhooks and sweeper; no proxy or decision port. */
+async function startControlRole(config: Config, store: TokenStore, logger: Logger, clock: Clock, fetcher: typeof fetch): Promise<Replica> {
+  const { ControlPlane } = await import('./roles/control-plane.js');
+  let isDraining = false;
+  let control: ControlPlane | undefined;
+  const metrics = new Metrics({ ...storeHealth(store, () => cache.size), ...storeFigures(config, store, clock, () => control?.outbox) }, readBuildInfo());
+  const cache = createTokenCache(config, store, clock, metrics);
+  const parts = { config, store, cache, metrics, logger, clock };
+  followStore(store, cache, undefined, logger, clock);
+  control = new ControlPlane({ ...parts, fetcher, eviction: cache, isDraining: () => isDraining });
+  const controlPlane = control;
+
+  await controlPlane.start();
+  const adminPort = await listen(controlPlane.admin, config.admin.listen);
+  // No data plane here: its keys change nothing that runs (no warning), the rest as in any role.
+  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), { keys: DATA_PLANE_KEYS, apply() {} }], logger, observer: metrics });
+  logger.info({ role: config.role, adminPort, store: store.backend }, 'tollgate listening');
+  return {
+    role: 'control',
+    proxyPort: undefined,
+    adminPort,
+    decisionPort: undefined,
+    reloader,
+    async shutdown() {
+      isDraining = true;
+      await closeNow(controlPlane.admin);
+      await controlPlane.stop();
+      await store.close();
+    },
+  };
 }
 
-/** Logs each store outage, recovery and reconnect once: the store itself reports transitions only. */
-function watchStore(store: TokenStore, logger: Logger, clock: Clock): void {
-  let downSince = 0;
-  store.watchHealth?.({
-    onOutage(op, err) {
-      downSince = clock.now();
-      logger.error({ op, err: err instanceof Error ? err.message : String(err) }, 'token store unavailable: uncached tokens get 503 until it answers');
+/** Builds every part from the config and starts every listener (the `all` role): the wiring, nothing else. */
+export async function startTollgate(config: Config, store: TokenStore, logger: Logger, clock: Clock, fetcher: typeof fetch = fetch): Promise<Tollgate> {
+  const [{ DataPlane }, { ControlPlane }] = await Promise.all([import('./roles/data-plane.js'), import('./roles/control-plane.js')]);
+  let isDraining = false;
+  let data: DataPlane | undefined;
+  let control: ControlPlane | undefined;
+  const metrics = new Metrics(
+    { ...storeHealth(store, () => cache.size), ...storeFigures(config, store, clock, () => control?.outbox), certificateExpiry: () => data?.certificateExpiry() },
+    readBuildInfo(),
+  );
+  const cache = createTokenCache(config, store, clock, metrics);
+  const parts = { config, store, cache, metrics, logger, clock };
+  data = new DataPlane(parts);
+  const proxy = data;
+  followStore(store, cache, proxy, logger, clock);
+  control = new ControlPlane({
+    ...parts,
+    fetcher,
+    // A change made here reaches this process's open exchanges at once, after its cache.
+    eviction: {
+      apply(message) {
+        cache.apply(message);
+        proxy.onInvalidation(message);
+      },
     },
-    onRecovery() {
-      logger.warn({ downMs: clock.now() - downSince }, 'token store answering again');
-    },
-    onReconnect(connection) {
-      logger.warn({ connection }, 'token store connection re-established');
-    },
+    limits: proxy.limits,
+    isDraining: () => isDraining,
   });
+  const admin = control.admin;
+  const controlPlane = control;
+
+  await controlPlane.start();
+  const { proxyPort, decisionPort } = await proxy.listen();
+  const adminPort = await listen(admin, config.admin.listen);
+  // What a reload may change, part by part; a key no part names keeps its running value until a restart.
+  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...proxy.configParts()], logger, observer: metrics });
+  logger.info({ role: config.role, proxyPort, adminPort, decisionPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
+
+  return {
+    role: 'all',
+    proxyPort,
+    adminPort,
+    decisionPort,
+    store,
+    tokens: controlPlane.tokens,
+    directory: controlPlane.directory,
+    outbox: controlPlane.outbox,
+    flushLastUsed: () => proxy.flushLastUsed(),
+    limits: proxy.limits,
+    reloader,
+    async shutdown(graceMs = reloader.config.proxy.shutdownGrace) {
+      // On SIGTERM (docs/kubernetes.md): readiness fails at once, the proxy stops
+      // accepting, requests in flight (uploads and downloads too) get until the grace period
+      // ends, idle keep-alive connections are closed now and busy ones after their response. The
+      // admin port stays up meanwhile, so /readyz says 503 and /metrics can still be scraped.
+      isDraining = true;
+      await Promise.race([proxy.drain(), graceOf(graceMs)]);
+      proxy.closeAllConnections();
+      await closeNow(admin);
+      await proxy.stop();
+      await controlPlane.stop();
+      await store.close();
+    },
+  };
 }
 
-function listen(server: NetServer, address: { host: string; port: number }): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(address.port, address.host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
+/** What every role's metrics read at each scrape: the cache's size and whether the store answers. */
+function storeHealth(store: TokenStore, cacheEntries: () => number) {
+  return { cacheEntries, isStoreUp: () => store.ping().then(() => true, () => false) };
 }
 
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
+/** The gauges of the whole store, which the control plane reports (one count, not one per sidecar). */
+function storeFigures(config: Config, store: TokenStore, clock: Clock, outbox: () => Outbox | undefined) {
+  return {
+    tokenCounts: () => store.countTokens(clock.now()),
+    expiringSoon: () => store.countExpiring(clock.now(), clock.now() + config.events.expiringNotice),
+    webhookBacklog: () => outbox()?.backlog() ?? Promise.resolve(0),
+  };
 }

@@ -6,6 +6,8 @@ import { UNOBSERVED, type TokenCache } from '../auth/token-cache.js';
 import { sendProblem } from '../http/problem.js';
 import { PROBLEMS } from '../http/problems.js';
 import { requestIdFor } from '../http/request-id.js';
+import { requestDeadlines } from '../http/request-deadlines.js';
+import { mayScrapeMetrics } from '../probes/probes.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { StoreUnavailableError, type TokenStore } from '../store/token-store.js';
@@ -83,14 +85,7 @@ export function createAdminServer(options: AdminOptions): Server {
   const table = routes();
   // The caller's options are left as they were; the document is built once, for this server.
   const served: AdminOptions = { ...options, openapi: openApiDocument(table) };
-  const { headersMs, requestMs } = options.timeouts;
-  // node:http checks both on a sweep, every 30 s unless told: a bound is kept within a quarter of it.
-  const limits = {
-    headersTimeout: Math.min(headersMs, requestMs),
-    requestTimeout: requestMs,
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.min(headersMs, requestMs) / 4)),
-  };
-  return createServer(limits, (req, res) => {
+  return createServer(requestDeadlines(options.timeouts), (req, res) => {
     const started = performance.now();
     const requestId = requestIdFor(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
@@ -138,8 +133,7 @@ async function handle(
   }
   if (route.auth === 'metrics' && options.metricsAuth) {
     caller = await requireCaller(req, options);
-    // Any token holding the admin right (star or scoped): there is no narrower `metrics` right.
-    if (caller.role !== 'star' && caller.role !== 'scoped') throw AdminError.of('insufficient_scope', 'metrics need a token with the admin right');
+    if (!mayScrapeMetrics(caller.identity)) throw AdminError.of('insufficient_scope', 'metrics need a token with the admin right');
   }
   const answer = await route.handler({ req, bodyLimit: route.bodyLimit, params, query: url.searchParams, caller, options });
   // The route table owns the status; a handler names one only when it differs (readyz's 503).

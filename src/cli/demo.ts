@@ -9,6 +9,7 @@ import type { TokenStore } from '../store/token-store.js';
 import { AdminClient } from './admin-client.js';
 import { CliFailure } from './failure.js';
 import { startOrRelease, waitForSignal } from './serve.js';
+import { startTollgate } from '../app.js';
 
 const DEMO_REPOSITORY = 'sensors';
 const ADMIN_NAME = 'demo admin';
@@ -49,6 +50,8 @@ export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.Wri
   // The environment still wins for listen addresses and the store, so the demo can move off busy ports and files.
   const config: Config = {
     ...base,
+    // The quickstart is one process with the page and the proxy, whatever TOLLGATE_ROLE says.
+    role: 'all',
     proxy: {
       ...base.proxy,
       upstream: `http://127.0.0.1:${upstreamPort}`,
@@ -63,7 +66,7 @@ export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.Wri
   let tollgate;
   try {
     store = await createStore(config.store);
-    tollgate = await startOrRelease(config, store, logger);
+    tollgate = await startOrRelease(config, store, logger, startTollgate);
   } catch (err) {
     upstream.close();
     throw err;

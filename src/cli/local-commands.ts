@@ -19,15 +19,20 @@ const config = (args: ParsedArgs) => configFromArgs(args.values.get('config'), p
 
 export const LOCAL_COMMANDS: Readonly<Record<string, LocalCommand>> = {
   serve: {
-    usage: 'serve [--config FILE]',
-    summary: 'run the proxy and admin ports until SIGTERM or SIGINT (then drain and exit 0); SIGHUP or a change of the file reloads the configuration',
-    options: ['config'],
+    usage: 'serve [--config FILE] [--role ROLE]',
+    summary: 'run the proxy and admin ports until SIGTERM or SIGINT (then drain and exit 0); SIGHUP or a change of the file reloads the configuration; --role proxy runs the sidecar alone, --role control the admin API alone',
+    options: ['config', 'role'],
     positional: [],
-    examples: ['tollgate serve --config config/tollgate.yaml', 'TOLLGATE_STORE_BACKEND=redis TOLLGATE_STORE_REDIS_URL=redis://redis:6379/0 tollgate serve'],
+    examples: [
+      'tollgate serve --config config/tollgate.yaml',
+      'TOLLGATE_STORE_BACKEND=redis TOLLGATE_STORE_REDIS_URL=redis://redis:6379/0 tollgate serve --role proxy',
+    ],
     async run(args) {
       const { serve } = await import('./serve.js');
-      // Read again, the same way, on SIGHUP and when the file changes.
-      return serve(configSource(args.values.get('config'), process.env));
+      // The option is the role key set last: over the file and TOLLGATE_ROLE, checked with them,
+      // and read again the same way on SIGHUP and when the file changes.
+      const role = args.values.get('role');
+      return serve(configSource(args.values.get('config'), role === undefined ? process.env : { ...process.env, TOLLGATE_ROLE: role }));
     },
   },
   'init-admin': {

@@ -71,6 +71,7 @@ export const SORT_FIELDS = ['name', 'user', 'repository', 'kind', 'status', 'cre
 export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef>([
   ['help', { kind: 'flag', short: 'h', help: 'show this help' }],
   ['config', { kind: 'value', value: 'FILE', help: 'the YAML configuration (else TOLLGATE_CONFIG, else config/tollgate.yaml)', example: 'config/tollgate.yaml' }],
+  ['role', { kind: 'value', value: 'ROLE', help: 'what this process runs (else TOLLGATE_ROLE, else the role key, else all)', choices: ['all', 'proxy', 'control'], example: 'proxy' }],
   ['admin-url', { kind: 'value', value: 'URL', help: 'the admin API (else TOLLGATE_ADMIN_URL, else http://127.0.0.1:9090)', example: 'http://127.0.0.1:9090' }],
   ['output', { kind: 'value', short: 'o', value: 'FORMAT', help: 'how to print the answer', choices: OUTPUT_FORMATS, example: 'json' }],
   ['json', { kind: 'flag', help: 'same as -o json' }],

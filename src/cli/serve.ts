@@ -1,4 +1,5 @@
-import { startTollgate, type Tollgate } from '../app.js';
+import { startReplica, type Replica } from '../app.js';
+import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { loadConfig, type LoadOptions } from '../config/load.js';
@@ -20,7 +21,7 @@ export async function serve(source: LoadOptions): Promise<number> {
     onChannelSilent: (silentMs) =>
       logger.error({ silentMs }, 'invalidation channel silent for three heartbeats: cache cleared, subscriber renewed'),
   });
-  const tollgate = await startOrRelease(config, store, logger);
+  const tollgate = await startOrRelease(config, store, logger, startReplica);
   const stopReloading = reloadOnChange(source, tollgate.reloader, logger);
   return waitForSignal(logger, () => {
     stopReloading();
@@ -61,9 +62,14 @@ export function reloadOnChange(source: LoadOptions, reloader: ConfigReloader, lo
  * Starts Tollgate on an open store; when that fails (a port in use), closes the store first, so
  * a failed start leaves no file-store lock behind, and says which setting moves the busy port.
  */
-export async function startOrRelease(config: Config, store: TokenStore, logger: Logger): Promise<Tollgate> {
+export async function startOrRelease<R extends Replica>(
+  config: Config,
+  store: TokenStore,
+  logger: Logger,
+  start: (config: Config, store: TokenStore, logger: Logger, clock: Clock) => Promise<R>,
+): Promise<R> {
   try {
-    return await startTollgate(config, store, logger, systemClock);
+    return await start(config, store, logger, systemClock);
   } catch (err) {
     await store.close().catch(() => undefined);
     const { code, port } = err as NodeJS.ErrnoException & { port?: number };

@@ -1,5 +1,8 @@
 /** The configuration used for every key a file and the environment leave out (docs/configuration.md). */
 export const DEFAULTS = {
+  // all: every part in one process (the laptop, the file store); proxy: the sidecar (proxy and
+  // decision ports, probes and metrics); control: the admin API, page, webhooks and sweeper.
+  role: 'all',
   proxy: {
     listen: '0.0.0.0:8080',
     upstream: 'http://127.0.0.1:8000',

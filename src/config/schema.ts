@@ -295,7 +295,12 @@ for (const [schema, accepts] of [
   z.globalRegistry.add(schema, { accepts } satisfies KeyMeta);
 }
 
+/** What one process runs (docs/kubernetes.md, "Roles"): everything, the data plane alone, or the control plane alone. */
+export const ROLES = ['all', 'proxy', 'control'] as const;
+export type Role = (typeof ROLES)[number];
+
 export const configSchema = z.strictObject({
+  role: oneOf(ROLES),
   proxy: z.strictObject({
     listen,
     upstream: httpUrl,
@@ -403,6 +408,12 @@ export const configSchema = z.strictObject({
     }),
   decision: z.strictObject({ listen: optionalListen, pathPrefix }),
   log: z.strictObject({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) }),
+}).superRefine((config, ctx) => {
+  // The file store is one process's journal: a proxy replica and a control replica on it would
+  // each hold a copy the other never sees.
+  if (config.role !== 'all' && config.store.backend === 'file') {
+    ctx.addIssue({ code: 'custom', path: ['role'], message: `expected all with store.backend file (one process holds the file store); ${config.role} needs a shared store: set store.backend to redis, got ${JSON.stringify(config.role)}` });
+  }
 });
 
 /** The validated configuration: durations in milliseconds, listen addresses split. */

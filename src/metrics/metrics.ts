@@ -48,11 +48,15 @@ export interface MetricsSources {
   cacheEntries(): number;
   /** Whether the store answers now; asked at each scrape. */
   isStoreUp(): Promise<boolean>;
-  /** Counts of tokens by kind and status; read at most once per scrape. */
-  tokenCounts(): Promise<Array<{ kind: string; status: string; count: number }>>;
+  /**
+   * Counts of tokens by kind and status; read at most once per scrape. This and the two below are
+   * figures of the whole store: the control plane reports them, a proxy replica (absent) does not,
+   * so a fleet of sidecars does not count the store at every scrape.
+   */
+  tokenCounts?(): Promise<Array<{ kind: string; status: string; count: number }>>;
   /** Active tokens by kind expiring within `events.expiringNotice`. */
-  expiringSoon(): Promise<Record<'repository' | 'personal', number>>;
-  /** Events not yet delivered over every webhook; absent when no webhook is configured. */
+  expiringSoon?(): Promise<Record<'repository' | 'personal', number>>;
+  /** Events not yet delivered over every webhook. */
   webhookBacklog?(): Promise<number>;
   /** notAfter (epoch seconds) of the certificate the proxy port serves now; absent without TLS. */
   certificateExpiry?(): number | undefined;
@@ -253,7 +257,8 @@ export class Metrics implements CacheObserver {
       registers,
     });
     for (const reason of END_REASONS) this.exchangesEnded.inc({ reason }, 0);
-    new Gauge({
+    const { tokenCounts, expiringSoon, webhookBacklog } = sources;
+    if (tokenCounts) new Gauge({
       name: 'tollgate_tokens',
       help: 'Tokens in the store by kind and status.',
       labelNames: ['kind', 'status'],
@@ -261,7 +266,7 @@ export class Metrics implements CacheObserver {
       async collect() {
         this.reset();
         try {
-          for (const { kind, status, count } of await sources.tokenCounts()) this.set({ kind, status }, count);
+          for (const { kind, status, count } of await tokenCounts()) this.set({ kind, status }, count);
         } catch {
           // store down: the series drop out and tollgate_store_up says why
         }
@@ -274,13 +279,13 @@ export class Metrics implements CacheObserver {
       registers,
     });
     for (const outcome of DELIVERY_OUTCOMES) this.webhookDeliveries.inc({ outcome }, 0);
-    new Gauge({
+    if (webhookBacklog) new Gauge({
       name: 'tollgate_webhook_backlog',
       help: 'Events not yet delivered (or given up on), summed over every webhook.',
       registers,
       async collect() {
         try {
-          this.set((await sources.webhookBacklog?.()) ?? 0);
+          this.set(await webhookBacklog());
         } catch {
           // store down: keep the last value; tollgate_store_up says why
         }
@@ -295,7 +300,7 @@ export class Metrics implements CacheObserver {
         if (expiresAt !== undefined) this.set(expiresAt);
       },
     });
-    new Gauge({
+    if (expiringSoon) new Gauge({
       name: 'tollgate_tokens_expiring_soon',
       help: 'Active tokens whose expiry falls within events.expiringNotice, by kind.',
       labelNames: ['kind'],
@@ -303,7 +308,7 @@ export class Metrics implements CacheObserver {
       async collect() {
         this.reset();
         try {
-          for (const [kind, count] of Object.entries(await sources.expiringSoon())) this.set({ kind }, count);
+          for (const [kind, count] of Object.entries(await expiringSoon())) this.set({ kind }, count);
         } catch {
           // store down: as above
         }

@@ -113,6 +113,11 @@ export class ClientConnection extends Http1Parser {
     return writeChunk(this.socket, data);
   }
 
+  /** Nothing waits to be written and the socket is not corked: a write now is tried on the socket at once. */
+  isFlushed(): boolean {
+    return this.socket.writableLength === 0 && this.socket.writableCorked === 0;
+  }
+
   /**
    * Holds writes until the end of this tick, so a response whose head, body and end arrive in one
    * upstream read leaves in one writev instead of a syscall each.

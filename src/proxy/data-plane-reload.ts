@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.js';
 import type { DecisionStep } from '../auth/decide.js';
+import type { TokenCache } from '../auth/token-cache.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
 import { RouteTable } from '../auth/routes.js';
-import type { TokenCache } from '../auth/token-cache.js';
 import type { ConfigPart } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
 import type { DecisionServer } from '../decision/server.js';
@@ -22,7 +22,6 @@ export interface UpstreamSlot {
 export interface DataPlaneRunning {
   logger: Logger;
   clock: Clock;
-  cache: TokenCache;
   lastUsed: LastUsedRecorder;
   live: LiveExchanges;
   decisions: DecisionStep;
@@ -49,21 +48,44 @@ export function frontSettings(config: Config) {
   };
 }
 
+/** Every key the data plane's parts own (a control replica, which has none of them, takes them as applied). */
+export const DATA_PLANE_KEYS = [
+  'cache.lastUsedInterval',
+  'cache.ttl',
+  'decision.pathPrefix',
+  'proxy.accessLog',
+  'proxy.connections',
+  'proxy.endOnRevoke',
+  'proxy.forwardAuthorization',
+  'proxy.maxConnections',
+  'proxy.shutdownGrace',
+  'proxy.timeouts',
+  'proxy.upstream',
+  'routes',
+] as const;
+
+/**
+ * What every role swaps on a reload: the log level, and the token cache's sizes and TTLs (the
+ * proxy judges with the cache, the admin API authenticates with it).
+ */
+export function replicaParts(logger: Logger, cache: TokenCache): ConfigPart[] {
+  return [
+    { keys: ['log.level'], apply: (next) => void (logger.level = next.log.level) },
+    {
+      keys: ['cache.max', 'cache.ttl', 'cache.negativeMax', 'cache.negativeTtl', 'cache.staleIfError'],
+      apply: (next) => cache.resize({ max: next.cache.max, ttlMs: next.cache.ttl, negativeMax: next.cache.negativeMax, negativeTtlMs: next.cache.negativeTtl, staleIfErrorMs: next.cache.staleIfError }),
+    },
+  ];
+}
+
 /**
  * The data plane's parts of a reload (docs/configuration.md, "Reloading"), each the keys it owns
  * and how it swaps them in without closing a connection. A part added later is one entry here.
  */
 export function dataPlaneParts(running: DataPlaneRunning): ConfigPart[] {
-  const { logger, clock, cache, lastUsed, live, decisions, upstream, grpc, proxy, http2, decisionServer } = running;
+  const { logger, clock, lastUsed, live, decisions, upstream, grpc, proxy, http2, decisionServer } = running;
   return [
-    { keys: ['log.level'], apply: (next) => void (logger.level = next.log.level) },
-    {
-      keys: ['cache'],
-      apply(next) {
-        cache.resize({ max: next.cache.max, ttlMs: next.cache.ttl, negativeMax: next.cache.negativeMax, negativeTtlMs: next.cache.negativeTtl, staleIfErrorMs: next.cache.staleIfError });
-        lastUsed.setInterval(next.cache.lastUsedInterval);
-      },
-    },
+    { keys: ['cache.lastUsedInterval'], apply: (next) => lastUsed.setInterval(next.cache.lastUsedInterval) },
     { keys: ['proxy.endOnRevoke', 'cache.ttl'], apply: (next) => live.retune({ endOnRevoke: next.proxy.endOnRevoke, recheckMs: next.cache.ttl }) },
     {
       keys: ['proxy.upstream', 'proxy.connections', 'proxy.timeouts'],
@@ -76,7 +98,7 @@ export function dataPlaneParts(running: DataPlaneRunning): ConfigPart[] {
       },
     },
     {
-      keys: ['proxy.timeouts.connect'],
+      keys: ['proxy.timeouts'],
       apply(next) {
         if (grpc !== undefined) grpc.connectTimeoutMs = next.proxy.timeouts.connect;
       },

@@ -320,12 +320,20 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     this.connection.write(`${head}\r\n`);
   }
 
-  responseData(data: Buffer): void {
-    if (this.phase === 'done') return;
+  responseData(data: Buffer): boolean {
+    if (this.phase === 'done') return true;
     this.responseBytes += data.length;
-    if (this.limited !== undefined && !this.limited.spendBytes(data.length, this.sink.now())) return this.end('quota');
-    const flowing = this.chunkedOut ? this.connection.writeChunk(data) : this.connection.write(data);
+    if (this.limited !== undefined && !this.limited.spendBytes(data.length, this.sink.now())) {
+      this.end('quota');
+      return true;
+    }
+    // The upstream's read buffer is reused for its next read: bytes the client socket would only
+    // queue (corked for this tick, or behind bytes not yet sent) go as a copy of their own size.
+    const isCopied = !this.connection.isFlushed();
+    const out = isCopied ? Buffer.from(data) : data;
+    const flowing = this.chunkedOut ? this.connection.writeChunk(out) : this.connection.write(out);
     if (!flowing) this.upstream?.pause();
+    return isCopied || this.connection.isFlushed();
   }
 
   responseEnd(trailers: string[] | undefined): void {

@@ -316,12 +316,15 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
     }
   }
 
-  responseData(chunk: Buffer): void {
-    if (this.phase === 'done') return;
+  responseData(chunk: Buffer): boolean {
+    if (this.phase === 'done') return true;
     this.responseBytes += chunk.length;
     this.spend(chunk.length);
-    if (this.isDone) return; // the quota ran out on this chunk
-    if (!this.stream.write(chunk)) this.upstream?.pause();
+    if (this.isDone) return true; // the quota ran out on this chunk
+    // An HTTP/2 stream queues what it is given until its DATA frames go out, and the upstream's
+    // read buffer is reused for its next read: the stream gets a copy of its own size.
+    if (!this.stream.write(Buffer.from(chunk))) this.upstream?.pause();
+    return true;
   }
 
   responseEnd(trailers: string[] | undefined): void {

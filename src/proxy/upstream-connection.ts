@@ -21,7 +21,11 @@ export interface UpstreamUser {
   /** The socket is ours: write the request head and what body there is. */
   upstreamStarted(connection: UpstreamConnection): void;
   responseHead(status: number, reason: string, rawHeaders: string[], framing: Framing): void;
-  responseData(chunk: Buffer): void;
+  /**
+   * A piece of the response body. True when nothing holds `chunk` once this returns (the client
+   * socket took it whole): the memory it lies in is then reused for the next read.
+   */
+  responseData(chunk: Buffer): boolean;
   responseEnd(trailers: string[] | undefined): void;
   /** The socket can take more request body. */
   upstreamDrained(): void;
@@ -36,6 +40,26 @@ export interface UpstreamUser {
 }
 
 type Phase = 'waiting' | 'head' | 'body' | 'idle';
+
+/** What one read of an upstream socket may bring: libuv's own suggestion for a stream read. */
+const READ_SIZE = 64 * 1024;
+
+/**
+ * The read buffer of a plain-TCP upstream socket (net's `onread`). Every read lands in the same
+ * 64 KiB while the client socket takes each piece at once, so a download leaves no buffer behind
+ * for the garbage collector; a piece the client socket queued is still referenced by its write
+ * queue, so that buffer is left to it and the next reads get a new one.
+ */
+export class ReadBuffer {
+  private current = Buffer.allocUnsafeSlow(READ_SIZE);
+  /** For `onread.buffer`: where the next read lands. */
+  readonly next = (): Buffer => this.current;
+
+  /** The last read is kept by someone: it keeps this buffer, the next read gets another. */
+  lend(): void {
+    this.current = Buffer.allocUnsafeSlow(READ_SIZE);
+  }
+}
 
 const timeoutError = (what: string, code: string) => Object.assign(new Error(`upstream ${what} timed out`), { code });
 
@@ -58,6 +82,10 @@ export class UpstreamConnection extends Http1Parser {
   private interim = false;
   private switching = false;
   private ended = false;
+  /** Set while a read is parsed: a piece of it is still referenced downstream. */
+  private isReadKept = false;
+  /** After a 101 the socket is the tunnel's, which reads `data` events. */
+  private isHandedOver = false;
   private error: Error | undefined;
   private status = 0;
   private readonly fields = new FieldList();
@@ -67,6 +95,8 @@ export class UpstreamConnection extends Http1Parser {
     private readonly socket: Socket,
     private readonly pool: UpstreamPool,
     now: number,
+    /** Set when the socket reads into a buffer of ours (`onread`): `readInto` gets the bytes. */
+    private readonly reads?: ReadBuffer,
   ) {
     super(TYPE_RESPONSE);
     this.since = now;
@@ -165,6 +195,18 @@ export class UpstreamConnection extends Http1Parser {
     this.socket.destroy();
   }
 
+  /** `onread`'s callback: a read landed in the shared buffer. */
+  readInto(nread: number, buffer: Buffer): void {
+    const chunk = buffer.subarray(0, nread);
+    // Copied: the tunnel may queue it, and the buffer is reused for the next read.
+    if (this.isHandedOver) return void this.socket.emit('data', Buffer.from(chunk));
+    this.received(chunk);
+    if (this.isReadKept) {
+      this.isReadKept = false;
+      this.reads?.lend();
+    }
+  }
+
   private received(chunk: Buffer): void {
     if (this.user === undefined) {
       // Bytes with no request outstanding: the upstream is confused; this socket is done.
@@ -197,6 +239,7 @@ export class UpstreamConnection extends Http1Parser {
     this.user = undefined;
     this.phase = 'idle';
     const socket = this.socket;
+    this.isHandedOver = true;
     for (const event of ['data', 'error', 'close', 'drain']) socket.removeAllListeners(event);
     // Only ours: net.Socket keeps an 'end' listener of its own.
     socket.removeListener('end', this.onEnd);
@@ -294,7 +337,7 @@ export class UpstreamConnection extends Http1Parser {
   }
 
   onBody(chunk: Buffer, start: number, end: number): number {
-    this.user?.responseData(chunk.subarray(start, end));
+    if (this.user?.responseData(chunk.subarray(start, end)) === false) this.isReadKept = true;
     return 0;
   }
 

@@ -1,6 +1,6 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
-import { UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
+import { ReadBuffer, UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
 
 export interface UpstreamPoolOptions {
   /** `http://host:port` or `https://host:port`; a path in it is ignored (the request's is sent). */
@@ -75,11 +75,28 @@ export class UpstreamPool {
   }
 
   private open(): UpstreamConnection {
-    const socket: Socket = this.isTls
-      ? connectTls({ host: this.host, port: this.port, servername: this.host, ALPNProtocols: ['http/1.1'] })
-      : connectTcp({ host: this.host, port: this.port });
+    if (this.isTls) {
+      const socket: Socket = connectTls({ host: this.host, port: this.port, servername: this.host, ALPNProtocols: ['http/1.1'] });
+      socket.setNoDelay(true);
+      return new UpstreamConnection(socket, this, performance.now());
+    }
+    // Plain TCP reads into a buffer of ours (net's onread), reused while downloads flow.
+    const reads = new ReadBuffer();
+    let connection: UpstreamConnection | undefined;
+    const socket = connectTcp({
+      host: this.host,
+      port: this.port,
+      onread: {
+        buffer: reads.next,
+        callback: (nread, buffer) => {
+          connection!.readInto(nread, buffer as Buffer);
+          return true; // backpressure pauses the socket itself (UpstreamConnection.pause)
+        },
+      },
+    });
     socket.setNoDelay(true);
-    return new UpstreamConnection(socket, this, performance.now());
+    connection = new UpstreamConnection(socket, this, performance.now(), reads);
+    return connection;
   }
 
   /** A reload set new timeouts: each busy socket's next deadline check reads them. */

@@ -5,7 +5,7 @@ import { RedisKeys } from './redis-keys.js';
 import { BUDGET_RETURN, BUDGET_TAKE, BUMP, CHANGE, CREATE, DELETE, LEASE, ONCE, RECORD, SETTLE, TAKE, tokenScript, TOUCH, UPDATE, type Scripts } from './redis-scripts.js';
 import { EVENT_RETENTION_MS, settled, type Attempt, type Delivery, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
 import { connectRedis, type RedisClient, type RedisTopology } from './redis-connection.js';
-import { RedisTokenIndex } from './redis-token-index.js';
+import type { RedisTokenIndex } from './redis-token-index.js';
 import { StoreUnavailableError, type BudgetGrant, type BudgetKey, type BudgetTake, type Invalidation, type TokenCount, type InvalidationListener, type StoreHealthListener, type TokenStore, type WriteOutcome } from './token-store.js';
 
 export interface RedisStoreOptions extends RedisTopology {
@@ -50,14 +50,19 @@ export class RedisStore implements TokenStore {
     this.client.defineCommand('tgLease', { numberOfKeys: 1, lua: LEASE });
     this.client.defineCommand('tgBudgetTake', { numberOfKeys: 2, lua: BUDGET_TAKE });
     this.client.defineCommand('tgBudgetReturn', { numberOfKeys: 1, lua: BUDGET_RETURN });
-    this.index = new RedisTokenIndex({
-      client: this.client,
-      changesKey: this.keys.changes,
-      fetch: (ids) => this.fetchSummaries(ids),
-    });
   }
 
-  private readonly index: RedisTokenIndex;
+  /**
+   * The list index, loaded with the first list: a proxy replica never lists, so it neither holds
+   * the copy nor loads its code.
+   */
+  private index: Promise<RedisTokenIndex> | undefined;
+  private listIndex(): Promise<RedisTokenIndex> {
+    this.index ??= import('./redis-token-index.js').then(
+      ({ RedisTokenIndex }) => new RedisTokenIndex({ client: this.client, changesKey: this.keys.changes, fetch: (ids) => this.fetchSummaries(ids) }),
+    );
+    return this.index;
+  }
   /** One server holds every key: a token's change and its counters are one script. */
   private readonly atomic: boolean;
 
@@ -296,7 +301,7 @@ export class RedisStore implements TokenStore {
 
   async listTokens(): Promise<Iterable<Readonly<TokenSummary>>> {
     try {
-      return await this.index.current();
+      return await (await this.listIndex()).current();
     } catch (err) {
       throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError('listTokens', err);
     }

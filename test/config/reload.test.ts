@@ -6,6 +6,7 @@ import { ConfigError, formatFaults, loadConfig, merge, validate } from '../../sr
 import { ConfigWatch } from '../../src/config/config-watch.js';
 import { changedKeys, ConfigReloader } from '../../src/config/reload.js';
 import { createLogger } from '../../src/log/logger.js';
+import { DATA_PLANE_KEYS, dataPlaneParts, type DataPlaneRunning } from '../../src/proxy/data-plane-reload.js';
 import { startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -29,6 +30,11 @@ t.test('every key reloads or waits for a restart exactly as docs/configuration.m
     t.equal(reloading.has(key), isReloadable, `${key}: ${isReloadable ? 'reloads' : 'needs a restart'}, and the table ${reloading.has(key) ? 'lists' : 'does not list'} it`);
     if (!isReloadable) t.ok(restart.some((prefix) => key === prefix || key.startsWith(`${prefix}.`)), `${key} is named among the keys that need a restart`);
   }
+});
+
+t.test('a control replica takes the data plane\'s keys as they are: the list names exactly what its parts own', async (t) => {
+  const owned = dataPlaneParts({} as DataPlaneRunning).flatMap((part) => part.keys);
+  t.same([...new Set(owned)].sort(), [...DATA_PLANE_KEYS].sort());
 });
 
 t.test('a list and a listen address each change as one key', async (t) => {

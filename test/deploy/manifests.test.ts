@@ -8,6 +8,7 @@ import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { render, type Doc } from '../helpers/kustomize.js';
 import { docBlocks, headingAnchors } from '../helpers/markdown.js';
 import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
@@ -16,6 +17,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { LOCAL_COMMANDS } from '../../src/cli/local-commands.js';
 import { nodeVersionProblem } from '../../src/cli/node-version.js';
+import { PROBE_PATHS } from '../../src/probes/probe-server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -26,6 +28,7 @@ const MODELS: Record<string, new (doc: any) => { validate(): void }> = {
   'apps/v1/Deployment': Deployment,
   'batch/v1/Job': Job,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
   'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
@@ -43,6 +46,7 @@ components: [${join(root, 'deploy/monitoring')}]
   }),
 );
 const initAdminJob = render(join(root, 'deploy/init-admin'));
+const controlPlane = render(join(root, 'deploy/control'));
 const find = (docs: Doc[], kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name)!;
 const deployment = find(base, 'Deployment', 'data-service');
 const pod = deployment.spec.template.spec;
@@ -50,15 +54,18 @@ const tollgate = pod.initContainers.find((c: { name: string }) => c.name === 'to
 const configText = find(base, 'ConfigMap', 'tollgate-config').data['tollgate.yaml'] as string;
 // Loaded the way the pod loads it: the mounted file plus the Redis URL from the Secret.
 const configDir = t.testdir({ 'tollgate.yaml': configText });
-const config = loadConfig({
-  path: join(configDir, 'tollgate.yaml'),
-  required: true,
-  env: { TOLLGATE_STORE_REDIS_URL: find(overlay, 'Secret', 'tollgate-redis').stringData.url },
-});
+/** The config a container loads: the mounted file, with its environment (the Secret's URL, the role). */
+const configOf = (env: Array<{ name: string; value?: string }>) =>
+  loadConfig({
+    path: join(configDir, 'tollgate.yaml'),
+    required: true,
+    env: Object.fromEntries(env.map((e) => [e.name, e.value ?? find(overlay, 'Secret', 'tollgate-redis').stringData.url])),
+  });
+const config = configOf(tollgate.env);
 const portOf = (name: string) => tollgate.ports.find((p: { name: string }) => p.name === name)?.containerPort;
 
 t.test('every rendered object is valid against the Kubernetes and Prometheus Operator schemas', async (t) => {
-  for (const doc of [...base, ...overlay, ...monitored, ...initAdminJob]) {
+  for (const doc of [...base, ...overlay, ...monitored, ...initAdminJob, ...controlPlane]) {
     const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
     t.ok(Model, `a schema for ${doc.apiVersion} ${doc.kind}`);
     t.doesNotThrow(() => new Model!(doc).validate(), `${doc.kind}/${doc.metadata.name}`);
@@ -110,7 +117,11 @@ t.test('kubectl kustomize renders the same objects, where kubectl is installed',
   }
   const docs = parseAllDocuments(rendered).map((d) => d.toJS() as Doc);
   t.same(docs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), overlay.map((d) => `${d.kind}/${d.metadata.name}`).sort());
+  const control = execFileSync('kubectl', ['kustomize', join(root, 'deploy/control')], { encoding: 'utf8' });
+  t.same(parseAllDocuments(control).map((d) => d.toJS() as Doc).sort(byName), [...controlPlane].sort(byName), 'deploy/control: the same objects, field for field');
 });
+
+const byName = (a: Doc, b: Doc) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`);
 
 t.test('Tollgate is a native sidecar whose ports match its config', async (t) => {
   t.equal(tollgate.restartPolicy, 'Always');
@@ -120,11 +131,13 @@ t.test('Tollgate is a native sidecar whose ports match its config', async (t) =>
   t.same(tollgate.args, ['serve', '--config', '/etc/tollgate/tollgate.yaml']);
   t.equal(tollgate.volumeMounts[0].mountPath, '/etc/tollgate');
   t.equal(tollgate.env[0].name, 'TOLLGATE_STORE_REDIS_URL');
+  t.equal(config.role, 'proxy', 'the sidecar runs the proxy role (TOLLGATE_ROLE)');
+  t.same(tollgate.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS')?.value.split(' '), ['--max-semi-space-size=4'], 'the young-generation size bench/RESULTS.md measured, and nothing else');
   t.equal(new URL(config.proxy.upstream).hostname, '127.0.0.1', 'the data service is reached over the pod loopback');
 });
 
-t.test('probes and the PodMonitor use paths the admin server answers, on the admin port', async (t) => {
-  const served = new Set(routes().filter((r) => r.method === 'GET').map((r) => r.path));
+t.test('probes and the PodMonitor use paths the proxy role answers, on the admin port', async (t) => {
+  const served = new Set<string>(PROBE_PATHS);
   for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
     t.equal(tollgate[probe].httpGet.port, 'admin', probe);
     t.ok(served.has(tollgate[probe].httpGet.path), `${probe} ${tollgate[probe].httpGet.path}`);
@@ -133,7 +146,72 @@ t.test('probes and the PodMonitor use paths the admin server answers, on the adm
   const monitor = find(monitored, 'PodMonitor', 'tollgate');
   t.equal(monitor.spec.podMetricsEndpoints[0].port, 'admin');
   t.ok(served.has(monitor.spec.podMetricsEndpoints[0].path));
-  t.match(deployment.spec.template.metadata.labels, monitor.spec.selector.matchLabels, 'the PodMonitor selects the pods');
+  t.ok(selects(monitor.spec.selector, deployment.spec.template.metadata.labels), 'the PodMonitor selects the sidecar pods');
+  const control = find(controlPlane, 'Deployment', 'tollgate-control').spec.template;
+  t.ok(selects(monitor.spec.selector, control.metadata.labels), 'and the control pods (they report the store-wide figures)');
+  t.equal(control.spec.containers[0].ports.find((p: { name: string }) => p.name === monitor.spec.podMetricsEndpoints[0].port)?.containerPort, config.admin.listen.port);
+});
+
+/** A Kubernetes label selector (matchLabels and matchExpressions) applied to a pod's labels. */
+function selects(selector: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> }, labels: Record<string, string>): boolean {
+  const byLabel = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+  const byExpression = (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
+    if (operator === 'In') return key in labels && values.includes(labels[key]!);
+    if (operator === 'NotIn') return !(key in labels) || !values.includes(labels[key]!);
+    if (operator === 'Exists') return key in labels;
+    return !(key in labels);
+  });
+  return byLabel && byExpression;
+}
+
+t.test('deploy/control runs the control role: 2 replicas, probes, the Service tollgate-admin and a PodDisruptionBudget', async (t) => {
+  t.same(controlPlane.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
+    'Deployment/tollgate-control',
+    'NetworkPolicy/tollgate-control',
+    'PodDisruptionBudget/tollgate-control',
+    'Service/tollgate-admin',
+  ]);
+  const control = find(controlPlane, 'Deployment', 'tollgate-control');
+  const template = control.spec.template;
+  const [container] = template.spec.containers;
+  t.equal(control.spec.replicas, 2);
+  const controlConfig = configOf(container.env);
+  t.equal(controlConfig.role, 'control', 'TOLLGATE_ROLE=control on the sidecars\' config file');
+  t.equal(controlConfig.store.redis.keyPrefix, config.store.redis.keyPrefix, 'the same store as the sidecars');
+  const redisUrl = (env: Array<{ name: string }>) => env.filter((e) => e.name === 'TOLLGATE_STORE_REDIS_URL');
+  t.same(redisUrl(container.env), redisUrl(tollgate.env), 'the same Redis Secret');
+  t.same(container.volumeMounts, tollgate.volumeMounts);
+  t.same(template.spec.volumes, pod.volumes, 'the same ConfigMap');
+  t.equal(container.image, tollgate.image, 'the same image');
+  t.same(container.args, tollgate.args);
+  const admin = container.ports.find((p: { name: string }) => p.name === 'admin');
+  t.equal(admin.containerPort, controlConfig.admin.listen.port);
+  t.same(container.ports.map((p: { name: string }) => p.name), ['admin'], 'no proxy port');
+  const served = new Set(routes().filter((r) => r.method === 'GET').map((r) => r.path));
+  for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+    t.equal(container[probe].httpGet.port, 'admin', probe);
+    t.ok(served.has(container[probe].httpGet.path), `${probe} ${container[probe].httpGet.path}`);
+  }
+  t.equal(container.readinessProbe.httpGet.path, '/readyz');
+  t.ok(served.has('/ui/'), 'the admin server serves the page');
+
+  const service = find(controlPlane, 'Service', 'tollgate-admin');
+  t.ok(selects({ matchLabels: service.spec.selector }, template.metadata.labels), 'the Service selects the control pods');
+  t.same(service.spec.ports, [{ name: 'admin', port: 9090, targetPort: 'admin' }]);
+  t.notOk(selects({ matchLabels: service.spec.selector }, deployment.spec.template.metadata.labels), 'and no sidecar pod');
+
+  const budget = find(controlPlane, 'PodDisruptionBudget', 'tollgate-control');
+  t.ok(selects(budget.spec.selector, template.metadata.labels), 'the budget covers the control pods');
+  t.ok(budget.spec.minAvailable >= 1 && budget.spec.minAvailable < control.spec.replicas, 'one pod may go, one stays');
+
+  const policy = find(controlPlane, 'NetworkPolicy', 'tollgate-control');
+  t.ok(selects(policy.spec.podSelector, template.metadata.labels));
+  t.same(policy.spec.ingress.map((rule: { ports: unknown }) => rule.ports), [[{ protocol: 'TCP', port: admin.containerPort }]], 'the admin port only');
+
+  t.equal(template.spec.securityContext.runAsNonRoot, true);
+  t.match(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  t.ok(container.resources.requests.memory && container.resources.limits.memory, 'memory requested and limited');
+  t.ok(template.spec.terminationGracePeriodSeconds > container.lifecycle.preStop.sleep.seconds, 'the grace period outlasts the preStop pause');
 });
 
 t.test('the Service exposes the proxy port only', async (t) => {
@@ -158,7 +236,8 @@ t.test('every container runs locked down', async (t) => {
 });
 
 t.test('alerts and the dashboard name only metrics the process exports', async (t) => {
-  const metrics = new Metrics({ cacheEntries: () => 0, isStoreUp: async () => true, tokenCounts: async () => [], expiringSoon: async () => ({ repository: 0, personal: 0 }) });
+  // What the two roles export together: the PodMonitor scrapes both.
+  const metrics = new Metrics({ cacheEntries: () => 0, isStoreUp: async () => true, tokenCounts: async () => [], expiringSoon: async () => ({ repository: 0, personal: 0 }), webhookBacklog: async () => 0 });
   const exported = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     exported.add(metric.name);
@@ -244,7 +323,7 @@ t.test('the init-admin Job runs tollgate init-admin once, with the sidecar\'s co
   t.equal(container.image, tollgate.image, 'the sidecar\'s image');
   t.same(container.args.slice(0, 3), ['init-admin', '--config', tollgate.args[2]]);
   t.same(LOCAL_COMMANDS['init-admin']!.options, ['config', 'name'], 'the command and its options exist');
-  t.same(container.env, tollgate.env, 'the same Redis Secret');
+  t.same(container.env, tollgate.env.filter((e: { name: string }) => e.name === 'TOLLGATE_STORE_REDIS_URL'), 'the same Redis Secret (the default role and V8 flags: init-admin opens no port)');
   t.same(container.volumeMounts, tollgate.volumeMounts);
   t.same(spec.volumes, pod.volumes, 'the same ConfigMap');
   t.match(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
@@ -325,7 +404,7 @@ spec:
   t.same(orders.spec.volumes.map((v: { name: string }) => v.name), ['scratch', 'tollgate-config'], 'the team\'s volumes kept, the config added');
   t.equal(orders.spec.containers.length, 1);
   t.equal(orders.spec.containers[0].readinessProbe.httpGet.port, 'http', 'the team\'s container and probes untouched');
-  t.same(orders.metadata.labels, { app: 'orders', 'tollgate/sidecar': 'true' });
+  t.same(orders.metadata.labels, { app: 'orders', 'tollgate/sidecar': 'true', 'tollgate/role': 'proxy' });
   t.same(find(docs, 'Deployment', 'orders').spec.selector, { matchLabels: { app: 'orders' } }, 'the (immutable) selector untouched');
   t.equal(orders.spec.terminationGracePeriodSeconds, pod.terminationGracePeriodSeconds);
 

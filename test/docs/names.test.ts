@@ -52,7 +52,8 @@ t.test('every TOLLGATE_ variable a page names is one the loader reads', async (t
 });
 
 t.test('every metric a page names is in the registry', async (t) => {
-  const metrics = new Metrics({ cacheEntries: () => 0, isStoreUp: async () => true, tokenCounts: async () => [], expiringSoon: async () => ({ repository: 0, personal: 0 }) });
+  // Both roles' metrics: the store-wide gauges (tokens, expiring soon, webhook backlog) are the control plane's.
+  const metrics = new Metrics({ cacheEntries: () => 0, isStoreUp: async () => true, tokenCounts: async () => [], expiringSoon: async () => ({ repository: 0, personal: 0 }), webhookBacklog: async () => 0 });
   const names = new Set((metrics.registry.getMetricsAsArray() as unknown as Array<{ name: string }>).map((m) => m.name));
   for (const { path, text } of pages) {
     // Outside code blocks: nginx variables in a configuration are named tollgate_… too.

@@ -2,21 +2,16 @@ import { effectiveRights } from '../../auth/authorize.js';
 import { ALL_REPOSITORIES, RIGHTS, type Right } from '../../tokens/record.js';
 import type { AdminContext, AdminReply } from '../server.js';
 import { viewOfToken } from '../views.js';
+import { LIVE, readiness } from '../../probes/probes.js';
 
 /** Liveness: the process serves. */
 export async function healthz(): Promise<AdminReply> {
-  return { status: 200, json: { status: 'ok' } };
+  return LIVE;
 }
 
-/** Readiness: the store answers and shutdown has not begun. */
+/** Readiness: the store answers and shutdown has not begun (the same answer a proxy replica gives). */
 export async function readyz({ options }: AdminContext): Promise<AdminReply> {
-  if (options.isDraining()) return { status: 503, json: { status: 'draining' } };
-  try {
-    await options.store.ping();
-    return { status: 200, json: { status: 'ready', store: options.store.backend } };
-  } catch {
-    return { status: 503, json: { status: 'store unavailable', store: options.store.backend } };
-  }
+  return readiness(options.store, options.isDraining());
 }
 
 /** Prometheus text exposition of the private registry. */

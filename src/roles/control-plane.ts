@@ -1,0 +1,83 @@
+import type { Server } from 'node:http';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import type { TokenCache } from '../auth/token-cache.js';
+import { createAdminServer } from '../admin/server.js';
+import { DirectoryService } from '../admin/directory-service.js';
+import { Invalidator, type LocalEviction } from '../admin/invalidator.js';
+import { LeakBudget } from '../admin/leak-budget.js';
+import { TokenService } from '../admin/token-service.js';
+import { emittingStore } from '../events/emitting-store.js';
+import { Outbox } from '../events/outbox.js';
+import { Limiter } from '../limits/limiter.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { TokenStore } from '../store/token-store.js';
+
+export interface ControlPlaneParts {
+  config: Config;
+  store: TokenStore;
+  cache: TokenCache;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  fetcher: typeof fetch;
+  /** Drops what this process holds of a token at once (its cache; in `all`, its open exchanges too). */
+  eviction: LocalEviction;
+  /** The data plane's limiter in `all` (usage reads its leases); a control replica has its own. */
+  limits?: Limiter;
+  /** True once shutdown began: /readyz answers 503 from then on. */
+  isDraining: () => boolean;
+}
+
+/**
+ * The control plane (the `control` role, and half of `all`): the admin API and page, webhooks
+ * out with the expiry sweeper, and the token list index the list reads. Loaded only by the
+ * roles that serve it.
+ */
+export class ControlPlane {
+  readonly tokens: TokenService;
+  readonly directory: DirectoryService;
+  /** Webhooks out (docs/webhooks.md). */
+  readonly outbox: Outbox;
+  readonly limits: Limiter;
+  /** The admin port's server, not yet listening. */
+  readonly admin: Server;
+
+  constructor({ config, store, cache, metrics, logger, clock, fetcher, eviction, limits, isDraining }: ControlPlaneParts) {
+    this.outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
+    const events = this.outbox;
+    // Every change the admin services write carries its events when a webhook wants them.
+    const adminStore = events.enabled ? emittingStore(store, clock, () => events.wake()) : store;
+    // A change made here takes effect here at once; the store's channel tells the other replicas.
+    const invalidator = new Invalidator(eviction, store);
+    this.tokens = new TokenService({ store: adminStore, clock, invalidator, connectUri: config.admin.connectUri, maxLifetimeMs: config.admin.maxTokenLifetime });
+    this.directory = new DirectoryService({ store: adminStore, clock, tokens: this.tokens, invalidator });
+    this.limits = limits ?? new Limiter({ store, clock, logger, observer: metrics });
+    this.admin = createAdminServer({
+      store,
+      cache,
+      tokens: this.tokens,
+      directory: this.directory,
+      leakBudget: new LeakBudget(clock),
+      outbox: events,
+      settings: { maxTokenLifetimeMs: config.admin.maxTokenLifetime, expiringNoticeMs: config.events.expiringNotice },
+      metrics,
+      logger,
+      clock,
+      metricsAuth: config.admin.metricsAuth,
+      isDraining,
+      limits: this.limits,
+      timeouts: { headersMs: config.admin.timeouts.headers, requestMs: config.admin.timeouts.request },
+    });
+  }
+
+  /** Opens the webhook queues: started before the admin port answers, no change made here is missed. */
+  start(): Promise<void> {
+    return this.outbox.start();
+  }
+
+  stop(): Promise<void> {
+    return this.outbox.stop();
+  }
+}

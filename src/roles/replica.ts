@@ -1,0 +1,81 @@
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import type { Server } from 'node:http';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import { TokenCache } from '../auth/token-cache.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Invalidation, TokenStore } from '../store/token-store.js';
+
+/** What every role holds: the token cache (the proxy judges with it, the admin API authenticates with it). */
+export function createTokenCache(config: Config, store: TokenStore, clock: Clock, metrics: Metrics): TokenCache {
+  return new TokenCache({
+    store,
+    clock,
+    observer: metrics,
+    max: config.cache.max,
+    ttlMs: config.cache.ttl,
+    negativeMax: config.cache.negativeMax,
+    negativeTtlMs: config.cache.negativeTtl,
+    staleIfErrorMs: config.cache.staleIfError,
+  });
+}
+
+/** Who else hears the store's invalidations after the cache (the open exchanges of a proxy). */
+export interface InvalidationFollower {
+  onInvalidation(message: Invalidation): void;
+  onReset(): void;
+}
+
+/**
+ * Feeds the store's invalidation channel to the cache, then to `follower`: an exchange re-reads its
+ * token after the cache has dropped it, so it sees the change. Logs each store outage, recovery
+ * and reconnect once.
+ */
+export function followStore(store: TokenStore, cache: TokenCache, follower: InvalidationFollower | undefined, logger: Logger, clock: Clock): void {
+  let downSince = 0;
+  store.watchHealth?.({
+    onOutage(op, err) {
+      downSince = clock.now();
+      logger.error({ op, err: err instanceof Error ? err.message : String(err) }, 'token store unavailable: uncached tokens get 503 until it answers');
+    },
+    onRecovery() {
+      logger.warn({ downMs: clock.now() - downSince }, 'token store answering again');
+    },
+    onReconnect(connection) {
+      logger.warn({ connection }, 'token store connection re-established');
+    },
+  });
+  store.subscribe({
+    onMessage(message) {
+      cache.onMessage(message);
+      follower?.onInvalidation(message);
+    },
+    onReset() {
+      logger.warn('token cache cleared: invalidations may have been missed while the subscriber was away');
+      cache.onReset();
+      follower?.onReset();
+    },
+  });
+}
+
+/** Listens on `address` and resolves with the port taken (port 0 picks one). */
+export function listen(server: NetServer, address: { host: string; port: number }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stops accepting and ends every connection at once; resolves when the server has closed. */
+export function closeNow(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  return closed;
+}
+
+/** Resolves after `ms`, without holding the process open. */
+export const graceOf = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
