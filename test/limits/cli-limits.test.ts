@@ -17,8 +17,8 @@ t.test('token create takes --rate, --quota and --streams; show and usage print t
 
   const shown = await cli('token', 'show', 'scraper');
   t.equal(shown.code, 0, shown.stderr);
-  t.match(shown.stdout, /LIMITS/);
-  t.match(shown.stdout, /50\/1s, 10GiB\/1d, 2 streams/);
+  // show prints key: value lines (docs/cli.md, "Output").
+  t.match(shown.stdout, /^limits: +50\/1s, 10GiB\/1d, 2 streams$/m);
 
   const usage = await cli('token', 'usage', 'scraper');
   t.equal(usage.code, 0, usage.stderr);
