@@ -11,9 +11,8 @@ import { Metrics } from './metrics/metrics.js';
 import type { TokenStore } from './store/token-store.js';
 import type { DataPlane } from './roles/data-plane.js';
 import type { ControlPlane } from './roles/control-plane.js';
-import { closeNow, createTokenCache, followStore, graceOf, listen } from './roles/replica.js';
+import { closeNow, CONTROL_PLANE_KEYS, createTokenCache, DATA_PLANE_KEYS, followStore, graceOf, listen, replicaParts } from './roles/replica.js';
 import { ConfigReloader } from './config/reload.js';
-import { DATA_PLANE_KEYS, replicaParts } from './proxy/data-plane-reload.js';
 
 /** A running process of any role: its ports and its shutdown. */
 export interface Replica {
@@ -66,16 +65,23 @@ async function startProxyRole(config: Config, store: TokenStore, logger: Logger,
   proxy = new DataPlane(parts);
   const dataPlane = proxy;
   followStore(store, cache, dataPlane, logger, clock);
-  const probes = createProbeServer({
+  const probeOptions = {
     ...parts,
     metricsAuth: config.admin.metricsAuth,
     isDraining: () => isDraining,
     timeouts: { headersMs: config.admin.timeouts.headers, requestMs: config.admin.timeouts.request },
-  });
+  };
+  const probes = createProbeServer(probeOptions);
 
   const { proxyPort, decisionPort } = await dataPlane.listen();
   const adminPort = await listen(probes, config.admin.listen);
-  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...dataPlane.configParts()], logger, observer: metrics });
+  const reloader = new ConfigReloader({
+    config,
+    // The control plane's keys change nothing here but whether /metrics asks for a token.
+    parts: [...replicaParts(logger, cache), ...dataPlane.configParts(), { keys: CONTROL_PLANE_KEYS, apply: (next) => void (probeOptions.metricsAuth = next.admin.metricsAuth) }],
+    logger,
+    observer: metrics,
+  });
   logger.info({ role: config.role, proxyPort, adminPort, decisionPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
   return {
     role: 'proxy',
@@ -109,7 +115,7 @@ async function startControlRole(config: Config, store: TokenStore, logger: Logge
   await controlPlane.start();
   const adminPort = await listen(controlPlane.admin, config.admin.listen);
   // No data plane here: its keys change nothing that runs (no warning), the rest as in any role.
-  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), { keys: DATA_PLANE_KEYS, apply() {} }], logger, observer: metrics });
+  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...controlPlane.configParts(), { keys: DATA_PLANE_KEYS, apply() {} }], logger, observer: metrics });
   logger.info({ role: config.role, adminPort, store: store.backend }, 'tollgate listening');
   return {
     role: 'control',
@@ -161,7 +167,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const { proxyPort, decisionPort } = await proxy.listen();
   const adminPort = await listen(admin, config.admin.listen);
   // What a reload may change, part by part; a key no part names keeps its running value until a restart.
-  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...proxy.configParts()], logger, observer: metrics });
+  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...proxy.configParts(), ...controlPlane.configParts()], logger, observer: metrics });
   logger.info({ role: config.role, proxyPort, adminPort, decisionPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
 
   return {

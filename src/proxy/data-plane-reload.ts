@@ -1,6 +1,5 @@
 import type { Clock } from '../clock.js';
 import type { DecisionStep } from '../auth/decide.js';
-import type { TokenCache } from '../auth/token-cache.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
 import { RouteTable } from '../auth/routes.js';
 import type { ConfigPart } from '../config/reload.js';
@@ -46,36 +45,6 @@ export function frontSettings(config: Config) {
     // The slowloris bound on a request's head, capped: a client slower than 60 s is not served.
     headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
   };
-}
-
-/** Every key the data plane's parts own (a control replica, which has none of them, takes them as applied). */
-export const DATA_PLANE_KEYS = [
-  'cache.lastUsedInterval',
-  'cache.ttl',
-  'decision.pathPrefix',
-  'proxy.accessLog',
-  'proxy.connections',
-  'proxy.endOnRevoke',
-  'proxy.forwardAuthorization',
-  'proxy.maxConnections',
-  'proxy.shutdownGrace',
-  'proxy.timeouts',
-  'proxy.upstream',
-  'routes',
-] as const;
-
-/**
- * What every role swaps on a reload: the log level, and the token cache's sizes and TTLs (the
- * proxy judges with the cache, the admin API authenticates with it).
- */
-export function replicaParts(logger: Logger, cache: TokenCache): ConfigPart[] {
-  return [
-    { keys: ['log.level'], apply: (next) => void (logger.level = next.log.level) },
-    {
-      keys: ['cache.max', 'cache.ttl', 'cache.negativeMax', 'cache.negativeTtl', 'cache.staleIfError'],
-      apply: (next) => cache.resize({ max: next.cache.max, ttlMs: next.cache.ttl, negativeMax: next.cache.negativeMax, negativeTtlMs: next.cache.negativeTtl, staleIfErrorMs: next.cache.staleIfError }),
-    },
-  ];
 }
 
 /**

@@ -6,7 +6,8 @@ import { ConfigError, formatFaults, loadConfig, merge, validate } from '../../sr
 import { ConfigWatch } from '../../src/config/config-watch.js';
 import { changedKeys, ConfigReloader } from '../../src/config/reload.js';
 import { createLogger } from '../../src/log/logger.js';
-import { DATA_PLANE_KEYS, dataPlaneParts, type DataPlaneRunning } from '../../src/proxy/data-plane-reload.js';
+import { dataPlaneParts, type DataPlaneRunning } from '../../src/proxy/data-plane-reload.js';
+import { DATA_PLANE_KEYS } from '../../src/roles/replica.js';
 import { startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -35,6 +36,21 @@ t.test('every key reloads or waits for a restart exactly as docs/configuration.m
 t.test('a control replica takes the data plane\'s keys as they are: the list names exactly what its parts own', async (t) => {
   const owned = dataPlaneParts({} as DataPlaneRunning).flatMap((part) => part.keys);
   t.same([...new Set(owned)].sort(), [...DATA_PLANE_KEYS].sort());
+});
+
+t.test('admin keys reload: /metrics asks for a token, new expiries are capped, /v1/settings says so', async (t) => {
+  const h = await startHarness({});
+  t.teardown(() => h.close());
+  const { request } = await import('undici');
+  t.equal((await request(`${h.admin}/metrics`)).statusCode, 200);
+  const result = h.tollgate.reloader.apply(
+    validate(merge(DEFAULTS, { proxy: { listen: '127.0.0.1:0', upstream: h.upstream.origin, accessLog: false }, admin: { listen: '127.0.0.1:0', metricsAuth: true, maxTokenLifetime: '1d' }, store: { backend: 'memory' }, log: { level: 'silent' } })),
+  );
+  t.same(result.applied, ['admin.metricsAuth', 'admin.maxTokenLifetime']);
+  t.equal((await request(`${h.admin}/metrics`)).statusCode, 401, 'a token is asked for now');
+  t.equal((await request(`${h.admin}/metrics`, { headers: { authorization: `Bearer ${h.adminSecret}` } })).statusCode, 200);
+  const settings = (await (await request(`${h.admin}/v1/settings`, { headers: { authorization: `Bearer ${h.adminSecret}` } })).body.json()) as Record<string, unknown>;
+  t.equal(settings.maxTokenLifetimeSeconds, 86_400);
 });
 
 t.test('a list and a listen address each change as one key', async (t) => {
