@@ -26,6 +26,7 @@ import { DecisionServer } from './decision/server.js';
 import { emittingStore } from './events/emitting-store.js';
 import { Outbox } from './events/outbox.js';
 import type { TokenStore } from './store/token-store.js';
+import { principalSlot, startWorkloadIdentity } from './identity/workload-identity.js';
 
 export interface Tollgate {
   proxyPort: number;
@@ -65,8 +66,10 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const events = outbox;
   // Every change the admin services write carries its events when a webhook wants them (docs/webhooks.md).
   const adminStore = events.enabled ? emittingStore(store, clock, () => events.wake()) : store;
+  const principals = principalSlot(config);
   cache = new TokenCache({
     store,
+    principals,
     clock,
     observer: metrics,
     max: config.cache.max,
@@ -77,6 +80,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   });
   watchStore(store, logger, clock);
   const tokenCache = cache;
+  // JWT and client-certificate identities (docs/workload-identity.md): nothing is built or loaded when none are configured.
+  const workload = await startWorkloadIdentity(config, principals, cache, clock, fetcher, logger);
   // Exchanges in flight by token: an invalidation reaches them after the cache has dropped the
   // token, so the re-read they trigger sees the change.
   const live = new LiveExchanges({ cache, clock, metrics, endOnRevoke: config.proxy.endOnRevoke, recheckMs: config.cache.ttl });
@@ -119,7 +124,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   // One decision step, shared by every port that judges requests.
   const limits = new Limiter({ store, clock, logger, observer: metrics });
   const limitsUpkeep = keepLimits(limits, store, logger);
-  const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed, clock, limits });
+  const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed, clock, limits, workload: workload.authenticators });
   const grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
   const http2 = new Http2Front({
     upstream,
@@ -136,7 +141,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     refusalHeaders,
   });
   const proxy = new ProxyServer({
-    tls: tls?.options,
+    tls: tls === undefined ? undefined : { ...tls.options, ...workload.clientTls },
     http2,
     upstream,
     decisions,
@@ -186,7 +191,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const proxyPort = await listen(proxy.server, config.proxy.listen);
   const adminPort = await listen(admin, config.admin.listen);
   if (tls !== undefined) {
-    certificates = new CertificateWatcher(config.proxy.tls.cert, config.proxy.tls.key, tls, proxy.server as TlsServer, logger);
+    const clientCa = workload.clientTls === undefined ? undefined : { path: config.identity.mtls.clientCa, pem: workload.clientTls.ca as Buffer };
+    certificates = new CertificateWatcher(config.proxy.tls.cert, config.proxy.tls.key, tls, proxy.server as TlsServer, logger, clientCa);
     certificates.start();
     logger.info({ serial: tls.facts.serial, subject: tls.facts.subject, expiresAt: new Date(tls.facts.expiresAt * 1000).toISOString() }, 'TLS certificate served');
   }

@@ -156,7 +156,8 @@ export class LiveExchanges {
     if (!this.options.endOnRevoke) return;
     const record = entry.token.record;
     const now = this.options.clock.now();
-    if (record.status !== 'active') return this.endAll(entry, 'revoked');
+    // A disabled user's tokens and identities stop as a revoked token does.
+    if (record.status !== 'active' || entry.token.isUserDisabled === true) return this.endAll(entry, 'revoked');
     if (record.expiresAt !== null && record.expiresAt <= now) return this.endAll(entry, 'expired');
     for (const exchange of [...entry.exchanges]) {
       const identity = exchange.identity!;
