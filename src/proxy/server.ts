@@ -52,7 +52,7 @@ const RETRY_AFTER = { 'retry-after': '1' };
 
 /** The headers a refusal carries (the RFC 6750 challenge, Retry-After), whatever the protocol. */
 export function refusalHeaders(reason: DenyReason): Readonly<Record<string, string>> | undefined {
-  return reason === 'store_unavailable' || reason === 'jwt_keys_unavailable' ? RETRY_AFTER : CHALLENGES[reason];
+  return DENIALS[reason].outcome === 'unavailable' ? RETRY_AFTER : CHALLENGES[reason];
 }
 
 /**
@@ -220,7 +220,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   refused(exchange: Exchange, reason: DenyReason, right: RightLabel = 'none', extra?: Readonly<Record<string, string>>): void {
     if (exchange.isDone) return;
     const denial = DENIALS[reason];
-    const headers = extra ?? (reason === 'store_unavailable' ? RETRY_AFTER : denial.challenge ? CHALLENGES[reason] : undefined);
+    const headers = extra ?? (denial.outcome === 'unavailable' ? RETRY_AFTER : denial.challenge ? CHALLENGES[reason] : undefined);
     exchange.right = right;
     exchange.refused({ status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, headers);
     const seconds = (performance.now() - exchange.started) / 1000;

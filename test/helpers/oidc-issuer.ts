@@ -68,9 +68,10 @@ export async function startOidcIssuer(alg = 'RS256', path = ''): Promise<OidcIss
       return current.kid;
     },
     async sign(claims, options = {}) {
-      const key = options.kid === undefined ? current : keys.find((k) => k.kid === options.kid)!;
+      // A kid the issuer does not hold is put in the header of a token signed with the current key.
+      const key = keys.find((k) => k.kid === options.kid) ?? current;
       const nowS = options.nowS ?? Math.floor(Date.now() / 1000);
-      const jwt = new SignJWT({ iss: state.issuer, iat: nowS, exp: nowS + (options.expiresInS ?? 3600), ...claims }).setProtectedHeader({ alg: options.alg ?? key.alg, kid: key.kid, typ: 'JWT' });
+      const jwt = new SignJWT({ iss: state.issuer, iat: nowS, exp: nowS + (options.expiresInS ?? 3600), ...claims }).setProtectedHeader({ alg: options.alg ?? key.alg, kid: options.kid ?? key.kid, typ: 'JWT' });
       return jwt.sign(key.privateKey);
     },
     async rotate(nextAlg = alg) {
