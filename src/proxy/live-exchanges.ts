@@ -106,9 +106,11 @@ export class LiveExchanges {
       return;
     }
     const users = message.type === 'user' ? [message.user] : message.type === 'users' ? message.users : undefined;
+    // A team's change (`users`) also reaches workload identities whose credential names a team in a claim.
+    const isTeamChange = message.type === 'users';
     for (const entry of this.tokens.values()) {
       const user = entry.token.record.user;
-      if (users === undefined || (user !== null && users.includes(user))) this.recheck(entry);
+      if (users === undefined || (user !== null && users.includes(user)) || (isTeamChange && (entry.token.workload?.teams.length ?? 0) > 0)) this.recheck(entry);
     }
   }
 
