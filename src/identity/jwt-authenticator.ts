@@ -46,6 +46,8 @@ export class JwtAuthenticator implements PrincipalSource {
   /** Verified JWTs by hash, until their `exp`: what the cache reads when it re-reads their user. */
   private readonly principals: LRUCache<string, Principal>;
   private readonly refusals: LRUCache<string, DenyReason>;
+  /** Verifications under way, by JWT hash: concurrent first requests with one JWT check it once. */
+  private readonly inflight = new Map<string, Promise<Authentication>>();
 
   constructor(private readonly options: JwtAuthenticatorOptions) {
     for (const config of options.issuers) {
@@ -73,7 +75,11 @@ export class JwtAuthenticator implements PrincipalSource {
     if (cached !== undefined && cached !== UNKNOWN && cached !== UNAVAILABLE) return settle(cached, now);
     const refused = this.refusals.get(hash);
     if (refused !== undefined) return refused;
-    return this.verify(jwt, hash);
+    const pending = this.inflight.get(hash);
+    if (pending !== undefined) return pending;
+    const verifying = this.verify(jwt, hash).finally(() => this.inflight.delete(hash));
+    this.inflight.set(hash, verifying);
+    return verifying;
   }
 
   private async verify(jwt: string, hash: string): Promise<Authentication> {
