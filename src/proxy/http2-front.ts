@@ -173,6 +173,7 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
         right: exchange.right,
         outcome,
         tokenId: exchange.identity?.tokenId,
+        credential: exchange.credential,
         ...workloadFields(exchange.identity),
         ms: Math.round(seconds * 1000 * 100) / 100,
         bytesIn: exchange.requestBytes,

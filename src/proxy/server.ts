@@ -192,6 +192,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
         right: exchange.right,
         outcome,
         tokenId: exchange.identity?.tokenId,
+        credential: exchange.credential,
         ...workloadFields(exchange.identity),
         ms: Math.round(seconds * 1000 * 100) / 100,
         bytesIn: exchange.requestBytes,
