@@ -1,4 +1,5 @@
 import t from 'tap';
+import { SignJWT } from 'jose';
 import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { startHarness } from '../helpers/harness.js';
@@ -87,6 +88,19 @@ t.test('every refusal is a 401 invalid_token whose detail says which check faile
   const [, payload, signature] = forged.split('.');
   const res = await send(STREAM, `${header}.${payload}.${signature}`);
   t.equal(res.status, 401);
+  t.match(res.body.detail, /signature/);
+});
+
+t.test('unsigned and HMAC tokens are refused, even an HMAC keyed with the issuer\'s published key', async (t) => {
+  const claims = { ...kubernetesClaims('prod', 'producer'), iss: cluster.issuer, exp: Math.floor(Date.now() / 1000) + 600 };
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`;
+  t.equal((await send(STREAM, unsigned)).status, 401, 'alg none');
+  // The classic confusion: the public JWK set used as an HMAC secret.
+  const published = Buffer.from(JSON.stringify(await (await fetch(`${cluster.issuer}/keys`)).json()));
+  const confused = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: cluster.currentKid }).sign(published);
+  const res = await send(STREAM, confused);
+  t.equal(res.status, 401, 'HS256');
   t.match(res.body.detail, /signature/);
 });
 
