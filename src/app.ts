@@ -12,6 +12,7 @@ import type { TokenStore } from './store/token-store.js';
 import type { DataPlane } from './roles/data-plane.js';
 import type { ControlPlane } from './roles/control-plane.js';
 import { closeNow, createTokenCache, followStore, graceOf, listen } from './roles/replica.js';
+import { principalSlot, startWorkloadIdentity } from './identity/workload-identity.js';
 
 /** A running process of any role: its ports and its shutdown. */
 export interface Replica {
@@ -46,20 +47,23 @@ export interface Tollgate extends Replica {
  * sender or the sweeper, and a control replica never loads the proxy.
  */
 export async function startReplica(config: Config, store: TokenStore, logger: Logger, clock: Clock, fetcher: typeof fetch = fetch): Promise<Replica> {
-  if (config.role === 'proxy') return startProxyRole(config, store, logger, clock);
+  if (config.role === 'proxy') return startProxyRole(config, store, logger, clock, fetcher);
   if (config.role === 'control') return startControlRole(config, store, logger, clock, fetcher);
   return startTollgate(config, store, logger, clock, fetcher);
 }
 
 /** The sidecar: the data plane, and on `admin.listen` its probes and metrics alone. */
-async function startProxyRole(config: Config, store: TokenStore, logger: Logger, clock: Clock): Promise<Replica> {
+async function startProxyRole(config: Config, store: TokenStore, logger: Logger, clock: Clock, fetcher: typeof fetch): Promise<Replica> {
   const [{ DataPlane }, { createProbeServer }] = await Promise.all([import('./roles/data-plane.js'), import('./probes/probe-server.js')]);
   let isDraining = false;
   let proxy: DataPlane | undefined;
   const metrics = new Metrics({ ...storeHealth(store, () => cache.size), certificateExpiry: () => proxy?.certificateExpiry() }, readBuildInfo());
-  const cache = createTokenCache(config, store, clock, metrics);
+  const principals = principalSlot(config);
+  const cache = createTokenCache(config, store, clock, metrics, principals);
+  // JWT and client-certificate identities (docs/workload-identity.md): nothing is built or loaded when none are configured.
+  const workload = await startWorkloadIdentity(config, principals, cache, clock, fetcher, logger);
   const parts = { config, store, cache, metrics, logger, clock };
-  proxy = new DataPlane(parts);
+  proxy = new DataPlane({ ...parts, workload });
   const dataPlane = proxy;
   followStore(store, cache, dataPlane, logger, clock);
   const probes = createProbeServer({
@@ -127,9 +131,11 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     { ...storeHealth(store, () => cache.size), ...storeFigures(config, store, clock, () => control?.outbox), certificateExpiry: () => data?.certificateExpiry() },
     readBuildInfo(),
   );
-  const cache = createTokenCache(config, store, clock, metrics);
+  const principals = principalSlot(config);
+  const cache = createTokenCache(config, store, clock, metrics, principals);
+  const workload = await startWorkloadIdentity(config, principals, cache, clock, fetcher, logger);
   const parts = { config, store, cache, metrics, logger, clock };
-  data = new DataPlane(parts);
+  data = new DataPlane({ ...parts, workload });
   const proxy = data;
   followStore(store, cache, proxy, logger, clock);
   control = new ControlPlane({

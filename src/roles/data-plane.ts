@@ -16,6 +16,7 @@ import { ProxyServer, refusalHeaders } from '../proxy/server.js';
 import { CertificateWatcher, readCertificateAtStart } from '../proxy/tls-certificate.js';
 import { UpstreamPool } from '../proxy/upstream-pool.js';
 import type { Invalidation, TokenStore } from '../store/token-store.js';
+import type { WorkloadIdentity } from '../identity/workload-identity.js';
 import { listen } from './replica.js';
 
 export interface DataPlaneParts {
@@ -25,6 +26,8 @@ export interface DataPlaneParts {
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
+  /** JWT and client-certificate identities (docs/workload-identity.md), when configured. */
+  workload?: WorkloadIdentity;
 }
 
 /**
@@ -65,7 +68,7 @@ export class DataPlane {
     });
     // One decision step, shared by every port that judges requests.
     this.limits = new Limiter({ store, clock, logger, observer: metrics });
-    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, clock, limits: this.limits });
+    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, clock, limits: this.limits, workload: parts.workload?.authenticators });
     this.grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
     const http2 = new Http2Front({
       upstream: this.upstream,
@@ -93,7 +96,8 @@ export class DataPlane {
       idleTimeoutMs: config.proxy.timeouts.idle,
       maxConnections: config.proxy.maxConnections,
     };
-    this.proxy = new ProxyServer({ ...front, tls: this.tls?.options, http2, upstream: this.upstream, decisions, live });
+    const tls = this.tls === undefined ? undefined : { ...this.tls.options, ...parts.workload?.clientTls };
+    this.proxy = new ProxyServer({ ...front, tls, http2, upstream: this.upstream, decisions, live });
     // The decision port judges with the same step instance: one cache, one route table, one lastUsed.
     this.decisionServer = config.decision.listen ? new DecisionServer({ ...front, decisions, pathPrefix: config.decision.pathPrefix }) : undefined;
   }
@@ -124,7 +128,9 @@ export class DataPlane {
     this.limitsUpkeep = keepLimits(this.limits, this.parts.store, logger);
     const proxyPort = await listen(this.proxy.server, config.proxy.listen);
     if (this.tls !== undefined) {
-      this.certificates = new CertificateWatcher(config.proxy.tls.cert, config.proxy.tls.key, this.tls, this.proxy.server as TlsServer, logger);
+      const clientTls = this.parts.workload?.clientTls;
+      const clientCa = clientTls === undefined ? undefined : { path: config.identity.mtls.clientCa, pem: clientTls.ca as Buffer };
+      this.certificates = new CertificateWatcher(config.proxy.tls.cert, config.proxy.tls.key, this.tls, this.proxy.server as TlsServer, logger, clientCa);
       this.certificates.start();
       logger.info({ serial: this.tls.facts.serial, subject: this.tls.facts.subject, expiresAt: new Date(this.tls.facts.expiresAt * 1000).toISOString() }, 'TLS certificate served');
     }
