@@ -13,6 +13,7 @@ import type { DataPlane } from './roles/data-plane.js';
 import type { ControlPlane } from './roles/control-plane.js';
 import { closeNow, CONTROL_PLANE_KEYS, createTokenCache, DATA_PLANE_KEYS, followStore, graceOf, listen, replicaParts } from './roles/replica.js';
 import { ConfigReloader } from './config/reload.js';
+import { emptySlot, jwtIssuersPart, principalSlot, startWorkloadIdentity } from './identity/workload-identity.js';
 
 /** A running process of any role: its ports and its shutdown. */
 export interface Replica {
@@ -49,20 +50,24 @@ export interface Tollgate extends Replica {
  * sender or the sweeper, and a control replica never loads the proxy.
  */
 export async function startReplica(config: Config, store: TokenStore, logger: Logger, clock: Clock, fetcher: typeof fetch = fetch): Promise<Replica> {
-  if (config.role === 'proxy') return startProxyRole(config, store, logger, clock);
+  if (config.role === 'proxy') return startProxyRole(config, store, logger, clock, fetcher);
   if (config.role === 'control') return startControlRole(config, store, logger, clock, fetcher);
   return startTollgate(config, store, logger, clock, fetcher);
 }
 
 /** The sidecar: the data plane, and on `admin.listen` its probes and metrics alone. */
-async function startProxyRole(config: Config, store: TokenStore, logger: Logger, clock: Clock): Promise<Replica> {
+async function startProxyRole(config: Config, store: TokenStore, logger: Logger, clock: Clock, fetcher: typeof fetch): Promise<Replica> {
   const [{ DataPlane }, { createProbeServer }] = await Promise.all([import('./roles/data-plane.js'), import('./probes/probe-server.js')]);
   let isDraining = false;
   let proxy: DataPlane | undefined;
   const metrics = new Metrics({ ...storeHealth(store, () => cache.size), certificateExpiry: () => proxy?.certificateExpiry() }, readBuildInfo());
-  const cache = createTokenCache(config, store, clock, metrics);
+  // Always a slot here, so a reload can add JWT issuers to a replica started with none.
+  const principals = principalSlot(config) ?? emptySlot();
+  const cache = createTokenCache(config, store, clock, metrics, principals);
+  // JWT and client-certificate identities (docs/workload-identity.md): nothing is built or loaded when none are configured.
+  const workload = await startWorkloadIdentity(config, principals, cache, clock, fetcher, logger);
   const parts = { config, store, cache, metrics, logger, clock };
-  proxy = new DataPlane(parts);
+  proxy = new DataPlane({ ...parts, workload });
   const dataPlane = proxy;
   followStore(store, cache, dataPlane, logger, clock);
   const probeOptions = {
@@ -78,7 +83,12 @@ async function startProxyRole(config: Config, store: TokenStore, logger: Logger,
   const reloader = new ConfigReloader({
     config,
     // The control plane's keys change nothing here but whether /metrics asks for a token.
-    parts: [...replicaParts(logger, cache), ...dataPlane.configParts(), { keys: CONTROL_PLANE_KEYS, apply: (next) => void (probeOptions.metricsAuth = next.admin.metricsAuth) }],
+    parts: [
+      ...replicaParts(logger, cache),
+      ...dataPlane.configParts(),
+      jwtIssuersPart(principals, workload.authenticators, cache, clock, fetcher, logger),
+      { keys: CONTROL_PLANE_KEYS, apply: (next) => void (probeOptions.metricsAuth = next.admin.metricsAuth) },
+    ],
     logger,
     observer: metrics,
   });
@@ -115,7 +125,7 @@ async function startControlRole(config: Config, store: TokenStore, logger: Logge
   await controlPlane.start();
   const adminPort = await listen(controlPlane.admin, config.admin.listen);
   // No data plane here: its keys change nothing that runs (no warning), the rest as in any role.
-  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...controlPlane.configParts(), { keys: DATA_PLANE_KEYS, apply() {} }], logger, observer: metrics });
+  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...controlPlane.configParts(), { keys: [...DATA_PLANE_KEYS, 'identity'], apply() {} }], logger, observer: metrics });
   logger.info({ role: config.role, adminPort, store: store.backend }, 'tollgate listening');
   return {
     role: 'control',
@@ -142,9 +152,12 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     { ...storeHealth(store, () => cache.size), ...storeFigures(config, store, clock, () => control?.outbox), certificateExpiry: () => data?.certificateExpiry() },
     readBuildInfo(),
   );
-  const cache = createTokenCache(config, store, clock, metrics);
+  // Always a slot here, so a reload can add JWT issuers to a replica started with none.
+  const principals = principalSlot(config) ?? emptySlot();
+  const cache = createTokenCache(config, store, clock, metrics, principals);
+  const workload = await startWorkloadIdentity(config, principals, cache, clock, fetcher, logger);
   const parts = { config, store, cache, metrics, logger, clock };
-  data = new DataPlane(parts);
+  data = new DataPlane({ ...parts, workload });
   const proxy = data;
   followStore(store, cache, proxy, logger, clock);
   control = new ControlPlane({
@@ -167,7 +180,12 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const { proxyPort, decisionPort } = await proxy.listen();
   const adminPort = await listen(admin, config.admin.listen);
   // What a reload may change, part by part; a key no part names keeps its running value until a restart.
-  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...proxy.configParts(), ...controlPlane.configParts()], logger, observer: metrics });
+  const reloader = new ConfigReloader({
+    config,
+    parts: [...replicaParts(logger, cache), ...proxy.configParts(), jwtIssuersPart(principals, workload.authenticators, cache, clock, fetcher, logger), ...controlPlane.configParts()],
+    logger,
+    observer: metrics,
+  });
   logger.info({ role: config.role, proxyPort, adminPort, decisionPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
 
   return {

@@ -80,12 +80,24 @@ export class DirectoryService {
 
   /** Replaces the grants; every personal token of the user is evicted everywhere at once. */
   async setGrants(caller: Caller, name: string, grants: Grants): Promise<UserView> {
-    this.requireChange(caller, 'change-users', 'changing grants', name);
+    return this.editUser(caller, name, { grants });
+  }
+
+  /**
+   * Replaces the grants and/or disables or enables the user. Either reaches every replica through
+   * the user's invalidation, as a grant change does: a disabled user's personal tokens and workload
+   * identities are refused at once and their open exchanges end (docs/workload-identity.md).
+   */
+  async editUser(caller: Caller, name: string, change: { grants?: Grants | undefined; disabled?: boolean | undefined }): Promise<UserView> {
+    this.requireChange(caller, 'change-users', change.grants === undefined ? 'disabling users' : 'changing grants', name);
     const user = await this.store.getUser(name);
     if (!user) throw notFound(`user ${name}`);
-    await this.checkGrants(grants);
+    const grants = change.grants ?? user.grants;
+    if (change.grants !== undefined) await this.checkGrants(grants);
     const now = this.clock.now();
     const next: UserRecord = { ...user, grants, updatedAt: now };
+    if (change.disabled === true) next.disabled = true;
+    else if (change.disabled === false) delete next.disabled;
     await this.store.putUser(next);
     await this.invalidator.invalidate({ at: now, type: 'user', user: name });
     return viewOfUser(next, await this.store.teamsOf(name));

@@ -115,7 +115,7 @@ export function routes(): AdminRoute[] {
     route('GET', '/v1/users', 'token', directory.listUsers, { summary: 'List users', status: 200 }),
     route('GET', '/v1/users/{name}', 'token', directory.getUser, { summary: 'One user', response: schemas.userView, status: 200 }),
     route('PATCH', '/v1/users/{name}', 'token', directory.editUser, {
-      summary: "Replace a user's grants",
+      summary: "Replace a user's grants, or disable or enable the user",
       body: schemas.editUserBody,
       response: schemas.userView,
       status: 200,

@@ -196,8 +196,14 @@ export const editTeamBody = z
 
 /** Body of POST /v1/users. */
 export const createUserBody = z.strictObject({ name, grants: grants.default({}) }).meta({ id: 'CreateUser' });
-/** Body of PATCH /v1/users/{name}: the grants replace the old ones. */
-export const editUserBody = z.strictObject({ grants }).meta({ id: 'EditUser' });
+/** Body of PATCH /v1/users/{name}: the grants replace the old ones; `disabled` refuses everything the user holds. */
+export const editUserBody = z
+  .strictObject({
+    grants: grants.optional(),
+    disabled: z.boolean().optional().meta({ description: 'true: every personal token and workload identity of the user is refused, and their open exchanges end' }),
+  })
+  .refine((body) => body.grants !== undefined || body.disabled !== undefined, { message: 'give grants, disabled, or both' })
+  .meta({ id: 'EditUser' });
 
 /** Responses, for the OpenAPI description. */
 export const tokenView = z
@@ -268,6 +274,7 @@ export const userView = z
     grants: grantsView,
     teams: z.array(z.string()),
     effectiveGrants: grantsView.meta({ description: "the user's own grants ∪ their teams' grants" }),
+    disabled: z.boolean().meta({ description: 'true: the user\'s tokens and workload identities are refused' }),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })

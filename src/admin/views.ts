@@ -32,6 +32,7 @@ export const viewOfUser = (user: UserRecord, teams: readonly TeamRecord[]): User
   grants: user.grants,
   teams: teams.map((team) => team.name).sort(),
   effectiveGrants: { ...combineGrants(user.grants, teams) },
+  disabled: user.disabled === true,
   createdAt: iso(user.createdAt),
   updatedAt: iso(user.updatedAt),
 });

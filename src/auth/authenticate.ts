@@ -17,6 +17,7 @@ function settle(resolution: Resolution, now: number): Authentication {
   if (resolution === UNAVAILABLE) return 'store_unavailable';
   if (resolution === UNKNOWN) return 'invalid_token';
   if (resolution.record.status !== 'active' || isExpired(resolution.record, now)) return 'invalid_token';
+  if (resolution.isUserDisabled === true) return 'user_disabled';
   return resolution;
 }
 

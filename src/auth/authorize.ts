@@ -14,6 +14,22 @@ export interface Identity {
    * request it makes spends from their budgets too. Absent for an independent token.
    */
   readonly line?: readonly LineMaker[];
+  /** The user the token (or workload identity) acts as is disabled: everything it asks is refused. */
+  readonly isUserDisabled?: boolean;
+  /**
+   * A workload identity (docs/workload-identity.md) rather than a Tollgate token: a verified JWT
+   * or a client certificate standing as a personal token on `*` of its mapped user.
+   */
+  readonly workload?: WorkloadFacts;
+}
+
+/** What a workload identity was verified as: shown in the access log, never the credential itself. */
+export interface WorkloadFacts {
+  readonly credential: 'jwt' | 'mtls';
+  /** The JWT's `iss`, or the client certificate's issuer name. */
+  readonly issuer: string;
+  /** Teams named by the credential's own claim (existing teams only), on top of the user's. */
+  readonly teams: readonly string[];
 }
 
 /** True when a token scoped to `scope` reaches `repository`. */
@@ -27,6 +43,7 @@ export const covers = (scope: string, repository: string): boolean => scope === 
 export function authorize(identity: Identity, right: Right, repository: string | undefined, now: number): Decision {
   const record = identity.record;
   if (record.status !== 'active' || isExpired(record, now)) return deny('invalid_token');
+  if (identity.isUserDisabled === true) return deny('user_disabled');
   const target = repository ?? record.repository;
   if (!covers(record.repository, target)) return deny('insufficient_scope');
   if (!record.rights.includes(right)) return deny('insufficient_scope');

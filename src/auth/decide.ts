@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
-import type { RightLabel } from '../metrics/metrics.js';
+import type { CredentialLabel, RightLabel } from '../metrics/metrics.js';
+import type { PeerCertificate } from 'node:tls';
 import type { Right } from '../tokens/record.js';
 import { authenticateBearer, type Authentication } from './authenticate.js';
 import { authorize, type Identity } from './authorize.js';
@@ -7,6 +8,8 @@ import type { DenyReason } from './decision.js';
 import type { LastUsedRecorder, UseSource } from './last-used.js';
 import { checkTarget } from './paths.js';
 import { hasUnderscoreTwin, repositoryFromHeader, rightFor, type RouteMatch, type RouteTable } from './routes.js';
+import { BearerFault } from './bearer.js';
+import { looksLikeJwt } from '../identity/jwt-shape.js';
 import { findToken, HEADER_ONLY, removeProtocolToken, withoutQueryToken, type TokenSource } from './token-sources.js';
 import type { TokenCache } from './token-cache.js';
 import type { Limiter } from '../limits/limiter.js';
@@ -24,7 +27,20 @@ export interface ForwardIdentity {
   repository: string;
   user: string | null;
   right: string;
+  /** A workload identity's issuer (a JWT's iss, a client certificate's issuer): for the access log. */
+  issuer?: string | undefined;
 }
+
+/**
+ * What the access log adds for a workload identity: the user it acted as and who vouched for it
+ * (the JWT issuer, the client certificate's issuer), never the credential itself. Nothing for a token.
+ */
+export function workloadFields(identity: ForwardIdentity | undefined): { user?: string; issuer?: string } {
+  if (identity?.issuer === undefined) return NO_FIELDS;
+  return { user: identity.user ?? undefined, issuer: identity.issuer };
+}
+
+const NO_FIELDS = Object.freeze({});
 
 /**
  * The request being judged, whatever carried it (an HTTP/1.1 exchange, an HTTP/2 stream, a
@@ -38,6 +54,10 @@ export interface Judged extends UseSource {
   readonly rawHeaders: string[];
   /** A WebSocket upgrade: its right is the route's WEBSOCKET entry, else its GET right. */
   readonly isUpgrade?: boolean;
+  /** The client certificate the TLS handshake verified, if any (the proxy port with identity.mtls). */
+  readonly clientCertificate?: PeerCertificate | undefined;
+  /** Set by the step: what kind of credential the request carried (the `credential` label). */
+  credential: CredentialLabel;
   /** True once the caller has gone: a late lookup then decides nothing. */
   readonly isDone: boolean;
   /** Set by the step: the checked path (with its query), the right, who it runs as. */
@@ -72,8 +92,18 @@ export interface AllowedRequest {
   readonly tokenSource?: TokenSource | undefined;
 }
 
+/** Where workload identities are verified (docs/workload-identity.md); absent: none configured. */
+export interface WorkloadAuthenticators {
+  /** A bearer shaped like a JWT: verified as one. Synchronous when the JWT is cached. */
+  jwt?: { authenticate(jwt: string, now: number): Authentication | Promise<Authentication> };
+  /** A verified client certificate: the identity it maps to, when no bearer is sent. */
+  mtls?: { authenticate(certificate: PeerCertificate, now: number): Authentication | Promise<Authentication> };
+}
+
 export interface DecisionStepOptions {
   cache: TokenCache;
+  /** JWT and client-certificate identities beside Tollgate's tokens. */
+  workload?: WorkloadAuthenticators;
   /** Swapped whole by `useRoutes` on a configuration reload. */
   routes: RouteTable;
   lastUsed: LastUsedRecorder;
@@ -153,7 +183,7 @@ export class DecisionStep {
 
     const found = findToken(target, request.rawHeaders, match?.route.tokenIn ?? HEADER_ONLY, request);
     if (found === 'two_places') return verdicts.refused(request, 'token_in_two_places', 'none');
-    const identity = authenticateBearer(found, this.options.cache, this.options.clock.now());
+    const identity = this.authenticate(found, request);
     if (identity instanceof Promise) {
       // Cache miss: the only path that waits, and the only one that allocates a promise.
       identity.then(
@@ -165,6 +195,28 @@ export class DecisionStep {
       return;
     }
     this.authorized(request, match, identity, verdicts);
+  }
+
+  /**
+   * The credential's identity: a JWT-shaped bearer is verified as a JWT when issuers are
+   * configured, any other bearer is a Tollgate token; with no bearer at all, a verified client
+   * certificate speaks. A bearer sent over a certificate's connection decides alone: the
+   * certificate names the workload, the bearer the user it acts as now (docs/workload-identity.md).
+   */
+  private authenticate(found: string | BearerFault, request: Judged): Authentication | Promise<Authentication> {
+    const now = this.options.clock.now();
+    const workload = this.options.workload;
+    if (typeof found === 'string') {
+      if (workload?.jwt !== undefined && looksLikeJwt(found)) {
+        request.credential = 'jwt';
+        return workload.jwt.authenticate(found, now);
+      }
+      request.credential = 'token';
+    } else if (found === BearerFault.Missing && workload?.mtls !== undefined && request.clientCertificate !== undefined) {
+      request.credential = 'mtls';
+      return workload.mtls.authenticate(request.clientCertificate, now);
+    }
+    return authenticateBearer(found, this.options.cache, now);
   }
 
   private authorized<R extends Judged>(request: R, match: RouteMatch | undefined, identity: Authentication, verdicts: Verdicts<R>): void {
@@ -188,8 +240,9 @@ export class DecisionStep {
     if (!decision.allowed) return verdicts.refused(request, decision.reason, right);
 
     const record = identity.record;
-    this.options.lastUsed.record(record.id, now, request);
-    request.identity = { tokenId: record.id, repository: decision.repository, user: record.user, right };
+    // A workload identity is no stored token: there is no record to note its use on (docs/workload-identity.md).
+    if (identity.workload === undefined) this.options.lastUsed.record(record.id, now, request);
+    request.identity = { tokenId: record.id, repository: decision.repository, user: record.user, right, issuer: identity.workload?.issuer };
     request.right = right;
     request.token = identity;
     // The upstream never sees the token: out of the target, or out of the subprotocol list.

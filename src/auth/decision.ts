@@ -8,6 +8,18 @@ export type DenyReason =
   /** An underscore twin of a field a route reads for its decision (`X_Repository`). */
   | 'ambiguous_header'
   | 'invalid_token'
+  /** The user a token or workload identity acts as is disabled. */
+  | 'user_disabled'
+  /** Workload JWTs (docs/workload-identity.md): each an `invalid_token` with its own detail. */
+  | 'jwt_unknown_issuer'
+  | 'jwt_bad_signature'
+  | 'jwt_wrong_audience'
+  | 'jwt_expired'
+  | 'jwt_unmapped_user'
+  /** The issuer's keys could not be fetched and none are held: fail closed. */
+  | 'jwt_keys_unavailable'
+  /** A client certificate that maps to no user. */
+  | 'certificate_unmapped_user'
   | 'token_in_two_places'
   | 'unsupported_upgrade'
   | 'bad_target'
@@ -42,6 +54,14 @@ export interface Denial {
 
 const REALM = 'Bearer realm="tollgate"';
 
+/** A 401 invalid_token (RFC 6750 §3.1) whose detail says which check failed, never the credential. */
+const invalidToken = (detail: string): Denial => ({
+  ...PROBLEMS.invalid_token,
+  detail,
+  outcome: 'unauthenticated',
+  challenge: `${REALM}, error="invalid_token"`,
+});
+
 export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
   missing_token: {
     ...PROBLEMS.missing_token,
@@ -65,6 +85,18 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
     outcome: 'unauthenticated',
     challenge: `${REALM}, error="invalid_token"`,
   },
+  user_disabled: invalidToken('The user this credential acts as is disabled.'),
+  jwt_unknown_issuer: invalidToken('The JWT names an issuer (iss) that is not configured, or carries none.'),
+  jwt_bad_signature: invalidToken('The JWT signature does not verify with any key of its issuer (or uses an algorithm not allowed).'),
+  jwt_wrong_audience: invalidToken('The JWT is not meant for this service: no aud of it is a configured audience.'),
+  jwt_expired: invalidToken('The JWT is expired (exp) or not yet valid (nbf).'),
+  jwt_unmapped_user: invalidToken("The JWT's claims map to no existing user."),
+  jwt_keys_unavailable: {
+    ...PROBLEMS.store_unavailable,
+    detail: "The JWT issuer's keys could not be fetched; retry shortly.",
+    outcome: 'unavailable',
+  },
+  certificate_unmapped_user: invalidToken('The client certificate maps to no existing user.'),
   token_in_two_places: {
     ...PROBLEMS.token_in_two_places,
     detail: 'Send the token in one place only: the Authorization header, the access_token parameter or the WebSocket subprotocol.',

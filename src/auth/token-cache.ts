@@ -2,8 +2,8 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { Invalidation, InvalidationListener, TokenStore } from '../store/token-store.js';
 import { hashesEqual, idFromHash } from '../tokens/secret.js';
-import type { Identity, LineMaker } from './authorize.js';
-import { combineGrants, isLent, type Grants, type TokenRecord } from '../tokens/record.js';
+import type { Identity, LineMaker, WorkloadFacts } from './authorize.js';
+import { ALL_REPOSITORIES, combineGrants, isLent, RIGHTS, type Grants, type TeamRecord, type TokenRecord } from '../tokens/record.js';
 
 /** What one lookup reports: where the answer came from and how long it took. */
 export interface LookupObserver {
@@ -29,8 +29,27 @@ export const UNKNOWN = Symbol('unknown token');
 export const UNAVAILABLE = Symbol('store unavailable');
 export type Resolution = Identity | typeof UNKNOWN | typeof UNAVAILABLE;
 
+/**
+ * A workload identity already verified (a JWT's signature and claims, a client certificate's
+ * chain), known by the hash of the credential: the cache turns it into an Identity by reading
+ * its user's grants, as it does for a personal token (docs/workload-identity.md).
+ */
+export interface Principal extends WorkloadFacts {
+  /** The Tollgate user it maps to. */
+  readonly user: string;
+  /** Epoch ms after which it stands for nobody (the JWT's exp, the certificate's notAfter). */
+  readonly expiresAt: number;
+}
+
+/** Where the cache finds the principal behind a credential hash that is no Tollgate token. */
+export interface PrincipalSource {
+  principalOf(hash: string): Principal | undefined;
+}
+
 export interface TokenCacheOptions {
   store: TokenStore;
+  /** Verified workload identities (absent: none are configured). */
+  principals?: PrincipalSource;
   clock: Clock;
   observer: CacheObserver;
   max: number;
@@ -134,11 +153,20 @@ export class TokenCache implements InvalidationListener {
     const id = idFromHash(hash);
     const { store, observer } = this.options;
     let identity: Identity | undefined;
+    const principal = this.options.principals?.principalOf(hash);
     try {
-      const record = await store.getToken(id);
-      if (record !== undefined && hashesEqual(record.hash, hash)) {
-        const grants = record.kind === 'personal' && record.user !== null ? await grantsOf(store, record.user) : null;
-        identity = isLent(record) ? { record, grants, line: await lineOf(store, record) } : { record, grants };
+      if (principal !== undefined) {
+        identity = await workloadIdentity(store, principal, hash, id);
+        // Verified, but mapped to no user: not a token to remember as unknown (the user may be made next).
+        if (identity === undefined) return UNKNOWN;
+      } else {
+        const record = await store.getToken(id);
+        if (record !== undefined && hashesEqual(record.hash, hash)) {
+          const standing = record.kind === 'personal' && record.user !== null ? await standingOf(store, record.user) : undefined;
+          const grants = standing?.grants ?? null;
+          const base: Identity = standing?.isDisabled === true ? { record, grants, isUserDisabled: true } : { record, grants };
+          identity = isLent(record) ? { ...base, line: await lineOf(store, record) } : base;
+        }
       }
     } catch {
       observer.storeError('getToken');
@@ -176,14 +204,18 @@ export class TokenCache implements InvalidationListener {
     for (const id of ids) this.entries.delete(id);
   }
 
-  /** Drops every personal token of these users (their grants, or their teams' grants, changed). */
-  evictUsers(users: readonly string[]): void {
+  /**
+   * Drops every personal token and workload identity of these users (their grants, or their
+   * teams' grants, changed). `isTeamChange`: a team's grants or members changed, which may also
+   * reach workload identities whose credential names that team in a claim; those are dropped too.
+   */
+  evictUsers(users: readonly string[], isTeamChange = false): void {
     this.epoch++;
     const names = new Set(users);
     const doomed: string[] = [];
     for (const [id, entry] of this.entries.entries()) {
       const user = entry.identity.record.user;
-      if (user !== null && names.has(user)) doomed.push(id);
+      if ((user !== null && names.has(user)) || (isTeamChange && (entry.identity.workload?.teams.length ?? 0) > 0)) doomed.push(id);
     }
     for (const id of doomed) this.entries.delete(id);
   }
@@ -198,7 +230,7 @@ export class TokenCache implements InvalidationListener {
   apply(message: Invalidation): void {
     if (message.type === 'tokens') this.evict(message.ids);
     else if (message.type === 'user') this.evictUsers([message.user]);
-    else if (message.type === 'users') this.evictUsers(message.users);
+    else if (message.type === 'users') this.evictUsers(message.users, true);
     else this.clear();
   }
 
@@ -213,11 +245,62 @@ export class TokenCache implements InvalidationListener {
   }
 }
 
-/** A user's grants: their own ∪ their teams' (docs/tokens.md), read together on a miss. */
-async function grantsOf(store: TokenStore, user: string): Promise<Grants> {
-  const [record, teams] = await Promise.all([store.getUser(user), store.teamsOf(user)]);
+interface Standing {
+  grants: Grants;
+  isDisabled: boolean;
+  exists: boolean;
+}
+
+/** A user's grants, their own ∪ their teams' (docs/tokens.md), and whether they may act at all, read together on a miss. */
+async function standingOf(store: TokenStore, user: string, extraTeams: readonly string[] = []): Promise<Standing> {
+  const [record, teams, extra] = await Promise.all([store.getUser(user), store.teamsOf(user), extraTeamsOf(store, extraTeams)]);
   // A deleted user holds nothing, whatever teams still name them.
-  return record === undefined ? {} : combineGrants(record.grants, teams);
+  if (record === undefined) return { grants: {}, isDisabled: false, exists: false };
+  const named = new Set(teams.map((team) => team.name));
+  return { grants: combineGrants(record.grants, [...teams, ...extra.filter((team) => !named.has(team.name))]), isDisabled: record.disabled === true, exists: true };
+}
+
+/** Teams a credential's claim names, those that exist (an unknown name grants nothing). */
+async function extraTeamsOf(store: TokenStore, names: readonly string[]): Promise<TeamRecord[]> {
+  if (names.length === 0) return [];
+  const found = await Promise.all(names.map((name) => store.getTeam(name)));
+  return found.filter((team): team is TeamRecord => team !== undefined);
+}
+
+/**
+ * A workload identity as the rest of the data plane sees it: a personal token on `*` holding
+ * every right, so what it may do is exactly its user's grants (authorize() intersects), ended
+ * and re-judged by the same invalidations. Its id is the credential hash's, never a stored token's.
+ */
+async function workloadIdentity(store: TokenStore, principal: Principal, hash: string, id: string): Promise<Identity | undefined> {
+  const standing = await standingOf(store, principal.user, principal.teams);
+  if (!standing.exists) return undefined;
+  const record: TokenRecord = {
+    id,
+    hash,
+    kind: 'personal',
+    name: principal.credential,
+    repository: ALL_REPOSITORIES,
+    user: principal.user,
+    rights: [...RIGHTS],
+    status: 'active',
+    prefix: principal.credential,
+    createdAt: 0,
+    createdBy: principal.issuer,
+    updatedAt: 0,
+    expiresAt: principal.expiresAt,
+    revokedAt: null,
+    lastUsedAt: null,
+    lastUsedIp: null,
+    lastUsedUserAgent: null,
+    version: 0,
+    parentId: null,
+    // One budget per identity and user, whatever credential instance carries it (docs/workload-identity.md).
+    budgetId: `${principal.credential}:${principal.user}`,
+    limits: null,
+  };
+  const workload: WorkloadFacts = { credential: principal.credential, issuer: principal.issuer, teams: principal.teams };
+  return standing.isDisabled ? { record, grants: standing.grants, workload, isUserDisabled: true } : { record, grants: standing.grants, workload };
 }
 
 /** The longest lent line read on a miss (a cycle in a damaged store ends there too). */

@@ -126,17 +126,20 @@ export const USER_COMMANDS: Record<string, Command> = {
     showUsers(o, [item], item, true),
   ),
   edit: {
-    usage: 'user edit NAME (--grant REPOSITORY=RIGHT[,RIGHT]… | --no-grants)',
-    summary: "replace a user's grants with those given (--grant, repeatable), or remove them all (--no-grants); applies to their personal tokens at once",
-    options: ['grant', 'no-grants'],
+    usage: 'user edit NAME (--grant REPOSITORY=RIGHT[,RIGHT]… | --no-grants) [--disabled true|false]',
+    summary: "replace a user's grants with those given (--grant, repeatable), or remove them all (--no-grants), and/or disable or enable the user (--disabled); applies to their personal tokens and workload identities at once",
+    options: ['grant', 'no-grants', 'disabled'],
     outputs: NAMED,
     positional: 1,
-    examples: ['tollgate user edit alice --grant sensors=query', 'tollgate user edit alice --no-grants'],
+    examples: ['tollgate user edit alice --grant sensors=query', 'tollgate user edit alice --no-grants', 'tollgate user edit alice --disabled true'],
     async run({ args, client, o }) {
+      const disabled = args.values.get('disabled');
+      const hasGrants = args.lists.has('grant') || args.flags.has('no-grants');
       // No --grant used to send {} and wipe every grant without a word.
-      if (!args.lists.has('grant') && !args.flags.has('no-grants')) throw new UsageError('give the new grants (--grant, repeatable), or --no-grants to remove them all');
+      if (!hasGrants && disabled === undefined) throw new UsageError('give the new grants (--grant, repeatable), or --no-grants to remove them all, or --disabled true|false');
       if (args.lists.has('grant') && args.flags.has('no-grants')) throw new UsageError('give --grant or --no-grants, not both');
-      const user = await client.call<UserView>('PATCH', `/v1/users/${enc(args.positional[0]!)}`, { grants: grantsFrom(args) });
+      const body = { ...(hasGrants ? { grants: grantsFrom(args) } : {}), ...(disabled === undefined ? {} : { disabled: disabled === 'true' }) };
+      const user = await client.call<UserView>('PATCH', `/v1/users/${enc(args.positional[0]!)}`, body);
       showUsers(o, [user], user);
     },
   },

@@ -81,6 +81,7 @@ export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef
   ['repository', { kind: 'value', value: 'REPOSITORY', help: 'a repository name, or * for all', example: 'sensors' }],
   ['rights', { kind: 'value', value: 'RIGHT[,RIGHT]', help: 'comma separated', choices: undefined, check: rightsCheck, example: 'query,stream' }],
   ['kind', { kind: 'value', value: 'KIND', help: 'the kind of token (token create: default repository)', choices: ['repository', 'personal'], example: 'personal' }],
+  ['disabled', { kind: 'value', value: 'BOOL', help: 'user edit: true refuses all the user\'s tokens and workload identities, false enables them again', choices: ['true', 'false'], example: 'true' }],
   ['user', { kind: 'value', value: 'USER', help: 'the user a personal token acts for', example: 'alice' }],
   ['expires-in', { kind: 'value', value: 'DURATION', help: 'expire after this long', check: duration('12h, 30d or 2w'), example: '30d' }],
   ['expires-at', { kind: 'value', value: 'DATE', help: 'expire at this ISO 8601 date-time, or at the start (UTC) of this date', check: (v) => (cliDateTime(v) === undefined ? `expected a date such as 2027-01-01 or 2027-01-01T12:00:00Z, got ${JSON.stringify(v)}` : undefined), example: '2027-01-01' }],

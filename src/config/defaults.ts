@@ -61,5 +61,8 @@ export const DEFAULTS = {
   },
   // The decision port for nginx, Envoy, Traefik and Caddy (docs/decision-api/README.md): off when empty.
   decision: { listen: '', pathPrefix: '' },
+  // Workload identities (docs/workload-identity.md): JWT issuers and client certificates, both off by default.
+  // jwt: a list of {issuer, audiences, jwksUri?, algorithms?, clockSkew?, user?, teams?}.
+  identity: { jwt: [], mtls: { clientCa: '', required: false, user: 'sa-{spiffe.ns}-{spiffe.sa}' } },
   log: { level: 'info' },
 };

@@ -235,6 +235,15 @@ export function validate(tree: unknown, faults: string[] = []): Config {
       }
     }
   }
+  if (result.success) crossChecks(result.data, faults);
   if (faults.length > 0) throw new ConfigError(faults);
   return result.data!;
+}
+
+/** Faults that join two keys. */
+function crossChecks(config: Config, faults: string[]): void {
+  const mtls = config.identity.mtls;
+  // Client certificates are asked for in the proxy port's TLS handshake: no TLS, nothing to ask in.
+  if (mtls.clientCa !== '' && config.proxy.tls.cert === '') faults.push('identity.mtls.clientCa: expected proxy.tls.cert and proxy.tls.key to be set too (client certificates ride on the proxy port\'s TLS)');
+  if (mtls.required && mtls.clientCa === '') faults.push('identity.mtls.required: expected identity.mtls.clientCa to be set when client certificates are required');
 }

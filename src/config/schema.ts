@@ -273,6 +273,82 @@ const pathPrefix = z.unknown().transform((value, ctx) => {
 
 const webhook = z.strictObject({ url: webhookUrl, secret: webhookSecret, events: eventTypes.optional() }).transform((hook) => ({ ...hook, events: hook.events ?? ['*'] }));
 
+/** JWS algorithms an issuer may sign with: asymmetric only, so holding the keys to verify never lets one sign. */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+export const DEFAULT_JWT_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+const jwtAlgorithms = z.unknown().transform((value, ctx): JwtAlgorithm[] => {
+  const allowed: readonly string[] = JWT_ALGORITHMS;
+  if (!Array.isArray(value) || value.length === 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a non-empty list of ${JWT_ALGORITHMS.join(', ')}, got ${describe(value)}` });
+    return z.NEVER;
+  }
+  value.forEach((item, i) => {
+    if (typeof item === 'string' && (item.toLowerCase() === 'none' || /^HS\d+$/i.test(item))) {
+      // RFC 8725 §3.1-3.2: `none` verifies nothing, and an HMAC key is a shared secret anyone verifying could sign with.
+      ctx.addIssue({ code: 'custom', path: [i], message: `${item} is never accepted (unsigned or shared-secret); expected one of ${JWT_ALGORITHMS.join(', ')}` });
+    } else if (typeof item !== 'string' || !allowed.includes(item)) {
+      ctx.addIssue({ code: 'custom', path: [i], message: `expected one of ${JWT_ALGORITHMS.join(', ')}, got ${describe(item)}` });
+    }
+  });
+  return [...new Set(value as JwtAlgorithm[])];
+});
+
+/** A template over claims or certificate fields: literal text and `{name}` or `{dotted.name}` placeholders. */
+const TEMPLATE = /^(?:[^{}]|\{[A-Za-z0-9_:/-]+(?:\.[A-Za-z0-9_:/-]+)*\})+$/;
+const identityTemplate = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'string' && TEMPLATE.test(value) && value.includes('{')) return value;
+  ctx.addIssue({ code: 'custom', message: `expected a template with at least one {claim} such as {sub} or sa-{kubernetes.io.namespace}-{kubernetes.io.serviceaccount.name}, got ${describe(value)}` });
+  return z.NEVER;
+});
+
+const issuerUrl = z.unknown().transform((value, ctx) => {
+  try {
+    if (typeof value !== 'string') throw new Error();
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
+    return value;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL, the token's iss exactly, got ${describe(value)}` });
+    return z.NEVER;
+  }
+});
+
+const audiences = z.unknown().transform((value, ctx) => {
+  if (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && item !== '')) return value as string[];
+  ctx.addIssue({ code: 'custom', message: `expected a non-empty list of audiences such as [tollgate], got ${describe(value)}` });
+  return z.NEVER;
+});
+
+const claimName = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'string' && /^[A-Za-z0-9_:/-]+(?:\.[A-Za-z0-9_:/-]+)*$/.test(value)) return value;
+  ctx.addIssue({ code: 'custom', message: `expected a claim name such as groups (dots walk nested claims), got ${describe(value)}` });
+  return z.NEVER;
+});
+
+/** One trusted JWT issuer (docs/workload-identity.md). */
+const jwtIssuer = z
+  .strictObject({
+    issuer: issuerUrl,
+    audiences,
+    jwksUri: issuerUrl.optional(),
+    algorithms: jwtAlgorithms.optional(),
+    // Allowed drift between the issuer's clock and ours when reading exp and nbf.
+    clockSkew: duration('0s', '5m').optional(),
+    user: identityTemplate.optional(),
+    teams: claimName.optional(),
+  })
+  .transform((entry) => ({
+    issuer: entry.issuer,
+    audiences: entry.audiences,
+    jwksUri: entry.jwksUri ?? '',
+    algorithms: entry.algorithms ?? [...DEFAULT_JWT_ALGORITHMS],
+    clockSkew: entry.clockSkew ?? 30_000,
+    user: entry.user ?? '{sub}',
+    teams: entry.teams ?? '',
+  }));
+
 // What each shared leaf accepts, for the generated reference (the factories above say it themselves).
 for (const [schema, accepts] of [
   [listen, 'host:port such as 0.0.0.0:8080'],
@@ -291,6 +367,11 @@ for (const [schema, accepts] of [
   [eventTypes, 'a non-empty list of event types, or ["*"]'],
   [optionalListen, 'host:port such as 127.0.0.1:8081, or "" for off'],
   [pathPrefix, '"" or a path such as /check, no trailing slash'],
+  [jwtAlgorithms, `a non-empty list of ${JWT_ALGORITHMS.join(', ')} (never none or HS*)`],
+  [identityTemplate, 'a template such as {sub} or sa-{kubernetes.io.namespace}-{kubernetes.io.serviceaccount.name}'],
+  [issuerUrl, 'an http:// or https:// URL'],
+  [audiences, 'a non-empty list of strings'],
+  [claimName, 'a claim name; dots walk nested claims'],
 ] as const) {
   z.globalRegistry.add(schema, { accepts } satisfies KeyMeta);
 }
@@ -407,6 +488,23 @@ export const configSchema = z.strictObject({
       });
     }),
   decision: z.strictObject({ listen: optionalListen, pathPrefix }),
+  // Workload identities beside Tollgate's tokens (docs/workload-identity.md).
+  identity: z.strictObject({
+    jwt: z.array(jwtIssuer).superRefine((issuers, ctx) => {
+      const seen = new Set<string>();
+      issuers.forEach((entry, i) => {
+        if (seen.has(entry.issuer)) ctx.addIssue({ code: 'custom', path: [i, 'issuer'], message: 'each issuer may appear once' });
+        seen.add(entry.issuer);
+      });
+    }),
+    mtls: z.strictObject({
+      // A PEM bundle of the CAs client certificates must chain to; "" asks for none. Re-read on change.
+      clientCa: filePath,
+      // True: a handshake without a valid client certificate is refused.
+      required: bool,
+      user: identityTemplate,
+    }),
+  }),
   log: z.strictObject({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) }),
 }).superRefine((config, ctx) => {
   // The file store is one process's journal: a proxy replica and a control replica on it would

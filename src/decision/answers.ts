@@ -40,7 +40,7 @@ const RETRY_AFTER: Readonly<Record<string, string>> = Object.freeze({ 'retry-aft
 /** The headers each refusal carries beside its problem body, built once per reason. */
 const REFUSAL_HEADERS = new Map<DenyReason, Readonly<Record<string, string>>>();
 for (const [reason, denial] of Object.entries(DENIALS) as Array<[DenyReason, (typeof DENIALS)[DenyReason]]>) {
-  if (reason === 'store_unavailable') REFUSAL_HEADERS.set(reason, RETRY_AFTER);
+  if (denial.outcome === 'unavailable') REFUSAL_HEADERS.set(reason, RETRY_AFTER);
   else if (denial.challenge !== undefined) REFUSAL_HEADERS.set(reason, Object.freeze({ 'www-authenticate': denial.challenge }));
 }
 

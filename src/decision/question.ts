@@ -3,7 +3,7 @@ import type { ForwardIdentity, Judged } from '../auth/decide.js';
 import type { TokenSource } from '../auth/token-sources.js';
 import type { TokenBudget } from '../limits/token-budget.js';
 import type { DenyReason } from '../auth/decision.js';
-import type { RightLabel } from '../metrics/metrics.js';
+import type { CredentialLabel, RightLabel } from '../metrics/metrics.js';
 import type { Exchange } from '../proxy/exchange.js';
 
 /** The request a proxy in front asks about: its method and target, before any check. */
@@ -147,6 +147,7 @@ function isTargetText(text: string): boolean {
 export class Question implements Judged {
   path = '';
   right: RightLabel = 'none';
+  credential: CredentialLabel = 'none';
   identity: ForwardIdentity | undefined = undefined;
   tokenSource: TokenSource | undefined = undefined;
   token: Identity | undefined = undefined;

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../clock.js';
-import type { DecisionStep, Verdicts } from '../auth/decide.js';
+import { workloadFields, type DecisionStep, type Verdicts } from '../auth/decide.js';
 import { DENIALS, type DenyReason } from '../auth/decision.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { Logger } from '../log/logger.js';
@@ -164,6 +164,7 @@ export class DecisionServer implements ConnectionHost, Verdicts<Question> {
       outcome,
       reason,
       tokenId: question.identity?.tokenId,
+      ...workloadFields(question.identity),
     });
   }
 

@@ -12,6 +12,13 @@ const OUTCOMES: readonly Outcome[] = ['allowed', 'unauthenticated', 'forbidden',
 
 type Child<T> = { [K in RightLabel]: T };
 
+/**
+ * `credential` label values: what the request authenticated with (docs/workload-identity.md), or
+ * `none` when it carried no credential (a public route, a missing token).
+ */
+export type CredentialLabel = 'token' | 'jwt' | 'mtls' | 'none';
+const CREDENTIAL_LABELS: readonly CredentialLabel[] = ['token', 'jwt', 'mtls', 'none'];
+
 /** A count the hot path bumps as a plain number; its prom-client counter takes it in at each scrape. */
 interface Tally {
   count: number;
@@ -83,7 +90,7 @@ export type ReloadOutcome = (typeof RELOAD_OUTCOMES)[number];
  */
 export class Metrics implements CacheObserver {
   readonly registry = new Registry();
-  private readonly requests: Child<Record<Outcome, number>>;
+  private readonly requests: Record<CredentialLabel, Child<Record<Outcome, number>>>;
   private readonly durations: Child<HistogramSeries>;
   private readonly authCache: HistogramSeries;
   private readonly authStore: HistogramSeries;
@@ -113,7 +120,7 @@ export class Metrics implements CacheObserver {
 
   constructor(sources: MetricsSources, build: BuildInfo = { version: 'unknown', node: process.version }) {
     const registers = [this.registry];
-    const requests = {} as Child<Record<Outcome, number>>;
+    const requests = {} as Record<CredentialLabel, Child<Record<Outcome, number>>>;
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'tollgate_build_info',
@@ -123,15 +130,17 @@ export class Metrics implements CacheObserver {
     }).set({ version: build.version, node: build.node }, 1);
     new Counter({
       name: 'tollgate_requests_total',
-      help: 'Data-plane requests by the right they needed and how they ended.',
-      labelNames: ['right', 'outcome'],
+      help: 'Data-plane requests by the right they needed, how they ended and the kind of credential they carried.',
+      labelNames: ['right', 'outcome', 'credential'],
       registers,
       collect() {
-        for (const right of RIGHT_LABELS) {
-          for (const outcome of OUTCOMES) {
-            const count = requests[right][outcome];
-            if (count > 0) this.inc({ right, outcome }, count);
-            requests[right][outcome] = 0;
+        for (const credential of CREDENTIAL_LABELS) {
+          for (const right of RIGHT_LABELS) {
+            for (const outcome of OUTCOMES) {
+              const count = requests[credential][right][outcome];
+              if (count > 0) this.inc({ right, outcome, credential }, count);
+              requests[credential][right][outcome] = 0;
+            }
           }
         }
       },
@@ -144,12 +153,15 @@ export class Metrics implements CacheObserver {
       registers,
     });
     this.durations = {} as Child<HistogramSeries>;
-    for (const right of RIGHT_LABELS) {
-      const byOutcome = {} as Record<Outcome, number>;
-      for (const outcome of OUTCOMES) byOutcome[outcome] = 0;
-      requests[right] = byOutcome;
-      this.durations[right] = duration.series({ right });
+    for (const credential of CREDENTIAL_LABELS) {
+      requests[credential] = {} as Child<Record<Outcome, number>>;
+      for (const right of RIGHT_LABELS) {
+        const byOutcome = {} as Record<Outcome, number>;
+        for (const outcome of OUTCOMES) byOutcome[outcome] = 0;
+        requests[credential][right] = byOutcome;
+      }
     }
+    for (const right of RIGHT_LABELS) this.durations[right] = duration.series({ right });
     this.requests = requests;
     const auth = new FastHistogram({
       name: 'tollgate_auth_duration_seconds',
@@ -366,9 +378,9 @@ export class Metrics implements CacheObserver {
   }
 
   /** A data-plane request ended with an answer. */
-  request(right: RightLabel, outcome: Outcome, seconds: number): void {
+  request(right: RightLabel, outcome: Outcome, seconds: number, credential: CredentialLabel = 'none'): void {
     this.inflight.count--;
-    this.requests[right][outcome]++;
+    this.requests[credential][right][outcome]++;
     this.durations[right].observe(seconds);
   }
 

@@ -1,8 +1,10 @@
+import type { PeerCertificate } from 'node:tls';
 import type { ForwardIdentity, Judged } from '../auth/decide.js';
 import type { Outcome } from '../auth/decision.js';
 import type { UseSource } from '../auth/last-used.js';
 import type { Problem } from '../http/problem.js';
-import type { RightLabel } from '../metrics/metrics.js';
+import type { CredentialLabel, RightLabel } from '../metrics/metrics.js';
+import { verifiedPeerCertificate } from './peer-certificate.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
 import type { TokenBudget } from '../limits/token-budget.js';
 import type { ClientConnection } from './client-connection.js';
@@ -74,6 +76,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   requestId = '';
   path = '';
   right: RightLabel = 'none';
+  credential: CredentialLabel = 'none';
   identity: ForwardIdentity | undefined = undefined;
   tokenSource: TokenSource | undefined = undefined;
   token: Identity | undefined = undefined;
@@ -138,6 +141,11 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
 
   userAgent(): string | undefined {
     return fieldOf(this.rawHeaders, 'user-agent');
+  }
+
+  /** Judged: read only when no bearer came and client certificates are asked for. */
+  get clientCertificate(): PeerCertificate | undefined {
+    return verifiedPeerCertificate(this.connection.socket);
   }
 
   get isHead(): boolean {

@@ -1,3 +1,4 @@
+import type { PeerCertificate } from 'node:tls';
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { ForwardIdentity, Judged } from '../auth/decide.js';
 import type { Outcome } from '../auth/decision.js';
@@ -7,7 +8,8 @@ import type { Identity } from '../auth/authorize.js';
 import type { TokenSource } from '../auth/token-sources.js';
 import type { TokenBudget } from '../limits/token-budget.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
-import type { EndReason, LiveProtocol, RightLabel } from '../metrics/metrics.js';
+import type { CredentialLabel, EndReason, LiveProtocol, RightLabel } from '../metrics/metrics.js';
+import { verifiedPeerCertificate } from './peer-certificate.js';
 import type { LiveExchange } from './live-exchanges.js';
 import { GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE, grpcMessage, grpcStatusFor } from './grpc-status.js';
 import { http2ResponseHeaders, http2Trailers, relayedHeaders, type StreamHead } from './http2-headers.js';
@@ -41,6 +43,7 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
   requestId = '';
   path = '';
   right: RightLabel = 'none';
+  credential: CredentialLabel = 'none';
   identity: ForwardIdentity | undefined = undefined;
   tokenSource: TokenSource | undefined = undefined;
   token: Identity | undefined = undefined;
@@ -126,6 +129,12 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
 
   get remoteAddress(): string | undefined {
     return this.stream.session?.socket?.remoteAddress;
+  }
+
+  /** Judged: read only when no bearer came and client certificates are asked for. */
+  get clientCertificate(): PeerCertificate | undefined {
+    const socket = this.stream.session?.socket;
+    return socket === undefined ? undefined : verifiedPeerCertificate(socket);
   }
 
   userAgent(): string | undefined {

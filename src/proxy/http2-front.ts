@@ -1,6 +1,6 @@
 import { createServer, type Http2Server, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { DecisionStep, Verdicts } from '../auth/decide.js';
+import { workloadFields, type DecisionStep, type Verdicts } from '../auth/decide.js';
 import { DENIALS, type DenyReason, type Outcome } from '../auth/decision.js';
 import { PROBLEMS } from '../http/problems.js';
 import { requestIdFor } from '../http/request-id.js';
@@ -169,9 +169,9 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
     exchange.right = right;
     exchange.refused({ status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, headers);
     const seconds = (performance.now() - exchange.started) / 1000;
-    this.options.metrics.request(right, denial.outcome, seconds);
+    this.options.metrics.request(right, denial.outcome, seconds, exchange.credential);
     if (this.options.accessLog) {
-      this.options.logger.info({ requestId: exchange.requestId, protocol: exchange.isGrpc ? 'grpc' : 'h2', method: exchange.method, path: redactTarget(exchange.url), status: denial.status, grpcStatus: exchange.grpcStatus, right, outcome: denial.outcome, reason });
+      this.options.logger.info({ requestId: exchange.requestId, protocol: exchange.isGrpc ? 'grpc' : 'h2', method: exchange.method, path: redactTarget(exchange.url), status: denial.status, grpcStatus: exchange.grpcStatus, right, outcome: denial.outcome, reason, credential: exchange.credential });
     }
   }
 
@@ -181,7 +181,7 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
     exchange.releaseLimits();
     this.options.released?.(exchange);
     const seconds = (performance.now() - exchange.started) / 1000;
-    metrics.request(exchange.right, outcome, seconds);
+    metrics.request(exchange.right, outcome, seconds, exchange.credential);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestBytes, exchange.responseBytes);
     if (this.options.accessLog) {
       this.options.logger.info({
@@ -194,6 +194,8 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
         right: exchange.right,
         outcome,
         tokenId: exchange.identity?.tokenId,
+        credential: exchange.credential,
+        ...workloadFields(exchange.identity),
         ms: Math.round(seconds * 1000 * 100) / 100,
         bytesIn: exchange.requestBytes,
         bytesOut: exchange.responseBytes,

@@ -114,9 +114,11 @@ export class LiveExchanges {
       return;
     }
     const users = message.type === 'user' ? [message.user] : message.type === 'users' ? message.users : undefined;
+    // A team's change (`users`) also reaches workload identities whose credential names a team in a claim.
+    const isTeamChange = message.type === 'users';
     for (const entry of this.tokens.values()) {
       const user = entry.token.record.user;
-      if (users === undefined || (user !== null && users.includes(user))) this.recheck(entry);
+      if (users === undefined || (user !== null && users.includes(user)) || (isTeamChange && (entry.token.workload?.teams.length ?? 0) > 0)) this.recheck(entry);
     }
   }
 
@@ -193,7 +195,8 @@ export class LiveExchanges {
     if (!this.options.endOnRevoke) return;
     const record = entry.token.record;
     const now = this.options.clock.now();
-    if (record.status !== 'active') return this.endAll(entry, 'revoked');
+    // A disabled user's tokens and identities stop as a revoked token does.
+    if (record.status !== 'active' || entry.token.isUserDisabled === true) return this.endAll(entry, 'revoked');
     if (record.expiresAt !== null && record.expiresAt <= now) return this.endAll(entry, 'expired');
     for (const exchange of [...entry.exchanges]) {
       const identity = exchange.identity!;

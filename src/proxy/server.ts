@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Clock } from '../clock.js';
-import type { DecisionStep, Verdicts } from '../auth/decide.js';
+import { workloadFields, type DecisionStep, type Verdicts } from '../auth/decide.js';
 import { DENIALS, type DenyReason, type Outcome } from '../auth/decision.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { Logger } from '../log/logger.js';
@@ -37,7 +37,8 @@ export interface ProxyOptions {
   idleTimeoutMs: number;
   maxConnections: number;
   /** Certificate and key: the port speaks TLS (1.2+, ALPN h2 and http/1.1). */
-  tls?: SecureContextOptions;
+  /** Certificate and key; with identity.mtls also the client CA, requestCert and rejectUnauthorized. */
+  tls?: TlsOptions;
   /** Takes HTTP/2 connections: ALPN h2 on TLS, the preface in cleartext. */
   http2?: Http2Front;
 }
@@ -54,7 +55,7 @@ const RETRY_AFTER = { 'retry-after': '1' };
 
 /** The headers a refusal carries (the RFC 6750 challenge, Retry-After), whatever the protocol. */
 export function refusalHeaders(reason: DenyReason): Readonly<Record<string, string>> | undefined {
-  return reason === 'store_unavailable' ? RETRY_AFTER : CHALLENGES[reason];
+  return DENIALS[reason].outcome === 'unavailable' ? RETRY_AFTER : CHALLENGES[reason];
 }
 
 /**
@@ -197,7 +198,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     const { metrics } = this.options;
     this.options.live.remove(exchange);
     const seconds = (performance.now() - exchange.started) / 1000;
-    metrics.request(exchange.right, outcome, seconds);
+    metrics.request(exchange.right, outcome, seconds, exchange.credential);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestComplete ? exchange.requestBytes : 0, exchange.responseBytes);
     if (this.options.accessLog) {
       this.options.logger.info({
@@ -208,6 +209,8 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
         right: exchange.right,
         outcome,
         tokenId: exchange.identity?.tokenId,
+        credential: exchange.credential,
+        ...workloadFields(exchange.identity),
         ms: Math.round(seconds * 1000 * 100) / 100,
         bytesIn: exchange.requestBytes,
         bytesOut: exchange.responseBytes,
@@ -235,13 +238,13 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   refused(exchange: Exchange, reason: DenyReason, right: RightLabel = 'none', extra?: Readonly<Record<string, string>>): void {
     if (exchange.isDone) return;
     const denial = DENIALS[reason];
-    const headers = extra ?? (reason === 'store_unavailable' ? RETRY_AFTER : denial.challenge ? CHALLENGES[reason] : undefined);
+    const headers = extra ?? (denial.outcome === 'unavailable' ? RETRY_AFTER : denial.challenge ? CHALLENGES[reason] : undefined);
     exchange.right = right;
     exchange.refused({ status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, headers);
     const seconds = (performance.now() - exchange.started) / 1000;
-    this.options.metrics.request(right, denial.outcome, seconds);
+    this.options.metrics.request(right, denial.outcome, seconds, exchange.credential);
     if (this.options.accessLog) {
-      this.options.logger.info({ requestId: exchange.requestId, method: exchange.method, path: redactTarget(exchange.url), status: denial.status, right, outcome: denial.outcome, reason });
+      this.options.logger.info({ requestId: exchange.requestId, method: exchange.method, path: redactTarget(exchange.url), status: denial.status, right, outcome: denial.outcome, reason, credential: exchange.credential });
     }
   }
 }

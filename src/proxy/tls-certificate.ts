@@ -95,15 +95,22 @@ export class CertificateWatcher {
   private watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private current: CertificateFacts;
+  private clientCa: Buffer | undefined;
 
+  /**
+   * `clientCa`: with identity.mtls, the CA bundle client certificates are verified against, at its
+   * path and as read at start; it is followed like the certificate, and rides in the same secure context.
+   */
   constructor(
     private readonly certPath: string,
     private readonly keyPath: string,
     initial: CertificateMaterial,
     private readonly target: CertificateTarget,
     private readonly logger: Logger,
+    private readonly clientCaFile?: { path: string; pem: Buffer },
   ) {
     this.current = initial.facts;
+    this.clientCa = clientCaFile?.pem;
   }
 
   /** The certificate served to new connections now. */
@@ -112,7 +119,8 @@ export class CertificateWatcher {
   }
 
   start(): void {
-    for (const dir of new Set([dirname(this.certPath), dirname(this.keyPath)])) {
+    const paths = [this.certPath, this.keyPath, ...(this.clientCaFile === undefined ? [] : [this.clientCaFile.path])];
+    for (const dir of new Set(paths.map((path) => dirname(path)))) {
       const watcher = watch(dir, { persistent: false }, () => this.changed());
       watcher.on('error', (err) => this.logger.error({ dir, err: err.message }, 'cannot watch the TLS certificate directory; rotation will not be seen'));
       this.watchers.push(watcher);
@@ -135,8 +143,22 @@ export class CertificateWatcher {
       this.logger.error({ err: (err as Error).message, serial: this.current.serial, expiresAt: new Date(this.current.expiresAt * 1000).toISOString() }, 'TLS certificate files unusable: still serving the previous certificate');
       return false;
     }
-    if (material.facts.serial === this.current.serial && material.facts.expiresAt === this.current.expiresAt) return true;
-    this.target.setSecureContext(material.options);
+    let clientCa = this.clientCa;
+    if (this.clientCaFile !== undefined) {
+      try {
+        clientCa = readFileSync(this.clientCaFile.path);
+        new X509Certificate(clientCa);
+      } catch (err) {
+        // The previous CA keeps verifying: an unreadable bundle must not open the port to any certificate.
+        this.logger.error({ err: (err as Error).message, path: this.clientCaFile.path }, 'client CA file unusable: still verifying client certificates with the previous one');
+        clientCa = this.clientCa;
+      }
+    }
+    const isSameCa = clientCa === this.clientCa || (clientCa !== undefined && this.clientCa !== undefined && clientCa.equals(this.clientCa));
+    if (material.facts.serial === this.current.serial && material.facts.expiresAt === this.current.expiresAt && isSameCa) return true;
+    this.target.setSecureContext(clientCa === undefined ? material.options : { ...material.options, ca: clientCa });
+    if (!isSameCa) this.logger.info({ path: this.clientCaFile?.path }, 'client CA reloaded');
+    this.clientCa = clientCa;
     this.current = material.facts;
     this.logger.info({ serial: material.facts.serial, subject: material.facts.subject, expiresAt: new Date(material.facts.expiresAt * 1000).toISOString() }, 'TLS certificate reloaded');
     return true;

@@ -18,6 +18,7 @@ import { UpstreamPool } from '../proxy/upstream-pool.js';
 import { dataPlaneParts, upstreamOptions, type UpstreamSlot } from '../proxy/data-plane-reload.js';
 import type { ConfigPart } from '../config/reload.js';
 import type { Invalidation, TokenStore } from '../store/token-store.js';
+import type { WorkloadIdentity } from '../identity/workload-identity.js';
 import { listen } from './replica.js';
 
 export interface DataPlaneParts {
@@ -27,6 +28,8 @@ export interface DataPlaneParts {
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
+  /** JWT and client-certificate identities (docs/workload-identity.md), when configured. */
+  workload?: WorkloadIdentity;
 }
 
 /**
@@ -64,7 +67,7 @@ export class DataPlane {
     this.upstream = { pool: new UpstreamPool(upstreamOptions(config)) };
     // One decision step, shared by every port that judges requests.
     this.limits = new Limiter({ store, clock, logger, observer: metrics });
-    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, clock, limits: this.limits });
+    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, clock, limits: this.limits, workload: parts.workload?.authenticators });
     this.decisions = decisions;
     this.grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
     const http2 = new Http2Front({
@@ -94,7 +97,8 @@ export class DataPlane {
       maxConnections: config.proxy.maxConnections,
     };
     this.http2 = http2;
-    this.proxy = new ProxyServer({ ...front, tls: this.tls?.options, http2, upstream: this.upstream.pool, decisions, live });
+    const tls = this.tls === undefined ? undefined : { ...this.tls.options, ...parts.workload?.clientTls };
+    this.proxy = new ProxyServer({ ...front, tls, http2, upstream: this.upstream.pool, decisions, live });
     // The decision port judges with the same step instance: one cache, one route table, one lastUsed.
     this.decisionServer = config.decision.listen ? new DecisionServer({ ...front, decisions, pathPrefix: config.decision.pathPrefix }) : undefined;
   }
@@ -131,7 +135,9 @@ export class DataPlane {
     this.limitsUpkeep = keepLimits(this.limits, this.parts.store, logger);
     const proxyPort = await listen(this.proxy.server, config.proxy.listen);
     if (this.tls !== undefined) {
-      this.certificates = new CertificateWatcher(config.proxy.tls.cert, config.proxy.tls.key, this.tls, this.proxy.server as TlsServer, logger);
+      const clientTls = this.parts.workload?.clientTls;
+      const clientCa = clientTls === undefined ? undefined : { path: config.identity.mtls.clientCa, pem: clientTls.ca as Buffer };
+      this.certificates = new CertificateWatcher(config.proxy.tls.cert, config.proxy.tls.key, this.tls, this.proxy.server as TlsServer, logger, clientCa);
       this.certificates.start();
       logger.info({ serial: this.tls.facts.serial, subject: this.tls.facts.subject, expiresAt: new Date(this.tls.facts.expiresAt * 1000).toISOString() }, 'TLS certificate served');
     }

@@ -2,16 +2,20 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import { TokenCache } from '../auth/token-cache.js';
+import { TokenCache, type PrincipalSource } from '../auth/token-cache.js';
 import type { Logger } from '../log/logger.js';
 import type { ConfigPart } from '../config/reload.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Invalidation, TokenStore } from '../store/token-store.js';
 
-/** What every role holds: the token cache (the proxy judges with it, the admin API authenticates with it). */
-export function createTokenCache(config: Config, store: TokenStore, clock: Clock, metrics: Metrics): TokenCache {
+/**
+ * What every role holds: the token cache (the proxy judges with it, the admin API authenticates
+ * with it). `principals`: where it finds verified workload identities (docs/workload-identity.md).
+ */
+export function createTokenCache(config: Config, store: TokenStore, clock: Clock, metrics: Metrics, principals?: PrincipalSource): TokenCache {
   return new TokenCache({
     store,
+    principals,
     clock,
     observer: metrics,
     max: config.cache.max,

@@ -108,6 +108,11 @@ export function rightsIn(grants: Readonly<Grants>, repository: string): readonly
 export interface UserRecord {
   name: string;
   grants: Grants;
+  /**
+   * True: every personal token of the user and every workload identity mapped to them is
+   * refused, and their open exchanges end (docs/workload-identity.md). Absent: enabled.
+   */
+  disabled?: boolean;
   createdAt: number;
   updatedAt: number;
 }

@@ -8,6 +8,15 @@ const CASES: Array<[DenyReason, number, string, string, boolean]> = [
   ['duplicate_authorization', 400, '/problems/duplicate-authorization', 'unauthenticated', false],
   ['ambiguous_header', 400, '/problems/ambiguous-header', 'forbidden', false],
   ['invalid_token', 401, '/problems/invalid-token', 'unauthenticated', true],
+  // Workload identities and disabled users (docs/workload-identity.md): invalid_token, each with its own detail.
+  ['user_disabled', 401, '/problems/invalid-token', 'unauthenticated', true],
+  ['jwt_unknown_issuer', 401, '/problems/invalid-token', 'unauthenticated', true],
+  ['jwt_bad_signature', 401, '/problems/invalid-token', 'unauthenticated', true],
+  ['jwt_wrong_audience', 401, '/problems/invalid-token', 'unauthenticated', true],
+  ['jwt_expired', 401, '/problems/invalid-token', 'unauthenticated', true],
+  ['jwt_unmapped_user', 401, '/problems/invalid-token', 'unauthenticated', true],
+  ['certificate_unmapped_user', 401, '/problems/invalid-token', 'unauthenticated', true],
+  ['jwt_keys_unavailable', 503, '/problems/store-unavailable', 'unavailable', false],
   ['token_in_two_places', 400, '/problems/token-in-two-places', 'unauthenticated', false],
   ['unsupported_upgrade', 400, '/problems/unsupported-upgrade', 'not_found', false],
   ['bad_target', 400, '/problems/bad-path', 'not_found', false],
@@ -35,7 +44,10 @@ t.test('every reason has its documented row, and the table has no other', async 
   }
   t.match(DENIALS.invalid_token.challenge, /error="invalid_token"/);
   t.match(DENIALS.insufficient_scope.challenge, /error="insufficient_scope"/);
-  t.equal(new Set(CASES.map(([, , type]) => type)).size, CASES.length, 'problem types are unique');
+  const ownTypes = CASES.filter(([, , type], i) => CASES.findIndex(([, , other]) => other === type) === i);
+  t.equal(new Set(ownTypes.map(([, , type]) => type)).size, ownTypes.length, 'problem types are unique');
+  const details = CASES.filter(([, , type]) => type === '/problems/invalid-token').map(([reason]) => DENIALS[reason].detail);
+  t.equal(new Set(details).size, details.length, 'each invalid_token reason says which check failed');
 });
 
 t.test('deny() carries its reason', async (t) => {
@@ -47,5 +59,9 @@ t.test('one problem registry: every code has one type, every type one code, stat
   const kinds = Object.values(PROBLEMS);
   t.equal(new Set(kinds.map((k) => k.type)).size, kinds.length, 'types are unique');
   t.ok(kinds.every((k) => k.status >= 400 && k.status <= 599 && k.type.startsWith('/problems/') && k.title.length > 0));
-  for (const [reason, denial] of Object.entries(DENIALS)) t.same([denial.status, denial.type, denial.title], [PROBLEMS[reason as keyof typeof PROBLEMS].status, PROBLEMS[reason as keyof typeof PROBLEMS].type, PROBLEMS[reason as keyof typeof PROBLEMS].title], `${reason} comes from the registry`);
+  for (const [reason, denial] of Object.entries(DENIALS)) {
+    // A reason that refines another (which JWT check failed) shares that one's registry entry.
+    const kind = PROBLEMS[reason as keyof typeof PROBLEMS] ?? kinds.find((k) => k.type === denial.type);
+    t.same([denial.status, denial.type, denial.title], [kind?.status, kind?.type, kind?.title], `${reason} comes from the registry`);
+  }
 });

@@ -132,10 +132,14 @@ t.test('deleting several asks once for all; a failure exits 1 after saying which
 
 t.test('user edit without --grant refuses instead of wiping the grants; --no-grants does it on purpose', async (t) => {
   await cli(['user', 'create', 'bob', '--grant', 'sensors=query']);
-  await t.rejects(cli(['user', 'edit', 'bob']), /give the new grants \(--grant, repeatable\), or --no-grants/);
+  await t.rejects(cli(['user', 'edit', 'bob']), /give the new grants \(--grant, repeatable\), or --no-grants to remove them all, or --disabled/);
   await t.rejects(cli(['user', 'edit', 'bob', '--grant', 'sensors=query', '--no-grants']), /not both/);
   t.same(JSON.parse((await cli(['user', 'show', 'bob', '-o', 'json'])).out).grants, { sensors: ['query'] }, 'unchanged');
   t.same(JSON.parse((await cli(['user', 'edit', 'bob', '--no-grants', '-o', 'json'])).out).grants, {});
+  const disabled = JSON.parse((await cli(['user', 'edit', 'bob', '--disabled', 'true', '-o', 'json'])).out);
+  t.same([disabled.disabled, disabled.grants], [true, {}], '--disabled alone changes no grant');
+  t.equal(JSON.parse((await cli(['user', 'edit', 'bob', '--disabled', 'false', '-o', 'json'])).out).disabled, false);
+  await t.rejects(cli(['user', 'edit', 'bob', '--disabled', 'maybe']), /true, false/);
   t.equal((await cli(['user', 'list', '-o', 'name'])).out, 'bob\n');
   await t.rejects(cli(['user', 'delete', 'bob']), UsageError, 'no --yes off a terminal');
   const deleted = await cli(['user', 'delete', 'bob'], { answer: 'y' });

@@ -81,6 +81,7 @@ function judge(step: DecisionStep, asked: Asked): Promise<Verdict> {
       isDone: false,
       path: '',
       right: 'none',
+      credential: 'none',
       identity: undefined,
       limited: undefined,
       remoteAddress: '127.0.0.1',

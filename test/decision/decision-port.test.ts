@@ -197,7 +197,7 @@ t.test('an allowed question records lastUsedAt, as a forwarded request does', as
 
 t.test('decision_requests_total counts answers by outcome, apart from requests_total', async (t) => {
   await metric('tollgate_decision_requests_total{outcome="allowed"}'); // a scrape takes in what came before
-  const proxyBefore = (await metric('tollgate_requests_total{right="query",outcome="allowed"}')) || 0;
+  const proxyBefore = (await metric('tollgate_requests_total{right="query",outcome="allowed",credential="token"}')) || 0;
   const before = {
     allowed: await metric('tollgate_decision_requests_total{outcome="allowed"}'),
     unauthenticated: await metric('tollgate_decision_requests_total{outcome="unauthenticated"}'),
@@ -214,7 +214,7 @@ t.test('decision_requests_total counts answers by outcome, apart from requests_t
   t.equal(await metric('tollgate_decision_requests_total{outcome="forbidden"}'), before.forbidden + 1);
   t.equal(await metric('tollgate_decision_requests_total{outcome="not_found"}'), before.not_found + 1);
   t.equal(await metric('tollgate_decision_requests_total{outcome="unavailable"}'), 0, 'every outcome is exported from the start');
-  t.equal((await metric('tollgate_requests_total{right="query",outcome="allowed"}')) || 0, proxyBefore, 'the proxy port counts only its own');
+  t.equal((await metric('tollgate_requests_total{right="query",outcome="allowed",credential="token"}')) || 0, proxyBefore, 'the proxy port counts only its own');
 });
 
 t.test('a public route is allowed without a token, and the identity headers are all marked for removal', async (t) => {

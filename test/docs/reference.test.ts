@@ -40,7 +40,7 @@ t.test('the configuration reference names every key of the defaults with its var
 
 t.test('the metrics reference lists each metric with its type, unit and labels', async (t) => {
   const page = pages['docs/reference/metrics.md']!;
-  t.match(page, '| `tollgate_requests_total` | counter |  | `right`, `outcome` |');
+  t.match(page, '| `tollgate_requests_total` | counter |  | `right`, `outcome`, `credential` |');
   t.match(page, '| `tollgate_request_duration_seconds` | histogram | seconds | `right` |');
   t.match(page, '| `tollgate_tls_certificate_expiry_timestamp_seconds` | gauge | seconds since the epoch |');
   t.notMatch(page, /\| `(process|nodejs)_/, 'Node\'s own metrics are named, not listed');

@@ -26,7 +26,7 @@ t.test('tollgate demo prints curl lines that give the documented answers', async
   for (const { expected, command } of checks) {
     const asStatus = command.includes(' | ') ? command : `${command} -o /dev/null -w '%{http_code}'`;
     const { stdout } = await run('bash', ['-c', asStatus]);
-    if (command.includes(' | ')) t.match(stdout, /tollgate_requests_total\{right="query",outcome="allowed"\} 1/, command);
+    if (command.includes(' | ')) t.match(stdout, /tollgate_requests_total\{right="query",outcome="allowed",credential="token"\} 1/, command);
     else t.equal(Number(stdout.trim().slice(-3)), expected, command.replace(/tg[rp]_\w+/g, 'tg*_…'));
   }
   // "another shell, in this directory": the clone, whose node_modules/.bin holds the pinned Node.

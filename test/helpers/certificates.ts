@@ -59,3 +59,30 @@ export class SecretVolume {
     renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
   }
 }
+
+export interface ClientChain {
+  /** The CA bundle Tollgate trusts (identity.mtls.clientCa): the root alone. */
+  caCert: string;
+  /** The leaf's PEM followed by the intermediate's: what a client presents. */
+  chain: string;
+  key: string;
+}
+
+/**
+ * A client certificate chain made by Debian's openssl: a root CA, an intermediate CA it signs,
+ * and a leaf for TLS client authentication whose URI SAN is `uri` (a SPIFFE ID) and CN `cn`.
+ */
+export function makeClientChain(uri: string, cn = 'workload'): ClientChain {
+  const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+  const at = (name: string) => join(dir, name);
+  const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  run(['req', '-x509', ...ec, '-keyout', at('root.key'), '-out', at('root.pem'), '-days', '30', '-subj', '/CN=test root CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run(['req', ...ec, '-keyout', at('int.key'), '-out', at('int.csr'), '-subj', '/CN=test intermediate CA']);
+  writeFileSync(at('int.ext'), 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n');
+  run(['x509', '-req', '-in', at('int.csr'), '-CA', at('root.pem'), '-CAkey', at('root.key'), '-CAcreateserial', '-out', at('int.pem'), '-days', '30', '-extfile', at('int.ext')]);
+  run(['req', ...ec, '-keyout', at('leaf.key'), '-out', at('leaf.csr'), '-subj', `/CN=${cn}`]);
+  writeFileSync(at('leaf.ext'), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nsubjectAltName=URI:${uri}\n`);
+  run(['x509', '-req', '-in', at('leaf.csr'), '-CA', at('int.pem'), '-CAkey', at('int.key'), '-CAcreateserial', '-out', at('leaf.pem'), '-days', '7', '-extfile', at('leaf.ext')]);
+  return { caCert: readFileSync(at('root.pem'), 'utf8'), chain: readFileSync(at('leaf.pem'), 'utf8') + readFileSync(at('int.pem'), 'utf8'), key: readFileSync(at('leaf.key'), 'utf8') };
+}

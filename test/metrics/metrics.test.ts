@@ -20,8 +20,8 @@ t.test('hot-path counts reach the exposition once, however often it is scraped',
   metrics.miss();
   let text = await scrape();
   t.equal(line(text, 'tollgate_inflight_requests'), 1, 'one still in flight');
-  t.equal(line(text, 'tollgate_requests_total{right="query",outcome="allowed"}'), 1);
-  t.equal(line(text, 'tollgate_requests_total{right="none",outcome="unauthenticated"}'), 1);
+  t.equal(line(text, 'tollgate_requests_total{right="query",outcome="allowed",credential="none"}'), 1);
+  t.equal(line(text, 'tollgate_requests_total{right="none",outcome="unauthenticated",credential="none"}'), 1);
   t.equal(line(text, 'tollgate_request_bytes_total'), 10);
   t.equal(line(text, 'tollgate_response_bytes_total'), 1000);
   t.equal(line(text, 'tollgate_cache_hits_total'), 1);
@@ -31,7 +31,7 @@ t.test('hot-path counts reach the exposition once, however often it is scraped',
   t.equal(line(text, 'tollgate_cache_entries'), 3);
 
   text = await scrape();
-  t.equal(line(text, 'tollgate_requests_total{right="query",outcome="allowed"}'), 1, 'not counted twice');
+  t.equal(line(text, 'tollgate_requests_total{right="query",outcome="allowed",credential="none"}'), 1, 'not counted twice');
   t.equal(line(text, 'tollgate_cache_hits_total'), 1, 'not counted twice');
 
   metrics.requestAbandoned();
@@ -41,7 +41,7 @@ t.test('hot-path counts reach the exposition once, however often it is scraped',
   metrics.hit();
   text = await scrape();
   t.equal(line(text, 'tollgate_inflight_requests'), 0);
-  t.equal(line(text, 'tollgate_requests_total{right="query",outcome="allowed"}'), 2, 'later counts add up');
+  t.equal(line(text, 'tollgate_requests_total{right="query",outcome="allowed",credential="none"}'), 2, 'later counts add up');
   t.equal(line(text, 'tollgate_request_bytes_total'), 15);
   t.equal(line(text, 'tollgate_cache_hits_total'), 2);
   t.equal(line(text, 'tollgate_request_duration_seconds_sum{right="query"}'), 0.202);

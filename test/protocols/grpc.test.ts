@@ -186,7 +186,7 @@ t.test('a call the client cancels is cancelled upstream too', async (t) => {
 });
 
 t.test('calls count in requests_total like any request, with no label per method', async (t) => {
-  const allowed = async () => Number(/^tollgate_requests_total\{right="stream",outcome="allowed"\} (\d+)/m.exec(await (await fetch(`${h.admin}/metrics`)).text())?.[1] ?? 0);
+  const allowed = async () => Number(/^tollgate_requests_total\{right="stream",outcome="allowed",credential="token"\} (\d+)/m.exec(await (await fetch(`${h.admin}/metrics`)).text())?.[1] ?? 0);
   const before = await allowed();
   await stubUnary('Unary', withToken(streamer.secret), { text: 'count me' });
   t.equal(await allowed(), before + 1);

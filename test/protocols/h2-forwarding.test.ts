@@ -135,7 +135,7 @@ t.test('an unreachable upstream gives the same 502 problem as on HTTP/1.1', asyn
 t.test('HTTP/2 requests count in requests_total with the HTTP/1.1 ones', async (t) => {
   const count = async (outcome: string) => {
     const text = await (await fetch(`${h.admin}/metrics`)).text();
-    return Number(new RegExp(`^tollgate_requests_total\\{right="(?:query|none)",outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return Number(new RegExp(`^tollgate_requests_total\\{right="(?:query|none)",outcome="${outcome}",credential="(?:token|none)"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
   };
   const allowed = await count('allowed');
   const refused = await count('unauthenticated');

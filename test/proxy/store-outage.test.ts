@@ -36,7 +36,7 @@ t.test('store down: a cached token is served, an uncached one gets 503 with Retr
   t.equal(await ready(), 503);
   const metrics = await (await request(`${h.admin}/metrics`)).body.text();
   t.match(metrics, /^tollgate_store_up 0$/m);
-  t.match(metrics, /^tollgate_requests_total\{right="none",outcome="unavailable"\} 1$/m);
+  t.match(metrics, /^tollgate_requests_total\{right="none",outcome="unavailable",credential="token"\} 1$/m);
 });
 
 t.test('past its TTL a cached token serves for staleIfError more, then fails closed', async (t) => {

@@ -18,7 +18,7 @@ export async function getUser({ params, caller, options }: AdminContext): Promis
 
 export async function editUser({ req, bodyLimit, params, caller, options }: AdminContext): Promise<AdminReply> {
   const body = parseBody(editUserBody, await readJson({ req, bodyLimit }));
-  return { json: await options.directory.setGrants(caller, params.name!, body.grants) };
+  return { json: await options.directory.editUser(caller, params.name!, body) };
 }
 
 export async function deleteUser({ params, caller, options }: AdminContext): Promise<AdminReply> {
