@@ -44,7 +44,7 @@ t.test('a proxy replica answers /healthz, /readyz and /metrics on admin.listen',
   const metrics = await request(`${proxy.adminUrl}/metrics`);
   t.equal(metrics.statusCode, 200);
   const text = await metrics.body.text();
-  t.match(text, /^tollgate_requests_total\{right="query",outcome="allowed"\} 1$/m, 'the data plane counts its requests');
+  t.match(text, /^tollgate_requests_total\{right="query",outcome="allowed",credential="token"\} 1$/m, 'the data plane counts its requests');
   t.notMatch(text, /^tollgate_tokens\{/m, 'figures of the whole store are the control plane\'s to report');
   const head = await request(`${proxy.adminUrl}/healthz`, { method: 'HEAD' });
   t.equal(head.statusCode, 200);
