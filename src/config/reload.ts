@@ -135,7 +135,13 @@ export class ConfigReloader {
     }
     const config = effective as Config;
     for (const part of parts) {
-      if (part.keys.some((prefix) => applied.some((key) => owns(prefix, key)))) part.apply(config, previous);
+      if (!part.keys.some((prefix) => applied.some((key) => owns(prefix, key)))) continue;
+      try {
+        part.apply(config, previous);
+      } catch (err) {
+        // A part that cannot take the new values keeps its own; the others still take theirs.
+        logger.error({ err, trigger, keys: part.keys }, 'configuration part not reloaded; it keeps its running values');
+      }
     }
     this.running = config;
     this.generationNow++;
