@@ -4,7 +4,7 @@ import { systemClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import type { ConfigReloader } from '../config/reload.js';
-import { ConfigWatch } from '../config/config-watch.js';
+import { ConfigWatch, fingerprintOf } from '../config/config-watch.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createStore } from '../store/create-store.js';
 import type { TokenStore } from '../store/token-store.js';
@@ -15,6 +15,8 @@ import { CliFailure } from './failure.js';
  * once. SIGHUP, or a change of the file (or of its folder), reloads the configuration.
  */
 export async function serve(source: LoadOptions): Promise<number> {
+  // Read before the file is: a change made while the process starts is reloaded, not missed.
+  const loaded = fingerprintOf(source.path);
   const config = loadConfig(source);
   const logger = createLogger(config.log.level);
   const store = await createStore(config.store, {
@@ -22,7 +24,7 @@ export async function serve(source: LoadOptions): Promise<number> {
       logger.error({ silentMs }, 'invalidation channel silent for three heartbeats: cache cleared, subscriber renewed'),
   });
   const tollgate = await startOrRelease(config, store, logger, startReplica);
-  const stopReloading = reloadOnChange(source, tollgate.reloader, logger);
+  const stopReloading = reloadOnChange(source, tollgate.reloader, logger, loaded);
   return waitForSignal(logger, () => {
     stopReloading();
     return tollgate.shutdown();
@@ -33,7 +35,7 @@ export async function serve(source: LoadOptions): Promise<number> {
  * Reads the configuration again, with the loader and environment of the start, on SIGHUP and
  * when the file's bytes change (docs/configuration.md, "Reloading"). Returns what stops both.
  */
-export function reloadOnChange(source: LoadOptions, reloader: ConfigReloader, logger: Logger): () => void {
+export function reloadOnChange(source: LoadOptions, reloader: ConfigReloader, logger: Logger, loaded?: string): () => void {
   const reload = (trigger: string) => {
     try {
       reloader.reload(() => loadConfig(source), trigger);
@@ -45,6 +47,7 @@ export function reloadOnChange(source: LoadOptions, reloader: ConfigReloader, lo
   process.on('SIGHUP', onHangup);
   const watch = new ConfigWatch({
     path: source.path,
+    loaded,
     changed: () => reload('file'),
     unwatchable(folder, err) {
       // No folder at the default path (no file given): SIGHUP still rereads the environment.

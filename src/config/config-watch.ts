@@ -9,6 +9,8 @@ export interface ConfigWatchOptions {
   changed(): void;
   /** How long the folder must be quiet before the file is read (default 250 ms). */
   debounceMs?: number;
+  /** The file's fingerprint when it was loaded (see `fingerprintOf`): a change made since is reloaded at start. */
+  loaded?: string;
   /** A folder that cannot be watched: the reload then comes from SIGHUP alone. */
   unwatchable?(folder: string, err: Error): void;
 }
@@ -27,11 +29,13 @@ export class ConfigWatch {
   private stopped = false;
 
   constructor(private readonly options: ConfigWatchOptions) {
-    this.seen = this.fingerprint();
+    this.seen = options.loaded ?? fingerprintOf(options.path);
   }
 
   start(): void {
     this.follow();
+    // Changed between the load and now: no event will come for it.
+    if (fingerprintOf(this.options.path) !== this.seen) this.poke();
   }
 
   stop(): void {
@@ -82,18 +86,19 @@ export class ConfigWatch {
     if (this.stopped) return;
     // The link may now point into a new folder (the old one is about to be removed).
     this.follow();
-    const now = this.fingerprint();
+    const now = fingerprintOf(this.options.path);
     if (now === this.seen) return;
     this.seen = now;
     this.options.changed();
   }
 
-  /** A hash of the file's bytes through every link, or the error code that stopped the read. */
-  private fingerprint(): string {
-    try {
-      return createHash('sha256').update(readFileSync(this.options.path)).digest('hex');
-    } catch (err) {
-      return `error:${(err as NodeJS.ErrnoException).code ?? 'unknown'}`;
-    }
+}
+
+/** A hash of the file's bytes through every link, or the error code that stopped the read. */
+export function fingerprintOf(path: string): string {
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  } catch (err) {
+    return `error:${(err as NodeJS.ErrnoException).code ?? 'unknown'}`;
   }
 }

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { ConfigError, formatFaults, loadConfig, merge, validate } from '../../src/config/load.js';
-import { ConfigWatch } from '../../src/config/config-watch.js';
+import { ConfigWatch, fingerprintOf } from '../../src/config/config-watch.js';
 import { changedKeys, ConfigReloader } from '../../src/config/reload.js';
 import { createLogger } from '../../src/log/logger.js';
 import { dataPlaneParts, type DataPlaneRunning } from '../../src/proxy/data-plane-reload.js';
@@ -115,4 +115,17 @@ t.test('the watch calls once the file\'s bytes change, not for another file in i
   writeFileSync(join(dir, 'tollgate.yaml'), 'log:\n  level: warn\n');
   await waitFor(() => calls === 2, { what: 'a second call for the second change' });
   t.equal(calls, 2);
+});
+
+t.test('a file changed between its load and the watch start is reloaded without waiting for another change', async (t) => {
+  const dir = t.testdir({ 'tollgate.yaml': 'log:\n  level: info\n' });
+  const path = join(dir, 'tollgate.yaml');
+  const loaded = fingerprintOf(path);
+  writeFileSync(path, 'log:\n  level: debug\n');
+  let calls = 0;
+  const watch = new ConfigWatch({ path, loaded, changed: () => calls++, debounceMs: 20 });
+  watch.start();
+  t.teardown(() => watch.stop());
+  await waitFor(() => calls === 1, { what: 'the change made before the watch to be reported' });
+  t.equal(calls, 1);
 });
