@@ -1,3 +1,4 @@
+import { AddressList } from './auth/address-bounds.js';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
 import type { Server as TlsServer } from 'node:tls';
@@ -119,7 +120,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   // One decision step, shared by every port that judges requests.
   const limits = new Limiter({ store, clock, logger, observer: metrics });
   const limitsUpkeep = keepLimits(limits, store, logger);
-  const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed, clock, limits });
+  const trustedProxies = config.proxy.trustedProxies.length > 0 ? new AddressList(config.proxy.trustedProxies) : undefined;
+  const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed, clock, limits, ...(trustedProxies ? { trustedProxies } : {}) });
   const grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
   const http2 = new Http2Front({
     upstream,

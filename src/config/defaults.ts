@@ -12,6 +12,8 @@ export const DEFAULTS = {
     shutdownGrace: '25s',
     // gRPC calls (content-type application/grpc) go here over h2c; "" refuses them with status 14.
     grpcUpstream: '',
+    // CIDRs of proxies in front of Tollgate whose first X-Forwarded-For hop counts as the client's address (allowFrom).
+    trustedProxies: [],
     // PEM files (a chain is allowed); both set turn TLS on, and they are re-read when they change.
     tls: { cert: '', key: '' },
   },

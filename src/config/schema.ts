@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidr } from '../auth/address-bounds.js';
 import { parseDuration, TIMER_MAX_MS } from './duration.js';
 import { routePathFault } from './route-path.js';
 
@@ -93,6 +94,15 @@ const listen = z.unknown().transform((value, ctx): ListenAddress => {
   }
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 });
+
+/** CIDRs such as 10.0.0.0/8 or 2001:db8::/32 (a bare address is a /32 or /128). */
+const cidrList = z.array(
+  z.unknown().transform((value, ctx): string => {
+    if (typeof value === 'string' && parseCidr(value) !== undefined) return value;
+    ctx.addIssue({ code: 'custom', message: `expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32, got ${describe(value)}` });
+    return z.NEVER;
+  }),
+);
 
 /** `host:port` of a Redis node or Sentinel. */
 const hostPort = listen;
@@ -291,6 +301,7 @@ for (const [schema, accepts] of [
   [eventTypes, 'a non-empty list of event types, or ["*"]'],
   [optionalListen, 'host:port such as 127.0.0.1:8081, or "" for off'],
   [pathPrefix, '"" or a path such as /check, no trailing slash'],
+  [cidrList, 'a list of CIDRs such as ["10.0.0.0/8", "::1/128"]'],
 ] as const) {
   z.globalRegistry.add(schema, { accepts } satisfies KeyMeta);
 }
@@ -318,6 +329,9 @@ export const configSchema = z.strictObject({
     // A timer; at least 100 ms so a slip of unit cannot turn shutdown into cutting every request.
     shutdownGrace: duration('100ms', '1h'),
     grpcUpstream: h2cUrl,
+    // Peers (load balancers, ingress) whose first X-Forwarded-For hop is taken as the client's
+    // address for a token's allowFrom; from any other peer the socket's address counts.
+    trustedProxies: cidrList,
     // Both set: the proxy port speaks TLS (1.2 and 1.3, ALPN h2 and http/1.1).
     tls: z
       .strictObject({ cert: filePath, key: filePath })

@@ -1,4 +1,5 @@
 import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, TokenSummary, UserRecord } from '../tokens/record.js';
+import { createHash } from 'node:crypto';
 import { ChannelWatch } from './channel-watch.js';
 import { allFields, fromFields, outcomeOf, stateArgs, SUMMARY_FIELDS, summaryFrom, toFields } from './redis-encoding.js';
 import { RedisKeys } from './redis-keys.js';
@@ -609,6 +610,16 @@ export class RedisStore implements TokenStore {
    * Answers from the connection's state and the last successful command when that was within
    * a second (probes and scrapes then cost no round trip), else with a real PING.
    */
+  async claimName(scope: string, name: string, ttlMs: number): Promise<boolean> {
+    const key = this.keys.nameClaim(nameDigest(scope, name));
+    return (await this.run('claimName', () => this.client.set(key, '1', 'PX', ttlMs, 'NX'))) === 'OK';
+  }
+
+  async releaseName(scope: string, name: string): Promise<void> {
+    const key = this.keys.nameClaim(nameDigest(scope, name));
+    await this.run('releaseName', () => this.client.del(key));
+  }
+
   async ping(): Promise<void> {
     if (this.client.status === 'ready' && Date.now() - this.lastOkAt < 1000) return;
     await this.run('ping', () => this.client.ping());
@@ -641,3 +652,6 @@ function deliveryFrom(fields: ReadonlyMap<string, string>): Delivery {
 function deliveryArgs(delivery: Delivery): string[] {
   return Object.entries(delivery).flatMap(([key, value]) => [key, value === null ? '' : String(value)]);
 }
+
+/** A fixed-length key part for a name in its scope (a name may hold any printable character). */
+const nameDigest = (scope: string, name: string): string => createHash('sha256').update(`${scope}\n${name}`).digest('base64url').slice(0, 32);
