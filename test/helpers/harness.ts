@@ -35,6 +35,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** Harness tokens get names of their own: names are unique per repository (docs/tokens.md). */
+let made = 0;
+
 /** Tollgate in this process on loopback port 0, in front of a recording upstream. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const upstream = await startUpstream(options.upstream);
@@ -68,7 +71,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     admin: `http://127.0.0.1:${tollgate.adminPort}`,
     adminSecret: admin.secret,
     token: (rights, repository = 'sensors', extra = {}) =>
-      tollgate.tokens.createUnchecked('test', { kind: 'repository', name: 'test', repository, rights, ...extra }),
+      tollgate.tokens.createUnchecked('test', { kind: 'repository', name: `test-${++made}`, repository, rights, ...extra }),
     async close() {
       await tollgate.shutdown(0);
       await upstream.close();
