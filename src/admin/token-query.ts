@@ -138,7 +138,7 @@ export function queryTokens(
     if (query.user !== undefined && record.user !== query.user) continue;
     if (query.status !== undefined && shownStatusAt(record, now) !== query.status) continue;
     if (query.label !== undefined && (record.labels === undefined || !Object.hasOwn(record.labels, query.label.key) || record.labels[query.label.key] !== query.label.value)) continue;
-    if (query.expiresBefore !== undefined && (record.expiresAt === null || record.expiresAt > query.expiresBefore || shownStatusAt(record, now) === 'revoked' || shownStatusAt(record, now) === 'expired')) continue;
+    if (query.expiresBefore !== undefined && (record.expiresAt === null || record.expiresAt > query.expiresBefore || shownStatusAt(record, now) !== 'active')) continue;
     total++;
     if (after !== undefined && compareToCursor(record, after, query.sort, now) <= 0) continue;
     if (page.length === query.limit + 1 && compare(record, page[page.length - 1]!) >= 0) continue;

@@ -58,7 +58,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   for (const name of ['sensors', 'billing']) await store.createRepository({ name, createdAt: clock.now(), createdBy: 'test' });
   const admin = await tollgate.tokens.createUnchecked('test', {
     kind: 'repository',
-    name: 'test admin',
+    // Two harnesses may share one store (replicas): the second admin takes a name of its own.
+    name: [...(await store.listTokens())].some((t) => t.name === 'test admin') ? `test admin ${++made}` : 'test admin',
     repository: '*',
     rights: [...RIGHTS], // as init-admin: an admin hands out no right it does not hold itself
   });
