@@ -9,7 +9,7 @@ import { PartialLeakReport, readSecrets, reportLeaked } from './leak-report.js';
 import { cliDuration, labelsFrom } from './options.js';
 import type { ParsedArgs } from './args.js';
 import { emit, paintStatus, type Output } from './output.js';
-import { relativeTime, renderFields, renderTable } from './table.js';
+import { absoluteTime, relativeTime, renderFields, renderTable } from './table.js';
 import { visible } from './terminal-text.js';
 import { describeToken, resolveTokenId } from './token-ref.js';
 import { describeLimits, formatBytes, limitsFromArgs } from './limits-options.js';
@@ -56,12 +56,12 @@ function tokenRows(tokens: readonly TokenView[], now: number, wide: boolean): st
   );
 }
 
-const when = (iso: string | null, now: number, none: string) => (iso === null ? none : `${iso} (${relativeTime(iso, now)})`);
+const when = (iso: string | null, now: number, none: string) => (iso === null ? none : `${absoluteTime(iso)} (${relativeTime(iso, now)})`);
 
 /** One token as `key: value` lines: everything the API shows of it, nothing cut. */
 export function tokenFields(o: Output, token: TokenView, now = Date.now()): string {
   const t = token;
-  const lastUse = t.lastUsedAt === null ? 'never' : [when(t.lastUsedAt, now, ''), t.lastUsedIp ? `from ${t.lastUsedIp}` : '', t.lastUsedUserAgent ? `(${t.lastUsedUserAgent})` : ''].filter(Boolean).join(' ');
+  const lastUse = t.lastUsedAt === null ? 'never used' : [when(t.lastUsedAt, now, ''), t.lastUsedIp ? `from ${t.lastUsedIp}` : '', t.lastUsedUserAgent ? `(${t.lastUsedUserAgent})` : ''].filter(Boolean).join(' ');
   const fields: Array<[string, string]> = [
     ['id', t.id],
     ['name', t.name],
@@ -69,7 +69,7 @@ export function tokenFields(o: Output, token: TokenView, now = Date.now()): stri
     ...(t.user ? [['user', t.user] as [string, string]] : []),
     ['repository', t.repository === '*' ? '* (all repositories)' : t.repository],
     ['rights', t.rights.join(',') || '-'],
-    ['status', t.status === 'rolled' && t.rolledTo ? `rolled into ${t.rolledTo}; this secret works until ${t.expiresAt ?? 'its expiry'}` : t.status],
+    ['status', t.status === 'rolled' && t.rolledTo ? `rolled into ${t.rolledTo}; this secret works until ${t.expiresAt ? absoluteTime(t.expiresAt) : 'its expiry'}` : t.status],
     ['prefix', `${t.prefix}…`],
     ['created', `${when(t.createdAt, now, '-')} by ${t.createdBy}`],
     ['expires', when(t.expiresAt, now, 'never')],
@@ -162,7 +162,7 @@ function oldSecretEnds(id: string, previous: TokenView | undefined, overlap: str
   }
   if (previous.status === 'revoked') return `${old} was revoked: it stopped working now.`;
   if (previous.status === 'expired' || previous.expiresAt === null) return `${old} is ${previous.status}.`;
-  return `${old} stops working at ${previous.expiresAt} (${relativeTime(previous.expiresAt, Date.now())}).`;
+  return `${old} stops working at ${absoluteTime(previous.expiresAt)} (${relativeTime(previous.expiresAt, Date.now())}).`;
 }
 
 /** The question before a roll: what the new secret is and what happens to the old one. */

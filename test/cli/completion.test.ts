@@ -18,7 +18,7 @@ async function complete(...words: string[]): Promise<string[]> {
 t.test('bash completes commands, actions, options and allowed values', async (t) => {
   t.same(await complete('tollgate', 'w'), ['whoami']);
   t.same(await complete('tollgate', 'user', 'e'), ['edit']);
-  t.same(await complete('tollgate', 'token', 'list', '--status', ''), ['active', 'revoked', 'expired']);
+  t.same(await complete('tollgate', 'token', 'list', '--status', ''), ['active', 'rolled', 'revoked', 'expired']);
   t.same(await complete('tollgate', 'token', 'list', '--output', 'y'), ['yaml']);
   t.same(await complete('tollgate', 'token', 'revoke', '--y'), ['--yes']);
   t.same(await complete('tollgate', 'whoami', '-'), ['--admin-url', '--output', '-o', '--json', '--help', '-h']);

@@ -118,7 +118,7 @@ t.test('token roll prints the new secret once and says when the old one stops wo
   const old = await cliJson('token', 'create', '--name', 'ingest', '--repository', 'sensors', '--rights', 'query', '--expires-in', '30d');
   const rolled = await cli('token', 'roll', old.token.id, '--overlap', '24h');
   t.equal(rolled.code, 0, rolled.stderr);
-  t.match(rolled.stdout, /^ID\s+NAME\s+KIND[^\n]*\n[0-9a-f]{16}\s+ingest\s+repository\s+sensors\s[^\n]*in 29 days[^\n]*\n\nSecret \(shown once, store it now\):\ntgr_\w{49}\n/);
+  t.match(rolled.stdout, /^ID\s+NAME\s+KIND[^\n]*\n[0-9a-f]{16}\s+ingest\s+repository\s+sensors\s[^\n]*in 30 days[^\n]*\n\nSecret \(shown once, store it now\):\ntgr_\w{49}\n/);
   t.match(rolled.stdout, new RegExp(`\\nThe old secret \\(token ${old.token.id}\\) stops working at \\d{4}-\\d\\d-\\d\\dT[^ ]+ \\(in 2[34] hours\\)\\.\\n$`));
   const secret = /^(tgr_\w{49})$/m.exec(rolled.stdout)![1]!;
   t.not(secret, old.secret);
