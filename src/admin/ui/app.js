@@ -10,6 +10,8 @@ const state = {
   cursor: null,
   cursors: [],
   selected: new Set(),
+  /** The selected tokens as they were shown, so a confirmation and its result can name them. */
+  selectedTokens: new Map(),
   items: [],
   total: 0,
   isStarAdmin: false,
@@ -63,16 +65,33 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
+/** "in 14 days", "3 hours ago": rounded to the nearest unit, as people count (a 2-week token reads "in 14 days", not 13). */
 function relative(iso) {
   if (!iso) return '—';
   const delta = Date.parse(iso) - Date.now();
+  const size = Math.abs(delta);
   const units = [['year', 31536e6], ['month', 2592e6], ['day', 864e5], ['hour', 36e5], ['minute', 6e4]];
   for (const [unit, ms] of units) {
-    const count = Math.floor(Math.abs(delta) / ms);
-    if (count >= 1) return delta > 0 ? `in ${count} ${unit}${count > 1 ? 's' : ''}` : `${count} ${unit}${count > 1 ? 's' : ''} ago`;
+    if (size < ms) continue;
+    const count = Math.round(size / ms);
+    return delta > 0 ? `in ${count} ${unit}${count > 1 ? 's' : ''}` : `${count} ${unit}${count > 1 ? 's' : ''} ago`;
   }
   return 'just now';
 }
+
+const DATE_FORMAT = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC' });
+const TIME_FORMAT = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC', timeZoneName: 'short' });
+
+/** "Dec 16, 2026": the date beside a relative time (UTC, the same for every reader). */
+const absoluteDate = (iso) => DATE_FORMAT.format(new Date(iso));
+/** "Dec 16, 2026, 17:20 UTC": the full time, for details and titles. */
+const absoluteTime = (iso) => TIME_FORMAT.format(new Date(iso));
+/** "in 14 days · Dec 16, 2026". */
+const whenText = (iso) => `${relative(iso)} · ${absoluteDate(iso)}`;
+
+/** An active token expiring within this counts as expiring soon (events.expiringNotice, from /v1/settings). */
+const expiringSoon = (token) =>
+  token.status === 'active' && token.expiresAt !== null && Date.parse(token.expiresAt) - Date.now() <= (state.settings?.expiringNoticeSeconds ?? 7 * 86400) * 1000;
 
 function debounce(fn, ms) {
   let timer;
@@ -204,7 +223,8 @@ async function signIn(secret) {
   }
   state.isStarAdmin = state.me.role === 'star';
   tokenNames.set(state.me.token.id, Promise.resolve(tokenLabel(state.me.token)));
-  applyLifetimeCap(await api('GET', '/v1/settings').catch(() => ({ maxTokenLifetimeSeconds: null })));
+  state.settings = await api('GET', '/v1/settings').catch(() => ({ maxTokenLifetimeSeconds: null }));
+  applyLifetimeCap(state.settings);
   showApp();
 }
 
@@ -308,18 +328,22 @@ function renderTokens(page) {
       const box = el('input', { type: 'checkbox', 'aria-label': `Select ${token.name}` });
       box.checked = state.selected.has(token.id);
       box.addEventListener('change', () => {
-        if (box.checked) state.selected.add(token.id);
-        else state.selected.delete(token.id);
-        $('bulk-delete').disabled = state.selected.size === 0;
+        if (box.checked) state.selected.add(token.id), state.selectedTokens.set(token.id, token);
+        else state.selected.delete(token.id), state.selectedTokens.delete(token.id);
+        countSelection();
       });
       // Only what the signed-in token may do is offered (GET /v1/whoami); the API still judges.
       const actions = el('div', { class: 'actions-inline' });
       actions.append(el('button', { type: 'button', text: 'Details', title: 'Details and history', onclick: () => openHistory(token) }));
       if (mayChange(token)) actions.append(el('button', { type: 'button', text: 'Edit', onclick: () => openEdit(token) }));
+      // What a row offers follows its state, with at most one destructive button: a working token
+      // (active, or rolled and in its overlap) may be revoked; an ended one deleted, or brought back
+      // (a revoked one restored, an expired one given a new expiry through Edit).
       if (token.status === 'revoked') actions.append(el('button', { type: 'button', text: 'Restore', onclick: () => act('restore', token) }));
-      else actions.append(el('button', { type: 'button', class: 'danger', text: 'Revoke', onclick: () => revoke(token) }));
+      if (token.status === 'expired' && mayChange(token)) actions.append(el('button', { type: 'button', text: 'Restore…', title: 'Give it a new expiry', onclick: () => openEdit(token) }));
       if (token.status === 'active' && mayRoll(token)) actions.append(el('button', { type: 'button', text: 'Roll', title: 'Make a new secret for this token', onclick: () => openRoll(token) }));
-      if (token.status !== 'active' && mayChange(token)) actions.append(el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: () => remove(token) }));
+      if (token.status === 'active' || token.status === 'rolled') actions.append(el('button', { type: 'button', class: 'danger', text: 'Revoke', onclick: () => revoke(token) }));
+      else if (mayChange(token)) actions.append(el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: () => remove(token) }));
       return el(
         'tr',
         { dataset: { id: token.id } },
@@ -328,9 +352,9 @@ function renderTokens(page) {
         cell('Repository', { class: 'repository', text: token.repository }),
         cell('User', { text: token.user ?? '—' }),
         cell('Rights', { class: 'rights', text: token.rights.join(', ') }),
-        cell('Status', {}, el('span', { class: `badge ${token.status}`, text: token.status })),
-        cell('Expires', { class: 'expires', title: token.expiresAt ?? '', text: token.expiresAt ? relative(token.expiresAt) : 'never' }),
-        cell('Last used', { class: 'last-used', title: lastUseTitle(token), text: relative(token.lastUsedAt) }),
+        cell('Status', {}, el('span', { class: `badge ${token.status}`, text: token.status, title: token.status === 'rolled' ? `rolled into token ${token.rolledTo}; works until ${absoluteTime(token.expiresAt)}` : '' })),
+        cell('Expires', { class: `expires${expiringSoon(token) ? ' soon' : ''}`, title: token.expiresAt ? absoluteTime(token.expiresAt) : '', text: token.expiresAt ? whenText(token.expiresAt) : 'never' }),
+        cell('Last used', { class: 'last-used', title: lastUseTitle(token), text: token.lastUsedAt ? relative(token.lastUsedAt) : 'never used' }),
         el('td', { class: 'row-actions' }, actions),
       );
     }),
@@ -339,7 +363,7 @@ function renderTokens(page) {
   $('page-info').textContent = page.total === 0 ? 'No tokens' : `${shown + 1}–${shown + page.items.length} of ${page.total}`;
   $('next-page').disabled = !page.nextCursor;
   $('first-page').disabled = state.cursors.length === 0;
-  $('bulk-delete').disabled = state.selected.size === 0;
+  countSelection();
   $('select-all').hidden = $('bulk-delete').hidden;
   for (const box of body.querySelectorAll('td.select input')) box.hidden = $('bulk-delete').hidden;
   renderSortHeaders();
@@ -390,6 +414,7 @@ function onSortSelect() {
 function resetPaging() {
   state.cursor = null;
   state.cursors = [];
+  clearSelection();
 }
 
 function showNotice(text) {
@@ -401,31 +426,85 @@ async function act(action, token) {
   await run(() => api('POST', `/v1/tokens/${token.id}/${action}`));
 }
 
+/**
+ * Asks in the page's own dialog (never the browser's confirm()): `title` names the action and how
+ * many, `text` what happens, `warning` a danger to the signed-in session. Resolves true on the
+ * confirm button.
+ */
+function ask({ title, text, warning = '', items = [], button }) {
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  $('confirm-warning').textContent = warning;
+  $('confirm-warning').hidden = warning === '';
+  $('confirm-list').replaceChildren(...items.map((item) => el('li', { text: item })));
+  $('confirm-list').hidden = items.length === 0;
+  $('confirm-submit').textContent = button;
+  $('confirm-dialog').returnValue = '';
+  $('confirm-dialog').showModal();
+  return new Promise((resolve) => {
+    $('confirm-dialog').addEventListener('close', () => resolve($('confirm-dialog').returnValue === 'confirm'), { once: true });
+  });
+}
+
+/** How a token is named in a confirmation: its name and where it lives (names repeat across repositories). */
+const confirmLabel = (token) => `"${token.name}" (${token.repository}${token.user ? `, user ${token.user}` : ''}, ${token.prefix}…)`;
+
 async function revoke(token) {
-  const confirmation =
-    `Revoke token "${token.name}" (${token.repository}${token.user ? `, user ${token.user}` : ''})? ` +
-    'Its secret stops working at once, and so do the tokens it made. It can be restored later.';
-  if (!confirm(confirmation)) return;
+  const isSelf = token.id === state.me.token.id;
+  const confirmed = await ask({
+    title: `Revoke token ${token.name}?`,
+    text: `Token ${confirmLabel(token)} stops working at once, and so do the tokens it lent. It can be restored later.`,
+    warning: isSelf ? 'This is the token you are signed in with: this page stops working as soon as it is revoked, and you will need another admin token to restore it.' : '',
+    button: isSelf ? 'Revoke and sign out' : 'Revoke 1 token',
+  });
+  if (!confirmed) return;
   await act('revoke', token);
 }
 
 async function remove(token) {
-  if (!confirm(`Delete token "${token.name}" for good? It cannot be restored; its history is kept, and the tokens it made are revoked.`)) return;
+  const confirmed = await ask({
+    title: `Delete token ${token.name}?`,
+    text: `Token ${confirmLabel(token)} is deleted for good: it cannot be restored, and its name is free again. Its history is kept.`,
+    button: 'Delete 1 token',
+  });
+  if (!confirmed) return;
   await run(() => api('DELETE', `/v1/tokens/${token.id}`));
 }
 
+/** The bulk button names how many are selected; the selection is what it acts on. */
+function countSelection() {
+  const count = state.selected.size;
+  $('bulk-delete').disabled = count === 0;
+  $('bulk-delete').textContent = count === 0 ? 'Delete selected' : `Delete ${count} selected`;
+}
+
+/** A filter, search or page change hides rows: the selection goes with them rather than act unseen. */
+function clearSelection() {
+  state.selected.clear();
+  state.selectedTokens.clear();
+  countSelection();
+}
+
+const REASONS = { active: 'it is active: revoke it first', not_found: 'it was already gone', forbidden: 'this token may not delete it' };
+
 async function bulkDelete() {
   const ids = [...state.selected];
-  const chosen = ids.map((id) => `"${state.items.find((token) => token.id === id)?.name ?? id}"`);
-  const listed = chosen.length > 5 ? `${chosen.slice(0, 5).join(', ')} and ${chosen.length - 5} more` : chosen.join(', ');
-  const confirmation = `Delete ${ids.length} selected token${ids.length === 1 ? '' : 's'} for good: ${listed}? Active ones are left as they are (revoke them first); deleted ones cannot be restored.`;
-  if (ids.length === 0 || !confirm(confirmation)) return;
+  if (ids.length === 0) return;
+  const tokens = ids.map((id) => state.selectedTokens.get(id) ?? { id, name: id, repository: '?', prefix: id.slice(0, 8) });
+  const working = tokens.filter((token) => token.status === 'active' || token.status === 'rolled').length;
+  const confirmed = await ask({
+    title: `Delete ${ids.length} token${ids.length === 1 ? '' : 's'}?`,
+    text: `These are deleted for good and cannot be restored; their history is kept.${working ? ` ${working} of them still work${working === 1 ? 's' : ''} and will be left as ${working === 1 ? 'it is' : 'they are'} (revoke first).` : ''}`,
+    items: tokens.map(confirmLabel),
+    button: `Delete ${ids.length} token${ids.length === 1 ? '' : 's'}`,
+  });
+  if (!confirmed) return;
   try {
     const result = await api('POST', '/v1/tokens/delete', { ids });
-    state.selected.clear();
-    const names = new Map(state.items.map((t) => [t.id, t.name]));
-    const failures = result.failed.map((f) => `${names.get(f.id) ?? f.id}: ${f.reason.replace('_', ' ')}`);
-    showNotice(`Deleted ${result.deleted.length}.${failures.length ? ` Not deleted: ${failures.join('; ')}.` : ''}`);
+    const named = (id) => { const token = state.selectedTokens.get(id); return token ? confirmLabel(token) : id; };
+    const failures = result.failed.map((f) => `${named(f.id)}: ${REASONS[f.reason] ?? f.reason}`);
+    clearSelection();
+    showNotice(`Deleted ${result.deleted.length} of ${ids.length}.${failures.length ? ` Not deleted: ${failures.join('; ')}.` : ''}`);
   } catch (err) {
     showNotice(err.message);
   }
@@ -524,6 +603,17 @@ function repositoryChanged() {
 
 const rightsOnAny = () => RIGHTS.filter((right) => Object.values(state.me.effectiveRights).some((rights) => rights.includes(right)));
 
+/** `owner: team-a, pipeline: nightly` (or `owner=team-a`) as labels, or what is wrong with it. */
+function parseLabels(text) {
+  const labels = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const at = part.search(/[:=]/);
+    if (at <= 0) return `labels: expected key: value, got "${part}"`;
+    labels[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+  }
+  return labels;
+}
+
 async function submitGenerate(event) {
   event.preventDefault();
   const kind = generateKind();
@@ -539,6 +629,12 @@ async function submitGenerate(event) {
   if ('expiresAt' in expiry && expiry.expiresAt === null) delete expiry.expiresAt;
   Object.assign(body, expiry);
   if ($('gen-lend').checked) body.lend = true;
+  if ($('gen-self-rotate').checked) body.selfRotate = true;
+  const labels = parseLabels($('gen-labels').value);
+  if (typeof labels === 'string') return void ($('gen-error').textContent = labels);
+  if (Object.keys(labels).length > 0) body.labels = labels;
+  const allowFrom = $('gen-allow-from').value.split(/[\s,]+/).filter(Boolean);
+  if (allowFrom.length > 0) body.allowFrom = allowFrom;
   try {
     showSecret(await api('POST', '/v1/tokens', body), 'Token created');
     loadTokens();
@@ -568,12 +664,22 @@ function renderSummary(token) {
   add('Kind', token.kind === 'personal' ? `personal token of ${token.user}` : 'repository token');
   add('Repository', token.repository === '*' ? (token.kind === 'personal' ? "* (all the user's repositories)" : '* (all repositories)') : token.repository);
   add('Rights', token.rights.join(', ') || 'none');
-  add('Expires', token.expiresAt ? `${token.expiresAt.slice(0, 10)} (${relative(token.expiresAt)})` : 'never');
+  add('Expires', token.expiresAt ? whenText(token.expiresAt) : 'never');
   add('Prefix', `${token.prefix}…`);
   $('created-summary').replaceChildren(...rows);
 }
 
 // ---- roll ---------------------------------------------------------------------------------
+
+/** Says what the chosen overlap does to the old secret, and the button says it too. */
+function rollHint() {
+  const now = $('roll-overlap').value === '0s';
+  $('roll-overlap-hint').textContent = now
+    ? 'The old secret is revoked at once: every client still using it fails from now on.'
+    : `The old secret keeps working ${$('roll-overlap').selectedOptions[0].textContent}, shown as rolled; then it stops.`;
+  $('roll-submit').textContent = now ? 'Roll and revoke the old secret now' : 'Roll';
+  $('roll-submit').className = now ? 'danger' : 'primary';
+}
 
 let rolling = null;
 
@@ -582,6 +688,7 @@ function openRoll(token) {
   $('roll-form').reset();
   $('roll-error').textContent = '';
   $('roll-title').textContent = token.name;
+  rollHint();
   $('roll-dialog').showModal();
 }
 
@@ -728,15 +835,19 @@ function renderDetails(token) {
   add('Id', el('code', { text: token.id }));
   if (!token.deleted) {
     add('Status', el('span', { class: `badge ${token.status}`, text: token.status }));
+    if (token.status === 'rolled') add('Rolled into', 'token ', tokenLink(token.rolledTo), el('div', { class: 'note', text: `this secret keeps working until ${absoluteTime(token.expiresAt)} (${relative(token.expiresAt)}), then stops` }));
     add('Kind', token.kind === 'personal' ? 'personal token' : 'repository token');
     add('Prefix', el('code', { text: `${token.prefix}…` }));
     add('Repository', token.repository === '*' ? (token.kind === 'personal' ? "* (all the user's repositories)" : '* (all repositories)') : token.repository);
     if (token.user) add('User', token.user);
     add('Rights', token.rights.join(', '));
-    add('Created', `${token.createdAt} (${relative(token.createdAt)}) by `, actorNode(token.createdBy));
-    add('Expires', token.expiresAt ? `${token.expiresAt} (${relative(token.expiresAt)})` : 'never');
-    if (token.revokedAt) add('Revoked', token.revokedAt);
-    add('Last used', token.lastUsedAt ? `${token.lastUsedAt} (${relative(token.lastUsedAt)})` : 'never');
+    add('Created', `${absoluteTime(token.createdAt)} (${relative(token.createdAt)}) by `, actorNode(token.createdBy));
+    add('Expires', token.expiresAt ? `${absoluteTime(token.expiresAt)} (${relative(token.expiresAt)})` : 'never');
+    if (token.revokedAt) add('Revoked', `${absoluteTime(token.revokedAt)} (${relative(token.revokedAt)})`);
+    add('Last used', token.lastUsedAt ? `${absoluteTime(token.lastUsedAt)} (${relative(token.lastUsedAt)})` : 'never used');
+    add('Labels', Object.keys(token.labels ?? {}).length ? Object.entries(token.labels).map(([key, value]) => `${key}: ${value}`).join(', ') : 'none');
+    add('Allowed from', token.allowFrom?.length ? token.allowFrom.join(', ') : 'any address');
+    if (token.selfRotate) add('Self-rotation', 'it may roll itself (a new secret, nothing wider)');
     if (token.lastUsedIp) add('Last used from', token.lastUsedIp);
     if (token.lastUsedUserAgent) add('Last User-Agent', token.lastUsedUserAgent);
     // Lent: bound to the token that lent it. Independent: it outlives whoever made it (createdBy).
@@ -1096,8 +1207,8 @@ $('tokens').tHead.addEventListener('click', onSortClick);
 $('sort-select').addEventListener('change', onSortSelect);
 $('select-all').addEventListener('change', () => {
   for (const token of state.items) {
-    if ($('select-all').checked) state.selected.add(token.id);
-    else state.selected.delete(token.id);
+    if ($('select-all').checked) state.selected.add(token.id), state.selectedTokens.set(token.id, token);
+    else state.selected.delete(token.id), state.selectedTokens.delete(token.id);
   }
   renderTokens({ items: state.items, total: state.total, nextCursor: state.next });
 });
@@ -1120,6 +1231,12 @@ $('copy-secret').addEventListener('click', async () => {
 });
 for (const radio of document.querySelectorAll('input[name="kind"]')) radio.addEventListener('change', kindChanged);
 $('roll-form').addEventListener('submit', submitRoll);
+$('roll-overlap').addEventListener('change', rollHint);
+$('confirm-cancel').addEventListener('click', () => $('confirm-dialog').close(''));
+$('confirm-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  $('confirm-dialog').close('confirm');
+});
 $('new-team').addEventListener('click', () => openTeam(null));
 $('team-form').addEventListener('submit', submitTeam);
 $('team-cancel').addEventListener('click', () => $('team-dialog').close());
