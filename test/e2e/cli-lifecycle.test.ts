@@ -154,7 +154,7 @@ t.test('token list --expiring maps to expiresWithin', async (t) => {
   t.ok(ids.includes(soon.token.id));
   t.notOk(ids.includes(later.token.id));
   const table = await cli('token', 'list', '--expiring', '3d', '--q', 'soon');
-  t.match(table.stdout, new RegExp(`${soon.token.id}\\s+soon\\s[^\\n]*in 1 day`));
+  t.match(table.stdout, new RegExp(`${soon.token.id}\\s+soon\\s[^\\n]*in 2 days`), "--expires-in 2d reads in 2 days, as people count");
   t.equal((await cli('token', 'list', '--expiring', 'soon')).code, 2, 'a non-duration is bad usage, refused before any request');
 });
 

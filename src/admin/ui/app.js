@@ -1015,7 +1015,7 @@ async function submitUser(event) {
 }
 
 async function deleteUser(name) {
-  if (!confirm(`Delete user ${name}? Their personal tokens (and the tokens those made) are revoked at once, they leave every team, and the user is removed.`)) return;
+  if (!(await ask({ title: `Delete user ${name}?`, text: `Their personal tokens (and the tokens those made) are revoked at once, they leave every team, and the user is removed.`, button: 'Delete 1 user' }))) return;
   $('user-error').textContent = '';
   try {
     await api('DELETE', `/v1/users/${name}`);
@@ -1068,7 +1068,7 @@ function tokensOf(name, status = '') {
 }
 
 async function deleteRepository(name) {
-  if (!confirm(`Delete repository ${name}? It is refused while active tokens use it. Revoked tokens and grants that name it are kept (a repository made again with this name meets them).`)) return;
+  if (!(await ask({ title: `Delete repository ${name}?`, text: `It is refused while active tokens use it. Revoked tokens and grants that name it are kept (a repository made again with this name meets them).`, button: 'Delete 1 repository' }))) return;
   $('repository-error').replaceChildren();
   try {
     await api('DELETE', `/v1/repositories/${name}`);
@@ -1167,7 +1167,7 @@ async function submitTeam(event) {
 }
 
 async function deleteTeam(name) {
-  if (!confirm(`Delete team ${name}? Its members lose its grants at once (and their personal tokens with them); its history is kept.`)) return;
+  if (!(await ask({ title: `Delete team ${name}?`, text: `Its members lose its grants at once (and their personal tokens with them); its history is kept.`, button: 'Delete 1 team' }))) return;
   try {
     await api('DELETE', `/v1/teams/${name}`);
   } catch (err) {
