@@ -73,11 +73,15 @@ function relative(iso) {
   const units = [['year', 31536e6], ['month', 2592e6], ['day', 864e5], ['hour', 36e5], ['minute', 6e4]];
   for (const [unit, ms] of units) {
     if (size < ms) continue;
-    const count = Math.round(size / ms);
+    let count = Math.round(size / ms);
+    // 59.6 minutes is "1 hour", 23.7 hours "1 day": a rounded count that fills the next unit moves up.
+    if ((unit === 'minute' && count === 60) || (unit === 'hour' && count === 24)) return relativeText(delta, 1, unit === 'minute' ? 'hour' : 'day');
     return delta > 0 ? `in ${count} ${unit}${count > 1 ? 's' : ''}` : `${count} ${unit}${count > 1 ? 's' : ''} ago`;
   }
   return 'just now';
 }
+
+const relativeText = (delta, count, unit) => (delta > 0 ? `in ${count} ${unit}${count > 1 ? 's' : ''}` : `${count} ${unit}${count > 1 ? 's' : ''} ago`);
 
 const DATE_FORMAT = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC' });
 const TIME_FORMAT = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC', timeZoneName: 'short' });
