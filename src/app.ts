@@ -64,8 +64,10 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   }, readBuildInfo());
   outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
   const events = outbox;
-  // Every change the admin services write carries its events when a webhook wants them (docs/webhooks.md).
-  const adminStore = events.enabled ? emittingStore(store, clock, () => events.wake()) : store;
+  // Every change the admin services write carries its event, webhooks or not: the audit log,
+  // kept events.retention (docs/webhooks.md, docs/admin-api.md).
+  store.keepEventsFor?.(config.events.retention);
+  const adminStore = emittingStore(store, clock, () => events.wake());
   cache = new TokenCache({
     store,
     clock,

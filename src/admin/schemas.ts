@@ -348,6 +348,7 @@ export const listEventsQuery = z
   .strictObject({
     limit: z.coerce.number().int().min(1).max(500).optional().meta({ description: 'default 50, at most 500' }),
     type: z.enum(EVENT_TYPES).optional(),
+    token: z.string().regex(/^[0-9a-f]{16}$/, 'expected a token id').optional().meta({ description: 'only the events of this token' }),
   })
   .meta({ id: 'ListEventsQuery' });
 export const eventPage = z

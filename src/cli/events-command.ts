@@ -9,7 +9,8 @@ export const EVENT_OPTIONS = ['type', 'limit', 'output', 'json', 'admin-url', 'h
 
 export const EVENTS_USAGE = `Usage: tollgate events [--type TYPE] [--limit N] [-o table|json|yaml] [--admin-url URL]
 
-Recent events, newest first, with each webhook's delivery state and attempts:
+The audit log: every admin change (kept events.retention, webhooks or not), newest first, with
+each webhook's delivery state and attempts:
 GET /v1/events with TOLLGATE_TOKEN (a token with the admin right; a scoped admin sees the
 events of its repositories' tokens).
 
@@ -28,8 +29,9 @@ interface EventItem {
   deliveries: Array<{ webhook: string; state: string; attempts: number; nextAttemptAt: string | null; lastError: string | null }>;
 }
 
-/** What an event is about: a token's id, or a user's, team's or repository's name. */
-const subjectOf = (event: EventItem): string => String(event.data?.id ?? event.data?.name ?? '-');
+/** What an event is about: a token's name and id, or a user's, team's or repository's name. */
+const subjectOf = (event: EventItem): string =>
+  event.data?.id !== undefined && typeof event.data?.name === 'string' ? `"${event.data.name}" ${String(event.data.id)}` : String(event.data?.id ?? event.data?.name ?? '-');
 
 /** One line per event and webhook (an event no webhook has reached yet shows once, queued). */
 function rows(items: readonly EventItem[], now: number): string[][] {
@@ -74,7 +76,7 @@ export async function runEventsCommand(argv: readonly string[], env: NodeJS.Proc
     return 0;
   }
   if (page.items.length === 0) {
-    out.write('no events (none yet, or no webhook is configured: events.webhooks)\n');
+    out.write('no events (none in the audit log, which keeps every admin change for events.retention)\n');
     return 0;
   }
   out.write(renderTable(['when', 'type', 'subject', 'event', 'webhook', 'state', 'attempts', 'note'], rows(page.items, now)));

@@ -49,6 +49,8 @@ export const DEFAULTS = {
   // one by one (TOLLGATE_EVENTS_WEBHOOKS_0_SECRET) or as the whole list (TOLLGATE_EVENTS_WEBHOOKS).
   events: {
     expiringNotice: '7d',
+    // Every admin change is an event kept this long (the audit log), whether or not a webhook is set.
+    retention: '30d',
     webhooks: [],
     timeout: '10s',
     claimAfter: '30s',

@@ -135,6 +135,13 @@ const span = z.unknown().transform((value, ctx) => {
   ctx.addIssue({ code: 'custom', message: `${SPAN_RANGE}, got ${describe(value)}` });
   return z.NEVER;
 });
+/** How long the audit log keeps events: 1d to 400d (read as a time span, never a timer). */
+const retention = z.unknown().transform((value, ctx) => {
+  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms !== undefined && ms >= 86_400_000 && ms <= 400 * 86_400_000) return ms;
+  ctx.addIssue({ code: 'custom', message: `expected a duration from 1d to 400d, got ${describe(value)}` });
+  return z.NEVER;
+});
 /** As `span`, or "" for none (null). */
 const optionalSpan = z.unknown().transform((value, ctx) => {
   if (value === '') return null;
@@ -302,6 +309,7 @@ for (const [schema, accepts] of [
   [optionalListen, 'host:port such as 127.0.0.1:8081, or "" for off'],
   [pathPrefix, '"" or a path such as /check, no trailing slash'],
   [cidrList, 'a list of CIDRs such as ["10.0.0.0/8", "::1/128"]'],
+  [retention, 'a duration from 1d to 400d'],
 ] as const) {
   z.globalRegistry.add(schema, { accepts } satisfies KeyMeta);
 }
@@ -389,6 +397,8 @@ export const configSchema = z.strictObject({
       // How long before its expiry a token counts as expiring soon (tollgate_tokens_expiring_soon)
       // and gets its token.expiring event.
       expiringNotice: span,
+      // The audit log: every admin change is kept this long, webhooks or not.
+      retention,
       webhooks: z.array(webhook),
       // Each POST is abandoned after this long (docs/webhooks.md: 10 s).
       timeout: duration('100ms', '5m'),

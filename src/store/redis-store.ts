@@ -59,6 +59,12 @@ export class RedisStore implements TokenStore {
   }
 
   private readonly index: RedisTokenIndex;
+  /** How long the event stream keeps events (events.retention). */
+  private eventRetentionMs = EVENT_RETENTION_MS;
+
+  keepEventsFor(ms: number): void {
+    this.eventRetentionMs = ms;
+  }
   /** One server holds every key: a token's change and its counters are one script. */
   private readonly atomic: boolean;
 
@@ -75,7 +81,7 @@ export class RedisStore implements TokenStore {
   private eventArgs(events: readonly OutEvent[] | undefined): string[] {
     const list = this.atomic ? (events ?? []) : [];
     // MINID is in Redis's time (stream ids are the server's clock), not an injected clock.
-    const args = [String(Date.now() - EVENT_RETENTION_MS), String(list.length)];
+    const args = [String(Date.now() - this.eventRetentionMs), String(list.length)];
     for (const event of list) args.push(event.id, event.type, JSON.stringify(event));
     return args;
   }
@@ -86,7 +92,7 @@ export class RedisStore implements TokenStore {
    */
   private async appendAfter(op: string, events: readonly OutEvent[] | undefined): Promise<void> {
     if (this.atomic || !events || events.length === 0) return;
-    const minId = String(Date.now() - EVENT_RETENTION_MS);
+    const minId = String(Date.now() - this.eventRetentionMs);
     for (const event of events) {
       await this.run(op, () => this.client.xadd(this.keys.eventStream, 'MINID', '~', minId, '*', 'id', event.id, 'type', event.type, 'e', JSON.stringify(event)));
     }
@@ -455,7 +461,7 @@ export class RedisStore implements TokenStore {
 
   async take(webhook: string, consumer: string, wants: readonly string[], now: number, leaseMs: number): Promise<Taken> {
     const take = () =>
-      this.client.tgTake(this.keys.eventStream, webhook, consumer, String(now), String(leaseMs), this.keys.deliveryHead(webhook), wants.join(','), String(EVENT_RETENTION_MS));
+      this.client.tgTake(this.keys.eventStream, webhook, consumer, String(now), String(leaseMs), this.keys.deliveryHead(webhook), wants.join(','), String(this.eventRetentionMs));
     const reply = await this.run('take', async () => {
       try {
         return await take();
@@ -509,7 +515,7 @@ export class RedisStore implements TokenStore {
   }
 
   async appendEventOnce(key: string, event: OutEvent, keepUntil: number): Promise<boolean> {
-    const minId = String(Date.now() - EVENT_RETENTION_MS);
+    const minId = String(Date.now() - this.eventRetentionMs);
     const added = await this.run('appendEventOnce', () =>
       this.client.tgOnce(this.keys.eventOnce, this.keys.eventStream, key, String(keepUntil), String(event.at), minId, event.id, event.type, JSON.stringify(event)),
     );
