@@ -11,6 +11,7 @@ import type { ParsedArgs } from './args.js';
 import { emit, paintStatus, type Output } from './output.js';
 import { absoluteTime, relativeTime, renderFields, renderTable } from './table.js';
 import { visible } from './terminal-text.js';
+import { changesText } from './history-text.js';
 import { describeToken, resolveTokenId } from './token-ref.js';
 import { describeLimits, formatBytes, limitsFromArgs } from './limits-options.js';
 import type { UsageView } from '../admin/schemas.js';
@@ -138,19 +139,27 @@ interface HistoryItem {
   changes: Record<string, { from: unknown; to: unknown }>;
 }
 
-/** A token's or a team's history, oldest first. */
+/**
+ * A history actor by name: a repository token acts as `token:<id>`, shown as `"its name" (id)`
+ * when this caller may read it (the page does the same); a user is its name already.
+ */
+async function actorNames(client: CommandContext['client'], actors: readonly string[]): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const actor of new Set(actors)) {
+    const id = /^token:([0-9a-f]{16})$/.exec(actor)?.[1];
+    if (id === undefined) continue;
+    const token = await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`).catch(() => undefined);
+    if (token) names.set(actor, `"${token.name}" (${id.slice(0, 8)}…)`);
+  }
+  return names;
+}
+
+/** A token's or a team's history, oldest first: changes as sentences, actors by name. */
 export async function showHistory({ client, o }: CommandContext, path: string): Promise<void> {
   const history = await client.call<{ items: HistoryItem[] }>('GET', path);
   const now = Date.now();
-  const rows = history.items.map((e) => [
-    e.at,
-    relativeTime(e.at, now),
-    e.actor,
-    e.action,
-    Object.entries(e.changes)
-      .map(([field, c]) => `${field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`)
-      .join('; '),
-  ]);
+  const names = o.format === 'table' || o.format === 'wide' ? await actorNames(client, history.items.map((e) => e.actor)) : new Map<string, string>();
+  const rows = history.items.map((e) => [absoluteTime(e.at), relativeTime(e.at, now), visible(names.get(e.actor) ?? e.actor), e.action, visible(changesText(e.changes))]);
   emit(o, history, () => renderTable(['at', 'when', 'actor', 'action', 'changes'], rows, { width: o.width }), () => []);
 }
 

@@ -73,6 +73,15 @@ t.test('times read as people count, with the date beside them', async (t) => {
   t.match((await cli(['token', 'show', 'thirty-days'], { columns: 200 })).out, /\(in 30 days\)/);
 });
 
+t.test('history reads as sentences: renames, rights as lists, expiries as dates, limits as rates', async (t) => {
+  await create('storied', ['--expires-in', '2w', '--rate', '50/1s']);
+  await cli(['token', 'edit', 'storied', '--name', 'storied-2', '--rights', 'query,stream', '--no-expiry', '--rate', '10/1s']);
+  const shown = (await cli(['token', 'history', 'storied-2'], { tty: true, columns: 600, env: { ...env, NO_COLOR: '1' } })).out;
+  t.match(shown, /created +kind repository; name storied; .*rights query; expiry [A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC; .*limits 50\/1s/);
+  t.match(shown, /edited +renamed "storied" to "storied-2"; rights query → query, stream; expiry [A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC → never; limits 50\/1s → 10\/1s/);
+  t.notMatch(shown, /[{"]rate|token:[0-9a-f]{16}/, 'no JSON, no bare token ids as actors');
+});
+
 t.test('a token is named by id, unique id prefix, secret prefix or exact name', async (t) => {
   const token = await create('ci-loader');
   for (const reference of [token.id, token.id.slice(0, 8), token.prefix, token.prefix.slice(0, 10), 'ci-loader']) {
@@ -277,5 +286,5 @@ t.test('roll by name: the new secret, then when the old one stops; -o json adds 
   t.equal(again.previous.id, newer.id, 'a second roll by name rolls the new one');
   t.equal(again.previous.status, 'revoked', 'no overlap: revoked at once');
   const history = await cli(['team', 'create', 'rollers']).then(() => cli(['team', 'history', 'rollers']));
-  t.match(history.out, /^AT +WHEN +ACTOR +ACTION +CHANGES\n\S+ +just now +token:[0-9a-f]{16} +created/);
+  t.match(history.out, /^AT +WHEN +ACTOR +ACTION +CHANGES\n[A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC +just now +"test admin" \([0-9a-f]{8}…\) +created/, 'actors by name, as the page shows them');
 });
