@@ -149,6 +149,22 @@ t.test('labels, allowed addresses and self-rotation are set from the generate di
   t.same([made.labels, made.allowFrom, made.selfRotate], [{ owner: 'team-b', pipeline: 'nightly' }, ['10.0.0.0/8', '::1'], true]);
 });
 
+for (const [size, viewport] of [['wide', { width: 1440, height: 900 }], ['phone', { width: 390, height: 844 }]] as const) {
+  t.test(`the Events view lists the audit log with no webhook, filtered by type (${size})`, async (t) => {
+    const page = await open(viewport);
+    t.teardown(() => page.close());
+    await page.click('#nav-events');
+    await page.locator('#events tbody tr').first().waitFor();
+    t.ok((await page.locator('#events tbody tr[data-type="token.created"]').count()) >= 4, 'every create is there');
+    t.match(await page.locator('#events tbody tr').first().textContent(), /kept \(no webhook wants it\)/);
+    await page.selectOption('#events-type', 'token.revoked');
+    await page.waitForFunction(() => [...document.querySelectorAll('#events tbody tr')].every((row) => (row as HTMLElement).dataset.type === 'token.revoked'));
+    t.ok((await page.locator('#events tbody tr').count()) >= 1);
+    t.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'nothing sticks out sideways');
+    await page.screenshot({ path: join(shots, `events-${size}.png`), fullPage: true });
+  });
+}
+
 t.test('no script errors and no browser dialogs', async (t) => {
   t.same(problems, []);
 });

@@ -250,6 +250,8 @@ function showApp() {
   $('nav-repositories').hidden = !['star', 'scoped'].includes(state.me.role);
   $('nav-users').hidden = !state.isStarAdmin;
   $('nav-teams').hidden = !state.isStarAdmin; // teams are for * admins
+  $('nav-events').hidden = !['star', 'scoped'].includes(state.me.role);
+  $('events-type').replaceChildren(el('option', { value: '', text: 'Any type' }), ...EVENT_TYPES.map((type) => el('option', { value: type, text: type })));
   $('whoami').textContent = `signed in as ${state.me.token.name} (${describeMe()})`;
   $('bulk-delete').hidden = !['star', 'scoped'].includes(state.me.role);
   show('tokens');
@@ -261,14 +263,51 @@ function signOut() {
 }
 
 function show(view) {
-  for (const name of ['tokens', 'users', 'teams', 'repositories']) {
+  for (const name of ['tokens', 'users', 'teams', 'repositories', 'events']) {
     $(`${name}-view`).hidden = view !== name;
     $(`nav-${name}`).classList.toggle('current', view === name);
   }
   if (view === 'tokens') loadTokens();
   else if (view === 'teams') loadTeams();
   else if (view === 'repositories') loadRepositories();
+  else if (view === 'events') loadEvents(50);
   else loadUsers();
+}
+
+// ---- events: the audit log (GET /v1/events) ---------------------------------------------
+
+const EVENT_TYPES = ['token.created', 'token.edited', 'token.rolled', 'token.revoked', 'token.restored', 'token.deleted', 'token.leaked', 'token.expiring', 'token.expired', 'user.created', 'user.edited', 'user.deleted', 'team.created', 'team.edited', 'team.deleted', 'repository.created', 'repository.deleted'];
+
+/** Loads the newest `limit` events under the filters; "Show more" asks for 50 more (at most 500). */
+async function loadEvents(limit) {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if ($('events-type').value) params.set('type', $('events-type').value);
+  const token = $('events-token').value.trim();
+  if (/^[0-9a-f]{16}$/.test(token)) params.set('token', token);
+  try {
+    const { items } = await api('GET', `/v1/events?${params}`);
+    $('events-error').textContent = '';
+    $('events').tBodies[0].replaceChildren(
+      ...items.map((event) => {
+        const data = event.data ?? {};
+        const subject = event.type.startsWith('token.') && data.id ? tokenLink(data.id) : el('span', { text: data.name ?? data.id ?? '—' });
+        const deliveries = event.deliveries.length === 0 ? 'kept (no webhook wants it)' : event.deliveries.map((d) => `${d.state}${d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}`).join(', ');
+        return el(
+          'tr',
+          { dataset: { type: event.type } },
+          cell('When', { title: absoluteTime(event.timestamp), text: whenText(event.timestamp) }),
+          cell('Type', { text: event.type }),
+          cell('Subject', {}, subject),
+          cell('Deliveries', { text: deliveries }),
+        );
+      }),
+    );
+    $('events-info').textContent = items.length === 0 ? 'No events under these filters' : `${items.length} newest`;
+    $('events-more').hidden = items.length < limit || limit >= 500;
+    $('events-more').onclick = () => loadEvents(Math.min(limit + 50, 500));
+  } catch (err) {
+    $('events-error').textContent = describe(err);
+  }
 }
 
 // ---- the token table --------------------------------------------------------------------
@@ -1236,6 +1275,8 @@ $('copy-secret').addEventListener('click', async () => {
 for (const radio of document.querySelectorAll('input[name="kind"]')) radio.addEventListener('change', kindChanged);
 $('roll-form').addEventListener('submit', submitRoll);
 $('roll-overlap').addEventListener('change', rollHint);
+$('events-type').addEventListener('change', () => loadEvents(50));
+$('events-token').addEventListener('input', debounce(() => loadEvents(50), 250));
 $('confirm-cancel').addEventListener('click', () => $('confirm-dialog').close(''));
 $('confirm-form').addEventListener('submit', (event) => {
   event.preventDefault();
