@@ -278,7 +278,8 @@ t.test('history opens in a side panel', async (t) => {
   const entries = await page.locator('#history-list > li > strong').allTextContents();
   t.same(entries, ['created', 'edited']);
   const history = (await page.textContent('#history-list'))!;
-  t.match(history, /rights: \["stream","query"\] → \["query"\]/);
+  t.match(history, /rights: stream, query → query/, 'rights as people read them, not JSON');
+  t.match(history, /renamed "ingest sensors" to "ingest sensors v2"/, 'a rename as a sentence');
   t.notMatch(history, /null/, 'no null -> null noise, and a first value reads as the value');
   t.notMatch(history, /token:/, 'actors by name, not token:<id>');
   await actorsNamed(page, '#history-list .actor', 'test admin', 2);

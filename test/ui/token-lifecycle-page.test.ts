@@ -104,6 +104,10 @@ t.test('roll defaults to a 24 h overlap; the old token then reads rolled and nam
   await page.locator('#token-details', { hasText: 'Rolled into' }).waitFor();
   t.match(await page.textContent('#token-details'), /Rolled intotoken .*this secret keeps working until [A-Z][a-z]{2} \d{1,2}, \d{4}/);
   t.match(await page.textContent('#token-details'), /Labelsowner: team-a/);
+  const history = (await page.textContent('#history-list'))!;
+  t.match(history, /expiry: [A-Z][a-z]{2} \d{1,2}, \d{4}, \d\d:\d\d UTC → [A-Z][a-z]{2} \d{1,2}, \d{4}/, 'an expiry change as dates');
+  t.match(history, /labels: owner: team-a/);
+  t.notMatch(history, /[{}"]|\d{4}-\d\d-\d\dT/, 'no JSON, no ISO times');
   await page.screenshot({ path: join(shots, 'rolled-details-wide.png') });
 });
 

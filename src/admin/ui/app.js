@@ -906,8 +906,31 @@ function renderChange(field, change) {
   if (hasOwn(LINKED_FIELDS, field) && change.to === null) return null;
   // The API leaves out what did not change; a first value (at creation) reads as just the value.
   if (JSON.stringify(change.from) === JSON.stringify(change.to)) return null;
-  if (change.from === null) return el('li', { text: `${field}: ${JSON.stringify(change.to)}` });
-  return el('li', { text: `${field}: ${JSON.stringify(change.from)} → ${JSON.stringify(change.to)}` });
+  return el('li', { text: changeSentence(field, change) });
+}
+
+const FIELD_NAMES = { expiresAt: 'expiry', allowFrom: 'allowed addresses', selfRotate: 'may roll itself', kind: 'kind', lent: 'lent', members: 'members', grants: 'grants' };
+
+/** A value as people read it: rights as a list, a time as a date, limits as rates, labels as `key: value`. */
+function valueWords(field, value) {
+  if (value === null || value === undefined) return field === 'expiresAt' ? 'never' : 'none';
+  if (field === 'limits') return limitsText(value) || 'none';
+  if (typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value)) return absoluteTime(value);
+  if (Array.isArray(value)) return value.length ? value.join(', ') : 'none';
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (typeof value === 'object') {
+    const entries = Object.entries(value);
+    return entries.length ? entries.map(([key, one]) => `${key}: ${Array.isArray(one) ? one.join(', ') : String(one)}`).join('; ') : 'none';
+  }
+  return String(value);
+}
+
+/** One change as a sentence: "renamed "a" to "b"", "rights: stream, query → query", "expiry: Dec 17, 2026 → never". */
+function changeSentence(field, change) {
+  const name = FIELD_NAMES[field] ?? field;
+  if (field === 'name' && change.from !== null) return `renamed "${change.from}" to "${change.to}"`;
+  if (change.from === null) return `${name}: ${valueWords(field, change.to)}`;
+  return `${name}: ${valueWords(field, change.from)} → ${valueWords(field, change.to)}`;
 }
 
 function renderHistory(items) {
