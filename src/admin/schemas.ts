@@ -349,6 +349,7 @@ export const listEventsQuery = z
     limit: z.coerce.number().int().min(1).max(500).optional().meta({ description: 'default 50, at most 500' }),
     type: z.enum(EVENT_TYPES).optional(),
     token: z.string().regex(/^[0-9a-f]{16}$/, 'expected a token id').optional().meta({ description: 'only the events of this token' }),
+    actor: z.string().max(200).optional().meta({ description: 'only the changes this actor made (a user name, or token:<id>)' }),
   })
   .meta({ id: 'ListEventsQuery' });
 export const eventPage = z
@@ -358,6 +359,7 @@ export const eventPage = z
         id: z.string().meta({ description: 'the webhook-id header of its deliveries' }),
         type: z.enum(EVENT_TYPES),
         timestamp: z.iso.datetime(),
+        actor: z.string().nullable().meta({ description: 'who made the change (a user, or token:<id>), as history names it; null where the change does not record one' }),
         data: z.unknown().meta({ description: 'the JSON view of the thing, as the API shows it' }),
         deliveries: z.array(
           z.object({

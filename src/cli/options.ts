@@ -122,6 +122,8 @@ export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef
   }],
   ['limit', { kind: 'value', value: 'N', help: 'at most this many (1 to 500, default 50)', check: (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 500 ? undefined : `expected a number from 1 to 500, got ${JSON.stringify(v)}`), example: '100' }],
   ['type', { kind: 'value', value: 'TYPE', help: 'only events of this type', example: 'token.revoked' }],
+  ['actor', { kind: 'value', value: 'ACTOR', help: 'only changes made by this actor: a user name, or token:ID', example: 'token:0123456789abcdef' }],
+  ['token', { kind: 'value', value: 'ID', help: 'only the events of this token (its full id)', check: (v) => (/^[0-9a-f]{16}$/.test(v) ? undefined : `expected a full token id (16 hex digits), got ${JSON.stringify(v)}`), example: '0123456789abcdef' }],
   ['cursor', { kind: 'value', value: 'CURSOR', help: 'the next page, as the previous page printed it', example: 'eyJ…' }],
   ['file', { kind: 'value', value: 'FILE', help: 'one secret a line (- for stdin)', example: 'leaked.txt' }],
   ['grant', { kind: 'list', value: 'REPOSITORY=RIGHT[,RIGHT]', help: 'a grant (repeatable)', check: grantCheck, example: 'sensors=query,stream' }],

@@ -143,7 +143,7 @@ interface HistoryItem {
  * A history actor by name: a repository token acts as `token:<id>`, shown as `"its name" (id)`
  * when this caller may read it (the page does the same); a user is its name already.
  */
-async function actorNames(client: CommandContext['client'], actors: readonly string[]): Promise<Map<string, string>> {
+export async function actorNames(client: CommandContext['client'], actors: readonly string[]): Promise<Map<string, string>> {
   const names = new Map<string, string>();
   for (const actor of new Set(actors)) {
     const id = /^token:([0-9a-f]{16})$/.exec(actor)?.[1];

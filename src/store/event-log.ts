@@ -9,6 +9,8 @@ export interface OutEvent {
   /** When it happened (epoch ms). */
   at: number;
   data: unknown;
+  /** Who made the change, as history names it (`token:<id>` or a user), where the write knows it. */
+  actor?: string;
 }
 
 export type DeliveryState = 'sending' | 'waiting' | 'delivered' | 'failed';

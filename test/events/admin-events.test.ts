@@ -122,7 +122,7 @@ t.test('tollgate events prints recent events and their deliveries', async (t) =>
   const env = { TOLLGATE_TOKEN: h.adminSecret, TOLLGATE_ADMIN_URL: h.admin };
   const table = await runToEnd(['events'], env);
   t.equal(table.code, 0, table.stderr);
-  t.match(table.stdout, /^WHEN +TYPE +SUBJECT +EVENT +WEBHOOK +STATE +ATTEMPTS/);
+  t.match(table.stdout, /^WHEN +BY +TYPE +SUBJECT +EVENT +WEBHOOK +STATE +ATTEMPTS/);
   t.match(table.stdout, new RegExp(`token\\.created +"${made.token.name}" ${made.token.id} +msg_\\S+ +${receiver.url.replace(/[/.]/g, '\\$&')} +delivered +1`));
   const json = await runToEnd(['events', '--json', '--limit', '1', '--type', 'token.created'], env);
   t.equal(json.code, 0);

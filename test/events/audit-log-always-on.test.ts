@@ -3,6 +3,7 @@ import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
 import { startHarness } from '../helpers/harness.js';
 import { loadConfig } from '../../src/config/load.js';
+import { runToEnd } from '../helpers/cli.js';
 
 // The audit log (docs/admin-api.md, "Events"): every admin change is an event kept for
 // events.retention whether or not a webhook is configured, listed by GET /v1/events with its
@@ -32,6 +33,23 @@ for (const [backend, open] of Object.entries(backends)) {
       const ofToken = (await call(h, 'GET', `/v1/events?token=${id}`, admin)).body.items as Array<{ type: string }>;
       t.same(ofToken.map((e) => e.type), ['token.revoked', 'token.created']);
       t.equal((await call(h, 'GET', '/v1/events?token=nope', admin)).status, 400);
+    });
+
+    t.test('each change names its actor, and actor= filters by it', async (t) => {
+      const adminId = (await call(h, 'GET', '/v1/whoami', admin)).body.token.id as string;
+      const mine = (await call(h, 'GET', `/v1/events?actor=token:${adminId}`, admin)).body.items as Array<{ type: string; actor: string }>;
+      t.same(mine.slice(0, 2).map((e) => [e.type, e.actor]), [['token.revoked', `token:${adminId}`], ['token.created', `token:${adminId}`]]);
+      t.same((await call(h, 'GET', '/v1/events?actor=nobody', admin)).body.items, []);
+    });
+
+    t.test('tollgate events shows them with the actor by name; --token filters', async (t) => {
+      const env = { TOLLGATE_TOKEN: admin, TOLLGATE_ADMIN_URL: h.admin };
+      const table = await runToEnd(['events', '--token', id], env);
+      t.equal(table.code, 0, table.stderr);
+      t.match(table.stdout, /^WHEN +BY +TYPE +SUBJECT/);
+      t.match(table.stdout, new RegExp(`\\n\\S+ \\S+ +"test admin" \\([0-9a-f]{8}…\\) +token\\.revoked +"audited" ${id}`));
+      t.notMatch(table.stdout, /user\.created/, 'only that token');
+      t.notMatch(table.stdout, /no webhook is configured/);
     });
   });
 }
