@@ -25,7 +25,7 @@ t.test('bash completes commands, actions, options and allowed values', async (t)
   t.same(await complete('tollgate', 'token', 'create', 'x'), [], 'no options offered for a word that is not one');
   t.same(await complete('tollgate', 'demo', '--up'), ['--upstream-port']);
   t.same(await complete('tollgate', 'ev'), ['events']);
-  t.same(await complete('tollgate', 'events', '--t'), ['--type']);
+  t.same(await complete('tollgate', 'events', '--t'), ['--type', '--token']);
   t.same(await complete('tollgate', 'token', 'u'), ['usage']);
   t.same(await complete('tollgate', 'repo', 'l'), ['list', 'limits']);
   t.same(await complete('tollgate', 'token', 'list', '--se'), ['--search']);
