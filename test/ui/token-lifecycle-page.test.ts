@@ -169,6 +169,20 @@ for (const [size, viewport] of [['wide', { width: 1440, height: 900 }], ['phone'
   });
 }
 
+t.test('labels, addresses and self-rotation are edited in the edit dialog', async (t) => {
+  const page = await open({ width: 1440, height: 900 });
+  t.teardown(() => page.close());
+  await rowOf(page, 'tomorrow').locator('button', { hasText: 'Edit' }).click();
+  await page.locator('#edit-dialog').waitFor({ state: 'visible' });
+  await page.fill('#edit-labels', 'owner: team-c');
+  await page.fill('#edit-allow-from', '192.0.2.0/24');
+  await page.check('#edit-self-rotate');
+  await page.click('#edit-form button[type=submit]');
+  await page.locator('#edit-dialog').waitFor({ state: 'hidden' });
+  const edited = (await call(h, 'GET', '/v1/tokens?q=tomorrow', admin)).body.items[0];
+  t.same([edited.labels, edited.allowFrom, edited.selfRotate], [{ owner: 'team-c' }, ['192.0.2.0/24'], true]);
+});
+
 t.test('no script errors and no browser dialogs', async (t) => {
   t.same(problems, []);
 });

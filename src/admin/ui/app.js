@@ -769,6 +769,9 @@ function openEdit(token) {
   $('edit-rate').value = limits.rate ? `${limits.rate.requests}/${limits.rate.per}` : '';
   $('edit-quota').value = limits.quota ? `${bytesText(limits.quota.bytes)}/${limits.quota.per}` : '';
   $('edit-streams').value = limits.streams === undefined ? '' : String(limits.streams);
+  $('edit-labels').value = Object.entries(token.labels ?? {}).map(([key, value]) => `${key}: ${value}`).join(', ');
+  $('edit-allow-from').value = (token.allowFrom ?? []).join(', ');
+  $('edit-self-rotate').checked = token.selfRotate === true;
   $('edit-dialog').showModal();
 }
 
@@ -831,6 +834,12 @@ async function submitEdit(event) {
   if ($('edit-name').value !== editing.name) body.name = $('edit-name').value;
   const rights = checkedRights($('edit-rights'));
   if (rights.join() !== editing.rights.join()) body.rights = rights;
+  const labels = parseLabels($('edit-labels').value);
+  if (typeof labels === 'string') return void ($('edit-error').textContent = labels);
+  if (JSON.stringify(labels) !== JSON.stringify(editing.labels ?? {})) body.labels = labels;
+  const allowFrom = $('edit-allow-from').value.split(/[\s,]+/).filter(Boolean);
+  if (allowFrom.join() !== (editing.allowFrom ?? []).join()) body.allowFrom = allowFrom;
+  if ($('edit-self-rotate').checked !== (editing.selfRotate === true)) body.selfRotate = $('edit-self-rotate').checked;
   try {
     const limits = limitsFromForm();
     if (JSON.stringify(limits) !== JSON.stringify(editing.limits ?? null)) body.limits = limits;
