@@ -5,6 +5,7 @@ import { LastUsedRecorder } from '../auth/last-used.js';
 import { RouteTable } from '../auth/routes.js';
 import type { TokenCache } from '../auth/token-cache.js';
 import { DecisionStep } from '../auth/decide.js';
+import { AddressList } from '../auth/address-bounds.js';
 import { DecisionServer } from '../decision/server.js';
 import { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../log/logger.js';
@@ -68,7 +69,9 @@ export class DataPlane {
     });
     // One decision step, shared by every port that judges requests.
     this.limits = new Limiter({ store, clock, logger, observer: metrics });
-    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, clock, limits: this.limits, workload: parts.workload?.authenticators });
+    // The first X-Forwarded-For hop names the client only when the peer is a trusted proxy (allowFrom).
+    const trustedProxies = config.proxy.trustedProxies.length > 0 ? new AddressList(config.proxy.trustedProxies) : undefined;
+    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, clock, limits: this.limits, workload: parts.workload?.authenticators, trustedProxies });
     this.grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
     const http2 = new Http2Front({
       upstream: this.upstream,
