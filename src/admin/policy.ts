@@ -78,9 +78,21 @@ export const DIRECTORY_POLICY: Readonly<Record<DirectoryAction, Readonly<Record<
  */
 const OPEN_TO_EVERY_TOKEN = new Set(['GET /v1/whoami', 'GET /v1/settings']);
 
+/** The route a token with `selfRotate` may call without `admin`: its own roll (the service checks it is its own). */
+const SELF_ROTATE_ROUTE = 'POST /v1/tokens/{id}/roll';
+
 /** Whether the caller may call this admin route at all; the services then judge its reach. */
 export function mayCallRoute(caller: Caller, route: string): boolean {
-  return caller.role !== 'none' || OPEN_TO_EVERY_TOKEN.has(route);
+  return caller.role !== 'none' || OPEN_TO_EVERY_TOKEN.has(route) || (route === SELF_ROTATE_ROUTE && caller.identity.record.selfRotate === true);
+}
+
+/**
+ * Whether the caller rolls `token` as itself under `selfRotate`: only its own token, only when
+ * that token says so. A roll widens nothing (same rights, expiry, limits, line), so this is
+ * the one change a token may make to itself beyond its admin reach; nothing else widens itself.
+ */
+export function rollsItself(caller: Caller, token: { id: string; selfRotate?: boolean | undefined }): boolean {
+  return token.selfRotate === true && token.id === caller.identity.record.id;
 }
 
 /** The part of a token the policy looks at. */

@@ -3,6 +3,7 @@ import { parseDuration } from '../config/duration.js';
 import { QUOTA_PER_MAX_MS, QUOTA_PER_MIN_MS, RATE_PER_MAX_MS, RATE_PER_MIN_MS } from '../limits/limits.js';
 import { ALL_REPOSITORIES, HISTORY_ACTIONS, NAME_PATTERN, RIGHTS } from '../tokens/record.js';
 import { invalidRequest, type FieldFault } from './errors.js';
+import { parseCidr } from '../auth/address-bounds.js';
 import { SORT_FIELDS } from './token-query.js';
 import { EVENT_TYPES } from '../events/webhooks.js';
 
@@ -39,6 +40,28 @@ const tokenName = z
   .max(200, 'expected at most 200 characters')
   .refine((text) => !CONTROL.test(text), 'expected no control, line-separator or bidi-override characters');
 const isoOrNull = z.union([z.iso.datetime(), z.null()]);
+
+/** At most this many `allowFrom` entries and labels on one token. */
+export const MAX_ALLOW_FROM = 64;
+export const MAX_LABELS = 16;
+
+/** One CIDR (or a bare address: a /32 or /128), IPv4 or IPv6, written the way people write them. */
+const cidr = z
+  .string()
+  .max(64, 'expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32')
+  .refine((text) => parseCidr(text) !== undefined, 'expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32 (IPv4 prefix 0-32, IPv6 0-128)');
+const allowFrom = z
+  .array(cidr)
+  .max(MAX_ALLOW_FROM, `expected at most ${MAX_ALLOW_FROM} CIDRs`)
+  .meta({ description: 'CIDRs the token\'s requests must come from (empty: any address); the address is the socket\'s, or the first X-Forwarded-For hop when proxy.trustedProxies lists the peer' });
+const LABEL_KEY = /^[a-z0-9][a-z0-9._\/-]{0,62}$/;
+const labels = z
+  .record(z.string().regex(LABEL_KEY, 'expected a label key of lowercase letters, digits, ".", "_", "/" or "-", at most 63'), z.string().max(200, 'expected a label value of at most 200 characters').refine((text) => !CONTROL.test(text), 'expected no control characters'))
+  .refine((map) => Object.keys(map).length <= MAX_LABELS, `expected at most ${MAX_LABELS} labels`)
+  .meta({ description: 'up to 16 `key: value` strings (owner, cost centre, pipeline): shown and searchable, never used to authorize' });
+const selfRotate = z
+  .boolean({ error: 'expected true or false' })
+  .meta({ description: 'true: the token may roll itself without the admin right (POST /v1/tokens/{id}/roll with its own secret)' });
 
 /** A duration between two bounds, for a limit's window. */
 const windowOf = (minMs: number, maxMs: number, range: string) =>
@@ -86,6 +109,9 @@ export const createTokenBody = z
       .boolean({ error: 'expected true or false' })
       .optional()
       .meta({ description: "true: a lent token, bound to the calling token (no later expiry, revoked with it, limits within its own, spending from its budget). Tokens made by self-service or by a lent token are always lent" }),
+    selfRotate: selfRotate.optional(),
+    allowFrom: allowFrom.optional(),
+    labels: labels.optional(),
   })
   .superRefine((body, ctx) => {
     if (body.kind === 'repository' && body.repository === undefined) {
@@ -113,12 +139,15 @@ export const editTokenBody = z
     expiresIn: expiresIn.optional(),
     expiresAt: z.union([expiresAt, z.null()]).optional(),
     limits: z.union([limitsSchema, z.null()]).optional().meta({ description: "replaces the token's limits; null removes them (its repository's defaults then apply)" }),
+    selfRotate: selfRotate.optional(),
+    allowFrom: allowFrom.optional().meta({ description: 'replaces the list; [] removes the bound' }),
+    labels: labels.optional().meta({ description: 'replaces every label; {} removes them' }),
   })
   .superRefine((body, ctx) => {
     if (body.expiresIn !== undefined && body.expiresAt !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'give expiresIn or expiresAt, not both' });
     }
-    if (Object.keys(body).length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'give at least one of name, rights, expiresIn, expiresAt, limits' });
+    if (Object.keys(body).length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'give at least one of name, rights, expiresIn, expiresAt, limits, selfRotate, allowFrom, labels' });
   })
   .meta({ id: 'EditToken' });
 export type EditTokenBody = z.output<typeof editTokenBody>;
@@ -132,8 +161,14 @@ export const bulkDeleteBody = z
 export const listTokensQuery = z
   .strictObject({
     q: z.string().max(200).optional(),
-    status: z.enum(['active', 'revoked', 'expired']).optional(),
+    status: z.enum(['active', 'rolled', 'revoked', 'expired']).optional().meta({ description: 'rolled: rolled into another token and still working through its overlap' }),
     kind: z.enum(['repository', 'personal']).optional(),
+    label: z
+      .string()
+      .max(300)
+      .regex(/^[^=]+=.*$/s, 'expected key=value, such as owner=team-a')
+      .optional()
+      .meta({ description: 'key=value: tokens carrying this label' }),
     repository: scope.optional(),
     user: name.optional(),
     expiresWithin: z
@@ -214,7 +249,7 @@ export const tokenView = z
     repository: z.string(),
     user: z.string().nullable(),
     rights: z.array(right),
-    status: z.enum(['active', 'revoked', 'expired']),
+    status: z.enum(['active', 'rolled', 'revoked', 'expired']).meta({ description: 'rolled: rolled into `rolledTo`, working until `expiresAt` (the overlap)' }),
     prefix: z.string(),
     createdAt: z.iso.datetime(),
     createdBy: z.string(),
@@ -227,6 +262,10 @@ export const tokenView = z
     lent: z.boolean().meta({ description: 'true: lent by `parentId`, revoked with it, expiring no later and spending from its budgets; false: independent, it outlives the token that made it' }),
     parentId: z.string().nullable().meta({ description: "the token that lent this one (null for an independent token; one written before lent tokens existed may still name its maker)" }),
     limits: limitsSchema.nullable().meta({ description: "the token's own limits; null: none of its own (its repository's defaults apply)" }),
+    rolledTo: z.string().nullable().meta({ description: 'the token this one was rolled into (null: not rolled)' }),
+    selfRotate: z.boolean(),
+    allowFrom: z.array(z.string()).meta({ description: 'CIDRs its requests must come from (empty: any address)' }),
+    labels: z.record(z.string(), z.string()),
   })
   .meta({ id: 'Token' });
 /** The views the API answers with, derived from the schemas that describe them (one definition). */
@@ -316,6 +355,8 @@ export const listEventsQuery = z
   .strictObject({
     limit: z.coerce.number().int().min(1).max(500).optional().meta({ description: 'default 50, at most 500' }),
     type: z.enum(EVENT_TYPES).optional(),
+    token: z.string().regex(/^[0-9a-f]{16}$/, 'expected a token id').optional().meta({ description: 'only the events of this token' }),
+    actor: z.string().max(200).optional().meta({ description: 'only the changes this actor made (a user name, or token:<id>)' }),
   })
   .meta({ id: 'ListEventsQuery' });
 export const eventPage = z
@@ -325,6 +366,7 @@ export const eventPage = z
         id: z.string().meta({ description: 'the webhook-id header of its deliveries' }),
         type: z.enum(EVENT_TYPES),
         timestamp: z.iso.datetime(),
+        actor: z.string().nullable().meta({ description: 'who made the change (a user, or token:<id>), as history names it; null where the change does not record one' }),
         data: z.unknown().meta({ description: 'the JSON view of the thing, as the API shows it' }),
         deliveries: z.array(
           z.object({

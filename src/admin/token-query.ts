@@ -1,4 +1,4 @@
-import { statusAt, type TokenStatus, type TokenSummary } from '../tokens/record.js';
+import { shownStatusAt, type ShownStatus, type TokenSummary } from '../tokens/record.js';
 import { invalidRequest } from './errors.js';
 
 export const SORT_FIELDS = ['name', 'user', 'repository', 'kind', 'status', 'createdAt', 'expiresAt', 'lastUsedAt'] as const;
@@ -12,7 +12,9 @@ export interface SortKey {
 /** A list request after validation (`GET /v1/tokens`, docs/admin-api.md). */
 export interface TokenQuery {
   q?: string;
-  status?: TokenStatus;
+  status?: ShownStatus;
+  /** Tokens carrying this label (`key`, `value`). */
+  label?: { key: string; value: string };
   kind?: 'repository' | 'personal';
   repository?: string;
   user?: string;
@@ -35,7 +37,7 @@ type SortValue = string | number | null;
 const valueOf = (record: Readonly<TokenSummary>, field: SortField, now: number): SortValue => {
   switch (field) {
     case 'status':
-      return statusAt(record, now);
+      return shownStatusAt(record, now);
     case 'user':
       return record.user;
     default:
@@ -134,8 +136,9 @@ export function queryTokens(
     if (query.kind !== undefined && record.kind !== query.kind) continue;
     if (query.repository !== undefined && record.repository !== query.repository) continue;
     if (query.user !== undefined && record.user !== query.user) continue;
-    if (query.status !== undefined && statusAt(record, now) !== query.status) continue;
-    if (query.expiresBefore !== undefined && (record.expiresAt === null || record.expiresAt > query.expiresBefore || statusAt(record, now) !== 'active')) continue;
+    if (query.status !== undefined && shownStatusAt(record, now) !== query.status) continue;
+    if (query.label !== undefined && (record.labels === undefined || !Object.hasOwn(record.labels, query.label.key) || record.labels[query.label.key] !== query.label.value)) continue;
+    if (query.expiresBefore !== undefined && (record.expiresAt === null || record.expiresAt > query.expiresBefore || shownStatusAt(record, now) !== 'active')) continue;
     total++;
     if (after !== undefined && compareToCursor(record, after, query.sort, now) <= 0) continue;
     if (page.length === query.limit + 1 && compare(record, page[page.length - 1]!) >= 0) continue;
@@ -154,8 +157,18 @@ function matchesText(record: Readonly<TokenSummary>, needle: string): boolean {
     record.prefix.toLowerCase().includes(needle) ||
     record.repository.includes(needle) ||
     record.id.includes(needle) ||
-    (record.user !== null && record.user.includes(needle))
+    (record.user !== null && record.user.includes(needle)) ||
+    (record.labels !== undefined && matchesLabels(record.labels, needle))
   );
+}
+
+/** A label matches as `key`, `value` or `key: value` / `key=value` text. */
+function matchesLabels(labels: Readonly<Record<string, string>>, needle: string): boolean {
+  for (const key of Object.keys(labels)) {
+    const value = labels[key]!.toLowerCase();
+    if (key.includes(needle) || value.includes(needle) || `${key}: ${value}`.includes(needle) || `${key}=${value}`.includes(needle)) return true;
+  }
+  return false;
 }
 
 function insertSorted(page: Readonly<TokenSummary>[], record: Readonly<TokenSummary>, compare: (a: Readonly<TokenSummary>, b: Readonly<TokenSummary>) => number) {

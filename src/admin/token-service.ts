@@ -2,13 +2,14 @@ import type { Clock } from '../clock.js';
 import { parseDuration } from '../config/duration.js';
 import type { Invalidation, TokenStore } from '../store/token-store.js';
 import { effectiveLimits, hasLimits, limitBeyond, type Limits } from '../limits/limits.js';
-import { ALL_REPOSITORIES, budgetIdOf, iso, isLent, statusAt, type HistoryEntry, type TokenRecord } from '../tokens/record.js';
+import { ALL_REPOSITORIES, budgetIdOf, iso, isLent, nameScopeOf, statusAt, type HistoryEntry, type TokenRecord } from '../tokens/record.js';
+import { describeScope, holderOf } from './token-names.js';
 import { generateSecret, hashesEqual, hashSecret, idFromHash, parseSecret, secretPrefix } from '../tokens/secret.js';
 import type { Caller } from './caller.js';
 import { connectInfo } from './connect-uri.js';
 import type { Invalidator } from './invalidator.js';
 import { viewOfToken } from './views.js';
-import { isLentCaller, limitsCeiling, makesLent, mayActAs, reaches, rightsBeyond, withinLine, type Subject, type TokenAction } from './policy.js';
+import { isLentCaller, limitsCeiling, makesLent, mayActAs, reaches, rightsBeyond, rollsItself, withinLine, type Subject, type TokenAction } from './policy.js';
 import { AdminError, conflict, forbidden, invalidRequest, notFound, PROBLEM } from './errors.js';
 import type { CreateTokenBody, EditTokenBody, TokenView } from './schemas.js';
 import { queryTokens, type TokenQuery } from './token-query.js';
@@ -63,6 +64,9 @@ interface Made {
   rolledFrom?: string;
 }
 
+/** How long a create or rename holds its claim on a name across replicas (it lets go when done). */
+const NAME_CLAIM_MS = 10_000;
+
 /** How often a change re-reads and re-decides when other changes keep landing first. */
 const MAX_ATTEMPTS = 8;
 
@@ -80,6 +84,8 @@ interface Decided {
 export class TokenService {
   private readonly store: TokenStore;
   private readonly clock: Clock;
+  /** Names being created or renamed in this process right now (scope and name). */
+  private readonly claims = new Set<string>();
 
   constructor(private readonly options: TokenServiceOptions) {
     this.store = options.store;
@@ -186,6 +192,40 @@ export class TokenService {
       throw invalidRequest([{ field: 'user', message: `no user named ${body.user}` }]);
     }
     const expiresAt = made.expiresAt !== undefined ? made.expiresAt : expiryFrom(body, now);
+    const subject = { kind: body.kind, repository: body.repository, user: body.kind === 'personal' ? body.user! : null };
+    // A roll's new token takes the name of the token it replaces, which keeps it through the overlap.
+    return this.withName(subject, body.name, made.rolledFrom === undefined ? [] : [made.rolledFrom], () => this.insert(actor, body, host, made, expiresAt));
+  }
+
+  /**
+   * Runs `work` (a create or a rename) while holding `name` in the subject's scope: claimed in this
+   * process and, on a store shared by replicas, in the store, then checked free among the tokens
+   * not deleted (`except`: tokens that may keep it). A name taken is a 409 naming `name`.
+   */
+  private async withName<T>(subject: Subject, name: string, except: readonly string[], work: () => Promise<T>): Promise<T> {
+    const scope = nameScopeOf(subject);
+    const taken = (by?: string) =>
+      conflict(`name: ${describeScope(scope)} already has a token named ${JSON.stringify(name)}${by ? ` (${by})` : ' (being made right now)'}; names are unique per ${subject.kind === 'personal' ? 'user' : 'repository'}`);
+    const key = `${scope}\n${name}`;
+    if (this.claims.has(key)) throw taken();
+    this.claims.add(key);
+    let claimed = false;
+    try {
+      if (this.store.claimName) {
+        claimed = await this.store.claimName(scope, name, NAME_CLAIM_MS);
+        if (!claimed) throw taken();
+      }
+      const holder = holderOf(await this.store.listTokens(), scope, name, except);
+      if (holder !== undefined) throw taken(`token ${holder.id}`);
+      return await work();
+    } finally {
+      this.claims.delete(key);
+      if (claimed) await this.store.releaseName?.(scope, name).catch(() => undefined);
+    }
+  }
+
+  private async insert(actor: string, body: CreateTokenBody, host: string, made: Made, expiresAt: number | null): Promise<CreatedToken> {
+    const now = this.clock.now();
     for (;;) {
       const secret = generateSecret(body.kind);
       const hash = hashSecret(secret);
@@ -212,6 +252,9 @@ export class TokenService {
         ...(made.lent !== undefined ? { lent: made.lent } : {}),
         ...(made.budgetId !== undefined ? { budgetId: made.budgetId } : {}),
         ...(body.limits !== undefined ? { limits: body.limits } : {}),
+        ...(body.selfRotate === true ? { selfRotate: true } : {}),
+        ...(body.allowFrom !== undefined && body.allowFrom.length > 0 ? { allowFrom: [...body.allowFrom] } : {}),
+        ...(body.labels !== undefined && Object.keys(body.labels).length > 0 ? { labels: { ...body.labels } } : {}),
       };
       const changes = {
         kind: { from: null, to: record.kind },
@@ -223,6 +266,9 @@ export class TokenService {
         parentId: { from: null, to: record.parentId },
         ...(made.lent !== undefined ? { lent: { from: null, to: made.lent } } : {}),
         ...(record.limits ? { limits: { from: null, to: record.limits } } : {}),
+        ...(record.selfRotate ? { selfRotate: { from: null, to: true } } : {}),
+        ...(record.allowFrom ? { allowFrom: { from: null, to: record.allowFrom } } : {}),
+        ...(record.labels ? { labels: { from: null, to: record.labels } } : {}),
         ...(made.rolledFrom === undefined ? {} : { rolledFrom: { from: null, to: made.rolledFrom } }),
       };
       // An id is 64 bits of the hash; on the rare collision draw a new secret.
@@ -284,9 +330,28 @@ export class TokenService {
     throw conflict(`token ${id} kept changing while this request was deciding; try again`);
   }
 
-  /** Changes name, rights or expiry; any change to rights or expiry is evicted everywhere. */
+  /** A compare-and-set like change() for a token acting on itself under selfRotate (`decide` checks it still may). */
+  private async changeItself(id: string, decide: (record: TokenRecord, now: number) => Decided): Promise<TokenRecord> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const record = await this.store.getToken(id);
+      if (!record) throw notFound(`token ${id}`);
+      const decided = decide(record, this.clock.now());
+      const outcome = await this.store.updateToken(decided.next, decided.entry, record.version);
+      if (outcome === 'written') return { ...decided.next, version: record.version + 1 };
+      if (outcome === 'missing') throw notFound(`token ${id}`);
+    }
+    throw conflict(`token ${id} kept changing while this request was deciding; try again`);
+  }
+
+  /** Changes name, rights, expiry, limits, selfRotate, allowFrom or labels; a change of access is evicted everywhere. */
   async edit(caller: Caller, id: string, body: EditTokenBody): Promise<TokenView> {
     const current = await this.reachable(caller, 'edit', id);
+    // A rename is checked against the names of its scope (a rolled token keeps the one it has).
+    if (body.name !== undefined && body.name !== current.name) return this.withName(current, body.name, [id], () => this.editChecked(caller, id, body, current));
+    return this.editChecked(caller, id, body, current);
+  }
+
+  private async editChecked(caller: Caller, id: string, body: EditTokenBody, current: TokenRecord): Promise<TokenView> {
     const parent = isLent(current) ? await this.parentOf(id) : undefined;
     // Whether what hands access out for longer, wider or with other limits may be done here.
     const inLine = await this.isWithinLine(caller, 'edit', current);
@@ -333,12 +398,32 @@ export class TokenService {
         next.limits = body.limits;
         changes.limits = { from: record.limits ?? null, to: body.limits };
       }
+      const own = record.id === caller.identity.record.id;
+      if (body.selfRotate !== undefined && body.selfRotate !== (record.selfRotate === true)) {
+        // Only an admin sets it on another token; none sets it on itself (no action widens the caller).
+        if (own) throw forbidden('selfRotate: a token cannot change its own selfRotate');
+        if (body.selfRotate) next.selfRotate = true;
+        else delete next.selfRotate;
+        changes.selfRotate = { from: record.selfRotate === true, to: body.selfRotate };
+      }
+      if (body.allowFrom !== undefined && body.allowFrom.join() !== (record.allowFrom ?? []).join()) {
+        // Fewer CIDRs (or none) would let the caller's own secret work from more places.
+        if (own) throw forbidden('allowFrom: a token cannot change its own allowFrom');
+        if (body.allowFrom.length > 0) next.allowFrom = [...body.allowFrom];
+        else delete next.allowFrom;
+        changes.allowFrom = { from: record.allowFrom ?? [], to: body.allowFrom };
+      }
+      if (body.labels !== undefined && JSON.stringify(body.labels) !== JSON.stringify(record.labels ?? {})) {
+        if (Object.keys(body.labels).length > 0) next.labels = { ...body.labels };
+        else delete next.labels;
+        changes.labels = { from: record.labels ?? {}, to: body.labels };
+      }
       changed = changes;
       if (Object.keys(changes).length === 0) return null;
       return { next, entry: { at: now, actor: caller.actor, action: 'edited', changes } };
     });
     // New limits reach every replica at once, not after the cache TTL.
-    if (changed.rights || changed.expiresAt || changed.limits) {
+    if (changed.rights || changed.expiresAt || changed.limits || changed.allowFrom || changed.selfRotate) {
       // Its line's cached entries carry its limits (their requests spend from its budget too).
       const line = changed.limits ? (await this.descendants([id])).map((child) => child.id) : [];
       await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id, ...line] });
@@ -566,11 +651,15 @@ export class TokenService {
    * `rolled` and name each other.
    */
   async roll(caller: Caller, id: string, overlapMs: number, host: string): Promise<CreatedToken> {
-    const old = await this.reachable(caller, 'roll', id);
+    const found = await this.store.getToken(id);
+    // `selfRotate`: the token rolls itself without admin; any other roll is judged by reach.
+    const itself = found !== undefined && rollsItself(caller, found);
+    const old = itself ? found : await this.reachable(caller, 'roll', id);
     await this.requireLine(caller, 'roll', old);
     const now = this.clock.now();
     const status = statusAt(old, now);
     if (status !== 'active') throw conflict(`token ${id} is ${status}; only an active token can be rolled`);
+    if (old.rolledTo !== undefined) throw conflict(`token ${id} was rolled into token ${old.rolledTo} already; roll that one`);
     const extra = rightsBeyond(caller, old);
     if (extra.length > 0) throw forbidden(`rights: rolling would hand out ${extra.join(', ')}, beyond this token's own effective rights`);
     const body = {
@@ -580,6 +669,9 @@ export class TokenService {
       rights: old.rights,
       ...(old.user === null ? {} : { user: old.user }),
       ...(old.limits ? { limits: old.limits } : {}),
+      ...(old.selfRotate ? { selfRotate: true } : {}),
+      ...(old.allowFrom ? { allowFrom: old.allowFrom } : {}),
+      ...(old.labels ? { labels: old.labels } : {}),
     } as CreateTokenBody;
     const made: Made = { parentId: old.parentId, budgetId: budgetIdOf(old), expiresAt: old.expiresAt, rolledFrom: old.id };
     if (old.lent !== undefined) made.lent = old.lent;
@@ -589,11 +681,13 @@ export class TokenService {
     // the new one must not outlive that revocation.
     let ended: TokenRecord;
     try {
-      ended = await this.change(caller, 'roll', id, (record, at) => {
+      const end = (record: TokenRecord, at: number): Decided => {
         if (statusAt(record, at) !== 'active') throw conflict(`token ${id} changed to ${statusAt(record, at)} during the roll`);
+        if (record.rolledTo !== undefined) throw conflict(`token ${id} was rolled into token ${record.rolledTo} during this roll`);
+        if (itself && !rollsItself(caller, record)) throw forbidden(`token ${id} no longer has selfRotate`);
         const until = at + overlapMs;
         const changes: HistoryEntry['changes'] = { rolledTo: { from: null, to: next } };
-        const record2: TokenRecord = { ...record, updatedAt: at };
+        const record2: TokenRecord = { ...record, updatedAt: at, rolledTo: next };
         if (overlapMs === 0) {
           Object.assign(record2, { status: 'revoked', revokedAt: at });
           changes.status = { from: record.status, to: 'revoked' };
@@ -602,9 +696,13 @@ export class TokenService {
           changes.expiresAt = { from: iso(record.expiresAt), to: iso(until) };
         }
         return { next: record2, entry: { at, actor: caller.actor, action: 'rolled', changes } };
-      });
+      };
+      ended = itself ? await this.changeItself(id, end) : await this.change(caller, 'roll', id, end);
     } catch (err) {
       await this.revokeUnchecked(caller.actor, [next]);
+      // Gone, not merely revoked: it would otherwise hold the name beside the token that stays.
+      const orphan = await this.store.getToken(next);
+      if (orphan) await this.store.deleteToken(next, { at: this.clock.now(), actor: caller.actor, action: 'deleted', changes: {}, reason: `the roll of token ${id} did not complete` }, orphan.version);
       throw err;
     }
     await this.invalidate({ at: ended.updatedAt, type: 'tokens', ids: [id] });

@@ -1,4 +1,4 @@
-import { combineGrants, iso, isLent, statusAt, type HistoryEntry, type RepositoryRecord, type TeamRecord, type TokenRecord, type UserRecord } from '../tokens/record.js';
+import { combineGrants, iso, isLent, shownStatusAt, type HistoryEntry, type RepositoryRecord, type TeamRecord, type TokenRecord, type UserRecord } from '../tokens/record.js';
 import type { RepositoryView, TeamView, TokenView, UserView } from './schemas.js';
 
 // Records as the API shows them, typed by the schemas that describe them in the OpenAPI document.
@@ -11,7 +11,7 @@ export const viewOfToken = (record: TokenRecord, now: number): TokenView => ({
   repository: record.repository,
   user: record.user,
   rights: record.rights,
-  status: statusAt(record, now),
+  status: shownStatusAt(record, now),
   prefix: record.prefix,
   createdAt: iso(record.createdAt),
   createdBy: record.createdBy,
@@ -24,6 +24,10 @@ export const viewOfToken = (record: TokenRecord, now: number): TokenView => ({
   lent: isLent(record),
   parentId: record.parentId,
   limits: record.limits ?? null,
+  rolledTo: record.rolledTo ?? null,
+  selfRotate: record.selfRotate === true,
+  allowFrom: record.allowFrom ?? [],
+  labels: record.labels ?? {},
 });
 
 /** A user with their teams and the grants their personal tokens meet (own ∪ teams'). */

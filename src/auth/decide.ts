@@ -4,6 +4,7 @@ import type { PeerCertificate } from 'node:tls';
 import type { Right } from '../tokens/record.js';
 import { authenticateBearer, type Authentication } from './authenticate.js';
 import { authorize, type Identity } from './authorize.js';
+import { allowListOf, clientAddress, type AddressList } from './address-bounds.js';
 import type { DenyReason } from './decision.js';
 import type { LastUsedRecorder, UseSource } from './last-used.js';
 import { checkTarget } from './paths.js';
@@ -110,6 +111,8 @@ export interface DecisionStepOptions {
   clock: Clock;
   /** Per-token limits (docs/limits.md); absent: no token is limited. */
   limits?: Limiter;
+  /** `proxy.trustedProxies`: peers whose first X-Forwarded-For hop is taken as the client's address. Set anew by a reload. */
+  trustedProxies?: AddressList | undefined;
 }
 
 /**
@@ -132,6 +135,11 @@ export class DecisionStep {
    */
   useRoutes(routes: RouteTable): void {
     this.options.routes = routes;
+  }
+
+  /** A reloaded `proxy.trustedProxies`: the next request's client address is read with it. */
+  useTrustedProxies(trustedProxies: AddressList | undefined): void {
+    this.options.trustedProxies = trustedProxies;
   }
 
   /**
@@ -240,6 +248,11 @@ export class DecisionStep {
     if (!decision.allowed) return verdicts.refused(request, decision.reason, right);
 
     const record = identity.record;
+    // One field check for a token with no address bound; its CIDRs are parsed once per cached record.
+    if (record.allowFrom !== undefined && record.allowFrom.length > 0) {
+      const from = clientAddress(request.remoteAddress, request.rawHeaders, this.options.trustedProxies);
+      if (!allowListOf(record).has(from)) return verdicts.refused(request, 'address_not_allowed', right);
+    }
     // A workload identity is no stored token: there is no record to note its use on (docs/workload-identity.md).
     if (identity.workload === undefined) this.options.lastUsed.record(record.id, now, request);
     request.identity = { tokenId: record.id, repository: decision.repository, user: record.user, right, issuer: identity.workload?.issuer };

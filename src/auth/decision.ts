@@ -31,6 +31,8 @@ export type DenyReason =
   | 'no_route'
   | 'method_not_allowed'
   | 'insufficient_scope'
+  /** The token's allowFrom does not include the client's address. */
+  | 'address_not_allowed'
   | 'store_unavailable'
   | 'rate_limited'
   | 'quota_exceeded'
@@ -140,6 +142,11 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
   method_not_allowed: {
     ...PROBLEMS.method_not_allowed,
     detail: 'This method maps to no right on this route.',
+    outcome: 'forbidden',
+  },
+  address_not_allowed: {
+    ...PROBLEMS.address_not_allowed,
+    detail: "The token may be used only from the addresses its allowFrom lists; this request came from another.",
     outcome: 'forbidden',
   },
   insufficient_scope: {

@@ -3,13 +3,15 @@ import { parseArgs, UsageError } from './args.js';
 import { optionsHelp } from './options.js';
 import { asJson, asYaml, outputFrom } from './output.js';
 import { relativeTime, renderTable } from './table.js';
+import { actorNames } from './token-commands.js';
 import { textWidth, wrapText, type WidthSource } from './text-wrap.js';
 
-export const EVENT_OPTIONS = ['type', 'limit', 'output', 'json', 'admin-url', 'help'] as const;
+export const EVENT_OPTIONS = ['type', 'actor', 'token', 'limit', 'output', 'json', 'admin-url', 'help'] as const;
 
-export const EVENTS_USAGE = `Usage: tollgate events [--type TYPE] [--limit N] [-o table|json|yaml] [--admin-url URL]
+export const EVENTS_USAGE = `Usage: tollgate events [--type TYPE] [--actor ACTOR] [--token ID] [--limit N] [-o table|json|yaml] [--admin-url URL]
 
-Recent events, newest first, with each webhook's delivery state and attempts:
+The audit log: every admin change (kept events.retention, webhooks or not), newest first, with
+each webhook's delivery state and attempts:
 GET /v1/events with TOLLGATE_TOKEN (a token with the admin right; a scoped admin sees the
 events of its repositories' tokens).
 
@@ -17,6 +19,7 @@ Options:
 ${optionsHelp(EVENT_OPTIONS)}
 Examples:
   tollgate events --type token.revoked --limit 20
+  tollgate events --token 0123456789abcdef
   tollgate events -o json
 `;
 
@@ -24,17 +27,20 @@ interface EventItem {
   id: string;
   type: string;
   timestamp: string;
+  actor?: string | null;
   data: { id?: unknown; name?: unknown } | null;
   deliveries: Array<{ webhook: string; state: string; attempts: number; nextAttemptAt: string | null; lastError: string | null }>;
 }
 
-/** What an event is about: a token's id, or a user's, team's or repository's name. */
-const subjectOf = (event: EventItem): string => String(event.data?.id ?? event.data?.name ?? '-');
+/** What an event is about: a token's name and id, or a user's, team's or repository's name. */
+const subjectOf = (event: EventItem): string =>
+  event.data?.id !== undefined && typeof event.data?.name === 'string' ? `"${event.data.name}" ${String(event.data.id)}` : String(event.data?.id ?? event.data?.name ?? '-');
 
 /** One line per event and webhook (an event no webhook has reached yet shows once, queued). */
-function rows(items: readonly EventItem[], now: number): string[][] {
+function rows(items: readonly EventItem[], now: number, names: ReadonlyMap<string, string>): string[][] {
   return items.flatMap((event) => {
-    const head = [relativeTime(event.timestamp, now), event.type, subjectOf(event), event.id];
+    const by = event.actor ? (names.get(event.actor) ?? event.actor) : '-';
+    const head = [relativeTime(event.timestamp, now), by, event.type, subjectOf(event), event.id];
     if (event.deliveries.length === 0) return [[...head, '-', '-', '0', '']];
     return event.deliveries.map((d) => {
       const note = d.state === 'waiting' ? `${d.lastError ?? ''}; next ${relativeTime(d.nextAttemptAt, now)}` : (d.lastError ?? '');
@@ -61,8 +67,10 @@ export async function runEventsCommand(argv: readonly string[], env: NodeJS.Proc
   const query = new URLSearchParams();
   const limit = args.values.get('limit');
   if (limit !== undefined) query.set('limit', limit);
-  const type = args.values.get('type');
-  if (type !== undefined) query.set('type', type);
+  for (const name of ['type', 'actor', 'token']) {
+    const value = args.values.get(name);
+    if (value !== undefined) query.set(name, value);
+  }
   const client = AdminClient.fromEnvironment(args.values.get('admin-url'), env);
   const page = await client.call<{ items: EventItem[] }>('GET', `/v1/events${query.size > 0 ? `?${query}` : ''}`);
   if (output.format === 'json') {
@@ -74,9 +82,11 @@ export async function runEventsCommand(argv: readonly string[], env: NodeJS.Proc
     return 0;
   }
   if (page.items.length === 0) {
-    out.write('no events (none yet, or no webhook is configured: events.webhooks)\n');
+    out.write('no events (none in the audit log, which keeps every admin change for events.retention)\n');
     return 0;
   }
-  out.write(renderTable(['when', 'type', 'subject', 'event', 'webhook', 'state', 'attempts', 'note'], rows(page.items, now)));
+  // Actors by name, as history and the page show them.
+  const names = await actorNames(client, page.items.flatMap((event) => (event.actor ? [event.actor] : [])));
+  out.write(renderTable(['when', 'by', 'type', 'subject', 'event', 'webhook', 'state', 'attempts', 'note'], rows(page.items, now, names)));
   return 0;
 }

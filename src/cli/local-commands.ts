@@ -48,7 +48,7 @@ export const LOCAL_COMMANDS: Readonly<Record<string, LocalCommand>> = {
   },
   reconcile: {
     usage: 'reconcile [--config FILE]',
-    summary: "recount the Redis store's token counters and expiry sets from the tokens",
+    summary: "recount the Redis store's token counters and expiry sets from the tokens, and list token names held by more than one token in a scope (to rename)",
     options: ['config'],
     positional: [],
     examples: ['tollgate reconcile --config config/tollgate.yaml'],

@@ -1,6 +1,7 @@
 import { parseDuration } from '../config/duration.js';
 import { RIGHTS } from '../tokens/record.js';
 import { parseQuotaOption, parseRateOption } from '../limits/limits.js';
+import { parseCidr } from '../auth/address-bounds.js';
 
 /** A parsed limit option is an object; a string is what was wrong. */
 const limitCheck = (parsed: object | string | undefined) => (typeof parsed === 'string' ? parsed : undefined);
@@ -66,6 +67,19 @@ const grantCheck = (value: string) => {
   return rightsCheck(value.slice(eq + 1));
 };
 
+const LABEL_KEY = /^[a-z0-9][a-z0-9._/-]{0,62}$/;
+const labelCheck = (value: string) => {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || !LABEL_KEY.test(value.slice(0, eq))) return `expected KEY=VALUE with a key of a-z, 0-9, . _ / - such as owner=team-a, got ${JSON.stringify(value)}`;
+  return undefined;
+};
+const cidrCheck = (value: string) => (parseCidr(value) === undefined ? `expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32, got ${JSON.stringify(value)}` : undefined);
+
+/** `--label k=v` options as a labels object. */
+export function labelsFrom(values: readonly string[]): Record<string, string> {
+  return Object.fromEntries(values.map((value) => [value.slice(0, value.indexOf('=')), value.slice(value.indexOf('=') + 1)]));
+}
+
 export const SORT_FIELDS = ['name', 'user', 'repository', 'kind', 'status', 'createdAt', 'expiresAt', 'lastUsedAt'];
 
 export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef>([
@@ -86,11 +100,17 @@ export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef
   ['expires-in', { kind: 'value', value: 'DURATION', help: 'expire after this long', check: duration('12h, 30d or 2w'), example: '30d' }],
   ['expires-at', { kind: 'value', value: 'DATE', help: 'expire at this ISO 8601 date-time, or at the start (UTC) of this date', check: (v) => (cliDateTime(v) === undefined ? `expected a date such as 2027-01-01 or 2027-01-01T12:00:00Z, got ${JSON.stringify(v)}` : undefined), example: '2027-01-01' }],
   ['no-expiry', { kind: 'flag', help: 'remove the expiry' }],
-  ['overlap', { kind: 'value', value: 'DURATION', help: 'how long the old secret keeps working (default 0s, at most 30d)', check: duration('0s, 1h or 24h'), example: '24h' }],
+  ['overlap', { kind: 'value', value: 'DURATION', help: 'how long the old secret keeps working (default 0s: revoked at once; at most 30d)', check: duration('0s, 1h or 24h'), example: '24h' }],
   ['search', { kind: 'value', value: 'TEXT', help: 'search name, prefix, user, repository and id (case-insensitive, partial); a whole secret finds its token', example: 'ingest' }],
   ['q', { kind: 'value', value: 'TEXT', help: 'same as --search', example: 'ingest' }],
   ['lend', { kind: 'flag', help: 'make a lent token: bound to the token that makes it, never outlives it' }],
-  ['status', { kind: 'value', value: 'STATUS', help: 'only tokens with this status', choices: ['active', 'revoked', 'expired'], example: 'active' }],
+  ['status', { kind: 'value', value: 'STATUS', help: 'only tokens with this status (rolled: rolled into another, working through its overlap)', choices: ['active', 'rolled', 'revoked', 'expired'], example: 'active' }],
+  ['label', { kind: 'list', value: 'KEY=VALUE', help: 'a label (repeatable; at most 16; token edit: replaces them all); on token list, only tokens with it', check: labelCheck, example: 'owner=team-a' }],
+  ['no-labels', { kind: 'flag', help: 'remove every label' }],
+  ['allow-from', { kind: 'list', value: 'CIDR', help: 'an address range its requests must come from (repeatable; IPv4 or IPv6; token edit: replaces them all)', check: cidrCheck, example: '10.0.0.0/8' }],
+  ['no-allow-from', { kind: 'flag', help: 'remove the address bound (any address)' }],
+  ['self-rotate', { kind: 'flag', help: 'the token may roll itself without the admin right (unattended clients)' }],
+  ['no-self-rotate', { kind: 'flag', help: 'the token may no longer roll itself' }],
   ['expiring', { kind: 'value', value: 'DURATION', help: 'only active tokens that expire within this', check: duration('7d or 2w'), example: '7d' }],
   ['sort', {
     kind: 'value',
@@ -104,6 +124,8 @@ export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef
   }],
   ['limit', { kind: 'value', value: 'N', help: 'at most this many (1 to 500, default 50)', check: (v) => (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 500 ? undefined : `expected a number from 1 to 500, got ${JSON.stringify(v)}`), example: '100' }],
   ['type', { kind: 'value', value: 'TYPE', help: 'only events of this type', example: 'token.revoked' }],
+  ['actor', { kind: 'value', value: 'ACTOR', help: 'only changes made by this actor: a user name, or token:ID', example: 'token:0123456789abcdef' }],
+  ['token', { kind: 'value', value: 'ID', help: 'only the events of this token (its full id)', check: (v) => (/^[0-9a-f]{16}$/.test(v) ? undefined : `expected a full token id (16 hex digits), got ${JSON.stringify(v)}`), example: '0123456789abcdef' }],
   ['cursor', { kind: 'value', value: 'CURSOR', help: 'the next page, as the previous page printed it', example: 'eyJ…' }],
   ['file', { kind: 'value', value: 'FILE', help: 'one secret a line (- for stdin)', example: 'leaked.txt' }],
   ['grant', { kind: 'list', value: 'REPOSITORY=RIGHT[,RIGHT]', help: 'a grant (repeatable)', check: grantCheck, example: 'sensors=query,stream' }],

@@ -77,6 +77,7 @@ const COLOURS: ReadonlyMap<string, string> = new Map([
   ['active', '32'],
   ['revoked', '31'],
   ['expired', '33'],
+  ['rolled', '36'],
 ]);
 
 /** The cell in its status colour when colour is on; the text itself otherwise. */

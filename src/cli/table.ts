@@ -8,19 +8,36 @@ const UNITS: Array<[string, number]> = [
   ['minute', 60_000],
 ];
 
-/** "in 29 days", "3 hours ago", "just now"; "-" for no time. */
+/**
+ * "in 14 days", "3 hours ago", "just now"; "-" for no time. Rounded to the nearest unit, as
+ * people count: a token made with `--expires-in 2w` a second ago expires "in 14 days", not 13.
+ * The unit is the largest one the span fills at least once.
+ */
 export function relativeTime(iso: string | null, now: number): string {
   if (iso === null) return '-';
   const delta = Date.parse(iso) - now;
   const size = Math.abs(delta);
   for (const [unit, ms] of UNITS) {
     if (size >= ms) {
-      const count = Math.floor(size / ms);
-      const text = `${count} ${unit}${count === 1 ? '' : 's'}`;
+      let count = Math.round(size / ms);
+      let name = unit;
+      // 59.6 minutes is "1 hour", 23.7 hours "1 day": a rounded count that fills the next unit moves up.
+      if ((unit === 'minute' && count === 60) || (unit === 'hour' && count === 24)) [count, name] = [1, unit === 'minute' ? 'hour' : 'day'];
+      const text = `${count} ${name}${count === 1 ? '' : 's'}`;
       return delta > 0 ? `in ${text}` : `${text} ago`;
     }
   }
   return 'just now';
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "Dec 16, 2026 17:20 UTC": an absolute time beside a relative one (UTC, so every reader sees one date). */
+export function absoluteTime(iso: string): string {
+  const at = new Date(iso);
+  const hh = String(at.getUTCHours()).padStart(2, '0');
+  const mm = String(at.getUTCMinutes()).padStart(2, '0');
+  return `${MONTHS[at.getUTCMonth()]} ${at.getUTCDate()}, ${at.getUTCFullYear()} ${hh}:${mm} UTC`;
 }
 
 export interface TableOptions {

@@ -6,10 +6,12 @@ import { ALL_FORMATS, enc, expiryFrom, NO_NAMES, rightsList, type Command, type 
 import { confirm } from './confirm.js';
 import { CliFailure } from './failure.js';
 import { PartialLeakReport, readSecrets, reportLeaked } from './leak-report.js';
-import { cliDuration } from './options.js';
+import { cliDuration, labelsFrom } from './options.js';
+import type { ParsedArgs } from './args.js';
 import { emit, paintStatus, type Output } from './output.js';
-import { relativeTime, renderFields, renderTable } from './table.js';
+import { absoluteTime, relativeTime, renderFields, renderTable } from './table.js';
 import { visible } from './terminal-text.js';
+import { changesText } from './history-text.js';
 import { describeToken, resolveTokenId } from './token-ref.js';
 import { describeLimits, formatBytes, limitsFromArgs } from './limits-options.js';
 import type { UsageView } from '../admin/schemas.js';
@@ -55,12 +57,12 @@ function tokenRows(tokens: readonly TokenView[], now: number, wide: boolean): st
   );
 }
 
-const when = (iso: string | null, now: number, none: string) => (iso === null ? none : `${iso} (${relativeTime(iso, now)})`);
+const when = (iso: string | null, now: number, none: string) => (iso === null ? none : `${absoluteTime(iso)} (${relativeTime(iso, now)})`);
 
 /** One token as `key: value` lines: everything the API shows of it, nothing cut. */
 export function tokenFields(o: Output, token: TokenView, now = Date.now()): string {
   const t = token;
-  const lastUse = t.lastUsedAt === null ? 'never' : [when(t.lastUsedAt, now, ''), t.lastUsedIp ? `from ${t.lastUsedIp}` : '', t.lastUsedUserAgent ? `(${t.lastUsedUserAgent})` : ''].filter(Boolean).join(' ');
+  const lastUse = t.lastUsedAt === null ? 'never used' : [when(t.lastUsedAt, now, ''), t.lastUsedIp ? `from ${t.lastUsedIp}` : '', t.lastUsedUserAgent ? `(${t.lastUsedUserAgent})` : ''].filter(Boolean).join(' ');
   const fields: Array<[string, string]> = [
     ['id', t.id],
     ['name', t.name],
@@ -68,7 +70,7 @@ export function tokenFields(o: Output, token: TokenView, now = Date.now()): stri
     ...(t.user ? [['user', t.user] as [string, string]] : []),
     ['repository', t.repository === '*' ? '* (all repositories)' : t.repository],
     ['rights', t.rights.join(',') || '-'],
-    ['status', t.status],
+    ['status', t.status === 'rolled' && t.rolledTo ? `rolled into ${t.rolledTo}; this secret works until ${t.expiresAt ? absoluteTime(t.expiresAt) : 'its expiry'}` : t.status],
     ['prefix', `${t.prefix}…`],
     ['created', `${when(t.createdAt, now, '-')} by ${t.createdBy}`],
     ['expires', when(t.expiresAt, now, 'never')],
@@ -76,6 +78,9 @@ export function tokenFields(o: Output, token: TokenView, now = Date.now()): stri
     ['last used', lastUse],
     ['parent', t.parentId ?? '-'],
     ['limits', describeLimits(t.limits)],
+    ['labels', Object.entries(t.labels).map(([key, value]) => `${key}: ${value}`).join(', ') || '-'],
+    ['allow from', t.allowFrom.length > 0 ? t.allowFrom.join(', ') : 'any address'],
+    ['self-rotate', t.selfRotate ? 'yes: it may roll itself' : 'no'],
   ];
   return renderFields(fields, { width: o.width, paint: (key, value) => (key === 'status' ? paintStatus(o, value, value) : value) });
 }
@@ -134,19 +139,27 @@ interface HistoryItem {
   changes: Record<string, { from: unknown; to: unknown }>;
 }
 
-/** A token's or a team's history, oldest first. */
+/**
+ * A history actor by name: a repository token acts as `token:<id>`, shown as `"its name" (id)`
+ * when this caller may read it (the page does the same); a user is its name already.
+ */
+export async function actorNames(client: CommandContext['client'], actors: readonly string[]): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const actor of new Set(actors)) {
+    const id = /^token:([0-9a-f]{16})$/.exec(actor)?.[1];
+    if (id === undefined) continue;
+    const token = await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`).catch(() => undefined);
+    if (token) names.set(actor, `"${token.name}" (${id.slice(0, 8)}…)`);
+  }
+  return names;
+}
+
+/** A token's or a team's history, oldest first: changes as sentences, actors by name. */
 export async function showHistory({ client, o }: CommandContext, path: string): Promise<void> {
   const history = await client.call<{ items: HistoryItem[] }>('GET', path);
   const now = Date.now();
-  const rows = history.items.map((e) => [
-    e.at,
-    relativeTime(e.at, now),
-    e.actor,
-    e.action,
-    Object.entries(e.changes)
-      .map(([field, c]) => `${field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`)
-      .join('; '),
-  ]);
+  const names = o.format === 'table' || o.format === 'wide' ? await actorNames(client, history.items.map((e) => e.actor)) : new Map<string, string>();
+  const rows = history.items.map((e) => [absoluteTime(e.at), relativeTime(e.at, now), visible(names.get(e.actor) ?? e.actor), e.action, visible(changesText(e.changes))]);
   emit(o, history, () => renderTable(['at', 'when', 'actor', 'action', 'changes'], rows, { width: o.width }), () => []);
 }
 
@@ -158,7 +171,26 @@ function oldSecretEnds(id: string, previous: TokenView | undefined, overlap: str
   }
   if (previous.status === 'revoked') return `${old} was revoked: it stopped working now.`;
   if (previous.status === 'expired' || previous.expiresAt === null) return `${old} is ${previous.status}.`;
-  return `${old} stops working at ${previous.expiresAt} (${relativeTime(previous.expiresAt, Date.now())}).`;
+  return `${old} stops working at ${absoluteTime(previous.expiresAt)} (${relativeTime(previous.expiresAt, Date.now())}).`;
+}
+
+/** The question before a roll: what the new secret is and what happens to the old one. */
+function rollQuestion(token: TokenView, overlap: string | undefined): string {
+  const ms = parseDuration(overlap ?? '0s') ?? 0;
+  const old =
+    ms === 0
+      ? 'the old secret is revoked at once: every client still using it fails from now on (give --overlap 24h to keep it working while clients switch)'
+      : `the old secret keeps working for ${overlap}, then stops`;
+  return `Roll token ${describeToken(token)}? A new secret is printed once; ${old}`;
+}
+
+/** `--label`, `--allow-from` and `--self-rotate` as body fields (only those given). */
+function boundsFromArgs(args: ParsedArgs): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (args.lists.has('label')) body.labels = labelsFrom(args.lists.get('label')!);
+  if (args.lists.has('allow-from')) body.allowFrom = args.lists.get('allow-from');
+  if (args.flags.has('self-rotate')) body.selfRotate = true;
+  return body;
 }
 
 const TOKEN_REF = 'TOKEN';
@@ -197,7 +229,7 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
     usage: 'token create --name NAME --rights RIGHT[,RIGHT] [--repository REPOSITORY]',
     summary:
       "make a token; prints its secret once (and a QR code for a personal token). A repository token needs --repository; a personal token without one covers all its user's repositories (*)",
-    options: ['name', 'repository', 'rights', 'kind', 'user', 'expires-in', 'expires-at', 'lend', 'rate', 'quota', 'streams'],
+    options: ['name', 'repository', 'rights', 'kind', 'user', 'expires-in', 'expires-at', 'lend', 'rate', 'quota', 'streams', 'label', 'allow-from', 'self-rotate'],
     outputs: NO_NAMES,
     positional: 0,
     examples: [
@@ -205,6 +237,7 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
       'tollgate token create --name scraper --repository sensors --rights query --rate 50/1s --quota 10GiB/1d --streams 2',
       'tollgate token create --kind personal --user alice --name phone --rights query --expires-at 2027-01-01',
       'tollgate token create --name job-42 --repository sensors --rights query --expires-in 1h --lend',
+      'tollgate token create --name ci-loader --repository sensors --rights stream --label owner=team-a --allow-from 10.0.0.0/8 --self-rotate',
     ],
     async run({ args, client, o }) {
       const kind = args.values.get('kind') ?? 'repository';
@@ -224,6 +257,7 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
         ...expiryFrom(args),
         ...(args.flags.has('lend') ? { lend: true } : {}),
         ...(limitsFromArgs(args) ? { limits: limitsFromArgs(args) } : {}),
+        ...boundsFromArgs(args),
       };
       const created = await client.call<CreatedToken>('POST', '/v1/tokens', body);
       if (o.format === 'table') await showCreated(o, created);
@@ -233,7 +267,7 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
   list: {
     usage: 'token list',
     summary: 'list and search tokens; --expiring 7d: active tokens that expire within 7 days; -o wide adds last use (time, address, User-Agent) and parent',
-    options: ['search', 'q', 'status', 'kind', 'repository', 'user', 'expiring', 'sort', 'limit', 'cursor', 'wide'],
+    options: ['search', 'q', 'status', 'kind', 'repository', 'user', 'label', 'expiring', 'sort', 'limit', 'cursor', 'wide'],
     outputs: ALL_FORMATS,
     positional: 0,
     examples: ['tollgate token list --search ingest --sort repository,-createdAt', 'tollgate token list --expiring 2w -o wide', 'tollgate token list --status revoked -o name | xargs tollgate token delete --yes'],
@@ -246,6 +280,9 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
         if (args.values.has(name)) query.set(name, args.values.get(name)!);
       }
       if (args.values.has('expiring')) query.set('expiresWithin', cliDuration(args.values.get('expiring')!)!);
+      const labels = args.lists.get('label') ?? [];
+      if (labels.length > 1) throw new UsageError('token list takes one --label KEY=VALUE');
+      if (labels.length === 1) query.set('label', labels[0]!);
       const page = await client.call<{ items: TokenView[]; total: number; nextCursor: string | null }>('GET', `/v1/tokens?${query}`);
       showTokens(o, page.items, page);
       if (o.format === 'table' || o.format === 'wide') {
@@ -257,7 +294,7 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
   edit: {
     usage: `token edit ${TOKEN_REF}`,
     summary: `change name, rights, expiry or limits (a limit given replaces that limit; the others stay). ${REF_HELP}`,
-    options: ['name', 'rights', 'expires-in', 'expires-at', 'no-expiry', 'rate', 'quota', 'streams', 'no-limits'],
+    options: ['name', 'rights', 'expires-in', 'expires-at', 'no-expiry', 'rate', 'quota', 'streams', 'no-limits', 'label', 'no-labels', 'allow-from', 'no-allow-from', 'self-rotate', 'no-self-rotate'],
     outputs: ALL_FORMATS,
     positional: 1,
     examples: ['tollgate token edit ci-loader --rights query --expires-in 2w', 'tollgate token edit 0123abcd --no-expiry', 'tollgate token edit scraper --rate 10/1s', 'tollgate token edit scraper --no-limits'],
@@ -265,8 +302,12 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
       const body: Record<string, unknown> = { ...expiryFrom(args) };
       if (args.values.has('name')) body.name = args.values.get('name');
       if (args.values.has('rights')) body.rights = rightsList(args.values.get('rights')!);
+      Object.assign(body, boundsFromArgs(args));
+      if (args.flags.has('no-labels')) body.labels = {};
+      if (args.flags.has('no-allow-from')) body.allowFrom = [];
+      if (args.flags.has('no-self-rotate')) body.selfRotate = false;
       const changesLimits = args.flags.has('no-limits') || ['rate', 'quota', 'streams'].some((name) => args.values.has(name));
-      if (Object.keys(body).length === 0 && !changesLimits) throw new UsageError('nothing to change: give --name, --rights, --expires-in, --expires-at, --no-expiry, --rate, --quota, --streams or --no-limits');
+      if (Object.keys(body).length === 0 && !changesLimits) throw new UsageError('nothing to change: give --name, --rights, --expires-in, --expires-at, --no-expiry, --rate, --quota, --streams, --no-limits, --label, --allow-from or --self-rotate (or their --no- forms)');
       const id = await resolveTokenId(client, args.positional[0]!);
       if (changesLimits) {
         const current = args.flags.has('no-limits') ? null : (await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`)).limits;
@@ -278,14 +319,15 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
   },
   roll: {
     usage: `token roll ${TOKEN_REF}`,
-    summary: `rotate: a new secret (a new token with the same name, rights and remaining lifetime), printed once; the old secret keeps working for the overlap (default 0s: revoked at once, at most 30d). ${REF_HELP}`,
-    options: ['overlap'],
+    summary: `rotate: a new secret (a new token with the same name, rights and remaining lifetime), printed once; the old secret keeps working for the overlap (default 0s: revoked at once, at most 30d); asks first on a terminal. ${REF_HELP}`,
+    options: ['overlap', 'yes'],
     outputs: NO_NAMES,
     positional: 1,
-    examples: ['tollgate token roll ci-loader --overlap 24h'],
-    async run({ args, client, o }) {
+    examples: ['tollgate token roll ci-loader --overlap 24h', 'tollgate token roll ci-loader --overlap 24h --yes'],
+    async run({ args, client, o, prompter }) {
       const id = await resolveTokenId(client, args.positional[0]!);
       const overlap = args.values.has('overlap') ? cliDuration(args.values.get('overlap')!) : undefined;
+      await confirm(async () => rollQuestion(await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`), overlap), args.flags.has('yes'), prompter);
       const created = await client.call<CreatedToken>('POST', `/v1/tokens/${enc(id)}/roll`, overlap === undefined ? {} : { overlap });
       // The old token as it is now: revoked, or expiring at the earlier of its own expiry and now + overlap.
       const previous = await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`).catch((err: unknown) => {

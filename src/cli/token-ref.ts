@@ -24,7 +24,10 @@ export function describeToken(token: Pick<TokenView, 'id' | 'name' | 'prefix'>):
  */
 export async function resolveTokenId(client: AdminClient, reference: string): Promise<string> {
   if (FULL_ID.test(reference)) return reference;
-  const matches = await candidates(client, reference);
+  const found = await candidates(client, reference);
+  // A token rolled into another keeps its name through the overlap: the name means the new one.
+  const current = found.filter((t) => t.rolledTo === null);
+  const matches = current.length > 0 && found.every((t) => t.name === reference || t.rolledTo === null) ? current : found;
   if (matches.length === 1) return matches[0]!.id;
   if (matches.length === 0) throw new CliFailure(`no token matches ${visible(JSON.stringify(reference))} (by id, id prefix, secret prefix or exact name)`);
   const list = matches.map((t) => `  ${t.id}  ${describeToken(t)}  ${t.status}`).join('\n');

@@ -10,7 +10,7 @@ export const TOP_HELP = `Usage: tollgate <command> [options]
 Run and set up (on the configuration, no admin API; --config FILE, else TOLLGATE_CONFIG, else config/tollgate.yaml):
   serve                   run the proxy and admin ports (--role proxy: the sidecar alone; --role control: the admin API, page and webhooks alone)
   init-admin [--name N]   make a * admin token in the store and print its secret once: the way in on a new install
-  reconcile               recount the Redis store's token counters from the tokens
+  reconcile               recount the Redis store's token counters; list duplicate token names
   demo                    the quickstart: a demo upstream, the file store, tokens and curl lines (--upstream-port N; TOLLGATE_PROXY_LISTEN and TOLLGATE_ADMIN_LISTEN move its ports)
   completion bash|zsh     a shell completion script: source <(tollgate completion bash)
 

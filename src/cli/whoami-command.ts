@@ -1,7 +1,7 @@
 import type { TokenView } from '../admin/schemas.js';
 import type { Command } from './command.js';
 import { emit, paintStatus } from './output.js';
-import { relativeTime, renderFields } from './table.js';
+import { absoluteTime, relativeTime, renderFields } from './table.js';
 
 interface Whoami {
   token: TokenView;
@@ -39,7 +39,7 @@ export const WHOAMI: Command = {
       ['scope', t.repository === '*' ? '* (all repositories)' : t.repository],
       ['rights', t.rights.join(',') || '-'],
       ['effective', effective || '-'],
-      ['expires', t.expiresAt === null ? 'never' : `${t.expiresAt} (${relativeTime(t.expiresAt, now)})`],
+      ['expires', t.expiresAt === null ? 'never' : `${absoluteTime(t.expiresAt)} (${relativeTime(t.expiresAt, now)})`],
       ['role', `${me.role}: ${ROLES.get(me.role) ?? me.role}`],
     ];
     emit(

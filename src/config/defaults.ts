@@ -15,6 +15,8 @@ export const DEFAULTS = {
     shutdownGrace: '25s',
     // gRPC calls (content-type application/grpc) go here over h2c; "" refuses them with status 14.
     grpcUpstream: '',
+    // CIDRs of proxies in front of Tollgate whose first X-Forwarded-For hop counts as the client's address (allowFrom).
+    trustedProxies: [],
     // PEM files (a chain is allowed); both set turn TLS on, and they are re-read when they change.
     tls: { cert: '', key: '' },
   },
@@ -52,6 +54,8 @@ export const DEFAULTS = {
   // one by one (TOLLGATE_EVENTS_WEBHOOKS_0_SECRET) or as the whole list (TOLLGATE_EVENTS_WEBHOOKS).
   events: {
     expiringNotice: '7d',
+    // Every admin change is an event kept this long (the audit log), whether or not a webhook is set.
+    retention: '30d',
     webhooks: [],
     timeout: '10s',
     claimAfter: '30s',

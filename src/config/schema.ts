@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidr } from '../auth/address-bounds.js';
 import { parseDuration, TIMER_MAX_MS } from './duration.js';
 import { routePathFault } from './route-path.js';
 
@@ -94,6 +95,15 @@ const listen = z.unknown().transform((value, ctx): ListenAddress => {
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 });
 
+/** CIDRs such as 10.0.0.0/8 or 2001:db8::/32 (a bare address is a /32 or /128). */
+const cidrList = z.array(
+  z.unknown().transform((value, ctx): string => {
+    if (typeof value === 'string' && parseCidr(value) !== undefined) return value;
+    ctx.addIssue({ code: 'custom', message: `expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32, got ${describe(value)}` });
+    return z.NEVER;
+  }),
+);
+
 /** `host:port` of a Redis node or Sentinel. */
 const hostPort = listen;
 
@@ -123,6 +133,13 @@ const span = z.unknown().transform((value, ctx) => {
   const ms = spanMs(value);
   if (ms !== undefined) return ms;
   ctx.addIssue({ code: 'custom', message: `${SPAN_RANGE}, got ${describe(value)}` });
+  return z.NEVER;
+});
+/** How long the audit log keeps events: 1d to 400d (read as a time span, never a timer). */
+const retention = z.unknown().transform((value, ctx) => {
+  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms !== undefined && ms >= 86_400_000 && ms <= 400 * 86_400_000) return ms;
+  ctx.addIssue({ code: 'custom', message: `expected a duration from 1d to 400d, got ${describe(value)}` });
   return z.NEVER;
 });
 /** As `span`, or "" for none (null). */
@@ -372,6 +389,8 @@ for (const [schema, accepts] of [
   [issuerUrl, 'an http:// or https:// URL'],
   [audiences, 'a non-empty list of strings'],
   [claimName, 'a claim name; dots walk nested claims'],
+  [cidrList, 'a list of CIDRs such as ["10.0.0.0/8", "::1/128"]'],
+  [retention, 'a duration from 1d to 400d'],
 ] as const) {
   z.globalRegistry.add(schema, { accepts } satisfies KeyMeta);
 }
@@ -404,6 +423,9 @@ export const configSchema = z.strictObject({
     // A timer; at least 100 ms so a slip of unit cannot turn shutdown into cutting every request.
     shutdownGrace: duration('100ms', '1h'),
     grpcUpstream: h2cUrl,
+    // Peers (load balancers, ingress) whose first X-Forwarded-For hop is taken as the client's
+    // address for a token's allowFrom; from any other peer the socket's address counts.
+    trustedProxies: cidrList,
     // Both set: the proxy port speaks TLS (1.2 and 1.3, ALPN h2 and http/1.1).
     tls: z
       .strictObject({ cert: filePath, key: filePath })
@@ -468,6 +490,8 @@ export const configSchema = z.strictObject({
       // How long before its expiry a token counts as expiring soon (tollgate_tokens_expiring_soon)
       // and gets its token.expiring event.
       expiringNotice: span,
+      // The audit log: every admin change is kept this long, webhooks or not.
+      retention,
       webhooks: z.array(webhook),
       // Each POST is abandoned after this long (docs/webhooks.md: 10 s).
       timeout: duration('100ms', '5m'),

@@ -18,7 +18,7 @@ const TOKEN_EVENTS = new Map<string, EventType>([
   ['deleted', 'token.deleted'],
 ]);
 
-export const makeEvent = (type: EventType, at: number, data: unknown): OutEvent => ({ id: eventId(), type, at, data });
+export const makeEvent = (type: EventType, at: number, data: unknown, actor?: string): OutEvent => ({ id: eventId(), type, at, data, ...(actor === undefined ? {} : { actor }) });
 
 /**
  * The store as the admin services see it: every write carries the events it makes (docs/webhooks.md),
@@ -30,18 +30,18 @@ export const makeEvent = (type: EventType, at: number, data: unknown): OutEvent 
 export function emittingStore(store: TokenStore, clock: Clock, onWritten: () => void = () => {}): TokenStore {
   const writes: Partial<TokenStore> = {
     createToken(record: TokenRecord, entry: HistoryEntry) {
-      return store.createToken(record, entry, [makeEvent('token.created', entry.at, viewOfToken(record, entry.at))]);
+      return store.createToken(record, entry, [makeEvent('token.created', entry.at, viewOfToken(record, entry.at), entry.actor)]);
     },
     updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number) {
       const type = TOKEN_EVENTS.get(entry.action) ?? 'token.edited';
       const view = viewOfToken({ ...record, version: expectedVersion + 1 }, entry.at);
-      return store.updateToken(record, entry, expectedVersion, [makeEvent(type, entry.at, view)]);
+      return store.updateToken(record, entry, expectedVersion, [makeEvent(type, entry.at, view, entry.actor)]);
     },
     async deleteToken(id: string, entry: HistoryEntry, expectedVersion: number) {
       // The record at the version the delete is decided on is the one deleted, or nothing is.
       const before = await store.getToken(id);
       const data = before && before.version === expectedVersion ? viewOfToken(before, entry.at) : { id };
-      return store.deleteToken(id, entry, expectedVersion, [makeEvent('token.deleted', entry.at, data)]);
+      return store.deleteToken(id, entry, expectedVersion, [makeEvent('token.deleted', entry.at, data, entry.actor)]);
     },
     async putUser(record: UserRecord) {
       const existed = (await store.getUser(record.name)) !== undefined;
@@ -54,15 +54,15 @@ export function emittingStore(store: TokenStore, clock: Clock, onWritten: () => 
       return store.deleteUser(name, [makeEvent('user.deleted', clock.now(), data)]);
     },
     putTeam(record: TeamRecord, entry: HistoryEntry) {
-      return store.putTeam(record, entry, [makeEvent(entry.action === 'created' ? 'team.created' : 'team.edited', entry.at, viewOfTeam(record))]);
+      return store.putTeam(record, entry, [makeEvent(entry.action === 'created' ? 'team.created' : 'team.edited', entry.at, viewOfTeam(record), entry.actor)]);
     },
     async deleteTeam(name: string, entry: HistoryEntry) {
       const before = await store.getTeam(name);
       const data = before ? viewOfTeam(before) : { name };
-      return store.deleteTeam(name, entry, [makeEvent('team.deleted', entry.at, data)]);
+      return store.deleteTeam(name, entry, [makeEvent('team.deleted', entry.at, data, entry.actor)]);
     },
     createRepository(record: RepositoryRecord) {
-      return store.createRepository(record, [makeEvent('repository.created', record.createdAt, viewOfRepository(record))]);
+      return store.createRepository(record, [makeEvent('repository.created', record.createdAt, viewOfRepository(record), record.createdBy)]);
     },
     async deleteRepository(name: string) {
       const before = await store.getRepository(name);

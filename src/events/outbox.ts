@@ -32,6 +32,7 @@ export interface EventListing {
   id: string;
   type: string;
   timestamp: string;
+  actor: string | null;
   data: unknown;
   deliveries: Array<{ webhook: string; state: Delivery['state'] | 'queued'; attempts: number; lastAttemptAt: string | null; nextAttemptAt: string | null; deliveredAt: string | null; lastStatus: number | null; lastError: string | null }>;
 }
@@ -104,7 +105,7 @@ export class Outbox {
   }
 
   /** The newest events, newest first, with each webhook that wants it and where it stands. */
-  async recent(limit: number, keep: (event: { type: string; data: unknown }) => boolean): Promise<EventListing[]> {
+  async recent(limit: number, keep: (event: { type: string; data: unknown; actor?: string | undefined }) => boolean): Promise<EventListing[]> {
     const webhooks = this.options.config.webhooks;
     const ids = webhooks.map((webhook) => webhookId(webhook.url));
     const events = await this.options.store.recentEvents(limit, ids);
@@ -112,6 +113,7 @@ export class Outbox {
       id: event.id,
       type: event.type,
       timestamp: iso(event.at)!,
+      actor: event.actor ?? null,
       data: event.data,
       deliveries: webhooks
         .map((webhook, i) => ({ webhook, delivery: event.deliveries.get(ids[i]!) }))

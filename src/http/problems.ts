@@ -29,6 +29,7 @@ export const PROBLEMS = {
   no_route: { status: 404, type: '/problems/no-route', title: 'No route' },
   method_not_allowed: { status: 405, type: '/problems/method-not-allowed', title: 'Method not allowed' },
   insufficient_scope: { status: 403, type: '/problems/insufficient-scope', title: 'Insufficient scope' },
+  address_not_allowed: { status: 403, type: '/problems/address-not-allowed', title: 'Client address not allowed' },
   // A token's limits (the proxy's rate refusal shares rate_limited below with the admin port).
   quota_exceeded: { status: 429, type: '/problems/quota-exceeded', title: 'Quota exceeded' },
   too_many_streams: { status: 429, type: '/problems/too-many-streams', title: 'Too many open streams' },

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { DecisionStep } from '../auth/decide.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
 import { RouteTable } from '../auth/routes.js';
+import { AddressList } from '../auth/address-bounds.js';
 import type { ConfigPart } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
 import type { DecisionServer } from '../decision/server.js';
@@ -35,6 +36,11 @@ export interface DataPlaneRunning {
 export function upstreamOptions(config: Config): UpstreamPoolOptions {
   const { upstream, connections, timeouts } = config.proxy;
   return { url: upstream, connections, connectTimeoutMs: timeouts.connect, headersTimeoutMs: timeouts.headers, idleTimeoutMs: timeouts.idle };
+}
+
+/** `proxy.trustedProxies` as the decision step reads it: undefined when none is trusted. */
+export function trustedProxiesOf(config: Config): AddressList | undefined {
+  return config.proxy.trustedProxies.length > 0 ? new AddressList(config.proxy.trustedProxies) : undefined;
 }
 
 /** What the proxy, HTTP/2 and decision fronts share. */
@@ -86,6 +92,8 @@ export function dataPlaneParts(running: DataPlaneRunning): ConfigPart[] {
       apply: (next) => decisionServer?.apply({ ...frontSettings(next), idleTimeoutMs: next.proxy.timeouts.idle, maxConnections: next.proxy.maxConnections, pathPrefix: next.decision.pathPrefix }),
     },
     routesPart(decisions, live, clock, logger),
+    // Read by the next request's allowFrom check; an exchange already open keeps the address it was allowed from.
+    { keys: ['proxy.trustedProxies'], apply: (next) => decisions.useTrustedProxies(trustedProxiesOf(next)) },
     // Read when a shutdown begins.
     { keys: ['proxy.shutdownGrace'], apply() {} },
   ];

@@ -52,8 +52,10 @@ export class ControlPlane {
   constructor({ config, store, cache, metrics, logger, clock, fetcher, eviction, limits, isDraining }: ControlPlaneParts) {
     this.outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
     const events = this.outbox;
-    // Every change the admin services write carries its events when a webhook wants them.
-    const adminStore = events.enabled ? emittingStore(store, clock, () => events.wake()) : store;
+    // Every change the admin services write carries its event, webhooks or not: the audit log,
+    // kept events.retention (docs/webhooks.md, docs/admin-api.md).
+    store.keepEventsFor?.(config.events.retention);
+    const adminStore = emittingStore(store, clock, () => events.wake());
     // A change made here takes effect here at once; the store's channel tells the other replicas.
     const invalidator = new Invalidator(eviction, store);
     this.tokens = new TokenService({ store: adminStore, clock, invalidator, connectUri: config.admin.connectUri, maxLifetimeMs: config.admin.maxTokenLifetime });

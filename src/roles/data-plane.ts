@@ -15,7 +15,7 @@ import { LiveExchanges } from '../proxy/live-exchanges.js';
 import { ProxyServer, refusalHeaders } from '../proxy/server.js';
 import { CertificateWatcher, readCertificateAtStart } from '../proxy/tls-certificate.js';
 import { UpstreamPool } from '../proxy/upstream-pool.js';
-import { dataPlaneParts, upstreamOptions, type UpstreamSlot } from '../proxy/data-plane-reload.js';
+import { dataPlaneParts, trustedProxiesOf, upstreamOptions, type UpstreamSlot } from '../proxy/data-plane-reload.js';
 import type { ConfigPart } from '../config/reload.js';
 import type { Invalidation, TokenStore } from '../store/token-store.js';
 import type { WorkloadIdentity } from '../identity/workload-identity.js';
@@ -67,7 +67,8 @@ export class DataPlane {
     this.upstream = { pool: new UpstreamPool(upstreamOptions(config)) };
     // One decision step, shared by every port that judges requests.
     this.limits = new Limiter({ store, clock, logger, observer: metrics });
-    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, clock, limits: this.limits, workload: parts.workload?.authenticators });
+    // The first X-Forwarded-For hop names the client only when the peer is a trusted proxy (allowFrom).
+    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, clock, limits: this.limits, workload: parts.workload?.authenticators, trustedProxies: trustedProxiesOf(config) });
     this.decisions = decisions;
     this.grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
     const http2 = new Http2Front({

@@ -38,6 +38,7 @@ export const DATA_PLANE_KEYS = [
   'proxy.maxConnections',
   'proxy.shutdownGrace',
   'proxy.timeouts',
+  'proxy.trustedProxies',
   'proxy.upstream',
   'routes',
 ] as const;

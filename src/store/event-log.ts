@@ -9,6 +9,8 @@ export interface OutEvent {
   /** When it happened (epoch ms). */
   at: number;
   data: unknown;
+  /** Who made the change, as history names it (`token:<id>` or a user), where the write knows it. */
+  actor?: string;
 }
 
 export type DeliveryState = 'sending' | 'waiting' | 'delivered' | 'failed';
@@ -47,8 +49,11 @@ export interface EventWithDeliveries extends OutEvent {
   deliveries: Map<string, Delivery>;
 }
 
-/** Events are kept this long (delivery gives up after 24 h; the rest is for GET /v1/events). */
-export const EVENT_RETENTION_MS = 7 * 86_400_000;
+/**
+ * Events are kept this long unless `events.retention` says otherwise (keepEventsFor): the audit
+ * log of GET /v1/events. Delivery gives up after 24 h.
+ */
+export const EVENT_RETENTION_MS = 30 * 86_400_000;
 
 /**
  * The outbox every store keeps. Events are appended by the write methods of TokenStore (their
@@ -58,6 +63,8 @@ export const EVENT_RETENTION_MS = 7 * 86_400_000;
  * so a receiver sees each token's events in the order they happened.
  */
 export interface EventLog {
+  /** Keeps events (the audit log) this long from now on: `events.retention`. */
+  keepEventsFor?(ms: number): void;
   /** Makes the webhook's queue exist (start at the end: only events from now on are its own). */
   openQueue(webhook: string): Promise<void>;
   /**

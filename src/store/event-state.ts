@@ -27,6 +27,8 @@ export class EventState {
   readonly deliveries = new Map<string, Map<string, Delivery>>();
   /** appendEventOnce keys, with how long each must be remembered. */
   readonly once = new Map<string, number>();
+  /** How long events are kept (events.retention). */
+  retentionMs = EVENT_RETENTION_MS;
 
   apply(change: EventChange): void {
     switch (change.op) {
@@ -65,7 +67,7 @@ export class EventState {
 
   /** Drops events (and once keys) past retention, counted from the newest event's time. */
   private trim(now: number): void {
-    while (this.events.length > 0 && this.events[0]!.event.at < now - EVENT_RETENTION_MS) {
+    while (this.events.length > 0 && this.events[0]!.event.at < now - this.retentionMs) {
       const { event } = this.events.shift()!;
       this.bySeq.delete(event.id);
       this.deliveries.delete(event.id);

@@ -252,6 +252,10 @@ export class MemoryStore implements TokenStore {
     return this.state.outbox.recent(limit, webhooks);
   }
 
+  keepEventsFor(ms: number): void {
+    this.state.outbox.retentionMs = ms;
+  }
+
   appendEventOnce(key: string, event: OutEvent, keepUntil: number): Promise<boolean> {
     return this.exclusive(async () => {
       if (this.state.outbox.once.has(key)) return false;

@@ -27,6 +27,10 @@ export function toFields(record: TokenRecord): string[] {
     'lent', record.lent === undefined ? '' : record.lent ? '1' : '0',
     'budgetId', record.budgetId ?? '',
     'limits', record.limits ? JSON.stringify(record.limits) : '',
+    'rolledTo', record.rolledTo ?? '',
+    'selfRotate', record.selfRotate ? '1' : '',
+    'allowFrom', record.allowFrom && record.allowFrom.length > 0 ? record.allowFrom.join(',') : '',
+    'labels', record.labels && Object.keys(record.labels).length > 0 ? JSON.stringify(record.labels) : '',
   ];
 }
 
@@ -76,14 +80,18 @@ export function fromFields(fields: Record<string, string>): TokenRecord | undefi
     ...(fields.budgetId ? { budgetId: fields.budgetId } : {}),
     // Absent when none, as a token made without limits is in the other stores.
     ...(fields.limits ? { limits: JSON.parse(fields.limits) as Limits } : {}),
+    ...(fields.rolledTo ? { rolledTo: fields.rolledTo } : {}),
+    ...(fields.selfRotate === '1' ? { selfRotate: true } : {}),
+    ...(fields.allowFrom ? { allowFrom: fields.allowFrom.split(',') } : {}),
+    ...(fields.labels ? { labels: JSON.parse(fields.labels) as Record<string, string> } : {}),
   };
 }
 
 /** The hash fields the list index keeps (TokenSummary), in the order HMGET answers them. */
-export const SUMMARY_FIELDS = ['id', 'kind', 'name', 'prefix', 'repository', 'user', 'status', 'createdAt', 'expiresAt', 'lastUsedAt', 'parentId', 'lent', 'budgetId'] as const;
+export const SUMMARY_FIELDS = ['id', 'kind', 'name', 'prefix', 'repository', 'user', 'status', 'createdAt', 'expiresAt', 'lastUsedAt', 'parentId', 'lent', 'budgetId', 'rolledTo', 'labels'] as const;
 
 export function summaryFrom(values: Array<string | null>): TokenSummary | undefined {
-  const [id, kind, name, prefix, repository, user, status, createdAt, expiresAt, lastUsedAt, parentId, lent, budgetId] = values;
+  const [id, kind, name, prefix, repository, user, status, createdAt, expiresAt, lastUsedAt, parentId, lent, budgetId, rolledTo, labels] = values;
   if (!id) return undefined;
   return {
     id,
@@ -99,5 +107,7 @@ export function summaryFrom(values: Array<string | null>): TokenSummary | undefi
     parentId: parentId ? parentId : null,
     ...(lent ? { lent: lent === '1' } : {}),
     ...(budgetId ? { budgetId } : {}),
+    ...(rolledTo ? { rolledTo } : {}),
+    ...(labels ? { labels: JSON.parse(labels) as Record<string, string> } : {}),
   };
 }

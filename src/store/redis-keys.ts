@@ -57,6 +57,11 @@ export class RedisKeys {
     return `${this.prefix}teams`;
   }
 
+  /** A short-lived claim on a token name in its scope (`digest`: of scope and name), taken while a create or rename checks it is free. */
+  nameClaim(digest: string): string {
+    return `${this.prefix}name-claim:${digest}`;
+  }
+
   teamHistory(name: string): string {
     return `${this.prefix}team-history:${name}`;
   }

@@ -1,4 +1,5 @@
 import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, TokenSummary, UserRecord } from '../tokens/record.js';
+import { createHash } from 'node:crypto';
 import { ChannelWatch } from './channel-watch.js';
 import { allFields, fromFields, outcomeOf, stateArgs, SUMMARY_FIELDS, summaryFrom, toFields } from './redis-encoding.js';
 import { RedisKeys } from './redis-keys.js';
@@ -63,6 +64,13 @@ export class RedisStore implements TokenStore {
     );
     return this.index;
   }
+
+  /** How long the event stream keeps events (events.retention). */
+  private eventRetentionMs = EVENT_RETENTION_MS;
+
+  keepEventsFor(ms: number): void {
+    this.eventRetentionMs = ms;
+  }
   /** One server holds every key: a token's change and its counters are one script. */
   private readonly atomic: boolean;
 
@@ -79,7 +87,7 @@ export class RedisStore implements TokenStore {
   private eventArgs(events: readonly OutEvent[] | undefined): string[] {
     const list = this.atomic ? (events ?? []) : [];
     // MINID is in Redis's time (stream ids are the server's clock), not an injected clock.
-    const args = [String(Date.now() - EVENT_RETENTION_MS), String(list.length)];
+    const args = [String(Date.now() - this.eventRetentionMs), String(list.length)];
     for (const event of list) args.push(event.id, event.type, JSON.stringify(event));
     return args;
   }
@@ -90,7 +98,7 @@ export class RedisStore implements TokenStore {
    */
   private async appendAfter(op: string, events: readonly OutEvent[] | undefined): Promise<void> {
     if (this.atomic || !events || events.length === 0) return;
-    const minId = String(Date.now() - EVENT_RETENTION_MS);
+    const minId = String(Date.now() - this.eventRetentionMs);
     for (const event of events) {
       await this.run(op, () => this.client.xadd(this.keys.eventStream, 'MINID', '~', minId, '*', 'id', event.id, 'type', event.type, 'e', JSON.stringify(event)));
     }
@@ -459,7 +467,7 @@ export class RedisStore implements TokenStore {
 
   async take(webhook: string, consumer: string, wants: readonly string[], now: number, leaseMs: number): Promise<Taken> {
     const take = () =>
-      this.client.tgTake(this.keys.eventStream, webhook, consumer, String(now), String(leaseMs), this.keys.deliveryHead(webhook), wants.join(','), String(EVENT_RETENTION_MS));
+      this.client.tgTake(this.keys.eventStream, webhook, consumer, String(now), String(leaseMs), this.keys.deliveryHead(webhook), wants.join(','), String(this.eventRetentionMs));
     const reply = await this.run('take', async () => {
       try {
         return await take();
@@ -513,7 +521,7 @@ export class RedisStore implements TokenStore {
   }
 
   async appendEventOnce(key: string, event: OutEvent, keepUntil: number): Promise<boolean> {
-    const minId = String(Date.now() - EVENT_RETENTION_MS);
+    const minId = String(Date.now() - this.eventRetentionMs);
     const added = await this.run('appendEventOnce', () =>
       this.client.tgOnce(this.keys.eventOnce, this.keys.eventStream, key, String(keepUntil), String(event.at), minId, event.id, event.type, JSON.stringify(event)),
     );
@@ -614,6 +622,16 @@ export class RedisStore implements TokenStore {
    * Answers from the connection's state and the last successful command when that was within
    * a second (probes and scrapes then cost no round trip), else with a real PING.
    */
+  async claimName(scope: string, name: string, ttlMs: number): Promise<boolean> {
+    const key = this.keys.nameClaim(nameDigest(scope, name));
+    return (await this.run('claimName', () => this.client.set(key, '1', 'PX', ttlMs, 'NX'))) === 'OK';
+  }
+
+  async releaseName(scope: string, name: string): Promise<void> {
+    const key = this.keys.nameClaim(nameDigest(scope, name));
+    await this.run('releaseName', () => this.client.del(key));
+  }
+
   async ping(): Promise<void> {
     if (this.client.status === 'ready' && Date.now() - this.lastOkAt < 1000) return;
     await this.run('ping', () => this.client.ping());
@@ -646,3 +664,6 @@ function deliveryFrom(fields: ReadonlyMap<string, string>): Delivery {
 function deliveryArgs(delivery: Delivery): string[] {
   return Object.entries(delivery).flatMap(([key, value]) => [key, value === null ? '' : String(value)]);
 }
+
+/** A fixed-length key part for a name in its scope (a name may hold any printable character). */
+const nameDigest = (scope: string, name: string): string => createHash('sha256').update(`${scope}\n${name}`).digest('base64url').slice(0, 32);

@@ -75,6 +75,8 @@ export class RedisTokenIndex {
           parentId: summary.parentId,
           ...(summary.lent === undefined ? {} : { lent: summary.lent }),
           ...(summary.budgetId === undefined ? {} : { budgetId: summary.budgetId }),
+          ...(summary.rolledTo === undefined ? {} : { rolledTo: summary.rolledTo }),
+          ...(summary.labels === undefined ? {} : { labels: summary.labels }),
         });
       });
     }

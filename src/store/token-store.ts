@@ -105,6 +105,15 @@ export interface TokenStore extends EventLog {
   /** What each window has handed out so far (0 for none or expired), in the order asked. */
   readBudgets(keys: readonly BudgetKey[], now: number): Promise<number[]>;
 
+  /**
+   * Claims `name` in `scope` for `ttlMs` across every replica (true when this caller got it),
+   * so two replicas creating the same name at once do not both find it free. Absent on backends
+   * in one process (memory, file), where the service's own claims suffice.
+   */
+  claimName?(scope: string, name: string, ttlMs: number): Promise<boolean>;
+  /** Lets go of a claim taken with claimName. */
+  releaseName?(scope: string, name: string): Promise<void>;
+
   /** Resolves when the backend answers; used by /readyz. */
   ping(): Promise<void>;
   /** Reports outages and reconnects; absent on backends in this process (memory, file), which have none. */

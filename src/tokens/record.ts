@@ -12,6 +12,8 @@ export const ALL_REPOSITORIES = '*';
 
 export type StoredStatus = 'active' | 'revoked';
 export type TokenStatus = StoredStatus | 'expired';
+/** The status people see: an active token that was rolled and still works through its overlap reads `rolled`. */
+export type ShownStatus = TokenStatus | 'rolled';
 
 /** A token as the store keeps it. Times are epoch milliseconds; the secret itself is never here. */
 export interface TokenRecord {
@@ -55,6 +57,17 @@ export interface TokenRecord {
   budgetId?: string;
   /** Rate, byte quota and open streams (absent or null: none of its own; the repository's defaults apply). */
   limits?: Limits | null;
+  /**
+   * The token this one was rolled into. While its overlap runs it still works, is shown as
+   * `rolled`, keeps its name beside its successor's, and name lookups pick the successor.
+   */
+  rolledTo?: string;
+  /** True: the token may roll itself without `admin` (an unattended client renewing its own secret). */
+  selfRotate?: boolean;
+  /** CIDRs its requests must come from (absent or empty: any address). */
+  allowFrom?: string[];
+  /** Up to 16 `key: value` strings (owner, cost centre, pipeline): shown and searched, never used to authorize. */
+  labels?: Record<string, string>;
 }
 
 /**
@@ -64,7 +77,7 @@ export interface TokenRecord {
  */
 export type TokenSummary = Pick<
   TokenRecord,
-  'id' | 'kind' | 'name' | 'prefix' | 'repository' | 'user' | 'status' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'parentId' | 'lent' | 'budgetId'
+  'id' | 'kind' | 'name' | 'prefix' | 'repository' | 'user' | 'status' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'parentId' | 'lent' | 'budgetId' | 'rolledTo' | 'labels'
 >;
 
 /** True for a lent token; a token without the field (written before it existed) is independent. */
@@ -159,6 +172,23 @@ export function statusAt(record: Pick<TokenRecord, 'status' | 'expiresAt'>, now:
   if (record.status === 'revoked') return 'revoked';
   return isExpired(record, now) ? 'expired' : 'active';
 }
+
+/** The status the API and the page show: `statusAt`, with an active token in a roll's overlap as `rolled`. */
+export function shownStatusAt(record: Pick<TokenRecord, 'status' | 'expiresAt' | 'rolledTo'>, now: number): ShownStatus {
+  const status = statusAt(record, now);
+  return status === 'active' && record.rolledTo !== undefined ? 'rolled' : status;
+}
+
+/**
+ * The scope a token's name is unique in (docs/tokens.md): its user for a personal token, its
+ * repository for a repository token.
+ */
+export function nameScopeOf(record: Pick<TokenRecord, 'kind' | 'repository' | 'user'>): string {
+  return record.kind === 'personal' ? `user:${record.user ?? ''}` : `repository:${record.repository}`;
+}
+
+/** Whether a token holds its name in its scope: every token not deleted, except one rolled into another (its successor holds it). */
+export const holdsName = (record: Pick<TokenRecord, 'rolledTo'>): boolean => record.rolledTo === undefined;
 
 /** An epoch-ms time as ISO 8601 (null stays null): the one place the API's times are written. */
 export function iso(ms: number): string;

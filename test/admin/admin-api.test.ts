@@ -90,7 +90,7 @@ for (const [backend, open] of Object.entries(backends)) {
 
     t.test('expiresAt in the future is kept; in the past is refused', async (t) => {
       const at = new Date(Date.now() + 86_400_000).toISOString();
-      const ok = await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'x', repository: 'sensors', rights: ['query'], expiresAt: at });
+      const ok = await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'dated', repository: 'sensors', rights: ['query'], expiresAt: at });
       t.equal(ok.status, 201);
       t.equal(ok.body.token.expiresAt, at);
       const past = await call(h, 'POST', '/v1/tokens', admin, {
@@ -166,7 +166,7 @@ for (const [backend, open] of Object.entries(backends)) {
 
     t.test('a sensors admin manages sensors only, and cannot make a * token', async (t) => {
       const scoped = await h.token(['admin', 'query'], 'sensors');
-      const own = await call(h, 'POST', '/v1/tokens', scoped.secret, { kind: 'repository', name: 'x', repository: 'sensors', rights: ['query'] });
+      const own = await call(h, 'POST', '/v1/tokens', scoped.secret, { kind: 'repository', name: 'scoped own', repository: 'sensors', rights: ['query'] });
       t.equal(own.status, 201);
       const wider = await call(h, 'POST', '/v1/tokens', scoped.secret, { kind: 'repository', name: 'x', repository: 'sensors', rights: ['stream'] });
       t.equal(wider.status, 403, 'no right it does not hold itself');

@@ -16,8 +16,10 @@ async function user(name: string, grants: Record<string, string[]>): Promise<voi
   if (res.status !== 201) throw new Error(`user ${name}: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
+// Names are unique per user: each gets a number of its own.
+let named = 0;
 async function personal(secret: string, body: Record<string, unknown>) {
-  return call(h, 'POST', '/v1/tokens', secret, { kind: 'personal', name: 'p', ...body });
+  return call(h, 'POST', '/v1/tokens', secret, { kind: 'personal', name: `p${++named}`, ...body });
 }
 
 await call(h, 'POST', '/v1/repositories', admin, { name: 'constructor' });

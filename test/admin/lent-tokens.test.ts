@@ -20,8 +20,11 @@ async function status(h: Harness, secret: string): Promise<number> {
   return res.statusCode;
 }
 
+// Names are unique per repository: each gets a number of its own.
+let named = 0;
+
 async function made(h: Harness, secret: string, body: Record<string, unknown>) {
-  const res = await call(h, 'POST', '/v1/tokens', secret, { kind: 'repository', name: 'made', repository: 'sensors', ...body });
+  const res = await call(h, 'POST', '/v1/tokens', secret, { kind: 'repository', repository: 'sensors', ...body, name: `${String(body.name ?? 'made')} ${++named}` });
   if (res.status !== 201) throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { token: { id: string; lent: boolean; parentId: string | null; expiresAt: string | null; createdBy: string }; secret: string };
 }

@@ -6,6 +6,7 @@ import { bearer, startHarness, type Harness } from '../helpers/harness.js';
 
 const backends = await persistentBackends(t);
 
+let named = 0;
 const proxyStatus = async (h: Harness, secret: string, method = 'GET', path = '/v1/repositories/sensors/query') => {
   const res = await request(`${h.proxy}${path}`, { method: method as 'GET', headers: bearer(secret), body: method === 'POST' ? 'x' : undefined });
   await res.body.dump();
@@ -18,7 +19,7 @@ for (const [backend, open] of Object.entries(backends)) {
     t.teardown(() => h.close());
     const admin = h.adminSecret;
     const make = async (body: Record<string, unknown> = {}) =>
-      (await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'tok', repository: 'sensors', rights: ['query'], ...body })).body as {
+      (await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: `tok-${++named}`, repository: 'sensors', rights: ['query'], ...body })).body as {
         token: { id: string; prefix: string };
         secret: string;
       };
@@ -69,7 +70,7 @@ for (const [backend, open] of Object.entries(backends)) {
     });
 
     t.test('editing rights or expiry applies at once and is recorded with before and after', async (t) => {
-      const { token, secret } = await make({ rights: ['query', 'stream'], expiresIn: '30d' });
+      const { token, secret } = await make({ name: 'tok', rights: ['query', 'stream'], expiresIn: '30d' });
       t.equal(await proxyStatus(h, secret, 'POST', '/v1/repositories/sensors/stream'), 200);
       const edited = await call(h, 'PATCH', `/v1/tokens/${token.id}`, admin, { name: 'renamed', rights: ['query'], expiresAt: null });
       t.equal(edited.status, 200);

@@ -28,6 +28,10 @@ import { makeToken } from '../helpers/records.js';
 //   one's within its repository's defaults unless a `*` admin made it, a roll keeps the budget,
 //   and a whole line (every token spending from one budget) is admitted no more than its limit;
 // - a revocation is undone only by a restore;
+// - only a token with selfRotate rolls itself without admin reach; a roll of itself is the one
+//   change a token makes to itself beyond its reach, and no token sets its own selfRotate or
+//   allowFrom (allowFrom never widens anything; an edit of it is an access change that evicts
+//   the token from every cache);
 // - no action widens what the caller itself may do;
 // - nothing but a refusal (AdminError) comes out: no TypeError, whatever the names.
 //
@@ -68,7 +72,10 @@ const tokenArb = fc.record({
   /** With a parent: lent by it, or (a store written before lent tokens) naming it without `lent`: independent. */
   link: fc.constantFrom('lent' as const, 'legacy' as const),
   limits: fc.option(limitsArb, { nil: undefined, freq: 2 }),
+  selfRotate: fc.boolean(),
+  allowFrom: fc.option(fc.constantFrom(['10.0.0.0/8'], ['127.0.0.1/32', '::1']), { nil: undefined }),
 });
+const allowFromArb = fc.constantFrom([], ['10.0.0.0/8'], ['127.0.0.0/8', '::1/128']);
 const actionArb = fc.oneof(
   fc.record({
     op: fc.constant('create' as const),
@@ -88,6 +95,8 @@ const actionArb = fc.oneof(
     expiry: fc.option(fc.constantFrom('never', '1h', '500h'), { nil: undefined }),
     name: fc.option(fc.constantFrom('renamed', 'constructor'), { nil: undefined }),
     limits: fc.option(fc.option(limitsArb, { nil: null }), { nil: undefined, freq: 3 }),
+    selfRotate: fc.option(fc.boolean(), { nil: undefined, freq: 3 }),
+    allowFrom: fc.option(allowFromArb, { nil: undefined, freq: 3 }),
   }),
   fc.record({ op: fc.constantFrom('revoke' as const, 'restore' as const, 'delete' as const, 'read' as const, 'history' as const), target: fc.nat() }),
   fc.record({ op: fc.constant('bulk-delete' as const), targets: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }) }),
@@ -186,7 +195,9 @@ t.test('the admin policy holds its invariants over generated worlds and action s
       runs++;
       const clock = new FakeClock(NOW);
       const store = new MemoryStore();
-      const invalidator = new Invalidator({ apply() {} }, store);
+      // Every eviction the service publishes, so a change of access can be checked to evict.
+      const evicted: string[] = [];
+      const invalidator = new Invalidator({ apply: (message) => void (message.type === 'tokens' ? evicted.push(...message.ids) : message.type === 'all' ? evicted.push('*') : undefined) }, store);
       const tokens = new TokenService({ store, clock, invalidator, connectUri: 'tollgate://{host}?token={secret}' });
       const directory = new DirectoryService({ store, clock, tokens, invalidator });
       const defaults = new Map<string, Limits>();
@@ -201,7 +212,7 @@ t.test('the admin policy holds its invariants over generated worlds and action s
         if (i === 0 && world.aliceIsStarAdmin) grants['*'] = ['admin', 'query'];
         await store.putUser({ name, grants, createdAt: NOW, updatedAt: NOW });
       }
-      const aliceStar = { kind: 'personal' as const, repository: '*' as const, user: 'alice' as const, rights: [...RIGHTS], revoked: false, expiresInHours: null, parent: null, link: 'lent' as const, limits: undefined };
+      const aliceStar = { kind: 'personal' as const, repository: '*' as const, user: 'alice' as const, rights: [...RIGHTS], revoked: false, expiresInHours: null, parent: null, link: 'lent' as const, limits: undefined, selfRotate: false, allowFrom: undefined };
       const star = { ...aliceStar, kind: 'repository' as const };
       const lentStar = [star, { ...star, parent: 0 }];
       const specs = [...(world.lentStar ? lentStar : []), ...(world.alicePersonalStar ? [aliceStar] : []), ...world.tokens];
@@ -225,6 +236,10 @@ t.test('the admin policy holds its invariants over generated worlds and action s
           parentId: named?.id ?? null,
           ...(parent === undefined ? {} : { lent: true }),
           ...(spec.limits === undefined ? {} : { limits: spec.limits }),
+          ...(spec.selfRotate ? { selfRotate: true } : {}),
+          ...(spec.allowFrom === undefined ? {} : { allowFrom: [...spec.allowFrom] }),
+          // Names are unique per scope: one of its own (a store may hold duplicates; these worlds do not).
+          name: `token ${made.length}`,
         });
         made.push(record);
         order.set(record.id, order.size);
@@ -234,7 +249,8 @@ t.test('the admin policy holds its invariants over generated worlds and action s
       for (const step of world.steps) {
         clock.advance(step.advanceHours * HOUR);
         const now = clock.now();
-        const before = new Map([...(await store.listTokens())].map((r) => [r.id, structuredClone(r) as TokenRecord]));
+        const before = new Map((await store.getTokens([...(await store.listTokens())].map((r) => r.id))).map((r) => [r!.id, structuredClone(r!)]));
+        evicted.length = 0;
         const users = await usersOf(store);
         const all = [...before.values()].sort((a, b) => order.get(a.id)! - order.get(b.id)!);
         const live = all.filter((r) => isActive(r, now));
@@ -253,7 +269,7 @@ t.test('the admin policy holds its invariants over generated worlds and action s
             case 'create': {
               const body = {
                 kind: action.kind,
-                name: 'made',
+                name: `made ${order.size}`,
                 repository: action.repository,
                 rights: action.rights,
                 ...(action.kind === 'personal' ? { user: action.user } : {}),
@@ -271,6 +287,8 @@ t.test('the admin policy holds its invariants over generated worlds and action s
                 ...(action.name ? { name: action.name } : {}),
                 ...(action.expiry === 'never' ? { expiresAt: null } : action.expiry ? { expiresIn: action.expiry } : {}),
                 ...(action.limits !== undefined ? { limits: action.limits } : {}),
+                ...(action.selfRotate !== undefined ? { selfRotate: action.selfRotate } : {}),
+                ...(action.allowFrom !== undefined ? { allowFrom: [...action.allowFrom] } : {}),
               };
               if (Object.keys(body).length > 0) await tokens.edit(caller, pick(action.target).id, body);
               break;
@@ -326,7 +344,7 @@ t.test('the admin policy holds its invariants over generated worlds and action s
           result = 'refused';
         }
 
-        const after = new Map([...(await store.listTokens())].map((r) => [r.id, structuredClone(r) as TokenRecord]));
+        const after = new Map((await store.getTokens([...(await store.listTokens())].map((r) => r.id))).map((r) => [r!.id, structuredClone(r!)]));
         const usersAfter = await usersOf(store);
         const where = `${JSON.stringify(action)} by ${me.kind}:${me.repository}:${me.user}:${me.rights} (${result})`;
 
@@ -346,11 +364,37 @@ t.test('the admin policy holds its invariants over generated worlds and action s
           }
         }
 
+        // selfRotate: a roll out of reach is the caller's own, and only when it says so.
+        const rollsItself = rolled !== undefined && rolled.from.id === me.id && me.selfRotate === true;
+        if (rolled !== undefined && !inScope(me, rolled.from, users, now) && !rollsItself) throw new Error(`${where}: rolled ${rolled.from.id} out of reach without selfRotate`);
+        if (rolled !== undefined && rolled.from.id === me.id && !me.selfRotate && !inScope(me, me, users, now)) throw new Error(`${where}: rolled itself without selfRotate`);
+
+        // No token sets its own selfRotate or allowFrom; what it rolls into carries both unchanged.
+        const meNow = after.get(me.id);
+        if (meNow && ((meNow.selfRotate === true) !== (me.selfRotate === true) || (meNow.allowFrom ?? []).join() !== (me.allowFrom ?? []).join())) {
+          throw new Error(`${where}: the caller changed its own selfRotate or allowFrom`);
+        }
+        if (rolled !== undefined) {
+          const to = after.get(rolled.to)!;
+          if ((to.selfRotate === true) !== (rolled.from.selfRotate === true) || (to.allowFrom ?? []).join() !== (rolled.from.allowFrom ?? []).join()) throw new Error(`${where}: a roll changed selfRotate or allowFrom`);
+        }
+
+        // An edit of allowFrom or selfRotate is a change of access: the token is evicted from every cache.
+        for (const [id, next] of after) {
+          const old = before.get(id);
+          if (old === undefined) continue;
+          const changed = (next.allowFrom ?? []).join() !== (old.allowFrom ?? []).join() || (next.selfRotate === true) !== (old.selfRotate === true);
+          if (changed && !evicted.includes(id) && !evicted.includes('*')) throw new Error(`${where}: changed ${id}'s allowFrom or selfRotate without evicting it`);
+          if (changed && !inScope(me, old, users, now)) throw new Error(`${where}: changed ${id}'s allowFrom or selfRotate out of scope`);
+        }
+
         // Changes outside scope only ever reduce access, and only down a parent line.
         for (const [id, old] of before) {
           const next = after.get(id);
           if (next !== undefined && next.version === old.version) continue;
           if (inScope(me, old, users, now)) continue;
+          // Its own selfRotate roll: the old secret ends (at once or after the overlap), checked above.
+          if (rollsItself && id === me.id) continue;
           const reduced = next === undefined ? false : (next.status === 'revoked' && old.status === 'active' && next.rights.join() === old.rights.join()) || (next.expiresAt !== null && (old.expiresAt === null || next.expiresAt < old.expiresAt) && next.status === old.status);
           const userGone = !usersAfter.has(old.user ?? '') && old.kind === 'personal';
           if (!reduced || (!isLentRecord(old) && !userGone)) throw new Error(`${where}: changed ${id} out of scope`);

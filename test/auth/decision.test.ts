@@ -27,6 +27,7 @@ const CASES: Array<[DenyReason, number, string, string, boolean]> = [
   ['no_route', 404, '/problems/no-route', 'not_found', false],
   ['method_not_allowed', 405, '/problems/method-not-allowed', 'forbidden', false],
   ['insufficient_scope', 403, '/problems/insufficient-scope', 'forbidden', true],
+  ['address_not_allowed', 403, '/problems/address-not-allowed', 'forbidden', false],
   ['store_unavailable', 503, '/problems/store-unavailable', 'unavailable', false],
   ['rate_limited', 429, '/problems/rate-limited', 'forbidden', false],
   ['quota_exceeded', 429, '/problems/quota-exceeded', 'forbidden', false],

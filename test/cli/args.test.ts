@@ -42,7 +42,7 @@ t.test('mistakes are usage errors that name the option and what it allows', asyn
   t.match(usage(() => parseArgs(['--sort', 'name,-colour'], ['sort'])), /unknown sort field "-colour"/);
   t.match(usage(() => parseArgs(['--limit', '0'], ['limit'])), /from 1 to 500/);
   t.match(usage(() => parseArgs(['--upstream-port', '70000'], ['upstream-port'])), /from 0 to 65535/);
-  t.match(usage(() => parseArgs(['--status', 'gone'], ['status'])), /expected one of active, revoked, expired/);
+  t.match(usage(() => parseArgs(['--status', 'gone'], ['status'])), /expected one of active, rolled, revoked, expired/);
   t.match(usage(() => parseArgs(['--expiring', 'soon'], ['expiring'])), /expected a duration/);
   t.equal(parseArgs(['--sort', 'name,-createdAt', '--limit', '500'], ['sort', 'limit']).values.get('limit'), '500');
 });

@@ -38,6 +38,50 @@ async function cli(argv: string[], options: { tty?: boolean; columns?: number; a
 const create = async (name: string, extra: string[] = []) =>
   JSON.parse((await cli(['token', 'create', '--name', name, '--repository', 'sensors', '--rights', 'query', '-o', 'json', ...extra])).out).token as { id: string; prefix: string; name: string };
 
+t.test('token roll asks first on a terminal and says what happens to the old secret; off a terminal it needs --yes', async (t) => {
+  await create('ask-roll');
+  await t.rejects(cli(['token', 'roll', 'ask-roll']), /give --yes to go ahead/);
+  await t.rejects(cli(['token', 'roll', 'ask-roll'], { answer: 'n' }), /not confirmed: nothing changed/);
+  const declined = await cli(['token', 'roll', 'ask-roll'], { answer: 'n' }).catch((err: unknown) => err);
+  t.type(declined, CliFailure);
+  const asked = await cli(['token', 'roll', 'ask-roll'], { answer: 'y' });
+  t.match(asked.said, /^Roll token "ask-roll" \(tgr_\w{4}…\)\? A new secret is printed once; the old secret is revoked at once: every client still using it fails from now on \(give --overlap 24h to keep it working while clients switch\) \[y\/N\] $/);
+  const overlap = await cli(['token', 'roll', 'ask-roll', '--overlap', '24h'], { answer: 'yes' });
+  t.match(overlap.said, /the old secret keeps working for 24h, then stops \[y\/N\] $/);
+});
+
+t.test('labels, allowFrom and selfRotate from the command line; token list --label finds by label', async (t) => {
+  const made = await create('labelled', ['--label', 'owner=team-a', '--label', 'pipeline=nightly', '--allow-from', '10.0.0.0/8', '--allow-from', '::1', '--self-rotate']);
+  const shown = (await cli(['token', 'show', 'labelled'], { columns: 200 })).out;
+  t.match(shown, /labels: +owner: team-a, pipeline: nightly\n/);
+  t.match(shown, /allow from: +10\.0\.0\.0\/8, ::1\n/);
+  t.match(shown, /self-rotate: +yes: it may roll itself\n/);
+  t.match(shown, /last used: +never used\n/);
+  t.equal((await cli(['token', 'list', '--label', 'owner=team-a', '-o', 'name'])).out, `${made.id}\n`);
+  await cli(['token', 'edit', 'labelled', '--label', 'owner=team-b', '--no-allow-from', '--no-self-rotate']);
+  const edited = JSON.parse((await cli(['token', 'show', 'labelled', '-o', 'json'])).out);
+  t.same([edited.labels, edited.allowFrom, edited.selfRotate], [{ owner: 'team-b' }, [], false]);
+  await t.rejects(cli(['token', 'create', '--name', 'bad', '--repository', 'sensors', '--rights', 'query', '--allow-from', '10.0.0.0/33']), /--allow-from: expected a CIDR/);
+  await t.rejects(cli(['token', 'create', '--name', 'labelled', '--repository', 'sensors', '--rights', 'query']), /409 Conflict: name: repository sensors already has a token named "labelled"/);
+});
+
+t.test('times read as people count, with the date beside them', async (t) => {
+  await create('two-weeks', ['--expires-in', '2w']);
+  const shown = (await cli(['token', 'show', 'two-weeks'], { columns: 200 })).out;
+  t.match(shown, /expires: +[A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC \(in 14 days\)\n/);
+  await create('thirty-days', ['--expires-in', '30d']);
+  t.match((await cli(['token', 'show', 'thirty-days'], { columns: 200 })).out, /\(in 30 days\)/);
+});
+
+t.test('history reads as sentences: renames, rights as lists, expiries as dates, limits as rates', async (t) => {
+  await create('storied', ['--expires-in', '2w', '--rate', '50/1s']);
+  await cli(['token', 'edit', 'storied', '--name', 'storied-2', '--rights', 'query,stream', '--no-expiry', '--rate', '10/1s']);
+  const shown = (await cli(['token', 'history', 'storied-2'], { tty: true, columns: 600, env: { ...env, NO_COLOR: '1' } })).out;
+  t.match(shown, /created +kind repository; name storied; .*rights query; expiry [A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC; .*limits 50\/1s/);
+  t.match(shown, /edited +renamed "storied" to "storied-2"; rights query → query, stream; expiry [A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC → never; limits 50\/1s → 10\/1s/);
+  t.notMatch(shown, /[{"]rate|token:[0-9a-f]{16}/, 'no JSON, no bare token ids as actors');
+});
+
 t.test('a token is named by id, unique id prefix, secret prefix or exact name', async (t) => {
   const token = await create('ci-loader');
   for (const reference of [token.id, token.id.slice(0, 8), token.prefix, token.prefix.slice(0, 10), 'ci-loader']) {
@@ -49,8 +93,9 @@ t.test('a token is named by id, unique id prefix, secret prefix or exact name', 
 });
 
 t.test('an ambiguous reference is bad usage that lists the candidates', async (t) => {
+  // Names are unique per repository: one in each of two repositories.
   const a = await create('twin');
-  const b = await create('twin');
+  const b = await create('twin', ['--repository', 'billing']);
   const err = await cli(['token', 'show', 'twin']).catch((e: unknown) => e);
   t.type(err, UsageError);
   t.match((err as Error).message, /^"twin" matches 2 tokens; name one by id:\n/);
@@ -71,7 +116,7 @@ t.test('-o json, yaml, name, wide and table print the same token', async (t) => 
   t.equal(list.out, `${token.id}\n`);
   const wide = await cli(['token', 'list', '--q', 'formats', '-o', 'wide']);
   t.match(wide.out, /LAST USER AGENT\s+PARENT/);
-  t.match(wide.out, /in 13 days/, '2w is 14 days');
+  t.match(wide.out, /in 14 days/, '2w is 14 days, rounded as people count');
   const table = await cli(['token', 'list', '--q', 'formats']);
   t.notMatch(table.out, /PARENT/);
   t.match(table.out, /\n1 of 1\n$/);
@@ -169,7 +214,7 @@ t.test('whoami: name, kind, scope, rights, expiry and role, in every format', as
   const data = await h.token(['query'], 'sensors', { expiresIn: '30d' });
   const asData = await cli(['whoami'], { env: { ...env, TOLLGATE_TOKEN: data.secret } });
   t.match(asData.out, /^role: +none: no admin API \(a data token\)$/m);
-  t.match(asData.out, /^expires: +\d{4}-\S+ \(in 29 days\)$/m);
+  t.match(asData.out, /^expires: +[A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC \(in 30 days\)$/m);
   t.match(asData.out, /^effective: +sensors=query$/m);
   t.equal((await cli(['whoami', '-o', 'name'], { env: { ...env, TOLLGATE_TOKEN: data.secret } })).out, `${data.token.id}\n`);
 });
@@ -233,13 +278,17 @@ t.test('create prints the secret once and a QR code: ANSI only for a colour term
 
 t.test('roll by name: the new secret, then when the old one stops; -o json adds the old token', async (t) => {
   await create('to-roll');
-  const rolled = await cli(['token', 'roll', 'to-roll', '--overlap', '1w']);
+  const rolled = await cli(['token', 'roll', 'to-roll', '--overlap', '1w', '--yes']);
   t.match(rolled.out, /Secret \(shown once, store it now\):\ntgr_\w{49}\n/);
-  t.match(rolled.out, /The old secret \(token [0-9a-f]{16}\) stops working at \S+ \(in 6 days\)\.\n$/);
-  const twin = JSON.parse((await cli(['token', 'list', '--q', 'to-roll', '--status', 'active', '-o', 'json'])).out).items;
-  t.equal(twin.length, 2, 'old and new, both active for the overlap');
-  const again = JSON.parse((await cli(['token', 'roll', twin[0].id, '-o', 'json'])).out);
+  t.match(rolled.out, /The old secret \(token [0-9a-f]{16}\) stops working at [A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC \(in 7 days\)\.\n$/);
+  const both = JSON.parse((await cli(['token', 'list', '--q', 'to-roll', '-o', 'json'])).out).items as Array<{ id: string; status: string; rolledTo: string | null }>;
+  t.same(both.map((x) => x.status).sort(), ['active', 'rolled'], 'old and new both work through the overlap; the old one reads rolled');
+  const newer = both.find((x) => x.status === 'active')!;
+  t.equal(both.find((x) => x.status === 'rolled')!.rolledTo, newer.id, 'rolled into the new one');
+  t.equal((await cli(['token', 'show', 'to-roll', '-o', 'name'])).out, `${newer.id}\n`, 'the name means the new one');
+  const again = JSON.parse((await cli(['token', 'roll', 'to-roll', '--yes', '-o', 'json'])).out);
+  t.equal(again.previous.id, newer.id, 'a second roll by name rolls the new one');
   t.equal(again.previous.status, 'revoked', 'no overlap: revoked at once');
   const history = await cli(['team', 'create', 'rollers']).then(() => cli(['team', 'history', 'rollers']));
-  t.match(history.out, /^AT +WHEN +ACTOR +ACTION +CHANGES\n\S+ +just now +token:[0-9a-f]{16} +created/);
+  t.match(history.out, /^AT +WHEN +ACTOR +ACTION +CHANGES\n[A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC +just now +"test admin" \([0-9a-f]{8}…\) +created/, 'actors by name, as the page shows them');
 });

@@ -18,14 +18,14 @@ async function complete(...words: string[]): Promise<string[]> {
 t.test('bash completes commands, actions, options and allowed values', async (t) => {
   t.same(await complete('tollgate', 'w'), ['whoami']);
   t.same(await complete('tollgate', 'user', 'e'), ['edit']);
-  t.same(await complete('tollgate', 'token', 'list', '--status', ''), ['active', 'revoked', 'expired']);
+  t.same(await complete('tollgate', 'token', 'list', '--status', ''), ['active', 'rolled', 'revoked', 'expired']);
   t.same(await complete('tollgate', 'token', 'list', '--output', 'y'), ['yaml']);
   t.same(await complete('tollgate', 'token', 'revoke', '--y'), ['--yes']);
   t.same(await complete('tollgate', 'whoami', '-'), ['--admin-url', '--output', '-o', '--json', '--help', '-h']);
   t.same(await complete('tollgate', 'token', 'create', 'x'), [], 'no options offered for a word that is not one');
   t.same(await complete('tollgate', 'demo', '--up'), ['--upstream-port']);
   t.same(await complete('tollgate', 'ev'), ['events']);
-  t.same(await complete('tollgate', 'events', '--t'), ['--type']);
+  t.same(await complete('tollgate', 'events', '--t'), ['--type', '--token']);
   t.same(await complete('tollgate', 'token', 'u'), ['usage']);
   t.same(await complete('tollgate', 'repo', 'l'), ['list', 'limits']);
   t.same(await complete('tollgate', 'token', 'list', '--se'), ['--search']);

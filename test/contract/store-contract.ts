@@ -114,6 +114,28 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     );
   });
 
+  t.test('rolledTo, selfRotate, allowFrom and labels are kept, and the list holds rolledTo and labels', async (t) => {
+    const { record } = makeToken({ rolledTo: '0123456789abcdef', selfRotate: true, allowFrom: ['10.0.0.0/8', '::1/128'], labels: { owner: 'team-a', 'cost/centre': '42' } });
+    await store.createToken(record, entry('created'));
+    t.same(await store.getToken(record.id), record);
+    const listed = [...(await store.listTokens())].find((r) => r.id === record.id)!;
+    t.same([listed.rolledTo, listed.labels], ['0123456789abcdef', { owner: 'team-a', 'cost/centre': '42' }]);
+    const { rolledTo: _, labels: __, allowFrom: ___, selfRotate: ____, ...plain } = record;
+    await store.updateToken(plain, entry('edited', 2), 1);
+    const after = (await store.getToken(record.id))!;
+    t.same([after.rolledTo, after.labels, after.allowFrom, after.selfRotate], [undefined, undefined, undefined, undefined], 'cleared by an update');
+  });
+
+  t.test('a name claim is held by one caller until it is let go (stores shared by replicas)', async (t) => {
+    if (store.claimName === undefined || store.releaseName === undefined) return t.pass(`the ${store.backend} store lives in one process: the service's own claims suffice`);
+    const scope = `repository:${randomUUID()}`;
+    const claims = await Promise.all([1, 2, 3].map(() => store.claimName!(scope, 'ci-loader', 10_000)));
+    t.same(claims.filter(Boolean).length, 1, 'exactly one of three racing claims wins');
+    t.equal(await store.claimName(scope, 'other', 10_000), true, 'another name is free');
+    await store.releaseName(scope, 'ci-loader');
+    t.equal(await store.claimName(scope, 'ci-loader', 10_000), true, 'free again once let go');
+  });
+
   t.test('list reflects updates, deletes and lastUsedAt', async (t) => {
     const a = makeToken().record;
     const b = makeToken().record;

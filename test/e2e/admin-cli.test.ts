@@ -25,7 +25,7 @@ t.test('token create prints the token, then the secret once; --json for scripts'
   const [header, row] = made.stdout.split('\n');
   t.match(header, /^ID\s+NAME\s+KIND\s+REPOSITORY\s+STATUS\s+EXPIRES$/);
   t.equal(header!.indexOf('NAME'), row!.indexOf('ingest'), 'columns line up');
-  t.match(row, /in 29 days/);
+  t.match(row, /in 30 days/);
   t.match(made.stdout, /Secret \(shown once, store it now\):\ntgr_\w{49}\n/);
   const scripted = await cli('token', 'create', '--name', 'x', '--repository', 'sensors', '--rights', 'query', '--json');
   const parsed = JSON.parse(scripted.stdout);

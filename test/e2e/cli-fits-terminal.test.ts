@@ -78,7 +78,7 @@ for (const width of [80, 200]) {
     const lines = await inTerminal(width, ['token', 'show', token.name]);
     for (const line of lines) t.ok(line.length <= width, `${line.length} <= ${width}: ${line}`);
     t.match(lines, [new RegExp(`^id: +${token.id}$`), new RegExp(`^name: +${token.name}$`), /^kind: +repository$/, /^repository: +sensors$/, /^rights: +query$/, /^status: +active$/]);
-    t.ok(lines.some((l) => /^expires: +\d{4}-\d\d-\d\dT\S+ \(in \d+ days\)$/.test(l)), 'the expiry, whole');
+    t.ok(lines.some((l) => /^expires: +[A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC \(in \d+ days\)$/.test(l)), 'the expiry, whole');
     t.notMatch(lines.join('\n'), /…(?!$)/m, 'nothing cut (the prefix ends in … on purpose)');
   });
 

@@ -50,7 +50,7 @@ t.test('bad flag values exit 2 naming what is allowed, before any request', asyn
     [['token', 'create', '--name', 'x', '--repository', 's', '--rights', 'query', '--expires-in', '2x'], /--expires-in: expected a duration such as 12h, 30d or 2w/],
     [['token', 'create', '--name', 'x', '--repository', 's', '--rights', 'query', '--expires-at', 'next year'], /--expires-at: expected a date such as 2027-01-01/],
     [['token', 'list', '-o', 'xml'], /--output: expected one of table, wide, json, yaml, name, got "xml"/],
-    [['token', 'list', '--status', 'dead'], /--status: expected one of active, revoked, expired/],
+    [['token', 'list', '--status', 'dead'], /--status: expected one of active, rolled, revoked, expired/],
     [['token', 'revoke', 'ci-loader'], /stdin is not a terminal: give --yes to go ahead/],
     [['user', 'edit', 'bob'], /give the new grants/],
     [['demo', '--upstream-port', 'eighty'], /--upstream-port: expected a port number/],

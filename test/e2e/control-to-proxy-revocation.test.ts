@@ -49,8 +49,11 @@ async function refusedWithin(t: Test, secret: string, status: number, since: num
   t.comment(`refused ${(performance.now() - since).toFixed(1)} ms after the change was sent to the control replica`);
 }
 
+// Token names are unique per repository: each test's token has its own.
+let tokensMade = 0;
 const repositoryToken = async (rights: string[], extra: Record<string, unknown> = {}) => {
-  const made = await api('POST', '/v1/tokens', { kind: 'repository', name: 'reader', repository: 'sensors', rights, ...extra });
+  const made = await api('POST', '/v1/tokens', { kind: 'repository', name: `reader-${++tokensMade}`, repository: 'sensors', rights, ...extra });
+  t.equal(made.status, 201, 'token made');
   return made.body as { secret: string; token: { id: string } };
 };
 

@@ -35,6 +35,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** Harness tokens get names of their own: names are unique per repository (docs/tokens.md). */
+let made = 0;
+
 /** Tollgate in this process on loopback port 0, in front of a recording upstream. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const upstream = await startUpstream(options.upstream);
@@ -55,7 +58,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   for (const name of ['sensors', 'billing']) await store.createRepository({ name, createdAt: clock.now(), createdBy: 'test' });
   const admin = await tollgate.tokens.createUnchecked('test', {
     kind: 'repository',
-    name: 'test admin',
+    // Two harnesses may share one store (replicas): the second admin takes a name of its own.
+    name: [...(await store.listTokens())].some((t) => t.name === 'test admin') ? `test admin ${++made}` : 'test admin',
     repository: '*',
     rights: [...RIGHTS], // as init-admin: an admin hands out no right it does not hold itself
   });
@@ -68,7 +72,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     admin: `http://127.0.0.1:${tollgate.adminPort}`,
     adminSecret: admin.secret,
     token: (rights, repository = 'sensors', extra = {}) =>
-      tollgate.tokens.createUnchecked('test', { kind: 'repository', name: 'test', repository, rights, ...extra }),
+      tollgate.tokens.createUnchecked('test', { kind: 'repository', name: `test-${++made}`, repository, rights, ...extra }),
     async close() {
       await tollgate.shutdown(0);
       await upstream.close();

@@ -20,10 +20,10 @@ export function seesEvent(caller: Caller, event: { type: string; data: unknown }
 
 export async function listEvents({ query, caller, options }: AdminContext): Promise<AdminReply> {
   if (caller.role !== 'star' && caller.role !== 'scoped') throw forbidden('events are for tokens with the admin right');
-  const { limit = 50, type } = parseBody(listEventsQuery, Object.fromEntries(query));
-  if (!options.outbox?.enabled) return { json: { items: [] } };
+  const { limit = 50, type, token, actor } = parseBody(listEventsQuery, Object.fromEntries(query));
+  if (!options.outbox) return { json: { items: [] } };
   // Read a wider window when filtering, so a page of a scoped admin's events is not mostly empty.
-  const scan = caller.role === 'star' && type === undefined ? limit : Math.min(limit * 10, 5000);
-  const items = await options.outbox.recent(scan, (event) => (type === undefined || event.type === type) && seesEvent(caller, event));
+  const scan = caller.role === 'star' && type === undefined && token === undefined && actor === undefined ? limit : Math.min(limit * 10, 5000);
+  const items = await options.outbox.recent(scan, (event) => (type === undefined || event.type === type) && (token === undefined || (event.data as { id?: unknown } | null)?.id === token) && (actor === undefined || event.actor === actor) && seesEvent(caller, event));
   return { json: { items: items.slice(0, limit) } };
 }

@@ -21,9 +21,11 @@ export async function createToken(context: AdminContext): Promise<AdminReply> {
 }
 
 export async function listTokens({ query, caller, options }: AdminContext): Promise<AdminReply> {
-  const { expiresWithin, ...parsed } = parseBody(listTokensQuery, Object.fromEntries(query));
+  const { expiresWithin, label, ...parsed } = parseBody(listTokensQuery, Object.fromEntries(query));
   const within = expiresWithin === undefined ? {} : { expiresBefore: options.clock.now() + parseDuration(expiresWithin)! };
-  const page = await options.tokens.list(caller, { ...parsed, ...within, sort: parseSort(parsed.sort ?? null) });
+  // `label=owner=team-a`: the first `=` ends the key.
+  const byLabel = label === undefined ? {} : { label: { key: label.slice(0, label.indexOf('=')), value: label.slice(label.indexOf('=') + 1) } };
+  const page = await options.tokens.list(caller, { ...parsed, ...within, ...byLabel, sort: parseSort(parsed.sort ?? null) });
   return { json: page };
 }
 

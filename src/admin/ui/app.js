@@ -10,6 +10,8 @@ const state = {
   cursor: null,
   cursors: [],
   selected: new Set(),
+  /** The selected tokens as they were shown, so a confirmation and its result can name them. */
+  selectedTokens: new Map(),
   items: [],
   total: 0,
   isStarAdmin: false,
@@ -63,16 +65,37 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
+/** "in 14 days", "3 hours ago": rounded to the nearest unit, as people count (a 2-week token reads "in 14 days", not 13). */
 function relative(iso) {
   if (!iso) return '—';
   const delta = Date.parse(iso) - Date.now();
+  const size = Math.abs(delta);
   const units = [['year', 31536e6], ['month', 2592e6], ['day', 864e5], ['hour', 36e5], ['minute', 6e4]];
   for (const [unit, ms] of units) {
-    const count = Math.floor(Math.abs(delta) / ms);
-    if (count >= 1) return delta > 0 ? `in ${count} ${unit}${count > 1 ? 's' : ''}` : `${count} ${unit}${count > 1 ? 's' : ''} ago`;
+    if (size < ms) continue;
+    let count = Math.round(size / ms);
+    // 59.6 minutes is "1 hour", 23.7 hours "1 day": a rounded count that fills the next unit moves up.
+    if ((unit === 'minute' && count === 60) || (unit === 'hour' && count === 24)) return relativeText(delta, 1, unit === 'minute' ? 'hour' : 'day');
+    return delta > 0 ? `in ${count} ${unit}${count > 1 ? 's' : ''}` : `${count} ${unit}${count > 1 ? 's' : ''} ago`;
   }
   return 'just now';
 }
+
+const relativeText = (delta, count, unit) => (delta > 0 ? `in ${count} ${unit}${count > 1 ? 's' : ''}` : `${count} ${unit}${count > 1 ? 's' : ''} ago`);
+
+const DATE_FORMAT = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC' });
+const TIME_FORMAT = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC', timeZoneName: 'short' });
+
+/** "Dec 16, 2026": the date beside a relative time (UTC, the same for every reader). */
+const absoluteDate = (iso) => DATE_FORMAT.format(new Date(iso));
+/** "Dec 16, 2026, 17:20 UTC": the full time, for details and titles. */
+const absoluteTime = (iso) => TIME_FORMAT.format(new Date(iso));
+/** "in 14 days · Dec 16, 2026". */
+const whenText = (iso) => `${relative(iso)} · ${absoluteDate(iso)}`;
+
+/** An active token expiring within this counts as expiring soon (events.expiringNotice, from /v1/settings). */
+const expiringSoon = (token) =>
+  token.status === 'active' && token.expiresAt !== null && Date.parse(token.expiresAt) - Date.now() <= (state.settings?.expiringNoticeSeconds ?? 7 * 86400) * 1000;
 
 function debounce(fn, ms) {
   let timer;
@@ -204,7 +227,8 @@ async function signIn(secret) {
   }
   state.isStarAdmin = state.me.role === 'star';
   tokenNames.set(state.me.token.id, Promise.resolve(tokenLabel(state.me.token)));
-  applyLifetimeCap(await api('GET', '/v1/settings').catch(() => ({ maxTokenLifetimeSeconds: null })));
+  state.settings = await api('GET', '/v1/settings').catch(() => ({ maxTokenLifetimeSeconds: null }));
+  applyLifetimeCap(state.settings);
   showApp();
 }
 
@@ -226,6 +250,8 @@ function showApp() {
   $('nav-repositories').hidden = !['star', 'scoped'].includes(state.me.role);
   $('nav-users').hidden = !state.isStarAdmin;
   $('nav-teams').hidden = !state.isStarAdmin; // teams are for * admins
+  $('nav-events').hidden = !['star', 'scoped'].includes(state.me.role);
+  $('events-type').replaceChildren(el('option', { value: '', text: 'Any type' }), ...EVENT_TYPES.map((type) => el('option', { value: type, text: type })));
   $('whoami').textContent = `signed in as ${state.me.token.name} (${describeMe()})`;
   $('bulk-delete').hidden = !['star', 'scoped'].includes(state.me.role);
   show('tokens');
@@ -237,14 +263,51 @@ function signOut() {
 }
 
 function show(view) {
-  for (const name of ['tokens', 'users', 'teams', 'repositories']) {
+  for (const name of ['tokens', 'users', 'teams', 'repositories', 'events']) {
     $(`${name}-view`).hidden = view !== name;
     $(`nav-${name}`).classList.toggle('current', view === name);
   }
   if (view === 'tokens') loadTokens();
   else if (view === 'teams') loadTeams();
   else if (view === 'repositories') loadRepositories();
+  else if (view === 'events') loadEvents(50);
   else loadUsers();
+}
+
+// ---- events: the audit log (GET /v1/events) ---------------------------------------------
+
+const EVENT_TYPES = ['token.created', 'token.edited', 'token.rolled', 'token.revoked', 'token.restored', 'token.deleted', 'token.leaked', 'token.expiring', 'token.expired', 'user.created', 'user.edited', 'user.deleted', 'team.created', 'team.edited', 'team.deleted', 'repository.created', 'repository.deleted'];
+
+/** Loads the newest `limit` events under the filters; "Show more" asks for 50 more (at most 500). */
+async function loadEvents(limit) {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if ($('events-type').value) params.set('type', $('events-type').value);
+  const token = $('events-token').value.trim();
+  if (/^[0-9a-f]{16}$/.test(token)) params.set('token', token);
+  try {
+    const { items } = await api('GET', `/v1/events?${params}`);
+    $('events-error').textContent = '';
+    $('events').tBodies[0].replaceChildren(
+      ...items.map((event) => {
+        const data = event.data ?? {};
+        const subject = event.type.startsWith('token.') && data.id ? tokenLink(data.id) : el('span', { text: data.name ?? data.id ?? '—' });
+        const deliveries = event.deliveries.length === 0 ? 'kept (no webhook wants it)' : event.deliveries.map((d) => `${d.state}${d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}`).join(', ');
+        return el(
+          'tr',
+          { dataset: { type: event.type } },
+          cell('When', { title: absoluteTime(event.timestamp), text: whenText(event.timestamp) }),
+          cell('Type', { text: event.type }),
+          cell('Subject', {}, subject),
+          cell('Deliveries', { text: deliveries }),
+        );
+      }),
+    );
+    $('events-info').textContent = items.length === 0 ? 'No events under these filters' : `${items.length} newest`;
+    $('events-more').hidden = items.length < limit || limit >= 500;
+    $('events-more').onclick = () => loadEvents(Math.min(limit + 50, 500));
+  } catch (err) {
+    $('events-error').textContent = describe(err);
+  }
 }
 
 // ---- the token table --------------------------------------------------------------------
@@ -308,18 +371,22 @@ function renderTokens(page) {
       const box = el('input', { type: 'checkbox', 'aria-label': `Select ${token.name}` });
       box.checked = state.selected.has(token.id);
       box.addEventListener('change', () => {
-        if (box.checked) state.selected.add(token.id);
-        else state.selected.delete(token.id);
-        $('bulk-delete').disabled = state.selected.size === 0;
+        if (box.checked) state.selected.add(token.id), state.selectedTokens.set(token.id, token);
+        else state.selected.delete(token.id), state.selectedTokens.delete(token.id);
+        countSelection();
       });
       // Only what the signed-in token may do is offered (GET /v1/whoami); the API still judges.
       const actions = el('div', { class: 'actions-inline' });
       actions.append(el('button', { type: 'button', text: 'Details', title: 'Details and history', onclick: () => openHistory(token) }));
       if (mayChange(token)) actions.append(el('button', { type: 'button', text: 'Edit', onclick: () => openEdit(token) }));
+      // What a row offers follows its state, with at most one destructive button: a working token
+      // (active, or rolled and in its overlap) may be revoked; an ended one deleted, or brought back
+      // (a revoked one restored, an expired one given a new expiry through Edit).
       if (token.status === 'revoked') actions.append(el('button', { type: 'button', text: 'Restore', onclick: () => act('restore', token) }));
-      else actions.append(el('button', { type: 'button', class: 'danger', text: 'Revoke', onclick: () => revoke(token) }));
+      if (token.status === 'expired' && mayChange(token)) actions.append(el('button', { type: 'button', text: 'Restore…', title: 'Give it a new expiry', onclick: () => openEdit(token) }));
       if (token.status === 'active' && mayRoll(token)) actions.append(el('button', { type: 'button', text: 'Roll', title: 'Make a new secret for this token', onclick: () => openRoll(token) }));
-      if (token.status !== 'active' && mayChange(token)) actions.append(el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: () => remove(token) }));
+      if (token.status === 'active' || token.status === 'rolled') actions.append(el('button', { type: 'button', class: 'danger', text: 'Revoke', onclick: () => revoke(token) }));
+      else if (mayChange(token)) actions.append(el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: () => remove(token) }));
       return el(
         'tr',
         { dataset: { id: token.id } },
@@ -328,9 +395,9 @@ function renderTokens(page) {
         cell('Repository', { class: 'repository', text: token.repository }),
         cell('User', { text: token.user ?? '—' }),
         cell('Rights', { class: 'rights', text: token.rights.join(', ') }),
-        cell('Status', {}, el('span', { class: `badge ${token.status}`, text: token.status })),
-        cell('Expires', { class: 'expires', title: token.expiresAt ?? '', text: token.expiresAt ? relative(token.expiresAt) : 'never' }),
-        cell('Last used', { class: 'last-used', title: lastUseTitle(token), text: relative(token.lastUsedAt) }),
+        cell('Status', {}, el('span', { class: `badge ${token.status}`, text: token.status, title: token.status === 'rolled' ? `rolled into token ${token.rolledTo}; works until ${absoluteTime(token.expiresAt)}` : '' })),
+        cell('Expires', { class: `expires${expiringSoon(token) ? ' soon' : ''}`, title: token.expiresAt ? absoluteTime(token.expiresAt) : '', text: token.expiresAt ? whenText(token.expiresAt) : 'never' }),
+        cell('Last used', { class: 'last-used', title: lastUseTitle(token), text: token.lastUsedAt ? relative(token.lastUsedAt) : 'never used' }),
         el('td', { class: 'row-actions' }, actions),
       );
     }),
@@ -339,7 +406,7 @@ function renderTokens(page) {
   $('page-info').textContent = page.total === 0 ? 'No tokens' : `${shown + 1}–${shown + page.items.length} of ${page.total}`;
   $('next-page').disabled = !page.nextCursor;
   $('first-page').disabled = state.cursors.length === 0;
-  $('bulk-delete').disabled = state.selected.size === 0;
+  countSelection();
   $('select-all').hidden = $('bulk-delete').hidden;
   for (const box of body.querySelectorAll('td.select input')) box.hidden = $('bulk-delete').hidden;
   renderSortHeaders();
@@ -390,6 +457,7 @@ function onSortSelect() {
 function resetPaging() {
   state.cursor = null;
   state.cursors = [];
+  clearSelection();
 }
 
 function showNotice(text) {
@@ -401,31 +469,85 @@ async function act(action, token) {
   await run(() => api('POST', `/v1/tokens/${token.id}/${action}`));
 }
 
+/**
+ * Asks in the page's own dialog (never the browser's confirm()): `title` names the action and how
+ * many, `text` what happens, `warning` a danger to the signed-in session. Resolves true on the
+ * confirm button.
+ */
+function ask({ title, text, warning = '', items = [], button }) {
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  $('confirm-warning').textContent = warning;
+  $('confirm-warning').hidden = warning === '';
+  $('confirm-list').replaceChildren(...items.map((item) => el('li', { text: item })));
+  $('confirm-list').hidden = items.length === 0;
+  $('confirm-submit').textContent = button;
+  $('confirm-dialog').returnValue = '';
+  $('confirm-dialog').showModal();
+  return new Promise((resolve) => {
+    $('confirm-dialog').addEventListener('close', () => resolve($('confirm-dialog').returnValue === 'confirm'), { once: true });
+  });
+}
+
+/** How a token is named in a confirmation: its name and where it lives (names repeat across repositories). */
+const confirmLabel = (token) => `"${token.name}" (${token.repository}${token.user ? `, user ${token.user}` : ''}, ${token.prefix}…)`;
+
 async function revoke(token) {
-  const confirmation =
-    `Revoke token "${token.name}" (${token.repository}${token.user ? `, user ${token.user}` : ''})? ` +
-    'Its secret stops working at once, and so do the tokens it made. It can be restored later.';
-  if (!confirm(confirmation)) return;
+  const isSelf = token.id === state.me.token.id;
+  const confirmed = await ask({
+    title: `Revoke token ${token.name}?`,
+    text: `Token ${confirmLabel(token)} stops working at once, and so do the tokens it lent. It can be restored later.`,
+    warning: isSelf ? 'This is the token you are signed in with: this page stops working as soon as it is revoked, and you will need another admin token to restore it.' : '',
+    button: isSelf ? 'Revoke and sign out' : 'Revoke 1 token',
+  });
+  if (!confirmed) return;
   await act('revoke', token);
 }
 
 async function remove(token) {
-  if (!confirm(`Delete token "${token.name}" for good? It cannot be restored; its history is kept, and the tokens it made are revoked.`)) return;
+  const confirmed = await ask({
+    title: `Delete token ${token.name}?`,
+    text: `Token ${confirmLabel(token)} is deleted for good: it cannot be restored, and its name is free again. Its history is kept.`,
+    button: 'Delete 1 token',
+  });
+  if (!confirmed) return;
   await run(() => api('DELETE', `/v1/tokens/${token.id}`));
 }
 
+/** The bulk button names how many are selected; the selection is what it acts on. */
+function countSelection() {
+  const count = state.selected.size;
+  $('bulk-delete').disabled = count === 0;
+  $('bulk-delete').textContent = count === 0 ? 'Delete selected' : `Delete ${count} selected`;
+}
+
+/** A filter, search or page change hides rows: the selection goes with them rather than act unseen. */
+function clearSelection() {
+  state.selected.clear();
+  state.selectedTokens.clear();
+  countSelection();
+}
+
+const REASONS = { active: 'it is active: revoke it first', not_found: 'it was already gone', forbidden: 'this token may not delete it' };
+
 async function bulkDelete() {
   const ids = [...state.selected];
-  const chosen = ids.map((id) => `"${state.items.find((token) => token.id === id)?.name ?? id}"`);
-  const listed = chosen.length > 5 ? `${chosen.slice(0, 5).join(', ')} and ${chosen.length - 5} more` : chosen.join(', ');
-  const confirmation = `Delete ${ids.length} selected token${ids.length === 1 ? '' : 's'} for good: ${listed}? Active ones are left as they are (revoke them first); deleted ones cannot be restored.`;
-  if (ids.length === 0 || !confirm(confirmation)) return;
+  if (ids.length === 0) return;
+  const tokens = ids.map((id) => state.selectedTokens.get(id) ?? { id, name: id, repository: '?', prefix: id.slice(0, 8) });
+  const working = tokens.filter((token) => token.status === 'active' || token.status === 'rolled').length;
+  const confirmed = await ask({
+    title: `Delete ${ids.length} token${ids.length === 1 ? '' : 's'}?`,
+    text: `These are deleted for good and cannot be restored; their history is kept.${working ? ` ${working} of them still work${working === 1 ? 's' : ''} and will be left as ${working === 1 ? 'it is' : 'they are'} (revoke first).` : ''}`,
+    items: tokens.map(confirmLabel),
+    button: `Delete ${ids.length} token${ids.length === 1 ? '' : 's'}`,
+  });
+  if (!confirmed) return;
   try {
     const result = await api('POST', '/v1/tokens/delete', { ids });
-    state.selected.clear();
-    const names = new Map(state.items.map((t) => [t.id, t.name]));
-    const failures = result.failed.map((f) => `${names.get(f.id) ?? f.id}: ${f.reason.replace('_', ' ')}`);
-    showNotice(`Deleted ${result.deleted.length}.${failures.length ? ` Not deleted: ${failures.join('; ')}.` : ''}`);
+    const named = (id) => { const token = state.selectedTokens.get(id); return token ? confirmLabel(token) : id; };
+    const failures = result.failed.map((f) => `${named(f.id)}: ${REASONS[f.reason] ?? f.reason}`);
+    clearSelection();
+    showNotice(`Deleted ${result.deleted.length} of ${ids.length}.${failures.length ? ` Not deleted: ${failures.join('; ')}.` : ''}`);
   } catch (err) {
     showNotice(err.message);
   }
@@ -524,6 +646,17 @@ function repositoryChanged() {
 
 const rightsOnAny = () => RIGHTS.filter((right) => Object.values(state.me.effectiveRights).some((rights) => rights.includes(right)));
 
+/** `owner: team-a, pipeline: nightly` (or `owner=team-a`) as labels, or what is wrong with it. */
+function parseLabels(text) {
+  const labels = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const at = part.search(/[:=]/);
+    if (at <= 0) return `labels: expected key: value, got "${part}"`;
+    labels[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+  }
+  return labels;
+}
+
 async function submitGenerate(event) {
   event.preventDefault();
   const kind = generateKind();
@@ -539,6 +672,12 @@ async function submitGenerate(event) {
   if ('expiresAt' in expiry && expiry.expiresAt === null) delete expiry.expiresAt;
   Object.assign(body, expiry);
   if ($('gen-lend').checked) body.lend = true;
+  if ($('gen-self-rotate').checked) body.selfRotate = true;
+  const labels = parseLabels($('gen-labels').value);
+  if (typeof labels === 'string') return void ($('gen-error').textContent = labels);
+  if (Object.keys(labels).length > 0) body.labels = labels;
+  const allowFrom = $('gen-allow-from').value.split(/[\s,]+/).filter(Boolean);
+  if (allowFrom.length > 0) body.allowFrom = allowFrom;
   try {
     showSecret(await api('POST', '/v1/tokens', body), 'Token created');
     loadTokens();
@@ -568,12 +707,22 @@ function renderSummary(token) {
   add('Kind', token.kind === 'personal' ? `personal token of ${token.user}` : 'repository token');
   add('Repository', token.repository === '*' ? (token.kind === 'personal' ? "* (all the user's repositories)" : '* (all repositories)') : token.repository);
   add('Rights', token.rights.join(', ') || 'none');
-  add('Expires', token.expiresAt ? `${token.expiresAt.slice(0, 10)} (${relative(token.expiresAt)})` : 'never');
+  add('Expires', token.expiresAt ? whenText(token.expiresAt) : 'never');
   add('Prefix', `${token.prefix}…`);
   $('created-summary').replaceChildren(...rows);
 }
 
 // ---- roll ---------------------------------------------------------------------------------
+
+/** Says what the chosen overlap does to the old secret, and the button says it too. */
+function rollHint() {
+  const now = $('roll-overlap').value === '0s';
+  $('roll-overlap-hint').textContent = now
+    ? 'The old secret is revoked at once: every client still using it fails from now on.'
+    : `The old secret keeps working ${$('roll-overlap').selectedOptions[0].textContent}, shown as rolled; then it stops.`;
+  $('roll-submit').textContent = now ? 'Roll and revoke the old secret now' : 'Roll';
+  $('roll-submit').className = now ? 'danger' : 'primary';
+}
 
 let rolling = null;
 
@@ -582,6 +731,7 @@ function openRoll(token) {
   $('roll-form').reset();
   $('roll-error').textContent = '';
   $('roll-title').textContent = token.name;
+  rollHint();
   $('roll-dialog').showModal();
 }
 
@@ -619,6 +769,9 @@ function openEdit(token) {
   $('edit-rate').value = limits.rate ? `${limits.rate.requests}/${limits.rate.per}` : '';
   $('edit-quota').value = limits.quota ? `${bytesText(limits.quota.bytes)}/${limits.quota.per}` : '';
   $('edit-streams').value = limits.streams === undefined ? '' : String(limits.streams);
+  $('edit-labels').value = Object.entries(token.labels ?? {}).map(([key, value]) => `${key}: ${value}`).join(', ');
+  $('edit-allow-from').value = (token.allowFrom ?? []).join(', ');
+  $('edit-self-rotate').checked = token.selfRotate === true;
   $('edit-dialog').showModal();
 }
 
@@ -681,6 +834,12 @@ async function submitEdit(event) {
   if ($('edit-name').value !== editing.name) body.name = $('edit-name').value;
   const rights = checkedRights($('edit-rights'));
   if (rights.join() !== editing.rights.join()) body.rights = rights;
+  const labels = parseLabels($('edit-labels').value);
+  if (typeof labels === 'string') return void ($('edit-error').textContent = labels);
+  if (JSON.stringify(labels) !== JSON.stringify(editing.labels ?? {})) body.labels = labels;
+  const allowFrom = $('edit-allow-from').value.split(/[\s,]+/).filter(Boolean);
+  if (allowFrom.join() !== (editing.allowFrom ?? []).join()) body.allowFrom = allowFrom;
+  if ($('edit-self-rotate').checked !== (editing.selfRotate === true)) body.selfRotate = $('edit-self-rotate').checked;
   try {
     const limits = limitsFromForm();
     if (JSON.stringify(limits) !== JSON.stringify(editing.limits ?? null)) body.limits = limits;
@@ -728,15 +887,19 @@ function renderDetails(token) {
   add('Id', el('code', { text: token.id }));
   if (!token.deleted) {
     add('Status', el('span', { class: `badge ${token.status}`, text: token.status }));
+    if (token.status === 'rolled') add('Rolled into', 'token ', tokenLink(token.rolledTo), el('div', { class: 'note', text: `this secret keeps working until ${absoluteTime(token.expiresAt)} (${relative(token.expiresAt)}), then stops` }));
     add('Kind', token.kind === 'personal' ? 'personal token' : 'repository token');
     add('Prefix', el('code', { text: `${token.prefix}…` }));
     add('Repository', token.repository === '*' ? (token.kind === 'personal' ? "* (all the user's repositories)" : '* (all repositories)') : token.repository);
     if (token.user) add('User', token.user);
     add('Rights', token.rights.join(', '));
-    add('Created', `${token.createdAt} (${relative(token.createdAt)}) by `, actorNode(token.createdBy));
-    add('Expires', token.expiresAt ? `${token.expiresAt} (${relative(token.expiresAt)})` : 'never');
-    if (token.revokedAt) add('Revoked', token.revokedAt);
-    add('Last used', token.lastUsedAt ? `${token.lastUsedAt} (${relative(token.lastUsedAt)})` : 'never');
+    add('Created', `${absoluteTime(token.createdAt)} (${relative(token.createdAt)}) by `, actorNode(token.createdBy));
+    add('Expires', token.expiresAt ? `${absoluteTime(token.expiresAt)} (${relative(token.expiresAt)})` : 'never');
+    if (token.revokedAt) add('Revoked', `${absoluteTime(token.revokedAt)} (${relative(token.revokedAt)})`);
+    add('Last used', token.lastUsedAt ? `${absoluteTime(token.lastUsedAt)} (${relative(token.lastUsedAt)})` : 'never used');
+    add('Labels', Object.keys(token.labels ?? {}).length ? Object.entries(token.labels).map(([key, value]) => `${key}: ${value}`).join(', ') : 'none');
+    add('Allowed from', token.allowFrom?.length ? token.allowFrom.join(', ') : 'any address');
+    if (token.selfRotate) add('Self-rotation', 'it may roll itself (a new secret, nothing wider)');
     if (token.lastUsedIp) add('Last used from', token.lastUsedIp);
     if (token.lastUsedUserAgent) add('Last User-Agent', token.lastUsedUserAgent);
     // Lent: bound to the token that lent it. Independent: it outlives whoever made it (createdBy).
@@ -752,8 +915,31 @@ function renderChange(field, change) {
   if (hasOwn(LINKED_FIELDS, field) && change.to === null) return null;
   // The API leaves out what did not change; a first value (at creation) reads as just the value.
   if (JSON.stringify(change.from) === JSON.stringify(change.to)) return null;
-  if (change.from === null) return el('li', { text: `${field}: ${JSON.stringify(change.to)}` });
-  return el('li', { text: `${field}: ${JSON.stringify(change.from)} → ${JSON.stringify(change.to)}` });
+  return el('li', { text: changeSentence(field, change) });
+}
+
+const FIELD_NAMES = { expiresAt: 'expiry', allowFrom: 'allowed addresses', selfRotate: 'may roll itself', kind: 'kind', lent: 'lent', members: 'members', grants: 'grants' };
+
+/** A value as people read it: rights as a list, a time as a date, limits as rates, labels as `key: value`. */
+function valueWords(field, value) {
+  if (value === null || value === undefined) return field === 'expiresAt' ? 'never' : 'none';
+  if (field === 'limits') return limitsText(value) || 'none';
+  if (typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value)) return absoluteTime(value);
+  if (Array.isArray(value)) return value.length ? value.join(', ') : 'none';
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (typeof value === 'object') {
+    const entries = Object.entries(value);
+    return entries.length ? entries.map(([key, one]) => `${key}: ${Array.isArray(one) ? one.join(', ') : String(one)}`).join('; ') : 'none';
+  }
+  return String(value);
+}
+
+/** One change as a sentence: "renamed "a" to "b"", "rights: stream, query → query", "expiry: Dec 17, 2026 → never". */
+function changeSentence(field, change) {
+  const name = FIELD_NAMES[field] ?? field;
+  if (field === 'name' && change.from !== null) return `renamed "${change.from}" to "${change.to}"`;
+  if (change.from === null) return `${name}: ${valueWords(field, change.to)}`;
+  return `${name}: ${valueWords(field, change.from)} → ${valueWords(field, change.to)}`;
 }
 
 function renderHistory(items) {
@@ -904,7 +1090,7 @@ async function submitUser(event) {
 }
 
 async function deleteUser(name) {
-  if (!confirm(`Delete user ${name}? Their personal tokens (and the tokens those made) are revoked at once, they leave every team, and the user is removed.`)) return;
+  if (!(await ask({ title: `Delete user ${name}?`, text: `Their personal tokens (and the tokens those made) are revoked at once, they leave every team, and the user is removed.`, button: 'Delete 1 user' }))) return;
   $('user-error').textContent = '';
   try {
     await api('DELETE', `/v1/users/${name}`);
@@ -957,7 +1143,7 @@ function tokensOf(name, status = '') {
 }
 
 async function deleteRepository(name) {
-  if (!confirm(`Delete repository ${name}? It is refused while active tokens use it. Revoked tokens and grants that name it are kept (a repository made again with this name meets them).`)) return;
+  if (!(await ask({ title: `Delete repository ${name}?`, text: `It is refused while active tokens use it. Revoked tokens and grants that name it are kept (a repository made again with this name meets them).`, button: 'Delete 1 repository' }))) return;
   $('repository-error').replaceChildren();
   try {
     await api('DELETE', `/v1/repositories/${name}`);
@@ -1056,7 +1242,7 @@ async function submitTeam(event) {
 }
 
 async function deleteTeam(name) {
-  if (!confirm(`Delete team ${name}? Its members lose its grants at once (and their personal tokens with them); its history is kept.`)) return;
+  if (!(await ask({ title: `Delete team ${name}?`, text: `Its members lose its grants at once (and their personal tokens with them); its history is kept.`, button: 'Delete 1 team' }))) return;
   try {
     await api('DELETE', `/v1/teams/${name}`);
   } catch (err) {
@@ -1096,8 +1282,8 @@ $('tokens').tHead.addEventListener('click', onSortClick);
 $('sort-select').addEventListener('change', onSortSelect);
 $('select-all').addEventListener('change', () => {
   for (const token of state.items) {
-    if ($('select-all').checked) state.selected.add(token.id);
-    else state.selected.delete(token.id);
+    if ($('select-all').checked) state.selected.add(token.id), state.selectedTokens.set(token.id, token);
+    else state.selected.delete(token.id), state.selectedTokens.delete(token.id);
   }
   renderTokens({ items: state.items, total: state.total, nextCursor: state.next });
 });
@@ -1120,6 +1306,14 @@ $('copy-secret').addEventListener('click', async () => {
 });
 for (const radio of document.querySelectorAll('input[name="kind"]')) radio.addEventListener('change', kindChanged);
 $('roll-form').addEventListener('submit', submitRoll);
+$('roll-overlap').addEventListener('change', rollHint);
+$('events-type').addEventListener('change', () => loadEvents(50));
+$('events-token').addEventListener('input', debounce(() => loadEvents(50), 250));
+$('confirm-cancel').addEventListener('click', () => $('confirm-dialog').close(''));
+$('confirm-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  $('confirm-dialog').close('confirm');
+});
 $('new-team').addEventListener('click', () => openTeam(null));
 $('team-form').addEventListener('submit', submitTeam);
 $('team-cancel').addEventListener('click', () => $('team-dialog').close());
