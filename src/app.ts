@@ -11,8 +11,9 @@ import { Metrics } from './metrics/metrics.js';
 import type { TokenStore } from './store/token-store.js';
 import type { DataPlane } from './roles/data-plane.js';
 import type { ControlPlane } from './roles/control-plane.js';
-import { closeNow, createTokenCache, followStore, graceOf, listen } from './roles/replica.js';
-import { principalSlot, startWorkloadIdentity } from './identity/workload-identity.js';
+import { closeNow, CONTROL_PLANE_KEYS, createTokenCache, DATA_PLANE_KEYS, followStore, graceOf, listen, replicaParts } from './roles/replica.js';
+import { ConfigReloader } from './config/reload.js';
+import { emptySlot, jwtIssuersPart, principalSlot, startWorkloadIdentity } from './identity/workload-identity.js';
 
 /** A running process of any role: its ports and its shutdown. */
 export interface Replica {
@@ -23,6 +24,8 @@ export interface Replica {
   adminPort: number;
   /** The decision port, when `decision.listen` is set (never in the control role). */
   decisionPort: number | undefined;
+  /** Takes a new configuration in without closing a connection (docs/configuration.md, "Reloading"). */
+  reloader: ConfigReloader;
   /** Stops taking requests, lets those in flight finish within the grace period, closes the store. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -58,7 +61,8 @@ async function startProxyRole(config: Config, store: TokenStore, logger: Logger,
   let isDraining = false;
   let proxy: DataPlane | undefined;
   const metrics = new Metrics({ ...storeHealth(store, () => cache.size), certificateExpiry: () => proxy?.certificateExpiry() }, readBuildInfo());
-  const principals = principalSlot(config);
+  // Always a slot here, so a reload can add JWT issuers to a replica started with none.
+  const principals = principalSlot(config) ?? emptySlot();
   const cache = createTokenCache(config, store, clock, metrics, principals);
   // JWT and client-certificate identities (docs/workload-identity.md): nothing is built or loaded when none are configured.
   const workload = await startWorkloadIdentity(config, principals, cache, clock, fetcher, logger);
@@ -66,22 +70,36 @@ async function startProxyRole(config: Config, store: TokenStore, logger: Logger,
   proxy = new DataPlane({ ...parts, workload });
   const dataPlane = proxy;
   followStore(store, cache, dataPlane, logger, clock);
-  const probes = createProbeServer({
+  const probeOptions = {
     ...parts,
     metricsAuth: config.admin.metricsAuth,
     isDraining: () => isDraining,
     timeouts: { headersMs: config.admin.timeouts.headers, requestMs: config.admin.timeouts.request },
-  });
+  };
+  const probes = createProbeServer(probeOptions);
 
   const { proxyPort, decisionPort } = await dataPlane.listen();
   const adminPort = await listen(probes, config.admin.listen);
+  const reloader = new ConfigReloader({
+    config,
+    // The control plane's keys change nothing here but whether /metrics asks for a token.
+    parts: [
+      ...replicaParts(logger, cache),
+      ...dataPlane.configParts(),
+      jwtIssuersPart(principals, workload.authenticators, cache, clock, fetcher, logger),
+      { keys: CONTROL_PLANE_KEYS, apply: (next) => void (probeOptions.metricsAuth = next.admin.metricsAuth) },
+    ],
+    logger,
+    observer: metrics,
+  });
   logger.info({ role: config.role, proxyPort, adminPort, decisionPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
   return {
     role: 'proxy',
     proxyPort,
     adminPort,
     decisionPort,
-    async shutdown(graceMs = config.proxy.shutdownGrace) {
+    reloader,
+    async shutdown(graceMs = reloader.config.proxy.shutdownGrace) {
       isDraining = true;
       await Promise.race([dataPlane.drain(), graceOf(graceMs)]);
       dataPlane.closeAllConnections();
@@ -106,12 +124,15 @@ async function startControlRole(config: Config, store: TokenStore, logger: Logge
 
   await controlPlane.start();
   const adminPort = await listen(controlPlane.admin, config.admin.listen);
+  // No data plane here: its keys change nothing that runs (no warning), the rest as in any role.
+  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...controlPlane.configParts(), { keys: [...DATA_PLANE_KEYS, 'identity'], apply() {} }], logger, observer: metrics });
   logger.info({ role: config.role, adminPort, store: store.backend }, 'tollgate listening');
   return {
     role: 'control',
     proxyPort: undefined,
     adminPort,
     decisionPort: undefined,
+    reloader,
     async shutdown() {
       isDraining = true;
       await closeNow(controlPlane.admin);
@@ -131,7 +152,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     { ...storeHealth(store, () => cache.size), ...storeFigures(config, store, clock, () => control?.outbox), certificateExpiry: () => data?.certificateExpiry() },
     readBuildInfo(),
   );
-  const principals = principalSlot(config);
+  // Always a slot here, so a reload can add JWT issuers to a replica started with none.
+  const principals = principalSlot(config) ?? emptySlot();
   const cache = createTokenCache(config, store, clock, metrics, principals);
   const workload = await startWorkloadIdentity(config, principals, cache, clock, fetcher, logger);
   const parts = { config, store, cache, metrics, logger, clock };
@@ -157,6 +179,13 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   await controlPlane.start();
   const { proxyPort, decisionPort } = await proxy.listen();
   const adminPort = await listen(admin, config.admin.listen);
+  // What a reload may change, part by part; a key no part names keeps its running value until a restart.
+  const reloader = new ConfigReloader({
+    config,
+    parts: [...replicaParts(logger, cache), ...proxy.configParts(), jwtIssuersPart(principals, workload.authenticators, cache, clock, fetcher, logger), ...controlPlane.configParts()],
+    logger,
+    observer: metrics,
+  });
   logger.info({ role: config.role, proxyPort, adminPort, decisionPort, upstream: config.proxy.upstream, store: store.backend }, 'tollgate listening');
 
   return {
@@ -170,7 +199,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     outbox: controlPlane.outbox,
     flushLastUsed: () => proxy.flushLastUsed(),
     limits: proxy.limits,
-    async shutdown(graceMs = config.proxy.shutdownGrace) {
+    reloader,
+    async shutdown(graceMs = reloader.config.proxy.shutdownGrace) {
       // On SIGTERM (docs/kubernetes.md): readiness fails at once, the proxy stops
       // accepting, requests in flight (uploads and downloads too) get until the grace period
       // ends, idle keep-alive connections are closed now and busy ones after their response. The

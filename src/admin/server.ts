@@ -84,7 +84,8 @@ function matchRoute(table: AdminRoute[], method: string | undefined, pathname: s
 export function createAdminServer(options: AdminOptions): Server {
   const table = routes();
   // The caller's options are left as they were; the document is built once, for this server.
-  const served: AdminOptions = { ...options, openapi: openApiDocument(table) };
+  // Every other field is read through to them, so a reload that sets one is seen by the next request.
+  const served: AdminOptions = Object.assign(Object.create(options) as AdminOptions, { openapi: openApiDocument(table) });
   return createServer(requestDeadlines(options.timeouts), (req, res) => {
     const started = performance.now();
     const requestId = requestIdFor(req.headers['x-request-id']);

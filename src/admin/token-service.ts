@@ -32,7 +32,7 @@ export interface TokenServiceOptions {
   store: TokenStore;
   clock: Clock;
   invalidator: Invalidator;
-  /** `admin.connectUri`, with `{host}` and `{secret}` placeholders. */
+  /** `admin.connectUri`, with `{host}` and `{secret}` placeholders. Set anew by a reload (`retune`). */
   connectUri: string;
   /** `admin.maxTokenLifetime` in ms: no expiry set through the API lies further out (null: no cap). */
   maxLifetimeMs?: number | null;
@@ -90,6 +90,11 @@ export class TokenService {
   constructor(private readonly options: TokenServiceOptions) {
     this.store = options.store;
     this.clock = options.clock;
+  }
+
+  /** A reload set `admin.connectUri` or `admin.maxTokenLifetime`: tokens made from now on read them. */
+  retune(settings: Pick<TokenServiceOptions, 'connectUri' | 'maxLifetimeMs'>): void {
+    Object.assign(this.options, settings);
   }
 
   /** Whether the caller may see a token at all. */

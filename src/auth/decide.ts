@@ -83,6 +83,16 @@ export interface Verdicts<R extends Judged> {
   refused(request: R, reason: DenyReason, right: RightLabel, headers?: Readonly<Record<string, string>>): void;
 }
 
+/** What an open exchange is judged again by when the routes change: the request as it was allowed. */
+export interface AllowedRequest {
+  readonly method: string;
+  /** The checked path (with its query), as the step set it. */
+  readonly path: string;
+  readonly rawHeaders: readonly string[];
+  readonly isUpgrade?: boolean;
+  readonly tokenSource?: TokenSource | undefined;
+}
+
 /** Where workload identities are verified (docs/workload-identity.md); absent: none configured. */
 export interface WorkloadAuthenticators {
   /** A bearer shaped like a JWT: verified as one. Synchronous when the JWT is cached. */
@@ -95,13 +105,14 @@ export interface DecisionStepOptions {
   cache: TokenCache;
   /** JWT and client-certificate identities beside Tollgate's tokens. */
   workload?: WorkloadAuthenticators;
+  /** Swapped whole by `useRoutes` on a configuration reload. */
   routes: RouteTable;
   lastUsed: LastUsedRecorder;
   clock: Clock;
   /** Per-token limits (docs/limits.md); absent: no token is limited. */
   limits?: Limiter;
-  /** `proxy.trustedProxies`: peers whose first X-Forwarded-For hop is taken as the client's address. */
-  trustedProxies?: AddressList;
+  /** `proxy.trustedProxies`: peers whose first X-Forwarded-For hop is taken as the client's address. Set anew by a reload. */
+  trustedProxies?: AddressList | undefined;
 }
 
 /**
@@ -116,6 +127,45 @@ export class DecisionStep {
   /** Request fields a route reads for its decision: a port forwarding requests keeps them whatever `Connection` names. */
   get decisionFields(): ReadonlySet<string> {
     return this.options.routes.decisionFields;
+  }
+
+  /**
+   * A reloaded route table: requests judged from now on use it (one judged while its token was
+   * being looked up keeps the route it matched, as it would have a moment earlier).
+   */
+  useRoutes(routes: RouteTable): void {
+    this.options.routes = routes;
+  }
+
+  /** A reloaded `proxy.trustedProxies`: the next request's client address is read with it. */
+  useTrustedProxies(trustedProxies: AddressList | undefined): void {
+    this.options.trustedProxies = trustedProxies;
+  }
+
+  /**
+   * Whether an exchange allowed earlier on `token` would be allowed now, under the routes in
+   * force: a route still matches its path, takes its token from where it came, asks a right
+   * of its method that the token holds on the repository it names. Limits are not asked again.
+   */
+  allowsStill(request: AllowedRequest, token: Identity | undefined, now: number): boolean {
+    const routes = this.options.routes;
+    if (routes.isAmbiguous(request.path)) return false;
+    const match = routes.match(request.path);
+    if (match === undefined) return false;
+    if (match.route.isPublic) return rightFor(match.route, request.method, request.isUpgrade === true) !== undefined;
+    if (token === undefined) return false;
+    if (request.tokenSource !== undefined && !match.route.tokenIn[request.tokenSource]) return false;
+    const right = rightFor(match.route, request.method, request.isUpgrade === true);
+    if (right === undefined) return false;
+    let repository = match.repository;
+    if (repository === undefined && match.route.repositoryHeader !== undefined) {
+      const rawHeaders = request.rawHeaders as string[];
+      if (hasUnderscoreTwin(match.route.repositoryHeader, rawHeaders)) return false;
+      const named = repositoryFromHeader(match.route, rawHeaders);
+      if (named === false) return false;
+      repository = named;
+    }
+    return authorize(token, right, repository, now).allowed;
   }
 
   decide<R extends Judged>(request: R, verdicts: Verdicts<R>): void {

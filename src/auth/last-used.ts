@@ -26,7 +26,7 @@ export class LastUsedRecorder {
   constructor(
     private readonly store: TokenStore,
     private readonly clock: Clock,
-    private readonly intervalMs: number,
+    private intervalMs: number,
     private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
@@ -51,6 +51,14 @@ export class LastUsedRecorder {
     }
     const cutoff = this.clock.now() - this.intervalMs;
     for (const [id, at] of this.queuedAt) if (at <= cutoff) this.queuedAt.delete(id);
+  }
+
+  /** A reload set `cache.lastUsedInterval`: the timer runs at the new interval from now on. */
+  setInterval(intervalMs: number): void {
+    this.intervalMs = intervalMs;
+    if (this.timer === undefined) return;
+    clearInterval(this.timer);
+    this.start();
   }
 
   start(): void {

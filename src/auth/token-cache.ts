@@ -71,8 +71,8 @@ interface Entry {
  * token, and stale entries served for `staleIfError` while the store is down.
  */
 export class TokenCache implements InvalidationListener {
-  private readonly entries: LRUCache<string, Entry>;
-  private readonly negative: LRUCache<string, true>;
+  private entries: LRUCache<string, Entry>;
+  private negative: LRUCache<string, true>;
   private readonly inflight = new Map<string, { epoch: number; pending: Promise<Resolution> }>();
   /** Bumped by every eviction, so a lookup that raced an invalidation is not cached. */
   private epoch = 0;
@@ -81,6 +81,27 @@ export class TokenCache implements InvalidationListener {
     this.entries = new LRUCache({ max: options.max });
     // ttlResolution 0: read the injected clock on every check rather than a copy cached for 1 ms.
     this.negative = new LRUCache({ max: options.negativeMax, ttl: options.negativeTtlMs, ttlResolution: 0, perf: options.clock });
+  }
+
+  /**
+   * Takes reloaded sizes and TTLs. The TTLs are read on the next lookup; a new size builds a new
+   * LRU holding the most recent entries that fit (least recent first, so the order is kept); the
+   * negative cache, a few seconds of "no such token", starts empty when its size or TTL moves.
+   */
+  resize(settings: Pick<TokenCacheOptions, 'max' | 'ttlMs' | 'negativeMax' | 'negativeTtlMs' | 'staleIfErrorMs'>): void {
+    const previous = { ...this.options };
+    Object.assign(this.options, settings);
+    if (settings.max !== previous.max) {
+      const entries = new LRUCache<string, Entry>({ max: settings.max });
+      for (const id of this.entries.rkeys()) {
+        const entry = this.entries.peek(id);
+        if (entry !== undefined) entries.set(id, entry);
+      }
+      this.entries = entries;
+    }
+    if (settings.negativeMax !== previous.negativeMax || settings.negativeTtlMs !== previous.negativeTtlMs) {
+      this.negative = new LRUCache({ max: settings.negativeMax, ttl: settings.negativeTtlMs, ttlResolution: 0, perf: this.options.clock });
+    }
   }
 
   get size(): number {

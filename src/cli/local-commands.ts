@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, UsageError, type ParsedArgs } from './args.js';
-import { configFromArgs } from './config-path.js';
+import { configFromArgs, configSource } from './config-path.js';
 import { optionsHelp } from './options.js';
 import { textWidth, wrapText } from './text-wrap.js';
 
@@ -20,7 +20,7 @@ const config = (args: ParsedArgs) => configFromArgs(args.values.get('config'), p
 export const LOCAL_COMMANDS: Readonly<Record<string, LocalCommand>> = {
   serve: {
     usage: 'serve [--config FILE] [--role ROLE]',
-    summary: 'run the proxy and admin ports until SIGTERM or SIGINT (then drain and exit 0); --role proxy runs the sidecar alone, --role control the admin API alone',
+    summary: 'run the proxy and admin ports until SIGTERM or SIGINT (then drain and exit 0); SIGHUP or a change of the file reloads the configuration; --role proxy runs the sidecar alone, --role control the admin API alone',
     options: ['config', 'role'],
     positional: [],
     examples: [
@@ -29,9 +29,10 @@ export const LOCAL_COMMANDS: Readonly<Record<string, LocalCommand>> = {
     ],
     async run(args) {
       const { serve } = await import('./serve.js');
-      // The option is the role key set last: over the file and TOLLGATE_ROLE, checked with them.
+      // The option is the role key set last: over the file and TOLLGATE_ROLE, checked with them,
+      // and read again the same way on SIGHUP and when the file changes.
       const role = args.values.get('role');
-      return serve(configFromArgs(args.values.get('config'), role === undefined ? process.env : { ...process.env, TOLLGATE_ROLE: role }));
+      return serve(configSource(args.values.get('config'), role === undefined ? process.env : { ...process.env, TOLLGATE_ROLE: role }));
     },
   },
   'init-admin': {

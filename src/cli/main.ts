@@ -1,5 +1,5 @@
 // The commands, loaded by src/main.ts once it has checked the Node.js version.
-import { ConfigError } from '../config/load.js';
+import { ConfigError, formatFaults } from '../config/load.js';
 // Not from admin-client.js, which would load all of undici into every command, `serve` included.
 import { CliFailure } from './failure.js';
 import { helpPointer, UsageError } from './args.js';
@@ -47,7 +47,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof ConfigError) {
       // A fault may carry an excerpt on further lines (a YAML syntax error): indented with it.
-      process.stderr.write(`tollgate: invalid configuration\n${err.faults.map((f) => `  ${f.replace(/\n/g, '\n  ')}`).join('\n')}\n`);
+      process.stderr.write(`tollgate: invalid configuration\n${formatFaults(err).join('\n')}\n`);
       process.exit(2);
     }
     if (err instanceof UsageError) {

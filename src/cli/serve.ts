@@ -2,20 +2,63 @@ import { startReplica, type Replica } from '../app.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
+import { loadConfig, type LoadOptions } from '../config/load.js';
+import type { ConfigReloader } from '../config/reload.js';
+import { ConfigWatch, fingerprintOf } from '../config/config-watch.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createStore } from '../store/create-store.js';
 import type { TokenStore } from '../store/token-store.js';
 import { CliFailure } from './failure.js';
 
-/** `tollgate serve`: runs until SIGTERM/SIGINT, then drains and exits 0; a second signal exits at once. */
-export async function serve(config: Config): Promise<number> {
+/**
+ * `tollgate serve`: runs until SIGTERM/SIGINT, then drains and exits 0; a second signal exits at
+ * once. SIGHUP, or a change of the file (or of its folder), reloads the configuration.
+ */
+export async function serve(source: LoadOptions): Promise<number> {
+  // Read before the file is: a change made while the process starts is reloaded, not missed.
+  const loaded = fingerprintOf(source.path);
+  const config = loadConfig(source);
   const logger = createLogger(config.log.level);
   const store = await createStore(config.store, {
     onChannelSilent: (silentMs) =>
       logger.error({ silentMs }, 'invalidation channel silent for three heartbeats: cache cleared, subscriber renewed'),
   });
   const tollgate = await startOrRelease(config, store, logger, startReplica);
-  return waitForSignal(logger, () => tollgate.shutdown());
+  const stopReloading = reloadOnChange(source, tollgate.reloader, logger, loaded);
+  return waitForSignal(logger, () => {
+    stopReloading();
+    return tollgate.shutdown();
+  });
+}
+
+/**
+ * Reads the configuration again, with the loader and environment of the start, on SIGHUP and
+ * when the file's bytes change (docs/configuration.md, "Reloading"). Returns what stops both.
+ */
+export function reloadOnChange(source: LoadOptions, reloader: ConfigReloader, logger: Logger, loaded?: string): () => void {
+  const reload = (trigger: string) => {
+    try {
+      reloader.reload(() => loadConfig(source), trigger);
+    } catch (err) {
+      logger.error({ err, trigger }, 'configuration reload failed');
+    }
+  };
+  const onHangup = () => reload('SIGHUP');
+  process.on('SIGHUP', onHangup);
+  const watch = new ConfigWatch({
+    path: source.path,
+    loaded,
+    changed: () => reload('file'),
+    unwatchable(folder, err) {
+      // No folder at the default path (no file given): SIGHUP still rereads the environment.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || source.required) logger.warn({ folder, err: err.message }, 'configuration folder not watched: reload with SIGHUP');
+    },
+  });
+  watch.start();
+  return () => {
+    process.off('SIGHUP', onHangup);
+    watch.stop();
+  };
 }
 
 /**

@@ -1,15 +1,31 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { LineCounter, parse as parseYaml, parseDocument, type Document } from 'yaml';
 import { configSchema, type Config } from './schema.js';
 import { DEFAULTS } from './defaults.js';
 
 /** A configuration that cannot be used; `faults` holds one line per problem, each naming its key. */
 export class ConfigError extends Error {
   readonly code = 'TG_CONFIG_INVALID';
+  /**
+   * `faults[i]` names a key the file sets: where (`tollgate.yaml:12`). Kept apart from the
+   * fault text, which reads the same whether the value came from the file or the environment.
+   */
+  lines: ReadonlyArray<string | undefined> = [];
   constructor(readonly faults: string[]) {
     super(faults.join('\n'));
     this.name = 'ConfigError';
   }
+}
+
+/**
+ * The faults as `serve` prints them at start and logs them on a reload: one per line, indented,
+ * each followed by the file and line it was found at when the file sets that key.
+ */
+export function formatFaults(err: ConfigError): string[] {
+  return err.faults.map((fault, i) => {
+    const at = err.lines[i];
+    return `  ${at === undefined ? fault : `${fault} (${at})`}`.replace(/\n/g, '\n  ');
+  });
 }
 
 /** Environment variables that belong to the CLI rather than to configuration keys. */
@@ -132,19 +148,43 @@ export function loadConfig({ path, required, env }: LoadOptions): Config {
       throw new ConfigError([`${path}: cannot read the config file (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
     }
   }
+  let located: ((key: string) => string | undefined) | undefined;
   if (text !== undefined) {
-    try {
-      fromFile = parseYaml(text) ?? {};
-    } catch (err) {
-      throw new ConfigError(yamlFaults(path, text, err as Error));
-    }
+    const lineCounter = new LineCounter();
+    const document = parseDocument(text, { lineCounter });
+    const error = document.errors[0];
+    if (error !== undefined) throw new ConfigError(yamlFaults(path, text, error));
+    fromFile = document.toJS() ?? {};
     if (!isTree(fromFile)) throw new ConfigError([`${path}: expected a map of settings at the top level`]);
+    located = (key) => lineOfKey(document, lineCounter, key, path, env);
   }
   const webhookKeys: WebhookOverride[] = [];
   const fromEnv = envOverrides(env, faults, webhookKeys);
   const tree = merge(merge(DEFAULTS, fromFile), fromEnv);
   applyWebhookKeys(tree, webhookKeys, faults);
-  return validate(tree, faults);
+  try {
+    return validate(tree, faults);
+  } catch (err) {
+    if (err instanceof ConfigError && located !== undefined) err.lines = err.faults.map((fault) => located(fault.slice(0, fault.indexOf(': '))));
+    throw err;
+  }
+}
+
+/**
+ * `file:line` of the deepest part of `key` (`routes.2.path`) the file writes, or undefined when
+ * the file writes none of it (the value came from the defaults or the environment).
+ */
+function lineOfKey(document: Document, lineCounter: LineCounter, key: string, path: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (key === '' || key.startsWith('TOLLGATE_')) return undefined;
+  const parts: Array<string | number> = key.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part.startsWith('"') ? (JSON.parse(part) as string) : part));
+  // Set by the environment: the file's line would point at a value that is not the one refused.
+  const variable = envName(parts.map(String));
+  if (Object.keys(env).some((name) => name === variable || name.startsWith(`${variable}_`))) return undefined;
+  for (let depth = parts.length; depth > 0; depth--) {
+    const node = document.getIn(parts.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range !== undefined) return `${path}:${lineCounter.linePos(node.range[0]).line}`;
+  }
+  return undefined;
 }
 
 /** Lays TOLLGATE_EVENTS_WEBHOOKS_<n>_<KEY> on webhook n of the list the file (or the environment) gave. */

@@ -15,6 +15,9 @@ import { rateLimitField } from '../limits/ratelimit-fields.js';
 import { allowedFields, refusalHeaders } from './answers.js';
 import { Question, readQuestion } from './question.js';
 
+/** What a configuration reload may set on the decision port while it serves. */
+export type DecisionPortSettings = Pick<DecisionPortOptions, 'pathPrefix' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
+
 export interface DecisionPortOptions {
   /** The same decision step instance the proxy port uses. */
   decisions: DecisionStep;
@@ -48,6 +51,7 @@ export class DecisionServer implements ConnectionHost, Verdicts<Question> {
   readonly server: Server;
   private readonly options: DecisionPortOptions;
   private readonly connections: ConnectionSet;
+  private readonly idle: IdleSweeper;
 
   constructor(options: DecisionPortOptions) {
     this.options = options;
@@ -56,6 +60,7 @@ export class DecisionServer implements ConnectionHost, Verdicts<Question> {
     this.server = createServer({ noDelay: true });
     this.server.maxConnections = options.maxConnections;
     const idle = new IdleSweeper(options.idleTimeoutMs, options.clock);
+    this.idle = idle;
     this.server.on('connection', (socket: Socket) => {
       idle.track(socket);
       this.connections.add(new ClientConnection(socket, this));
@@ -64,6 +69,14 @@ export class DecisionServer implements ConnectionHost, Verdicts<Question> {
       idle.stop();
       this.connections.stop();
     });
+  }
+
+  /** Takes reloaded settings: questions judged from now on read them; no connection closes. */
+  apply(settings: DecisionPortSettings): void {
+    Object.assign(this.options, settings);
+    this.connections.headersTimeoutMs = settings.headersTimeoutMs;
+    this.idle.idleMs = settings.idleTimeoutMs;
+    this.server.maxConnections = settings.maxConnections;
   }
 
   get draining(): boolean {

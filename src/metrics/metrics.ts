@@ -75,8 +75,12 @@ const DELIVERY_OUTCOMES = ['delivered', 'retried', 'failed'] as const;
 export const LIVE_PROTOCOLS = ['http', 'websocket', 'grpc'] as const;
 export type LiveProtocol = (typeof LIVE_PROTOCOLS)[number];
 /** Why an open exchange was ended by Tollgate (`exchanges_ended_total{reason}`). */
-export const END_REASONS = ['revoked', 'expired', 'rights', 'quota'] as const;
+export const END_REASONS = ['revoked', 'expired', 'rights', 'quota', 'config'] as const;
 export type EndReason = (typeof END_REASONS)[number];
+
+/** What a configuration reload came to (`config_reloads_total{outcome}`, docs/configuration.md). */
+export const RELOAD_OUTCOMES = ['applied', 'unchanged', 'invalid'] as const;
+export type ReloadOutcome = (typeof RELOAD_OUTCOMES)[number];
 
 /**
  * Every instrument of docs/reference/metrics.md on a private registry. What the data plane updates per request is
@@ -108,6 +112,8 @@ export class Metrics implements CacheObserver {
   private readonly adminRequests: Counter<'route' | 'status'>;
   private readonly webhookDeliveries: Counter<'outcome'>;
   private readonly limitedTotal: Counter<'limit'>;
+  private readonly configReloads: Counter<'outcome'>;
+  private readonly configGeneration: Gauge;
   private readonly adminDuration: Histogram<'route'>;
   /** Decision-port answers by outcome, as plain numbers taken in at each scrape. */
   private readonly decisions = Object.assign(Object.create(null) as Record<string, number>, { allowed: 0, unauthenticated: 0, forbidden: 0, not_found: 0, unavailable: 0 });
@@ -258,7 +264,7 @@ export class Metrics implements CacheObserver {
     });
     this.exchangesEnded = new Counter({
       name: 'tollgate_exchanges_ended_total',
-      help: 'Open exchanges Tollgate ended because their token stopped allowing them, by reason.',
+      help: 'Open exchanges Tollgate ended because their token (or a reloaded route table) stopped allowing them, by reason.',
       labelNames: ['reason'],
       registers,
     });
@@ -327,6 +333,19 @@ export class Metrics implements CacheObserver {
       registers,
     });
     for (const limit of LIMIT_NAMES) this.limitedTotal.inc({ limit }, 0);
+    this.configReloads = new Counter({
+      name: 'tollgate_config_reloads_total',
+      help: 'Configuration reloads (SIGHUP or the file changed), by outcome: applied, unchanged, invalid.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of RELOAD_OUTCOMES) this.configReloads.inc({ outcome }, 0);
+    this.configGeneration = new Gauge({
+      name: 'tollgate_config_generation',
+      help: 'The configuration in force: 1 at start, one more for each reload that changed something.',
+      registers,
+    });
+    this.configGeneration.set(1);
     const decisions = this.decisions;
     new Counter({
       name: 'tollgate_decision_requests_total',
@@ -375,6 +394,12 @@ export class Metrics implements CacheObserver {
     this.upstreamDuration.observe(upstreamSeconds);
     this.bytesIn.count += requestBytes;
     this.bytesOut.count += responseBytes;
+  }
+
+  /** ReloadObserver: a reload ended; `generation` is the configuration now in force. */
+  configReloaded(outcome: ReloadOutcome, generation: number): void {
+    this.configReloads.inc({ outcome });
+    this.configGeneration.set(generation);
   }
 
   exchangeEnded(reason: EndReason): void {

@@ -13,7 +13,8 @@ export class ConnectionSet {
   private isDraining = false;
   private drained: (() => void) | undefined;
 
-  constructor(private readonly headersTimeoutMs: number) {
+  /** `headersTimeoutMs` may be set anew (a configuration reload); the next check reads it. */
+  constructor(public headersTimeoutMs: number) {
     this.headTimer = setInterval(() => this.checkHeads(), Math.max(100, Math.min(1000, headersTimeoutMs / 2)));
     this.headTimer.unref();
   }

@@ -40,6 +40,7 @@ const CLOSE_REASONS: Readonly<Record<EndReason, string>> = {
   rights: 'token revoked',
   expired: 'token expired',
   quota: 'quota exceeded',
+  config: 'route changed',
 };
 
 /** What the client connection parsed from a request head, in one pass over its fields. */

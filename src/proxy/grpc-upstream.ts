@@ -14,7 +14,8 @@ export class GrpcUpstream {
   constructor(
     url: string,
     /** `proxy.timeouts.connect`: a session not connected by then fails its calls (14 UNAVAILABLE). */
-    private readonly connectTimeoutMs: number,
+    /** May be set anew (a configuration reload); the next connect reads it. */
+    public connectTimeoutMs: number,
   ) {
     this.authority = new URL(url).host;
   }

@@ -28,7 +28,8 @@ export class HeaderBlockDeadline {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly deadlineMs: number,
+    /** May be set anew (a configuration reload); the next sweep reads it. */
+    public deadlineMs: number,
     intervalMs = Math.max(50, Math.min(1000, deadlineMs / 4)),
   ) {
     this.timer = setInterval(() => this.sweep(), intervalMs);

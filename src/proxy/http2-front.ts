@@ -17,6 +17,9 @@ import { HeaderBlockDeadline } from './header-block-deadline.js';
 import type { UpstreamFailure } from './upstream-errors.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
+/** What a configuration reload may set on the HTTP/2 front while it serves. */
+export type Http2Settings = Pick<Http2FrontOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs'>;
+
 export interface Http2FrontOptions {
   upstream: UpstreamPool;
   /** Where gRPC calls go; undefined: they are refused with 14 UNAVAILABLE once judged. */
@@ -74,6 +77,12 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
       socket.unshift(firstBytes);
     }
     this.server.emit('connection', socket);
+  }
+
+  /** Takes reloaded settings: streams opened from now on read them; open sessions carry on. */
+  apply(settings: Http2Settings): void {
+    Object.assign(this.options, settings);
+    this.headerBlocks.deadlineMs = settings.headersTimeoutMs;
   }
 
   /** Open HTTP/2 connections. */

@@ -20,7 +20,8 @@ export class IdleSweeper {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly idleMs: number,
+    /** May be set anew (a configuration reload); the next sweep reads it. */
+    public idleMs: number,
     private readonly clock: Clock,
     intervalMs = Math.max(50, Math.min(1000, idleMs / 4)),
   ) {

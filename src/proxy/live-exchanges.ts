@@ -1,13 +1,13 @@
 import type { Clock } from '../clock.js';
 import { authorize, type Identity } from '../auth/authorize.js';
-import type { ForwardIdentity } from '../auth/decide.js';
+import type { AllowedRequest, ForwardIdentity } from '../auth/decide.js';
 import { UNAVAILABLE, UNKNOWN, type TokenCache } from '../auth/token-cache.js';
 import type { EndReason, LiveProtocol, Metrics } from '../metrics/metrics.js';
 import type { Invalidation } from '../store/token-store.js';
 import type { Right } from '../tokens/record.js';
 
 /** An exchange in flight on a token: an HTTP request, a WebSocket, a gRPC call. */
-export interface LiveExchange {
+export interface LiveExchange extends AllowedRequest {
   readonly identity: ForwardIdentity | undefined;
   readonly token?: Identity | undefined;
   /** The `live_exchanges` label it counts under. */
@@ -34,9 +34,9 @@ export interface LiveExchangesOptions {
   cache: TokenCache;
   clock: Clock;
   metrics: Metrics;
-  /** Off: exchanges are counted but never ended (`proxy.endOnRevoke: false`). */
+  /** Off: exchanges are counted but never ended (`proxy.endOnRevoke: false`). Set anew by a reload. */
   endOnRevoke: boolean;
-  /** The cache TTL: a token with open exchanges is read again at least this often. */
+  /** The cache TTL: a token with open exchanges is read again at least this often. Set anew by a reload. */
   recheckMs: number;
   /** How often expiry is looked for (default 250 ms). */
   sweepMs?: number;
@@ -53,6 +53,8 @@ export interface LiveExchangesOptions {
  */
 export class LiveExchanges {
   private readonly tokens = new Map<string, TokenEntry>();
+  /** Exchanges on a public route (no token): only a reload of the routes judges them again. */
+  private readonly tokenless = new Set<LiveExchange>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly options: LiveExchangesOptions) {
@@ -63,7 +65,10 @@ export class LiveExchanges {
   add(exchange: LiveExchange): void {
     const id = exchange.identity?.tokenId;
     const token = exchange.token;
-    if (id === undefined || token === undefined) return;
+    if (id === undefined || token === undefined) {
+      this.tokenless.add(exchange);
+      return;
+    }
     const entry = this.tokens.get(id);
     if (entry !== undefined && entry.token === token) {
       // The hot path: the token as this registry last saw it current (an invalidation that
@@ -91,7 +96,10 @@ export class LiveExchanges {
   /** The exchange ended (however it ended). The emptied entry stays until the next sweep. */
   remove(exchange: LiveExchange): void {
     const id = exchange.identity?.tokenId;
-    if (id === undefined) return;
+    if (id === undefined) {
+      this.tokenless.delete(exchange);
+      return;
+    }
     if (this.tokens.get(id)?.exchanges.delete(exchange) === true) this.options.metrics.live[exchange.liveProtocol]--;
   }
 
@@ -112,6 +120,35 @@ export class LiveExchanges {
       const user = entry.token.record.user;
       if (users === undefined || (user !== null && users.includes(user)) || (isTeamChange && (entry.token.workload?.teams.length ?? 0) > 0)) this.recheck(entry);
     }
+  }
+
+  /** A reload set `proxy.endOnRevoke` or `cache.ttl`: the next sweep reads them. */
+  retune(settings: Pick<LiveExchangesOptions, 'endOnRevoke' | 'recheckMs'>): void {
+    Object.assign(this.options, settings);
+  }
+
+  /**
+   * The routes changed (a configuration reload): each open exchange is judged again on its token
+   * as last read, and one `isAllowed` refuses now ends (`exchanges_ended_total{reason="config"}`).
+   */
+  rejudge(isAllowed: (exchange: LiveExchange, token: Identity | undefined) => boolean): number {
+    if (!this.options.endOnRevoke) return 0;
+    let ended = 0;
+    // One on a route that was public and is no more has no token to go on.
+    for (const exchange of [...this.tokenless]) {
+      if (isAllowed(exchange, undefined)) continue;
+      exchange.end('config');
+      this.tokenless.delete(exchange);
+      ended++;
+    }
+    for (const entry of this.tokens.values()) {
+      for (const exchange of [...entry.exchanges]) {
+        if (isAllowed(exchange, entry.token)) continue;
+        this.end(exchange, 'config');
+        ended++;
+      }
+    }
+    return ended;
   }
 
   /** Messages may have been missed: every token with open exchanges is read again. */

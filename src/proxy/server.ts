@@ -19,6 +19,9 @@ import type { LiveExchanges } from './live-exchanges.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { UpstreamFailure } from './upstream-errors.js';
 
+/** What a configuration reload may set on the proxy port while it serves. */
+export type ProxySettings = Pick<ProxyOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
+
 export interface ProxyOptions {
   upstream: UpstreamPool;
   /** The decision step this port shares with the decision port. */
@@ -67,6 +70,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   readonly server: Server;
   private readonly options: ProxyOptions;
   private readonly connections: ConnectionSet;
+  private readonly idle: IdleSweeper;
 
   get draining(): boolean {
     return this.connections.draining;
@@ -86,6 +90,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     // Beyond this many connections new ones are closed at once (a flood cannot exhaust sockets).
     this.server.maxConnections = options.maxConnections;
     const idle = new IdleSweeper(options.idleTimeoutMs, options.clock);
+    this.idle = idle;
     const http2 = options.http2;
     this.server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
       idle.track(socket);
@@ -99,6 +104,17 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
       this.connections.stop();
       http2?.stop();
     });
+  }
+
+  /**
+   * Takes reloaded settings: each request forwarded from now on reads them (a new upstream pool
+   * included); open connections and exchanges carry on.
+   */
+  apply(settings: ProxySettings): void {
+    Object.assign(this.options, settings);
+    this.connections.headersTimeoutMs = settings.headersTimeoutMs;
+    this.idle.idleMs = settings.idleTimeoutMs;
+    this.server.maxConnections = settings.maxConnections;
   }
 
   now(): number {

@@ -39,6 +39,8 @@ export class UpstreamPool {
   private readonly waiting: UpstreamUser[] = [];
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /** Replaced by a reload: busy sockets finish their exchange, then close; none is kept idle. */
+  private retired = false;
 
   constructor(readonly options: UpstreamPoolOptions) {
     const url = new URL(options.url);
@@ -97,12 +99,33 @@ export class UpstreamPool {
     return connection;
   }
 
+  /** A reload set new timeouts: each busy socket's next deadline check reads them. */
+  retime(timeouts: Pick<UpstreamPoolOptions, 'connectTimeoutMs' | 'headersTimeoutMs' | 'idleTimeoutMs'>): void {
+    Object.assign(this.options, timeouts);
+  }
+
+  /**
+   * A reload moved the upstream (or the pool's size): requests waiting for a socket go to
+   * `successor`, idle sockets close now, busy ones when their exchange ends (a download or a
+   * WebSocket on the old upstream carries on). A retry of a request that met a closing socket
+   * still opens one here: it was sent to this upstream.
+   */
+  retire(successor: UpstreamPool): void {
+    this.retired = true;
+    for (const connection of this.idle.splice(0)) connection.destroy();
+    for (const user of this.waiting.splice(0)) successor.dispatch(user);
+    if (this.busy.size === 0) clearInterval(this.timer);
+  }
+
   /** Called by a connection whose exchange ended with the socket still good for another. */
   released(connection: UpstreamConnection): void {
     this.busy.delete(connection);
     const next = this.waiting.shift();
     if (next !== undefined) return this.run(connection, next);
-    if (this.closed) return connection.destroy();
+    if (this.closed || this.retired) {
+      if (this.retired && this.busy.size === 0) clearInterval(this.timer);
+      return connection.destroy();
+    }
     connection.idleSince = performance.now();
     this.idle.push(connection);
   }
@@ -112,6 +135,7 @@ export class UpstreamPool {
     this.busy.delete(connection);
     const at = this.idle.indexOf(connection);
     if (at !== -1) this.idle.splice(at, 1);
+    if (this.retired && this.size === 0) clearInterval(this.timer);
     // A slot opened: a waiting request gets a new socket.
     if (this.waiting.length > 0 && !this.closed && this.size < this.options.connections) this.run(this.open(), this.waiting.shift()!);
   }

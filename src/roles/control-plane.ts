@@ -2,7 +2,9 @@ import type { Server } from 'node:http';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { TokenCache } from '../auth/token-cache.js';
-import { createAdminServer } from '../admin/server.js';
+import { createAdminServer, type AdminOptions } from '../admin/server.js';
+import type { ConfigPart } from '../config/reload.js';
+import { CONTROL_PLANE_KEYS } from './replica.js';
 import { DirectoryService } from '../admin/directory-service.js';
 import { Invalidator, type LocalEviction } from '../admin/invalidator.js';
 import { LeakBudget } from '../admin/leak-budget.js';
@@ -44,6 +46,9 @@ export class ControlPlane {
   /** The admin port's server, not yet listening. */
   readonly admin: Server;
 
+  /** What the admin server reads per request; a reload sets its fields anew. */
+  private readonly adminOptions: AdminOptions;
+
   constructor({ config, store, cache, metrics, logger, clock, fetcher, eviction, limits, isDraining }: ControlPlaneParts) {
     this.outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
     const events = this.outbox;
@@ -56,7 +61,7 @@ export class ControlPlane {
     this.tokens = new TokenService({ store: adminStore, clock, invalidator, connectUri: config.admin.connectUri, maxLifetimeMs: config.admin.maxTokenLifetime });
     this.directory = new DirectoryService({ store: adminStore, clock, tokens: this.tokens, invalidator });
     this.limits = limits ?? new Limiter({ store, clock, logger, observer: metrics });
-    this.admin = createAdminServer({
+    this.adminOptions = {
       store,
       cache,
       tokens: this.tokens,
@@ -71,7 +76,27 @@ export class ControlPlane {
       isDraining,
       limits: this.limits,
       timeouts: { headersMs: config.admin.timeouts.headers, requestMs: config.admin.timeouts.request },
-    });
+    };
+    this.admin = createAdminServer(this.adminOptions);
+  }
+
+  /**
+   * What a configuration reload swaps in the control plane (docs/configuration.md, "Reloading"):
+   * whether /metrics asks for a token, the connect URI of new personal tokens, and the lifetime
+   * cap of expiries set from then on (and shown by GET /v1/settings).
+   */
+  configParts(): ConfigPart[] {
+    const options = this.adminOptions;
+    return [
+      {
+        keys: CONTROL_PLANE_KEYS,
+        apply: (next) => {
+          options.metricsAuth = next.admin.metricsAuth;
+          options.settings = { ...options.settings, maxTokenLifetimeMs: next.admin.maxTokenLifetime };
+          this.tokens.retune({ connectUri: next.admin.connectUri, maxLifetimeMs: next.admin.maxTokenLifetime });
+        },
+      },
+    ];
   }
 
   /** Opens the webhook queues: started before the admin port answers, no change made here is missed. */

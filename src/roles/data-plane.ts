@@ -5,7 +5,6 @@ import { LastUsedRecorder } from '../auth/last-used.js';
 import { RouteTable } from '../auth/routes.js';
 import type { TokenCache } from '../auth/token-cache.js';
 import { DecisionStep } from '../auth/decide.js';
-import { AddressList } from '../auth/address-bounds.js';
 import { DecisionServer } from '../decision/server.js';
 import { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../log/logger.js';
@@ -16,6 +15,8 @@ import { LiveExchanges } from '../proxy/live-exchanges.js';
 import { ProxyServer, refusalHeaders } from '../proxy/server.js';
 import { CertificateWatcher, readCertificateAtStart } from '../proxy/tls-certificate.js';
 import { UpstreamPool } from '../proxy/upstream-pool.js';
+import { dataPlaneParts, trustedProxiesOf, upstreamOptions, type UpstreamSlot } from '../proxy/data-plane-reload.js';
+import type { ConfigPart } from '../config/reload.js';
 import type { Invalidation, TokenStore } from '../store/token-store.js';
 import type { WorkloadIdentity } from '../identity/workload-identity.js';
 import { listen } from './replica.js';
@@ -40,7 +41,10 @@ export class DataPlane {
   readonly limits: Limiter;
   private readonly live: LiveExchanges;
   private readonly lastUsed: LastUsedRecorder;
-  private readonly upstream: UpstreamPool;
+  /** The pool new requests go to; a reload that moves the upstream puts a new one here. */
+  private readonly upstream: UpstreamSlot;
+  private readonly decisions: DecisionStep;
+  private readonly http2: Http2Front;
   private readonly grpc: GrpcUpstream | undefined;
   private readonly proxy: ProxyServer;
   private readonly decisionServer: DecisionServer | undefined;
@@ -60,21 +64,15 @@ export class DataPlane {
       metrics.storeError('touchLastUsed');
       logger.warn({ err: (err as Error).message }, 'lastUsedAt write failed; will retry');
     });
-    this.upstream = new UpstreamPool({
-      url: config.proxy.upstream,
-      connections: config.proxy.connections,
-      connectTimeoutMs: config.proxy.timeouts.connect,
-      headersTimeoutMs: config.proxy.timeouts.headers,
-      idleTimeoutMs: config.proxy.timeouts.idle,
-    });
+    this.upstream = { pool: new UpstreamPool(upstreamOptions(config)) };
     // One decision step, shared by every port that judges requests.
     this.limits = new Limiter({ store, clock, logger, observer: metrics });
     // The first X-Forwarded-For hop names the client only when the peer is a trusted proxy (allowFrom).
-    const trustedProxies = config.proxy.trustedProxies.length > 0 ? new AddressList(config.proxy.trustedProxies) : undefined;
-    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, clock, limits: this.limits, workload: parts.workload?.authenticators, trustedProxies });
+    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, clock, limits: this.limits, workload: parts.workload?.authenticators, trustedProxies: trustedProxiesOf(config) });
+    this.decisions = decisions;
     this.grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
     const http2 = new Http2Front({
-      upstream: this.upstream,
+      upstream: this.upstream.pool,
       grpc: this.grpc,
       decisions,
       metrics,
@@ -99,10 +97,17 @@ export class DataPlane {
       idleTimeoutMs: config.proxy.timeouts.idle,
       maxConnections: config.proxy.maxConnections,
     };
+    this.http2 = http2;
     const tls = this.tls === undefined ? undefined : { ...this.tls.options, ...parts.workload?.clientTls };
-    this.proxy = new ProxyServer({ ...front, tls, http2, upstream: this.upstream, decisions, live });
+    this.proxy = new ProxyServer({ ...front, tls, http2, upstream: this.upstream.pool, decisions, live });
     // The decision port judges with the same step instance: one cache, one route table, one lastUsed.
     this.decisionServer = config.decision.listen ? new DecisionServer({ ...front, decisions, pathPrefix: config.decision.pathPrefix }) : undefined;
+  }
+
+  /** What a configuration reload swaps in the data plane, part by part (docs/configuration.md, "Reloading"). */
+  configParts(): ConfigPart[] {
+    const { logger, clock } = this.parts;
+    return dataPlaneParts({ logger, clock, lastUsed: this.lastUsed, live: this.live, decisions: this.decisions, upstream: this.upstream, grpc: this.grpc, proxy: this.proxy, http2: this.http2, decisionServer: this.decisionServer });
   }
 
   /** notAfter (epoch seconds) of the certificate the proxy port serves now; undefined without TLS. */
@@ -158,7 +163,7 @@ export class DataPlane {
     await this.lastUsed.stop().catch(() => {});
     clearInterval(this.limitsUpkeep);
     await this.limits.drain();
-    this.upstream.close();
+    this.upstream.pool.close();
     this.live.close();
     this.grpc?.close();
     this.certificates?.stop();

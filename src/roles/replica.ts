@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { TokenCache, type PrincipalSource } from '../auth/token-cache.js';
 import type { Logger } from '../log/logger.js';
+import type { ConfigPart } from '../config/reload.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Invalidation, TokenStore } from '../store/token-store.js';
 
@@ -23,6 +24,40 @@ export function createTokenCache(config: Config, store: TokenStore, clock: Clock
     negativeTtlMs: config.cache.negativeTtl,
     staleIfErrorMs: config.cache.staleIfError,
   });
+}
+
+/** Every key the data plane's parts own (a control replica, which has none of them, takes them as applied). */
+export const DATA_PLANE_KEYS = [
+  'cache.lastUsedInterval',
+  'cache.ttl',
+  'decision.pathPrefix',
+  'proxy.accessLog',
+  'proxy.connections',
+  'proxy.endOnRevoke',
+  'proxy.forwardAuthorization',
+  'proxy.maxConnections',
+  'proxy.shutdownGrace',
+  'proxy.timeouts',
+  'proxy.trustedProxies',
+  'proxy.upstream',
+  'routes',
+] as const;
+
+/** Every key the control plane's parts own (a proxy replica's probe port reads `admin.metricsAuth` of them). */
+export const CONTROL_PLANE_KEYS = ['admin.metricsAuth', 'admin.connectUri', 'admin.maxTokenLifetime'] as const;
+
+/**
+ * What every role swaps on a reload: the log level, and the token cache's sizes and TTLs (the
+ * proxy judges with the cache, the admin API authenticates with it).
+ */
+export function replicaParts(logger: Logger, cache: TokenCache): ConfigPart[] {
+  return [
+    { keys: ['log.level'], apply: (next) => void (logger.level = next.log.level) },
+    {
+      keys: ['cache.max', 'cache.ttl', 'cache.negativeMax', 'cache.negativeTtl', 'cache.staleIfError'],
+      apply: (next) => cache.resize({ max: next.cache.max, ttlMs: next.cache.ttl, negativeMax: next.cache.negativeMax, negativeTtlMs: next.cache.negativeTtl, staleIfErrorMs: next.cache.staleIfError }),
+    },
+  ];
 }
 
 /** Who else hears the store's invalidations after the cache (the open exchanges of a proxy). */
