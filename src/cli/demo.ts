@@ -73,15 +73,22 @@ export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.Wri
   }
   const now = systemClock.now();
   await store.createRepository({ name: DEMO_REPOSITORY, createdAt: now, createdBy: 'demo' });
-  // A restart cannot show the old secrets again (they are not stored): it replaces the old demo tokens.
+  // A restart cannot show the old secrets again (they are not stored): it replaces the old demo
+  // tokens through the admin API, so their history says who did it. Names are unique per
+  // repository, so the new admin token takes its name once the old one is deleted.
   const earlier = await earlierDemoTokens(store);
   const admin = await tollgate.tokens.createUnchecked('demo', {
     kind: 'repository',
-    name: ADMIN_NAME,
+    name: earlier.length === 0 ? ADMIN_NAME : `${ADMIN_NAME} (replacing an earlier run)`,
     repository: ALL_REPOSITORIES,
     rights: [...RIGHTS],
     expiresIn: '30d',
   });
+  const proxy = `http://127.0.0.1:${tollgate.proxyPort}`;
+  const adminUrl = `http://127.0.0.1:${tollgate.adminPort}`;
+  const client = new AdminClient(adminUrl, admin.secret);
+  const replaced = await replaceTokens(client, earlier);
+  if (earlier.length > 0) await client.call('PATCH', `/v1/tokens/${admin.token.id}`, { name: ADMIN_NAME });
   const data = await tollgate.tokens.createUnchecked('demo', {
     kind: 'repository',
     name: DATA_NAME,
@@ -89,9 +96,6 @@ export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.Wri
     rights: ['query', 'stream'],
     expiresIn: '30d',
   });
-  const proxy = `http://127.0.0.1:${tollgate.proxyPort}`;
-  const adminUrl = `http://127.0.0.1:${tollgate.adminPort}`;
-  const replaced = await replaceTokens(new AdminClient(adminUrl, admin.secret), earlier);
   const bearer = (secret: string) => `-H "Authorization: Bearer ${secret}"`;
   out.write(
     [
