@@ -154,7 +154,12 @@ export function loadConfig({ path, required, env }: LoadOptions): Config {
     const document = parseDocument(text, { lineCounter });
     const error = document.errors[0];
     if (error !== undefined) throw new ConfigError(yamlFaults(path, text, error));
-    fromFile = document.toJS() ?? {};
+    try {
+      fromFile = document.toJS() ?? {};
+    } catch (err) {
+      // What parses may still not resolve (an alias to no anchor, `*!`): a YAML fault, not a crash.
+      throw new ConfigError(yamlFaults(path, text, err as Error));
+    }
     if (!isTree(fromFile)) throw new ConfigError([`${path}: expected a map of settings at the top level`]);
     located = (key) => lineOfKey(document, lineCounter, key, path, env);
   }
