@@ -25,6 +25,8 @@ export interface ConfigWatchOptions {
 export class ConfigWatch {
   private readonly watchers = new Map<string, FSWatcher>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the first event of the burst now being waited out came (Date.now()). */
+  private burstStartedAt: number | undefined;
   private seen: string;
   private stopped = false;
 
@@ -78,11 +80,16 @@ export class ConfigWatch {
   private poke(): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.settle(), this.options.debounceMs ?? 250);
+    // A trailing debounce, bounded: a folder written to all the time must not hold a change back for ever.
+    const debounceMs = this.options.debounceMs ?? 250;
+    const now = Date.now();
+    this.burstStartedAt ??= now;
+    this.timer = setTimeout(() => this.settle(), Math.max(0, Math.min(debounceMs, this.burstStartedAt + 4 * debounceMs - now)));
     this.timer.unref();
   }
 
   private settle(): void {
+    this.burstStartedAt = undefined;
     if (this.stopped) return;
     // The link may now point into a new folder (the old one is about to be removed).
     this.follow();

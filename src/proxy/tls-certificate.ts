@@ -83,6 +83,11 @@ export interface CertificateTarget {
 
 /** How long the files must be still before they are read: a rotation writes several. */
 const DEBOUNCE_MS = 200;
+/**
+ * The longest a burst of events may hold the read back: a folder written to all the time (a
+ * log beside the certificate) would otherwise push a trailing debounce away for ever.
+ */
+const MAX_WAIT_MS = 1000;
 
 /**
  * Serves the certificate in `proxy.tls.cert`/`key` and follows its rotation. The directories are
@@ -94,6 +99,8 @@ const DEBOUNCE_MS = 200;
 export class CertificateWatcher {
   private watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** When the first event of the burst now being waited out came (Date.now()). */
+  private burstStartedAt: number | undefined;
   private current: CertificateFacts;
   private clientCa: Buffer | undefined;
 
@@ -129,13 +136,17 @@ export class CertificateWatcher {
 
   private changed(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.reload(), DEBOUNCE_MS);
+    const now = Date.now();
+    this.burstStartedAt ??= now;
+    const wait = Math.max(0, Math.min(DEBOUNCE_MS, this.burstStartedAt + MAX_WAIT_MS - now));
+    this.timer = setTimeout(() => this.reload(), wait);
     this.timer.unref();
   }
 
   /** Reads the files again; public so an operator signal or a test can ask for it. */
   reload(): boolean {
     this.timer = undefined;
+    this.burstStartedAt = undefined;
     let material: CertificateMaterial;
     try {
       material = readCertificate(this.certPath, this.keyPath);
