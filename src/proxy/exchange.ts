@@ -18,7 +18,7 @@ import type { LiveExchange } from './live-exchanges.js';
 import type { Tunnel, TunnelOwner } from './tunnel.js';
 import { GOING_AWAY, websocketAccept } from './websocket-frames.js';
 import { IDEMPOTENT, type Framing, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
-import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
+import type { UpstreamFault, UpstreamFaultReason } from './upstream-fault.js';
 
 /** Where an exchange reports its end (metrics, access log) and asks the clock. */
 export interface ExchangeSink {
@@ -27,7 +27,7 @@ export interface ExchangeSink {
   now(): number;
   finished(exchange: Exchange, outcome: Outcome, status: number): void;
   abandoned(exchange: Exchange): void;
-  upstreamFailed(reason: UpstreamFailure['reason']): void;
+  upstreamFailed(reason: UpstreamFaultReason): void;
   /** An open exchange was cut by Tollgate itself (exchanges_ended_total, docs/reference/metrics.md). */
   exchangeCut?(reason: EndReason): void;
 }
@@ -402,12 +402,11 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     return this.phase === 'tunnel' || this.isUpgrade ? 'websocket' : 'http';
   }
 
-  upstreamFailed(err: Error): void {
+  upstreamFailed(failure: UpstreamFault): void {
     if (this.phase === 'done') return;
     this.upstream = undefined;
     this.phase = 'done';
     this.releaseLimits();
-    const failure = classifyUpstreamError(err);
     this.sink.upstreamFailed(failure.reason);
     if (this.headSent) {
       // Mid-body: the status is gone, so the response is cut to show it is incomplete.

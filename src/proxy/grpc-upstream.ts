@@ -1,3 +1,4 @@
+import { upstreamTimeout } from './upstream-fault.js';
 import { connect, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 
 /**
@@ -34,7 +35,7 @@ export class GrpcUpstream {
     session.on('goaway', () => this.drop(session));
     session.on('close', () => this.drop(session));
     const timer = setTimeout(() => {
-      if (session.connecting) session.destroy(Object.assign(new Error('gRPC upstream connect timed out'), { code: 'ETIMEDOUT' }));
+      if (session.connecting) session.destroy(upstreamTimeout('connect'));
     }, this.connectTimeoutMs);
     timer.unref();
     session.once('connect', () => clearTimeout(timer));

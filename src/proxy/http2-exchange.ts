@@ -14,13 +14,13 @@ import type { LiveExchange } from './live-exchanges.js';
 import { GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE, grpcMessage, grpcStatusFor } from './grpc-status.js';
 import { http2ResponseHeaders, http2Trailers, relayedHeaders, type StreamHead } from './http2-headers.js';
 import { IDEMPOTENT, type Framing, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
-import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js';
+import { UpstreamFault, type UpstreamFaultReason } from './upstream-fault.js';
 
 /** Where a stream exchange reports its end (metrics, access log). */
 export interface StreamSink {
   finished(exchange: StreamExchange, outcome: Outcome, status: number): void;
   abandoned(exchange: StreamExchange): void;
-  upstreamFailed(reason: UpstreamFailure['reason']): void;
+  upstreamFailed(reason: UpstreamFaultReason): void;
   /** Tollgate ended an open exchange itself (exchanges_ended_total). */
   exchangeCut?(reason: EndReason): void;
   /** The injected clock, for the token's limits. */
@@ -311,7 +311,7 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
       this.upstream?.abort();
       this.upstream = undefined;
       this.sink.upstreamFailed('other');
-      return this.failed({ ...PROBLEMS.upstream_error, reason: 'other' });
+      return this.failed(new UpstreamFault('other', false, 'upstream response carries a field HTTP/2 forbids'));
     }
     stream.once('wantTrailers', () => this.sendTrailers());
   }
@@ -346,15 +346,14 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
     this.sink.finished(this, 'allowed', this.status);
   }
 
-  upstreamFailed(err: Error): void {
+  upstreamFailed(failure: UpstreamFault): void {
     if (this.phase === 'done') return;
     this.upstream = undefined;
-    const failure = classifyUpstreamError(err);
     this.sink.upstreamFailed(failure.reason);
     this.failed(failure);
   }
 
-  private failed(failure: UpstreamFailure): void {
+  private failed(failure: UpstreamFault): void {
     this.phase = 'done';
     const stream = this.stream;
     if (stream.headersSent) {

@@ -14,7 +14,7 @@ import { upstreamHeaders } from './headers.js';
 import { StreamExchange, type StreamSink } from './http2-exchange.js';
 import { streamHead } from './http2-headers.js';
 import { HeaderBlockDeadline } from './header-block-deadline.js';
-import type { UpstreamFailure } from './upstream-errors.js';
+import type { UpstreamFaultReason } from './upstream-fault.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 /** What a configuration reload may set on the HTTP/2 front while it serves. */
@@ -220,7 +220,7 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
   }
 
   /** StreamSink: the upstream failed. */
-  upstreamFailed(reason: UpstreamFailure['reason']): void {
+  upstreamFailed(reason: UpstreamFaultReason): void {
     this.options.metrics.upstreamError(reason);
   }
 }

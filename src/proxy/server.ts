@@ -17,7 +17,7 @@ import { ConnectionSet } from './connection-set.js';
 import { IdleSweeper } from './idle-sweeper.js';
 import type { LiveExchanges } from './live-exchanges.js';
 import type { UpstreamPool } from './upstream-pool.js';
-import type { UpstreamFailure } from './upstream-errors.js';
+import type { UpstreamFaultReason } from './upstream-fault.js';
 
 /** What a configuration reload may set on the proxy port while it serves. */
 export type ProxySettings = Pick<ProxyOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
@@ -230,7 +230,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   }
 
   /** ExchangeSink: the upstream failed. */
-  upstreamFailed(reason: UpstreamFailure['reason']): void {
+  upstreamFailed(reason: UpstreamFaultReason): void {
     this.options.metrics.upstreamError(reason);
   }
 

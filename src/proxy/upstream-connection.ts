@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE, trimValues } from './http1-codec.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import { writeChunk } from './chunked.js';
+import { invalidResponse, socketFault, upstreamClosed, upstreamTimeout, type UpstreamFault } from './upstream-fault.js';
 
 /**
  * Methods whose request may be sent twice (RFC 9110 §9.2.2): what a user's retryOnce allows,
@@ -36,7 +37,7 @@ export interface UpstreamUser {
   /** The upstream answered 101: the socket (no longer this pool's) and the bytes after the head. */
   upgraded?(socket: Socket, rest: Buffer): void;
   /** The upstream failed this request; `started`: some of the response was already passed on. */
-  upstreamFailed(err: Error, started: boolean): void;
+  upstreamFailed(fault: UpstreamFault, started: boolean): void;
 }
 
 type Phase = 'waiting' | 'head' | 'body' | 'idle';
@@ -61,8 +62,6 @@ export class ReadBuffer {
   }
 }
 
-const timeoutError = (what: string, code: string) => Object.assign(new Error(`upstream ${what} timed out`), { code });
-
 /**
  * One socket to the upstream with its llhttp response parser. It carries one exchange at a
  * time; when the response ends with keep-alive and the request was sent whole, the pool gets it
@@ -86,7 +85,8 @@ export class UpstreamConnection extends Http1Parser {
   private isReadKept = false;
   /** After a 101 the socket is the tunnel's, which reads `data` events. */
   private isHandedOver = false;
-  private error: Error | undefined;
+  /** The first fault seen on this socket: what its user is told when it closes. */
+  private fault: UpstreamFault | undefined;
   private status = 0;
   private readonly fields = new FieldList();
   private trailers: FieldList | undefined;
@@ -106,7 +106,7 @@ export class UpstreamConnection extends Http1Parser {
     });
     socket.on('data', (chunk: Buffer) => this.received(chunk));
     socket.on('end', this.onEnd);
-    socket.on('error', (err) => (this.error ??= err));
+    socket.on('error', (err) => (this.fault ??= socketFault(err)));
     socket.on('close', () => this.closed());
     socket.on('drain', () => this.user?.upstreamDrained());
   }
@@ -171,11 +171,11 @@ export class UpstreamConnection extends Http1Parser {
   /** Called by the pool's sweep: connect, headers and idle timeouts without a timer per request. */
   checkDeadline(now: number): void {
     if (!this.connected) {
-      if (now - this.since >= this.pool.options.connectTimeoutMs) this.fail(timeoutError('connect', 'UND_ERR_CONNECT_TIMEOUT'));
+      if (now - this.since >= this.pool.options.connectTimeoutMs) this.fail(upstreamTimeout('connect'));
       return;
     }
     if (this.phase === 'head' && this.requestDone) {
-      if (now - this.since >= this.pool.options.headersTimeoutMs) this.fail(timeoutError('headers', 'UND_ERR_HEADERS_TIMEOUT'));
+      if (now - this.since >= this.pool.options.headersTimeoutMs) this.fail(upstreamTimeout('headers'));
       return;
     }
     if (this.phase === 'head' || this.phase === 'body') {
@@ -185,13 +185,13 @@ export class UpstreamConnection extends Http1Parser {
         this.lastBytes = bytes;
         this.since = now;
       } else if (now - this.since >= this.pool.options.idleTimeoutMs) {
-        this.fail(timeoutError('body', 'UND_ERR_BODY_TIMEOUT'));
+        this.fail(upstreamTimeout('body'));
       }
     }
   }
 
-  private fail(err: Error): void {
-    this.error = err;
+  private fail(fault: UpstreamFault): void {
+    this.fault = fault;
     this.socket.destroy();
   }
 
@@ -215,7 +215,7 @@ export class UpstreamConnection extends Http1Parser {
     }
     const result = this.execute(chunk);
     if (result.kind === 'ok') return;
-    if (result.kind === 'error') return this.fail(Object.assign(new Error(`upstream response is not valid HTTP/1.1: ${result.reason}`), { code: 'UND_ERR_INVALID' }));
+    if (result.kind === 'error') return this.fail(invalidResponse(result.reason));
     if (this.switching) return this.handOver(result.rest);
     // Paused: the response ended (onMessageComplete). Anything after it was never asked for.
     if (result.rest.length > 0) return void this.socket.destroy();
@@ -273,11 +273,12 @@ export class UpstreamConnection extends Http1Parser {
     this.pool.gone(this);
     if (user === undefined) return;
     // A reused socket the upstream had already closed: it saw nothing of this request.
-    if (!this.responseStarted && this.uses > 1 && this.error?.message.includes('timed out') !== true && user.retryOnce()) {
+    const fault = this.fault ?? upstreamClosed();
+    if (!this.responseStarted && this.uses > 1 && fault.retryable && user.retryOnce()) {
       this.pool.dispatch(user, true);
       return;
     }
-    user.upstreamFailed(this.error ?? Object.assign(new Error('upstream closed the connection'), { code: 'ECONNRESET' }), started);
+    user.upstreamFailed(fault, started);
   }
 
   // llhttp callbacks (response mode).
@@ -310,7 +311,7 @@ export class UpstreamConnection extends Http1Parser {
       // else, or without the proof, would turn the connection into a tunnel no check covers.
       trimValues(raw);
       if (this.user?.isUpgrade !== true || !this.user.acceptsSwitch!(raw)) {
-        this.fail(Object.assign(new Error('upstream switched protocols without a WebSocket handshake to answer'), { code: 'UND_ERR_INVALID' }));
+        this.fail(invalidResponse('a switch of protocols that answers no WebSocket handshake'));
         return ERROR_USER;
       }
       // Its head is the answer, and the bytes after it are WebSocket frames, not HTTP

@@ -1,6 +1,7 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { ReadBuffer, UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
+import { poolClosed } from './upstream-fault.js';
 
 export interface UpstreamPoolOptions {
   /** `http://host:port` or `https://host:port`; a path in it is ignored (the request's is sent). */
@@ -60,7 +61,7 @@ export class UpstreamPool {
 
   /** Runs `user` on a socket: an idle one, a new one within the bound, or the next one freed. */
   dispatch(user: UpstreamUser, fresh = false): void {
-    if (this.closed) return user.upstreamFailed(Object.assign(new Error('upstream pool closed'), { code: 'ECONNRESET' }), false);
+    if (this.closed) return user.upstreamFailed(poolClosed(), false);
     if (!fresh) {
       const reused = this.idle.pop();
       if (reused !== undefined) return this.run(reused, user);
@@ -151,6 +152,6 @@ export class UpstreamPool {
     this.closed = true;
     clearInterval(this.timer);
     for (const connection of [...this.idle, ...this.busy]) connection.destroy();
-    for (const user of this.waiting.splice(0)) user.upstreamFailed(Object.assign(new Error('upstream pool closed'), { code: 'ECONNRESET' }), false);
+    for (const user of this.waiting.splice(0)) user.upstreamFailed(poolClosed(), false);
   }
 }
