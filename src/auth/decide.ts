@@ -1,11 +1,11 @@
 import type { Clock } from '../clock.js';
-import type { CredentialLabel, RightLabel } from '../metrics/metrics.js';
+import type { CredentialLabel } from '../metrics/metrics.js';
 import type { PeerCertificate } from 'node:tls';
 import type { Right } from '../tokens/record.js';
 import { authenticateBearer, type Authentication } from './authenticate.js';
 import { authorize, type Identity } from './authorize.js';
 import { allowListOf, clientAddress, type AddressList } from './address-bounds.js';
-import type { DenyReason } from './decision.js';
+import { refusal, type ForwardIdentity, type Verdict } from './decision.js';
 import type { LastUsedRecorder, UseSource } from './last-used.js';
 import { checkTarget } from './paths.js';
 import { hasUnderscoreTwin, repositoryFromHeader, rightFor, type RouteMatch, type RouteTable } from './routes.js';
@@ -21,27 +21,6 @@ export const MAX_TARGET_LENGTH = 8192;
 
 /** Most header fields accepted; beyond, 431 with its problem body. */
 export const MAX_HEADER_FIELDS = 200;
-
-/** Who an allowed request runs as: sent upstream as x-tollgate-* headers. */
-export interface ForwardIdentity {
-  tokenId: string;
-  repository: string;
-  user: string | null;
-  right: string;
-  /** A workload identity's issuer (a JWT's iss, a client certificate's issuer): for the access log. */
-  issuer?: string | undefined;
-}
-
-/**
- * What the access log adds for a workload identity: the user it acted as and who vouched for it
- * (the JWT issuer, the client certificate's issuer), never the credential itself. Nothing for a token.
- */
-export function workloadFields(identity: ForwardIdentity | undefined): { user?: string; issuer?: string } {
-  if (identity?.issuer === undefined) return NO_FIELDS;
-  return { user: identity.user ?? undefined, issuer: identity.issuer };
-}
-
-const NO_FIELDS = Object.freeze({});
 
 /**
  * The request being judged, whatever carried it (an HTTP/1.1 exchange, an HTTP/2 stream, a
@@ -59,28 +38,10 @@ export interface Judged extends UseSource {
   readonly clientCertificate?: PeerCertificate | undefined;
   /** Set by the step: what kind of credential the request carried (the `credential` label). */
   credential: CredentialLabel;
-  /** True once the caller has gone: a late lookup then decides nothing. */
+  /** Set by the step when a token was found: where (header, query, protocol). */
+  tokenSource?: TokenSource | undefined;
+  /** True once the caller has gone: a late lookup then records no use and holds no slot. */
   readonly isDone: boolean;
-  /** Set by the step: the checked path (with its query), the right, who it runs as. */
-  path: string;
-  right: RightLabel;
-  identity: ForwardIdentity | undefined;
-  /** Set by the step when a token allowed it: where it was found, and the token as resolved. */
-  tokenSource?: TokenSource;
-  token?: Identity;
-  /**
-   * Set by the step when the token has limits: its budget, with one stream slot held for this
-   * request. Whoever carries the request spends its body bytes there (spendBytes) and gives the
-   * slot back exactly once when it ends, however it ends (streamEnded).
-   */
-  limited: TokenBudget | undefined;
-}
-
-/** Where the step reports its verdict. Called exactly once per `decide`, unless the caller left. */
-export interface Verdicts<R extends Judged> {
-  allowed(request: R, right: Right): void;
-  /** `headers`: fields the refusal carries (Retry-After and the RateLimit fields of a limited token). */
-  refused(request: R, reason: DenyReason, right: RightLabel, headers?: Readonly<Record<string, string>>): void;
 }
 
 /** What an open exchange is judged again by when the routes change: the request as it was allowed. */
@@ -168,41 +129,40 @@ export class DecisionStep {
     return authorize(token, right, repository, now).allowed;
   }
 
-  decide<R extends Judged>(request: R, verdicts: Verdicts<R>): void {
-    if (request.url.length > MAX_TARGET_LENGTH) return verdicts.refused(request, 'uri_too_long', 'none');
-    if (request.rawHeaders.length > 2 * MAX_HEADER_FIELDS) return verdicts.refused(request, 'too_many_headers', 'none');
+  /**
+   * The verdict on one request: synchronous on a cached token (no promise, no closure); only a
+   * cache miss, or a limited token's first lease, waits.
+   */
+  decide(request: Judged): Verdict | Promise<Verdict> {
+    if (request.url.length > MAX_TARGET_LENGTH) return refusal('uri_too_long');
+    if (request.rawHeaders.length > 2 * MAX_HEADER_FIELDS) return refusal('too_many_headers');
     // CONNECT would make Tollgate a tunnel; nothing routes it.
-    if (request.method === 'CONNECT') return verdicts.refused(request, 'bad_target', 'none');
+    if (request.method === 'CONNECT') return refusal('bad_target');
     const target = checkTarget(request.url);
-    if (target === undefined) return verdicts.refused(request, 'bad_target', 'none');
-    request.path = target;
+    if (target === undefined) return refusal('bad_target');
     const routes = this.options.routes;
     // What is authorized must be what every upstream routes: a path some server reads as another
     // route's (other case, encoding, `;` parameters, merged slashes) is refused, not matched.
-    if (routes.isAmbiguous(target)) return verdicts.refused(request, 'ambiguous_path', 'none');
+    if (routes.isAmbiguous(target)) return refusal('ambiguous_path');
     const match = routes.match(target);
 
     if (match?.route.isPublic) {
       const right = rightFor(match.route, request.method, request.isUpgrade === true);
-      if (right === undefined) return verdicts.refused(request, 'method_not_allowed', 'none');
-      request.right = right;
-      return verdicts.allowed(request, right);
+      if (right === undefined) return refusal('method_not_allowed');
+      return { allowed: true, right, path: target, identity: undefined, token: undefined, limited: undefined };
     }
 
     const found = findToken(target, request.rawHeaders, match?.route.tokenIn ?? HEADER_ONLY, request);
-    if (found === 'two_places') return verdicts.refused(request, 'token_in_two_places', 'none');
+    if (found === 'two_places') return refusal('token_in_two_places');
     const identity = this.authenticate(found, request);
     if (identity instanceof Promise) {
       // Cache miss: the only path that waits, and the only one that allocates a promise.
-      identity.then(
-        (settled) => this.authorized(request, match, settled, verdicts),
-        () => {
-          if (!request.isDone) verdicts.refused(request, 'store_unavailable', 'none');
-        },
+      return identity.then(
+        (settled) => this.authorized(request, target, match, settled),
+        () => refusal('store_unavailable'),
       );
-      return;
     }
-    this.authorized(request, match, identity, verdicts);
+    return this.authorized(request, target, match, identity);
   }
 
   /**
@@ -227,69 +187,64 @@ export class DecisionStep {
     return authenticateBearer(found, this.options.cache, now);
   }
 
-  private authorized<R extends Judged>(request: R, match: RouteMatch | undefined, identity: Authentication, verdicts: Verdicts<R>): void {
-    // The caller left while its token was being looked up: nothing to decide.
-    if (request.isDone) return;
-    if (typeof identity === 'string') return verdicts.refused(request, identity, 'none');
-    if (match === undefined) return verdicts.refused(request, 'no_route', 'none');
+  private authorized(request: Judged, target: string, match: RouteMatch | undefined, identity: Authentication): Verdict | Promise<Verdict> {
+    if (typeof identity === 'string') return refusal(identity);
+    if (match === undefined) return refusal('no_route');
     const right = rightFor(match.route, request.method, request.isUpgrade === true);
-    if (right === undefined) return verdicts.refused(request, 'method_not_allowed', 'none');
+    if (right === undefined) return refusal('method_not_allowed');
     let repository = match.repository;
     if (repository === undefined && match.route.repositoryHeader !== undefined) {
       // A twin of the field would name the repository to CGI-style upstreams instead of this one.
-      if (hasUnderscoreTwin(match.route.repositoryHeader, request.rawHeaders)) return verdicts.refused(request, 'ambiguous_header', right);
+      if (hasUnderscoreTwin(match.route.repositoryHeader, request.rawHeaders)) return refusal('ambiguous_header', right);
       // The route names its repository in a field (gRPC metadata): a value that is no name is refused.
       const named = repositoryFromHeader(match.route, request.rawHeaders);
-      if (named === false) return verdicts.refused(request, 'insufficient_scope', right);
+      if (named === false) return refusal('insufficient_scope', right);
       repository = named;
     }
     const now = this.options.clock.now();
     const decision = authorize(identity, right, repository, now);
-    if (!decision.allowed) return verdicts.refused(request, decision.reason, right);
+    if (!decision.allowed) return refusal(decision.reason, right);
 
     const record = identity.record;
     // One field check for a token with no address bound; its CIDRs are parsed once per cached record.
     if (record.allowFrom !== undefined && record.allowFrom.length > 0) {
       const from = clientAddress(request.remoteAddress, request.rawHeaders, this.options.trustedProxies);
-      if (!allowListOf(record).has(from)) return verdicts.refused(request, 'address_not_allowed', right);
+      if (!allowListOf(record).has(from)) return refusal('address_not_allowed', right);
     }
+    // The caller left while its token was being looked up: no use to note, no slot to hold (the
+    // refusal is rendered by no one).
+    if (request.isDone) return refusal('store_unavailable', right);
     // A workload identity is no stored token: there is no record to note its use on (docs/workload-identity.md).
     if (identity.workload === undefined) this.options.lastUsed.record(record.id, now, request);
-    request.identity = { tokenId: record.id, repository: decision.repository, user: record.user, right, issuer: identity.workload?.issuer };
-    request.right = right;
-    request.token = identity;
+    const forwarded: ForwardIdentity = { tokenId: record.id, repository: decision.repository, user: record.user, right, issuer: identity.workload?.issuer };
     // The upstream never sees the token: out of the target, or out of the subprotocol list.
-    if (request.tokenSource === 'query') request.path = withoutQueryToken(request.path);
+    let path = target;
+    if (request.tokenSource === 'query') path = withoutQueryToken(target);
     else if (request.tokenSource === 'protocol') removeProtocolToken(request.rawHeaders);
     const limiter = this.options.limits;
     // Its own budget, linked up its lent line: a lent token spends its makers' budgets too.
     const budget = limiter?.budgetOfLine(identity);
-    if (limiter === undefined || budget === undefined) return verdicts.allowed(request, right);
+    if (limiter === undefined || budget === undefined) return { allowed: true, right, path, identity: forwarded, token: identity, limited: undefined };
 
     // After authorize: a request that may not pass spends nothing of the token's limits.
     const admitted = limiter.admitTo(budget, now);
     if (admitted instanceof Promise) {
       // Only when a lease must come from the store first (the token's first request here).
-      admitted.then(
-        (settled) => this.limited(request, right, settled, budget, verdicts),
-        () => {
-          if (!request.isDone) verdicts.refused(request, 'store_unavailable', right);
-        },
+      return admitted.then(
+        (settled) => this.limited(request, right, path, forwarded, identity, settled, budget),
+        () => refusal('store_unavailable', right),
       );
-      return;
     }
-    this.limited(request, right, admitted, budget, verdicts);
+    return this.limited(request, right, path, forwarded, identity, admitted, budget);
   }
 
-  private limited<R extends Judged>(request: R, right: Right, admitted: TokenBudget | LimitRefusal, budget: TokenBudget, verdicts: Verdicts<R>): void {
-    if (typeof admitted === 'string') {
-      if (request.isDone) return;
-      const limiter = this.options.limits!;
-      return verdicts.refused(request, admitted, right, limiter.refusalHeadersOf(budget, admitted, this.options.clock.now()));
-    }
+  private limited(request: Judged, right: Right, path: string, forwarded: ForwardIdentity, token: Identity, admitted: TokenBudget | LimitRefusal, budget: TokenBudget): Verdict {
+    if (typeof admitted === 'string') return refusal(admitted, right, this.options.limits!.refusalHeadersOf(budget, admitted, this.options.clock.now()));
     // The caller left while the lease was on its way: its slot goes back at once.
-    if (request.isDone) return admitted.streamEnded();
-    request.limited = admitted;
-    verdicts.allowed(request, right);
+    if (request.isDone) {
+      admitted.streamEnded();
+      return refusal('store_unavailable', right);
+    }
+    return { allowed: true, right, path, identity: forwarded, token, limited: admitted };
   }
 }

@@ -1,5 +1,4 @@
-import type { ForwardIdentity } from '../auth/decide.js';
-import { DENIALS, type DenyReason } from '../auth/decision.js';
+import type { ForwardIdentity } from '../auth/decision.js';
 
 /** The identity headers an allowed answer carries, in the order the proxy port sends them upstream. */
 const IDENTITY_FIELDS = ['x-tollgate-token-id', 'x-tollgate-repository', 'x-tollgate-user', 'x-tollgate-right'] as const;
@@ -32,24 +31,4 @@ export function allowedFields(requestId: string, identity: ForwardIdentity | und
   }
   if (remove !== '') lines += `${ENVOY_REMOVE}: ${remove}\r\n`;
   return lines;
-}
-
-/** Seconds a proxy's client should wait before retrying after a 503 from a store outage (as the proxy port). */
-const RETRY_AFTER: Readonly<Record<string, string>> = Object.freeze({ 'retry-after': '1' });
-
-/** The headers each refusal carries beside its problem body, built once per reason. */
-const REFUSAL_HEADERS = new Map<DenyReason, Readonly<Record<string, string>>>();
-for (const [reason, denial] of Object.entries(DENIALS) as Array<[DenyReason, (typeof DENIALS)[DenyReason]]>) {
-  if (denial.outcome === 'unavailable') REFUSAL_HEADERS.set(reason, RETRY_AFTER);
-  else if (denial.challenge !== undefined) REFUSAL_HEADERS.set(reason, Object.freeze({ 'www-authenticate': denial.challenge }));
-}
-
-/**
- * The headers a refusal carries as the proxy port sends them (RFC 6750 §3 challenge on 401 and
- * 403, Retry-After on 503), with any `extra` the step adds (rate-limit headers) laid over them.
- */
-export function refusalHeaders(reason: DenyReason, extra?: Readonly<Record<string, string>>): Readonly<Record<string, string>> | undefined {
-  const fixed = REFUSAL_HEADERS.get(reason);
-  if (extra === undefined) return fixed;
-  return Object.assign(Object.create(null) as Record<string, string>, fixed, extra);
 }

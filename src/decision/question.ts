@@ -1,9 +1,8 @@
-import type { Identity } from '../auth/authorize.js';
-import type { ForwardIdentity, Judged } from '../auth/decide.js';
+import type { Judged } from '../auth/decide.js';
+import type { ForwardIdentity } from '../auth/decision.js';
 import type { TokenSource } from '../auth/token-sources.js';
-import type { TokenBudget } from '../limits/token-budget.js';
 import type { DenyReason } from '../auth/decision.js';
-import type { CredentialLabel, RightLabel } from '../metrics/metrics.js';
+import type { CredentialLabel } from '../metrics/metrics.js';
 import type { Exchange } from '../proxy/exchange.js';
 
 /** The request a proxy in front asks about: its method and target, before any check. */
@@ -145,14 +144,10 @@ function isTargetText(text: string): boolean {
  * client's, in X-Forwarded-For, is the proxy's word and is not trusted for it.
  */
 export class Question implements Judged {
-  path = '';
-  right: RightLabel = 'none';
   credential: CredentialLabel = 'none';
+  /** Who the request runs as, once allowed (for the access log). */
   identity: ForwardIdentity | undefined = undefined;
   tokenSource: TokenSource | undefined = undefined;
-  token: Identity | undefined = undefined;
-  /** Set by the step for a token with limits: the question spends a request and holds a slot only while it is answered. */
-  limited: TokenBudget | undefined = undefined;
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];

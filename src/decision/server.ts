@@ -1,18 +1,17 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../clock.js';
-import { workloadFields, type DecisionStep, type Verdicts } from '../auth/decide.js';
-import { DENIALS, type DenyReason } from '../auth/decision.js';
+import type { DecisionStep } from '../auth/decide.js';
+import { refusal, workloadFields, type Allowed, type Refused, type Verdict } from '../auth/decision.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { Logger } from '../log/logger.js';
 import { redactTarget } from '../log/redact.js';
-import type { Metrics, RightLabel } from '../metrics/metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { ClientConnection, type ConnectionHost } from '../proxy/client-connection.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { ConnectionSet } from '../proxy/connection-set.js';
 import { IdleSweeper } from '../proxy/idle-sweeper.js';
-import type { Right } from '../tokens/record.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
-import { allowedFields, refusalHeaders } from './answers.js';
+import { allowedFields } from './answers.js';
 import { Question, readQuestion } from './question.js';
 
 /** What a configuration reload may set on the decision port while it serves. */
@@ -47,7 +46,7 @@ export interface DecisionPortOptions {
  * docs/decision-api/README.md). The connection bookkeeping (head timeout, drain) is the proxy
  * port's ConnectionSet.
  */
-export class DecisionServer implements ConnectionHost, Verdicts<Question> {
+export class DecisionServer implements ConnectionHost {
   readonly server: Server;
   private readonly options: DecisionPortOptions;
   private readonly connections: ConnectionSet;
@@ -109,29 +108,36 @@ export class DecisionServer implements ConnectionHost, Verdicts<Question> {
     exchange.requestId = requestIdFor(exchange.requestIdHeader);
     const asked = readQuestion(exchange, this.options.pathPrefix);
     const question = new Question(exchange, typeof asked === 'string' ? exchange : asked);
-    if (exchange.expectation === 'unsupported') return this.refused(question, 'expectation_failed');
-    if (exchange.httpMinor >= 1 && exchange.host === undefined) return this.refused(question, 'bad_target');
-    if (typeof asked === 'string') return this.refused(question, asked);
-    this.options.decisions.decide(question, this);
+    if (exchange.expectation === 'unsupported') return this.refused(question, refusal('expectation_failed'));
+    if (exchange.httpMinor >= 1 && exchange.host === undefined) return this.refused(question, refusal('bad_target'));
+    if (typeof asked === 'string') return this.refused(question, refusal(asked));
+    const verdict = this.options.decisions.decide(question);
+    if (verdict instanceof Promise) void verdict.then((settled) => this.render(question, settled));
+    else this.render(question, verdict);
   }
 
-  /** Verdicts: the request may pass; 200, empty, with who it runs as. */
-  allowed(question: Question, right: Right): void {
-    const exchange = question.exchange;
-    if (exchange.isDone) {
-      question.limited?.streamEnded(); // the asking proxy left: the slot goes back all the same
+  /** The verdict, answered; when the asking proxy left meanwhile, only the slot goes back. */
+  private render(question: Question, verdict: Verdict): void {
+    if (question.isDone) {
+      if (verdict.allowed) verdict.limited?.streamEnded();
       return;
     }
-    exchange.right = right;
-    exchange.identity = question.identity;
-    let fields = allowedFields(exchange.requestId, question.identity, !this.options.forwardAuthorization);
-    const limited = question.limited;
+    if (verdict.allowed) this.allowed(question, verdict);
+    else this.refused(question, verdict);
+  }
+
+  /** The request may pass; 200, empty, with who it runs as. */
+  private allowed(question: Question, verdict: Allowed): void {
+    const exchange = question.exchange;
+    exchange.right = verdict.right;
+    exchange.identity = question.identity = verdict.identity;
+    let fields = allowedFields(exchange.requestId, verdict.identity, !this.options.forwardAuthorization);
+    const limited = verdict.limited;
     if (limited !== undefined) {
       // The request was counted against the token's rate; its stream slot is held only while
       // the question is answered (the body never passes here, so no bytes are counted). The
       // RateLimit fields go back for the proxy in front to pass on.
       fields += `ratelimit-policy: ${limited.policy}\r\nratelimit: ${rateLimitField(limited, this.options.clock.now())}\r\n`;
-      question.limited = undefined;
       limited.streamEnded();
     }
     exchange.answeredEmpty(200, fields);
@@ -139,21 +145,16 @@ export class DecisionServer implements ConnectionHost, Verdicts<Question> {
     if (this.options.accessLog) this.log(question, 200, 'allowed', undefined);
   }
 
-  /**
-   * Verdicts: the proxy port's refusal, status, challenge, Retry-After and problem body alike.
-   * `extra` carries headers the step adds to a refusal (rate-limit headers), passed on as they are.
-   */
-  refused(question: Question, reason: DenyReason, right: RightLabel = 'none', extra?: Readonly<Record<string, string>>): void {
+  /** The proxy port's refusal, status, challenge, Retry-After and problem body alike, as the verdict carries them. */
+  private refused(question: Question, verdict: Refused): void {
     const exchange = question.exchange;
-    if (exchange.isDone) return;
-    const denial = DENIALS[reason];
-    exchange.right = right;
-    exchange.refused({ status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, refusalHeaders(reason, extra));
-    this.options.metrics.decisionAnswered(denial.outcome);
-    if (this.options.accessLog) this.log(question, denial.status, denial.outcome, reason);
+    exchange.right = verdict.right;
+    exchange.refused(verdict.problem, verdict.headers);
+    this.options.metrics.decisionAnswered(verdict.outcome);
+    if (this.options.accessLog) this.log(question, verdict.status, verdict.outcome, verdict.reason);
   }
 
-  private log(question: Question, status: number, outcome: string, reason: DenyReason | undefined): void {
+  private log(question: Question, status: number, outcome: string, reason: Refused['reason'] | undefined): void {
     this.options.logger.info({
       port: 'decision',
       requestId: question.exchange.requestId,

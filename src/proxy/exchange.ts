@@ -1,6 +1,6 @@
 import type { PeerCertificate } from 'node:tls';
-import type { ForwardIdentity, Judged } from '../auth/decide.js';
-import type { Outcome } from '../auth/decision.js';
+import type { Judged } from '../auth/decide.js';
+import type { Allowed, ForwardIdentity, Outcome } from '../auth/decision.js';
 import type { UseSource } from '../auth/last-used.js';
 import type { Problem } from '../http/problem.js';
 import type { CredentialLabel, RightLabel } from '../metrics/metrics.js';
@@ -220,6 +220,15 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
 
   // From the pipeline.
 
+  /** Takes what the verdict allows: the path forwarded, who it runs as, the token's limits. */
+  allowed(verdict: Allowed): void {
+    this.right = verdict.right;
+    this.path = verdict.path;
+    this.identity = verdict.identity;
+    this.token = verdict.token;
+    this.limited = verdict.limited;
+  }
+
   /** Hands the exchange to the upstream pool, after `100 Continue` when the client asked for it. */
   forwarded(): void {
     // Only now, after the token check: a refused upload never sends its body (docs/data-plane.md).
@@ -228,7 +237,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   }
 
   /** Answers with a problem and ends; the connection closes when a body is left unread. */
-  refused(problem: Problem, headers: Readonly<Record<string, string>> | undefined): void {
+  refused(problem: Readonly<Problem>, headers: Readonly<Record<string, string>> | undefined): void {
     if (this.body !== 'none' && !this.requestComplete) this.keepAlive = false;
     if (this.sink.draining) this.keepAlive = false;
     this.status = problem.status;

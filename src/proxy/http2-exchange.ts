@@ -1,7 +1,7 @@
 import type { PeerCertificate } from 'node:tls';
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import type { ForwardIdentity, Judged } from '../auth/decide.js';
-import type { Outcome } from '../auth/decision.js';
+import type { Judged } from '../auth/decide.js';
+import type { Allowed, ForwardIdentity, Outcome } from '../auth/decision.js';
 import type { Problem } from '../http/problem.js';
 import { PROBLEMS } from '../http/problems.js';
 import type { Identity } from '../auth/authorize.js';
@@ -156,7 +156,7 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
   // Refusals.
 
   /** Answers with a problem: problem+json, or for a gRPC call a trailers-only response. */
-  refused(problem: Problem, headers: Readonly<Record<string, string>> | undefined): void {
+  refused(problem: Readonly<Problem>, headers: Readonly<Record<string, string>> | undefined): void {
     this.phase = 'done';
     this.status = problem.status;
     if (this.isGrpc) return this.trailersOnly(grpcStatusFor(problem.status), problem.detail ? `${problem.title}: ${problem.detail}` : problem.title, headers);
@@ -255,6 +255,15 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
   }
 
   // Forwarding to the HTTP/1.1 upstream (UpstreamUser).
+
+  /** Takes what the verdict allows: the path forwarded, who it runs as, the token's limits. */
+  allowed(verdict: Allowed): void {
+    this.right = verdict.right;
+    this.path = verdict.path;
+    this.identity = verdict.identity;
+    this.token = verdict.token;
+    this.limited = verdict.limited;
+  }
 
   /** Before dispatch: from here a client reset counts as a forwarded exchange cut short. */
   forwarded(): void {

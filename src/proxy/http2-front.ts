@@ -1,14 +1,13 @@
 import { createServer, type Http2Server, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import { workloadFields, type DecisionStep, type Verdicts } from '../auth/decide.js';
-import { DENIALS, type DenyReason, type Outcome } from '../auth/decision.js';
+import type { DecisionStep } from '../auth/decide.js';
+import { workloadFields, type Outcome, type Refused, type Verdict } from '../auth/decision.js';
 import { PROBLEMS } from '../http/problems.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { Logger } from '../log/logger.js';
 import { redactTarget } from '../log/redact.js';
 import type { Clock } from '../clock.js';
-import type { EndReason, Metrics, RightLabel } from '../metrics/metrics.js';
-import type { Right } from '../tokens/record.js';
+import type { EndReason, Metrics } from '../metrics/metrics.js';
 import type { GrpcUpstream } from './grpc-upstream.js';
 import { upstreamHeaders } from './headers.js';
 import { StreamExchange, type StreamSink } from './http2-exchange.js';
@@ -31,8 +30,6 @@ export interface Http2FrontOptions {
   accessLog: boolean;
   /** `proxy.timeouts.headers`: a header block not whole within it ends its connection. */
   headersTimeoutMs: number;
-  /** The RFC 6750 challenge or Retry-After a refusal carries, as the HTTP/1.1 port sends them. */
-  refusalHeaders(reason: DenyReason): Readonly<Record<string, string>> | undefined;
   clock: Clock;
   /** Called with each stream exchange once judged and forwarded (the registry of open exchanges). */
   opened?(exchange: StreamExchange): void;
@@ -50,7 +47,7 @@ const MAX_CONCURRENT_STREAMS = 128;
  * decision step, refusals and metrics, then goes to the HTTP/1.1 upstream pool (as nginx does) or,
  * for a gRPC call, to the gRPC upstream over h2c.
  */
-export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
+export class Http2Front implements StreamSink {
   readonly server: Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly headerBlocks: HeaderBlockDeadline;
@@ -112,13 +109,20 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
     const exchange = new StreamExchange(stream, streamHead(rawHeaders), this);
     this.options.metrics.requestStarted();
     exchange.requestId = requestIdFor(exchange.requestIdHeader);
-    this.options.decisions.decide(exchange, this);
+    const verdict = this.options.decisions.decide(exchange);
+    if (verdict instanceof Promise) void verdict.then((settled) => this.render(exchange, settled));
+    else this.render(exchange, verdict);
   }
 
-  /** Verdicts: the request may pass. */
-  allowed(exchange: StreamExchange, right: Right): void {
+  /** The verdict, answered: forwarded, or refused as on HTTP/1.1 (or with its gRPC status); nothing when the client left meanwhile. */
+  private render(exchange: StreamExchange, verdict: Verdict): void {
+    if (exchange.isDone) {
+      if (verdict.allowed) verdict.limited?.streamEnded();
+      return;
+    }
+    if (!verdict.allowed) return this.refused(exchange, verdict);
     const options = this.options;
-    exchange.right = right;
+    exchange.allowed(verdict);
     const headers = upstreamHeaders(exchange.rawHeaders, undefined, {
       forwardAuthorization: options.forwardAuthorization,
       requestId: exchange.requestId,
@@ -160,18 +164,14 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
     exchange.relayCall(grpc.request(out));
   }
 
-  /** Verdicts: the request is refused; the same problem as on HTTP/1.1, or its gRPC status. */
-  refused(exchange: StreamExchange, reason: DenyReason, right: RightLabel = 'none', extra?: Readonly<Record<string, string>>): void {
-    if (exchange.isDone) return;
-    const denial = DENIALS[reason];
-    const fixed = this.options.refusalHeaders(reason);
-    const headers = extra === undefined ? fixed : { ...fixed, ...extra };
-    exchange.right = right;
-    exchange.refused({ status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, headers);
+  /** The request is refused: the verdict's problem and headers, or its gRPC status. */
+  private refused(exchange: StreamExchange, verdict: Refused): void {
+    exchange.right = verdict.right;
+    exchange.refused(verdict.problem, verdict.headers);
     const seconds = (performance.now() - exchange.started) / 1000;
-    this.options.metrics.request(right, denial.outcome, seconds, exchange.credential);
+    this.options.metrics.request(verdict.right, verdict.outcome, seconds, exchange.credential);
     if (this.options.accessLog) {
-      this.options.logger.info({ requestId: exchange.requestId, protocol: exchange.isGrpc ? 'grpc' : 'h2', method: exchange.method, path: redactTarget(exchange.url), status: denial.status, grpcStatus: exchange.grpcStatus, right, outcome: denial.outcome, reason, credential: exchange.credential });
+      this.options.logger.info({ requestId: exchange.requestId, protocol: exchange.isGrpc ? 'grpc' : 'h2', method: exchange.method, path: redactTarget(exchange.url), status: verdict.status, grpcStatus: exchange.grpcStatus, right: verdict.right, outcome: verdict.outcome, reason: verdict.reason, credential: exchange.credential });
     }
   }
 

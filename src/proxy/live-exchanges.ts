@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { authorize, type Identity } from '../auth/authorize.js';
-import type { AllowedRequest, ForwardIdentity } from '../auth/decide.js';
+import type { AllowedRequest } from '../auth/decide.js';
+import type { ForwardIdentity } from '../auth/decision.js';
 import { UNAVAILABLE, UNKNOWN, type TokenCache } from '../auth/token-cache.js';
 import type { EndReason, LiveProtocol, Metrics } from '../metrics/metrics.js';
 import type { Invalidation } from '../store/token-store.js';

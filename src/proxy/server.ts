@@ -1,13 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Clock } from '../clock.js';
-import { workloadFields, type DecisionStep, type Verdicts } from '../auth/decide.js';
-import { DENIALS, type DenyReason, type Outcome } from '../auth/decision.js';
+import type { DecisionStep } from '../auth/decide.js';
+import { refusal, workloadFields, type Allowed, type Outcome, type Refused, type Verdict } from '../auth/decision.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { Logger } from '../log/logger.js';
 import { redactTarget } from '../log/redact.js';
-import type { Metrics, RightLabel } from '../metrics/metrics.js';
-import type { Right } from '../tokens/record.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { ClientConnection, type ConnectionHost } from './client-connection.js';
 import type { Http2Front } from './http2-front.js';
 import type { Exchange } from './exchange.js';
@@ -43,21 +42,6 @@ export interface ProxyOptions {
   http2?: Http2Front;
 }
 
-/** The RFC 6750 challenge header of each refusal that has one, built once. */
-const CHALLENGES: Partial<Record<DenyReason, Record<string, string>>> = Object.fromEntries(
-  Object.entries(DENIALS)
-    .filter(([, denial]) => denial.challenge)
-    .map(([reason, denial]) => [reason, { 'www-authenticate': denial.challenge! }]),
-);
-
-/** Seconds a client should wait before retrying after a 503 from a store outage. */
-const RETRY_AFTER = { 'retry-after': '1' };
-
-/** The headers a refusal carries (the RFC 6750 challenge, Retry-After), whatever the protocol. */
-export function refusalHeaders(reason: DenyReason): Readonly<Record<string, string>> | undefined {
-  return DENIALS[reason].outcome === 'unavailable' ? RETRY_AFTER : CHALLENGES[reason];
-}
-
 /**
  * The data plane (docs/data-plane.md) on sockets it owns: `node:net` in front, llhttp framing each request
  * (client-connection.ts), Tollgate's own keep-alive pool behind (upstream-pool.ts). Each request
@@ -66,7 +50,7 @@ export function refusalHeaders(reason: DenyReason): Readonly<Record<string, stri
  * the middle four in the decision step every port shares (auth/decide.ts); every refusal goes
  * through `refused`, which maps the reason to its status and problem body.
  */
-export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
+export class ProxyServer implements ConnectionHost {
   readonly server: Server;
   private readonly options: ProxyOptions;
   private readonly connections: ConnectionSet;
@@ -156,22 +140,29 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   handle(exchange: Exchange): void {
     this.options.metrics.requestStarted();
     exchange.requestId = requestIdFor(exchange.requestIdHeader);
-    if (exchange.expectation === 'unsupported') return this.refused(exchange, 'expectation_failed');
+    if (exchange.expectation === 'unsupported') return this.refused(exchange, refusal('expectation_failed'));
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (node:http refuses it the same way).
-    if (exchange.httpMinor >= 1 && exchange.host === undefined) return this.refused(exchange, 'bad_target');
-    if (exchange.upgrade === 'other') return this.refused(exchange, 'unsupported_upgrade');
-    this.options.decisions.decide(exchange, this);
+    if (exchange.httpMinor >= 1 && exchange.host === undefined) return this.refused(exchange, refusal('bad_target'));
+    if (exchange.upgrade === 'other') return this.refused(exchange, refusal('unsupported_upgrade'));
+    const verdict = this.options.decisions.decide(exchange);
+    if (verdict instanceof Promise) void verdict.then((settled) => this.render(exchange, settled));
+    else this.render(exchange, verdict);
   }
 
-  /** Verdicts: the request may pass. */
-  allowed(exchange: Exchange, right: Right): void {
+  /** The verdict, answered: forwarded, or refused with its problem; nothing when the client left meanwhile. */
+  private render(exchange: Exchange, verdict: Verdict): void {
+    if (exchange.isDone) {
+      if (verdict.allowed) verdict.limited?.streamEnded();
+      return;
+    }
+    if (!verdict.allowed) return this.refused(exchange, verdict);
+    exchange.allowed(verdict);
     this.options.live.add(exchange);
-    this.forward(exchange, right);
+    this.forward(exchange, verdict);
   }
 
-  private forward(exchange: Exchange, right: Right): void {
+  private forward(exchange: Exchange, _verdict: Allowed): void {
     const options = this.options;
-    exchange.right = right;
     const headers = upstreamHeaders(exchange.rawHeaders, exchange.connectionHeader, {
       forwardAuthorization: options.forwardAuthorization,
       requestId: exchange.requestId,
@@ -234,17 +225,14 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     this.options.metrics.upstreamError(reason);
   }
 
-  /** Verdicts: the request is refused; the reason maps to its status and problem body. */
-  refused(exchange: Exchange, reason: DenyReason, right: RightLabel = 'none', extra?: Readonly<Record<string, string>>): void {
-    if (exchange.isDone) return;
-    const denial = DENIALS[reason];
-    const headers = extra ?? (denial.outcome === 'unavailable' ? RETRY_AFTER : denial.challenge ? CHALLENGES[reason] : undefined);
-    exchange.right = right;
-    exchange.refused({ status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, headers);
+  /** The request is refused: its status, headers and problem body, as the verdict carries them. */
+  private refused(exchange: Exchange, verdict: Refused): void {
+    exchange.right = verdict.right;
+    exchange.refused(verdict.problem, verdict.headers);
     const seconds = (performance.now() - exchange.started) / 1000;
-    this.options.metrics.request(right, denial.outcome, seconds, exchange.credential);
+    this.options.metrics.request(verdict.right, verdict.outcome, seconds, exchange.credential);
     if (this.options.accessLog) {
-      this.options.logger.info({ requestId: exchange.requestId, method: exchange.method, path: redactTarget(exchange.url), status: denial.status, right, outcome: denial.outcome, reason, credential: exchange.credential });
+      this.options.logger.info({ requestId: exchange.requestId, method: exchange.method, path: redactTarget(exchange.url), status: verdict.status, right: verdict.right, outcome: verdict.outcome, reason: verdict.reason, credential: exchange.credential });
     }
   }
 }

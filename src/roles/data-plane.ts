@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { GrpcUpstream } from '../proxy/grpc-upstream.js';
 import { Http2Front } from '../proxy/http2-front.js';
 import { LiveExchanges } from '../proxy/live-exchanges.js';
-import { ProxyServer, refusalHeaders } from '../proxy/server.js';
+import { ProxyServer } from '../proxy/server.js';
 import { CertificateWatcher, readCertificateAtStart } from '../proxy/tls-certificate.js';
 import { UpstreamPool } from '../proxy/upstream-pool.js';
 import { dataPlaneParts, trustedProxiesOf, upstreamOptions, type UpstreamSlot } from '../proxy/data-plane-reload.js';
@@ -85,7 +85,6 @@ export class DataPlane {
       accessLog: config.proxy.accessLog,
       // The same slowloris bound as the HTTP/1.1 head's, from HEADERS to END_HEADERS.
       headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
-      refusalHeaders,
     });
     const front = {
       metrics,

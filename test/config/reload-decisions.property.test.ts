@@ -72,26 +72,17 @@ function judge(step: DecisionStep, asked: Asked): Promise<Verdict> {
   if (asked.secret !== undefined && asked.inQuery) url += `?access_token=${asked.secret}`;
   else if (asked.secret !== undefined) rawHeaders.push('authorization', `Bearer ${asked.secret}`);
   if (asked.repositoryHeader !== undefined) rawHeaders.push('x-repository', asked.repositoryHeader);
-  return new Promise((resolve) => {
-    const judged: Judged = {
-      method: asked.method,
-      url,
-      rawHeaders,
-      isUpgrade: asked.isUpgrade && asked.method === 'GET',
-      isDone: false,
-      path: '',
-      right: 'none',
-      credential: 'none',
-      identity: undefined,
-      limited: undefined,
-      remoteAddress: '127.0.0.1',
-      userAgent: () => undefined,
-    };
-    step.decide(judged, {
-      allowed: (request, right) => resolve(['allowed', right, request.identity?.repository]),
-      refused: (_request, reason, right) => resolve(['refused', reason, right]),
-    });
-  });
+  const judged: Judged = {
+    method: asked.method,
+    url,
+    rawHeaders,
+    isUpgrade: asked.isUpgrade && asked.method === 'GET',
+    isDone: false,
+    credential: 'none',
+    remoteAddress: '127.0.0.1',
+    userAgent: () => undefined,
+  };
+  return Promise.resolve(step.decide(judged)).then((verdict): Verdict => (verdict.allowed ? ['allowed', verdict.right, verdict.identity?.repository] : ['refused', verdict.reason, verdict.right]));
 }
 
 t.test('a step given a route table by reload decides every request as one started with that table', async (t) => {

@@ -10,7 +10,6 @@ import { Metrics } from '../../src/metrics/metrics.js';
 import { GrpcUpstream } from '../../src/proxy/grpc-upstream.js';
 import { Http2Front } from '../../src/proxy/http2-front.js';
 import type { StreamExchange } from '../../src/proxy/http2-exchange.js';
-import { refusalHeaders } from '../../src/proxy/server.js';
 import { UpstreamPool } from '../../src/proxy/upstream-pool.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { echoClient, grpc, startEchoServer, type Note } from '../helpers/grpc.js';
@@ -47,7 +46,6 @@ const front = new Http2Front({
   forwardAuthorization: false,
   accessLog: false,
   headersTimeoutMs: 30_000,
-  refusalHeaders,
   opened: (exchange) => opened.push(exchange),
   released: (exchange) => released.push(exchange),
 });
