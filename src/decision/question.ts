@@ -1,5 +1,4 @@
 import type { Judged } from '../auth/decide.js';
-import type { ForwardIdentity } from '../auth/decision.js';
 import type { TokenSource } from '../auth/token-sources.js';
 import type { DenyReason } from '../auth/decision.js';
 import type { CredentialLabel } from '../metrics/metrics.js';
@@ -145,8 +144,6 @@ function isTargetText(text: string): boolean {
  */
 export class Question implements Judged {
   credential: CredentialLabel = 'none';
-  /** Who the request runs as, once allowed (for the access log). */
-  identity: ForwardIdentity | undefined = undefined;
   tokenSource: TokenSource | undefined = undefined;
   readonly method: string;
   readonly url: string;

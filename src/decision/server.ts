@@ -1,10 +1,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../clock.js';
 import type { DecisionStep } from '../auth/decide.js';
-import { refusal, workloadFields, type Allowed, type Refused, type Verdict } from '../auth/decision.js';
-import { requestIdFor } from '../http/request-id.js';
+import { refusal, type Allowed, type Verdict } from '../auth/decision.js';
+import { DecisionLedger } from '../exchange/ledgers.js';
 import type { Logger } from '../log/logger.js';
-import { redactTarget } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { ClientConnection, type ConnectionHost } from '../proxy/client-connection.js';
 import type { Exchange } from '../proxy/exchange.js';
@@ -51,9 +50,12 @@ export class DecisionServer implements ConnectionHost {
   private readonly options: DecisionPortOptions;
   private readonly connections: ConnectionSet;
   private readonly idle: IdleSweeper;
+  /** Counts and logs each answered question. */
+  readonly ledger: DecisionLedger;
 
   constructor(options: DecisionPortOptions) {
     this.options = options;
+    this.ledger = new DecisionLedger(options);
     // Slowloris guard and shutdown, as on the proxy port.
     this.connections = new ConnectionSet(options.headersTimeoutMs);
     this.server = createServer({ noDelay: true });
@@ -105,12 +107,14 @@ export class DecisionServer implements ConnectionHost {
    * about, then the shared decision step. Synchronous on a cached token.
    */
   handle(exchange: Exchange): void {
-    exchange.requestId = requestIdFor(exchange.requestIdHeader);
+    exchange.begin(exchange.requestIdHeader);
     const asked = readQuestion(exchange, this.options.pathPrefix);
     const question = new Question(exchange, typeof asked === 'string' ? exchange : asked);
-    if (exchange.expectation === 'unsupported') return this.refused(question, refusal('expectation_failed'));
-    if (exchange.httpMinor >= 1 && exchange.host === undefined) return this.refused(question, refusal('bad_target'));
-    if (typeof asked === 'string') return this.refused(question, refusal(asked));
+    // The access log names the request asked about, not the question's own target.
+    exchange.asked = question;
+    if (exchange.expectation === 'unsupported') return exchange.refused(refusal('expectation_failed'));
+    if (exchange.httpMinor >= 1 && exchange.host === undefined) return exchange.refused(refusal('bad_target'));
+    if (typeof asked === 'string') return exchange.refused(refusal(asked));
     const verdict = this.options.decisions.decide(question);
     if (verdict instanceof Promise) void verdict.then((settled) => this.render(question, settled));
     else this.render(question, verdict);
@@ -122,55 +126,19 @@ export class DecisionServer implements ConnectionHost {
       if (verdict.allowed) verdict.limited?.streamEnded();
       return;
     }
-    if (verdict.allowed) this.allowed(question, verdict);
-    else this.refused(question, verdict);
+    if (verdict.allowed) this.allowed(question.exchange, verdict);
+    else question.exchange.refused(verdict);
   }
 
   /** The request may pass; 200, empty, with who it runs as. */
-  private allowed(question: Question, verdict: Allowed): void {
-    const exchange = question.exchange;
-    exchange.right = verdict.right;
-    exchange.identity = question.identity = verdict.identity;
+  private allowed(exchange: Exchange, verdict: Allowed): void {
+    exchange.allowed(verdict);
     let fields = allowedFields(exchange.requestId, verdict.identity, !this.options.forwardAuthorization);
     const limited = verdict.limited;
-    if (limited !== undefined) {
-      // The request was counted against the token's rate; its stream slot is held only while
-      // the question is answered (the body never passes here, so no bytes are counted). The
-      // RateLimit fields go back for the proxy in front to pass on.
-      fields += `ratelimit-policy: ${limited.policy}\r\nratelimit: ${rateLimitField(limited, this.options.clock.now())}\r\n`;
-      limited.streamEnded();
-    }
+    // The request was counted against the token's rate; its stream slot is held only while the
+    // question is answered (the body never passes here, so no bytes are counted) and goes back at
+    // the answer's finish. The RateLimit fields go back for the proxy in front to pass on.
+    if (limited !== undefined) fields += `ratelimit-policy: ${limited.policy}\r\nratelimit: ${rateLimitField(limited, this.options.clock.now())}\r\n`;
     exchange.answeredEmpty(200, fields);
-    this.options.metrics.decisionAnswered('allowed');
-    if (this.options.accessLog) this.log(question, 200, 'allowed', undefined);
   }
-
-  /** The proxy port's refusal, status, challenge, Retry-After and problem body alike, as the verdict carries them. */
-  private refused(question: Question, verdict: Refused): void {
-    const exchange = question.exchange;
-    exchange.right = verdict.right;
-    exchange.refused(verdict.problem, verdict.headers);
-    this.options.metrics.decisionAnswered(verdict.outcome);
-    if (this.options.accessLog) this.log(question, verdict.status, verdict.outcome, verdict.reason);
-  }
-
-  private log(question: Question, status: number, outcome: string, reason: Refused['reason'] | undefined): void {
-    this.options.logger.info({
-      port: 'decision',
-      requestId: question.exchange.requestId,
-      method: question.method,
-      path: redactTarget(question.url),
-      status,
-      right: question.exchange.right,
-      outcome,
-      reason,
-      tokenId: question.identity?.tokenId,
-      ...workloadFields(question.identity),
-    });
-  }
-
-  // ExchangeSink: nothing on this port is forwarded, so only an abandoned question can end here.
-  finished(): void {}
-  abandoned(): void {}
-  upstreamFailed(): void {}
 }

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { writeChunk } from './chunked.js';
-import { Exchange, type ExchangeSink, type RequestHead } from './exchange.js';
+import type { ExchangeLedger } from '../exchange/core.js';
+import { Exchange, type RequestHead } from './exchange.js';
 import { Tunnel, type TunnelOwner } from './tunnel.js';
 import { bareResponse } from './heads.js';
 import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, Http1Parser, TYPE_REQUEST, trimValues } from './http1-codec.js';
@@ -10,7 +11,11 @@ import { prefaceOf } from './preface.js';
 export const MAX_HEADER_BYTES = 16 * 1024;
 
 /** What the connection asks of the server: the pipeline for each parsed request. */
-export interface ConnectionHost extends ExchangeSink {
+export interface ConnectionHost {
+  /** Where each exchange's start and end are counted and logged. */
+  readonly ledger: ExchangeLedger;
+  /** True once shutdown began: the connection closes after its response. */
+  readonly draining: boolean;
   handle(exchange: Exchange): void;
   closed(connection: ClientConnection): void;
   /** A connection opened with the HTTP/2 preface: true when the host took the socket over. */
@@ -258,6 +263,11 @@ export class ClientConnection extends Http1Parser {
     this.socket.destroy();
   }
 
+  /** True once shutdown began: the response in progress is the connection's last. */
+  get isDraining(): boolean {
+    return this.host.draining;
+  }
+
   /** Called by the exchange when its response is written whole. */
   exchangeEnded(exchange: Exchange): void {
     if (exchange !== this.exchange) return;
@@ -395,7 +405,7 @@ export class ClientConnection extends Http1Parser {
       head.upgrade = isWebSocketHandshake(head, upgradeTo) ? 'websocket' : 'other';
       head.keepAlive = false;
     }
-    const exchange = new Exchange(this, head, this.host);
+    const exchange = new Exchange(this, head, this.host.ledger);
     this.exchange = exchange;
     this.unjudged = exchange;
     return HEADERS_GO_ON;

@@ -1,38 +1,22 @@
 import type { PeerCertificate } from 'node:tls';
+import type { Socket } from 'node:net';
 import type { Judged } from '../auth/decide.js';
-import type { Allowed, ForwardIdentity, Outcome } from '../auth/decision.js';
+import type { Refused } from '../auth/decision.js';
 import type { UseSource } from '../auth/last-used.js';
 import type { Problem } from '../http/problem.js';
-import type { CredentialLabel, RightLabel } from '../metrics/metrics.js';
-import { verifiedPeerCertificate } from './peer-certificate.js';
+import { ExchangeCore, type ExchangeLedger } from '../exchange/core.js';
+import type { EndReason, LiveProtocol } from '../metrics/metrics.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
-import type { TokenBudget } from '../limits/token-budget.js';
 import type { ClientConnection } from './client-connection.js';
+import { verifiedPeerCertificate } from './peer-certificate.js';
 import { dateHeaderLine, problemResponse, statusLine } from './heads.js';
 import { downstreamHeaderLines } from './headers.js';
-import type { Socket } from 'node:net';
-import type { Identity } from '../auth/authorize.js';
-import type { TokenSource } from '../auth/token-sources.js';
-import type { EndReason, LiveProtocol } from '../metrics/metrics.js';
-import type { LiveExchange } from './live-exchanges.js';
 import type { Tunnel, TunnelOwner } from './tunnel.js';
 import { GOING_AWAY, websocketAccept } from './websocket-frames.js';
 import { IDEMPOTENT, type Framing, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
-import type { UpstreamFault, UpstreamFaultReason } from './upstream-fault.js';
+import type { UpstreamFault } from './upstream-fault.js';
 
-/** Where an exchange reports its end (metrics, access log) and asks the clock. */
-export interface ExchangeSink {
-  /** True once shutdown began: the connection closes after this response. */
-  readonly draining: boolean;
-  now(): number;
-  finished(exchange: Exchange, outcome: Outcome, status: number): void;
-  abandoned(exchange: Exchange): void;
-  upstreamFailed(reason: UpstreamFaultReason): void;
-  /** An open exchange was cut by Tollgate itself (exchanges_ended_total, docs/reference/metrics.md). */
-  exchangeCut?(reason: EndReason): void;
-}
-
-type Phase = 'deciding' | 'waiting' | 'forwarding' | 'tunnel' | 'done';
+type Phase = 'deciding' | 'waiting' | 'forwarding' | 'tunnel';
 
 /** The close reason a WebSocket gets when Tollgate ends it (RFC 6455 §7.1.6; at most 123 bytes). */
 const CLOSE_REASONS: Readonly<Record<EndReason, string>> = {
@@ -65,30 +49,17 @@ export interface RequestHead {
 }
 
 /**
- * One request and its response: the object the whole request path works on. The client
- * connection fills in what it parsed; the server's pipeline (parse -> authenticate -> route ->
- * authorize -> forward) sets who and what; the exchange then relays the bodies both ways with
- * backpressure, re-framing chunked bodies from what llhttp validated, and ends exactly once.
+ * One HTTP/1.1 request and its response, over the exchange core (ids, verdict, slot, counts,
+ * the one finish). The client connection fills in what it parsed; the port's pipeline (parse ->
+ * authenticate -> route -> authorize -> forward) renders the verdict; the exchange then relays
+ * the bodies both ways with backpressure, re-framing chunked bodies from what llhttp validated,
+ * and says how it ended.
  */
-export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, TunnelOwner {
-  readonly started = performance.now();
-  /** Set by the pipeline. */
-  requestId = '';
-  path = '';
-  right: RightLabel = 'none';
-  credential: CredentialLabel = 'none';
-  identity: ForwardIdentity | undefined = undefined;
-  tokenSource: TokenSource | undefined = undefined;
-  token: Identity | undefined = undefined;
-  /** The token's limits, when it has any: body bytes are spent there, and its stream slot is given back at the end. */
-  limited: TokenBudget | undefined = undefined;
+export class Exchange extends ExchangeCore implements UpstreamUser, UseSource, Judged, TunnelOwner {
   /** Whether the client connection may carry another request after this one. */
   keepAlive: boolean;
-  requestBytes = 0;
-  responseBytes = 0;
-  upstreamSeconds = 0;
-  status = 0;
   requestComplete = false;
+  readonly logProtocol = undefined;
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];
@@ -116,8 +87,9 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   constructor(
     readonly connection: ClientConnection,
     head: RequestHead,
-    private readonly sink: ExchangeSink,
+    ledger: ExchangeLedger,
   ) {
+    super(ledger);
     this.method = head.method;
     this.url = head.url;
     this.rawHeaders = head.rawHeaders;
@@ -159,8 +131,9 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     return true;
   }
 
-  get isDone(): boolean {
-    return this.phase === 'done';
+  /** A body not read whole is not counted in forwarded bytes (it may have been cut anywhere). */
+  override get countedRequestBytes(): number {
+    return this.requestComplete ? this.requestBytes : 0;
   }
 
   // From the client connection.
@@ -168,11 +141,12 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   /** A piece of request body, a view of the socket's chunk (never reused by Node, so kept as is). */
   requestData(data: Buffer): void {
     this.requestBytes += data.length;
+    if (this.isDone) return;
     if (this.phase === 'forwarding') {
       // Counted as it flows; what was held back is counted when it goes (upstreamStarted).
-      if (this.limited !== undefined && !this.limited.spendBytes(data.length, this.sink.now())) return this.end('quota');
+      if (!this.spend(data.length)) return this.end('quota');
       if (!this.writeBody(data)) this.connection.pauseReading();
-    } else if (this.phase !== 'done') {
+    } else {
       // Not forwarded yet (the token is being looked up, or no upstream socket is free): hold
       // this chunk and read no more until it can go.
       (this.queued ??= []).push(data);
@@ -182,20 +156,17 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
 
   requestEnded(): void {
     this.requestComplete = true;
-    if (this.phase === 'forwarding') this.endBody();
+    if (this.phase === 'forwarding' && !this.isDone) this.endBody();
   }
 
   /** The client connection closed: end the upstream side too, and count the exchange once. */
   clientClosed(): void {
     // A WebSocket's end is the tunnel's to report (tunnelClosed).
-    if (this.phase === 'done' || this.phase === 'tunnel') return;
+    if (this.isDone || this.phase === 'tunnel') return;
     const wasForwarding = this.phase === 'forwarding' || this.phase === 'waiting';
-    this.phase = 'done';
-    this.releaseLimits();
     this.upstream?.abort();
     this.upstream = undefined;
-    if (wasForwarding) this.sink.finished(this, 'upstream_error', 499);
-    else this.sink.abandoned(this);
+    this.finish(wasForwarding ? 'forwarded' : 'abandoned', 'upstream_error', 499);
   }
 
   /**
@@ -204,13 +175,10 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
    */
   badFraming(): boolean {
     const wasForwarded = this.phase === 'forwarding' || this.phase === 'waiting';
-    this.phase = 'done';
-    this.releaseLimits();
     this.upstream?.abort();
     this.upstream = undefined;
     this.keepAlive = false;
-    if (wasForwarded) this.sink.finished(this, 'not_found', 400);
-    else this.sink.abandoned(this);
+    this.finish(wasForwarded ? 'forwarded' : 'abandoned', 'not_found', 400);
     return !this.headSent;
   }
 
@@ -220,15 +188,6 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
 
   // From the pipeline.
 
-  /** Takes what the verdict allows: the path forwarded, who it runs as, the token's limits. */
-  allowed(verdict: Allowed): void {
-    this.right = verdict.right;
-    this.path = verdict.path;
-    this.identity = verdict.identity;
-    this.token = verdict.token;
-    this.limited = verdict.limited;
-  }
-
   /** Hands the exchange to the upstream pool, after `100 Continue` when the client asked for it. */
   forwarded(): void {
     // Only now, after the token check: a refused upload never sends its body (docs/data-plane.md).
@@ -236,18 +195,23 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     this.phase = 'waiting';
   }
 
-  /** Answers with a problem and ends; the connection closes when a body is left unread. */
-  refused(problem: Readonly<Problem>, headers: Readonly<Record<string, string>> | undefined): void {
-    if (this.body !== 'none' && !this.requestComplete) this.keepAlive = false;
-    if (this.sink.draining) this.keepAlive = false;
+  /** Answers the verdict's refusal and ends; the connection closes when a body is left unread. */
+  refused(verdict: Refused): void {
+    this.right = verdict.right;
+    this.answerProblem(verdict.problem, verdict.headers, !this.keepAlive || (this.body !== 'none' && !this.requestComplete));
+    this.finish('refused', verdict.outcome, verdict.status, verdict.reason);
+    this.connection.exchangeEnded(this);
+  }
+
+  /** Writes a problem response (nothing after it on the connection when `close`). */
+  private answerProblem(problem: Readonly<Problem>, headers: Readonly<Record<string, string>> | undefined, close: boolean): void {
+    if (close || this.connection.isDraining) this.keepAlive = false;
     this.status = problem.status;
-    const response = problemResponse(problem, this.requestId, headers, !this.keepAlive, this.sink.now());
+    const response = problemResponse(problem, this.requestId, headers, !this.keepAlive, this.ledger.now());
     // RFC 9110 §9.3.2: an answer to HEAD has no content (Content-Length still says what GET would
     // get); body bytes after it would be read as the start of the next response on the connection.
     this.connection.write(this.isHead ? response.slice(0, response.indexOf('\r\n\r\n') + 4) : response);
-    this.phase = 'done';
     this.queued = undefined;
-    this.connection.exchangeEnded(this);
   }
 
   /**
@@ -256,13 +220,12 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
    */
   answeredEmpty(status: number, fieldLines: string): void {
     if (this.body !== 'none' && !this.requestComplete) this.keepAlive = false;
-    if (this.sink.draining) this.keepAlive = false;
+    if (this.connection.isDraining) this.keepAlive = false;
     this.status = status;
     const close = this.keepAlive ? '' : 'connection: close\r\n';
-    this.connection.write(`${statusLine(status)}${fieldLines}content-length: 0\r\n${dateHeaderLine(this.sink.now())}${close}\r\n`);
-    this.phase = 'done';
-    this.releaseLimits();
+    this.connection.write(`${statusLine(status)}${fieldLines}content-length: 0\r\n${dateHeaderLine(this.ledger.now())}${close}\r\n`);
     this.queued = undefined;
+    this.finish('answered', 'allowed', status);
     this.connection.exchangeEnded(this);
   }
 
@@ -270,7 +233,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
 
   /** Request head, then what body was held back, in one corked write. */
   upstreamStarted(connection: UpstreamConnection): void {
-    if (this.phase === 'done') return connection.abort();
+    if (this.isDone) return connection.abort();
     this.upstream = connection;
     this.phase = 'forwarding';
     this.upstreamAt = performance.now();
@@ -279,7 +242,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     if (queued !== undefined && this.limited !== undefined) {
       let bytes = 0;
       for (const data of queued) bytes += data.length;
-      if (!this.limited.spendBytes(bytes, this.sink.now())) return this.end('quota');
+      if (!this.spend(bytes)) return this.end('quota');
     }
     // Head, held-back body and end in one writev; the common request (no body) is one write
     // and needs no cork.
@@ -300,23 +263,23 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   }
 
   responseHead(status: number, _reason: string, rawHeaders: string[], framing: Framing): void {
-    if (this.phase === 'done') return;
+    if (this.isDone) return;
     this.upstreamSeconds = (performance.now() - this.upstreamAt) / 1000;
     this.status = status;
-    if (this.sink.draining) this.keepAlive = false;
+    if (this.connection.isDraining) this.keepAlive = false;
     const { lines, hasDate } = downstreamHeaderLines(rawHeaders, this.requestId, this.tokenSource === 'query');
     let head = statusLine(status) + lines;
     if (this.isUpgrade) {
       if (status === 101) {
         // Connection and Upgrade are hop-by-hop, dropped above; a switch needs them (RFC 9110 §7.8).
         this.headSent = true;
-        this.connection.write(`${head}${hasDate ? '' : dateHeaderLine(this.sink.now())}connection: upgrade\r\nupgrade: websocket\r\n\r\n`);
+        this.connection.write(`${head}${hasDate ? '' : dateHeaderLine(this.ledger.now())}connection: upgrade\r\nupgrade: websocket\r\n\r\n`);
         return;
       }
       // Refused by the upstream: an ordinary response, and the connection closes after it.
       this.keepAlive = false;
     }
-    if (!hasDate) head += dateHeaderLine(this.sink.now());
+    if (!hasDate) head += dateHeaderLine(this.ledger.now());
     if (framing === 'chunked' || framing === 'close') {
       // Re-framed from what llhttp decoded: the client sees exactly the bytes that were parsed.
       if (this.httpMinor >= 1) {
@@ -331,16 +294,16 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     else if (this.httpMinor === 0) head += 'connection: keep-alive\r\n';
     // Every response to a limited token carries its limits (draft-ietf-httpapi-ratelimit-headers-09).
     const limited = this.limited;
-    if (limited !== undefined) head += `ratelimit-policy: ${limited.policy}\r\nratelimit: ${rateLimitField(limited, this.sink.now())}\r\n`;
+    if (limited !== undefined) head += `ratelimit-policy: ${limited.policy}\r\nratelimit: ${rateLimitField(limited, this.ledger.now())}\r\n`;
     this.headSent = true;
     this.connection.corkThisTick();
     this.connection.write(`${head}\r\n`);
   }
 
   responseData(data: Buffer): boolean {
-    if (this.phase === 'done') return true;
+    if (this.isDone) return true;
     this.responseBytes += data.length;
-    if (this.limited !== undefined && !this.limited.spendBytes(data.length, this.sink.now())) {
+    if (!this.spend(data.length)) {
       this.end('quota');
       return true;
     }
@@ -354,7 +317,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   }
 
   responseEnd(trailers: string[] | undefined): void {
-    if (this.phase === 'done') return;
+    if (this.isDone) return;
     if (this.chunkedOut) {
       let end = '0\r\n';
       if (trailers !== undefined) for (let i = 0; i < trailers.length; i += 2) end += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
@@ -363,9 +326,7 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
     // An upload the upstream answered before reading it all: the rest cannot be skipped safely.
     if (!this.requestComplete) this.keepAlive = false;
     this.upstream = undefined;
-    this.phase = 'done';
-    this.releaseLimits();
-    this.sink.finished(this, 'allowed', this.status);
+    this.finish('forwarded', 'allowed', this.status);
     this.connection.exchangeEnded(this);
   }
 
@@ -379,26 +340,23 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   /** The upstream switched to WebSocket: relay bytes from here until either side closes. */
   upgraded(socket: Socket, rest: Buffer): void {
     this.upstream = undefined;
-    if (this.phase === 'done') return void socket.destroy();
+    if (this.isDone) return void socket.destroy();
     this.phase = 'tunnel';
     this.requestComplete = true;
     this.tunnel = this.connection.startTunnel(socket, rest, this);
     // Shutdown began while the upstream was answering: this WebSocket is told at once.
-    if (this.sink.draining) this.goingAway();
+    if (this.connection.isDraining) this.goingAway();
   }
 
   tunnelBytes(fromClient: number, fromUpstream: number): void {
     this.requestBytes += fromClient;
     this.responseBytes += fromUpstream;
     // A WebSocket's frames count against a byte quota like any body.
-    if (this.limited !== undefined && !this.limited.spendBytes(fromClient + fromUpstream, this.sink.now())) this.end('quota');
+    if (!this.spend(fromClient + fromUpstream)) this.end('quota');
   }
 
   tunnelClosed(): void {
-    if (this.phase === 'done') return;
-    this.phase = 'done';
-    this.releaseLimits();
-    this.sink.finished(this, 'allowed', 101);
+    this.finish('forwarded', 'allowed', 101);
   }
 
   /** Shutdown: a WebSocket is told the server is going away (1001) rather than cut at the grace. */
@@ -412,22 +370,20 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   }
 
   upstreamFailed(failure: UpstreamFault): void {
-    if (this.phase === 'done') return;
+    if (this.isDone) return;
     this.upstream = undefined;
-    this.phase = 'done';
-    this.releaseLimits();
-    this.sink.upstreamFailed(failure.reason);
+    this.ledger.upstreamFailed(failure.reason);
     if (this.headSent) {
       // Mid-body: the status is gone, so the response is cut to show it is incomplete.
-      this.sink.finished(this, 'upstream_error', this.status);
+      this.finish('forwarded', 'upstream_error', this.status);
       this.connection.destroy();
       return;
     }
     this.keepAlive = false;
     this.status = failure.status;
     const problem = { status: failure.status, type: failure.type, title: failure.title, detail: 'The request was authorized but the upstream did not answer it.' };
-    this.connection.write(problemResponse(problem, this.requestId, undefined, true, this.sink.now()));
-    this.sink.finished(this, 'upstream_error', failure.status);
+    this.connection.write(problemResponse(problem, this.requestId, undefined, true, this.ledger.now()));
+    this.finish('forwarded', 'upstream_error', failure.status);
     this.connection.exchangeEnded(this);
   }
 
@@ -439,34 +395,23 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
    * must not look whole. Counted once, however often it is asked.
    */
   end(reason: EndReason): void {
-    if (this.phase === 'done' || this.ending) return;
+    if (this.isDone || this.ending) return;
     this.ending = true;
     if (this.phase === 'tunnel') {
-      this.sink.exchangeCut?.(reason);
+      this.ledger.exchangeCut(reason);
       return this.tunnel!.end(CLOSE_REASONS[reason]);
     }
     const wasForwarded = this.phase === 'forwarding' || this.phase === 'waiting';
-    this.phase = 'done';
-    this.releaseLimits();
     this.queued = undefined;
     this.upstream?.abort();
     this.upstream = undefined;
     this.keepAlive = false;
-    this.sink.exchangeCut?.(reason);
-    if (wasForwarded) this.sink.finished(this, 'forbidden', this.headSent ? this.status : reason === 'quota' ? 429 : 403);
-    else this.sink.abandoned(this);
+    this.ledger.exchangeCut(reason);
+    this.finish(wasForwarded ? 'forwarded' : 'abandoned', 'forbidden', this.headSent ? this.status : reason === 'quota' ? 429 : 403);
     // A framed body (length or chunks) shows its cut by ending early; a close-delimited one
     // needs a reset, which also drops what the client had not read yet, so only then.
     if (this.closeDelimited) this.connection.cut();
     else this.connection.destroy();
-  }
-
-  /** The stream slot this exchange held goes back, once, whichever way it ended. */
-  private releaseLimits(): void {
-    const limited = this.limited;
-    if (limited === undefined) return;
-    this.limited = undefined;
-    limited.streamEnded();
   }
 
   private writeBody(data: Buffer): boolean {

@@ -1,35 +1,20 @@
 import type { PeerCertificate } from 'node:tls';
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Judged } from '../auth/decide.js';
-import type { Allowed, ForwardIdentity, Outcome } from '../auth/decision.js';
+import type { Refused } from '../auth/decision.js';
+import { ExchangeCore, type ExchangeLedger } from '../exchange/core.js';
 import type { Problem } from '../http/problem.js';
-import { PROBLEMS } from '../http/problems.js';
-import type { Identity } from '../auth/authorize.js';
-import type { TokenSource } from '../auth/token-sources.js';
-import type { TokenBudget } from '../limits/token-budget.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
-import type { CredentialLabel, EndReason, LiveProtocol, RightLabel } from '../metrics/metrics.js';
+import type { EndReason, LiveProtocol } from '../metrics/metrics.js';
 import { verifiedPeerCertificate } from './peer-certificate.js';
-import type { LiveExchange } from './live-exchanges.js';
 import { GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE, grpcMessage, grpcStatusFor } from './grpc-status.js';
 import { http2ResponseHeaders, http2Trailers, relayedHeaders, type StreamHead } from './http2-headers.js';
 import { IDEMPOTENT, type Framing, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
-import { UpstreamFault, type UpstreamFaultReason } from './upstream-fault.js';
-
-/** Where a stream exchange reports its end (metrics, access log). */
-export interface StreamSink {
-  finished(exchange: StreamExchange, outcome: Outcome, status: number): void;
-  abandoned(exchange: StreamExchange): void;
-  upstreamFailed(reason: UpstreamFaultReason): void;
-  /** Tollgate ended an open exchange itself (exchanges_ended_total). */
-  exchangeCut?(reason: EndReason): void;
-  /** The injected clock, for the token's limits. */
-  now(): number;
-}
+import { UpstreamFault } from './upstream-fault.js';
 
 const EMPTY_TRAILERS: OutgoingHttpHeaders = Object.freeze(Object.create(null) as OutgoingHttpHeaders);
 
-type Phase = 'deciding' | 'forwarding' | 'done';
+type Phase = 'deciding' | 'forwarding';
 
 /**
  * One HTTP/2 stream: a request judged by the same decision step as an HTTP/1.1 exchange, then
@@ -38,23 +23,7 @@ type Phase = 'deciding' | 'forwarding' | 'done';
  * ways: the client stream is not read until the upstream can take it (HTTP/2 flow control then
  * holds the client back), and the upstream is paused while the client stream's buffer is full.
  */
-export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
-  readonly started = performance.now();
-  requestId = '';
-  path = '';
-  right: RightLabel = 'none';
-  credential: CredentialLabel = 'none';
-  identity: ForwardIdentity | undefined = undefined;
-  tokenSource: TokenSource | undefined = undefined;
-  token: Identity | undefined = undefined;
-  /** The token's limits, when it has any: body bytes are spent there; its slot goes back at the end. */
-  limited: TokenBudget | undefined = undefined;
-  requestBytes = 0;
-  responseBytes = 0;
-  upstreamSeconds = 0;
-  status = 0;
-  /** The gRPC status the call ended with, when it is one and it is known. */
-  grpcStatus: number | undefined;
+export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser {
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];
@@ -79,8 +48,9 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
   constructor(
     readonly stream: ServerHttp2Stream,
     head: StreamHead,
-    private readonly sink: StreamSink,
+    ledger: ExchangeLedger,
   ) {
+    super(ledger);
     this.method = head.method;
     this.url = head.url;
     this.rawHeaders = head.rawHeaders;
@@ -94,8 +64,9 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
     stream.on('drain', () => (this.call !== undefined ? this.call.resume() : this.upstream?.resumeReading()));
   }
 
-  get isDone(): boolean {
-    return this.phase === 'done';
+  /** The access log's `protocol` field. */
+  get logProtocol(): 'h2' | 'grpc' {
+    return this.isGrpc ? 'grpc' : 'h2';
   }
 
   /** LiveExchange: the `live_exchanges` label. */
@@ -103,23 +74,15 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
     return this.isGrpc ? 'grpc' : 'http';
   }
 
-  /** The stream slot the token's limits hold for this exchange goes back, once. */
-  releaseLimits(): void {
-    const limited = this.limited;
-    if (limited === undefined) return;
-    this.limited = undefined;
-    limited.streamEnded();
-  }
-
   /** Body bytes either way count against a byte quota; one that runs out ends the exchange. */
-  private spend(bytes: number): void {
-    if (this.limited !== undefined && !this.limited.spendBytes(bytes, this.sink.now())) this.end('quota');
+  private spendOrEnd(bytes: number): void {
+    if (!this.spend(bytes)) this.end('quota');
   }
 
   /** The RateLimit fields every response to a limited token carries. */
   private rateLimitFields(): Record<string, string> | undefined {
     const limited = this.limited;
-    return limited === undefined ? undefined : { 'ratelimit-policy': limited.policy, ratelimit: rateLimitField(limited, this.sink.now()) };
+    return limited === undefined ? undefined : { 'ratelimit-policy': limited.policy, ratelimit: rateLimitField(limited, this.ledger.now()) };
   }
 
   /** `https` when the client connection is TLS. */
@@ -155,9 +118,22 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
 
   // Refusals.
 
+  /** Answers the verdict's refusal and ends. */
+  refused(verdict: Refused): void {
+    this.right = verdict.right;
+    this.answerProblem(verdict.problem, verdict.headers);
+    this.finish('refused', verdict.outcome, verdict.status, verdict.reason);
+  }
+
+  /** Allowed, but nothing can carry it (no gRPC upstream is configured): the problem, as an upstream that refused. */
+  unreachable(problem: Readonly<Problem>): void {
+    this.ledger.upstreamFailed('refused');
+    this.answerProblem(problem, undefined);
+    this.finish('forwarded', 'upstream_error', problem.status);
+  }
+
   /** Answers with a problem: problem+json, or for a gRPC call a trailers-only response. */
-  refused(problem: Readonly<Problem>, headers: Readonly<Record<string, string>> | undefined): void {
-    this.phase = 'done';
+  private answerProblem(problem: Readonly<Problem>, headers: Readonly<Record<string, string>> | undefined): void {
     this.status = problem.status;
     if (this.isGrpc) return this.trailersOnly(grpcStatusFor(problem.status), problem.detail ? `${problem.title}: ${problem.detail}` : problem.title, headers);
     const stream = this.stream;
@@ -209,41 +185,35 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
    * side is aborted in every case. Returns false when the exchange had ended already.
    */
   end(reason: EndReason): boolean {
-    if (this.phase === 'done') return false;
-    this.sink.exchangeCut?.(reason);
+    if (this.isDone) return false;
+    this.ledger.exchangeCut(reason);
     const code = reason === 'rights' ? GRPC_PERMISSION_DENIED : reason === 'quota' ? GRPC_RESOURCE_EXHAUSTED : GRPC_UNAUTHENTICATED;
     const message = reason === 'rights' ? 'token no longer holds this right' : reason === 'quota' ? 'token quota spent' : `token ${reason}`;
     const stream = this.stream;
     this.abortUpstream();
     if (this.isGrpc && !stream.destroyed && !stream.headersSent) {
-      this.phase = 'done';
       this.trailersOnly(code, message, undefined);
-      this.sink.finished(this, 'forbidden', 200);
+      this.finish('forwarded', 'forbidden', 200);
       return true;
     }
     if (this.isGrpc && !stream.destroyed && !stream.writableEnded && this.trailers === undefined && stream.listenerCount('wantTrailers') > 0) {
       // The response began with waitForTrailers: end it with the status instead of the upstream's.
-      this.phase = 'done';
       this.grpcStatus = code;
       this.trailers = relayedHeaders({}, { 'grpc-status': String(code), 'grpc-message': grpcMessage(message) });
+      this.finish('forwarded', 'forbidden', this.status);
       stream.end();
-      this.sink.finished(this, 'forbidden', this.status);
       return true;
     }
-    this.phase = 'done';
+    this.finish('forwarded', 'forbidden', this.status || 499);
     if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
-    this.sink.finished(this, 'forbidden', this.status || 499);
     return true;
   }
 
   private closed(): void {
-    if (this.phase === 'done') return;
+    if (this.isDone) return;
     // The client reset the stream (or its connection went) before the response ended.
-    const wasForwarding = this.phase === 'forwarding';
-    this.phase = 'done';
     this.abortUpstream();
-    if (wasForwarding) this.sink.finished(this, 'upstream_error', 499);
-    else this.sink.abandoned(this);
+    this.finish(this.phase === 'forwarding' ? 'forwarded' : 'abandoned', 'upstream_error', 499);
   }
 
   private abortUpstream(): void {
@@ -256,15 +226,6 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
 
   // Forwarding to the HTTP/1.1 upstream (UpstreamUser).
 
-  /** Takes what the verdict allows: the path forwarded, who it runs as, the token's limits. */
-  allowed(verdict: Allowed): void {
-    this.right = verdict.right;
-    this.path = verdict.path;
-    this.identity = verdict.identity;
-    this.token = verdict.token;
-    this.limited = verdict.limited;
-  }
-
   /** Before dispatch: from here a client reset counts as a forwarded exchange cut short. */
   forwarded(): void {
     this.phase = 'forwarding';
@@ -273,7 +234,7 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
   }
 
   upstreamStarted(connection: UpstreamConnection): void {
-    if (this.phase === 'done') return connection.abort();
+    if (this.isDone) return connection.abort();
     this.upstream = connection;
     this.upstreamAt = performance.now();
     connection.write(this.requestHead);
@@ -283,7 +244,7 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
     const stream = this.stream;
     stream.on('data', (data: Buffer) => {
       this.requestBytes += data.length;
-      this.spend(data.length);
+      this.spendOrEnd(data.length);
       const upstream = this.upstream;
       if (upstream !== undefined && !(chunked ? upstream.writeChunk(data) : upstream.write(data))) stream.pause();
     });
@@ -296,11 +257,11 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
   }
 
   upstreamDrained(): void {
-    if (this.phase === 'forwarding') this.stream.resume();
+    if (!this.isDone) this.stream.resume();
   }
 
   responseHead(status: number, _reason: string, rawHeaders: string[], _framing: Framing): void {
-    if (this.phase === 'done') return;
+    if (this.isDone) return;
     this.upstreamSeconds = (performance.now() - this.upstreamAt) / 1000;
     this.status = status;
     const stream = this.stream;
@@ -319,7 +280,7 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
       // answer cannot be passed on, so the client gets the 502 of a broken upstream answer.
       this.upstream?.abort();
       this.upstream = undefined;
-      this.sink.upstreamFailed('other');
+      this.ledger.upstreamFailed('other');
       return this.failed(new UpstreamFault('other', false, 'upstream response carries a field HTTP/2 forbids'));
     }
     stream.once('wantTrailers', () => this.sendTrailers());
@@ -335,9 +296,9 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
   }
 
   responseData(chunk: Buffer): boolean {
-    if (this.phase === 'done') return true;
+    if (this.isDone) return true;
     this.responseBytes += chunk.length;
-    this.spend(chunk.length);
+    this.spendOrEnd(chunk.length);
     if (this.isDone) return true; // the quota ran out on this chunk
     // An HTTP/2 stream queues what it is given until its DATA frames go out, and the upstream's
     // read buffer is reused for its next read: the stream gets a copy of its own size.
@@ -346,41 +307,39 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
   }
 
   responseEnd(trailers: string[] | undefined): void {
-    if (this.phase === 'done') return;
+    if (this.isDone) return;
     // A chunked body's trailer fields travel on as HTTP/2 trailers (RFC 9113 §8.1).
     if (trailers !== undefined && trailers.length > 0) this.trailers = http2Trailers(trailers);
     this.upstream = undefined;
-    this.phase = 'done';
     if (!this.stream.destroyed) this.stream.end();
-    this.sink.finished(this, 'allowed', this.status);
+    this.finish('forwarded', 'allowed', this.status);
   }
 
   upstreamFailed(failure: UpstreamFault): void {
-    if (this.phase === 'done') return;
+    if (this.isDone) return;
     this.upstream = undefined;
-    this.sink.upstreamFailed(failure.reason);
+    this.ledger.upstreamFailed(failure.reason);
     this.failed(failure);
   }
 
   private failed(failure: UpstreamFault): void {
-    this.phase = 'done';
     const stream = this.stream;
     if (stream.headersSent) {
       // Mid-body: the status is gone, so the stream is reset to show the response is incomplete.
+      this.finish('forwarded', 'upstream_error', this.status);
       if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
-      this.sink.finished(this, 'upstream_error', this.status);
       return;
     }
     const problem: Problem = { status: failure.status, type: failure.type, title: failure.title, detail: 'The request was authorized but the upstream did not answer it.' };
-    this.refused(problem, undefined);
-    this.sink.finished(this, 'upstream_error', failure.status);
+    this.answerProblem(problem, undefined);
+    this.finish('forwarded', 'upstream_error', failure.status);
   }
 
   // Forwarding a gRPC call to the gRPC upstream.
 
   /** Relays the call on `call` (an upstream stream opened with this call's headers). */
   relayCall(call: ClientHttp2Stream): void {
-    if (this.phase === 'done') return void call.close(constants.NGHTTP2_CANCEL);
+    if (this.isDone) return void call.close(constants.NGHTTP2_CANCEL);
     this.call = call;
     this.upstreamAt = performance.now();
     const stream = this.stream;
@@ -389,7 +348,7 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
     // client is held back by HTTP/2 flow control rather than buffered here.
     stream.on('data', (data: Buffer) => {
       this.requestBytes += data.length;
-      this.spend(data.length);
+      this.spendOrEnd(data.length);
     });
     stream.pipe(call);
     call.on('response', (headers: IncomingHttpHeaders, flags: number) => this.callResponse(headers, flags));
@@ -399,29 +358,28 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
     });
     call.on('data', (data: Buffer) => {
       this.responseBytes += data.length;
-      this.spend(data.length);
+      this.spendOrEnd(data.length);
       if (this.isDone) return;
       if (!stream.destroyed && !stream.write(data)) call.pause();
     });
     call.on('end', () => {
       this.callEnded = true;
-      if (this.phase !== 'done' && !stream.destroyed && !stream.writableEnded) stream.end();
+      if (!this.isDone && !stream.destroyed && !stream.writableEnded) stream.end();
     });
     call.on('close', () => this.callClosed(call));
   }
 
   private callResponse(headers: IncomingHttpHeaders, flags: number): void {
-    if (this.phase === 'done' || this.stream.destroyed) return;
+    if (this.isDone || this.stream.destroyed) return;
     this.upstreamSeconds = (performance.now() - this.upstreamAt) / 1000;
     this.status = Number(headers[':status']) || 200;
     const out = relayedHeaders(headers, { ':status': this.status, 'x-request-id': this.requestId, ...this.rateLimitFields() });
     if ((flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0) {
       // Trailers-only from the upstream (an error before any message): passed on as it came.
       this.grpcStatus = Number(headers['grpc-status']);
-      this.stream.respond(out, { endStream: true });
-      this.phase = 'done';
       this.call = undefined;
-      this.sink.finished(this, 'allowed', this.status);
+      this.finish('forwarded', 'allowed', this.status);
+      this.stream.respond(out, { endStream: true });
       return;
     }
     this.stream.respond(out, { waitForTrailers: true });
@@ -434,26 +392,23 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
   private callClosed(call: ClientHttp2Stream): void {
     if (this.call !== call) return; // cancelled by us
     this.call = undefined;
-    if (this.phase === 'done') return;
+    if (this.isDone) return;
     const stream = this.stream;
     const rst = call.rstCode ?? constants.NGHTTP2_NO_ERROR;
     if (rst === constants.NGHTTP2_NO_ERROR && this.callEnded) {
-      this.phase = 'done';
-      this.sink.finished(this, 'allowed', this.status);
+      this.finish('forwarded', 'allowed', this.status);
       return;
     }
     // The upstream reset the call, or never answered (refused, gone): 14 UNAVAILABLE when nothing
     // was sent yet, else the client's stream is reset with the upstream's code.
-    this.sink.upstreamFailed(call.sentHeaders === undefined || this.status === 0 ? 'refused' : 'reset');
+    this.ledger.upstreamFailed(call.sentHeaders === undefined || this.status === 0 ? 'refused' : 'reset');
     if (!stream.headersSent) {
       this.status = 502;
-      this.phase = 'done';
       this.trailersOnly(GRPC_UNAVAILABLE, 'upstream unavailable', undefined);
-      this.sink.finished(this, 'upstream_error', 502);
+      this.finish('forwarded', 'upstream_error', 502);
       return;
     }
-    this.phase = 'done';
+    this.finish('forwarded', 'upstream_error', this.status);
     if (!stream.destroyed) stream.close(rst === constants.NGHTTP2_NO_ERROR ? constants.NGHTTP2_INTERNAL_ERROR : rst);
-    this.sink.finished(this, 'upstream_error', this.status);
   }
 }

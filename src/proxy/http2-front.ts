@@ -1,19 +1,18 @@
 import { createServer, type Http2Server, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { DecisionStep } from '../auth/decide.js';
-import { workloadFields, type Outcome, type Refused, type Verdict } from '../auth/decision.js';
+import type { Verdict } from '../auth/decision.js';
+import type { LiveRegistry } from '../exchange/core.js';
+import { ProxyLedger } from '../exchange/ledgers.js';
 import { PROBLEMS } from '../http/problems.js';
-import { requestIdFor } from '../http/request-id.js';
 import type { Logger } from '../log/logger.js';
-import { redactTarget } from '../log/redact.js';
 import type { Clock } from '../clock.js';
-import type { EndReason, Metrics } from '../metrics/metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { GrpcUpstream } from './grpc-upstream.js';
 import { upstreamHeaders } from './headers.js';
-import { StreamExchange, type StreamSink } from './http2-exchange.js';
+import { StreamExchange } from './http2-exchange.js';
 import { streamHead } from './http2-headers.js';
 import { HeaderBlockDeadline } from './header-block-deadline.js';
-import type { UpstreamFaultReason } from './upstream-fault.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 /** What a configuration reload may set on the HTTP/2 front while it serves. */
@@ -31,10 +30,8 @@ export interface Http2FrontOptions {
   /** `proxy.timeouts.headers`: a header block not whole within it ends its connection. */
   headersTimeoutMs: number;
   clock: Clock;
-  /** Called with each stream exchange once judged and forwarded (the registry of open exchanges). */
-  opened?(exchange: StreamExchange): void;
-  /** Called once when an exchange given to `opened` has ended, however it ended. */
-  released?(exchange: StreamExchange): void;
+  /** The registry of open exchanges each allowed stream joins until it ends; absent: none is kept. */
+  live?: LiveRegistry | undefined;
 }
 
 /** Streams one connection may have open at once (RFC 9113 §6.5.2 SETTINGS_MAX_CONCURRENT_STREAMS). */
@@ -47,12 +44,15 @@ const MAX_CONCURRENT_STREAMS = 128;
  * decision step, refusals and metrics, then goes to the HTTP/1.1 upstream pool (as nginx does) or,
  * for a gRPC call, to the gRPC upstream over h2c.
  */
-export class Http2Front implements StreamSink {
+export class Http2Front {
   readonly server: Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly headerBlocks: HeaderBlockDeadline;
+  /** Counts and logs every stream, in the proxy port's shape. */
+  readonly ledger: ProxyLedger;
 
   constructor(private readonly options: Http2FrontOptions) {
+    this.ledger = new ProxyLedger(options, options.live);
     this.headerBlocks = new HeaderBlockDeadline(options.headersTimeoutMs);
     // Header blocks up to twice HTTP/1.1's 16 KiB: HPACK counts 32 bytes more per field. Beyond,
     // nghttp2 refuses the stream; the decision step still refuses more than 200 fields with 431.
@@ -106,9 +106,8 @@ export class Http2Front implements StreamSink {
 
   private handle(stream: ServerHttp2Stream, rawHeaders: string[]): void {
     this.headerBlocks.handedOver(stream);
-    const exchange = new StreamExchange(stream, streamHead(rawHeaders), this);
-    this.options.metrics.requestStarted();
-    exchange.requestId = requestIdFor(exchange.requestIdHeader);
+    const exchange = new StreamExchange(stream, streamHead(rawHeaders), this.ledger);
+    exchange.begin(exchange.requestIdHeader);
     const verdict = this.options.decisions.decide(exchange);
     if (verdict instanceof Promise) void verdict.then((settled) => this.render(exchange, settled));
     else this.render(exchange, verdict);
@@ -120,7 +119,7 @@ export class Http2Front implements StreamSink {
       if (verdict.allowed) verdict.limited?.streamEnded();
       return;
     }
-    if (!verdict.allowed) return this.refused(exchange, verdict);
+    if (!verdict.allowed) return exchange.refused(verdict);
     const options = this.options;
     exchange.allowed(verdict);
     const headers = upstreamHeaders(exchange.rawHeaders, undefined, {
@@ -130,8 +129,8 @@ export class Http2Front implements StreamSink {
       protocol: exchange.protocol,
       identity: exchange.identity,
     });
+    exchange.upstreamRequest(headers);
     exchange.forwarded();
-    options.opened?.(exchange);
     if (exchange.isGrpc) return this.forwardCall(exchange, headers);
     let head = `${exchange.method} ${exchange.path} HTTP/1.1\r\n`;
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -144,9 +143,7 @@ export class Http2Front implements StreamSink {
   private forwardCall(exchange: StreamExchange, headers: string[]): void {
     const grpc = this.options.grpc;
     if (grpc === undefined) {
-      this.upstreamFailed('refused');
-      exchange.refused({ ...PROBLEMS.upstream_unreachable, detail: 'No gRPC upstream is configured (proxy.grpcUpstream).' }, undefined);
-      return this.finished(exchange, 'upstream_error', PROBLEMS.upstream_unreachable.status);
+      return exchange.unreachable({ ...PROBLEMS.upstream_unreachable, detail: 'No gRPC upstream is configured (proxy.grpcUpstream).' });
     }
     const out = Object.create(null) as OutgoingHttpHeaders;
     out[':method'] = exchange.method;
@@ -162,65 +159,5 @@ export class Http2Front implements StreamSink {
     // gRPC servers may refuse a call without it (PROTOCOL-HTTP2.md); it is hop-by-hop, so dropped above.
     out.te = 'trailers';
     exchange.relayCall(grpc.request(out));
-  }
-
-  /** The request is refused: the verdict's problem and headers, or its gRPC status. */
-  private refused(exchange: StreamExchange, verdict: Refused): void {
-    exchange.right = verdict.right;
-    exchange.refused(verdict.problem, verdict.headers);
-    const seconds = (performance.now() - exchange.started) / 1000;
-    this.options.metrics.request(verdict.right, verdict.outcome, seconds, exchange.credential);
-    if (this.options.accessLog) {
-      this.options.logger.info({ requestId: exchange.requestId, protocol: exchange.isGrpc ? 'grpc' : 'h2', method: exchange.method, path: redactTarget(exchange.url), status: verdict.status, grpcStatus: exchange.grpcStatus, right: verdict.right, outcome: verdict.outcome, reason: verdict.reason, credential: exchange.credential });
-    }
-  }
-
-  /** StreamSink: a forwarded exchange ended. */
-  finished(exchange: StreamExchange, outcome: Outcome, status: number): void {
-    const { metrics } = this.options;
-    exchange.releaseLimits();
-    this.options.released?.(exchange);
-    const seconds = (performance.now() - exchange.started) / 1000;
-    metrics.request(exchange.right, outcome, seconds, exchange.credential);
-    metrics.forwarded(exchange.upstreamSeconds, exchange.requestBytes, exchange.responseBytes);
-    if (this.options.accessLog) {
-      this.options.logger.info({
-        requestId: exchange.requestId,
-        protocol: exchange.isGrpc ? 'grpc' : 'h2',
-        method: exchange.method,
-        path: redactTarget(exchange.url),
-        status,
-        grpcStatus: exchange.grpcStatus,
-        right: exchange.right,
-        outcome,
-        tokenId: exchange.identity?.tokenId,
-        credential: exchange.credential,
-        ...workloadFields(exchange.identity),
-        ms: Math.round(seconds * 1000 * 100) / 100,
-        bytesIn: exchange.requestBytes,
-        bytesOut: exchange.responseBytes,
-      });
-    }
-  }
-
-  /** StreamSink: the client reset the stream before it was forwarded. */
-  abandoned(exchange: StreamExchange): void {
-    exchange.releaseLimits();
-    this.options.metrics.requestAbandoned();
-  }
-
-  /** StreamSink: Tollgate ended an open exchange (revoked, expired, rights, quota). */
-  exchangeCut(reason: EndReason): void {
-    this.options.metrics.exchangeEnded(reason);
-  }
-
-  /** StreamSink: the injected clock. */
-  now(): number {
-    return this.options.clock.now();
-  }
-
-  /** StreamSink: the upstream failed. */
-  upstreamFailed(reason: UpstreamFaultReason): void {
-    this.options.metrics.upstreamError(reason);
   }
 }

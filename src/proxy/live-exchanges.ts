@@ -1,21 +1,10 @@
 import type { Clock } from '../clock.js';
 import { authorize, type Identity } from '../auth/authorize.js';
-import type { AllowedRequest } from '../auth/decide.js';
-import type { ForwardIdentity } from '../auth/decision.js';
+import type { LiveExchange, LiveRegistry } from '../exchange/core.js';
 import { UNAVAILABLE, UNKNOWN, type TokenCache } from '../auth/token-cache.js';
 import type { EndReason, LiveProtocol, Metrics } from '../metrics/metrics.js';
 import type { Invalidation } from '../store/token-store.js';
 import type { Right } from '../tokens/record.js';
-
-/** An exchange in flight on a token: an HTTP request, a WebSocket, a gRPC call. */
-export interface LiveExchange extends AllowedRequest {
-  readonly identity: ForwardIdentity | undefined;
-  readonly token?: Identity | undefined;
-  /** The `live_exchanges` label it counts under. */
-  readonly liveProtocol: LiveProtocol;
-  /** Ends it because its token no longer allows it, and counts that; idempotent. */
-  end(reason: EndReason): void;
-}
 
 /** The exchanges open on one token, and the token as last read. */
 interface TokenEntry {
@@ -52,7 +41,7 @@ export interface LiveExchangesOptions {
  * re-reads every token at the cache TTL, so a replica that missed a message still ends its
  * exchanges within that bound. Adding and removing are a map lookup and a set operation.
  */
-export class LiveExchanges {
+export class LiveExchanges implements LiveRegistry {
   private readonly tokens = new Map<string, TokenEntry>();
   /** Exchanges on a public route (no token): only a reload of the routes judges them again. */
   private readonly tokenless = new Set<LiveExchange>();

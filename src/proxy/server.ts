@@ -2,21 +2,18 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Clock } from '../clock.js';
 import type { DecisionStep } from '../auth/decide.js';
-import { refusal, workloadFields, type Allowed, type Outcome, type Refused, type Verdict } from '../auth/decision.js';
-import { requestIdFor } from '../http/request-id.js';
+import { refusal, type Verdict } from '../auth/decision.js';
+import { ProxyLedger } from '../exchange/ledgers.js';
 import type { Logger } from '../log/logger.js';
-import { redactTarget } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { ClientConnection, type ConnectionHost } from './client-connection.js';
 import type { Http2Front } from './http2-front.js';
 import type { Exchange } from './exchange.js';
-import type { EndReason } from '../metrics/metrics.js';
 import { upstreamHeaders } from './headers.js';
 import { ConnectionSet } from './connection-set.js';
 import { IdleSweeper } from './idle-sweeper.js';
-import type { LiveExchanges } from './live-exchanges.js';
+import type { LiveRegistry } from '../exchange/core.js';
 import type { UpstreamPool } from './upstream-pool.js';
-import type { UpstreamFaultReason } from './upstream-fault.js';
 
 /** What a configuration reload may set on the proxy port while it serves. */
 export type ProxySettings = Pick<ProxyOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
@@ -26,7 +23,7 @@ export interface ProxyOptions {
   /** The decision step this port shares with the decision port. */
   decisions: DecisionStep;
   /** Exchanges in flight by token, ended when their token stops allowing them. */
-  live: LiveExchanges;
+  live: LiveRegistry;
   metrics: Metrics;
   logger: Logger;
   clock: Clock;
@@ -55,6 +52,8 @@ export class ProxyServer implements ConnectionHost {
   private readonly options: ProxyOptions;
   private readonly connections: ConnectionSet;
   private readonly idle: IdleSweeper;
+  /** Counts and logs every exchange on this port, HTTP/2 streams included, and keeps the registry of open ones. */
+  readonly ledger: ProxyLedger;
 
   get draining(): boolean {
     return this.connections.draining;
@@ -62,6 +61,7 @@ export class ProxyServer implements ConnectionHost {
 
   constructor(options: ProxyOptions) {
     this.options = options;
+    this.ledger = new ProxyLedger(options, options.live);
     this.connections = new ConnectionSet(options.headersTimeoutMs);
     const tls = options.tls;
     this.server = tls === undefined ? createServer({ noDelay: true }) : createTlsServer({
@@ -138,12 +138,11 @@ export class ProxyServer implements ConnectionHost {
    * `refused`. Synchronous on a cached token.
    */
   handle(exchange: Exchange): void {
-    this.options.metrics.requestStarted();
-    exchange.requestId = requestIdFor(exchange.requestIdHeader);
-    if (exchange.expectation === 'unsupported') return this.refused(exchange, refusal('expectation_failed'));
+    exchange.begin(exchange.requestIdHeader);
+    if (exchange.expectation === 'unsupported') return exchange.refused(refusal('expectation_failed'));
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (node:http refuses it the same way).
-    if (exchange.httpMinor >= 1 && exchange.host === undefined) return this.refused(exchange, refusal('bad_target'));
-    if (exchange.upgrade === 'other') return this.refused(exchange, refusal('unsupported_upgrade'));
+    if (exchange.httpMinor >= 1 && exchange.host === undefined) return exchange.refused(refusal('bad_target'));
+    if (exchange.upgrade === 'other') return exchange.refused(refusal('unsupported_upgrade'));
     const verdict = this.options.decisions.decide(exchange);
     if (verdict instanceof Promise) void verdict.then((settled) => this.render(exchange, settled));
     else this.render(exchange, verdict);
@@ -155,13 +154,12 @@ export class ProxyServer implements ConnectionHost {
       if (verdict.allowed) verdict.limited?.streamEnded();
       return;
     }
-    if (!verdict.allowed) return this.refused(exchange, verdict);
+    if (!verdict.allowed) return exchange.refused(verdict);
     exchange.allowed(verdict);
-    this.options.live.add(exchange);
-    this.forward(exchange, verdict);
+    this.forward(exchange);
   }
 
-  private forward(exchange: Exchange, _verdict: Allowed): void {
+  private forward(exchange: Exchange): void {
     const options = this.options;
     const headers = upstreamHeaders(exchange.rawHeaders, exchange.connectionHeader, {
       forwardAuthorization: options.forwardAuthorization,
@@ -171,6 +169,7 @@ export class ProxyServer implements ConnectionHost {
       identity: exchange.identity,
       guarded: options.decisions.decisionFields,
     });
+    exchange.upstreamRequest(headers);
     // One string, one write: the request line and every field.
     let head = `${exchange.method} ${exchange.path} HTTP/1.1\r\n`;
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -184,55 +183,4 @@ export class ProxyServer implements ConnectionHost {
     options.upstream.dispatch(exchange);
   }
 
-  /** ExchangeSink: a forwarded exchange ended. */
-  finished(exchange: Exchange, outcome: Outcome, status: number): void {
-    const { metrics } = this.options;
-    this.options.live.remove(exchange);
-    const seconds = (performance.now() - exchange.started) / 1000;
-    metrics.request(exchange.right, outcome, seconds, exchange.credential);
-    metrics.forwarded(exchange.upstreamSeconds, exchange.requestComplete ? exchange.requestBytes : 0, exchange.responseBytes);
-    if (this.options.accessLog) {
-      this.options.logger.info({
-        requestId: exchange.requestId,
-        method: exchange.method,
-        path: redactTarget(exchange.url),
-        status,
-        right: exchange.right,
-        outcome,
-        tokenId: exchange.identity?.tokenId,
-        credential: exchange.credential,
-        ...workloadFields(exchange.identity),
-        ms: Math.round(seconds * 1000 * 100) / 100,
-        bytesIn: exchange.requestBytes,
-        bytesOut: exchange.responseBytes,
-      });
-    }
-  }
-
-  /** ExchangeSink: the client left before the exchange was forwarded. */
-  abandoned(exchange: Exchange): void {
-    this.options.live.remove(exchange);
-    this.options.metrics.requestAbandoned();
-  }
-
-  /** ExchangeSink: Tollgate cut an open exchange (a quota ran out mid-body). */
-  exchangeCut(reason: EndReason): void {
-    this.options.metrics.exchangeEnded(reason);
-  }
-
-  /** ExchangeSink: the upstream failed. */
-  upstreamFailed(reason: UpstreamFaultReason): void {
-    this.options.metrics.upstreamError(reason);
-  }
-
-  /** The request is refused: its status, headers and problem body, as the verdict carries them. */
-  private refused(exchange: Exchange, verdict: Refused): void {
-    exchange.right = verdict.right;
-    exchange.refused(verdict.problem, verdict.headers);
-    const seconds = (performance.now() - exchange.started) / 1000;
-    this.options.metrics.request(verdict.right, verdict.outcome, seconds, exchange.credential);
-    if (this.options.accessLog) {
-      this.options.logger.info({ requestId: exchange.requestId, method: exchange.method, path: redactTarget(exchange.url), status: verdict.status, right: verdict.right, outcome: verdict.outcome, reason: verdict.reason, credential: exchange.credential });
-    }
-  }
 }

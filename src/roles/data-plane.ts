@@ -79,8 +79,7 @@ export class DataPlane {
       logger,
       clock,
       // Open HTTP/2 streams and gRPC calls are ended on revocation like HTTP/1.1 exchanges.
-      opened: (exchange) => live.add(exchange),
-      released: (exchange) => live.remove(exchange),
+      live,
       forwardAuthorization: config.proxy.forwardAuthorization,
       accessLog: config.proxy.accessLog,
       // The same slowloris bound as the HTTP/1.1 head's, from HEADERS to END_HEADERS.

@@ -46,8 +46,7 @@ const front = new Http2Front({
   forwardAuthorization: false,
   accessLog: false,
   headersTimeoutMs: 30_000,
-  opened: (exchange) => opened.push(exchange),
-  released: (exchange) => released.push(exchange),
+  live: { add: (exchange) => void opened.push(exchange as StreamExchange), remove: (exchange) => void released.push(exchange as StreamExchange) },
 });
 const listener = createServer((socket) => front.accept(socket));
 await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));

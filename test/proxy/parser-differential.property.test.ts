@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
+import { refusal } from '../../src/auth/decision.js';
 import { ClientConnection, type ConnectionHost } from '../../src/proxy/client-connection.js';
 import type { Exchange } from '../../src/proxy/exchange.js';
 import type { UpstreamConnection } from '../../src/proxy/upstream-connection.js';
@@ -105,11 +106,12 @@ async function subject(): Promise<{ server: Server; port: number; results: Map<n
     }) as typeof socket.end;
     const host: ConnectionHost = {
       draining: false,
-      now: () => Date.now(),
+      // Nothing counted or logged: only what the parser hands over is under test.
+      ledger: { live: undefined, hooks: undefined, now: () => Date.now(), started() {}, ended() {}, upstreamFailed() {}, exchangeCut() {} },
       handle(exchange: Exchange) {
         if (exchange.expectation === 'unsupported') {
           // As the pipeline does (Expect is not generated; kept so a stray one is not recorded).
-          exchange.refused({ status: 417, type: 't', title: 't', detail: 'd' }, undefined);
+          exchange.refused(refusal('expectation_failed'));
           return;
         }
         const entry: Parsed = { method: exchange.method, url: exchange.url, rawHeaders: [...exchange.rawHeaders], body: '', complete: false };
@@ -141,9 +143,6 @@ async function subject(): Promise<{ server: Server; port: number; results: Map<n
         exchange.forwarded();
         exchange.upstreamStarted(upstream as unknown as UpstreamConnection);
       },
-      finished() {},
-      abandoned() {},
-      upstreamFailed() {},
       closed() {},
     };
     new ClientConnection(socket, host);

@@ -1,0 +1,116 @@
+import type { Clock } from '../clock.js';
+import { workloadFields, type DenyReason, type Outcome } from '../auth/decision.js';
+import type { Logger } from '../log/logger.js';
+import { redactTarget } from '../log/redact.js';
+import type { EndReason, Metrics } from '../metrics/metrics.js';
+import type { EndKind, ExchangeCore, ExchangeHooks, ExchangeLedger, LiveRegistry } from './core.js';
+
+/** What a ledger reads at each exchange's end; `accessLog` may be set anew by a reload. */
+export interface LedgerOptions {
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  accessLog: boolean;
+}
+
+/** Milliseconds with two decimals, for the access log. */
+const millis = (seconds: number): number => Math.round(seconds * 1000 * 100) / 100;
+
+/**
+ * The proxy port's ledger, for HTTP/1.1 exchanges and HTTP/2 streams alike: requests in flight,
+ * one `requests_total` and (once forwarded) `forwarded` observation per exchange, and one
+ * access-log line in one shape (docs/operations.md).
+ */
+export class ProxyLedger implements ExchangeLedger {
+  hooks: ExchangeHooks | undefined = undefined;
+
+  constructor(
+    private readonly options: LedgerOptions,
+    readonly live: LiveRegistry | undefined,
+  ) {}
+
+  now(): number {
+    return this.options.clock.now();
+  }
+
+  started(): void {
+    this.options.metrics.requestStarted();
+  }
+
+  ended(exchange: ExchangeCore, kind: EndKind, outcome: Outcome, status: number, reason: DenyReason | undefined): void {
+    const { metrics } = this.options;
+    if (kind === 'abandoned') return metrics.requestAbandoned();
+    const seconds = (performance.now() - exchange.started) / 1000;
+    metrics.request(exchange.right, outcome, seconds, exchange.credential);
+    const isForwarded = kind === 'forwarded';
+    if (isForwarded) metrics.forwarded(exchange.upstreamSeconds, exchange.countedRequestBytes, exchange.responseBytes);
+    if (!this.options.accessLog) return;
+    // Fields left undefined are left out of the line.
+    this.options.logger.info({
+      requestId: exchange.requestId,
+      protocol: exchange.logProtocol,
+      method: exchange.method,
+      path: redactTarget(exchange.url),
+      status,
+      grpcStatus: exchange.grpcStatus,
+      right: exchange.right,
+      outcome,
+      reason,
+      tokenId: exchange.identity?.tokenId,
+      credential: exchange.credential,
+      ...workloadFields(exchange.identity),
+      ms: isForwarded ? millis(seconds) : undefined,
+      bytesIn: isForwarded ? exchange.requestBytes : undefined,
+      bytesOut: isForwarded ? exchange.responseBytes : undefined,
+    });
+  }
+
+  upstreamFailed(reason: 'refused' | 'reset' | 'timeout' | 'other'): void {
+    this.options.metrics.upstreamError(reason);
+  }
+
+  exchangeCut(reason: EndReason): void {
+    this.options.metrics.exchangeEnded(reason);
+  }
+}
+
+/**
+ * The decision port's ledger: one `decisions_total` per answered question and one access-log
+ * line naming the request asked about; nothing is forwarded, held open or counted in flight.
+ */
+export class DecisionLedger implements ExchangeLedger {
+  readonly live = undefined;
+  hooks: ExchangeHooks | undefined = undefined;
+
+  constructor(private readonly options: LedgerOptions) {}
+
+  now(): number {
+    return this.options.clock.now();
+  }
+
+  started(): void {}
+
+  ended(exchange: ExchangeCore, kind: EndKind, outcome: Outcome, status: number, reason: DenyReason | undefined): void {
+    // A question whose asker left before its answer: nothing was decided to count.
+    if (kind === 'abandoned' || kind === 'forwarded') return;
+    this.options.metrics.decisionAnswered(outcome);
+    if (!this.options.accessLog) return;
+    const asked = exchange.asked ?? exchange;
+    this.options.logger.info({
+      port: 'decision',
+      requestId: exchange.requestId,
+      method: asked.method,
+      path: redactTarget(asked.url),
+      status,
+      right: exchange.right,
+      outcome,
+      reason,
+      tokenId: exchange.identity?.tokenId,
+      ...workloadFields(exchange.identity),
+    });
+  }
+
+  upstreamFailed(): void {}
+
+  exchangeCut(): void {}
+}
