@@ -1,11 +1,11 @@
 import type { Clock } from '../clock.js';
-import type { CredentialLabel } from '../metrics/metrics.js';
+import type { CredentialLabel } from '../auth/verdict.js';
 import type { PeerCertificate } from 'node:tls';
 import type { Right } from '../tokens/record.js';
 import { authenticateBearer, type Authentication } from './authenticate.js';
 import { authorize, type Identity } from './authorize.js';
 import { allowListOf, clientAddress, type AddressList } from './address-bounds.js';
-import { refusal, type ForwardIdentity, type Verdict } from './decision.js';
+import { refusal, type ForwardIdentity, type Verdict } from './verdict.js';
 import type { LastUsedRecorder, UseSource } from './last-used.js';
 import { checkTarget } from './paths.js';
 import { hasUnderscoreTwin, repositoryFromHeader, rightFor, type RouteMatch, type RouteTable } from './routes.js';

@@ -1,4 +1,4 @@
-import type { ForwardIdentity } from '../auth/decision.js';
+import type { ForwardIdentity } from '../auth/verdict.js';
 
 /** The identity headers an allowed answer carries, in the order the proxy port sends them upstream. */
 const IDENTITY_FIELDS = ['x-tollgate-token-id', 'x-tollgate-repository', 'x-tollgate-user', 'x-tollgate-right'] as const;

@@ -1,7 +1,7 @@
 import type { Judged } from '../auth/decide.js';
 import type { TokenSource } from '../auth/token-sources.js';
 import type { DenyReason } from '../auth/decision.js';
-import type { CredentialLabel } from '../metrics/metrics.js';
+import type { CredentialLabel } from '../auth/verdict.js';
 import type { Exchange } from '../proxy/exchange.js';
 
 /** The request a proxy in front asks about: its method and target, before any check. */

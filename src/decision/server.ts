@@ -1,14 +1,15 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock } from '../clock.js';
 import type { DecisionStep } from '../auth/decide.js';
-import { refusal, type Allowed, type Verdict } from '../auth/decision.js';
+import { refusal, type Allowed, type Verdict } from '../auth/verdict.js';
 import { DecisionLedger } from '../exchange/ledgers.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { ClientConnection, type ConnectionHost } from '../proxy/client-connection.js';
-import type { Exchange } from '../proxy/exchange.js';
-import { ConnectionSet } from '../proxy/connection-set.js';
-import { IdleSweeper } from '../proxy/idle-sweeper.js';
+import { ClientConnection, type ConnectionHost } from '../http1/client-connection.js';
+import { Exchange } from '../proxy/exchange.js';
+import type { RequestHead } from '../http1/request-head.js';
+import { ConnectionSet } from '../http1/connection-set.js';
+import { IdleSweeper } from '../http1/idle-sweeper.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
 import { allowedFields } from './answers.js';
 import { Question, readQuestion } from './question.js';
@@ -96,6 +97,11 @@ export class DecisionServer implements ConnectionHost {
   /** The grace period is over: every connection goes now. */
   closeAllConnections(): void {
     this.connections.closeAll();
+  }
+
+  /** ConnectionHost: each parsed head is an Exchange counted and logged by this port's ledger. */
+  open(connection: ClientConnection, head: RequestHead): Exchange {
+    return new Exchange(connection, head, this.ledger);
   }
 
   closed(connection: ClientConnection): void {

@@ -1,8 +1,10 @@
 import type { Clock } from '../clock.js';
-import { workloadFields, type DenyReason, type Outcome } from '../auth/decision.js';
+import type { DenyReason, Outcome } from '../auth/decision.js';
+import { workloadFields } from '../auth/verdict.js';
 import type { Logger } from '../log/logger.js';
 import { redactTarget } from '../log/redact.js';
-import type { EndReason, Metrics } from '../metrics/metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { EndReason } from '../exchange/endings.js';
 import type { EndKind, ExchangeCore, ExchangeHooks, ExchangeLedger, LiveRegistry } from './core.js';
 
 /** What a ledger reads at each exchange's end; `accessLog` may be set anew by a reload. */

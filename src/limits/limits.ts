@@ -4,18 +4,9 @@ import { parseDuration } from '../config/duration.js';
 export const LIMIT_NAMES = ['rate', 'quota', 'streams'] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
-/**
- * Limits as written on a token or a repository and shown by the API: `per` is a duration
- * (`1s`, `1d`). Stored as given, so what was set is what is shown.
- */
-export interface Limits {
-  /** At most `requests` requests over any `per` (1s…1h), as a sliding window. */
-  rate?: { requests: number; per: string };
-  /** At most `bytes` of request plus response body per `per` (1h…30d), in fixed windows aligned to UTC. */
-  quota?: { bytes: number; per: string };
-  /** At most this many exchanges in flight at once. */
-  streams?: number;
-}
+// The stored shape belongs to the record that carries it; it is re-exported for the code that checks it.
+import type { Limits } from '../tokens/record.js';
+export type { Limits };
 
 export const RATE_PER_MIN_MS = 1000;
 export const RATE_PER_MAX_MS = 3_600_000;

@@ -2,21 +2,16 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { FastHistogram, type HistogramSeries } from './fast-histogram.js';
 import type { CacheObserver } from '../auth/token-cache.js';
 import type { Outcome } from '../auth/decision.js';
+import type { CredentialLabel, RightLabel } from '../auth/verdict.js';
+import { END_REASONS, LIVE_PROTOCOLS, type EndReason, type LiveProtocol } from '../exchange/endings.js';
 import { RIGHTS } from '../tokens/record.js';
 import { LIMIT_NAMES, type LimitName } from '../limits/limits.js';
 
-/** `right` label values: a right, or `none` when the request was refused before one was known. */
-export type RightLabel = (typeof RIGHTS)[number] | 'none';
 const RIGHT_LABELS: readonly RightLabel[] = [...RIGHTS, 'none'];
 const OUTCOMES: readonly Outcome[] = ['allowed', 'unauthenticated', 'forbidden', 'not_found', 'unavailable', 'upstream_error'];
 
 type Child<T> = { [K in RightLabel]: T };
 
-/**
- * `credential` label values: what the request authenticated with (docs/workload-identity.md), or
- * `none` when it carried no credential (a public route, a missing token).
- */
-export type CredentialLabel = 'token' | 'jwt' | 'mtls' | 'none';
 const CREDENTIAL_LABELS: readonly CredentialLabel[] = ['token', 'jwt', 'mtls', 'none'];
 
 /** A count the hot path bumps as a plain number; its prom-client counter takes it in at each scrape. */
@@ -71,12 +66,6 @@ export interface MetricsSources {
 
 const DELIVERY_OUTCOMES = ['delivered', 'retried', 'failed'] as const;
 
-/** `live_exchanges{protocol}` label values. */
-export const LIVE_PROTOCOLS = ['http', 'websocket', 'grpc'] as const;
-export type LiveProtocol = (typeof LIVE_PROTOCOLS)[number];
-/** Why an open exchange was ended by Tollgate (`exchanges_ended_total{reason}`). */
-export const END_REASONS = ['revoked', 'expired', 'rights', 'quota', 'config'] as const;
-export type EndReason = (typeof END_REASONS)[number];
 
 /** What a configuration reload came to (`config_reloads_total{outcome}`, docs/configuration.md). */
 export const RELOAD_OUTCOMES = ['applied', 'unchanged', 'invalid'] as const;

@@ -1,18 +1,19 @@
 import type { PeerCertificate } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { Judged } from '../auth/decide.js';
-import type { Refused } from '../auth/decision.js';
+import type { Refused } from '../auth/verdict.js';
 import type { UseSource } from '../auth/last-used.js';
 import type { Problem } from '../http/problem.js';
 import { ExchangeCore, type ExchangeLedger } from '../exchange/core.js';
-import type { EndReason, LiveProtocol } from '../metrics/metrics.js';
+import type { EndReason, LiveProtocol } from '../exchange/endings.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
-import type { ClientConnection } from './client-connection.js';
+import type { ClientConnection, Http1Exchange } from '../http1/client-connection.js';
+import type { RequestHead } from '../http1/request-head.js';
 import { verifiedPeerCertificate } from './peer-certificate.js';
-import { dateHeaderLine, problemResponse, statusLine } from './heads.js';
+import { dateHeaderLine, problemResponse, statusLine } from '../http1/heads.js';
 import { downstreamHeaderLines } from './headers.js';
-import type { Tunnel, TunnelOwner } from './tunnel.js';
-import { GOING_AWAY, websocketAccept } from './websocket-frames.js';
+import type { Tunnel, TunnelOwner } from '../http1/tunnel.js';
+import { GOING_AWAY, websocketAccept } from '../http1/websocket-frames.js';
 import { IDEMPOTENT, type Framing, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
 import type { UpstreamFault } from './upstream-fault.js';
 
@@ -27,27 +28,6 @@ const CLOSE_REASONS: Readonly<Record<EndReason, string>> = {
   config: 'route changed',
 };
 
-/** What the client connection parsed from a request head, in one pass over its fields. */
-export interface RequestHead {
-  method: string;
-  /** The request target as it came (for the access log, redacted there). */
-  url: string;
-  rawHeaders: string[];
-  httpMinor: number;
-  /** Whether the connection may carry another request after this one. */
-  keepAlive: boolean;
-  /** `chunked`, `length` (non-zero Content-Length) or `none`. */
-  body: 'chunked' | 'length' | 'none';
-  /** What the Expect field asked for, if anything. */
-  expectation: 'none' | 'continue' | 'unsupported';
-  /** The first value of each field the pipeline reads by name; undefined when absent. */
-  host: string | undefined;
-  connectionHeader: string | undefined;
-  requestIdHeader: string | undefined;
-  /** `websocket` for a GET asking to become a WebSocket, `other` for any other upgrade asked for. */
-  upgrade: 'none' | 'websocket' | 'other';
-}
-
 /**
  * One HTTP/1.1 request and its response, over the exchange core (ids, verdict, slot, counts,
  * the one finish). The client connection fills in what it parsed; the port's pipeline (parse ->
@@ -55,7 +35,7 @@ export interface RequestHead {
  * the bodies both ways with backpressure, re-framing chunked bodies from what llhttp validated,
  * and says how it ended.
  */
-export class Exchange extends ExchangeCore implements UpstreamUser, UseSource, Judged, TunnelOwner {
+export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUser, UseSource, Judged, TunnelOwner {
   /** Whether the client connection may carry another request after this one. */
   keepAlive: boolean;
   requestComplete = false;

@@ -1,4 +1,4 @@
-import type { ForwardIdentity } from '../auth/decision.js';
+import type { ForwardIdentity } from '../auth/verdict.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus `proxy-connection`, which clients still send. */
 const HOP_BY_HOP = new Set([

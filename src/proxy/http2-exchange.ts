@@ -1,11 +1,11 @@
 import type { PeerCertificate } from 'node:tls';
 import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Judged } from '../auth/decide.js';
-import type { Refused } from '../auth/decision.js';
+import type { Refused } from '../auth/verdict.js';
 import { ExchangeCore, type ExchangeLedger } from '../exchange/core.js';
 import type { Problem } from '../http/problem.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
-import type { EndReason, LiveProtocol } from '../metrics/metrics.js';
+import type { EndReason, LiveProtocol } from '../exchange/endings.js';
 import { verifiedPeerCertificate } from './peer-certificate.js';
 import { GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE, grpcMessage, grpcStatusFor } from './grpc-status.js';
 import { http2ResponseHeaders, http2Trailers, relayedHeaders, type StreamHead } from './http2-headers.js';

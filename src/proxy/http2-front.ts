@@ -1,7 +1,7 @@
 import { createServer, type Http2Server, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { DecisionStep } from '../auth/decide.js';
-import type { Verdict } from '../auth/decision.js';
+import type { Verdict } from '../auth/verdict.js';
 import type { LiveRegistry } from '../exchange/core.js';
 import { ProxyLedger } from '../exchange/ledgers.js';
 import { PROBLEMS } from '../http/problems.js';

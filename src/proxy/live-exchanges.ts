@@ -2,7 +2,8 @@ import type { Clock } from '../clock.js';
 import { authorize, type Identity } from '../auth/authorize.js';
 import type { LiveExchange, LiveRegistry } from '../exchange/core.js';
 import { UNAVAILABLE, UNKNOWN, type TokenCache } from '../auth/token-cache.js';
-import type { EndReason, LiveProtocol, Metrics } from '../metrics/metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { EndReason, LiveProtocol } from '../exchange/endings.js';
 import type { Invalidation } from '../store/token-store.js';
 import type { Right } from '../tokens/record.js';
 

@@ -2,16 +2,17 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Clock } from '../clock.js';
 import type { DecisionStep } from '../auth/decide.js';
-import { refusal, type Verdict } from '../auth/decision.js';
+import { refusal, type Verdict } from '../auth/verdict.js';
 import { ProxyLedger } from '../exchange/ledgers.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { ClientConnection, type ConnectionHost } from './client-connection.js';
+import { ClientConnection, type ConnectionHost } from '../http1/client-connection.js';
 import type { Http2Front } from './http2-front.js';
-import type { Exchange } from './exchange.js';
+import { Exchange } from './exchange.js';
+import type { RequestHead } from '../http1/request-head.js';
 import { upstreamHeaders } from './headers.js';
-import { ConnectionSet } from './connection-set.js';
-import { IdleSweeper } from './idle-sweeper.js';
+import { ConnectionSet } from '../http1/connection-set.js';
+import { IdleSweeper } from '../http1/idle-sweeper.js';
 import type { LiveRegistry } from '../exchange/core.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
@@ -126,6 +127,11 @@ export class ProxyServer implements ConnectionHost {
     if (this.options.http2 === undefined) return false;
     this.options.http2.accept(socket, firstBytes);
     return true;
+  }
+
+  /** ConnectionHost: each parsed head is an Exchange counted and logged by this port's ledger. */
+  open(connection: ClientConnection, head: RequestHead): Exchange {
+    return new Exchange(connection, head, this.ledger);
   }
 
   closed(connection: ClientConnection): void {

@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
-import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE, trimValues } from './http1-codec.js';
-import type { UpstreamPool } from './upstream-pool.js';
-import { writeChunk } from './chunked.js';
+import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE, trimValues } from '../http1/codec.js';
+import { writeChunk } from '../http1/chunked.js';
 import { invalidResponse, socketFault, upstreamClosed, upstreamTimeout, type UpstreamFault } from './upstream-fault.js';
 
 /**
@@ -38,6 +37,18 @@ export interface UpstreamUser {
   upgraded?(socket: Socket, rest: Buffer): void;
   /** The upstream failed this request; `started`: some of the response was already passed on. */
   upstreamFailed(fault: UpstreamFault, started: boolean): void;
+}
+
+/** What a connection asks of the pool that owns it (upstream-pool.ts). */
+export interface ConnectionOwner {
+  readonly isTls: boolean;
+  readonly options: { readonly connectTimeoutMs: number; readonly headersTimeoutMs: number; readonly idleTimeoutMs: number };
+  /** The response ended with keep-alive: the socket may carry the next request. */
+  released(connection: UpstreamConnection): void;
+  /** The socket closed or was handed over: it no longer counts against the bound. */
+  gone(connection: UpstreamConnection): void;
+  /** Runs `user` again, on a fresh socket when `fresh`. */
+  dispatch(user: UpstreamUser, fresh: boolean): void;
 }
 
 type Phase = 'waiting' | 'head' | 'body' | 'idle';
@@ -93,7 +104,7 @@ export class UpstreamConnection extends Http1Parser {
 
   constructor(
     private readonly socket: Socket,
-    private readonly pool: UpstreamPool,
+    private readonly pool: ConnectionOwner,
     now: number,
     /** Set when the socket reads into a buffer of ours (`onread`): `readInto` gets the bytes. */
     private readonly reads?: ReadBuffer,

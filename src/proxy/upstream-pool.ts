@@ -1,6 +1,6 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
-import { ReadBuffer, UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
+import { ReadBuffer, UpstreamConnection, type ConnectionOwner, type UpstreamUser } from './upstream-connection.js';
 import { poolClosed } from './upstream-fault.js';
 
 export interface UpstreamPoolOptions {
@@ -29,7 +29,7 @@ const KEEP_IDLE_MS = 4000;
  * deadline or byte counter, as the client side's IdleSweeper does. Times are performance.now():
  * transport timeouts must not move with the injected clock that tokens expire by.
  */
-export class UpstreamPool {
+export class UpstreamPool implements ConnectionOwner {
   readonly host: string;
   readonly port: number;
   readonly isTls: boolean;

@@ -1,5 +1,17 @@
-import type { Limits } from '../limits/limits.js';
 import type { TokenKind } from './secret.js';
+
+/**
+ * Limits as written on a token or a repository and shown by the API: `per` is a duration
+ * (`1s`, `1d`). Stored as given, so what was set is what is shown.
+ */
+export interface Limits {
+  /** At most `requests` requests over any `per` (1s…1h), as a sliding window. */
+  rate?: { requests: number; per: string };
+  /** At most `bytes` of request plus response body per `per` (1h…30d), in fixed windows aligned to UTC. */
+  quota?: { bytes: number; per: string };
+  /** At most this many exchanges in flight at once. */
+  streams?: number;
+}
 
 export const RIGHTS = ['stream', 'query', 'modify', 'delete', 'admin'] as const;
 export type Right = (typeof RIGHTS)[number];

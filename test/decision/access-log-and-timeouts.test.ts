@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createConnection } from 'node:net';
 import { request } from 'undici';
-import { refusalHeaders } from '../../src/auth/decision.js';
+import { refusalHeaders } from '../../src/auth/verdict.js';
 import { createLogger } from '../../src/log/logger.js';
 import { generateSecret } from '../../src/tokens/secret.js';
 import { bearer, startHarness } from '../helpers/harness.js';

@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { Writable } from 'node:stream';
-import { refusal, type Outcome } from '../../src/auth/decision.js';
+import type { Outcome } from '../../src/auth/decision.js';
+import { refusal } from '../../src/auth/verdict.js';
 import { ExchangeCore, type EndKind, type LiveExchange, type LiveRegistry } from '../../src/exchange/core.js';
 import { DecisionLedger, ProxyLedger } from '../../src/exchange/ledgers.js';
 import type { TokenBudget } from '../../src/limits/token-budget.js';
 import { createLogger } from '../../src/log/logger.js';
-import type { EndReason } from '../../src/metrics/metrics.js';
+import type { EndReason } from '../../src/exchange/endings.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 
 // The exchange core's promise: however an exchange ends, and however many of its ways of ending
@@ -67,17 +68,17 @@ function budget(quotaBytes: number) {
   return { limited: limited as unknown as TokenBudget, slot };
 }
 
-const ending = fc.oneof(
-  fc.record({ kind: fc.constant('end' as const), reason: fc.constantFrom<EndReason>('revoked', 'expired', 'rights', 'quota', 'config') }),
-  fc.record({ kind: fc.constant('finish' as const), how: fc.constantFrom<EndKind>('forwarded', 'abandoned'), outcome: fc.constantFrom<Outcome>('allowed', 'upstream_error', 'forbidden', 'not_found'), status: fc.constantFrom(200, 400, 403, 499, 502, 504) }),
-  fc.record({ kind: fc.constant('spend' as const), bytes: fc.integer({ min: 0, max: 80 }) }),
-);
+const cut = fc.record({ kind: fc.constant('end' as const), reason: fc.constantFrom<EndReason>('revoked', 'expired', 'rights', 'quota', 'config') });
+const finished = fc.record({ kind: fc.constant('finish' as const), how: fc.constantFrom<EndKind>('forwarded', 'abandoned'), outcome: fc.constantFrom<Outcome>('allowed', 'upstream_error', 'forbidden', 'not_found'), status: fc.constantFrom(200, 400, 403, 499, 502, 504) });
+const spent = fc.record({ kind: fc.constant('spend' as const), bytes: fc.integer({ min: 0, max: 80 }) });
+const event = fc.oneof(cut, finished, spent);
 
 const scenario = fc.record({
   allowed: fc.boolean(),
   limitedQuota: fc.option(fc.integer({ min: 0, max: 200 }), { nil: undefined }),
   refusedAtOnce: fc.boolean(),
-  events: fc.array(ending, { minLength: 1, maxLength: 8 }),
+  // Any events, then at least one that ends the exchange (the protocol layer always has one: a close).
+  events: fc.tuple(fc.array(event, { maxLength: 8 }), fc.oneof(cut, finished)).map(([some, last]) => [...some, last]),
 });
 
 async function metricValue(metrics: Metrics, name: string): Promise<number> {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { IdleSweeper } from '../../src/proxy/idle-sweeper.js';
+import { IdleSweeper } from '../../src/http1/idle-sweeper.js';
 import { FakeClock } from '../helpers/fakes.js';
 
 class FakeSocket extends EventEmitter {

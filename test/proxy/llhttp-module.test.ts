@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createRequire } from 'node:module';
-import { LLHTTP_MODULES } from '../../src/proxy/http1-codec.js';
+import { LLHTTP_MODULES } from '../../src/http1/codec.js';
 
 // The HTTP/1 codec loads llhttp's WebAssembly build from inside the pinned undici package: an
 // undici upgrade that moves or drops it must fail here, not in production.

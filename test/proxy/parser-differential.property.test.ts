@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import t from 'tap';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
-import { refusal } from '../../src/auth/decision.js';
-import { ClientConnection, type ConnectionHost } from '../../src/proxy/client-connection.js';
-import type { Exchange } from '../../src/proxy/exchange.js';
+import { refusal } from '../../src/auth/verdict.js';
+import { ClientConnection, type ConnectionHost } from '../../src/http1/client-connection.js';
+import { Exchange } from '../../src/proxy/exchange.js';
 import type { UpstreamConnection } from '../../src/proxy/upstream-connection.js';
 
 // Differential test of the data plane's HTTP/1 front (issue #14): for generated request bytes,
@@ -107,8 +107,9 @@ async function subject(): Promise<{ server: Server; port: number; results: Map<n
     const host: ConnectionHost = {
       draining: false,
       // Nothing counted or logged: only what the parser hands over is under test.
-      ledger: { live: undefined, hooks: undefined, now: () => Date.now(), started() {}, ended() {}, upstreamFailed() {}, exchangeCut() {} },
-      handle(exchange: Exchange) {
+      open: (connection, head) => new Exchange(connection, head, { live: undefined, hooks: undefined, now: () => Date.now(), started() {}, ended() {}, upstreamFailed() {}, exchangeCut() {} }),
+      handle(opened) {
+        const exchange = opened as Exchange;
         if (exchange.expectation === 'unsupported') {
           // As the pipeline does (Expect is not generated; kept so a stray one is not recorded).
           exchange.refused(refusal('expectation_failed'));

@@ -1,6 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { closeFrame, FrameCursor } from '../../src/proxy/websocket-frames.js';
+import { closeFrame, FrameCursor } from '../../src/http1/websocket-frames.js';
 
 /** A frame as a peer would write it: any opcode, masked or not, payload sizes across all three length forms. */
 function frame(opcode: number, length: number, masked: boolean): Buffer {

@@ -1,22 +1,45 @@
 import type { Socket } from 'node:net';
 import { writeChunk } from './chunked.js';
-import type { ExchangeLedger } from '../exchange/core.js';
-import { Exchange, type RequestHead } from './exchange.js';
+import type { RequestHead } from './request-head.js';
 import { Tunnel, type TunnelOwner } from './tunnel.js';
 import { bareResponse } from './heads.js';
-import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, Http1Parser, TYPE_REQUEST, trimValues } from './http1-codec.js';
+import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, Http1Parser, TYPE_REQUEST, trimValues } from './codec.js';
 import { prefaceOf } from './preface.js';
 
 /** Node's default `maxHeaderSize`: the request line and header fields together. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
-/** What the connection asks of the server: the pipeline for each parsed request. */
+/**
+ * One request on the connection, from its head to the end of its response, as the connection
+ * drives it: the port's exchange (the proxy's forwarding one, the decision port's answering one).
+ */
+export interface Http1Exchange {
+  /** Whether the connection may carry another request after this one. */
+  readonly keepAlive: boolean;
+  /** The request body was read whole (or there was none). */
+  readonly requestComplete: boolean;
+  readonly isDone: boolean;
+  /** A piece of request body, a view of the socket's chunk. */
+  requestData(data: Buffer): void;
+  requestEnded(): void;
+  /** The client socket can take more. */
+  clientDrained(): void;
+  /** The client connection closed. */
+  clientClosed(): void;
+  /** The body broke its framing after the head was judged; true when a 400 may still be written. */
+  badFraming(): boolean;
+  /** Shutdown began: a long-lived exchange (a WebSocket) is told. */
+  goingAway(): void;
+}
+
+/** What the connection asks of the server: an exchange for each parsed head, and the pipeline for it. */
 export interface ConnectionHost {
-  /** Where each exchange's start and end are counted and logged. */
-  readonly ledger: ExchangeLedger;
   /** True once shutdown began: the connection closes after its response. */
   readonly draining: boolean;
-  handle(exchange: Exchange): void;
+  /** The exchange that carries a parsed request head. */
+  open(connection: ClientConnection, head: RequestHead): Http1Exchange;
+  /** The head was parsed without a framing fault: judge it and answer. */
+  handle(exchange: Http1Exchange): void;
   closed(connection: ClientConnection): void;
   /** A connection opened with the HTTP/2 preface: true when the host took the socket over. */
   http2Preface?(socket: Socket, firstBytes: Buffer): boolean;
@@ -57,7 +80,7 @@ const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
  */
 export class ClientConnection extends Http1Parser {
   /** The request in progress, from its head until its response ends. */
-  exchange: Exchange | undefined;
+  exchange: Http1Exchange | undefined;
   /** When the current head began (performance.now(); 0: none is being read), for the headers timeout. */
   headStartedAt: number;
   private url = '';
@@ -73,7 +96,7 @@ export class ClientConnection extends Http1Parser {
   private readingPaused = false;
   private closing = false;
   /** A head parsed in this execute, judged once the execute returns without a framing error. */
-  private unjudged: Exchange | undefined;
+  private unjudged: Http1Exchange | undefined;
   /** Until the first bytes tell HTTP/1.1 from the HTTP/2 preface (prior knowledge, RFC 9113 §3.3). */
   private isFirstRead = true;
   private handedOver = false;
@@ -269,7 +292,7 @@ export class ClientConnection extends Http1Parser {
   }
 
   /** Called by the exchange when its response is written whole. */
-  exchangeEnded(exchange: Exchange): void {
+  exchangeEnded(exchange: Http1Exchange): void {
     if (exchange !== this.exchange) return;
     this.exchange = undefined;
     if (!exchange.keepAlive || this.closing || !exchange.requestComplete) {
@@ -405,7 +428,7 @@ export class ClientConnection extends Http1Parser {
       head.upgrade = isWebSocketHandshake(head, upgradeTo) ? 'websocket' : 'other';
       head.keepAlive = false;
     }
-    const exchange = new Exchange(this, head, this.host.ledger);
+    const exchange = this.host.open(this, head);
     this.exchange = exchange;
     this.unjudged = exchange;
     return HEADERS_GO_ON;
