@@ -2,7 +2,7 @@ import type { Judged } from '../auth/decide.js';
 import type { TokenSource } from '../auth/token-sources.js';
 import type { DenyReason } from '../auth/decision.js';
 import type { CredentialLabel } from '../auth/verdict.js';
-import type { Exchange } from '../proxy/exchange.js';
+import type { AnsweringExchange } from './answering-exchange.js';
 
 /** The request a proxy in front asks about: its method and target, before any check. */
 export interface AskedRequest {
@@ -150,7 +150,7 @@ export class Question implements Judged {
   readonly rawHeaders: string[];
 
   constructor(
-    readonly exchange: Exchange,
+    readonly exchange: AnsweringExchange,
     asked: AskedRequest,
   ) {
     this.method = asked.method;

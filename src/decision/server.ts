@@ -6,7 +6,7 @@ import { DecisionLedger } from '../exchange/ledgers.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { ClientConnection, type ConnectionHost } from '../http1/client-connection.js';
-import { Exchange } from '../proxy/exchange.js';
+import { AnsweringExchange } from './answering-exchange.js';
 import type { RequestHead } from '../http1/request-head.js';
 import { ConnectionSet } from '../http1/connection-set.js';
 import { IdleSweeper } from '../http1/idle-sweeper.js';
@@ -39,12 +39,12 @@ export interface DecisionPortOptions {
  * the identity headers, or the proxy port's refusal. The question is read from forwarded
  * headers (question.ts), then judged by the proxy port's own decision step.
  *
- * It runs on the proxy port's front (node:net + llhttp, proxy/client-connection.ts), not
+ * It runs on the same HTTP/1.1 front as the proxy port (node:net + llhttp, http1/client-connection.ts), not
  * node:http: a cached allowed answer costs what the proxy port's refusals cost (16.6 µs of CPU
  * against 17.3 µs for its 403 to a cached token), while a bare node:http server answering the
  * same 200 without any check already cost 17.7 µs (bench/decision-front.mjs,
- * docs/decision-api/README.md). The connection bookkeeping (head timeout, drain) is the proxy
- * port's ConnectionSet.
+ * docs/decision-api/README.md). The connection bookkeeping (head timeout, drain) is http1's
+ * ConnectionSet; each question is an AnsweringExchange over the exchange core.
  */
 export class DecisionServer implements ConnectionHost {
   readonly server: Server;
@@ -99,9 +99,9 @@ export class DecisionServer implements ConnectionHost {
     this.connections.closeAll();
   }
 
-  /** ConnectionHost: each parsed head is an Exchange counted and logged by this port's ledger. */
-  open(connection: ClientConnection, head: RequestHead): Exchange {
-    return new Exchange(connection, head, this.ledger);
+  /** ConnectionHost: each parsed head is a question answered here, counted and logged by this port's ledger. */
+  open(connection: ClientConnection, head: RequestHead): AnsweringExchange {
+    return new AnsweringExchange(connection, head, this.ledger);
   }
 
   closed(connection: ClientConnection): void {
@@ -112,7 +112,7 @@ export class DecisionServer implements ConnectionHost {
    * From a parsed head: what only HTTP/1.1 framing can get wrong, then which request is asked
    * about, then the shared decision step. Synchronous on a cached token.
    */
-  handle(exchange: Exchange): void {
+  handle(exchange: AnsweringExchange): void {
     exchange.begin(exchange.requestIdHeader);
     const asked = readQuestion(exchange, this.options.pathPrefix);
     const question = new Question(exchange, typeof asked === 'string' ? exchange : asked);
@@ -137,7 +137,7 @@ export class DecisionServer implements ConnectionHost {
   }
 
   /** The request may pass; 200, empty, with who it runs as. */
-  private allowed(exchange: Exchange, verdict: Allowed): void {
+  private allowed(exchange: AnsweringExchange, verdict: Allowed): void {
     exchange.allowed(verdict);
     let fields = allowedFields(exchange.requestId, verdict.identity, !this.options.forwardAuthorization);
     const limited = verdict.limited;

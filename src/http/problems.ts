@@ -1,7 +1,7 @@
 /**
  * Every problem either port answers with, in one registry: a stable code, its status, its
  * problem type (RFC 9457 `type`, listed in docs/reference/problems.md; clients switch on it) and its title.
- * The proxy's refusals (auth/decision.ts), its upstream faults (proxy/upstream-errors.ts) and the
+ * The proxy's refusals (auth/decision.ts), its upstream faults (proxy/upstream-fault.ts) and the
  * admin API's errors (admin/errors.ts) all take theirs from here, so one type never means two
  * statuses and a new problem is added in one place. The `detail` is said where the problem is
  * found; the headers a problem needs (the RFC 6750 challenge, Retry-After, Allow) are added there.

@@ -47,3 +47,13 @@ export function problemResponse(problem: Problem, requestId: string, extra: Read
 export function bareResponse(status: number): string {
   return `${statusLine(status)}connection: close\r\ncontent-length: 0\r\n\r\n`;
 }
+
+/**
+ * The problem response to a request, as written: RFC 9110 §9.3.2, an answer to HEAD has no
+ * content (Content-Length still says what GET would get), and body bytes after it would be read
+ * as the start of the next response on the connection.
+ */
+export function problemAnswer(problem: Problem, requestId: string, extra: Readonly<Record<string, string>> | undefined, close: boolean, nowMs: number, isHead: boolean): string {
+  const response = problemResponse(problem, requestId, extra, close, nowMs);
+  return isHead ? response.slice(0, response.indexOf('\r\n\r\n') + 4) : response;
+}

@@ -10,7 +10,7 @@ import { rateLimitField } from '../limits/ratelimit-fields.js';
 import type { ClientConnection, Http1Exchange } from '../http1/client-connection.js';
 import type { RequestHead } from '../http1/request-head.js';
 import { verifiedPeerCertificate } from './peer-certificate.js';
-import { dateHeaderLine, problemResponse, statusLine } from '../http1/heads.js';
+import { dateHeaderLine, problemAnswer, problemResponse, statusLine } from '../http1/heads.js';
 import { downstreamHeaderLines } from './headers.js';
 import type { Tunnel, TunnelOwner } from '../http1/tunnel.js';
 import { GOING_AWAY, websocketAccept } from '../http1/websocket-frames.js';
@@ -187,26 +187,8 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
   private answerProblem(problem: Readonly<Problem>, headers: Readonly<Record<string, string>> | undefined, close: boolean): void {
     if (close || this.connection.isDraining) this.keepAlive = false;
     this.status = problem.status;
-    const response = problemResponse(problem, this.requestId, headers, !this.keepAlive, this.ledger.now());
-    // RFC 9110 §9.3.2: an answer to HEAD has no content (Content-Length still says what GET would
-    // get); body bytes after it would be read as the start of the next response on the connection.
-    this.connection.write(this.isHead ? response.slice(0, response.indexOf('\r\n\r\n') + 4) : response);
+    this.connection.write(problemAnswer(problem, this.requestId, headers, !this.keepAlive, this.ledger.now(), this.isHead));
     this.queued = undefined;
-  }
-
-  /**
-   * Answers with an empty body and the given header lines (each ending in CRLF) and ends, as
-   * `refused` does: the decision port's 200 is written here, never forwarded.
-   */
-  answeredEmpty(status: number, fieldLines: string): void {
-    if (this.body !== 'none' && !this.requestComplete) this.keepAlive = false;
-    if (this.connection.isDraining) this.keepAlive = false;
-    this.status = status;
-    const close = this.keepAlive ? '' : 'connection: close\r\n';
-    this.connection.write(`${statusLine(status)}${fieldLines}content-length: 0\r\n${dateHeaderLine(this.ledger.now())}${close}\r\n`);
-    this.queued = undefined;
-    this.finish('answered', 'allowed', status);
-    this.connection.exchangeEnded(this);
   }
 
   // UpstreamUser: from the upstream connection.
