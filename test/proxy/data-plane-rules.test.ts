@@ -3,7 +3,7 @@ import { bearer, startHarness } from '../helpers/harness.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
 // The HTTP/1 rules the data plane keeps on its own sockets where the differential test against
-// node:http leaves them out (test/proxy/parser-differential.property.test.ts says why).
+// node:http leaves them out (test/http1/parser-differential.property.test.ts says why).
 const h = await startHarness();
 t.teardown(() => h.close());
 const token = await h.token(['query', 'stream']);
