@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { viewOfRepository, viewOfTeam, viewOfToken, viewOfUser } from '../admin/views.js';
+import { viewOfRepository, viewOfTeam, viewOfToken, viewOfUser } from '../tokens/views.js';
 import type { OutEvent } from '../store/event-log.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { HistoryEntry, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
