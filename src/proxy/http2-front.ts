@@ -181,7 +181,7 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
     exchange.releaseLimits();
     this.options.released?.(exchange);
     const seconds = (performance.now() - exchange.started) / 1000;
-    metrics.request(exchange.right, outcome, seconds, exchange.credential);
+    metrics.request(exchange.right, outcome, seconds, exchange.credential, exchange.liveProtocol);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestBytes, exchange.responseBytes);
     if (this.options.accessLog) {
       this.options.logger.info({

@@ -198,7 +198,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     const { metrics } = this.options;
     this.options.live.remove(exchange);
     const seconds = (performance.now() - exchange.started) / 1000;
-    metrics.request(exchange.right, outcome, seconds, exchange.credential);
+    metrics.request(exchange.right, outcome, seconds, exchange.credential, exchange.liveProtocol);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestComplete ? exchange.requestBytes : 0, exchange.responseBytes);
     if (this.options.accessLog) {
       this.options.logger.info({
