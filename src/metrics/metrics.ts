@@ -55,6 +55,9 @@ const ADMIN_BUCKETS = [0.005, 0.025, 0.1, 0.5, 2.5, 10];
 /** `operation` label of the admin histogram: reads (GET, HEAD) and everything else. */
 const ADMIN_OPERATIONS = ['read', 'write'] as const;
 
+/** Microseconds for a cached token, milliseconds for a store read, up to a second for a stuck one. */
+const DECISION_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.25, 1];
+
 /** Store operations whose errors the data plane reports; their series are exported from the start. */
 const STORE_OPS = ['getToken', 'touchLastUsed', 'authenticate'] as const;
 const UPSTREAM_ERROR_REASONS = ['refused', 'reset', 'timeout', 'other'] as const;
@@ -113,6 +116,7 @@ export class Metrics implements CacheObserver {
   private readonly authStore: HistogramSeries;
   private readonly authNegative: HistogramSeries;
   private readonly upstreamDuration: HistogramSeries;
+  private readonly addedLatency: HistogramSeries;
   private readonly hits: Tally;
   private readonly misses: Tally;
   private readonly bytesIn: Tally;
@@ -192,7 +196,7 @@ export class Metrics implements CacheObserver {
       name: 'tollgate_auth_duration_seconds',
       help: 'Time to resolve a token, by where the answer came from.',
       labelNames: ['source'],
-      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.25, 1],
+      buckets: DECISION_BUCKETS,
       registers,
     });
     this.authCache = auth.series({ source: 'cache' });
@@ -261,6 +265,12 @@ export class Metrics implements CacheObserver {
       registers,
     });
     this.adminDuration = { read: adminDuration.series({ operation: 'read' }), write: adminDuration.series({ operation: 'write' }) };
+    this.addedLatency = new FastHistogram({
+      name: 'tollgate_added_latency_seconds',
+      help: 'Time from reading a data-plane request head to forwarding it: the checks Tollgate adds before the upstream sees the request (target, route, credential, rights, limits).',
+      buckets: DECISION_BUCKETS,
+      registers,
+    }).series();
     this.upstreamDuration = new FastHistogram({
       name: 'tollgate_upstream_duration_seconds',
       help: 'Time from forwarding a request to the upstream response headers.',
@@ -412,6 +422,11 @@ export class Metrics implements CacheObserver {
     this.requests[credential][right][outcome]++;
     if (protocol === 'http') this.durations[right].observe(seconds);
     else this.liveDurations[protocol].observe(seconds);
+  }
+
+  /** A data-plane request was allowed and is forwarded now; `started`: when its head was read (performance.now()). */
+  decided(started: number): void {
+    this.addedLatency.observe((performance.now() - started) / 1000);
   }
 
   /** A data-plane request ended without an answer (the client left before it was forwarded). */

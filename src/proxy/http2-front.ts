@@ -118,6 +118,7 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
   /** Verdicts: the request may pass. */
   allowed(exchange: StreamExchange, right: Right): void {
     const options = this.options;
+    options.metrics.decided(exchange.started);
     exchange.right = right;
     const headers = upstreamHeaders(exchange.rawHeaders, undefined, {
       forwardAuthorization: options.forwardAuthorization,

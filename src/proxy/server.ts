@@ -165,6 +165,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
 
   /** Verdicts: the request may pass. */
   allowed(exchange: Exchange, right: Right): void {
+    this.options.metrics.decided(exchange.started);
     this.options.live.add(exchange);
     this.forward(exchange, right);
   }

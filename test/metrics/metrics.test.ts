@@ -97,3 +97,13 @@ t.test('admin durations are by operation, whatever the route', async (t) => {
   t.equal(text.match(/^tollgate_admin_request_duration_seconds_bucket/gm)?.length, 14, 'two series of six buckets and +Inf');
   t.equal(line(text, 'tollgate_admin_requests_total{route="GET /v1/tokens/{id}",status="200"}'), 1, 'routes stay on the counter');
 });
+
+t.test('added latency: from the request head to forwarding it', async (t) => {
+  const metrics = new Metrics(sources);
+  metrics.decided(performance.now());
+  metrics.decided(performance.now() - 2000);
+  const text = await metrics.registry.metrics();
+  t.equal(line(text, 'tollgate_added_latency_seconds_count'), 2);
+  t.equal(line(text, 'tollgate_added_latency_seconds_bucket{le="1"}'), 1, 'two seconds is above the top bucket');
+  t.ok(line(text, 'tollgate_added_latency_seconds_sum') >= 2);
+});
