@@ -110,20 +110,25 @@ async function ask(pod: Pod, method: string, uri: string, secret?: string): Prom
   return res.statusCode;
 }
 
-/** A WebSocket through the proxy port: one message echoed, then closed by the client. */
-async function webSocket(pod: Pod, secret: string): Promise<string> {
+/** A WebSocket through the proxy port, once one message came back echoed; `closed`: the close code. */
+async function openWebSocket(pod: Pod, secret: string): Promise<{ reply: string; ws: WebSocket; closed: Promise<number> }> {
   const url = `${pod.proxyUrl.replace(/^http/, 'ws')}/v1/repositories/sensors/stream`;
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${secret}` }, ca: pod.ca });
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
   const reply = await new Promise<string>((resolve, reject) => {
     ws.once('open', () => ws.send('hello'));
     ws.once('message', (data) => resolve(String(data)));
     ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
   });
-  await new Promise<void>((resolve) => {
-    ws.once('close', () => resolve());
-    ws.close(1000);
-  });
+  return { reply, ws, closed };
+}
+
+/** A WebSocket: one message echoed, then closed by the client. */
+async function webSocket(pod: Pod, secret: string): Promise<string> {
+  const { reply, ws, closed } = await openWebSocket(pod, secret);
+  ws.close(1000);
+  await closed;
   return reply;
 }
 
@@ -152,7 +157,7 @@ export async function runWorkload(d: Deployment): Promise<Seen> {
   const writer = await token(d, { rights: ['modify'], repository: 'billing' });
   const limited = await token(d, { rights: ['query'], limits: { rate: { requests: 2, per: '1h' } } });
   await token(d, { rights: ['query'], expiresIn: '2d' });
-  const doomed = await token(d, { rights: ['query'] });
+  const doomed = await token(d, { rights: ['query', 'stream'] });
   for (const pod of [d.all, d.proxy]) {
     for (let i = 0; i < 20; i++) saw('query', await get(pod, '/v1/repositories/sensors/query?i=' + i, reader.secret));
     for (let i = 0; i < 5; i++) saw('upload', await get(pod, '/v1/repositories/sensors/stream', reader.secret, { method: 'POST', body: 'x'.repeat(1000) }));
@@ -170,11 +175,14 @@ export async function runWorkload(d: Deployment): Promise<Seen> {
   for (let i = 0; i < 3; i++) saw('limited', await get(d.proxy, '/v1/repositories/sensors/query', limited.secret));
   for (const path of ['/v1/tokens', '/v1/repositories', '/v1/whoami', '/v1/events']) saw(`admin ${path}`, (await adminCall(d.all.adminUrl, 'GET', path, d.admin)).status);
   saw('admin unmatched', (await adminCall(d.all.adminUrl, 'GET', '/v1/nothing-here', d.admin)).status);
-  // Revoked on the all replica, published on Redis: the proxy replica applies it (and times the lag).
+  // Revoked on the all replica, published on Redis: the proxy replica applies it (and times the
+  // lag) and ends the WebSocket open on it there (1008, counted as ended by revocation).
+  const open = await openWebSocket(d.proxy, doomed.secret);
   saw('revoke', (await adminCall(d.all.adminUrl, 'POST', `/v1/tokens/${doomed.token.id}/revoke`, d.admin)).status);
   let last = 0;
   await waitFor(async () => (last = await get(d.proxy, '/v1/repositories/sensors/query', doomed.secret)) === 401, { what: `the revocation on the proxy replica (${JSON.stringify(seen)} ${last})` });
   saw('revoked', 401);
+  saw('revoked websocket', await open.closed);
   await waitFor(() => d.receiver.accepted.size >= 6, { what: 'webhook deliveries of the token events', timeoutMs: 10_000 });
   return seen;
 }

@@ -156,6 +156,7 @@ async function againstPrometheus(): Promise<void> {
     t.ok((await value(asSent('sum(rate(tollgate_limited_total{limit="rate"}[5m]))'))) > 0, 'the rate limit hit');
     t.ok((await value(asSent('sum(tollgate_live_exchange_duration_seconds_count{protocol="websocket"})'))) >= 2, 'both WebSockets timed as streams');
     t.ok((await value(asSent('sum(tollgate_invalidation_lag_seconds_count)'))) >= 1, 'the revocation reached the other replica');
+    t.ok((await value(asSent('sum(rate(tollgate_exchanges_ended_total{reason="revoked"}[5m]))'))) > 0, 'the WebSocket on the revoked token ended by Tollgate');
     t.ok((await value('sum(tollgate_webhook_deliveries_total{outcome="delivered"})')) >= 6, 'webhooks delivered');
     t.equal(await value('max(tollgate_tokens_expiring_soon{kind="repository"})'), 2, 'the two tokens expiring in 2 days');
     const expiry = await query('tollgate_tls_certificate_expiry_timestamp_seconds');

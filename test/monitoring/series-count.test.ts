@@ -20,6 +20,7 @@ t.test('the workload did what it says', async (t) => {
   t.equal(seen['websocket 101'], 2);
   t.equal(seen['limited 429'], 1);
   t.equal(seen['decision allowed 200'], 2);
+  t.equal(seen['revoked websocket 1008'], 1, 'the WebSocket on the revoked token was ended');
 });
 
 for (const pod of [d.proxy, d.all]) {
