@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request, type Dispatcher } from 'undici';
@@ -72,6 +72,7 @@ export async function startDeployment(t: Teardown): Promise<Deployment> {
   const admin = await initAdminSecret(env);
   const certificate = makeCertificate(30);
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-monitoring-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'cert.pem'), certificate.cert);
   writeFileSync(join(dir, 'key.pem'), certificate.key);
   const all = await serve(

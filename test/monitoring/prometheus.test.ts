@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,7 +112,11 @@ async function againstPrometheus(): Promise<void> {
   const prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yaml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let prometheusLog = '';
   prometheus.stderr.on('data', (chunk) => (prometheusLog += chunk));
-  t.teardown(() => prometheus.kill('SIGKILL'));
+  t.teardown(async () => {
+    prometheus.kill('SIGKILL');
+    await new Promise((resolve) => (prometheus.exitCode !== null || prometheus.signalCode !== null ? resolve(undefined) : prometheus.once('exit', resolve)));
+    rmSync(dir, { recursive: true, force: true });
+  });
   process.once('exit', () => prometheus.kill('SIGKILL'));
 
   async function query(expr: string): Promise<{ status: string; error?: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }> {
