@@ -58,6 +58,8 @@ export interface ExchangeLedger {
   now(): number;
   /** Counted when the exchange begins (requests in flight). */
   started(exchange: ExchangeCore): void;
+  /** Counted when the verdict allows it, before anything is forwarded (the latency Tollgate adds). */
+  allowed?(exchange: ExchangeCore): void;
   /** Counts and logs the end, once per exchange. */
   ended(exchange: ExchangeCore, kind: EndKind, outcome: Outcome, status: number, reason: DenyReason | undefined): void;
   /** The upstream failed (upstream_errors_total). */
@@ -132,6 +134,7 @@ export abstract class ExchangeCore implements LiveExchange {
     this.identity = verdict.identity;
     this.token = verdict.token;
     this.limited = verdict.limited;
+    this.ledger.allowed?.(this);
     const live = this.ledger.live;
     if (live !== undefined) {
       this.isLive = true;

@@ -39,12 +39,18 @@ export class ProxyLedger implements ExchangeLedger {
     this.options.metrics.requestStarted();
   }
 
+  /** From reading the head to forwarding it: tollgate_added_latency_seconds. */
+  allowed(exchange: ExchangeCore): void {
+    this.options.metrics.decided(exchange.started);
+  }
+
   ended(exchange: ExchangeCore, kind: EndKind, outcome: Outcome, status: number, reason: DenyReason | undefined): void {
     const { metrics } = this.options;
     if (kind === 'abandoned') return metrics.requestAbandoned();
     const seconds = (performance.now() - exchange.started) / 1000;
-    metrics.request(exchange.right, outcome, seconds, exchange.credential);
     const isForwarded = kind === 'forwarded';
+    // A forwarded exchange is timed by what carried it (a WebSocket or gRPC call in its own histogram).
+    metrics.request(exchange.right, outcome, seconds, exchange.credential, isForwarded ? exchange.liveProtocol : 'http');
     if (isForwarded) metrics.forwarded(exchange.upstreamSeconds, exchange.countedRequestBytes, exchange.responseBytes);
     if (!this.options.accessLog) return;
     // Fields left undefined are left out of the line.
