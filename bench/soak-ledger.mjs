@@ -11,7 +11,7 @@ export const EXPECTED = new Set([
   'cut: token revoked', // an exchange ended because its token was being revoked, which is correct
   'cut: replica shutdown', // in flight on the replica that was sent SIGTERM
   'cut: upstream restart', // in flight on the upstream that was killed
-  'served late in outage', // a revoked token served within cache.ttl while a replica could have missed the message
+  'served late in outage', // a token revoked in or near a store outage served within cache.ttl (a replica may have missed the message)
   'uncertain token', // a revoke or restore whose call failed (store down): its outcome is not known
 ]);
 
@@ -70,8 +70,10 @@ export class Ledger {
     if (status === 200) {
       const late = at.state === 'revoked' ? from - at.revokedAt - this.boundMs : -1;
       if (late <= 0) return this.count('ok', detail);
-      // A replica that was away from the store may have missed the message: cache.ttl bounds it.
-      if (storeDown && late < this.ttlMs) return this.count('served late in outage', detail);
+      // A replica that was away from the store may have missed the message (one published while
+      // its subscriber was still reconnecting): cache.ttl bounds it.
+      const revokedNearOutage = this.inWindow('store', at.revokedAt, at.revokedAt);
+      if ((storeDown || revokedNearOutage) && late < this.ttlMs) return this.count('served late in outage', detail);
       return this.count('served past the revocation bound', { ...detail, lateMs: late.toFixed(0) });
     }
     if (status === 401) return this.count(token.steady ? 'wrongful refusal' : 'refused', detail);

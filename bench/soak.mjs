@@ -97,6 +97,8 @@ async function main() {
     tokens.push({ id: made.token.id, secret: made.secret, steady: i < STEADY, state: 'active', revokedAt: 0, revokes: 0, uncertain: false, streams: 0 });
   }
   const revocable = tokens.filter((t) => !t.steady);
+  // Traffic only once both replicas say they are ready, as a Service would send it.
+  await waitFor(async () => (await Promise.all(replicas.map((r) => fetch(`${r.admin}/readyz`).then((res) => res.ok)))).every(Boolean), 'replicas ready', 60_000);
 
   const started = performance.now();
   ledger.started = started;
