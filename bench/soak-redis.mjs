@@ -53,8 +53,22 @@ export async function startSentinelRedis() {
     child.kill('SIGKILL');
     await exited;
   };
+  /** Each data node's role and client count (CLIENT LIST): where the replicas' connections went. */
+  const describe = () =>
+    [first, second]
+      .map((port) => {
+        try {
+          const role = /role:(\w+)/.exec(cli(port, 'INFO', 'replication'))[1];
+          const clients = cli(port, 'CLIENT', 'LIST').split('\n').filter((l) => !l.includes('flags=S') && !l.includes('cmd=client')).length;
+          return `${port} ${role} (${clients} clients)`;
+        } catch {
+          return `${port} down`;
+        }
+      })
+      .join(', ');
   return {
     sentinel,
+    describe,
     env: { TOLLGATE_STORE_REDIS_URL: 'redis://127.0.0.1/0', TOLLGATE_STORE_REDIS_SENTINELS: `[127.0.0.1:${sentinel}]`, TOLLGATE_STORE_REDIS_NAME: 'soak' },
     master,
     /** SIGKILL the master, wait `downMs`, start it again on its port from its append-only file. */

@@ -283,7 +283,7 @@ async function main() {
       const port = await redis.restartMaster(1500);
       await bothReady();
       close();
-      note(`Redis master ${port} killed, restarted after 1.5 s from its append-only file; replicas ready again`);
+      note(`Redis master ${port} killed, restarted after 1.5 s from its append-only file; replicas ready again: ${redis.describe()}`);
     } },
     replica: { at: 0.2, run: async () => {
       const b = replicas[1];
@@ -315,7 +315,7 @@ async function main() {
       const { from, to } = await redis.failover();
       await bothReady();
       close();
-      note(`Redis master ${from} killed; Sentinel promoted ${to}; ${from} back as a replica; replicas ready again`);
+      note(`Redis master ${from} killed; Sentinel promoted ${to}; ${from} started again; replicas ready again: ${redis.describe()}`);
     } },
   };
   async function faults() {
@@ -353,6 +353,7 @@ async function main() {
   console.log(`node ${replicas[0].node}; redis-server ${execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)[1]} behind Sentinel; nproc ${execFileSync('nproc', { encoding: 'utf8' }).trim()}\n`);
   console.log('faults:');
   for (const line of faultLog) console.log(`  ${line}`);
+  console.log(`  at the end: ${redis.describe()}`);
   console.log('\noutcomes:');
   table([['outcome', 'count', 'verdict'], ...[...ledger.counts].sort((x, y) => y[1] - x[1]).map(([kind, n]) => [kind, n, defects.some(([d]) => d === kind) ? 'DEFECT' : 'expected'])]);
   for (const [kind, list] of ledger.examples) console.log(`  ${kind}, e.g.: ${JSON.stringify(list)}`);
