@@ -3,7 +3,7 @@ import { authorize, type Identity } from '../auth/authorize.js';
 import type { LiveExchange, LiveRegistry } from '../exchange/core.js';
 import { UNAVAILABLE, UNKNOWN, type TokenCache } from '../auth/token-cache.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { EndReason, LiveProtocol } from '../exchange/endings.js';
+import type { EndReason } from '../exchange/endings.js';
 import type { Invalidation } from '../store/token-store.js';
 import type { Right } from '../tokens/record.js';
 
