@@ -14,6 +14,7 @@ import type { ControlPlane } from './roles/control-plane.js';
 import { closeNow, CONTROL_PLANE_KEYS, createTokenCache, DATA_PLANE_KEYS, followStore, graceOf, listen, replicaParts } from './roles/replica.js';
 import { ConfigReloader } from './config/reload.js';
 import { emptySlot, jwtIssuersPart, principalSlot, startWorkloadIdentity } from './identity/workload-identity.js';
+import { startTracing } from './tracing/start-tracing.js';
 
 /** A running process of any role: its ports and its shutdown. */
 export interface Replica {
@@ -66,8 +67,10 @@ async function startProxyRole(config: Config, store: TokenStore, logger: Logger,
   const cache = createTokenCache(config, store, clock, metrics, principals);
   // JWT and client-certificate identities (docs/workload-identity.md): nothing is built or loaded when none are configured.
   const workload = await startWorkloadIdentity(config, principals, cache, clock, fetcher, logger);
+  // Traces (docs/observability.md): the OpenTelemetry SDK is imported only when an endpoint is set.
+  const tracing = await startTracing(config.telemetry, logger);
   const parts = { config, store, cache, metrics, logger, clock };
-  proxy = new DataPlane({ ...parts, workload });
+  proxy = new DataPlane({ ...parts, workload, tracing });
   const dataPlane = proxy;
   followStore(store, cache, dataPlane, logger, clock);
   const probeOptions = {
@@ -105,6 +108,7 @@ async function startProxyRole(config: Config, store: TokenStore, logger: Logger,
       dataPlane.closeAllConnections();
       await closeNow(probes);
       await dataPlane.stop();
+      await tracing.shutdown();
       await store.close();
     },
   };
@@ -119,7 +123,8 @@ async function startControlRole(config: Config, store: TokenStore, logger: Logge
   const cache = createTokenCache(config, store, clock, metrics);
   const parts = { config, store, cache, metrics, logger, clock };
   followStore(store, cache, undefined, logger, clock);
-  control = new ControlPlane({ ...parts, fetcher, eviction: cache, isDraining: () => isDraining });
+  const tracing = await startTracing(config.telemetry, logger);
+  control = new ControlPlane({ ...parts, fetcher, eviction: cache, isDraining: () => isDraining, tracing });
   const controlPlane = control;
 
   await controlPlane.start();
@@ -137,6 +142,7 @@ async function startControlRole(config: Config, store: TokenStore, logger: Logge
       isDraining = true;
       await closeNow(controlPlane.admin);
       await controlPlane.stop();
+      await tracing.shutdown();
       await store.close();
     },
   };
@@ -156,8 +162,9 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const principals = principalSlot(config) ?? emptySlot();
   const cache = createTokenCache(config, store, clock, metrics, principals);
   const workload = await startWorkloadIdentity(config, principals, cache, clock, fetcher, logger);
+  const tracing = await startTracing(config.telemetry, logger);
   const parts = { config, store, cache, metrics, logger, clock };
-  data = new DataPlane({ ...parts, workload });
+  data = new DataPlane({ ...parts, workload, tracing });
   const proxy = data;
   followStore(store, cache, proxy, logger, clock);
   control = new ControlPlane({
@@ -172,6 +179,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     },
     limits: proxy.limits,
     isDraining: () => isDraining,
+    tracing,
   });
   const admin = control.admin;
   const controlPlane = control;
@@ -211,6 +219,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       await closeNow(admin);
       await proxy.stop();
       await controlPlane.stop();
+      // Spans still queued go to the collector before the process ends.
+      await tracing.shutdown();
       await store.close();
     },
   };
