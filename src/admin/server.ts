@@ -46,7 +46,7 @@ export interface AdminOptions {
   limits?: Limiter;
   /** `admin.timeouts`: a request's head, and the whole request, must arrive within these (else 408). */
   timeouts: { headersMs: number; requestMs: number };
-  /** TRACING: a server span per admin call (docs/observability.md); absent: tracing off. */
+  /** TRACING: a server span per admin call (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing;
 }
 

@@ -75,9 +75,9 @@ export interface Judged extends UseSource {
    * slot back exactly once when it ends, however it ends (streamEnded).
    */
   limited: TokenBudget | undefined;
-  /** Set by the step: the pattern of the route matched, for the exchange's span (docs/observability.md). */
+  /** Set by the step: the pattern of the route matched, for the exchange's span (docs/tracing.md). */
   route?: string | undefined;
-  /** The exchange's trace (docs/observability.md): a cache miss's store lookup gets a span under it. */
+  /** The exchange's trace (docs/tracing.md): a cache miss's store lookup gets a span under it. */
   readonly trace?: ExchangeTrace;
 }
 

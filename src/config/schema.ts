@@ -584,7 +584,7 @@ export const configSchema = z.strictObject({
     }),
   }),
   log: z.strictObject({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) }),
-  // OpenTelemetry traces (docs/observability.md): off, and the SDK never loaded, while the endpoint is "".
+  // OpenTelemetry traces (docs/tracing.md): off, and the SDK never loaded, while the endpoint is "".
   telemetry: z.strictObject({
     otlp: z.strictObject({ endpoint: otlpEndpoint, headers: otlpHeaders }),
     sampleRatio,

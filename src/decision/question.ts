@@ -154,7 +154,7 @@ export class Question implements Judged {
   token: Identity | undefined = undefined;
   /** Set by the step for a token with limits: the question spends a request and holds a slot only while it is answered. */
   limited: TokenBudget | undefined = undefined;
-  /** TRACING: the asking exchange's spans (docs/observability.md). */
+  /** TRACING: the asking exchange's spans (docs/tracing.md). */
   readonly trace: ExchangeTrace;
   /** Set by the decision step: the route pattern matched, for the span. */
   route: string | undefined = undefined;

@@ -33,7 +33,7 @@ export interface DecisionPortOptions {
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
-  /** TRACING: where exchanges start their spans (docs/observability.md); absent: tracing off. */
+  /** TRACING: where exchanges start their spans (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing;
 }
 

@@ -50,7 +50,7 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
   token: Identity | undefined = undefined;
   /** The token's limits, when it has any: body bytes are spent there; its slot goes back at the end. */
   limited: TokenBudget | undefined = undefined;
-  /** TRACING: this exchange's spans (docs/observability.md); the shared no-op while tracing is off. */
+  /** TRACING: this exchange's spans (docs/tracing.md); the shared no-op while tracing is off. */
   trace: ExchangeTrace = NO_TRACE;
   /** Set by the decision step: the route pattern matched, for the span. */
   route: string | undefined = undefined;

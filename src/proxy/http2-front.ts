@@ -39,7 +39,7 @@ export interface Http2FrontOptions {
   opened?(exchange: StreamExchange): void;
   /** Called once when an exchange given to `opened` has ended, however it ended. */
   released?(exchange: StreamExchange): void;
-  /** TRACING: where exchanges start their spans (docs/observability.md); absent: tracing off. */
+  /** TRACING: where exchanges start their spans (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing;
 }
 

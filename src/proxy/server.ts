@@ -42,7 +42,7 @@ export interface ProxyOptions {
   tls?: TlsOptions;
   /** Takes HTTP/2 connections: ALPN h2 on TLS, the preface in cleartext. */
   http2?: Http2Front;
-  /** TRACING: where exchanges start their spans (docs/observability.md); absent: tracing off. */
+  /** TRACING: where exchanges start their spans (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing;
 }
 

@@ -31,7 +31,7 @@ export interface ControlPlaneParts {
   limits?: Limiter;
   /** True once shutdown began: /readyz answers 503 from then on. */
   isDraining: () => boolean;
-  /** Spans for admin calls (docs/observability.md); absent: tracing off. */
+  /** Spans for admin calls (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing;
 }
 

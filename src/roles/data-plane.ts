@@ -31,7 +31,7 @@ export interface DataPlaneParts {
   clock: Clock;
   /** JWT and client-certificate identities (docs/workload-identity.md), when configured. */
   workload?: WorkloadIdentity;
-  /** Spans for each exchange on every port (docs/observability.md); absent: tracing off. */
+  /** Spans for each exchange on every port (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing;
 }
 

@@ -6,7 +6,7 @@ import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, Trace
 import type { Logger } from '../log/logger.js';
 import type { AdminTrace, ExchangeTrace, LookupTrace, TracedProtocol, TracedRequest, Tracing } from './tracing.js';
 
-/** `telemetry` as validated (docs/observability.md). */
+/** `telemetry` as validated (docs/tracing.md). */
 export interface TelemetrySettings {
   otlp: { endpoint: string; headers: Record<string, string> };
   sampleRatio: number;

@@ -4,7 +4,7 @@ import type { TelemetrySettings } from './otel-tracing.js';
 import { NO_TRACING, type Tracing } from './tracing.js';
 
 /**
- * Tracing as `telemetry` asks (docs/observability.md): with no `otlp.endpoint` the shared no-op,
+ * Tracing as `telemetry` asks (docs/tracing.md): with no `otlp.endpoint` the shared no-op,
  * and the OpenTelemetry SDK is never imported (a proxy replica's footprint stays as it was);
  * with one, the SDK is imported here, once, at start.
  */

@@ -1,7 +1,7 @@
 import type { ForwardIdentity } from '../auth/decide.js';
 
 /**
- * Traces (docs/observability.md): what the request paths call, whether or not tracing is on.
+ * Traces (docs/tracing.md): what the request paths call, whether or not tracing is on.
  * This file imports nothing of OpenTelemetry: with no `telemetry.otlp.endpoint` the process runs
  * on NO_TRACING below and never loads the SDK (start-tracing.ts imports it only when configured).
  */

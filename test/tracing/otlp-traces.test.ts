@@ -2,7 +2,7 @@ import t from 'tap';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { CLIENT, INTERNAL, parseTraceparent, SERVER, startOtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 
-// Traces sent to a real OTLP/HTTP receiver (docs/observability.md): every request is made, then
+// Traces sent to a real OTLP/HTTP receiver (docs/tracing.md): every request is made, then
 // Tollgate shuts down (which sends the spans still queued), then what arrived is decoded and
 // checked against what the upstream received.
 const receiver = await startOtlpReceiver();

@@ -6,7 +6,7 @@ import { echoClient, grpc, startEchoServer, type Note } from '../helpers/grpc.js
 import { bearer, startHarness } from '../helpers/harness.js';
 import { CLIENT, parseTraceparent, SERVER, startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 
-// W3C trace context on every protocol (docs/observability.md): with tracing off, traceparent and
+// W3C trace context on every protocol (docs/tracing.md): with tracing off, traceparent and
 // tracestate reach the upstream exactly as the client sent them and none is made up; with tracing
 // on, the upstream's traceparent names the client span Tollgate exported, under the server span
 // whose parent is the client's.
