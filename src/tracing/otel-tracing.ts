@@ -76,16 +76,22 @@ class StoreLookupSpan implements LookupTrace {
 /** One exchange: the server span, and the client span once the request went upstream. */
 class OtelExchangeTrace implements ExchangeTrace {
   private client: Span | undefined;
+  /** The server span's context, made only for a recorded span (a child needs it). */
+  private spanContext: Context | undefined;
   /** A question whose asker left is finished as abandoned, then may still be answered: once only. */
   private isFinished = false;
 
   constructor(
     private readonly tracing: OtelTracing,
     private readonly server: Span,
-    private readonly context: Context,
+    private readonly parent: Context,
     private readonly protocol: TracedProtocol,
     private readonly method: string,
   ) {}
+
+  private get context(): Context {
+    return (this.spanContext ??= trace.setSpan(this.parent, this.server));
+  }
 
   storeLookup(): LookupTrace {
     // Not sampled: no child is recorded either, so none is made.
@@ -95,15 +101,20 @@ class OtelExchangeTrace implements ExchangeTrace {
 
   upstream(headers: string[]): void {
     dropTraceFields(headers);
-    let context = this.context;
-    // An unsampled trace passes on the server span's context (sampled flag off): the upstream
-    // keeps the trace id and the decision, and no client span is made that nobody records.
-    if (this.server.isRecording()) {
-      this.client = this.tracing.tracer.startSpan(this.method, { kind: SpanKind.CLIENT, attributes: { 'http.request.method': this.method } }, this.context);
-      if (this.protocol === 'grpc') this.client.setAttribute('rpc.system', 'grpc');
-      context = trace.setSpan(this.context, this.client);
+    if (!this.server.isRecording()) {
+      // An unsampled trace (most of them at a small ratio) passes on the server span's own ids,
+      // flag off: the upstream keeps the trace id and the decision. Written here as the W3C
+      // propagator would (W3C Trace Context §3.2), without the context and client span that
+      // only a recorded trace needs: this is the path every unsampled request takes.
+      const { traceId, spanId, traceFlags, traceState } = this.server.spanContext();
+      headers.push('traceparent', `00-${traceId}-${spanId}-0${(traceFlags & 0xf).toString(16)}`);
+      const state = traceState?.serialize();
+      if (state) headers.push('tracestate', state);
+      return;
     }
-    this.tracing.propagator.inject(context, headers, RAW_SETTER);
+    this.client = this.tracing.tracer.startSpan(this.method, { kind: SpanKind.CLIENT, attributes: { 'http.request.method': this.method } }, this.context);
+    if (this.protocol === 'grpc') this.client.setAttribute('rpc.system', 'grpc');
+    this.tracing.propagator.inject(trace.setSpan(this.context, this.client), headers, RAW_SETTER);
   }
 
   finish(request: TracedRequest, outcome: string, status: number, reason?: string): void {
@@ -217,7 +228,7 @@ export class OtelTracing implements Tracing {
     const parent = this.propagator.extract(ROOT_CONTEXT, rawHeaders, RAW_GETTER);
     // Named again at the end, once the route is known (`GET /v1/repositories/:repository/**`).
     const server = this.tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
-    return new OtelExchangeTrace(this, server, trace.setSpan(parent, server), protocol, method);
+    return new OtelExchangeTrace(this, server, parent, protocol, method);
   }
 
   startAdmin(method: string, rawHeaders: readonly string[]): AdminTrace {
