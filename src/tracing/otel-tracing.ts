@@ -209,7 +209,6 @@ class LoggedExporter implements SpanExporter {
  * provider, propagator or async context manager is installed.
  */
 export class OtelTracing implements Tracing {
-  readonly isOn = true;
   readonly tracer: Tracer;
   readonly propagator = new W3CTraceContextPropagator();
   private readonly provider: TracerProvider;
@@ -236,7 +235,8 @@ export class OtelTracing implements Tracing {
     return new OtelAdminTrace(this.tracer.startSpan(method, { kind: SpanKind.SERVER }, parent), method);
   }
 
+  /** Never rejects: a last export that fails was logged already, and must not fail the process's shutdown. */
   shutdown(): Promise<void> {
-    return this.provider.shutdown();
+    return this.provider.shutdown().catch(() => {});
   }
 }

@@ -10,10 +10,6 @@ import type { AdminTrace, ExchangeTrace, TracedProtocol, Tracing } from './traci
 export class TracingSlot implements Tracing {
   constructor(private current: Tracing) {}
 
-  get isOn(): boolean {
-    return this.current.isOn;
-  }
-
   startExchange(protocol: TracedProtocol, method: string, rawHeaders: readonly string[]): ExchangeTrace {
     return this.current.startExchange(protocol, method, rawHeaders);
   }

@@ -50,7 +50,6 @@ export interface AdminTrace {
 
 /** Where the request paths start their spans (a no-op when tracing is off). */
 export interface Tracing {
-  readonly isOn: boolean;
   /** A server span for one exchange, its parent read from the request's `traceparent`/`tracestate`. */
   startExchange(protocol: TracedProtocol, method: string, rawHeaders: readonly string[]): ExchangeTrace;
   /** A server span for one admin call. */
@@ -72,7 +71,6 @@ const NO_ADMIN_TRACE: AdminTrace = { finish() {} };
 
 /** Tracing off (no endpoint): one shared object, no allocation per request. */
 export const NO_TRACING: Tracing = {
-  isOn: false,
   startExchange: () => NO_TRACE,
   startAdmin: () => NO_ADMIN_TRACE,
   shutdown: () => Promise.resolve(),
