@@ -1,8 +1,9 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter, type TextMapSetter, type Tracer } from '@opentelemetry/api';
+import { randomFillSync } from 'node:crypto';
+import { ROOT_CONTEXT, SamplingDecision, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type TextMapGetter, type TextMapSetter, type Tracer, type TraceState } from '@opentelemetry/api';
 import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type IdGenerator, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Logger } from '../log/logger.js';
 import type { AdminTrace, ExchangeTrace, LookupTrace, TracedProtocol, TracedRequest, Tracing } from './tracing.js';
 
@@ -70,6 +71,70 @@ class StoreLookupSpan implements LookupTrace {
   end(isFailed: boolean): void {
     if (isFailed) this.span.setStatus({ code: SpanStatusCode.ERROR, message: 'store unavailable' });
     this.span.end();
+  }
+}
+
+/**
+ * An exchange whose trace is not sampled (99 in 100 at the default ratio): no span is made at
+ * all, only the ids the upstream's traceparent names, flag off, so the upstream keeps the trace
+ * and the decision. The traceparent is written as the W3C propagator writes it (W3C Trace
+ * Context §3.2).
+ */
+class UnsampledTrace implements ExchangeTrace {
+  constructor(
+    private readonly traceId: string,
+    private readonly spanId: string,
+    private readonly traceState: TraceState | undefined,
+  ) {}
+
+  storeLookup(): LookupTrace {
+    return NO_LOOKUP;
+  }
+
+  upstream(headers: string[]): void {
+    dropTraceFields(headers);
+    headers.push('traceparent', `00-${this.traceId}-${this.spanId}-00`);
+    const state = this.traceState?.serialize();
+    if (state) headers.push('tracestate', state);
+  }
+
+  finish(): void {}
+}
+
+/** Random bytes drawn 4 KiB at a time: an id is then a slice written as hex, not four Math.random calls. */
+const POOL_BYTES = 4096;
+
+/**
+ * Random ids (W3C Trace Context §3.2.2.3: 16 and 8 random bytes, never all zero), from a pool of
+ * crypto-random bytes; and the next trace id may be chosen: a root whose trace id the ratio
+ * sampler already accepted is started by the SDK on that same id, so the SDK's own sampler
+ * (deterministic on the trace id) decides the same.
+ */
+class ChosenIdGenerator implements IdGenerator {
+  private readonly pool = Buffer.allocUnsafe(POOL_BYTES);
+  private offset = POOL_BYTES;
+  next: string | undefined;
+
+  generateTraceId(): string {
+    const chosen = this.next;
+    this.next = undefined;
+    return chosen ?? this.draw(16);
+  }
+
+  generateSpanId(): string {
+    return this.draw(8);
+  }
+
+  private draw(bytes: number): string {
+    if (this.offset + bytes > POOL_BYTES) {
+      randomFillSync(this.pool);
+      this.offset = 0;
+    }
+    const start = this.offset;
+    this.offset += bytes;
+    const id = this.pool.toString('hex', start, start + bytes);
+    // All zeros is the invalid id; one in 2^64 draws at worst, drawn again.
+    return /^0+$/.test(id) ? this.draw(bytes) : id;
   }
 }
 
@@ -212,12 +277,18 @@ export class OtelTracing implements Tracing {
   readonly tracer: Tracer;
   readonly propagator = new W3CTraceContextPropagator();
   private readonly provider: TracerProvider;
+  private readonly ids = new ChosenIdGenerator();
+  /** The root sampler the SDK's parent-based sampler holds too. */
+  private readonly rootSampler: TraceIdRatioBasedSampler;
 
   constructor(settings: TelemetrySettings, logger: Logger, version: string) {
+    this.rootSampler = new TraceIdRatioBasedSampler(settings.sampleRatio);
     const exporter = new OTLPTraceExporter({ url: tracesUrl(settings.otlp.endpoint), headers: { ...settings.otlp.headers }, timeoutMillis: 10_000 });
     this.provider = new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': version }),
-      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRatio) }),
+      // A parent's decision is kept (sampled stays sampled, unsampled stays so); a root is sampled by ratio.
+      sampler: new ParentBasedSampler({ root: this.rootSampler }),
+      idGenerator: this.ids,
       spanProcessors: [new BatchSpanProcessor({ exporter: new LoggedExporter(exporter, logger) })],
     });
     this.tracer = this.provider.getTracer('tollgate', version);
@@ -225,6 +296,16 @@ export class OtelTracing implements Tracing {
 
   startExchange(protocol: TracedProtocol, method: string, rawHeaders: readonly string[]): ExchangeTrace {
     const parent = this.propagator.extract(ROOT_CONTEXT, rawHeaders, RAW_GETTER);
+    // The decision the SDK's parent-based sampler would take, taken first: an unsampled exchange
+    // (most of them) then costs two random ids and no span (bench/RESULTS.md, "Traces").
+    const parentSpan = trace.getSpanContext(parent);
+    if (parentSpan === undefined) {
+      const traceId = this.ids.generateTraceId();
+      if (this.rootSampler.shouldSample(parent, traceId).decision === SamplingDecision.NOT_RECORD) return new UnsampledTrace(traceId, this.ids.generateSpanId(), undefined);
+      this.ids.next = traceId;
+    } else if ((parentSpan.traceFlags & TraceFlags.SAMPLED) === 0) {
+      return new UnsampledTrace(parentSpan.traceId, this.ids.generateSpanId(), parentSpan.traceState);
+    }
     // Named again at the end, once the route is known (`GET /v1/repositories/:repository/**`).
     const server = this.tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
     return new OtelExchangeTrace(this, server, parent, protocol, method);

@@ -42,7 +42,7 @@ t.test('the proxy role with no endpoint imports nothing of OpenTelemetry', async
   // prom-client requires the API package itself (lib/metrics/processCpuTotal.js, for exemplars), so
   // it was loaded before traces existed; nothing else of OpenTelemetry is.
   t.same(loaded.otel, ['@opentelemetry/api']);
-  t.same(loaded.tracing, ['start-tracing.js', 'tracing.js'], 'only the interface and its no-op, never otel-tracing.js');
+  t.same(loaded.tracing, ['start-tracing.js', 'tracing-slot.js', 'tracing.js'], 'only the interface, its no-op and the slot a reload swaps, never otel-tracing.js');
 });
 
 t.test('with an endpoint, the SDK is imported at start', async (t) => {
