@@ -33,11 +33,10 @@ async function main() {
   const sinkProc = start('node', ['bench/otlp-sink.mjs']);
   const sink = { endpoint: `http://127.0.0.1:${Number(await waitFor(() => sinkProc.output().trim(), 'OTLP sink'))}` };
   const traced = (ratio) => ({ TOLLGATE_TELEMETRY_OTLP_ENDPOINT: sink.endpoint, TOLLGATE_TELEMETRY_SAMPLE_RATIO: String(ratio) });
-  const targets = [
-    await startTarget('tracing off', upstream, {}),
-    await startTarget('tracing on, 1% sampled', upstream, traced(0.01)),
-    await startTarget('tracing on, 100% sampled', upstream, traced(1)),
-  ];
+  // BENCH_TRACING_RATIOS="0,0.01" picks other ratios to set beside tracing off.
+  const ratios = (process.env.BENCH_TRACING_RATIOS ?? '0.01,1').split(',').map(Number);
+  const targets = [await startTarget('tracing off', upstream, {})];
+  for (const ratio of ratios) targets.push(await startTarget(`tracing on, ${ratio * 100}% sampled`, upstream, traced(ratio)));
   const load = { connections: CONNECTIONS, duration: DURATION };
   console.log(`# npm run bench -- tracing; wrk -t1 -c${CONNECTIONS} -d${DURATION}, ${ROUNDS} rounds (medians); Tollgate on node ${targets[0].node}; nproc ${execFileSync('nproc').toString().trim()}; load average before ${loadAverage()}; ${new Date().toISOString()}\n`);
   for (const t of targets) wrk(`${t.url}${PATH}`, { headers: [`Authorization: Bearer ${t.secret}`], connections: CONNECTIONS, duration: '2s', pid: t.pid }); // warm-up: JIT, the token cached
