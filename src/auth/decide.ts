@@ -15,6 +15,7 @@ import { findToken, HEADER_ONLY, removeProtocolToken, withoutQueryToken, type To
 import type { TokenCache } from './token-cache.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { LimitRefusal, TokenBudget } from '../limits/token-budget.js';
+import type { ExchangeTrace } from '../tracing/tracing.js';
 
 /** Longest request target accepted (RFC 9112 §3 recommends supporting at least 8000 octets). */
 export const MAX_TARGET_LENGTH = 8192;
@@ -42,6 +43,10 @@ export interface Judged extends UseSource {
   tokenSource?: TokenSource | undefined;
   /** True once the caller has gone: a late lookup then records no use and holds no slot. */
   readonly isDone: boolean;
+  /** Set by the step: the pattern of the route matched, for the exchange's span (docs/tracing.md). */
+  route?: string | undefined;
+  /** The exchange's trace (docs/tracing.md): a cache miss's store lookup gets a span under it. */
+  readonly trace?: ExchangeTrace;
 }
 
 /** What an open exchange is judged again by when the routes change: the request as it was allowed. */
@@ -145,6 +150,8 @@ export class DecisionStep {
     // route's (other case, encoding, `;` parameters, merged slashes) is refused, not matched.
     if (routes.isAmbiguous(target)) return refusal('ambiguous_path');
     const match = routes.match(target);
+    // The span names the route's pattern, never the path's ids or its query.
+    if (match !== undefined) request.route = match.route.path;
 
     if (match?.route.isPublic) {
       const right = rightFor(match.route, request.method, request.isUpgrade === true);
@@ -157,9 +164,17 @@ export class DecisionStep {
     const identity = this.authenticate(found, request);
     if (identity instanceof Promise) {
       // Cache miss: the only path that waits, and the only one that allocates a promise.
+      // The lookup's span, under the exchange's (a no-op while tracing is off).
+      const lookup = request.trace?.storeLookup();
       return identity.then(
-        (settled) => this.authorized(request, target, match, settled),
-        () => refusal('store_unavailable'),
+        (settled) => {
+          lookup?.end(settled === 'store_unavailable');
+          return this.authorized(request, target, match, settled);
+        },
+        () => {
+          lookup?.end(true);
+          return refusal('store_unavailable');
+        },
       );
     }
     return this.authorized(request, target, match, identity);

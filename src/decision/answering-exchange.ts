@@ -25,6 +25,7 @@ export class AnsweringExchange extends ExchangeCore implements Http1Exchange, Pi
   /** Never in the registry of open exchanges: nothing of it stays open. */
   readonly liveProtocol = 'http' as const;
   readonly logProtocol = undefined;
+  readonly tracedProtocol = 'decision' as const;
 
   constructor(
     readonly connection: ClientConnection,

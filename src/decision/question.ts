@@ -3,6 +3,7 @@ import type { TokenSource } from '../auth/token-sources.js';
 import type { DenyReason } from '../auth/decision.js';
 import type { CredentialLabel } from '../auth/verdict.js';
 import type { AnsweringExchange } from './answering-exchange.js';
+import type { ExchangeTrace } from '../tracing/tracing.js';
 
 /** The request a proxy in front asks about: its method and target, before any check. */
 export interface AskedRequest {
@@ -160,6 +161,20 @@ export class Question implements Judged {
 
   get isDone(): boolean {
     return this.exchange.isDone;
+  }
+
+  /** The asking exchange's spans (docs/tracing.md). */
+  get trace(): ExchangeTrace {
+    return this.exchange.trace;
+  }
+
+  /** Set by the decision step: the route pattern matched, kept on the exchange for its span. */
+  get route(): string | undefined {
+    return this.exchange.route;
+  }
+
+  set route(route: string | undefined) {
+    this.exchange.route = route;
   }
 
   get remoteAddress(): string | undefined {

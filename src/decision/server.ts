@@ -13,6 +13,7 @@ import { IdleSweeper } from '../http1/idle-sweeper.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
 import { allowedFields } from './answers.js';
 import { Question, readQuestion } from './question.js';
+import type { Tracing } from '../tracing/tracing.js';
 
 /** What a configuration reload may set on the decision port while it serves. */
 export type DecisionPortSettings = Pick<DecisionPortOptions, 'pathPrefix' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
@@ -31,6 +32,8 @@ export interface DecisionPortOptions {
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
+  /** Where exchanges start their spans (docs/tracing.md); absent: tracing off. */
+  tracing?: Tracing;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Allowed, ForwardIdentity, RightLabel } from '../auth/verdict.js';
 import type { TokenSource } from '../auth/token-sources.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { TokenBudget } from '../limits/token-budget.js';
+import { NO_TRACE, type ExchangeTrace, type TracedProtocol, type TracedRequest, type Tracing } from '../tracing/tracing.js';
 import type { CredentialLabel } from '../auth/verdict.js';
 import type { EndReason, LiveProtocol } from '../exchange/endings.js';
 
@@ -52,8 +53,10 @@ export interface ExchangeHooks {
 export interface ExchangeLedger {
   /** The registry open exchanges join once allowed; absent on a port that forwards nothing (the decision port). */
   readonly live: LiveRegistry | undefined;
-  /** Observers of every exchange (tracing); absent: none. */
+  /** Observers of every exchange; absent: none. */
   hooks: ExchangeHooks | undefined;
+  /** Where each exchange starts its spans (docs/tracing.md); NO_TRACING while tracing is off. */
+  readonly tracing: Tracing;
   /** The injected clock, for the token's limits. */
   now(): number;
   /** Counted when the exchange begins (requests in flight). */
@@ -97,6 +100,10 @@ export abstract class ExchangeCore implements LiveExchange {
   status = 0;
   /** The gRPC status the call ended with, when it is one and it is known. */
   grpcStatus: number | undefined = undefined;
+  /** This exchange's spans (docs/tracing.md); the shared no-op while tracing is off. */
+  trace: ExchangeTrace = NO_TRACE;
+  /** Set by the decision step: the route pattern matched, for the span. */
+  route: string | undefined = undefined;
   private isFinished = false;
   private isLive = false;
 
@@ -106,6 +113,8 @@ export abstract class ExchangeCore implements LiveExchange {
   abstract readonly liveProtocol: LiveProtocol;
   /** The access log's `protocol` field (`h2`, `grpc`); undefined for HTTP/1.1, which the log leaves out. */
   abstract readonly logProtocol: 'h2' | 'grpc' | undefined;
+  /** How the exchange came in, for its span. */
+  abstract readonly tracedProtocol: TracedProtocol;
   abstract end(reason: EndReason): void;
 
   constructor(protected readonly ledger: ExchangeLedger) {}
@@ -122,6 +131,8 @@ export abstract class ExchangeCore implements LiveExchange {
 
   /** The head is parsed: the request id (kept from the client, or made) and the start are recorded. */
   begin(requestIdHeader: string | undefined): void {
+    // The exchange's server span, its parent read from the client's traceparent.
+    this.trace = this.ledger.tracing.startExchange(this.tracedProtocol, this.method, this.rawHeaders);
     this.requestId = requestIdFor(requestIdHeader);
     this.ledger.started(this);
     this.ledger.hooks?.started?.(this);
@@ -144,6 +155,9 @@ export abstract class ExchangeCore implements LiveExchange {
 
   /** The upstream request's fields, about to be written: observers may add theirs. */
   upstreamRequest(headers: string[]): void {
+    // The upstream exchange's client span; its traceparent replaces the client's (which passes
+    // as it came while tracing is off).
+    this.trace.upstream(headers);
     this.ledger.hooks?.upstreamRequest?.(this, headers);
   }
 
@@ -151,6 +165,13 @@ export abstract class ExchangeCore implements LiveExchange {
   spend(bytes: number): boolean {
     const limited = this.limited;
     return limited === undefined || limited.spendBytes(bytes, this.ledger.now());
+  }
+
+  /** What the span reads: this exchange, or for a decision port question the request asked about. */
+  private traced(): TracedRequest {
+    const asked = this.asked;
+    if (asked === undefined) return this;
+    return { method: asked.method, path: this.path, right: this.right, identity: this.identity, route: this.route, credential: this.credential };
   }
 
   /**
@@ -169,6 +190,7 @@ export abstract class ExchangeCore implements LiveExchange {
       this.isLive = false;
       this.ledger.live!.remove(this);
     }
+    this.trace.finish(this.traced(), kind === 'abandoned' ? 'abandoned' : outcome, kind === 'abandoned' ? 499 : status, reason);
     this.ledger.ended(this, kind, outcome, status, reason);
     this.ledger.hooks?.finished?.(this, kind, outcome, status);
     return true;

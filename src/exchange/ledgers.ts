@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger.js';
 import { redactTarget } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { EndReason } from '../exchange/endings.js';
+import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 import type { EndKind, ExchangeCore, ExchangeHooks, ExchangeLedger, LiveRegistry } from './core.js';
 
 /** What a ledger reads at each exchange's end; `accessLog` may be set anew by a reload. */
@@ -13,6 +14,8 @@ export interface LedgerOptions {
   logger: Logger;
   clock: Clock;
   accessLog: boolean;
+  /** Where exchanges start their spans (docs/tracing.md); absent: tracing off. */
+  tracing?: Tracing | undefined;
 }
 
 /** Milliseconds with two decimals, for the access log. */
@@ -25,11 +28,14 @@ const millis = (seconds: number): number => Math.round(seconds * 1000 * 100) / 1
  */
 export class ProxyLedger implements ExchangeLedger {
   hooks: ExchangeHooks | undefined = undefined;
+  readonly tracing: Tracing;
 
   constructor(
     private readonly options: LedgerOptions,
     readonly live: LiveRegistry | undefined,
-  ) {}
+  ) {
+    this.tracing = options.tracing ?? NO_TRACING;
+  }
 
   now(): number {
     return this.options.clock.now();
@@ -89,8 +95,11 @@ export class ProxyLedger implements ExchangeLedger {
 export class DecisionLedger implements ExchangeLedger {
   readonly live = undefined;
   hooks: ExchangeHooks | undefined = undefined;
+  readonly tracing: Tracing;
 
-  constructor(private readonly options: LedgerOptions) {}
+  constructor(private readonly options: LedgerOptions) {
+    this.tracing = options.tracing ?? NO_TRACING;
+  }
 
   now(): number {
     return this.options.clock.now();

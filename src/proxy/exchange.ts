@@ -40,6 +40,11 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
   keepAlive: boolean;
   requestComplete = false;
   readonly logProtocol = undefined;
+
+  /** The span's protocol: a WebSocket handshake is traced as the WebSocket it asks for. */
+  get tracedProtocol(): 'websocket' | 'http/1.1' {
+    return this.isUpgrade ? 'websocket' : 'http/1.1';
+  }
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];

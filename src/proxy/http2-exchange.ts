@@ -64,6 +64,11 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     stream.on('drain', () => (this.call !== undefined ? this.call.resume() : this.upstream?.resumeReading()));
   }
 
+  /** The span's protocol. */
+  get tracedProtocol(): 'grpc' | 'h2' {
+    return this.isGrpc ? 'grpc' : 'h2';
+  }
+
   /** The access log's `protocol` field. */
   get logProtocol(): 'h2' | 'grpc' {
     return this.isGrpc ? 'grpc' : 'h2';

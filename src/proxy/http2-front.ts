@@ -14,6 +14,7 @@ import { StreamExchange } from './http2-exchange.js';
 import { streamHead } from './http2-headers.js';
 import { HeaderBlockDeadline } from './header-block-deadline.js';
 import type { UpstreamPool } from './upstream-pool.js';
+import type { Tracing } from '../tracing/tracing.js';
 
 /** What a configuration reload may set on the HTTP/2 front while it serves. */
 export type Http2Settings = Pick<Http2FrontOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs'>;
@@ -32,6 +33,8 @@ export interface Http2FrontOptions {
   clock: Clock;
   /** The registry of open exchanges each allowed stream joins until it ends; absent: none is kept. */
   live?: LiveRegistry | undefined;
+  /** Where exchanges start their spans (docs/tracing.md); absent: tracing off. */
+  tracing?: Tracing;
 }
 
 /** Streams one connection may have open at once (RFC 9113 §6.5.2 SETTINGS_MAX_CONCURRENT_STREAMS). */

@@ -15,6 +15,7 @@ import { ConnectionSet } from '../http1/connection-set.js';
 import { IdleSweeper } from '../http1/idle-sweeper.js';
 import type { LiveRegistry } from '../exchange/core.js';
 import type { UpstreamPool } from './upstream-pool.js';
+import type { Tracing } from '../tracing/tracing.js';
 
 /** What a configuration reload may set on the proxy port while it serves. */
 export type ProxySettings = Pick<ProxyOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
@@ -38,6 +39,8 @@ export interface ProxyOptions {
   tls?: TlsOptions;
   /** Takes HTTP/2 connections: ALPN h2 on TLS, the preface in cleartext. */
   http2?: Http2Front;
+  /** Where exchanges start their spans (docs/tracing.md); absent: tracing off. */
+  tracing?: Tracing;
 }
 
 /**

@@ -23,6 +23,7 @@ class RecordingResponder extends ExchangeCore {
   readonly rawHeaders: string[] = [];
   readonly liveProtocol = 'http' as const;
   readonly logProtocol = undefined;
+  readonly tracedProtocol = 'http/1.1' as const;
   readonly finishes: boolean[] = [];
 
   end(reason: EndReason): void {

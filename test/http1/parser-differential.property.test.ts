@@ -3,6 +3,7 @@ import t from 'tap';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
 import { refusal } from '../../src/auth/verdict.js';
+import { NO_TRACING } from '../../src/tracing/tracing.js';
 import { ClientConnection, type ConnectionHost } from '../../src/http1/client-connection.js';
 import { Exchange } from '../../src/proxy/exchange.js';
 import type { UpstreamConnection } from '../../src/proxy/upstream-connection.js';
@@ -107,7 +108,7 @@ async function subject(): Promise<{ server: Server; port: number; results: Map<n
     const host: ConnectionHost = {
       draining: false,
       // Nothing counted or logged: only what the parser hands over is under test.
-      open: (connection, head) => new Exchange(connection, head, { live: undefined, hooks: undefined, now: () => Date.now(), started() {}, ended() {}, upstreamFailed() {}, exchangeCut() {} }),
+      open: (connection, head) => new Exchange(connection, head, { live: undefined, hooks: undefined, tracing: NO_TRACING, now: () => Date.now(), started() {}, ended() {}, upstreamFailed() {}, exchangeCut() {} }),
       handle(opened) {
         const exchange = opened as Exchange;
         if (exchange.expectation === 'unsupported') {
