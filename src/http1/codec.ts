@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
  * responses; `llhttp_alloc(TYPE_REQUEST)` gives a request parser from the same module. No
  * lenient flag is ever set: CL+TE, duplicate Content-Length, obs-fold, bare LF, a space before
  * a colon and a Transfer-Encoding other than a final `chunked` are all errors, as in `node:http`.
- * test/proxy/http1-codec.test.ts checks the module is still where we load it from.
+ * test/http1/llhttp-module.test.ts checks the module is still where we load it from.
  *
  * One WebAssembly instance serves every parser of the process: callbacks name the parser by
  * its pointer, and only one `execute` runs at a time (JavaScript is single-threaded), so the
