@@ -68,6 +68,18 @@ export interface TokenRecord {
   allowFrom?: string[];
   /** Up to 16 `key: value` strings (owner, cost centre, pipeline): shown and searched, never used to authorize. */
   labels?: Record<string, string>;
+  /**
+   * The organization of its repository (or of its `@org` scope), fixed at creation since a
+   * repository never changes organization. Absent: none for `*`; `default` for a token written
+   * before organizations (every repository was in `default` then). Read with tokenOrganization().
+   */
+  organization?: string;
+}
+
+/** The organization a token belongs to (null: `*`, above every organization). */
+export function tokenOrganization(record: Pick<TokenRecord, 'repository' | 'organization'>): string | null {
+  if (record.repository === ALL_REPOSITORIES) return null;
+  return record.organization ?? scopedOrganization(record.repository) ?? DEFAULT_ORGANIZATION;
 }
 
 /**
