@@ -67,6 +67,12 @@ for (const [size, viewport] of Object.entries(SIZES)) {
     t.same(await page.locator('#org-switcher option').allTextContents(), ['Acme Inc (acme)']);
     t.match(await page.locator('#whoami').textContent(), /admin of @acme/);
     t.same((await tokenNames(page)).sort(), ['acme admin', 'acme feed']);
+    const feedRow = page.locator('#tokens tbody tr', { has: page.locator('td.name .token-name', { hasText: /^acme feed$/ }) });
+    t.equal(await feedRow.getByRole('button', { name: 'Edit' }).count(), 1, 'it may edit the tokens of acme');
+    t.equal(await feedRow.getByRole('button', { name: 'Roll' }).count(), 1);
+    await page.click('#generate');
+    t.ok((await page.locator('#gen-repository option').allTextContents()).some((text) => text.startsWith('@acme')), 'it may make a token on @acme');
+    await page.keyboard.press('Escape');
     t.equal(await page.locator('#nav-teams').isVisible(), true, 'its teams');
     await page.click('#nav-repositories');
     await page.locator('#repositories tbody tr[data-repository="a1"]').waitFor();

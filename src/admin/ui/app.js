@@ -23,6 +23,8 @@ const state = {
   /** The organization the lists show ('' for every one, `*` admins only) and those the caller administers. */
   org: '',
   orgs: [],
+  /** repository -> its organization, for the repositories the caller sees. */
+  repoOrgs: new Map(),
 };
 
 // ---- the admin API ----------------------------------------------------------------------
@@ -136,7 +138,10 @@ const hasOwn = (object, key) => Object.prototype.hasOwnProperty.call(object, key
 /** The rights the signed-in token holds on `repository` (a grant on `*` counts everywhere). */
 function rightsOn(repository) {
   const effective = state.me.effectiveRights;
-  const held = new Set([...(hasOwn(effective, repository) ? effective[repository] : []), ...(hasOwn(effective, '*') ? effective['*'] : [])]);
+  // A repository's organization counts too: rights on `@acme` hold on every repository of acme.
+  const org = state.repoOrgs.get(repository);
+  const viaOrg = org !== undefined && hasOwn(effective, `@${org}`) ? effective[`@${org}`] : [];
+  const held = new Set([...(hasOwn(effective, repository) ? effective[repository] : []), ...viaOrg, ...(hasOwn(effective, '*') ? effective['*'] : [])]);
   return RIGHTS.filter((right) => held.has(right));
 }
 
@@ -244,6 +249,9 @@ async function loadOrganizations() {
   const { items } = await api('GET', '/v1/organizations').catch(() => ({ items: [] }));
   state.orgs = items;
   if (!state.isStarAdmin && items.length > 0) state.org = items[0].name;
+  const repos = await api('GET', '/v1/repositories').catch(() => ({ items: [] }));
+  state.repoOrgs = new Map(repos.items.map((repo) => [repo.name, repo.organization]));
+  if (state.repositories.length === 0) state.repositories = repos.items.map((repo) => repo.name);
   const switcher = $('org-switcher');
   switcher.replaceChildren(
     ...(state.isStarAdmin ? [el('option', { value: '', text: 'All organizations' })] : []),
@@ -666,6 +674,7 @@ function repositoryOptions() {
   } else {
     options = [
       ...(state.isStarAdmin ? [['*', '* — all repositories, now and later']] : []),
+      ...state.orgs.filter((org) => administers(`@${org.name}`)).map((org) => [`@${org.name}`, `@${org.name} — every repository of ${org.name}, now and later`]),
       ...state.repositories.filter((name) => administers(name)).map((name) => [name, name]),
     ];
   }
@@ -1150,6 +1159,7 @@ async function loadRepositories() {
   try {
     const repos = await api('GET', `/v1/repositories${orgSuffix()}`);
     state.repositories = repos.items.map((r) => r.name);
+    for (const repo of repos.items) state.repoOrgs.set(repo.name, repo.organization);
     $('repositories').tBodies[0].replaceChildren(
       ...repos.items.map((repo) =>
         el(
