@@ -13,7 +13,7 @@ import { waitFor } from '../helpers/wait-for.js';
 const redis = await startRedis();
 t.teardown(() => redis.stop());
 const replica = async (): Promise<Harness> => {
-  const store = new RedisStore({ url: redis.url, keyPrefix: 'org-ending:', commandTimeoutMs: 250 });
+  const store = new RedisStore({ url: redis.url, keyPrefix: 'org-ending:', commandTimeoutMs: 2000 });
   await store.waitUntilReady(5000);
   const h = await startHarness({
     store,
