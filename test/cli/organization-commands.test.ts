@@ -38,6 +38,9 @@ t.test('--org places repositories and teams, and filters the lists', async (t) =
   t.same((await cli(['team', 'list', '--org', 'acme', '-o', 'name'])).out.trim().split('\n'), ['acme-ops']);
   const token = JSON.parse((await cli(['token', 'create', '--name', 'acme reader', '--repository', '@acme', '--rights', 'query', '-o', 'json'])).out);
   t.equal(token.token.organization, 'acme');
+  const shown = (await cli(['token', 'show', 'acme reader'])).out;
+  t.match(shown, /@acme \(every repository of acme\)/);
+  t.match(shown, /organization:\s+acme/);
   const listed = JSON.parse((await cli(['token', 'list', '--org', 'acme', '-o', 'json'])).out);
   t.same(listed.items.map((x: { name: string }) => x.name), ['acme reader']);
   t.equal((await cli(['user', 'list', '--org', 'acme', '-o', 'name'])).code, 0);
