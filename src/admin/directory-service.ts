@@ -290,7 +290,7 @@ export class DirectoryService {
     const team = await this.store.getTeam(name);
     // A deleted team's history: `*` admins only (its organization may be gone).
     if (team) await this.teamFor(caller, name, 'reading team history');
-    else this.require(caller, 'teams', 'reading team history', '\u0000');
+    else this.require(caller, 'teams', 'reading team history');
     const entries = await this.store.teamHistory(name);
     if (entries.length === 0) throw notFound(`team ${name}`);
     return entries;
