@@ -6,6 +6,7 @@ import { createAdminServer, type AdminOptions } from '../admin/server.js';
 import type { ConfigPart } from '../config/reload.js';
 import { CONTROL_PLANE_KEYS } from './replica.js';
 import { DirectoryService } from '../admin/directory-service.js';
+import { OrganizationService } from '../admin/organization-service.js';
 import { Invalidator, type LocalEviction } from '../admin/invalidator.js';
 import { LeakBudget } from '../admin/leak-budget.js';
 import { TokenService } from '../admin/token-service.js';
@@ -69,6 +70,7 @@ export class ControlPlane {
       cache,
       tokens: this.tokens,
       directory: this.directory,
+      organizations: new OrganizationService({ store: adminStore, clock }),
       leakBudget: new LeakBudget(clock),
       outbox: events,
       settings: { maxTokenLifetimeMs: config.admin.maxTokenLifetime, expiringNoticeMs: config.events.expiringNotice },
