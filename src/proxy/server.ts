@@ -18,6 +18,7 @@ import { IdleSweeper } from './idle-sweeper.js';
 import type { LiveExchanges } from './live-exchanges.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { UpstreamFailure } from './upstream-errors.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
 
 /** What a configuration reload may set on the proxy port while it serves. */
 export type ProxySettings = Pick<ProxyOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
@@ -41,6 +42,8 @@ export interface ProxyOptions {
   tls?: TlsOptions;
   /** Takes HTTP/2 connections: ALPN h2 on TLS, the preface in cleartext. */
   http2?: Http2Front;
+  /** Usage history (docs/usage.md): each forwarded exchange's bytes are counted here when it ends. */
+  usage?: UsageRecorder;
 }
 
 /** The RFC 6750 challenge header of each refusal that has one, built once. */
@@ -200,6 +203,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     const seconds = (performance.now() - exchange.started) / 1000;
     metrics.request(exchange.right, outcome, seconds, exchange.credential);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestComplete ? exchange.requestBytes : 0, exchange.responseBytes);
+    this.options.usage?.ended(exchange.token, exchange.requestBytes, exchange.responseBytes);
     if (this.options.accessLog) {
       this.options.logger.info({
         requestId: exchange.requestId,

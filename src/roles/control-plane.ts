@@ -49,12 +49,17 @@ export class ControlPlane {
   /** What the admin server reads per request; a reload sets its fields anew. */
   private readonly adminOptions: AdminOptions;
 
+  private readonly store: TokenStore;
+
   constructor({ config, store, cache, metrics, logger, clock, fetcher, eviction, limits, isDraining }: ControlPlaneParts) {
+    this.store = store;
     this.outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
     const events = this.outbox;
     // Every change the admin services write carries its event, webhooks or not: the audit log,
     // kept events.retention (docs/webhooks.md, docs/admin-api.md).
     store.keepEventsFor?.(config.events.retention);
+    // Usage history is read here and written by the data plane; both drop what is past usage.retention.
+    store.keepUsageFor?.(config.usage.retention);
     const adminStore = emittingStore(store, clock, () => events.wake());
     // A change made here takes effect here at once; the store's channel tells the other replicas.
     const invalidator = new Invalidator(eviction, store);
@@ -96,6 +101,7 @@ export class ControlPlane {
           this.tokens.retune({ connectUri: next.admin.connectUri, maxLifetimeMs: next.admin.maxTokenLifetime });
         },
       },
+      { keys: ['usage.retention'], apply: (next) => this.store.keepUsageFor?.(next.usage.retention) },
     ];
   }
 

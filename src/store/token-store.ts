@@ -1,4 +1,5 @@
 import type { EventLog, OutEvent } from './event-log.js';
+import type { UsageCount, UsageStore } from './usage-log.js';
 import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, TokenSummary, UserRecord } from '../tokens/record.js';
 
 /** What a replica must drop from its cache; `at` is the publish time (epoch ms) for lag metrics. */
@@ -32,7 +33,7 @@ export interface StoreHealthListener {
  * same atomic step as the change (where the write does not happen, neither do they). Methods reject with StoreUnavailableError when the backend
  * cannot answer; they never hang past the backend's command timeout.
  */
-export interface TokenStore extends EventLog {
+export interface TokenStore extends EventLog, UsageStore {
   readonly backend: 'memory' | 'file' | 'redis';
   /** The hot-path lookup on a cache miss: one read. */
   getToken(id: string): Promise<TokenRecord | undefined>;
@@ -164,5 +165,12 @@ export class StoreUnavailableError extends Error {
   constructor(readonly op: string, cause?: unknown) {
     super(`token store unavailable during ${op}`, { cause });
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Some of a usage batch was not added (the rest was): what to add again, and nothing more, so nothing counts twice. */
+export class UsageNotWritten extends StoreUnavailableError {
+  constructor(readonly unwritten: readonly UsageCount[], cause?: unknown) {
+    super('addUsage', cause);
   }
 }
