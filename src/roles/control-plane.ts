@@ -9,6 +9,7 @@ import { DirectoryService } from '../admin/directory-service.js';
 import { Invalidator, type LocalEviction } from '../admin/invalidator.js';
 import { LeakBudget } from '../admin/leak-budget.js';
 import { TokenService } from '../admin/token-service.js';
+import { UsageService } from '../admin/usage-service.js';
 import { emittingStore } from '../events/emitting-store.js';
 import { Outbox } from '../events/outbox.js';
 import { Limiter } from '../limits/limiter.js';
@@ -71,6 +72,7 @@ export class ControlPlane {
       cache,
       tokens: this.tokens,
       directory: this.directory,
+      usage: new UsageService({ store, tokens: this.tokens, clock }),
       leakBudget: new LeakBudget(clock),
       outbox: events,
       settings: { maxTokenLifetimeMs: config.admin.maxTokenLifetime, expiringNoticeMs: config.events.expiringNotice },
