@@ -1,10 +1,11 @@
 import t from 'tap';
 import { csvCell, csvOf, seriesOf } from '../../src/usage/usage-report.js';
+import type { UsageHour } from '../../src/store/usage-log.js';
 
 const HOUR = 3_600_000;
 
 t.test('a series has every step of the window, with the hours summed into their step', async (t) => {
-  const hours = [
+  const hours: UsageHour[] = [
     { hour: 0, allowed: 1, refused: { rate_limited: 2 }, bytesIn: 3, bytesOut: 4 },
     { hour: 5 * HOUR, allowed: 10, refused: { rate_limited: 1, insufficient_scope: 1 }, bytesIn: 0, bytesOut: 0 },
     { hour: 30 * HOUR, allowed: 100, refused: {}, bytesIn: 0, bytesOut: 0 },
