@@ -117,11 +117,7 @@ export class DataPlane {
   /** What a configuration reload swaps in the data plane, part by part (docs/configuration.md, "Reloading"). */
   configParts(): ConfigPart[] {
     const { logger, clock } = this.parts;
-    return [
-      ...dataPlaneParts({ logger, clock, lastUsed: this.lastUsed, live: this.live, decisions: this.decisions, upstream: this.upstream, grpc: this.grpc, proxy: this.proxy, http2: this.http2, decisionServer: this.decisionServer }),
-      { keys: ['usage.flushInterval'], apply: (next) => this.usage.setInterval(next.usage.flushInterval) },
-      { keys: ['usage.retention'], apply: (next) => this.parts.store.keepUsageFor?.(next.usage.retention) },
-    ];
+    return dataPlaneParts({ logger, clock, lastUsed: this.lastUsed, usage: this.usage, live: this.live, decisions: this.decisions, upstream: this.upstream, grpc: this.grpc, proxy: this.proxy, http2: this.http2, decisionServer: this.decisionServer });
   }
 
   /** Adds the usage counted so far to the store now (it is otherwise added every usage.flushInterval). */

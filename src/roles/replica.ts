@@ -42,6 +42,7 @@ export const DATA_PLANE_KEYS = [
   'proxy.upstream',
   'routes',
   'usage.flushInterval',
+  'usage.retention',
 ] as const;
 
 /** Every key the control plane's parts own (a proxy replica's probe port reads `admin.metricsAuth` of them). */

@@ -91,7 +91,13 @@ export class UsageRecorder {
     this.closed.push(count);
   }
 
-  /** A reload set `usage.flushInterval`: the timer runs at the new interval from now on. */
+  /** A reload set `usage.flushInterval` or `usage.retention`: the timer and the store take them from now on. */
+  retune(settings: { flushInterval: number; retention: number }): void {
+    this.store.keepUsageFor?.(settings.retention);
+    if (settings.flushInterval !== this.intervalMs) this.setInterval(settings.flushInterval);
+  }
+
+  /** The timer runs at `intervalMs` from now on. */
   setInterval(intervalMs: number): void {
     this.intervalMs = intervalMs;
     if (this.timer === undefined) return;
