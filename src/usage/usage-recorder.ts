@@ -19,7 +19,8 @@ export interface CountedToken {
 export class UsageRecorder {
   /** The hour being counted per token; an hour that ended moves to `closed`. */
   private open = new Map<string, UsageCount>();
-  private closed: UsageCount[] = [];
+  /** Other hours not yet written, per token by hour (a clock stepped back finds its hour here, not a copy). */
+  private closed = new Map<string, Map<number, UsageCount>>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
@@ -56,10 +57,21 @@ export class UsageRecorder {
     const hour = hourOf(now);
     const count = this.open.get(record.id);
     if (count !== undefined && count.hour === hour) return count;
-    if (count !== undefined) this.closed.push(count);
-    const fresh: UsageCount = { tokenId: record.id, repository: record.repository, hour, allowed: 0, refused: {}, bytesIn: 0, bytesOut: 0 };
-    this.open.set(record.id, fresh);
-    return fresh;
+    if (count !== undefined) this.close(count);
+    const earlier = this.closed.get(record.id)?.get(hour);
+    if (earlier !== undefined) this.closed.get(record.id)!.delete(hour);
+    const next = earlier ?? { tokenId: record.id, repository: record.repository, hour, allowed: 0, refused: {}, bytesIn: 0, bytesOut: 0 };
+    this.open.set(record.id, next);
+    return next;
+  }
+
+  /** Keeps a count apart until the next flush, summed with one of the same token and hour. */
+  private close(count: UsageCount): void {
+    let hours = this.closed.get(count.tokenId);
+    if (hours === undefined) this.closed.set(count.tokenId, (hours = new Map()));
+    const same = hours.get(count.hour);
+    if (same === undefined) hours.set(count.hour, count);
+    else addInto(same, count);
   }
 
   /** Adds what was counted to the store; what the store did not take is counted again next time. */
@@ -70,9 +82,10 @@ export class UsageRecorder {
   }
 
   private async send(): Promise<void> {
-    const batch = [...this.closed, ...this.open.values()];
+    const batch = [...this.open.values()];
+    for (const hours of this.closed.values()) batch.push(...hours.values());
     if (batch.length === 0) return;
-    this.closed = [];
+    this.closed = new Map();
     this.open = new Map();
     try {
       await this.store.addUsage(batch, this.clock.now());
@@ -86,9 +99,7 @@ export class UsageRecorder {
   private putBack(count: UsageCount): void {
     const open = this.open.get(count.tokenId);
     if (open !== undefined && open.hour === count.hour) return addInto(open, count);
-    const closed = this.closed.find((one) => one.tokenId === count.tokenId && one.hour === count.hour);
-    if (closed !== undefined) return addInto(closed, count);
-    this.closed.push(count);
+    this.close(count);
   }
 
   /** A reload set `usage.flushInterval` or `usage.retention`: the timer and the store take them from now on. */

@@ -107,3 +107,16 @@ t.test('stop writes what is pending; flushes asked at once run one after another
   t.same((await store.usageOf('a', T0, T0 + HOUR)).map((hour) => hour.allowed), [2]);
   t.equal(store.writes, 1, 'the second flush found nothing left: one write, nothing twice');
 });
+
+t.test('a clock that steps back and forth across an hour keeps one count per hour', async (t) => {
+  const store = new FlakyUsageStore();
+  const clock = new FakeClock(T0 + HOUR);
+  const recorder = new UsageRecorder(store, clock, 60_000);
+  for (let i = 0; i < 1000; i++) {
+    recorder.allowed(token('a'), T0 + HOUR - 1 + (i % 2)); // alternately the last ms of one hour and the first of the next
+    recorder.ended(token('a'), 1, 0);
+  }
+  await recorder.flush();
+  t.equal(store.writes, 1);
+  t.same((await store.usageOf('a', T0, T0 + 2 * HOUR)).map((hour) => [hour.hour, hour.allowed, hour.bytesIn]), [[T0, 500, 0], [T0 + HOUR, 500, 1000]]);
+});
