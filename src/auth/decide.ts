@@ -268,7 +268,7 @@ export class DecisionStep {
     const limiter = this.options.limits;
     // Its own budget, linked up its lent line: a lent token spends its makers' budgets too.
     const budget = limiter?.budgetOfLine(identity);
-    if (limiter === undefined || budget === undefined) return this.allow(request, identity, right, verdicts);
+    if (limiter === undefined || budget === undefined) return this.allow(request, identity, right, verdicts, now);
 
     // After authorize: a request that may not pass spends nothing of the token's limits.
     const admitted = limiter.admitTo(budget, now);
@@ -294,12 +294,12 @@ export class DecisionStep {
     // The caller left while the lease was on its way: its slot goes back at once.
     if (request.isDone) return admitted.streamEnded();
     request.limited = admitted;
-    this.allow(request, identity, right, verdicts);
+    this.allow(request, identity, right, verdicts, this.options.clock.now());
   }
 
   /** Allows a token's request and counts it in the token's usage history. */
-  private allow<R extends Judged>(request: R, identity: Identity, right: Right, verdicts: Verdicts<R>): void {
-    this.options.usage?.allowed(identity, this.options.clock.now());
+  private allow<R extends Judged>(request: R, identity: Identity, right: Right, verdicts: Verdicts<R>, now: number): void {
+    this.options.usage?.allowed(identity, now);
     verdicts.allowed(request, right);
   }
 
