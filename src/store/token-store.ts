@@ -1,5 +1,6 @@
 import type { EventLog, OutEvent } from './event-log.js';
 import type { HistoryEntry, LastUse, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, TokenSummary, UserRecord } from '../tokens/record.js';
+import type { UsageCount, UsageStore } from './usage-log.js';
 
 /** What a replica must drop from its cache; `at` is the publish time (epoch ms) for lag metrics. */
 export type Invalidation =
@@ -34,7 +35,7 @@ export interface StoreHealthListener {
  * same atomic step as the change (where the write does not happen, neither do they). Methods reject with StoreUnavailableError when the backend
  * cannot answer; they never hang past the backend's command timeout.
  */
-export interface TokenStore extends EventLog, OrganizationStore {
+export interface TokenStore extends EventLog, OrganizationStore, UsageStore {
   readonly backend: 'memory' | 'file' | 'redis';
   /** The hot-path lookup on a cache miss: one read. */
   getToken(id: string): Promise<TokenRecord | undefined>;
@@ -186,5 +187,12 @@ export class StoreUnavailableError extends Error {
   constructor(readonly op: string, cause?: unknown) {
     super(`token store unavailable during ${op}`, { cause });
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Some of a usage batch was not added (the rest was): what to add again, and nothing more, so nothing counts twice. */
+export class UsageNotWritten extends StoreUnavailableError {
+  constructor(readonly unwritten: readonly UsageCount[], cause?: unknown) {
+    super('addUsage', cause);
   }
 }
