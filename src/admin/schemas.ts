@@ -399,6 +399,7 @@ export const usageHistoryQuery = z
 export const usageTopQuery = z
   .strictObject({
     repository: z.string().regex(NAME_PATTERN, 'expected a repository name').optional().meta({ description: 'only tokens of this repository' }),
+    organization: z.string().regex(NAME_PATTERN, 'expected an organization name').optional().meta({ description: "only tokens of this organization's repositories and of its @org scope" }),
     from: usageTime.optional().meta({ description: 'start (rounded down to the hour); default: 7 days before `to`' }),
     to: usageTime.optional().meta({ description: 'end, exclusive (rounded up to the hour); default: now' }),
     top: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'how many tokens, default 10, at most 1000' }),

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { UsedToken } from '../store/usage-log.js';
+import { organizationOf, scopedOrganization } from '../tokens/record.js';
 import { itemOf, seriesOf, totalOf, type UsageItem, type UsageOrder } from '../usage/usage-report.js';
 import type { Caller } from './caller.js';
 import { reaches } from './policy.js';
@@ -19,9 +20,21 @@ export interface UsageWindow {
  */
 export interface UsageFilter {
   repository?: string | undefined;
+  /** Tokens on the organization's repositories and on its `@org` scope (docs/organizations.md). */
+  organization?: string | undefined;
 }
 
-const matches = (filter: UsageFilter, used: UsedToken): boolean => filter.repository === undefined || used.repository === filter.repository;
+/** Each repository's organization, read once per GET /v1/usage that filters on one. */
+type OrganizationOf = ReadonlyMap<string, string>;
+
+const matches = (filter: UsageFilter, used: UsedToken, organizations: OrganizationOf): boolean => {
+  if (filter.repository !== undefined && used.repository !== filter.repository) return false;
+  if (filter.organization === undefined) return true;
+  // A repository deleted since has no organization to read: its tokens' usage is left out of an
+  // organization's list (a `*` admin still finds it by repository or unfiltered).
+  const organization = scopedOrganization(used.repository) ?? organizations.get(used.repository);
+  return organization === filter.organization;
+};
 
 
 export interface TopToken extends Omit<UsageItem, 'at'> {
@@ -50,7 +63,9 @@ export class UsageService {
    */
   async top(caller: Caller, filter: UsageFilter, window: UsageWindow, limit: number, by: UsageOrder): Promise<TopToken[]> {
     const { store } = this.parts;
-    const candidates = (await store.usedTokens(window.from, window.to)).filter((used) => matches(filter, used));
+    const organizations: OrganizationOf =
+      filter.organization === undefined ? new Map() : new Map((await store.listRepositories()).map((repository) => [repository.name, organizationOf(repository)]));
+    const candidates = (await store.usedTokens(window.from, window.to)).filter((used) => matches(filter, used, organizations));
     const records = await store.getTokens(candidates.map((used) => used.tokenId));
     const visible = candidates
       .map((used, i) => ({ used, record: records[i] }))

@@ -109,3 +109,29 @@ t.test('usage is read under the reach of reading the token', async (t) => {
   const plain = await call(h, 'GET', `/v1/usage?from=${from}&to=${to}`, other.secret);
   t.equal(plain.status, 403, 'a token without admin may not');
 });
+
+t.test("organization= keeps the tokens of that organization's repositories and of its @org scope", async (t) => {
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const reply = await call(h, method, path, h.adminSecret, body);
+    t.ok(reply.status < 300, `${method} ${path}`);
+    return reply.body;
+  };
+  await admin('POST', '/v1/organizations', { name: 'acme' });
+  await admin('POST', '/v1/repositories', { name: 'plant', organization: 'acme' });
+  const plant = await admin('POST', '/v1/tokens', { kind: 'repository', name: 'plant reader', repository: 'plant', rights: ['query'] });
+  const wide = await admin('POST', '/v1/tokens', { kind: 'repository', name: 'acme wide', repository: '@acme', rights: ['query'] });
+  t.equal(await send(plant.secret, '/v1/repositories/plant/query'), 200);
+  t.equal(await send(wide.secret, '/v1/repositories/plant/query'), 200);
+  t.equal(await send(wide.secret, '/v1/repositories/sensors/query'), 403, 'an @acme token does not reach the default organization');
+  await h.tollgate.flushUsage();
+  const from = new Date(start).toISOString();
+  const to = new Date(h.clock.ms + HOUR).toISOString();
+  const ids = async (query: string) =>
+    ((await admin('GET', `/v1/usage?${query}&from=${from}&to=${to}&top=100`)).items as Array<{ id: string }>).map((item) => item.id).sort();
+  t.same(await ids('organization=acme'), [plant.token.id, wide.token.id].sort());
+  t.same(await ids('organization=default'), [reader.token.id, other.token.id].sort());
+  t.same(await ids('organization=globex'), []);
+  const bad = await call(h, 'GET', '/v1/usage?organization=Not%20a%20name', h.adminSecret);
+  t.equal(bad.status, 400);
+  t.match(bad.body.errors, [{ field: 'organization' }]);
+});

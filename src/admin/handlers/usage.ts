@@ -47,7 +47,7 @@ export async function topUsage(context: AdminContext): Promise<AdminReply> {
   const parsed = parseBody(usageTopQuery, Object.fromEntries(query));
   const window = windowOf(parsed, STEPS['1h'], options.clock.now());
   const by = parsed.by ?? 'requests';
-  const items = await options.usage.top(caller, { repository: parsed.repository }, window, parsed.top ?? 10, by);
+  const items = await options.usage.top(caller, { repository: parsed.repository, organization: parsed.organization }, window, parsed.top ?? 10, by);
   if (wantsCsv(context)) {
     const reasons = reasonsIn(items);
     const rows = items.map((item) => [item.id, item.name, item.repository, item.allowed, item.refused, item.bytesIn, item.bytesOut, ...reasons.map((reason) => item.refusedBy[reason] ?? 0)]);
