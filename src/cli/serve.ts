@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { createStore } from '../store/create-store.js';
 import type { TokenStore } from '../store/token-store.js';
 import { CliFailure } from './failure.js';
+import { releaseStartHeap } from './release-start-heap.js';
 
 /**
  * `tollgate serve`: runs until SIGTERM/SIGINT, then drains and exits 0; a second signal exits at
@@ -25,6 +26,8 @@ export async function serve(source: LoadOptions): Promise<number> {
   });
   const tollgate = await startOrRelease(config, store, logger, startReplica);
   const stopReloading = reloadOnChange(source, tollgate.reloader, logger, loaded);
+  // Listening now: the garbage and the grown young generation of the start go back at once.
+  setImmediate(releaseStartHeap);
   return waitForSignal(logger, () => {
     stopReloading();
     return tollgate.shutdown();
