@@ -291,7 +291,8 @@ t.test('the image runs Node 24, the line CI tests, on distroless; its build step
   }
   for (const [, script] of dockerfile.matchAll(/^RUN npm run (\S+)$/gm)) t.ok(pkg.scripts[script!], `npm run ${script}: package.json has it`);
   const entry = /^ENTRYPOINT \["\/nodejs\/bin\/node", "(\S+)"\]$/m.exec(dockerfile);
-  t.equal(entry?.[1], 'dist/main.js', 'the entry point is the tollgate command');
+  t.equal(entry?.[1], 'dist/bundle/main.js', 'the entry point is the tollgate command, bundled');
+  t.match(pkg.scripts.build, /node scripts\/bundle\.mjs$/, 'which the build bundles last, from dist/main.js');
   t.match(readFileSync(join(root, 'scripts/finish-build.mjs'), 'utf8'), /symlinkSync\('\.\.\/\.\.\/dist\/main\.js', 'node_modules\/\.bin\/tollgate'\)/, 'which the build links as the tollgate command');
   t.ok(statSync(join(root, 'src/main.ts'), { throwIfNoEntry: false }), 'which the build makes from src/main.ts');
   t.match(dockerfile, /^COPY --from=build \/app\/dist \.\/dist$/m);
