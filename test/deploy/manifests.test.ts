@@ -132,7 +132,7 @@ t.test('Tollgate is a native sidecar whose ports match its config', async (t) =>
   t.equal(tollgate.volumeMounts[0].mountPath, '/etc/tollgate');
   t.equal(tollgate.env[0].name, 'TOLLGATE_STORE_REDIS_URL');
   t.equal(config.role, 'proxy', 'the sidecar runs the proxy role (TOLLGATE_ROLE)');
-  t.same(tollgate.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS')?.value.split(' '), ['--max-semi-space-size=4'], 'the young-generation size bench/RESULTS.md measured, and nothing else');
+  t.equal(tollgate.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS'), undefined, 'no V8 flag: none paid in bench/RESULTS.md once the start heap is released and uploads reuse their buffer');
   t.equal(new URL(config.proxy.upstream).hostname, '127.0.0.1', 'the data service is reached over the pod loopback');
 });
 
@@ -232,7 +232,7 @@ t.test('every container runs locked down', async (t) => {
     t.match(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } }, container.name);
     t.ok(container.resources.limits.memory, `${container.name} has a memory limit`);
   }
-  t.equal(tollgate.resources.limits.memory, '256Mi', 'above the 200 MiB streaming bound the e2e test enforces');
+  t.equal(tollgate.resources.limits.memory, '192Mi', 'above the streaming peak bench/RESULTS.md measured (110-115 MiB), with room for a full token cache');
 });
 
 t.test('alerts and the dashboard name only metrics the process exports', async (t) => {
