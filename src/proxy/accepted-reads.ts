@@ -29,23 +29,19 @@ const slots: OnreadSlots | undefined = (() => {
 })();
 
 /**
- * Makes an accepted plain-TCP socket, created paused (`pauseOnConnect`), read into the buffer
- * `next` returns (asked again after every read) and hand each read to `callback` instead of
- * emitting `data`; then starts reading. Returns false, with the socket reading as usual
- * (`data` events), when this Node does not allow it.
+ * From the next read on, an accepted plain-TCP socket reads into the buffer `next` returns (asked
+ * again after every read) and hands each read to `callback` instead of emitting `data`. May be
+ * called while the socket reads (in a `data` handler): the read in hand stays Node's. Returns
+ * false, the socket reading as before, when this Node does not allow it.
  */
 export function readIntoOwnBuffer(socket: Socket, next: () => Buffer, callback: ReadCallback): boolean {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buffer: Buffer) => void } })._handle;
-  if (slots === undefined || typeof handle?.useUserBuffer !== 'function') {
-    socket.resume();
-    return false;
-  }
+  if (slots === undefined || typeof handle?.useUserBuffer !== 'function') return false;
   const first = next();
   const own = socket as unknown as Record<symbol, unknown>;
   own[slots.buffer] = first;
   own[slots.generator] = next;
   own[slots.callback] = callback;
   handle.useUserBuffer(first);
-  socket.resume();
   return true;
 }

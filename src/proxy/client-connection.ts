@@ -5,7 +5,15 @@ import { Tunnel, type TunnelOwner } from './tunnel.js';
 import { bareResponse } from './heads.js';
 import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, Http1Parser, TYPE_REQUEST, trimValues } from './http1-codec.js';
 import { prefaceOf } from './preface.js';
-import type { ReadBuffer } from './upstream-connection.js';
+import { ReadBuffer } from './upstream-connection.js';
+import { readIntoOwnBuffer } from './accepted-reads.js';
+
+/**
+ * A read this large that carries body bytes marks a bulk upload: from then on the connection
+ * reads into a buffer of its own. Smaller requests keep Node's reads, sized to what arrived, so
+ * an idle keep-alive connection holds no 64 KiB buffer.
+ */
+const BULK_READ_BYTES = 32 * 1024;
 
 /** Node's default `maxHeaderSize`: the request line and header fields together. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -77,14 +85,16 @@ export class ClientConnection extends Http1Parser {
   private isReadKept = false;
   /** A WebSocket's tunnel reads `data` events: reads into the shared buffer go to it as copies. */
   private isRelayed = false;
+  /** Set once the socket reads into a buffer of ours: `readInto` gets the bytes. */
+  private reads: ReadBuffer | undefined;
   /** `https` on a TLS socket: what X-Forwarded-Proto says. */
   readonly protocol: string;
 
   constructor(
     readonly socket: Socket,
     private readonly host: ConnectionHost,
-    /** Set when the socket reads into a buffer of the server's (`onread`): `readInto` gets the bytes. */
-    private readonly reads?: ReadBuffer,
+    /** A plain-TCP socket, which may read into a buffer of ours (`onread`) once it uploads in bulk. */
+    private mayOwnReads = false,
   ) {
     super(TYPE_REQUEST);
     this.headStartedAt = performance.now();
@@ -97,8 +107,18 @@ export class ClientConnection extends Http1Parser {
     socket.on('end', this.peerEnded);
   }
 
+  /** From the next read on, reads land in a buffer of this connection's, reused from read to read. */
+  private ownReads(): void {
+    const reads = new ReadBuffer();
+    const taken = readIntoOwnBuffer(this.socket, reads.next, (nread, buffer) => {
+      this.readInto(nread, buffer);
+      return true; // backpressure pauses the socket itself (pauseReading)
+    });
+    if (taken) this.reads = reads;
+  }
+
   /**
-   * `onread`'s callback: a read landed in the shared buffer. An upload flows through it without
+   * `onread`'s callback: a read landed in the connection's buffer. An upload flows through it without
    * a new buffer per read (64 KiB each, left for the collector: the upload half of the streaming
    * peak); a read of which a piece stays referenced keeps its buffer, and the next reads get a
    * new one.
@@ -433,6 +453,10 @@ export class ClientConnection extends Http1Parser {
 
   onBody(chunk: Buffer, start: number, end: number): number {
     if (this.exchange?.requestData(chunk.subarray(start, end)) === true) this.isReadKept = true;
+    if (this.mayOwnReads && this.reads === undefined && chunk.length >= BULK_READ_BYTES && !this.isRelayed && !this.handedOver) {
+      this.mayOwnReads = false; // tried once
+      this.ownReads();
+    }
     return 0;
   }
 

@@ -8,7 +8,6 @@ import type { Logger } from '../log/logger.js';
 import { redactTarget } from '../log/redact.js';
 import type { Metrics, RightLabel } from '../metrics/metrics.js';
 import type { Right } from '../tokens/record.js';
-import { readIntoOwnBuffer } from './accepted-reads.js';
 import { ClientConnection, type ConnectionHost } from './client-connection.js';
 import type { Http2Front } from './http2-front.js';
 import type { Exchange } from './exchange.js';
@@ -18,7 +17,6 @@ import { ConnectionSet } from './connection-set.js';
 import { IdleSweeper } from './idle-sweeper.js';
 import type { LiveExchanges } from './live-exchanges.js';
 import type { UpstreamPool } from './upstream-pool.js';
-import { ReadBuffer } from './upstream-connection.js';
 import type { UpstreamFailure } from './upstream-errors.js';
 
 /** What a configuration reload may set on the proxy port while it serves. */
@@ -82,8 +80,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     this.options = options;
     this.connections = new ConnectionSet(options.headersTimeoutMs);
     const tls = options.tls;
-    // Plain TCP: accepted paused, so each socket reads into a buffer of the server's (see below).
-    this.server = tls === undefined ? createServer({ noDelay: true, pauseOnConnect: true }) : createTlsServer({
+    this.server = tls === undefined ? createServer({ noDelay: true }) : createTlsServer({
             ...tls,
             noDelay: true,
             ALPNProtocols: options.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
@@ -98,16 +95,8 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     this.server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
       idle.track(socket);
       if (http2 !== undefined && (socket as TLSSocket).alpnProtocol === 'h2') return http2.accept(socket);
-      if (tls !== undefined) return void this.connections.add(new ClientConnection(socket, this));
-      // Uploads read into a buffer reused from read to read (accepted-reads.ts), not one per read.
-      const reads = new ReadBuffer();
-      let connection: ClientConnection | undefined;
-      const ownReads = readIntoOwnBuffer(socket, reads.next, (nread, buffer) => {
-        connection!.readInto(nread, buffer);
-        return true; // backpressure pauses the socket itself (ClientConnection.pauseReading)
-      });
-      connection = new ClientConnection(socket, this, ownReads ? reads : undefined);
-      this.connections.add(connection);
+      // Plain TCP: a connection that uploads in bulk reads into a buffer of its own from then on.
+      this.connections.add(new ClientConnection(socket, this, tls === undefined));
     });
     // A TLS handshake that fails is the client's problem; the server keeps going.
     if (tls !== undefined) this.server.on('tlsClientError', () => {});

@@ -6,8 +6,8 @@ import { Agent, request } from 'undici';
 import { readIntoOwnBuffer } from '../../src/proxy/accepted-reads.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 
-// A plain-TCP client socket reads into one buffer of the proxy's, reused for the next read while
-// the upstream socket takes each piece at once, and left to the upstream's write queue (or to a
+// A plain-TCP client socket that uploads in bulk reads into one buffer of the proxy's from then
+// on, reused for the next read while the upstream socket takes each piece at once, and left to the upstream's write queue (or to a
 // body held back while the token is looked up) when it does not. Each body below differs byte
 // by byte, so a buffer reused while something still held it would show as a wrong hash.
 const MiB = 1 << 20;
@@ -35,6 +35,7 @@ t.test('an accepted socket reads into the buffer it is given, on this Node', asy
       });
       t.equal(taken, true, 'Node 24 keeps onread where accepted-reads.ts looks for it');
       socket.on('data', () => t.fail('no data event while the reads land in our buffer'));
+      socket.resume();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
