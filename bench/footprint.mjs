@@ -4,8 +4,8 @@
 // while 1 GiB goes up and 1 GiB comes down at once (sampled every 10 ms, and VmHWM after a reset
 // of the high-water mark), each split into anonymous and file-backed pages (/proc/PID/status
 // RssAnon / RssFile), and exec -> ready (median of FOOTPRINT_STARTS starts, 5 by default).
-// Tollgate runs from the bundle (dist/bundle/main.js, as the image does), once more with the
-// sidecar manifests' NODE_OPTIONS, and the proxy role once unbundled (dist/main.js).
+// Tollgate runs from the bundle (dist/bundle/main.js, as the image does), and the proxy role once
+// more unbundled (dist/main.js).
 // FOOTPRINT_FLAGS="--max-semi-space-size=1 ..." adds a proxy-role row per flag set (space-
 // separated sets, flags within a set comma-separated), to weigh V8 options against the same run.
 import { spawn } from 'node:child_process';
@@ -22,9 +22,8 @@ const GETS = Number(process.env.FOOTPRINT_GETS ?? 10_000);
 // FOOTPRINT_MIB shortens the streams for a smoke run of the script; the figures want the default.
 const STREAM_MIB = Number(process.env.FOOTPRINT_MIB ?? 1024);
 const PATH = '/v1/repositories/bench/query';
-// What the container image runs (deploy/Dockerfile), and the flags the sidecar manifests add.
+// What the container image runs (deploy/Dockerfile); the manifests add no node flags.
 const BUNDLE = 'dist/bundle/main.js';
-const SIDECAR_FLAGS = ['--max-semi-space-size=4'];
 const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
@@ -175,7 +174,6 @@ async function main() {
   const all = tollgate('tollgate all role', 'all');
   const targets = [
     tollgate('tollgate proxy role', 'proxy'),
-    tollgate(`tollgate proxy role ${SIDECAR_FLAGS.join(' ')} (as deployed)`, 'proxy', SIDECAR_FLAGS),
     tollgate('tollgate proxy role, unbundled dist/main.js', 'proxy', [], 'dist/main.js'),
     ...extra,
     all,
