@@ -4,6 +4,7 @@ import type { OutEvent } from '../../src/store/event-log.js';
 import type { Invalidation, TokenStore } from '../../src/store/token-store.js';
 import { entry, makeToken } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { organizationContract } from './organization-contract.js';
 
 /** Last uses at the given times, from one address. */
 const uses = (pairs: Array<[string, number]>) => new Map(pairs.map(([id, at]) => [id, { at, ip: '10.0.0.1', userAgent: 'test/1' }]));
@@ -17,6 +18,8 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
   t.afterEach(async () => {
     await store.close();
   });
+
+  organizationContract(t, () => store);
 
   t.test('a created token is found by id with every field intact', async (t) => {
     const { record } = makeToken({ expiresAt: 1_800_000_000_000, user: null });
