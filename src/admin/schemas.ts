@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { USAGE_ORDERS } from '../usage/usage-report.js';
 import { parseDuration } from '../config/duration.js';
 import { QUOTA_PER_MAX_MS, QUOTA_PER_MIN_MS, RATE_PER_MAX_MS, RATE_PER_MIN_MS } from '../limits/limits.js';
 import { ALL_REPOSITORIES, HISTORY_ACTIONS, NAME_PATTERN, RIGHTS } from '../tokens/record.js';
@@ -12,7 +13,9 @@ import { EVENT_TYPES } from '../events/webhooks.js';
 const name = z
   .string()
   .regex(NAME_PATTERN, 'expected lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63');
-const scope = z.union([z.literal(ALL_REPOSITORIES), name], { error: 'expected a repository name or "*"' });
+/** `@acme`: every repository of the organization acme, now and later (docs/organizations.md). */
+const organizationScope = z.string().regex(/^@[a-z0-9][a-z0-9._-]{0,62}$/, 'expected @ and an organization name');
+const scope = z.union([z.literal(ALL_REPOSITORIES), name, organizationScope], { error: 'expected a repository name, "@organization" or "*"' });
 const right = z.enum(RIGHTS, { error: `expected one of ${RIGHTS.join(', ')}` });
 const rights = z
   .array(right)
@@ -170,6 +173,7 @@ export const listTokensQuery = z
       .optional()
       .meta({ description: 'key=value: tokens carrying this label' }),
     repository: scope.optional(),
+    organization: name.optional().meta({ description: 'tokens of this organization (its repositories and its @org scope)' }),
     user: name.optional(),
     expiresWithin: z
       .string()
@@ -215,14 +219,18 @@ export const settingsView = z
   .meta({ id: 'Settings' });
 
 /** Body of POST /v1/repositories. */
-export const createRepositoryBody = z.strictObject({ name }).meta({ id: 'CreateRepository' });
+export const createRepositoryBody = z
+  .strictObject({ name, organization: name.default('default').meta({ description: 'the organization it belongs to, for ever (default: default)' }) })
+  .meta({ id: 'CreateRepository' });
 
 const grants = z.record(scope, z.array(right).refine((list) => new Set(list).size === list.length, 'expected each right at most once'));
 
 const members = z.array(name).max(10_000, 'expected at most 10000 members');
 
 /** Body of POST /v1/teams. */
-export const createTeamBody = z.strictObject({ name, members: members.default([]), grants: grants.default({}) }).meta({ id: 'CreateTeam' });
+export const createTeamBody = z
+  .strictObject({ name, organization: name.default('default').meta({ description: 'the one organization it belongs to; its grants stay inside it' }), members: members.default([]), grants: grants.default({}) })
+  .meta({ id: 'CreateTeam' });
 /** Body of PATCH /v1/teams/{name}: what is given replaces what was. */
 export const editTeamBody = z
   .strictObject({ members: members.optional(), grants: grants.optional() })
@@ -266,6 +274,7 @@ export const tokenView = z
     selfRotate: z.boolean(),
     allowFrom: z.array(z.string()).meta({ description: 'CIDRs its requests must come from (empty: any address)' }),
     labels: z.record(z.string(), z.string()),
+    organization: z.string().nullable().meta({ description: 'the organization of its repository or `@org` scope; null for `*`, above every organization' }),
   })
   .meta({ id: 'Token' });
 /** The views the API answers with, derived from the schemas that describe them (one definition). */
@@ -319,11 +328,36 @@ export const userView = z
   })
   .meta({ id: 'User' });
 export const teamView = z
-  .object({ name: z.string(), members: z.array(z.string()), grants: grantsView, createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() })
+  .object({ name: z.string(), organization: z.string().meta({ description: 'the one organization it belongs to' }), members: z.array(z.string()), grants: grantsView, createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() })
   .meta({ id: 'Team' });
 export const repositoryView = z
-  .object({ name: z.string(), createdAt: z.iso.datetime(), createdBy: z.string(), limits: limitsSchema.nullable().meta({ description: 'default limits of its tokens that have none of their own' }) })
+  .object({
+    name: z.string(),
+    createdAt: z.iso.datetime(),
+    createdBy: z.string(),
+    limits: limitsSchema.nullable().meta({ description: 'default limits of its tokens that have none of their own' }),
+    organization: z.string().meta({ description: 'the organization it belongs to, for ever' }),
+  })
   .meta({ id: 'Repository' });
+
+// Organizations (docs/organizations.md).
+
+const displayName = z
+  .string()
+  .trim()
+  .min(1, 'expected a non-empty display name')
+  .max(200, 'expected at most 200 characters')
+  .refine((text) => !CONTROL.test(text), 'expected no control, line-separator or bidi-override characters');
+/** Body of POST /v1/organizations. */
+export const createOrganizationBody = z.strictObject({ name, displayName: displayName.optional() }).meta({ id: 'CreateOrganization' });
+/** Body of PATCH /v1/organizations/{name}. */
+export const editOrganizationBody = z.strictObject({ displayName }).meta({ id: 'EditOrganization' });
+export const organizationView = z
+  .object({ name: z.string(), displayName: z.string(), createdAt: z.iso.datetime(), createdBy: z.string(), updatedAt: z.iso.datetime() })
+  .meta({ id: 'Organization' });
+export type OrganizationView = z.output<typeof organizationView>;
+/** Query of the lists that take `organization=`: only what belongs to that organization. */
+export const organizationFilter = z.object({ organization: name.optional() }).meta({ id: 'OrganizationFilter' });
 
 /** Body of PATCH /v1/repositories/{name}: the default limits of its tokens (null removes them). */
 export const editRepositoryBody = z.strictObject({ limits: z.union([limitsSchema, z.null()]) }).meta({ id: 'EditRepository' });
@@ -351,12 +385,53 @@ export type UserView = z.output<typeof userView>;
 export type TeamView = z.output<typeof teamView>;
 export type RepositoryView = z.output<typeof repositoryView>;
 /** Query of GET /v1/events. */
+// Usage history (docs/usage.md).
+const usageTime = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time such as 2027-01-31T00:00:00Z' });
+/** GET /v1/tokens/{id}/usage/history. */
+export const usageHistoryQuery = z
+  .strictObject({
+    from: usageTime.optional().meta({ description: 'start (rounded down to the step); default: 7 days before `to`' }),
+    to: usageTime.optional().meta({ description: 'end, exclusive (rounded up to the step); default: now' }),
+    step: z.enum(['1h', '1d']).optional().meta({ description: 'default 1h' }),
+  })
+  .meta({ id: 'UsageHistoryQuery' });
+/** GET /v1/usage. */
+export const usageTopQuery = z
+  .strictObject({
+    repository: z.string().regex(NAME_PATTERN, 'expected a repository name').optional().meta({ description: 'only tokens of this repository' }),
+    organization: z.string().regex(NAME_PATTERN, 'expected an organization name').optional().meta({ description: "only tokens of this organization's repositories and of its @org scope" }),
+    from: usageTime.optional().meta({ description: 'start (rounded down to the hour); default: 7 days before `to`' }),
+    to: usageTime.optional().meta({ description: 'end, exclusive (rounded up to the hour); default: now' }),
+    top: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'how many tokens, default 10, at most 1000' }),
+    by: z.enum(USAGE_ORDERS).optional().meta({ description: 'what to rank by: requests (allowed and refused; the default), bytesIn, bytesOut or refused' }),
+  })
+  .meta({ id: 'UsageTopQuery' });
+const usageFigures = {
+  allowed: z.number().int(),
+  refused: z.number().int().meta({ description: 'refused after the token was known, every reason' }),
+  refusedBy: z.record(z.string(), z.number().int()).meta({ description: 'the refusals by reason (insufficient_scope, rate_limited, ...)' }),
+  bytesIn: z.number().int().meta({ description: 'body bytes from the client, of exchanges that ended in the step' }),
+  bytesOut: z.number().int().meta({ description: 'body bytes to the client, of exchanges that ended in the step' }),
+};
+export const usageHistoryView = z
+  .object({ id: z.string(), from: z.iso.datetime(), to: z.iso.datetime(), step: z.enum(['1h', '1d']), items: z.array(z.object({ at: z.iso.datetime(), ...usageFigures })) })
+  .meta({ id: 'UsageHistory' });
+export const usageTopView = z
+  .object({
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    by: z.enum(USAGE_ORDERS),
+    items: z.array(z.object({ id: z.string(), name: z.string().nullable().meta({ description: 'null: deleted since' }), repository: z.string(), ...usageFigures })),
+  })
+  .meta({ id: 'UsageTop' });
+
 export const listEventsQuery = z
   .strictObject({
     limit: z.coerce.number().int().min(1).max(500).optional().meta({ description: 'default 50, at most 500' }),
     type: z.enum(EVENT_TYPES).optional(),
     token: z.string().regex(/^[0-9a-f]{16}$/, 'expected a token id').optional().meta({ description: 'only the events of this token' }),
     actor: z.string().max(200).optional().meta({ description: 'only the changes this actor made (a user name, or token:<id>)' }),
+    organization: name.optional().meta({ description: 'only the events of this organization: its tokens, repositories, teams and itself' }),
   })
   .meta({ id: 'ListEventsQuery' });
 export const eventPage = z

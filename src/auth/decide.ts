@@ -16,6 +16,9 @@ import type { TokenCache } from './token-cache.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { LimitRefusal, TokenBudget } from '../limits/token-budget.js';
 import type { ExchangeTrace } from '../tracing/tracing.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
+import type { DenyReason } from './decision.js';
+import type { RightLabel } from './verdict.js';
 
 /** Longest request target accepted (RFC 9112 §3 recommends supporting at least 8000 octets). */
 export const MAX_TARGET_LENGTH = 8192;
@@ -74,6 +77,8 @@ export interface DecisionStepOptions {
   /** Swapped whole by `useRoutes` on a configuration reload. */
   routes: RouteTable;
   lastUsed: LastUsedRecorder;
+  /** Usage history (docs/usage.md): each verdict on a known token is counted here; absent: none kept. */
+  usage?: UsageRecorder;
   clock: Clock;
   /** Per-token limits (docs/limits.md); absent: no token is limited. */
   limits?: Limiter;
@@ -204,27 +209,28 @@ export class DecisionStep {
 
   private authorized(request: Judged, target: string, match: RouteMatch | undefined, identity: Authentication): Verdict | Promise<Verdict> {
     if (typeof identity === 'string') return refusal(identity);
-    if (match === undefined) return refusal('no_route');
+    // From here the token is known: its refusals are counted in its usage history.
+    if (match === undefined) return this.refuse(identity, 'no_route', 'none');
     const right = rightFor(match.route, request.method, request.isUpgrade === true);
-    if (right === undefined) return refusal('method_not_allowed');
+    if (right === undefined) return this.refuse(identity, 'method_not_allowed', 'none');
     let repository = match.repository;
     if (repository === undefined && match.route.repositoryHeader !== undefined) {
       // A twin of the field would name the repository to CGI-style upstreams instead of this one.
-      if (hasUnderscoreTwin(match.route.repositoryHeader, request.rawHeaders)) return refusal('ambiguous_header', right);
+      if (hasUnderscoreTwin(match.route.repositoryHeader, request.rawHeaders)) return this.refuse(identity, 'ambiguous_header', right);
       // The route names its repository in a field (gRPC metadata): a value that is no name is refused.
       const named = repositoryFromHeader(match.route, request.rawHeaders);
-      if (named === false) return refusal('insufficient_scope', right);
+      if (named === false) return this.refuse(identity, 'insufficient_scope', right);
       repository = named;
     }
     const now = this.options.clock.now();
     const decision = authorize(identity, right, repository, now);
-    if (!decision.allowed) return refusal(decision.reason, right);
+    if (!decision.allowed) return this.refuse(identity, decision.reason, right);
 
     const record = identity.record;
     // One field check for a token with no address bound; its CIDRs are parsed once per cached record.
     if (record.allowFrom !== undefined && record.allowFrom.length > 0) {
       const from = clientAddress(request.remoteAddress, request.rawHeaders, this.options.trustedProxies);
-      if (!allowListOf(record).has(from)) return refusal('address_not_allowed', right);
+      if (!allowListOf(record).has(from)) return this.refuse(identity, 'address_not_allowed', right);
     }
     // The caller left while its token was being looked up: no use to note, no slot to hold (the
     // refusal is rendered by no one).
@@ -239,7 +245,10 @@ export class DecisionStep {
     const limiter = this.options.limits;
     // Its own budget, linked up its lent line: a lent token spends its makers' budgets too.
     const budget = limiter?.budgetOfLine(identity);
-    if (limiter === undefined || budget === undefined) return { allowed: true, right, path, identity: forwarded, token: identity, limited: undefined };
+    if (limiter === undefined || budget === undefined) {
+      this.options.usage?.allowed(identity, now);
+      return { allowed: true, right, path, identity: forwarded, token: identity, limited: undefined };
+    }
 
     // After authorize: a request that may not pass spends nothing of the token's limits.
     const admitted = limiter.admitTo(budget, now);
@@ -254,12 +263,19 @@ export class DecisionStep {
   }
 
   private limited(request: Judged, right: Right, path: string, forwarded: ForwardIdentity, token: Identity, admitted: TokenBudget | LimitRefusal, budget: TokenBudget): Verdict {
-    if (typeof admitted === 'string') return refusal(admitted, right, this.options.limits!.refusalHeadersOf(budget, admitted, this.options.clock.now()));
+    if (typeof admitted === 'string') return this.refuse(token, admitted, right, this.options.limits!.refusalHeadersOf(budget, admitted, this.options.clock.now()));
     // The caller left while the lease was on its way: its slot goes back at once.
     if (request.isDone) {
       admitted.streamEnded();
       return refusal('store_unavailable', right);
     }
+    this.options.usage?.allowed(token, this.options.clock.now());
     return { allowed: true, right, path, identity: forwarded, token, limited: admitted };
+  }
+
+  /** Refuses a request whose token is known, and counts the refusal by reason in its usage history. */
+  private refuse(identity: Identity, reason: DenyReason, right: RightLabel, headers?: Readonly<Record<string, string>>): Verdict {
+    this.options.usage?.refused(identity, reason, this.options.clock.now());
+    return refusal(reason, right, headers);
   }
 }

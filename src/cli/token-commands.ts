@@ -15,6 +15,7 @@ import { changesText } from './history-text.js';
 import { describeToken, resolveTokenId } from './token-ref.js';
 import { describeLimits, formatBytes, limitsFromArgs } from './limits-options.js';
 import type { UsageView } from '../admin/schemas.js';
+import { usageChart, type ChartItem } from './usage-chart.js';
 
 /** Thrown after output is written when part of the work failed: exit status 1, nothing more to say. */
 export class CliFailureMarker extends Error {
@@ -68,7 +69,8 @@ export function tokenFields(o: Output, token: TokenView, now = Date.now()): stri
     ['name', t.name],
     ['kind', t.kind],
     ...(t.user ? [['user', t.user] as [string, string]] : []),
-    ['repository', t.repository === '*' ? '* (all repositories)' : t.repository],
+    ['repository', t.repository === '*' ? '* (all repositories)' : t.repository.startsWith('@') ? `${t.repository} (every repository of ${t.repository.slice(1)})` : t.repository],
+    ...(t.organization ? [['organization', t.organization] as [string, string]] : []),
     ['rights', t.rights.join(',') || '-'],
     ['status', t.status === 'rolled' && t.rolledTo ? `rolled into ${t.rolledTo}; this secret works until ${t.expiresAt ? absoluteTime(t.expiresAt) : 'its expiry'}` : t.status],
     ['prefix', `${t.prefix}…`],
@@ -97,6 +99,15 @@ function usageTable(o: Output, usage: UsageView): string {
   });
   const from = usage.source === 'repository' ? "\n(the repository's default limits)\n" : '';
   return renderTable(['limit', 'of', 'used', 'left', 'resets'], rows, { width: o.width }) + from;
+}
+
+/** `token usage ID --history 7d`: the usage history as a bar chart (or the API's answer with --json). */
+async function showUsageHistory(o: Output, client: CommandContext['client'], id: string, backMs: number, stepArg: string | undefined): Promise<void> {
+  const step = stepArg === '1h' || stepArg === '1d' ? stepArg : backMs <= 2 * 86_400_000 ? '1h' : '1d';
+  const to = Date.now();
+  const query = new URLSearchParams({ from: new Date(to - backMs).toISOString(), to: new Date(to).toISOString(), step });
+  const reply = await client.call<{ items: ChartItem[] }>('GET', `/v1/tokens/${enc(id)}/usage/history?${query}`);
+  emit(o, reply, () => usageChart(reply.items, { width: o.width ?? 80, isTerminal: o.tty, step }), () => []);
 }
 
 /** Tokens as a table that fits the terminal, the status in colour there. */
@@ -267,7 +278,7 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
   list: {
     usage: 'token list',
     summary: 'list and search tokens; --expiring 7d: active tokens that expire within 7 days; -o wide adds last use (time, address, User-Agent) and parent',
-    options: ['search', 'q', 'status', 'kind', 'repository', 'user', 'label', 'expiring', 'sort', 'limit', 'cursor', 'wide'],
+    options: ['search', 'q', 'status', 'kind', 'repository', 'org', 'user', 'label', 'expiring', 'sort', 'limit', 'cursor', 'wide'],
     outputs: ALL_FORMATS,
     positional: 0,
     examples: ['tollgate token list --search ingest --sort repository,-createdAt', 'tollgate token list --expiring 2w -o wide', 'tollgate token list --status revoked -o name | xargs tollgate token delete --yes'],
@@ -279,6 +290,7 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
       for (const name of ['status', 'kind', 'repository', 'user', 'sort', 'limit', 'cursor']) {
         if (args.values.has(name)) query.set(name, args.values.get(name)!);
       }
+      if (args.values.has('org')) query.set('organization', args.values.get('org')!);
       if (args.values.has('expiring')) query.set('expiresWithin', cliDuration(args.values.get('expiring')!)!);
       const labels = args.lists.get('label') ?? [];
       if (labels.length > 1) throw new UsageError('token list takes one --label KEY=VALUE');
@@ -381,13 +393,16 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
   },
   usage: {
     usage: `token usage ${TOKEN_REF}`,
-    summary: `what the token's limits (its own, else its repository's defaults) have spent and have left in the current windows. ${REF_HELP}`,
-    options: [],
+    summary: `what the token's limits (its own, else its repository's defaults) have spent and have left in the current windows; with --history, its requests and bytes over that long as a bar chart. ${REF_HELP}`,
+    options: ['history', 'step'],
     outputs: NO_NAMES,
     positional: 1,
-    examples: ['tollgate token usage scraper', 'tollgate token usage scraper --json'],
+    examples: ['tollgate token usage scraper', 'tollgate token usage scraper --json', 'tollgate token usage scraper --history 7d', 'tollgate token usage scraper --history 24h --step 1h'],
     async run({ args, client, o }) {
       const id = await resolveTokenId(client, args.positional[0]!);
+      const history = args.values.get('history');
+      if (history !== undefined) return showUsageHistory(o, client, id, parseDuration(cliDuration(history)!)!, args.values.get('step'));
+      if (args.values.has('step')) throw new UsageError('--step goes with --history');
       const usage = await client.call<UsageView>('GET', `/v1/tokens/${enc(id)}/usage`);
       emit(o, usage, () => usageTable(o, usage), () => []);
     },

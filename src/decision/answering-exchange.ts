@@ -82,10 +82,11 @@ export class AnsweringExchange extends ExchangeCore implements Http1Exchange, Pi
 
   // Http1Exchange: from the connection.
 
-  requestData(data: Buffer): void {
+  requestData(data: Buffer): boolean {
     this.requestBytes += data.length;
-    // Nothing is forwarded: read no more until the answer, which closes the connection.
+    // Nothing is forwarded or kept: read no more until the answer, which closes the connection.
     if (!this.isDone) this.connection.pauseReading();
+    return false;
   }
 
   requestEnded(): void {

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
-import { viewOfToken } from '../tokens/views.js';
+import { viewOfToken } from '../admin/views.js';
 import { EVENT_RETENTION_MS } from '../store/event-log.js';
 import type { TokenStore } from '../store/token-store.js';
 import { makeEvent } from './emitting-store.js';

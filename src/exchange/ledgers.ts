@@ -6,6 +6,7 @@ import { redactTarget } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { EndReason } from '../exchange/endings.js';
 import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { EndKind, ExchangeCore, ExchangeHooks, ExchangeLedger, LiveRegistry } from './core.js';
 
 /** What a ledger reads at each exchange's end; `accessLog` may be set anew by a reload. */
@@ -16,6 +17,8 @@ export interface LedgerOptions {
   accessLog: boolean;
   /** Where exchanges start their spans (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing | undefined;
+  /** Usage history (docs/usage.md): each forwarded exchange's bytes are counted here when it ends. */
+  usage?: UsageRecorder | undefined;
 }
 
 /** Milliseconds with two decimals, for the access log. */
@@ -57,7 +60,10 @@ export class ProxyLedger implements ExchangeLedger {
     const isForwarded = kind === 'forwarded';
     // A forwarded exchange is timed by what carried it (a WebSocket or gRPC call in its own histogram).
     metrics.request(exchange.right, outcome, seconds, exchange.credential, isForwarded ? exchange.liveProtocol : 'http');
-    if (isForwarded) metrics.forwarded(exchange.upstreamSeconds, exchange.countedRequestBytes, exchange.responseBytes);
+    if (isForwarded) {
+      metrics.forwarded(exchange.upstreamSeconds, exchange.countedRequestBytes, exchange.responseBytes);
+      this.options.usage?.ended(exchange.token, exchange.requestBytes, exchange.responseBytes);
+    }
     if (!this.options.accessLog) return;
     // Fields left undefined are left out of the line.
     this.options.logger.info({

@@ -124,18 +124,23 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
   // From the client connection.
 
   /** A piece of request body, a view of the socket's chunk (never reused by Node, so kept as is). */
-  requestData(data: Buffer): void {
+  requestData(data: Buffer): boolean {
     this.requestBytes += data.length;
-    if (this.isDone) return;
+    if (this.isDone) return false;
     if (this.phase === 'forwarding') {
       // Counted as it flows; what was held back is counted when it goes (upstreamStarted).
-      if (!this.spend(data.length)) return this.end('quota');
+      if (!this.spend(data.length)) {
+        this.end('quota');
+        return false;
+      }
       if (!this.writeBody(data)) this.connection.pauseReading();
+      return this.upstream?.isFlushed() === false;
     } else {
       // Not forwarded yet (the token is being looked up, or no upstream socket is free): hold
       // this chunk and read no more until it can go.
       (this.queued ??= []).push(data);
       this.connection.pauseReading();
+      return true;
     }
   }
 

@@ -15,6 +15,7 @@ import { streamHead } from './http2-headers.js';
 import { HeaderBlockDeadline } from './header-block-deadline.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { Tracing } from '../tracing/tracing.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
 
 /** What a configuration reload may set on the HTTP/2 front while it serves. */
 export type Http2Settings = Pick<Http2FrontOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs'>;
@@ -35,6 +36,8 @@ export interface Http2FrontOptions {
   live?: LiveRegistry | undefined;
   /** Where exchanges start their spans (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing;
+  /** Usage history (docs/usage.md): each forwarded exchange's bytes are counted here when it ends. */
+  usage?: UsageRecorder;
 }
 
 /** Streams one connection may have open at once (RFC 9113 §6.5.2 SETTINGS_MAX_CONCURRENT_STREAMS). */

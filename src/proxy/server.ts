@@ -16,6 +16,7 @@ import { IdleSweeper } from '../http1/idle-sweeper.js';
 import type { LiveRegistry } from '../exchange/core.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { Tracing } from '../tracing/tracing.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
 
 /** What a configuration reload may set on the proxy port while it serves. */
 export type ProxySettings = Pick<ProxyOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
@@ -41,6 +42,8 @@ export interface ProxyOptions {
   http2?: Http2Front;
   /** Where exchanges start their spans (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing;
+  /** Usage history (docs/usage.md): each forwarded exchange's bytes are counted here when it ends. */
+  usage?: UsageRecorder;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE, trimValues } from '../http1/codec.js';
 import { writeChunk } from '../http1/chunked.js';
+import { ReadBuffer } from '../http1/read-buffer.js';
 import { invalidResponse, socketFault, upstreamClosed, upstreamTimeout, type UpstreamFault } from './upstream-fault.js';
 
 /**
@@ -52,26 +53,6 @@ export interface ConnectionOwner {
 }
 
 type Phase = 'waiting' | 'head' | 'body' | 'idle';
-
-/** What one read of an upstream socket may bring: libuv's own suggestion for a stream read. */
-const READ_SIZE = 64 * 1024;
-
-/**
- * The read buffer of a plain-TCP upstream socket (net's `onread`). Every read lands in the same
- * 64 KiB while the client socket takes each piece at once, so a download leaves no buffer behind
- * for the garbage collector; a piece the client socket queued is still referenced by its write
- * queue, so that buffer is left to it and the next reads get a new one.
- */
-export class ReadBuffer {
-  private current = Buffer.allocUnsafeSlow(READ_SIZE);
-  /** For `onread.buffer`: where the next read lands. */
-  readonly next = (): Buffer => this.current;
-
-  /** The last read is kept by someone: it keeps this buffer, the next read gets another. */
-  lend(): void {
-    this.current = Buffer.allocUnsafeSlow(READ_SIZE);
-  }
-}
 
 /**
  * One socket to the upstream with its llhttp response parser. It carries one exchange at a
@@ -135,6 +116,11 @@ export class UpstreamConnection extends Http1Parser {
     this.fields.take();
     this.trailers = undefined;
     user.upstreamStarted(this);
+  }
+
+  /** Nothing waits to be written: what was given to `write` has left (or was never kept). */
+  isFlushed(): boolean {
+    return this.socket.writableLength === 0;
   }
 
   /** Writes request bytes; false when the socket's buffer is full (wait for upstreamDrained). */

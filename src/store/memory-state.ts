@@ -1,6 +1,8 @@
 import type { OutEvent } from './event-log.js';
 import { EventState, type EventChange } from './event-state.js';
-import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
+import type { HistoryEntry, LastUse, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
+import { UsageState } from './usage-state.js';
+import type { UsageCount } from './usage-log.js';
 
 /** One change to the model: what the memory store applies and the file store journals. */
 export type Change = (
@@ -14,11 +16,15 @@ export type Change = (
   | { op: 'teamHistory'; name: string; entries: HistoryEntry[] }
   | { op: 'repository'; record: RepositoryRecord }
   | { op: 'deleteRepository'; name: string }
+  | { op: 'organization'; record: OrganizationRecord }
+  | { op: 'deleteOrganization'; name: string }
   | { op: 'user'; record: UserRecord }
   | { op: 'deleteUser'; name: string }
   // The two below appear only in a compacted journal: state without the history that led to it.
   | { op: 'tokenState'; record: TokenRecord }
   | { op: 'history'; id: string; entries: HistoryEntry[] }
+  // A batch of usage counts (docs/usage.md); a compacted journal holds what is kept as one.
+  | { op: 'usage'; counts: UsageCount[] }
 ) & {
   /** The events this change makes (docs/webhooks.md): kept with it, in the same journal line. */
   events?: OutEvent[];
@@ -42,10 +48,13 @@ export class MemoryState {
   readonly tokens = new Map<string, TokenRecord>();
   readonly histories = new Map<string, HistoryEntry[]>();
   readonly repositories = new Map<string, RepositoryRecord>();
+  /** Organizations written so far; `default` is here only once edited (the store reads it as present regardless). */
+  readonly organizations = new Map<string, OrganizationRecord>();
   readonly users = new Map<string, UserRecord>();
   readonly teams = new Map<string, TeamRecord>();
   readonly teamHistories = new Map<string, HistoryEntry[]>();
   readonly outbox = new EventState();
+  readonly usage = new UsageState();
 
   /** Applies a change; values are copied so no caller can mutate stored state afterwards. */
   apply(change: Change): void {
@@ -100,6 +109,12 @@ export class MemoryState {
       case 'deleteRepository':
         this.repositories.delete(change.name);
         break;
+      case 'organization':
+        this.organizations.set(change.record.name, structuredClone(change.record));
+        break;
+      case 'deleteOrganization':
+        this.organizations.delete(change.name);
+        break;
       case 'user':
         this.users.set(change.record.name, structuredClone(change.record));
         break;
@@ -112,11 +127,15 @@ export class MemoryState {
       case 'history':
         this.histories.set(change.id, structuredClone(change.entries));
         break;
+      case 'usage':
+        this.usage.add(change.counts);
+        break;
     }
   }
 
   /** The changes that rebuild this state from nothing: what a compacted journal holds. */
   *snapshot(): Generator<Change> {
+    for (const record of this.organizations.values()) yield { op: 'organization', record };
     for (const record of this.repositories.values()) yield { op: 'repository', record };
     for (const record of this.users.values()) yield { op: 'user', record };
     for (const [name, entries] of this.teamHistories) yield { op: 'teamHistory', name, entries };
@@ -124,6 +143,8 @@ export class MemoryState {
     for (const [id, entries] of this.histories) yield { op: 'history', id, entries };
     for (const record of this.tokens.values()) yield { op: 'tokenState', record };
     yield* this.outbox.snapshot();
+    const usage = this.usage.snapshot();
+    if (usage.length > 0) yield { op: 'usage', counts: usage };
   }
 
   private appendHistory(id: string, entry: HistoryEntry): void {

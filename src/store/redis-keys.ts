@@ -24,6 +24,16 @@ export class RedisKeys {
     return `${this.prefix}budget:{${id}}:${limit}:${window}`;
   }
 
+  /** One token's usage in one UTC day (`day`: its start): fields per hour (its {id} hash tag: the token's slot). */
+  usage(id: string, day: number): string {
+    return `${this.prefix}usage:{${id}}:${day}`;
+  }
+
+  /** The tokens with usage in one UTC day, each with its repository (GET /v1/usage reads it). */
+  usageDay(day: number): string {
+    return `${this.prefix}usage-day:${day}`;
+  }
+
   get seq(): string {
     return `${this.prefix}{idx}:seq`;
   }
@@ -51,6 +61,15 @@ export class RedisKeys {
 
   get repositories(): string {
     return `${this.prefix}repositories`;
+  }
+
+  /**
+   * Organizations: one hash in the slot of `repositories` (a hash tag naming that whole key,
+   * unless the prefix carries a tag of its own, which then holds every key), so creating a
+   * repository and deleting an organization check each other in one script on a Cluster too.
+   */
+  get organizations(): string {
+    return this.prefix.includes('{') ? `${this.prefix}organizations` : `{${this.repositories}}:organizations`;
   }
 
   get teams(): string {

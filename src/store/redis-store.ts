@@ -1,13 +1,16 @@
+import { DEFAULT_ORGANIZATION, defaultOrganization, organizationOf, type OrganizationRecord } from '../tokens/record.js';
 import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, TokenSummary, UserRecord } from '../tokens/record.js';
 import { createHash } from 'node:crypto';
 import { ChannelWatch } from './channel-watch.js';
 import { allFields, fromFields, outcomeOf, stateArgs, SUMMARY_FIELDS, summaryFrom, toFields } from './redis-encoding.js';
 import { RedisKeys } from './redis-keys.js';
-import { BUDGET_RETURN, BUDGET_TAKE, BUMP, CHANGE, CREATE, DELETE, LEASE, ONCE, RECORD, SETTLE, TAKE, tokenScript, TOUCH, UPDATE, type Scripts } from './redis-scripts.js';
+import { BUDGET_RETURN, BUDGET_TAKE, BUMP, CHANGE, CREATE, DELETE, LEASE, ONCE, ORGANIZATION, RECORD, SETTLE, TAKE, tokenScript, TOUCH, UPDATE, USAGE_ADD, type Scripts } from './redis-scripts.js';
 import { EVENT_RETENTION_MS, settled, type Attempt, type Delivery, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
 import { connectRedis, type RedisClient, type RedisTopology } from './redis-connection.js';
 import type { RedisTokenIndex } from './redis-token-index.js';
-import { StoreUnavailableError, type BudgetGrant, type BudgetKey, type BudgetTake, type Invalidation, type TokenCount, type InvalidationListener, type StoreHealthListener, type TokenStore, type WriteOutcome } from './token-store.js';
+import { DAY_MS, dayOf, USAGE_RETENTION_MS, type UsageCount, type UsageHour, type UsedToken } from './usage-log.js';
+import { usageFields, usageHours } from './redis-usage.js';
+import { StoreUnavailableError, UsageNotWritten, type BudgetGrant, type BudgetKey, type BudgetTake, type Invalidation, type TokenCount, type InvalidationListener, type OrganizationDeleteOutcome, type StoreHealthListener, type TokenStore, type WriteOutcome } from './token-store.js';
 
 export interface RedisStoreOptions extends RedisTopology {
   keyPrefix: string;
@@ -45,12 +48,14 @@ export class RedisStore implements TokenStore {
     this.client.defineCommand('tgBump', { numberOfKeys: 2, lua: BUMP });
     this.client.defineCommand('tgChange', { numberOfKeys: 5, lua: CHANGE });
     this.client.defineCommand('tgRecord', { numberOfKeys: 3, lua: RECORD });
+    this.client.defineCommand('tgOrganization', { numberOfKeys: 3, lua: ORGANIZATION });
     this.client.defineCommand('tgTake', { numberOfKeys: 1, lua: TAKE });
     this.client.defineCommand('tgSettle', { numberOfKeys: 2, lua: SETTLE });
     this.client.defineCommand('tgOnce', { numberOfKeys: 2, lua: ONCE });
     this.client.defineCommand('tgLease', { numberOfKeys: 1, lua: LEASE });
     this.client.defineCommand('tgBudgetTake', { numberOfKeys: 2, lua: BUDGET_TAKE });
     this.client.defineCommand('tgBudgetReturn', { numberOfKeys: 1, lua: BUDGET_RETURN });
+    this.client.defineCommand('tgUsageAdd', { numberOfKeys: 1, lua: USAGE_ADD });
   }
 
   /**
@@ -236,6 +241,60 @@ export class RedisStore implements TokenStore {
 
 
 
+  // Usage history (docs/usage.md): a hash per token per UTC day (in the token's slot), its fields
+  // per hour, added to with HINCRBY so every replica's counts sum; and per day a hash of the tokens
+  // used that day with their repositories, for GET /v1/usage. Both expire `usage.retention` after
+  // the day ends.
+
+  private usageRetentionMs = USAGE_RETENTION_MS;
+
+  keepUsageFor(ms: number): void {
+    this.usageRetentionMs = ms;
+  }
+
+  async addUsage(counts: readonly UsageCount[], now: number): Promise<void> {
+    const byDay = new Map<string, { tokenId: string; repository: string; day: number; fields: string[]; counts: UsageCount[] }>();
+    for (const count of counts) {
+      const day = dayOf(count.hour);
+      const name = this.keys.usage(count.tokenId, day);
+      let entry = byDay.get(name);
+      if (entry === undefined) byDay.set(name, (entry = { tokenId: count.tokenId, repository: count.repository, day, fields: [], counts: [] }));
+      entry.fields.push(...usageFields(count));
+      entry.counts.push(count);
+    }
+    const ttl = (day: number) => String(Math.max(1, day + DAY_MS + this.usageRetentionMs - now));
+    const entries = [...byDay];
+    // The index first: it is idempotent, so a batch tried again after a failure changes nothing there.
+    await this.run('addUsage', () =>
+      Promise.all(
+        entries.map(([, entry]) => {
+          const key = this.keys.usageDay(entry.day);
+          return this.client.hset(key, entry.tokenId, entry.repository).then(() => this.client.pexpire(key, ttl(entry.day)));
+        }),
+      ),
+    );
+    // Each token-day is one script, counted whole or not at all; only those that failed are handed back.
+    const settled = await Promise.allSettled(entries.map(([name, entry]) => this.run('addUsage', () => this.client.tgUsageAdd(name, ttl(entry.day), ...entry.fields))));
+    const unwritten = entries.flatMap(([, entry], i) => (settled[i]!.status === 'rejected' ? entry.counts : []));
+    if (unwritten.length > 0) throw new UsageNotWritten(unwritten, (settled.find((one) => one.status === 'rejected') as PromiseRejectedResult).reason);
+  }
+
+  async usageOf(tokenId: string, from: number, to: number): Promise<UsageHour[]> {
+    const days: number[] = [];
+    for (let day = dayOf(from); day < to; day += DAY_MS) days.push(day);
+    const replies = await this.run('usageOf', () => Promise.all(days.map((day) => this.client.hgetall(this.keys.usage(tokenId, day)))));
+    return replies.flatMap((fields) => usageHours(fields)).filter((hour) => hour.hour >= from && hour.hour < to);
+  }
+
+  async usedTokens(from: number, to: number): Promise<UsedToken[]> {
+    const days: number[] = [];
+    for (let day = dayOf(from); day < to; day += DAY_MS) days.push(day);
+    const replies = await this.run('usedTokens', () => Promise.all(days.map((day) => this.client.hgetall(this.keys.usageDay(day)))));
+    const seen = new Map<string, string>();
+    for (const fields of replies) for (const [tokenId, repository] of Object.entries(fields)) seen.set(tokenId, repository);
+    return [...seen].map(([tokenId, repository]) => ({ tokenId, repository }));
+  }
+
   /** When a command last succeeded (epoch ms): what ping() answers from while it is recent. */
   private lastOkAt = 0;
 
@@ -395,8 +454,9 @@ export class RedisStore implements TokenStore {
     return teams;
   }
 
-  createRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
-    return this.record('createRepository', { mode: 'setnx', key: this.keys.repositories, field: record.name, value: JSON.stringify(record) }, events);
+  async createRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    // A repository of `default` written as before (no field), so older replicas read it alike.
+    return (await this.organizationWrite('createRepository', 'create-repository', record.name, JSON.stringify(record), events, organizationOf(record))) === 1;
   }
 
   /** HSETXX-like: only over a repository that exists (HEXISTS then HSET would race a delete; a delete racing this is rare and harmless: the next delete removes it). */
@@ -418,6 +478,40 @@ export class RedisStore implements TokenStore {
 
   deleteRepository(name: string, events?: readonly OutEvent[]): Promise<boolean> {
     return this.record('deleteRepository', { mode: 'del', key: this.keys.repositories, field: name }, events);
+  }
+
+  // Organizations (docs/organizations.md): a hash in the slot of `repositories`, written by one
+  // script that also creates repositories, so a delete sees every repository of its organization.
+
+  private async organizationWrite(op: string, mode: string, name: string, value: string, events: readonly OutEvent[] | undefined, organization = ''): Promise<number> {
+    const keys = [this.keys.organizations, this.keys.repositories, this.atomic ? this.keys.eventStream : this.keys.organizations];
+    const done = await this.run(op, () => this.client.tgOrganization(...keys, ...this.eventArgs(events), mode, name, value, organization, DEFAULT_ORGANIZATION));
+    if (done === 1) await this.appendAfter(op, events);
+    return done;
+  }
+
+  async createOrganization(record: OrganizationRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    return (await this.organizationWrite('createOrganization', 'create-organization', record.name, JSON.stringify(record), events)) === 1;
+  }
+
+  async putOrganization(record: OrganizationRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    return (await this.organizationWrite('putOrganization', 'put-organization', record.name, JSON.stringify(record), events)) === 1;
+  }
+
+  async getOrganization(name: string): Promise<OrganizationRecord | undefined> {
+    const raw = await this.run('getOrganization', () => this.client.hget(this.keys.organizations, name));
+    if (raw) return JSON.parse(raw) as OrganizationRecord;
+    return name === DEFAULT_ORGANIZATION ? defaultOrganization() : undefined;
+  }
+
+  async listOrganizations(): Promise<OrganizationRecord[]> {
+    const all = (await this.run('listOrganizations', () => this.client.hvals(this.keys.organizations))).map((raw) => JSON.parse(raw) as OrganizationRecord);
+    return all.some((org) => org.name === DEFAULT_ORGANIZATION) ? all : [defaultOrganization(), ...all];
+  }
+
+  async deleteOrganization(name: string, events?: readonly OutEvent[]): Promise<OrganizationDeleteOutcome> {
+    const done = await this.organizationWrite('deleteOrganization', 'delete-organization', name, '', events);
+    return done === 1 ? 'deleted' : done === 2 ? 'not-empty' : 'missing';
   }
 
   async putUser(record: UserRecord, events?: readonly OutEvent[]): Promise<void> {

@@ -1,5 +1,6 @@
 import type { EventLog, OutEvent } from './event-log.js';
-import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, TokenSummary, UserRecord } from '../tokens/record.js';
+import type { HistoryEntry, LastUse, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, TokenSummary, UserRecord } from '../tokens/record.js';
+import type { UsageCount, UsageStore } from './usage-log.js';
 
 /** What a replica must drop from its cache; `at` is the publish time (epoch ms) for lag metrics. */
 export type Invalidation =
@@ -7,6 +8,8 @@ export type Invalidation =
   | { at: number; type: 'user'; user: string }
   /** Several users' grants changed at once (a team's grants or members). */
   | { at: number; type: 'users'; users: string[] }
+  /** Repositories came into or left these organizations: whatever was resolved through `@org` is re-read. */
+  | { at: number; type: 'organizations'; organizations: string[] }
   | { at: number; type: 'all' };
 
 export interface InvalidationListener {
@@ -32,7 +35,7 @@ export interface StoreHealthListener {
  * same atomic step as the change (where the write does not happen, neither do they). Methods reject with StoreUnavailableError when the backend
  * cannot answer; they never hang past the backend's command timeout.
  */
-export interface TokenStore extends EventLog {
+export interface TokenStore extends EventLog, OrganizationStore, UsageStore {
   readonly backend: 'memory' | 'file' | 'redis';
   /** The hot-path lookup on a cache miss: one read. */
   getToken(id: string): Promise<TokenRecord | undefined>;
@@ -121,6 +124,26 @@ export interface TokenStore extends EventLog {
   close(): Promise<void>;
 }
 
+/**
+ * Organizations (docs/organizations.md): tenants above repositories. `default` exists in every
+ * store from the start (read back as defaultOrganization() until someone edits it), and a
+ * repository without `organization` belongs to it, so a store written before organizations
+ * reads as before. createRepository() refuses (false) a repository whose organization is gone.
+ */
+export interface OrganizationStore {
+  /** Adds an organization; false when the name is taken (`default` always is). */
+  createOrganization(record: OrganizationRecord, events?: readonly OutEvent[]): Promise<boolean>;
+  /** Replaces an existing organization (its display name); false when there is none. */
+  putOrganization(record: OrganizationRecord, events?: readonly OutEvent[]): Promise<boolean>;
+  getOrganization(name: string): Promise<OrganizationRecord | undefined>;
+  /** Every organization, `default` included. */
+  listOrganizations(): Promise<OrganizationRecord[]>;
+  /** Removes an organization only while no repository belongs to it, in one atomic step; `default` is never removed. */
+  deleteOrganization(name: string, events?: readonly OutEvent[]): Promise<OrganizationDeleteOutcome>;
+}
+
+export type OrganizationDeleteOutcome = 'deleted' | 'missing' | 'not-empty';
+
 /** One budget counter: a token's limit in one window (its start, epoch ms; 0 for streams, which have none). */
 export interface BudgetKey {
   tokenId: string;
@@ -164,5 +187,12 @@ export class StoreUnavailableError extends Error {
   constructor(readonly op: string, cause?: unknown) {
     super(`token store unavailable during ${op}`, { cause });
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Some of a usage batch was not added (the rest was): what to add again, and nothing more, so nothing counts twice. */
+export class UsageNotWritten extends StoreUnavailableError {
+  constructor(readonly unwritten: readonly UsageCount[], cause?: unknown) {
+    super('addUsage', cause);
   }
 }
