@@ -137,6 +137,8 @@ async function subject(): Promise<{ server: Server; port: number; results: Map<n
             });
           },
           abort() {},
+          // Every body byte is taken at once: nothing of the client's read is held.
+          isFlushed: () => true,
           cork() {},
           uncork() {},
           pause() {},
