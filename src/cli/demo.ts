@@ -5,7 +5,7 @@ import { createLogger } from '../log/logger.js';
 import { createStore } from '../store/create-store.js';
 import { ALL_REPOSITORIES, RIGHTS } from '../tokens/record.js';
 import { createDemoUpstream } from './demo-upstream.js';
-import type { TokenStore } from '../store/token-store.js';
+import type { TokenRecords, TokenStore } from '../store/token-store.js';
 import { AdminClient } from './admin-client.js';
 import { CliFailure } from './failure.js';
 import { startOrRelease, waitForSignal } from './serve.js';
@@ -16,7 +16,7 @@ const ADMIN_NAME = 'demo admin';
 const DATA_NAME = 'demo producer';
 
 /** The tokens an earlier run of the demo made on this store: by name, and made by `demo`. */
-async function earlierDemoTokens(store: TokenStore): Promise<string[]> {
+async function earlierDemoTokens(store: Pick<TokenRecords, 'listTokens' | 'getTokens'>): Promise<string[]> {
   const named = [...(await store.listTokens())].filter((t) => t.kind === 'repository' && (t.name === ADMIN_NAME || t.name === DATA_NAME)).map((t) => t.id);
   const records = await store.getTokens(named);
   return records.filter((r) => r !== undefined && r.createdBy === 'demo').map((r) => r!.id);

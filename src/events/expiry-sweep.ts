@@ -1,14 +1,17 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
 import { viewOfToken } from '../admin/views.js';
-import { EVENT_RETENTION_MS } from '../store/event-log.js';
-import type { TokenStore } from '../store/token-store.js';
+import { EVENT_RETENTION_MS, type EventLog } from '../store/event-log.js';
+import type { Leases, TokenRecords } from '../store/token-store.js';
 import { makeEvent } from './emitting-store.js';
+
+/** The event log, a lease so one replica sweeps at a time, and the tokens about to expire. */
+export type ExpirySweepStore = EventLog & Pick<Leases, 'lease'> & Pick<TokenRecords, 'getTokens' | 'tokensExpiringBetween'>;
 
 const BATCH = 200;
 
 export interface ExpirySweepOptions {
-  store: TokenStore;
+  store: ExpirySweepStore;
   clock: Clock;
   logger: Logger;
   /** events.expiringNotice: token.expiring goes out this long before the expiry. */
