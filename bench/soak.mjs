@@ -35,7 +35,9 @@ async function main() {
   const counts = { ok: 0, refused: 0, fiveHundreds: 0, other: 0, uploads: 0 };
   const violations = [];
   const rss = replicas.map(() => []);
-  const sampler = setInterval(() => replicas.forEach((r, i) => rss[i].push({ at: performance.now() - started, mib: rssMiB(r.pid) })), 1000);
+  const sampler = setInterval(() => {
+    for (const [i, r] of replicas.entries()) rss[i].push({ at: performance.now() - started, mib: rssMiB(r.pid) });
+  }, 1000);
 
   async function worker() {
     while (performance.now() < end) {
@@ -91,7 +93,7 @@ async function main() {
   console.log(`soak: ${elapsed.toFixed(0)} s, ${total} requests (${(total / elapsed).toFixed(0)}/s, ${counts.uploads} uploads of 64 KiB), ${TOKENS} tokens, ${changes} revokes/restores, 2 replicas, ${WORKERS} workers`);
   console.log(`  200: ${counts.ok}, 401: ${counts.refused}, 5xx: ${counts.fiveHundreds}, other: ${counts.other}`);
   console.log(`  revoked tokens served more than ${BOUND_MS} ms after the revoke returned: ${violations.length}${violations.length ? ` (worst ${Math.max(...violations.map((v) => v.lateBy)).toFixed(1)} ms)` : ''}`);
-  growth.forEach((g, i) => console.log(`  replica ${'AB'[i]} RSS: first 10 s ${g.first.toFixed(1)} MiB, last 10 s ${g.last.toFixed(1)} MiB (${(g.growth * 100).toFixed(1)}%)`));
+  for (const [i, g] of growth.entries()) console.log(`  replica ${'AB'[i]} RSS: first 10 s ${g.first.toFixed(1)} MiB, last 10 s ${g.last.toFixed(1)} MiB (${(g.growth * 100).toFixed(1)}%)`);
   const failed = violations.length > 0 || counts.fiveHundreds > 0 || counts.other > 0 || growth.some((g) => g.growth >= 0.1);
   console.log(failed ? 'SOAK FAILED' : 'soak passed');
   process.exit(failed ? 1 : 0);

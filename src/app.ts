@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { Clock } from './clock.js';
 import type { Config, Role } from './config/schema.js';
 import type { DirectoryService } from './admin/directory-service.js';
@@ -87,7 +86,12 @@ async function startProxyRole(config: Config, store: TokenStore, logger: Logger,
       ...replicaParts(logger, cache),
       ...dataPlane.configParts(),
       jwtIssuersPart(principals, workload.authenticators, cache, clock, fetcher, logger),
-      { keys: CONTROL_PLANE_KEYS, apply: (next) => void (probeOptions.metricsAuth = next.admin.metricsAuth) },
+      {
+        keys: CONTROL_PLANE_KEYS,
+        apply: (next) => {
+          probeOptions.metricsAuth = next.admin.metricsAuth;
+        },
+      },
     ],
     logger,
     observer: metrics,

@@ -3,7 +3,7 @@ import type { Directory, TokenRecords } from '../store/token-store.js';
 
 /** The directory, and the token list (what a repository or user still holds). */
 type DirectoryServiceStore = Directory & Pick<TokenRecords, 'listTokens'>;
-import { ALL_REPOSITORIES, combineGrants, iso, statusAt, type Grants, type HistoryEntry, type RepositoryRecord, type TeamRecord, type UserRecord } from '../tokens/record.js';
+import { ALL_REPOSITORIES, statusAt, type Grants, type HistoryEntry, type TeamRecord, type UserRecord } from '../tokens/record.js';
 import type { Caller } from './caller.js';
 import { mayChangeDirectory, mayDirectory, type DirectoryAction } from './policy.js';
 import { conflict, forbidden, invalidRequest, notFound } from './errors.js';

@@ -67,7 +67,7 @@ export class ExpirySweep {
         const added = await Promise.all(
           records.map((record) => {
             // Stored-active with an expiry is what the index holds; read again, it may have changed.
-            if (!record || record.status !== 'active' || record.expiresAt === null) return false;
+            if (record?.status !== 'active' || record.expiresAt === null) return false;
             if ((type === 'token.expired') !== record.expiresAt <= now) return false;
             const event = makeEvent(type, now, viewOfToken(record, now));
             return store.appendEventOnce(`${type}:${record.id}:${record.expiresAt}`, event, record.expiresAt + EVENT_RETENTION_MS);

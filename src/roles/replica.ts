@@ -52,7 +52,12 @@ export const CONTROL_PLANE_KEYS = ['admin.metricsAuth', 'admin.connectUri', 'adm
  */
 export function replicaParts(logger: Logger, cache: TokenCache): ConfigPart[] {
   return [
-    { keys: ['log.level'], apply: (next) => void (logger.level = next.log.level) },
+    {
+      keys: ['log.level'],
+      apply: (next) => {
+        logger.level = next.log.level;
+      },
+    },
     {
       keys: ['cache.max', 'cache.ttl', 'cache.negativeMax', 'cache.negativeTtl', 'cache.staleIfError'],
       apply: (next) => cache.resize({ max: next.cache.max, ttlMs: next.cache.ttl, negativeMax: next.cache.negativeMax, negativeTtlMs: next.cache.negativeTtl, staleIfErrorMs: next.cache.staleIfError }),

@@ -21,6 +21,7 @@ import { PROBE_PATHS } from '../../src/probes/probe-server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
+// biome-ignore lint/suspicious/noExplicitAny: each model's constructor takes its own kind's shape; a rendered Doc is any of them
 const MODELS: Record<string, new (doc: any) => { validate(): void }> = {
   'v1/ConfigMap': ConfigMap,
   'v1/Secret': Secret,

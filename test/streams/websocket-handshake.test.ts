@@ -1,7 +1,5 @@
 import t from 'tap';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { request } from 'undici';
-import { WebSocket } from 'ws';
 import { startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 
