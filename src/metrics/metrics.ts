@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { FastHistogram, type HistogramSeries } from './fast-histogram.js';
+import { ReadingGauge } from './reading-gauge.js';
 import type { CacheObserver } from '../auth/token-cache.js';
 import type { Outcome } from '../auth/decision.js';
 import { RIGHTS } from '../tokens/record.js';
@@ -39,6 +40,23 @@ function tallyCounter(registers: Registry[], name: string, help: string): Tally 
 }
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+/**
+ * WebSockets and gRPC calls last as long as their stream: seconds to a working day. A unary gRPC
+ * call still lands in the lower buckets; what an operator reads here is how long streams stay open
+ * and whether they are cut early (a spike at the bottom after a deploy or a revocation).
+ */
+const LIVE_BUCKETS = [0.1, 1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 28800];
+/**
+ * Admin calls are few and a human or a pipeline waits on them: "fast", "slow" and "stuck" are what
+ * an operator reads, not per-route sub-millisecond detail (per-route counts stay in
+ * tollgate_admin_requests_total).
+ */
+const ADMIN_BUCKETS = [0.005, 0.025, 0.1, 0.5, 2.5, 10];
+/** `operation` label of the admin histogram: reads (GET, HEAD) and everything else. */
+const ADMIN_OPERATIONS = ['read', 'write'] as const;
+
+/** Microseconds for a cached token, milliseconds for a store read, up to a second for a stuck one. */
+const DECISION_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.25, 1];
 
 /** Store operations whose errors the data plane reports; their series are exported from the start. */
 const STORE_OPS = ['getToken', 'touchLastUsed', 'authenticate'] as const;
@@ -92,10 +110,13 @@ export class Metrics implements CacheObserver {
   readonly registry = new Registry();
   private readonly requests: Record<CredentialLabel, Child<Record<Outcome, number>>>;
   private readonly durations: Child<HistogramSeries>;
+  /** Durations of forwarded WebSockets and gRPC calls (not in `durations`, whose top bucket is 10 s). */
+  private readonly liveDurations: Record<Exclude<LiveProtocol, 'http'>, HistogramSeries>;
   private readonly authCache: HistogramSeries;
   private readonly authStore: HistogramSeries;
   private readonly authNegative: HistogramSeries;
   private readonly upstreamDuration: HistogramSeries;
+  private readonly addedLatency: HistogramSeries;
   private readonly hits: Tally;
   private readonly misses: Tally;
   private readonly bytesIn: Tally;
@@ -114,7 +135,7 @@ export class Metrics implements CacheObserver {
   private readonly limitedTotal: Counter<'limit'>;
   private readonly configReloads: Counter<'outcome'>;
   private readonly configGeneration: Gauge;
-  private readonly adminDuration: Histogram<'route'>;
+  private readonly adminDuration: Record<(typeof ADMIN_OPERATIONS)[number], HistogramSeries>;
   /** Decision-port answers by outcome, as plain numbers taken in at each scrape. */
   private readonly decisions = Object.assign(Object.create(null) as Record<string, number>, { allowed: 0, unauthenticated: 0, forbidden: 0, not_found: 0, unavailable: 0 });
 
@@ -147,7 +168,7 @@ export class Metrics implements CacheObserver {
     });
     const duration = new FastHistogram({
       name: 'tollgate_request_duration_seconds',
-      help: 'Time from request start to response end on the data plane.',
+      help: 'Time from request start to response end on the data plane, for request-response exchanges and every refusal; forwarded WebSockets and gRPC calls are in tollgate_live_exchange_duration_seconds.',
       labelNames: ['right'],
       buckets: LATENCY_BUCKETS,
       registers,
@@ -162,12 +183,20 @@ export class Metrics implements CacheObserver {
       }
     }
     for (const right of RIGHT_LABELS) this.durations[right] = duration.series({ right });
+    const liveDuration = new FastHistogram({
+      name: 'tollgate_live_exchange_duration_seconds',
+      help: 'How long forwarded WebSockets and gRPC calls stayed open, from request start to the end of the stream, by protocol.',
+      labelNames: ['protocol'],
+      buckets: LIVE_BUCKETS,
+      registers,
+    });
+    this.liveDurations = { websocket: liveDuration.series({ protocol: 'websocket' }), grpc: liveDuration.series({ protocol: 'grpc' }) };
     this.requests = requests;
     const auth = new FastHistogram({
       name: 'tollgate_auth_duration_seconds',
       help: 'Time to resolve a token, by where the answer came from.',
       labelNames: ['source'],
-      buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.25, 1],
+      buckets: DECISION_BUCKETS,
       registers,
     });
     this.authCache = auth.series({ source: 'cache' });
@@ -228,13 +257,20 @@ export class Metrics implements CacheObserver {
       labelNames: ['route', 'status'],
       registers,
     });
-    this.adminDuration = new Histogram({
+    const adminDuration = new FastHistogram({
       name: 'tollgate_admin_request_duration_seconds',
-      help: 'Time from admin request start to response end, by route pattern.',
-      labelNames: ['route'],
-      buckets: LATENCY_BUCKETS,
+      help: 'Time from admin request start to response end, by operation: read (GET, HEAD) or write.',
+      labelNames: ['operation'],
+      buckets: ADMIN_BUCKETS,
       registers,
     });
+    this.adminDuration = { read: adminDuration.series({ operation: 'read' }), write: adminDuration.series({ operation: 'write' }) };
+    this.addedLatency = new FastHistogram({
+      name: 'tollgate_added_latency_seconds',
+      help: 'Time from reading a data-plane request head to forwarding it: the checks Tollgate adds before the upstream sees the request (target, route, credential, rights, limits).',
+      buckets: DECISION_BUCKETS,
+      registers,
+    }).series();
     this.upstreamDuration = new FastHistogram({
       name: 'tollgate_upstream_duration_seconds',
       help: 'Time from forwarding a request to the upstream response headers.',
@@ -303,15 +339,14 @@ export class Metrics implements CacheObserver {
         }
       },
     });
-    new Gauge({
-      name: 'tollgate_tls_certificate_expiry_timestamp_seconds',
-      help: 'When the certificate the proxy port serves to new connections expires (absent without TLS).',
-      registers,
-      collect() {
-        const expiresAt = sources.certificateExpiry?.();
-        if (expiresAt !== undefined) this.set(expiresAt);
+    new ReadingGauge(
+      {
+        name: 'tollgate_tls_certificate_expiry_timestamp_seconds',
+        help: 'When the certificate the proxy port serves to new connections expires (absent without TLS).',
+        registers,
       },
-    });
+      () => sources.certificateExpiry?.(),
+    );
     if (expiringSoon) new Gauge({
       name: 'tollgate_tokens_expiring_soon',
       help: 'Active tokens whose expiry falls within events.expiringNotice, by kind.',
@@ -377,11 +412,21 @@ export class Metrics implements CacheObserver {
     this.inflight.count++;
   }
 
-  /** A data-plane request ended with an answer. */
-  request(right: RightLabel, outcome: Outcome, seconds: number, credential: CredentialLabel = 'none'): void {
+  /**
+   * A data-plane request ended with an answer. `protocol`: what a forwarded exchange was (its
+   * `live_exchanges` label); a WebSocket's or gRPC call's duration is the life of its stream and
+   * goes to the live-exchange histogram, every other one (and every refusal) to the request one.
+   */
+  request(right: RightLabel, outcome: Outcome, seconds: number, credential: CredentialLabel = 'none', protocol: LiveProtocol = 'http'): void {
     this.inflight.count--;
     this.requests[credential][right][outcome]++;
-    this.durations[right].observe(seconds);
+    if (protocol === 'http') this.durations[right].observe(seconds);
+    else this.liveDurations[protocol].observe(seconds);
+  }
+
+  /** A data-plane request was allowed and is forwarded now; `started`: when its head was read (performance.now()). */
+  decided(started: number): void {
+    this.addedLatency.observe((performance.now() - started) / 1000);
   }
 
   /** A data-plane request ended without an answer (the client left before it was forwarded). */
@@ -410,10 +455,10 @@ export class Metrics implements CacheObserver {
     this.upstreamErrors.inc({ reason });
   }
 
-  /** An admin API request ended; `route` is the route's pattern or `unmatched`. */
+  /** An admin API request ended; `route` is the route's pattern (method first) or `unmatched`. */
   adminRequest(route: string, status: number, seconds: number): void {
     this.adminRequests.inc({ route, status: String(status) });
-    this.adminDuration.observe({ route }, seconds);
+    this.adminDuration[route.startsWith('GET ') || route.startsWith('HEAD ') ? 'read' : 'write'].observe(seconds);
   }
 
   /** A webhook delivery attempt ended (SenderObserver). */

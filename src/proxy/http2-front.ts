@@ -118,6 +118,7 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
   /** Verdicts: the request may pass. */
   allowed(exchange: StreamExchange, right: Right): void {
     const options = this.options;
+    options.metrics.decided(exchange.started);
     exchange.right = right;
     const headers = upstreamHeaders(exchange.rawHeaders, undefined, {
       forwardAuthorization: options.forwardAuthorization,
@@ -181,7 +182,7 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
     exchange.releaseLimits();
     this.options.released?.(exchange);
     const seconds = (performance.now() - exchange.started) / 1000;
-    metrics.request(exchange.right, outcome, seconds, exchange.credential);
+    metrics.request(exchange.right, outcome, seconds, exchange.credential, exchange.liveProtocol);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestBytes, exchange.responseBytes);
     if (this.options.accessLog) {
       this.options.logger.info({

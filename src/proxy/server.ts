@@ -165,6 +165,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
 
   /** Verdicts: the request may pass. */
   allowed(exchange: Exchange, right: Right): void {
+    this.options.metrics.decided(exchange.started);
     this.options.live.add(exchange);
     this.forward(exchange, right);
   }
@@ -198,7 +199,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     const { metrics } = this.options;
     this.options.live.remove(exchange);
     const seconds = (performance.now() - exchange.started) / 1000;
-    metrics.request(exchange.right, outcome, seconds, exchange.credential);
+    metrics.request(exchange.right, outcome, seconds, exchange.credential, exchange.liveProtocol);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestComplete ? exchange.requestBytes : 0, exchange.responseBytes);
     if (this.options.accessLog) {
       this.options.logger.info({
