@@ -134,7 +134,7 @@ export async function serveTollgate(env, label = 'tollgate', { main = 'dist/main
   const node = execFileSync(`/proc/${proc.child.pid}/exe`, ['--version'], { encoding: 'utf8' }).trim();
   // `decision` only when TOLLGATE_DECISION_LISTEN opened the decision port.
   const decision = decisionPort ? `http://127.0.0.1:${decisionPort}` : undefined;
-  return { pid: proc.child.pid, node, proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}`, decision };
+  return { pid: proc.child.pid, child: proc.child, node, proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}`, decision };
 }
 
 /** Makes the `bench` repository (once) and returns a function that makes a repository token on it. */

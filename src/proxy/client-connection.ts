@@ -19,6 +19,9 @@ export interface ConnectionHost extends ExchangeSink {
 
 const EMPTY = Buffer.alloc(0);
 
+/** How long a connection we closed waits for the client's close before it is destroyed (nginx's lingering_timeout). */
+const LINGER_MS = 5000;
+
 const uncork = (socket: Socket): void => void socket.uncork();
 
 /**
@@ -67,6 +70,8 @@ export class ClientConnection extends Http1Parser {
   private pending: Buffer = EMPTY;
   private readingPaused = false;
   private closing = false;
+  /** Closed on our side, waiting for the client's close (lingerUntilClosed). */
+  private lingering = false;
   /** A head parsed in this execute, judged once the execute returns without a framing error. */
   private unjudged: Exchange | undefined;
   /** Until the first bytes tell HTTP/1.1 from the HTTP/2 preface (prior knowledge, RFC 9113 §3.3). */
@@ -266,6 +271,7 @@ export class ClientConnection extends Http1Parser {
       // Nothing more is read from this connection: an unread body must not be taken for a request.
       this.closing = true;
       this.socket.end();
+      this.lingerUntilClosed();
       return;
     }
     this.headStartedAt = 0;
@@ -281,6 +287,25 @@ export class ClientConnection extends Http1Parser {
     this.pending = EMPTY;
     this.socket.resume();
     if (rest.length > 0) this.feed(rest);
+  }
+
+  /**
+   * After our FIN, what the client still sends is read and dropped (feed reads nothing once
+   * closing) until its own close, as RFC 9112 §9.6 asks of a server that closes with a body
+   * unread: a reset now could reach the client before it has read the answer. Reading held back
+   * for that body must resume, or the client's FIN is never seen and the socket, this object and
+   * the file descriptor stay for the life of the process (one per refused upload). A client that
+   * does not close within LINGER_MS is closed.
+   */
+  private lingerUntilClosed(): void {
+    if (this.lingering) return;
+    this.lingering = true;
+    this.readingPaused = false;
+    this.pending = EMPTY;
+    this.socket.resume();
+    const timer = setTimeout(() => this.socket.destroy(), LINGER_MS);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
   }
 
   private closed(): void {

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { waitFor } from './wait-for.js';
 
@@ -9,7 +12,7 @@ export interface RedisServer {
   process: ChildProcess;
   /** Kills the server at once (an outage), leaving the port free for `restart`. */
   kill(): Promise<void>;
-  /** Starts a fresh server on the same port. */
+  /** Starts the server again on the same port (fresh, or from its append-only file with `persist`). */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -31,12 +34,16 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-/** Starts a private `redis-server` on a free loopback port, keeping nothing on disk. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Starts a private `redis-server` on a free loopback port, keeping nothing on disk; with
+ * `persist`, an append-only file in a temporary folder, so `restart` after `kill` finds the data.
+ */
+export async function startRedis({ persist = false }: { persist?: boolean } = {}): Promise<RedisServer> {
   const port = await freePort();
+  const storage = persist ? ['--appendonly', 'yes', '--dir', mkdtempSync(join(tmpdir(), 'tollgate-redis-'))] : ['--appendonly', 'no'];
   let child: ChildProcess;
   const launch = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'local'], {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...storage, '--enable-debug-command', 'local'], {
       stdio: 'ignore',
     });
     await waitFor(() => ping(port), { what: `redis-server on ${port}` });

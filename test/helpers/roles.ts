@@ -29,7 +29,7 @@ export async function initAdminSecret(env: Record<string, string>): Promise<stri
 }
 
 /** `tollgate serve --role ROLE` (the built CLI), once it listens; killed at teardown. */
-export async function serveRole(t: { teardown(fn: () => unknown): void }, role: 'proxy' | 'control', env: Record<string, string>, nodeOptions?: string): Promise<RoleProcess> {
+export async function serveRole(t: { teardown(fn: () => unknown): void }, role: 'proxy' | 'control' | 'all', env: Record<string, string>, nodeOptions?: string): Promise<RoleProcess> {
   const run = runCli(['serve', '--role', role], nodeOptions === undefined ? env : { ...env, NODE_OPTIONS: nodeOptions });
   t.teardown(() => run.child.kill('SIGKILL'));
   // A test file that fails at its top level exits without its teardowns: no replica outlives it.
