@@ -1,7 +1,8 @@
 // npm run bench [-- scenario]: Tollgate against the upstream alone, nginx and node-http-proxy, in
 // one run on this machine, one target at a time with the same load. Scenarios: cached, refused,
 // flood, coalesce, streaming, latency, limits, decision, h2, grpc (all by default); footprint
-// (bench/footprint.mjs: RSS and start time per role, run only when named). Prints Markdown tables for RESULTS.md.
+// (bench/footprint.mjs: RSS and start time per role) and tracing (bench/tracing.mjs: CPU per cached
+// GET with traces off and on), each run only when named. Prints Markdown tables for RESULTS.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,6 +152,8 @@ const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 async function main() {
   // The footprint scenario measures processes, not throughput: no wrk, nginx or second store.
   if (only === 'footprint') return void (await import('./footprint.mjs'));
+  // Tracing off, on at 1% and at 100% (bench/tracing.mjs): three Tollgates of its own, no baselines.
+  if (only === 'tracing') return void (await import('./tracing.mjs'));
   if (!ensureCommand('wrk', 'wrk')) throw new Error('wrk is needed: apt-get install wrk');
   const upstream = await startUpstream();
   const nginx = await startNginx(upstream.url);

@@ -13,6 +13,8 @@ import type { ControlPlane } from './roles/control-plane.js';
 import { closeNow, CONTROL_PLANE_KEYS, createTokenCache, DATA_PLANE_KEYS, followStore, graceOf, listen, replicaParts } from './roles/replica.js';
 import { ConfigReloader } from './config/reload.js';
 import { emptySlot, jwtIssuersPart, principalSlot, startWorkloadIdentity } from './identity/workload-identity.js';
+import { startTracing } from './tracing/start-tracing.js';
+import { telemetryPart, TracingSlot } from './tracing/tracing-slot.js';
 
 /** A running process of any role: its ports and its shutdown. */
 export interface Replica {
@@ -65,8 +67,10 @@ async function startProxyRole(config: Config, store: TokenStore, logger: Logger,
   const cache = createTokenCache(config, store, clock, metrics, principals);
   // JWT and client-certificate identities (docs/workload-identity.md): nothing is built or loaded when none are configured.
   const workload = await startWorkloadIdentity(config, principals, cache, clock, fetcher, logger);
+  // Traces (docs/tracing.md): the OpenTelemetry SDK is imported only when an endpoint is set.
+  const tracing = new TracingSlot(await startTracing(config.telemetry, logger));
   const parts = { config, store, cache, metrics, logger, clock };
-  proxy = new DataPlane({ ...parts, workload });
+  proxy = new DataPlane({ ...parts, workload, tracing });
   const dataPlane = proxy;
   followStore(store, cache, dataPlane, logger, clock);
   const probeOptions = {
@@ -86,6 +90,7 @@ async function startProxyRole(config: Config, store: TokenStore, logger: Logger,
       ...replicaParts(logger, cache),
       ...dataPlane.configParts(),
       jwtIssuersPart(principals, workload.authenticators, cache, clock, fetcher, logger),
+      telemetryPart(tracing, logger),
       {
         keys: CONTROL_PLANE_KEYS,
         apply: (next) => {
@@ -109,6 +114,7 @@ async function startProxyRole(config: Config, store: TokenStore, logger: Logger,
       dataPlane.closeAllConnections();
       await closeNow(probes);
       await dataPlane.stop();
+      await tracing.shutdown();
       await store.close();
     },
   };
@@ -123,13 +129,14 @@ async function startControlRole(config: Config, store: TokenStore, logger: Logge
   const cache = createTokenCache(config, store, clock, metrics);
   const parts = { config, store, cache, metrics, logger, clock };
   followStore(store, cache, undefined, logger, clock);
-  control = new ControlPlane({ ...parts, fetcher, eviction: cache, isDraining: () => isDraining });
+  const tracing = new TracingSlot(await startTracing(config.telemetry, logger));
+  control = new ControlPlane({ ...parts, fetcher, eviction: cache, isDraining: () => isDraining, tracing });
   const controlPlane = control;
 
   await controlPlane.start();
   const adminPort = await listen(controlPlane.admin, config.admin.listen);
   // No data plane here: its keys change nothing that runs (no warning), the rest as in any role.
-  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...controlPlane.configParts(), { keys: [...DATA_PLANE_KEYS, 'identity'], apply() {} }], logger, observer: metrics });
+  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...controlPlane.configParts(), telemetryPart(tracing, logger), { keys: [...DATA_PLANE_KEYS, 'identity'], apply() {} }], logger, observer: metrics });
   logger.info({ role: config.role, adminPort, store: store.backend }, 'tollgate listening');
   return {
     role: 'control',
@@ -141,6 +148,7 @@ async function startControlRole(config: Config, store: TokenStore, logger: Logge
       isDraining = true;
       await closeNow(controlPlane.admin);
       await controlPlane.stop();
+      await tracing.shutdown();
       await store.close();
     },
   };
@@ -160,8 +168,9 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   const principals = principalSlot(config) ?? emptySlot();
   const cache = createTokenCache(config, store, clock, metrics, principals);
   const workload = await startWorkloadIdentity(config, principals, cache, clock, fetcher, logger);
+  const tracing = new TracingSlot(await startTracing(config.telemetry, logger));
   const parts = { config, store, cache, metrics, logger, clock };
-  data = new DataPlane({ ...parts, workload });
+  data = new DataPlane({ ...parts, workload, tracing });
   const proxy = data;
   followStore(store, cache, proxy, logger, clock);
   control = new ControlPlane({
@@ -176,6 +185,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     },
     limits: proxy.limits,
     isDraining: () => isDraining,
+    tracing,
   });
   const admin = control.admin;
   const controlPlane = control;
@@ -186,7 +196,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   // What a reload may change, part by part; a key no part names keeps its running value until a restart.
   const reloader = new ConfigReloader({
     config,
-    parts: [...replicaParts(logger, cache), ...proxy.configParts(), jwtIssuersPart(principals, workload.authenticators, cache, clock, fetcher, logger), ...controlPlane.configParts()],
+    parts: [...replicaParts(logger, cache), ...proxy.configParts(), jwtIssuersPart(principals, workload.authenticators, cache, clock, fetcher, logger), ...controlPlane.configParts(), telemetryPart(tracing, logger)],
     logger,
     observer: metrics,
   });
@@ -215,6 +225,8 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
       await closeNow(admin);
       await proxy.stop();
       await controlPlane.stop();
+      // Spans still queued go to the collector before the process ends.
+      await tracing.shutdown();
       await store.close();
     },
   };

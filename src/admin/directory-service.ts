@@ -1,11 +1,11 @@
 import type { Clock } from '../clock.js';
 import type { Directory, TokenRecords } from '../store/token-store.js';
+import { ALL_REPOSITORIES, DEFAULT_ORGANIZATION, organizationOf, scopedOrganization, statusAt, type Grants, type HistoryEntry, type RepositoryRecord, type TeamRecord, type UserRecord } from '../tokens/record.js';
 
 /** The directory, and the token list (what a repository or user still holds). */
 type DirectoryServiceStore = Directory & Pick<TokenRecords, 'listTokens'>;
-import { ALL_REPOSITORIES, statusAt, type Grants, type HistoryEntry, type TeamRecord, type UserRecord } from '../tokens/record.js';
 import type { Caller } from './caller.js';
-import { mayChangeDirectory, mayDirectory, type DirectoryAction } from './policy.js';
+import { administersGrant, mayChangeDirectory, mayDirectory, type DirectoryAction } from './policy.js';
 import { conflict, forbidden, invalidRequest, notFound } from './errors.js';
 import type { Invalidator } from './invalidator.js';
 import type { Limits } from '../limits/limits.js';
@@ -36,7 +36,10 @@ export class DirectoryService {
   }
 
   private require(caller: Caller, action: DirectoryAction, what: string, target?: string): void {
-    if (!mayDirectory(caller, action, target)) throw forbidden(`${what} needs an admin token for *${action === 'change-users' ? ', other than one acting as that user' : ''}`);
+    if (mayDirectory(caller, action, target)) return;
+    const selfNote = action === 'change-users' || action === 'change-grants' ? ', other than one acting as that user' : '';
+    const orgNote = target !== undefined && ['teams', 'change-repositories', 'read-organizations', 'edit-organizations'].includes(action) ? ` or for @${target}` : '';
+    throw forbidden(`${what} needs an admin token for *${orgNote}${selfNote}`);
   }
 
   /** As `require`, for a change: users, teams and repositories outlive any token, so a loan changes none of them. */
@@ -45,14 +48,41 @@ export class DirectoryService {
     if (!mayChangeDirectory(caller)) throw forbidden(`${what}: a lent token changes no users, teams or repositories (the change would outlive the loan)`);
   }
 
-  private async checkGrants(grants: Grants): Promise<void> {
+  /**
+   * Every key names a repository, an organization (`@acme`) or `*`, that exists; a team's
+   * (`within`: its organization) names only its own organization or repositories in it.
+   */
+  private async checkGrants(grants: Grants, within?: string): Promise<void> {
     const faults = [];
-    for (const repository of Object.keys(grants)) {
-      if (repository !== ALL_REPOSITORIES && !(await this.store.getRepository(repository))) {
-        faults.push({ field: `grants.${repository}`, message: `no repository named ${repository}` });
+    for (const key of Object.keys(grants)) {
+      const organization = scopedOrganization(key);
+      if (key === ALL_REPOSITORIES) {
+        if (within !== undefined) faults.push({ field: `grants.${key}`, message: `a team of ${within} holds grants inside ${within} only, not on *` });
+      } else if (organization !== undefined) {
+        if (!(await this.store.getOrganization(organization))) faults.push({ field: `grants.${key}`, message: `no organization named ${organization}` });
+        else if (within !== undefined && organization !== within) faults.push({ field: `grants.${key}`, message: `a team of ${within} holds grants inside ${within} only` });
+      } else {
+        const repository = await this.store.getRepository(key);
+        if (!repository) faults.push({ field: `grants.${key}`, message: `no repository named ${key}` });
+        else if (within !== undefined && organizationOf(repository) !== within) faults.push({ field: `grants.${key}`, message: `repository ${key} is in ${organizationOf(repository)}; a team of ${within} holds grants inside ${within} only` });
       }
     }
     if (faults.length > 0) throw invalidRequest(faults);
+  }
+
+  /** The grant keys inside an organization: `@org` and the names of its repositories. */
+  private async grantKeysInside(organization: string): Promise<Set<string>> {
+    const repositories = (await this.store.listRepositories()).filter((repo) => organizationOf(repo) === organization).map((repo) => repo.name);
+    return new Set([`@${organization}`, ...repositories]);
+  }
+
+  /** What of a user a caller sees: everything for a `*` admin or the user itself, else the grants (and teams) inside what it administers. */
+  private userView(caller: Caller, user: UserRecord, teams: readonly TeamRecord[]): UserView {
+    const own = caller.identity.record;
+    if (caller.role === 'star' || (own.kind === 'personal' && own.user === user.name)) return viewOfUser(user, teams);
+    const grants = Object.fromEntries(Object.entries(user.grants).filter(([key]) => administersGrant(caller, key)));
+    const visibleTeams = teams.filter((team) => mayDirectory(caller, 'teams', organizationOf(team)));
+    return viewOfUser({ ...user, grants }, visibleTeams);
   }
 
   async createUser(caller: Caller, name: string, grants: Grants): Promise<UserView> {
@@ -65,12 +95,16 @@ export class DirectoryService {
     return viewOfUser(user, []);
   }
 
-  async listUsers(caller: Caller): Promise<UserView[]> {
+  /** Users the caller may read; with `organization`, those holding a grant inside it. */
+  async listUsers(caller: Caller, organization?: string): Promise<UserView[]> {
     this.require(caller, 'read-users', 'listing users');
     const teams = await this.store.listTeams();
+    const inside = organization === undefined ? undefined : await this.grantKeysInside(organization);
     return (await this.store.listUsers())
+      .filter((user) => inside === undefined || Object.keys(user.grants).some((key) => inside.has(key)))
       .sort((a, b) => a.name.localeCompare(b.name))
-      .map((user) => viewOfUser(user, teams.filter((team) => team.members.includes(user.name))));
+      .filter((user) => mayDirectory(caller, 'read-users', user.name))
+      .map((user) => this.userView(caller, user, teams.filter((team) => team.members.includes(user.name))));
   }
 
   /** One user: `*` admins, or a personal token reading its own user. */
@@ -78,7 +112,7 @@ export class DirectoryService {
     this.require(caller, 'read-users', 'reading users', name);
     const user = await this.store.getUser(name);
     if (!user) throw notFound(`user ${name}`);
-    return viewOfUser(user, await this.store.teamsOf(name));
+    return this.userView(caller, user, await this.store.teamsOf(name));
   }
 
   /** Replaces the grants; every personal token of the user is evicted everywhere at once. */
@@ -92,18 +126,34 @@ export class DirectoryService {
    * identities are refused at once and their open exchanges end (docs/workload-identity.md).
    */
   async editUser(caller: Caller, name: string, change: { grants?: Grants | undefined; disabled?: boolean | undefined }): Promise<UserView> {
-    this.requireChange(caller, 'change-users', change.grants === undefined ? 'disabling users' : 'changing grants', name);
+    if (change.disabled !== undefined) this.requireChange(caller, 'change-users', 'disabling users', name);
+    if (change.grants !== undefined) this.requireChange(caller, 'change-grants', 'changing grants', name);
     const user = await this.store.getUser(name);
     if (!user) throw notFound(`user ${name}`);
-    const grants = change.grants ?? user.grants;
-    if (change.grants !== undefined) await this.checkGrants(grants);
+    let grants = user.grants;
+    if (change.grants !== undefined) {
+      await this.checkGrants(change.grants);
+      grants = this.mergeGrants(caller, user.grants, change.grants);
+    }
     const now = this.clock.now();
     const next: UserRecord = { ...user, grants, updatedAt: now };
     if (change.disabled === true) next.disabled = true;
     else if (change.disabled === false) delete next.disabled;
     await this.store.putUser(next);
     await this.invalidator.invalidate({ at: now, type: 'user', user: name });
-    return viewOfUser(next, await this.store.teamsOf(name));
+    return this.userView(caller, next, await this.store.teamsOf(name));
+  }
+
+  /**
+   * The grants after a change: a `*` admin's replace them; an organization admin's replace only
+   * the keys it administers (those it sees), keep every other key, and name none beyond them.
+   */
+  private mergeGrants(caller: Caller, before: Grants, given: Grants): Grants {
+    if (caller.role === 'star') return given;
+    const outside = Object.keys(given).filter((key) => !administersGrant(caller, key));
+    if (outside.length > 0) throw forbidden(`grants.${outside[0]}: outside what this token administers`);
+    const kept = Object.entries(before).filter(([key]) => !administersGrant(caller, key));
+    return Object.fromEntries([...kept, ...Object.entries(given)]);
   }
 
   /** Deletes a user after revoking their personal tokens (revoked, not deleted: history and restore stay possible). */
@@ -118,16 +168,23 @@ export class DirectoryService {
     await this.invalidator.invalidate({ at: this.clock.now(), type: 'user', user: name });
   }
 
-  async createRepository(caller: Caller, name: string): Promise<RepositoryView> {
-    this.requireChange(caller, 'change-repositories', 'creating repositories');
-    const record = { name, createdAt: this.clock.now(), createdBy: caller.actor };
-    if (!(await this.store.createRepository(record))) throw conflict(`repository ${name} already exists`);
+  /** A repository belongs to one organization for ever; whatever reaches that organization through `@org` is read again. */
+  async createRepository(caller: Caller, name: string, organization = DEFAULT_ORGANIZATION): Promise<RepositoryView> {
+    this.requireChange(caller, 'change-repositories', 'creating repositories', organization);
+    const now = this.clock.now();
+    // Written as before for `default`, so a store read by an older replica looks alike.
+    const record: RepositoryRecord = { name, createdAt: now, createdBy: caller.actor, ...(organization === DEFAULT_ORGANIZATION ? {} : { organization }) };
+    if (!(await this.store.createRepository(record))) {
+      if (await this.store.getRepository(name)) throw conflict(`repository ${name} already exists`);
+      throw invalidRequest([{ field: 'organization', message: `no organization named ${organization}` }]);
+    }
+    await this.invalidator.invalidate({ at: now, type: 'organizations', organizations: [organization] });
     return viewOfRepository(record);
   }
 
   /** Sets (or with null removes) the default limits of a repository's tokens; who may change repositories may. */
   async editRepository(caller: Caller, name: string, limits: Limits | null): Promise<RepositoryView> {
-    this.requireChange(caller, 'change-repositories', 'changing repositories');
+    this.requireChange(caller, 'repository-limits', 'changing repositories');
     const record = await this.store.getRepository(name);
     if (!record) throw notFound(`repository ${name}`);
     const next = { ...record, limits };
@@ -136,16 +193,22 @@ export class DirectoryService {
   }
 
   /** Repositories the caller administers. */
-  async listRepositories(caller: Caller): Promise<RepositoryView[]> {
+  async listRepositories(caller: Caller, organization?: string): Promise<RepositoryView[]> {
     if (caller.role !== 'star' && caller.role !== 'scoped') throw forbidden('listing repositories needs the admin right');
     const all = await this.store.listRepositories();
-    return all.filter((repo) => mayDirectory(caller, 'list-repositories', repo.name)).sort((a, b) => a.name.localeCompare(b.name)).map(viewOfRepository);
+    return all
+      .filter((repo) => mayDirectory(caller, 'list-repositories', repo.name) && (organization === undefined || organizationOf(repo) === organization)).sort((a, b) => a.name.localeCompare(b.name)).map(viewOfRepository);
   }
 
   /** Refused while active tokens name the repository. */
   async deleteRepository(caller: Caller, name: string): Promise<void> {
-    this.requireChange(caller, 'change-repositories', 'deleting repositories');
-    if (!(await this.store.getRepository(name))) throw notFound(`repository ${name}`);
+    const repository = await this.store.getRepository(name);
+    // Not found and not yours read alike to an organization admin: it learns nothing outside its organization.
+    if (!repository) {
+      this.requireChange(caller, 'change-repositories', 'deleting repositories');
+      throw notFound(`repository ${name}`);
+    }
+    this.requireChange(caller, 'change-repositories', 'deleting repositories', organizationOf(repository));
     const now = this.clock.now();
     let active = 0;
     const others: string[] = [];
@@ -158,36 +221,57 @@ export class DirectoryService {
     await this.store.deleteRepository(name);
     // Its revoked and expired tokens are refused already; evicting them keeps every cache exact.
     if (others.length > 0) await this.invalidator.invalidate({ at: now, type: 'tokens', ids: others });
+    await this.invalidator.invalidate({ at: now, type: 'organizations', organizations: [organizationOf(repository)] });
   }
 
-  async createTeam(caller: Caller, name: string, members: string[], grants: Grants): Promise<TeamView> {
-    this.requireChange(caller, 'teams', 'creating teams');
+  /** A team belongs to one organization (default: `default`) and holds grants inside it only; `*` admins may still give a `default` team any grant. */
+  async createTeam(caller: Caller, name: string, members: string[], grants: Grants, organization = DEFAULT_ORGANIZATION): Promise<TeamView> {
+    this.requireChange(caller, 'teams', 'creating teams', organization);
+    if (!(await this.store.getOrganization(organization))) throw invalidRequest([{ field: 'organization', message: `no organization named ${organization}` }]);
     if (await this.store.getTeam(name)) throw conflict(`team ${name} already exists`);
     await this.checkMembers(members);
-    await this.checkGrants(grants);
+    await this.checkGrants(grants, this.teamBound(caller, organization));
     const now = this.clock.now();
-    return viewOfTeam(await this.writeTeam(caller, { name, members: unique(members), grants, createdAt: now, updatedAt: now }, undefined));
+    const team: TeamRecord = { name, ...(organization === DEFAULT_ORGANIZATION ? {} : { organization }), members: unique(members), grants, createdAt: now, updatedAt: now };
+    return viewOfTeam(await this.writeTeam(caller, team, undefined));
   }
 
-  async listTeams(caller: Caller): Promise<TeamView[]> {
-    this.require(caller, 'teams', 'listing teams');
-    return (await this.store.listTeams()).sort((a, b) => a.name.localeCompare(b.name)).map(viewOfTeam);
+  /**
+   * The organization a team's grants must stay in: its own, except for a `*` admin's team in
+   * `default`, which may hold any grant as every team did before organizations.
+   */
+  private teamBound(caller: Caller, organization: string): string | undefined {
+    return caller.role === 'star' && organization === DEFAULT_ORGANIZATION ? undefined : organization;
+  }
+
+  async listTeams(caller: Caller, organization?: string): Promise<TeamView[]> {
+    if (caller.role !== 'star' && caller.role !== 'scoped') this.require(caller, 'teams', 'listing teams');
+    return (await this.store.listTeams())
+      .filter((team) => mayDirectory(caller, 'teams', organizationOf(team)) && (organization === undefined || organizationOf(team) === organization))
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(viewOfTeam);
+  }
+
+  /** A team the caller may administer; one outside its organizations reads as not found, as one that does not exist. */
+  private async teamFor(caller: Caller, name: string, what: string): Promise<TeamRecord> {
+    const team = await this.store.getTeam(name);
+    if (!team || !mayDirectory(caller, 'teams', organizationOf(team))) {
+      if (caller.role !== 'star' && caller.role !== 'scoped') this.require(caller, 'teams', what);
+      throw notFound(`team ${name}`);
+    }
+    return team;
   }
 
   async getTeam(caller: Caller, name: string): Promise<TeamView> {
-    this.require(caller, 'teams', 'reading teams');
-    const team = await this.store.getTeam(name);
-    if (!team) throw notFound(`team ${name}`);
-    return viewOfTeam(team);
+    return viewOfTeam(await this.teamFor(caller, name, 'reading teams'));
   }
 
   /** Replaces members and/or grants; every member before and after is evicted everywhere at once. */
   async editTeam(caller: Caller, name: string, change: { members?: string[] | undefined; grants?: Grants | undefined }): Promise<TeamView> {
-    this.requireChange(caller, 'teams', 'changing teams');
-    const team = await this.store.getTeam(name);
-    if (!team) throw notFound(`team ${name}`);
+    const team = await this.teamFor(caller, name, 'changing teams');
+    this.requireChange(caller, 'teams', 'changing teams', organizationOf(team));
     if (change.members) await this.checkMembers(change.members);
-    if (change.grants) await this.checkGrants(change.grants);
+    if (change.grants) await this.checkGrants(change.grants, this.teamBound(caller, organizationOf(team)));
     const next: TeamRecord = {
       ...team,
       members: change.members ? unique(change.members) : team.members,
@@ -198,16 +282,18 @@ export class DirectoryService {
   }
 
   async deleteTeam(caller: Caller, name: string): Promise<void> {
-    this.requireChange(caller, 'teams', 'deleting teams');
-    const team = await this.store.getTeam(name);
-    if (!team) throw notFound(`team ${name}`);
+    const team = await this.teamFor(caller, name, 'deleting teams');
+    this.requireChange(caller, 'teams', 'deleting teams', organizationOf(team));
     const now = this.clock.now();
     if (!(await this.store.deleteTeam(name, { at: now, actor: caller.actor, action: 'deleted', changes: {} }))) throw notFound(`team ${name}`);
     if (team.members.length > 0) await this.invalidator.invalidate({ at: now, type: 'users', users: team.members });
   }
 
   async teamHistory(caller: Caller, name: string): Promise<HistoryEntry[]> {
-    this.require(caller, 'teams', 'reading team history');
+    const team = await this.store.getTeam(name);
+    // A deleted team's history: `*` admins only (its organization may be gone).
+    if (team) await this.teamFor(caller, name, 'reading team history');
+    else this.require(caller, 'teams', 'reading team history');
     const entries = await this.store.teamHistory(name);
     if (entries.length === 0) throw notFound(`team ${name}`);
     return entries;

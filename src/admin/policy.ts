@@ -1,6 +1,6 @@
 import { covers, effectiveRights } from '../auth/authorize.js';
 import type { Limits } from '../limits/limits.js';
-import { ALL_REPOSITORIES, isLent, type Right, type TokenRecord } from '../tokens/record.js';
+import { ALL_REPOSITORIES, isLent, organizationScope, type Right, type TokenRecord } from '../tokens/record.js';
 import { administers, type Caller, type Role } from './caller.js';
 
 /**
@@ -30,8 +30,23 @@ import { administers, type Caller, type Role } from './caller.js';
  * users, teams or repositories (mayChangeDirectory): nothing it does survives its maker.
  */
 export type TokenAction = 'create' | 'read' | 'history' | 'edit' | 'roll' | 'revoke' | 'restore' | 'delete';
-export type DirectoryAction = 'read-users' | 'change-users' | 'teams' | 'list-repositories' | 'change-repositories';
-type Reach = 'any' | 'admin' | 'own' | 'none';
+export type DirectoryAction =
+  | 'read-users'
+  | 'change-users'
+  | 'change-grants'
+  | 'teams'
+  | 'list-repositories'
+  | 'change-repositories'
+  | 'repository-limits'
+  | 'read-organizations'
+  | 'edit-organizations'
+  | 'change-organizations';
+/**
+ * `org`: within the organizations the caller administers (`admin` on `@acme`, docs/organizations.md):
+ * their teams, repositories and the organization itself; for users, any user (the caller's own
+ * included), of whom it sees and changes only the grants inside those organizations.
+ */
+type Reach = 'any' | 'admin' | 'org' | 'own' | 'none';
 
 //                                       `*` admin      scoped admin      personal, no admin    repository, no admin
 export const TOKEN_POLICY: Readonly<Record<TokenAction, Readonly<Record<Role, Reach>>>> = {
@@ -62,14 +77,26 @@ export const LINE_BOUND: Readonly<Record<TokenAction, boolean>> = {
   delete: false,
 };
 
-/** Users, teams and repositories. `own`: the caller's own user (read only); `admin`: repositories it administers. */
+/**
+ * Users, teams, repositories and organizations. `own`: the caller's own user (read only);
+ * `admin`: repositories it administers; `org`: see Reach. Creating, disabling and deleting users,
+ * repositories' default limits, and creating or deleting organizations stay with `*` admins.
+ */
 export const DIRECTORY_POLICY: Readonly<Record<DirectoryAction, Readonly<Record<Role, Reach>>>> = {
-  'read-users': /*           */ { star: 'any', scoped: 'own', personal: 'own', none: 'none' },
+  'read-users': /*           */ { star: 'any', scoped: 'org', personal: 'own', none: 'none' },
   'change-users': /*         */ { star: 'any', scoped: 'none', personal: 'none', none: 'none' },
-  teams: /*                  */ { star: 'any', scoped: 'none', personal: 'none', none: 'none' },
+  'change-grants': /*        */ { star: 'any', scoped: 'org', personal: 'none', none: 'none' },
+  teams: /*                  */ { star: 'any', scoped: 'org', personal: 'none', none: 'none' },
   'list-repositories': /*    */ { star: 'any', scoped: 'admin', personal: 'none', none: 'none' },
-  'change-repositories': /*  */ { star: 'any', scoped: 'none', personal: 'none', none: 'none' },
+  'change-repositories': /*  */ { star: 'any', scoped: 'org', personal: 'none', none: 'none' },
+  'repository-limits': /*    */ { star: 'any', scoped: 'none', personal: 'none', none: 'none' },
+  'read-organizations': /*   */ { star: 'any', scoped: 'org', personal: 'none', none: 'none' },
+  'edit-organizations': /*   */ { star: 'any', scoped: 'org', personal: 'none', none: 'none' },
+  'change-organizations': /* */ { star: 'any', scoped: 'none', personal: 'none', none: 'none' },
 };
+
+/** Actions whose target is a user; the others' target (for `org` reach) is an organization. */
+const USER_TARGETS: ReadonlySet<DirectoryAction> = new Set(['read-users', 'change-users', 'change-grants']);
 
 /**
  * Routes (`METHOD /path`) any valid token may call: what a client asks before it knows what its
@@ -80,6 +107,19 @@ const OPEN_TO_EVERY_TOKEN = new Set(['GET /v1/whoami', 'GET /v1/settings']);
 
 /** The route a token with `selfRotate` may call without `admin`: its own roll (the service checks it is its own). */
 const SELF_ROTATE_ROUTE = 'POST /v1/tokens/{id}/roll';
+
+/** The organizations the caller administers (`admin` on `@org`); every one for a `*` admin is not listed here. */
+export function adminOrganizations(caller: Caller): string[] {
+  return [...(caller.identity.organizations?.named ?? [])].filter((organization) => administers(caller, organizationScope(organization))).sort();
+}
+
+/**
+ * Whether a grant key (a repository, `@org` or `*`) is within what the caller administers: what
+ * of a user's grants it sees and may change (a `*` admin: every key).
+ */
+export function administersGrant(caller: Caller, key: string): boolean {
+  return administers(caller, key);
+}
 
 /** Whether the caller may call this admin route at all; the services then judge its reach. */
 export function mayCallRoute(caller: Caller, route: string): boolean {
@@ -101,7 +141,7 @@ export type Subject = Pick<TokenRecord, 'kind' | 'repository' | 'user'>;
 /** True when `token` is the caller's own user's personal token within the caller's own repository. */
 function isOwn(caller: Caller, token: Subject): boolean {
   const own = caller.identity.record;
-  return own.kind === 'personal' && token.kind === 'personal' && token.user === own.user && covers(own.repository, token.repository);
+  return own.kind === 'personal' && token.kind === 'personal' && token.user === own.user && covers(own.repository, token.repository, caller.identity.organizations);
 }
 
 /** Whether the caller's reach for `action` includes `token`; the first check of every token action. */
@@ -113,6 +153,7 @@ export function reaches(caller: Caller, action: TokenAction, token: Subject): bo
       return administers(caller, token.repository) || isOwn(caller, token);
     case 'own':
       return isOwn(caller, token);
+    case 'org': // token reach is by repository (`admin`, which covers `@org`), never by this
     case 'none':
       return false;
   }
@@ -193,13 +234,17 @@ export function mayChangeDirectory(caller: Caller): boolean {
  */
 export function mayDirectory(caller: Caller, action: DirectoryAction, target?: string): boolean {
   const own = caller.identity.record;
+  const isOwnUser = own.kind === 'personal' && own.user === target;
   // A caller that changed its own user's grants would change what it may do itself.
-  if (action === 'change-users' && own.kind === 'personal' && own.user === target) return false;
+  if ((action === 'change-users' || action === 'change-grants') && isOwnUser) return false;
   switch (DIRECTORY_POLICY[action][caller.role]) {
     case 'any':
       return true;
     case 'admin':
       return target !== undefined && administers(caller, target);
+    case 'org':
+      if (USER_TARGETS.has(action)) return isOwnUser || adminOrganizations(caller).length > 0;
+      return target !== undefined && administers(caller, organizationScope(target));
     case 'own':
       return own.kind === 'personal' && own.user === target;
     case 'none':

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { AdminContext, AdminReply } from './server.js';
 import * as directory from './handlers/directory.js';
 import * as events from './handlers/events.js';
+import * as organizations from './handlers/organizations.js';
 import * as probes from './handlers/probes.js';
 import * as tokens from './handlers/tokens.js';
 import * as ui from './handlers/ui.js';
@@ -112,7 +113,7 @@ export function routes(): AdminRoute[] {
     }),
     route('GET', '/v1/events', 'token', events.listEvents, { summary: 'Recent events, newest first, with their delivery state per webhook (admins)', query: schemas.listEventsQuery, response: schemas.eventPage, status: 200 }),
     route('POST', '/v1/users', 'token', directory.createUser, { summary: 'Create a user', body: schemas.createUserBody, response: schemas.userView, status: 201 }),
-    route('GET', '/v1/users', 'token', directory.listUsers, { summary: 'List users', status: 200 }),
+    route('GET', '/v1/users', 'token', directory.listUsers, { summary: 'List users', query: schemas.organizationFilter, status: 200 }),
     route('GET', '/v1/users/{name}', 'token', directory.getUser, { summary: 'One user', response: schemas.userView, status: 200 }),
     route('PATCH', '/v1/users/{name}', 'token', directory.editUser, {
       summary: "Replace a user's grants, or disable or enable the user",
@@ -122,7 +123,7 @@ export function routes(): AdminRoute[] {
     }),
     route('DELETE', '/v1/users/{name}', 'token', directory.deleteUser, { summary: 'Delete a user, revoking their personal tokens', status: 204 }),
     route('POST', '/v1/teams', 'token', directory.createTeam, { summary: 'Create a team', body: schemas.createTeamBody, response: schemas.teamView, status: 201 }),
-    route('GET', '/v1/teams', 'token', directory.listTeams, { summary: 'List teams', status: 200 }),
+    route('GET', '/v1/teams', 'token', directory.listTeams, { summary: 'List teams', query: schemas.organizationFilter, status: 200 }),
     route('GET', '/v1/teams/{name}', 'token', directory.getTeam, { summary: 'One team', response: schemas.teamView, status: 200 }),
     route('PATCH', '/v1/teams/{name}', 'token', directory.editTeam, {
       summary: "Replace a team's members and/or grants",
@@ -132,13 +133,28 @@ export function routes(): AdminRoute[] {
     }),
     route('DELETE', '/v1/teams/{name}', 'token', directory.deleteTeam, { summary: 'Delete a team', status: 204 }),
     route('GET', '/v1/teams/{name}/history', 'token', directory.teamHistory, { summary: 'Every change of a team, oldest first', response: schemas.historyPage, status: 200 }),
+    route('POST', '/v1/organizations', 'token', organizations.createOrganization, {
+      summary: 'Create an organization (admins of *)',
+      body: schemas.createOrganizationBody,
+      response: schemas.organizationView,
+      status: 201,
+    }),
+    route('GET', '/v1/organizations', 'token', organizations.listOrganizations, { summary: 'List the organizations the caller administers', status: 200 }),
+    route('GET', '/v1/organizations/{name}', 'token', organizations.getOrganization, { summary: 'One organization', response: schemas.organizationView, status: 200 }),
+    route('PATCH', '/v1/organizations/{name}', 'token', organizations.editOrganization, {
+      summary: "Change an organization's display name",
+      body: schemas.editOrganizationBody,
+      response: schemas.organizationView,
+      status: 200,
+    }),
+    route('DELETE', '/v1/organizations/{name}', 'token', organizations.deleteOrganization, { summary: 'Delete an organization that holds no repositories (409 otherwise)', status: 204 }),
     route('POST', '/v1/repositories', 'token', directory.createRepository, {
       summary: 'Create a repository',
       body: schemas.createRepositoryBody,
       response: schemas.repositoryView,
       status: 201,
     }),
-    route('GET', '/v1/repositories', 'token', directory.listRepositories, { summary: 'List repositories', status: 200 }),
+    route('GET', '/v1/repositories', 'token', directory.listRepositories, { summary: 'List repositories', query: schemas.organizationFilter, status: 200 }),
     route('PATCH', '/v1/repositories/{name}', 'token', directory.editRepository, {
       summary: 'Set the default limits of its tokens that have none of their own',
       body: schemas.editRepositoryBody,

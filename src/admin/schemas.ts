@@ -12,7 +12,9 @@ import { EVENT_TYPES } from '../events/webhooks.js';
 const name = z
   .string()
   .regex(NAME_PATTERN, 'expected lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63');
-const scope = z.union([z.literal(ALL_REPOSITORIES), name], { error: 'expected a repository name or "*"' });
+/** `@acme`: every repository of the organization acme, now and later (docs/organizations.md). */
+const organizationScope = z.string().regex(/^@[a-z0-9][a-z0-9._-]{0,62}$/, 'expected @ and an organization name');
+const scope = z.union([z.literal(ALL_REPOSITORIES), name, organizationScope], { error: 'expected a repository name, "@organization" or "*"' });
 const right = z.enum(RIGHTS, { error: `expected one of ${RIGHTS.join(', ')}` });
 const rights = z
   .array(right)
@@ -170,6 +172,7 @@ export const listTokensQuery = z
       .optional()
       .meta({ description: 'key=value: tokens carrying this label' }),
     repository: scope.optional(),
+    organization: name.optional().meta({ description: 'tokens of this organization (its repositories and its @org scope)' }),
     user: name.optional(),
     expiresWithin: z
       .string()
@@ -215,14 +218,18 @@ export const settingsView = z
   .meta({ id: 'Settings' });
 
 /** Body of POST /v1/repositories. */
-export const createRepositoryBody = z.strictObject({ name }).meta({ id: 'CreateRepository' });
+export const createRepositoryBody = z
+  .strictObject({ name, organization: name.default('default').meta({ description: 'the organization it belongs to, for ever (default: default)' }) })
+  .meta({ id: 'CreateRepository' });
 
 const grants = z.record(scope, z.array(right).refine((list) => new Set(list).size === list.length, 'expected each right at most once'));
 
 const members = z.array(name).max(10_000, 'expected at most 10000 members');
 
 /** Body of POST /v1/teams. */
-export const createTeamBody = z.strictObject({ name, members: members.default([]), grants: grants.default({}) }).meta({ id: 'CreateTeam' });
+export const createTeamBody = z
+  .strictObject({ name, organization: name.default('default').meta({ description: 'the one organization it belongs to; its grants stay inside it' }), members: members.default([]), grants: grants.default({}) })
+  .meta({ id: 'CreateTeam' });
 /** Body of PATCH /v1/teams/{name}: what is given replaces what was. */
 export const editTeamBody = z
   .strictObject({ members: members.optional(), grants: grants.optional() })
@@ -266,6 +273,7 @@ export const tokenView = z
     selfRotate: z.boolean(),
     allowFrom: z.array(z.string()).meta({ description: 'CIDRs its requests must come from (empty: any address)' }),
     labels: z.record(z.string(), z.string()),
+    organization: z.string().nullable().meta({ description: 'the organization of its repository or `@org` scope; null for `*`, above every organization' }),
   })
   .meta({ id: 'Token' });
 /** The views the API answers with, derived from the schemas that describe them (one definition). */
@@ -319,11 +327,36 @@ export const userView = z
   })
   .meta({ id: 'User' });
 export const teamView = z
-  .object({ name: z.string(), members: z.array(z.string()), grants: grantsView, createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() })
+  .object({ name: z.string(), organization: z.string().meta({ description: 'the one organization it belongs to' }), members: z.array(z.string()), grants: grantsView, createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() })
   .meta({ id: 'Team' });
 export const repositoryView = z
-  .object({ name: z.string(), createdAt: z.iso.datetime(), createdBy: z.string(), limits: limitsSchema.nullable().meta({ description: 'default limits of its tokens that have none of their own' }) })
+  .object({
+    name: z.string(),
+    createdAt: z.iso.datetime(),
+    createdBy: z.string(),
+    limits: limitsSchema.nullable().meta({ description: 'default limits of its tokens that have none of their own' }),
+    organization: z.string().meta({ description: 'the organization it belongs to, for ever' }),
+  })
   .meta({ id: 'Repository' });
+
+// Organizations (docs/organizations.md).
+
+const displayName = z
+  .string()
+  .trim()
+  .min(1, 'expected a non-empty display name')
+  .max(200, 'expected at most 200 characters')
+  .refine((text) => !CONTROL.test(text), 'expected no control, line-separator or bidi-override characters');
+/** Body of POST /v1/organizations. */
+export const createOrganizationBody = z.strictObject({ name, displayName: displayName.optional() }).meta({ id: 'CreateOrganization' });
+/** Body of PATCH /v1/organizations/{name}. */
+export const editOrganizationBody = z.strictObject({ displayName }).meta({ id: 'EditOrganization' });
+export const organizationView = z
+  .object({ name: z.string(), displayName: z.string(), createdAt: z.iso.datetime(), createdBy: z.string(), updatedAt: z.iso.datetime() })
+  .meta({ id: 'Organization' });
+export type OrganizationView = z.output<typeof organizationView>;
+/** Query of the lists that take `organization=`: only what belongs to that organization. */
+export const organizationFilter = z.object({ organization: name.optional() }).meta({ id: 'OrganizationFilter' });
 
 /** Body of PATCH /v1/repositories/{name}: the default limits of its tokens (null removes them). */
 export const editRepositoryBody = z.strictObject({ limits: z.union([limitsSchema, z.null()]) }).meta({ id: 'EditRepository' });
@@ -357,6 +390,7 @@ export const listEventsQuery = z
     type: z.enum(EVENT_TYPES).optional(),
     token: z.string().regex(/^[0-9a-f]{16}$/, 'expected a token id').optional().meta({ description: 'only the events of this token' }),
     actor: z.string().max(200).optional().meta({ description: 'only the changes this actor made (a user name, or token:<id>)' }),
+    organization: name.optional().meta({ description: 'only the events of this organization: its tokens, repositories, teams and itself' }),
   })
   .meta({ id: 'ListEventsQuery' });
 export const eventPage = z

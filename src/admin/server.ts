@@ -18,16 +18,19 @@ import { AdminError, notFound } from './errors.js';
 import type { LeakBudget } from './leak-budget.js';
 import type { TokenService } from './token-service.js';
 import type { DirectoryService } from './directory-service.js';
+import type { OrganizationService } from './organization-service.js';
 import { openApiDocument } from './openapi.js';
 import { routes, type AdminRoute } from './routes.js';
 import type { Outbox } from '../events/outbox.js';
 import type { Limiter } from '../limits/limiter.js';
+import type { Tracing } from '../tracing/tracing.js';
 
 export interface AdminOptions {
   store: TokenStore;
   cache: TokenCache;
   tokens: TokenService;
   directory: DirectoryService;
+  organizations: OrganizationService;
   leakBudget: LeakBudget;
   /** Webhooks out (GET /v1/events); absent: no events are kept. */
   outbox?: Outbox;
@@ -45,6 +48,8 @@ export interface AdminOptions {
   limits?: Limiter;
   /** `admin.timeouts`: a request's head, and the whole request, must arrive within these (else 408). */
   timeouts: { headersMs: number; requestMs: number };
+  /** TRACING: a server span per admin call (docs/tracing.md); absent: tracing off. */
+  tracing?: Tracing;
 }
 
 /** What a route handler gets: the parsed request, the caller (when the route needs one), and the parts. */
@@ -92,7 +97,12 @@ export function createAdminServer(options: AdminOptions): Server {
     res.setHeader('x-request-id', requestId);
     // The pattern, never the path: a label must not carry a token id or a user name (docs/operations.md).
     const seen = { route: 'unmatched' };
-    res.once('close', () => served.metrics.adminRequest(seen.route, res.statusCode, (performance.now() - started) / 1000));
+    // TRACING: the call's span is named for the same pattern when it ends.
+    const span = served.tracing?.startAdmin(req.method ?? 'GET', req.rawHeaders);
+    res.once('close', () => {
+      served.metrics.adminRequest(seen.route, res.statusCode, (performance.now() - started) / 1000);
+      span?.finish(seen.route, res.statusCode);
+    });
     handle(req, res, table, seen, requestId, served).catch((err: unknown) => {
       if (err instanceof AdminError) return sendProblem(res, err.toProblem(), requestId, withClose(req, err.headers));
       if (err instanceof StoreUnavailableError) {

@@ -17,6 +17,8 @@ export interface TokenQuery {
   label?: { key: string; value: string };
   kind?: 'repository' | 'personal';
   repository?: string;
+  /** Tokens of this organization (docs/organizations.md); TokenService filters by it, knowing where repositories belong. */
+  organization?: string;
   user?: string;
   /** Active tokens whose expiry is at or before this time (epoch ms). */
   expiresBefore?: number;

@@ -5,7 +5,7 @@ import type { Directory, Invalidation, Leases, TokenRecords } from '../store/tok
 /** The store roles token lifecycle uses: the tokens, the directory (grants), name claims. */
 export type TokenServiceStore = TokenRecords & Directory & Leases;
 import { effectiveLimits, hasLimits, limitBeyond, type Limits } from '../limits/limits.js';
-import { ALL_REPOSITORIES, budgetIdOf, iso, isLent, nameScopeOf, statusAt, type HistoryEntry, type TokenRecord } from '../tokens/record.js';
+import { ALL_REPOSITORIES, budgetIdOf, DEFAULT_ORGANIZATION, iso, isLent, nameScopeOf, organizationOf, organizationScope, scopedOrganization, statusAt, type HistoryEntry, type TokenRecord } from '../tokens/record.js';
 import { describeScope, holderOf } from './token-names.js';
 import { generateSecret, hashesEqual, hashSecret, idFromHash, parseSecret, secretPrefix } from '../tokens/secret.js';
 import type { Caller } from './caller.js';
@@ -66,6 +66,9 @@ interface Made {
   expiresAt?: number | null;
   rolledFrom?: string;
 }
+
+/** Where a token belongs: the organization of its repository or `@org` scope (undefined for `*`, or `default`, written as before). */
+type Belonging = { organization?: string };
 
 /** How long a create or rename holds its claim on a name across replicas (it lets go when done). */
 const NAME_CLAIM_MS = 10_000;
@@ -188,16 +191,27 @@ export class TokenService {
     made: Made = { parentId: null },
   ): Promise<CreatedToken> {
     const now = this.clock.now();
-    if (body.repository !== ALL_REPOSITORIES && !(await this.store.getRepository(body.repository))) {
-      throw invalidRequest([{ field: 'repository', message: `no repository named ${body.repository}; create it first` }]);
-    }
+    const belonging = await this.belongingOf(body.repository);
     if (body.kind === 'personal' && !(await this.store.getUser(body.user!))) {
       throw invalidRequest([{ field: 'user', message: `no user named ${body.user}` }]);
     }
     const expiresAt = made.expiresAt !== undefined ? made.expiresAt : expiryFrom(body, now);
     const subject = { kind: body.kind, repository: body.repository, user: body.kind === 'personal' ? body.user! : null };
     // A roll's new token takes the name of the token it replaces, which keeps it through the overlap.
-    return this.withName(subject, body.name, made.rolledFrom === undefined ? [] : [made.rolledFrom], () => this.insert(actor, body, host, made, expiresAt));
+    return this.withName(subject, body.name, made.rolledFrom === undefined ? [] : [made.rolledFrom], () => this.insert(actor, body, host, made, expiresAt, belonging));
+  }
+
+  /** The organization a new token on `scope` belongs to; 400 naming `repository` when the repository or organization does not exist. */
+  private async belongingOf(scope: string): Promise<Belonging> {
+    if (scope === ALL_REPOSITORIES) return {};
+    const organization = scopedOrganization(scope);
+    if (organization !== undefined) {
+      if (!(await this.store.getOrganization(organization))) throw invalidRequest([{ field: 'repository', message: `no organization named ${organization}; create it first` }]);
+      return organization === DEFAULT_ORGANIZATION ? {} : { organization };
+    }
+    const repository = await this.store.getRepository(scope);
+    if (!repository) throw invalidRequest([{ field: 'repository', message: `no repository named ${scope}; create it first` }]);
+    return repository.organization === undefined || repository.organization === DEFAULT_ORGANIZATION ? {} : { organization: repository.organization };
   }
 
   /**
@@ -227,7 +241,7 @@ export class TokenService {
     }
   }
 
-  private async insert(actor: string, body: CreateTokenBody, host: string, made: Made, expiresAt: number | null): Promise<CreatedToken> {
+  private async insert(actor: string, body: CreateTokenBody, host: string, made: Made, expiresAt: number | null, belonging: Belonging): Promise<CreatedToken> {
     const now = this.clock.now();
     for (;;) {
       const secret = generateSecret(body.kind);
@@ -258,6 +272,7 @@ export class TokenService {
         ...(body.selfRotate === true ? { selfRotate: true } : {}),
         ...(body.allowFrom !== undefined && body.allowFrom.length > 0 ? { allowFrom: [...body.allowFrom] } : {}),
         ...(body.labels !== undefined && Object.keys(body.labels).length > 0 ? { labels: { ...body.labels } } : {}),
+        ...belonging,
       };
       const changes = {
         kind: { from: null, to: record.kind },
@@ -291,10 +306,18 @@ export class TokenService {
   async list(caller: Caller, query: TokenQuery) {
     const now = this.clock.now();
     const exactId = query.q !== undefined && parseSecret(query.q) !== undefined ? idFromHash(hashSecret(query.q)) : undefined;
-    const page = queryTokens(await this.store.listTokens(), query, (record) => this.canSee(caller, record), now, exactId);
+    const inOrganization = await this.organizationFilter(query.organization);
+    const page = queryTokens(await this.store.listTokens(), query, (record) => this.canSee(caller, record) && inOrganization(record), now, exactId);
     const records = await this.store.getTokens(page.items.map((item) => item.id));
     const items = records.filter((record): record is TokenRecord => record !== undefined && this.canSee(caller, record));
     return { items: items.map((record) => viewOfToken(record, now)), total: page.total, nextCursor: page.nextCursor };
+  }
+
+  /** `organization=`: tokens on its repositories or its `@org` scope (a token on `*` is in none). */
+  private async organizationFilter(organization: string | undefined): Promise<(record: Pick<TokenRecord, 'repository'>) => boolean> {
+    if (organization === undefined) return () => true;
+    const inside = new Set((await this.store.listRepositories()).filter((repo) => organizationOf(repo) === organization).map((repo) => repo.name));
+    return (record) => inside.has(record.repository) || record.repository === organizationScope(organization);
   }
 
   async get(caller: Caller, id: string): Promise<TokenView> {

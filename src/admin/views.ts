@@ -1,5 +1,5 @@
-import { combineGrants, iso, isLent, shownStatusAt, type HistoryEntry, type RepositoryRecord, type TeamRecord, type TokenRecord, type UserRecord } from '../tokens/record.js';
-import type { RepositoryView, TeamView, TokenView, UserView } from './schemas.js';
+import { combineGrants, iso, isLent, organizationOf, shownStatusAt, tokenOrganization, type OrganizationRecord, type HistoryEntry, type RepositoryRecord, type TeamRecord, type TokenRecord, type UserRecord } from '../tokens/record.js';
+import type { OrganizationView, RepositoryView, TeamView, TokenView, UserView } from './schemas.js';
 
 // Records as the API shows them, typed by the schemas that describe them in the OpenAPI document.
 
@@ -28,6 +28,7 @@ export const viewOfToken = (record: TokenRecord, now: number): TokenView => ({
   selfRotate: record.selfRotate === true,
   allowFrom: record.allowFrom ?? [],
   labels: record.labels ?? {},
+  organization: tokenOrganization(record),
 });
 
 /** A user with their teams and the grants their personal tokens meet (own ∪ teams'). */
@@ -43,6 +44,7 @@ export const viewOfUser = (user: UserRecord, teams: readonly TeamRecord[]): User
 
 export const viewOfTeam = (team: TeamRecord): TeamView => ({
   name: team.name,
+  organization: organizationOf(team),
   members: team.members,
   grants: team.grants,
   createdAt: iso(team.createdAt),
@@ -54,6 +56,15 @@ export const viewOfRepository = (repo: RepositoryRecord): RepositoryView => ({
   createdAt: iso(repo.createdAt),
   createdBy: repo.createdBy,
   limits: repo.limits ?? null,
+  organization: organizationOf(repo),
+});
+
+export const viewOfOrganization = (org: OrganizationRecord): OrganizationView => ({
+  name: org.name,
+  displayName: org.displayName,
+  createdAt: iso(org.createdAt),
+  createdBy: org.createdBy,
+  updatedAt: iso(org.updatedAt),
 });
 
 /** Whether a history change changed nothing: `null -> null` (a creation's empty user, expiry or parent). */

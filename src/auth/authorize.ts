@@ -1,4 +1,4 @@
-import { ALL_REPOSITORIES, isExpired, rightsIn, type Grants, type Right, type TokenRecord } from '../tokens/record.js';
+import { ALL_REPOSITORIES, isExpired, organizationScope, rightsIn, scopedOrganization, type Grants, type Right, type TokenRecord } from '../tokens/record.js';
 import { deny, type Decision } from './decision.js';
 
 /** One maker up a lent token's line: what the limiter needs to spend from its budgets too. */
@@ -21,6 +21,19 @@ export interface Identity {
    * or a client certificate standing as a personal token on `*` of its mapped user.
    */
   readonly workload?: WorkloadFacts;
+  /**
+   * Where the token's scope or grants name an organization (`@acme`): those organizations and
+   * the organization of each of their repositories, read with the token on a cache miss and
+   * dropped with it (docs/organizations.md). Absent: it names none.
+   */
+  readonly organizations?: OrganizationReach;
+}
+
+/** The organizations an identity names, and which repository belongs to which of them. */
+export interface OrganizationReach {
+  readonly named: ReadonlySet<string>;
+  /** repository -> organization, for the repositories of the named organizations only. */
+  readonly repositories: ReadonlyMap<string, string>;
 }
 
 /** What a workload identity was verified as: shown in the access log, never the credential itself. */
@@ -32,8 +45,15 @@ export interface WorkloadFacts {
   readonly teams: readonly string[];
 }
 
-/** True when a token scoped to `scope` reaches `repository`. */
-export const covers = (scope: string, repository: string): boolean => scope === ALL_REPOSITORIES || scope === repository;
+/**
+ * True when a token scoped to `scope` reaches `repository` (a repository, `*` or `@org`): `*`
+ * reaches all, `@acme` every repository `reach` places in acme.
+ */
+export function covers(scope: string, repository: string, reach?: OrganizationReach): boolean {
+  if (scope === ALL_REPOSITORIES || scope === repository) return true;
+  const organization = scopedOrganization(scope);
+  return organization !== undefined && reach?.repositories.get(repository) === organization;
+}
 
 /**
  * Decides whether `identity` may use `right` on `repository` (undefined: the route names none,
@@ -45,21 +65,26 @@ export function authorize(identity: Identity, right: Right, repository: string |
   if (record.status !== 'active' || isExpired(record, now)) return deny('invalid_token');
   if (identity.isUserDisabled === true) return deny('user_disabled');
   const target = repository ?? record.repository;
-  if (!covers(record.repository, target)) return deny('insufficient_scope');
+  if (!covers(record.repository, target, identity.organizations)) return deny('insufficient_scope');
   if (!record.rights.includes(right)) return deny('insufficient_scope');
-  if (record.kind === 'personal' && !isGranted(identity.grants ?? {}, target, right)) return deny('insufficient_scope');
+  if (record.kind === 'personal' && !isGranted(identity.grants ?? {}, target, right, identity.organizations)) return deny('insufficient_scope');
   return { allowed: true, repository: target, right };
 }
 
-/** True when the grants give `right` on `repository`, directly or through `*`. */
-export function isGranted(grants: Grants, repository: string, right: Right): boolean {
-  return (rightsIn(grants, repository)?.includes(right) ?? false) || (rightsIn(grants, ALL_REPOSITORIES)?.includes(right) ?? false);
+/** True when the grants give `right` on `repository`, directly, through its organization (`@acme`) or through `*`. */
+export function isGranted(grants: Grants, repository: string, right: Right, reach?: OrganizationReach): boolean {
+  const organization = reach?.repositories.get(repository);
+  return (
+    (rightsIn(grants, repository)?.includes(right) ?? false) ||
+    (organization !== undefined && (rightsIn(grants, organizationScope(organization))?.includes(right) ?? false)) ||
+    (rightsIn(grants, ALL_REPOSITORIES)?.includes(right) ?? false)
+  );
 }
 
 /** The rights a token really holds on a repository right now. */
 export function effectiveRights(identity: Identity, repository: string): Right[] {
   const record = identity.record;
-  if (!covers(record.repository, repository)) return [];
+  if (!covers(record.repository, repository, identity.organizations)) return [];
   if (record.kind !== 'personal') return [...record.rights];
-  return record.rights.filter((right) => isGranted(identity.grants ?? {}, repository, right));
+  return record.rights.filter((right) => isGranted(identity.grants ?? {}, repository, right, identity.organizations));
 }

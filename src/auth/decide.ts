@@ -15,6 +15,7 @@ import { findToken, HEADER_ONLY, removeProtocolToken, withoutQueryToken, type To
 import type { TokenCache } from './token-cache.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { LimitRefusal, TokenBudget } from '../limits/token-budget.js';
+import type { ExchangeTrace } from '../tracing/tracing.js';
 
 /** Longest request target accepted (RFC 9112 §3 recommends supporting at least 8000 octets). */
 export const MAX_TARGET_LENGTH = 8192;
@@ -74,6 +75,10 @@ export interface Judged extends UseSource {
    * slot back exactly once when it ends, however it ends (streamEnded).
    */
   limited: TokenBudget | undefined;
+  /** Set by the step: the pattern of the route matched, for the exchange's span (docs/tracing.md). */
+  route?: string | undefined;
+  /** The exchange's trace (docs/tracing.md): a cache miss's store lookup gets a span under it. */
+  readonly trace?: ExchangeTrace;
 }
 
 /** Where the step reports its verdict. Called exactly once per `decide`, unless the caller left. */
@@ -181,6 +186,8 @@ export class DecisionStep {
     // route's (other case, encoding, `;` parameters, merged slashes) is refused, not matched.
     if (routes.isAmbiguous(target)) return verdicts.refused(request, 'ambiguous_path', 'none');
     const match = routes.match(target);
+    // TRACING: the span names the route's pattern, never the path's ids or its query.
+    if (match !== undefined) request.route = match.route.path;
 
     if (match?.route.isPublic) {
       const right = rightFor(match.route, request.method, request.isUpgrade === true);
@@ -194,9 +201,15 @@ export class DecisionStep {
     const identity = this.authenticate(found, request);
     if (identity instanceof Promise) {
       // Cache miss: the only path that waits, and the only one that allocates a promise.
+      // TRACING: the lookup's span, under the exchange's (a no-op while tracing is off).
+      const lookup = request.trace?.storeLookup();
       identity.then(
-        (settled) => this.authorized(request, match, settled, verdicts),
+        (settled) => {
+          lookup?.end(settled === 'store_unavailable');
+          this.authorized(request, match, settled, verdicts);
+        },
         () => {
+          lookup?.end(true);
           if (!request.isDone) verdicts.refused(request, 'store_unavailable', 'none');
         },
       );

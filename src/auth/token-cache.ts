@@ -2,10 +2,11 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { Directory, Invalidation, InvalidationListener, TokenRecords } from '../store/token-store.js';
 
-/** What the cache reads on a miss: the token, and its user's and teams' grants. */
-export type CacheStore = Pick<TokenRecords, 'getToken'> & Pick<Directory, 'getUser' | 'getTeam' | 'teamsOf'>;
+/** What the cache reads on a miss: the token, its user's and teams' grants, and the repositories an `@org` grant covers. */
+export type CacheStore = Pick<TokenRecords, 'getToken'> & Pick<Directory, 'getUser' | 'getTeam' | 'teamsOf' | 'listRepositories'>;
 import { hashesEqual, idFromHash } from '../tokens/secret.js';
 import type { Identity, LineMaker, WorkloadFacts } from './authorize.js';
+import { reachesInto, withOrganizations } from './organization-reach.js';
 import { ALL_REPOSITORIES, combineGrants, isLent, RIGHTS, type Grants, type TeamRecord, type TokenRecord } from '../tokens/record.js';
 
 /** What one lookup reports: where the answer came from and how long it took. */
@@ -171,6 +172,7 @@ export class TokenCache implements InvalidationListener {
           identity = isLent(record) ? { ...base, line: await lineOf(store, record) } : base;
         }
       }
+      if (identity !== undefined) identity = await withOrganizations(store, identity);
     } catch {
       observer.storeError('getToken');
       return this.staleOrUnavailable(id, hash);
@@ -223,6 +225,13 @@ export class TokenCache implements InvalidationListener {
     for (const id of doomed) this.entries.delete(id);
   }
 
+  /** Drops every identity resolved through these organizations (`@org`): a repository came into or left one. */
+  evictOrganizations(organizations: readonly string[]): void {
+    this.epoch++;
+    const doomed = [...this.entries.entries()].filter(([, entry]) => reachesInto(entry.identity, organizations)).map(([id]) => id);
+    for (const id of doomed) this.entries.delete(id);
+  }
+
   clear(): void {
     this.epoch++;
     this.entries.clear();
@@ -234,6 +243,7 @@ export class TokenCache implements InvalidationListener {
     if (message.type === 'tokens') this.evict(message.ids);
     else if (message.type === 'user') this.evictUsers([message.user]);
     else if (message.type === 'users') this.evictUsers(message.users, true);
+    else if (message.type === 'organizations') this.evictOrganizations(message.organizations);
     else this.clear();
   }
 

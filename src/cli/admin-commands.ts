@@ -4,6 +4,7 @@ import { COMMON_OPTIONS, type Command } from './command.js';
 import { NEEDS_YES, type Prompter } from './confirm.js';
 import { CliFailure } from './failure.js';
 import { REPO_COMMANDS, TEAM_COMMANDS, USER_COMMANDS } from './directory-commands.js';
+import { ORG_COMMANDS } from './organization-commands.js';
 import { optionsHelp } from './options.js';
 import { outputFrom, type Output } from './output.js';
 import { didYouMean } from './suggest.js';
@@ -19,6 +20,7 @@ export const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>
   user: USER_COMMANDS,
   team: TEAM_COMMANDS,
   repo: REPO_COMMANDS,
+  org: ORG_COMMANDS,
 };
 
 /** Top-level commands that talk to the admin API. */

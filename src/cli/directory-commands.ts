@@ -7,6 +7,7 @@ import { emit, type Output } from './output.js';
 import { relativeTime, renderTable } from './table.js';
 import { showHistory } from './token-commands.js';
 import { visible } from './terminal-text.js';
+import { orgQuery } from './organization-commands.js';
 
 const NAMED: Command['outputs'] = ['table', 'json', 'yaml', 'name'];
 
@@ -42,8 +43,8 @@ function showTeams(o: Output, teams: TeamView[], raw: unknown): void {
     raw,
     () =>
       renderTable(
-        ['name', 'members', 'grants', 'created', 'updated'],
-        teams.map((t) => [t.name, t.members.join(',') || '-', grantsText(t.grants), relativeTime(t.createdAt, now), relativeTime(t.updatedAt, now)]),
+        ['name', 'organization', 'members', 'grants', 'created', 'updated'],
+        teams.map((t) => [t.name, t.organization, t.members.join(',') || '-', grantsText(t.grants), relativeTime(t.createdAt, now), relativeTime(t.updatedAt, now)]),
         { width: o.width },
       ),
     () => teams.map((t) => t.name),
@@ -54,8 +55,8 @@ function showRepositories(o: Output, repos: RepositoryView[], raw: unknown): voi
   const now = Date.now();
   // The default limits column only where some repository has them.
   const hasLimits = repos.some((r) => r.limits);
-  const header = ['name', 'created', 'by', ...(hasLimits ? ['default limits'] : [])];
-  const rows = repos.map((r) => [r.name, relativeTime(r.createdAt, now), r.createdBy, ...(hasLimits ? [describeLimits(r.limits)] : [])]);
+  const header = ['name', 'organization', 'created', 'by', ...(hasLimits ? ['default limits'] : [])];
+  const rows = repos.map((r) => [r.name, r.organization, relativeTime(r.createdAt, now), r.createdBy, ...(hasLimits ? [describeLimits(r.limits)] : [])]);
   emit(o, raw, () => renderTable(header, rows, { width: o.width }), () => repos.map((r) => r.name));
 }
 
@@ -64,12 +65,12 @@ function listCommand<T>(group: string, summary: string, path: string, show: (o: 
   return {
     usage: `${group} list`,
     summary,
-    options: [],
+    options: ['org'],
     outputs: NAMED,
     positional: 0,
-    examples: [`tollgate ${group} list`, `tollgate ${group} list -o yaml`],
-    async run({ client, o }) {
-      const page = await client.call<{ items: T[] }>('GET', path);
+    examples: [`tollgate ${group} list`, `tollgate ${group} list --org acme -o yaml`],
+    async run({ args, client, o }) {
+      const page = await client.call<{ items: T[] }>('GET', `${path}${orgQuery(args.values)}`);
       show(o, page.items, page);
     },
   };
@@ -149,13 +150,14 @@ export const USER_COMMANDS: Record<string, Command> = {
 export const TEAM_COMMANDS: Record<string, Command> = {
   create: {
     usage: 'team create NAME',
-    summary: "add a team; its members' personal tokens hold its grants at once",
-    options: ['member', 'grant'],
+    summary: "add a team (in one organization: --org, default default); its members' personal tokens hold its grants at once",
+    options: ['member', 'grant', 'org'],
     outputs: NAMED,
     positional: 1,
-    examples: ['tollgate team create platform --member alice --member bob --grant sensors=query,stream'],
+    examples: ['tollgate team create platform --member alice --member bob --grant sensors=query,stream', 'tollgate team create acme-ops --org acme --grant @acme=query'],
     async run({ args, client, o }) {
-      const team = await client.call<TeamView>('POST', '/v1/teams', { name: args.positional[0], members: args.lists.get('member') ?? [], grants: grantsFrom(args) });
+      const org = args.values.get('org');
+      const team = await client.call<TeamView>('POST', '/v1/teams', { name: args.positional[0], members: args.lists.get('member') ?? [], grants: grantsFrom(args), ...(org === undefined ? {} : { organization: org }) });
       showTeams(o, [team], team);
     },
   },
@@ -197,13 +199,14 @@ export const TEAM_COMMANDS: Record<string, Command> = {
 export const REPO_COMMANDS: Record<string, Command> = {
   create: {
     usage: 'repo create NAME',
-    summary: 'add a repository',
-    options: [],
+    summary: 'add a repository (in one organization for ever: --org, default default)',
+    options: ['org'],
     outputs: NAMED,
     positional: 1,
-    examples: ['tollgate repo create sensors'],
+    examples: ['tollgate repo create sensors', 'tollgate repo create acme-sensors --org acme'],
     async run({ args, client, o }) {
-      const repo = await client.call<RepositoryView>('POST', '/v1/repositories', { name: args.positional[0] });
+      const org = args.values.get('org');
+      const repo = await client.call<RepositoryView>('POST', '/v1/repositories', { name: args.positional[0], ...(org === undefined ? {} : { organization: org }) });
       showRepositories(o, [repo], repo);
     },
   },

@@ -10,7 +10,7 @@ import { LOCAL_COMMANDS, runLocal, version } from './local-commands.js';
 
 // Commands are imported when run, so `tollgate token list` does not load the proxy, Redis
 // client and metrics it never uses (half the start-up time of a short CLI call).
-const ADMIN_GROUPS = ['token', 'user', 'team', 'repo'];
+const ADMIN_GROUPS = ['token', 'user', 'team', 'repo', 'org'];
 const ADMIN_SINGLE = ['whoami'];
 
 

@@ -63,7 +63,8 @@ const grantCheck = (value: string) => {
   const eq = value.indexOf('=');
   if (eq <= 0) return `expected REPOSITORY=RIGHT[,RIGHT] such as sensors=query,stream, got ${JSON.stringify(value)}`;
   const repository = value.slice(0, eq);
-  if (repository !== '*' && !NAME.test(repository)) return `${JSON.stringify(repository)} is not a repository name (a-z, 0-9, . _ -)`;
+  const bare = repository.startsWith('@') ? repository.slice(1) : repository;
+  if (repository !== '*' && !NAME.test(bare)) return `${JSON.stringify(repository)} is not a repository name or @organization (a-z, 0-9, . _ -)`;
   return rightsCheck(value.slice(eq + 1));
 };
 
@@ -92,7 +93,9 @@ export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef
   ['wide', { kind: 'flag', help: 'same as -o wide' }],
   ['yes', { kind: 'flag', short: 'y', help: 'go ahead without asking first (needed when stdin is not a terminal)' }],
   ['name', { kind: 'value', value: 'NAME', help: "the token's name", example: 'ci-loader' }],
-  ['repository', { kind: 'value', value: 'REPOSITORY', help: 'a repository name, or * for all', example: 'sensors' }],
+  ['repository', { kind: 'value', value: 'REPOSITORY', help: 'a repository name, @ORGANIZATION for every repository of one, or * for all', example: 'sensors' }],
+  ['org', { kind: 'value', value: 'ORGANIZATION', help: 'list commands: only what belongs to this organization; repo create and team create: the organization it belongs to (default: default)', example: 'acme' }],
+  ['display-name', { kind: 'value', value: 'TEXT', help: "an organization's display name", example: 'Acme Inc' }],
   ['rights', { kind: 'value', value: 'RIGHT[,RIGHT]', help: 'comma separated', choices: undefined, check: rightsCheck, example: 'query,stream' }],
   ['kind', { kind: 'value', value: 'KIND', help: 'the kind of token (token create: default repository)', choices: ['repository', 'personal'], example: 'personal' }],
   ['disabled', { kind: 'value', value: 'BOOL', help: 'user edit: true refuses all the user\'s tokens and workload identities, false enables them again', choices: ['true', 'false'], example: 'true' }],

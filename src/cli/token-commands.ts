@@ -66,7 +66,8 @@ export function tokenFields(o: Output, token: TokenView, now = Date.now()): stri
     ['name', t.name],
     ['kind', t.kind],
     ...(t.user ? [['user', t.user] as [string, string]] : []),
-    ['repository', t.repository === '*' ? '* (all repositories)' : t.repository],
+    ['repository', t.repository === '*' ? '* (all repositories)' : t.repository.startsWith('@') ? `${t.repository} (every repository of ${t.repository.slice(1)})` : t.repository],
+    ...(t.organization ? [['organization', t.organization] as [string, string]] : []),
     ['rights', t.rights.join(',') || '-'],
     ['status', t.status === 'rolled' && t.rolledTo ? `rolled into ${t.rolledTo}; this secret works until ${t.expiresAt ? absoluteTime(t.expiresAt) : 'its expiry'}` : t.status],
     ['prefix', `${t.prefix}…`],
@@ -265,7 +266,7 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
   list: {
     usage: 'token list',
     summary: 'list and search tokens; --expiring 7d: active tokens that expire within 7 days; -o wide adds last use (time, address, User-Agent) and parent',
-    options: ['search', 'q', 'status', 'kind', 'repository', 'user', 'label', 'expiring', 'sort', 'limit', 'cursor', 'wide'],
+    options: ['search', 'q', 'status', 'kind', 'repository', 'org', 'user', 'label', 'expiring', 'sort', 'limit', 'cursor', 'wide'],
     outputs: ALL_FORMATS,
     positional: 0,
     examples: ['tollgate token list --search ingest --sort repository,-createdAt', 'tollgate token list --expiring 2w -o wide', 'tollgate token list --status revoked -o name | xargs tollgate token delete --yes'],
@@ -277,6 +278,7 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
       for (const name of ['status', 'kind', 'repository', 'user', 'sort', 'limit', 'cursor']) {
         if (args.values.has(name)) query.set(name, args.values.get(name)!);
       }
+      if (args.values.has('org')) query.set('organization', args.values.get('org')!);
       if (args.values.has('expiring')) query.set('expiresWithin', cliDuration(args.values.get('expiring')!)!);
       const labels = args.lists.get('label') ?? [];
       if (labels.length > 1) throw new UsageError('token list takes one --label KEY=VALUE');

@@ -2,7 +2,7 @@
 // (main.ts runs the command line when imported).
 
 /** Every first word `tollgate` takes: what a mistyped one is compared with. */
-export const TOP_COMMANDS = ['serve', 'init-admin', 'reconcile', 'demo', 'completion', 'whoami', 'token', 'user', 'team', 'repo', 'events', 'help', 'version'];
+export const TOP_COMMANDS = ['serve', 'init-admin', 'reconcile', 'demo', 'completion', 'whoami', 'token', 'user', 'team', 'repo', 'org', 'events', 'help', 'version'];
 
 /** `tollgate --help`: every command, grouped; wrapped to the terminal by the caller. */
 export const TOP_HELP = `Usage: tollgate <command> [options]
@@ -24,6 +24,8 @@ The admin API, with TOLLGATE_TOKEN (and --admin-url or TOLLGATE_ADMIN_URL); -o t
                           teams: members and the grants they share
   repo create|list|limits|delete
                           repositories; limits: the default limits of their tokens
+  org create|list|show|edit|delete
+                          organizations: tenants above repositories, with their own admins (--org on list commands)
   events                  recent events and their webhook deliveries (--type T, --limit N)
 
 tollgate <command> --help lists a command's options, their allowed values and examples (tollgate token --help: the token commands); tollgate --version prints the version.

@@ -69,4 +69,8 @@ export const DEFAULTS = {
   // jwt: a list of {issuer, audiences, jwksUri?, algorithms?, clockSkew?, user?, teams?}.
   identity: { jwt: [], mtls: { clientCa: '', required: false, user: 'sa-{spiffe.ns}-{spiffe.sa}' } },
   log: { level: 'info' },
+  // OpenTelemetry traces (docs/tracing.md): off while the endpoint is "" (then nothing of the SDK is loaded).
+  // endpoint: the collector's OTLP/HTTP base URL (http://otel-collector:4318); headers: sent with each export.
+  // sampleRatio: share of new traces recorded; a request's own traceparent decides for its trace.
+  telemetry: { otlp: { endpoint: '', headers: {} }, sampleRatio: 0.01, serviceName: 'tollgate' },
 };

@@ -43,7 +43,8 @@ export function envName(path: readonly string[]): string {
 
 function leaves(tree: Tree, prefix: string[] = [], out: string[][] = []): string[][] {
   for (const [key, value] of Object.entries(tree)) {
-    if (isTree(value)) leaves(value, [...prefix, key], out);
+    // An empty map (telemetry.otlp.headers) is one key the environment sets whole, as YAML.
+    if (isTree(value) && Object.keys(value).length > 0) leaves(value, [...prefix, key], out);
     else out.push([...prefix, key]);
   }
   return out;

@@ -395,6 +395,60 @@ for (const [schema, accepts] of [
   z.globalRegistry.add(schema, { accepts } satisfies KeyMeta);
 }
 
+/** `telemetry.otlp.endpoint`: "" (tracing off) or the collector's OTLP/HTTP base URL. */
+const otlpEndpoint = z.unknown().transform((value, ctx) => {
+  if (value === '') return '';
+  try {
+    if (typeof value !== 'string') throw new Error();
+    const url = new URL(value);
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username || url.password) throw new Error();
+    return value;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `expected "" (off) or an http:// or https:// URL such as http://otel-collector:4318 (no query, no credentials: put them in telemetry.otlp.headers), got ${describe(value)}` });
+    return z.NEVER;
+  }
+});
+
+/** A header name (RFC 9110 §5.1 token) to a value with no line break: sent with every export. */
+const otlpHeaders = z.unknown().transform((value, ctx): Record<string, string> => {
+  const isMap = typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isMap) {
+    ctx.addIssue({ code: 'custom', message: `expected a map of header names to values such as { authorization: "Bearer ..." }, got ${describe(value)}` });
+    return z.NEVER;
+  }
+  const out: Record<string, string> = {};
+  for (const [name, field] of Object.entries(value)) {
+    // The value is never echoed: it is usually a collector's API key.
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `expected a header name (letters, digits, -), got ${JSON.stringify(name)}` });
+    else if (typeof field !== 'string' || /[\r\n\0]/.test(field)) ctx.addIssue({ code: 'custom', path: [name], message: 'expected a string without line breaks' });
+    else out[name] = field;
+  }
+  return out;
+});
+
+/** `telemetry.sampleRatio`: the share of traces started here that are recorded. */
+const sampleRatio = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1) return value;
+  ctx.addIssue({ code: 'custom', message: `expected a number from 0 to 1 such as 0.01, got ${describe(value)}` });
+  return z.NEVER;
+});
+
+/** `telemetry.serviceName`: the `service.name` every span carries. */
+const serviceName = z.unknown().transform((value, ctx) => {
+  if (typeof value === 'string' && value.length >= 1 && value.length <= 255 && !/[\u0000-\u001f]/.test(value)) return value;
+  ctx.addIssue({ code: 'custom', message: `expected a name of 1 to 255 characters such as tollgate, got ${describe(value)}` });
+  return z.NEVER;
+});
+
+for (const [schema, accepts] of [
+  [otlpEndpoint, '"" (off) or an http:// or https:// URL; /v1/traces is added unless the path ends in it'],
+  [otlpHeaders, 'a map of header names to strings'],
+  [sampleRatio, 'a number from 0 to 1'],
+  [serviceName, 'a name of 1 to 255 characters'],
+] as const) {
+  z.globalRegistry.add(schema, { accepts } satisfies KeyMeta);
+}
+
 /** What one process runs (docs/kubernetes.md, "Roles"): everything, the data plane alone, or the control plane alone. */
 export const ROLES = ['all', 'proxy', 'control'] as const;
 export type Role = (typeof ROLES)[number];
@@ -530,6 +584,12 @@ export const configSchema = z.strictObject({
     }),
   }),
   log: z.strictObject({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) }),
+  // OpenTelemetry traces (docs/tracing.md): off, and the SDK never loaded, while the endpoint is "".
+  telemetry: z.strictObject({
+    otlp: z.strictObject({ endpoint: otlpEndpoint, headers: otlpHeaders }),
+    sampleRatio,
+    serviceName,
+  }),
 }).superRefine((config, ctx) => {
   // The file store is one process's journal: a proxy replica and a control replica on it would
   // each hold a copy the other never sees.

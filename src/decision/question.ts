@@ -5,6 +5,7 @@ import type { TokenBudget } from '../limits/token-budget.js';
 import type { DenyReason } from '../auth/decision.js';
 import type { CredentialLabel, RightLabel } from '../metrics/metrics.js';
 import type { Exchange } from '../proxy/exchange.js';
+import type { ExchangeTrace } from '../tracing/tracing.js';
 
 /** The request a proxy in front asks about: its method and target, before any check. */
 export interface AskedRequest {
@@ -153,6 +154,10 @@ export class Question implements Judged {
   token: Identity | undefined = undefined;
   /** Set by the step for a token with limits: the question spends a request and holds a slot only while it is answered. */
   limited: TokenBudget | undefined = undefined;
+  /** TRACING: the asking exchange's spans (docs/tracing.md). */
+  readonly trace: ExchangeTrace;
+  /** Set by the decision step: the route pattern matched, for the span. */
+  route: string | undefined = undefined;
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];
@@ -164,6 +169,7 @@ export class Question implements Judged {
     this.method = asked.method;
     this.url = asked.url;
     this.rawHeaders = exchange.rawHeaders;
+    this.trace = exchange.trace;
   }
 
   get isDone(): boolean {

@@ -14,6 +14,7 @@ import type { Right } from '../tokens/record.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
 import { allowedFields, refusalHeaders } from './answers.js';
 import { Question, readQuestion } from './question.js';
+import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 
 /** What a configuration reload may set on the decision port while it serves. */
 export type DecisionPortSettings = Pick<DecisionPortOptions, 'pathPrefix' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
@@ -32,6 +33,8 @@ export interface DecisionPortOptions {
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
+  /** TRACING: where exchanges start their spans (docs/tracing.md); absent: tracing off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -106,6 +109,8 @@ export class DecisionServer implements ConnectionHost, Verdicts<Question> {
    * about, then the shared decision step. Synchronous on a cached token.
    */
   handle(exchange: Exchange): void {
+    // TRACING: the question's server span, its parent read from the asking proxy's traceparent.
+    exchange.trace = (this.options.tracing ?? NO_TRACING).startExchange('decision', exchange.method, exchange.rawHeaders);
     exchange.requestId = requestIdFor(exchange.requestIdHeader);
     const asked = readQuestion(exchange, this.options.pathPrefix);
     const question = new Question(exchange, typeof asked === 'string' ? exchange : asked);
@@ -135,6 +140,7 @@ export class DecisionServer implements ConnectionHost, Verdicts<Question> {
       limited.streamEnded();
     }
     exchange.answeredEmpty(200, fields);
+    question.trace.finish(question, 'allowed', 200); // TRACING
     this.options.metrics.decisionAnswered('allowed');
     if (this.options.accessLog) this.log(question, 200, 'allowed', undefined);
   }
@@ -149,6 +155,7 @@ export class DecisionServer implements ConnectionHost, Verdicts<Question> {
     const denial = DENIALS[reason];
     exchange.right = right;
     exchange.refused({ status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, refusalHeaders(reason, extra));
+    question.trace.finish(question, denial.outcome, denial.status, reason); // TRACING
     this.options.metrics.decisionAnswered(denial.outcome);
     if (this.options.accessLog) this.log(question, denial.status, denial.outcome, reason);
   }
@@ -170,6 +177,9 @@ export class DecisionServer implements ConnectionHost, Verdicts<Question> {
 
   // ExchangeSink: nothing on this port is forwarded, so only an abandoned question can end here.
   finished(): void {}
-  abandoned(): void {}
+  /** The asking proxy left while its question was judged. */
+  abandoned(exchange: Exchange): void {
+    exchange.trace.finish(exchange, 'abandoned', 499); // TRACING
+  }
   upstreamFailed(): void {}
 }

@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.js';
-import { viewOfRepository, viewOfTeam, viewOfToken, viewOfUser } from '../admin/views.js';
+import { viewOfOrganization, viewOfRepository, viewOfTeam, viewOfToken, viewOfUser } from '../admin/views.js';
 import type { OutEvent } from '../store/event-log.js';
 import type { TokenStore } from '../store/token-store.js';
-import type { HistoryEntry, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
+import type { HistoryEntry, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
 import { eventId } from './signing.js';
 import type { EventType } from './webhooks.js';
 
@@ -68,6 +68,17 @@ export function emittingStore(store: TokenStore, clock: Clock, onWritten: () => 
       const before = await store.getRepository(name);
       const data = before ? viewOfRepository(before) : { name };
       return store.deleteRepository(name, [makeEvent('repository.deleted', clock.now(), data)]);
+    },
+    createOrganization(record: OrganizationRecord) {
+      return store.createOrganization(record, [makeEvent('organization.created', record.createdAt, viewOfOrganization(record), record.createdBy)]);
+    },
+    putOrganization(record: OrganizationRecord) {
+      return store.putOrganization(record, [makeEvent('organization.edited', record.updatedAt, viewOfOrganization(record))]);
+    },
+    async deleteOrganization(name: string) {
+      const before = await store.getOrganization(name);
+      const data = before ? viewOfOrganization(before) : { name };
+      return store.deleteOrganization(name, [makeEvent('organization.deleted', clock.now(), data)]);
     },
   };
   return new Proxy(store, {

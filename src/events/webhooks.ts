@@ -19,6 +19,9 @@ export const EVENT_TYPES = [
   'team.deleted',
   'repository.created',
   'repository.deleted',
+  'organization.created',
+  'organization.edited',
+  'organization.deleted',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

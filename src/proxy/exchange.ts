@@ -7,6 +7,7 @@ import type { CredentialLabel, RightLabel } from '../metrics/metrics.js';
 import { verifiedPeerCertificate } from './peer-certificate.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
 import type { TokenBudget } from '../limits/token-budget.js';
+import { NO_TRACE, type ExchangeTrace } from '../tracing/tracing.js';
 import type { ClientConnection } from './client-connection.js';
 import { dateHeaderLine, problemResponse, statusLine } from './heads.js';
 import { downstreamHeaderLines } from './headers.js';
@@ -82,6 +83,10 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   token: Identity | undefined = undefined;
   /** The token's limits, when it has any: body bytes are spent there, and its stream slot is given back at the end. */
   limited: TokenBudget | undefined = undefined;
+  /** TRACING: this exchange's spans (docs/tracing.md); the shared no-op while tracing is off. */
+  trace: ExchangeTrace = NO_TRACE;
+  /** Set by the decision step: the route pattern matched, for the span. */
+  route: string | undefined = undefined;
   /** Whether the client connection may carry another request after this one. */
   keepAlive: boolean;
   requestBytes = 0;

@@ -7,6 +7,7 @@ import { PROBLEMS } from '../http/problems.js';
 import type { Identity } from '../auth/authorize.js';
 import type { TokenSource } from '../auth/token-sources.js';
 import type { TokenBudget } from '../limits/token-budget.js';
+import { NO_TRACE, type ExchangeTrace } from '../tracing/tracing.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
 import type { CredentialLabel, EndReason, LiveProtocol, RightLabel } from '../metrics/metrics.js';
 import { verifiedPeerCertificate } from './peer-certificate.js';
@@ -49,6 +50,10 @@ export class StreamExchange implements Judged, UpstreamUser, LiveExchange {
   token: Identity | undefined = undefined;
   /** The token's limits, when it has any: body bytes are spent there; its slot goes back at the end. */
   limited: TokenBudget | undefined = undefined;
+  /** TRACING: this exchange's spans (docs/tracing.md); the shared no-op while tracing is off. */
+  trace: ExchangeTrace = NO_TRACE;
+  /** Set by the decision step: the route pattern matched, for the span. */
+  route: string | undefined = undefined;
   requestBytes = 0;
   responseBytes = 0;
   upstreamSeconds = 0;

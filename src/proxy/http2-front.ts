@@ -16,6 +16,7 @@ import { streamHead } from './http2-headers.js';
 import { HeaderBlockDeadline } from './header-block-deadline.js';
 import type { UpstreamFailure } from './upstream-errors.js';
 import type { UpstreamPool } from './upstream-pool.js';
+import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 
 /** What a configuration reload may set on the HTTP/2 front while it serves. */
 export type Http2Settings = Pick<Http2FrontOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs'>;
@@ -38,6 +39,8 @@ export interface Http2FrontOptions {
   opened?(exchange: StreamExchange): void;
   /** Called once when an exchange given to `opened` has ended, however it ended. */
   released?(exchange: StreamExchange): void;
+  /** TRACING: where exchanges start their spans (docs/tracing.md); absent: tracing off. */
+  tracing?: Tracing;
 }
 
 /** Streams one connection may have open at once (RFC 9113 §6.5.2 SETTINGS_MAX_CONCURRENT_STREAMS). */
@@ -111,6 +114,8 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
     this.headerBlocks.handedOver(stream);
     const exchange = new StreamExchange(stream, streamHead(rawHeaders), this);
     this.options.metrics.requestStarted();
+    // TRACING: the stream's server span, its parent read from the client's traceparent.
+    exchange.trace = (this.options.tracing ?? NO_TRACING).startExchange(exchange.isGrpc ? 'grpc' : 'h2', exchange.method, exchange.rawHeaders);
     exchange.requestId = requestIdFor(exchange.requestIdHeader);
     this.options.decisions.decide(exchange, this);
   }
@@ -127,6 +132,8 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
       protocol: exchange.protocol,
       identity: exchange.identity,
     });
+    // TRACING: the upstream exchange's client span; its traceparent replaces the client's.
+    exchange.trace.upstream(headers);
     exchange.forwarded();
     options.opened?.(exchange);
     if (exchange.isGrpc) return this.forwardCall(exchange, headers);
@@ -169,6 +176,7 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
     const headers = extra === undefined ? fixed : { ...fixed, ...extra };
     exchange.right = right;
     exchange.refused({ status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, headers);
+    exchange.trace.finish(exchange, denial.outcome, denial.status, reason); // TRACING
     const seconds = (performance.now() - exchange.started) / 1000;
     this.options.metrics.request(right, denial.outcome, seconds, exchange.credential);
     if (this.options.accessLog) {
@@ -181,6 +189,7 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
     const { metrics } = this.options;
     exchange.releaseLimits();
     this.options.released?.(exchange);
+    exchange.trace.finish(exchange, outcome, status); // TRACING
     const seconds = (performance.now() - exchange.started) / 1000;
     metrics.request(exchange.right, outcome, seconds, exchange.credential, exchange.liveProtocol);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestBytes, exchange.responseBytes);
@@ -207,6 +216,7 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
   /** StreamSink: the client reset the stream before it was forwarded. */
   abandoned(exchange: StreamExchange): void {
     exchange.releaseLimits();
+    exchange.trace.finish(exchange, 'abandoned', 499); // TRACING
     this.options.metrics.requestAbandoned();
   }
 

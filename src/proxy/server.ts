@@ -18,6 +18,7 @@ import { IdleSweeper } from './idle-sweeper.js';
 import type { LiveExchanges } from './live-exchanges.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { UpstreamFailure } from './upstream-errors.js';
+import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 
 /** What a configuration reload may set on the proxy port while it serves. */
 export type ProxySettings = Pick<ProxyOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
@@ -41,6 +42,8 @@ export interface ProxyOptions {
   tls?: TlsOptions;
   /** Takes HTTP/2 connections: ALPN h2 on TLS, the preface in cleartext. */
   http2?: Http2Front;
+  /** TRACING: where exchanges start their spans (docs/tracing.md); absent: tracing off. */
+  tracing?: Tracing;
 }
 
 /** The RFC 6750 challenge header of each refusal that has one, built once. */
@@ -71,6 +74,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   private readonly options: ProxyOptions;
   private readonly connections: ConnectionSet;
   private readonly idle: IdleSweeper;
+  private readonly tracing: Tracing;
 
   get draining(): boolean {
     return this.connections.draining;
@@ -78,6 +82,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
 
   constructor(options: ProxyOptions) {
     this.options = options;
+    this.tracing = options.tracing ?? NO_TRACING;
     this.connections = new ConnectionSet(options.headersTimeoutMs);
     const tls = options.tls;
     this.server = tls === undefined ? createServer({ noDelay: true }) : createTlsServer({
@@ -155,6 +160,8 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
    */
   handle(exchange: Exchange): void {
     this.options.metrics.requestStarted();
+    // TRACING: the exchange's server span, its parent read from the client's traceparent.
+    exchange.trace = this.tracing.startExchange(exchange.isUpgrade ? 'websocket' : 'http/1.1', exchange.method, exchange.rawHeaders);
     exchange.requestId = requestIdFor(exchange.requestIdHeader);
     if (exchange.expectation === 'unsupported') return this.refused(exchange, 'expectation_failed');
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400 (node:http refuses it the same way).
@@ -181,6 +188,9 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
       identity: exchange.identity,
       guarded: options.decisions.decisionFields,
     });
+    // TRACING: the upstream exchange's client span; its traceparent replaces the client's (which
+    // passes as it came while tracing is off).
+    exchange.trace.upstream(headers);
     // One string, one write: the request line and every field.
     let head = `${exchange.method} ${exchange.path} HTTP/1.1\r\n`;
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
@@ -198,6 +208,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   finished(exchange: Exchange, outcome: Outcome, status: number): void {
     const { metrics } = this.options;
     this.options.live.remove(exchange);
+    exchange.trace.finish(exchange, outcome, status); // TRACING
     const seconds = (performance.now() - exchange.started) / 1000;
     metrics.request(exchange.right, outcome, seconds, exchange.credential, exchange.liveProtocol);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestComplete ? exchange.requestBytes : 0, exchange.responseBytes);
@@ -222,6 +233,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
   /** ExchangeSink: the client left before the exchange was forwarded. */
   abandoned(exchange: Exchange): void {
     this.options.live.remove(exchange);
+    exchange.trace.finish(exchange, 'abandoned', 499); // TRACING
     this.options.metrics.requestAbandoned();
   }
 
@@ -242,6 +254,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     const headers = extra ?? (denial.outcome === 'unavailable' ? RETRY_AFTER : denial.challenge ? CHALLENGES[reason] : undefined);
     exchange.right = right;
     exchange.refused({ status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, headers);
+    exchange.trace.finish(exchange, denial.outcome, denial.status, reason); // TRACING
     const seconds = (performance.now() - exchange.started) / 1000;
     this.options.metrics.request(right, denial.outcome, seconds, exchange.credential);
     if (this.options.accessLog) {

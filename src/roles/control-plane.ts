@@ -6,6 +6,7 @@ import { createAdminServer, type AdminOptions } from '../admin/server.js';
 import type { ConfigPart } from '../config/reload.js';
 import { CONTROL_PLANE_KEYS } from './replica.js';
 import { DirectoryService } from '../admin/directory-service.js';
+import { OrganizationService } from '../admin/organization-service.js';
 import { Invalidator, type LocalEviction } from '../admin/invalidator.js';
 import { LeakBudget } from '../admin/leak-budget.js';
 import { TokenService } from '../admin/token-service.js';
@@ -15,6 +16,7 @@ import { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { TokenStore } from '../store/token-store.js';
+import type { Tracing } from '../tracing/tracing.js';
 
 export interface ControlPlaneParts {
   config: Config;
@@ -30,6 +32,8 @@ export interface ControlPlaneParts {
   limits?: Limiter;
   /** True once shutdown began: /readyz answers 503 from then on. */
   isDraining: () => boolean;
+  /** Spans for admin calls (docs/tracing.md); absent: tracing off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -49,7 +53,7 @@ export class ControlPlane {
   /** What the admin server reads per request; a reload sets its fields anew. */
   private readonly adminOptions: AdminOptions;
 
-  constructor({ config, store, cache, metrics, logger, clock, fetcher, eviction, limits, isDraining }: ControlPlaneParts) {
+  constructor({ config, store, cache, metrics, logger, clock, fetcher, eviction, limits, isDraining, tracing }: ControlPlaneParts) {
     this.outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
     const events = this.outbox;
     // Every change the admin services write carries its event, webhooks or not: the audit log,
@@ -66,6 +70,7 @@ export class ControlPlane {
       cache,
       tokens: this.tokens,
       directory: this.directory,
+      organizations: new OrganizationService({ store: adminStore, clock }),
       leakBudget: new LeakBudget(clock),
       outbox: events,
       settings: { maxTokenLifetimeMs: config.admin.maxTokenLifetime, expiringNoticeMs: config.events.expiringNotice },
@@ -76,6 +81,7 @@ export class ControlPlane {
       isDraining,
       limits: this.limits,
       timeouts: { headersMs: config.admin.timeouts.headers, requestMs: config.admin.timeouts.request },
+      tracing,
     };
     this.admin = createAdminServer(this.adminOptions);
   }

@@ -20,6 +20,7 @@ import type { ConfigPart } from '../config/reload.js';
 import type { Directory, Invalidation, TokenStore } from '../store/token-store.js';
 import type { WorkloadIdentity } from '../identity/workload-identity.js';
 import { listen } from './replica.js';
+import type { Tracing } from '../tracing/tracing.js';
 
 export interface DataPlaneParts {
   config: Config;
@@ -30,6 +31,8 @@ export interface DataPlaneParts {
   clock: Clock;
   /** JWT and client-certificate identities (docs/workload-identity.md), when configured. */
   workload?: WorkloadIdentity;
+  /** Spans for each exchange on every port (docs/tracing.md); absent: tracing off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -86,6 +89,7 @@ export class DataPlane {
       // The same slowloris bound as the HTTP/1.1 head's, from HEADERS to END_HEADERS.
       headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
       refusalHeaders,
+      tracing: parts.tracing,
     });
     const front = {
       metrics,
@@ -96,6 +100,7 @@ export class DataPlane {
       headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
       idleTimeoutMs: config.proxy.timeouts.idle,
       maxConnections: config.proxy.maxConnections,
+      tracing: parts.tracing,
     };
     this.http2 = http2;
     const tls = this.tls === undefined ? undefined : { ...this.tls.options, ...parts.workload?.clientTls };

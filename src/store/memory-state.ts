@@ -1,6 +1,6 @@
 import type { OutEvent } from './event-log.js';
 import { EventState, type EventChange } from './event-state.js';
-import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
+import type { HistoryEntry, LastUse, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
 
 /** One change to the model: what the memory store applies and the file store journals. */
 export type Change = (
@@ -14,6 +14,8 @@ export type Change = (
   | { op: 'teamHistory'; name: string; entries: HistoryEntry[] }
   | { op: 'repository'; record: RepositoryRecord }
   | { op: 'deleteRepository'; name: string }
+  | { op: 'organization'; record: OrganizationRecord }
+  | { op: 'deleteOrganization'; name: string }
   | { op: 'user'; record: UserRecord }
   | { op: 'deleteUser'; name: string }
   // The two below appear only in a compacted journal: state without the history that led to it.
@@ -42,6 +44,8 @@ export class MemoryState {
   readonly tokens = new Map<string, TokenRecord>();
   readonly histories = new Map<string, HistoryEntry[]>();
   readonly repositories = new Map<string, RepositoryRecord>();
+  /** Organizations written so far; `default` is here only once edited (the store reads it as present regardless). */
+  readonly organizations = new Map<string, OrganizationRecord>();
   readonly users = new Map<string, UserRecord>();
   readonly teams = new Map<string, TeamRecord>();
   readonly teamHistories = new Map<string, HistoryEntry[]>();
@@ -100,6 +104,12 @@ export class MemoryState {
       case 'deleteRepository':
         this.repositories.delete(change.name);
         break;
+      case 'organization':
+        this.organizations.set(change.record.name, structuredClone(change.record));
+        break;
+      case 'deleteOrganization':
+        this.organizations.delete(change.name);
+        break;
       case 'user':
         this.users.set(change.record.name, structuredClone(change.record));
         break;
@@ -117,6 +127,7 @@ export class MemoryState {
 
   /** The changes that rebuild this state from nothing: what a compacted journal holds. */
   *snapshot(): Generator<Change> {
+    for (const record of this.organizations.values()) yield { op: 'organization', record };
     for (const record of this.repositories.values()) yield { op: 'repository', record };
     for (const record of this.users.values()) yield { op: 'user', record };
     for (const [name, entries] of this.teamHistories) yield { op: 'teamHistory', name, entries };

@@ -1,5 +1,5 @@
-import { statusAt, type HistoryEntry, type LastUse, type RepositoryRecord, type TeamRecord, type TokenRecord, type TokenSummary, type UserRecord } from '../tokens/record.js';
-import type { BudgetGrant, BudgetKey, BudgetTake, Invalidation, InvalidationListener, TokenCount, TokenStore, WriteOutcome } from './token-store.js';
+import { DEFAULT_ORGANIZATION, defaultOrganization, organizationOf, statusAt, type OrganizationRecord, type HistoryEntry, type LastUse, type RepositoryRecord, type TeamRecord, type TokenRecord, type TokenSummary, type UserRecord } from '../tokens/record.js';
+import type { BudgetGrant, BudgetKey, BudgetTake, Invalidation, InvalidationListener, OrganizationDeleteOutcome, TokenCount, TokenStore, WriteOutcome } from './token-store.js';
 import { BudgetCounters } from './budget-counters.js';
 import { MemoryState, type Change } from './memory-state.js';
 import { settled, type Attempt, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
@@ -157,7 +157,7 @@ export class MemoryStore implements TokenStore {
 
   createRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
     return this.exclusive(async () => {
-      if (this.state.repositories.has(record.name)) return false;
+      if (this.state.repositories.has(record.name) || !this.hasOrganization(organizationOf(record))) return false;
       await this.commit({ op: 'repository', record, ...withEvents(events) });
       return true;
     });
@@ -185,6 +185,50 @@ export class MemoryStore implements TokenStore {
       if (!this.state.repositories.has(name)) return false;
       await this.commit({ op: 'deleteRepository', name, ...withEvents(events) });
       return true;
+    });
+  }
+
+  // Organizations: `default` is present without being written; a delete checks for repositories
+  // in the same exclusive step as the write, so no repository lands in an organization being removed.
+
+  private hasOrganization(name: string): boolean {
+    return name === DEFAULT_ORGANIZATION || this.state.organizations.has(name);
+  }
+
+  createOrganization(record: OrganizationRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (this.hasOrganization(record.name)) return false;
+      await this.commit({ op: 'organization', record, ...withEvents(events) });
+      return true;
+    });
+  }
+
+  putOrganization(record: OrganizationRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (!this.hasOrganization(record.name)) return false;
+      await this.commit({ op: 'organization', record, ...withEvents(events) });
+      return true;
+    });
+  }
+
+  async getOrganization(name: string): Promise<OrganizationRecord | undefined> {
+    const record = this.state.organizations.get(name);
+    if (record) return copy(record);
+    return name === DEFAULT_ORGANIZATION ? defaultOrganization() : undefined;
+  }
+
+  async listOrganizations(): Promise<OrganizationRecord[]> {
+    const all = [...this.state.organizations.values()].map(copy);
+    return this.state.organizations.has(DEFAULT_ORGANIZATION) ? all : [defaultOrganization(), ...all];
+  }
+
+  deleteOrganization(name: string, events?: readonly OutEvent[]): Promise<OrganizationDeleteOutcome> {
+    return this.exclusive(async (): Promise<OrganizationDeleteOutcome> => {
+      if (name === DEFAULT_ORGANIZATION) return 'not-empty';
+      if (!this.state.organizations.has(name)) return 'missing';
+      for (const repository of this.state.repositories.values()) if (organizationOf(repository) === name) return 'not-empty';
+      await this.commit({ op: 'deleteOrganization', name, ...withEvents(events) });
+      return 'deleted';
     });
   }
 

@@ -31,6 +31,7 @@ export function toFields(record: TokenRecord): string[] {
     'selfRotate', record.selfRotate ? '1' : '',
     'allowFrom', record.allowFrom && record.allowFrom.length > 0 ? record.allowFrom.join(',') : '',
     'labels', record.labels && Object.keys(record.labels).length > 0 ? JSON.stringify(record.labels) : '',
+    'organization', record.organization ?? '',
   ];
 }
 
@@ -84,6 +85,7 @@ export function fromFields(fields: Record<string, string>): TokenRecord | undefi
     ...(fields.selfRotate === '1' ? { selfRotate: true } : {}),
     ...(fields.allowFrom ? { allowFrom: fields.allowFrom.split(',') } : {}),
     ...(fields.labels ? { labels: JSON.parse(fields.labels) as Record<string, string> } : {}),
+    ...(fields.organization ? { organization: fields.organization } : {}),
   };
 }
 

@@ -53,6 +53,15 @@ export class RedisKeys {
     return `${this.prefix}repositories`;
   }
 
+  /**
+   * Organizations: one hash in the slot of `repositories` (a hash tag naming that whole key,
+   * unless the prefix carries a tag of its own, which then holds every key), so creating a
+   * repository and deleting an organization check each other in one script on a Cluster too.
+   */
+  get organizations(): string {
+    return this.prefix.includes('{') ? `${this.prefix}organizations` : `{${this.repositories}}:organizations`;
+  }
+
   get teams(): string {
     return `${this.prefix}teams`;
   }

@@ -68,6 +68,40 @@ end
 return changed`;
 
 /**
+ * Organizations and the one repository write that depends on them (docs/organizations.md), in one
+ * script so a repository never lands in an organization being deleted. KEYS: organizations,
+ * repositories (the same slot: see RedisKeys.organizations), stream (organizations again on
+ * Cluster, where the events follow the write). ARGV after the events: op, name, value, then the
+ * repository's organization (create-repository) and the name of the default organization.
+ * Returns 1 when written, 0 when refused (taken, missing), 2 when an organization to delete
+ * still holds a repository.
+ */
+export const ORGANIZATION = `local STREAM = KEYS[3]
+${EMIT}
+local op, name, value, org, default = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local function exists(o) return o == default or redis.call('HEXISTS', KEYS[1], o) == 1 end
+if op == 'create-organization' then
+  if exists(name) then return 0 end
+  redis.call('HSET', KEYS[1], name, value)
+elseif op == 'put-organization' then
+  if not exists(name) then return 0 end
+  redis.call('HSET', KEYS[1], name, value)
+elseif op == 'delete-organization' then
+  if name == default then return 2 end
+  if redis.call('HEXISTS', KEYS[1], name) == 0 then return 0 end
+  for _, raw in ipairs(redis.call('HVALS', KEYS[2])) do
+    local ok, repo = pcall(cjson.decode, raw)
+    if ok and type(repo) == 'table' and repo.organization == name then return 2 end
+  end
+  redis.call('HDEL', KEYS[1], name)
+else
+  if not exists(org) then return 0 end
+  if redis.call('HSETNX', KEYS[2], name, value) == 0 then return 0 end
+end
+emit()
+return 1`;
+
+/**
  * A webhook's sender takes its head event (docs/webhooks.md). The consumer group holds at most one
  * pending entry per webhook (nothing is read past a pending one), so delivery is in order and
  * one at a time across replicas. The head is free when its lease ran out (its sender died or
@@ -224,6 +258,7 @@ export interface Scripts {
   tgDelete(...keysAndArgs: string[]): Promise<0 | -1 | [string, string]>;
   tgTouch(token: string, at: string, ip: string, userAgent: string): Promise<number>;
   tgRecord(...keysAndArgs: string[]): Promise<number>;
+  tgOrganization(...keysAndArgs: string[]): Promise<number>;
   tgTake(...keysAndArgs: string[]): Promise<string[]>;
   tgSettle(...keysAndArgs: string[]): Promise<number>;
   tgOnce(...keysAndArgs: string[]): Promise<number>;

@@ -1,13 +1,25 @@
-import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, TokenSummary, UserRecord } from '../tokens/record.js';
+import {
+  DEFAULT_ORGANIZATION,
+  defaultOrganization,
+  organizationOf,
+  type HistoryEntry,
+  type LastUse,
+  type OrganizationRecord,
+  type RepositoryRecord,
+  type TeamRecord,
+  type TokenRecord,
+  type TokenSummary,
+  type UserRecord,
+} from '../tokens/record.js';
 import { createHash } from 'node:crypto';
 import { ChannelWatch } from './channel-watch.js';
 import { allFields, fromFields, outcomeOf, stateArgs, SUMMARY_FIELDS, summaryFrom, toFields } from './redis-encoding.js';
 import { RedisKeys } from './redis-keys.js';
-import { BUDGET_RETURN, BUDGET_TAKE, BUMP, CHANGE, CREATE, DELETE, LEASE, ONCE, RECORD, SETTLE, TAKE, tokenScript, TOUCH, UPDATE, type Scripts } from './redis-scripts.js';
+import { BUDGET_RETURN, BUDGET_TAKE, BUMP, CHANGE, CREATE, DELETE, LEASE, ONCE, ORGANIZATION, RECORD, SETTLE, TAKE, tokenScript, TOUCH, UPDATE, type Scripts } from './redis-scripts.js';
 import { EVENT_RETENTION_MS, settled, type Attempt, type Delivery, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
 import { connectRedis, type RedisClient, type RedisTopology } from './redis-connection.js';
 import type { RedisTokenIndex } from './redis-token-index.js';
-import { StoreUnavailableError, type BudgetGrant, type BudgetKey, type BudgetTake, type Invalidation, type TokenCount, type InvalidationListener, type StoreHealthListener, type TokenStore, type WriteOutcome } from './token-store.js';
+import { StoreUnavailableError, type BudgetGrant, type BudgetKey, type BudgetTake, type Invalidation, type TokenCount, type InvalidationListener, type OrganizationDeleteOutcome, type StoreHealthListener, type TokenStore, type WriteOutcome } from './token-store.js';
 
 export interface RedisStoreOptions extends RedisTopology {
   keyPrefix: string;
@@ -45,6 +57,7 @@ export class RedisStore implements TokenStore {
     this.client.defineCommand('tgBump', { numberOfKeys: 2, lua: BUMP });
     this.client.defineCommand('tgChange', { numberOfKeys: 5, lua: CHANGE });
     this.client.defineCommand('tgRecord', { numberOfKeys: 3, lua: RECORD });
+    this.client.defineCommand('tgOrganization', { numberOfKeys: 3, lua: ORGANIZATION });
     this.client.defineCommand('tgTake', { numberOfKeys: 1, lua: TAKE });
     this.client.defineCommand('tgSettle', { numberOfKeys: 2, lua: SETTLE });
     this.client.defineCommand('tgOnce', { numberOfKeys: 2, lua: ONCE });
@@ -395,8 +408,9 @@ export class RedisStore implements TokenStore {
     return teams;
   }
 
-  createRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
-    return this.record('createRepository', { mode: 'setnx', key: this.keys.repositories, field: record.name, value: JSON.stringify(record) }, events);
+  async createRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    // A repository of `default` written as before (no field), so older replicas read it alike.
+    return (await this.organizationWrite('createRepository', 'create-repository', record.name, JSON.stringify(record), events, organizationOf(record))) === 1;
   }
 
   /** HSETXX-like: only over a repository that exists (HEXISTS then HSET would race a delete; a delete racing this is rare and harmless: the next delete removes it). */
@@ -418,6 +432,40 @@ export class RedisStore implements TokenStore {
 
   deleteRepository(name: string, events?: readonly OutEvent[]): Promise<boolean> {
     return this.record('deleteRepository', { mode: 'del', key: this.keys.repositories, field: name }, events);
+  }
+
+  // Organizations (docs/organizations.md): a hash in the slot of `repositories`, written by one
+  // script that also creates repositories, so a delete sees every repository of its organization.
+
+  private async organizationWrite(op: string, mode: string, name: string, value: string, events: readonly OutEvent[] | undefined, organization = ''): Promise<number> {
+    const keys = [this.keys.organizations, this.keys.repositories, this.atomic ? this.keys.eventStream : this.keys.organizations];
+    const done = await this.run(op, () => this.client.tgOrganization(...keys, ...this.eventArgs(events), mode, name, value, organization, DEFAULT_ORGANIZATION));
+    if (done === 1) await this.appendAfter(op, events);
+    return done;
+  }
+
+  async createOrganization(record: OrganizationRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    return (await this.organizationWrite('createOrganization', 'create-organization', record.name, JSON.stringify(record), events)) === 1;
+  }
+
+  async putOrganization(record: OrganizationRecord, events?: readonly OutEvent[]): Promise<boolean> {
+    return (await this.organizationWrite('putOrganization', 'put-organization', record.name, JSON.stringify(record), events)) === 1;
+  }
+
+  async getOrganization(name: string): Promise<OrganizationRecord | undefined> {
+    const raw = await this.run('getOrganization', () => this.client.hget(this.keys.organizations, name));
+    if (raw) return JSON.parse(raw) as OrganizationRecord;
+    return name === DEFAULT_ORGANIZATION ? defaultOrganization() : undefined;
+  }
+
+  async listOrganizations(): Promise<OrganizationRecord[]> {
+    const all = (await this.run('listOrganizations', () => this.client.hvals(this.keys.organizations))).map((raw) => JSON.parse(raw) as OrganizationRecord);
+    return all.some((org) => org.name === DEFAULT_ORGANIZATION) ? all : [defaultOrganization(), ...all];
+  }
+
+  async deleteOrganization(name: string, events?: readonly OutEvent[]): Promise<OrganizationDeleteOutcome> {
+    const done = await this.organizationWrite('deleteOrganization', 'delete-organization', name, '', events);
+    return done === 1 ? 'deleted' : done === 2 ? 'not-empty' : 'missing';
   }
 
   async putUser(record: UserRecord, events?: readonly OutEvent[]): Promise<void> {

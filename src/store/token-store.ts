@@ -7,7 +7,7 @@ import type { Leases } from './roles/leases.js';
 import type { TokenRecords } from './roles/tokens.js';
 
 export type { BudgetGrant, BudgetKey, BudgetStore, BudgetTake } from './roles/budgets.js';
-export type { Directory } from './roles/directory.js';
+export type { Directory, OrganizationDeleteOutcome, OrganizationStore } from './roles/directory.js';
 export type { StoreHealth, StoreHealthListener } from './roles/health.js';
 export type { Invalidation, InvalidationListener, Invalidations } from './roles/invalidation.js';
 export type { Leases } from './roles/leases.js';

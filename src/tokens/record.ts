@@ -68,6 +68,18 @@ export interface TokenRecord {
   allowFrom?: string[];
   /** Up to 16 `key: value` strings (owner, cost centre, pipeline): shown and searched, never used to authorize. */
   labels?: Record<string, string>;
+  /**
+   * The organization of its repository (or of its `@org` scope), fixed at creation since a
+   * repository never changes organization. Absent: none for `*`; `default` for a token written
+   * before organizations (every repository was in `default` then). Read with tokenOrganization().
+   */
+  organization?: string;
+}
+
+/** The organization a token belongs to (null: `*`, above every organization). */
+export function tokenOrganization(record: Pick<TokenRecord, 'repository' | 'organization'>): string | null {
+  if (record.repository === ALL_REPOSITORIES) return null;
+  return record.organization ?? scopedOrganization(record.repository) ?? DEFAULT_ORGANIZATION;
 }
 
 /**
@@ -104,7 +116,33 @@ export interface RepositoryRecord {
   createdBy: string;
   /** Limits for its tokens that carry none of their own. */
   limits?: Limits | null;
+  /** The organization it belongs to, for ever; absent (stores written before organizations): `default`. */
+  organization?: string;
 }
+
+/** The organization every install has, holding every repository made without naming one (docs/organizations.md). */
+export const DEFAULT_ORGANIZATION = 'default';
+
+/** A tenant above repositories (docs/organizations.md). */
+export interface OrganizationRecord {
+  name: string;
+  displayName: string;
+  createdAt: number;
+  createdBy: string;
+  updatedAt: number;
+}
+
+/** `default` as it reads before anyone wrote it: present from the start, in every store. */
+export const defaultOrganization = (): OrganizationRecord => ({ name: DEFAULT_ORGANIZATION, displayName: 'Default', createdAt: 0, createdBy: 'tollgate', updatedAt: 0 });
+
+/** The organization a repository belongs to (`default` for one written before organizations). */
+export const organizationOf = (repository: Pick<RepositoryRecord, 'organization'>): string => repository.organization ?? DEFAULT_ORGANIZATION;
+
+/** The scope `@acme`: every repository of `acme`, now and later; accepted wherever a repository is. */
+export const organizationScope = (organization: string): string => `@${organization}`;
+
+/** The organization an `@org` scope names, or undefined for a repository name or `*`. */
+export const scopedOrganization = (scope: string): string | undefined => (scope.startsWith('@') ? scope.slice(1) : undefined);
 
 /**
  * repository name (or `*`) -> rights held there. A plain object (it is JSON in the store), so
@@ -133,6 +171,8 @@ export interface UserRecord {
 /** A named group of users holding grants like a user (docs/tokens.md). */
 export interface TeamRecord {
   name: string;
+  /** The one organization it belongs to; absent (written before organizations): `default`. */
+  organization?: string;
   members: string[];
   grants: Grants;
   createdAt: number;

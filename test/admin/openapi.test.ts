@@ -39,5 +39,5 @@ t.test('request schemas come from the validators: required fields and enums matc
   t.equal(create.additionalProperties, false);
   t.equal(doc.paths['/v1/tokens/{id}'].get.responses['200'].content['application/json'].schema.$ref, '#/components/schemas/Token');
   const query = doc.paths['/v1/tokens'].get.parameters.map((p: { name: string }) => p.name).sort();
-  t.same(query, ['cursor', 'expiresWithin', 'kind', 'label', 'limit', 'q', 'repository', 'sort', 'status', 'user']);
+  t.same(query, ['cursor', 'expiresWithin', 'kind', 'label', 'limit', 'organization', 'q', 'repository', 'sort', 'status', 'user']);
 });

@@ -4,6 +4,7 @@ import type { EventLog, OutEvent } from '../../src/store/event-log.js';
 import type { BudgetStore, Directory, Invalidation, Invalidations, Leases, StoreHealth, TokenRecords, TokenStore } from '../../src/store/token-store.js';
 import { entry, makeToken } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { organizationContract } from './organization-contract.js';
 
 /** Last uses at the given times, from one address. */
 const uses = (pairs: Array<[string, number]>) => new Map(pairs.map(([id, at]) => [id, { at, ip: '10.0.0.1', userAgent: 'test/1' }]));
@@ -294,15 +295,17 @@ function tokensContract(t: Test, makeStore: Make<TokenRecords>): void {
   });
 }
 
-/** Repositories, users and teams (Directory). */
-function directoryContract(t: Test, makeStore: Make<Directory>): void {
-  let store!: Awaited<ReturnType<Make<Directory>>>;
+/** Organizations, repositories, users and teams (Directory), with the events their writes keep. */
+function directoryContract(t: Test, makeStore: Make<Directory & EventLog>): void {
+  let store!: Awaited<ReturnType<Make<Directory & EventLog>>>;
   t.beforeEach(async () => {
     store = await makeStore();
   });
   t.afterEach(async () => {
     await store.close();
   });
+
+  organizationContract(t, () => store);
 
   t.test('repositories are created once, listed and deleted', async (t) => {
     const repo = { name: 'sensors', createdAt: 1, createdBy: 'tester' };

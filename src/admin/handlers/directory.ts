@@ -2,14 +2,15 @@ import { readJson } from '../body.js';
 import { createRepositoryBody, createTeamBody, createUserBody, editRepositoryBody, editTeamBody, editUserBody, parseBody } from '../schemas.js';
 import type { AdminContext, AdminReply } from '../server.js';
 import { viewOfHistory } from '../views.js';
+import { organizationQuery } from './organizations.js';
 
 export async function createUser({ req, bodyLimit, caller, options }: AdminContext): Promise<AdminReply> {
   const body = parseBody(createUserBody, await readJson({ req, bodyLimit }));
   return { json: await options.directory.createUser(caller, body.name, body.grants) };
 }
 
-export async function listUsers({ caller, options }: AdminContext): Promise<AdminReply> {
-  return { json: { items: await options.directory.listUsers(caller) } };
+export async function listUsers({ query, caller, options }: AdminContext): Promise<AdminReply> {
+  return { json: { items: await options.directory.listUsers(caller, organizationQuery(query)) } };
 }
 
 export async function getUser({ params, caller, options }: AdminContext): Promise<AdminReply> {
@@ -28,11 +29,11 @@ export async function deleteUser({ params, caller, options }: AdminContext): Pro
 
 export async function createRepository({ req, bodyLimit, caller, options }: AdminContext): Promise<AdminReply> {
   const body = parseBody(createRepositoryBody, await readJson({ req, bodyLimit }));
-  return { json: await options.directory.createRepository(caller, body.name) };
+  return { json: await options.directory.createRepository(caller, body.name, body.organization) };
 }
 
-export async function listRepositories({ caller, options }: AdminContext): Promise<AdminReply> {
-  return { json: { items: await options.directory.listRepositories(caller) } };
+export async function listRepositories({ query, caller, options }: AdminContext): Promise<AdminReply> {
+  return { json: { items: await options.directory.listRepositories(caller, organizationQuery(query)) } };
 }
 
 export async function editRepository({ req, bodyLimit, params, caller, options }: AdminContext): Promise<AdminReply> {
@@ -50,11 +51,11 @@ export async function deleteRepository({ params, caller, options }: AdminContext
 
 export async function createTeam({ req, bodyLimit, caller, options }: AdminContext): Promise<AdminReply> {
   const body = parseBody(createTeamBody, await readJson({ req, bodyLimit }));
-  return { json: await options.directory.createTeam(caller, body.name, body.members, body.grants) };
+  return { json: await options.directory.createTeam(caller, body.name, body.members, body.grants, body.organization) };
 }
 
-export async function listTeams({ caller, options }: AdminContext): Promise<AdminReply> {
-  return { json: { items: await options.directory.listTeams(caller) } };
+export async function listTeams({ query, caller, options }: AdminContext): Promise<AdminReply> {
+  return { json: { items: await options.directory.listTeams(caller, organizationQuery(query)) } };
 }
 
 export async function getTeam({ params, caller, options }: AdminContext): Promise<AdminReply> {

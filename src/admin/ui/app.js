@@ -20,6 +20,11 @@ const state = {
   me: null,
   /** Which listing is the latest: an older answer that arrives late is dropped. */
   loadSeq: 0,
+  /** The organization the lists show ('' for every one, `*` admins only) and those the caller administers. */
+  org: '',
+  orgs: [],
+  /** repository -> its organization, for the repositories the caller sees. */
+  repoOrgs: new Map(),
 };
 
 // ---- the admin API ----------------------------------------------------------------------
@@ -133,7 +138,10 @@ const hasOwn = (object, key) => Object.hasOwn(object, key);
 /** The rights the signed-in token holds on `repository` (a grant on `*` counts everywhere). */
 function rightsOn(repository) {
   const effective = state.me.effectiveRights;
-  const held = new Set([...(hasOwn(effective, repository) ? effective[repository] : []), ...(hasOwn(effective, '*') ? effective['*'] : [])]);
+  // A repository's organization counts too: rights on `@acme` hold on every repository of acme.
+  const org = state.repoOrgs.get(repository);
+  const viaOrg = org !== undefined && hasOwn(effective, `@${org}`) ? effective[`@${org}`] : [];
+  const held = new Set([...(hasOwn(effective, repository) ? effective[repository] : []), ...viaOrg, ...(hasOwn(effective, '*') ? effective['*'] : [])]);
   return RIGHTS.filter((right) => held.has(right));
 }
 
@@ -229,7 +237,45 @@ async function signIn(secret) {
   tokenNames.set(state.me.token.id, Promise.resolve(tokenLabel(state.me.token)));
   state.settings = await api('GET', '/v1/settings').catch(() => ({ maxTokenLifetimeSeconds: null }));
   applyLifetimeCap(state.settings);
+  await loadOrganizations();
   showApp();
+}
+
+// ---- organizations: the switcher (docs/organizations.md) -------------------------------
+
+/** Admins get the organizations they administer; an organization's admin lands in its own. */
+async function loadOrganizations() {
+  if (!['star', 'scoped'].includes(state.me.role)) return;
+  const { items } = await api('GET', '/v1/organizations').catch(() => ({ items: [] }));
+  state.orgs = items;
+  if (!state.isStarAdmin && items.length > 0) state.org = items[0].name;
+  const repos = await api('GET', '/v1/repositories').catch(() => ({ items: [] }));
+  state.repoOrgs = new Map(repos.items.map((repo) => [repo.name, repo.organization]));
+  if (state.repositories.length === 0) state.repositories = repos.items.map((repo) => repo.name);
+  const switcher = $('org-switcher');
+  switcher.replaceChildren(
+    ...(state.isStarAdmin ? [el('option', { value: '', text: 'All organizations' })] : []),
+    ...items.map((org) => el('option', { value: org.name, text: org.displayName === org.name ? org.name : `${org.displayName} (${org.name})` })),
+  );
+  switcher.value = state.org;
+  // A repository admin of no organization has nothing to switch between.
+  $('org-switcher-label').hidden = items.length === 0 || (!state.isStarAdmin && items.length < 2 && !isOrgAdmin());
+  switcher.onchange = () => {
+    state.org = switcher.value;
+    state.cursor = null;
+    state.cursors = [];
+    show(currentView());
+  };
+}
+
+/** True when the caller administers an organization (not only repositories). */
+const isOrgAdmin = () => !state.isStarAdmin && state.orgs.length > 0;
+
+/** `organization=` for a list under the switcher, as a query suffix ('' for all). */
+const orgSuffix = (joiner = '?') => (state.org ? `${joiner}organization=${encodeURIComponent(state.org)}` : '');
+
+function currentView() {
+  return ['tokens', 'users', 'teams', 'repositories', 'events'].find((name) => !$(`${name}-view`).hidden) ?? 'tokens';
 }
 
 /** What the signed-in token is, in words: "admin of all repositories", "personal token of alice". */
@@ -237,6 +283,7 @@ function describeMe() {
   const { token, role, effectiveRights } = state.me;
   const kind = token.kind === 'personal' ? `personal token of ${token.user}` : 'repository token';
   if (role === 'star') return `${kind}, admin of all repositories`;
+  if (role === 'scoped' && isOrgAdmin()) return `${kind}, admin of ${state.orgs.map((org) => `@${org.name}`).join(', ')}`;
   if (role === 'scoped') {
     const repositories = Object.keys(effectiveRights).filter((repository) => repository !== '*' && effectiveRights[repository].includes('admin'));
     return `${kind}, admin of ${repositories.join(', ') || 'no repository now'}`;
@@ -248,8 +295,8 @@ function showApp() {
   $('sign-in').hidden = true;
   $('nav').hidden = false;
   $('nav-repositories').hidden = !['star', 'scoped'].includes(state.me.role);
-  $('nav-users').hidden = !state.isStarAdmin;
-  $('nav-teams').hidden = !state.isStarAdmin; // teams are for * admins
+  $('nav-users').hidden = !state.isStarAdmin && !isOrgAdmin();
+  $('nav-teams').hidden = !state.isStarAdmin && !isOrgAdmin(); // teams are for * admins and organization admins
   $('nav-events').hidden = !['star', 'scoped'].includes(state.me.role);
   $('events-type').replaceChildren(el('option', { value: '', text: 'Any type' }), ...EVENT_TYPES.map((type) => el('option', { value: type, text: type })));
   $('whoami').textContent = `signed in as ${state.me.token.name} (${describeMe()})`;
@@ -276,7 +323,7 @@ function show(view) {
 
 // ---- events: the audit log (GET /v1/events) ---------------------------------------------
 
-const EVENT_TYPES = ['token.created', 'token.edited', 'token.rolled', 'token.revoked', 'token.restored', 'token.deleted', 'token.leaked', 'token.expiring', 'token.expired', 'user.created', 'user.edited', 'user.deleted', 'team.created', 'team.edited', 'team.deleted', 'repository.created', 'repository.deleted'];
+const EVENT_TYPES = ['token.created', 'token.edited', 'token.rolled', 'token.revoked', 'token.restored', 'token.deleted', 'token.leaked', 'token.expiring', 'token.expired', 'user.created', 'user.edited', 'user.deleted', 'team.created', 'team.edited', 'team.deleted', 'repository.created', 'repository.deleted', 'organization.created', 'organization.edited', 'organization.deleted'];
 
 /** Loads the newest `limit` events under the filters; "Show more" asks for 50 more (at most 500). */
 async function loadEvents(limit) {
@@ -284,6 +331,7 @@ async function loadEvents(limit) {
   if ($('events-type').value) params.set('type', $('events-type').value);
   const token = $('events-token').value.trim();
   if (/^[0-9a-f]{16}$/.test(token)) params.set('token', token);
+  if (state.org) params.set('organization', state.org);
   try {
     const { items } = await api('GET', `/v1/events?${params}`);
     $('events-error').textContent = '';
@@ -321,6 +369,7 @@ function query() {
   if ($('filter-expiring').value) params.set('expiresWithin', $('filter-expiring').value);
   params.set('sort', state.sort.map((key) => (key.descending ? '-' : '') + key.field).join(','));
   if (state.cursor) params.set('cursor', state.cursor);
+  if (state.org) params.set('organization', state.org);
   return params;
 }
 
@@ -630,6 +679,7 @@ function repositoryOptions() {
   } else {
     options = [
       ...(state.isStarAdmin ? [['*', '* — all repositories, now and later']] : []),
+      ...state.orgs.filter((org) => administers(`@${org.name}`)).map((org) => [`@${org.name}`, `@${org.name} — every repository of ${org.name}, now and later`]),
       ...state.repositories.filter((name) => administers(name)).map((name) => [name, name]),
     ];
   }
@@ -1045,7 +1095,7 @@ async function repositoryNames() {
 
 async function loadUsers() {
   try {
-    const users = await api('GET', '/v1/users');
+    const users = await api('GET', `/v1/users${orgSuffix()}`);
     $('users').tBodies[0].replaceChildren(
       ...users.items.map((user) =>
         el(
@@ -1114,16 +1164,20 @@ async function deleteUser(name) {
 // ---- repositories -------------------------------------------------------------------------
 
 async function loadRepositories() {
-  $('repository-form').hidden = !state.isStarAdmin; // only `*` admins create or delete repositories
+  // `*` admins, and an organization's admins in their organization, create and delete repositories.
+  const mayChange = state.isStarAdmin || (isOrgAdmin() && state.org !== '');
+  $('repository-form').hidden = !mayChange;
   try {
-    const repos = await api('GET', '/v1/repositories');
+    const repos = await api('GET', `/v1/repositories${orgSuffix()}`);
     state.repositories = repos.items.map((r) => r.name);
+    for (const repo of repos.items) state.repoOrgs.set(repo.name, repo.organization);
     $('repositories').tBodies[0].replaceChildren(
       ...repos.items.map((repo) =>
         el(
           'tr',
           { dataset: { repository: repo.name } },
           el('td', { class: 'repository-name', text: repo.name }),
+          cell('Organization', { class: 'repository-organization', text: repo.organization }),
           cell('Created', { title: repo.createdAt, text: relative(repo.createdAt) }),
           cell('Created by', {}, actorNode(repo.createdBy)),
           el(
@@ -1133,7 +1187,7 @@ async function loadRepositories() {
               'div',
               { class: 'actions-inline' },
               el('button', { type: 'button', text: 'Tokens', 'aria-label': `Tokens of ${repo.name}`, onclick: () => tokensOf(repo.name) }),
-              state.isStarAdmin ? el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete repository ${repo.name}`, onclick: () => deleteRepository(repo.name) }) : null,
+              mayChange ? el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete repository ${repo.name}`, onclick: () => deleteRepository(repo.name) }) : null,
             ),
           ),
         ),
@@ -1174,7 +1228,7 @@ async function submitRepository(event) {
   event.preventDefault();
   $('repository-error').replaceChildren();
   try {
-    await api('POST', '/v1/repositories', { name: $('repository-name').value.trim() });
+    await api('POST', '/v1/repositories', { name: $('repository-name').value.trim(), ...(state.org ? { organization: state.org } : {}) });
     $('repository-form').reset();
   } catch (err) {
     $('repository-error').textContent = describe(err);
@@ -1189,7 +1243,7 @@ let editingTeam = null;
 async function loadTeams() {
   $('team-notice').textContent = '';
   try {
-    const teams = await api('GET', '/v1/teams');
+    const teams = await api('GET', `/v1/teams${orgSuffix()}`);
     $('teams').tBodies[0].replaceChildren(
       ...teams.items.map((team) =>
         el(
@@ -1244,7 +1298,7 @@ async function submitTeam(event) {
     const members = $('team-members').value.split(/[\s,]+/).filter(Boolean);
     const grants = readGrid($('team-grid'));
     if (editingTeam) await api('PATCH', `/v1/teams/${editingTeam.name}`, { members, grants });
-    else await api('POST', '/v1/teams', { name: $('team-name').value.trim(), members, grants });
+    else await api('POST', '/v1/teams', { name: $('team-name').value.trim(), members, grants, ...(state.org ? { organization: state.org } : {}) });
     $('team-dialog').close();
     loadTeams();
   } catch (err) {

@@ -4,6 +4,8 @@ export type Invalidation =
   | { at: number; type: 'user'; user: string }
   /** Several users' grants changed at once (a team's grants or members). */
   | { at: number; type: 'users'; users: string[] }
+  /** Repositories came into or left these organizations: whatever was resolved through `@org` is re-read. */
+  | { at: number; type: 'organizations'; organizations: string[] }
   | { at: number; type: 'all' };
 
 export interface InvalidationListener {
