@@ -4,6 +4,8 @@
 // while 1 GiB goes up and 1 GiB comes down at once (sampled every 10 ms, and VmHWM after a reset
 // of the high-water mark), each split into anonymous and file-backed pages (/proc/PID/status
 // RssAnon / RssFile), and exec -> ready (median of FOOTPRINT_STARTS starts, 5 by default).
+// Tollgate runs from the bundle (dist/bundle/main.js, as the image does), and the proxy role once
+// more unbundled (dist/main.js).
 // FOOTPRINT_FLAGS="--max-semi-space-size=1 ..." adds a proxy-role row per flag set (space-
 // separated sets, flags within a set comma-separated), to weigh V8 options against the same run.
 import { spawn } from 'node:child_process';
@@ -20,6 +22,8 @@ const GETS = Number(process.env.FOOTPRINT_GETS ?? 10_000);
 // FOOTPRINT_MIB shortens the streams for a smoke run of the script; the figures want the default.
 const STREAM_MIB = Number(process.env.FOOTPRINT_MIB ?? 1024);
 const PATH = '/v1/repositories/bench/query';
+// What the container image runs (deploy/Dockerfile); the manifests add no node flags.
+const BUNDLE = 'dist/bundle/main.js';
 const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
 const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
@@ -132,17 +136,17 @@ async function main() {
   const settle = () => new Promise((resolve) => setTimeout(resolve, 1000));
 
   /** A Tollgate of one role; the `all` one makes the bench token through its admin API. */
-  const tollgate = (name, role, nodeFlags = []) => ({
+  const tollgate = (name, role, nodeFlags = [], main = BUNDLE) => ({
     name,
     async start() {
       // serveTollgate waits for the "listening" line, logged at info: this one logs at info.
-      const served = await serveTollgate({ ...storeEnv, TOLLGATE_LOG_LEVEL: 'info', TOLLGATE_ROLE: role }, name, { nodeFlags });
+      const served = await serveTollgate({ ...storeEnv, TOLLGATE_LOG_LEVEL: 'info', TOLLGATE_ROLE: role }, name, { nodeFlags, main });
       return { pid: served.pid, url: served.proxy, admin: served.admin };
     },
     async timeStart() {
       const [proxyPort, adminPort] = [await freePort(), await freePort()];
       const env = { ...storeEnv, TOLLGATE_ROLE: role, TOLLGATE_PROXY_LISTEN: `127.0.0.1:${proxyPort}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${adminPort}` };
-      return timeToReady('node', [...nodeFlags, 'dist/main.js', 'serve'], env, async () => (await statusOf(`http://127.0.0.1:${adminPort}/readyz`)) === 200);
+      return timeToReady('node', [...nodeFlags, main, 'serve'], env, async () => (await statusOf(`http://127.0.0.1:${adminPort}/readyz`)) === 200);
     },
   });
   const httpProxy = {
@@ -171,7 +175,14 @@ async function main() {
   };
   const extra = (process.env.FOOTPRINT_FLAGS ?? '').split(' ').filter(Boolean).map((set) => tollgate(`tollgate proxy role ${set.replaceAll(',', ' ')}`, 'proxy', set.split(',')));
   const all = tollgate('tollgate all role', 'all');
-  const targets = [tollgate('tollgate proxy role', 'proxy'), ...extra, all, httpProxy, bare];
+  const targets = [
+    tollgate('tollgate proxy role', 'proxy'),
+    tollgate('tollgate proxy role, unbundled dist/main.js', 'proxy', [], 'dist/main.js'),
+    ...extra,
+    all,
+    httpProxy,
+    bare,
+  ];
 
   console.log(`# npm run bench -- footprint; Node ${process.version}; nproc ${(await import('node:os')).availableParallelism()}; ${GETS} GETs; ${STARTS} starts each; ${new Date().toISOString()}\n`);
   const running = new Map();

@@ -1,8 +1,9 @@
 // node bench/stream-peak-ab.mjs DIR_A DIR_B [rounds]: two builds of Tollgate (copies of dist/)
 // (a directory may carry node flags after an @, comma-separated, as in bench:ab: dist@--max-semi-space-size=4)
 // served in turn as the proxy role on one private Redis, each a fresh process per round: peak RSS
-// (sampled every 10 ms after a reset of VmHWM) and rate while 1 GiB comes down alone, then while
-// 1 GiB goes up and 1 GiB comes down at once. For changes to the streaming path (what stays in
+// (sampled every 10 ms after a reset of VmHWM) and rate while 1 GiB comes down alone, while 1 GiB
+// goes up alone, then while 1 GiB goes up and 1 GiB comes down at once. A directory holding the
+// bundle (dist/bundle) serves its main.js as well. For changes to the streaming path (what stays in
 // flight, buffer reuse); the footprint scenario of bench/run.mjs has the whole picture.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -67,8 +68,9 @@ for (let round = 1; round <= rounds; round++) {
     const proxy = await served(build, 'proxy');
     const idle = rss(proxy.pid).total.toFixed(0);
     const down = await measure(proxy.pid, proxy.proxy, ['down']);
+    const up = await measure(proxy.pid, proxy.proxy, ['up']);
     const both = await measure(proxy.pid, proxy.proxy, ['up', 'down']);
-    console.log(`round ${round} ${build}: idle ${idle} MiB; 1 GiB down: ${down}; 1 GiB each way at once: ${both}`);
+    console.log(`round ${round} ${build}: idle ${idle} MiB; 1 GiB down: ${down}; 1 GiB up: ${up}; 1 GiB each way at once: ${both}`);
     process.kill(proxy.pid, 'SIGKILL');
   }
 }

@@ -41,6 +41,8 @@ export interface Tollgate extends Replica {
   outbox: Outbox;
   /** Writes pending last uses now (they are otherwise written every cache.lastUsedInterval). */
   flushLastUsed(): Promise<void>;
+  /** Adds the usage counted so far to the store now (it is otherwise added every usage.flushInterval). */
+  flushUsage(): Promise<void>;
   /** Per-token limits on this replica (docs/limits.md). */
   limits: Limiter;
 }
@@ -212,6 +214,7 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
     directory: controlPlane.directory,
     outbox: controlPlane.outbox,
     flushLastUsed: () => proxy.flushLastUsed(),
+    flushUsage: () => proxy.flushUsage(),
     limits: proxy.limits,
     reloader,
     async shutdown(graceMs = reloader.config.proxy.shutdownGrace) {

@@ -6,6 +6,7 @@ import * as organizations from './handlers/organizations.js';
 import * as probes from './handlers/probes.js';
 import * as tokens from './handlers/tokens.js';
 import * as ui from './handlers/ui.js';
+import * as usage from './handlers/usage.js';
 import * as schemas from './schemas.js';
 import { LEAK_BODY_BYTES, MAX_BODY_BYTES } from './body.js';
 
@@ -109,6 +110,18 @@ export function routes(): AdminRoute[] {
     route('GET', '/v1/tokens/{id}/usage', 'token', tokens.tokenUsage, {
       summary: "What the token's limits have spent and have left in the current windows",
       response: schemas.usageView,
+      status: 200,
+    }),
+    route('GET', '/v1/tokens/{id}/usage/history', 'token', usage.usageHistory, {
+      summary: 'Requests allowed and refused (by reason), bytes in and out, per hour or day (text/csv with Accept: text/csv)',
+      query: schemas.usageHistoryQuery,
+      response: schemas.usageHistoryView,
+      status: 200,
+    }),
+    route('GET', '/v1/usage', 'token', usage.topUsage, {
+      summary: 'The tokens that used the most in a window, of those the caller may read (text/csv with Accept: text/csv)',
+      query: schemas.usageTopQuery,
+      response: schemas.usageTopView,
       status: 200,
     }),
     route('GET', '/v1/events', 'token', events.listEvents, { summary: 'Recent events, newest first, with their delivery state per webhook (admins)', query: schemas.listEventsQuery, response: schemas.eventPage, status: 200 }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { USAGE_ORDERS } from '../usage/usage-report.js';
 import { parseDuration } from '../config/duration.js';
 import { QUOTA_PER_MAX_MS, QUOTA_PER_MIN_MS, RATE_PER_MAX_MS, RATE_PER_MIN_MS } from '../limits/limits.js';
 import { ALL_REPOSITORIES, HISTORY_ACTIONS, NAME_PATTERN, RIGHTS } from '../tokens/record.js';
@@ -384,6 +385,46 @@ export type UserView = z.output<typeof userView>;
 export type TeamView = z.output<typeof teamView>;
 export type RepositoryView = z.output<typeof repositoryView>;
 /** Query of GET /v1/events. */
+// Usage history (docs/usage.md).
+const usageTime = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time such as 2027-01-31T00:00:00Z' });
+/** GET /v1/tokens/{id}/usage/history. */
+export const usageHistoryQuery = z
+  .strictObject({
+    from: usageTime.optional().meta({ description: 'start (rounded down to the step); default: 7 days before `to`' }),
+    to: usageTime.optional().meta({ description: 'end, exclusive (rounded up to the step); default: now' }),
+    step: z.enum(['1h', '1d']).optional().meta({ description: 'default 1h' }),
+  })
+  .meta({ id: 'UsageHistoryQuery' });
+/** GET /v1/usage. */
+export const usageTopQuery = z
+  .strictObject({
+    repository: z.string().regex(NAME_PATTERN, 'expected a repository name').optional().meta({ description: 'only tokens of this repository' }),
+    organization: z.string().regex(NAME_PATTERN, 'expected an organization name').optional().meta({ description: "only tokens of this organization's repositories and of its @org scope" }),
+    from: usageTime.optional().meta({ description: 'start (rounded down to the hour); default: 7 days before `to`' }),
+    to: usageTime.optional().meta({ description: 'end, exclusive (rounded up to the hour); default: now' }),
+    top: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'how many tokens, default 10, at most 1000' }),
+    by: z.enum(USAGE_ORDERS).optional().meta({ description: 'what to rank by: requests (allowed and refused; the default), bytesIn, bytesOut or refused' }),
+  })
+  .meta({ id: 'UsageTopQuery' });
+const usageFigures = {
+  allowed: z.number().int(),
+  refused: z.number().int().meta({ description: 'refused after the token was known, every reason' }),
+  refusedBy: z.record(z.string(), z.number().int()).meta({ description: 'the refusals by reason (insufficient_scope, rate_limited, ...)' }),
+  bytesIn: z.number().int().meta({ description: 'body bytes from the client, of exchanges that ended in the step' }),
+  bytesOut: z.number().int().meta({ description: 'body bytes to the client, of exchanges that ended in the step' }),
+};
+export const usageHistoryView = z
+  .object({ id: z.string(), from: z.iso.datetime(), to: z.iso.datetime(), step: z.enum(['1h', '1d']), items: z.array(z.object({ at: z.iso.datetime(), ...usageFigures })) })
+  .meta({ id: 'UsageHistory' });
+export const usageTopView = z
+  .object({
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    by: z.enum(USAGE_ORDERS),
+    items: z.array(z.object({ id: z.string(), name: z.string().nullable().meta({ description: 'null: deleted since' }), repository: z.string(), ...usageFigures })),
+  })
+  .meta({ id: 'UsageTop' });
+
 export const listEventsQuery = z
   .strictObject({
     limit: z.coerce.number().int().min(1).max(500).optional().meta({ description: 'default 50, at most 500' }),

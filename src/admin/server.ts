@@ -19,6 +19,7 @@ import type { LeakBudget } from './leak-budget.js';
 import type { TokenService } from './token-service.js';
 import type { DirectoryService } from './directory-service.js';
 import type { OrganizationService } from './organization-service.js';
+import type { UsageService } from './usage-service.js';
 import { openApiDocument } from './openapi.js';
 import { routes, type AdminRoute } from './routes.js';
 import type { Outbox } from '../events/outbox.js';
@@ -31,6 +32,8 @@ export interface AdminOptions {
   tokens: TokenService;
   directory: DirectoryService;
   organizations: OrganizationService;
+  /** Usage history per token (GET /v1/tokens/{id}/usage/history, GET /v1/usage). */
+  usage: UsageService;
   leakBudget: LeakBudget;
   /** Webhooks out (GET /v1/events); absent: no events are kept. */
   outbox?: Outbox;

@@ -7,6 +7,7 @@ import { authorize, type Identity } from './authorize.js';
 import { allowListOf, clientAddress, type AddressList } from './address-bounds.js';
 import type { DenyReason } from './decision.js';
 import type { LastUsedRecorder, UseSource } from './last-used.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
 import { checkTarget } from './paths.js';
 import { hasUnderscoreTwin, repositoryFromHeader, rightFor, type RouteMatch, type RouteTable } from './routes.js';
 import { BearerFault } from './bearer.js';
@@ -113,6 +114,8 @@ export interface DecisionStepOptions {
   /** Swapped whole by `useRoutes` on a configuration reload. */
   routes: RouteTable;
   lastUsed: LastUsedRecorder;
+  /** Usage history (docs/usage.md): each verdict on a known token is counted here; absent: none kept. */
+  usage?: UsageRecorder;
   clock: Clock;
   /** Per-token limits (docs/limits.md); absent: no token is limited. */
   limits?: Limiter;
@@ -244,27 +247,28 @@ export class DecisionStep {
     // The caller left while its token was being looked up: nothing to decide.
     if (request.isDone) return;
     if (typeof identity === 'string') return verdicts.refused(request, identity, 'none');
-    if (match === undefined) return verdicts.refused(request, 'no_route', 'none');
+    // From here the token is known: its refusals are counted in its usage history.
+    if (match === undefined) return this.refuse(request, identity, 'no_route', 'none', verdicts);
     const right = rightFor(match.route, request.method, request.isUpgrade === true);
-    if (right === undefined) return verdicts.refused(request, 'method_not_allowed', 'none');
+    if (right === undefined) return this.refuse(request, identity, 'method_not_allowed', 'none', verdicts);
     let repository = match.repository;
     if (repository === undefined && match.route.repositoryHeader !== undefined) {
       // A twin of the field would name the repository to CGI-style upstreams instead of this one.
-      if (hasUnderscoreTwin(match.route.repositoryHeader, request.rawHeaders)) return verdicts.refused(request, 'ambiguous_header', right);
+      if (hasUnderscoreTwin(match.route.repositoryHeader, request.rawHeaders)) return this.refuse(request, identity, 'ambiguous_header', right, verdicts);
       // The route names its repository in a field (gRPC metadata): a value that is no name is refused.
       const named = repositoryFromHeader(match.route, request.rawHeaders);
-      if (named === false) return verdicts.refused(request, 'insufficient_scope', right);
+      if (named === false) return this.refuse(request, identity, 'insufficient_scope', right, verdicts);
       repository = named;
     }
     const now = this.options.clock.now();
     const decision = authorize(identity, right, repository, now);
-    if (!decision.allowed) return verdicts.refused(request, decision.reason, right);
+    if (!decision.allowed) return this.refuse(request, identity, decision.reason, right, verdicts);
 
     const record = identity.record;
     // One field check for a token with no address bound; its CIDRs are parsed once per cached record.
     if (record.allowFrom !== undefined && record.allowFrom.length > 0) {
       const from = clientAddress(request.remoteAddress, request.rawHeaders, this.options.trustedProxies);
-      if (!allowListOf(record).has(from)) return verdicts.refused(request, 'address_not_allowed', right);
+      if (!allowListOf(record).has(from)) return this.refuse(request, identity, 'address_not_allowed', right, verdicts);
     }
     // A workload identity is no stored token: there is no record to note its use on (docs/workload-identity.md).
     if (identity.workload === undefined) this.options.lastUsed.record(record.id, now, request);
@@ -277,32 +281,44 @@ export class DecisionStep {
     const limiter = this.options.limits;
     // Its own budget, linked up its lent line: a lent token spends its makers' budgets too.
     const budget = limiter?.budgetOfLine(identity);
-    if (limiter === undefined || budget === undefined) return verdicts.allowed(request, right);
+    if (limiter === undefined || budget === undefined) return this.allow(request, identity, right, verdicts, now);
 
     // After authorize: a request that may not pass spends nothing of the token's limits.
     const admitted = limiter.admitTo(budget, now);
     if (admitted instanceof Promise) {
       // Only when a lease must come from the store first (the token's first request here).
       admitted.then(
-        (settled) => this.limited(request, right, settled, budget, verdicts),
+        (settled) => this.limited(request, identity, right, settled, budget, verdicts),
         () => {
-          if (!request.isDone) verdicts.refused(request, 'store_unavailable', right);
+          if (!request.isDone) this.refuse(request, identity, 'store_unavailable', right, verdicts);
         },
       );
       return;
     }
-    this.limited(request, right, admitted, budget, verdicts);
+    this.limited(request, identity, right, admitted, budget, verdicts);
   }
 
-  private limited<R extends Judged>(request: R, right: Right, admitted: TokenBudget | LimitRefusal, budget: TokenBudget, verdicts: Verdicts<R>): void {
+  private limited<R extends Judged>(request: R, identity: Identity, right: Right, admitted: TokenBudget | LimitRefusal, budget: TokenBudget, verdicts: Verdicts<R>): void {
     if (typeof admitted === 'string') {
       if (request.isDone) return;
       const limiter = this.options.limits!;
-      return verdicts.refused(request, admitted, right, limiter.refusalHeadersOf(budget, admitted, this.options.clock.now()));
+      return this.refuse(request, identity, admitted, right, verdicts, limiter.refusalHeadersOf(budget, admitted, this.options.clock.now()));
     }
     // The caller left while the lease was on its way: its slot goes back at once.
     if (request.isDone) return admitted.streamEnded();
     request.limited = admitted;
+    this.allow(request, identity, right, verdicts, this.options.clock.now());
+  }
+
+  /** Allows a token's request and counts it in the token's usage history. */
+  private allow<R extends Judged>(request: R, identity: Identity, right: Right, verdicts: Verdicts<R>, now: number): void {
+    this.options.usage?.allowed(identity, now);
     verdicts.allowed(request, right);
+  }
+
+  /** Refuses a request whose token is known, and counts the refusal by reason in its usage history. */
+  private refuse<R extends Judged>(request: R, identity: Identity, reason: DenyReason, right: RightLabel, verdicts: Verdicts<R>, headers?: Readonly<Record<string, string>>): void {
+    this.options.usage?.refused(identity, reason, this.options.clock.now());
+    verdicts.refused(request, reason, right, headers);
   }
 }

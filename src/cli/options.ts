@@ -114,6 +114,8 @@ export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef
   ['no-allow-from', { kind: 'flag', help: 'remove the address bound (any address)' }],
   ['self-rotate', { kind: 'flag', help: 'the token may roll itself without the admin right (unattended clients)' }],
   ['no-self-rotate', { kind: 'flag', help: 'the token may no longer roll itself' }],
+  ['history', { kind: 'value', value: 'DURATION', help: 'token usage: requests and bytes over this long back, as a bar chart (at most 400d)', check: duration('24h, 7d or 4w'), example: '7d' }],
+  ['step', { kind: 'value', value: 'STEP', help: 'token usage --history: one bar per hour or per day (default: 1h up to 2d, else 1d)', choices: ['1h', '1d'], example: '1d' }],
   ['expiring', { kind: 'value', value: 'DURATION', help: 'only active tokens that expire within this', check: duration('7d or 2w'), example: '7d' }],
   ['sort', {
     kind: 'value',

@@ -13,6 +13,7 @@ import { visible } from './terminal-text.js';
 import { changesText } from './history-text.js';
 import { describeToken, resolveTokenId } from './token-ref.js';
 import { describeLimits, formatBytes, limitsFromArgs } from './limits-options.js';
+import { usageChart, type ChartItem } from './usage-chart.js';
 
 /** Thrown after output is written when part of the work failed: exit status 1, nothing more to say. */
 export class CliFailureMarker extends Error {
@@ -96,6 +97,15 @@ function usageTable(o: Output, usage: UsageView): string {
   });
   const from = usage.source === 'repository' ? "\n(the repository's default limits)\n" : '';
   return renderTable(['limit', 'of', 'used', 'left', 'resets'], rows, { width: o.width }) + from;
+}
+
+/** `token usage ID --history 7d`: the usage history as a bar chart (or the API's answer with --json). */
+async function showUsageHistory(o: Output, client: CommandContext['client'], id: string, backMs: number, stepArg: string | undefined): Promise<void> {
+  const step = stepArg === '1h' || stepArg === '1d' ? stepArg : backMs <= 2 * 86_400_000 ? '1h' : '1d';
+  const to = Date.now();
+  const query = new URLSearchParams({ from: new Date(to - backMs).toISOString(), to: new Date(to).toISOString(), step });
+  const reply = await client.call<{ items: ChartItem[] }>('GET', `/v1/tokens/${enc(id)}/usage/history?${query}`);
+  emit(o, reply, () => usageChart(reply.items, { width: o.width ?? 80, isTerminal: o.tty, step }), () => []);
 }
 
 /** Tokens as a table that fits the terminal, the status in colour there. */
@@ -381,13 +391,16 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
   },
   usage: {
     usage: `token usage ${TOKEN_REF}`,
-    summary: `what the token's limits (its own, else its repository's defaults) have spent and have left in the current windows. ${REF_HELP}`,
-    options: [],
+    summary: `what the token's limits (its own, else its repository's defaults) have spent and have left in the current windows; with --history, its requests and bytes over that long as a bar chart. ${REF_HELP}`,
+    options: ['history', 'step'],
     outputs: NO_NAMES,
     positional: 1,
-    examples: ['tollgate token usage scraper', 'tollgate token usage scraper --json'],
+    examples: ['tollgate token usage scraper', 'tollgate token usage scraper --json', 'tollgate token usage scraper --history 7d', 'tollgate token usage scraper --history 24h --step 1h'],
     async run({ args, client, o }) {
       const id = await resolveTokenId(client, args.positional[0]!);
+      const history = args.values.get('history');
+      if (history !== undefined) return showUsageHistory(o, client, id, parseDuration(cliDuration(history)!)!, args.values.get('step'));
+      if (args.values.has('step')) throw new UsageError('--step goes with --history');
       const usage = await client.call<UsageView>('GET', `/v1/tokens/${enc(id)}/usage`);
       emit(o, usage, () => usageTable(o, usage), () => []);
     },

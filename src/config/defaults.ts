@@ -63,6 +63,8 @@ export const DEFAULTS = {
     sweepInterval: '1m',
     backoff: { initial: '5s', max: '10m' },
   },
+  // Usage history per token per hour (docs/usage.md): kept `retention`, written every `flushInterval`.
+  usage: { retention: '90d', flushInterval: '10s' },
   // The decision port for nginx, Envoy, Traefik and Caddy (docs/decision-api/README.md): off when empty.
   decision: { listen: '', pathPrefix: '' },
   // Workload identities (docs/workload-identity.md): JWT issuers and client certificates, both off by default.

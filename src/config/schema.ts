@@ -565,6 +565,13 @@ export const configSchema = z.strictObject({
         seen.add(hook.url);
       });
     }),
+  // Usage history per token per hour (docs/usage.md).
+  usage: z.strictObject({
+    // Hours older than this are dropped (every store; Redis by key expiry).
+    retention,
+    // The data plane adds its counts to the store this often (and at shutdown): never a write per request.
+    flushInterval: duration('1s', '1h'),
+  }),
   decision: z.strictObject({ listen: optionalListen, pathPrefix }),
   // Workload identities beside Tollgate's tokens (docs/workload-identity.md).
   identity: z.strictObject({

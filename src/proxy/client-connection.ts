@@ -5,6 +5,15 @@ import { Tunnel, type TunnelOwner } from './tunnel.js';
 import { bareResponse } from './heads.js';
 import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, Http1Parser, TYPE_REQUEST, trimValues } from './http1-codec.js';
 import { prefaceOf } from './preface.js';
+import { ReadBuffer } from './upstream-connection.js';
+import { readIntoOwnBuffer } from './accepted-reads.js';
+
+/**
+ * A read this large that carries body bytes marks a bulk upload: from then on the connection
+ * reads into a buffer of its own. Smaller requests keep Node's reads, sized to what arrived, so
+ * an idle keep-alive connection holds no 64 KiB buffer.
+ */
+const BULK_READ_BYTES = 32 * 1024;
 
 /** Node's default `maxHeaderSize`: the request line and header fields together. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -77,12 +86,20 @@ export class ClientConnection extends Http1Parser {
   /** Until the first bytes tell HTTP/1.1 from the HTTP/2 preface (prior knowledge, RFC 9113 §3.3). */
   private isFirstRead = true;
   private handedOver = false;
+  /** Set while a read is parsed: a piece of it is still referenced (queued, held, pending). */
+  private isReadKept = false;
+  /** A WebSocket's tunnel reads `data` events: reads into the shared buffer go to it as copies. */
+  private isRelayed = false;
+  /** Set once the socket reads into a buffer of ours: `readInto` gets the bytes. */
+  private reads: ReadBuffer | undefined;
   /** `https` on a TLS socket: what X-Forwarded-Proto says. */
   readonly protocol: string;
 
   constructor(
     readonly socket: Socket,
     private readonly host: ConnectionHost,
+    /** A plain-TCP socket, which may read into a buffer of ours (`onread`) once it uploads in bulk. */
+    private mayOwnReads = false,
   ) {
     super(TYPE_REQUEST);
     this.headStartedAt = performance.now();
@@ -93,6 +110,33 @@ export class ClientConnection extends Http1Parser {
     socket.on('error', () => {}); // a reset client is an ordinary close
     socket.on('close', () => this.closed());
     socket.on('end', this.peerEnded);
+  }
+
+  /** From the next read on, reads land in a buffer of this connection's, reused from read to read. */
+  private ownReads(): void {
+    const reads = new ReadBuffer();
+    const taken = readIntoOwnBuffer(this.socket, reads.next, (nread, buffer) => {
+      this.readInto(nread, buffer);
+      return true; // backpressure pauses the socket itself (pauseReading)
+    });
+    if (taken) this.reads = reads;
+  }
+
+  /**
+   * `onread`'s callback: a read landed in the connection's buffer. An upload flows through it without
+   * a new buffer per read (64 KiB each, left for the collector: the upload half of the streaming
+   * peak); a read of which a piece stays referenced keeps its buffer, and the next reads get a
+   * new one.
+   */
+  readInto(nread: number, buffer: Buffer): void {
+    const chunk = buffer.subarray(0, nread);
+    if (this.isRelayed || this.handedOver) return void this.socket.emit('data', Buffer.from(chunk));
+    this.isReadKept = false;
+    this.feed(chunk);
+    if (this.isReadKept || this.isRelayed || this.handedOver) {
+      this.isReadKept = false;
+      this.reads?.lend();
+    }
   }
 
   /** Half-closed: answer what was asked, then close (as node:http does with allowHalfOpen off). */
@@ -176,6 +220,7 @@ export class ClientConnection extends Http1Parser {
     if (this.waiting) {
       // A pipelined request behind one still being answered: keep it, read no more for now.
       this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+      this.isReadKept = true;
       this.socket.pause();
       return;
     }
@@ -198,7 +243,10 @@ export class ClientConnection extends Http1Parser {
         this.waiting = true;
         this.pausedUpgrade = result.upgrade;
         this.pending = result.rest;
-        if (result.rest.length > 0) this.socket.pause();
+        if (result.rest.length > 0) {
+          this.isReadKept = true;
+          this.socket.pause();
+        }
         return;
       }
       // Its response is already written (a refusal answered at once): go on with the next one.
@@ -220,6 +268,7 @@ export class ClientConnection extends Http1Parser {
     const seen = prefaceOf(data);
     if (seen === 'more') {
       this.pending = data;
+      this.isReadKept = true;
       return true;
     }
     this.isFirstRead = false;
@@ -366,6 +415,7 @@ export class ClientConnection extends Http1Parser {
     const clientRest = this.pending;
     this.pending = EMPTY;
     this.waiting = false;
+    this.isRelayed = true;
     return new Tunnel(socket, upstream, clientRest, upstreamRest, owner);
   }
 
@@ -427,7 +477,11 @@ export class ClientConnection extends Http1Parser {
   }
 
   onBody(chunk: Buffer, start: number, end: number): number {
-    this.exchange?.requestData(chunk.subarray(start, end));
+    if (this.exchange?.requestData(chunk.subarray(start, end)) === true) this.isReadKept = true;
+    if (this.mayOwnReads && this.reads === undefined && chunk.length >= BULK_READ_BYTES && !this.isRelayed && !this.handedOver) {
+      this.mayOwnReads = false; // tried once
+      this.ownReads();
+    }
     return 0;
   }
 

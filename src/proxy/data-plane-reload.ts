@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { DecisionStep } from '../auth/decide.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
 import { RouteTable } from '../auth/routes.js';
 import { AddressList } from '../auth/address-bounds.js';
 import type { ConfigPart } from '../config/reload.js';
@@ -23,6 +24,7 @@ export interface DataPlaneRunning {
   logger: Logger;
   clock: Clock;
   lastUsed: LastUsedRecorder;
+  usage: UsageRecorder;
   live: LiveExchanges;
   decisions: DecisionStep;
   upstream: UpstreamSlot;
@@ -58,9 +60,10 @@ export function frontSettings(config: Config) {
  * and how it swaps them in without closing a connection. A part added later is one entry here.
  */
 export function dataPlaneParts(running: DataPlaneRunning): ConfigPart[] {
-  const { logger, clock, lastUsed, live, decisions, upstream, grpc, proxy, http2, decisionServer } = running;
+  const { logger, clock, lastUsed, usage, live, decisions, upstream, grpc, proxy, http2, decisionServer } = running;
   return [
     { keys: ['cache.lastUsedInterval'], apply: (next) => lastUsed.setInterval(next.cache.lastUsedInterval) },
+    { keys: ['usage.flushInterval', 'usage.retention'], apply: (next) => usage.retune(next.usage) },
     { keys: ['proxy.endOnRevoke', 'cache.ttl'], apply: (next) => live.retune({ endOnRevoke: next.proxy.endOnRevoke, recheckMs: next.cache.ttl }) },
     {
       keys: ['proxy.upstream', 'proxy.connections', 'proxy.timeouts'],

@@ -171,18 +171,30 @@ export class Exchange implements UpstreamUser, UseSource, Judged, LiveExchange, 
   // From the client connection.
 
   /** A piece of request body, a view of the socket's chunk (never reused by Node, so kept as is). */
-  requestData(data: Buffer): void {
+  /**
+   * A piece of the request body. Returns true when `data` is still referenced once this returns
+   * (held back, or waiting in the upstream socket's write queue): a connection that reads into a
+   * buffer of its own must not read into that one again.
+   */
+  requestData(data: Buffer): boolean {
     this.requestBytes += data.length;
     if (this.phase === 'forwarding') {
       // Counted as it flows; what was held back is counted when it goes (upstreamStarted).
-      if (this.limited !== undefined && !this.limited.spendBytes(data.length, this.sink.now())) return this.end('quota');
+      if (this.limited !== undefined && !this.limited.spendBytes(data.length, this.sink.now())) {
+        this.end('quota');
+        return false;
+      }
       if (!this.writeBody(data)) this.connection.pauseReading();
-    } else if (this.phase !== 'done') {
+      return this.upstream?.isFlushed() === false;
+    }
+    if (this.phase !== 'done') {
       // Not forwarded yet (the token is being looked up, or no upstream socket is free): hold
       // this chunk and read no more until it can go.
       (this.queued ??= []).push(data);
       this.connection.pauseReading();
+      return true;
     }
+    return false;
   }
 
   requestEnded(): void {

@@ -1,4 +1,5 @@
 import { createServer, type Http2Server, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { Socket } from 'node:net';
 import { workloadFields, type DecisionStep, type Verdicts } from '../auth/decide.js';
 import { DENIALS, type DenyReason, type Outcome } from '../auth/decision.js';
@@ -41,6 +42,8 @@ export interface Http2FrontOptions {
   released?(exchange: StreamExchange): void;
   /** TRACING: where exchanges start their spans (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing;
+  /** Usage history (docs/usage.md): each forwarded exchange's bytes are counted here when it ends. */
+  usage?: UsageRecorder;
 }
 
 /** Streams one connection may have open at once (RFC 9113 §6.5.2 SETTINGS_MAX_CONCURRENT_STREAMS). */
@@ -193,6 +196,7 @@ export class Http2Front implements Verdicts<StreamExchange>, StreamSink {
     const seconds = (performance.now() - exchange.started) / 1000;
     metrics.request(exchange.right, outcome, seconds, exchange.credential, exchange.liveProtocol);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestBytes, exchange.responseBytes);
+    this.options.usage?.ended(exchange.token, exchange.requestBytes, exchange.responseBytes);
     if (this.options.accessLog) {
       this.options.logger.info({
         requestId: exchange.requestId,

@@ -19,6 +19,7 @@ import type { LiveExchanges } from './live-exchanges.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { UpstreamFailure } from './upstream-errors.js';
 import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
 
 /** What a configuration reload may set on the proxy port while it serves. */
 export type ProxySettings = Pick<ProxyOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
@@ -44,6 +45,8 @@ export interface ProxyOptions {
   http2?: Http2Front;
   /** TRACING: where exchanges start their spans (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing;
+  /** Usage history (docs/usage.md): each forwarded exchange's bytes are counted here when it ends. */
+  usage?: UsageRecorder;
 }
 
 /** The RFC 6750 challenge header of each refusal that has one, built once. */
@@ -100,7 +103,8 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     this.server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
       idle.track(socket);
       if (http2 !== undefined && (socket as TLSSocket).alpnProtocol === 'h2') return http2.accept(socket);
-      this.connections.add(new ClientConnection(socket, this));
+      // Plain TCP: a connection that uploads in bulk reads into a buffer of its own from then on.
+      this.connections.add(new ClientConnection(socket, this, tls === undefined));
     });
     // A TLS handshake that fails is the client's problem; the server keeps going.
     if (tls !== undefined) this.server.on('tlsClientError', () => {});
@@ -212,6 +216,7 @@ export class ProxyServer implements ConnectionHost, Verdicts<Exchange> {
     const seconds = (performance.now() - exchange.started) / 1000;
     metrics.request(exchange.right, outcome, seconds, exchange.credential, exchange.liveProtocol);
     metrics.forwarded(exchange.upstreamSeconds, exchange.requestComplete ? exchange.requestBytes : 0, exchange.responseBytes);
+    this.options.usage?.ended(exchange.token, exchange.requestBytes, exchange.responseBytes);
     if (this.options.accessLog) {
       this.options.logger.info({
         requestId: exchange.requestId,

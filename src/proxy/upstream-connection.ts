@@ -126,6 +126,11 @@ export class UpstreamConnection extends Http1Parser {
     user.upstreamStarted(this);
   }
 
+  /** Nothing waits to be written: what was given to `write` has left (or was never kept). */
+  isFlushed(): boolean {
+    return this.socket.writableLength === 0;
+  }
+
   /** Writes request bytes; false when the socket's buffer is full (wait for upstreamDrained). */
   write(data: Buffer | string): boolean {
     return this.socket.write(data);

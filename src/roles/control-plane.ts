@@ -10,6 +10,7 @@ import { OrganizationService } from '../admin/organization-service.js';
 import { Invalidator, type LocalEviction } from '../admin/invalidator.js';
 import { LeakBudget } from '../admin/leak-budget.js';
 import { TokenService } from '../admin/token-service.js';
+import { UsageService } from '../admin/usage-service.js';
 import { emittingStore } from '../events/emitting-store.js';
 import { Outbox } from '../events/outbox.js';
 import { Limiter } from '../limits/limiter.js';
@@ -53,12 +54,17 @@ export class ControlPlane {
   /** What the admin server reads per request; a reload sets its fields anew. */
   private readonly adminOptions: AdminOptions;
 
+  private readonly store: TokenStore;
+
   constructor({ config, store, cache, metrics, logger, clock, fetcher, eviction, limits, isDraining, tracing }: ControlPlaneParts) {
+    this.store = store;
     this.outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
     const events = this.outbox;
     // Every change the admin services write carries its event, webhooks or not: the audit log,
     // kept events.retention (docs/webhooks.md, docs/admin-api.md).
     store.keepEventsFor?.(config.events.retention);
+    // Usage history is read here and written by the data plane; both drop what is past usage.retention.
+    store.keepUsageFor?.(config.usage.retention);
     const adminStore = emittingStore(store, clock, () => events.wake());
     // A change made here takes effect here at once; the store's channel tells the other replicas.
     const invalidator = new Invalidator(eviction, store);
@@ -71,6 +77,7 @@ export class ControlPlane {
       tokens: this.tokens,
       directory: this.directory,
       organizations: new OrganizationService({ store: adminStore, clock }),
+      usage: new UsageService({ store, tokens: this.tokens, clock }),
       leakBudget: new LeakBudget(clock),
       outbox: events,
       settings: { maxTokenLifetimeMs: config.admin.maxTokenLifetime, expiringNoticeMs: config.events.expiringNotice },
@@ -102,6 +109,7 @@ export class ControlPlane {
           this.tokens.retune({ connectUri: next.admin.connectUri, maxLifetimeMs: next.admin.maxTokenLifetime });
         },
       },
+      { keys: ['usage.retention'], apply: (next) => this.store.keepUsageFor?.(next.usage.retention) },
     ];
   }
 

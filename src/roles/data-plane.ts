@@ -21,6 +21,7 @@ import type { Directory, Invalidation, TokenStore } from '../store/token-store.j
 import type { WorkloadIdentity } from '../identity/workload-identity.js';
 import { listen } from './replica.js';
 import type { Tracing } from '../tracing/tracing.js';
+import { UsageRecorder } from '../usage/usage-recorder.js';
 
 export interface DataPlaneParts {
   config: Config;
@@ -44,6 +45,8 @@ export class DataPlane {
   readonly limits: Limiter;
   private readonly live: LiveExchanges;
   private readonly lastUsed: LastUsedRecorder;
+  /** Usage history (docs/usage.md): counted here, added to the store every usage.flushInterval. */
+  private readonly usage: UsageRecorder;
   /** The pool new requests go to; a reload that moves the upstream puts a new one here. */
   private readonly upstream: UpstreamSlot;
   private readonly decisions: DecisionStep;
@@ -67,11 +70,17 @@ export class DataPlane {
       metrics.storeError('touchLastUsed');
       logger.warn({ err: (err as Error).message }, 'lastUsedAt write failed; will retry');
     });
+    store.keepUsageFor?.(config.usage.retention);
+    this.usage = new UsageRecorder(store, clock, config.usage.flushInterval, (err) => {
+      metrics.storeError('addUsage');
+      logger.warn({ err: (err as Error).message }, 'usage history write failed; will retry');
+    });
+    const usage = this.usage;
     this.upstream = { pool: new UpstreamPool(upstreamOptions(config)) };
     // One decision step, shared by every port that judges requests.
     this.limits = new Limiter({ store, clock, logger, observer: metrics });
     // The first X-Forwarded-For hop names the client only when the peer is a trusted proxy (allowFrom).
-    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, clock, limits: this.limits, workload: parts.workload?.authenticators, trustedProxies: trustedProxiesOf(config) });
+    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, usage, clock, limits: this.limits, workload: parts.workload?.authenticators, trustedProxies: trustedProxiesOf(config) });
     this.decisions = decisions;
     this.grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
     const http2 = new Http2Front({
@@ -90,6 +99,7 @@ export class DataPlane {
       headersTimeoutMs: Math.min(config.proxy.timeouts.headers, 60_000),
       refusalHeaders,
       tracing: parts.tracing,
+      usage,
     });
     const front = {
       metrics,
@@ -104,7 +114,7 @@ export class DataPlane {
     };
     this.http2 = http2;
     const tls = this.tls === undefined ? undefined : { ...this.tls.options, ...parts.workload?.clientTls };
-    this.proxy = new ProxyServer({ ...front, tls, http2, upstream: this.upstream.pool, decisions, live });
+    this.proxy = new ProxyServer({ ...front, tls, http2, upstream: this.upstream.pool, decisions, live, usage });
     // The decision port judges with the same step instance: one cache, one route table, one lastUsed.
     this.decisionServer = config.decision.listen ? new DecisionServer({ ...front, decisions, pathPrefix: config.decision.pathPrefix }) : undefined;
   }
@@ -112,7 +122,12 @@ export class DataPlane {
   /** What a configuration reload swaps in the data plane, part by part (docs/configuration.md, "Reloading"). */
   configParts(): ConfigPart[] {
     const { logger, clock } = this.parts;
-    return dataPlaneParts({ logger, clock, lastUsed: this.lastUsed, live: this.live, decisions: this.decisions, upstream: this.upstream, grpc: this.grpc, proxy: this.proxy, http2: this.http2, decisionServer: this.decisionServer });
+    return dataPlaneParts({ logger, clock, lastUsed: this.lastUsed, usage: this.usage, live: this.live, decisions: this.decisions, upstream: this.upstream, grpc: this.grpc, proxy: this.proxy, http2: this.http2, decisionServer: this.decisionServer });
+  }
+
+  /** Adds the usage counted so far to the store now (it is otherwise added every usage.flushInterval). */
+  flushUsage(): Promise<void> {
+    return this.usage.flush();
   }
 
   /** notAfter (epoch seconds) of the certificate the proxy port serves now; undefined without TLS. */
@@ -138,6 +153,7 @@ export class DataPlane {
   async listen(): Promise<{ proxyPort: number; decisionPort: number | undefined }> {
     const { config, logger } = this.parts;
     this.lastUsed.start();
+    this.usage.start();
     this.limitsUpkeep = keepLimits(this.limits, this.parts.store, logger);
     const proxyPort = await listen(this.proxy.server, config.proxy.listen);
     if (this.tls !== undefined) {
@@ -166,6 +182,7 @@ export class DataPlane {
   /** Writes what is pending and gives back what this replica leased and did not spend. */
   async stop(): Promise<void> {
     await this.lastUsed.stop().catch(() => {});
+    await this.usage.stop();
     clearInterval(this.limitsUpkeep);
     await this.limits.drain();
     this.upstream.pool.close();

@@ -41,6 +41,8 @@ export const DATA_PLANE_KEYS = [
   'proxy.trustedProxies',
   'proxy.upstream',
   'routes',
+  'usage.flushInterval',
+  'usage.retention',
 ] as const;
 
 /** Every key the control plane's parts own (a proxy replica's probe port reads `admin.metricsAuth` of them). */

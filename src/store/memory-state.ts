@@ -1,6 +1,8 @@
 import type { OutEvent } from './event-log.js';
 import { EventState, type EventChange } from './event-state.js';
 import type { HistoryEntry, LastUse, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
+import { UsageState } from './usage-state.js';
+import type { UsageCount } from './usage-log.js';
 
 /** One change to the model: what the memory store applies and the file store journals. */
 export type Change = (
@@ -21,6 +23,8 @@ export type Change = (
   // The two below appear only in a compacted journal: state without the history that led to it.
   | { op: 'tokenState'; record: TokenRecord }
   | { op: 'history'; id: string; entries: HistoryEntry[] }
+  // A batch of usage counts (docs/usage.md); a compacted journal holds what is kept as one.
+  | { op: 'usage'; counts: UsageCount[] }
 ) & {
   /** The events this change makes (docs/webhooks.md): kept with it, in the same journal line. */
   events?: OutEvent[];
@@ -50,6 +54,7 @@ export class MemoryState {
   readonly teams = new Map<string, TeamRecord>();
   readonly teamHistories = new Map<string, HistoryEntry[]>();
   readonly outbox = new EventState();
+  readonly usage = new UsageState();
 
   /** Applies a change; values are copied so no caller can mutate stored state afterwards. */
   apply(change: Change): void {
@@ -122,6 +127,9 @@ export class MemoryState {
       case 'history':
         this.histories.set(change.id, structuredClone(change.entries));
         break;
+      case 'usage':
+        this.usage.add(change.counts);
+        break;
     }
   }
 
@@ -135,6 +143,8 @@ export class MemoryState {
     for (const [id, entries] of this.histories) yield { op: 'history', id, entries };
     for (const record of this.tokens.values()) yield { op: 'tokenState', record };
     yield* this.outbox.snapshot();
+    const usage = this.usage.snapshot();
+    if (usage.length > 0) yield { op: 'usage', counts: usage };
   }
 
   private appendHistory(id: string, entry: HistoryEntry): void {

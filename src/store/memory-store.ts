@@ -2,6 +2,7 @@ import { DEFAULT_ORGANIZATION, defaultOrganization, organizationOf, statusAt, ty
 import type { BudgetGrant, BudgetKey, BudgetTake, Invalidation, InvalidationListener, OrganizationDeleteOutcome, TokenCount, TokenStore, WriteOutcome } from './token-store.js';
 import { BudgetCounters } from './budget-counters.js';
 import { MemoryState, type Change } from './memory-state.js';
+import type { UsageCount, UsageHour, UsedToken } from './usage-log.js';
 import { settled, type Attempt, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
 
 /** The events argument as a journal field: absent when there are none, so old lines stay alike. */
@@ -314,6 +315,27 @@ export class MemoryStore implements TokenStore {
       if (record.status === 'active' && record.expiresAt !== null && record.expiresAt > from && record.expiresAt <= until) ids.push(record.id);
     }
     return ids;
+  }
+
+  // Usage history (docs/usage.md): summed per token per hour; the file store journals each batch.
+
+  keepUsageFor(ms: number): void {
+    this.state.usage.retentionMs = ms;
+  }
+
+  addUsage(counts: readonly UsageCount[], now: number): Promise<void> {
+    return this.exclusive(async () => {
+      if (counts.length > 0) await this.commit({ op: 'usage', counts: counts.map(copy) });
+      this.state.usage.prune(now);
+    });
+  }
+
+  async usageOf(tokenId: string, from: number, to: number): Promise<UsageHour[]> {
+    return this.state.usage.hoursOf(tokenId, from, to);
+  }
+
+  async usedTokens(from: number, to: number): Promise<UsedToken[]> {
+    return this.state.usage.used(from, to);
   }
 
   private readonly leases = new Map<string, { holder: string; until: number }>();

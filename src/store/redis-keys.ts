@@ -24,6 +24,16 @@ export class RedisKeys {
     return `${this.prefix}budget:{${id}}:${limit}:${window}`;
   }
 
+  /** One token's usage in one UTC day (`day`: its start): fields per hour (its {id} hash tag: the token's slot). */
+  usage(id: string, day: number): string {
+    return `${this.prefix}usage:{${id}}:${day}`;
+  }
+
+  /** The tokens with usage in one UTC day, each with its repository (GET /v1/usage reads it). */
+  usageDay(day: number): string {
+    return `${this.prefix}usage-day:${day}`;
+  }
+
   get seq(): string {
     return `${this.prefix}{idx}:seq`;
   }

@@ -263,4 +263,15 @@ export interface Scripts {
   tgSettle(...keysAndArgs: string[]): Promise<number>;
   tgOnce(...keysAndArgs: string[]): Promise<number>;
   tgLease(key: string, holder: string, ms: string): Promise<number>;
+  tgUsageAdd(key: string, ...args: string[]): Promise<number>;
 }
+
+// Usage history (docs/usage.md): adds one token's counts of one day in one step, so a batch is
+// counted whole or not at all, and sets the day's expiry (retention past its end). ARGV: the
+// expiry in ms from now, then field and increment pairs.
+export const USAGE_ADD = `
+for i = 2, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`;

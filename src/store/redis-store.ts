@@ -15,11 +15,13 @@ import { createHash } from 'node:crypto';
 import { ChannelWatch } from './channel-watch.js';
 import { allFields, fromFields, outcomeOf, stateArgs, SUMMARY_FIELDS, summaryFrom, toFields } from './redis-encoding.js';
 import { RedisKeys } from './redis-keys.js';
-import { BUDGET_RETURN, BUDGET_TAKE, BUMP, CHANGE, CREATE, DELETE, LEASE, ONCE, ORGANIZATION, RECORD, SETTLE, TAKE, tokenScript, TOUCH, UPDATE, type Scripts } from './redis-scripts.js';
+import { BUDGET_RETURN, BUDGET_TAKE, BUMP, CHANGE, CREATE, DELETE, LEASE, ONCE, ORGANIZATION, RECORD, SETTLE, TAKE, tokenScript, TOUCH, UPDATE, USAGE_ADD, type Scripts } from './redis-scripts.js';
 import { EVENT_RETENTION_MS, settled, type Attempt, type Delivery, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
 import { connectRedis, type RedisClient, type RedisTopology } from './redis-connection.js';
 import type { RedisTokenIndex } from './redis-token-index.js';
-import { StoreUnavailableError, type BudgetGrant, type BudgetKey, type BudgetTake, type Invalidation, type TokenCount, type InvalidationListener, type OrganizationDeleteOutcome, type StoreHealthListener, type TokenStore, type WriteOutcome } from './token-store.js';
+import { DAY_MS, dayOf, USAGE_RETENTION_MS, type UsageCount, type UsageHour, type UsedToken } from './usage-log.js';
+import { usageFields, usageHours } from './redis-usage.js';
+import { StoreUnavailableError, UsageNotWritten, type BudgetGrant, type BudgetKey, type BudgetTake, type Invalidation, type TokenCount, type InvalidationListener, type OrganizationDeleteOutcome, type StoreHealthListener, type TokenStore, type WriteOutcome } from './token-store.js';
 
 export interface RedisStoreOptions extends RedisTopology {
   keyPrefix: string;
@@ -64,6 +66,7 @@ export class RedisStore implements TokenStore {
     this.client.defineCommand('tgLease', { numberOfKeys: 1, lua: LEASE });
     this.client.defineCommand('tgBudgetTake', { numberOfKeys: 2, lua: BUDGET_TAKE });
     this.client.defineCommand('tgBudgetReturn', { numberOfKeys: 1, lua: BUDGET_RETURN });
+    this.client.defineCommand('tgUsageAdd', { numberOfKeys: 1, lua: USAGE_ADD });
   }
 
   /**
@@ -248,6 +251,63 @@ export class RedisStore implements TokenStore {
   }
 
 
+
+  // Usage history (docs/usage.md): a hash per token per UTC day (in the token's slot), its fields
+  // per hour, added to with HINCRBY so every replica's counts sum; and per day a hash of the tokens
+  // used that day with their repositories, for GET /v1/usage. Both expire `usage.retention` after
+  // the day ends.
+
+  private usageRetentionMs = USAGE_RETENTION_MS;
+
+  keepUsageFor(ms: number): void {
+    this.usageRetentionMs = ms;
+  }
+
+  async addUsage(counts: readonly UsageCount[], now: number): Promise<void> {
+    const byDay = new Map<string, { tokenId: string; repository: string; day: number; fields: string[]; counts: UsageCount[] }>();
+    for (const count of counts) {
+      const day = dayOf(count.hour);
+      const name = this.keys.usage(count.tokenId, day);
+      let entry = byDay.get(name);
+      if (entry === undefined) {
+        entry = { tokenId: count.tokenId, repository: count.repository, day, fields: [], counts: [] };
+        byDay.set(name, entry);
+      }
+      entry.fields.push(...usageFields(count));
+      entry.counts.push(count);
+    }
+    const ttl = (day: number) => String(Math.max(1, day + DAY_MS + this.usageRetentionMs - now));
+    const entries = [...byDay];
+    // The index first: it is idempotent, so a batch tried again after a failure changes nothing there.
+    await this.run('addUsage', () =>
+      Promise.all(
+        entries.map(([, entry]) => {
+          const key = this.keys.usageDay(entry.day);
+          return this.client.hset(key, entry.tokenId, entry.repository).then(() => this.client.pexpire(key, ttl(entry.day)));
+        }),
+      ),
+    );
+    // Each token-day is one script, counted whole or not at all; only those that failed are handed back.
+    const settled = await Promise.allSettled(entries.map(([name, entry]) => this.run('addUsage', () => this.client.tgUsageAdd(name, ttl(entry.day), ...entry.fields))));
+    const unwritten = entries.flatMap(([, entry], i) => (settled[i]!.status === 'rejected' ? entry.counts : []));
+    if (unwritten.length > 0) throw new UsageNotWritten(unwritten, (settled.find((one) => one.status === 'rejected') as PromiseRejectedResult).reason);
+  }
+
+  async usageOf(tokenId: string, from: number, to: number): Promise<UsageHour[]> {
+    const days: number[] = [];
+    for (let day = dayOf(from); day < to; day += DAY_MS) days.push(day);
+    const replies = await this.run('usageOf', () => Promise.all(days.map((day) => this.client.hgetall(this.keys.usage(tokenId, day)))));
+    return replies.flatMap((fields) => usageHours(fields)).filter((hour) => hour.hour >= from && hour.hour < to);
+  }
+
+  async usedTokens(from: number, to: number): Promise<UsedToken[]> {
+    const days: number[] = [];
+    for (let day = dayOf(from); day < to; day += DAY_MS) days.push(day);
+    const replies = await this.run('usedTokens', () => Promise.all(days.map((day) => this.client.hgetall(this.keys.usageDay(day)))));
+    const seen = new Map<string, string>();
+    for (const fields of replies) for (const [tokenId, repository] of Object.entries(fields)) seen.set(tokenId, repository);
+    return [...seen].map(([tokenId, repository]) => ({ tokenId, repository }));
+  }
 
   /** When a command last succeeded (epoch ms): what ping() answers from while it is recent. */
   private lastOkAt = 0;

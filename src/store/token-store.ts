@@ -5,6 +5,7 @@ import type { StoreHealth } from './roles/health.js';
 import type { Invalidations } from './roles/invalidation.js';
 import type { Leases } from './roles/leases.js';
 import type { TokenRecords } from './roles/tokens.js';
+import type { UsageCount, UsageStore } from './usage-log.js';
 
 export type { BudgetGrant, BudgetKey, BudgetStore, BudgetTake } from './roles/budgets.js';
 export type { Directory, OrganizationDeleteOutcome, OrganizationStore } from './roles/directory.js';
@@ -12,15 +13,17 @@ export type { StoreHealth, StoreHealthListener } from './roles/health.js';
 export type { Invalidation, InvalidationListener, Invalidations } from './roles/invalidation.js';
 export type { Leases } from './roles/leases.js';
 export type { TokenCount, TokenRecords, WriteOutcome } from './roles/tokens.js';
+export type { UsageStore } from './usage-log.js';
 
 /**
- * Where tokens, their history, the directory, invalidations, budgets, events and leases live: the
- * union of the store's roles (src/store/roles/), each of which a consumer takes alone. Every
+ * Where tokens, their history, the directory, invalidations, budgets, events, usage and leases
+ * live: the union of the store's roles (src/store/roles/ and usage-log.ts), each of which a
+ * consumer takes alone. Every
  * backend passes the same contract suite (test/contract), one section per role. Methods reject
  * with StoreUnavailableError when the backend cannot answer; they never hang past the backend's
  * command timeout.
  */
-export interface TokenStore extends TokenRecords, Directory, Invalidations, BudgetStore, EventLog, Leases, StoreHealth {}
+export interface TokenStore extends TokenRecords, Directory, Invalidations, BudgetStore, EventLog, UsageStore, Leases, StoreHealth {}
 
 /** The backend did not answer (down, too slow, or refusing): callers fail closed with 503. */
 export class StoreUnavailableError extends Error {
@@ -29,5 +32,15 @@ export class StoreUnavailableError extends Error {
   constructor(readonly op: string, cause?: unknown) {
     super(`token store unavailable during ${op}`, { cause });
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Some of a usage batch was not added (the rest was): what to add again, and nothing more, so nothing counts twice. */
+export class UsageNotWritten extends StoreUnavailableError {
+  constructor(
+    readonly unwritten: readonly UsageCount[],
+    cause?: unknown,
+  ) {
+    super('addUsage', cause);
   }
 }

@@ -1,7 +1,7 @@
 import type { Test } from 'tap';
 import { randomUUID } from 'node:crypto';
 import type { EventLog, OutEvent } from '../../src/store/event-log.js';
-import type { BudgetStore, Directory, Invalidation, Invalidations, Leases, StoreHealth, TokenRecords, TokenStore } from '../../src/store/token-store.js';
+import type { BudgetStore, Directory, Invalidation, Invalidations, Leases, StoreHealth, TokenRecords, TokenStore, UsageStore } from '../../src/store/token-store.js';
 import { entry, makeToken } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { organizationContract } from './organization-contract.js';
@@ -22,6 +22,7 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
   t.test('invalidation pub/sub', async (t) => invalidationsContract(t, makeStore));
   t.test('budget counters', async (t) => budgetsContract(t, makeStore));
   t.test('the event log and webhook queues', async (t) => eventsContract(t, makeStore));
+  t.test('usage history', async (t) => usageContract(t, makeStore));
   t.test('leases', async (t) => leasesContract(t, makeStore));
   t.test('health', async (t) => healthContract(t, makeStore));
 }
@@ -560,5 +561,68 @@ function healthContract(t: Test, makeStore: Make<StoreHealth>): void {
 
   t.test('ping answers while the store is up', async (t) => {
     await t.resolves(store.ping());
+  });
+}
+
+/** Usage history (UsageStore, docs/usage.md): counts are increments, summed per token per hour. */
+function usageContract(t: Test, makeStore: Make<UsageStore>): void {
+  let store!: Awaited<ReturnType<Make<UsageStore>>>;
+  t.beforeEach(async () => {
+    store = await makeStore();
+  });
+  t.afterEach(async () => {
+    await store.close();
+  });
+
+  const HOUR = 3_600_000;
+  const DAY = 24 * HOUR;
+  // A day start well inside the retention of the `now` each test passes.
+  const T0 = 1_800_000_000_000 - (1_800_000_000_000 % DAY);
+  const usage = (tokenId: string, hour: number, figures: Partial<{ allowed: number; refused: Record<string, number>; bytesIn: number; bytesOut: number }> = {}) => ({
+    tokenId,
+    repository: 'repo-a',
+    hour,
+    allowed: 0,
+    refused: {},
+    bytesIn: 0,
+    bytesOut: 0,
+    ...figures,
+  });
+
+  t.test('usage added twice for one token and hour is summed, hours come oldest first', async (t) => {
+    const id = 'a1a1a1a1a1a1a1a1';
+    await store.addUsage([usage(id, T0 + 2 * HOUR, { allowed: 3, bytesIn: 100, bytesOut: 1000, refused: { rate_limited: 2 } }), usage(id, T0, { allowed: 1 })], T0 + 3 * HOUR);
+    // A second replica's batch for the same hours: it adds, it does not replace.
+    await store.addUsage([usage(id, T0 + 2 * HOUR, { allowed: 4, bytesIn: 5, refused: { rate_limited: 1, insufficient_scope: 7 } })], T0 + 3 * HOUR);
+    await store.addUsage([usage('b2b2b2b2b2b2b2b2', T0 + 2 * HOUR, { allowed: 50 })], T0 + 3 * HOUR);
+    t.same(await store.usageOf(id, T0, T0 + DAY), [
+      { hour: T0, allowed: 1, refused: {}, bytesIn: 0, bytesOut: 0 },
+      { hour: T0 + 2 * HOUR, allowed: 7, refused: { rate_limited: 3, insufficient_scope: 7 }, bytesIn: 105, bytesOut: 1000 },
+    ]);
+    t.same(await store.usageOf(id, T0 + HOUR, T0 + 2 * HOUR), [], 'only hours that start in [from, to)');
+    t.same(await store.usageOf('c3c3c3c3c3c3c3c3', T0, T0 + DAY), [], 'a token never used has none');
+  });
+
+  t.test('usage across a day boundary is read in one window', async (t) => {
+    const id = 'a1a1a1a1a1a1a1a1';
+    await store.addUsage([usage(id, T0 + DAY - HOUR, { allowed: 1 }), usage(id, T0 + DAY, { allowed: 2 })], T0 + DAY + HOUR);
+    t.same((await store.usageOf(id, T0, T0 + 2 * DAY)).map((hour) => [hour.hour - T0, hour.allowed]), [[DAY - HOUR, 1], [DAY, 2]]);
+  });
+
+  t.test('the tokens used in a window are found with their repositories', async (t) => {
+    await store.addUsage([{ ...usage('a1a1a1a1a1a1a1a1', T0 + HOUR, { allowed: 1 }), repository: 'repo-a' }, { ...usage('b2b2b2b2b2b2b2b2', T0 + HOUR, { bytesOut: 9 }), repository: 'repo-b' }], T0 + 2 * HOUR);
+    await store.addUsage([usage('c3c3c3c3c3c3c3c3', T0 + 3 * DAY, { allowed: 1 })], T0 + 3 * DAY + HOUR);
+    const used = (await store.usedTokens(T0, T0 + DAY)).sort((a, b) => a.tokenId.localeCompare(b.tokenId));
+    t.same(used, [{ tokenId: 'a1a1a1a1a1a1a1a1', repository: 'repo-a' }, { tokenId: 'b2b2b2b2b2b2b2b2', repository: 'repo-b' }]);
+    t.same(await store.usedTokens(T0 + 2 * DAY, T0 + 4 * DAY), [{ tokenId: 'c3c3c3c3c3c3c3c3', repository: 'repo-a' }]);
+  });
+
+  t.test('usage older than the retention is dropped', async (t) => {
+    store.keepUsageFor?.(DAY);
+    const id = 'a1a1a1a1a1a1a1a1';
+    // Added late: its day ended more than a day before `now`.
+    await store.addUsage([usage(id, T0, { allowed: 1 }), usage(id, T0 + 3 * DAY, { allowed: 2 })], T0 + 3 * DAY + HOUR);
+    await waitFor(async () => (await store.usageOf(id, T0, T0 + 4 * DAY)).length === 1, { what: 'the old day to expire' });
+    t.same((await store.usageOf(id, T0, T0 + 4 * DAY)).map((hour) => hour.allowed), [2], 'the recent hour stays');
   });
 }

@@ -15,18 +15,18 @@ export interface Running {
 }
 
 /**
- * Runs `node dist/main.js ...args` with a clean TOLLGATE_* environment plus `env`. tap's process
+ * Runs `node dist/main.js ...args` (or another build of the CLI: `main`) with a clean TOLLGATE_* environment plus `env`. tap's process
  * hooks put its coverage loader into every child's NODE_OPTIONS; with `pristine` the child is
  * started through `env -u` so it runs exactly as users run it (for memory measurements).
  */
-export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string, pristine = false): Running {
+export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string, pristine = false, main = MAIN): Running {
   // The child runs as users run it: without tap's loader and coverage hooks in NODE_OPTIONS.
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_') && k !== 'NODE_OPTIONS' && k !== 'NODE_V8_COVERAGE'),
   );
   const [command, argv] = pristine
-    ? ['env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, MAIN, ...args]]
-    : [process.execPath, [MAIN, ...args]];
+    ? ['env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, main, ...args]]
+    : [process.execPath, [main, ...args]];
   const child = spawn(command, argv, { env: { ...base, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

@@ -91,3 +91,19 @@ t.test('a journal written before versions, parents, last-use addresses, lent tok
   t.same((await again.teamHistory('ops')).map((e) => e.action), ['created'], 'compaction keeps the history once');
   t.equal((await again.getToken(record.id))?.version, 1);
 });
+
+t.test('usage history survives restarts and compaction, summed as it was', async (t) => {
+  const path = join(t.testdir({}), 'store.jsonl');
+  const hour = 1_800_000_000_000 - (1_800_000_000_000 % 3_600_000);
+  const count = { tokenId: 'a1a1a1a1a1a1a1a1', repository: 'sensors', hour, allowed: 2, refused: { rate_limited: 1 }, bytesIn: 10, bytesOut: 20 };
+  const first = await FileStore.open(path);
+  await first.addUsage([count], hour);
+  await first.addUsage([count], hour);
+  await first.close();
+  // Opened twice: the first open compacts the two batches into one line, the second reads that.
+  await (await FileStore.open(path)).close();
+  const again = await FileStore.open(path);
+  t.teardown(() => again.close());
+  t.same(await again.usageOf(count.tokenId, hour, hour + 3_600_000), [{ hour, allowed: 4, refused: { rate_limited: 2 }, bytesIn: 20, bytesOut: 40 }]);
+  t.equal(readFileSync(path, 'utf8').split('\n').filter((line) => line.includes('"op":"usage"')).length, 1, 'one compacted usage line');
+});

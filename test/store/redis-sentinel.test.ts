@@ -42,4 +42,10 @@ t.test('through Sentinel: after the master dies, tokens are still served and wri
     { what: 'a write to succeed on the new master', timeoutMs: 10_000, everyMs: 100 },
   );
   t.equal(await status(created!.secret), 200, 'a token made after failover works');
+
+  // Usage history through Sentinel (docs/usage.md): counted by the proxy, added on the new master.
+  t.equal(await status(created!.secret), 200);
+  await h.tollgate.flushUsage();
+  const hours = await store.usageOf(created!.token.id, h.clock.now() - 3_600_000, h.clock.now() + 3_600_000);
+  t.equal(hours.reduce((sum, hour) => sum + hour.allowed, 0), 2, 'both requests of the new token counted once');
 });

@@ -1019,7 +1019,89 @@ function renderHistory(items) {
   );
 }
 
+// ---- usage history in the details -------------------------------------------------------
+
+const USAGE_RANGES = { '7d': { back: 7 * 86_400_000, step: '1d' }, '48h': { back: 48 * 3_600_000, step: '1h' }, '30d': { back: 30 * 86_400_000, step: '1d' } };
+const SVG = 'http://www.w3.org/2000/svg';
+/** The token whose usage is shown: a late answer for another token is dropped. */
+let usageOf = null;
+
+function svg(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+  for (const child of children) node.append(child);
+  return node;
+}
+
+/** Bytes as people read them: 1.5 kB, 23 MB. */
+function shortBytes(bytes) {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+const usageLine = (item) =>
+  `${item.allowed} allowed, ${item.refused} refused${item.refused ? ` (${Object.entries(item.refusedBy).map(([reason, n]) => `${reason}: ${n}`).join(', ')})` : ''}, ${shortBytes(item.bytesIn)} in, ${shortBytes(item.bytesOut)} out`;
+
+/** One bar per step (allowed, refused stacked on it), scaled to the busiest; each says its figures on hover. */
+function renderUsage(items, step) {
+  const busiest = Math.max(1, ...items.map((item) => item.allowed + item.refused));
+  const width = 10;
+  const bars = items.map((item, i) => {
+    const allowed = (item.allowed / busiest) * 100;
+    const refused = (item.refused / busiest) * 100;
+    const when = step === '1d' ? item.at.slice(0, 10) : `${item.at.slice(0, 10)} ${item.at.slice(11, 16)} UTC`;
+    return svg(
+      'g',
+      { class: 'usage-bar', 'data-at': item.at, 'data-allowed': item.allowed, 'data-refused': item.refused },
+      svg('title', {}, `${when}: ${usageLine(item)}`),
+      svg('rect', { class: 'usage-empty', x: i * width, y: 0, width, height: 100 }),
+      svg('rect', { class: 'usage-allowed', x: i * width + 1, y: 100 - allowed, width: width - 2, height: allowed }),
+      svg('rect', { class: 'usage-refused', x: i * width + 1, y: 100 - allowed - refused, width: width - 2, height: refused }),
+    );
+  });
+  const total = items.reduce(
+    (sum, item) => {
+      sum.allowed += item.allowed;
+      sum.refused += item.refused;
+      sum.bytesIn += item.bytesIn;
+      sum.bytesOut += item.bytesOut;
+      for (const [reason, n] of Object.entries(item.refusedBy)) sum.refusedBy[reason] = (sum.refusedBy[reason] ?? 0) + n;
+      return sum;
+    },
+    { allowed: 0, refused: 0, bytesIn: 0, bytesOut: 0, refusedBy: {} },
+  );
+  const summary = `${usageLine(total)}; one bar per ${step === '1d' ? 'day' : 'hour'}, blue allowed, red refused`;
+  const chart = svg('svg', { viewBox: `0 0 ${items.length * width} 100`, preserveAspectRatio: 'none', role: 'img', 'aria-label': summary }, ...bars);
+  $('usage-chart').replaceChildren(chart);
+  $('usage-summary').textContent = `Total: ${usageLine(total)}`;
+}
+
+async function loadUsage(id) {
+  usageOf = id;
+  const range = USAGE_RANGES[$('usage-range').value] ?? USAGE_RANGES['7d'];
+  const to = Date.now();
+  const query = new URLSearchParams({ from: new Date(to - range.back).toISOString(), to: new Date(to).toISOString(), step: range.step });
+  try {
+    const reply = await api('GET', `/v1/tokens/${id}/usage/history?${query}`);
+    if (usageOf === id) renderUsage(reply.items, range.step);
+  } catch (err) {
+    if (usageOf === id) $('usage-summary').textContent = describe(err);
+  }
+}
+
+$('usage-range').addEventListener('change', () => usageOf && loadUsage(usageOf));
+
 function openPanel(heading, title, details) {
+  usageOf = null;
+  $('usage-history').hidden = true;
+  $('usage-chart').replaceChildren();
+  $('usage-summary').textContent = '';
   $('history-heading').textContent = heading;
   $('history-title').textContent = title;
   $('token-details').hidden = !details;
@@ -1032,6 +1114,10 @@ function openPanel(heading, title, details) {
 async function openHistory(token) {
   openPanel('Token', token.name, true);
   renderDetails(token);
+  if (!token.deleted) {
+    $('usage-history').hidden = false;
+    void loadUsage(token.id);
+  }
   try {
     // The row may be a page old: read the token afresh for its last use.
     if (!token.deleted) renderDetails(await api('GET', `/v1/tokens/${token.id}`));
