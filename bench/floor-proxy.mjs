@@ -11,7 +11,7 @@ const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'tra
 // undici's dispatch handler API (onRequestStart ... onResponseEnd, the one Tollgate's Exchange
 // uses; undici 8 dropped the older onConnect/onHeaders/onData/onComplete).
 class Forward {
-  constructor(req, res) {
+  constructor(_req, res) {
     this.res = res;
     this.controller = undefined;
   }
@@ -19,7 +19,7 @@ class Forward {
     this.controller = controller;
     this.res.on('drain', () => controller.resume());
   }
-  onResponseStart(controller, status, upstreamHeaders) {
+  onResponseStart(_controller, status, upstreamHeaders) {
     const headers = {};
     for (const name in upstreamHeaders) if (!HOP.has(name)) headers[name] = upstreamHeaders[name];
     this.res.writeHead(status, headers);

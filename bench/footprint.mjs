@@ -40,7 +40,10 @@ const split = (r) => `${fmt(r.total)} (${fmt(r.anon)} + ${fmt(r.file)})`;
 const accepts = (port) =>
   new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 

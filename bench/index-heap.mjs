@@ -8,7 +8,10 @@ const words = ['ingest', 'reader', 'export', 'phone', 'laptop', 'backup', 'dashb
 const hex = (n) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 const fresh = (s) => Buffer.from(s).toString(); // a new string each time
 const interned = new Map();
-const intern = (s) => interned.get(s) ?? (interned.set(s, s), s);
+const intern = (s) => {
+  if (!interned.has(s)) interned.set(s, s);
+  return interned.get(s);
+};
 
 globalThis.gc();
 const before = process.memoryUsage();
@@ -17,7 +20,7 @@ if (mode === 'columns') {
   const c = { at: new Map(), ids: [], names: [], prefixes: [], parents: [], repository: new Int32Array(N), user: new Int32Array(N), kindStatus: new Uint8Array(N), createdAt: new Float64Array(N), expiresAt: new Float64Array(N), lastUsedAt: new Float64Array(N) };
   for (let j = 0; j < N; j++) {
     const id = hex(16);
-    c.at.set(id, j); c.ids.push(id); c.names.push(fresh(`${words[j % 8]} ${j}`)); c.prefixes.push('tg_r_' + hex(6)); c.parents.push(null);
+    c.at.set(id, j); c.ids.push(id); c.names.push(fresh(`${words[j % 8]} ${j}`)); c.prefixes.push(`tg_r_${hex(6)}`); c.parents.push(null);
     c.repository[j] = j % 3 === 0 ? 0 : 1; c.user[j] = -1; c.kindStatus[j] = j % 10 === 0 ? 1 : 0;
     c.createdAt[j] = now - j * 1000; c.expiresAt[j] = j % 4 === 0 ? now + j * 1000 : NaN; c.lastUsedAt[j] = NaN;
   }
@@ -28,7 +31,7 @@ if (mode === 'columns') {
     const id = hex(16);
     const full = {
       id, hash: hex(64), kind: fresh('repository'), name: fresh(`${words[j % 8]} ${j}`), repository: fresh(j % 3 === 0 ? 'billing' : 'sensors'), user: null,
-      rights: fresh('query').split(','), status: fresh(j % 10 === 0 ? 'revoked' : 'active'), prefix: 'tg_r_' + hex(6), createdAt: now - j * 1000, createdBy: fresh('bench'),
+      rights: fresh('query').split(','), status: fresh(j % 10 === 0 ? 'revoked' : 'active'), prefix: `tg_r_${hex(6)}`, createdAt: now - j * 1000, createdBy: fresh('bench'),
       updatedAt: now, expiresAt: j % 4 === 0 ? now + j * 1000 : null, revokedAt: null, lastUsedAt: null, lastUsedIp: null, lastUsedUserAgent: null, version: 1, parentId: null,
     };
     index.set(id, mode === 'full' ? full : {

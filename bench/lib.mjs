@@ -102,9 +102,9 @@ export function wrk(url, { headers = [], connections = 32, duration = '10s', scr
 /** Prints a Markdown table. */
 export function table(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  const line = (row) => '| ' + row.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
+  const line = (row) => `| ${row.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
   console.log(line(rows[0]));
-  console.log('| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |');
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
   for (const row of rows.slice(1)) console.log(line(row));
 }
 

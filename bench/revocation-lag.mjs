@@ -50,7 +50,7 @@ async function main() {
   const wrks = [b, c].map((r) =>
     spawn('wrk', ['-t1', '-c4', '-d600s', '-H', `Authorization: Bearer ${load.secret}`, `${r.proxy}${path}`], { stdio: 'ignore' }),
   );
-  wrks.forEach((w) => killOnExit(w.pid));
+  for (const w of wrks) killOnExit(w.pid);
 
   const status = async (replica, secret) => (await fetch(`${replica.proxy}${path}`, { headers: { authorization: `Bearer ${secret}` } })).status;
   const lags = [];

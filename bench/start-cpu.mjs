@@ -19,7 +19,10 @@ const env = { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redis.u
 initAdmin(env);
 const statusOf = (url) =>
   new Promise((resolve) => {
-    const req = http.get(url, { agent: false }, (res) => (res.resume(), resolve(res.statusCode)));
+    const req = http.get(url, { agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
     req.once('error', () => resolve(false));
   });
 const results = new Map(builds.map((build) => [build, { wall: [], cpu: [] }]));

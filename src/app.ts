@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { Clock } from './clock.js';
 import type { Config, Role } from './config/schema.js';
 import type { DirectoryService } from './admin/directory-service.js';
@@ -8,7 +7,7 @@ import type { Limiter } from './limits/limiter.js';
 import type { Logger } from './log/logger.js';
 import { readBuildInfo } from './metrics/build-info.js';
 import { Metrics } from './metrics/metrics.js';
-import type { TokenStore } from './store/token-store.js';
+import type { StoreHealth, TokenRecords, TokenStore } from './store/token-store.js';
 import type { DataPlane } from './roles/data-plane.js';
 import type { ControlPlane } from './roles/control-plane.js';
 import { closeNow, CONTROL_PLANE_KEYS, createTokenCache, DATA_PLANE_KEYS, followStore, graceOf, listen, replicaParts } from './roles/replica.js';
@@ -94,7 +93,12 @@ async function startProxyRole(config: Config, store: TokenStore, logger: Logger,
       ...dataPlane.configParts(),
       jwtIssuersPart(principals, workload.authenticators, cache, clock, fetcher, logger),
       telemetryPart(tracing, logger),
-      { keys: CONTROL_PLANE_KEYS, apply: (next) => void (probeOptions.metricsAuth = next.admin.metricsAuth) },
+      {
+        keys: CONTROL_PLANE_KEYS,
+        apply: (next) => {
+          probeOptions.metricsAuth = next.admin.metricsAuth;
+        },
+      },
     ],
     logger,
     observer: metrics,
@@ -232,12 +236,12 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
 }
 
 /** What every role's metrics read at each scrape: the cache's size and whether the store answers. */
-function storeHealth(store: TokenStore, cacheEntries: () => number) {
+function storeHealth(store: Pick<StoreHealth, 'ping'>, cacheEntries: () => number) {
   return { cacheEntries, isStoreUp: () => store.ping().then(() => true, () => false) };
 }
 
 /** The gauges of the whole store, which the control plane reports (one count, not one per sidecar). */
-function storeFigures(config: Config, store: TokenStore, clock: Clock, outbox: () => Outbox | undefined) {
+function storeFigures(config: Config, store: Pick<TokenRecords, 'countTokens' | 'countExpiring'>, clock: Clock, outbox: () => Outbox | undefined) {
   return {
     tokenCounts: () => store.countTokens(clock.now()),
     expiringSoon: () => store.countExpiring(clock.now(), clock.now() + config.events.expiringNotice),

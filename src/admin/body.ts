@@ -30,7 +30,7 @@ export async function readJson({ req, bodyLimit }: BodySource): Promise<unknown>
   try {
     // JSON.parse makes `__proto__` an own key, which later copies (zod's records among them)
     // drop without a word or turn into a prototype: refused, so nothing sent is lost unseen.
-    body = JSON.parse(text, function (key, value: unknown) {
+    body = JSON.parse(text, (key, value: unknown) => {
       if (key === '__proto__') hasProtoKey = true;
       return value;
     });

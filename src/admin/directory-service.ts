@@ -1,6 +1,9 @@
 import type { Clock } from '../clock.js';
-import type { TokenStore } from '../store/token-store.js';
-import { ALL_REPOSITORIES, combineGrants, DEFAULT_ORGANIZATION, iso, organizationOf, scopedOrganization, statusAt, type Grants, type HistoryEntry, type RepositoryRecord, type TeamRecord, type UserRecord } from '../tokens/record.js';
+import type { Directory, TokenRecords } from '../store/token-store.js';
+import { ALL_REPOSITORIES, DEFAULT_ORGANIZATION, organizationOf, scopedOrganization, statusAt, type Grants, type HistoryEntry, type RepositoryRecord, type TeamRecord, type UserRecord } from '../tokens/record.js';
+
+/** The directory, and the token list (what a repository or user still holds). */
+type DirectoryServiceStore = Directory & Pick<TokenRecords, 'listTokens'>;
 import type { Caller } from './caller.js';
 import { administersGrant, mayChangeDirectory, mayDirectory, type DirectoryAction } from './policy.js';
 import { conflict, forbidden, invalidRequest, notFound } from './errors.js';
@@ -12,7 +15,7 @@ import type { TokenService } from './token-service.js';
 
 /** Users, teams, their grants, and repositories: managed by `*` admins (docs/admin-api.md). */
 export interface DirectoryServiceOptions {
-  store: TokenStore;
+  store: DirectoryServiceStore;
   clock: Clock;
   /** For revoking a deleted user's tokens (and what they made). */
   tokens: TokenService;
@@ -20,7 +23,7 @@ export interface DirectoryServiceOptions {
 }
 
 export class DirectoryService {
-  private readonly store: TokenStore;
+  private readonly store: DirectoryServiceStore;
   private readonly clock: Clock;
   private readonly tokens: TokenService;
   private readonly invalidator: Invalidator;

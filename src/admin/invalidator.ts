@@ -1,4 +1,4 @@
-import type { Invalidation, TokenStore } from '../store/token-store.js';
+import type { Invalidation, Invalidations } from '../store/token-store.js';
 
 /** Drops cached tokens in this process at once (the store's channel tells the other replicas). */
 export interface LocalEviction {
@@ -13,7 +13,7 @@ export interface LocalEviction {
 export class Invalidator {
   constructor(
     private readonly eviction: LocalEviction,
-    private readonly store: Pick<TokenStore, 'publish'>,
+    private readonly store: Pick<Invalidations, 'publish'>,
   ) {}
 
   async invalidate(message: Invalidation): Promise<void> {

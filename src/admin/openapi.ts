@@ -39,7 +39,9 @@ export function openApiDocument(table: AdminRoute[]): Record<string, unknown> {
     if (route.doc.body) {
       operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.doc.body, 'input', components) } } };
     }
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation;
+    const operations = paths[route.path] ?? {};
+    paths[route.path] = operations;
+    operations[route.method.toLowerCase()] = operation;
   }
   return {
     openapi: '3.1.0',

@@ -57,7 +57,7 @@ const allowFrom = z
   .array(cidr)
   .max(MAX_ALLOW_FROM, `expected at most ${MAX_ALLOW_FROM} CIDRs`)
   .meta({ description: 'CIDRs the token\'s requests must come from (empty: any address); the address is the socket\'s, or the first X-Forwarded-For hop when proxy.trustedProxies lists the peer' });
-const LABEL_KEY = /^[a-z0-9][a-z0-9._\/-]{0,62}$/;
+const LABEL_KEY = /^[a-z0-9][a-z0-9._/-]{0,62}$/;
 const labels = z
   .record(z.string().regex(LABEL_KEY, 'expected a label key of lowercase letters, digits, ".", "_", "/" or "-", at most 63'), z.string().max(200, 'expected a label value of at most 200 characters').refine((text) => !CONTROL.test(text), 'expected no control characters'))
   .refine((map) => Object.keys(map).length <= MAX_LABELS, `expected at most ${MAX_LABELS} labels`)

@@ -36,7 +36,7 @@ export interface TokenPage {
 
 type SortValue = string | number | null;
 
-const valueOf = (record: Readonly<TokenSummary>, field: SortField, now: number): SortValue => {
+const sortValueOf = (record: Readonly<TokenSummary>, field: SortField, now: number): SortValue => {
   switch (field) {
     case 'status':
       return shownStatusAt(record, now);
@@ -60,7 +60,7 @@ function compareValues(a: SortValue, b: SortValue, descending: boolean): number 
 function makeComparator(sort: SortKey[], now: number) {
   return (a: Readonly<TokenSummary>, b: Readonly<TokenSummary>): number => {
     for (const key of sort) {
-      const order = compareValues(valueOf(a, key.field, now), valueOf(b, key.field, now), key.descending);
+      const order = compareValues(sortValueOf(a, key.field, now), sortValueOf(b, key.field, now), key.descending);
       if (order !== 0) return order;
     }
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
@@ -99,7 +99,7 @@ interface Cursor {
 const sortSignature = (sort: SortKey[]) => sort.map((k) => (k.descending ? '-' : '') + k.field).join(',');
 
 function encodeCursor(sort: SortKey[], record: Readonly<TokenSummary>, now: number): string {
-  const cursor: Cursor = { s: sortSignature(sort), v: sort.map((k) => valueOf(record, k.field, now)), id: record.id };
+  const cursor: Cursor = { s: sortSignature(sort), v: sort.map((k) => sortValueOf(record, k.field, now)), id: record.id };
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
@@ -159,7 +159,7 @@ function matchesText(record: Readonly<TokenSummary>, needle: string): boolean {
     record.prefix.toLowerCase().includes(needle) ||
     record.repository.includes(needle) ||
     record.id.includes(needle) ||
-    (record.user !== null && record.user.includes(needle)) ||
+    (record.user?.includes(needle)) ||
     (record.labels !== undefined && matchesLabels(record.labels, needle))
   );
 }
@@ -188,7 +188,7 @@ function insertSorted(page: Readonly<TokenSummary>[], record: Readonly<TokenSumm
 function compareToCursor(record: Readonly<TokenSummary>, cursor: Cursor, sort: SortKey[], now: number): number {
   for (let i = 0; i < sort.length; i++) {
     const key = sort[i]!;
-    const order = compareValues(valueOf(record, key.field, now), cursor.v[i] ?? null, key.descending);
+    const order = compareValues(sortValueOf(record, key.field, now), cursor.v[i] ?? null, key.descending);
     if (order !== 0) return order;
   }
   return record.id < cursor.id ? -1 : record.id > cursor.id ? 1 : 0;

@@ -1,6 +1,9 @@
 import type { Clock } from '../clock.js';
 import { parseDuration } from '../config/duration.js';
-import type { Invalidation, TokenStore } from '../store/token-store.js';
+import type { Directory, Invalidation, Leases, TokenRecords } from '../store/token-store.js';
+
+/** The store roles token lifecycle uses: the tokens, the directory (grants), name claims. */
+export type TokenServiceStore = TokenRecords & Directory & Leases;
 import { effectiveLimits, hasLimits, limitBeyond, type Limits } from '../limits/limits.js';
 import { ALL_REPOSITORIES, budgetIdOf, DEFAULT_ORGANIZATION, iso, isLent, nameScopeOf, organizationOf, organizationScope, scopedOrganization, statusAt, type HistoryEntry, type TokenRecord } from '../tokens/record.js';
 import { describeScope, holderOf } from './token-names.js';
@@ -29,7 +32,7 @@ export interface BulkDeleteResult {
 }
 
 export interface TokenServiceOptions {
-  store: TokenStore;
+  store: TokenServiceStore;
   clock: Clock;
   invalidator: Invalidator;
   /** `admin.connectUri`, with `{host}` and `{secret}` placeholders. Set anew by a reload (`retune`). */
@@ -85,7 +88,7 @@ interface Decided {
  * and eviction from every cache when access shrinks (docs/stores.md, docs/admin-api.md).
  */
 export class TokenService {
-  private readonly store: TokenStore;
+  private readonly store: TokenServiceStore;
   private readonly clock: Clock;
   /** Names being created or renamed in this process right now (scope and name). */
   private readonly claims = new Set<string>();

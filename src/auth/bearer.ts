@@ -1,5 +1,5 @@
 /** Why a request carries no usable bearer secret. */
-export const enum BearerFault {
+export enum BearerFault {
   Missing = 1,
   Duplicate = 2,
   Malformed = 3,

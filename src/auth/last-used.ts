@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { redactSecrets } from '../log/redact.js';
-import type { TokenStore } from '../store/token-store.js';
+import type { TokenRecords } from '../store/token-store.js';
 import type { LastUse } from '../tokens/record.js';
 
 /** The User-Agent is kept to 256 characters (docs/tokens.md, "Last use"). */
@@ -24,7 +24,7 @@ export class LastUsedRecorder {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly store: TokenStore,
+    private readonly store: Pick<TokenRecords, 'touchLastUsed'>,
     private readonly clock: Clock,
     private intervalMs: number,
     private readonly onError: (err: unknown) => void = () => {},

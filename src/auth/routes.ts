@@ -12,7 +12,7 @@ const DEFAULT_RIGHTS: Readonly<Record<string, Right>> = {
   DELETE: 'delete',
 };
 
-const enum SegmentKind {
+enum SegmentKind {
   Literal,
   Repository,
   Rest,
@@ -95,7 +95,8 @@ export class RouteTable {
         if (segment.kind === SegmentKind.Rest) return;
         lastRead = Math.max(lastRead, at);
         if (segment.kind !== SegmentKind.Literal || segment.text === '') return;
-        const literals = (this.literals[at] ??= { written: new Set(), canonical: new Set(), isAnyFolded: false });
+        this.literals[at] ??= { written: new Set(), canonical: new Set(), isAnyFolded: false };
+        const literals = this.literals[at];
         const canonical = canonicalSegment(segment.text);
         (literals.written as Set<string>).add(segment.text);
         (literals.canonical as Set<string>).add(canonical);

@@ -1,6 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
-import type { Invalidation, InvalidationListener, TokenStore } from '../store/token-store.js';
+import type { Directory, Invalidation, InvalidationListener, TokenRecords } from '../store/token-store.js';
+
+/** What the cache reads on a miss: the token, its user's and teams' grants, and the repositories an `@org` grant covers. */
+export type CacheStore = Pick<TokenRecords, 'getToken'> & Pick<Directory, 'getUser' | 'getTeam' | 'teamsOf' | 'listRepositories'>;
 import { hashesEqual, idFromHash } from '../tokens/secret.js';
 import type { Identity, LineMaker, WorkloadFacts } from './authorize.js';
 import { reachesInto, withOrganizations } from './organization-reach.js';
@@ -48,7 +51,7 @@ export interface PrincipalSource {
 }
 
 export interface TokenCacheOptions {
-  store: TokenStore;
+  store: CacheStore;
   /** Verified workload identities (absent: none are configured). */
   principals?: PrincipalSource;
   clock: Clock;
@@ -262,7 +265,7 @@ interface Standing {
 }
 
 /** A user's grants, their own ∪ their teams' (docs/tokens.md), and whether they may act at all, read together on a miss. */
-async function standingOf(store: TokenStore, user: string, extraTeams: readonly string[] = []): Promise<Standing> {
+async function standingOf(store: CacheStore, user: string, extraTeams: readonly string[] = []): Promise<Standing> {
   const [record, teams, extra] = await Promise.all([store.getUser(user), store.teamsOf(user), extraTeamsOf(store, extraTeams)]);
   // A deleted user holds nothing, whatever teams still name them.
   if (record === undefined) return { grants: {}, isDisabled: false, exists: false };
@@ -271,7 +274,7 @@ async function standingOf(store: TokenStore, user: string, extraTeams: readonly 
 }
 
 /** Teams a credential's claim names, those that exist (an unknown name grants nothing). */
-async function extraTeamsOf(store: TokenStore, names: readonly string[]): Promise<TeamRecord[]> {
+async function extraTeamsOf(store: CacheStore, names: readonly string[]): Promise<TeamRecord[]> {
   if (names.length === 0) return [];
   const found = await Promise.all(names.map((name) => store.getTeam(name)));
   return found.filter((team): team is TeamRecord => team !== undefined);
@@ -282,7 +285,7 @@ async function extraTeamsOf(store: TokenStore, names: readonly string[]): Promis
  * every right, so what it may do is exactly its user's grants (authorize() intersects), ended
  * and re-judged by the same invalidations. Its id is the credential hash's, never a stored token's.
  */
-async function workloadIdentity(store: TokenStore, principal: Principal, hash: string, id: string): Promise<Identity | undefined> {
+async function workloadIdentity(store: CacheStore, principal: Principal, hash: string, id: string): Promise<Identity | undefined> {
   const standing = await standingOf(store, principal.user, principal.teams);
   if (!standing.exists) return undefined;
   const record: TokenRecord = {
@@ -320,7 +323,7 @@ const MAX_LINE = 64;
  * A lent token's makers, nearest first, up to and including the first that is not lent: one
  * read each, on a cache miss only (a line is as deep as tokens were lent from lent tokens).
  */
-async function lineOf(store: TokenStore, record: TokenRecord): Promise<LineMaker[]> {
+async function lineOf(store: CacheStore, record: TokenRecord): Promise<LineMaker[]> {
   const line: LineMaker[] = [];
   let at: TokenRecord | undefined = record;
   while (at !== undefined && isLent(at) && at.parentId !== null && line.length < MAX_LINE) {

@@ -34,7 +34,7 @@ export class AdminClient {
   }
 
   async call<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    let res;
+    let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(`${this.baseUrl}${path}`, {
         method,

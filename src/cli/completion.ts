@@ -92,7 +92,7 @@ complete -F _tollgate tollgate
 ${shared}_tollgate() {
   local cur="\${words[CURRENT]}" prev="\${words[CURRENT-1]}"
   local -a candidates
-  candidates=(\${=\$(_tollgate_candidates "$prev" "$cur" "\${(@)words[2,CURRENT-1]}")})
+  candidates=(\${=$(_tollgate_candidates "$prev" "$cur" "\${(@)words[2,CURRENT-1]}")})
   compadd -- $candidates
 }
 if [ "\${funcstack[1]}" = "_tollgate" ]; then _tollgate "$@"; else compdef _tollgate tollgate; fi

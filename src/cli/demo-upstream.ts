@@ -20,7 +20,7 @@ export function createDemoUpstream(): Server {
         user: req.headers['x-tollgate-user'] ?? null,
       });
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(body + '\n');
+      res.end(`${body}\n`);
     });
   });
 }

@@ -5,7 +5,7 @@ import { createLogger } from '../log/logger.js';
 import { createStore } from '../store/create-store.js';
 import { ALL_REPOSITORIES, RIGHTS } from '../tokens/record.js';
 import { createDemoUpstream } from './demo-upstream.js';
-import type { TokenStore } from '../store/token-store.js';
+import type { TokenRecords } from '../store/token-store.js';
 import { AdminClient } from './admin-client.js';
 import { CliFailure } from './failure.js';
 import { startOrRelease, waitForSignal } from './serve.js';
@@ -16,7 +16,7 @@ const ADMIN_NAME = 'demo admin';
 const DATA_NAME = 'demo producer';
 
 /** The tokens an earlier run of the demo made on this store: by name, and made by `demo`. */
-async function earlierDemoTokens(store: TokenStore): Promise<string[]> {
+async function earlierDemoTokens(store: Pick<TokenRecords, 'listTokens' | 'getTokens'>): Promise<string[]> {
   const named = [...(await store.listTokens())].filter((t) => t.kind === 'repository' && (t.name === ADMIN_NAME || t.name === DATA_NAME)).map((t) => t.id);
   const records = await store.getTokens(named);
   return records.filter((r) => r !== undefined && r.createdBy === 'demo').map((r) => r!.id);
@@ -62,8 +62,8 @@ export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.Wri
   };
   // Quiet until the banner is out (its "tollgate listening" line would come first), then as configured.
   const logger = createLogger('warn');
-  let store;
-  let tollgate;
+  let store: Awaited<ReturnType<typeof createStore>> | undefined;
+  let tollgate: Awaited<ReturnType<typeof startTollgate>> | undefined;
   try {
     store = await createStore(config.store);
     tollgate = await startOrRelease(config, store, logger, startTollgate);
@@ -98,7 +98,7 @@ export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.Wri
   });
   const bearer = (secret: string) => `-H "Authorization: Bearer ${secret}"`;
   out.write(
-    [
+    `${[
       '',
       'Tollgate demo is running (Ctrl-C to stop).',
       `  proxy  ${proxy}  ->  demo upstream http://127.0.0.1:${upstreamPort}`,
@@ -133,7 +133,7 @@ export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.Wri
       '  npx tollgate whoami',
       '  npx tollgate token list',
       '',
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   );
   logger.level = config.log.level;
   return waitForSignal(logger, async () => {

@@ -55,7 +55,7 @@ export async function runEventsCommand(argv: readonly string[], env: NodeJS.Proc
     out.write(wrapText(EVENTS_USAGE, textWidth({ out: out as WidthSource['out'], env })));
     return 0;
   }
-  let args;
+  let args: ReturnType<typeof parseArgs>;
   try {
     args = parseArgs(argv, EVENT_OPTIONS);
   } catch (err) {

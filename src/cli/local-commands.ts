@@ -75,6 +75,7 @@ export const LOCAL_COMMANDS: Readonly<Record<string, LocalCommand>> = {
     summary: 'print a completion script for bash or zsh (commands, options and their allowed values)',
     options: [],
     positional: ['SHELL'],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${fpath[1]} is zsh, shown to the user as is
     examples: ['source <(tollgate completion bash)         # in ~/.bashrc', 'tollgate completion zsh > "${fpath[1]}/_tollgate"   # then restart zsh'],
     async run(args) {
       const shell = args.positional[0];

@@ -1,6 +1,5 @@
 import { Document, visit } from 'yaml';
-import type { ParsedArgs } from './args.js';
-import { UsageError } from './args.js';
+import { UsageError, type ParsedArgs } from './args.js';
 import type { OutputFormat } from './options.js';
 import { hasUnsafe, terminalJson, UNSAFE_IN_JSON } from './terminal-text.js';
 
@@ -38,7 +37,7 @@ export function outputFrom(args: ParsedArgs, terminal: Terminal, allowed: readon
 
 /** JSON for scripts: see terminalJson for why it is escaped beyond JSON.stringify. */
 export function asJson(value: unknown): string {
-  return terminalJson(value) + '\n';
+  return `${terminalJson(value)}\n`;
 }
 
 /**

@@ -1,6 +1,5 @@
 import { startReplica, type Replica } from '../app.js';
-import type { Clock } from '../clock.js';
-import { systemClock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { loadConfig, type LoadOptions } from '../config/load.js';
 import type { ConfigReloader } from '../config/reload.js';

@@ -117,7 +117,7 @@ export function renderTable(fullHeader: readonly string[], rawRows: ReadonlyArra
       })
       .join('  ')
       .trimEnd();
-  return [line(header.map((h) => h.toUpperCase()), false), ...rows.map((row) => line(row, true))].join('\n') + '\n';
+  return `${[line(header.map((h) => h.toUpperCase()), false), ...rows.map((row) => line(row, true))].join('\n')}\n`;
 }
 
 /**
@@ -128,7 +128,7 @@ export function renderTable(fullHeader: readonly string[], rawRows: ReadonlyArra
 export function renderFields(fields: ReadonlyArray<readonly [string, string]>, options: { width?: number; paint?: (key: string, value: string) => string } = {}): string {
   const keyWidth = Math.max(...fields.map(([key]) => key.length)) + 1;
   const room = options.width === undefined ? Infinity : Math.max(20, options.width - keyWidth - SEPARATOR);
-  return fields
+  return `${fields
     .map(([key, raw]) => {
       const value = visible(raw);
       const lines: string[] = [];
@@ -143,5 +143,5 @@ export function renderFields(fields: ReadonlyArray<readonly [string, string]>, o
       const painted = options.paint ? lines.map((l) => options.paint!(key, l)) : lines;
       return `${`${key}:`.padEnd(keyWidth + SEPARATOR)}${painted.join(`\n${' '.repeat(keyWidth + SEPARATOR)}`)}`.trimEnd();
     })
-    .join('\n') + '\n';
+    .join('\n')}\n`;
 }

@@ -1,20 +1,18 @@
 import QRCode from 'qrcode';
-import type { TokenView } from '../admin/schemas.js';
+import type { TokenView, UsageView } from '../admin/schemas.js';
 import { parseDuration } from '../config/duration.js';
-import { UsageError } from './args.js';
+import { UsageError, type ParsedArgs } from './args.js';
 import { ALL_FORMATS, enc, expiryFrom, NO_NAMES, rightsList, type Command, type CommandContext } from './command.js';
 import { confirm } from './confirm.js';
 import { CliFailure } from './failure.js';
 import { PartialLeakReport, readSecrets, reportLeaked } from './leak-report.js';
 import { cliDuration, labelsFrom } from './options.js';
-import type { ParsedArgs } from './args.js';
 import { emit, paintStatus, type Output } from './output.js';
 import { absoluteTime, relativeTime, renderFields, renderTable } from './table.js';
 import { visible } from './terminal-text.js';
 import { changesText } from './history-text.js';
 import { describeToken, resolveTokenId } from './token-ref.js';
 import { describeLimits, formatBytes, limitsFromArgs } from './limits-options.js';
-import type { UsageView } from '../admin/schemas.js';
 import { usageChart, type ChartItem } from './usage-chart.js';
 
 /** Thrown after output is written when part of the work failed: exit status 1, nothing more to say. */

@@ -38,7 +38,7 @@ const isTree = (value: unknown): value is Tree =>
 
 /** `store.redis.keyPrefix` -> `TOLLGATE_STORE_REDIS_KEY_PREFIX`. */
 export function envName(path: readonly string[]): string {
-  return 'TOLLGATE_' + path.map((key) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+  return `TOLLGATE_${path.map((key) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
 }
 
 function leaves(tree: Tree, prefix: string[] = [], out: string[][] = []): string[][] {

@@ -28,7 +28,7 @@ export function routePathFault(path: unknown): string | undefined {
   if (repositories > 1) return `${SYNTAX} (one :repository at most)`;
   // The same check a request gets, on a request this route would match: whatever checkTarget
   // refuses, now or after it is tightened, no route may be written to expect.
-  const sample = '/' + segments.map((segment) => (segment === ':repository' ? 'sensors' : segment === '**' ? 'x' : segment)).join('/');
+  const sample = `/${segments.map((segment) => (segment === ':repository' ? 'sensors' : segment === '**' ? 'x' : segment)).join('/')}`;
   if (checkTarget(sample) !== sample) return 'expected a path that a request target could have (it fails the target checks every request passes)';
   return undefined;
 }

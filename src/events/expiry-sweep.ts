@@ -1,14 +1,17 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
 import { viewOfToken } from '../admin/views.js';
-import { EVENT_RETENTION_MS } from '../store/event-log.js';
-import type { TokenStore } from '../store/token-store.js';
+import { EVENT_RETENTION_MS, type EventLog } from '../store/event-log.js';
+import type { Leases, TokenRecords } from '../store/token-store.js';
 import { makeEvent } from './emitting-store.js';
+
+/** The event log, a lease so one replica sweeps at a time, and the tokens about to expire. */
+export type ExpirySweepStore = EventLog & Pick<Leases, 'lease'> & Pick<TokenRecords, 'getTokens' | 'tokensExpiringBetween'>;
 
 const BATCH = 200;
 
 export interface ExpirySweepOptions {
-  store: TokenStore;
+  store: ExpirySweepStore;
   clock: Clock;
   logger: Logger;
   /** events.expiringNotice: token.expiring goes out this long before the expiry. */
@@ -64,7 +67,7 @@ export class ExpirySweep {
         const added = await Promise.all(
           records.map((record) => {
             // Stored-active with an expiry is what the index holds; read again, it may have changed.
-            if (!record || record.status !== 'active' || record.expiresAt === null) return false;
+            if (record?.status !== 'active' || record.expiresAt === null) return false;
             if ((type === 'token.expired') !== record.expiresAt <= now) return false;
             const event = makeEvent(type, now, viewOfToken(record, now));
             return store.appendEventOnce(`${type}:${record.id}:${record.expiresAt}`, event, record.expiresAt + EVENT_RETENTION_MS);

@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
-import type { TokenStore } from '../store/token-store.js';
 import type { Delivery } from '../store/event-log.js';
-import { ExpirySweep } from './expiry-sweep.js';
+import { ExpirySweep, type ExpirySweepStore } from './expiry-sweep.js';
 import { WebhookSender, type SenderObserver } from './sender.js';
 import { displayUrl, webhookId, type WebhookConfig } from './webhooks.js';
 
@@ -20,7 +19,8 @@ export interface OutboxConfig {
 
 export interface OutboxOptions {
   config: OutboxConfig;
-  store: TokenStore;
+  /** Every webhook's queue, and what the expiry sweep reads. */
+  store: ExpirySweepStore;
   clock: Clock;
   logger: Logger;
   fetch?: typeof fetch;

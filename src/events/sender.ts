@@ -1,7 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
-import type { Attempt, OutEvent, Taken } from '../store/event-log.js';
-import type { TokenStore } from '../store/token-store.js';
+import type { Attempt, EventLog, OutEvent, Taken } from '../store/event-log.js';
 import { nextAttemptAt, type RetryPolicy } from './backoff.js';
 import { secretKey, signedHeaders } from './signing.js';
 import { displayUrl, webhookId, type WebhookConfig } from './webhooks.js';
@@ -14,7 +13,7 @@ export interface SenderObserver {
 }
 
 export interface SenderOptions {
-  store: TokenStore;
+  store: EventLog;
   clock: Clock;
   logger: Logger;
   webhook: WebhookConfig;

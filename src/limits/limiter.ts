@@ -1,15 +1,12 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
-import type { BudgetKey, TokenStore } from '../store/token-store.js';
+import type { BudgetKey, BudgetStore } from '../store/token-store.js';
 import type { Identity } from '../auth/authorize.js';
 import { budgetIdOf, type RepositoryRecord, type TokenRecord } from '../tokens/record.js';
 import { compileLimits, hasLimits, type LimitName, type Limits } from './limits.js';
 import { rateLimitField } from './ratelimit-fields.js';
 import type { Lease, Slots } from './lease.js';
 import { TokenBudget, type LeaseSource, type LimitRefusal } from './token-budget.js';
-
-/** The store operations the limiter uses (every TokenStore has them). */
-export type BudgetStore = Pick<TokenStore, 'takeBudget' | 'returnBudget' | 'readBudgets'>;
 
 /** Told of each refusal, for `limited_total{limit}`. */
 export interface LimitObserver {

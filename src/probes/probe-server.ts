@@ -9,11 +9,11 @@ import { requestIdFor } from '../http/request-id.js';
 import { requestDeadlines } from '../http/request-deadlines.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { TokenStore } from '../store/token-store.js';
+import type { StoreHealth } from '../store/token-store.js';
 import { LIVE, mayScrapeMetrics, readiness, type ProbeReply } from './probes.js';
 
 export interface ProbeServerOptions {
-  store: Pick<TokenStore, 'ping' | 'backend'>;
+  store: Pick<StoreHealth, 'ping' | 'backend'>;
   cache: TokenCache;
   metrics: Metrics;
   clock: Clock;

@@ -1,5 +1,5 @@
 import { effectiveRights, type Identity } from '../auth/authorize.js';
-import type { TokenStore } from '../store/token-store.js';
+import type { StoreHealth } from '../store/token-store.js';
 import { ALL_REPOSITORIES } from '../tokens/record.js';
 
 /** A probe's answer: its status and JSON body (the admin API's reply shape). */
@@ -12,7 +12,7 @@ export interface ProbeReply {
 export const LIVE: ProbeReply = Object.freeze({ status: 200, json: Object.freeze({ status: 'ok' }) });
 
 /** Readiness: the store answers and shutdown has not begun (503 from the first signal on). */
-export async function readiness(store: Pick<TokenStore, 'ping' | 'backend'>, isDraining: boolean): Promise<ProbeReply> {
+export async function readiness(store: Pick<StoreHealth, 'ping' | 'backend'>, isDraining: boolean): Promise<ProbeReply> {
   if (isDraining) return { status: 503, json: { status: 'draining' } };
   try {
     await store.ping();

@@ -17,7 +17,7 @@ import { CertificateWatcher, readCertificateAtStart } from '../proxy/tls-certifi
 import { UpstreamPool } from '../proxy/upstream-pool.js';
 import { dataPlaneParts, trustedProxiesOf, upstreamOptions, type UpstreamSlot } from '../proxy/data-plane-reload.js';
 import type { ConfigPart } from '../config/reload.js';
-import type { Invalidation, TokenStore } from '../store/token-store.js';
+import type { Directory, Invalidation, TokenStore } from '../store/token-store.js';
 import type { WorkloadIdentity } from '../identity/workload-identity.js';
 import { listen } from './replica.js';
 import type { Tracing } from '../tracing/tracing.js';
@@ -195,7 +195,7 @@ export class DataPlane {
  * budgets long unused are forgotten, and the repositories' default limits are re-read (every
  * 5 s), so a request never waits on any of it.
  */
-function keepLimits(limits: Limiter, store: TokenStore, logger: Logger): NodeJS.Timeout {
+function keepLimits(limits: Limiter, store: Pick<Directory, 'listRepositories'>, logger: Logger): NodeJS.Timeout {
   let ticks = 0;
   const refreshDefaults = () =>
     store.listRepositories().then(

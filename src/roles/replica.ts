@@ -2,17 +2,17 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import { TokenCache, type PrincipalSource } from '../auth/token-cache.js';
+import { TokenCache, type CacheStore, type PrincipalSource } from '../auth/token-cache.js';
 import type { Logger } from '../log/logger.js';
 import type { ConfigPart } from '../config/reload.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Invalidation, TokenStore } from '../store/token-store.js';
+import type { Invalidation, Invalidations, StoreHealth } from '../store/token-store.js';
 
 /**
  * What every role holds: the token cache (the proxy judges with it, the admin API authenticates
  * with it). `principals`: where it finds verified workload identities (docs/workload-identity.md).
  */
-export function createTokenCache(config: Config, store: TokenStore, clock: Clock, metrics: Metrics, principals?: PrincipalSource): TokenCache {
+export function createTokenCache(config: Config, store: CacheStore, clock: Clock, metrics: Metrics, principals?: PrincipalSource): TokenCache {
   return new TokenCache({
     store,
     principals,
@@ -54,7 +54,12 @@ export const CONTROL_PLANE_KEYS = ['admin.metricsAuth', 'admin.connectUri', 'adm
  */
 export function replicaParts(logger: Logger, cache: TokenCache): ConfigPart[] {
   return [
-    { keys: ['log.level'], apply: (next) => void (logger.level = next.log.level) },
+    {
+      keys: ['log.level'],
+      apply: (next) => {
+        logger.level = next.log.level;
+      },
+    },
     {
       keys: ['cache.max', 'cache.ttl', 'cache.negativeMax', 'cache.negativeTtl', 'cache.staleIfError'],
       apply: (next) => cache.resize({ max: next.cache.max, ttlMs: next.cache.ttl, negativeMax: next.cache.negativeMax, negativeTtlMs: next.cache.negativeTtl, staleIfErrorMs: next.cache.staleIfError }),
@@ -73,7 +78,7 @@ export interface InvalidationFollower {
  * token after the cache has dropped it, so it sees the change. Logs each store outage, recovery
  * and reconnect once.
  */
-export function followStore(store: TokenStore, cache: TokenCache, follower: InvalidationFollower | undefined, logger: Logger, clock: Clock): void {
+export function followStore(store: Pick<Invalidations, 'subscribe'> & Pick<StoreHealth, 'watchHealth'>, cache: TokenCache, follower: InvalidationFollower | undefined, logger: Logger, clock: Clock): void {
   let downSince = 0;
   store.watchHealth?.({
     onOutage(op, err) {

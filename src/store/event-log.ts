@@ -56,7 +56,7 @@ export interface EventWithDeliveries extends OutEvent {
 export const EVENT_RETENTION_MS = 30 * 86_400_000;
 
 /**
- * The outbox every store keeps. Events are appended by the write methods of TokenStore (their
+ * The outbox every store keeps. Events are appended by the write methods of the other roles (their
  * optional `events` argument) in the same operation as the change; this is the sending side.
  * Each webhook takes events strictly in order, one at a time across every replica: the head
  * event is held by one sender under a lease, and nothing behind it is sent before it settles,
@@ -83,10 +83,6 @@ export interface EventLog {
    * remembered until `keepUntil` (epoch ms), no longer.
    */
   appendEventOnce(key: string, event: OutEvent, keepUntil: number): Promise<boolean>;
-  /** Ids of stored-active tokens whose expiry falls in (from, until]. */
-  tokensExpiringBetween(from: number, until: number): Promise<string[]>;
-  /** A lease on `name` for `holder` (taken or renewed): true while it is this holder's. */
-  lease(name: string, holder: string, ms: number, now: number): Promise<boolean>;
 }
 
 export const wanted = (wants: readonly string[], type: string): boolean => wants.includes('*') || wants.includes(type);

@@ -46,7 +46,10 @@ export class EventState {
         break;
       case 'delivery': {
         let map = this.deliveries.get(change.id);
-        if (!map) this.deliveries.set(change.id, (map = new Map()));
+        if (!map) {
+          map = new Map();
+          this.deliveries.set(change.id, map);
+        }
         map.set(change.webhook, structuredClone(change.delivery));
         const seq = this.bySeq.get(change.id);
         if (change.done && seq !== undefined && seq > (this.cursors.get(change.webhook) ?? 0)) this.cursors.set(change.webhook, seq);

@@ -112,7 +112,7 @@ export class FileStore extends MemoryStore {
     try {
       let chunk = '';
       for (const change of this.state.snapshot()) {
-        chunk += JSON.stringify(change) + '\n';
+        chunk += `${JSON.stringify(change)}\n`;
         if (chunk.length > 1 << 20) {
           writeSync(fd, chunk);
           chunk = '';
@@ -135,7 +135,7 @@ export class FileStore extends MemoryStore {
   protected override async persist(change: Change): Promise<void> {
     if (!this.handle) throw new StoreUnavailableError('write');
     try {
-      await this.handle.appendFile(JSON.stringify(change) + '\n');
+      await this.handle.appendFile(`${JSON.stringify(change)}\n`);
       await this.handle.datasync();
     } catch (err) {
       throw new StoreUnavailableError('write', err);

@@ -1,5 +1,16 @@
-import { DEFAULT_ORGANIZATION, defaultOrganization, organizationOf, type OrganizationRecord } from '../tokens/record.js';
-import type { HistoryEntry, LastUse, RepositoryRecord, TeamRecord, TokenRecord, TokenSummary, UserRecord } from '../tokens/record.js';
+import {
+  DEFAULT_ORGANIZATION,
+  defaultOrganization,
+  organizationOf,
+  type HistoryEntry,
+  type LastUse,
+  type OrganizationRecord,
+  type RepositoryRecord,
+  type TeamRecord,
+  type TokenRecord,
+  type TokenSummary,
+  type UserRecord,
+} from '../tokens/record.js';
 import { createHash } from 'node:crypto';
 import { ChannelWatch } from './channel-watch.js';
 import { allFields, fromFields, outcomeOf, stateArgs, SUMMARY_FIELDS, summaryFrom, toFields } from './redis-encoding.js';
@@ -258,7 +269,10 @@ export class RedisStore implements TokenStore {
       const day = dayOf(count.hour);
       const name = this.keys.usage(count.tokenId, day);
       let entry = byDay.get(name);
-      if (entry === undefined) byDay.set(name, (entry = { tokenId: count.tokenId, repository: count.repository, day, fields: [], counts: [] }));
+      if (entry === undefined) {
+        entry = { tokenId: count.tokenId, repository: count.repository, day, fields: [], counts: [] };
+        byDay.set(name, entry);
+      }
       entry.fields.push(...usageFields(count));
       entry.counts.push(count);
     }

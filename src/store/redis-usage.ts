@@ -22,7 +22,10 @@ export function usageHours(fields: Record<string, string>): UsageHour[] {
     const at = Number(field.slice(0, colon));
     if (colon < 0 || !Number.isSafeInteger(at)) continue;
     let hour = hours.get(at);
-    if (hour === undefined) hours.set(at, (hour = emptyHour(at)));
+    if (hour === undefined) {
+      hour = emptyHour(at);
+      hours.set(at, hour);
+    }
     const kind = field.slice(colon + 1);
     const figure = Number(value);
     if (kind === 'a') hour.allowed = figure;

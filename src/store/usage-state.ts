@@ -18,10 +18,16 @@ export class UsageState {
   add(counts: readonly UsageCount[]): void {
     for (const count of counts) {
       let token = this.tokens.get(count.tokenId);
-      if (token === undefined) this.tokens.set(count.tokenId, (token = { repository: count.repository, hours: new Map() }));
+      if (token === undefined) {
+        token = { repository: count.repository, hours: new Map() };
+        this.tokens.set(count.tokenId, token);
+      }
       token.repository = count.repository;
       let hour = token.hours.get(count.hour);
-      if (hour === undefined) token.hours.set(count.hour, (hour = emptyHour(count.hour)));
+      if (hour === undefined) {
+        hour = emptyHour(count.hour);
+        token.hours.set(count.hour, hour);
+      }
       addInto(hour, count);
     }
   }

@@ -155,7 +155,8 @@ class OtelExchangeTrace implements ExchangeTrace {
   ) {}
 
   private get context(): Context {
-    return (this.spanContext ??= trace.setSpan(this.parent, this.server));
+    this.spanContext ??= trace.setSpan(this.parent, this.server);
+    return this.spanContext;
   }
 
   storeLookup(): LookupTrace {

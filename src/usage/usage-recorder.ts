@@ -68,7 +68,10 @@ export class UsageRecorder {
   /** Keeps a count apart until the next flush, summed with one of the same token and hour. */
   private close(count: UsageCount): void {
     let hours = this.closed.get(count.tokenId);
-    if (hours === undefined) this.closed.set(count.tokenId, (hours = new Map()));
+    if (hours === undefined) {
+      hours = new Map();
+      this.closed.set(count.tokenId, hours);
+    }
     const same = hours.get(count.hour);
     if (same === undefined) hours.set(count.hour, count);
     else addInto(same, count);

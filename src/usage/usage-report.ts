@@ -67,5 +67,5 @@ export function csvCell(value: string | number | null): string {
 
 /** Rows as CSV text with a header line, CRLF line ends (RFC 4180 §2). */
 export function csvOf(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
-  return [header, ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
+  return `${[header, ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n')}\r\n`;
 }

@@ -31,7 +31,7 @@ function trickle(port: number, first: string, rest: string, everyMs: number): { 
 t.test('a head trickled to the admin port is answered 408 at admin.timeouts.headers', async (t) => {
   const h = await startHarness({ config: { admin: { timeouts: { headers: '500ms', request: '5s' } } } });
   t.teardown(() => h.close());
-  const { done, socket } = trickle(h.tollgate.adminPort, 'GET /healthz HTTP/1.1\r\nhost: admin\r\n', 'x-slow: ' + 'a'.repeat(100), 100);
+  const { done, socket } = trickle(h.tollgate.adminPort, 'GET /healthz HTTP/1.1\r\nhost: admin\r\n', `x-slow: ${'a'.repeat(100)}`, 100);
   t.teardown(() => socket.destroy());
   const { text, ms } = await done;
   t.match(text, /^HTTP\/1\.1 408 /);

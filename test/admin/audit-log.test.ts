@@ -8,7 +8,11 @@ import { createLogger } from '../../src/log/logger.js';
 // test/proxy/access-log-secrets.test.ts.
 const lines: string[] = [];
 const everyLine: string[] = [];
-const sink = { write: (line: string) => (lines.push(line), everyLine.push(line), true) } as unknown as NodeJS.WritableStream;
+const sink = { write: (line: string) => {
+    lines.push(line);
+    everyLine.push(line);
+    return true;
+  } } as unknown as NodeJS.WritableStream;
 const h = await startHarness({ logger: createLogger('info', sink) });
 t.teardown(() => h.close());
 const admin = h.adminSecret;

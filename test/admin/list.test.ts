@@ -24,7 +24,7 @@ for (const [backend, open] of Object.entries(backends)) {
       const res = await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', ...spec });
       made[spec.name] = { id: res.body.token.id, secret: res.body.secret };
     }
-    await call(h, 'POST', `/v1/tokens/${made['Reader']!.id}/revoke`, admin);
+    await call(h, 'POST', `/v1/tokens/${made.Reader!.id}/revoke`, admin);
     const names = (body: { items: Array<{ name: string }> }) => body.items.map((i) => i.name);
     const list = async (query: string, secret = admin) => (await call(h, 'GET', `/v1/tokens?${query}`, secret)).body;
 
@@ -32,13 +32,13 @@ for (const [backend, open] of Object.entries(backends)) {
       t.same(names(await list('q=INGEST&sort=name')), ['Ingest Alpha', 'ingest beta']);
       t.same(names(await list('q=alic')), ['Phone']);
       t.same(names(await list('q=billin&sort=name')).sort(), ['ingest beta', 'reader']);
-      t.same(names(await list(`q=${made['Reader']!.id.slice(3, 11)}`)), ['Reader']);
-      const prefix = made['Reader']!.secret.slice(0, 12);
+      t.same(names(await list(`q=${made.Reader!.id.slice(3, 11)}`)), ['Reader']);
+      const prefix = made.Reader!.secret.slice(0, 12);
       t.same(names(await list(`q=${prefix.toUpperCase()}`)), ['Reader']);
     });
 
     t.test('a whole secret finds its token, and nothing else', async (t) => {
-      const page = await list(`q=${made['Phone']!.secret}`);
+      const page = await list(`q=${made.Phone!.secret}`);
       t.same(names(page), ['Phone']);
       t.equal(page.total, 1);
     });
@@ -98,7 +98,7 @@ for (const [backend, open] of Object.entries(backends)) {
       const page = await list('sort=name', scoped.secret);
       t.ok(page.items.length > 0);
       t.ok(page.items.every((i: { repository: string }) => i.repository === 'sensors'));
-      t.same(names(await list(`q=${made['reader']!.secret}`, scoped.secret)), [], 'not even by its secret');
+      t.same(names(await list(`q=${made.reader!.secret}`, scoped.secret)), [], 'not even by its secret');
     });
   });
 }

@@ -129,7 +129,8 @@ async function usersOf(store: TokenStore): Promise<Users> {
     const merged: Record<string, Set<Right>> = Object.create(null);
     for (const grants of [user.grants, ...teams.filter((team) => team.members.includes(user.name)).map((team) => team.grants)]) {
       for (const [scope, rights] of Object.entries(grants)) {
-        const set = (merged[scope] ??= new Set());
+        merged[scope] ??= new Set();
+        const set = merged[scope];
         for (const right of rights) set.add(right);
       }
     }

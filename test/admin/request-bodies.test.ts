@@ -68,7 +68,9 @@ t.test('reports sent at once from one address: bodies past what its budget has l
   const port = h.tollgate.adminPort;
   // One secret left: whichever report comes first is let in (its body awaited), the other is refused at once.
   const reports = [0, 1].map(() => partialRequest(port, head('/v1/tokens/leaked', { 'content-length': 60_000 }), '{"secrets":['));
-  t.teardown(() => reports.forEach((r) => r.socket.destroy()));
+  t.teardown(() => {
+    for (const r of reports) r.socket.destroy();
+  });
   const refused = await Promise.race(reports.map((r, index) => r.answer.then((answer) => ({ answer, index }))));
   t.equal(refused.answer.status, 429);
   const admitted = reports[1 - refused.index]!;
@@ -105,7 +107,7 @@ t.test('a leak report nested deeper than 32 is refused with 400 before the rest 
   const h = await startHarness();
   t.teardown(() => h.close());
   // Nesting is what makes JSON.parse slow; 33 levels are enough to say no, whatever follows.
-  const { socket, answer } = partialRequest(h.tollgate.adminPort, head('/v1/tokens/leaked', { 'content-length': 60_000 }), '{"secrets":' + '['.repeat(32));
+  const { socket, answer } = partialRequest(h.tollgate.adminPort, head('/v1/tokens/leaked', { 'content-length': 60_000 }), `{"secrets":${'['.repeat(32)}`);
   t.teardown(() => socket.destroy());
   const refused = await answer;
   t.equal(refused.status, 400);
@@ -128,11 +130,11 @@ t.test('32 levels of nesting are allowed: the body reaches validation', async (t
   const h = await startHarness();
   t.teardown(() => h.close());
   // {"secrets": [ ... 31 arrays ... ]}: 32 levels with the object.
-  const raw = '{"secrets":' + '['.repeat(31) + ']'.repeat(31) + '}';
+  const raw = `{"secrets":${'['.repeat(31)}${']'.repeat(31)}}`;
   const res = await call(h, 'POST', '/v1/tokens/leaked', undefined, undefined, raw);
   t.equal(res.status, 400);
   t.equal(res.body.type, '/problems/invalid-request');
-  const deeper = await call(h, 'POST', '/v1/tokens/leaked', undefined, undefined, '{"secrets":' + '['.repeat(32) + ']'.repeat(32) + '}');
+  const deeper = await call(h, 'POST', '/v1/tokens/leaked', undefined, undefined, `{"secrets":${'['.repeat(32)}${']'.repeat(32)}}`);
   t.equal(deeper.body.type, '/problems/json-too-deep');
 });
 

@@ -6,7 +6,7 @@ import { bearer, startHarness } from '../helpers/harness.js';
 // PATCH /v1/users/{name} {disabled}: a disabled user's personal tokens are refused on every port
 // and their open exchanges end; enabling the user lets the same tokens in again.
 const h = await startHarness({
-  upstream: (req, res) => {
+  upstream: (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write('data: first\n\n'); // held open
   },

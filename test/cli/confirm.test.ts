@@ -8,7 +8,10 @@ import { CliFailure } from '../../src/cli/failure.js';
 function terminal(answer: string | null, isTTY = true) {
   const stdin = Object.assign(new PassThrough(), { isTTY });
   let said = '';
-  const stderr = { write: (c: string) => ((said += c), true) } as unknown as NodeJS.WritableStream;
+  const stderr = { write: (c: string) => {
+    said += c;
+    return true;
+  } } as unknown as NodeJS.WritableStream;
   if (answer === null) stdin.end();
   else stdin.end(`${answer}\n`);
   return { prompter: { stdin, stderr }, said: () => said };
@@ -28,7 +31,10 @@ t.test('on a terminal it asks on stderr and goes on only for y or yes', async (t
 
 t.test('--yes skips the question; without it, no terminal is bad usage and nothing is asked', async (t) => {
   let asked = false;
-  const ask = async () => ((asked = true), 'Delete?');
+  const ask = async () => {
+    asked = true;
+    return 'Delete?';
+  };
   await confirm(ask, true, terminal(null, false).prompter);
   t.notOk(asked);
   const piped = terminal('y', false);

@@ -12,7 +12,11 @@ const env = { TOLLGATE_ADMIN_URL: h.admin, TOLLGATE_TOKEN: h.adminSecret };
 
 async function cli(argv: string[], answer?: string): Promise<{ code: number; out: string }> {
   let out = '';
-  const stdout = { isTTY: false, columns: 200, write: (c: string) => ((out += c), true) } as unknown as NodeJS.WritableStream;
+  const stdout = { isTTY: false, columns: 200, write: (c: string) => {
+      out += c;
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
   const stdin = Object.assign(new PassThrough(), { isTTY: answer !== undefined });
   if (answer !== undefined) stdin.end(`${answer}\n`);
   const prompter = { stdin, stderr: { write: () => true } as unknown as NodeJS.WritableStream };

@@ -20,7 +20,10 @@ t.test('reconcile lists names held twice in one scope, and only those', async (t
   for (const record of [a, b, elsewhere, rolled, successor]) await store.createToken(record, entry('created'));
   await store.close();
   let out = '';
-  const sink = { write: (chunk: string) => ((out += chunk), true) } as unknown as NodeJS.WritableStream;
+  const sink = { write: (chunk: string) => {
+    out += chunk;
+    return true;
+  } } as unknown as NodeJS.WritableStream;
   const config = validate(merge(DEFAULTS, { store: { backend: 'file', file: { path } } }));
   t.equal(await reconcile(config, sink), 0);
   t.match(out, /^nothing to recount: the file store counts from its tokens\n1 token name is held by more than one token in a scope; rename all but one \(tollgate token edit ID --name NEW\):\n/);

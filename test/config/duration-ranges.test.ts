@@ -18,7 +18,7 @@ const RANGES: Array<[path: string[], min: string, max: string]> = [
 ];
 
 const yamlSetting = (path: string[], value: string): string =>
-  path.map((key, depth) => `${'  '.repeat(depth)}${key}:${depth === path.length - 1 ? ` ${value}` : ''}`).join('\n') + '\n';
+  `${path.map((key, depth) => `${'  '.repeat(depth)}${key}:${depth === path.length - 1 ? ` ${value}` : ''}`).join('\n')}\n`;
 
 t.test('a lastUsedInterval of 30d, past what a timer holds, is refused naming the key and the range', async (t) => {
   // Node clamps a timer beyond 2^31-1 ms to 1 ms: the lastUsedAt flush ran in a busy loop.

@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { faultsOf } from '../helpers/config.js';
 
 const withRoutes = (t: Test, paths: string[], env: NodeJS.ProcessEnv = {}) => {
-  const yaml = 'routes:\n' + paths.map((path) => `  - { path: ${JSON.stringify(path)} }`).join('\n') + '\n';
+  const yaml = `routes:\n${paths.map((path) => `  - { path: ${JSON.stringify(path)} }`).join('\n')}\n`;
   const dir = t.testdir({ 'tollgate.yaml': yaml });
   return loadConfig({ path: `${dir}/tollgate.yaml`, required: true, env });
 };

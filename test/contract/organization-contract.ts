@@ -1,14 +1,14 @@
 import type { Test } from 'tap';
 import { randomUUID } from 'node:crypto';
-import type { OutEvent } from '../../src/store/event-log.js';
-import type { TokenStore } from '../../src/store/token-store.js';
+import type { EventLog, OutEvent } from '../../src/store/event-log.js';
+import type { Directory } from '../../src/store/token-store.js';
 import { defaultOrganization } from '../../src/tokens/record.js';
 
 const event = (type: string): OutEvent => ({ id: `msg_${randomUUID()}`, type, at: Date.now(), data: {} });
 const org = (name: string, displayName = name.toUpperCase()) => ({ name, displayName, createdAt: 1, createdBy: 'tester', updatedAt: 1 });
 
 /** What every backend promises about organizations (docs/organizations.md); run from storeContract. */
-export function organizationContract(t: Test, store: () => TokenStore): void {
+export function organizationContract(t: Test, store: () => Directory & EventLog): void {
   t.test('default is present from the start, and a repository without an organization belongs to it', async (t) => {
     const s = store();
     t.same(await s.getOrganization('default'), defaultOrganization());

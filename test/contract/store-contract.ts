@@ -1,7 +1,7 @@
 import type { Test } from 'tap';
 import { randomUUID } from 'node:crypto';
-import type { OutEvent } from '../../src/store/event-log.js';
-import type { Invalidation, TokenStore } from '../../src/store/token-store.js';
+import type { EventLog, OutEvent } from '../../src/store/event-log.js';
+import type { BudgetStore, Directory, Invalidation, Invalidations, Leases, StoreHealth, TokenRecords, TokenStore, UsageStore } from '../../src/store/token-store.js';
 import { entry, makeToken } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { organizationContract } from './organization-contract.js';
@@ -9,17 +9,33 @@ import { organizationContract } from './organization-contract.js';
 /** Last uses at the given times, from one address. */
 const uses = (pairs: Array<[string, number]>) => new Map(pairs.map(([id, at]) => [id, { at, ip: '10.0.0.1', userAgent: 'test/1' }]));
 
-/** The behaviour every TokenStore backend promises; run unchanged against each one. */
+/** Makes a fresh store of one backend for each test. */
+type Make<Role> = () => Promise<Role & Pick<StoreHealth, 'close' | 'backend'>>;
+
+/**
+ * The behaviour every TokenStore backend promises, one section per role (src/store/roles/); run
+ * unchanged against each backend.
+ */
 export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): void {
-  let store: TokenStore;
+  t.test('tokens and history', async (t) => tokensContract(t, makeStore));
+  t.test('the directory', async (t) => directoryContract(t, makeStore));
+  t.test('invalidation pub/sub', async (t) => invalidationsContract(t, makeStore));
+  t.test('budget counters', async (t) => budgetsContract(t, makeStore));
+  t.test('the event log and webhook queues', async (t) => eventsContract(t, makeStore));
+  t.test('usage history', async (t) => usageContract(t, makeStore));
+  t.test('leases', async (t) => leasesContract(t, makeStore));
+  t.test('health', async (t) => healthContract(t, makeStore));
+}
+
+/** Tokens and their history (TokenRecords). */
+function tokensContract(t: Test, makeStore: Make<TokenRecords>): void {
+  let store!: Awaited<ReturnType<Make<TokenRecords>>>;
   t.beforeEach(async () => {
     store = await makeStore();
   });
   t.afterEach(async () => {
     await store.close();
   });
-
-  organizationContract(t, () => store);
 
   t.test('a created token is found by id with every field intact', async (t) => {
     const { record } = makeToken({ expiresAt: 1_800_000_000_000, user: null });
@@ -129,16 +145,6 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.same([after.rolledTo, after.labels, after.allowFrom, after.selfRotate], [undefined, undefined, undefined, undefined], 'cleared by an update');
   });
 
-  t.test('a name claim is held by one caller until it is let go (stores shared by replicas)', async (t) => {
-    if (store.claimName === undefined || store.releaseName === undefined) return t.pass(`the ${store.backend} store lives in one process: the service's own claims suffice`);
-    const scope = `repository:${randomUUID()}`;
-    const claims = await Promise.all([1, 2, 3].map(() => store.claimName!(scope, 'ci-loader', 10_000)));
-    t.same(claims.filter(Boolean).length, 1, 'exactly one of three racing claims wins');
-    t.equal(await store.claimName(scope, 'other', 10_000), true, 'another name is free');
-    await store.releaseName(scope, 'ci-loader');
-    t.equal(await store.claimName(scope, 'ci-loader', 10_000), true, 'free again once let go');
-  });
-
   t.test('list reflects updates, deletes and lastUsedAt', async (t) => {
     const a = makeToken().record;
     const b = makeToken().record;
@@ -177,47 +183,6 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.equal((await store.getToken(record.id))?.lastUsedAt, 2000);
     t.equal(await store.getToken('ffffffffffffffff'), undefined);
     t.same((await store.history(record.id)).length, 1, 'use is not a change in history');
-  });
-
-  t.test('repositories are created once, listed and deleted', async (t) => {
-    const repo = { name: 'sensors', createdAt: 1, createdBy: 'tester' };
-    t.equal(await store.createRepository(repo), true);
-    t.equal(await store.createRepository({ ...repo, createdBy: 'other' }), false);
-    t.same(await store.getRepository('sensors'), repo);
-    t.same(await store.listRepositories(), [repo]);
-    t.equal(await store.deleteRepository('sensors'), true);
-    t.equal(await store.getRepository('sensors'), undefined);
-    t.equal(await store.deleteRepository('sensors'), false);
-  });
-
-  t.test('users are stored with their grants, replaced and deleted', async (t) => {
-    const alice = { name: 'alice', grants: { sensors: ['query' as const] }, createdAt: 1, updatedAt: 1 };
-    await store.putUser(alice);
-    t.same(await store.getUser('alice'), alice);
-    const changed = { ...alice, grants: { sensors: ['query' as const, 'stream' as const] }, updatedAt: 2 };
-    await store.putUser(changed);
-    t.same(await store.listUsers(), [changed]);
-    t.equal(await store.deleteUser('alice'), true);
-    t.equal(await store.getUser('alice'), undefined);
-  });
-
-  t.test('a published invalidation reaches a subscriber', async (t) => {
-    const seen: Invalidation[] = [];
-    store.subscribe({ onMessage: (m) => seen.push(m), onReset: () => {} });
-    // Redis subscribes asynchronously: publish until the subscription is live.
-    const message: Invalidation = { at: 42, type: 'tokens', ids: ['abc'] };
-    await waitFor(
-      async () => {
-        await store.publish(message);
-        return seen.length > 0;
-      },
-      { what: 'the invalidation to arrive', everyMs: 20 },
-    );
-    t.same(seen[0], message);
-  });
-
-  t.test('ping answers while the store is up', async (t) => {
-    await t.resolves(store.ping());
   });
 
   t.test('records handed out cannot change what is stored', async (t) => {
@@ -321,6 +286,50 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.same(await store.countExpiring(1000, 100_000), { repository: 2, personal: 1 });
   });
 
+  t.test('tokens expiring in a window are found', async (t) => {
+    const soon = makeToken({ expiresAt: 2000 }).record;
+    const later = makeToken({ expiresAt: 9000 }).record;
+    const revoked = makeToken({ expiresAt: 2000, status: 'revoked' }).record;
+    for (const record of [soon, later, revoked]) await store.createToken(record, entry('created'));
+    t.same(await store.tokensExpiringBetween(1000, 5000), [soon.id]);
+    t.same((await store.tokensExpiringBetween(0, 10_000)).sort(), [soon.id, later.id].sort());
+  });
+}
+
+/** Organizations, repositories, users and teams (Directory), with the events their writes keep. */
+function directoryContract(t: Test, makeStore: Make<Directory & EventLog>): void {
+  let store!: Awaited<ReturnType<Make<Directory & EventLog>>>;
+  t.beforeEach(async () => {
+    store = await makeStore();
+  });
+  t.afterEach(async () => {
+    await store.close();
+  });
+
+  organizationContract(t, () => store);
+
+  t.test('repositories are created once, listed and deleted', async (t) => {
+    const repo = { name: 'sensors', createdAt: 1, createdBy: 'tester' };
+    t.equal(await store.createRepository(repo), true);
+    t.equal(await store.createRepository({ ...repo, createdBy: 'other' }), false);
+    t.same(await store.getRepository('sensors'), repo);
+    t.same(await store.listRepositories(), [repo]);
+    t.equal(await store.deleteRepository('sensors'), true);
+    t.equal(await store.getRepository('sensors'), undefined);
+    t.equal(await store.deleteRepository('sensors'), false);
+  });
+
+  t.test('users are stored with their grants, replaced and deleted', async (t) => {
+    const alice = { name: 'alice', grants: { sensors: ['query' as const] }, createdAt: 1, updatedAt: 1 };
+    await store.putUser(alice);
+    t.same(await store.getUser('alice'), alice);
+    const changed = { ...alice, grants: { sensors: ['query' as const, 'stream' as const] }, updatedAt: 2 };
+    await store.putUser(changed);
+    t.same(await store.listUsers(), [changed]);
+    t.equal(await store.deleteUser('alice'), true);
+    t.equal(await store.getUser('alice'), undefined);
+  });
+
   t.test('teams are stored with members and grants, with history, and found by member', async (t) => {
     const team = { name: 'platform', members: ['alice', 'bob'], grants: { sensors: ['query' as const] }, createdAt: 1, updatedAt: 1 };
     await store.putTeam(team, entry('created'));
@@ -337,8 +346,92 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.same(await store.teamsOf('bob'), []);
     t.same((await store.teamHistory('platform')).map((e) => e.action), ['created', 'edited', 'deleted'], 'history stays after delete');
   });
+}
 
-  // The outbox (docs/webhooks.md): events kept with their change, taken in order, one at a time.
+/** Invalidation pub/sub (Invalidations). */
+function invalidationsContract(t: Test, makeStore: Make<Invalidations>): void {
+  let store!: Awaited<ReturnType<Make<Invalidations>>>;
+  t.beforeEach(async () => {
+    store = await makeStore();
+  });
+  t.afterEach(async () => {
+    await store.close();
+  });
+
+  t.test('a published invalidation reaches a subscriber', async (t) => {
+    const seen: Invalidation[] = [];
+    store.subscribe({ onMessage: (m) => seen.push(m), onReset: () => {} });
+    // Redis subscribes asynchronously: publish until the subscription is live.
+    const message: Invalidation = { at: 42, type: 'tokens', ids: ['abc'] };
+    await waitFor(
+      async () => {
+        await store.publish(message);
+        return seen.length > 0;
+      },
+      { what: 'the invalidation to arrive', everyMs: 20 },
+    );
+    t.same(seen[0], message);
+  });
+}
+
+/** Budget counters (BudgetStore, docs/limits.md). */
+function budgetsContract(t: Test, makeStore: Make<BudgetStore>): void {
+  let store!: Awaited<ReturnType<Make<BudgetStore>>>;
+  t.beforeEach(async () => {
+    store = await makeStore();
+  });
+  t.afterEach(async () => {
+    await store.close();
+  });
+  const budget = (limit: 'rate' | 'quota' | 'streams' = 'quota', window = 3_600_000) => ({ tokenId: 'aaaaaaaaaaaaaaaa', limit, window });
+
+  t.test('budget leases hand out the cap and no more, in slices', async (t) => {
+    const take = { cap: 10, want: 4, now: 1000, ttlMs: 60_000 };
+    t.same(await store.takeBudget(budget(), take), { granted: 4, left: 6 });
+    t.same(await store.takeBudget(budget(), take), { granted: 4, left: 2 });
+    t.same(await store.takeBudget(budget(), take), { granted: 2, left: 0 }, 'the last lease is what is left');
+    t.same(await store.takeBudget(budget(), take), { granted: 0, left: 0 });
+    t.same(await store.takeBudget(budget('quota', 7_200_000), take), { granted: 4, left: 6 }, 'another window has its own budget');
+    t.same(await store.readBudgets([budget(), budget('rate'), budget('quota', 7_200_000)], 1000), [10, 0, 4]);
+  });
+
+  t.test('racing leases never hand out more than the cap together', async (t) => {
+    const grants = await Promise.all(Array.from({ length: 20 }, () => store.takeBudget(budget('rate'), { cap: 25, want: 3, now: 1000, ttlMs: 60_000 })));
+    t.equal(grants.reduce((sum, grant) => sum + grant.granted, 0), 25);
+  });
+
+  t.test('a lease given back can be taken again, and the counter never goes below zero', async (t) => {
+    const take = { cap: 5, want: 5, now: 1000, ttlMs: 60_000 };
+    await store.takeBudget(budget('streams', 0), take);
+    await store.returnBudget(budget('streams', 0), 2, 1000);
+    t.same(await store.readBudgets([budget('streams', 0)], 1000), [3]);
+    t.same(await store.takeBudget(budget('streams', 0), take), { granted: 2, left: 0 });
+    await store.returnBudget(budget('streams', 0), 50, 1000);
+    t.same(await store.readBudgets([budget('streams', 0)], 1000), [0]);
+    await store.returnBudget(budget('rate', 5), 3, 1000);
+    t.same(await store.readBudgets([budget('rate', 5)], 1000), [0], 'giving back to a counter that is gone makes nothing');
+  });
+
+  t.test('a sliding lease counts the prior window by its overlap', async (t) => {
+    await store.takeBudget(budget('rate', 0), { cap: 100, want: 100, now: 500, ttlMs: 60_000 });
+    // Half of the prior window still overlaps: 50 of its 100 count against this one.
+    const grant = await store.takeBudget(budget('rate', 1000), { cap: 100, want: 80, now: 1500, ttlMs: 60_000, prior: { window: 0, permille: 500 } });
+    t.same(grant, { granted: 50, left: 0 });
+  });
+}
+
+/**
+ * The outbox (EventLog, docs/webhooks.md): events kept in the same step as the token or directory
+ * write that makes them, and taken by each webhook in order, one at a time.
+ */
+function eventsContract(t: Test, makeStore: Make<EventLog & TokenRecords & Directory>): void {
+  let store!: Awaited<ReturnType<Make<EventLog & TokenRecords & Directory>>>;
+  t.beforeEach(async () => {
+    store = await makeStore();
+  });
+  t.afterEach(async () => {
+    await store.close();
+  });
   const event = (type: string, data: unknown = {}, at = Date.now()): OutEvent => ({ id: `msg_${randomUUID()}`, type, at, data });
 
   t.test('events are kept with the change that makes them, and not when the change is refused', async (t) => {
@@ -427,58 +520,59 @@ export function storeContract(t: Test, makeStore: () => Promise<TokenStore>): vo
     t.equal(await store.appendEventOnce('k2', event('token.expired'), Date.now() + 60_000), true);
     t.same((await store.recentEvents(10, [])).map((e) => e.type), ['token.expired', 'token.expiring']);
   });
+}
 
-  t.test('tokens expiring in a window are found, one lease holder at a time', async (t) => {
-    const soon = makeToken({ expiresAt: 2000 }).record;
-    const later = makeToken({ expiresAt: 9000 }).record;
-    const revoked = makeToken({ expiresAt: 2000, status: 'revoked' }).record;
-    for (const record of [soon, later, revoked]) await store.createToken(record, entry('created'));
-    t.same(await store.tokensExpiringBetween(1000, 5000), [soon.id]);
-    t.same((await store.tokensExpiringBetween(0, 10_000)).sort(), [soon.id, later.id].sort());
+/** Leases across replicas: the sweep lease and name claims (Leases). */
+function leasesContract(t: Test, makeStore: Make<Leases>): void {
+  let store!: Awaited<ReturnType<Make<Leases>>>;
+  t.beforeEach(async () => {
+    store = await makeStore();
+  });
+  t.afterEach(async () => {
+    await store.close();
+  });
+
+  t.test('a name claim is held by one caller until it is let go (stores shared by replicas)', async (t) => {
+    if (store.claimName === undefined || store.releaseName === undefined) return t.pass(`the ${store.backend} store lives in one process: the service's own claims suffice`);
+    const scope = `repository:${randomUUID()}`;
+    const claims = await Promise.all([1, 2, 3].map(() => store.claimName!(scope, 'ci-loader', 10_000)));
+    t.same(claims.filter(Boolean).length, 1, 'exactly one of three racing claims wins');
+    t.equal(await store.claimName(scope, 'other', 10_000), true, 'another name is free');
+    await store.releaseName(scope, 'ci-loader');
+    t.equal(await store.claimName(scope, 'ci-loader', 10_000), true, 'free again once let go');
+  });
+
+  t.test('a lease is held by one holder at a time, and renewed by it', async (t) => {
     t.equal(await store.lease('sweep', 'one', 60_000, 0), true);
     t.equal(await store.lease('sweep', 'one', 60_000, 0), true, 'renewed by its holder');
     t.equal(await store.lease('sweep', 'two', 60_000, 0), false);
   });
+}
 
-  // Limits: budget leases (docs/limits.md).
-
-  const budget = (limit: 'rate' | 'quota' | 'streams' = 'quota', window = 3_600_000) => ({ tokenId: 'aaaaaaaaaaaaaaaa', limit, window });
-
-  t.test('budget leases hand out the cap and no more, in slices', async (t) => {
-    const take = { cap: 10, want: 4, now: 1000, ttlMs: 60_000 };
-    t.same(await store.takeBudget(budget(), take), { granted: 4, left: 6 });
-    t.same(await store.takeBudget(budget(), take), { granted: 4, left: 2 });
-    t.same(await store.takeBudget(budget(), take), { granted: 2, left: 0 }, 'the last lease is what is left');
-    t.same(await store.takeBudget(budget(), take), { granted: 0, left: 0 });
-    t.same(await store.takeBudget(budget('quota', 7_200_000), take), { granted: 4, left: 6 }, 'another window has its own budget');
-    t.same(await store.readBudgets([budget(), budget('rate'), budget('quota', 7_200_000)], 1000), [10, 0, 4]);
+/** Whether the backend answers (StoreHealth). */
+function healthContract(t: Test, makeStore: Make<StoreHealth>): void {
+  let store!: Awaited<ReturnType<Make<StoreHealth>>>;
+  t.beforeEach(async () => {
+    store = await makeStore();
+  });
+  t.afterEach(async () => {
+    await store.close();
   });
 
-  t.test('racing leases never hand out more than the cap together', async (t) => {
-    const grants = await Promise.all(Array.from({ length: 20 }, () => store.takeBudget(budget('rate'), { cap: 25, want: 3, now: 1000, ttlMs: 60_000 })));
-    t.equal(grants.reduce((sum, grant) => sum + grant.granted, 0), 25);
+  t.test('ping answers while the store is up', async (t) => {
+    await t.resolves(store.ping());
   });
+}
 
-  t.test('a lease given back can be taken again, and the counter never goes below zero', async (t) => {
-    const take = { cap: 5, want: 5, now: 1000, ttlMs: 60_000 };
-    await store.takeBudget(budget('streams', 0), take);
-    await store.returnBudget(budget('streams', 0), 2, 1000);
-    t.same(await store.readBudgets([budget('streams', 0)], 1000), [3]);
-    t.same(await store.takeBudget(budget('streams', 0), take), { granted: 2, left: 0 });
-    await store.returnBudget(budget('streams', 0), 50, 1000);
-    t.same(await store.readBudgets([budget('streams', 0)], 1000), [0]);
-    await store.returnBudget(budget('rate', 5), 3, 1000);
-    t.same(await store.readBudgets([budget('rate', 5)], 1000), [0], 'giving back to a counter that is gone makes nothing');
+/** Usage history (UsageStore, docs/usage.md): counts are increments, summed per token per hour. */
+function usageContract(t: Test, makeStore: Make<UsageStore>): void {
+  let store!: Awaited<ReturnType<Make<UsageStore>>>;
+  t.beforeEach(async () => {
+    store = await makeStore();
   });
-
-  t.test('a sliding lease counts the prior window by its overlap', async (t) => {
-    await store.takeBudget(budget('rate', 0), { cap: 100, want: 100, now: 500, ttlMs: 60_000 });
-    // Half of the prior window still overlaps: 50 of its 100 count against this one.
-    const grant = await store.takeBudget(budget('rate', 1000), { cap: 100, want: 80, now: 1500, ttlMs: 60_000, prior: { window: 0, permille: 500 } });
-    t.same(grant, { granted: 50, left: 0 });
+  t.afterEach(async () => {
+    await store.close();
   });
-
-  // Usage history (docs/usage.md): counts are increments, summed per token per hour.
 
   const HOUR = 3_600_000;
   const DAY = 24 * HOUR;

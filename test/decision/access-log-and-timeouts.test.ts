@@ -8,7 +8,10 @@ import { bearer, startHarness } from '../helpers/harness.js';
 
 t.test('one access-log line per answer, marked as the decision port, with no secret in it', async (t) => {
   const lines: string[] = [];
-  const sink = { write: (line: string) => (lines.push(line), true) } as unknown as NodeJS.WritableStream;
+  const sink = { write: (line: string) => {
+    lines.push(line);
+    return true;
+  } } as unknown as NodeJS.WritableStream;
   const h = await startHarness({ config: { proxy: { accessLog: true }, decision: { listen: '127.0.0.1:0' } }, logger: createLogger('info', sink) });
   t.teardown(() => h.close());
   const token = await h.token(['query']);

@@ -13,7 +13,7 @@ const h = await startHarness({ config: { decision: { listen: '127.0.0.1:0' } } }
 t.teardown(() => h.close());
 const sensors = await h.token(['query', 'stream']);
 const everywhere = await h.token(['query', 'delete'], '*');
-const TOKENS = [sensors.secret, everywhere.secret, undefined, 'tgr_' + 'A'.repeat(49)];
+const TOKENS = [sensors.secret, everywhere.secret, undefined, `tgr_${'A'.repeat(49)}`];
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND', 'CONNECT', 'WEBSOCKET', 'get', 'constructor', '__proto__', 'toString', 'hasOwnProperty'];
 const PIECES = ['/', '/v1', '/repositories', '/sensors', '/billing', '/query', '/stream', '/health', '/..', '/.', '/%2e%2e', '/%2f', '%2F', '%5c', '%00', '%25', '\\', ';', '..;', '?', '&', '=', '_method', 'access_token', '#', 'http://h', 'HTTP://x', '//', ' ', '%20', '\u00e9', '%C3%A9', '%C0%AE', '%EF%BC%8E', '*', 'a', '~'];

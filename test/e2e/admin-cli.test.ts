@@ -108,7 +108,10 @@ t.test('every command has --help', async (t) => {
     t.ok(actions.length >= 3, group);
     for (const action of actions) {
       let text = '';
-      const out = { write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WritableStream;
+      const out = { write: (chunk: string) => {
+    text += chunk;
+    return true;
+  } } as unknown as NodeJS.WritableStream;
       t.equal(await runAdminCommand(group, [action, '--help'], {}, out), 0, `${group} ${action}`);
       t.match(text, `Usage: tollgate ${group} ${action}`);
     }

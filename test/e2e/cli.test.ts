@@ -111,7 +111,7 @@ t.test('access log: one line per request, with no secret; accessLog false turns 
   const serve = runCli(['serve'], env);
   t.teardown(() => serve.child.kill('SIGKILL'));
   const listening = await serve.logLine('tollgate listening');
-  const secret = 'tgr_' + 'A'.repeat(49);
+  const secret = `tgr_${'A'.repeat(49)}`;
   const res = await request(`http://127.0.0.1:${listening.proxyPort}/v1/repositories/sensors/query`, { headers: { authorization: `Bearer ${secret}` } });
   await res.body.dump();
   serve.child.kill('SIGTERM');

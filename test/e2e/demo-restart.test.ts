@@ -1,7 +1,6 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { runCli, runToEnd } from '../helpers/cli.js';
@@ -27,7 +26,11 @@ async function demoRun(t: { teardown(fn: () => unknown): void }, cwd: string, en
   const out = demo.stdout();
   const exported = /^ {2}export TOLLGATE_ADMIN_URL=(http:\/\/127\.0\.0\.1:\d+) TOLLGATE_TOKEN=(tgr_\w{49})$/m.exec(out);
   if (!exported) throw new Error(`no export line: ${out}${demo.stderr()}`);
-  return { out, adminUrl: exported[1]!, admin: exported[2]!, stop: async () => (demo.child.kill('SIGINT'), demo.exited) };
+  return { out, adminUrl: exported[1]!, admin: exported[2]!, stop: async () => {
+      demo.child.kill('SIGINT');
+      return demo.exited;
+    },
+  };
 }
 
 const whoami = async (adminUrl: string, secret: string) => {

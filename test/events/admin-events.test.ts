@@ -1,5 +1,4 @@
-import t from 'tap';
-import type { Test } from 'tap';
+import t, { type Test } from 'tap';
 import { call } from '../helpers/admin-client.js';
 import { FakeClock } from '../helpers/fakes.js';
 import { startHarness, type Harness } from '../helpers/harness.js';

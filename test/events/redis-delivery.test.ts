@@ -4,12 +4,11 @@ import { RedisStore } from '../../src/store/redis-store.js';
 import { ExpirySweep } from '../../src/events/expiry-sweep.js';
 import { createLogger } from '../../src/log/logger.js';
 import { FakeClock } from '../helpers/fakes.js';
-import { startHarness } from '../helpers/harness.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { runCli } from '../helpers/cli.js';
 import { call } from '../helpers/admin-client.js';
-import type { Harness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { newSecret, startReceiver } from '../helpers/webhook-receiver.js';
 

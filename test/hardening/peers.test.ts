@@ -36,7 +36,11 @@ t.test('a client that stops reading a download holds the upstream back (backpres
           sent += MiB;
           if (!res.write(chunk)) {
             stalled = true;
-            return void res.once('drain', () => ((stalled = false), pump()));
+            res.once('drain', () => {
+              stalled = false;
+              pump();
+            });
+            return;
           }
         }
         res.end();

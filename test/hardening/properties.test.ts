@@ -46,7 +46,7 @@ const piece = fc.constantFrom(
   'v1', 'repositories', 'sensors', 'billing', 'query', 'stream', 'a.b', '..', '.', '%2e', '%2E%2e', '.%2e', '%2f', '%2F', '%5c', '\\',
   '%00', '%252e', '%C0%AE', '%E0%80%AE', 'caf%C3%A9', '%20', ';', '?x=1', '#f', '', '~', 'Sensors',
 );
-const path = fc.array(piece, { minLength: 1, maxLength: 8 }).map((parts) => '/' + parts.join('/'));
+const path = fc.array(piece, { minLength: 1, maxLength: 8 }).map((parts) => `/${parts.join('/')}`);
 const routes = new RouteTable(validate(structuredClone(DEFAULTS)).routes);
 
 t.test('path check: an accepted target is forwarded byte for byte', async (t) => {
@@ -79,7 +79,7 @@ t.test('path check + routes: a request authorized for one repository never reach
 
 t.test('route matcher: never throws, and a captured repository is always a valid name', async (t) => {
   fc.assert(
-    fc.property(fc.oneof(path, fc.string({ unit: 'binary', maxLength: 60 }).map((s) => '/' + s)), (target) => {
+    fc.property(fc.oneof(path, fc.string({ unit: 'binary', maxLength: 60 }).map((s) => `/${s}`)), (target) => {
       const match = routes.match(target);
       return match?.repository === undefined || NAME_PATTERN.test(match.repository);
     }),
@@ -158,7 +158,7 @@ function upstreamView(target: string, fold: boolean, stripParams: boolean, trim:
     if (segment === '..') out.pop();
     else if (segment !== '.') out.push(segment);
   }
-  return '/' + out.join('/');
+  return `/${out.join('/')}`;
 }
 
 t.test('path check: an accepted path stays in its repository for upstreams that strip ;params, trim, or NFKC-normalize', async (t) => {

@@ -7,7 +7,7 @@ export function readPage(path: string): string {
 
 /** The fenced code blocks of a page in `language`, in order: tests run what the docs print. */
 export function docBlocks(path: string, language: string): string[] {
-  return [...readPage(path).matchAll(new RegExp('^```' + language + '\\n([\\s\\S]*?)^```$', 'gm'))].map((m) => m[1]!);
+  return [...readPage(path).matchAll(new RegExp(`^\`\`\`${language}\\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map((m) => m[1]!);
 }
 
 /** The page with fenced blocks and inline code blanked, line breaks kept (so line numbers hold). */

@@ -47,6 +47,7 @@ export async function serveRole(t: { teardown(fn: () => unknown): void }, role: 
 }
 
 /** A JSON call to an admin API with a bearer secret: the status and the parsed body. */
+// biome-ignore lint/suspicious/noExplicitAny: a JSON body the tests read by path, as admin-client.ts's call()
 export async function adminCall(adminUrl: string, method: string, path: string, secret: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await request(`${adminUrl}${path}`, {
     method: method as 'GET',

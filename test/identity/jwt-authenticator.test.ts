@@ -17,7 +17,10 @@ async function setup() {
   const slot = { principalOf: (hash: string) => jwt?.principalOf(hash) };
   const cache = new TokenCache({ store, clock, observer: new RecordingObserver(), principals: slot, max: 100, ttlMs: 30_000, negativeMax: 10, negativeTtlMs: 5_000, staleIfErrorMs: 60_000 });
   const counted = { verifies: 0 };
-  const wrapped = { ...jose, jwtVerify: ((...args: Parameters<typeof jose.jwtVerify>) => (counted.verifies++, jose.jwtVerify(...args))) as typeof jose.jwtVerify };
+  const wrapped = { ...jose, jwtVerify: ((...args: Parameters<typeof jose.jwtVerify>) => {
+      counted.verifies++;
+      return jose.jwtVerify(...args);
+    }) as typeof jose.jwtVerify };
   const jwt: JwtAuthenticator = new JwtAuthenticator({
     issuers: [{ issuer: cluster.issuer, audiences: ['tollgate'], jwksUri: '', algorithms: ['ES256'], clockSkew: 30_000, user: 'sa-{kubernetes.io.namespace}-{kubernetes.io.serviceaccount.name}', teams: '' }],
     jose: wrapped,

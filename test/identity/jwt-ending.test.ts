@@ -26,7 +26,7 @@ const replica = async (): Promise<Harness> => {
         { path: '/v1/repositories/:repository/**' },
       ],
     },
-    upstream: (req, res) => {
+    upstream: (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       res.write(Buffer.alloc(1024)); // held open: a long download
     },

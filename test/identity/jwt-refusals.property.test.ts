@@ -27,7 +27,7 @@ t.test('the genuine token is accepted (what the properties below change)', async
   t.equal(await statusOf(genuine), 200);
 });
 
-t.test('any byte of the header, payload or signature changed: refused', async (t) => {
+t.test('any byte of the header, payload or signature changed: refused', async (_t) => {
   const parts = genuine.split('.').map((part) => Buffer.from(part, 'base64url'));
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 0, max: 2 }), fc.nat(), fc.integer({ min: 1, max: 255 }), async (part, at, flip) => {
@@ -40,7 +40,7 @@ t.test('any byte of the header, payload or signature changed: refused', async (t
   );
 });
 
-t.test('a token is never accepted for an audience it does not name', async (t) => {
+t.test('a token is never accepted for an audience it does not name', async (_t) => {
   const audience = fc.string({ minLength: 1, maxLength: 20 }).filter((aud) => aud !== 'tollgate');
   await fc.assert(
     fc.asyncProperty(fc.oneof(audience, fc.array(audience, { minLength: 1, maxLength: 4 })), async (aud) => {
@@ -51,7 +51,7 @@ t.test('a token is never accepted for an audience it does not name', async (t) =
   );
 });
 
-t.test('a token is never accepted from an issuer that is not configured, even signed with a trusted key', async (t) => {
+t.test('a token is never accepted from an issuer that is not configured, even signed with a trusted key', async (_t) => {
   const iss = fc.oneof(fc.string({ maxLength: 30 }), fc.webUrl(), fc.constant(`${cluster.issuer}/`), fc.constant(cluster.issuer.toUpperCase())).filter((value) => value !== cluster.issuer);
   await fc.assert(
     fc.asyncProperty(iss, async (issuer) => {

@@ -160,11 +160,11 @@ export async function runWorkload(d: Deployment): Promise<Seen> {
   await token(d, { rights: ['query'], expiresIn: '2d' });
   const doomed = await token(d, { rights: ['query', 'stream'] });
   for (const pod of [d.all, d.proxy]) {
-    for (let i = 0; i < 20; i++) saw('query', await get(pod, '/v1/repositories/sensors/query?i=' + i, reader.secret));
+    for (let i = 0; i < 20; i++) saw('query', await get(pod, `/v1/repositories/sensors/query?i=${i}`, reader.secret));
     for (let i = 0; i < 5; i++) saw('upload', await get(pod, '/v1/repositories/sensors/stream', reader.secret, { method: 'POST', body: 'x'.repeat(1000) }));
     saw('write', await get(pod, '/v1/repositories/billing/data', writer.secret, { method: 'PUT', body: '{}' }));
     saw('no token', await get(pod, '/v1/repositories/sensors/query'));
-    saw('bad token', await get(pod, '/v1/repositories/sensors/query', 'tgr_' + 'x'.repeat(49)));
+    saw('bad token', await get(pod, '/v1/repositories/sensors/query', `tgr_${'x'.repeat(49)}`));
     saw('wrong right', await get(pod, '/v1/repositories/sensors/data', reader.secret, { method: 'DELETE' }));
     saw('other repository', await get(pod, '/v1/repositories/billing/query', reader.secret));
     saw('doomed', await get(pod, '/v1/repositories/sensors/query', doomed.secret));
@@ -181,7 +181,13 @@ export async function runWorkload(d: Deployment): Promise<Seen> {
   const open = await openWebSocket(d.proxy, doomed.secret);
   saw('revoke', (await adminCall(d.all.adminUrl, 'POST', `/v1/tokens/${doomed.token.id}/revoke`, d.admin)).status);
   let last = 0;
-  await waitFor(async () => (last = await get(d.proxy, '/v1/repositories/sensors/query', doomed.secret)) === 401, { what: `the revocation on the proxy replica (${JSON.stringify(seen)} ${last})` });
+  await waitFor(
+    async () => {
+      last = await get(d.proxy, '/v1/repositories/sensors/query', doomed.secret);
+      return last === 401;
+    },
+    { what: `the revocation on the proxy replica (${JSON.stringify(seen)} ${last})` },
+  );
   saw('revoked', 401);
   saw('revoked websocket', await open.closed);
   await waitFor(() => d.receiver.accepted.size >= 6, { what: 'webhook deliveries of the token events', timeoutMs: 10_000 });

@@ -14,7 +14,10 @@ import { startUpstream } from '../helpers/upstream.js';
 // real logger writing into `lines`, in front of a recording upstream.
 const upstream = await startUpstream();
 const lines: string[] = [];
-const sink = { write: (line: string) => (lines.push(line), true) } as unknown as NodeJS.WritableStream;
+const sink = { write: (line: string) => {
+    lines.push(line);
+    return true;
+  } } as unknown as NodeJS.WritableStream;
 const config = validate({
   ...structuredClone(DEFAULTS),
   proxy: { ...structuredClone(DEFAULTS).proxy, listen: '127.0.0.1:0', upstream: upstream.origin, accessLog: true },

@@ -125,7 +125,7 @@ t.test('two replicas under load, revocations and a Redis restart: nothing served
   const stop = new AbortController();
   const openStreams = new Set<{ token: Token }>();
   async function hold(replica: number, token: Token): Promise<{ status?: number; cut?: boolean }> {
-    let res;
+    let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(`${replicas[replica]!.proxyUrl}/v1/repositories/soak/query?hold`, { headers: { authorization: `Bearer ${token.secret}` }, dispatcher: streamAgent, signal: stop.signal });
     } catch {
@@ -195,7 +195,10 @@ t.test('two replicas under load, revocations and a Redis restart: nothing served
     await redis.kill();
     await new Promise((resolve) => setTimeout(resolve, 1500)); // the outage itself
     await redis.restart();
-    await waitFor(async () => (await Promise.all(replicas.map((r) => request(`${r.adminUrl}/readyz`).then((res) => (res.body.dump(), res.statusCode === 200))))).every(Boolean), {
+    await waitFor(async () => (await Promise.all(replicas.map((r) => request(`${r.adminUrl}/readyz`).then(async (res) => {
+      await res.body.dump();
+      return res.statusCode === 200;
+    })))).every(Boolean), {
       what: 'both replicas ready after the restart',
       timeoutMs: 20_000,
       everyMs: 50,

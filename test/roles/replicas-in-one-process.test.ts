@@ -104,7 +104,7 @@ t.test('shutdown: the proxy replica turns /readyz 503 while its requests drain, 
   // A download the upstream holds open keeps the proxy replica draining.
   let release: (() => void) | undefined;
   upstream.server.removeAllListeners('request');
-  upstream.server.on('request', (req, res) => {
+  upstream.server.on('request', (_req, res) => {
     res.writeHead(200);
     res.write('started');
     release = () => res.end();

@@ -28,7 +28,7 @@ async function readsAsBefore(t: Test, store: TokenStore): Promise<void> {
 
 t.test('a journal written before organizations', async (t) => {
   const path = join(t.testdir({}), 'store.jsonl');
-  writeFileSync(path, [JSON.stringify({ op: 'repository', record: REPOSITORY }), JSON.stringify({ op: 'team', record: TEAM, entry: { at: 1, actor: 'x', action: 'created', changes: {} } })].join('\n') + '\n');
+  writeFileSync(path, `${[JSON.stringify({ op: 'repository', record: REPOSITORY }), JSON.stringify({ op: 'team', record: TEAM, entry: { at: 1, actor: 'x', action: 'created', changes: {} } })].join('\n')}\n`);
   const store = await FileStore.open(path);
   await readsAsBefore(t, store);
   await store.close();

@@ -16,7 +16,7 @@ import { waitFor } from '../helpers/wait-for.js';
 const upstreamSockets: Array<{ closed: boolean; code?: number }> = [];
 const downloads: Array<{ res: ServerResponse; closed: boolean }> = [];
 const h = await startHarness({
-  upstream: (req, res) => {
+  upstream: (_req, res) => {
     const download = { res, closed: false };
     downloads.push(download);
     res.on('close', () => (download.closed = true));

@@ -29,7 +29,10 @@ t.test('the cursor finds exactly the frame boundaries, however the stream is spl
       const stream = Buffer.concat(parts);
       const boundaries = new Set<number>([0]);
       let at = 0;
-      for (const part of parts) boundaries.add((at += part.length));
+      for (const part of parts) {
+        at += part.length;
+        boundaries.add(at);
+      }
       // Feed in pieces; at every position the cursor must say "boundary" exactly at the real ones.
       const cursor = new FrameCursor();
       let position = 0;
@@ -58,7 +61,8 @@ t.test('stopping at a boundary passes exactly the rest of the frame in progress'
       cursor.scan(stream.subarray(0, split));
       const passed = cursor.scan(stream.subarray(split), true);
       // The first real boundary at or after the split: where a close frame may go.
-      const boundaries = parts.reduce<number[]>((acc, part) => [...acc, acc.at(-1)! + part.length], [0]);
+      const boundaries = [0];
+      for (const part of parts) boundaries.push(boundaries.at(-1)! + part.length);
       const next = boundaries.find((b) => b >= split)!;
       return passed === next - split && cursor.atBoundary;
     }),

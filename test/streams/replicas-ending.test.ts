@@ -17,7 +17,7 @@ const replica = async (): Promise<Harness> => {
   await store.waitUntilReady(5000);
   const h = await startHarness({
     store,
-    upstream: (req, res) => {
+    upstream: (_req, res) => {
       const at = upstreamClosed.push(false) - 1;
       res.on('close', () => (upstreamClosed[at] = true));
       res.writeHead(200, { 'content-type': 'application/octet-stream' });

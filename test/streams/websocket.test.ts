@@ -4,7 +4,6 @@ import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
-import { call } from '../helpers/admin-client.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 

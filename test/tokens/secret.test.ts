@@ -37,18 +37,18 @@ t.test('one changed character fails the checksum', async (t) => {
 
 t.test('wrong head, length or alphabet is refused', async (t) => {
   const secret = generateSecret('repository');
-  t.equal(parseSecret('tgx_' + secret.slice(4)), undefined);
-  t.equal(parseSecret('xgr_' + secret.slice(4)), undefined);
-  t.equal(parseSecret('tgr-' + secret.slice(4)), undefined);
-  t.equal(parseSecret(secret + 'a'), undefined);
+  t.equal(parseSecret(`tgx_${secret.slice(4)}`), undefined);
+  t.equal(parseSecret(`xgr_${secret.slice(4)}`), undefined);
+  t.equal(parseSecret(`tgr-${secret.slice(4)}`), undefined);
+  t.equal(parseSecret(`${secret}a`), undefined);
   t.equal(parseSecret(secret.slice(0, -1)), undefined);
-  t.equal(parseSecret(secret.slice(0, 30) + '-' + secret.slice(31)), undefined);
+  t.equal(parseSecret(`${secret.slice(0, 30)}-${secret.slice(31)}`), undefined);
   t.equal(parseSecret(''), undefined);
 });
 
 t.test('a kind swap is caught by the checksum', async (t) => {
   const secret = generateSecret('repository');
-  t.equal(parseSecret('tgp_' + secret.slice(4)), undefined);
+  t.equal(parseSecret(`tgp_${secret.slice(4)}`), undefined);
 });
 
 t.test('hash, id and prefix are derived, stable and free of the secret body', async (t) => {

@@ -36,7 +36,13 @@ t.test('a reload that sets an endpoint: exchanges from then on are traced', asyn
   t.same(h.tollgate.reloader.apply(withTelemetry(receiver.endpoint)).applied, ['telemetry.otlp.endpoint', 'telemetry.sampleRatio']);
   // The SDK is imported when the reload applies: the next exchange after it is traced.
   let sent: string | undefined;
-  await waitFor(async () => (sent = await get()) !== undefined, { what: 'a traceparent after the reload' });
+  await waitFor(
+    async () => {
+      sent = await get();
+      return sent !== undefined;
+    },
+    { what: 'a traceparent after the reload' },
+  );
   const traceId = parseTraceparent(sent)!.traceId;
   // Clearing the endpoint shuts the exporter down, which sends what it holds.
   h.tollgate.reloader.apply(withTelemetry(''));

@@ -39,7 +39,10 @@ async function openPage(viewport: { width: number; height: number }): Promise<Pa
     void dialog.dismiss();
   });
   // Answers the page's dialog as a person would: read it (recorded) and press confirm or cancel.
-  await opened.exposeFunction('tollgateAsked', (text: string) => (confirms.push(text), answer));
+  await opened.exposeFunction('tollgateAsked', (text: string) => {
+    confirms.push(text);
+    return answer;
+  });
   await opened.addInitScript(() => {
     new MutationObserver(() => {
       const dialog = document.getElementById('confirm-dialog') as HTMLDialogElement | null;

@@ -28,8 +28,8 @@ t.test('in a pipe: one plain line per day, no line past 80 columns, the totals a
   const lines = run.stdout.trimEnd().split('\n');
   for (const line of lines) t.ok(line.length <= 80, `${line.length} <= 80: ${line}`);
   t.match(lines[0], /^# allowed {2}x refused, per day \(UTC\)$/);
-  t.equal(lines.filter((line) => /^\d{4}-\d{2}-\d{2}  /.test(line)).length, 8, 'seven days back and today');
-  t.ok(lines.some((line) => /^\d{4}-\d{2}-\d{2}  #+x+ +5  1 refused/.test(line)), 'the busy day: its bar, allowed and refused');
+  t.equal(lines.filter((line) => /^\d{4}-\d{2}-\d{2} {2}/.test(line)).length, 8, 'seven days back and today');
+  t.ok(lines.some((line) => /^\d{4}-\d{2}-\d{2} {2}#+x+ +5 {2}1 refused/.test(line)), 'the busy day: its bar, allowed and refused');
   t.match(lines.at(-1), /^total: 5 allowed, 1 refused, /);
   t.notMatch(run.stdout, /[█░\u001b]/, 'nothing but ASCII');
 });
@@ -38,7 +38,7 @@ t.test('--step 1h gives a line per hour; --json is the API answer', async (t) =>
   const hourly = await cli('token', 'usage', 'chart-reader', '--history', '24h', '--step', '1h');
   t.equal(hourly.code, 0, hourly.stderr);
   t.match(hourly.stdout, /per hour/);
-  t.equal(hourly.stdout.split('\n').filter((line) => /^\d{2}-\d{2} \d{2}:00  /.test(line)).length, 25);
+  t.equal(hourly.stdout.split('\n').filter((line) => /^\d{2}-\d{2} \d{2}:00 {2}/.test(line)).length, 25);
   const json = await cli('token', 'usage', 'chart-reader', '--history', '2d', '--json');
   const parsed = JSON.parse(json.stdout);
   t.equal(parsed.step, '1h', 'two days or less: by hour');

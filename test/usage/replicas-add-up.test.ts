@@ -72,7 +72,13 @@ t.test('the timed flushes of two replicas add up exactly', async (t) => {
   await Promise.all([send(proxies[0]!, 7, 2, 300), send(proxies[1]!, 5, 3, 50)]);
   const expected: Totals = { allowed: 12, refused: 5, insufficient: 5, bytesIn: 7 * 300 + 5 * 50, bytesOut: 12 * 100 };
   let seen: Totals | undefined;
-  await waitFor(async () => JSON.stringify((seen = await totals())) === JSON.stringify(expected), { what: 'both replicas to flush', timeoutMs: 10_000, everyMs: 100 });
+  await waitFor(
+    async () => {
+      seen = await totals();
+      return JSON.stringify(seen) === JSON.stringify(expected);
+    },
+    { what: 'both replicas to flush', timeoutMs: 10_000, everyMs: 100 },
+  );
   t.same(seen, expected);
 });
 

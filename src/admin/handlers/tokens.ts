@@ -1,11 +1,10 @@
 import { readJson } from '../body.js';
 import { parseDuration } from '../../config/duration.js';
 import { AdminError } from '../errors.js';
-import { bulkDeleteBody, createTokenBody, editTokenBody, leakedBody, listTokensQuery, parseBody, rollBody } from '../schemas.js';
+import { bulkDeleteBody, createTokenBody, editTokenBody, leakedBody, listTokensQuery, parseBody, rollBody, type UsageView } from '../schemas.js';
 import type { AdminContext, AdminReply } from '../server.js';
 import { parseSort } from '../token-query.js';
 import { viewOfHistory } from '../views.js';
-import type { UsageView } from '../schemas.js';
 import { effectiveLimits, LIMIT_NAMES } from '../../limits/limits.js';
 import { budgetIdOf, iso } from '../../tokens/record.js';
 

@@ -78,7 +78,7 @@ function relative(iso) {
   const units = [['year', 31536e6], ['month', 2592e6], ['day', 864e5], ['hour', 36e5], ['minute', 6e4]];
   for (const [unit, ms] of units) {
     if (size < ms) continue;
-    let count = Math.round(size / ms);
+    const count = Math.round(size / ms);
     // 59.6 minutes is "1 hour", 23.7 hours "1 day": a rounded count that fills the next unit moves up.
     if ((unit === 'minute' && count === 60) || (unit === 'hour' && count === 24)) return relativeText(delta, 1, unit === 'minute' ? 'hour' : 'day');
     return delta > 0 ? `in ${count} ${unit}${count > 1 ? 's' : ''}` : `${count} ${unit}${count > 1 ? 's' : ''} ago`;
@@ -133,7 +133,7 @@ const cell = (label, props = {}, ...children) => el('td', { 'data-label': label,
 
 // ---- who is signed in, and what they may do (GET /v1/whoami; the API still judges every call)
 
-const hasOwn = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
+const hasOwn = (object, key) => Object.hasOwn(object, key);
 
 /** The rights the signed-in token holds on `repository` (a grant on `*` counts everywhere). */
 function rightsOn(repository) {
@@ -420,8 +420,13 @@ function renderTokens(page) {
       const box = el('input', { type: 'checkbox', 'aria-label': `Select ${token.name}` });
       box.checked = state.selected.has(token.id);
       box.addEventListener('change', () => {
-        if (box.checked) state.selected.add(token.id), state.selectedTokens.set(token.id, token);
-        else state.selected.delete(token.id), state.selectedTokens.delete(token.id);
+        if (box.checked) {
+          state.selected.add(token.id);
+          state.selectedTokens.set(token.id, token);
+        } else {
+          state.selected.delete(token.id);
+          state.selectedTokens.delete(token.id);
+        }
         countSelection();
       });
       // Only what the signed-in token may do is offered (GET /v1/whoami); the API still judges.
@@ -724,7 +729,10 @@ async function submitGenerate(event) {
   if ($('gen-lend').checked) body.lend = true;
   if ($('gen-self-rotate').checked) body.selfRotate = true;
   const labels = parseLabels($('gen-labels').value);
-  if (typeof labels === 'string') return void ($('gen-error').textContent = labels);
+  if (typeof labels === 'string') {
+    $('gen-error').textContent = labels;
+    return;
+  }
   if (Object.keys(labels).length > 0) body.labels = labels;
   const allowFrom = $('gen-allow-from').value.split(/[\s,]+/).filter(Boolean);
   if (allowFrom.length > 0) body.allowFrom = allowFrom;
@@ -885,7 +893,10 @@ async function submitEdit(event) {
   const rights = checkedRights($('edit-rights'));
   if (rights.join() !== editing.rights.join()) body.rights = rights;
   const labels = parseLabels($('edit-labels').value);
-  if (typeof labels === 'string') return void ($('edit-error').textContent = labels);
+  if (typeof labels === 'string') {
+    $('edit-error').textContent = labels;
+    return;
+  }
   if (JSON.stringify(labels) !== JSON.stringify(editing.labels ?? {})) body.labels = labels;
   const allowFrom = $('edit-allow-from').value.split(/[\s,]+/).filter(Boolean);
   if (allowFrom.join() !== (editing.allowFrom ?? []).join()) body.allowFrom = allowFrom;
@@ -1414,16 +1425,33 @@ $('sign-in-form').addEventListener('submit', async (event) => {
 });
 $('sign-out').addEventListener('click', signOut);
 for (const button of document.querySelectorAll('[data-view]')) button.addEventListener('click', () => show(button.dataset.view));
-$('search').addEventListener('input', debounce(() => (resetPaging(), loadTokens()), 250));
-$('filter-status').addEventListener('change', () => (resetPaging(), loadTokens()));
-$('filter-kind').addEventListener('change', () => (resetPaging(), loadTokens()));
-$('filter-expiring').addEventListener('change', () => (resetPaging(), loadTokens()));
+$('search').addEventListener('input', debounce(() => {
+  resetPaging();
+  loadTokens();
+}, 250));
+$('filter-status').addEventListener('change', () => {
+  resetPaging();
+  loadTokens();
+});
+$('filter-kind').addEventListener('change', () => {
+  resetPaging();
+  loadTokens();
+});
+$('filter-expiring').addEventListener('change', () => {
+  resetPaging();
+  loadTokens();
+});
 $('tokens').tHead.addEventListener('click', onSortClick);
 $('sort-select').addEventListener('change', onSortSelect);
 $('select-all').addEventListener('change', () => {
   for (const token of state.items) {
-    if ($('select-all').checked) state.selected.add(token.id), state.selectedTokens.set(token.id, token);
-    else state.selected.delete(token.id), state.selectedTokens.delete(token.id);
+    if ($('select-all').checked) {
+      state.selected.add(token.id);
+      state.selectedTokens.set(token.id, token);
+    } else {
+      state.selected.delete(token.id);
+      state.selectedTokens.delete(token.id);
+    }
   }
   renderTokens({ items: state.items, total: state.total, nextCursor: state.next });
 });
@@ -1432,7 +1460,10 @@ $('next-page').addEventListener('click', () => {
   state.cursor = state.next;
   loadTokens();
 });
-$('first-page').addEventListener('click', () => (resetPaging(), loadTokens()));
+$('first-page').addEventListener('click', () => {
+  resetPaging();
+  loadTokens();
+});
 $('bulk-delete').addEventListener('click', bulkDelete);
 $('generate').addEventListener('click', openGenerate);
 $('generate-form').addEventListener('submit', submitGenerate);

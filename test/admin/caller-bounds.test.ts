@@ -1,11 +1,11 @@
 import t from 'tap';
 import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
-import { persistentBackends } from '../helpers/backends.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, startHarness } from '../helpers/harness.js';
 
-// One test per finding of the security review (issue #13, findings 1-8 on the admin side);
-// each failed before its fix. The general properties live in policy.property.test.ts.
+// What a caller does to a token is bounded by what the caller holds: a scoped admin makes no token
+// for another user, restores or extends nothing wider than itself, lends nothing that outlives the
+// loan, and no token widens itself. The general properties live in policy.property.test.ts.
 
 const h = await startHarness();
 t.teardown(() => h.close());
@@ -22,25 +22,11 @@ async function personal(secret: string, body: Record<string, unknown>) {
   return call(h, 'POST', '/v1/tokens', secret, { kind: 'personal', name: `p${++named}`, ...body });
 }
 
-await call(h, 'POST', '/v1/repositories', admin, { name: 'constructor' });
 await user('carol', { '*': ['admin', 'query', 'stream', 'modify', 'delete'] });
 await user('dave', { sensors: ['query'] });
 await user('erin', { sensors: ['query', 'stream', 'modify', 'delete'] });
 
-t.test('1. a repository named like an Object.prototype member is an ordinary repository, not a crash', async (t) => {
-  await user('quinn', { sensors: ['query'] });
-  const token = (await personal(admin, { user: 'quinn', repository: '*', rights: ['query'] })).body;
-  const res = await request(`${h.proxy}/v1/repositories/constructor/x`, { headers: bearer(token.secret) });
-  await res.body.dump();
-  t.equal(res.statusCode, 403, 'quinn holds no grant on the repository named constructor');
-  const stillUp = await request(`${h.proxy}/v1/repositories/sensors/x`, { headers: bearer(token.secret) });
-  await stillUp.body.dump();
-  t.equal(stillUp.statusCode, 200, 'and the process still serves');
-  const self = await personal(token.secret, { user: 'quinn', repository: 'constructor', rights: ['query'] });
-  t.equal(self.status, 403, 'self-service on it is refused, not a 500');
-});
-
-t.test('2. a scoped admin cannot mint a personal token acting as another user', async (t) => {
+t.test('a scoped admin cannot mint a personal token acting as another user', async (t) => {
   const scoped = await h.token(['admin', 'query'], 'sensors');
   const res = await personal(scoped.secret, { user: 'carol', repository: 'sensors', rights: ['query'] });
   t.equal(res.status, 403);
@@ -55,7 +41,7 @@ t.test('2. a scoped admin cannot mint a personal token acting as another user', 
   t.equal((await call(h, 'GET', '/v1/users/dave', carolSensors.secret)).status, 403);
 });
 
-t.test('4. restore is bounded by the caller: a query-only token restores nothing wider', async (t) => {
+t.test('restore is bounded by the caller: a query-only token restores nothing wider', async (t) => {
   const wide = (await personal(admin, { user: 'erin', repository: 'sensors', rights: ['stream', 'query', 'modify', 'delete'] })).body;
   const narrow = (await personal(admin, { user: 'erin', repository: 'sensors', rights: ['query'] })).body;
   t.equal((await call(h, 'POST', `/v1/tokens/${wide.token.id}/revoke`, narrow.secret)).status, 200, 'revoking is always within reach');
@@ -65,7 +51,7 @@ t.test('4. restore is bounded by the caller: a query-only token restores nothing
   t.equal((await call(h, 'GET', `/v1/tokens/${wide.token.id}`, admin)).body.status, 'revoked');
 });
 
-t.test('4. a later expiry is bounded like a restore: a scoped admin cannot extend a wider token', async (t) => {
+t.test('a later expiry is bounded like a restore: a scoped admin cannot extend a wider token', async (t) => {
   // Found by policy.property.test.ts in CI: an admin of sensors holding only `admin` set "never"
   // on a token with `delete` that had expired, and so handed `delete` out again.
   const scoped = await h.token(['admin'], 'sensors');
@@ -79,7 +65,7 @@ t.test('4. a later expiry is bounded like a restore: a scoped admin cannot exten
   t.equal((await call(h, 'PATCH', `/v1/tokens/${wide.token.id}`, full.secret, { expiresIn: '2h' })).status, 200, 'an admin holding delete may extend it');
 });
 
-t.test('5. a lent token lends nothing that outlives the loan', async (t) => {
+t.test('a lent token lends nothing that outlives the loan', async (t) => {
   const lent = (await personal(admin, { user: 'dave', repository: 'sensors', rights: ['query'], expiresIn: '1h' })).body;
   const child = await personal(lent.secret, { user: 'dave', repository: 'sensors', rights: ['query'] });
   t.equal(child.status, 201);
@@ -102,7 +88,7 @@ t.test('5. a lent token lends nothing that outlives the loan', async (t) => {
   t.equal(again.status, 409, 'a child comes back only while its parent is active');
 });
 
-t.test('5. a parent whose expiry comes sooner takes its children with it', async (t) => {
+t.test('a parent whose expiry comes sooner takes its children with it', async (t) => {
   const parent = (await personal(admin, { user: 'dave', repository: 'sensors', rights: ['query'], expiresIn: '10d' })).body;
   const child = (await personal(parent.secret, { user: 'dave', repository: 'sensors', rights: ['query'] })).body;
   const edited = await call(h, 'PATCH', `/v1/tokens/${parent.token.id}`, admin, { expiresIn: '1h' });
@@ -122,59 +108,3 @@ t.test('a token cannot widen itself: its own expiry only comes sooner, its own r
   const grants = await call(h, 'PATCH', '/v1/users/carol', carolStar.secret, { grants: { '*': ['admin', 'query', 'stream', 'modify', 'delete'] } });
   t.equal(grants.status, 403, "no caller changes its own user's grants");
 });
-
-t.test('6. sort keys are bounded: a repeated field is refused, naming the field', async (t) => {
-  const repeated = await call(h, 'GET', `/v1/tokens?sort=${Array(280).fill('name,-user,kind,status,createdAt,expiresAt').join(',')}`, admin);
-  t.equal(repeated.status, 400);
-  t.match(repeated.body.detail, /^sort: /);
-  const twice = await call(h, 'GET', '/v1/tokens?sort=name,-name', admin);
-  t.equal(twice.status, 400);
-  t.match(twice.body.detail, /^sort: name appears more than once/);
-  const all = await call(h, 'GET', '/v1/tokens?sort=name,user,repository,kind,status,createdAt,expiresAt,lastUsedAt', admin);
-  t.equal(all.status, 200, 'all eight fields once is fine');
-});
-
-t.test('7. a lifetime beyond a date is a 400 naming the field, not a 500', async (t) => {
-  const res = await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'x', repository: 'sensors', rights: ['query'], expiresIn: '99999999d' });
-  t.equal(res.status, 400);
-  t.match(res.body.detail, /^expiresIn: expected at most 36500d/);
-});
-
-t.test('8. names refuse control, separator and bidi characters', async (t) => {
-  for (const name of ['a\u001b[2Jb', 'row\r\nfake', 'x\u009bq', 'evil\u202egnp', 'a\u2028b']) {
-    const res = await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name, repository: 'sensors', rights: ['query'] });
-    // The message is escaped: a raw U+202E here reorders tap's own report.
-    const shown = name.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-    t.equal(res.status, 400, shown);
-    t.match(res.body.detail, /^name: expected no control/);
-  }
-  const token = await h.token(['query']);
-  t.equal((await call(h, 'PATCH', `/v1/tokens/${token.token.id}`, admin, { name: 'ok\u0007' })).status, 400);
-});
-
-// 3. Revoke races an edit of the same token: the revoke wins every time, on both persistent stores.
-const backends = await persistentBackends(t);
-for (const [backend, open] of Object.entries(backends)) {
-  t.test(`3. on the ${backend} store a concurrent edit never undoes a revocation`, async (t) => {
-    const r: Harness = await startHarness({ store: await open() });
-    t.teardown(() => r.close());
-    for (let round = 0; round < 30; round++) {
-      const victim = await r.token(['admin', 'query'], 'sensors');
-      // The token's own holder renames itself in a loop while an admin revokes it.
-      const edits = Array.from({ length: 4 }, (_, i) => call(r, 'PATCH', `/v1/tokens/${victim.token.id}`, victim.secret, { name: `alive ${round}.${i}` }));
-      const revoke = call(r, 'POST', `/v1/tokens/${victim.token.id}/revoke`, r.adminSecret);
-      const [revoked] = await Promise.all([revoke, ...edits]);
-      t.equal(revoked.status, 200);
-      const stored = (await r.tollgate.store.getToken(victim.token.id))!;
-      if (stored.status !== 'revoked') {
-        t.fail(`round ${round}: the token ended ${stored.status}`);
-        return;
-      }
-      const history = await r.tollgate.store.history(victim.token.id);
-      t.equal(history.filter((e) => e.action === 'revoked').length, 1);
-      const res = await request(`${r.proxy}/v1/repositories/sensors/x`, { headers: bearer(victim.secret) });
-      await res.body.dump();
-      t.equal(res.statusCode, 401);
-    }
-  });
-}

@@ -5,14 +5,15 @@ import { persistentBackends } from '../helpers/backends.js';
 import { FakeClock } from '../helpers/fakes.js';
 import { bearer, startHarness, type Harness } from '../helpers/harness.js';
 
-// Rotation people can do safely, unique names, labels and selfRotate (docs/tokens.md, "Rotation",
-// "Names", "Labels"; docs/admin-api.md), on both persistent stores.
+// Rolling a token: a new secret for the same token, with or without an overlap, what it lent, and
+// selfRotate, a token that may roll itself and do nothing else (docs/tokens.md, "Rotation";
+// docs/admin-api.md), on both persistent stores.
 
 const HOUR = 3_600_000;
 const backends = await persistentBackends(t);
 
 async function status(h: Harness, secret: string): Promise<number> {
-  const res = await request(`${h.proxy}/v1/repositories/sensors/x`, { headers: bearer(secret) });
+  const res = await request(`${h.proxy}/v1/repositories/sensors/data`, { headers: bearer(secret) });
   await res.body.dump();
   return res.statusCode;
 }
@@ -24,9 +25,9 @@ async function made(h: Harness, secret: string, body: Record<string, unknown>) {
 }
 
 for (const [backend, open] of Object.entries(backends)) {
-  t.test(`rotation, names, labels and selfRotate on the ${backend} store`, async (t: Test) => {
+  t.test(`token rotation on the ${backend} store`, async (t: Test) => {
     const clock = new FakeClock(Date.UTC(2026, 11, 3, 6, 0, 0));
-    const h = await startHarness({ store: await open(), clock });
+    const h = await startHarness({ store: await open(), clock, config: { admin: { maxTokenLifetime: '' } } });
     t.teardown(() => h.close());
     const admin = h.adminSecret;
     await call(h, 'POST', '/v1/users', admin, { name: 'alice', grants: { sensors: ['query'] } });
@@ -52,57 +53,46 @@ for (const [backend, open] of Object.entries(backends)) {
       t.equal(next.body.token.name, 'ci-loader');
     });
 
-    t.test('names are unique per repository: a second create or a rename to a taken name is a 409 naming name', async (t) => {
-      await made(h, admin, { name: 'laptop-a' });
-      const twice = await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'laptop-a', repository: 'sensors', rights: ['query'] });
-      t.equal(twice.status, 409);
-      t.equal(twice.body.type, '/problems/conflict');
-      t.match(twice.body.detail, /^name: repository sensors already has a token named "laptop-a"/);
-      const elsewhere = await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'laptop-a', repository: 'billing', rights: ['query'] });
-      t.equal(elsewhere.status, 201, 'another repository is another scope');
-      const other = await made(h, admin, { name: 'laptop-b' });
-      const rename = await call(h, 'PATCH', `/v1/tokens/${other.token.id}`, admin, { name: 'laptop-a' });
-      t.equal(rename.status, 409);
-      t.match(rename.body.detail, /^name: /);
+    t.test('roll with no overlap: a new secret for the same token, the old one revoked at once', async (t) => {
+      const old = await h.token(['query'], 'sensors', { expiresIn: '10d' });
+      const rolled = await call(h, 'POST', `/v1/tokens/${old.token.id}/roll`, admin);
+      t.equal(rolled.status, 201);
+      t.not(rolled.body.secret, old.secret);
+      t.match(rolled.body.token, { name: old.token.name, repository: 'sensors', rights: ['query'], expiresAt: old.token.expiresAt, kind: 'repository' });
+      t.equal(await status(h, old.secret), 401);
+      t.equal(await status(h, rolled.body.secret), 200);
+      const oldHistory = (await call(h, 'GET', `/v1/tokens/${old.token.id}/history`, admin)).body.items;
+      t.match(oldHistory.at(-1), { action: 'rolled', changes: { rolledTo: { to: rolled.body.token.id }, status: { to: 'revoked' } } });
+      const newHistory = (await call(h, 'GET', `/v1/tokens/${rolled.body.token.id}/history`, admin)).body.items;
+      t.match(newHistory[0], { action: 'rolled', changes: { rolledFrom: { to: old.token.id } } });
+      t.equal((await call(h, 'POST', `/v1/tokens/${old.token.id}/roll`, admin)).status, 409, 'only an active token rolls');
     });
 
-    t.test('a revoked token keeps its name until it is deleted', async (t) => {
-      const gone = await made(h, admin, { name: 'phone' });
-      await call(h, 'POST', `/v1/tokens/${gone.token.id}/revoke`, admin);
-      t.equal((await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'phone', repository: 'sensors', rights: ['query'] })).status, 409);
-      t.equal((await call(h, 'DELETE', `/v1/tokens/${gone.token.id}`, admin)).status, 204);
-      t.equal((await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'phone', repository: 'sensors', rights: ['query'] })).status, 201);
+    t.test('roll with an overlap: both secrets work until the old one expires', async (t) => {
+      const old = await h.token(['query'], 'sensors');
+      const rolled = await call(h, 'POST', `/v1/tokens/${old.token.id}/roll`, admin, { overlap: '1h' });
+      t.equal(rolled.status, 201);
+      t.equal(rolled.body.token.expiresAt, null, 'the remaining lifetime: none');
+      t.equal(await status(h, old.secret), 200);
+      t.equal(await status(h, rolled.body.secret), 200);
+      const oldView = (await call(h, 'GET', `/v1/tokens/${old.token.id}`, admin)).body;
+      t.equal(Date.parse(oldView.expiresAt), h.clock.now() + HOUR);
+      h.clock.advance(HOUR);
+      t.teardown(() => h.clock.advance(-HOUR)); // later tests in this harness keep their clock
+      t.equal(await status(h, old.secret), 401, 'the old secret ends with the overlap');
+      t.equal(await status(h, rolled.body.secret), 200);
+      const tooLong = await call(h, 'POST', `/v1/tokens/${rolled.body.token.id}/roll`, admin, { overlap: '31d' });
+      t.equal(tooLong.status, 400);
+      t.match(tooLong.body.detail, /^overlap: expected at most 30d/);
     });
 
-    t.test('personal token names are unique per user', async (t) => {
-      const first = await call(h, 'POST', '/v1/tokens', admin, { kind: 'personal', user: 'alice', name: 'laptop', rights: ['query'] });
-      t.equal(first.status, 201);
-      const second = await call(h, 'POST', '/v1/tokens', admin, { kind: 'personal', user: 'alice', name: 'laptop', repository: 'sensors', rights: ['query'] });
-      t.equal(second.status, 409, 'another repository, the same user');
-      t.match(second.body.detail, /^name: user alice already has a token named "laptop"/);
-    });
-
-    t.test('two creates of one name at once: exactly one is made', async (t) => {
-      const body = { kind: 'repository', name: 'raced', repository: 'sensors', rights: ['query'] };
-      const replies = await Promise.all([1, 2, 3].map(() => call(h, 'POST', '/v1/tokens', admin, body)));
-      t.same(replies.map((r) => r.status).sort(), [201, 409, 409]);
-    });
-
-    t.test('labels are shown, searched by q and filtered by label=key=value; they never authorize', async (t) => {
-      const labelled = await made(h, admin, { name: 'scraper', labels: { owner: 'team-a', pipeline: 'nightly' } });
-      t.same(labelled.token.labels, { owner: 'team-a', pipeline: 'nightly' });
-      const byLabel = (await call(h, 'GET', '/v1/tokens?label=owner%3Dteam-a', admin)).body.items as Array<{ id: string }>;
-      t.same(byLabel.map((x) => x.id), [labelled.token.id]);
-      const byQ = (await call(h, 'GET', '/v1/tokens?q=nightly', admin)).body.items as Array<{ id: string }>;
-      t.same(byQ.map((x) => x.id), [labelled.token.id]);
-      const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
-      const refused = await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'many', repository: 'sensors', rights: ['query'], labels: tooMany });
-      t.equal(refused.status, 400);
-      t.match(refused.body.detail, /labels: expected at most 16 labels/);
-      const edited = await call(h, 'PATCH', `/v1/tokens/${labelled.token.id}`, admin, { labels: { owner: 'team-b' } });
-      t.same(edited.body.labels, { owner: 'team-b' }, 'an edit replaces them');
-      const history = (await call(h, 'GET', `/v1/tokens/${labelled.token.id}/history`, admin)).body.items as Array<{ action: string; changes: Record<string, unknown> }>;
-      t.ok(history.at(-1)!.changes.labels, 'the history records the change');
+    t.test('the tokens a rolled token lent end with the old secret', async (t) => {
+      const parent = (await call(h, 'POST', '/v1/tokens', admin, { kind: 'personal', name: 'lent', user: 'alice', repository: 'sensors', rights: ['query'] })).body;
+      const child = (await call(h, 'POST', '/v1/tokens', parent.secret, { kind: 'personal', name: 'child', user: 'alice', repository: 'sensors', rights: ['query'] })).body;
+      const rolled = (await call(h, 'POST', `/v1/tokens/${parent.token.id}/roll`, admin)).body;
+      t.equal((await call(h, 'GET', `/v1/tokens/${child.token.id}`, admin)).body.parentId, parent.token.id, 'still bound to the secret that lent it');
+      t.equal(await status(h, child.secret), 401, 'revoked with the old secret: no overlap left');
+      t.equal(await status(h, rolled.secret), 200);
     });
 
     t.test('selfRotate lets a token roll itself without admin, and nothing else', async (t) => {
