@@ -36,15 +36,22 @@ function showUsers(o: Output, users: UserView[], raw: unknown, withTeams = false
   );
 }
 
+/**
+ * The organization column only where some row is outside `default`: a Tollgate with one tenant
+ * never sees it (as kubectl shows NAMESPACE only across namespaces); --json always has the field.
+ */
+const showsOrganization = (items: ReadonlyArray<{ organization: string }>): boolean => items.some((item) => item.organization !== 'default');
+
 function showTeams(o: Output, teams: TeamView[], raw: unknown): void {
   const now = Date.now();
+  const org = showsOrganization(teams);
   emit(
     o,
     raw,
     () =>
       renderTable(
-        ['name', 'organization', 'members', 'grants', 'created', 'updated'],
-        teams.map((t) => [t.name, t.organization, t.members.join(',') || '-', grantsText(t.grants), relativeTime(t.createdAt, now), relativeTime(t.updatedAt, now)]),
+        ['name', ...(org ? ['organization'] : []), 'members', 'grants', 'created', 'updated'],
+        teams.map((t) => [t.name, ...(org ? [t.organization] : []), t.members.join(',') || '-', grantsText(t.grants), relativeTime(t.createdAt, now), relativeTime(t.updatedAt, now)]),
         { width: o.width },
       ),
     () => teams.map((t) => t.name),
@@ -55,8 +62,9 @@ function showRepositories(o: Output, repos: RepositoryView[], raw: unknown): voi
   const now = Date.now();
   // The default limits column only where some repository has them.
   const hasLimits = repos.some((r) => r.limits);
-  const header = ['name', 'organization', 'created', 'by', ...(hasLimits ? ['default limits'] : [])];
-  const rows = repos.map((r) => [r.name, r.organization, relativeTime(r.createdAt, now), r.createdBy, ...(hasLimits ? [describeLimits(r.limits)] : [])]);
+  const org = showsOrganization(repos);
+  const header = ['name', ...(org ? ['organization'] : []), 'created', 'by', ...(hasLimits ? ['default limits'] : [])];
+  const rows = repos.map((r) => [r.name, ...(org ? [r.organization] : []), relativeTime(r.createdAt, now), r.createdBy, ...(hasLimits ? [describeLimits(r.limits)] : [])]);
   emit(o, raw, () => renderTable(header, rows, { width: o.width }), () => repos.map((r) => r.name));
 }
 

@@ -68,7 +68,8 @@ export function tokenFields(o: Output, token: TokenView, now = Date.now()): stri
     ['kind', t.kind],
     ...(t.user ? [['user', t.user] as [string, string]] : []),
     ['repository', t.repository === '*' ? '* (all repositories)' : t.repository.startsWith('@') ? `${t.repository} (every repository of ${t.repository.slice(1)})` : t.repository],
-    ...(t.organization ? [['organization', t.organization] as [string, string]] : []),
+    // Named only outside the default organization, like the list columns (directory-commands.ts).
+    ...(t.organization && t.organization !== 'default' ? [['organization', t.organization] as [string, string]] : []),
     ['rights', t.rights.join(',') || '-'],
     ['status', t.status === 'rolled' && t.rolledTo ? `rolled into ${t.rolledTo}; this secret works until ${t.expiresAt ? absoluteTime(t.expiresAt) : 'its expiry'}` : t.status],
     ['prefix', `${t.prefix}…`],

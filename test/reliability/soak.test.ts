@@ -47,7 +47,10 @@ t.test('two replicas under load, revocations and a Redis restart: nothing served
   t.teardown(() => redis.stop());
   const upstream = await startUpstream(handler);
   t.teardown(() => upstream.close());
-  const env = redisReplicaEnv(redis.url, { TOLLGATE_PROXY_UPSTREAM: upstream.origin, TOLLGATE_CACHE_TTL: `${TTL_MS}ms` });
+  // The command timeout is raised from 250 ms: on a CI machine short of CPU, a lookup that waits
+  // its turn past 250 ms is a 503 by design (docs/stores.md), which this test would count as a
+  // defect outside the outage; what it checks is correctness, not how fast a starved Redis answers.
+  const env = redisReplicaEnv(redis.url, { TOLLGATE_PROXY_UPSTREAM: upstream.origin, TOLLGATE_CACHE_TTL: `${TTL_MS}ms`, TOLLGATE_STORE_REDIS_COMMAND_TIMEOUT: '2s' });
   const admin = await initAdminSecret(env);
   const replicas = [await serveRole(t, 'all', env), await serveRole(t, 'all', env)];
   const [a] = replicas;
