@@ -36,10 +36,25 @@ async function main() {
       const secret = generateSecret('repository');
       const hash = hashSecret(secret);
       const record = {
-        id: idFromHash(hash), hash, kind: 'repository', name: `${words[j % words.length]} ${j}`,
-        repository: j % 3 === 0 ? 'billing' : 'sensors', user: null, rights: ['query'], status: j % 10 === 0 ? 'revoked' : 'active',
-        prefix: secretPrefix(secret), createdAt: now - j * 1000, createdBy: 'bench', updatedAt: now, expiresAt: j % 4 === 0 ? now + j * 1000 : null,
-        revokedAt: null, lastUsedAt: null, lastUsedIp: null, lastUsedUserAgent: null, version: 1, parentId: null,
+        id: idFromHash(hash),
+        hash,
+        kind: 'repository',
+        name: `${words[j % words.length]} ${j}`,
+        repository: j % 3 === 0 ? 'billing' : 'sensors',
+        user: null,
+        rights: ['query'],
+        status: j % 10 === 0 ? 'revoked' : 'active',
+        prefix: secretPrefix(secret),
+        createdAt: now - j * 1000,
+        createdBy: 'bench',
+        updatedAt: now,
+        expiresAt: j % 4 === 0 ? now + j * 1000 : null,
+        revokedAt: null,
+        lastUsedAt: null,
+        lastUsedIp: null,
+        lastUsedUserAgent: null,
+        version: 1,
+        parentId: null,
       };
       batch.push(store.createToken(record, { at: now, actor: 'bench', action: 'created', changes: {} }));
     }
@@ -106,12 +121,14 @@ async function main() {
     ['no q, sort status,name, first page (all tokens match)', stats(unfiltered).median.toFixed(1), stats(unfiltered).p95.toFixed(1)],
     ['create a token', stats(create).median.toFixed(1), stats(create).p95.toFixed(1)],
     ['revoke a token', stats(revoke).median.toFixed(1), stats(revoke).p95.toFixed(1)],
-    ['a user view (own grants ∪ teams\'), one of 2000 users', stats(userView).median.toFixed(1), stats(userView).p95.toFixed(1)],
+    ["a user view (own grants ∪ teams'), one of 2000 users", stats(userView).median.toFixed(1), stats(userView).p95.toFixed(1)],
     [`a team's grants changed (evicts its members everywhere), one of ${TEAMS} teams`, stats(teamEdit).median.toFixed(1), stats(teamEdit).p95.toFixed(1)],
     [`list all ${TEAMS} teams`, stats(teamList).median.toFixed(1), stats(teamList).p95.toFixed(1)],
   ];
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
-  console.log(`\n${COUNT} tokens, ${USERS} users and ${TEAMS} teams loaded in ${loadSeconds.toFixed(1)} s; ${RUNS} runs each; serve RSS after a scrape ${rssIdle.toFixed(0)} MiB, after the searches ${rss.toFixed(0)} MiB; node ${process.version}`);
+  console.log(
+    `\n${COUNT} tokens, ${USERS} users and ${TEAMS} teams loaded in ${loadSeconds.toFixed(1)} s; ${RUNS} runs each; serve RSS after a scrape ${rssIdle.toFixed(0)} MiB, after the searches ${rss.toFixed(0)} MiB; node ${process.version}`,
+  );
   process.exit(0);
 }
 

@@ -35,19 +35,31 @@ const question = [`X-Forwarded-Method: GET`, `X-Forwarded-Uri: ${PATH}`, `Author
 const targets = [
   { name: 'proxy port, no token (401)', url: `${tollgate.proxy}${PATH}`, headers: [], pid: tollgate.pid },
   // The proxy port's refusal of a cached token: hashes and checks it as the decision port does.
-  { name: 'proxy port, cached token, no right (403)', url: `${tollgate.proxy}/v1/repositories/other/query`, headers: [`Authorization: Bearer ${secret}`], pid: tollgate.pid },
+  {
+    name: 'proxy port, cached token, no right (403)',
+    url: `${tollgate.proxy}/v1/repositories/other/query`,
+    headers: [`Authorization: Bearer ${secret}`],
+    pid: tollgate.pid,
+  },
   { name: 'decision port, cached token (200)', url: `${tollgate.decision}/auth`, headers: question, pid: tollgate.pid },
   { name: 'bare node:http, no check (200)', url: `http://127.0.0.1:${barePort}/auth`, headers: question, pid: bare.child.pid },
 ];
 const runs = new Map(targets.map((t) => [t, []]));
 for (let round = 0; round < ROUNDS; round++) {
-  for (const target of targets) runs.get(target).push(wrk(target.url, { headers: target.headers, connections: CONNECTIONS, duration: DURATION, pid: target.pid }));
+  for (const target of targets)
+    runs.get(target).push(wrk(target.url, { headers: target.headers, connections: CONNECTIONS, duration: DURATION, pid: target.pid }));
 }
 console.log(`# node bench/decision-front.mjs; wrk -t1 -c${CONNECTIONS} -d${DURATION}, ${ROUNDS} rounds; ${new Date().toISOString()}\n`);
 const rows = [['target', 'req/s', 'p99 ms', 'CPU µs/answer', 'non-2xx']];
 for (const target of targets) {
   const r = runs.get(target);
-  rows.push([target.name, median(r.map((x) => x.rps)).toFixed(0), median(r.map((x) => x.p99)).toFixed(2), median(r.map((x) => x.cpuUsPerRequest)).toFixed(1), median(r.map((x) => x.non2xx))]);
+  rows.push([
+    target.name,
+    median(r.map((x) => x.rps)).toFixed(0),
+    median(r.map((x) => x.p99)).toFixed(2),
+    median(r.map((x) => x.cpuUsPerRequest)).toFixed(1),
+    median(r.map((x) => x.non2xx)),
+  ]);
 }
 table(rows);
 process.exit(0);

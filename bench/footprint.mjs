@@ -112,7 +112,11 @@ async function streamBothWays(url, pid, headers) {
   const up = request(`${url}/v1/repositories/bench/stream`, {
     method: 'POST',
     headers,
-    body: Readable.from((function* () { for (let i = 0; i < STREAM_MIB; i++) yield chunk; })()),
+    body: Readable.from(
+      (function* () {
+        for (let i = 0; i < STREAM_MIB; i++) yield chunk;
+      })(),
+    ),
   }).then((res) => res.body.dump());
   const bytes = STREAM_MIB * 2 ** 20;
   const down = request(`${url}/v1/repositories/bench/bulk?bytes=${bytes}`, { headers }).then(async (res) => {
@@ -131,7 +135,13 @@ async function main() {
   const upstreamProc = start('node', ['bench/upstream.mjs', '0']);
   const upstream = `http://127.0.0.1:${Number(await waitFor(() => upstreamProc.output().trim(), 'upstream'))}`;
   const redis = await startRedisServer();
-  const storeEnv = { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redis.url, TOLLGATE_PROXY_UPSTREAM: upstream, TOLLGATE_PROXY_ACCESS_LOG: 'false', TOLLGATE_LOG_LEVEL: 'warn' };
+  const storeEnv = {
+    TOLLGATE_STORE_BACKEND: 'redis',
+    TOLLGATE_STORE_REDIS_URL: redis.url,
+    TOLLGATE_PROXY_UPSTREAM: upstream,
+    TOLLGATE_PROXY_ACCESS_LOG: 'false',
+    TOLLGATE_LOG_LEVEL: 'warn',
+  };
   const adminSecret = initAdmin(storeEnv);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 1000));
 
@@ -158,7 +168,12 @@ async function main() {
     },
     async timeStart() {
       const port = await freePort();
-      return timeToReady('node', ['bench/http-proxy-server.mjs', upstream, String(port)], {}, async () => (await statusOf(`http://127.0.0.1:${port}${PATH}`)) === 200);
+      return timeToReady(
+        'node',
+        ['bench/http-proxy-server.mjs', upstream, String(port)],
+        {},
+        async () => (await statusOf(`http://127.0.0.1:${port}${PATH}`)) === 200,
+      );
     },
   };
   const bare = {
@@ -173,7 +188,10 @@ async function main() {
       return timeToReady('node', ['-e', `require('net').createServer().listen(${port}, '127.0.0.1')`], {}, () => accepts(port));
     },
   };
-  const extra = (process.env.FOOTPRINT_FLAGS ?? '').split(' ').filter(Boolean).map((set) => tollgate(`tollgate proxy role ${set.replaceAll(',', ' ')}`, 'proxy', set.split(',')));
+  const extra = (process.env.FOOTPRINT_FLAGS ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((set) => tollgate(`tollgate proxy role ${set.replaceAll(',', ' ')}`, 'proxy', set.split(',')));
   const all = tollgate('tollgate all role', 'all');
   const targets = [
     tollgate('tollgate proxy role', 'proxy'),
@@ -184,13 +202,26 @@ async function main() {
     bare,
   ];
 
-  console.log(`# npm run bench -- footprint; Node ${process.version}; nproc ${(await import('node:os')).availableParallelism()}; ${GETS} GETs; ${STARTS} starts each; ${new Date().toISOString()}\n`);
+  console.log(
+    `# npm run bench -- footprint; Node ${process.version}; nproc ${(await import('node:os')).availableParallelism()}; ${GETS} GETs; ${STARTS} starts each; ${new Date().toISOString()}\n`,
+  );
   const running = new Map();
   // The `all` role first: its admin API makes the repository and the token every Tollgate uses.
   running.set(all, await all.start());
   const secret = await (await benchTokens(running.get(all).admin, adminSecret))();
   const headers = { authorization: `Bearer ${secret}` };
-  const rows = [['target', 'idle RSS MiB (anon + file)', `after ${GETS / 1000}k cached GETs`, 'CPU µs/GET', `peak, ${STREAM_MIB} MiB each way at once`, 'VmHWM', 'MiB/s both ways', 'exec -> ready ms (median)']];
+  const rows = [
+    [
+      'target',
+      'idle RSS MiB (anon + file)',
+      `after ${GETS / 1000}k cached GETs`,
+      'CPU µs/GET',
+      `peak, ${STREAM_MIB} MiB each way at once`,
+      'VmHWM',
+      'MiB/s both ways',
+      'exec -> ready ms (median)',
+    ],
+  ];
   const results = new Map();
   for (const target of targets) {
     const proc = running.get(target) ?? (await target.start());
@@ -212,11 +243,28 @@ async function main() {
   for (const target of targets) results.get(target).ready = await startTimes(target);
   for (const target of targets) {
     const { idle, afterGets, peak, ready, cpu } = results.get(target);
-    rows.push([target.name, split(idle), afterGets ? split(afterGets) : '-', fmt(cpu, 0), peak ? split(peak) : '-', peak ? fmt(peak.hwm) : '-', peak ? fmt(peak.mibPerSecond, 0) : '-', fmt(ready, 0)]);
+    rows.push([
+      target.name,
+      split(idle),
+      afterGets ? split(afterGets) : '-',
+      fmt(cpu, 0),
+      peak ? split(peak) : '-',
+      peak ? fmt(peak.hwm) : '-',
+      peak ? fmt(peak.mibPerSecond, 0) : '-',
+      fmt(ready, 0),
+    ]);
   }
   table(rows);
   const bareIdle = results.get(bare).idle.total;
-  console.log(`\nAbove the bare server (MiB): ${targets.filter((t) => t !== bare).map((t) => { const r = results.get(t); return `${t.name}: idle +${fmt(r.idle.total - bareIdle)}, after GETs +${fmt(r.afterGets.total - bareIdle)}, peak +${fmt(r.peak.total - bareIdle)}`; }).join('; ')}`);
+  console.log(
+    `\nAbove the bare server (MiB): ${targets
+      .filter((t) => t !== bare)
+      .map((t) => {
+        const r = results.get(t);
+        return `${t.name}: idle +${fmt(r.idle.total - bareIdle)}, after GETs +${fmt(r.afterGets.total - bareIdle)}, peak +${fmt(r.peak.total - bareIdle)}`;
+      })
+      .join('; ')}`,
+  );
   process.exit(0);
 }
 

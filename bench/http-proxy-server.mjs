@@ -9,6 +9,8 @@ proxy.on('error', (_err, _req, res) => {
   res.writeHead?.(502);
   res.end?.();
 });
-http.createServer((req, res) => proxy.web(req, res)).listen(Number(port), '127.0.0.1', function () {
-  process.stdout.write(`${this.address().port}\n`);
-});
+http
+  .createServer((req, res) => proxy.web(req, res))
+  .listen(Number(port), '127.0.0.1', function () {
+    process.stdout.write(`${this.address().port}\n`);
+  });

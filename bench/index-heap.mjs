@@ -17,12 +17,32 @@ globalThis.gc();
 const before = process.memoryUsage();
 let index;
 if (mode === 'columns') {
-  const c = { at: new Map(), ids: [], names: [], prefixes: [], parents: [], repository: new Int32Array(N), user: new Int32Array(N), kindStatus: new Uint8Array(N), createdAt: new Float64Array(N), expiresAt: new Float64Array(N), lastUsedAt: new Float64Array(N) };
+  const c = {
+    at: new Map(),
+    ids: [],
+    names: [],
+    prefixes: [],
+    parents: [],
+    repository: new Int32Array(N),
+    user: new Int32Array(N),
+    kindStatus: new Uint8Array(N),
+    createdAt: new Float64Array(N),
+    expiresAt: new Float64Array(N),
+    lastUsedAt: new Float64Array(N),
+  };
   for (let j = 0; j < N; j++) {
     const id = hex(16);
-    c.at.set(id, j); c.ids.push(id); c.names.push(fresh(`${words[j % 8]} ${j}`)); c.prefixes.push(`tg_r_${hex(6)}`); c.parents.push(null);
-    c.repository[j] = j % 3 === 0 ? 0 : 1; c.user[j] = -1; c.kindStatus[j] = j % 10 === 0 ? 1 : 0;
-    c.createdAt[j] = now - j * 1000; c.expiresAt[j] = j % 4 === 0 ? now + j * 1000 : NaN; c.lastUsedAt[j] = NaN;
+    c.at.set(id, j);
+    c.ids.push(id);
+    c.names.push(fresh(`${words[j % 8]} ${j}`));
+    c.prefixes.push(`tg_r_${hex(6)}`);
+    c.parents.push(null);
+    c.repository[j] = j % 3 === 0 ? 0 : 1;
+    c.user[j] = -1;
+    c.kindStatus[j] = j % 10 === 0 ? 1 : 0;
+    c.createdAt[j] = now - j * 1000;
+    c.expiresAt[j] = j % 4 === 0 ? now + j * 1000 : NaN;
+    c.lastUsedAt[j] = NaN;
   }
   index = c;
 } else {
@@ -30,18 +50,49 @@ if (mode === 'columns') {
   for (let j = 0; j < N; j++) {
     const id = hex(16);
     const full = {
-      id, hash: hex(64), kind: fresh('repository'), name: fresh(`${words[j % 8]} ${j}`), repository: fresh(j % 3 === 0 ? 'billing' : 'sensors'), user: null,
-      rights: fresh('query').split(','), status: fresh(j % 10 === 0 ? 'revoked' : 'active'), prefix: `tg_r_${hex(6)}`, createdAt: now - j * 1000, createdBy: fresh('bench'),
-      updatedAt: now, expiresAt: j % 4 === 0 ? now + j * 1000 : null, revokedAt: null, lastUsedAt: null, lastUsedIp: null, lastUsedUserAgent: null, version: 1, parentId: null,
+      id,
+      hash: hex(64),
+      kind: fresh('repository'),
+      name: fresh(`${words[j % 8]} ${j}`),
+      repository: fresh(j % 3 === 0 ? 'billing' : 'sensors'),
+      user: null,
+      rights: fresh('query').split(','),
+      status: fresh(j % 10 === 0 ? 'revoked' : 'active'),
+      prefix: `tg_r_${hex(6)}`,
+      createdAt: now - j * 1000,
+      createdBy: fresh('bench'),
+      updatedAt: now,
+      expiresAt: j % 4 === 0 ? now + j * 1000 : null,
+      revokedAt: null,
+      lastUsedAt: null,
+      lastUsedIp: null,
+      lastUsedUserAgent: null,
+      version: 1,
+      parentId: null,
     };
-    index.set(id, mode === 'full' ? full : {
-      id, kind: full.kind === 'personal' ? 'personal' : 'repository', name: full.name, prefix: full.prefix,
-      repository: mode === 'intern' ? intern(full.repository) : full.repository, user: full.user, status: full.status === 'revoked' ? 'revoked' : 'active',
-      createdAt: full.createdAt, expiresAt: full.expiresAt, lastUsedAt: full.lastUsedAt, parentId: full.parentId,
-    });
+    index.set(
+      id,
+      mode === 'full'
+        ? full
+        : {
+            id,
+            kind: full.kind === 'personal' ? 'personal' : 'repository',
+            name: full.name,
+            prefix: full.prefix,
+            repository: mode === 'intern' ? intern(full.repository) : full.repository,
+            user: full.user,
+            status: full.status === 'revoked' ? 'revoked' : 'active',
+            createdAt: full.createdAt,
+            expiresAt: full.expiresAt,
+            lastUsedAt: full.lastUsedAt,
+            parentId: full.parentId,
+          },
+    );
   }
 }
 globalThis.gc();
 const after = process.memoryUsage();
 const mib = (n) => (n / 1048576).toFixed(1);
-console.log(`${mode}: ${mib(after.heapUsed - before.heapUsed)} MiB heap + ${mib(after.arrayBuffers - before.arrayBuffers)} MiB array buffers for ${N} tokens (${index.size ?? index.ids.length})`);
+console.log(
+  `${mode}: ${mib(after.heapUsed - before.heapUsed)} MiB heap + ${mib(after.arrayBuffers - before.arrayBuffers)} MiB array buffers for ${N} tokens (${index.size ?? index.ids.length})`,
+);

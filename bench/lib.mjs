@@ -34,7 +34,9 @@ export const freePort = () =>
 export async function waitFor(check, what, ms = 20_000) {
   const deadline = Date.now() + ms;
   for (;;) {
-    const value = await Promise.resolve().then(check).catch(() => false);
+    const value = await Promise.resolve()
+      .then(check)
+      .catch(() => false);
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -58,7 +60,10 @@ export function ensureCommand(command, pkg) {
   } catch {
     try {
       console.error(`${command} is missing: installing ${pkg} with apt-get`);
-      execFileSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      execFileSync('apt-get', ['install', '-y', '-qq', pkg], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
       return true;
     } catch {
       return false;
@@ -112,7 +117,13 @@ export function table(rows) {
 export async function startRedisServer() {
   const port = await freePort();
   start('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no']);
-  await waitFor(() => execFileSync('redis-cli', ['-p', String(port), 'PING'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().includes('PONG'), 'redis');
+  await waitFor(
+    () =>
+      execFileSync('redis-cli', ['-p', String(port), 'PING'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .includes('PONG'),
+    'redis',
+  );
   return { port, url: `redis://127.0.0.1:${port}/0` };
 }
 
@@ -127,8 +138,20 @@ export function initAdmin(env, main = 'dist/main.js') {
  * `main` picks another build (bench:ab), `nodeFlags` go before it on node's command line.
  */
 export async function serveTollgate(env, label = 'tollgate', { main = 'dist/main.js', nodeFlags = [] } = {}) {
-  const proc = start('node', [...nodeFlags, main, 'serve'], { TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_PROXY_ACCESS_LOG: 'false', ...env });
-  const line = await waitFor(() => proc.output().split('\n').find((l) => l.includes('tollgate listening')), label);
+  const proc = start('node', [...nodeFlags, main, 'serve'], {
+    TOLLGATE_PROXY_LISTEN: '127.0.0.1:0',
+    TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0',
+    TOLLGATE_PROXY_ACCESS_LOG: 'false',
+    ...env,
+  });
+  const line = await waitFor(
+    () =>
+      proc
+        .output()
+        .split('\n')
+        .find((l) => l.includes('tollgate listening')),
+    label,
+  );
   const { proxyPort, adminPort, decisionPort } = JSON.parse(line);
   // The Node that runs this Tollgate, asked of its own executable (for RESULTS.md's Node column).
   const node = execFileSync(`/proc/${proc.child.pid}/exe`, ['--version'], { encoding: 'utf8' }).trim();

@@ -53,7 +53,13 @@ async function grpcLoad(address, secret, { concurrency, duration, pid }) {
   const cpu = cpuSeconds(pid) - before;
   client.close();
   latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsed, p50: latencies[latencies.length >> 1], p99: latencies[Math.floor(latencies.length * 0.99)], failed, cpuUsPerRequest: (cpu * 1e6) / latencies.length };
+  return {
+    rps: latencies.length / elapsed,
+    p50: latencies[latencies.length >> 1],
+    p99: latencies[Math.floor(latencies.length * 0.99)],
+    failed,
+    cpuUsPerRequest: (cpu * 1e6) / latencies.length,
+  };
 }
 
 /** Prints the HTTP/2 GET and gRPC unary tables. */
@@ -62,11 +68,40 @@ export async function protocolRows({ wanted, upstream, tollgate, path, duration,
     console.log(`## 7. GET with a cached token over HTTP/2 (h2load -c${connections} -m10 by prior knowledge; the upstream over HTTP/1.1, -m1)\n`);
     const rows = [['target', 'protocol', 'req/s', 'mean ms', 'CPU µs/req', '2xx', 'vs direct']];
     const direct = h2load(`${upstream.url}${path}`, { connections, streams: 1, duration, h1: true, pid: upstream.pid });
-    const h2 = h2load(`${tollgate.url}${path}`, { connections, streams: 10, duration, headers: [`authorization: Bearer ${tollgate.secret}`], pid: tollgate.pid });
-    const h1 = h2load(`${tollgate.url}${path}`, { connections, streams: 1, duration, h1: true, headers: [`authorization: Bearer ${tollgate.secret}`], pid: tollgate.pid });
+    const h2 = h2load(`${tollgate.url}${path}`, {
+      connections,
+      streams: 10,
+      duration,
+      headers: [`authorization: Bearer ${tollgate.secret}`],
+      pid: tollgate.pid,
+    });
+    const h1 = h2load(`${tollgate.url}${path}`, {
+      connections,
+      streams: 1,
+      duration,
+      h1: true,
+      headers: [`authorization: Bearer ${tollgate.secret}`],
+      pid: tollgate.pid,
+    });
     rows.push([upstream.name, 'HTTP/1.1', fmt(direct.rps), fmt(direct.meanMs, 2), fmt(direct.cpuUsPerRequest), `${direct.ok}/${direct.done}`, '1.00']);
-    rows.push([tollgate.name, 'HTTP/2 in, HTTP/1.1 out', fmt(h2.rps), fmt(h2.meanMs, 2), fmt(h2.cpuUsPerRequest), `${h2.ok}/${h2.done}`, fmt(h2.rps / direct.rps, 2)]);
-    rows.push([tollgate.name, 'HTTP/1.1 (same tool)', fmt(h1.rps), fmt(h1.meanMs, 2), fmt(h1.cpuUsPerRequest), `${h1.ok}/${h1.done}`, fmt(h1.rps / direct.rps, 2)]);
+    rows.push([
+      tollgate.name,
+      'HTTP/2 in, HTTP/1.1 out',
+      fmt(h2.rps),
+      fmt(h2.meanMs, 2),
+      fmt(h2.cpuUsPerRequest),
+      `${h2.ok}/${h2.done}`,
+      fmt(h2.rps / direct.rps, 2),
+    ]);
+    rows.push([
+      tollgate.name,
+      'HTTP/1.1 (same tool)',
+      fmt(h1.rps),
+      fmt(h1.meanMs, 2),
+      fmt(h1.cpuUsPerRequest),
+      `${h1.ok}/${h1.done}`,
+      fmt(h1.rps / direct.rps, 2),
+    ]);
     table(rows);
     console.log();
   }
@@ -88,7 +123,15 @@ export async function protocolRows({ wanted, upstream, tollgate, path, duration,
     const through = await grpcLoad(new URL(served.proxy).host, secret, { ...load, pid: served.pid });
     const rows = [['target', 'calls/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'failed', 'vs direct']];
     rows.push(['direct gRPC upstream (grpc-js)', fmt(direct.rps), fmt(direct.p50, 2), fmt(direct.p99, 2), fmt(direct.cpuUsPerRequest), direct.failed, '1.00']);
-    rows.push(['tollgate (file store) -> h2c', fmt(through.rps), fmt(through.p50, 2), fmt(through.p99, 2), fmt(through.cpuUsPerRequest), through.failed, fmt(through.rps / direct.rps, 2)]);
+    rows.push([
+      'tollgate (file store) -> h2c',
+      fmt(through.rps),
+      fmt(through.p50, 2),
+      fmt(through.p99, 2),
+      fmt(through.cpuUsPerRequest),
+      through.failed,
+      fmt(through.rps / direct.rps, 2),
+    ]);
     table(rows);
     console.log('\nThe CPU column is the process answering: the upstream for the direct row, Tollgate alone for its row.\n');
   }

@@ -92,10 +92,16 @@ async function main() {
   const sum = Number(/^tollgate_invalidation_lag_seconds_sum (\S+)$/m.exec(metricText)[1]);
   const count = Number(/^tollgate_invalidation_lag_seconds_count (\S+)$/m.exec(metricText)[1]);
   console.log('| measure | p50 ms | p99 ms | max ms |');
-  console.log(`| revoke returned -> replica refuses (${lags.length} samples, 2 replicas under wrk load) | ${percentile(sorted, 0.5).toFixed(2)} | ${percentile(sorted, 0.99).toFixed(2)} | ${sorted.at(-1).toFixed(2)} |`);
+  console.log(
+    `| revoke returned -> replica refuses (${lags.length} samples, 2 replicas under wrk load) | ${percentile(sorted, 0.5).toFixed(2)} | ${percentile(sorted, 0.99).toFixed(2)} | ${sorted.at(-1).toFixed(2)} |`,
+  );
   if (OPEN_ROUNDS > 0) {
-    console.log(`| revoke returned -> last of 4 open streams ended (WebSocket + download on B and C; ${last.length} rounds) | ${percentile(last, 0.5).toFixed(2)} | ${percentile(last, 0.99).toFixed(2)} | ${last.at(-1).toFixed(2)} |`);
-    console.log(`| revoke returned -> each open stream ended (${each.length} samples) | ${percentile(each, 0.5).toFixed(2)} | ${percentile(each, 0.99).toFixed(2)} | ${each.at(-1).toFixed(2)} |`);
+    console.log(
+      `| revoke returned -> last of 4 open streams ended (WebSocket + download on B and C; ${last.length} rounds) | ${percentile(last, 0.5).toFixed(2)} | ${percentile(last, 0.99).toFixed(2)} | ${last.at(-1).toFixed(2)} |`,
+    );
+    console.log(
+      `| revoke returned -> each open stream ended (${each.length} samples) | ${percentile(each, 0.5).toFixed(2)} | ${percentile(each, 0.99).toFixed(2)} | ${each.at(-1).toFixed(2)} |`,
+    );
   }
   console.log(`\nreplica B's tollgate_invalidation_lag_seconds: ${count} messages, mean ${((sum / count) * 1000).toFixed(2)} ms`);
   console.log(`rounds ${ROUNDS}; wrk -t1 -c4 on each of B and C; node ${process.version}; nproc ${execFileSync('nproc').toString().trim()}`);

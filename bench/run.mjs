@@ -11,8 +11,22 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Pool, request } from 'undici';
 import { generateSecret } from '../dist/tokens/secret.js';
+import {
+  benchTokens,
+  currentRssMiB,
+  ensureCommand,
+  freePort,
+  initAdmin,
+  killOnExit,
+  peakRssMiB,
+  serveTollgate,
+  start,
+  startRedisServer,
+  table,
+  waitFor,
+  wrk,
+} from './lib.mjs';
 import { protocolRows } from './protocols.mjs';
-import { benchTokens, currentRssMiB, ensureCommand, freePort, initAdmin, killOnExit, peakRssMiB, serveTollgate, start, startRedisServer, table, waitFor, wrk } from './lib.mjs';
 
 const only = process.argv[2];
 const DURATION = process.env.BENCH_DURATION ?? '10s';
@@ -65,7 +79,11 @@ http {
   );
   const proc = start('nginx', ['-c', conf, '-p', prefix]);
   await waitFor(() => execFileSync('pgrep', ['-P', String(proc.child.pid)], { encoding: 'utf8' }).trim(), 'the nginx worker');
-  const worker = Number(execFileSync('pgrep', ['-P', String(proc.child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+  const worker = Number(
+    execFileSync('pgrep', ['-P', String(proc.child.pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[0],
+  );
   killOnExit(worker);
   return { port, worker };
 }
@@ -143,7 +161,17 @@ async function startTollgate(name, upstreamUrl, storeEnv) {
   const admin = initAdmin(env);
   const served = await serveTollgate(env, name);
   const makeToken = await benchTokens(served.admin, admin);
-  return { name, url: served.proxy, admin: served.admin, adminSecret: admin, decision: served.decision, pid: served.pid, node: served.node, secret: await makeToken(), makeToken };
+  return {
+    name,
+    url: served.proxy,
+    admin: served.admin,
+    adminSecret: admin,
+    decision: served.decision,
+    pid: served.pid,
+    node: served.node,
+    secret: await makeToken(),
+    makeToken,
+  };
 }
 
 const PATH = '/v1/repositories/bench/query';
@@ -159,7 +187,10 @@ async function main() {
   const nginx = await startNginx(upstream.url);
   const httpProxy = await startHttpProxy(upstream.url);
   const floor = await startFloor(upstream.url);
-  const file = await startTollgate('tollgate (file store)', upstream.url, { TOLLGATE_STORE_FILE_PATH: join(dir, 'store.jsonl'), TOLLGATE_DECISION_LISTEN: '127.0.0.1:0' });
+  const file = await startTollgate('tollgate (file store)', upstream.url, {
+    TOLLGATE_STORE_FILE_PATH: join(dir, 'store.jsonl'),
+    TOLLGATE_DECISION_LISTEN: '127.0.0.1:0',
+  });
   const redisServer = await startRedisServer();
   const redisPort = redisServer.port;
   const redis = await startTollgate('tollgate (Redis store)', upstream.url, { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redisServer.url });
@@ -168,7 +199,9 @@ async function main() {
   const nginxDecision = await startNginxDecision(upstream.url, file);
   const auth = (t) => [`Authorization: Bearer ${t.secret}`];
   const load = { connections: CONNECTIONS, duration: DURATION };
-  console.log(`# npm run bench${only ? ` -- ${only}` : ''}; wrk -t1 -c${CONNECTIONS} -d${DURATION}; Tollgate on node ${[...new Set(tollgates.map((t) => t.node))].join(', ')}, bench and node baselines on ${process.version}; nproc ${execFileSync('nproc').toString().trim()}; ${new Date().toISOString()}\n`);
+  console.log(
+    `# npm run bench${only ? ` -- ${only}` : ''}; wrk -t1 -c${CONNECTIONS} -d${DURATION}; Tollgate on node ${[...new Set(tollgates.map((t) => t.node))].join(', ')}, bench and node baselines on ${process.version}; nproc ${execFileSync('nproc').toString().trim()}; ${new Date().toISOString()}\n`,
+  );
   if (!nginx) console.log('nginx could not be installed: its column is left out.\n');
 
   const cachedRps = {};
@@ -184,7 +217,15 @@ async function main() {
     }
     const results = targets.map((target) => {
       const r = runs.get(target);
-      return [target, { rps: median(r.map((x) => x.rps)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)), cpuUsPerRequest: median(r.map((x) => x.cpuUsPerRequest)) }];
+      return [
+        target,
+        {
+          rps: median(r.map((x) => x.rps)),
+          p50: median(r.map((x) => x.p50)),
+          p99: median(r.map((x) => x.p99)),
+          cpuUsPerRequest: median(r.map((x) => x.cpuUsPerRequest)),
+        },
+      ];
     });
     for (const [target, r] of results) cachedRps[target.name] = r.rps;
     const base = (name) => results.find(([t]) => t.name.startsWith(name))?.[1].rps;
@@ -215,7 +256,14 @@ async function main() {
     }
     const stats = pair.map((target) => {
       const r = runs.get(target);
-      return { target, rps: median(r.map((x) => x.rps)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)), cpu: median(r.map((x) => x.cpuUsPerRequest)), non2xx: Math.max(...r.map((x) => x.non2xx)) };
+      return {
+        target,
+        rps: median(r.map((x) => x.rps)),
+        p50: median(r.map((x) => x.p50)),
+        p99: median(r.map((x) => x.p99)),
+        cpu: median(r.map((x) => x.cpuUsPerRequest)),
+        non2xx: Math.max(...r.map((x) => x.non2xx)),
+      };
     });
     for (const s of stats) rows.push([s.target.name, fmt(s.rps), fmt(s.p50, 2), fmt(s.p99, 2), fmt(s.cpu), s.non2xx, fmt(s.rps / stats[0].rps, 2)]);
     table(rows);
@@ -275,7 +323,10 @@ async function main() {
       const lookups = (await storeLookups(t, redisPort)) - before;
       const counts = new Map();
       for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
-      const answered = [...counts].sort(([a], [b]) => a - b).map(([s, n]) => `${n} × ${s}`).join(', ');
+      const answered = [...counts]
+        .sort(([a], [b]) => a - b)
+        .map(([s, n]) => `${n} × ${s}`)
+        .join(', ');
       rows.push([t.name, answered, lookups, t === redis ? 'Redis HGETALL calls (INFO commandstats)' : 'auth_duration_seconds{source="store"} count']);
     }
     table(rows);
@@ -287,7 +338,10 @@ async function main() {
     // Tollgates of their own, so their peak RSS is the streams' and not the other scenarios'.
     const streamers = [
       await startTollgate('tollgate (file store, fresh process)', upstream.url, { TOLLGATE_STORE_FILE_PATH: join(dir, 'stream-store.jsonl') }),
-      await startTollgate('tollgate (Redis store, fresh process)', upstream.url, { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redisServer.url }),
+      await startTollgate('tollgate (Redis store, fresh process)', upstream.url, {
+        TOLLGATE_STORE_BACKEND: 'redis',
+        TOLLGATE_STORE_REDIS_URL: redisServer.url,
+      }),
     ];
     const idleRss = streamers.map((t) => `${fmt(currentRssMiB(t.pid), 1)} MiB (${t.name.split(' (')[1].split(',')[0]})`).join(', ');
     const GiB = 1 << 30;
@@ -301,7 +355,11 @@ async function main() {
         const up = await request(`${target.url}/v1/repositories/bench/stream`, {
           method: 'POST',
           headers,
-          body: Readable.from((function* () { for (let i = 0; i < 1024; i++) yield chunk; })()),
+          body: Readable.from(
+            (function* () {
+              for (let i = 0; i < 1024; i++) yield chunk;
+            })(),
+          ),
         });
         await up.body.dump();
         rates.get(target).up.push(1024 / ((performance.now() - t0) / 1000));
@@ -326,7 +384,9 @@ async function main() {
   }
 
   if (wanted('latency')) {
-    console.log(`## 6. Added latency at a fixed ${LATENCY_RATE} requests/s (open loop, ${LATENCY_ROUNDS} rounds of ${LATENCY_SECONDS} s, targets alternated; median of the rounds)\n`);
+    console.log(
+      `## 6. Added latency at a fixed ${LATENCY_RATE} requests/s (open loop, ${LATENCY_ROUNDS} rounds of ${LATENCY_SECONDS} s, targets alternated; median of the rounds)\n`,
+    );
     const targets = [upstream, nginx, httpProxy, file, redis].filter(Boolean);
     const samples = new Map(targets.map((t) => [t, []]));
     for (let round = 0; round < LATENCY_ROUNDS; round++) {
@@ -351,7 +411,13 @@ async function main() {
     const rows = [['target', 'token', 'req/s', 'p99 ms', 'CPU µs/req', 'vs no limits']];
     for (const t of tollgates) {
       const headers = { authorization: `Bearer ${t.adminSecret}`, 'content-type': 'application/json' };
-      const body = JSON.stringify({ kind: 'repository', name: 'bench limited', repository: 'bench', rights: ['query'], limits: { rate: { requests: 1_000_000_000, per: '1s' } } });
+      const body = JSON.stringify({
+        kind: 'repository',
+        name: 'bench limited',
+        repository: 'bench',
+        rights: ['query'],
+        limits: { rate: { requests: 1_000_000_000, per: '1s' } },
+      });
       // A fresh connection (reset): a keep-alive socket idle since setup may be closing under us.
       const limited = (await (await request(`${t.admin}/v1/tokens`, { method: 'POST', headers, body, reset: true })).body.json()).secret;
       const runs = { none: [], limited: [] };

@@ -63,7 +63,14 @@ export class Ledger {
    * `from`, ended at `to`.
    */
   judge(token, at, { status, error, replica, from, to }) {
-    const detail = { token: token.id, replica, status, error: error?.code ?? error?.message, from: ((from - this.started) / 1000).toFixed(3), ms: (to - from).toFixed(0) };
+    const detail = {
+      token: token.id,
+      replica,
+      status,
+      error: error?.code ?? error?.message,
+      from: ((from - this.started) / 1000).toFixed(3),
+      ms: (to - from).toFixed(0),
+    };
     const storeDown = this.inWindow('store', from, to);
     // Served, refused or cut on a token whose last change failed: nothing to judge it by.
     if ((at.uncertain || token.uncertain) && (status === 200 || status === 401 || status === undefined)) return this.count('uncertain token', detail);

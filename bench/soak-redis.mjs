@@ -26,8 +26,25 @@ export async function startSentinelRedis() {
   const [first, second, sentinel] = [await freePort(), await freePort(), await freePort()];
   const servers = new Map();
   const launch = (port, extra = []) => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec',
-      '--appendfilename', `aof-${port}.aof`, '--appenddirname', `aof-${port}`, '--dir', dir, ...extra];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--appendfilename',
+      `aof-${port}.aof`,
+      '--appenddirname',
+      `aof-${port}`,
+      '--dir',
+      dir,
+      ...extra,
+    ];
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     servers.set(port, child);
     return waitFor(() => answers(port), `redis ${port}`);
@@ -35,8 +52,17 @@ export async function startSentinelRedis() {
   await launch(first);
   await launch(second, ['--replicaof', '127.0.0.1', String(first)]);
   const conf = join(dir, 'sentinel.conf');
-  writeFileSync(conf, [`port ${sentinel}`, 'bind 127.0.0.1', `sentinel monitor soak 127.0.0.1 ${first} 1`,
-    `sentinel down-after-milliseconds soak ${DOWN_AFTER_MS}`, 'sentinel failover-timeout soak 3000', ''].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `port ${sentinel}`,
+      'bind 127.0.0.1',
+      `sentinel monitor soak 127.0.0.1 ${first} 1`,
+      `sentinel down-after-milliseconds soak ${DOWN_AFTER_MS}`,
+      'sentinel failover-timeout soak 3000',
+      '',
+    ].join('\n'),
+  );
   const sentinelProcess = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
   await waitFor(() => answers(sentinel), 'sentinel');
   await waitFor(() => cli(second, 'INFO', 'replication').includes('master_link_status:up'), 'replication', 20_000);
@@ -59,7 +85,9 @@ export async function startSentinelRedis() {
       .map((port) => {
         try {
           const role = /role:(\w+)/.exec(cli(port, 'INFO', 'replication'))[1];
-          const clients = cli(port, 'CLIENT', 'LIST').split('\n').filter((l) => !l.includes('flags=S') && !l.includes('cmd=client')).length;
+          const clients = cli(port, 'CLIENT', 'LIST')
+            .split('\n')
+            .filter((l) => !l.includes('flags=S') && !l.includes('cmd=client')).length;
           return `${port} ${role} (${clients} clients)`;
         } catch {
           return `${port} down`;

@@ -16,7 +16,7 @@
 // growth over SOAK_GROWTH_MIB (5) in the second half, or on RSS past SOAK_LIMIT_MIB (256, the
 // manifests' limit). Replicas run with the manifests' NODE_OPTIONS unless SOAK_NODE_OPTIONS says.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Agent, Pool, request } from 'undici';
 import { WebSocket } from 'ws';
@@ -98,7 +98,11 @@ async function main() {
   }
   const revocable = tokens.filter((t) => !t.steady);
   // Traffic only once both replicas say they are ready, as a Service would send it.
-  await waitFor(async () => (await Promise.all(replicas.map((r) => fetch(`${r.admin}/readyz`).then((res) => res.ok)))).every(Boolean), 'replicas ready', 60_000);
+  await waitFor(
+    async () => (await Promise.all(replicas.map((r) => fetch(`${r.admin}/readyz`).then((res) => res.ok)))).every(Boolean),
+    'replicas ready',
+    60_000,
+  );
 
   const started = performance.now();
   ledger.started = started;
@@ -167,7 +171,11 @@ async function main() {
   async function holdDownload(replica, token) {
     let res;
     try {
-      res = await request(`${replica.proxy}/v1/repositories/soak/query?hold`, { headers: { authorization: `Bearer ${token.secret}` }, dispatcher: streamAgent, signal: stopStreams.signal });
+      res = await request(`${replica.proxy}/v1/repositories/soak/query?hold`, {
+        headers: { authorization: `Bearer ${token.secret}` },
+        dispatcher: streamAgent,
+        signal: stopStreams.signal,
+      });
     } catch (err) {
       return running() ? { error: err } : { held: true };
     }
@@ -276,47 +284,63 @@ async function main() {
     console.error(`[soak ${elapsed(started).toFixed(1)} s] ${what}`);
   };
   const bothReady = () =>
-    waitFor(async () => (await Promise.all(liveReplicas().map((r) => fetch(`${r.admin}/readyz`).then((res) => res.ok)))).every(Boolean), 'replicas ready', 60_000);
+    waitFor(
+      async () => (await Promise.all(liveReplicas().map((r) => fetch(`${r.admin}/readyz`).then((res) => res.ok)))).every(Boolean),
+      'replicas ready',
+      60_000,
+    );
   const schedule = {
-    redis: { at: 0.1, run: async () => {
-      const close = ledger.openWindow('store');
-      const port = await redis.restartMaster(1500);
-      await bothReady();
-      close();
-      note(`Redis master ${port} killed, restarted after 1.5 s from its append-only file; replicas ready again: ${redis.describe()}`);
-    } },
-    replica: { at: 0.2, run: async () => {
-      const b = replicas[1];
-      const close = ledger.openWindow('replica', 'B');
-      b.stopping = true;
-      const sentAt = performance.now();
-      const exited = new Promise((resolve) => b.child.once('exit', (code) => resolve(code)));
-      b.child.kill('SIGTERM');
-      const code = await exited;
-      const drainedIn = performance.now() - sentAt;
-      await b.pool.destroy();
-      await launch(1);
-      close();
-      note(`replica B sent SIGTERM: exited ${code} after ${drainedIn.toFixed(0)} ms; started again (pid ${replicas[1].pid})`);
-    } },
-    upstream: { at: 0.3, run: async () => {
-      const close = ledger.openWindow('upstream');
-      const exited = new Promise((resolve) => upstream.child.once('exit', resolve));
-      upstream.child.kill('SIGKILL');
-      await exited;
-      await sleep(500);
-      upstream = start('node', ['bench/upstream.mjs', String(upstreamPort)]);
-      await waitFor(() => upstream.output().length > 0, 'upstream again');
-      close();
-      note('upstream killed, started again after 0.5 s');
-    } },
-    failover: { at: 0.4, run: async () => {
-      const close = ledger.openWindow('store');
-      const { from, to } = await redis.failover();
-      await bothReady();
-      close();
-      note(`Redis master ${from} killed; Sentinel promoted ${to}; ${from} started again; replicas ready again: ${redis.describe()}`);
-    } },
+    redis: {
+      at: 0.1,
+      run: async () => {
+        const close = ledger.openWindow('store');
+        const port = await redis.restartMaster(1500);
+        await bothReady();
+        close();
+        note(`Redis master ${port} killed, restarted after 1.5 s from its append-only file; replicas ready again: ${redis.describe()}`);
+      },
+    },
+    replica: {
+      at: 0.2,
+      run: async () => {
+        const b = replicas[1];
+        const close = ledger.openWindow('replica', 'B');
+        b.stopping = true;
+        const sentAt = performance.now();
+        const exited = new Promise((resolve) => b.child.once('exit', (code) => resolve(code)));
+        b.child.kill('SIGTERM');
+        const code = await exited;
+        const drainedIn = performance.now() - sentAt;
+        await b.pool.destroy();
+        await launch(1);
+        close();
+        note(`replica B sent SIGTERM: exited ${code} after ${drainedIn.toFixed(0)} ms; started again (pid ${replicas[1].pid})`);
+      },
+    },
+    upstream: {
+      at: 0.3,
+      run: async () => {
+        const close = ledger.openWindow('upstream');
+        const exited = new Promise((resolve) => upstream.child.once('exit', resolve));
+        upstream.child.kill('SIGKILL');
+        await exited;
+        await sleep(500);
+        upstream = start('node', ['bench/upstream.mjs', String(upstreamPort)]);
+        await waitFor(() => upstream.output().length > 0, 'upstream again');
+        close();
+        note('upstream killed, started again after 0.5 s');
+      },
+    },
+    failover: {
+      at: 0.4,
+      run: async () => {
+        const close = ledger.openWindow('store');
+        const { from, to } = await redis.failover();
+        await bothReady();
+        close();
+        note(`Redis master ${from} killed; Sentinel promoted ${to}; ${from} started again; replicas ready again: ${redis.describe()}`);
+      },
+    },
   };
   async function faults() {
     for (const name of FAULTS) {
@@ -349,20 +373,31 @@ async function main() {
 
   // Report.
   const defects = ledger.defects();
-  console.log(`\nsoak: ${seconds.toFixed(0)} s, ${requests} requests (${(requests / seconds).toFixed(0)}/s), ${streamsOpened} long-lived exchanges opened, ${TOKENS} tokens (${STEADY} never revoked), ${changes} revokes/restores (${failedChanges} failed in outages), 2 replicas, ${WORKERS} workers, NODE_OPTIONS="${NODE_OPTIONS}"`);
-  console.log(`node ${replicas[0].node}; redis-server ${execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)[1]} behind Sentinel; nproc ${execFileSync('nproc', { encoding: 'utf8' }).trim()}\n`);
+  console.log(
+    `\nsoak: ${seconds.toFixed(0)} s, ${requests} requests (${(requests / seconds).toFixed(0)}/s), ${streamsOpened} long-lived exchanges opened, ${TOKENS} tokens (${STEADY} never revoked), ${changes} revokes/restores (${failedChanges} failed in outages), 2 replicas, ${WORKERS} workers, NODE_OPTIONS="${NODE_OPTIONS}"`,
+  );
+  console.log(
+    `node ${replicas[0].node}; redis-server ${execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)[1]} behind Sentinel; nproc ${execFileSync('nproc', { encoding: 'utf8' }).trim()}\n`,
+  );
   console.log('faults:');
   for (const line of faultLog) console.log(`  ${line}`);
   console.log(`  at the end: ${redis.describe()}`);
   console.log('\noutcomes:');
-  table([['outcome', 'count', 'verdict'], ...[...ledger.counts].sort((x, y) => y[1] - x[1]).map(([kind, n]) => [kind, n, defects.some(([d]) => d === kind) ? 'DEFECT' : 'expected'])]);
+  table([
+    ['outcome', 'count', 'verdict'],
+    ...[...ledger.counts].sort((x, y) => y[1] - x[1]).map(([kind, n]) => [kind, n, defects.some(([d]) => d === kind) ? 'DEFECT' : 'expected']),
+  ]);
   for (const [kind, list] of ledger.examples) console.log(`  ${kind}, e.g.: ${JSON.stringify(list)}`);
 
   const lags = [...ledger.streamLags].sort((x, y) => x - y);
-  console.log(`\nrevocation lag, revoke returned -> open exchange ended (${lags.length} samples outside outages): p50 ${percentile(lags, 0.5).toFixed(1)} ms, p99 ${percentile(lags, 0.99).toFixed(1)} ms, max ${(lags.at(-1) ?? NaN).toFixed(1)} ms`);
+  console.log(
+    `\nrevocation lag, revoke returned -> open exchange ended (${lags.length} samples outside outages): p50 ${percentile(lags, 0.5).toFixed(1)} ms, p99 ${percentile(lags, 0.99).toFixed(1)} ms, max ${(lags.at(-1) ?? NaN).toFixed(1)} ms`,
+  );
   for (const replica of liveReplicas()) {
     const { total, p99le } = await lagBuckets(replica);
-    console.log(`  replica ${replica.name}'s tollgate_invalidation_lag_seconds (since its start): ${total} messages, p99 <= ${p99le === undefined ? '?' : p99le * 1000} ms`);
+    console.log(
+      `  replica ${replica.name}'s tollgate_invalidation_lag_seconds (since its start): ${total} messages, p99 <= ${p99le === undefined ? '?' : p99le * 1000} ms`,
+    );
   }
 
   // Memory over time: one row per tenth of the run, and the second half's trend.
@@ -386,7 +421,9 @@ async function main() {
     const secondHalf = samples.filter((s) => s.at >= seconds / 2 && s.pid === samples.at(-1).pid);
     const growth = slope(secondHalf.map((s) => [s.at, s.rss])) * (seconds / 2);
     const peak = Math.max(...samples.map((s) => s.rss));
-    console.log(`  replica ${name}: second half RSS trend ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MiB over ${(seconds / 2).toFixed(0)} s (anon ${(slope(secondHalf.map((s) => [s.at, s.anon])) * (seconds / 2)).toFixed(1)}, file ${(slope(secondHalf.map((s) => [s.at, s.file])) * (seconds / 2)).toFixed(1)}); peak ${peak.toFixed(1)} MiB`);
+    console.log(
+      `  replica ${name}: second half RSS trend ${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MiB over ${(seconds / 2).toFixed(0)} s (anon ${(slope(secondHalf.map((s) => [s.at, s.anon])) * (seconds / 2)).toFixed(1)}, file ${(slope(secondHalf.map((s) => [s.at, s.file])) * (seconds / 2)).toFixed(1)}); peak ${peak.toFixed(1)} MiB`,
+    );
     if (growth >= GROWTH_MIB) memoryFailures.push(`replica ${name} RSS grew ${growth.toFixed(1)} MiB in the second half (limit ${GROWTH_MIB})`);
     if (peak > LIMIT_MIB) memoryFailures.push(`replica ${name} RSS peaked at ${peak.toFixed(1)} MiB, past ${LIMIT_MIB}`);
   }
@@ -394,7 +431,14 @@ async function main() {
   if (lags.length > 0 && lagP99 >= BOUND_MS) memoryFailures.push(`revocation lag p99 ${lagP99.toFixed(1)} ms is not under ${BOUND_MS} ms`);
   for (const f of memoryFailures) console.log(`  ${f}`);
   const failed = defects.length > 0 || memoryFailures.length > 0;
-  console.log(failed ? `\nSOAK FAILED: ${defects.map(([k, n]) => `${n} × ${k}`).concat(memoryFailures).join('; ')}` : '\nsoak passed');
+  console.log(
+    failed
+      ? `\nSOAK FAILED: ${defects
+          .map(([k, n]) => `${n} × ${k}`)
+          .concat(memoryFailures)
+          .join('; ')}`
+      : '\nsoak passed',
+  );
   process.exit(failed ? 1 : 0);
 }
 

@@ -15,7 +15,14 @@ if (!Number(starts) || builds.length === 0) {
   process.exit(2);
 }
 const redis = await startRedisServer();
-const env = { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redis.url, TOLLGATE_PROXY_UPSTREAM: 'http://127.0.0.1:1', TOLLGATE_PROXY_ACCESS_LOG: 'false', TOLLGATE_ROLE: 'proxy', TOLLGATE_LOG_LEVEL: 'warn' };
+const env = {
+  TOLLGATE_STORE_BACKEND: 'redis',
+  TOLLGATE_STORE_REDIS_URL: redis.url,
+  TOLLGATE_PROXY_UPSTREAM: 'http://127.0.0.1:1',
+  TOLLGATE_PROXY_ACCESS_LOG: 'false',
+  TOLLGATE_ROLE: 'proxy',
+  TOLLGATE_LOG_LEVEL: 'warn',
+};
 initAdmin(env);
 const statusOf = (url) =>
   new Promise((resolve) => {
@@ -31,7 +38,11 @@ for (let i = 0; i < Number(starts); i++) {
     const [main, flags = ''] = build.split('@');
     const [proxyPort, adminPort] = [await freePort(), await freePort()];
     const t0 = performance.now();
-    const child = spawn('node', [...flags.split(',').filter(Boolean), main, 'serve'], { cwd: root, env: { ...process.env, ...env, TOLLGATE_PROXY_LISTEN: `127.0.0.1:${proxyPort}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${adminPort}` }, stdio: 'ignore' });
+    const child = spawn('node', [...flags.split(',').filter(Boolean), main, 'serve'], {
+      cwd: root,
+      env: { ...process.env, ...env, TOLLGATE_PROXY_LISTEN: `127.0.0.1:${proxyPort}`, TOLLGATE_ADMIN_LISTEN: `127.0.0.1:${adminPort}` },
+      stdio: 'ignore',
+    });
     while ((await statusOf(`http://127.0.0.1:${adminPort}/readyz`)) !== 200) {
       if (child.exitCode !== null) throw new Error(`${build} exited before it was ready`);
       await new Promise((resolve) => setTimeout(resolve, 2));
@@ -46,6 +57,9 @@ for (let i = 0; i < Number(starts); i++) {
   }
 }
 const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
-console.log(`# node bench/start-cpu.mjs ${process.argv.slice(2).join(' ')}; Node ${process.version}; ${new Date().toISOString()}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-for (const [build, { wall, cpu }] of results) console.log(`${build}: exec -> ready median ${median(wall)} ms (min ${Math.min(...wall)}); CPU to ready median ${median(cpu)} ms [${cpu.join(', ')}]`);
+console.log(
+  `# node bench/start-cpu.mjs ${process.argv.slice(2).join(' ')}; Node ${process.version}; ${new Date().toISOString()}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+);
+for (const [build, { wall, cpu }] of results)
+  console.log(`${build}: exec -> ready median ${median(wall)} ms (min ${Math.min(...wall)}); CPU to ready median ${median(cpu)} ms [${cpu.join(', ')}]`);
 process.exit(0);

@@ -50,10 +50,18 @@ async function measure(pid, url, directions) {
   const t0 = performance.now();
   const jobs = [];
   if (directions.includes('down')) {
-    jobs.push(request(`${url}/v1/repositories/bench/bulk?bytes=${MIB * 2 ** 20}`, { headers }).then(async (res) => { for await (const _ of res.body); }));
+    jobs.push(
+      request(`${url}/v1/repositories/bench/bulk?bytes=${MIB * 2 ** 20}`, { headers }).then(async (res) => {
+        for await (const _ of res.body);
+      }),
+    );
   }
   if (directions.includes('up')) {
-    const body = Readable.from((function* () { for (let i = 0; i < MIB; i++) yield chunk; })());
+    const body = Readable.from(
+      (function* () {
+        for (let i = 0; i < MIB; i++) yield chunk;
+      })(),
+    );
     jobs.push(request(`${url}/v1/repositories/bench/stream`, { method: 'POST', headers, body }).then((res) => res.body.dump()));
   }
   await Promise.all(jobs);

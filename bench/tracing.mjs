@@ -38,14 +38,21 @@ async function main() {
   const targets = [await startTarget('tracing off', upstream, {})];
   for (const ratio of ratios) targets.push(await startTarget(`tracing on, ${ratio * 100}% sampled`, upstream, traced(ratio)));
   const load = { connections: CONNECTIONS, duration: DURATION };
-  console.log(`# npm run bench -- tracing; wrk -t1 -c${CONNECTIONS} -d${DURATION}, ${ROUNDS} rounds (medians); Tollgate on node ${targets[0].node}; nproc ${execFileSync('nproc').toString().trim()}; load average before ${loadAverage()}; ${new Date().toISOString()}\n`);
+  console.log(
+    `# npm run bench -- tracing; wrk -t1 -c${CONNECTIONS} -d${DURATION}, ${ROUNDS} rounds (medians); Tollgate on node ${targets[0].node}; nproc ${execFileSync('nproc').toString().trim()}; load average before ${loadAverage()}; ${new Date().toISOString()}\n`,
+  );
   for (const t of targets) wrk(`${t.url}${PATH}`, { headers: [`Authorization: Bearer ${t.secret}`], connections: CONNECTIONS, duration: '2s', pid: t.pid }); // warm-up: JIT, the token cached
   const results = new Map(targets.map((t) => [t, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of targets) results.get(t).push(wrk(`${t.url}${PATH}`, { headers: [`Authorization: Bearer ${t.secret}`], ...load, pid: t.pid }));
   }
   const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'CPU vs off', 'req/s vs off']];
-  const of = (r) => ({ rps: median(r.map((x) => x.rps)), p50: median(r.map((x) => x.p50)), p99: median(r.map((x) => x.p99)), cpu: median(r.map((x) => x.cpuUsPerRequest)) });
+  const of = (r) => ({
+    rps: median(r.map((x) => x.rps)),
+    p50: median(r.map((x) => x.p50)),
+    p99: median(r.map((x) => x.p99)),
+    cpu: median(r.map((x) => x.cpuUsPerRequest)),
+  });
   const off = of(results.get(targets[0]));
   for (const t of targets) {
     const r = of(results.get(t));

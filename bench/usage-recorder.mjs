@@ -2,8 +2,9 @@
 // request on the hot path, counting it allowed and its bytes at its end (docs/usage.md), for 1000
 // tokens taking turns. The recorder alone, without the proxy around it: the proxy's own cost per
 // cached GET is in RESULTS.md, so this says what share of it the history takes.
-import { UsageRecorder } from '../dist/usage/usage-recorder.js';
+
 import { MemoryStore } from '../dist/store/memory-store.js';
+import { UsageRecorder } from '../dist/usage/usage-recorder.js';
 
 const clock = { now: () => Date.now() };
 const recorder = new UsageRecorder(new MemoryStore(), clock, 60_000);

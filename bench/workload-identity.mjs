@@ -3,8 +3,8 @@
 // an issuer served here over HTTP; a user granted query on `bench`; wrk alternates a personal
 // token of that user and a JWT mapped to it, ROUNDS rounds each. Prints a Markdown table.
 import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:http';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -65,19 +65,36 @@ for (const secret of [personal, jwt]) {
   if (res.status !== 200) throw new Error(`warm-up: ${res.status} ${await res.text()}`);
 }
 
-console.log(`# npm run bench:jwt; wrk -t1 -c${CONNECTIONS} -d${DURATION}; ${ROUNDS} rounds alternated; Tollgate on ${served.node}; nproc ${execFileSync('nproc').toString().trim()}; ${new Date().toISOString()}\n`);
+console.log(
+  `# npm run bench:jwt; wrk -t1 -c${CONNECTIONS} -d${DURATION}; ${ROUNDS} rounds alternated; Tollgate on ${served.node}; nproc ${execFileSync('nproc').toString().trim()}; ${new Date().toISOString()}\n`,
+);
 const runs = { token: [], jwt: [] };
 for (let round = 0; round < ROUNDS; round++) {
   // Alternate which goes first, so drift on this shared VM falls on both alike.
   const order = round % 2 === 0 ? ['token', 'jwt'] : ['jwt', 'token'];
-  for (const which of order) runs[which].push(wrk(`${served.proxy}${PATH}`, { connections: CONNECTIONS, duration: DURATION, headers: [`Authorization: Bearer ${which === 'jwt' ? jwt : personal}`], pid: served.pid }));
+  for (const which of order)
+    runs[which].push(
+      wrk(`${served.proxy}${PATH}`, {
+        connections: CONNECTIONS,
+        duration: DURATION,
+        headers: [`Authorization: Bearer ${which === 'jwt' ? jwt : personal}`],
+        pid: served.pid,
+      }),
+    );
 }
-const of = (r) => ({ rps: median(r.map((x) => x.rps)), p99: median(r.map((x) => x.p99)), cpu: median(r.map((x) => x.cpuUsPerRequest)), non2xx: Math.max(...r.map((x) => x.non2xx)) });
+const of = (r) => ({
+  rps: median(r.map((x) => x.rps)),
+  p99: median(r.map((x) => x.p99)),
+  cpu: median(r.map((x) => x.cpuUsPerRequest)),
+  non2xx: Math.max(...r.map((x) => x.non2xx)),
+});
 const token = of(runs.token);
 const jwtStats = of(runs.jwt);
 const rows = [['credential', 'req/s', 'p99 ms', 'CPU µs/req', 'non-2xx', 'CPU vs token']];
 rows.push(['personal token (cached)', fmt(token.rps), fmt(token.p99, 2), fmt(token.cpu, 1), token.non2xx, '1.00']);
 rows.push(['JWT, ES256 (cached)', fmt(jwtStats.rps), fmt(jwtStats.p99, 2), fmt(jwtStats.cpu, 1), jwtStats.non2xx, fmt(jwtStats.cpu / token.cpu, 2)]);
 table(rows);
-console.log(`\nper round, CPU µs/req: token ${runs.token.map((r) => fmt(r.cpuUsPerRequest, 1)).join(', ')}; jwt ${runs.jwt.map((r) => fmt(r.cpuUsPerRequest, 1)).join(', ')}`);
+console.log(
+  `\nper round, CPU µs/req: token ${runs.token.map((r) => fmt(r.cpuUsPerRequest, 1)).join(', ')}; jwt ${runs.jwt.map((r) => fmt(r.cpuUsPerRequest, 1)).join(', ')}`,
+);
 process.exit(0);

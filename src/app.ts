@@ -1,20 +1,20 @@
-import type { Clock } from './clock.js';
-import type { Config, Role } from './config/schema.js';
 import type { DirectoryService } from './admin/directory-service.js';
 import type { TokenService } from './admin/token-service.js';
+import type { Clock } from './clock.js';
+import { ConfigReloader } from './config/reload.js';
+import type { Config, Role } from './config/schema.js';
 import type { Outbox } from './events/outbox.js';
+import { emptySlot, jwtIssuersPart, principalSlot, startWorkloadIdentity } from './identity/workload-identity.js';
 import type { Limiter } from './limits/limiter.js';
 import type { Logger } from './log/logger.js';
 import { readBuildInfo } from './metrics/build-info.js';
 import { Metrics } from './metrics/metrics.js';
-import type { StoreHealth, TokenRecords, TokenStore } from './store/token-store.js';
-import type { DataPlane } from './roles/data-plane.js';
 import type { ControlPlane } from './roles/control-plane.js';
-import { closeNow, CONTROL_PLANE_KEYS, createTokenCache, DATA_PLANE_KEYS, followStore, graceOf, listen, replicaParts } from './roles/replica.js';
-import { ConfigReloader } from './config/reload.js';
-import { emptySlot, jwtIssuersPart, principalSlot, startWorkloadIdentity } from './identity/workload-identity.js';
+import type { DataPlane } from './roles/data-plane.js';
+import { CONTROL_PLANE_KEYS, closeNow, createTokenCache, DATA_PLANE_KEYS, followStore, graceOf, listen, replicaParts } from './roles/replica.js';
+import type { StoreHealth, TokenRecords, TokenStore } from './store/token-store.js';
 import { startTracing } from './tracing/start-tracing.js';
-import { telemetryPart, TracingSlot } from './tracing/tracing-slot.js';
+import { TracingSlot, telemetryPart } from './tracing/tracing-slot.js';
 
 /** A running process of any role: its ports and its shutdown. */
 export interface Replica {
@@ -138,7 +138,17 @@ async function startControlRole(config: Config, store: TokenStore, logger: Logge
   await controlPlane.start();
   const adminPort = await listen(controlPlane.admin, config.admin.listen);
   // No data plane here: its keys change nothing that runs (no warning), the rest as in any role.
-  const reloader = new ConfigReloader({ config, parts: [...replicaParts(logger, cache), ...controlPlane.configParts(), telemetryPart(tracing, logger), { keys: [...DATA_PLANE_KEYS, 'identity'], apply() {} }], logger, observer: metrics });
+  const reloader = new ConfigReloader({
+    config,
+    parts: [
+      ...replicaParts(logger, cache),
+      ...controlPlane.configParts(),
+      telemetryPart(tracing, logger),
+      { keys: [...DATA_PLANE_KEYS, 'identity'], apply() {} },
+    ],
+    logger,
+    observer: metrics,
+  });
   logger.info({ role: config.role, adminPort, store: store.backend }, 'tollgate listening');
   return {
     role: 'control',
@@ -163,7 +173,11 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   let data: DataPlane | undefined;
   let control: ControlPlane | undefined;
   const metrics = new Metrics(
-    { ...storeHealth(store, () => cache.size), ...storeFigures(config, store, clock, () => control?.outbox), certificateExpiry: () => data?.certificateExpiry() },
+    {
+      ...storeHealth(store, () => cache.size),
+      ...storeFigures(config, store, clock, () => control?.outbox),
+      certificateExpiry: () => data?.certificateExpiry(),
+    },
     readBuildInfo(),
   );
   // Always a slot here, so a reload can add JWT issuers to a replica started with none.
@@ -198,7 +212,13 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
   // What a reload may change, part by part; a key no part names keeps its running value until a restart.
   const reloader = new ConfigReloader({
     config,
-    parts: [...replicaParts(logger, cache), ...proxy.configParts(), jwtIssuersPart(principals, workload.authenticators, cache, clock, fetcher, logger), ...controlPlane.configParts(), telemetryPart(tracing, logger)],
+    parts: [
+      ...replicaParts(logger, cache),
+      ...proxy.configParts(),
+      jwtIssuersPart(principals, workload.authenticators, cache, clock, fetcher, logger),
+      ...controlPlane.configParts(),
+      telemetryPart(tracing, logger),
+    ],
     logger,
     observer: metrics,
   });
@@ -237,7 +257,14 @@ export async function startTollgate(config: Config, store: TokenStore, logger: L
 
 /** What every role's metrics read at each scrape: the cache's size and whether the store answers. */
 function storeHealth(store: Pick<StoreHealth, 'ping'>, cacheEntries: () => number) {
-  return { cacheEntries, isStoreUp: () => store.ping().then(() => true, () => false) };
+  return {
+    cacheEntries,
+    isStoreUp: () =>
+      store.ping().then(
+        () => true,
+        () => false,
+      ),
+  };
 }
 
 /** The gauges of the whole store, which the control plane reports (one count, not one per sidecar). */

@@ -1,17 +1,29 @@
 import type { Clock } from '../clock.js';
 import type { Directory, TokenRecords } from '../store/token-store.js';
-import { ALL_REPOSITORIES, DEFAULT_ORGANIZATION, organizationOf, scopedOrganization, statusAt, type Grants, type HistoryEntry, type RepositoryRecord, type TeamRecord, type UserRecord } from '../tokens/record.js';
+import {
+  ALL_REPOSITORIES,
+  DEFAULT_ORGANIZATION,
+  type Grants,
+  type HistoryEntry,
+  organizationOf,
+  type RepositoryRecord,
+  scopedOrganization,
+  statusAt,
+  type TeamRecord,
+  type UserRecord,
+} from '../tokens/record.js';
 
 /** The directory, and the token list (what a repository or user still holds). */
 type DirectoryServiceStore = Directory & Pick<TokenRecords, 'listTokens'>;
+
+import type { Limits } from '../limits/limits.js';
 import type { Caller } from './caller.js';
-import { administersGrant, mayChangeDirectory, mayDirectory, type DirectoryAction } from './policy.js';
 import { conflict, forbidden, invalidRequest, notFound } from './errors.js';
 import type { Invalidator } from './invalidator.js';
-import type { Limits } from '../limits/limits.js';
+import { administersGrant, type DirectoryAction, mayChangeDirectory, mayDirectory } from './policy.js';
 import type { RepositoryView, TeamView, UserView } from './schemas.js';
-import { viewOfRepository, viewOfTeam, viewOfUser } from './views.js';
 import type { TokenService } from './token-service.js';
+import { viewOfRepository, viewOfTeam, viewOfUser } from './views.js';
 
 /** Users, teams, their grants, and repositories: managed by `*` admins (docs/admin-api.md). */
 export interface DirectoryServiceOptions {
@@ -38,7 +50,8 @@ export class DirectoryService {
   private require(caller: Caller, action: DirectoryAction, what: string, target?: string): void {
     if (mayDirectory(caller, action, target)) return;
     const selfNote = action === 'change-users' || action === 'change-grants' ? ', other than one acting as that user' : '';
-    const orgNote = target !== undefined && ['teams', 'change-repositories', 'read-organizations', 'edit-organizations'].includes(action) ? ` or for @${target}` : '';
+    const orgNote =
+      target !== undefined && ['teams', 'change-repositories', 'read-organizations', 'edit-organizations'].includes(action) ? ` or for @${target}` : '';
     throw forbidden(`${what} needs an admin token for *${orgNote}${selfNote}`);
   }
 
@@ -60,11 +73,16 @@ export class DirectoryService {
         if (within !== undefined) faults.push({ field: `grants.${key}`, message: `a team of ${within} holds grants inside ${within} only, not on *` });
       } else if (organization !== undefined) {
         if (!(await this.store.getOrganization(organization))) faults.push({ field: `grants.${key}`, message: `no organization named ${organization}` });
-        else if (within !== undefined && organization !== within) faults.push({ field: `grants.${key}`, message: `a team of ${within} holds grants inside ${within} only` });
+        else if (within !== undefined && organization !== within)
+          faults.push({ field: `grants.${key}`, message: `a team of ${within} holds grants inside ${within} only` });
       } else {
         const repository = await this.store.getRepository(key);
         if (!repository) faults.push({ field: `grants.${key}`, message: `no repository named ${key}` });
-        else if (within !== undefined && organizationOf(repository) !== within) faults.push({ field: `grants.${key}`, message: `repository ${key} is in ${organizationOf(repository)}; a team of ${within} holds grants inside ${within} only` });
+        else if (within !== undefined && organizationOf(repository) !== within)
+          faults.push({
+            field: `grants.${key}`,
+            message: `repository ${key} is in ${organizationOf(repository)}; a team of ${within} holds grants inside ${within} only`,
+          });
       }
     }
     if (faults.length > 0) throw invalidRequest(faults);
@@ -104,7 +122,13 @@ export class DirectoryService {
       .filter((user) => inside === undefined || Object.keys(user.grants).some((key) => inside.has(key)))
       .sort((a, b) => a.name.localeCompare(b.name))
       .filter((user) => mayDirectory(caller, 'read-users', user.name))
-      .map((user) => this.userView(caller, user, teams.filter((team) => team.members.includes(user.name))));
+      .map((user) =>
+        this.userView(
+          caller,
+          user,
+          teams.filter((team) => team.members.includes(user.name)),
+        ),
+      );
   }
 
   /** One user: `*` admins, or a personal token reading its own user. */
@@ -197,7 +221,9 @@ export class DirectoryService {
     if (caller.role !== 'star' && caller.role !== 'scoped') throw forbidden('listing repositories needs the admin right');
     const all = await this.store.listRepositories();
     return all
-      .filter((repo) => mayDirectory(caller, 'list-repositories', repo.name) && (organization === undefined || organizationOf(repo) === organization)).sort((a, b) => a.name.localeCompare(b.name)).map(viewOfRepository);
+      .filter((repo) => mayDirectory(caller, 'list-repositories', repo.name) && (organization === undefined || organizationOf(repo) === organization))
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(viewOfRepository);
   }
 
   /** Refused while active tokens name the repository. */
@@ -232,7 +258,14 @@ export class DirectoryService {
     await this.checkMembers(members);
     await this.checkGrants(grants, this.teamBound(caller, organization));
     const now = this.clock.now();
-    const team: TeamRecord = { name, ...(organization === DEFAULT_ORGANIZATION ? {} : { organization }), members: unique(members), grants, createdAt: now, updatedAt: now };
+    const team: TeamRecord = {
+      name,
+      ...(organization === DEFAULT_ORGANIZATION ? {} : { organization }),
+      members: unique(members),
+      grants,
+      createdAt: now,
+      updatedAt: now,
+    };
     return viewOfTeam(await this.writeTeam(caller, team, undefined));
   }
 
@@ -305,7 +338,8 @@ export class DirectoryService {
     this.refuseWideningSelf(caller, next, before);
     const changes: HistoryEntry['changes'] = {};
     if (before === undefined || before.members.join() !== next.members.join()) changes.members = { from: before?.members ?? null, to: next.members };
-    if (before === undefined || JSON.stringify(before.grants) !== JSON.stringify(next.grants)) changes.grants = { from: before?.grants ?? null, to: next.grants };
+    if (before === undefined || JSON.stringify(before.grants) !== JSON.stringify(next.grants))
+      changes.grants = { from: before?.grants ?? null, to: next.grants };
     if (before !== undefined && Object.keys(changes).length === 0) return before;
     const now = this.clock.now();
     await this.store.putTeam(next, { at: now, actor: caller.actor, action: before === undefined ? 'created' : 'edited', changes });

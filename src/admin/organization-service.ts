@@ -3,7 +3,7 @@ import type { TokenStore } from '../store/token-store.js';
 import { DEFAULT_ORGANIZATION, type OrganizationRecord } from '../tokens/record.js';
 import type { Caller } from './caller.js';
 import { conflict, forbidden, notFound } from './errors.js';
-import { mayChangeDirectory, mayDirectory, type DirectoryAction } from './policy.js';
+import { type DirectoryAction, mayChangeDirectory, mayDirectory } from './policy.js';
 import type { OrganizationView } from './schemas.js';
 import { viewOfOrganization } from './views.js';
 

@@ -141,7 +141,9 @@ export type Subject = Pick<TokenRecord, 'kind' | 'repository' | 'user'>;
 /** True when `token` is the caller's own user's personal token within the caller's own repository. */
 function isOwn(caller: Caller, token: Subject): boolean {
   const own = caller.identity.record;
-  return own.kind === 'personal' && token.kind === 'personal' && token.user === own.user && covers(own.repository, token.repository, caller.identity.organizations);
+  return (
+    own.kind === 'personal' && token.kind === 'personal' && token.user === own.user && covers(own.repository, token.repository, caller.identity.organizations)
+  );
 }
 
 /** Whether the caller's reach for `action` includes `token`; the first check of every token action. */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { AdminContext, AdminReply } from './server.js';
+import { LEAK_BODY_BYTES, MAX_BODY_BYTES } from './body.js';
 import * as directory from './handlers/directory.js';
 import * as events from './handlers/events.js';
 import * as organizations from './handlers/organizations.js';
@@ -8,7 +8,7 @@ import * as tokens from './handlers/tokens.js';
 import * as ui from './handlers/ui.js';
 import * as usage from './handlers/usage.js';
 import * as schemas from './schemas.js';
-import { LEAK_BODY_BYTES, MAX_BODY_BYTES } from './body.js';
+import type { AdminContext, AdminReply } from './server.js';
 
 export interface RouteDoc {
   summary: string;
@@ -48,8 +48,16 @@ export function routes(): AdminRoute[] {
     route('GET', '/readyz', 'none', probes.readyz, { summary: 'Readiness: 200 when the store answers and not draining', status: 200 }),
     route('GET', '/metrics', 'metrics', probes.metrics, { summary: 'Prometheus metrics', status: 200 }),
     route('GET', '/v1/openapi.json', 'none', probes.openapi, { summary: 'This description', status: 200 }),
-    route('GET', '/v1/settings', 'token', probes.settings, { summary: 'The lifetime cap and expiry notice clients shape their forms by', response: schemas.settingsView, status: 200 }),
-    route('GET', '/v1/whoami', 'token', probes.whoami, { summary: 'The calling token, its role and its effective rights per repository', response: schemas.whoamiView, status: 200 }),
+    route('GET', '/v1/settings', 'token', probes.settings, {
+      summary: 'The lifetime cap and expiry notice clients shape their forms by',
+      response: schemas.settingsView,
+      status: 200,
+    }),
+    route('GET', '/v1/whoami', 'token', probes.whoami, {
+      summary: 'The calling token, its role and its effective rights per repository',
+      response: schemas.whoamiView,
+      status: 200,
+    }),
     route('GET', '/', 'none', ui.uiRedirect, { summary: 'The admin page', status: 308, isPage: true }),
     route('GET', '/ui', 'none', ui.uiRedirect, { summary: 'The admin page', status: 308, isPage: true }),
     route('GET', '/ui/', 'none', ui.uiFile, { summary: 'The admin page', status: 200, isPage: true }),
@@ -124,8 +132,18 @@ export function routes(): AdminRoute[] {
       response: schemas.usageTopView,
       status: 200,
     }),
-    route('GET', '/v1/events', 'token', events.listEvents, { summary: 'Recent events, newest first, with their delivery state per webhook (admins)', query: schemas.listEventsQuery, response: schemas.eventPage, status: 200 }),
-    route('POST', '/v1/users', 'token', directory.createUser, { summary: 'Create a user', body: schemas.createUserBody, response: schemas.userView, status: 201 }),
+    route('GET', '/v1/events', 'token', events.listEvents, {
+      summary: 'Recent events, newest first, with their delivery state per webhook (admins)',
+      query: schemas.listEventsQuery,
+      response: schemas.eventPage,
+      status: 200,
+    }),
+    route('POST', '/v1/users', 'token', directory.createUser, {
+      summary: 'Create a user',
+      body: schemas.createUserBody,
+      response: schemas.userView,
+      status: 201,
+    }),
     route('GET', '/v1/users', 'token', directory.listUsers, { summary: 'List users', query: schemas.organizationFilter, status: 200 }),
     route('GET', '/v1/users/{name}', 'token', directory.getUser, { summary: 'One user', response: schemas.userView, status: 200 }),
     route('PATCH', '/v1/users/{name}', 'token', directory.editUser, {
@@ -135,7 +153,12 @@ export function routes(): AdminRoute[] {
       status: 200,
     }),
     route('DELETE', '/v1/users/{name}', 'token', directory.deleteUser, { summary: 'Delete a user, revoking their personal tokens', status: 204 }),
-    route('POST', '/v1/teams', 'token', directory.createTeam, { summary: 'Create a team', body: schemas.createTeamBody, response: schemas.teamView, status: 201 }),
+    route('POST', '/v1/teams', 'token', directory.createTeam, {
+      summary: 'Create a team',
+      body: schemas.createTeamBody,
+      response: schemas.teamView,
+      status: 201,
+    }),
     route('GET', '/v1/teams', 'token', directory.listTeams, { summary: 'List teams', query: schemas.organizationFilter, status: 200 }),
     route('GET', '/v1/teams/{name}', 'token', directory.getTeam, { summary: 'One team', response: schemas.teamView, status: 200 }),
     route('PATCH', '/v1/teams/{name}', 'token', directory.editTeam, {
@@ -145,7 +168,11 @@ export function routes(): AdminRoute[] {
       status: 200,
     }),
     route('DELETE', '/v1/teams/{name}', 'token', directory.deleteTeam, { summary: 'Delete a team', status: 204 }),
-    route('GET', '/v1/teams/{name}/history', 'token', directory.teamHistory, { summary: 'Every change of a team, oldest first', response: schemas.historyPage, status: 200 }),
+    route('GET', '/v1/teams/{name}/history', 'token', directory.teamHistory, {
+      summary: 'Every change of a team, oldest first',
+      response: schemas.historyPage,
+      status: 200,
+    }),
     route('POST', '/v1/organizations', 'token', organizations.createOrganization, {
       summary: 'Create an organization (admins of *)',
       body: schemas.createOrganizationBody,
@@ -153,14 +180,21 @@ export function routes(): AdminRoute[] {
       status: 201,
     }),
     route('GET', '/v1/organizations', 'token', organizations.listOrganizations, { summary: 'List the organizations the caller administers', status: 200 }),
-    route('GET', '/v1/organizations/{name}', 'token', organizations.getOrganization, { summary: 'One organization', response: schemas.organizationView, status: 200 }),
+    route('GET', '/v1/organizations/{name}', 'token', organizations.getOrganization, {
+      summary: 'One organization',
+      response: schemas.organizationView,
+      status: 200,
+    }),
     route('PATCH', '/v1/organizations/{name}', 'token', organizations.editOrganization, {
       summary: "Change an organization's display name",
       body: schemas.editOrganizationBody,
       response: schemas.organizationView,
       status: 200,
     }),
-    route('DELETE', '/v1/organizations/{name}', 'token', organizations.deleteOrganization, { summary: 'Delete an organization that holds no repositories (409 otherwise)', status: 204 }),
+    route('DELETE', '/v1/organizations/{name}', 'token', organizations.deleteOrganization, {
+      summary: 'Delete an organization that holds no repositories (409 otherwise)',
+      status: 204,
+    }),
     route('POST', '/v1/repositories', 'token', directory.createRepository, {
       summary: 'Create a repository',
       body: schemas.createRepositoryBody,

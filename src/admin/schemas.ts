@@ -1,18 +1,16 @@
 import { z } from 'zod';
-import { USAGE_ORDERS } from '../usage/usage-report.js';
+import { parseCidr } from '../auth/address-bounds.js';
 import { parseDuration } from '../config/duration.js';
+import { EVENT_TYPES } from '../events/webhooks.js';
 import { QUOTA_PER_MAX_MS, QUOTA_PER_MIN_MS, RATE_PER_MAX_MS, RATE_PER_MIN_MS } from '../limits/limits.js';
 import { ALL_REPOSITORIES, HISTORY_ACTIONS, NAME_PATTERN, RIGHTS } from '../tokens/record.js';
-import { invalidRequest, type FieldFault } from './errors.js';
-import { parseCidr } from '../auth/address-bounds.js';
+import { USAGE_ORDERS } from '../usage/usage-report.js';
+import { type FieldFault, invalidRequest } from './errors.js';
 import { SORT_FIELDS } from './token-query.js';
-import { EVENT_TYPES } from '../events/webhooks.js';
 
 // One set of schemas validates requests and is turned into the OpenAPI description.
 
-const name = z
-  .string()
-  .regex(NAME_PATTERN, 'expected lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63');
+const name = z.string().regex(NAME_PATTERN, 'expected lowercase letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63');
 /** `@acme`: every repository of the organization acme, now and later (docs/organizations.md). */
 const organizationScope = z.string().regex(/^@[a-z0-9][a-z0-9._-]{0,62}$/, 'expected @ and an organization name');
 const scope = z.union([z.literal(ALL_REPOSITORIES), name, organizationScope], { error: 'expected a repository name, "@organization" or "*"' });
@@ -53,13 +51,19 @@ const cidr = z
   .string()
   .max(64, 'expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32')
   .refine((text) => parseCidr(text) !== undefined, 'expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32 (IPv4 prefix 0-32, IPv6 0-128)');
-const allowFrom = z
-  .array(cidr)
-  .max(MAX_ALLOW_FROM, `expected at most ${MAX_ALLOW_FROM} CIDRs`)
-  .meta({ description: 'CIDRs the token\'s requests must come from (empty: any address); the address is the socket\'s, or the first X-Forwarded-For hop when proxy.trustedProxies lists the peer' });
+const allowFrom = z.array(cidr).max(MAX_ALLOW_FROM, `expected at most ${MAX_ALLOW_FROM} CIDRs`).meta({
+  description:
+    "CIDRs the token's requests must come from (empty: any address); the address is the socket's, or the first X-Forwarded-For hop when proxy.trustedProxies lists the peer",
+});
 const LABEL_KEY = /^[a-z0-9][a-z0-9._/-]{0,62}$/;
 const labels = z
-  .record(z.string().regex(LABEL_KEY, 'expected a label key of lowercase letters, digits, ".", "_", "/" or "-", at most 63'), z.string().max(200, 'expected a label value of at most 200 characters').refine((text) => !CONTROL.test(text), 'expected no control characters'))
+  .record(
+    z.string().regex(LABEL_KEY, 'expected a label key of lowercase letters, digits, ".", "_", "/" or "-", at most 63'),
+    z
+      .string()
+      .max(200, 'expected a label value of at most 200 characters')
+      .refine((text) => !CONTROL.test(text), 'expected no control characters'),
+  )
   .refine((map) => Object.keys(map).length <= MAX_LABELS, `expected at most ${MAX_LABELS} labels`)
   .meta({ description: 'up to 16 `key: value` strings (owner, cost centre, pipeline): shown and searchable, never used to authorize' });
 const selfRotate = z
@@ -81,19 +85,33 @@ export const limitsSchema = z
   .strictObject({
     rate: z
       .strictObject({
-        requests: z.number({ error: 'expected a whole number of requests' }).int('expected a whole number of requests').min(1, 'expected at least 1 request').max(1e9, 'expected at most 1000000000'),
+        requests: z
+          .number({ error: 'expected a whole number of requests' })
+          .int('expected a whole number of requests')
+          .min(1, 'expected at least 1 request')
+          .max(1e9, 'expected at most 1000000000'),
         per: windowOf(RATE_PER_MIN_MS, RATE_PER_MAX_MS, '1s to 1h').meta({ example: '1s' }),
       })
       .optional()
       .meta({ description: 'at most `requests` over any `per` (a sliding window)' }),
     quota: z
       .strictObject({
-        bytes: z.number({ error: 'expected a whole number of bytes' }).int('expected a whole number of bytes').min(1, 'expected at least 1 byte').max(Number.MAX_SAFE_INTEGER),
+        bytes: z
+          .number({ error: 'expected a whole number of bytes' })
+          .int('expected a whole number of bytes')
+          .min(1, 'expected at least 1 byte')
+          .max(Number.MAX_SAFE_INTEGER),
         per: windowOf(QUOTA_PER_MIN_MS, QUOTA_PER_MAX_MS, '1h to 30d').meta({ example: '1d' }),
       })
       .optional()
       .meta({ description: 'request plus response body bytes per `per`, in fixed windows aligned to UTC' }),
-    streams: z.number({ error: 'expected a whole number of streams' }).int('expected a whole number of streams').min(1, 'expected at least 1 stream').max(100_000, 'expected at most 100000').optional().meta({ description: 'most exchanges in flight at once' }),
+    streams: z
+      .number({ error: 'expected a whole number of streams' })
+      .int('expected a whole number of streams')
+      .min(1, 'expected at least 1 stream')
+      .max(100_000, 'expected at most 100000')
+      .optional()
+      .meta({ description: 'most exchanges in flight at once' }),
   })
   .meta({ id: 'Limits' });
 
@@ -102,16 +120,16 @@ export const createTokenBody = z
   .strictObject({
     kind: z.enum(['repository', 'personal'], { error: 'expected "repository" or "personal"' }),
     name: tokenName,
-    repository: scope.optional().meta({ description: 'required for repository tokens; a personal token without one covers all its user\'s repositories (*)' }),
+    repository: scope.optional().meta({ description: "required for repository tokens; a personal token without one covers all its user's repositories (*)" }),
     user: name.optional(),
     rights,
     expiresIn: expiresIn.optional(),
     expiresAt: expiresAt.optional(),
     limits: limitsSchema.optional(),
-    lend: z
-      .boolean({ error: 'expected true or false' })
-      .optional()
-      .meta({ description: "true: a lent token, bound to the calling token (no later expiry, revoked with it, limits within its own, spending from its budget). Tokens made by self-service or by a lent token are always lent" }),
+    lend: z.boolean({ error: 'expected true or false' }).optional().meta({
+      description:
+        'true: a lent token, bound to the calling token (no later expiry, revoked with it, limits within its own, spending from its budget). Tokens made by self-service or by a lent token are always lent',
+    }),
     selfRotate: selfRotate.optional(),
     allowFrom: allowFrom.optional(),
     labels: labels.optional(),
@@ -141,7 +159,10 @@ export const editTokenBody = z
     rights: rights.optional(),
     expiresIn: expiresIn.optional(),
     expiresAt: z.union([expiresAt, z.null()]).optional(),
-    limits: z.union([limitsSchema, z.null()]).optional().meta({ description: "replaces the token's limits; null removes them (its repository's defaults then apply)" }),
+    limits: z
+      .union([limitsSchema, z.null()])
+      .optional()
+      .meta({ description: "replaces the token's limits; null removes them (its repository's defaults then apply)" }),
     selfRotate: selfRotate.optional(),
     allowFrom: allowFrom.optional().meta({ description: 'replaces the list; [] removes the bound' }),
     labels: labels.optional().meta({ description: 'replaces every label; {} removes them' }),
@@ -150,21 +171,30 @@ export const editTokenBody = z
     if (body.expiresIn !== undefined && body.expiresAt !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'give expiresIn or expiresAt, not both' });
     }
-    if (Object.keys(body).length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'give at least one of name, rights, expiresIn, expiresAt, limits, selfRotate, allowFrom, labels' });
+    if (Object.keys(body).length === 0)
+      ctx.addIssue({ code: 'custom', path: [], message: 'give at least one of name, rights, expiresIn, expiresAt, limits, selfRotate, allowFrom, labels' });
   })
   .meta({ id: 'EditToken' });
 export type EditTokenBody = z.output<typeof editTokenBody>;
 
 /** Body of POST /v1/tokens/delete. */
 export const bulkDeleteBody = z
-  .strictObject({ ids: z.array(z.string().regex(/^[0-9a-f]{16}$/, 'expected a token id')).min(1).max(500) })
+  .strictObject({
+    ids: z
+      .array(z.string().regex(/^[0-9a-f]{16}$/, 'expected a token id'))
+      .min(1)
+      .max(500),
+  })
   .meta({ id: 'BulkDelete' });
 
 /** Query of GET /v1/tokens (values arrive as strings). */
 export const listTokensQuery = z
   .strictObject({
     q: z.string().max(200).optional(),
-    status: z.enum(['active', 'rolled', 'revoked', 'expired']).optional().meta({ description: 'rolled: rolled into another token and still working through its overlap' }),
+    status: z
+      .enum(['active', 'rolled', 'revoked', 'expired'])
+      .optional()
+      .meta({ description: 'rolled: rolled into another token and still working through its overlap' }),
     kind: z.enum(['repository', 'personal']).optional(),
     label: z
       .string()
@@ -223,13 +253,21 @@ export const createRepositoryBody = z
   .strictObject({ name, organization: name.default('default').meta({ description: 'the organization it belongs to, for ever (default: default)' }) })
   .meta({ id: 'CreateRepository' });
 
-const grants = z.record(scope, z.array(right).refine((list) => new Set(list).size === list.length, 'expected each right at most once'));
+const grants = z.record(
+  scope,
+  z.array(right).refine((list) => new Set(list).size === list.length, 'expected each right at most once'),
+);
 
 const members = z.array(name).max(10_000, 'expected at most 10000 members');
 
 /** Body of POST /v1/teams. */
 export const createTeamBody = z
-  .strictObject({ name, organization: name.default('default').meta({ description: 'the one organization it belongs to; its grants stay inside it' }), members: members.default([]), grants: grants.default({}) })
+  .strictObject({
+    name,
+    organization: name.default('default').meta({ description: 'the one organization it belongs to; its grants stay inside it' }),
+    members: members.default([]),
+    grants: grants.default({}),
+  })
   .meta({ id: 'CreateTeam' });
 /** Body of PATCH /v1/teams/{name}: what is given replaces what was. */
 export const editTeamBody = z
@@ -243,7 +281,10 @@ export const createUserBody = z.strictObject({ name, grants: grants.default({}) 
 export const editUserBody = z
   .strictObject({
     grants: grants.optional(),
-    disabled: z.boolean().optional().meta({ description: 'true: every personal token and workload identity of the user is refused, and their open exchanges end' }),
+    disabled: z
+      .boolean()
+      .optional()
+      .meta({ description: 'true: every personal token and workload identity of the user is refused, and their open exchanges end' }),
   })
   .refine((body) => body.grants !== undefined || body.disabled !== undefined, { message: 'give grants, disabled, or both' })
   .meta({ id: 'EditUser' });
@@ -267,8 +308,14 @@ export const tokenView = z
     lastUsedAt: isoOrNull,
     lastUsedIp: z.string().nullable(),
     lastUsedUserAgent: z.string().nullable(),
-    lent: z.boolean().meta({ description: 'true: lent by `parentId`, revoked with it, expiring no later and spending from its budgets; false: independent, it outlives the token that made it' }),
-    parentId: z.string().nullable().meta({ description: "the token that lent this one (null for an independent token; one written before lent tokens existed may still name its maker)" }),
+    lent: z.boolean().meta({
+      description:
+        'true: lent by `parentId`, revoked with it, expiring no later and spending from its budgets; false: independent, it outlives the token that made it',
+    }),
+    parentId: z
+      .string()
+      .nullable()
+      .meta({ description: 'the token that lent this one (null for an independent token; one written before lent tokens existed may still name its maker)' }),
     limits: limitsSchema.nullable().meta({ description: "the token's own limits; null: none of its own (its repository's defaults apply)" }),
     rolledTo: z.string().nullable().meta({ description: 'the token this one was rolled into (null: not rolled)' }),
     selfRotate: z.boolean(),
@@ -285,20 +332,18 @@ export const whoamiView = z
   .object({
     token: tokenView,
     role: z.enum(['star', 'scoped', 'personal', 'none']).meta({
-      description: 'star: admin of every repository; scoped: admin of some; personal: self-service on its own user\'s personal tokens; none: no admin API',
+      description: "star: admin of every repository; scoped: admin of some; personal: self-service on its own user's personal tokens; none: no admin API",
     }),
     effectiveRights: z
       .record(z.string(), z.array(right))
-      .meta({ description: 'repository (or *) -> the rights the token really holds there now (a personal token: its rights ∩ its user\'s grants)' }),
+      .meta({ description: "repository (or *) -> the rights the token really holds there now (a personal token: its rights ∩ its user's grants)" }),
   })
   .meta({ id: 'Whoami' });
 
 export const createdToken = z
   .object({ token: tokenView, secret: z.string(), connectUri: z.string().optional(), qr: z.string().optional() })
   .meta({ id: 'CreatedToken' });
-export const tokenPage = z
-  .object({ items: z.array(tokenView), total: z.number().int(), nextCursor: z.string().nullable() })
-  .meta({ id: 'TokenPage' });
+export const tokenPage = z.object({ items: z.array(tokenView), total: z.number().int(), nextCursor: z.string().nullable() }).meta({ id: 'TokenPage' });
 export const bulkDeleteResult = z
   .object({ deleted: z.array(z.string()), failed: z.array(z.object({ id: z.string(), reason: z.enum(['not_found', 'active', 'forbidden']) })) })
   .meta({ id: 'BulkDeleteResult' });
@@ -322,13 +367,20 @@ export const userView = z
     grants: grantsView,
     teams: z.array(z.string()),
     effectiveGrants: grantsView.meta({ description: "the user's own grants ∪ their teams' grants" }),
-    disabled: z.boolean().meta({ description: 'true: the user\'s tokens and workload identities are refused' }),
+    disabled: z.boolean().meta({ description: "true: the user's tokens and workload identities are refused" }),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
   .meta({ id: 'User' });
 export const teamView = z
-  .object({ name: z.string(), organization: z.string().meta({ description: 'the one organization it belongs to' }), members: z.array(z.string()), grants: grantsView, createdAt: z.iso.datetime(), updatedAt: z.iso.datetime() })
+  .object({
+    name: z.string(),
+    organization: z.string().meta({ description: 'the one organization it belongs to' }),
+    members: z.array(z.string()),
+    grants: grantsView,
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
   .meta({ id: 'Team' });
 export const repositoryView = z
   .object({
@@ -373,7 +425,7 @@ const limitUsage = z.object({
 export const usageView = z
   .object({
     id: z.string(),
-    limits: limitsSchema.nullable().meta({ description: 'the limits in force: its own, else its repository\'s defaults' }),
+    limits: limitsSchema.nullable().meta({ description: "the limits in force: its own, else its repository's defaults" }),
     source: z.enum(['token', 'repository', 'none']),
     rate: limitUsage.optional(),
     quota: limitUsage.optional(),
@@ -399,7 +451,11 @@ export const usageHistoryQuery = z
 export const usageTopQuery = z
   .strictObject({
     repository: z.string().regex(NAME_PATTERN, 'expected a repository name').optional().meta({ description: 'only tokens of this repository' }),
-    organization: z.string().regex(NAME_PATTERN, 'expected an organization name').optional().meta({ description: "only tokens of this organization's repositories and of its @org scope" }),
+    organization: z
+      .string()
+      .regex(NAME_PATTERN, 'expected an organization name')
+      .optional()
+      .meta({ description: "only tokens of this organization's repositories and of its @org scope" }),
     from: usageTime.optional().meta({ description: 'start (rounded down to the hour); default: 7 days before `to`' }),
     to: usageTime.optional().meta({ description: 'end, exclusive (rounded up to the hour); default: now' }),
     top: z.coerce.number().int().min(1).max(1000).optional().meta({ description: 'how many tokens, default 10, at most 1000' }),
@@ -414,14 +470,22 @@ const usageFigures = {
   bytesOut: z.number().int().meta({ description: 'body bytes to the client, of exchanges that ended in the step' }),
 };
 export const usageHistoryView = z
-  .object({ id: z.string(), from: z.iso.datetime(), to: z.iso.datetime(), step: z.enum(['1h', '1d']), items: z.array(z.object({ at: z.iso.datetime(), ...usageFigures })) })
+  .object({
+    id: z.string(),
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    step: z.enum(['1h', '1d']),
+    items: z.array(z.object({ at: z.iso.datetime(), ...usageFigures })),
+  })
   .meta({ id: 'UsageHistory' });
 export const usageTopView = z
   .object({
     from: z.iso.datetime(),
     to: z.iso.datetime(),
     by: z.enum(USAGE_ORDERS),
-    items: z.array(z.object({ id: z.string(), name: z.string().nullable().meta({ description: 'null: deleted since' }), repository: z.string(), ...usageFigures })),
+    items: z.array(
+      z.object({ id: z.string(), name: z.string().nullable().meta({ description: 'null: deleted since' }), repository: z.string(), ...usageFigures }),
+    ),
   })
   .meta({ id: 'UsageTop' });
 
@@ -429,7 +493,11 @@ export const listEventsQuery = z
   .strictObject({
     limit: z.coerce.number().int().min(1).max(500).optional().meta({ description: 'default 50, at most 500' }),
     type: z.enum(EVENT_TYPES).optional(),
-    token: z.string().regex(/^[0-9a-f]{16}$/, 'expected a token id').optional().meta({ description: 'only the events of this token' }),
+    token: z
+      .string()
+      .regex(/^[0-9a-f]{16}$/, 'expected a token id')
+      .optional()
+      .meta({ description: 'only the events of this token' }),
     actor: z.string().max(200).optional().meta({ description: 'only the changes this actor made (a user name, or token:<id>)' }),
     organization: name.optional().meta({ description: 'only the events of this organization: its tokens, repositories, teams and itself' }),
   })
@@ -441,7 +509,10 @@ export const eventPage = z
         id: z.string().meta({ description: 'the webhook-id header of its deliveries' }),
         type: z.enum(EVENT_TYPES),
         timestamp: z.iso.datetime(),
-        actor: z.string().nullable().meta({ description: 'who made the change (a user, or token:<id>), as history names it; null where the change does not record one' }),
+        actor: z
+          .string()
+          .nullable()
+          .meta({ description: 'who made the change (a user, or token:<id>), as history names it; null where the change does not record one' }),
         data: z.unknown().meta({ description: 'the JSON view of the thing, as the API shows it' }),
         deliveries: z.array(
           z.object({

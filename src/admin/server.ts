@@ -1,30 +1,30 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Clock } from '../clock.js';
 import { authenticate } from '../auth/authenticate.js';
 import { DENIALS } from '../auth/decision.js';
-import { UNOBSERVED, type TokenCache } from '../auth/token-cache.js';
+import { type TokenCache, UNOBSERVED } from '../auth/token-cache.js';
+import type { Clock } from '../clock.js';
+import type { Outbox } from '../events/outbox.js';
 import { sendProblem } from '../http/problem.js';
 import { PROBLEMS } from '../http/problems.js';
-import { requestIdFor } from '../http/request-id.js';
 import { requestDeadlines } from '../http/request-deadlines.js';
-import { mayScrapeMetrics } from '../probes/probes.js';
+import { requestIdFor } from '../http/request-id.js';
+import type { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { mayScrapeMetrics } from '../probes/probes.js';
 import { StoreUnavailableError, type TokenStore } from '../store/token-store.js';
-import { callerOf, type Caller } from './caller.js';
-import { mayCallRoute } from './policy.js';
+import type { Tracing } from '../tracing/tracing.js';
 import { bodyTooLarge, declaredLength } from './body.js';
+import { type Caller, callerOf } from './caller.js';
+import type { DirectoryService } from './directory-service.js';
 import { AdminError, notFound } from './errors.js';
 import type { LeakBudget } from './leak-budget.js';
-import type { TokenService } from './token-service.js';
-import type { DirectoryService } from './directory-service.js';
-import type { OrganizationService } from './organization-service.js';
-import type { UsageService } from './usage-service.js';
 import { openApiDocument } from './openapi.js';
-import { routes, type AdminRoute } from './routes.js';
-import type { Outbox } from '../events/outbox.js';
-import type { Limiter } from '../limits/limiter.js';
-import type { Tracing } from '../tracing/tracing.js';
+import type { OrganizationService } from './organization-service.js';
+import { mayCallRoute } from './policy.js';
+import { type AdminRoute, routes } from './routes.js';
+import type { TokenService } from './token-service.js';
+import type { UsageService } from './usage-service.js';
 
 export interface AdminOptions {
   store: TokenStore;
@@ -67,9 +67,7 @@ export interface AdminContext {
 }
 
 /** A handler's answer: a status and a JSON body, or a raw body with its content type. */
-export type AdminReply =
-  | { status?: number; json: unknown }
-  | { status?: number; text: string; contentType: string; headers?: Record<string, string> };
+export type AdminReply = { status?: number; json: unknown } | { status?: number; text: string; contentType: string; headers?: Record<string, string> };
 
 /** A request matched to its route; else the methods its path allows (empty: no such path). */
 type Match = { route: AdminRoute; params: Record<string, string> } | { allowed: string[] };
@@ -111,7 +109,12 @@ export function createAdminServer(options: AdminOptions): Server {
       if (err instanceof StoreUnavailableError) {
         served.metrics.storeError(err.op);
         const denial = DENIALS.store_unavailable;
-        return sendProblem(res, { status: 503, type: denial.type, title: denial.title, detail: denial.detail }, requestId, withClose(req, { 'retry-after': '1' }));
+        return sendProblem(
+          res,
+          { status: 503, type: denial.type, title: denial.title, detail: denial.detail },
+          requestId,
+          withClose(req, { 'retry-after': '1' }),
+        );
       }
       served.logger.error({ err, requestId }, 'admin request failed');
       sendProblem(res, { ...PROBLEMS.internal, detail: 'see the server log' }, requestId, withClose(req, undefined));
@@ -173,7 +176,14 @@ async function handle(
  * under which request id. Only ids, names and counts are picked from the reply, so a secret
  * in it (create, roll) never reaches the log.
  */
-function audit(options: AdminOptions, route: AdminRoute, params: Record<string, string>, caller: Caller | undefined, requestId: string, reply: AdminReply): void {
+function audit(
+  options: AdminOptions,
+  route: AdminRoute,
+  params: Record<string, string>,
+  caller: Caller | undefined,
+  requestId: string,
+  reply: AdminReply,
+): void {
   const json = ('json' in reply ? reply.json : undefined) as { token?: { id?: unknown }; name?: unknown; deleted?: unknown; revoked?: unknown } | undefined;
   const made = json?.token?.id ?? (params.name === undefined ? json?.name : undefined);
   const entry: Record<string, unknown> = {

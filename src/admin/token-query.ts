@@ -1,4 +1,4 @@
-import { shownStatusAt, type ShownStatus, type TokenSummary } from '../tokens/record.js';
+import { type ShownStatus, shownStatusAt, type TokenSummary } from '../tokens/record.js';
 import { invalidRequest } from './errors.js';
 
 export const SORT_FIELDS = ['name', 'user', 'repository', 'kind', 'status', 'createdAt', 'expiresAt', 'lastUsedAt'] as const;
@@ -139,8 +139,13 @@ export function queryTokens(
     if (query.repository !== undefined && record.repository !== query.repository) continue;
     if (query.user !== undefined && record.user !== query.user) continue;
     if (query.status !== undefined && shownStatusAt(record, now) !== query.status) continue;
-    if (query.label !== undefined && (record.labels === undefined || !Object.hasOwn(record.labels, query.label.key) || record.labels[query.label.key] !== query.label.value)) continue;
-    if (query.expiresBefore !== undefined && (record.expiresAt === null || record.expiresAt > query.expiresBefore || shownStatusAt(record, now) !== 'active')) continue;
+    if (
+      query.label !== undefined &&
+      (record.labels === undefined || !Object.hasOwn(record.labels, query.label.key) || record.labels[query.label.key] !== query.label.value)
+    )
+      continue;
+    if (query.expiresBefore !== undefined && (record.expiresAt === null || record.expiresAt > query.expiresBefore || shownStatusAt(record, now) !== 'active'))
+      continue;
     total++;
     if (after !== undefined && compareToCursor(record, after, query.sort, now) <= 0) continue;
     if (page.length === query.limit + 1 && compare(record, page[page.length - 1]!) >= 0) continue;
@@ -159,7 +164,7 @@ function matchesText(record: Readonly<TokenSummary>, needle: string): boolean {
     record.prefix.toLowerCase().includes(needle) ||
     record.repository.includes(needle) ||
     record.id.includes(needle) ||
-    (record.user?.includes(needle)) ||
+    record.user?.includes(needle) ||
     (record.labels !== undefined && matchesLabels(record.labels, needle))
   );
 }
@@ -173,7 +178,11 @@ function matchesLabels(labels: Readonly<Record<string, string>>, needle: string)
   return false;
 }
 
-function insertSorted(page: Readonly<TokenSummary>[], record: Readonly<TokenSummary>, compare: (a: Readonly<TokenSummary>, b: Readonly<TokenSummary>) => number) {
+function insertSorted(
+  page: Readonly<TokenSummary>[],
+  record: Readonly<TokenSummary>,
+  compare: (a: Readonly<TokenSummary>, b: Readonly<TokenSummary>) => number,
+) {
   let lo = 0;
   let hi = page.length;
   while (lo < hi) {

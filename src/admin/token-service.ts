@@ -4,18 +4,32 @@ import type { Directory, Invalidation, Leases, TokenRecords } from '../store/tok
 
 /** The store roles token lifecycle uses: the tokens, the directory (grants), name claims. */
 export type TokenServiceStore = TokenRecords & Directory & Leases;
-import { effectiveLimits, hasLimits, limitBeyond, type Limits } from '../limits/limits.js';
-import { ALL_REPOSITORIES, budgetIdOf, DEFAULT_ORGANIZATION, iso, isLent, nameScopeOf, organizationOf, organizationScope, scopedOrganization, statusAt, type HistoryEntry, type TokenRecord } from '../tokens/record.js';
-import { describeScope, holderOf } from './token-names.js';
+
+import { effectiveLimits, hasLimits, type Limits, limitBeyond } from '../limits/limits.js';
+import {
+  ALL_REPOSITORIES,
+  budgetIdOf,
+  DEFAULT_ORGANIZATION,
+  type HistoryEntry,
+  isLent,
+  iso,
+  nameScopeOf,
+  organizationOf,
+  organizationScope,
+  scopedOrganization,
+  statusAt,
+  type TokenRecord,
+} from '../tokens/record.js';
 import { generateSecret, hashesEqual, hashSecret, idFromHash, parseSecret, secretPrefix } from '../tokens/secret.js';
 import type { Caller } from './caller.js';
 import { connectInfo } from './connect-uri.js';
-import type { Invalidator } from './invalidator.js';
-import { viewOfToken } from './views.js';
-import { isLentCaller, limitsCeiling, makesLent, mayActAs, reaches, rightsBeyond, rollsItself, withinLine, type Subject, type TokenAction } from './policy.js';
 import { AdminError, conflict, forbidden, invalidRequest, notFound, PROBLEM } from './errors.js';
+import type { Invalidator } from './invalidator.js';
+import { isLentCaller, limitsCeiling, makesLent, mayActAs, reaches, rightsBeyond, rollsItself, type Subject, type TokenAction, withinLine } from './policy.js';
 import type { CreateTokenBody, EditTokenBody, TokenView } from './schemas.js';
+import { describeScope, holderOf } from './token-names.js';
 import { queryTokens, type TokenQuery } from './token-query.js';
+import { viewOfToken } from './views.js';
 
 export interface CreatedToken {
   token: TokenView;
@@ -135,7 +149,11 @@ export class TokenService {
   }
 
   /** Refuses limits beyond the ceiling policy.ts sets for this caller and token, naming the limit. */
-  private async checkLimits(caller: Caller, limits: Limits | null | undefined, token: { lent: boolean; repository: string; maker: TokenRecord | undefined }): Promise<void> {
+  private async checkLimits(
+    caller: Caller,
+    limits: Limits | null | undefined,
+    token: { lent: boolean; repository: string; maker: TokenRecord | undefined },
+  ): Promise<void> {
     // None of its own: its repository's defaults apply, and a lent token spends its maker's budget too.
     if (!hasLimits(limits)) return;
     const ceiling = limitsCeiling(caller, {
@@ -146,7 +164,10 @@ export class TokenService {
     if (ceiling === undefined) return;
     const beyond = limitBeyond(limits, ceiling.bound, ceiling.mustSet);
     if (beyond === undefined) return;
-    const whose = ceiling.of === 'maker' ? `its maker's limit (${beyond.bound})` : `the default of repository ${token.repository} (${beyond.bound}); only an admin of * sets more`;
+    const whose =
+      ceiling.of === 'maker'
+        ? `its maker's limit (${beyond.bound})`
+        : `the default of repository ${token.repository} (${beyond.bound}); only an admin of * sets more`;
     throw forbidden(`limits.${beyond.name}: must be ${ceiling.mustSet ? 'set, and ' : ''}no more than ${whose}`);
   }
 
@@ -184,12 +205,7 @@ export class TokenService {
   }
 
   /** Makes a token without a caller's scope check: for `tollgate init-admin` and the demo. */
-  async createUnchecked(
-    actor: string,
-    body: CreateTokenBody,
-    host = 'localhost',
-    made: Made = { parentId: null },
-  ): Promise<CreatedToken> {
+  async createUnchecked(actor: string, body: CreateTokenBody, host = 'localhost', made: Made = { parentId: null }): Promise<CreatedToken> {
     const now = this.clock.now();
     const belonging = await this.belongingOf(body.repository);
     if (body.kind === 'personal' && !(await this.store.getUser(body.user!))) {
@@ -198,7 +214,9 @@ export class TokenService {
     const expiresAt = made.expiresAt !== undefined ? made.expiresAt : expiryFrom(body, now);
     const subject = { kind: body.kind, repository: body.repository, user: body.kind === 'personal' ? body.user! : null };
     // A roll's new token takes the name of the token it replaces, which keeps it through the overlap.
-    return this.withName(subject, body.name, made.rolledFrom === undefined ? [] : [made.rolledFrom], () => this.insert(actor, body, host, made, expiresAt, belonging));
+    return this.withName(subject, body.name, made.rolledFrom === undefined ? [] : [made.rolledFrom], () =>
+      this.insert(actor, body, host, made, expiresAt, belonging),
+    );
   }
 
   /** The organization a new token on `scope` belongs to; 400 naming `repository` when the repository or organization does not exist. */
@@ -206,7 +224,8 @@ export class TokenService {
     if (scope === ALL_REPOSITORIES) return {};
     const organization = scopedOrganization(scope);
     if (organization !== undefined) {
-      if (!(await this.store.getOrganization(organization))) throw invalidRequest([{ field: 'repository', message: `no organization named ${organization}; create it first` }]);
+      if (!(await this.store.getOrganization(organization)))
+        throw invalidRequest([{ field: 'repository', message: `no organization named ${organization}; create it first` }]);
       return organization === DEFAULT_ORGANIZATION ? {} : { organization };
     }
     const repository = await this.store.getRepository(scope);
@@ -222,7 +241,9 @@ export class TokenService {
   private async withName<T>(subject: Subject, name: string, except: readonly string[], work: () => Promise<T>): Promise<T> {
     const scope = nameScopeOf(subject);
     const taken = (by?: string) =>
-      conflict(`name: ${describeScope(scope)} already has a token named ${JSON.stringify(name)}${by ? ` (${by})` : ' (being made right now)'}; names are unique per ${subject.kind === 'personal' ? 'user' : 'repository'}`);
+      conflict(
+        `name: ${describeScope(scope)} already has a token named ${JSON.stringify(name)}${by ? ` (${by})` : ' (being made right now)'}; names are unique per ${subject.kind === 'personal' ? 'user' : 'repository'}`,
+      );
     const key = `${scope}\n${name}`;
     if (this.claims.has(key)) throw taken();
     this.claims.add(key);
@@ -373,7 +394,8 @@ export class TokenService {
   async edit(caller: Caller, id: string, body: EditTokenBody): Promise<TokenView> {
     const current = await this.reachable(caller, 'edit', id);
     // A rename is checked against the names of its scope (a rolled token keeps the one it has).
-    if (body.name !== undefined && body.name !== current.name) return this.withName(current, body.name, [id], () => this.editChecked(caller, id, body, current));
+    if (body.name !== undefined && body.name !== current.name)
+      return this.withName(current, body.name, [id], () => this.editChecked(caller, id, body, current));
     return this.editChecked(caller, id, body, current);
   }
 
@@ -381,7 +403,8 @@ export class TokenService {
     const parent = isLent(current) ? await this.parentOf(id) : undefined;
     // Whether what hands access out for longer, wider or with other limits may be done here.
     const inLine = await this.isWithinLine(caller, 'edit', current);
-    const outOfLine = (field: string) => forbidden(`${field}: a lent token may change this only on tokens of its own line (itself and the tokens it lent); token ${id} is not`);
+    const outOfLine = (field: string) =>
+      forbidden(`${field}: a lent token may change this only on tokens of its own line (itself and the tokens it lent); token ${id} is not`);
     if (body.limits !== undefined) {
       if (!inLine) throw outOfLine('limits');
       await this.checkLimits(caller, body.limits, { lent: isLent(current), repository: current.repository, maker: parent });
@@ -467,7 +490,9 @@ export class TokenService {
   private async limitSharers(actor: string, edited: TokenRecord): Promise<void> {
     const budget = budgetIdOf(edited);
     const now = this.clock.now();
-    const sharers = [...(await this.store.listTokens())].filter((r) => r.id !== edited.id && budgetIdOf(r) === budget && statusAt(r, now) === 'active').map((r) => r.id);
+    const sharers = [...(await this.store.listTokens())]
+      .filter((r) => r.id !== edited.id && budgetIdOf(r) === budget && statusAt(r, now) === 'active')
+      .map((r) => r.id);
     const changed: string[] = [];
     for (const id of sharers) {
       const written = await this.applyUnchecked(id, (record, at) => {
@@ -649,7 +674,10 @@ export class TokenService {
       const written = await this.applyUnchecked(child, (record, now) => {
         if (record.expiresAt !== null && record.expiresAt <= expiresAt) return null;
         const changes = { expiresAt: { from: iso(record.expiresAt), to: iso(expiresAt) } };
-        return { next: { ...record, expiresAt, updatedAt: now }, entry: { at: now, actor, action: 'edited', changes, reason: `a maker's expiry came sooner (${id})` } };
+        return {
+          next: { ...record, expiresAt, updatedAt: now },
+          entry: { at: now, actor, action: 'edited', changes, reason: `a maker's expiry came sooner (${id})` },
+        };
       });
       if (written) clamped.push(child);
     }
@@ -728,7 +756,12 @@ export class TokenService {
       await this.revokeUnchecked(caller.actor, [next]);
       // Gone, not merely revoked: it would otherwise hold the name beside the token that stays.
       const orphan = await this.store.getToken(next);
-      if (orphan) await this.store.deleteToken(next, { at: this.clock.now(), actor: caller.actor, action: 'deleted', changes: {}, reason: `the roll of token ${id} did not complete` }, orphan.version);
+      if (orphan)
+        await this.store.deleteToken(
+          next,
+          { at: this.clock.now(), actor: caller.actor, action: 'deleted', changes: {}, reason: `the roll of token ${id} did not complete` },
+          orphan.version,
+        );
       throw err;
     }
     await this.invalidate({ at: ended.updatedAt, type: 'tokens', ids: [id] });

@@ -36,7 +36,6 @@ const matches = (filter: UsageFilter, used: UsedToken, organizations: Organizati
   return organization === filter.organization;
 };
 
-
 export interface TopToken extends Omit<UsageItem, 'at'> {
   id: string;
   /** Null when the token has been deleted since (its usage is kept until the retention drops it). */
@@ -64,7 +63,9 @@ export class UsageService {
   async top(caller: Caller, filter: UsageFilter, window: UsageWindow, limit: number, by: UsageOrder): Promise<TopToken[]> {
     const { store } = this.parts;
     const organizations: OrganizationOf =
-      filter.organization === undefined ? new Map() : new Map((await store.listRepositories()).map((repository) => [repository.name, organizationOf(repository)]));
+      filter.organization === undefined
+        ? new Map()
+        : new Map((await store.listRepositories()).map((repository) => [repository.name, organizationOf(repository)]));
     const candidates = (await store.usedTokens(window.from, window.to)).filter((used) => matches(filter, used, organizations));
     const records = await store.getTokens(candidates.map((used) => used.tokenId));
     const visible = candidates

@@ -1,4 +1,17 @@
-import { combineGrants, iso, isLent, organizationOf, shownStatusAt, tokenOrganization, type OrganizationRecord, type HistoryEntry, type RepositoryRecord, type TeamRecord, type TokenRecord, type UserRecord } from '../tokens/record.js';
+import {
+  combineGrants,
+  type HistoryEntry,
+  isLent,
+  iso,
+  type OrganizationRecord,
+  organizationOf,
+  type RepositoryRecord,
+  shownStatusAt,
+  type TeamRecord,
+  type TokenRecord,
+  tokenOrganization,
+  type UserRecord,
+} from '../tokens/record.js';
 import type { OrganizationView, RepositoryView, TeamView, TokenView, UserView } from './schemas.js';
 
 // Records as the API shows them, typed by the schemas that describe them in the OpenAPI document.

@@ -3,7 +3,7 @@ import { hashSecret, looksLikeSecret, parseSecret } from '../tokens/secret.js';
 import type { Identity } from './authorize.js';
 import { BearerFault, readBearer } from './bearer.js';
 import type { DenyReason } from './decision.js';
-import { UNAVAILABLE, UNKNOWN, type LookupObserver, type Resolution, type TokenCache } from './token-cache.js';
+import { type LookupObserver, type Resolution, type TokenCache, UNAVAILABLE, UNKNOWN } from './token-cache.js';
 
 export type Authentication = Identity | DenyReason;
 

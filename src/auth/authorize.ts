@@ -1,5 +1,5 @@
-import { ALL_REPOSITORIES, isExpired, organizationScope, rightsIn, scopedOrganization, type Grants, type Right, type TokenRecord } from '../tokens/record.js';
-import { deny, type Decision } from './decision.js';
+import { ALL_REPOSITORIES, type Grants, isExpired, organizationScope, type Right, rightsIn, scopedOrganization, type TokenRecord } from '../tokens/record.js';
+import { type Decision, deny } from './decision.js';
 
 /** One maker up a lent token's line: what the limiter needs to spend from its budgets too. */
 export type LineMaker = Pick<TokenRecord, 'id' | 'budgetId' | 'limits' | 'repository'>;

@@ -1,24 +1,24 @@
-import type { Clock } from '../clock.js';
-import type { CredentialLabel } from '../auth/verdict.js';
 import type { PeerCertificate } from 'node:tls';
-import type { Right } from '../tokens/record.js';
-import { authenticateBearer, type Authentication } from './authenticate.js';
-import { authorize, type Identity } from './authorize.js';
-import { allowListOf, clientAddress, type AddressList } from './address-bounds.js';
-import { refusal, type ForwardIdentity, type Verdict } from './verdict.js';
-import type { LastUsedRecorder, UseSource } from './last-used.js';
-import { checkTarget } from './paths.js';
-import { hasUnderscoreTwin, repositoryFromHeader, rightFor, type RouteMatch, type RouteTable } from './routes.js';
-import { BearerFault } from './bearer.js';
+import type { CredentialLabel } from '../auth/verdict.js';
+import type { Clock } from '../clock.js';
 import { looksLikeJwt } from '../identity/jwt-shape.js';
-import { findToken, HEADER_ONLY, removeProtocolToken, withoutQueryToken, type TokenSource } from './token-sources.js';
-import type { TokenCache } from './token-cache.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { LimitRefusal, TokenBudget } from '../limits/token-budget.js';
+import type { Right } from '../tokens/record.js';
 import type { ExchangeTrace } from '../tracing/tracing.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
+import { type AddressList, allowListOf, clientAddress } from './address-bounds.js';
+import { type Authentication, authenticateBearer } from './authenticate.js';
+import { authorize, type Identity } from './authorize.js';
+import { BearerFault } from './bearer.js';
 import type { DenyReason } from './decision.js';
+import type { LastUsedRecorder, UseSource } from './last-used.js';
+import { checkTarget } from './paths.js';
+import { hasUnderscoreTwin, type RouteMatch, type RouteTable, repositoryFromHeader, rightFor } from './routes.js';
+import type { TokenCache } from './token-cache.js';
+import { findToken, HEADER_ONLY, removeProtocolToken, type TokenSource, withoutQueryToken } from './token-sources.js';
 import type { RightLabel } from './verdict.js';
+import { type ForwardIdentity, refusal, type Verdict } from './verdict.js';
 
 /** Longest request target accepted (RFC 9112 §3 recommends supporting at least 8000 octets). */
 export const MAX_TARGET_LENGTH = 8192;
@@ -262,8 +262,17 @@ export class DecisionStep {
     return this.limited(request, right, path, forwarded, identity, admitted, budget);
   }
 
-  private limited(request: Judged, right: Right, path: string, forwarded: ForwardIdentity, token: Identity, admitted: TokenBudget | LimitRefusal, budget: TokenBudget): Verdict {
-    if (typeof admitted === 'string') return this.refuse(token, admitted, right, this.options.limits!.refusalHeadersOf(budget, admitted, this.options.clock.now()));
+  private limited(
+    request: Judged,
+    right: Right,
+    path: string,
+    forwarded: ForwardIdentity,
+    token: Identity,
+    admitted: TokenBudget | LimitRefusal,
+    budget: TokenBudget,
+  ): Verdict {
+    if (typeof admitted === 'string')
+      return this.refuse(token, admitted, right, this.options.limits!.refusalHeadersOf(budget, admitted, this.options.clock.now()));
     // The caller left while the lease was on its way: its slot goes back at once.
     if (request.isDone) {
       admitted.streamEnded();

@@ -111,12 +111,14 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
   },
   bad_target: {
     ...PROBLEMS.bad_target,
-    detail: 'The target must be origin-form (RFC 9112 §3.2.1): no raw #, no character outside RFC 3986, no dot segments, encoded slashes or backslashes, or NUL.',
+    detail:
+      'The target must be origin-form (RFC 9112 §3.2.1): no raw #, no character outside RFC 3986, no dot segments, encoded slashes or backslashes, or NUL.',
     outcome: 'not_found',
   },
   ambiguous_path: {
     ...PROBLEMS.ambiguous_path,
-    detail: "A path segment spells a route's literal segment another way (case, percent-encoding, a ; parameter, an empty segment); send it as the route writes it.",
+    detail:
+      "A path segment spells a route's literal segment another way (case, percent-encoding, a ; parameter, an empty segment); send it as the route writes it.",
     outcome: 'not_found',
   },
   uri_too_long: {
@@ -146,7 +148,7 @@ export const DENIALS: Readonly<Record<DenyReason, Denial>> = {
   },
   address_not_allowed: {
     ...PROBLEMS.address_not_allowed,
-    detail: "The token may be used only from the addresses its allowFrom lists; this request came from another.",
+    detail: 'The token may be used only from the addresses its allowFrom lists; this request came from another.',
     outcome: 'forbidden',
   },
   insufficient_scope: {
@@ -187,9 +189,9 @@ export type Decision =
   | { readonly allowed: true; readonly repository: string; readonly right: Right }
   | { readonly allowed: false; readonly reason: DenyReason };
 
-const denials = Object.fromEntries(
-  Object.keys(DENIALS).map((reason) => [reason, Object.freeze({ allowed: false, reason })]),
-) as unknown as Readonly<Record<DenyReason, Decision>>;
+const denials = Object.fromEntries(Object.keys(DENIALS).map((reason) => [reason, Object.freeze({ allowed: false, reason })])) as unknown as Readonly<
+  Record<DenyReason, Decision>
+>;
 
 /** The shared, frozen refusal for a reason (refusing allocates nothing). */
 export function deny(reason: DenyReason): Decision {

@@ -171,7 +171,20 @@ function isDotsAfterCutAndTrim(text: string): boolean {
 
 /** Controls and spaces as Java's `trim` sees them, plus what JavaScript's and Python's see. */
 function isBlank(c: number): boolean {
-  return c <= 0x20 || c === 0x7f || c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+  return (
+    c <= 0x20 ||
+    c === 0x7f ||
+    c === 0x85 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 
 function countDelimiters(text: string): number {

@@ -134,7 +134,7 @@ export class RouteTable {
           if (i !== end) return true;
         } else {
           const literals = this.literals[position];
-          if (!isPlain || (literals !== undefined && (literals.isAnyFolded || path.charCodeAt(i - 1) === 46 /* . */))) {
+          if (!isPlain || (literals !== undefined && (literals.isAnyFolded || path.charCodeAt(i - 1) === 46)) /* . */) {
             const written = path.slice(start, i);
             const canonical = canonicalSegment(written);
             // `;v=1` or `%20` is an empty segment to servers that strip parameters or trim: merged.
@@ -251,5 +251,8 @@ export function canonicalSegment(segment: string): string {
   const cut = text.indexOf(';');
   if (cut !== -1) text = text.slice(0, cut);
   text = text.trim().replace(/\.+$/, '');
-  return text.toUpperCase().toLowerCase().replace(/\u0307/g, '');
+  return text
+    .toUpperCase()
+    .toLowerCase()
+    .replace(/\u0307/g, '');
 }

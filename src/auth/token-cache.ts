@@ -4,10 +4,11 @@ import type { Directory, Invalidation, InvalidationListener, TokenRecords } from
 
 /** What the cache reads on a miss: the token, its user's and teams' grants, and the repositories an `@org` grant covers. */
 export type CacheStore = Pick<TokenRecords, 'getToken'> & Pick<Directory, 'getUser' | 'getTeam' | 'teamsOf' | 'listRepositories'>;
+
+import { ALL_REPOSITORIES, combineGrants, type Grants, isLent, RIGHTS, type TeamRecord, type TokenRecord } from '../tokens/record.js';
 import { hashesEqual, idFromHash } from '../tokens/secret.js';
 import type { Identity, LineMaker, WorkloadFacts } from './authorize.js';
 import { reachesInto, withOrganizations } from './organization-reach.js';
-import { ALL_REPOSITORIES, combineGrants, isLent, RIGHTS, type Grants, type TeamRecord, type TokenRecord } from '../tokens/record.js';
 
 /** What one lookup reports: where the answer came from and how long it took. */
 export interface LookupObserver {
@@ -270,7 +271,11 @@ async function standingOf(store: CacheStore, user: string, extraTeams: readonly 
   // A deleted user holds nothing, whatever teams still name them.
   if (record === undefined) return { grants: {}, isDisabled: false, exists: false };
   const named = new Set(teams.map((team) => team.name));
-  return { grants: combineGrants(record.grants, [...teams, ...extra.filter((team) => !named.has(team.name))]), isDisabled: record.disabled === true, exists: true };
+  return {
+    grants: combineGrants(record.grants, [...teams, ...extra.filter((team) => !named.has(team.name))]),
+    isDisabled: record.disabled === true,
+    exists: true,
+  };
 }
 
 /** Teams a credential's claim names, those that exist (an unknown name grants nothing). */

@@ -130,7 +130,8 @@ function protocolToken(rawHeaders: readonly string[]): Found | undefined {
   return found;
 }
 
-const isProtocolToken = (name: string): boolean => name.length >= PROTOCOL_PREFIX.length && name.slice(0, PROTOCOL_PREFIX.length).toLowerCase() === PROTOCOL_PREFIX;
+const isProtocolToken = (name: string): boolean =>
+  name.length >= PROTOCOL_PREFIX.length && name.slice(0, PROTOCOL_PREFIX.length).toLowerCase() === PROTOCOL_PREFIX;
 
 /**
  * The target without its `access_token` parameter (the upstream never sees the token). Called
@@ -155,8 +156,7 @@ export function withoutQueryToken(path: string): string {
 export function removeProtocolToken(rawHeaders: string[]): void {
   for (let i = 0; i < rawHeaders.length; i += 2) {
     if (rawHeaders[i]!.length !== SUBPROTOCOL_FIELD.length || rawHeaders[i]!.toLowerCase() !== SUBPROTOCOL_FIELD) continue;
-    const rest = rawHeaders[i + 1]!
-      .split(',')
+    const rest = rawHeaders[i + 1]!.split(',')
       .map((item) => item.trim())
       .filter((item) => item !== '' && !isProtocolToken(item));
     if (rest.length > 0) {

@@ -38,7 +38,10 @@ export class AdminClient {
     try {
       res = await request(`${this.baseUrl}${path}`, {
         method,
-        headers: { ...(this.secret === undefined ? {} : { authorization: `Bearer ${this.secret}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          ...(this.secret === undefined ? {} : { authorization: `Bearer ${this.secret}` }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {

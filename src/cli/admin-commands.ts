@@ -1,12 +1,12 @@
 import { AdminClient } from './admin-client.js';
-import { parseArgs, UsageError, type ParsedArgs } from './args.js';
+import { type ParsedArgs, parseArgs, UsageError } from './args.js';
 import { COMMON_OPTIONS, type Command } from './command.js';
 import { NEEDS_YES, type Prompter } from './confirm.js';
-import { CliFailure } from './failure.js';
 import { REPO_COMMANDS, TEAM_COMMANDS, USER_COMMANDS } from './directory-commands.js';
-import { ORG_COMMANDS } from './organization-commands.js';
+import { CliFailure } from './failure.js';
 import { optionsHelp } from './options.js';
-import { outputFrom, type Output } from './output.js';
+import { ORG_COMMANDS } from './organization-commands.js';
+import { type Output, outputFrom } from './output.js';
 import { didYouMean } from './suggest.js';
 import { textWidth, wrapText } from './text-wrap.js';
 import { CliFailureMarker, TOKEN_COMMANDS } from './token-commands.js';
@@ -36,7 +36,10 @@ const FOOTER =
 /** The full help of one command: usage, what it does, every option with its allowed values, examples. */
 export function commandHelp(command: Command): string {
   const names = [...command.options, ...COMMON_OPTIONS.filter((n) => n !== 'help' && (n !== 'json' || command.outputs.includes('json'))), 'help'];
-  const options = optionsHelp(names).replace(/(--output FORMAT\s+how to print the answer: )[^\n]*/, `$1${command.outputs.join(', ')} (default ${command.outputs[0]})`);
+  const options = optionsHelp(names).replace(
+    /(--output FORMAT\s+how to print the answer: )[^\n]*/,
+    `$1${command.outputs.join(', ')} (default ${command.outputs[0]})`,
+  );
   return (
     `Usage: tollgate ${command.usage} [options]\n\n${command.summary}\n\nOptions:\n${options}\n\n` +
     `Example${command.examples.length > 1 ? 's' : ''}:\n${command.examples.map((e) => `  ${e}`).join('\n')}\n\n${FOOTER}`
@@ -59,7 +62,9 @@ export function adminHelp(group: string, action?: string): string {
   if (!commands) return '';
   const command = action !== undefined && Object.hasOwn(commands, action) ? commands[action] : undefined;
   if (command) return commandHelp(command);
-  const list = Object.values(commands).map((c) => `  tollgate ${c.usage}\n      ${c.summary}`).join('\n');
+  const list = Object.values(commands)
+    .map((c) => `  tollgate ${c.usage}\n      ${c.summary}`)
+    .join('\n');
   return `Usage: tollgate ${group} <command> [options]\n\n${list}\n\nEvery command takes -o FORMAT (or --json) and --help; tollgate ${group} <command> --help lists its options.\n${FOOTER}`;
 }
 
@@ -80,7 +85,13 @@ export async function runAdminCommand(group: string, argv: string[], env: NodeJS
 }
 
 /** Parses, checks and runs one command; a usage mistake is reported with the command's help. */
-export async function runCommand(command: Command, argv: string[], env: NodeJS.ProcessEnv, out: Stdout, prompter: Prompter = { stdin: process.stdin, stderr: process.stderr }): Promise<number> {
+export async function runCommand(
+  command: Command,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: Stdout,
+  prompter: Prompter = { stdin: process.stdin, stderr: process.stderr },
+): Promise<number> {
   const help = commandPath(command);
   if (argv.includes('--help') || argv.includes('-h')) {
     out.write(wrapText(commandHelp(command), textWidth({ out, env })));

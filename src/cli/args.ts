@@ -13,7 +13,10 @@ import { didYouMean } from './suggest.js';
  */
 export class UsageError extends Error {
   readonly code = 'TG_USAGE';
-  constructor(message: string, readonly helpFor?: string) {
+  constructor(
+    message: string,
+    readonly helpFor?: string,
+  ) {
     super(message);
     this.name = 'UsageError';
   }
@@ -51,7 +54,11 @@ export function parseArgs(argv: readonly string[], names: readonly string[]): Pa
   const config: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
   for (const name of names) {
     const def = definition(name);
-    config[name] = { type: def.kind === 'flag' ? 'boolean' : 'string', ...(def.kind === 'list' ? { multiple: true } : {}), ...(def.short ? { short: def.short } : {}) };
+    config[name] = {
+      type: def.kind === 'flag' ? 'boolean' : 'string',
+      ...(def.kind === 'list' ? { multiple: true } : {}),
+      ...(def.short ? { short: def.short } : {}),
+    };
   }
   let parsed: ReturnType<typeof parseWithNode>;
   try {
@@ -89,7 +96,14 @@ export function checkValue(def: OptionDef, value: string): string | undefined {
 function nodeMessage(err: Error & { code?: string }, names: readonly string[]): string {
   const option = /'(-[^' ]+)/.exec(err.message)?.[1];
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
-    return `unknown option ${option}${option.startsWith('--') ? didYouMean(option, names.map((n) => `--${n}`)) : ''}`;
+    return `unknown option ${option}${
+      option.startsWith('--')
+        ? didYouMean(
+            option,
+            names.map((n) => `--${n}`),
+          )
+        : ''
+    }`;
   }
   if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
     if (err.message.includes('does not take an argument')) return `${option} takes no value`;

@@ -1,5 +1,5 @@
 import type { AdminClient } from './admin-client.js';
-import { UsageError, type ParsedArgs } from './args.js';
+import { type ParsedArgs, UsageError } from './args.js';
 import type { Prompter } from './confirm.js';
 import { cliDateTime, cliDuration, type OutputFormat } from './options.js';
 import type { Output } from './output.js';

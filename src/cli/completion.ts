@@ -16,7 +16,9 @@ interface Tables {
 
 /** What completion knows, from the same tables the parser and --help read. */
 function tables(): Tables {
-  const words = new Map<string, string[]>([['', [...Object.keys(LOCAL_COMMANDS), ...Object.keys(SINGLE_COMMANDS), ...Object.keys(COMMANDS), 'events', '--help', '--version']]]);
+  const words = new Map<string, string[]>([
+    ['', [...Object.keys(LOCAL_COMMANDS), ...Object.keys(SINGLE_COMMANDS), ...Object.keys(COMMANDS), 'events', '--help', '--version']],
+  ]);
   const options = new Map<string, string[]>();
   const flags = (names: readonly string[]) => names.flatMap((n) => [`--${n}`, ...(OPTIONS.get(n)?.short ? [`-${OPTIONS.get(n)!.short}`] : [])]);
   for (const [name, command] of Object.entries(LOCAL_COMMANDS)) options.set(name, flags([...command.options, 'help']));

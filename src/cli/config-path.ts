@@ -1,4 +1,4 @@
-import { loadConfig, type LoadOptions } from '../config/load.js';
+import { type LoadOptions, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 
 export const DEFAULT_CONFIG_PATH = 'config/tollgate.yaml';

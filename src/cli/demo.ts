@@ -1,15 +1,15 @@
 import type { AddressInfo } from 'node:net';
+import { startTollgate } from '../app.js';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../log/logger.js';
 import { createStore } from '../store/create-store.js';
-import { ALL_REPOSITORIES, RIGHTS } from '../tokens/record.js';
-import { createDemoUpstream } from './demo-upstream.js';
 import type { TokenRecords } from '../store/token-store.js';
+import { ALL_REPOSITORIES, RIGHTS } from '../tokens/record.js';
 import { AdminClient } from './admin-client.js';
+import { createDemoUpstream } from './demo-upstream.js';
 import { CliFailure } from './failure.js';
 import { startOrRelease, waitForSignal } from './serve.js';
-import { startTollgate } from '../app.js';
 
 const DEMO_REPOSITORY = 'sensors';
 const ADMIN_NAME = 'demo admin';
@@ -40,7 +40,9 @@ export async function demo(base: Config, env: NodeJS.ProcessEnv, out: NodeJS.Wri
     upstream.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
-          ? new CliFailure(`port ${upstreamPortWanted} (the demo upstream) is in use; move it with --upstream-port, e.g. npm start -- --upstream-port 18000 (0 picks a free port)`)
+          ? new CliFailure(
+              `port ${upstreamPortWanted} (the demo upstream) is in use; move it with --upstream-port, e.g. npm start -- --upstream-port 18000 (0 picks a free port)`,
+            )
           : err,
       ),
     );

@@ -1,13 +1,13 @@
-import { describeLimits, limitsFromArgs } from './limits-options.js';
 import type { RepositoryView, TeamView, UserView } from '../admin/schemas.js';
 import { UsageError } from './args.js';
-import { enc, grantsFrom, NO_NAMES, type Command } from './command.js';
+import { type Command, enc, grantsFrom, NO_NAMES } from './command.js';
 import { confirm } from './confirm.js';
+import { describeLimits, limitsFromArgs } from './limits-options.js';
+import { orgQuery } from './organization-commands.js';
 import { emit, type Output } from './output.js';
 import { relativeTime, renderTable } from './table.js';
-import { showHistory } from './token-commands.js';
 import { visible } from './terminal-text.js';
-import { orgQuery } from './organization-commands.js';
+import { showHistory } from './token-commands.js';
 
 const NAMED: Command['outputs'] = ['table', 'json', 'yaml', 'name'];
 
@@ -26,12 +26,23 @@ function showUsers(o: Output, users: UserView[], raw: unknown, withTeams = false
       withTeams
         ? renderTable(
             ['name', 'grants', 'teams', 'effective grants', 'created', 'updated'],
-            users.map((u) => [u.name, grantsText(u.grants), (u.teams ?? []).join(',') || '-', grantsText(u.effectiveGrants ?? {}), relativeTime(u.createdAt, now), relativeTime(u.updatedAt, now)]),
+            users.map((u) => [
+              u.name,
+              grantsText(u.grants),
+              (u.teams ?? []).join(',') || '-',
+              grantsText(u.effectiveGrants ?? {}),
+              relativeTime(u.createdAt, now),
+              relativeTime(u.updatedAt, now),
+            ]),
             { width: o.width },
           )
-        : renderTable(['name', 'grants', 'created', 'updated'], users.map((u) => [u.name, grantsText(u.grants), relativeTime(u.createdAt, now), relativeTime(u.updatedAt, now)]), {
-            width: o.width,
-          }),
+        : renderTable(
+            ['name', 'grants', 'created', 'updated'],
+            users.map((u) => [u.name, grantsText(u.grants), relativeTime(u.createdAt, now), relativeTime(u.updatedAt, now)]),
+            {
+              width: o.width,
+            },
+          ),
     () => users.map((u) => u.name),
   );
 }
@@ -51,7 +62,14 @@ function showTeams(o: Output, teams: TeamView[], raw: unknown): void {
     () =>
       renderTable(
         ['name', ...(org ? ['organization'] : []), 'members', 'grants', 'created', 'updated'],
-        teams.map((t) => [t.name, ...(org ? [t.organization] : []), t.members.join(',') || '-', grantsText(t.grants), relativeTime(t.createdAt, now), relativeTime(t.updatedAt, now)]),
+        teams.map((t) => [
+          t.name,
+          ...(org ? [t.organization] : []),
+          t.members.join(',') || '-',
+          grantsText(t.grants),
+          relativeTime(t.createdAt, now),
+          relativeTime(t.updatedAt, now),
+        ]),
         { width: o.width },
       ),
     () => teams.map((t) => t.name),
@@ -64,8 +82,19 @@ function showRepositories(o: Output, repos: RepositoryView[], raw: unknown): voi
   const hasLimits = repos.some((r) => r.limits);
   const org = showsOrganization(repos);
   const header = ['name', ...(org ? ['organization'] : []), 'created', 'by', ...(hasLimits ? ['default limits'] : [])];
-  const rows = repos.map((r) => [r.name, ...(org ? [r.organization] : []), relativeTime(r.createdAt, now), r.createdBy, ...(hasLimits ? [describeLimits(r.limits)] : [])]);
-  emit(o, raw, () => renderTable(header, rows, { width: o.width }), () => repos.map((r) => r.name));
+  const rows = repos.map((r) => [
+    r.name,
+    ...(org ? [r.organization] : []),
+    relativeTime(r.createdAt, now),
+    r.createdBy,
+    ...(hasLimits ? [describeLimits(r.limits)] : []),
+  ]);
+  emit(
+    o,
+    raw,
+    () => renderTable(header, rows, { width: o.width }),
+    () => repos.map((r) => r.name),
+  );
 }
 
 /** `GROUP list`: the collection. */
@@ -131,12 +160,17 @@ export const USER_COMMANDS: Record<string, Command> = {
     },
   },
   list: listCommand<UserView>('user', 'list users and their grants', '/v1/users', showUsers),
-  show: showCommand<UserView>('user', "one user: own grants, teams, and effective grants (own ∪ the teams', what personal tokens meet)", 'alice', '/v1/users', (o, item) =>
-    showUsers(o, [item], item, true),
+  show: showCommand<UserView>(
+    'user',
+    "one user: own grants, teams, and effective grants (own ∪ the teams', what personal tokens meet)",
+    'alice',
+    '/v1/users',
+    (o, item) => showUsers(o, [item], item, true),
   ),
   edit: {
     usage: 'user edit NAME (--grant REPOSITORY=RIGHT[,RIGHT]… | --no-grants) [--disabled true|false]',
-    summary: "replace a user's grants with those given (--grant, repeatable), or remove them all (--no-grants), and/or disable or enable the user (--disabled); applies to their personal tokens and workload identities at once",
+    summary:
+      "replace a user's grants with those given (--grant, repeatable), or remove them all (--no-grants), and/or disable or enable the user (--disabled); applies to their personal tokens and workload identities at once",
     options: ['grant', 'no-grants', 'disabled'],
     outputs: NAMED,
     positional: 1,
@@ -145,7 +179,8 @@ export const USER_COMMANDS: Record<string, Command> = {
       const disabled = args.values.get('disabled');
       const hasGrants = args.lists.has('grant') || args.flags.has('no-grants');
       // No --grant used to send {} and wipe every grant without a word.
-      if (!hasGrants && disabled === undefined) throw new UsageError('give the new grants (--grant, repeatable), or --no-grants to remove them all, or --disabled true|false');
+      if (!hasGrants && disabled === undefined)
+        throw new UsageError('give the new grants (--grant, repeatable), or --no-grants to remove them all, or --disabled true|false');
       if (args.lists.has('grant') && args.flags.has('no-grants')) throw new UsageError('give --grant or --no-grants, not both');
       const body = { ...(hasGrants ? { grants: grantsFrom(args) } : {}), ...(disabled === undefined ? {} : { disabled: disabled === 'true' }) };
       const user = await client.call<UserView>('PATCH', `/v1/users/${enc(args.positional[0]!)}`, body);
@@ -162,10 +197,18 @@ export const TEAM_COMMANDS: Record<string, Command> = {
     options: ['member', 'grant', 'org'],
     outputs: NAMED,
     positional: 1,
-    examples: ['tollgate team create platform --member alice --member bob --grant sensors=query,stream', 'tollgate team create acme-ops --org acme --grant @acme=query'],
+    examples: [
+      'tollgate team create platform --member alice --member bob --grant sensors=query,stream',
+      'tollgate team create acme-ops --org acme --grant @acme=query',
+    ],
     async run({ args, client, o }) {
       const org = args.values.get('org');
-      const team = await client.call<TeamView>('POST', '/v1/teams', { name: args.positional[0], members: args.lists.get('member') ?? [], grants: grantsFrom(args), ...(org === undefined ? {} : { organization: org }) });
+      const team = await client.call<TeamView>('POST', '/v1/teams', {
+        name: args.positional[0],
+        members: args.lists.get('member') ?? [],
+        grants: grantsFrom(args),
+        ...(org === undefined ? {} : { organization: org }),
+      });
       showTeams(o, [team], team);
     },
   },
@@ -185,12 +228,20 @@ export const TEAM_COMMANDS: Record<string, Command> = {
       if (args.lists.has('grant') && args.flags.has('no-grants')) throw new UsageError('give --grant or --no-grants, not both');
       if (members || args.flags.has('no-members')) body.members = members ?? [];
       if (args.lists.has('grant') || args.flags.has('no-grants')) body.grants = grantsFrom(args);
-      if (body.members === undefined && body.grants === undefined) throw new UsageError('nothing to change: give --member, --no-members, --grant or --no-grants');
+      if (body.members === undefined && body.grants === undefined)
+        throw new UsageError('nothing to change: give --member, --no-members, --grant or --no-grants');
       const team = await client.call<TeamView>('PATCH', `/v1/teams/${enc(args.positional[0]!)}`, body);
       showTeams(o, [team], team);
     },
   },
-  delete: deleteCommand('team', 'delete a team; its members lose its grants at once (its history stays)', 'platform', '/v1/teams', 'team', ' (its members lose its grants)'),
+  delete: deleteCommand(
+    'team',
+    'delete a team; its members lose its grants at once (its history stays)',
+    'platform',
+    '/v1/teams',
+    'team',
+    ' (its members lose its grants)',
+  ),
   history: {
     usage: 'team history NAME',
     summary: 'every change of a team, oldest first (kept after delete)',
@@ -214,7 +265,10 @@ export const REPO_COMMANDS: Record<string, Command> = {
     examples: ['tollgate repo create sensors', 'tollgate repo create acme-sensors --org acme'],
     async run({ args, client, o }) {
       const org = args.values.get('org');
-      const repo = await client.call<RepositoryView>('POST', '/v1/repositories', { name: args.positional[0], ...(org === undefined ? {} : { organization: org }) });
+      const repo = await client.call<RepositoryView>('POST', '/v1/repositories', {
+        name: args.positional[0],
+        ...(org === undefined ? {} : { organization: org }),
+      });
       showRepositories(o, [repo], repo);
     },
   },

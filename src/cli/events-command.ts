@@ -3,8 +3,8 @@ import { parseArgs, UsageError } from './args.js';
 import { optionsHelp } from './options.js';
 import { asJson, asYaml, outputFrom } from './output.js';
 import { relativeTime, renderTable } from './table.js';
+import { textWidth, type WidthSource, wrapText } from './text-wrap.js';
 import { actorNames } from './token-commands.js';
-import { textWidth, wrapText, type WidthSource } from './text-wrap.js';
 
 export const EVENT_OPTIONS = ['type', 'actor', 'token', 'limit', 'output', 'json', 'admin-url', 'help'] as const;
 
@@ -34,7 +34,9 @@ interface EventItem {
 
 /** What an event is about: a token's name and id, or a user's, team's or repository's name. */
 const subjectOf = (event: EventItem): string =>
-  event.data?.id !== undefined && typeof event.data?.name === 'string' ? `"${event.data.name}" ${String(event.data.id)}` : String(event.data?.id ?? event.data?.name ?? '-');
+  event.data?.id !== undefined && typeof event.data?.name === 'string'
+    ? `"${event.data.name}" ${String(event.data.id)}`
+    : String(event.data?.id ?? event.data?.name ?? '-');
 
 /** One line per event and webhook (an event no webhook has reached yet shows once, queued). */
 function rows(items: readonly EventItem[], now: number, names: ReadonlyMap<string, string>): string[][] {
@@ -86,7 +88,10 @@ export async function runEventsCommand(argv: readonly string[], env: NodeJS.Proc
     return 0;
   }
   // Actors by name, as history and the page show them.
-  const names = await actorNames(client, page.items.flatMap((event) => (event.actor ? [event.actor] : [])));
+  const names = await actorNames(
+    client,
+    page.items.flatMap((event) => (event.actor ? [event.actor] : [])),
+  );
   out.write(renderTable(['when', 'by', 'type', 'subject', 'event', 'webhook', 'state', 'attempts', 'note'], rows(page.items, now, names)));
   return 0;
 }

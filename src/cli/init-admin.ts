@@ -1,9 +1,9 @@
-import { systemClock } from '../clock.js';
-import type { Config } from '../config/schema.js';
 import { Invalidator } from '../admin/invalidator.js';
 import { TokenService } from '../admin/token-service.js';
-import { createStore } from '../store/create-store.js';
+import { systemClock } from '../clock.js';
+import type { Config } from '../config/schema.js';
 import { emittingStore } from '../events/emitting-store.js';
+import { createStore } from '../store/create-store.js';
 import { ALL_REPOSITORIES, RIGHTS } from '../tokens/record.js';
 import { visible } from './terminal-text.js';
 
@@ -14,7 +14,12 @@ export async function initAdmin(config: Config, name: string, out: NodeJS.Writab
     await store.ping();
     // Nothing is cached by this short-lived process, so there is nothing local to evict.
     // Its token.created goes to the webhooks too (sent by the serving replicas).
-    const tokens = new TokenService({ store: config.events.webhooks.length > 0 ? emittingStore(store, systemClock) : store, clock: systemClock, invalidator: new Invalidator({ apply() {} }, store), connectUri: config.admin.connectUri });
+    const tokens = new TokenService({
+      store: config.events.webhooks.length > 0 ? emittingStore(store, systemClock) : store,
+      clock: systemClock,
+      invalidator: new Invalidator({ apply() {} }, store),
+      connectUri: config.admin.connectUri,
+    });
     const { token, secret } = await tokens.createUnchecked('init-admin', {
       kind: 'repository',
       name,

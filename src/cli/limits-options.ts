@@ -1,5 +1,5 @@
-import { parseQuotaOption, parseRateOption, type Limits } from '../limits/limits.js';
-import { UsageError, type ParsedArgs } from './args.js';
+import { type Limits, parseQuotaOption, parseRateOption } from '../limits/limits.js';
+import { type ParsedArgs, UsageError } from './args.js';
 
 // The command line's limits: `--rate 50/1s --quota 10GiB/1d --streams 2`, `--no-limits`.
 

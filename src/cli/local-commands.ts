@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs, UsageError, type ParsedArgs } from './args.js';
+import { type ParsedArgs, parseArgs, UsageError } from './args.js';
 import { configFromArgs, configSource } from './config-path.js';
 import { optionsHelp } from './options.js';
 import { textWidth, wrapText } from './text-wrap.js';
@@ -20,7 +20,8 @@ const config = (args: ParsedArgs) => configFromArgs(args.values.get('config'), p
 export const LOCAL_COMMANDS: Readonly<Record<string, LocalCommand>> = {
   serve: {
     usage: 'serve [--config FILE] [--role ROLE]',
-    summary: 'run the proxy and admin ports until SIGTERM or SIGINT (then drain and exit 0); SIGHUP or a change of the file reloads the configuration; --role proxy runs the sidecar alone, --role control the admin API alone',
+    summary:
+      'run the proxy and admin ports until SIGTERM or SIGINT (then drain and exit 0); SIGHUP or a change of the file reloads the configuration; --role proxy runs the sidecar alone, --role control the admin API alone',
     options: ['config', 'role'],
     positional: [],
     examples: [
@@ -48,7 +49,8 @@ export const LOCAL_COMMANDS: Readonly<Record<string, LocalCommand>> = {
   },
   reconcile: {
     usage: 'reconcile [--config FILE]',
-    summary: "recount the Redis store's token counters and expiry sets from the tokens, and list token names held by more than one token in a scope (to rename)",
+    summary:
+      "recount the Redis store's token counters and expiry sets from the tokens, and list token names held by more than one token in a scope (to rename)",
     options: ['config'],
     positional: [],
     examples: ['tollgate reconcile --config config/tollgate.yaml'],
@@ -109,7 +111,8 @@ export async function runLocal(name: string, argv: string[]): Promise<number> {
     if (args.positional.length !== command.positional.length) {
       const extra = args.positional[command.positional.length];
       // `serve my.yaml` used to start on the defaults without a word.
-      if (extra !== undefined && /\.ya?ml$/i.test(extra) && command.options.includes('config')) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}: give a config file as --config ${extra}`);
+      if (extra !== undefined && /\.ya?ml$/i.test(extra) && command.options.includes('config'))
+        throw new UsageError(`unexpected argument ${JSON.stringify(extra)}: give a config file as --config ${extra}`);
       throw new UsageError(
         command.positional.length === 0
           ? `unexpected argument ${JSON.stringify(extra)}`

@@ -1,18 +1,17 @@
 // The commands, loaded by src/main.ts once it has checked the Node.js version.
 import { ConfigError, formatFaults } from '../config/load.js';
+import { helpPointer, UsageError } from './args.js';
 // Not from admin-client.js, which would load all of undici into every command, `serve` included.
 import { CliFailure } from './failure.js';
-import { helpPointer, UsageError } from './args.js';
+import { LOCAL_COMMANDS, runLocal, version } from './local-commands.js';
 import { didYouMean } from './suggest.js';
 import { textWidth, wrapText } from './text-wrap.js';
 import { TOP_COMMANDS, TOP_HELP } from './top-help.js';
-import { LOCAL_COMMANDS, runLocal, version } from './local-commands.js';
 
 // Commands are imported when run, so `tollgate token list` does not load the proxy, Redis
 // client and metrics it never uses (half the start-up time of a short CLI call).
 const ADMIN_GROUPS = ['token', 'user', 'team', 'repo', 'org'];
 const ADMIN_SINGLE = ['whoami'];
-
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

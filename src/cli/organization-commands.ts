@@ -1,6 +1,6 @@
 import type { OrganizationView } from '../admin/schemas.js';
 import { UsageError } from './args.js';
-import { enc, type Command } from './command.js';
+import { type Command, enc } from './command.js';
 import { confirm } from './confirm.js';
 import { emit, type Output } from './output.js';
 import { relativeTime, renderTable } from './table.js';
@@ -15,7 +15,12 @@ function showOrganizations(o: Output, orgs: OrganizationView[], raw: unknown): v
   emit(
     o,
     raw,
-    () => renderTable(['name', 'display name', 'created', 'by'], orgs.map((org) => [org.name, org.displayName, relativeTime(org.createdAt, now), org.createdBy]), { width: o.width }),
+    () =>
+      renderTable(
+        ['name', 'display name', 'created', 'by'],
+        orgs.map((org) => [org.name, org.displayName, relativeTime(org.createdAt, now), org.createdBy]),
+        { width: o.width },
+      ),
     () => orgs.map((org) => org.name),
   );
 }
@@ -30,7 +35,10 @@ export const ORG_COMMANDS: Record<string, Command> = {
     examples: ['tollgate org create acme --display-name "Acme Inc"'],
     async run({ args, client, o }) {
       const displayName = args.values.get('display-name');
-      const org = await client.call<OrganizationView>('POST', '/v1/organizations', { name: args.positional[0], ...(displayName === undefined ? {} : { displayName }) });
+      const org = await client.call<OrganizationView>('POST', '/v1/organizations', {
+        name: args.positional[0],
+        ...(displayName === undefined ? {} : { displayName }),
+      });
       showOrganizations(o, [org], org);
     },
   },

@@ -1,5 +1,5 @@
 import { Document, visit } from 'yaml';
-import { UsageError, type ParsedArgs } from './args.js';
+import { type ParsedArgs, UsageError } from './args.js';
 import type { OutputFormat } from './options.js';
 import { hasUnsafe, terminalJson, UNSAFE_IN_JSON } from './terminal-text.js';
 
@@ -66,7 +66,11 @@ export function emit(o: Output, raw: unknown, table: (wide: boolean) => string, 
     case 'yaml':
       return o.write(asYaml(raw));
     case 'name':
-      return o.write(names().map((n) => `${n}\n`).join(''));
+      return o.write(
+        names()
+          .map((n) => `${n}\n`)
+          .join(''),
+      );
     default:
       return o.write(table(o.format === 'wide'));
   }

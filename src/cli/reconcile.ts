@@ -1,7 +1,7 @@
+import { type DuplicateName, describeScope, duplicateNames } from '../admin/token-names.js';
 import type { Config } from '../config/schema.js';
 import { createStore } from '../store/create-store.js';
 import type { RedisStore } from '../store/redis-store.js';
-import { describeScope, duplicateNames, type DuplicateName } from '../admin/token-names.js';
 import { visible } from './terminal-text.js';
 
 /**
@@ -10,7 +10,9 @@ import { visible } from './terminal-text.js';
  */
 export function describeDuplicates(duplicates: readonly DuplicateName[]): string {
   if (duplicates.length === 0) return 'no duplicate token names\n';
-  const lines = duplicates.map((d) => `  ${visible(describeScope(d.scope))}: ${visible(JSON.stringify(d.name))} held by ${d.ids.length} tokens: ${d.ids.join(', ')}\n`);
+  const lines = duplicates.map(
+    (d) => `  ${visible(describeScope(d.scope))}: ${visible(JSON.stringify(d.name))} held by ${d.ids.length} tokens: ${d.ids.join(', ')}\n`,
+  );
   return `${duplicates.length} token name${duplicates.length === 1 ? ' is' : 's are'} held by more than one token in a scope; rename all but one (tollgate token edit ID --name NEW):\n${lines.join('')}`;
 }
 

@@ -1,9 +1,9 @@
-import { startReplica, type Replica } from '../app.js';
-import { systemClock, type Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
-import { loadConfig, type LoadOptions } from '../config/load.js';
-import type { ConfigReloader } from '../config/reload.js';
+import { type Replica, startReplica } from '../app.js';
+import { type Clock, systemClock } from '../clock.js';
 import { ConfigWatch, fingerprintOf } from '../config/config-watch.js';
+import { type LoadOptions, loadConfig } from '../config/load.js';
+import type { ConfigReloader } from '../config/reload.js';
+import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createStore } from '../store/create-store.js';
 import type { TokenStore } from '../store/token-store.js';
@@ -23,8 +23,7 @@ export async function serve(source: LoadOptions): Promise<number> {
   const config = loadConfig(source);
   const logger = createLogger(config.log.level);
   const store = await createStore(config.store, {
-    onChannelSilent: (silentMs) =>
-      logger.error({ silentMs }, 'invalidation channel silent for three heartbeats: cache cleared, subscriber renewed'),
+    onChannelSilent: (silentMs) => logger.error({ silentMs }, 'invalidation channel silent for three heartbeats: cache cleared, subscriber renewed'),
   });
   const tollgate = await startOrRelease(config, store, logger, startReplica);
   const stopReloading = reloadOnChange(source, tollgate.reloader, logger, loaded);
@@ -57,7 +56,8 @@ export function reloadOnChange(source: LoadOptions, reloader: ConfigReloader, lo
     changed: () => reload('file'),
     unwatchable(folder, err) {
       // No folder at the default path (no file given): SIGHUP still rereads the environment.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || source.required) logger.warn({ folder, err: err.message }, 'configuration folder not watched: reload with SIGHUP');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || source.required)
+        logger.warn({ folder, err: err.message }, 'configuration folder not watched: reload with SIGHUP');
     },
   });
   watch.start();
@@ -83,8 +83,15 @@ export async function startOrRelease<R extends Replica>(
     await store.close().catch(() => undefined);
     const { code, port } = err as NodeJS.ErrnoException & { port?: number };
     if (code === 'EADDRINUSE') {
-      const setting = port === config.proxy.listen.port ? 'TOLLGATE_PROXY_LISTEN (proxy.listen)' : port === config.admin.listen.port ? 'TOLLGATE_ADMIN_LISTEN (admin.listen)' : 'its listen setting';
-      throw new CliFailure(`port ${port} is in use; move it with ${setting}, e.g. ${setting.startsWith('TOLLGATE_') ? `${setting.split(' ')[0]}=127.0.0.1:${(port ?? 0) + 10000}` : 'another port'}`);
+      const setting =
+        port === config.proxy.listen.port
+          ? 'TOLLGATE_PROXY_LISTEN (proxy.listen)'
+          : port === config.admin.listen.port
+            ? 'TOLLGATE_ADMIN_LISTEN (admin.listen)'
+            : 'its listen setting';
+      throw new CliFailure(
+        `port ${port} is in use; move it with ${setting}, e.g. ${setting.startsWith('TOLLGATE_') ? `${setting.split(' ')[0]}=127.0.0.1:${(port ?? 0) + 10000}` : 'another port'}`,
+      );
     }
     throw err;
   }

@@ -117,7 +117,13 @@ export function renderTable(fullHeader: readonly string[], rawRows: ReadonlyArra
       })
       .join('  ')
       .trimEnd();
-  return `${[line(header.map((h) => h.toUpperCase()), false), ...rows.map((row) => line(row, true))].join('\n')}\n`;
+  return `${[
+    line(
+      header.map((h) => h.toUpperCase()),
+      false,
+    ),
+    ...rows.map((row) => line(row, true)),
+  ].join('\n')}\n`;
 }
 
 /**
@@ -125,7 +131,10 @@ export function renderTable(fullHeader: readonly string[], rawRows: ReadonlyArra
  * print one thing); a long value wraps at spaces under its column, never mid-word. `paint`
  * colours a value by its key (the status).
  */
-export function renderFields(fields: ReadonlyArray<readonly [string, string]>, options: { width?: number; paint?: (key: string, value: string) => string } = {}): string {
+export function renderFields(
+  fields: ReadonlyArray<readonly [string, string]>,
+  options: { width?: number; paint?: (key: string, value: string) => string } = {},
+): string {
   const keyWidth = Math.max(...fields.map(([key]) => key.length)) + 1;
   const room = options.width === undefined ? Infinity : Math.max(20, options.width - keyWidth - SEPARATOR);
   return `${fields

@@ -1,19 +1,19 @@
 import QRCode from 'qrcode';
 import type { TokenView, UsageView } from '../admin/schemas.js';
 import { parseDuration } from '../config/duration.js';
-import { UsageError, type ParsedArgs } from './args.js';
-import { ALL_FORMATS, enc, expiryFrom, NO_NAMES, rightsList, type Command, type CommandContext } from './command.js';
+import { type ParsedArgs, UsageError } from './args.js';
+import { ALL_FORMATS, type Command, type CommandContext, enc, expiryFrom, NO_NAMES, rightsList } from './command.js';
 import { confirm } from './confirm.js';
 import { CliFailure } from './failure.js';
+import { changesText } from './history-text.js';
 import { PartialLeakReport, readSecrets, reportLeaked } from './leak-report.js';
+import { describeLimits, formatBytes, limitsFromArgs } from './limits-options.js';
 import { cliDuration, labelsFrom } from './options.js';
-import { emit, paintStatus, type Output } from './output.js';
+import { emit, type Output, paintStatus } from './output.js';
 import { absoluteTime, relativeTime, renderFields, renderTable } from './table.js';
 import { visible } from './terminal-text.js';
-import { changesText } from './history-text.js';
 import { describeToken, resolveTokenId } from './token-ref.js';
-import { describeLimits, formatBytes, limitsFromArgs } from './limits-options.js';
-import { usageChart, type ChartItem } from './usage-chart.js';
+import { type ChartItem, usageChart } from './usage-chart.js';
 
 /** Thrown after output is written when part of the work failed: exit status 1, nothing more to say. */
 export class CliFailureMarker extends Error {
@@ -27,7 +27,24 @@ export class CliFailureMarker extends Error {
 // names (the token's, its repository's) are never cut: the next command takes them. When a row
 // is too wide KIND goes first, then EXPIRES, STATUS and REPOSITORY (token show has them all).
 const TOKEN_HEADER = ['id', 'name', 'kind', 'repository', 'status', 'expires'];
-const WIDE_HEADER = ['id', 'name', 'kind', 'repository', 'user', 'rights', 'status', 'prefix', 'created', 'expires', 'last used', 'last used at', 'last ip', 'last user agent', 'parent', 'limits'];
+const WIDE_HEADER = [
+  'id',
+  'name',
+  'kind',
+  'repository',
+  'user',
+  'rights',
+  'status',
+  'prefix',
+  'created',
+  'expires',
+  'last used',
+  'last used at',
+  'last ip',
+  'last user agent',
+  'parent',
+  'limits',
+];
 const WHOLE = ['id', 'name', 'repository', 'parent'];
 
 /** The table's rows: the default columns, or every one with `wide`. */
@@ -61,17 +78,34 @@ const when = (iso: string | null, now: number, none: string) => (iso === null ? 
 /** One token as `key: value` lines: everything the API shows of it, nothing cut. */
 export function tokenFields(o: Output, token: TokenView, now = Date.now()): string {
   const t = token;
-  const lastUse = t.lastUsedAt === null ? 'never used' : [when(t.lastUsedAt, now, ''), t.lastUsedIp ? `from ${t.lastUsedIp}` : '', t.lastUsedUserAgent ? `(${t.lastUsedUserAgent})` : ''].filter(Boolean).join(' ');
+  const lastUse =
+    t.lastUsedAt === null
+      ? 'never used'
+      : [when(t.lastUsedAt, now, ''), t.lastUsedIp ? `from ${t.lastUsedIp}` : '', t.lastUsedUserAgent ? `(${t.lastUsedUserAgent})` : '']
+          .filter(Boolean)
+          .join(' ');
   const fields: Array<[string, string]> = [
     ['id', t.id],
     ['name', t.name],
     ['kind', t.kind],
     ...(t.user ? [['user', t.user] as [string, string]] : []),
-    ['repository', t.repository === '*' ? '* (all repositories)' : t.repository.startsWith('@') ? `${t.repository} (every repository of ${t.repository.slice(1)})` : t.repository],
+    [
+      'repository',
+      t.repository === '*'
+        ? '* (all repositories)'
+        : t.repository.startsWith('@')
+          ? `${t.repository} (every repository of ${t.repository.slice(1)})`
+          : t.repository,
+    ],
     // Named only outside the default organization, like the list columns (directory-commands.ts).
     ...(t.organization && t.organization !== 'default' ? [['organization', t.organization] as [string, string]] : []),
     ['rights', t.rights.join(',') || '-'],
-    ['status', t.status === 'rolled' && t.rolledTo ? `rolled into ${t.rolledTo}; this secret works until ${t.expiresAt ? absoluteTime(t.expiresAt) : 'its expiry'}` : t.status],
+    [
+      'status',
+      t.status === 'rolled' && t.rolledTo
+        ? `rolled into ${t.rolledTo}; this secret works until ${t.expiresAt ? absoluteTime(t.expiresAt) : 'its expiry'}`
+        : t.status,
+    ],
     ['prefix', `${t.prefix}…`],
     ['created', `${when(t.createdAt, now, '-')} by ${t.createdBy}`],
     ['expires', when(t.expiresAt, now, 'never')],
@@ -79,7 +113,12 @@ export function tokenFields(o: Output, token: TokenView, now = Date.now()): stri
     ['last used', lastUse],
     ['parent', t.parentId ?? '-'],
     ['limits', describeLimits(t.limits)],
-    ['labels', Object.entries(t.labels).map(([key, value]) => `${key}: ${value}`).join(', ') || '-'],
+    [
+      'labels',
+      Object.entries(t.labels)
+        .map(([key, value]) => `${key}: ${value}`)
+        .join(', ') || '-',
+    ],
     ['allow from', t.allowFrom.length > 0 ? t.allowFrom.join(', ') : 'any address'],
     ['self-rotate', t.selfRotate ? 'yes: it may roll itself' : 'no'],
   ];
@@ -106,7 +145,12 @@ async function showUsageHistory(o: Output, client: CommandContext['client'], id:
   const to = Date.now();
   const query = new URLSearchParams({ from: new Date(to - backMs).toISOString(), to: new Date(to).toISOString(), step });
   const reply = await client.call<{ items: ChartItem[] }>('GET', `/v1/tokens/${enc(id)}/usage/history?${query}`);
-  emit(o, reply, () => usageChart(reply.items, { width: o.width ?? 80, isTerminal: o.tty, step }), () => []);
+  emit(
+    o,
+    reply,
+    () => usageChart(reply.items, { width: o.width ?? 80, isTerminal: o.tty, step }),
+    () => [],
+  );
 }
 
 /** Tokens as a table that fits the terminal, the status in colour there. */
@@ -120,10 +164,22 @@ export function tokenTable(o: Output, tokens: readonly TokenView[], wide: boolea
   });
 }
 
-const showTokens = (o: Output, tokens: TokenView[], raw: unknown) => emit(o, raw, (wide) => tokenTable(o, tokens, wide), () => tokens.map((t) => t.id));
+const showTokens = (o: Output, tokens: TokenView[], raw: unknown) =>
+  emit(
+    o,
+    raw,
+    (wide) => tokenTable(o, tokens, wide),
+    () => tokens.map((t) => t.id),
+  );
 
 /** One token: `key: value` lines for table and wide alike. */
-const showToken = (o: Output, token: TokenView) => emit(o, token, () => tokenFields(o, token), () => [token.id]);
+const showToken = (o: Output, token: TokenView) =>
+  emit(
+    o,
+    token,
+    () => tokenFields(o, token),
+    () => [token.id],
+  );
 
 interface CreatedToken {
   token: TokenView;
@@ -168,9 +224,26 @@ export async function actorNames(client: CommandContext['client'], actors: reado
 export async function showHistory({ client, o }: CommandContext, path: string): Promise<void> {
   const history = await client.call<{ items: HistoryItem[] }>('GET', path);
   const now = Date.now();
-  const names = o.format === 'table' || o.format === 'wide' ? await actorNames(client, history.items.map((e) => e.actor)) : new Map<string, string>();
-  const rows = history.items.map((e) => [absoluteTime(e.at), relativeTime(e.at, now), visible(names.get(e.actor) ?? e.actor), e.action, visible(changesText(e.changes))]);
-  emit(o, history, () => renderTable(['at', 'when', 'actor', 'action', 'changes'], rows, { width: o.width }), () => []);
+  const names =
+    o.format === 'table' || o.format === 'wide'
+      ? await actorNames(
+          client,
+          history.items.map((e) => e.actor),
+        )
+      : new Map<string, string>();
+  const rows = history.items.map((e) => [
+    absoluteTime(e.at),
+    relativeTime(e.at, now),
+    visible(names.get(e.actor) ?? e.actor),
+    e.action,
+    visible(changesText(e.changes)),
+  ]);
+  emit(
+    o,
+    history,
+    () => renderTable(['at', 'when', 'actor', 'action', 'changes'], rows, { width: o.width }),
+    () => [],
+  );
 }
 
 /** When the old secret of a roll stops working, from the old token as read after the roll. */
@@ -239,7 +312,22 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
     usage: 'token create --name NAME --rights RIGHT[,RIGHT] [--repository REPOSITORY]',
     summary:
       "make a token; prints its secret once (and a QR code for a personal token). A repository token needs --repository; a personal token without one covers all its user's repositories (*)",
-    options: ['name', 'repository', 'rights', 'kind', 'user', 'expires-in', 'expires-at', 'lend', 'rate', 'quota', 'streams', 'label', 'allow-from', 'self-rotate'],
+    options: [
+      'name',
+      'repository',
+      'rights',
+      'kind',
+      'user',
+      'expires-in',
+      'expires-at',
+      'lend',
+      'rate',
+      'quota',
+      'streams',
+      'label',
+      'allow-from',
+      'self-rotate',
+    ],
     outputs: NO_NAMES,
     positional: 0,
     examples: [
@@ -255,7 +343,9 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
       for (const required of ['name', ...(kind === 'repository' ? ['repository'] : []), 'rights']) {
         if (args.values.has(required)) continue;
         if (required !== 'repository') throw new UsageError(`--${required} is required`);
-        throw new UsageError("--repository is required for a repository token (only a personal token may leave it out: it then covers all its user's repositories)");
+        throw new UsageError(
+          "--repository is required for a repository token (only a personal token may leave it out: it then covers all its user's repositories)",
+        );
       }
       if (kind === 'personal' && !args.values.has('user')) throw new UsageError('--user is required for a personal token');
       const body = {
@@ -271,7 +361,13 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
       };
       const created = await client.call<CreatedToken>('POST', '/v1/tokens', body);
       if (o.format === 'table') await showCreated(o, created);
-      else emit(o, created, () => '', () => []);
+      else
+        emit(
+          o,
+          created,
+          () => '',
+          () => [],
+        );
     },
   },
   list: {
@@ -280,7 +376,11 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
     options: ['search', 'q', 'status', 'kind', 'repository', 'org', 'user', 'label', 'expiring', 'sort', 'limit', 'cursor', 'wide'],
     outputs: ALL_FORMATS,
     positional: 0,
-    examples: ['tollgate token list --search ingest --sort repository,-createdAt', 'tollgate token list --expiring 2w -o wide', 'tollgate token list --status revoked -o name | xargs tollgate token delete --yes'],
+    examples: [
+      'tollgate token list --search ingest --sort repository,-createdAt',
+      'tollgate token list --expiring 2w -o wide',
+      'tollgate token list --status revoked -o name | xargs tollgate token delete --yes',
+    ],
     async run({ args, client, o }) {
       const query = new URLSearchParams();
       if (args.values.has('search') && args.values.has('q')) throw new UsageError('give --search or --q (the same option), not both');
@@ -305,10 +405,31 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
   edit: {
     usage: `token edit ${TOKEN_REF}`,
     summary: `change name, rights, expiry or limits (a limit given replaces that limit; the others stay). ${REF_HELP}`,
-    options: ['name', 'rights', 'expires-in', 'expires-at', 'no-expiry', 'rate', 'quota', 'streams', 'no-limits', 'label', 'no-labels', 'allow-from', 'no-allow-from', 'self-rotate', 'no-self-rotate'],
+    options: [
+      'name',
+      'rights',
+      'expires-in',
+      'expires-at',
+      'no-expiry',
+      'rate',
+      'quota',
+      'streams',
+      'no-limits',
+      'label',
+      'no-labels',
+      'allow-from',
+      'no-allow-from',
+      'self-rotate',
+      'no-self-rotate',
+    ],
     outputs: ALL_FORMATS,
     positional: 1,
-    examples: ['tollgate token edit ci-loader --rights query --expires-in 2w', 'tollgate token edit 0123abcd --no-expiry', 'tollgate token edit scraper --rate 10/1s', 'tollgate token edit scraper --no-limits'],
+    examples: [
+      'tollgate token edit ci-loader --rights query --expires-in 2w',
+      'tollgate token edit 0123abcd --no-expiry',
+      'tollgate token edit scraper --rate 10/1s',
+      'tollgate token edit scraper --no-limits',
+    ],
     async run({ args, client, o }) {
       const body: Record<string, unknown> = { ...expiryFrom(args) };
       if (args.values.has('name')) body.name = args.values.get('name');
@@ -318,7 +439,10 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
       if (args.flags.has('no-allow-from')) body.allowFrom = [];
       if (args.flags.has('no-self-rotate')) body.selfRotate = false;
       const changesLimits = args.flags.has('no-limits') || ['rate', 'quota', 'streams'].some((name) => args.values.has(name));
-      if (Object.keys(body).length === 0 && !changesLimits) throw new UsageError('nothing to change: give --name, --rights, --expires-in, --expires-at, --no-expiry, --rate, --quota, --streams, --no-limits, --label, --allow-from or --self-rotate (or their --no- forms)');
+      if (Object.keys(body).length === 0 && !changesLimits)
+        throw new UsageError(
+          'nothing to change: give --name, --rights, --expires-in, --expires-at, --no-expiry, --rate, --quota, --streams, --no-limits, --label, --allow-from or --self-rotate (or their --no- forms)',
+        );
       const id = await resolveTokenId(client, args.positional[0]!);
       if (changesLimits) {
         const current = args.flags.has('no-limits') ? null : (await client.call<TokenView>('GET', `/v1/tokens/${enc(id)}`)).limits;
@@ -345,7 +469,13 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
         if (err instanceof CliFailure) return undefined;
         throw err;
       });
-      if (o.format !== 'table') return emit(o, { ...created, previous: previous ?? null }, () => '', () => []);
+      if (o.format !== 'table')
+        return emit(
+          o,
+          { ...created, previous: previous ?? null },
+          () => '',
+          () => [],
+        );
       await showCreated(o, created);
       o.write(`\n${visible(oldSecretEnds(id, previous, overlap))}\n`);
     },
@@ -384,7 +514,11 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
       emit(
         o,
         result,
-        () => [...result.deleted.map((id) => `deleted ${visible(id)}\n`), ...result.failed.map(({ id, reason }) => `not deleted ${visible(id)}: ${whyNotDeleted(id, reason)}\n`)].join(''),
+        () =>
+          [
+            ...result.deleted.map((id) => `deleted ${visible(id)}\n`),
+            ...result.failed.map(({ id, reason }) => `not deleted ${visible(id)}: ${whyNotDeleted(id, reason)}\n`),
+          ].join(''),
         () => result.deleted,
       );
       if (result.failed.length > 0) throw new CliFailureMarker();
@@ -396,14 +530,24 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
     options: ['history', 'step'],
     outputs: NO_NAMES,
     positional: 1,
-    examples: ['tollgate token usage scraper', 'tollgate token usage scraper --json', 'tollgate token usage scraper --history 7d', 'tollgate token usage scraper --history 24h --step 1h'],
+    examples: [
+      'tollgate token usage scraper',
+      'tollgate token usage scraper --json',
+      'tollgate token usage scraper --history 7d',
+      'tollgate token usage scraper --history 24h --step 1h',
+    ],
     async run({ args, client, o }) {
       const id = await resolveTokenId(client, args.positional[0]!);
       const history = args.values.get('history');
       if (history !== undefined) return showUsageHistory(o, client, id, parseDuration(cliDuration(history)!)!, args.values.get('step'));
       if (args.values.has('step')) throw new UsageError('--step goes with --history');
       const usage = await client.call<UsageView>('GET', `/v1/tokens/${enc(id)}/usage`);
-      emit(o, usage, () => usageTable(o, usage), () => []);
+      emit(
+        o,
+        usage,
+        () => usageTable(o, usage),
+        () => [],
+      );
     },
   },
   history: {

@@ -2,7 +2,22 @@
 // (main.ts runs the command line when imported).
 
 /** Every first word `tollgate` takes: what a mistyped one is compared with. */
-export const TOP_COMMANDS = ['serve', 'init-admin', 'reconcile', 'demo', 'completion', 'whoami', 'token', 'user', 'team', 'repo', 'org', 'events', 'help', 'version'];
+export const TOP_COMMANDS = [
+  'serve',
+  'init-admin',
+  'reconcile',
+  'demo',
+  'completion',
+  'whoami',
+  'token',
+  'user',
+  'team',
+  'repo',
+  'org',
+  'events',
+  'help',
+  'version',
+];
 
 /** `tollgate --help`: every command, grouped; wrapped to the terminal by the caller. */
 export const TOP_HELP = `Usage: tollgate <command> [options]

@@ -45,7 +45,11 @@ export function usageChart(items: readonly ChartItem[], options: ChartOptions): 
     `${shortBytes(item.bytesOut)} out`,
   ]);
   const widths = [0, 1, 2, 3].map((column) => Math.max(0, ...figures.map((row) => row[column]!.length)));
-  const text = (row: string[]) => row.map((cell, column) => (column === 0 ? cell.padStart(widths[0]!) : cell.padEnd(widths[column]!))).join('  ').trimEnd();
+  const text = (row: string[]) =>
+    row
+      .map((cell, column) => (column === 0 ? cell.padStart(widths[0]!) : cell.padEnd(widths[column]!)))
+      .join('  ')
+      .trimEnd();
   const labelWidth = options.step === '1d' ? 10 : 11;
   const textWidth = widths.reduce((sum, w) => sum + w, 0) + 2 * (widths.length - 1);
   const barWidth = Math.max(8, options.width - labelWidth - textWidth - 4);
@@ -57,7 +61,15 @@ export function usageChart(items: readonly ChartItem[], options: ChartOptions): 
     const bar = full.repeat(length - refused) + refusedMark.repeat(refused);
     return `${labelOf(item.at, options.step)}  ${bar.padEnd(barWidth)}  ${text(figures[i]!)}`;
   });
-  const sum = items.reduce((acc, item) => ({ allowed: acc.allowed + item.allowed, refused: acc.refused + item.refused, bytesIn: acc.bytesIn + item.bytesIn, bytesOut: acc.bytesOut + item.bytesOut }), { allowed: 0, refused: 0, bytesIn: 0, bytesOut: 0 });
+  const sum = items.reduce(
+    (acc, item) => ({
+      allowed: acc.allowed + item.allowed,
+      refused: acc.refused + item.refused,
+      bytesIn: acc.bytesIn + item.bytesIn,
+      bytesOut: acc.bytesOut + item.bytesOut,
+    }),
+    { allowed: 0, refused: 0, bytesIn: 0, bytesOut: 0 },
+  );
   const legend = `${full} allowed  ${refusedMark} refused, per ${options.step === '1d' ? 'day' : 'hour'} (UTC)`;
   const total = `total: ${sum.allowed} allowed, ${sum.refused} refused, ${shortBytes(sum.bytesIn)} in, ${shortBytes(sum.bytesOut)} out`;
   return `${legend}\n${lines.join('\n')}\n${total}\n`;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, readFileSync, realpathSync, watch } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 export interface ConfigWatchOptions {
@@ -98,7 +98,6 @@ export class ConfigWatch {
     this.seen = now;
     this.options.changed();
   }
-
 }
 
 /** A hash of the file's bytes through every link, or the error code that stopped the read. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { LineCounter, parse as parseYaml, parseDocument, type Document } from 'yaml';
-import { configSchema, type Config } from './schema.js';
+import { type Document, LineCounter, parseDocument, parse as parseYaml } from 'yaml';
 import { DEFAULTS } from './defaults.js';
+import { type Config, configSchema } from './schema.js';
 
 /** A configuration that cannot be used; `faults` holds one line per problem, each naming its key. */
 export class ConfigError extends Error {
@@ -33,8 +33,7 @@ const CLI_VARIABLES = new Set(['TOLLGATE_CONFIG', 'TOLLGATE_TOKEN', 'TOLLGATE_AD
 
 type Tree = Record<string, unknown>;
 
-const isTree = (value: unknown): value is Tree =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isTree = (value: unknown): value is Tree => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** `store.redis.keyPrefix` -> `TOLLGATE_STORE_REDIS_KEY_PREFIX`. */
 export function envName(path: readonly string[]): string {
@@ -182,7 +181,9 @@ export function loadConfig({ path, required, env }: LoadOptions): Config {
  */
 function lineOfKey(document: Document, lineCounter: LineCounter, key: string, path: string, env: NodeJS.ProcessEnv): string | undefined {
   if (key === '' || key.startsWith('TOLLGATE_')) return undefined;
-  const parts: Array<string | number> = key.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part.startsWith('"') ? (JSON.parse(part) as string) : part));
+  const parts: Array<string | number> = key
+    .split('.')
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part.startsWith('"') ? (JSON.parse(part) as string) : part));
   // Set by the environment: the file's line would point at a value that is not the one refused.
   const variable = envName(parts.map(String));
   if (Object.keys(env).some((name) => name === variable || name.startsWith(`${variable}_`))) return undefined;
@@ -201,7 +202,9 @@ function applyWebhookKeys(tree: unknown, overrides: readonly WebhookOverride[], 
   for (const { name, index, key, raw } of overrides) {
     const webhook = Array.isArray(list) ? (list[index] as unknown) : undefined;
     if (!Array.isArray(list) || !isTree(webhook)) {
-      faults.push(`${name}: events.webhooks has no entry ${index} (it lists ${Array.isArray(list) ? list.length : 0}); the file or TOLLGATE_EVENTS_WEBHOOKS must list the webhook`);
+      faults.push(
+        `${name}: events.webhooks has no entry ${index} (it lists ${Array.isArray(list) ? list.length : 0}); the file or TOLLGATE_EVENTS_WEBHOOKS must list the webhook`,
+      );
       continue;
     }
     let value: unknown = raw;
@@ -250,6 +253,8 @@ export function validate(tree: unknown, faults: string[] = []): Config {
 function crossChecks(config: Config, faults: string[]): void {
   const mtls = config.identity.mtls;
   // Client certificates are asked for in the proxy port's TLS handshake: no TLS, nothing to ask in.
-  if (mtls.clientCa !== '' && config.proxy.tls.cert === '') faults.push('identity.mtls.clientCa: expected proxy.tls.cert and proxy.tls.key to be set too (client certificates ride on the proxy port\'s TLS)');
-  if (mtls.required && mtls.clientCa === '') faults.push('identity.mtls.required: expected identity.mtls.clientCa to be set when client certificates are required');
+  if (mtls.clientCa !== '' && config.proxy.tls.cert === '')
+    faults.push("identity.mtls.clientCa: expected proxy.tls.cert and proxy.tls.key to be set too (client certificates ride on the proxy port's TLS)");
+  if (mtls.required && mtls.clientCa === '')
+    faults.push('identity.mtls.required: expected identity.mtls.clientCa to be set when client certificates are required');
 }

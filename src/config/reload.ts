@@ -100,7 +100,10 @@ export class ConfigReloader {
       next = load();
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      this.options.logger.error({ trigger, faults: formatFaults(err).map((line) => line.trim()) }, 'configuration not reloaded: the new file is invalid; the running configuration stays');
+      this.options.logger.error(
+        { trigger, faults: formatFaults(err).map((line) => line.trim()) },
+        'configuration not reloaded: the new file is invalid; the running configuration stays',
+      );
       return this.counted({ outcome: 'invalid', generation: this.generationNow, applied: [], restartNeeded: [] });
     }
     return this.apply(next, trigger);

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { parseCidr } from '../auth/address-bounds.js';
+import { WEBHOOK_SECRET } from '../events/signing.js';
+import { EVENT_TYPES } from '../events/webhooks.js';
+
+import { RIGHTS } from '../tokens/record.js';
 import { parseDuration, TIMER_MAX_MS } from './duration.js';
 import { routePathFault } from './route-path.js';
 
-import { RIGHTS } from '../tokens/record.js';
-import { EVENT_TYPES } from '../events/webhooks.js';
-import { WEBHOOK_SECRET } from '../events/signing.js';
 export { RIGHTS };
 /** `WEBSOCKET` is a pseudo-method: the right a WebSocket upgrade needs (else its GET right). */
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'WEBSOCKET'] as const;
@@ -158,11 +159,14 @@ const text = z.unknown().transform((value, ctx) => {
 });
 
 const oneOf = <T extends string>(allowed: readonly T[]) =>
-  accepting(z.unknown().transform((value, ctx): T => {
-    if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-    ctx.addIssue({ code: 'custom', message: `expected one of ${allowed.join(', ')}, got ${describe(value)}` });
-    return z.NEVER;
-  }), `one of ${allowed.join(', ')}`);
+  accepting(
+    z.unknown().transform((value, ctx): T => {
+      if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+      ctx.addIssue({ code: 'custom', message: `expected one of ${allowed.join(', ')}, got ${describe(value)}` });
+      return z.NEVER;
+    }),
+    `one of ${allowed.join(', ')}`,
+  );
 
 const routePath = z.unknown().transform((value, ctx) => {
   const fault = routePathFault(value);
@@ -194,7 +198,12 @@ const methodMap = z.unknown().transform((value, ctx) => {
 
 const tokenIn = z.unknown().transform((value, ctx) => {
   const allowed: readonly string[] = TOKEN_SOURCES;
-  if (Array.isArray(value) && value.length > 0 && value.every((source) => typeof source === 'string' && allowed.includes(source)) && new Set(value).size === value.length) {
+  if (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((source) => typeof source === 'string' && allowed.includes(source)) &&
+    new Set(value).size === value.length
+  ) {
     return value as (typeof TOKEN_SOURCES)[number][];
   }
   ctx.addIssue({ code: 'custom', message: `expected a non-empty list without repeats of ${TOKEN_SOURCES.join(', ')}, got ${describe(value)}` });
@@ -284,11 +293,16 @@ const optionalListen = z.unknown().transform((value, ctx): ListenAddress | null 
  */
 const pathPrefix = z.unknown().transform((value, ctx) => {
   if (value === '' || (typeof value === 'string' && /^(?:\/[A-Za-z0-9._~-]+)+$/.test(value) && !/\/\.{1,2}(?:\/|$)/.test(value))) return value as string;
-  ctx.addIssue({ code: 'custom', message: `expected "" or a path such as /check (segments of letters, digits, ".", "_", "~", "-"; no trailing slash), got ${describe(value)}` });
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected "" or a path such as /check (segments of letters, digits, ".", "_", "~", "-"; no trailing slash), got ${describe(value)}`,
+  });
   return z.NEVER;
 });
 
-const webhook = z.strictObject({ url: webhookUrl, secret: webhookSecret, events: eventTypes.optional() }).transform((hook) => ({ ...hook, events: hook.events ?? ['*'] }));
+const webhook = z
+  .strictObject({ url: webhookUrl, secret: webhookSecret, events: eventTypes.optional() })
+  .transform((hook) => ({ ...hook, events: hook.events ?? ['*'] }));
 
 /** JWS algorithms an issuer may sign with: asymmetric only, so holding the keys to verify never lets one sign. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
@@ -304,7 +318,11 @@ const jwtAlgorithms = z.unknown().transform((value, ctx): JwtAlgorithm[] => {
   value.forEach((item, i) => {
     if (typeof item === 'string' && (item.toLowerCase() === 'none' || /^HS\d+$/i.test(item))) {
       // RFC 8725 §3.1-3.2: `none` verifies nothing, and an HMAC key is a shared secret anyone verifying could sign with.
-      ctx.addIssue({ code: 'custom', path: [i], message: `${item} is never accepted (unsigned or shared-secret); expected one of ${JWT_ALGORITHMS.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [i],
+        message: `${item} is never accepted (unsigned or shared-secret); expected one of ${JWT_ALGORITHMS.join(', ')}`,
+      });
     } else if (typeof item !== 'string' || !allowed.includes(item)) {
       ctx.addIssue({ code: 'custom', path: [i], message: `expected one of ${JWT_ALGORITHMS.join(', ')}, got ${describe(item)}` });
     }
@@ -316,7 +334,10 @@ const jwtAlgorithms = z.unknown().transform((value, ctx): JwtAlgorithm[] => {
 const TEMPLATE = /^(?:[^{}]|\{[A-Za-z0-9_:/-]+(?:\.[A-Za-z0-9_:/-]+)*\})+$/;
 const identityTemplate = z.unknown().transform((value, ctx) => {
   if (typeof value === 'string' && TEMPLATE.test(value) && value.includes('{')) return value;
-  ctx.addIssue({ code: 'custom', message: `expected a template with at least one {claim} such as {sub} or sa-{kubernetes.io.namespace}-{kubernetes.io.serviceaccount.name}, got ${describe(value)}` });
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected a template with at least one {claim} such as {sub} or sa-{kubernetes.io.namespace}-{kubernetes.io.serviceaccount.name}, got ${describe(value)}`,
+  });
   return z.NEVER;
 });
 
@@ -404,7 +425,10 @@ const otlpEndpoint = z.unknown().transform((value, ctx) => {
     if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username || url.password) throw new Error();
     return value;
   } catch {
-    ctx.addIssue({ code: 'custom', message: `expected "" (off) or an http:// or https:// URL such as http://otel-collector:4318 (no query, no credentials: put them in telemetry.otlp.headers), got ${describe(value)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected "" (off) or an http:// or https:// URL such as http://otel-collector:4318 (no query, no credentials: put them in telemetry.otlp.headers), got ${describe(value)}`,
+    });
     return z.NEVER;
   }
 });
@@ -419,8 +443,10 @@ const otlpHeaders = z.unknown().transform((value, ctx): Record<string, string> =
   const out: Record<string, string> = {};
   for (const [name, field] of Object.entries(value)) {
     // The value is never echoed: it is usually a collector's API key.
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `expected a header name (letters, digits, -), got ${JSON.stringify(name)}` });
-    else if (typeof field !== 'string' || /[\r\n\0]/.test(field)) ctx.addIssue({ code: 'custom', path: [name], message: 'expected a string without line breaks' });
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+      ctx.addIssue({ code: 'custom', path: [name], message: `expected a header name (letters, digits, -), got ${JSON.stringify(name)}` });
+    else if (typeof field !== 'string' || /[\r\n\0]/.test(field))
+      ctx.addIssue({ code: 'custom', path: [name], message: 'expected a string without line breaks' });
     else out[name] = field;
   }
   return out;
@@ -453,157 +479,161 @@ for (const [schema, accepts] of [
 export const ROLES = ['all', 'proxy', 'control'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const configSchema = z.strictObject({
-  role: oneOf(ROLES),
-  proxy: z.strictObject({
-    listen,
-    upstream: httpUrl,
-    // Sockets to one upstream; more than the client connections allowed by default is a typo.
-    connections: positiveInt(10_000),
-    maxConnections: positiveInt(1_000_000),
-    timeouts: z.strictObject({
-      // Below 10 ms even a loopback connect under load times out; beyond 5 m nobody is waiting.
-      connect: duration('10ms', '5m'),
-      // The slowloris guard (client side, where src/app.ts caps it at 60 s) and the wait for the
-      // upstream's response headers: 0 would turn the guard off.
-      headers: duration('100ms', '10m'),
-      // A body may stall this long either way (also the idle sweeper's and undici's body timer).
-      idle: duration('1s', '24h'),
-    }),
-    forwardAuthorization: bool,
-    accessLog: bool,
-    // Exchanges already open end when their token stops allowing them (revoke, expiry, rights).
-    endOnRevoke: bool,
-    // A timer; at least 100 ms so a slip of unit cannot turn shutdown into cutting every request.
-    shutdownGrace: duration('100ms', '1h'),
-    grpcUpstream: h2cUrl,
-    // Peers (load balancers, ingress) whose first X-Forwarded-For hop is taken as the client's
-    // address for a token's allowFrom; from any other peer the socket's address counts.
-    trustedProxies: cidrList,
-    // Both set: the proxy port speaks TLS (1.2 and 1.3, ALPN h2 and http/1.1).
-    tls: z
-      .strictObject({ cert: filePath, key: filePath })
-      .superRefine((tls, ctx) => {
+export const configSchema = z
+  .strictObject({
+    role: oneOf(ROLES),
+    proxy: z.strictObject({
+      listen,
+      upstream: httpUrl,
+      // Sockets to one upstream; more than the client connections allowed by default is a typo.
+      connections: positiveInt(10_000),
+      maxConnections: positiveInt(1_000_000),
+      timeouts: z.strictObject({
+        // Below 10 ms even a loopback connect under load times out; beyond 5 m nobody is waiting.
+        connect: duration('10ms', '5m'),
+        // The slowloris guard (client side, where src/app.ts caps it at 60 s) and the wait for the
+        // upstream's response headers: 0 would turn the guard off.
+        headers: duration('100ms', '10m'),
+        // A body may stall this long either way (also the idle sweeper's and undici's body timer).
+        idle: duration('1s', '24h'),
+      }),
+      forwardAuthorization: bool,
+      accessLog: bool,
+      // Exchanges already open end when their token stops allowing them (revoke, expiry, rights).
+      endOnRevoke: bool,
+      // A timer; at least 100 ms so a slip of unit cannot turn shutdown into cutting every request.
+      shutdownGrace: duration('100ms', '1h'),
+      grpcUpstream: h2cUrl,
+      // Peers (load balancers, ingress) whose first X-Forwarded-For hop is taken as the client's
+      // address for a token's allowFrom; from any other peer the socket's address counts.
+      trustedProxies: cidrList,
+      // Both set: the proxy port speaks TLS (1.2 and 1.3, ALPN h2 and http/1.1).
+      tls: z.strictObject({ cert: filePath, key: filePath }).superRefine((tls, ctx) => {
         if (tls.cert === '' && tls.key !== '') ctx.addIssue({ code: 'custom', path: ['cert'], message: 'expected a PEM file when proxy.tls.key is set' });
         if (tls.key === '' && tls.cert !== '') ctx.addIssue({ code: 'custom', path: ['key'], message: 'expected a PEM file when proxy.tls.cert is set' });
       }),
-  }),
-  admin: z.strictObject({
-    listen,
-    metricsAuth: bool,
-    // Caps every expiry set through the API; "no expiry" becomes this (null: no cap).
-    maxTokenLifetime: optionalSpan,
-    connectUri: text,
-    timeouts: z.strictObject({
-      // The admin port's slowloris guard for a request's head: 0 would turn it off.
-      headers: duration('100ms', '10m'),
-      // The whole request, head and body (1 MiB at most); a head is part of it, so it also caps
-      // `headers` (node:http requires headers <= request).
-      request: duration('1s', '1h'),
     }),
-  }),
-  store: z.strictObject({
-    backend: oneOf(['file', 'redis', 'memory'] as const),
-    file: z.strictObject({ path: text }),
-    redis: z
-      .strictObject({
-        url: text,
-        keyPrefix: text,
-        // A store call on the request path waits this long; the connect timeout is four times it.
-        commandTimeout: duration('10ms', '1m'),
-        sentinels: z.array(hostPort),
-        name: z.string(),
-        cluster: z.array(hostPort),
-      })
-      .superRefine((redis, ctx) => {
-        if (redis.sentinels.length > 0 && redis.cluster.length > 0) {
-          ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'give sentinels or cluster, not both' });
-        }
-        if (redis.sentinels.length > 0 && redis.name === '') {
-          ctx.addIssue({ code: 'custom', path: ['name'], message: 'expected the Sentinel master name (e.g. mymaster) when sentinels are set' });
-        }
+    admin: z.strictObject({
+      listen,
+      metricsAuth: bool,
+      // Caps every expiry set through the API; "no expiry" becomes this (null: no cap).
+      maxTokenLifetime: optionalSpan,
+      connectUri: text,
+      timeouts: z.strictObject({
+        // The admin port's slowloris guard for a request's head: 0 would turn it off.
+        headers: duration('100ms', '10m'),
+        // The whole request, head and body (1 MiB at most); a head is part of it, so it also caps
+        // `headers` (node:http requires headers <= request).
+        request: duration('1s', '1h'),
       }),
-  }),
-  cache: z.strictObject({
-    // lru-cache allocates every slot at start: 10 million here and in negativeMax took 480 MB
-    // and 3.3 s before the first request; a million of each is about 50 MB.
-    max: positiveInt(1_000_000),
-    // The backstop for a missed invalidation (docs/stores.md): a revoked token may live this long.
-    ttl: duration('100ms', '1h'),
-    negativeMax: positiveInt(1_000_000),
-    // lru-cache reads a ttl of 0 as "never expires".
-    negativeTtl: duration('100ms', '1h'),
-    // Not a timer: 0 serves nothing stale; a revoked token may live this long in an outage.
-    staleIfError: duration('0s', '1h'),
-    // The lastUsedAt flush interval: below 1 s it is a busy loop, beyond 1 h lastUsedAt is stale.
-    lastUsedInterval: duration('1s', '1h'),
-  }),
-  routes: z.array(route),
-  events: z
-    .strictObject({
-      // How long before its expiry a token counts as expiring soon (tollgate_tokens_expiring_soon)
-      // and gets its token.expiring event.
-      expiringNotice: span,
-      // The audit log: every admin change is kept this long, webhooks or not.
+    }),
+    store: z.strictObject({
+      backend: oneOf(['file', 'redis', 'memory'] as const),
+      file: z.strictObject({ path: text }),
+      redis: z
+        .strictObject({
+          url: text,
+          keyPrefix: text,
+          // A store call on the request path waits this long; the connect timeout is four times it.
+          commandTimeout: duration('10ms', '1m'),
+          sentinels: z.array(hostPort),
+          name: z.string(),
+          cluster: z.array(hostPort),
+        })
+        .superRefine((redis, ctx) => {
+          if (redis.sentinels.length > 0 && redis.cluster.length > 0) {
+            ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'give sentinels or cluster, not both' });
+          }
+          if (redis.sentinels.length > 0 && redis.name === '') {
+            ctx.addIssue({ code: 'custom', path: ['name'], message: 'expected the Sentinel master name (e.g. mymaster) when sentinels are set' });
+          }
+        }),
+    }),
+    cache: z.strictObject({
+      // lru-cache allocates every slot at start: 10 million here and in negativeMax took 480 MB
+      // and 3.3 s before the first request; a million of each is about 50 MB.
+      max: positiveInt(1_000_000),
+      // The backstop for a missed invalidation (docs/stores.md): a revoked token may live this long.
+      ttl: duration('100ms', '1h'),
+      negativeMax: positiveInt(1_000_000),
+      // lru-cache reads a ttl of 0 as "never expires".
+      negativeTtl: duration('100ms', '1h'),
+      // Not a timer: 0 serves nothing stale; a revoked token may live this long in an outage.
+      staleIfError: duration('0s', '1h'),
+      // The lastUsedAt flush interval: below 1 s it is a busy loop, beyond 1 h lastUsedAt is stale.
+      lastUsedInterval: duration('1s', '1h'),
+    }),
+    routes: z.array(route),
+    events: z
+      .strictObject({
+        // How long before its expiry a token counts as expiring soon (tollgate_tokens_expiring_soon)
+        // and gets its token.expiring event.
+        expiringNotice: span,
+        // The audit log: every admin change is kept this long, webhooks or not.
+        retention,
+        webhooks: z.array(webhook),
+        // Each POST is abandoned after this long (docs/webhooks.md: 10 s).
+        timeout: duration('100ms', '5m'),
+        // A sender holds an event this long before another replica may take it over: more than
+        // the timeout, or a slow receiver would get each event twice.
+        claimAfter: duration('1s', '1h'),
+        // An idle sender looks for events written by other replicas this often.
+        poll: duration('10ms', '1m'),
+        sweepInterval: duration('100ms', '1h'),
+        backoff: z.strictObject({ initial: duration('10ms', '1h'), max: duration('10ms', '24h') }),
+      })
+      .superRefine((events, ctx) => {
+        if (events.claimAfter <= events.timeout) ctx.addIssue({ code: 'custom', path: ['claimAfter'], message: 'must be longer than events.timeout' });
+        const seen = new Set<string>();
+        events.webhooks.forEach((hook, i) => {
+          if (seen.has(hook.url)) ctx.addIssue({ code: 'custom', path: ['webhooks', i, 'url'], message: 'each webhook URL may appear once' });
+          seen.add(hook.url);
+        });
+      }),
+    // Usage history per token per hour (docs/usage.md).
+    usage: z.strictObject({
+      // Hours older than this are dropped (every store; Redis by key expiry).
       retention,
-      webhooks: z.array(webhook),
-      // Each POST is abandoned after this long (docs/webhooks.md: 10 s).
-      timeout: duration('100ms', '5m'),
-      // A sender holds an event this long before another replica may take it over: more than
-      // the timeout, or a slow receiver would get each event twice.
-      claimAfter: duration('1s', '1h'),
-      // An idle sender looks for events written by other replicas this often.
-      poll: duration('10ms', '1m'),
-      sweepInterval: duration('100ms', '1h'),
-      backoff: z.strictObject({ initial: duration('10ms', '1h'), max: duration('10ms', '24h') }),
-    })
-    .superRefine((events, ctx) => {
-      if (events.claimAfter <= events.timeout) ctx.addIssue({ code: 'custom', path: ['claimAfter'], message: 'must be longer than events.timeout' });
-      const seen = new Set<string>();
-      events.webhooks.forEach((hook, i) => {
-        if (seen.has(hook.url)) ctx.addIssue({ code: 'custom', path: ['webhooks', i, 'url'], message: 'each webhook URL may appear once' });
-        seen.add(hook.url);
+      // The data plane adds its counts to the store this often (and at shutdown): never a write per request.
+      flushInterval: duration('1s', '1h'),
+    }),
+    decision: z.strictObject({ listen: optionalListen, pathPrefix }),
+    // Workload identities beside Tollgate's tokens (docs/workload-identity.md).
+    identity: z.strictObject({
+      jwt: z.array(jwtIssuer).superRefine((issuers, ctx) => {
+        const seen = new Set<string>();
+        issuers.forEach((entry, i) => {
+          if (seen.has(entry.issuer)) ctx.addIssue({ code: 'custom', path: [i, 'issuer'], message: 'each issuer may appear once' });
+          seen.add(entry.issuer);
+        });
+      }),
+      mtls: z.strictObject({
+        // A PEM bundle of the CAs client certificates must chain to; "" asks for none. Re-read on change.
+        clientCa: filePath,
+        // True: a handshake without a valid client certificate is refused.
+        required: bool,
+        user: identityTemplate,
+      }),
+    }),
+    log: z.strictObject({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) }),
+    // OpenTelemetry traces (docs/tracing.md): off, and the SDK never loaded, while the endpoint is "".
+    telemetry: z.strictObject({
+      otlp: z.strictObject({ endpoint: otlpEndpoint, headers: otlpHeaders }),
+      sampleRatio,
+      serviceName,
+    }),
+  })
+  .superRefine((config, ctx) => {
+    // The file store is one process's journal: a proxy replica and a control replica on it would
+    // each hold a copy the other never sees.
+    if (config.role !== 'all' && config.store.backend === 'file') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['role'],
+        message: `expected all with store.backend file (one process holds the file store); ${config.role} needs a shared store: set store.backend to redis, got ${JSON.stringify(config.role)}`,
       });
-    }),
-  // Usage history per token per hour (docs/usage.md).
-  usage: z.strictObject({
-    // Hours older than this are dropped (every store; Redis by key expiry).
-    retention,
-    // The data plane adds its counts to the store this often (and at shutdown): never a write per request.
-    flushInterval: duration('1s', '1h'),
-  }),
-  decision: z.strictObject({ listen: optionalListen, pathPrefix }),
-  // Workload identities beside Tollgate's tokens (docs/workload-identity.md).
-  identity: z.strictObject({
-    jwt: z.array(jwtIssuer).superRefine((issuers, ctx) => {
-      const seen = new Set<string>();
-      issuers.forEach((entry, i) => {
-        if (seen.has(entry.issuer)) ctx.addIssue({ code: 'custom', path: [i, 'issuer'], message: 'each issuer may appear once' });
-        seen.add(entry.issuer);
-      });
-    }),
-    mtls: z.strictObject({
-      // A PEM bundle of the CAs client certificates must chain to; "" asks for none. Re-read on change.
-      clientCa: filePath,
-      // True: a handshake without a valid client certificate is refused.
-      required: bool,
-      user: identityTemplate,
-    }),
-  }),
-  log: z.strictObject({ level: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) }),
-  // OpenTelemetry traces (docs/tracing.md): off, and the SDK never loaded, while the endpoint is "".
-  telemetry: z.strictObject({
-    otlp: z.strictObject({ endpoint: otlpEndpoint, headers: otlpHeaders }),
-    sampleRatio,
-    serviceName,
-  }),
-}).superRefine((config, ctx) => {
-  // The file store is one process's journal: a proxy replica and a control replica on it would
-  // each hold a copy the other never sees.
-  if (config.role !== 'all' && config.store.backend === 'file') {
-    ctx.addIssue({ code: 'custom', path: ['role'], message: `expected all with store.backend file (one process holds the file store); ${config.role} needs a shared store: set store.backend to redis, got ${JSON.stringify(config.role)}` });
-  }
-});
+    }
+  });
 
 /** The validated configuration: durations in milliseconds, listen addresses split. */
 export type Config = z.output<typeof configSchema>;

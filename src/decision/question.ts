@@ -1,9 +1,9 @@
 import type { Judged } from '../auth/decide.js';
-import type { TokenSource } from '../auth/token-sources.js';
 import type { DenyReason } from '../auth/decision.js';
+import type { TokenSource } from '../auth/token-sources.js';
 import type { CredentialLabel } from '../auth/verdict.js';
-import type { AnsweringExchange } from './answering-exchange.js';
 import type { ExchangeTrace } from '../tracing/tracing.js';
+import type { AnsweringExchange } from './answering-exchange.js';
 
 /** The request a proxy in front asks about: its method and target, before any check. */
 export interface AskedRequest {

@@ -1,22 +1,25 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Clock } from '../clock.js';
 import type { DecisionStep } from '../auth/decide.js';
-import { refusal, type Allowed, type Verdict } from '../auth/verdict.js';
+import { type Allowed, refusal, type Verdict } from '../auth/verdict.js';
+import type { Clock } from '../clock.js';
 import { DecisionLedger } from '../exchange/ledgers.js';
-import type { Logger } from '../log/logger.js';
-import type { Metrics } from '../metrics/metrics.js';
 import { ClientConnection, type ConnectionHost } from '../http1/client-connection.js';
-import { AnsweringExchange } from './answering-exchange.js';
-import type { RequestHead } from '../http1/request-head.js';
 import { ConnectionSet } from '../http1/connection-set.js';
 import { IdleSweeper } from '../http1/idle-sweeper.js';
+import type { RequestHead } from '../http1/request-head.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Tracing } from '../tracing/tracing.js';
+import { AnsweringExchange } from './answering-exchange.js';
 import { allowedFields } from './answers.js';
 import { Question, readQuestion } from './question.js';
-import type { Tracing } from '../tracing/tracing.js';
 
 /** What a configuration reload may set on the decision port while it serves. */
-export type DecisionPortSettings = Pick<DecisionPortOptions, 'pathPrefix' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
+export type DecisionPortSettings = Pick<
+  DecisionPortOptions,
+  'pathPrefix' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'
+>;
 
 export interface DecisionPortOptions {
   /** The same decision step instance the proxy port uses. */

@@ -2,13 +2,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isMap, isPair, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type KeyMeta } from '../config/schema.js';
+import { openApiDocument } from '../admin/openapi.js';
+import { type AdminRoute, routes } from '../admin/routes.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { envName } from '../config/load.js';
-import { Metrics } from '../metrics/metrics.js';
-import { openApiDocument } from '../admin/openapi.js';
-import { routes, type AdminRoute } from '../admin/routes.js';
+import { configSchema, type KeyMeta } from '../config/schema.js';
 import { PROBLEMS } from '../http/problems.js';
+import { Metrics } from '../metrics/metrics.js';
 
 /**
  * The reference pages of docs/reference/, made from the code they describe: the config schema
@@ -104,7 +104,13 @@ function keyRows(): { keys: KeyRow[]; items: KeyRow[] } {
       if (element) {
         for (const [itemKey, itemSchema] of Object.entries(element.shape) as Array<[string, z.ZodType]>) {
           const optional = (itemSchema._zod.def as { type: string }).type === 'optional';
-          items.push({ key: `${at.join('.')}[].${itemKey}`, defaultValue: optional ? '(optional)' : '(required)', accepts: accepts(itemSchema), env: '', what: '' });
+          items.push({
+            key: `${at.join('.')}[].${itemKey}`,
+            defaultValue: optional ? '(optional)' : '(required)',
+            accepts: accepts(itemSchema),
+            env: '',
+            what: '',
+          });
         }
       }
     }
@@ -133,7 +139,7 @@ export function configReference(): string {
     '## Keys of list entries',
     '',
     'Each entry of `routes` and `events.webhooks` is a map with these keys; they are set in the file,',
-    'or with the whole list in one variable. One webhook\'s `url`, `secret` or `events` may also be set',
+    "or with the whole list in one variable. One webhook's `url`, `secret` or `events` may also be set",
     'alone: `TOLLGATE_EVENTS_WEBHOOKS_<n>_URL`, `_SECRET`, `_EVENTS` for entry `n` of the list.',
     '',
     '| key | | accepts |',
@@ -175,9 +181,9 @@ export function metricsReference(): string {
     '',
     GENERATED,
     '',
-    'Every metric Tollgate exports on the admin port\'s `/metrics`, from its private registry. What',
+    "Every metric Tollgate exports on the admin port's `/metrics`, from its private registry. What",
     'they are for, the outcome labels and who may scrape them are in',
-    '[operations](../operations.md#metrics). Node\'s own process metrics (`process_*`, `nodejs_*`)',
+    "[operations](../operations.md#metrics). Node's own process metrics (`process_*`, `nodejs_*`)",
     'are exported beside them.',
     '',
     '| metric | type | unit | labels | help |',
@@ -261,15 +267,30 @@ export function adminApiReference(table: AdminRoute[] = routes()): string {
   for (const [path, methods] of Object.entries(doc.paths as Record<string, Json>)) {
     for (const [method, operation] of Object.entries(methods)) operations.push([method.toUpperCase(), path, operation as Json]);
   }
-  const slug = (method: string, path: string) => `${method} ${path}`.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
-  for (const [method, path, operation] of operations) lines.push(`| [${code(`${method} ${path}`)}](#${slug(method, path)}) | ${cell(operation.summary ?? '')} |`);
+  const slug = (method: string, path: string) =>
+    `${method} ${path}`
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+  for (const [method, path, operation] of operations)
+    lines.push(`| [${code(`${method} ${path}`)}](#${slug(method, path)}) | ${cell(operation.summary ?? '')} |`);
   lines.push('');
   for (const [method, path, operation] of operations) {
-    lines.push(`## ${method} ${path}`, '', `${operation.summary ?? ''}.`.replace(/\.\.$/, '.'), '', `Token: ${AUTH[authOf.get(`${method} ${path}`) ?? 'token']}.`, '');
+    lines.push(
+      `## ${method} ${path}`,
+      '',
+      `${operation.summary ?? ''}.`.replace(/\.\.$/, '.'),
+      '',
+      `Token: ${AUTH[authOf.get(`${method} ${path}`) ?? 'token']}.`,
+      '',
+    );
     const parameters = (operation.parameters ?? []) as Json[];
     if (parameters.length > 0) {
       lines.push('| parameter | in | type | required | default |', '| --- | --- | --- | --- | --- |');
-      for (const p of parameters) lines.push(`| ${code(p.name)} | ${p.in} | ${cell(schemaText(p.schema))} | ${p.required ? 'yes' : ''} | ${p.schema?.default === undefined ? '' : code(JSON.stringify(p.schema.default))} |`);
+      for (const p of parameters)
+        lines.push(
+          `| ${code(p.name)} | ${p.in} | ${cell(schemaText(p.schema))} | ${p.required ? 'yes' : ''} | ${p.schema?.default === undefined ? '' : code(JSON.stringify(p.schema.default))} |`,
+        );
       lines.push('');
     }
     const body = operation.requestBody?.content?.['application/json']?.schema as Json | undefined;

@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.js';
 import { viewOfOrganization, viewOfRepository, viewOfTeam, viewOfToken, viewOfUser } from '../admin/views.js';
+import type { Clock } from '../clock.js';
 import type { OutEvent } from '../store/event-log.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { HistoryEntry, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
@@ -18,7 +18,13 @@ const TOKEN_EVENTS = new Map<string, EventType>([
   ['deleted', 'token.deleted'],
 ]);
 
-export const makeEvent = (type: EventType, at: number, data: unknown, actor?: string): OutEvent => ({ id: eventId(), type, at, data, ...(actor === undefined ? {} : { actor }) });
+export const makeEvent = (type: EventType, at: number, data: unknown, actor?: string): OutEvent => ({
+  id: eventId(),
+  type,
+  at,
+  data,
+  ...(actor === undefined ? {} : { actor }),
+});
 
 /**
  * The store as the admin services see it: every write carries the events it makes (docs/webhooks.md),

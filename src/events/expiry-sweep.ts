@@ -1,6 +1,6 @@
+import { viewOfToken } from '../admin/views.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
-import { viewOfToken } from '../admin/views.js';
 import { EVENT_RETENTION_MS, type EventLog } from '../store/event-log.js';
 import type { Leases, TokenRecords } from '../store/token-store.js';
 import { makeEvent } from './emitting-store.js';
@@ -39,9 +39,12 @@ export class ExpirySweep {
 
   start(): void {
     this.timer = setInterval(() => {
-      if (!this.sweeping) this.sweeping = this.sweep().catch((err: unknown) => {
-        this.options.logger.warn({ err: (err as Error).message }, 'expiry sweep failed; will try again');
-      }).finally(() => (this.sweeping = undefined));
+      if (!this.sweeping)
+        this.sweeping = this.sweep()
+          .catch((err: unknown) => {
+            this.options.logger.warn({ err: (err as Error).message }, 'expiry sweep failed; will try again');
+          })
+          .finally(() => (this.sweeping = undefined));
     }, this.options.intervalMs);
     this.timer.unref();
   }
@@ -59,7 +62,10 @@ export class ExpirySweep {
     let appended = 0;
     const expiring = await store.tokensExpiringBetween(now, now + noticeMs);
     const expired = await store.tokensExpiringBetween(now - EVENT_RETENTION_MS, now);
-    for (const [ids, type] of [[expiring, 'token.expiring'], [expired, 'token.expired']] as const) {
+    for (const [ids, type] of [
+      [expiring, 'token.expiring'],
+      [expired, 'token.expired'],
+    ] as const) {
       // In batches sent together (Redis pipelines them): every token in the windows is looked at
       // on each sweep, since an edit may move an expiry into a window already swept.
       for (let i = 0; i < ids.length; i += BATCH) {

@@ -4,8 +4,8 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
 import type { Delivery } from '../store/event-log.js';
 import { ExpirySweep, type ExpirySweepStore } from './expiry-sweep.js';
-import { WebhookSender, type SenderObserver } from './sender.js';
-import { displayUrl, webhookId, type WebhookConfig } from './webhooks.js';
+import { type SenderObserver, WebhookSender } from './sender.js';
+import { displayUrl, type WebhookConfig, webhookId } from './webhooks.js';
 
 export interface OutboxConfig {
   webhooks: WebhookConfig[];
@@ -34,7 +34,16 @@ export interface EventListing {
   timestamp: string;
   actor: string | null;
   data: unknown;
-  deliveries: Array<{ webhook: string; state: Delivery['state'] | 'queued'; attempts: number; lastAttemptAt: string | null; nextAttemptAt: string | null; deliveredAt: string | null; lastStatus: number | null; lastError: string | null }>;
+  deliveries: Array<{
+    webhook: string;
+    state: Delivery['state'] | 'queued';
+    attempts: number;
+    lastAttemptAt: string | null;
+    nextAttemptAt: string | null;
+    deliveredAt: string | null;
+    lastStatus: number | null;
+    lastError: string | null;
+  }>;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -3,7 +3,7 @@ import type { Logger } from '../log/logger.js';
 import type { Attempt, EventLog, OutEvent, Taken } from '../store/event-log.js';
 import { nextAttemptAt, type RetryPolicy } from './backoff.js';
 import { secretKey, signedHeaders } from './signing.js';
-import { displayUrl, webhookId, type WebhookConfig } from './webhooks.js';
+import { displayUrl, type WebhookConfig, webhookId } from './webhooks.js';
 
 export type DeliveryOutcome = 'delivered' | 'retried' | 'failed';
 
@@ -99,7 +99,11 @@ export class WebhookSender {
         break;
       }
     } catch (err) {
-      if (!this.storeFailing) this.options.logger.warn({ webhook: displayUrl(this.options.webhook.url), err: (err as Error).message }, 'webhook sender cannot reach the store; will retry');
+      if (!this.storeFailing)
+        this.options.logger.warn(
+          { webhook: displayUrl(this.options.webhook.url), err: (err as Error).message },
+          'webhook sender cannot reach the store; will retry',
+        );
       this.storeFailing = true;
     }
     if (this.running) this.schedule(this.again ? 0 : waitMs);
@@ -137,7 +141,12 @@ export class WebhookSender {
       error = `HTTP ${status}`;
     } catch (err) {
       const name = (err as Error).name;
-      error = name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : name === 'AbortError' ? 'stopped: this replica is shutting down' : describeFailure(err);
+      error =
+        name === 'TimeoutError'
+          ? `no answer within ${this.options.timeoutMs} ms`
+          : name === 'AbortError'
+            ? 'stopped: this replica is shutting down'
+            : describeFailure(err);
     }
     const next = nextAttemptAt(this.options.retry, attempts, event.at, clock.now());
     observer?.attempted(next === null ? 'failed' : 'retried');

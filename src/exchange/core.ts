@@ -1,13 +1,12 @@
 import type { Identity } from '../auth/authorize.js';
 import type { AllowedRequest } from '../auth/decide.js';
 import type { DenyReason, Outcome } from '../auth/decision.js';
-import type { Allowed, ForwardIdentity, RightLabel } from '../auth/verdict.js';
 import type { TokenSource } from '../auth/token-sources.js';
+import type { Allowed, CredentialLabel, ForwardIdentity, RightLabel } from '../auth/verdict.js';
+import type { EndReason, LiveProtocol } from '../exchange/endings.js';
 import { requestIdFor } from '../http/request-id.js';
 import type { TokenBudget } from '../limits/token-budget.js';
-import { NO_TRACE, type ExchangeTrace, type TracedProtocol, type TracedRequest, type Tracing } from '../tracing/tracing.js';
-import type { CredentialLabel } from '../auth/verdict.js';
-import type { EndReason, LiveProtocol } from '../exchange/endings.js';
+import { type ExchangeTrace, NO_TRACE, type TracedProtocol, type TracedRequest, type Tracing } from '../tracing/tracing.js';
 
 /**
  * How an exchange ended, for what is counted and logged: `forwarded` (it reached the upstream,

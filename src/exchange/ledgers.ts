@@ -1,10 +1,10 @@
-import type { Clock } from '../clock.js';
 import type { DenyReason, Outcome } from '../auth/decision.js';
 import { workloadFields } from '../auth/verdict.js';
+import type { Clock } from '../clock.js';
+import type { EndReason } from '../exchange/endings.js';
 import type { Logger } from '../log/logger.js';
 import { redactTarget } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { EndReason } from '../exchange/endings.js';
 import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { EndKind, ExchangeCore, ExchangeHooks, ExchangeLedger, LiveRegistry } from './core.js';

@@ -19,7 +19,8 @@ const slots: OnreadSlots | undefined = (() => {
   const buffer = Buffer.alloc(0);
   const generator = () => buffer;
   const callback = () => true;
-  const slotOf = (probe: Socket, value: unknown) => Object.getOwnPropertySymbols(probe).find((key) => (probe as unknown as Record<symbol, unknown>)[key] === value);
+  const slotOf = (probe: Socket, value: unknown) =>
+    Object.getOwnPropertySymbols(probe).find((key) => (probe as unknown as Record<symbol, unknown>)[key] === value);
   const fixed = new Socket({ onread: { buffer, callback } });
   const generated = new Socket({ onread: { buffer: generator, callback } });
   const found = { buffer: slotOf(fixed, buffer), callback: slotOf(fixed, callback), generator: slotOf(generated, generator) };

@@ -1,12 +1,12 @@
 import type { Socket } from 'node:net';
+import { readIntoOwnBuffer } from './accepted-reads.js';
 import { writeChunk } from './chunked.js';
-import type { RequestHead } from './request-head.js';
-import { Tunnel, type TunnelOwner } from './tunnel.js';
-import { bareResponse } from './heads.js';
 import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, Http1Parser, TYPE_REQUEST, trimValues } from './codec.js';
+import { bareResponse } from './heads.js';
 import { prefaceOf } from './preface.js';
 import { ReadBuffer } from './read-buffer.js';
-import { readIntoOwnBuffer } from './accepted-reads.js';
+import type { RequestHead } from './request-head.js';
+import { Tunnel, type TunnelOwner } from './tunnel.js';
 
 /**
  * A read this large that carries body bytes marks a bulk upload: from then on the connection

@@ -75,7 +75,8 @@ const instance = new WebAssembly.Instance(compile(), {
     wasm_on_status: () => 0,
     wasm_on_header_field: (_p: number, at: number, length: number) => current!.onHeaderField(currentChunk, at - currentPtr, at - currentPtr + length),
     wasm_on_header_value: (_p: number, at: number, length: number) => current!.onHeaderValue(currentChunk, at - currentPtr, at - currentPtr + length),
-    wasm_on_headers_complete: (_p: number, status: number, upgrade: number, keepAlive: number) => current!.onHeadersComplete(status, upgrade === 1, keepAlive === 1),
+    wasm_on_headers_complete: (_p: number, status: number, upgrade: number, keepAlive: number) =>
+      current!.onHeadersComplete(status, upgrade === 1, keepAlive === 1),
     wasm_on_body: (_p: number, at: number, length: number) => current!.onBody(currentChunk, at - currentPtr, at - currentPtr + length),
     wasm_on_message_complete: () => current!.onMessageComplete(),
   },
@@ -105,7 +106,7 @@ function cString(ptr: number): string {
   if (ptr === 0) return '';
   const bytes = new Uint8Array(llhttp.memory.buffer, ptr);
   const end = bytes.indexOf(0);
-  return Buffer.from(bytes.subarray(0, end < 0 ? 0 : end)).toString('latin1');
+  return Buffer.from(bytes.subarray(0, Math.max(end, 0))).toString('latin1');
 }
 
 const METHOD_NAMES = new Map<number, string>();

@@ -30,7 +30,13 @@ export function dateHeaderLine(nowMs: number): string {
  * A whole problem+json response (RFC 9457) as one string: one socket write. Bodies hold only
  * fixed texts and the request id, never a header value, so a secret is never echoed back.
  */
-export function problemResponse(problem: Problem, requestId: string, extra: Readonly<Record<string, string>> | undefined, close: boolean, nowMs: number): string {
+export function problemResponse(
+  problem: Problem,
+  requestId: string,
+  extra: Readonly<Record<string, string>> | undefined,
+  close: boolean,
+  nowMs: number,
+): string {
   const body = JSON.stringify({ ...problem, requestId });
   let head = statusLine(problem.status);
   head += 'content-type: application/problem+json\r\n';
@@ -53,7 +59,14 @@ export function bareResponse(status: number): string {
  * content (Content-Length still says what GET would get), and body bytes after it would be read
  * as the start of the next response on the connection.
  */
-export function problemAnswer(problem: Problem, requestId: string, extra: Readonly<Record<string, string>> | undefined, close: boolean, nowMs: number, isHead: boolean): string {
+export function problemAnswer(
+  problem: Problem,
+  requestId: string,
+  extra: Readonly<Record<string, string>> | undefined,
+  close: boolean,
+  nowMs: number,
+  isHead: boolean,
+): string {
   const response = problemResponse(problem, requestId, extra, close, nowMs);
   return isHead ? response.slice(0, response.indexOf('\r\n\r\n') + 4) : response;
 }

@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
 import { LRUCache } from 'lru-cache';
-import type { Clock } from '../clock.js';
-import { ConfigError } from '../config/load.js';
 import type { Authentication } from '../auth/authenticate.js';
 import type { Identity } from '../auth/authorize.js';
-import { UNAVAILABLE, UNKNOWN, type Principal, type PrincipalSource, type TokenCache } from '../auth/token-cache.js';
+import { type Principal, type PrincipalSource, type TokenCache, UNAVAILABLE, UNKNOWN } from '../auth/token-cache.js';
+import type { Clock } from '../clock.js';
+import { ConfigError } from '../config/load.js';
 import { hashSecret } from '../tokens/secret.js';
 import { renderUser } from './claims-template.js';
 
@@ -71,7 +71,13 @@ export class CertificateAuthenticator implements PrincipalSource {
     const user = renderUser(this.options.template, certificateFields(certificate));
     if (user === undefined) return 'certificate_unmapped_user';
     const issuer = certificate.issuer?.CN ?? '';
-    this.principals.set(hash, { credential: 'mtls', issuer: typeof issuer === 'string' ? issuer : '', user, teams: [], expiresAt: Date.parse(certificate.valid_to) });
+    this.principals.set(hash, {
+      credential: 'mtls',
+      issuer: typeof issuer === 'string' ? issuer : '',
+      user,
+      teams: [],
+      expiresAt: Date.parse(certificate.valid_to),
+    });
     return this.options.cache.resolve(hash).then((resolution) => {
       if (resolution === UNAVAILABLE) return 'store_unavailable';
       if (resolution === UNKNOWN) return 'certificate_unmapped_user';
@@ -94,7 +100,9 @@ export function readClientCa(path: string): Buffer {
     new X509Certificate(pem);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError([`identity.mtls.clientCa: ${code?.startsWith('E') === true && code.length < 12 ? `cannot read ${path} (${code})` : `${path} holds no PEM certificate`}`]);
+    throw new ConfigError([
+      `identity.mtls.clientCa: ${code?.startsWith('E') === true && code.length < 12 ? `cannot read ${path} (${code})` : `${path} holds no PEM certificate`}`,
+    ]);
   }
   return pem;
 }

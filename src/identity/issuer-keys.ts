@@ -67,7 +67,11 @@ export class IssuerKeys {
    * or with the fetch under way). Resolves true when new keys came.
    */
   refresh(): Promise<boolean> {
-    if (this.inflight !== undefined) return this.inflight.then(() => true, () => false);
+    if (this.inflight !== undefined)
+      return this.inflight.then(
+        () => true,
+        () => false,
+      );
     const now = this.options.clock.now();
     if (now - this.lastAttemptAt < REFRESH_INTERVAL_MS) return Promise.resolve(false);
     this.lastAttemptAt = now;
@@ -88,7 +92,8 @@ export class IssuerKeys {
     const { jose, clock } = this.options;
     const jwksUri = this.options.jwksUri !== '' ? this.options.jwksUri : await this.discover();
     const jwks = await this.getJson(jwksUri);
-    if (jwks === null || typeof jwks !== 'object' || !Array.isArray((jwks as { keys?: unknown }).keys)) throw new IssuerKeysError(`${jwksUri} holds no JWK Set`);
+    if (jwks === null || typeof jwks !== 'object' || !Array.isArray((jwks as { keys?: unknown }).keys))
+      throw new IssuerKeysError(`${jwksUri} holds no JWK Set`);
     this.held = { set: jose.createLocalJWKSet(jwks as Jose.JSONWebKeySet), fetchedAt: clock.now() };
   }
 
@@ -102,7 +107,11 @@ export class IssuerKeys {
   }
 
   private async getJson(url: string): Promise<unknown> {
-    const response = await this.options.fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error', headers: { accept: 'application/json' } });
+    const response = await this.options.fetch(url, {
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      redirect: 'error',
+      headers: { accept: 'application/json' },
+    });
     if (!response.ok) throw new IssuerKeysError(`${url} answered ${response.status}`);
     return response.json();
   }

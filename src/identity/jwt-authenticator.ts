@@ -1,12 +1,12 @@
-import { LRUCache } from 'lru-cache';
 import type * as Jose from 'jose';
-import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log/logger.js';
+import { LRUCache } from 'lru-cache';
 import type { Authentication } from '../auth/authenticate.js';
 import type { Identity } from '../auth/authorize.js';
 import type { DenyReason } from '../auth/decision.js';
-import { UNAVAILABLE, UNKNOWN, type Principal, type PrincipalSource, type Resolution, type TokenCache } from '../auth/token-cache.js';
+import { type Principal, type PrincipalSource, type Resolution, type TokenCache, UNAVAILABLE, UNKNOWN } from '../auth/token-cache.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
 import { hashSecret } from '../tokens/secret.js';
 import { renderUser, teamsIn } from './claims-template.js';
 import { IssuerKeys } from './issuer-keys.js';
@@ -51,7 +51,15 @@ export class JwtAuthenticator implements PrincipalSource {
 
   constructor(private readonly options: JwtAuthenticatorOptions) {
     for (const config of options.issuers) {
-      const keys = new IssuerKeys({ issuer: config.issuer, jwksUri: config.jwksUri, jose: options.jose, fetch: options.fetch, clock: options.clock, staleIfErrorMs: options.staleIfErrorMs, logger: options.logger });
+      const keys = new IssuerKeys({
+        issuer: config.issuer,
+        jwksUri: config.jwksUri,
+        jose: options.jose,
+        fetch: options.fetch,
+        clock: options.clock,
+        staleIfErrorMs: options.staleIfErrorMs,
+        logger: options.logger,
+      });
       this.issuers.set(config.issuer, { config, keys });
     }
     this.principals = new LRUCache({ max: options.max });

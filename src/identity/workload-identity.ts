@@ -1,11 +1,11 @@
 import type { SecureContextOptions } from 'node:tls';
-import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log/logger.js';
 import type { WorkloadAuthenticators } from '../auth/decide.js';
 import type { Principal, PrincipalSource, TokenCache } from '../auth/token-cache.js';
-import { CertificateAuthenticator, readClientCa } from './certificate-authenticator.js';
+import type { Clock } from '../clock.js';
 import type { ConfigPart } from '../config/reload.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import { CertificateAuthenticator, readClientCa } from './certificate-authenticator.js';
 
 /** The workload identities a configuration turns on (docs/workload-identity.md). */
 export interface WorkloadIdentity {

@@ -1,12 +1,12 @@
+import type { Identity } from '../auth/authorize.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
 import type { BudgetKey, BudgetStore } from '../store/token-store.js';
-import type { Identity } from '../auth/authorize.js';
 import { budgetIdOf, type RepositoryRecord, type TokenRecord } from '../tokens/record.js';
+import type { Lease, Slots } from './lease.js';
 import { compileLimits, hasLimits, type LimitName, type Limits } from './limits.js';
 import { rateLimitField } from './ratelimit-fields.js';
-import type { Lease, Slots } from './lease.js';
-import { TokenBudget, type LeaseSource, type LimitRefusal } from './token-budget.js';
+import { type LeaseSource, type LimitRefusal, TokenBudget } from './token-budget.js';
 
 /** Told of each refusal, for `limited_total{limit}`. */
 export interface LimitObserver {
@@ -337,7 +337,9 @@ export class Limiter implements LeaseSource {
     for (const lease of [budget.rate, budget.quota]) {
       if (lease === undefined) continue;
       if (lease.nextWindow !== -1 && lease.nextBalance > 0) {
-        work.push(this.quietly(this.options.store.returnBudget({ tokenId: budget.tokenId, limit: lease.limit, window: lease.nextWindow }, lease.nextBalance, now)));
+        work.push(
+          this.quietly(this.options.store.returnBudget({ tokenId: budget.tokenId, limit: lease.limit, window: lease.nextWindow }, lease.nextBalance, now)),
+        );
         lease.nextBalance = 0;
       }
       if (lease.balance <= 0 || lease.windowAt(now) !== lease.window) continue;

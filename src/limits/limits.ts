@@ -6,6 +6,7 @@ export type LimitName = (typeof LIMIT_NAMES)[number];
 
 // The stored shape belongs to the record that carries it; it is re-exported for the code that checks it.
 import type { Limits } from '../tokens/record.js';
+
 export type { Limits };
 
 export const RATE_PER_MIN_MS = 1000;
@@ -61,7 +62,11 @@ function shown(name: LimitName, limits: Limits): string {
  * leaving one out would lift it); without it, one left out is allowed (a lent token spends
  * from its maker's budget as well, so the maker's limit still holds).
  */
-export function limitBeyond(limits: Limits | null | undefined, bound: Limits | null | undefined, mustSet: boolean): { name: LimitName; bound: string } | undefined {
+export function limitBeyond(
+  limits: Limits | null | undefined,
+  bound: Limits | null | undefined,
+  mustSet: boolean,
+): { name: LimitName; bound: string } | undefined {
   if (!hasLimits(bound)) return undefined;
   const own = limits ?? {};
   const mine = compileLimits(own);

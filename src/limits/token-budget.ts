@@ -1,5 +1,5 @@
+import { Lease, Slots, sliceOf } from './lease.js';
 import { compileLimits, type Limits } from './limits.js';
-import { Lease, sliceOf, Slots } from './lease.js';
 import { policyField } from './ratelimit-fields.js';
 
 /** Why a limited token's request is refused (each maps to a 429 problem, or 503 for the store). */

@@ -1,4 +1,4 @@
-import { Histogram, type HistogramConfiguration, type MetricType, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
+import { Histogram, type HistogramConfiguration, type MetricObjectWithValues, type MetricType, type MetricValueWithName } from 'prom-client';
 
 /** One label set of a FastHistogram: bucket counts a hot path updates with plain arithmetic. */
 export class HistogramSeries {

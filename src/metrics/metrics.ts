@@ -1,12 +1,12 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Outcome } from '../auth/decision.js';
+import type { CacheObserver } from '../auth/token-cache.js';
+import type { CredentialLabel, RightLabel } from '../auth/verdict.js';
+import { END_REASONS, type EndReason, LIVE_PROTOCOLS, type LiveProtocol } from '../exchange/endings.js';
+import { LIMIT_NAMES, type LimitName } from '../limits/limits.js';
+import { RIGHTS } from '../tokens/record.js';
 import { FastHistogram, type HistogramSeries } from './fast-histogram.js';
 import { ReadingGauge } from './reading-gauge.js';
-import type { CacheObserver } from '../auth/token-cache.js';
-import type { Outcome } from '../auth/decision.js';
-import type { CredentialLabel, RightLabel } from '../auth/verdict.js';
-import { END_REASONS, LIVE_PROTOCOLS, type EndReason, type LiveProtocol } from '../exchange/endings.js';
-import { RIGHTS } from '../tokens/record.js';
-import { LIMIT_NAMES, type LimitName } from '../limits/limits.js';
 
 const RIGHT_LABELS: readonly RightLabel[] = [...RIGHTS, 'none'];
 const OUTCOMES: readonly Outcome[] = ['allowed', 'unauthenticated', 'forbidden', 'not_found', 'unavailable', 'upstream_error'];
@@ -84,7 +84,6 @@ export interface MetricsSources {
 
 const DELIVERY_OUTCOMES = ['delivered', 'retried', 'failed'] as const;
 
-
 /** What a configuration reload came to (`config_reloads_total{outcome}`, docs/configuration.md). */
 export const RELOAD_OUTCOMES = ['applied', 'unchanged', 'invalid'] as const;
 export type ReloadOutcome = (typeof RELOAD_OUTCOMES)[number];
@@ -126,7 +125,13 @@ export class Metrics implements CacheObserver {
   private readonly configGeneration: Gauge;
   private readonly adminDuration: Record<(typeof ADMIN_OPERATIONS)[number], HistogramSeries>;
   /** Decision-port answers by outcome, as plain numbers taken in at each scrape. */
-  private readonly decisions = Object.assign(Object.create(null) as Record<string, number>, { allowed: 0, unauthenticated: 0, forbidden: 0, not_found: 0, unavailable: 0 });
+  private readonly decisions = Object.assign(Object.create(null) as Record<string, number>, {
+    allowed: 0,
+    unauthenticated: 0,
+    forbidden: 0,
+    not_found: 0,
+    unavailable: 0,
+  });
 
   constructor(sources: MetricsSources, build: BuildInfo = { version: 'unknown', node: process.version }) {
     const registers = [this.registry];
@@ -295,20 +300,21 @@ export class Metrics implements CacheObserver {
     });
     for (const reason of END_REASONS) this.exchangesEnded.inc({ reason }, 0);
     const { tokenCounts, expiringSoon, webhookBacklog } = sources;
-    if (tokenCounts) new Gauge({
-      name: 'tollgate_tokens',
-      help: 'Tokens in the store by kind and status.',
-      labelNames: ['kind', 'status'],
-      registers,
-      async collect() {
-        this.reset();
-        try {
-          for (const { kind, status, count } of await tokenCounts()) this.set({ kind, status }, count);
-        } catch {
-          // store down: the series drop out and tollgate_store_up says why
-        }
-      },
-    });
+    if (tokenCounts)
+      new Gauge({
+        name: 'tollgate_tokens',
+        help: 'Tokens in the store by kind and status.',
+        labelNames: ['kind', 'status'],
+        registers,
+        async collect() {
+          this.reset();
+          try {
+            for (const { kind, status, count } of await tokenCounts()) this.set({ kind, status }, count);
+          } catch {
+            // store down: the series drop out and tollgate_store_up says why
+          }
+        },
+      });
     this.webhookDeliveries = new Counter({
       name: 'tollgate_webhook_deliveries_total',
       help: 'Webhook delivery attempts by outcome: delivered (2xx), retried (failed, tried again later), failed (given up after 24 h).',
@@ -316,18 +322,19 @@ export class Metrics implements CacheObserver {
       registers,
     });
     for (const outcome of DELIVERY_OUTCOMES) this.webhookDeliveries.inc({ outcome }, 0);
-    if (webhookBacklog) new Gauge({
-      name: 'tollgate_webhook_backlog',
-      help: 'Events not yet delivered (or given up on), summed over every webhook.',
-      registers,
-      async collect() {
-        try {
-          this.set(await webhookBacklog());
-        } catch {
-          // store down: keep the last value; tollgate_store_up says why
-        }
-      },
-    });
+    if (webhookBacklog)
+      new Gauge({
+        name: 'tollgate_webhook_backlog',
+        help: 'Events not yet delivered (or given up on), summed over every webhook.',
+        registers,
+        async collect() {
+          try {
+            this.set(await webhookBacklog());
+          } catch {
+            // store down: keep the last value; tollgate_store_up says why
+          }
+        },
+      });
     new ReadingGauge(
       {
         name: 'tollgate_tls_certificate_expiry_timestamp_seconds',
@@ -336,20 +343,21 @@ export class Metrics implements CacheObserver {
       },
       () => sources.certificateExpiry?.(),
     );
-    if (expiringSoon) new Gauge({
-      name: 'tollgate_tokens_expiring_soon',
-      help: 'Active tokens whose expiry falls within events.expiringNotice, by kind.',
-      labelNames: ['kind'],
-      registers,
-      async collect() {
-        this.reset();
-        try {
-          for (const [kind, count] of Object.entries(await expiringSoon())) this.set({ kind }, count);
-        } catch {
-          // store down: as above
-        }
-      },
-    });
+    if (expiringSoon)
+      new Gauge({
+        name: 'tollgate_tokens_expiring_soon',
+        help: 'Active tokens whose expiry falls within events.expiringNotice, by kind.',
+        labelNames: ['kind'],
+        registers,
+        async collect() {
+          this.reset();
+          try {
+            for (const [kind, count] of Object.entries(await expiringSoon())) this.set({ kind }, count);
+          } catch {
+            // store down: as above
+          }
+        },
+      });
     this.limitedTotal = new Counter({
       name: 'tollgate_limited_total',
       help: "Requests refused by a token's limits, by limit (rate, quota, streams).",

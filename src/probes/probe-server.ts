@@ -1,16 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { authenticate } from '../auth/authenticate.js';
 import { DENIALS } from '../auth/decision.js';
-import { UNOBSERVED, type TokenCache } from '../auth/token-cache.js';
+import { type TokenCache, UNOBSERVED } from '../auth/token-cache.js';
 import type { Clock } from '../clock.js';
 import { sendProblem } from '../http/problem.js';
 import { PROBLEMS } from '../http/problems.js';
-import { requestIdFor } from '../http/request-id.js';
 import { requestDeadlines } from '../http/request-deadlines.js';
+import { requestIdFor } from '../http/request-id.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StoreHealth } from '../store/token-store.js';
-import { LIVE, mayScrapeMetrics, readiness, type ProbeReply } from './probes.js';
+import { LIVE, mayScrapeMetrics, type ProbeReply, readiness } from './probes.js';
 
 export interface ProbeServerOptions {
   store: Pick<StoreHealth, 'ping' | 'backend'>;
@@ -46,13 +46,18 @@ export function createProbeServer(options: ProbeServerOptions): Server {
     const requestId = requestIdFor(req.headers['x-request-id']);
     const path = pathOf(req.url);
     const probe = (PROBE_PATHS as readonly string[]).includes(path) ? (path as ProbePath) : undefined;
-    res.once('close', () => options.metrics.adminRequest(probe === undefined ? 'unmatched' : `GET ${probe}`, res.statusCode, (performance.now() - started) / 1000));
+    res.once('close', () =>
+      options.metrics.adminRequest(probe === undefined ? 'unmatched' : `GET ${probe}`, res.statusCode, (performance.now() - started) / 1000),
+    );
     // A refused request's body is never read: the connection closes after the answer instead
     // of reading on to the next request.
     const close = hasBody(req) ? { connection: 'close' } : undefined;
     if (probe === undefined) return sendProblem(res, NOT_HERE, requestId, close);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return sendProblem(res, { ...PROBLEMS.method_not_allowed, detail: `${req.method} is not served here; allowed: GET, HEAD` }, requestId, { allow: 'GET, HEAD', ...close });
+      return sendProblem(res, { ...PROBLEMS.method_not_allowed, detail: `${req.method} is not served here; allowed: GET, HEAD` }, requestId, {
+        allow: 'GET, HEAD',
+        ...close,
+      });
     }
     answer(probe, req, res, requestId, options).catch((err: unknown) => {
       options.logger.error({ err, requestId }, 'probe failed');
@@ -79,7 +84,12 @@ async function answer(probe: ProbePath, req: IncomingMessage, res: ServerRespons
     const found = await authenticate(req.rawHeaders, options.cache, options.clock.now(), UNOBSERVED);
     if (typeof found === 'string') {
       const denial = DENIALS[found];
-      return sendProblem(res, { status: denial.status, type: denial.type, title: denial.title, detail: denial.detail }, requestId, found === 'store_unavailable' ? { 'retry-after': '1' } : undefined);
+      return sendProblem(
+        res,
+        { status: denial.status, type: denial.type, title: denial.title, detail: denial.detail },
+        requestId,
+        found === 'store_unavailable' ? { 'retry-after': '1' } : undefined,
+      );
     }
     if (!mayScrapeMetrics(found)) return sendProblem(res, { ...PROBLEMS.insufficient_scope, detail: 'metrics need a token with the admin right' }, requestId);
   }

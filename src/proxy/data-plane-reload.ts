@@ -1,13 +1,13 @@
-import type { Clock } from '../clock.js';
+import { AddressList } from '../auth/address-bounds.js';
 import type { DecisionStep } from '../auth/decide.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
-import type { UsageRecorder } from '../usage/usage-recorder.js';
 import { RouteTable } from '../auth/routes.js';
-import { AddressList } from '../auth/address-bounds.js';
+import type { Clock } from '../clock.js';
 import type { ConfigPart } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
 import type { DecisionServer } from '../decision/server.js';
 import type { Logger } from '../log/logger.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { GrpcUpstream } from './grpc-upstream.js';
 import type { Http2Front } from './http2-front.js';
 import type { LiveExchanges } from './live-exchanges.js';
@@ -68,7 +68,8 @@ export function dataPlaneParts(running: DataPlaneRunning): ConfigPart[] {
     {
       keys: ['proxy.upstream', 'proxy.connections', 'proxy.timeouts'],
       apply(next, previous) {
-        if (next.proxy.upstream === previous.proxy.upstream && next.proxy.connections === previous.proxy.connections) return upstream.pool.retime(upstreamOptions(next));
+        if (next.proxy.upstream === previous.proxy.upstream && next.proxy.connections === previous.proxy.connections)
+          return upstream.pool.retime(upstreamOptions(next));
         // New requests go to the new pool; the old one's busy sockets finish their exchange and close.
         const retired = upstream.pool;
         upstream.pool = new UpstreamPool(upstreamOptions(next));
@@ -92,7 +93,13 @@ export function dataPlaneParts(running: DataPlaneRunning): ConfigPart[] {
     },
     {
       keys: ['proxy.timeouts', 'proxy.accessLog', 'proxy.forwardAuthorization', 'proxy.maxConnections', 'decision.pathPrefix'],
-      apply: (next) => decisionServer?.apply({ ...frontSettings(next), idleTimeoutMs: next.proxy.timeouts.idle, maxConnections: next.proxy.maxConnections, pathPrefix: next.decision.pathPrefix }),
+      apply: (next) =>
+        decisionServer?.apply({
+          ...frontSettings(next),
+          idleTimeoutMs: next.proxy.timeouts.idle,
+          maxConnections: next.proxy.maxConnections,
+          pathPrefix: next.decision.pathPrefix,
+        }),
     },
     routesPart(decisions, live, clock, logger),
     // Read by the next request's allowFrom check; an exchange already open keeps the address it was allowed from.

@@ -1,20 +1,20 @@
-import type { PeerCertificate } from 'node:tls';
 import type { Socket } from 'node:net';
+import type { PeerCertificate } from 'node:tls';
 import type { Judged } from '../auth/decide.js';
-import type { Refused } from '../auth/verdict.js';
 import type { UseSource } from '../auth/last-used.js';
-import type { Problem } from '../http/problem.js';
+import type { Refused } from '../auth/verdict.js';
 import { ExchangeCore, type ExchangeLedger } from '../exchange/core.js';
 import type { EndReason, LiveProtocol } from '../exchange/endings.js';
-import { rateLimitField } from '../limits/ratelimit-fields.js';
+import type { Problem } from '../http/problem.js';
 import type { ClientConnection, Http1Exchange } from '../http1/client-connection.js';
-import type { RequestHead } from '../http1/request-head.js';
-import { verifiedPeerCertificate } from './peer-certificate.js';
 import { dateHeaderLine, problemAnswer, problemResponse, statusLine } from '../http1/heads.js';
-import { downstreamHeaderLines } from './headers.js';
+import type { RequestHead } from '../http1/request-head.js';
 import type { Tunnel, TunnelOwner } from '../http1/tunnel.js';
 import { GOING_AWAY, websocketAccept } from '../http1/websocket-frames.js';
-import { IDEMPOTENT, type Framing, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
+import { rateLimitField } from '../limits/ratelimit-fields.js';
+import { downstreamHeaderLines } from './headers.js';
+import { verifiedPeerCertificate } from './peer-certificate.js';
+import { type Framing, IDEMPOTENT, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
 import type { UpstreamFault } from './upstream-fault.js';
 
 type Phase = 'deciding' | 'waiting' | 'forwarding' | 'tunnel';
@@ -138,7 +138,8 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     } else {
       // Not forwarded yet (the token is being looked up, or no upstream socket is free): hold
       // this chunk and read no more until it can go.
-      (this.queued ??= []).push(data);
+      this.queued ??= [];
+      this.queued.push(data);
       this.connection.pauseReading();
       return true;
     }
@@ -353,7 +354,12 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     }
     this.keepAlive = false;
     this.status = failure.status;
-    const problem = { status: failure.status, type: failure.type, title: failure.title, detail: 'The request was authorized but the upstream did not answer it.' };
+    const problem = {
+      status: failure.status,
+      type: failure.type,
+      title: failure.title,
+      detail: 'The request was authorized but the upstream did not answer it.',
+    };
     this.connection.write(problemResponse(problem, this.requestId, undefined, true, this.ledger.now()));
     this.finish('forwarded', 'upstream_error', failure.status);
     this.connection.exchangeEnded(this);

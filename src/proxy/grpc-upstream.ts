@@ -1,5 +1,5 @@
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, type OutgoingHttpHeaders } from 'node:http2';
 import { upstreamTimeout } from './upstream-fault.js';
-import { connect, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 
 /**
  * The gRPC upstream (`proxy.grpcUpstream`, `h2c://host:port`): one pooled HTTP/2 session over

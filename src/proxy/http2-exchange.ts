@@ -1,15 +1,15 @@
+import { type ClientHttp2Stream, constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { PeerCertificate } from 'node:tls';
-import { constants, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Judged } from '../auth/decide.js';
 import type { Refused } from '../auth/verdict.js';
 import { ExchangeCore, type ExchangeLedger } from '../exchange/core.js';
+import type { EndReason, LiveProtocol } from '../exchange/endings.js';
 import type { Problem } from '../http/problem.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
-import type { EndReason, LiveProtocol } from '../exchange/endings.js';
-import { verifiedPeerCertificate } from './peer-certificate.js';
 import { GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE, grpcMessage, grpcStatusFor } from './grpc-status.js';
 import { http2ResponseHeaders, http2Trailers, relayedHeaders, type StreamHead } from './http2-headers.js';
-import { IDEMPOTENT, type Framing, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
+import { verifiedPeerCertificate } from './peer-certificate.js';
+import { type Framing, IDEMPOTENT, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
 import { UpstreamFault } from './upstream-fault.js';
 
 const EMPTY_TRAILERS: OutgoingHttpHeaders = Object.freeze(Object.create(null) as OutgoingHttpHeaders);
@@ -335,7 +335,12 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
       if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
       return;
     }
-    const problem: Problem = { status: failure.status, type: failure.type, title: failure.title, detail: 'The request was authorized but the upstream did not answer it.' };
+    const problem: Problem = {
+      status: failure.status,
+      type: failure.type,
+      title: failure.title,
+      detail: 'The request was authorized but the upstream did not answer it.',
+    };
     this.answerProblem(problem, undefined);
     this.finish('forwarded', 'upstream_error', failure.status);
   }

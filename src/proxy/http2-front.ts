@@ -1,21 +1,28 @@
-import { createServer, type Http2Server, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import {
+  createServer,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { Socket } from 'node:net';
 import type { DecisionStep } from '../auth/decide.js';
 import type { Verdict } from '../auth/verdict.js';
+import type { Clock } from '../clock.js';
 import type { LiveRegistry } from '../exchange/core.js';
 import { ProxyLedger } from '../exchange/ledgers.js';
 import { PROBLEMS } from '../http/problems.js';
 import type { Logger } from '../log/logger.js';
-import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { Tracing } from '../tracing/tracing.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { GrpcUpstream } from './grpc-upstream.js';
+import { HeaderBlockDeadline } from './header-block-deadline.js';
 import { upstreamHeaders } from './headers.js';
 import { StreamExchange } from './http2-exchange.js';
 import { streamHead } from './http2-headers.js';
-import { HeaderBlockDeadline } from './header-block-deadline.js';
 import type { UpstreamPool } from './upstream-pool.js';
-import type { Tracing } from '../tracing/tracing.js';
-import type { UsageRecorder } from '../usage/usage-recorder.js';
 
 /** What a configuration reload may set on the HTTP/2 front while it serves. */
 export type Http2Settings = Pick<Http2FrontOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs'>;
@@ -69,7 +76,9 @@ export class Http2Front {
       session.on('error', () => {}); // a peer's protocol error ends its session; nothing to report
       session.on('close', () => this.sessions.delete(session));
     });
-    this.server.on('stream', (stream: ServerHttp2Stream, _headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => this.handle(stream, rawHeaders));
+    this.server.on('stream', (stream: ServerHttp2Stream, _headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
+      this.handle(stream, rawHeaders),
+    );
   }
 
   /** Takes over a socket that speaks HTTP/2; `firstBytes` were read from it already and are put back. */

@@ -23,7 +23,16 @@ export interface StreamHead {
  * "; " (§8.2.3). nghttp2 has already refused connection-specific fields (§8.2.2).
  */
 export function streamHead(raw: readonly string[]): StreamHead {
-  const head: StreamHead = { method: '', url: '', rawHeaders: [], authority: undefined, requestIdHeader: undefined, hasContentLength: false, isGrpc: false, expectsContinue: false };
+  const head: StreamHead = {
+    method: '',
+    url: '',
+    rawHeaders: [],
+    authority: undefined,
+    requestIdHeader: undefined,
+    hasContentLength: false,
+    isGrpc: false,
+    expectsContinue: false,
+  };
   let host: string | undefined;
   let cookie: string | undefined;
   const fields = head.rawHeaders;
@@ -68,7 +77,17 @@ export function streamHead(raw: readonly string[]): StreamHead {
  * Fields an HTTP/2 message must not carry (RFC 9113 §8.2.2), plus HTTP/1.1's hop-by-hop ones:
  * dropped from what the upstream answered before it is sent on a stream.
  */
-const PER_CONNECTION_FIELDS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'http2-settings']);
+const PER_CONNECTION_FIELDS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authenticate',
+  'http2-settings',
+]);
 
 /**
  * An HTTP/1.1 response's fields as HTTP/2 response headers: names lower-case (§8.2.1), hop-by-hop
@@ -80,7 +99,8 @@ export function http2ResponseHeaders(status: number, raw: readonly string[], req
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
-      for (const part of raw[i + 1]!.split(',')) (named ??= new Set()).add(part.trim().toLowerCase());
+      named ??= new Set();
+      for (const part of raw[i + 1]!.split(',')) named.add(part.trim().toLowerCase());
     }
   }
   for (let i = 0; i < raw.length; i += 2) {

@@ -1,9 +1,9 @@
-import type { Clock } from '../clock.js';
 import { authorize, type Identity } from '../auth/authorize.js';
+import { type TokenCache, UNAVAILABLE, UNKNOWN } from '../auth/token-cache.js';
+import type { Clock } from '../clock.js';
 import type { LiveExchange, LiveRegistry } from '../exchange/core.js';
-import { UNAVAILABLE, UNKNOWN, type TokenCache } from '../auth/token-cache.js';
-import type { Metrics } from '../metrics/metrics.js';
 import type { EndReason } from '../exchange/endings.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Invalidation } from '../store/token-store.js';
 import type { Right } from '../tokens/record.js';
 
@@ -109,7 +109,8 @@ export class LiveExchanges implements LiveRegistry {
     const isTeamChange = message.type === 'users';
     for (const entry of this.tokens.values()) {
       const user = entry.token.record.user;
-      if (users === undefined || (user !== null && users.includes(user)) || (isTeamChange && (entry.token.workload?.teams.length ?? 0) > 0)) this.recheck(entry);
+      if (users === undefined || (user !== null && users.includes(user)) || (isTeamChange && (entry.token.workload?.teams.length ?? 0) > 0))
+        this.recheck(entry);
     }
   }
 

@@ -1,22 +1,22 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
-import type { Clock } from '../clock.js';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { DecisionStep } from '../auth/decide.js';
 import { refusal, type Verdict } from '../auth/verdict.js';
+import type { Clock } from '../clock.js';
+import type { LiveRegistry } from '../exchange/core.js';
 import { ProxyLedger } from '../exchange/ledgers.js';
-import type { Logger } from '../log/logger.js';
-import type { Metrics } from '../metrics/metrics.js';
 import { ClientConnection, type ConnectionHost } from '../http1/client-connection.js';
-import type { Http2Front } from './http2-front.js';
-import { Exchange } from './exchange.js';
-import type { RequestHead } from '../http1/request-head.js';
-import { upstreamHeaders } from './headers.js';
 import { ConnectionSet } from '../http1/connection-set.js';
 import { IdleSweeper } from '../http1/idle-sweeper.js';
-import type { LiveRegistry } from '../exchange/core.js';
-import type { UpstreamPool } from './upstream-pool.js';
+import type { RequestHead } from '../http1/request-head.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Tracing } from '../tracing/tracing.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
+import { Exchange } from './exchange.js';
+import { upstreamHeaders } from './headers.js';
+import type { Http2Front } from './http2-front.js';
+import type { UpstreamPool } from './upstream-pool.js';
 
 /** What a configuration reload may set on the proxy port while it serves. */
 export type ProxySettings = Pick<ProxyOptions, 'upstream' | 'forwardAuthorization' | 'accessLog' | 'headersTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'>;
@@ -71,7 +71,10 @@ export class ProxyServer implements ConnectionHost {
     this.ledger = new ProxyLedger(options, options.live);
     this.connections = new ConnectionSet(options.headersTimeoutMs);
     const tls = options.tls;
-    this.server = tls === undefined ? createServer({ noDelay: true }) : createTlsServer({
+    this.server =
+      tls === undefined
+        ? createServer({ noDelay: true })
+        : createTlsServer({
             ...tls,
             noDelay: true,
             ALPNProtocols: options.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
@@ -194,5 +197,4 @@ export class ProxyServer implements ConnectionHost {
     exchange.forwarded();
     options.upstream.dispatch(exchange);
   }
-
 }

@@ -1,7 +1,7 @@
-import { watch, readFileSync, type FSWatcher } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
 import { ConfigError } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 
@@ -151,7 +151,10 @@ export class CertificateWatcher {
     try {
       material = readCertificate(this.certPath, this.keyPath);
     } catch (err) {
-      this.logger.error({ err: (err as Error).message, serial: this.current.serial, expiresAt: new Date(this.current.expiresAt * 1000).toISOString() }, 'TLS certificate files unusable: still serving the previous certificate');
+      this.logger.error(
+        { err: (err as Error).message, serial: this.current.serial, expiresAt: new Date(this.current.expiresAt * 1000).toISOString() },
+        'TLS certificate files unusable: still serving the previous certificate',
+      );
       return false;
     }
     let clientCa = this.clientCa;
@@ -161,7 +164,10 @@ export class CertificateWatcher {
         new X509Certificate(clientCa);
       } catch (err) {
         // The previous CA keeps verifying: an unreadable bundle must not open the port to any certificate.
-        this.logger.error({ err: (err as Error).message, path: this.clientCaFile.path }, 'client CA file unusable: still verifying client certificates with the previous one');
+        this.logger.error(
+          { err: (err as Error).message, path: this.clientCaFile.path },
+          'client CA file unusable: still verifying client certificates with the previous one',
+        );
         clientCa = this.clientCa;
       }
     }
@@ -171,7 +177,10 @@ export class CertificateWatcher {
     if (!isSameCa) this.logger.info({ path: this.clientCaFile?.path }, 'client CA reloaded');
     this.clientCa = clientCa;
     this.current = material.facts;
-    this.logger.info({ serial: material.facts.serial, subject: material.facts.subject, expiresAt: new Date(material.facts.expiresAt * 1000).toISOString() }, 'TLS certificate reloaded');
+    this.logger.info(
+      { serial: material.facts.serial, subject: material.facts.subject, expiresAt: new Date(material.facts.expiresAt * 1000).toISOString() },
+      'TLS certificate reloaded',
+    );
     return true;
   }
 

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
-import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE, trimValues } from '../http1/codec.js';
 import { writeChunk } from '../http1/chunked.js';
-import { ReadBuffer } from '../http1/read-buffer.js';
-import { invalidResponse, socketFault, upstreamClosed, upstreamTimeout, type UpstreamFault } from './upstream-fault.js';
+import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE, trimValues } from '../http1/codec.js';
+import type { ReadBuffer } from '../http1/read-buffer.js';
+import { invalidResponse, socketFault, type UpstreamFault, upstreamClosed, upstreamTimeout } from './upstream-fault.js';
 
 /**
  * Methods whose request may be sent twice (RFC 9110 §9.2.2): what a user's retryOnce allows,
@@ -291,7 +291,11 @@ export class UpstreamConnection extends Http1Parser {
 
   onHeaderField(chunk: Buffer, start: number, end: number): number {
     // After the head, fields are trailers (of a chunked body).
-    (this.phase === 'body' ? (this.trailers ??= new FieldList()) : this.fields).name(chunk, start, end);
+    if (this.phase !== 'body') this.fields.name(chunk, start, end);
+    else {
+      this.trailers ??= new FieldList();
+      this.trailers.name(chunk, start, end);
+    }
     return 0;
   }
 

@@ -1,7 +1,7 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { ReadBuffer } from '../http1/read-buffer.js';
-import { UpstreamConnection, type ConnectionOwner, type UpstreamUser } from './upstream-connection.js';
+import { type ConnectionOwner, UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
 import { poolClosed } from './upstream-fault.js';
 
 export interface UpstreamPoolOptions {

@@ -1,16 +1,15 @@
 import type { Server } from 'node:http';
-import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
-import type { TokenCache } from '../auth/token-cache.js';
-import { createAdminServer, type AdminOptions } from '../admin/server.js';
-import type { ConfigPart } from '../config/reload.js';
-import { CONTROL_PLANE_KEYS } from './replica.js';
 import { DirectoryService } from '../admin/directory-service.js';
-import { OrganizationService } from '../admin/organization-service.js';
 import { Invalidator, type LocalEviction } from '../admin/invalidator.js';
 import { LeakBudget } from '../admin/leak-budget.js';
+import { OrganizationService } from '../admin/organization-service.js';
+import { type AdminOptions, createAdminServer } from '../admin/server.js';
 import { TokenService } from '../admin/token-service.js';
 import { UsageService } from '../admin/usage-service.js';
+import type { TokenCache } from '../auth/token-cache.js';
+import type { Clock } from '../clock.js';
+import type { ConfigPart } from '../config/reload.js';
+import type { Config } from '../config/schema.js';
 import { emittingStore } from '../events/emitting-store.js';
 import { Outbox } from '../events/outbox.js';
 import { Limiter } from '../limits/limiter.js';
@@ -18,6 +17,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { Tracing } from '../tracing/tracing.js';
+import { CONTROL_PLANE_KEYS } from './replica.js';
 
 export interface ControlPlaneParts {
   config: Config;
@@ -68,7 +68,13 @@ export class ControlPlane {
     const adminStore = emittingStore(store, clock, () => events.wake());
     // A change made here takes effect here at once; the store's channel tells the other replicas.
     const invalidator = new Invalidator(eviction, store);
-    this.tokens = new TokenService({ store: adminStore, clock, invalidator, connectUri: config.admin.connectUri, maxLifetimeMs: config.admin.maxTokenLifetime });
+    this.tokens = new TokenService({
+      store: adminStore,
+      clock,
+      invalidator,
+      connectUri: config.admin.connectUri,
+      maxLifetimeMs: config.admin.maxTokenLifetime,
+    });
     this.directory = new DirectoryService({ store: adminStore, clock, tokens: this.tokens, invalidator });
     this.limits = limits ?? new Limiter({ store, clock, logger, observer: metrics });
     this.adminOptions = {

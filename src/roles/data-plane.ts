@@ -1,27 +1,27 @@
 import type { Server as TlsServer } from 'node:tls';
-import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
+import { DecisionStep } from '../auth/decide.js';
 import { LastUsedRecorder } from '../auth/last-used.js';
 import { RouteTable } from '../auth/routes.js';
 import type { TokenCache } from '../auth/token-cache.js';
-import { DecisionStep } from '../auth/decide.js';
+import type { Clock } from '../clock.js';
+import type { ConfigPart } from '../config/reload.js';
+import type { Config } from '../config/schema.js';
 import { DecisionServer } from '../decision/server.js';
+import type { WorkloadIdentity } from '../identity/workload-identity.js';
 import { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { dataPlaneParts, trustedProxiesOf, type UpstreamSlot, upstreamOptions } from '../proxy/data-plane-reload.js';
 import { GrpcUpstream } from '../proxy/grpc-upstream.js';
 import { Http2Front } from '../proxy/http2-front.js';
 import { LiveExchanges } from '../proxy/live-exchanges.js';
 import { ProxyServer } from '../proxy/server.js';
 import { CertificateWatcher, readCertificateAtStart } from '../proxy/tls-certificate.js';
 import { UpstreamPool } from '../proxy/upstream-pool.js';
-import { dataPlaneParts, trustedProxiesOf, upstreamOptions, type UpstreamSlot } from '../proxy/data-plane-reload.js';
-import type { ConfigPart } from '../config/reload.js';
 import type { Directory, Invalidation, TokenStore } from '../store/token-store.js';
-import type { WorkloadIdentity } from '../identity/workload-identity.js';
-import { listen } from './replica.js';
 import type { Tracing } from '../tracing/tracing.js';
 import { UsageRecorder } from '../usage/usage-recorder.js';
+import { listen } from './replica.js';
 
 export interface DataPlaneParts {
   config: Config;
@@ -80,7 +80,16 @@ export class DataPlane {
     // One decision step, shared by every port that judges requests.
     this.limits = new Limiter({ store, clock, logger, observer: metrics });
     // The first X-Forwarded-For hop names the client only when the peer is a trusted proxy (allowFrom).
-    const decisions = new DecisionStep({ cache, routes: new RouteTable(config.routes), lastUsed: this.lastUsed, usage, clock, limits: this.limits, workload: parts.workload?.authenticators, trustedProxies: trustedProxiesOf(config) });
+    const decisions = new DecisionStep({
+      cache,
+      routes: new RouteTable(config.routes),
+      lastUsed: this.lastUsed,
+      usage,
+      clock,
+      limits: this.limits,
+      workload: parts.workload?.authenticators,
+      trustedProxies: trustedProxiesOf(config),
+    });
     this.decisions = decisions;
     this.grpc = config.proxy.grpcUpstream === '' ? undefined : new GrpcUpstream(config.proxy.grpcUpstream, config.proxy.timeouts.connect);
     const http2 = new Http2Front({
@@ -120,7 +129,19 @@ export class DataPlane {
   /** What a configuration reload swaps in the data plane, part by part (docs/configuration.md, "Reloading"). */
   configParts(): ConfigPart[] {
     const { logger, clock } = this.parts;
-    return dataPlaneParts({ logger, clock, lastUsed: this.lastUsed, usage: this.usage, live: this.live, decisions: this.decisions, upstream: this.upstream, grpc: this.grpc, proxy: this.proxy, http2: this.http2, decisionServer: this.decisionServer });
+    return dataPlaneParts({
+      logger,
+      clock,
+      lastUsed: this.lastUsed,
+      usage: this.usage,
+      live: this.live,
+      decisions: this.decisions,
+      upstream: this.upstream,
+      grpc: this.grpc,
+      proxy: this.proxy,
+      http2: this.http2,
+      decisionServer: this.decisionServer,
+    });
   }
 
   /** Adds the usage counted so far to the store now (it is otherwise added every usage.flushInterval). */
@@ -159,7 +180,10 @@ export class DataPlane {
       const clientCa = clientTls === undefined ? undefined : { path: config.identity.mtls.clientCa, pem: clientTls.ca as Buffer };
       this.certificates = new CertificateWatcher(config.proxy.tls.cert, config.proxy.tls.key, this.tls, this.proxy.server as TlsServer, logger, clientCa);
       this.certificates.start();
-      logger.info({ serial: this.tls.facts.serial, subject: this.tls.facts.subject, expiresAt: new Date(this.tls.facts.expiresAt * 1000).toISOString() }, 'TLS certificate served');
+      logger.info(
+        { serial: this.tls.facts.serial, subject: this.tls.facts.subject, expiresAt: new Date(this.tls.facts.expiresAt * 1000).toISOString() },
+        'TLS certificate served',
+      );
     }
     const decisionListen = config.decision.listen;
     const decisionPort = this.decisionServer && decisionListen ? await listen(this.decisionServer.server, decisionListen) : undefined;

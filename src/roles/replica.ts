@@ -1,10 +1,10 @@
-import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import { type CacheStore, type PrincipalSource, TokenCache } from '../auth/token-cache.js';
 import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
-import { TokenCache, type CacheStore, type PrincipalSource } from '../auth/token-cache.js';
-import type { Logger } from '../log/logger.js';
 import type { ConfigPart } from '../config/reload.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Invalidation, Invalidations, StoreHealth } from '../store/token-store.js';
 
@@ -62,7 +62,14 @@ export function replicaParts(logger: Logger, cache: TokenCache): ConfigPart[] {
     },
     {
       keys: ['cache.max', 'cache.ttl', 'cache.negativeMax', 'cache.negativeTtl', 'cache.staleIfError'],
-      apply: (next) => cache.resize({ max: next.cache.max, ttlMs: next.cache.ttl, negativeMax: next.cache.negativeMax, negativeTtlMs: next.cache.negativeTtl, staleIfErrorMs: next.cache.staleIfError }),
+      apply: (next) =>
+        cache.resize({
+          max: next.cache.max,
+          ttlMs: next.cache.ttl,
+          negativeMax: next.cache.negativeMax,
+          negativeTtlMs: next.cache.negativeTtl,
+          staleIfErrorMs: next.cache.staleIfError,
+        }),
     },
   ];
 }
@@ -78,7 +85,13 @@ export interface InvalidationFollower {
  * token after the cache has dropped it, so it sees the change. Logs each store outage, recovery
  * and reconnect once.
  */
-export function followStore(store: Pick<Invalidations, 'subscribe'> & Pick<StoreHealth, 'watchHealth'>, cache: TokenCache, follower: InvalidationFollower | undefined, logger: Logger, clock: Clock): void {
+export function followStore(
+  store: Pick<Invalidations, 'subscribe'> & Pick<StoreHealth, 'watchHealth'>,
+  cache: TokenCache,
+  follower: InvalidationFollower | undefined,
+  logger: Logger,
+  clock: Clock,
+): void {
   let downSince = 0;
   store.watchHealth?.({
     onOutage(op, err) {

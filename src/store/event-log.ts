@@ -40,9 +40,7 @@ export type Taken =
   | { kind: 'idle' };
 
 /** How an attempt ended. */
-export type Attempt =
-  | { ok: true; status: number }
-  | { ok: false; status: number | null; error: string; nextAttemptAt: number | null };
+export type Attempt = { ok: true; status: number } | { ok: false; status: number | null; error: string; nextAttemptAt: number | null };
 
 /** A recent event with its delivery state per webhook (absent: not reached yet or not wanted). */
 export interface EventWithDeliveries extends OutEvent {

@@ -1,4 +1,4 @@
-import { EVENT_RETENTION_MS, wanted, type Delivery, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
+import { type Delivery, EVENT_RETENTION_MS, type EventWithDeliveries, type OutEvent, type Taken, wanted } from './event-log.js';
 
 /** A change to the outbox, as the memory store applies it and the file store journals it. */
 export type EventChange =
@@ -113,7 +113,18 @@ export class EventState {
     const before = this.deliveries.get(stored.event.id)?.get(webhook);
     if (before?.state === 'sending' && before.leaseUntil !== null && now < before.leaseUntil) return { kind: 'wait', until: before.leaseUntil };
     if (before?.state === 'waiting' && before.nextAttemptAt !== null && now < before.nextAttemptAt) return { kind: 'wait', until: before.nextAttemptAt };
-    return before ?? { state: 'sending', attempts: 0, lastAttemptAt: null, leaseUntil: null, nextAttemptAt: null, deliveredAt: null, lastStatus: null, lastError: null };
+    return (
+      before ?? {
+        state: 'sending',
+        attempts: 0,
+        lastAttemptAt: null,
+        leaseUntil: null,
+        nextAttemptAt: null,
+        deliveredAt: null,
+        lastStatus: null,
+        lastError: null,
+      }
+    );
   }
 
   delivery(id: string, webhook: string): Delivery | undefined {

@@ -1,8 +1,8 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { MemoryStore } from './memory-store.js';
 import type { Change } from './memory-state.js';
+import { MemoryStore } from './memory-store.js';
 import { StoreUnavailableError } from './token-store.js';
 
 /** The journal cannot be used: locked by another process, or damaged before its last line. */
@@ -68,8 +68,7 @@ export class FileStore extends MemoryStore {
         const owner = Number(readFileSync(this.lockPath, 'utf8'));
         if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
           throw new FileStoreError(
-            `${this.path} is in use by process ${owner}; the file store serves one process only ` +
-              '(use store.backend: redis to run several replicas)',
+            `${this.path} is in use by process ${owner}; the file store serves one process only (use store.backend: redis to run several replicas)`,
           );
         }
         rmSync(this.lockPath, { force: true }); // left behind by a process that died

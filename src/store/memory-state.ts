@@ -1,34 +1,36 @@
-import type { OutEvent } from './event-log.js';
-import { EventState, type EventChange } from './event-state.js';
 import type { HistoryEntry, LastUse, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
-import { UsageState } from './usage-state.js';
+import type { OutEvent } from './event-log.js';
+import { type EventChange, EventState } from './event-state.js';
 import type { UsageCount } from './usage-log.js';
+import { UsageState } from './usage-state.js';
 
 /** One change to the model: what the memory store applies and the file store journals. */
-export type Change = (
-  | { op: 'token'; record: TokenRecord; entry: HistoryEntry }
-  | { op: 'deleteToken'; id: string; entry: HistoryEntry }
-  // Older journals hold a bare time where a LastUse now stands.
-  | { op: 'lastUsed'; uses: [string, LastUse | number][] }
-  // No entry in a compacted journal, where the team's history was written before it.
-  | { op: 'team'; record: TeamRecord; entry?: HistoryEntry }
-  | { op: 'deleteTeam'; name: string; entry: HistoryEntry }
-  | { op: 'teamHistory'; name: string; entries: HistoryEntry[] }
-  | { op: 'repository'; record: RepositoryRecord }
-  | { op: 'deleteRepository'; name: string }
-  | { op: 'organization'; record: OrganizationRecord }
-  | { op: 'deleteOrganization'; name: string }
-  | { op: 'user'; record: UserRecord }
-  | { op: 'deleteUser'; name: string }
-  // The two below appear only in a compacted journal: state without the history that led to it.
-  | { op: 'tokenState'; record: TokenRecord }
-  | { op: 'history'; id: string; entries: HistoryEntry[] }
-  // A batch of usage counts (docs/usage.md); a compacted journal holds what is kept as one.
-  | { op: 'usage'; counts: UsageCount[] }
-) & {
-  /** The events this change makes (docs/webhooks.md): kept with it, in the same journal line. */
-  events?: OutEvent[];
-} | EventChange;
+export type Change =
+  | ((
+      | { op: 'token'; record: TokenRecord; entry: HistoryEntry }
+      | { op: 'deleteToken'; id: string; entry: HistoryEntry }
+      // Older journals hold a bare time where a LastUse now stands.
+      | { op: 'lastUsed'; uses: [string, LastUse | number][] }
+      // No entry in a compacted journal, where the team's history was written before it.
+      | { op: 'team'; record: TeamRecord; entry?: HistoryEntry }
+      | { op: 'deleteTeam'; name: string; entry: HistoryEntry }
+      | { op: 'teamHistory'; name: string; entries: HistoryEntry[] }
+      | { op: 'repository'; record: RepositoryRecord }
+      | { op: 'deleteRepository'; name: string }
+      | { op: 'organization'; record: OrganizationRecord }
+      | { op: 'deleteOrganization'; name: string }
+      | { op: 'user'; record: UserRecord }
+      | { op: 'deleteUser'; name: string }
+      // The two below appear only in a compacted journal: state without the history that led to it.
+      | { op: 'tokenState'; record: TokenRecord }
+      | { op: 'history'; id: string; entries: HistoryEntry[] }
+      // A batch of usage counts (docs/usage.md); a compacted journal holds what is kept as one.
+      | { op: 'usage'; counts: UsageCount[] }
+    ) & {
+      /** The events this change makes (docs/webhooks.md): kept with it, in the same journal line. */
+      events?: OutEvent[];
+    })
+  | EventChange;
 
 /** A copy of a record, with the fields older journals did not write filled in. */
 function normalized(record: TokenRecord): TokenRecord {

@@ -1,9 +1,32 @@
-import { DEFAULT_ORGANIZATION, defaultOrganization, organizationOf, statusAt, type OrganizationRecord, type HistoryEntry, type LastUse, type RepositoryRecord, type TeamRecord, type TokenRecord, type TokenSummary, type UserRecord } from '../tokens/record.js';
-import type { BudgetGrant, BudgetKey, BudgetTake, Invalidation, InvalidationListener, OrganizationDeleteOutcome, TokenCount, TokenStore, WriteOutcome } from './token-store.js';
+import {
+  DEFAULT_ORGANIZATION,
+  defaultOrganization,
+  type HistoryEntry,
+  type LastUse,
+  type OrganizationRecord,
+  organizationOf,
+  type RepositoryRecord,
+  statusAt,
+  type TeamRecord,
+  type TokenRecord,
+  type TokenSummary,
+  type UserRecord,
+} from '../tokens/record.js';
 import { BudgetCounters } from './budget-counters.js';
-import { MemoryState, type Change } from './memory-state.js';
+import { type Attempt, type EventWithDeliveries, type OutEvent, settled, type Taken } from './event-log.js';
+import { type Change, MemoryState } from './memory-state.js';
+import type {
+  BudgetGrant,
+  BudgetKey,
+  BudgetTake,
+  Invalidation,
+  InvalidationListener,
+  OrganizationDeleteOutcome,
+  TokenCount,
+  TokenStore,
+  WriteOutcome,
+} from './token-store.js';
 import type { UsageCount, UsageHour, UsedToken } from './usage-log.js';
-import { settled, type Attempt, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
 
 /** The events argument as a journal field: absent when there are none, so old lines stay alike. */
 const withEvents = (events: readonly OutEvent[] | undefined) => (events && events.length > 0 ? { events: [...events] } : {});

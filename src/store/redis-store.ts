@@ -1,27 +1,58 @@
+import { createHash } from 'node:crypto';
 import {
   DEFAULT_ORGANIZATION,
   defaultOrganization,
-  organizationOf,
   type HistoryEntry,
   type LastUse,
   type OrganizationRecord,
+  organizationOf,
   type RepositoryRecord,
   type TeamRecord,
   type TokenRecord,
   type TokenSummary,
   type UserRecord,
 } from '../tokens/record.js';
-import { createHash } from 'node:crypto';
 import { ChannelWatch } from './channel-watch.js';
-import { allFields, fromFields, outcomeOf, stateArgs, SUMMARY_FIELDS, summaryFrom, toFields } from './redis-encoding.js';
-import { RedisKeys } from './redis-keys.js';
-import { BUDGET_RETURN, BUDGET_TAKE, BUMP, CHANGE, CREATE, DELETE, LEASE, ONCE, ORGANIZATION, RECORD, SETTLE, TAKE, tokenScript, TOUCH, UPDATE, USAGE_ADD, type Scripts } from './redis-scripts.js';
-import { EVENT_RETENTION_MS, settled, type Attempt, type Delivery, type EventWithDeliveries, type OutEvent, type Taken } from './event-log.js';
+import { type Attempt, type Delivery, EVENT_RETENTION_MS, type EventWithDeliveries, type OutEvent, settled, type Taken } from './event-log.js';
 import { connectRedis, type RedisClient, type RedisTopology } from './redis-connection.js';
+import { allFields, fromFields, outcomeOf, SUMMARY_FIELDS, stateArgs, summaryFrom, toFields } from './redis-encoding.js';
+import { RedisKeys } from './redis-keys.js';
+import {
+  BUDGET_RETURN,
+  BUDGET_TAKE,
+  BUMP,
+  CHANGE,
+  CREATE,
+  DELETE,
+  LEASE,
+  ONCE,
+  ORGANIZATION,
+  RECORD,
+  type Scripts,
+  SETTLE,
+  TAKE,
+  TOUCH,
+  tokenScript,
+  UPDATE,
+  USAGE_ADD,
+} from './redis-scripts.js';
 import type { RedisTokenIndex } from './redis-token-index.js';
-import { DAY_MS, dayOf, USAGE_RETENTION_MS, type UsageCount, type UsageHour, type UsedToken } from './usage-log.js';
 import { usageFields, usageHours } from './redis-usage.js';
-import { StoreUnavailableError, UsageNotWritten, type BudgetGrant, type BudgetKey, type BudgetTake, type Invalidation, type TokenCount, type InvalidationListener, type OrganizationDeleteOutcome, type StoreHealthListener, type TokenStore, type WriteOutcome } from './token-store.js';
+import {
+  type BudgetGrant,
+  type BudgetKey,
+  type BudgetTake,
+  type Invalidation,
+  type InvalidationListener,
+  type OrganizationDeleteOutcome,
+  type StoreHealthListener,
+  StoreUnavailableError,
+  type TokenCount,
+  type TokenStore,
+  UsageNotWritten,
+  type WriteOutcome,
+} from './token-store.js';
+import { DAY_MS, dayOf, USAGE_RETENTION_MS, type UsageCount, type UsageHour, type UsedToken } from './usage-log.js';
 
 export interface RedisStoreOptions extends RedisTopology {
   keyPrefix: string;
@@ -116,7 +147,9 @@ export class RedisStore implements TokenStore {
     if (this.atomic || !events || events.length === 0) return;
     const minId = String(Date.now() - this.eventRetentionMs);
     for (const event of events) {
-      await this.run(op, () => this.client.xadd(this.keys.eventStream, 'MINID', '~', minId, '*', 'id', event.id, 'type', event.type, 'e', JSON.stringify(event)));
+      await this.run(op, () =>
+        this.client.xadd(this.keys.eventStream, 'MINID', '~', minId, '*', 'id', event.id, 'type', event.type, 'e', JSON.stringify(event)),
+      );
     }
   }
 
@@ -184,7 +217,10 @@ export class RedisStore implements TokenStore {
     await this.run('reconcile', async () => {
       await this.client.del(countsKey, repositoryExpiry, personalExpiry);
       if (counts.size > 0) await this.client.hset(countsKey, Object.fromEntries(counts));
-      for (const [key, members] of [[repositoryExpiry, expiry.repository], [personalExpiry, expiry.personal]] as const) {
+      for (const [key, members] of [
+        [repositoryExpiry, expiry.repository],
+        [personalExpiry, expiry.personal],
+      ] as const) {
         for (let i = 0; i < members.length; i += 2000) await this.client.zadd(key, ...members.slice(i, i + 2000));
       }
     });
@@ -250,8 +286,6 @@ export class RedisStore implements TokenStore {
     });
   }
 
-
-
   // Usage history (docs/usage.md): a hash per token per UTC day (in the token's slot), its fields
   // per hour, added to with HINCRBY so every replica's counts sum; and per day a hash of the tokens
   // used that day with their repositories, for GET /v1/usage. Both expire `usage.retention` after
@@ -288,7 +322,9 @@ export class RedisStore implements TokenStore {
       ),
     );
     // Each token-day is one script, counted whole or not at all; only those that failed are handed back.
-    const settled = await Promise.allSettled(entries.map(([name, entry]) => this.run('addUsage', () => this.client.tgUsageAdd(name, ttl(entry.day), ...entry.fields))));
+    const settled = await Promise.allSettled(
+      entries.map(([name, entry]) => this.run('addUsage', () => this.client.tgUsageAdd(name, ttl(entry.day), ...entry.fields))),
+    );
     const unwritten = entries.flatMap(([, entry], i) => (settled[i]!.status === 'rejected' ? entry.counts : []));
     if (unwritten.length > 0) throw new UsageNotWritten(unwritten, (settled.find((one) => one.status === 'rejected') as PromiseRejectedResult).reason);
   }
@@ -349,7 +385,14 @@ export class RedisStore implements TokenStore {
 
   async createToken(record: TokenRecord, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<boolean> {
     const created = await this.run('createToken', () =>
-      this.client.tgCreate(...this.tokenKeys(record.id), ...this.eventArgs(events), JSON.stringify(entry), record.id, ...stateArgs(record), ...allFields(record)),
+      this.client.tgCreate(
+        ...this.tokenKeys(record.id),
+        ...this.eventArgs(events),
+        JSON.stringify(entry),
+        record.id,
+        ...stateArgs(record),
+        ...allFields(record),
+      ),
     );
     if (created === 1) {
       await this.appendAfter('createToken', events);
@@ -360,7 +403,15 @@ export class RedisStore implements TokenStore {
 
   async updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]): Promise<WriteOutcome> {
     const reply = await this.run('updateToken', () =>
-      this.client.tgUpdate(...this.tokenKeys(record.id), ...this.eventArgs(events), JSON.stringify(entry), String(expectedVersion), record.id, ...stateArgs(record), ...toFields(record)),
+      this.client.tgUpdate(
+        ...this.tokenKeys(record.id),
+        ...this.eventArgs(events),
+        JSON.stringify(entry),
+        String(expectedVersion),
+        record.id,
+        ...stateArgs(record),
+        ...toFields(record),
+      ),
     );
     if (Array.isArray(reply)) {
       await this.appendAfter('updateToken', events);
@@ -422,7 +473,11 @@ export class RedisStore implements TokenStore {
 
   async putTeam(record: TeamRecord, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<void> {
     const before = await this.getTeam(record.name);
-    await this.record('putTeam', { mode: 'set', key: this.keys.teams, field: record.name, value: JSON.stringify(record), entry, historyKey: this.keys.teamHistory(record.name) }, events);
+    await this.record(
+      'putTeam',
+      { mode: 'set', key: this.keys.teams, field: record.name, value: JSON.stringify(record), entry, historyKey: this.keys.teamHistory(record.name) },
+      events,
+    );
     const gone = (before?.members ?? []).filter((user) => !record.members.includes(user));
     await this.run('putTeam', () =>
       Promise.all([
@@ -445,7 +500,8 @@ export class RedisStore implements TokenStore {
   async deleteTeam(name: string, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<boolean> {
     const before = await this.getTeam(name);
     if (!before) return false;
-    if (!(await this.record('deleteTeam', { mode: 'del', key: this.keys.teams, field: name, entry, historyKey: this.keys.teamHistory(name) }, events))) return false;
+    if (!(await this.record('deleteTeam', { mode: 'del', key: this.keys.teams, field: name, entry, historyKey: this.keys.teamHistory(name) }, events)))
+      return false;
     await this.run('deleteTeam', () => Promise.all(before.members.map((user) => this.client.srem(this.keys.userTeams(user), name))));
     return true;
   }
@@ -497,9 +553,18 @@ export class RedisStore implements TokenStore {
   // Organizations (docs/organizations.md): a hash in the slot of `repositories`, written by one
   // script that also creates repositories, so a delete sees every repository of its organization.
 
-  private async organizationWrite(op: string, mode: string, name: string, value: string, events: readonly OutEvent[] | undefined, organization = ''): Promise<number> {
+  private async organizationWrite(
+    op: string,
+    mode: string,
+    name: string,
+    value: string,
+    events: readonly OutEvent[] | undefined,
+    organization = '',
+  ): Promise<number> {
     const keys = [this.keys.organizations, this.keys.repositories, this.atomic ? this.keys.eventStream : this.keys.organizations];
-    const done = await this.run(op, () => this.client.tgOrganization(...keys, ...this.eventArgs(events), mode, name, value, organization, DEFAULT_ORGANIZATION));
+    const done = await this.run(op, () =>
+      this.client.tgOrganization(...keys, ...this.eventArgs(events), mode, name, value, organization, DEFAULT_ORGANIZATION),
+    );
     if (done === 1) await this.appendAfter(op, events);
     return done;
   }
@@ -575,7 +640,16 @@ export class RedisStore implements TokenStore {
 
   async take(webhook: string, consumer: string, wants: readonly string[], now: number, leaseMs: number): Promise<Taken> {
     const take = () =>
-      this.client.tgTake(this.keys.eventStream, webhook, consumer, String(now), String(leaseMs), this.keys.deliveryHead(webhook), wants.join(','), String(this.eventRetentionMs));
+      this.client.tgTake(
+        this.keys.eventStream,
+        webhook,
+        consumer,
+        String(now),
+        String(leaseMs),
+        this.keys.deliveryHead(webhook),
+        wants.join(','),
+        String(this.eventRetentionMs),
+      );
     const reply = await this.run('take', async () => {
       try {
         return await take();
@@ -631,14 +705,27 @@ export class RedisStore implements TokenStore {
   async appendEventOnce(key: string, event: OutEvent, keepUntil: number): Promise<boolean> {
     const minId = String(Date.now() - this.eventRetentionMs);
     const added = await this.run('appendEventOnce', () =>
-      this.client.tgOnce(this.keys.eventOnce, this.keys.eventStream, key, String(keepUntil), String(event.at), minId, event.id, event.type, JSON.stringify(event)),
+      this.client.tgOnce(
+        this.keys.eventOnce,
+        this.keys.eventStream,
+        key,
+        String(keepUntil),
+        String(event.at),
+        minId,
+        event.id,
+        event.type,
+        JSON.stringify(event),
+      ),
     );
     return added === 1;
   }
 
   async tokensExpiringBetween(from: number, until: number): Promise<string[]> {
     const [repository, personal] = await this.run('tokensExpiringBetween', () =>
-      Promise.all([this.client.zrangebyscore(this.keys.expiry('repository'), `(${from}`, until), this.client.zrangebyscore(this.keys.expiry('personal'), `(${from}`, until)]),
+      Promise.all([
+        this.client.zrangebyscore(this.keys.expiry('repository'), `(${from}`, until),
+        this.client.zrangebyscore(this.keys.expiry('personal'), `(${from}`, until),
+      ]),
     );
     return [...repository, ...personal];
   }
@@ -653,7 +740,14 @@ export class RedisStore implements TokenStore {
     const current = this.keys.budget(key.tokenId, key.limit, key.window);
     const prior = take.prior ? this.keys.budget(key.tokenId, key.limit, take.prior.window) : current;
     const [granted, left] = await this.run('takeBudget', () =>
-      this.client.tgBudgetTake(current, prior, String(take.cap), String(take.want), String(Math.max(1, Math.ceil(take.ttlMs))), String(take.prior?.permille ?? 0)),
+      this.client.tgBudgetTake(
+        current,
+        prior,
+        String(take.cap),
+        String(take.want),
+        String(Math.max(1, Math.ceil(take.ttlMs))),
+        String(take.prior?.permille ?? 0),
+      ),
     );
     return { granted: Number(granted), left: Number(left) };
   }

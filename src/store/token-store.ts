@@ -29,7 +29,10 @@ export interface TokenStore extends TokenRecords, Directory, Invalidations, Budg
 export class StoreUnavailableError extends Error {
   readonly code = 'TG_STORE_UNAVAILABLE';
   readonly status = 503;
-  constructor(readonly op: string, cause?: unknown) {
+  constructor(
+    readonly op: string,
+    cause?: unknown,
+  ) {
     super(`token store unavailable during ${op}`, { cause });
     this.name = 'StoreUnavailableError';
   }

@@ -65,7 +65,8 @@ export class UsageState {
   /** Everything kept, as counts: what a compacted journal holds. */
   snapshot(): UsageCount[] {
     const out: UsageCount[] = [];
-    for (const [tokenId, token] of this.tokens) for (const hour of token.hours.values()) out.push({ tokenId, repository: token.repository, ...structuredClone(hour) });
+    for (const [tokenId, token] of this.tokens)
+      for (const hour of token.hours.values()) out.push({ tokenId, repository: token.repository, ...structuredClone(hour) });
     return out;
   }
 }

@@ -101,7 +101,21 @@ export function tokenOrganization(record: Pick<TokenRecord, 'repository' | 'orga
  */
 export type TokenSummary = Pick<
   TokenRecord,
-  'id' | 'kind' | 'name' | 'prefix' | 'repository' | 'user' | 'status' | 'createdAt' | 'expiresAt' | 'lastUsedAt' | 'parentId' | 'lent' | 'budgetId' | 'rolledTo' | 'labels'
+  | 'id'
+  | 'kind'
+  | 'name'
+  | 'prefix'
+  | 'repository'
+  | 'user'
+  | 'status'
+  | 'createdAt'
+  | 'expiresAt'
+  | 'lastUsedAt'
+  | 'parentId'
+  | 'lent'
+  | 'budgetId'
+  | 'rolledTo'
+  | 'labels'
 >;
 
 /** True for a lent token; a token without the field (written before it existed) is independent. */
@@ -145,7 +159,13 @@ export interface OrganizationRecord {
 }
 
 /** `default` as it reads before anyone wrote it: present from the start, in every store. */
-export const defaultOrganization = (): OrganizationRecord => ({ name: DEFAULT_ORGANIZATION, displayName: 'Default', createdAt: 0, createdBy: 'tollgate', updatedAt: 0 });
+export const defaultOrganization = (): OrganizationRecord => ({
+  name: DEFAULT_ORGANIZATION,
+  displayName: 'Default',
+  createdAt: 0,
+  createdBy: 'tollgate',
+  updatedAt: 0,
+});
 
 /** The organization a repository belongs to (`default` for one written before organizations). */
 export const organizationOf = (repository: Pick<RepositoryRecord, 'organization'>): string => repository.organization ?? DEFAULT_ORGANIZATION;
@@ -250,4 +270,3 @@ export function iso(ms: number | null): string | null {
 }
 
 /** History entries as the API shows them: times in ISO 8601. */
-

@@ -81,5 +81,10 @@ export function hashesEqual(a: string, b: string): boolean {
 export function looksLikeSecret(secret: string): boolean {
   if (secret.length !== SECRET_LENGTH) return false;
   const letter = secret.charCodeAt(2);
-  return secret.charCodeAt(0) === 116 /* t */ && secret.charCodeAt(1) === 103 /* g */ && secret.charCodeAt(3) === 95 /* _ */ && (letter === 114 /* r */ || letter === 112 /* p */);
+  return (
+    secret.charCodeAt(0) === 116 /* t */ &&
+    secret.charCodeAt(1) === 103 /* g */ &&
+    secret.charCodeAt(3) === 95 /* _ */ &&
+    (letter === 114 /* r */ || letter === 112) /* p */
+  );
 }

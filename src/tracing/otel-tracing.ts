@@ -1,9 +1,30 @@
 import { randomFillSync } from 'node:crypto';
-import { ROOT_CONTEXT, SamplingDecision, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span, type TextMapGetter, type TextMapSetter, type Tracer, type TraceState } from '@opentelemetry/api';
+import {
+  type Context,
+  ROOT_CONTEXT,
+  SamplingDecision,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  type TextMapSetter,
+  TraceFlags,
+  type Tracer,
+  type TraceState,
+  trace,
+} from '@opentelemetry/api';
 import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type IdGenerator, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  type IdGenerator,
+  ParentBasedSampler,
+  type ReadableSpan,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import type { Logger } from '../log/logger.js';
 import type { AdminTrace, ExchangeTrace, LookupTrace, TracedProtocol, TracedRequest, Tracing } from './tracing.js';
 
@@ -162,7 +183,9 @@ class OtelExchangeTrace implements ExchangeTrace {
   storeLookup(): LookupTrace {
     // Not sampled: no child is recorded either, so none is made.
     if (!this.server.isRecording()) return NO_LOOKUP;
-    return new StoreLookupSpan(this.tracing.tracer.startSpan('tollgate.store.lookup', { kind: SpanKind.INTERNAL, attributes: { 'db.operation.name': 'getToken' } }, this.context));
+    return new StoreLookupSpan(
+      this.tracing.tracer.startSpan('tollgate.store.lookup', { kind: SpanKind.INTERNAL, attributes: { 'db.operation.name': 'getToken' } }, this.context),
+    );
   }
 
   upstream(headers: string[]): void {
@@ -229,7 +252,12 @@ class OtelAdminTrace implements AdminTrace {
     const span = this.span;
     if (span.isRecording()) {
       span.updateName(route);
-      span.setAttributes({ 'http.request.method': this.method, 'http.route': route.slice(route.indexOf(' ') + 1), 'http.response.status_code': status, 'tollgate.port': 'admin' });
+      span.setAttributes({
+        'http.request.method': this.method,
+        'http.route': route.slice(route.indexOf(' ') + 1),
+        'http.response.status_code': status,
+        'tollgate.port': 'admin',
+      });
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     }
     span.end();
@@ -302,7 +330,8 @@ export class OtelTracing implements Tracing {
     const parentSpan = trace.getSpanContext(parent);
     if (parentSpan === undefined) {
       const traceId = this.ids.generateTraceId();
-      if (this.rootSampler.shouldSample(parent, traceId).decision === SamplingDecision.NOT_RECORD) return new UnsampledTrace(traceId, this.ids.generateSpanId(), undefined);
+      if (this.rootSampler.shouldSample(parent, traceId).decision === SamplingDecision.NOT_RECORD)
+        return new UnsampledTrace(traceId, this.ids.generateSpanId(), undefined);
       this.ids.next = traceId;
     } else if ((parentSpan.traceFlags & TraceFlags.SAMPLED) === 0) {
       return new UnsampledTrace(parentSpan.traceId, this.ids.generateSpanId(), parentSpan.traceState);

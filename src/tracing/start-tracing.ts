@@ -13,6 +13,9 @@ export async function startTracing(settings: TelemetrySettings, logger: Logger):
   const { OtelTracing } = await import('./otel-tracing.js');
   const tracing = new OtelTracing(settings, logger, readBuildInfo().version);
   // The endpoint is no secret; the headers may be (a collector's API key) and are never logged.
-  logger.info({ endpoint: settings.otlp.endpoint, sampleRatio: settings.sampleRatio, serviceName: settings.serviceName }, 'telemetry: traces exported over OTLP/HTTP');
+  logger.info(
+    { endpoint: settings.otlp.endpoint, sampleRatio: settings.sampleRatio, serviceName: settings.serviceName },
+    'telemetry: traces exported over OTLP/HTTP',
+  );
   return tracing;
 }

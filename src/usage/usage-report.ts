@@ -30,7 +30,14 @@ export function totalOf(hours: readonly UsageHour[], at = 0): UsageHour {
 
 /** The API's view of a summed hour or step. */
 export function itemOf(hour: UsageHour): UsageItem {
-  return { at: new Date(hour.hour).toISOString(), allowed: hour.allowed, refused: refusedOf(hour), refusedBy: hour.refused, bytesIn: hour.bytesIn, bytesOut: hour.bytesOut };
+  return {
+    at: new Date(hour.hour).toISOString(),
+    allowed: hour.allowed,
+    refused: refusedOf(hour),
+    refusedBy: hour.refused,
+    bytesIn: hour.bytesIn,
+    bytesOut: hour.bytesOut,
+  };
 }
 
 /**

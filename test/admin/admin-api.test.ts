@@ -77,7 +77,10 @@ for (const [backend, open] of Object.entries(backends)) {
       t.same(got.body, token);
       t.notOk(JSON.stringify(got.body).includes(created.body.secret.slice(4)), 'the secret is never returned again');
       const history = await h.tollgate.store.history(token.id);
-      t.same(history.map((e) => e.action), ['created']);
+      t.same(
+        history.map((e) => e.action),
+        ['created'],
+      );
       t.notOk(JSON.stringify(history).includes(created.body.secret.slice(4)), 'nor kept in history');
     });
 
@@ -179,7 +182,10 @@ for (const [backend, open] of Object.entries(backends)) {
       const billing = await h.token(['query'], 'billing');
       t.equal((await call(h, 'GET', `/v1/tokens/${billing.token.id}`, scoped.secret)).status, 403);
       const repos = await call(h, 'GET', '/v1/repositories', scoped.secret);
-      t.same(repos.body.items.map((r: { name: string }) => r.name), ['sensors']);
+      t.same(
+        repos.body.items.map((r: { name: string }) => r.name),
+        ['sensors'],
+      );
     });
 
     t.test('repositories: a * admin creates them once; names are checked', async (t) => {
@@ -193,7 +199,10 @@ for (const [backend, open] of Object.entries(backends)) {
       const scoped = await h.token(['admin'], 'sensors');
       t.equal((await call(h, 'POST', '/v1/repositories', scoped.secret, { name: 'other' })).status, 403);
       const list = await call(h, 'GET', '/v1/repositories', admin);
-      t.same(list.body.items.map((r: { name: string }) => r.name), ['billing', 'sensors', 'weather']);
+      t.same(
+        list.body.items.map((r: { name: string }) => r.name),
+        ['billing', 'sensors', 'weather'],
+      );
     });
 
     t.test('unknown token id 404, unknown route 404, wrong method 405', async (t) => {

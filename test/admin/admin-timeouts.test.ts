@@ -1,5 +1,5 @@
-import t from 'tap';
 import { createConnection, type Socket } from 'node:net';
+import t from 'tap';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { validate } from '../../src/config/load.js';
 import { startHarness } from '../helpers/harness.js';

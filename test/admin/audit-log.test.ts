@@ -1,18 +1,20 @@
 import t from 'tap';
+import { createLogger } from '../../src/log/logger.js';
 import { call } from '../helpers/admin-client.js';
 import { startHarness } from '../helpers/harness.js';
-import { createLogger } from '../../src/log/logger.js';
 
 // Issue #23: every admin change writes one audit line (actor, action, target, request id) and
 // never a secret; reads and refused changes write none. The log is captured as in
 // test/proxy/access-log-secrets.test.ts.
 const lines: string[] = [];
 const everyLine: string[] = [];
-const sink = { write: (line: string) => {
+const sink = {
+  write: (line: string) => {
     lines.push(line);
     everyLine.push(line);
     return true;
-  } } as unknown as NodeJS.WritableStream;
+  },
+} as unknown as NodeJS.WritableStream;
 const h = await startHarness({ logger: createLogger('info', sink) });
 t.teardown(() => h.close());
 const admin = h.adminSecret;

@@ -36,7 +36,10 @@ t.test('a scoped admin cannot mint a personal token acting as another user', asy
   const carolStar = (await personal(admin, { user: 'carol', repository: '*', rights: ['admin', 'query'] })).body;
   const list = await call(h, 'GET', '/v1/tokens?limit=500', carolSensors.secret);
   t.equal(list.status, 200);
-  t.notOk(list.body.items.some((item: { id: string }) => item.id === carolStar.token.id), "carol's * token stays out of view");
+  t.notOk(
+    list.body.items.some((item: { id: string }) => item.id === carolStar.token.id),
+    "carol's * token stays out of view",
+  );
   t.equal((await call(h, 'POST', `/v1/tokens/${carolStar.token.id}/revoke`, carolSensors.secret)).status, 403);
   t.equal((await call(h, 'GET', '/v1/users/dave', carolSensors.secret)).status, 403);
 });
@@ -83,7 +86,10 @@ t.test('a lent token lends nothing that outlives the loan', async (t) => {
     t.equal(res.statusCode, 401, 'its children stop at once');
   }
   const history = await call(h, 'GET', `/v1/tokens/${grandchild.token.id}/history`, admin);
-  t.same(history.body.items.map((e: { action: string }) => e.action), ['created', 'revoked']);
+  t.same(
+    history.body.items.map((e: { action: string }) => e.action),
+    ['created', 'revoked'],
+  );
   const again = await call(h, 'POST', `/v1/tokens/${child.body.token.id}/restore`, admin);
   t.equal(again.status, 409, 'a child comes back only while its parent is active');
 });

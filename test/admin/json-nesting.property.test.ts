@@ -1,5 +1,5 @@
-import t from 'tap';
 import fc from 'fast-check';
+import t from 'tap';
 import { JsonNesting, jsonDepth } from '../../src/admin/json-nesting.js';
 
 /** The depth of a parsed value: a scalar 0, an array or object one more than its deepest member. */
@@ -21,7 +21,10 @@ const value = fc.oneof(fc.jsonValue({ maxDepth: 40, stringUnit: 'binary' }), wra
 const text = value.chain((v) => fc.constantFrom(JSON.stringify(v), JSON.stringify(v, null, 2)));
 
 t.test('on every valid JSON text the scanner measures the depth of the parsed value', async () => {
-  fc.assert(fc.property(text, (json) => jsonDepth(json) === depthOf(JSON.parse(json))), { numRuns: 2000 });
+  fc.assert(
+    fc.property(text, (json) => jsonDepth(json) === depthOf(JSON.parse(json))),
+    { numRuns: 2000 },
+  );
 });
 
 t.test('fed in pieces cut anywhere, even inside a multi-byte character, it measures the same', async () => {

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, type Harness, startHarness } from '../helpers/harness.js';
 
 // A token's last use: time, address and User-Agent, written in the lastUsedAt batch, on both
 // persistent stores.

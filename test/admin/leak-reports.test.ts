@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, type Harness, startHarness } from '../helpers/harness.js';
 
 // A leak report revokes the secrets it names, says only counts, and is budgeted per address
 // (docs/tokens.md), on both persistent stores.
@@ -25,7 +25,9 @@ for (const [backend, open] of Object.entries(backends)) {
     t.test('leak reports revoke what they name, say only counts, and are budgeted per address', async (t) => {
       const leaked = await h.token(['query']);
       const other = await h.token(['query']);
-      const res = await call(h, 'POST', '/v1/tokens/leaked', undefined, { secrets: [leaked.secret, 'tgr_nothing', `${other.secret.slice(0, -1)}${other.secret.endsWith('x') ? 'y' : 'x'}`] });
+      const res = await call(h, 'POST', '/v1/tokens/leaked', undefined, {
+        secrets: [leaked.secret, 'tgr_nothing', `${other.secret.slice(0, -1)}${other.secret.endsWith('x') ? 'y' : 'x'}`],
+      });
       t.equal(res.status, 200);
       t.same(res.body, { received: 3, revoked: 1 });
       t.equal(await status(h, leaked.secret), 401);

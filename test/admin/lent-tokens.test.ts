@@ -3,7 +3,7 @@ import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
 import { FakeClock } from '../helpers/fakes.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, type Harness, startHarness } from '../helpers/harness.js';
 
 // Independent and lent tokens (docs/tokens.md, "Independent and lent tokens"): a token an admin makes
 // belongs to its repository or user and outlives its maker; a lent token (self-service, made by
@@ -24,7 +24,12 @@ async function status(h: Harness, secret: string): Promise<number> {
 let named = 0;
 
 async function made(h: Harness, secret: string, body: Record<string, unknown>) {
-  const res = await call(h, 'POST', '/v1/tokens', secret, { kind: 'repository', repository: 'sensors', ...body, name: `${String(body.name ?? 'made')} ${++named}` });
+  const res = await call(h, 'POST', '/v1/tokens', secret, {
+    kind: 'repository',
+    repository: 'sensors',
+    ...body,
+    name: `${String(body.name ?? 'made')} ${++named}`,
+  });
   if (res.status !== 201) throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { token: { id: string; lent: boolean; parentId: string | null; expiresAt: string | null; createdBy: string }; secret: string };
 }
@@ -51,7 +56,11 @@ for (const [backend, open] of Object.entries(backends)) {
       t.equal((await call(h, 'DELETE', `/v1/tokens/${maker.token.id}`, admin)).status, 204);
       t.equal((await call(h, 'GET', `/v1/tokens/${kept.token.id}`, admin)).body.status, 'active', 'and after it is deleted');
       const history = (await call(h, 'GET', `/v1/tokens/${kept.token.id}/history`, admin)).body.items as Array<{ action: string }>;
-      t.same(history.map((e) => e.action), ['created'], 'nothing happened to it');
+      t.same(
+        history.map((e) => e.action),
+        ['created'],
+        'nothing happened to it',
+      );
       clock.advance(2 * HOUR);
       t.teardown(() => clock.advance(-2 * HOUR));
       t.equal(await status(h, expiring.secret), 200, 'and after the maker would have expired');
@@ -61,7 +70,13 @@ for (const [backend, open] of Object.entries(backends)) {
       const demo = await made(h, admin, { name: 'thirty-day admin', rights: ['admin', 'query'], expiresIn: '30d' });
       clock.advance(60_000);
       t.teardown(() => clock.advance(-60_000));
-      const res = await call(h, 'POST', '/v1/tokens', demo.secret, { kind: 'repository', name: 'thirty days', repository: 'sensors', rights: ['query'], expiresIn: '30d' });
+      const res = await call(h, 'POST', '/v1/tokens', demo.secret, {
+        kind: 'repository',
+        name: 'thirty days',
+        repository: 'sensors',
+        rights: ['query'],
+        expiresIn: '30d',
+      });
       t.equal(res.status, 201, JSON.stringify(res.body));
       t.equal(Date.parse(res.body.token.expiresAt), clock.now() + 30 * DAY);
     });
@@ -72,13 +87,28 @@ for (const [backend, open] of Object.entries(backends)) {
       t.equal(lent.token.lent, true);
       t.equal(lent.token.parentId, maker.token.id);
       t.equal(lent.token.expiresAt, maker.token.expiresAt, "no expiry asked: its maker's");
-      const longer = await call(h, 'POST', '/v1/tokens', maker.secret, { kind: 'repository', name: 'x', repository: 'sensors', rights: ['query'], lend: true, expiresIn: '3d' });
+      const longer = await call(h, 'POST', '/v1/tokens', maker.secret, {
+        kind: 'repository',
+        name: 'x',
+        repository: 'sensors',
+        rights: ['query'],
+        lend: true,
+        expiresIn: '3d',
+      });
       t.equal(longer.status, 403);
       t.match(longer.body.detail, /^expiresIn: must be no later than/);
       t.equal((await call(h, 'POST', `/v1/tokens/${maker.token.id}/revoke`, admin)).status, 200);
       t.equal(await status(h, lent.secret), 401, 'the loan ends with its maker');
-      const history = (await call(h, 'GET', `/v1/tokens/${lent.token.id}/history`, admin)).body.items as Array<{ action: string; actor: string; reason?: string }>;
-      t.match(history.at(-1), { action: 'revoked', actor: `token:${adminId}`, reason: `its maker ${maker.token.id} was revoked` }, 'history names the actor and the cascade');
+      const history = (await call(h, 'GET', `/v1/tokens/${lent.token.id}/history`, admin)).body.items as Array<{
+        action: string;
+        actor: string;
+        reason?: string;
+      }>;
+      t.match(
+        history.at(-1),
+        { action: 'revoked', actor: `token:${adminId}`, reason: `its maker ${maker.token.id} was revoked` },
+        'history names the actor and the cascade',
+      );
       t.equal((await call(h, 'POST', `/v1/tokens/${lent.token.id}/restore`, admin)).status, 409, 'not while its maker is revoked');
       t.equal((await call(h, 'POST', `/v1/tokens/${maker.token.id}/restore`, admin)).status, 200);
       t.equal((await call(h, 'POST', `/v1/tokens/${lent.token.id}/restore`, admin)).status, 200, 'once the maker is back');
@@ -131,9 +161,12 @@ for (const [backend, open] of Object.entries(backends)) {
     });
 
     t.test('self-service makes lent tokens', async (t) => {
-      const personal = (await call(h, 'POST', '/v1/tokens', admin, { kind: 'personal', name: 'phone', user: 'dave', repository: 'sensors', rights: ['query'] })).body;
+      const personal = (await call(h, 'POST', '/v1/tokens', admin, { kind: 'personal', name: 'phone', user: 'dave', repository: 'sensors', rights: ['query'] }))
+        .body;
       t.equal(personal.token.lent, false, 'an admin made it: independent');
-      const child = (await call(h, 'POST', '/v1/tokens', personal.secret, { kind: 'personal', name: 'tablet', user: 'dave', repository: 'sensors', rights: ['query'] })).body;
+      const child = (
+        await call(h, 'POST', '/v1/tokens', personal.secret, { kind: 'personal', name: 'tablet', user: 'dave', repository: 'sensors', rights: ['query'] })
+      ).body;
       t.equal(child.token.lent, true);
       t.equal(child.token.parentId, personal.token.id);
       t.equal((await call(h, 'POST', '/v1/tokens/leaked', undefined, { secrets: [personal.secret] })).body.revoked, 1);

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, type Harness, startHarness } from '../helpers/harness.js';
 
 const backends = await persistentBackends(t);
 
@@ -56,7 +56,10 @@ for (const [backend, open] of Object.entries(backends)) {
       t.equal((await call(h, 'GET', `/v1/tokens/${token.id}`, admin)).status, 404);
       const history = await call(h, 'GET', `/v1/tokens/${token.id}/history`, admin);
       t.equal(history.status, 200);
-      t.same(history.body.items.map((e: { action: string }) => e.action), ['created', 'revoked', 'deleted']);
+      t.same(
+        history.body.items.map((e: { action: string }) => e.action),
+        ['created', 'revoked', 'deleted'],
+      );
       t.match(history.body.items[1], { actor: /^token:/, changes: { status: { from: 'active', to: 'revoked' } } });
       t.equal((await call(h, 'GET', '/v1/tokens/0123456789abcdef/history', admin)).status, 404);
     });
@@ -167,16 +170,30 @@ for (const [backend, open] of Object.entries(backends)) {
     t.test('a personal token without admin manages only its own user personal tokens, no wider than itself', async (t) => {
       await call(h, 'POST', '/v1/users', admin, { name: 'bob', grants: { sensors: ['query', 'stream'], billing: ['query'] } });
       await call(h, 'POST', '/v1/users', admin, { name: 'zed', grants: { sensors: ['query'] } });
-      const own = (await call(h, 'POST', '/v1/tokens', admin, { kind: 'personal', name: 'laptop', user: 'bob', repository: 'sensors', rights: ['query', 'stream'] })).body;
+      const own = (
+        await call(h, 'POST', '/v1/tokens', admin, { kind: 'personal', name: 'laptop', user: 'bob', repository: 'sensors', rights: ['query', 'stream'] })
+      ).body;
       const other = (await call(h, 'POST', '/v1/tokens', admin, { kind: 'personal', name: 'z', user: 'zed', repository: 'sensors', rights: ['query'] })).body;
-      const mine = await call(h, 'POST', '/v1/tokens', own.secret, { kind: 'personal', name: 'for a colleague', user: 'bob', repository: 'sensors', rights: ['query'] });
+      const mine = await call(h, 'POST', '/v1/tokens', own.secret, {
+        kind: 'personal',
+        name: 'for a colleague',
+        user: 'bob',
+        repository: 'sensors',
+        rights: ['query'],
+      });
       t.equal(mine.status, 201);
       t.equal(mine.body.token.createdBy, 'bob');
       const wider = await call(h, 'POST', '/v1/tokens', own.secret, { kind: 'personal', name: 'x', user: 'bob', repository: 'sensors', rights: ['delete'] });
       t.equal(wider.status, 403);
       t.match(wider.body.detail, /^rights: delete exceed/);
-      t.equal((await call(h, 'POST', '/v1/tokens', own.secret, { kind: 'personal', name: 'x', user: 'bob', repository: 'billing', rights: ['query'] })).status, 403);
-      t.equal((await call(h, 'POST', '/v1/tokens', own.secret, { kind: 'personal', name: 'x', user: 'zed', repository: 'sensors', rights: ['query'] })).status, 403);
+      t.equal(
+        (await call(h, 'POST', '/v1/tokens', own.secret, { kind: 'personal', name: 'x', user: 'bob', repository: 'billing', rights: ['query'] })).status,
+        403,
+      );
+      t.equal(
+        (await call(h, 'POST', '/v1/tokens', own.secret, { kind: 'personal', name: 'x', user: 'zed', repository: 'sensors', rights: ['query'] })).status,
+        403,
+      );
       t.equal((await call(h, 'POST', '/v1/tokens', own.secret, { kind: 'repository', name: 'x', repository: 'sensors', rights: ['query'] })).status, 403);
       const listed = await call(h, 'GET', '/v1/tokens', own.secret);
       t.ok(listed.body.items.length >= 2);

@@ -44,7 +44,10 @@ t.test('a personal token without admin keeps its self-service', async (t) => {
   t.equal(own.status, 201);
   const list = await call(h, 'GET', '/v1/tokens', own.body.secret);
   t.equal(list.status, 200);
-  t.same(list.body.items.map((i: { id: string }) => i.id), [own.body.token.id]);
+  t.same(
+    list.body.items.map((i: { id: string }) => i.id),
+    [own.body.token.id],
+  );
   const made = await call(h, 'POST', '/v1/tokens', own.body.secret, { kind: 'personal', name: 'for a colleague', user: 'pat', rights: ['query'] });
   t.equal(made.status, 201);
 });

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import t from 'tap';
-import { callerOf, type Caller } from '../../src/admin/caller.js';
+import { type Caller, callerOf } from '../../src/admin/caller.js';
+import { DirectoryService } from '../../src/admin/directory-service.js';
 import { AdminError } from '../../src/admin/errors.js';
 import { Invalidator } from '../../src/admin/invalidator.js';
-import { DirectoryService } from '../../src/admin/directory-service.js';
 import { OrganizationService } from '../../src/admin/organization-service.js';
 import { TokenService } from '../../src/admin/token-service.js';
 import { withOrganizations } from '../../src/auth/organization-reach.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import { combineGrants, organizationOf, RIGHTS, tokenOrganization, type Grants, type Right } from '../../src/tokens/record.js';
+import { combineGrants, type Grants, organizationOf, RIGHTS, type Right, tokenOrganization } from '../../src/tokens/record.js';
 import { FakeClock } from '../helpers/fakes.js';
 import { makeToken } from '../helpers/records.js';
 
@@ -33,12 +33,27 @@ const grantsArb: fc.Arbitrary<Grants> = fc
   .array(fc.tuple(fc.constantFrom(...KEYS), rightsArb), { maxLength: 3 })
   .map((pairs) => Object.fromEntries(pairs) as Grants);
 const actionArb = fc.oneof(
-  fc.record({ op: fc.constant('create-token' as const), kind: fc.constantFrom('repository' as const, 'personal' as const), repository: fc.constantFrom(...SCOPES), user: fc.constantFrom(...USERS), rights: rightsArb }),
-  fc.record({ op: fc.constantFrom('revoke' as const, 'restore' as const, 'delete' as const, 'read' as const, 'edit' as const, 'roll' as const), target: fc.nat() }),
+  fc.record({
+    op: fc.constant('create-token' as const),
+    kind: fc.constantFrom('repository' as const, 'personal' as const),
+    repository: fc.constantFrom(...SCOPES),
+    user: fc.constantFrom(...USERS),
+    rights: rightsArb,
+  }),
+  fc.record({
+    op: fc.constantFrom('revoke' as const, 'restore' as const, 'delete' as const, 'read' as const, 'edit' as const, 'roll' as const),
+    target: fc.nat(),
+  }),
   fc.record({ op: fc.constant('list-tokens' as const), organization: fc.option(fc.constantFrom(...ORGS), { nil: undefined }) }),
   fc.record({ op: fc.constantFrom('grants' as const, 'read-user' as const), user: fc.constantFrom(...USERS), grants: grantsArb }),
   fc.record({ op: fc.constant('list-users' as const) }),
-  fc.record({ op: fc.constant('team' as const), team: fc.constantFrom(...TEAMS), organization: fc.constantFrom(...ORGS), members: fc.subarray([...USERS]), grants: grantsArb }),
+  fc.record({
+    op: fc.constant('team' as const),
+    team: fc.constantFrom(...TEAMS),
+    organization: fc.constantFrom(...ORGS),
+    members: fc.subarray([...USERS]),
+    grants: grantsArb,
+  }),
   fc.record({ op: fc.constantFrom('delete-team' as const, 'read-team' as const), team: fc.constantFrom(...TEAMS) }),
   fc.record({ op: fc.constant('list-teams' as const) }),
   fc.record({ op: fc.constant('create-repository' as const), name: fc.constantFrom('a3', 'g2', 'x1'), organization: fc.constantFrom(...ORGS) }),
@@ -49,8 +64,19 @@ const actionArb = fc.oneof(
 );
 const worldArb = fc.record({
   grants: fc.tuple(grantsArb, grantsArb, grantsArb),
-  teams: fc.array(fc.record({ name: fc.constantFrom(...TEAMS), organization: fc.constantFrom(...ORGS), members: fc.subarray([...USERS]), grants: grantsArb }), { maxLength: 2 }),
-  tokens: fc.array(fc.record({ kind: fc.constantFrom('repository' as const, 'personal' as const), repository: fc.constantFrom(...SCOPES), user: fc.constantFrom(...USERS), rights: rightsArb, revoked: fc.boolean() }), { maxLength: 6 }),
+  teams: fc.array(fc.record({ name: fc.constantFrom(...TEAMS), organization: fc.constantFrom(...ORGS), members: fc.subarray([...USERS]), grants: grantsArb }), {
+    maxLength: 2,
+  }),
+  tokens: fc.array(
+    fc.record({
+      kind: fc.constantFrom('repository' as const, 'personal' as const),
+      repository: fc.constantFrom(...SCOPES),
+      user: fc.constantFrom(...USERS),
+      rights: rightsArb,
+      revoked: fc.boolean(),
+    }),
+    { maxLength: 6 },
+  ),
   /** The caller: a repository token on @acme, or a personal token of carol, who holds admin on @acme. */
   callerIsPersonal: fc.boolean(),
   callerScope: fc.constantFrom('@acme', '*'),
@@ -70,19 +96,26 @@ t.test('an admin of @acme reads and changes nothing outside acme', async (t) => 
       const directory = new DirectoryService({ store, clock, tokens, invalidator });
       const organizations = new OrganizationService({ store, clock });
       for (const org of ['acme', 'globex']) await store.createOrganization({ name: org, displayName: org, createdAt: NOW, createdBy: 'test', updatedAt: NOW });
-      for (const [name, org] of Object.entries(REPOS)) await store.createRepository({ name, createdAt: NOW, createdBy: 'test', ...(org === 'default' ? {} : { organization: org }) });
+      for (const [name, org] of Object.entries(REPOS))
+        await store.createRepository({ name, createdAt: NOW, createdBy: 'test', ...(org === 'default' ? {} : { organization: org }) });
       for (const [i, name] of USERS.entries()) await store.putUser({ name, grants: { ...world.grants[i]! }, createdAt: NOW, updatedAt: NOW });
       // carol administers acme and nothing else: her other grants hold no admin.
       const carolGrants = Object.fromEntries(Object.entries(world.grants[2]!).map(([key, rights]) => [key, rights.filter((right) => right !== 'admin')]));
       await store.putUser({ name: 'carol', grants: { ...carolGrants, '@acme': [...RIGHTS] }, createdAt: NOW, updatedAt: NOW });
       for (const team of world.teams) {
         // No team hands carol admin outside acme either.
-        const grants = Object.fromEntries(Object.entries(team.grants).map(([key, rights]) => [key, team.members.includes('carol') ? rights.filter((right) => right !== 'admin') : rights]));
-        await store.putTeam({ ...team, grants, ...(team.organization === 'default' ? {} : { organization: team.organization }), createdAt: NOW, updatedAt: NOW }, { at: NOW, actor: 'test', action: 'created', changes: {} });
+        const grants = Object.fromEntries(
+          Object.entries(team.grants).map(([key, rights]) => [key, team.members.includes('carol') ? rights.filter((right) => right !== 'admin') : rights]),
+        );
+        await store.putTeam(
+          { ...team, grants, ...(team.organization === 'default' ? {} : { organization: team.organization }), createdAt: NOW, updatedAt: NOW },
+          { at: NOW, actor: 'test', action: 'created', changes: {} },
+        );
       }
       const ids: string[] = [];
       for (const [i, spec] of world.tokens.entries()) {
-        const org = spec.repository === '*' ? undefined : spec.repository.startsWith('@') ? spec.repository.slice(1) : REPOS[spec.repository as keyof typeof REPOS];
+        const org =
+          spec.repository === '*' ? undefined : spec.repository.startsWith('@') ? spec.repository.slice(1) : REPOS[spec.repository as keyof typeof REPOS];
         const { record } = makeToken({
           kind: spec.kind,
           name: `t${i}`,
@@ -119,16 +152,32 @@ t.test('an admin of @acme reads and changes nothing outside acme', async (t) => 
         return JSON.stringify({
           // The caller's own token and its own user's personal tokens aside: self-service on those
           // (ending itself, lending itself) is no organization admin's power and reaches nothing else.
-          tokens: allTokens.filter((tk) => tk !== undefined && tk.id !== callerRecord.id && !(callerRecord.user !== null && tk.user === callerRecord.user) && tokenOrganization(tk) !== 'acme').sort((a, b) => a!.id.localeCompare(b!.id)),
+          tokens: allTokens
+            .filter(
+              (tk) =>
+                tk !== undefined &&
+                tk.id !== callerRecord.id &&
+                !(callerRecord.user !== null && tk.user === callerRecord.user) &&
+                tokenOrganization(tk) !== 'acme',
+            )
+            .sort((a, b) => a!.id.localeCompare(b!.id)),
           repositories: (await store.listRepositories()).filter((repo) => organizationOf(repo) !== 'acme').sort((a, b) => a.name.localeCompare(b.name)),
           teams: (await store.listTeams()).filter((team) => organizationOf(team) !== 'acme').sort((a, b) => a.name.localeCompare(b.name)),
           organizations: (await store.listOrganizations()).filter((org) => org.name !== 'acme').sort((a, b) => a.name.localeCompare(b.name)),
-          grants: (await store.listUsers()).map((user) => [user.name, Object.entries(user.grants).filter(([key]) => !insideAcme(key, where)).sort()]).sort(),
+          grants: (await store.listUsers())
+            .map((user) => [
+              user.name,
+              Object.entries(user.grants)
+                .filter(([key]) => !insideAcme(key, where))
+                .sort(),
+            ])
+            .sort(),
         });
       };
       const onlyAcme = (what: string, items: ReadonlyArray<{ organization?: string | null; id?: string; user?: string | null }>) => {
         // Its own token, and personal tokens of its own user within it (self-service), are its own.
-        const own = (item: { id?: string; user?: string | null }) => item.id === callerRecord.id || (callerRecord.user !== null && item.user === callerRecord.user);
+        const own = (item: { id?: string; user?: string | null }) =>
+          item.id === callerRecord.id || (callerRecord.user !== null && item.user === callerRecord.user);
         for (const item of items) if (item.organization !== 'acme' && !own(item)) throw new Error(`${what} shows ${JSON.stringify(item)} outside acme`);
       };
 
@@ -138,7 +187,17 @@ t.test('an admin of @acme reads and changes nothing outside acme', async (t) => 
         try {
           switch (step.op) {
             case 'create-token':
-              await tokens.create(c, { kind: step.kind, name: `made ${Math.random()}`, repository: step.repository, rights: step.rights, ...(step.kind === 'personal' ? { user: step.user } : {}) } as never, 'localhost');
+              await tokens.create(
+                c,
+                {
+                  kind: step.kind,
+                  name: `made ${Math.random()}`,
+                  repository: step.repository,
+                  rights: step.rights,
+                  ...(step.kind === 'personal' ? { user: step.user } : {}),
+                } as never,
+                'localhost',
+              );
               break;
             case 'revoke':
             case 'restore':
@@ -156,7 +215,10 @@ t.test('an admin of @acme reads and changes nothing outside acme', async (t) => 
               break;
             }
             case 'list-tokens':
-              onlyAcme('the token list', (await tokens.list(c, { sort: [], limit: 500, ...(step.organization ? { organization: step.organization } : {}) })).items);
+              onlyAcme(
+                'the token list',
+                (await tokens.list(c, { sort: [], limit: 500, ...(step.organization ? { organization: step.organization } : {}) })).items,
+              );
               break;
             case 'grants':
               await directory.editUser(c, step.user, { grants: step.grants });
@@ -205,7 +267,10 @@ t.test('an admin of @acme reads and changes nothing outside acme', async (t) => 
               await organizations.delete(c, step.organization);
               break;
             case 'list-orgs':
-              onlyAcme('the organization list', (await organizations.list(c)).map((org) => ({ organization: org.name })));
+              onlyAcme(
+                'the organization list',
+                (await organizations.list(c)).map((org) => ({ organization: org.name })),
+              );
               break;
           }
         } catch (err) {

@@ -32,17 +32,33 @@ for (const [backend, open] of Object.entries(backends)) {
     await ok('POST', '/v1/organizations', { name: 'globex' });
     await ok('POST', '/v1/repositories', { name: 'a1', organization: 'acme' });
     await ok('POST', '/v1/repositories', { name: 'g1', organization: 'globex' });
-    const acmeAdmin = (await ok('POST', '/v1/tokens', { kind: 'repository', name: 'acme admin', repository: '@acme', rights: ['admin', 'query', 'stream'] })).secret as string;
+    const acmeAdmin = (await ok('POST', '/v1/tokens', { kind: 'repository', name: 'acme admin', repository: '@acme', rights: ['admin', 'query', 'stream'] }))
+      .secret as string;
     await ok('POST', '/v1/users', { name: 'alice', grants: { '@acme': ['query'], g1: ['query'], sensors: ['stream'] } });
 
     t.test('default is there from the start and holds the repositories made without naming one', async (t) => {
       const list = await ok('GET', '/v1/organizations');
-      t.same(list.items.map((o: { name: string }) => o.name), ['acme', 'default', 'globex']);
+      t.same(
+        list.items.map((o: { name: string }) => o.name),
+        ['acme', 'default', 'globex'],
+      );
       const repos = await ok('GET', '/v1/repositories');
-      t.same(Object.fromEntries(repos.items.map((r: { name: string; organization: string }) => [r.name, r.organization])), { a1: 'acme', billing: 'default', g1: 'globex', sensors: 'default' });
-      t.same((await ok('GET', '/v1/repositories?organization=globex')).items.map((r: { name: string }) => r.name), ['g1']);
+      t.same(Object.fromEntries(repos.items.map((r: { name: string; organization: string }) => [r.name, r.organization])), {
+        a1: 'acme',
+        billing: 'default',
+        g1: 'globex',
+        sensors: 'default',
+      });
+      t.same(
+        (await ok('GET', '/v1/repositories?organization=globex')).items.map((r: { name: string }) => r.name),
+        ['g1'],
+      );
       t.equal((await call(h, 'POST', '/v1/organizations', star, { name: 'acme' })).status, 409);
-      t.equal((await call(h, 'POST', '/v1/repositories', star, { name: 'x1', organization: 'nowhere' })).body.errors?.[0]?.field ?? (await call(h, 'GET', '/v1/organizations/nowhere', star)).status, 'organization');
+      t.equal(
+        (await call(h, 'POST', '/v1/repositories', star, { name: 'x1', organization: 'nowhere' })).body.errors?.[0]?.field ??
+          (await call(h, 'GET', '/v1/organizations/nowhere', star)).status,
+        'organization',
+      );
       const bad = await call(h, 'POST', '/v1/organizations', star, { name: 'Bad Name' });
       t.equal(bad.status, 400);
       t.match(JSON.stringify(bad.body), /name/);
@@ -68,7 +84,8 @@ for (const [backend, open] of Object.entries(backends)) {
     });
 
     t.test('a grant on @acme: a personal token reaches acme, and only what else its user holds', async (t) => {
-      const personal = (await ok('POST', '/v1/tokens', { kind: 'personal', name: 'alice laptop', user: 'alice', rights: ['query', 'stream'] })).secret as string;
+      const personal = (await ok('POST', '/v1/tokens', { kind: 'personal', name: 'alice laptop', user: 'alice', rights: ['query', 'stream'] }))
+        .secret as string;
       t.equal(await status(`${h.proxy}/v1/repositories/a1/query`, personal), 200);
       t.equal(await status(`${h.proxy}/v1/repositories/g1/query`, personal), 200, 'granted g1 by name');
       t.equal(await status(`${h.proxy}/v1/repositories/billing/query`, personal), 403);
@@ -80,9 +97,18 @@ for (const [backend, open] of Object.entries(backends)) {
     t.test('an admin of @acme administers acme and sees nothing outside it', async (t) => {
       const tokens = await ok('GET', '/v1/tokens?limit=500', undefined, acmeAdmin);
       t.ok(tokens.items.length > 0);
-      t.ok(tokens.items.every((tk: { organization: string | null }) => tk.organization === 'acme'), 'only acme tokens');
-      t.same((await ok('GET', '/v1/repositories', undefined, acmeAdmin)).items.map((r: { name: string }) => r.name), ['a1', 'a2']);
-      t.same((await ok('GET', '/v1/organizations', undefined, acmeAdmin)).items.map((o: { name: string }) => o.name), ['acme']);
+      t.ok(
+        tokens.items.every((tk: { organization: string | null }) => tk.organization === 'acme'),
+        'only acme tokens',
+      );
+      t.same(
+        (await ok('GET', '/v1/repositories', undefined, acmeAdmin)).items.map((r: { name: string }) => r.name),
+        ['a1', 'a2'],
+      );
+      t.same(
+        (await ok('GET', '/v1/organizations', undefined, acmeAdmin)).items.map((o: { name: string }) => o.name),
+        ['acme'],
+      );
       t.equal((await call(h, 'GET', '/v1/organizations/globex', acmeAdmin)).status, 404, 'another organization reads as none');
       t.equal((await call(h, 'PATCH', '/v1/organizations/globex', acmeAdmin, { displayName: 'x' })).status, 404);
       t.equal((await call(h, 'PATCH', '/v1/organizations/acme', acmeAdmin, { displayName: 'Acme' })).status, 200);
@@ -98,7 +124,10 @@ for (const [backend, open] of Object.entries(backends)) {
       t.equal((await call(h, 'POST', '/v1/tokens', acmeAdmin, { kind: 'repository', name: 'a1 ingest', repository: 'a1', rights: ['query'] })).status, 201);
       t.equal((await call(h, 'POST', '/v1/tokens', acmeAdmin, { kind: 'repository', name: 'g1 ingest', repository: 'g1', rights: ['query'] })).status, 403);
       t.equal((await call(h, 'POST', '/v1/tokens', acmeAdmin, { kind: 'repository', name: 'all', repository: '*', rights: ['query'] })).status, 403);
-      t.equal((await call(h, 'POST', '/v1/tokens', acmeAdmin, { kind: 'repository', name: 'globex all', repository: '@globex', rights: ['query'] })).status, 403);
+      t.equal(
+        (await call(h, 'POST', '/v1/tokens', acmeAdmin, { kind: 'repository', name: 'globex all', repository: '@globex', rights: ['query'] })).status,
+        403,
+      );
     });
 
     t.test('an admin of @acme keeps teams in acme, and changes only the grants users hold inside acme', async (t) => {
@@ -110,10 +139,16 @@ for (const [backend, open] of Object.entries(backends)) {
       t.equal(outside.status, 400, 'a team of acme holds grants inside acme only');
       t.match(JSON.stringify(outside.body), /grants\.g1/);
       await ok('POST', '/v1/teams', { name: 'globex-ops', organization: 'globex', members: ['alice'], grants: { g1: ['stream'] } });
-      t.same((await ok('GET', '/v1/teams', undefined, acmeAdmin)).items.map((x: { name: string }) => x.name), ['acme-ops']);
+      t.same(
+        (await ok('GET', '/v1/teams', undefined, acmeAdmin)).items.map((x: { name: string }) => x.name),
+        ['acme-ops'],
+      );
       t.equal((await call(h, 'GET', '/v1/teams/globex-ops', acmeAdmin)).status, 404);
       t.equal((await call(h, 'PATCH', '/v1/teams/globex-ops', acmeAdmin, { members: [] })).status, 404);
-      t.same((await ok('GET', '/v1/teams?organization=globex')).items.map((x: { name: string }) => x.name), ['globex-ops']);
+      t.same(
+        (await ok('GET', '/v1/teams?organization=globex')).items.map((x: { name: string }) => x.name),
+        ['globex-ops'],
+      );
 
       const alice = await ok('GET', '/v1/users/alice', undefined, acmeAdmin);
       t.same(alice.grants, { '@acme': ['query'] }, 'only the grants inside acme');
@@ -125,7 +160,10 @@ for (const [backend, open] of Object.entries(backends)) {
       t.equal(changed.status, 200);
       t.same(changed.body.grants, { a1: ['query', 'stream'] });
       t.same((await ok('GET', '/v1/users/alice')).grants, { g1: ['query'], sensors: ['stream'], a1: ['query', 'stream'] }, 'the grants outside acme kept');
-      t.same((await ok('GET', '/v1/users?organization=globex')).items.map((u: { name: string }) => u.name), ['alice']);
+      t.same(
+        (await ok('GET', '/v1/users?organization=globex')).items.map((u: { name: string }) => u.name),
+        ['alice'],
+      );
     });
 
     t.test('an organization is deleted only when empty; default never', async (t) => {
@@ -144,10 +182,19 @@ for (const [backend, open] of Object.entries(backends)) {
       const events = await ok('GET', '/v1/events?organization=acme&limit=500');
       const types = new Set(events.items.map((e: { type: string }) => e.type));
       for (const type of ['organization.created', 'organization.edited', 'repository.created', 'token.created', 'team.created']) t.ok(types.has(type), type);
-      t.notOk(events.items.some((e: { data: { organization?: string; name?: string } }) => e.data.organization === 'globex'), 'none of globex');
+      t.notOk(
+        events.items.some((e: { data: { organization?: string; name?: string } }) => e.data.organization === 'globex'),
+        'none of globex',
+      );
       const theirs = await ok('GET', '/v1/events?limit=500', undefined, acmeAdmin);
       t.ok(theirs.items.length > 0);
-      t.notOk(theirs.items.some((e: { type: string; data: { organization?: string; name?: string } }) => e.data.organization === 'globex' || (e.type.startsWith('organization.') && e.data.name !== 'acme')), 'an acme admin sees no globex event');
+      t.notOk(
+        theirs.items.some(
+          (e: { type: string; data: { organization?: string; name?: string } }) =>
+            e.data.organization === 'globex' || (e.type.startsWith('organization.') && e.data.name !== 'acme'),
+        ),
+        'an acme admin sees no globex event',
+      );
       t.notOk(theirs.items.some((e: { type: string }) => e.type.startsWith('user.')));
     });
   });

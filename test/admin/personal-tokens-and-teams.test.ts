@@ -3,7 +3,7 @@ import { request } from 'undici';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, type Harness, startHarness } from '../helpers/harness.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -57,7 +57,10 @@ for (const [backend, open] of Object.entries(backends)) {
       t.equal(unknown.status, 400);
       t.match(unknown.body.detail, /^members\.0: no user named nobody/);
       const history = await call(h, 'GET', '/v1/teams/platform/history', admin);
-      t.same(history.body.items.map((e: { action: string }) => e.action), ['created', 'edited', 'edited', 'edited']);
+      t.same(
+        history.body.items.map((e: { action: string }) => e.action),
+        ['created', 'edited', 'edited', 'edited'],
+      );
       t.equal((await call(h, 'DELETE', '/v1/teams/platform', admin)).status, 204);
       t.equal((await call(h, 'GET', '/v1/teams/platform', admin)).status, 404);
       t.equal((await call(h, 'GET', '/v1/teams/platform/history', admin)).body.items.length, 5, 'history stays after delete');

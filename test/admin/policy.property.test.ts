@@ -1,16 +1,16 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { callerOf } from '../../src/admin/caller.js';
-import { Invalidator } from '../../src/admin/invalidator.js';
-import { AdminError } from '../../src/admin/errors.js';
-import { TokenService } from '../../src/admin/token-service.js';
 import { DirectoryService } from '../../src/admin/directory-service.js';
-import { compileLimits, type Limits } from '../../src/limits/limits.js';
+import { AdminError } from '../../src/admin/errors.js';
+import { Invalidator } from '../../src/admin/invalidator.js';
+import { TokenService } from '../../src/admin/token-service.js';
 import { Limiter } from '../../src/limits/limiter.js';
+import { compileLimits, type Limits } from '../../src/limits/limits.js';
 import { createLogger } from '../../src/log/logger.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import { RIGHTS, type Grants, type Right, type TokenRecord } from '../../src/tokens/record.js';
 import type { TokenStore } from '../../src/store/token-store.js';
+import { type Grants, RIGHTS, type Right, type TokenRecord } from '../../src/tokens/record.js';
 import { FakeClock } from '../helpers/fakes.js';
 import { makeToken } from '../helpers/records.js';
 
@@ -45,21 +45,18 @@ const NOW = 1_800_000_000_000;
 
 const rightsArb = fc.subarray([...RIGHTS], { minLength: 1 });
 /** Small limits, so a line's whole budget is spent within a world. */
-const limitsArb: fc.Arbitrary<Limits> = fc
-  .record(
-    {
-      rate: fc.record({ requests: fc.integer({ min: 1, max: 6 }), per: fc.constantFrom('1m', '1h') }),
-      streams: fc.integer({ min: 1, max: 3 }),
-    },
-    { requiredKeys: [] },
-  );
-const grantsArb: fc.Arbitrary<Grants> = fc
-  .array(fc.tuple(fc.constantFrom(...SCOPES), fc.subarray([...RIGHTS])), { maxLength: 3 })
-  .map((pairs) => {
-    const grants: Grants = {};
-    for (const [scope, rights] of pairs) grants[scope] = rights;
-    return grants;
-  });
+const limitsArb: fc.Arbitrary<Limits> = fc.record(
+  {
+    rate: fc.record({ requests: fc.integer({ min: 1, max: 6 }), per: fc.constantFrom('1m', '1h') }),
+    streams: fc.integer({ min: 1, max: 3 }),
+  },
+  { requiredKeys: [] },
+);
+const grantsArb: fc.Arbitrary<Grants> = fc.array(fc.tuple(fc.constantFrom(...SCOPES), fc.subarray([...RIGHTS])), { maxLength: 3 }).map((pairs) => {
+  const grants: Grants = {};
+  for (const [scope, rights] of pairs) grants[scope] = rights;
+  return grants;
+});
 const tokenArb = fc.record({
   kind: fc.constantFrom('repository' as const, 'personal' as const),
   repository: fc.constantFrom(...SCOPES),
@@ -198,7 +195,10 @@ t.test('the admin policy holds its invariants over generated worlds and action s
       const store = new MemoryStore();
       // Every eviction the service publishes, so a change of access can be checked to evict.
       const evicted: string[] = [];
-      const invalidator = new Invalidator({ apply: (message) => void (message.type === 'tokens' ? evicted.push(...message.ids) : message.type === 'all' ? evicted.push('*') : undefined) }, store);
+      const invalidator = new Invalidator(
+        { apply: (message) => void (message.type === 'tokens' ? evicted.push(...message.ids) : message.type === 'all' ? evicted.push('*') : undefined) },
+        store,
+      );
       const tokens = new TokenService({ store, clock, invalidator, connectUri: 'tollgate://{host}?token={secret}' });
       const directory = new DirectoryService({ store, clock, tokens, invalidator });
       const defaults = new Map<string, Limits>();
@@ -213,7 +213,19 @@ t.test('the admin policy holds its invariants over generated worlds and action s
         if (i === 0 && world.aliceIsStarAdmin) grants['*'] = ['admin', 'query'];
         await store.putUser({ name, grants, createdAt: NOW, updatedAt: NOW });
       }
-      const aliceStar = { kind: 'personal' as const, repository: '*' as const, user: 'alice' as const, rights: [...RIGHTS], revoked: false, expiresInHours: null, parent: null, link: 'lent' as const, limits: undefined, selfRotate: false, allowFrom: undefined };
+      const aliceStar = {
+        kind: 'personal' as const,
+        repository: '*' as const,
+        user: 'alice' as const,
+        rights: [...RIGHTS],
+        revoked: false,
+        expiresInHours: null,
+        parent: null,
+        link: 'lent' as const,
+        limits: undefined,
+        selfRotate: false,
+        allowFrom: undefined,
+      };
       const star = { ...aliceStar, kind: 'repository' as const };
       const lentStar = [star, { ...star, parent: 0 }];
       const specs = [...(world.lentStar ? lentStar : []), ...(world.alicePersonalStar ? [aliceStar] : []), ...world.tokens];
@@ -311,7 +323,10 @@ t.test('the admin policy holds its invariants over generated worlds and action s
               await tokens.remove(caller, pick(action.target).id);
               break;
             case 'bulk-delete':
-              await tokens.removeMany(caller, action.targets.map((n) => pick(n).id));
+              await tokens.removeMany(
+                caller,
+                action.targets.map((n) => pick(n).id),
+              );
               break;
             case 'read':
               seen = [await tokens.get(caller, pick(action.target).id)];
@@ -367,8 +382,10 @@ t.test('the admin policy holds its invariants over generated worlds and action s
 
         // selfRotate: a roll out of reach is the caller's own, and only when it says so.
         const rollsItself = rolled !== undefined && rolled.from.id === me.id && me.selfRotate === true;
-        if (rolled !== undefined && !inScope(me, rolled.from, users, now) && !rollsItself) throw new Error(`${where}: rolled ${rolled.from.id} out of reach without selfRotate`);
-        if (rolled !== undefined && rolled.from.id === me.id && !me.selfRotate && !inScope(me, me, users, now)) throw new Error(`${where}: rolled itself without selfRotate`);
+        if (rolled !== undefined && !inScope(me, rolled.from, users, now) && !rollsItself)
+          throw new Error(`${where}: rolled ${rolled.from.id} out of reach without selfRotate`);
+        if (rolled !== undefined && rolled.from.id === me.id && !me.selfRotate && !inScope(me, me, users, now))
+          throw new Error(`${where}: rolled itself without selfRotate`);
 
         // No token sets its own selfRotate or allowFrom; what it rolls into carries both unchanged.
         const meNow = after.get(me.id);
@@ -377,7 +394,8 @@ t.test('the admin policy holds its invariants over generated worlds and action s
         }
         if (rolled !== undefined) {
           const to = after.get(rolled.to)!;
-          if ((to.selfRotate === true) !== (rolled.from.selfRotate === true) || (to.allowFrom ?? []).join() !== (rolled.from.allowFrom ?? []).join()) throw new Error(`${where}: a roll changed selfRotate or allowFrom`);
+          if ((to.selfRotate === true) !== (rolled.from.selfRotate === true) || (to.allowFrom ?? []).join() !== (rolled.from.allowFrom ?? []).join())
+            throw new Error(`${where}: a roll changed selfRotate or allowFrom`);
         }
 
         // An edit of allowFrom or selfRotate is a change of access: the token is evicted from every cache.
@@ -385,7 +403,8 @@ t.test('the admin policy holds its invariants over generated worlds and action s
           const old = before.get(id);
           if (old === undefined) continue;
           const changed = (next.allowFrom ?? []).join() !== (old.allowFrom ?? []).join() || (next.selfRotate === true) !== (old.selfRotate === true);
-          if (changed && !evicted.includes(id) && !evicted.includes('*')) throw new Error(`${where}: changed ${id}'s allowFrom or selfRotate without evicting it`);
+          if (changed && !evicted.includes(id) && !evicted.includes('*'))
+            throw new Error(`${where}: changed ${id}'s allowFrom or selfRotate without evicting it`);
           if (changed && !inScope(me, old, users, now)) throw new Error(`${where}: changed ${id}'s allowFrom or selfRotate out of scope`);
         }
 
@@ -396,7 +415,11 @@ t.test('the admin policy holds its invariants over generated worlds and action s
           if (inScope(me, old, users, now)) continue;
           // Its own selfRotate roll: the old secret ends (at once or after the overlap), checked above.
           if (rollsItself && id === me.id) continue;
-          const reduced = next === undefined ? false : (next.status === 'revoked' && old.status === 'active' && next.rights.join() === old.rights.join()) || (next.expiresAt !== null && (old.expiresAt === null || next.expiresAt < old.expiresAt) && next.status === old.status);
+          const reduced =
+            next === undefined
+              ? false
+              : (next.status === 'revoked' && old.status === 'active' && next.rights.join() === old.rights.join()) ||
+                (next.expiresAt !== null && (old.expiresAt === null || next.expiresAt < old.expiresAt) && next.status === old.status);
           const userGone = !usersAfter.has(old.user ?? '') && old.kind === 'personal';
           if (!reduced || (!isLentRecord(old) && !userGone)) throw new Error(`${where}: changed ${id} out of scope`);
         }
@@ -421,7 +444,8 @@ t.test('the admin policy holds its invariants over generated worlds and action s
         const meAfter = after.get(me.id);
         if (meAfter) {
           for (const scope of SCOPES) {
-            if (!subset(effective(meAfter, usersAfter, scope, now), effective(me, users, scope, now))) throw new Error(`${where}: caller widened itself on ${scope}`);
+            if (!subset(effective(meAfter, usersAfter, scope, now), effective(me, users, scope, now)))
+              throw new Error(`${where}: caller widened itself on ${scope}`);
           }
           if (me.expiresAt !== null && (meAfter.expiresAt === null || meAfter.expiresAt > me.expiresAt)) throw new Error(`${where}: caller extended itself`);
         }
@@ -474,8 +498,10 @@ t.test('the admin policy holds its invariants over generated worlds and action s
         for (const child of after.values()) {
           if (child.parentId === null || !isLentRecord(child)) continue;
           const parent = after.get(child.parentId);
-          if ((parent === undefined || parent.status === 'revoked') && child.status === 'active') throw new Error(`${where}: child ${child.id} outlived its parent`);
-          if (parent?.expiresAt != null && (child.expiresAt === null || child.expiresAt > parent.expiresAt)) throw new Error(`${where}: child ${child.id} expires after its parent`);
+          if ((parent === undefined || parent.status === 'revoked') && child.status === 'active')
+            throw new Error(`${where}: child ${child.id} outlived its parent`);
+          if (parent?.expiresAt != null && (child.expiresAt === null || child.expiresAt > parent.expiresAt))
+            throw new Error(`${where}: child ${child.id} expires after its parent`);
         }
       }
 
@@ -511,10 +537,14 @@ t.test('the admin policy holds its invariants over generated worlds and action s
       for (const r of live) {
         const rate = limitsOf(r)?.rate;
         const spent = rate === undefined ? 0 : (admitted.get(spentKey(r, rate)) ?? 0);
-        if (rate !== undefined && spent > rate.requests) throw new Error(`budget ${budgetOf(r)} of ${rate.requests}/${rate.per} admitted ${spent} requests across its line`);
+        if (rate !== undefined && spent > rate.requests)
+          throw new Error(`budget ${budgetOf(r)} of ${rate.requests}/${rate.per} admitted ${spent} requests across its line`);
       }
     }),
-    { numRuns: Number(process.env.TG_PROPERTY_RUNS ?? 600), ...(process.env.TG_PROPERTY_SEED ? { seed: Number(process.env.TG_PROPERTY_SEED), path: process.env.TG_PROPERTY_PATH } : {}) },
+    {
+      numRuns: Number(process.env.TG_PROPERTY_RUNS ?? 600),
+      ...(process.env.TG_PROPERTY_SEED ? { seed: Number(process.env.TG_PROPERTY_SEED), path: process.env.TG_PROPERTY_PATH } : {}),
+    },
   );
   t.equal(runs >= 600 || process.env.TG_PROPERTY_RUNS !== undefined || process.env.TG_PROPERTY_SEED !== undefined, true, `${runs} worlds checked`);
 });

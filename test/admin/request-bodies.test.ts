@@ -1,5 +1,5 @@
-import t from 'tap';
 import { createConnection, type Socket } from 'node:net';
+import t from 'tap';
 import { call } from '../helpers/admin-client.js';
 import { startHarness } from '../helpers/harness.js';
 
@@ -27,7 +27,9 @@ function partialRequest(port: number, head: string, start: string | Buffer, time
       const end = bytes.indexOf('\r\n\r\n');
       if (end < 0) return;
       const lines = bytes.subarray(0, end).toString('latin1').split('\r\n');
-      const headers = Object.fromEntries(lines.slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+      );
       const length = Number(headers['content-length'] ?? 0);
       if (bytes.length < end + 4 + length) return;
       const text = bytes.subarray(end + 4, end + 4 + length).toString('utf8');

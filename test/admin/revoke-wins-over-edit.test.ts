@@ -2,7 +2,7 @@ import t from 'tap';
 import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, type Harness, startHarness } from '../helpers/harness.js';
 
 // A revoke that races an edit of the same token wins every time, on both persistent stores.
 const backends = await persistentBackends(t);

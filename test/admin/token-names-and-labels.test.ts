@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
 import { FakeClock } from '../helpers/fakes.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
 
 // Token names are unique per repository (personal tokens: per user), a revoked token keeps its
 // name until deleted, and labels are shown and searched but never authorize (docs/tokens.md,
@@ -13,7 +13,10 @@ const backends = await persistentBackends(t);
 async function made(h: Harness, secret: string, body: Record<string, unknown>) {
   const res = await call(h, 'POST', '/v1/tokens', secret, { kind: 'repository', repository: 'sensors', rights: ['query'], ...body });
   if (res.status !== 201) throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body as { token: { id: string; name: string; status: string; rolledTo: string | null; expiresAt: string | null; labels: Record<string, string>; selfRotate: boolean }; secret: string };
+  return res.body as {
+    token: { id: string; name: string; status: string; rolledTo: string | null; expiresAt: string | null; labels: Record<string, string>; selfRotate: boolean };
+    secret: string;
+  };
 }
 
 for (const [backend, open] of Object.entries(backends)) {
@@ -64,16 +67,31 @@ for (const [backend, open] of Object.entries(backends)) {
       const labelled = await made(h, admin, { name: 'scraper', labels: { owner: 'team-a', pipeline: 'nightly' } });
       t.same(labelled.token.labels, { owner: 'team-a', pipeline: 'nightly' });
       const byLabel = (await call(h, 'GET', '/v1/tokens?label=owner%3Dteam-a', admin)).body.items as Array<{ id: string }>;
-      t.same(byLabel.map((x) => x.id), [labelled.token.id]);
+      t.same(
+        byLabel.map((x) => x.id),
+        [labelled.token.id],
+      );
       const byQ = (await call(h, 'GET', '/v1/tokens?q=nightly', admin)).body.items as Array<{ id: string }>;
-      t.same(byQ.map((x) => x.id), [labelled.token.id]);
+      t.same(
+        byQ.map((x) => x.id),
+        [labelled.token.id],
+      );
       const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
-      const refused = await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'many', repository: 'sensors', rights: ['query'], labels: tooMany });
+      const refused = await call(h, 'POST', '/v1/tokens', admin, {
+        kind: 'repository',
+        name: 'many',
+        repository: 'sensors',
+        rights: ['query'],
+        labels: tooMany,
+      });
       t.equal(refused.status, 400);
       t.match(refused.body.detail, /labels: expected at most 16 labels/);
       const edited = await call(h, 'PATCH', `/v1/tokens/${labelled.token.id}`, admin, { labels: { owner: 'team-b' } });
       t.same(edited.body.labels, { owner: 'team-b' }, 'an edit replaces them');
-      const history = (await call(h, 'GET', `/v1/tokens/${labelled.token.id}/history`, admin)).body.items as Array<{ action: string; changes: Record<string, unknown> }>;
+      const history = (await call(h, 'GET', `/v1/tokens/${labelled.token.id}/history`, admin)).body.items as Array<{
+        action: string;
+        changes: Record<string, unknown>;
+      }>;
       t.ok(history.at(-1)!.changes.labels, 'the history records the change');
     });
   });

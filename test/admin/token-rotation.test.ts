@@ -3,7 +3,7 @@ import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
 import { FakeClock } from '../helpers/fakes.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, type Harness, startHarness } from '../helpers/harness.js';
 
 // Rolling a token: a new secret for the same token, with or without an overlap, what it lent, and
 // selfRotate, a token that may roll itself and do nothing else (docs/tokens.md, "Rotation";
@@ -21,7 +21,10 @@ async function status(h: Harness, secret: string): Promise<number> {
 async function made(h: Harness, secret: string, body: Record<string, unknown>) {
   const res = await call(h, 'POST', '/v1/tokens', secret, { kind: 'repository', repository: 'sensors', rights: ['query'], ...body });
   if (res.status !== 201) throw new Error(`create: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body as { token: { id: string; name: string; status: string; rolledTo: string | null; expiresAt: string | null; labels: Record<string, string>; selfRotate: boolean }; secret: string };
+  return res.body as {
+    token: { id: string; name: string; status: string; rolledTo: string | null; expiresAt: string | null; labels: Record<string, string>; selfRotate: boolean };
+    secret: string;
+  };
 }
 
 for (const [backend, open] of Object.entries(backends)) {
@@ -44,7 +47,11 @@ for (const [backend, open] of Object.entries(backends)) {
       t.equal(rolled.body.token.name, 'ci-loader');
       t.equal(await status(h, old.secret), 200, 'the old secret still works');
       const listed = (await call(h, 'GET', '/v1/tokens?status=rolled', admin)).body.items as Array<{ id: string }>;
-      t.same(listed.map((x) => x.id), [old.token.id], 'status=rolled finds it');
+      t.same(
+        listed.map((x) => x.id),
+        [old.token.id],
+        'status=rolled finds it',
+      );
       const again = await call(h, 'POST', `/v1/tokens/${old.token.id}/roll`, admin, { overlap: '24h' });
       t.equal(again.status, 409, 'a rolled token is not rolled twice');
       t.match(again.body.detail, rolled.body.token.id);
@@ -87,8 +94,11 @@ for (const [backend, open] of Object.entries(backends)) {
     });
 
     t.test('the tokens a rolled token lent end with the old secret', async (t) => {
-      const parent = (await call(h, 'POST', '/v1/tokens', admin, { kind: 'personal', name: 'lent', user: 'alice', repository: 'sensors', rights: ['query'] })).body;
-      const child = (await call(h, 'POST', '/v1/tokens', parent.secret, { kind: 'personal', name: 'child', user: 'alice', repository: 'sensors', rights: ['query'] })).body;
+      const parent = (await call(h, 'POST', '/v1/tokens', admin, { kind: 'personal', name: 'lent', user: 'alice', repository: 'sensors', rights: ['query'] }))
+        .body;
+      const child = (
+        await call(h, 'POST', '/v1/tokens', parent.secret, { kind: 'personal', name: 'child', user: 'alice', repository: 'sensors', rights: ['query'] })
+      ).body;
       const rolled = (await call(h, 'POST', `/v1/tokens/${parent.token.id}/roll`, admin)).body;
       t.equal((await call(h, 'GET', `/v1/tokens/${child.token.id}`, admin)).body.parentId, parent.token.id, 'still bound to the secret that lent it');
       t.equal(await status(h, child.secret), 401, 'revoked with the old secret: no overlap left');

@@ -54,9 +54,15 @@ t.test('allowed and refused requests and their bytes are counted in the hour the
   });
 
   const daily = await call(h, 'GET', `/v1/tokens/${reader.token.id}/usage/history?from=${from}&to=${to}&step=1d`, h.adminSecret);
-  t.equal(daily.body.items.reduce((sum: number, item: { allowed: number }) => sum + item.allowed, 0), 4, 'days sum the hours');
+  t.equal(
+    daily.body.items.reduce((sum: number, item: { allowed: number }) => sum + item.allowed, 0),
+    4,
+    'days sum the hours',
+  );
 
-  const csv = await request(`${h.admin}/v1/tokens/${reader.token.id}/usage/history?from=${from}&to=${to}`, { headers: { ...bearer(h.adminSecret), accept: 'text/csv' } });
+  const csv = await request(`${h.admin}/v1/tokens/${reader.token.id}/usage/history?from=${from}&to=${to}`, {
+    headers: { ...bearer(h.adminSecret), accept: 'text/csv' },
+  });
   t.match(csv.headers['content-type'], /^text\/csv/);
   t.equal(
     await csv.body.text(),
@@ -65,11 +71,24 @@ t.test('allowed and refused requests and their bytes are counted in the hour the
 
   const top = await call(h, 'GET', `/v1/usage?from=${from}&to=${to}`, h.adminSecret);
   t.equal(top.status, 200);
-  t.same(top.body.items.map((item: { id: string; allowed: number }) => [item.id, item.allowed]), [[reader.token.id, 4], [other.token.id, 1]], 'ranked by requests');
+  t.same(
+    top.body.items.map((item: { id: string; allowed: number }) => [item.id, item.allowed]),
+    [
+      [reader.token.id, 4],
+      [other.token.id, 1],
+    ],
+    'ranked by requests',
+  );
   const billing = await call(h, 'GET', `/v1/usage?repository=billing&from=${from}&to=${to}&top=5`, h.adminSecret);
-  t.same(billing.body.items.map((item: { id: string; name: string }) => [item.id, item.name]), [[other.token.id, other.token.name]]);
+  t.same(
+    billing.body.items.map((item: { id: string; name: string }) => [item.id, item.name]),
+    [[other.token.id, other.token.name]],
+  );
   const byBytes = await call(h, 'GET', `/v1/usage?from=${from}&to=${to}&by=bytesIn&top=1`, h.adminSecret);
-  t.same(byBytes.body.items.map((item: { id: string }) => item.id), [reader.token.id]);
+  t.same(
+    byBytes.body.items.map((item: { id: string }) => item.id),
+    [reader.token.id],
+  );
 
   const topCsv = await request(`${h.admin}/v1/usage?repository=billing&from=${from}&to=${to}`, { headers: { ...bearer(h.adminSecret), accept: 'text/csv' } });
   t.equal(await topCsv.body.text(), `id,name,repository,allowed,refused,bytesIn,bytesOut\r\n${other.token.id},${other.token.name},billing,1,0,0,1000\r\n`);
@@ -105,7 +124,11 @@ t.test('usage is read under the reach of reading the token', async (t) => {
   t.ok(theirs.status >= 400, 'a sensors token is not there for it');
   t.equal(theirs.status, read.status, 'refused as reading the token is');
   const top = await call(h, 'GET', `/v1/usage?from=${from}&to=${to}`, scoped.secret);
-  t.same(top.body.items.map((item: { id: string }) => item.id), [other.token.id], 'the top list holds only what it may read');
+  t.same(
+    top.body.items.map((item: { id: string }) => item.id),
+    [other.token.id],
+    'the top list holds only what it may read',
+  );
   const plain = await call(h, 'GET', `/v1/usage?from=${from}&to=${to}`, other.secret);
   t.equal(plain.status, 403, 'a token without admin may not');
 });

@@ -34,7 +34,11 @@ t.test("a personal token on * shows its rights ∩ its user's grants, per reposi
   const res = await call(h, 'GET', '/v1/whoami', made.body.secret);
   t.equal(res.status, 200);
   t.equal(res.body.role, 'personal');
-  t.same(res.body.effectiveRights, { '*': [], sensors: ['query'], constructor: ['query'] }, 'modify is on the token but not granted; a name like constructor is an ordinary key');
+  t.same(
+    res.body.effectiveRights,
+    { '*': [], sensors: ['query'], constructor: ['query'] },
+    'modify is on the token but not granted; a name like constructor is an ordinary key',
+  );
 });
 
 t.test('a scoped admin is scoped; no token is 401', async (t) => {

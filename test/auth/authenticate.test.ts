@@ -10,7 +10,16 @@ import { entry, makeToken } from '../helpers/records.js';
 
 const clock = new FakeClock(1_800_000_000_000);
 const store = new CountingStore();
-const cache = new TokenCache({ store, clock, observer: new RecordingObserver(), max: 100, ttlMs: 30_000, negativeMax: 100, negativeTtlMs: 5000, staleIfErrorMs: 60_000 });
+const cache = new TokenCache({
+  store,
+  clock,
+  observer: new RecordingObserver(),
+  max: 100,
+  ttlMs: 30_000,
+  negativeMax: 100,
+  negativeTtlMs: 5000,
+  staleIfErrorMs: 60_000,
+});
 const active = makeToken();
 const revoked = makeToken({ status: 'revoked' });
 const expired = makeToken({ expiresAt: clock.now() - 1 });

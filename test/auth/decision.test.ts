@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DENIALS, deny, type DenyReason } from '../../src/auth/decision.js';
+import { DENIALS, type DenyReason, deny } from '../../src/auth/decision.js';
 
 // The refusal table: one row per reason, each with the status, problem type, metric outcome and
 // challenge docs/data-plane.md documents.

@@ -21,7 +21,16 @@ class ListingStore extends CountingStore {
 async function setup() {
   const store = new ListingStore();
   const clock = new FakeClock();
-  const cache = new TokenCache({ store, clock, observer: new RecordingObserver(), max: 100, ttlMs: 30_000, negativeMax: 10, negativeTtlMs: 5_000, staleIfErrorMs: 60_000 });
+  const cache = new TokenCache({
+    store,
+    clock,
+    observer: new RecordingObserver(),
+    max: 100,
+    ttlMs: 30_000,
+    negativeMax: 10,
+    negativeTtlMs: 5_000,
+    staleIfErrorMs: 60_000,
+  });
   for (const org of ['acme', 'globex']) await store.createOrganization({ name: org, displayName: org, createdAt: 1, createdBy: 'x', updatedAt: 1 });
   await store.createRepository({ name: 'a1', createdAt: 1, createdBy: 'x', organization: 'acme' });
   await store.createRepository({ name: 'g1', createdAt: 1, createdBy: 'x', organization: 'globex' });

@@ -9,7 +9,16 @@ import { entry, makeToken } from '../helpers/records.js';
 async function setup() {
   const store = new CountingStore();
   const clock = new FakeClock();
-  const cache = new TokenCache({ store, clock, observer: new RecordingObserver(), max: 3, ttlMs: 30_000, negativeMax: 10, negativeTtlMs: 5_000, staleIfErrorMs: 0 });
+  const cache = new TokenCache({
+    store,
+    clock,
+    observer: new RecordingObserver(),
+    max: 3,
+    ttlMs: 30_000,
+    negativeMax: 10,
+    negativeTtlMs: 5_000,
+    staleIfErrorMs: 0,
+  });
   const hashes: string[] = [];
   for (let i = 0; i < 3; i++) {
     const { record, secret } = makeToken();

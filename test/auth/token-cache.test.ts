@@ -1,5 +1,5 @@
 import t from 'tap';
-import { TokenCache, UNAVAILABLE, UNKNOWN, UNOBSERVED, type TokenCacheOptions } from '../../src/auth/token-cache.js';
+import { TokenCache, type TokenCacheOptions, UNAVAILABLE, UNKNOWN, UNOBSERVED } from '../../src/auth/token-cache.js';
 import { generateSecret, hashSecret } from '../../src/tokens/secret.js';
 import { CountingStore, FakeClock, RecordingObserver } from '../helpers/fakes.js';
 import { entry, makeToken } from '../helpers/records.js';

@@ -1,7 +1,7 @@
-import t from 'tap';
 import fc from 'fast-check';
+import t from 'tap';
 import { BearerFault } from '../../src/auth/bearer.js';
-import { findToken, removeProtocolToken, withoutQueryToken, type FoundIn } from '../../src/auth/token-sources.js';
+import { type FoundIn, findToken, removeProtocolToken, withoutQueryToken } from '../../src/auth/token-sources.js';
 import { generateSecret } from '../../src/tokens/secret.js';
 
 const ALL = { header: true, query: true, protocol: true };
@@ -15,17 +15,22 @@ const param = fc
 
 t.test('the query token leaves the target whole: the others stay, in order, and the secret is gone', async (t) => {
   fc.assert(
-    fc.property(fc.array(param, { maxLength: 5 }), fc.nat(), fc.constantFrom('repository', 'personal') as fc.Arbitrary<'repository' | 'personal'>, (others, at, kind) => {
-      const secret = generateSecret(kind);
-      const params = [...others];
-      params.splice(at % (others.length + 1), 0, `access_token=${secret}`);
-      const path = `/v1/repositories/sensors/events?${params.join('&')}`;
-      const into: FoundIn = {};
-      if (findToken(path, [], QUERY_ONLY, into) !== secret || into.tokenSource !== 'query') return false;
-      const forwarded = withoutQueryToken(path);
-      const expected = others.length === 0 ? '/v1/repositories/sensors/events' : `/v1/repositories/sensors/events?${others.join('&')}`;
-      return forwarded === expected && !forwarded.includes(secret);
-    }),
+    fc.property(
+      fc.array(param, { maxLength: 5 }),
+      fc.nat(),
+      fc.constantFrom('repository', 'personal') as fc.Arbitrary<'repository' | 'personal'>,
+      (others, at, kind) => {
+        const secret = generateSecret(kind);
+        const params = [...others];
+        params.splice(at % (others.length + 1), 0, `access_token=${secret}`);
+        const path = `/v1/repositories/sensors/events?${params.join('&')}`;
+        const into: FoundIn = {};
+        if (findToken(path, [], QUERY_ONLY, into) !== secret || into.tokenSource !== 'query') return false;
+        const forwarded = withoutQueryToken(path);
+        const expected = others.length === 0 ? '/v1/repositories/sensors/events' : `/v1/repositories/sensors/events?${others.join('&')}`;
+        return forwarded === expected && !forwarded.includes(secret);
+      },
+    ),
     { numRuns: 500 },
   );
   t.pass('500 targets');
@@ -43,7 +48,11 @@ t.test('a token in any two accepted places is refused, never picked', async (t) 
     }),
   );
   t.equal(findToken(`/a?access_token=x&access_token=y`, [], QUERY_ONLY, {}), 'two_places', 'twice in the query');
-  t.equal(findToken('/a', ['Sec-WebSocket-Protocol', 'tollgate.bearer.a', 'Sec-WebSocket-Protocol', 'tollgate.bearer.b'], ALL, {}), 'two_places', 'twice as a subprotocol');
+  t.equal(
+    findToken('/a', ['Sec-WebSocket-Protocol', 'tollgate.bearer.a', 'Sec-WebSocket-Protocol', 'tollgate.bearer.b'], ALL, {}),
+    'two_places',
+    'twice as a subprotocol',
+  );
 });
 
 t.test('places a route does not accept are not read', async (t) => {
@@ -72,7 +81,14 @@ t.test('the token subprotocol is taken out of every list, the rest kept in order
 
 t.test('spellings an upstream reads as access_token are never taken, never let through beside a token', async (t) => {
   const secret = generateSecret('repository');
-  const variants = [`access%5Ftoken=${secret}`, `ACCESS_TOKEN=${secret}`, `access_token[]=${secret}`, `a=1;access_token=${secret}`, `access_token=${secret};b=2`, `Access%5FToken=${secret}`];
+  const variants = [
+    `access%5Ftoken=${secret}`,
+    `ACCESS_TOKEN=${secret}`,
+    `access_token[]=${secret}`,
+    `a=1;access_token=${secret}`,
+    `access_token=${secret};b=2`,
+    `Access%5FToken=${secret}`,
+  ];
   for (const variant of variants) {
     const path = `/e?${variant}`;
     t.equal(findToken(path, [], QUERY_ONLY, {}), BearerFault.Malformed, `${variant.replace(secret, 'S')} alone: refused, not read`);
@@ -80,7 +96,11 @@ t.test('spellings an upstream reads as access_token are never taken, never let t
     t.equal(findToken(`/e?access_token=${secret}&${variant}`, [], QUERY_ONLY, {}), 'two_places', 'beside the plain one: two places');
   }
   t.equal(findToken('/e?x_access_token=1&token=2', [], QUERY_ONLY, {}), BearerFault.Missing, 'names that only contain it are other parameters');
-  t.equal(findToken('/e', ['Sec-WebSocket-Protocol', `Tollgate.Bearer.${secret}`], ALL, {}), BearerFault.Malformed, 'the subprotocol in another case is refused');
+  t.equal(
+    findToken('/e', ['Sec-WebSocket-Protocol', `Tollgate.Bearer.${secret}`], ALL, {}),
+    BearerFault.Malformed,
+    'the subprotocol in another case is refused',
+  );
   const headers = ['Sec-WebSocket-Protocol', `chat, TOLLGATE.BEARER.${secret}`];
   removeProtocolToken(headers);
   t.same(headers, ['Sec-WebSocket-Protocol', 'chat'], 'and removed in any case');

@@ -33,5 +33,8 @@ t.test("what the step adds is laid over the reason's own fields, on every reason
   t.same({ ...refusal('rate_limited', 'query', limited).headers }, limited);
   t.same({ ...refusal('store_unavailable', 'query', { ratelimit: 'x' }).headers }, { 'retry-after': '1', ratelimit: 'x' });
   t.same({ ...refusal('store_unavailable', 'query', { 'retry-after': '9' }).headers }, { 'retry-after': '9' }, 'the later value wins');
-  t.same({ ...refusalHeaders('insufficient_scope', { ratelimit: 'x' }) }, { 'www-authenticate': 'Bearer realm="tollgate", error="insufficient_scope"', ratelimit: 'x' });
+  t.same(
+    { ...refusalHeaders('insufficient_scope', { ratelimit: 'x' }) },
+    { 'www-authenticate': 'Bearer realm="tollgate", error="insufficient_scope"', ratelimit: 'x' },
+  );
 });

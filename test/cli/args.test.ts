@@ -13,7 +13,10 @@ const usage = (fn: () => unknown) => {
 };
 
 t.test('values, flags, lists, short options, = forms and -- are read by node:util parseArgs', async (t) => {
-  const args = parseArgs(['x', '--name=a', '-o', 'yaml', '--grant', 's=query', '--grant=b=stream', '--yes', '--', '--json'], ['name', 'output', 'grant', 'yes', 'json']);
+  const args = parseArgs(
+    ['x', '--name=a', '-o', 'yaml', '--grant', 's=query', '--grant=b=stream', '--yes', '--', '--json'],
+    ['name', 'output', 'grant', 'yes', 'json'],
+  );
   t.same(args.positional, ['x', '--json']);
   t.equal(args.values.get('name'), 'a');
   t.equal(args.values.get('output'), 'yaml');
@@ -24,26 +27,86 @@ t.test('values, flags, lists, short options, = forms and -- are read by node:uti
 });
 
 t.test('mistakes are usage errors that name the option and what it allows', async (t) => {
-  t.equal(usage(() => parseArgs(['--colour'], ['name'])), 'unknown option --colour');
-  t.equal(usage(() => parseArgs(['-x'], ['name'])), 'unknown option -x');
-  t.equal(usage(() => parseArgs(['--name'], ['name'])), '--name needs a value, such as ci-loader');
-  t.equal(usage(() => parseArgs(['--name', '--json'], ['name', 'json'])), '--name needs a value, such as ci-loader');
-  t.equal(usage(() => parseArgs(['--name='], ['name'])), '--name needs a value, such as ci-loader');
-  t.equal(usage(() => parseArgs(['--json=yes'], ['json'])), '--json takes no value');
-  t.equal(usage(() => parseArgs(['--kind', 'robot'], ['kind'])), '--kind: expected one of repository, personal, got "robot"');
-  t.equal(usage(() => parseArgs(['-o', 'xml'], ['output'])), '--output: expected one of table, wide, json, yaml, name, got "xml"');
-  t.match(usage(() => parseArgs(['--rights', 'read'], ['rights'])), /^--rights: expected rights from stream, query, modify, delete, admin \(comma separated\), got "read"$/);
-  t.match(usage(() => parseArgs(['--rights', 'query,writ'], ['rights'])), /got "writ"$/);
-  t.match(usage(() => parseArgs(['--expires-in', '2x'], ['expires-in'])), /^--expires-in: expected a duration such as 12h, 30d or 2w/);
-  t.match(usage(() => parseArgs(['--expires-at', '2027-13-45'], ['expires-at'])), /^--expires-at: expected a date such as 2027-01-01/);
-  t.match(usage(() => parseArgs(['--grant', 'sensors'], ['grant'])), /expected REPOSITORY=RIGHT/);
-  t.match(usage(() => parseArgs(['--grant', 'Bad Repo=query'], ['grant'])), /is not a repository name/);
-  t.match(usage(() => parseArgs(['--grant', 'sensors=read'], ['grant'])), /got "read"/);
-  t.match(usage(() => parseArgs(['--sort', 'name,-colour'], ['sort'])), /unknown sort field "-colour"/);
-  t.match(usage(() => parseArgs(['--limit', '0'], ['limit'])), /from 1 to 500/);
-  t.match(usage(() => parseArgs(['--upstream-port', '70000'], ['upstream-port'])), /from 0 to 65535/);
-  t.match(usage(() => parseArgs(['--status', 'gone'], ['status'])), /expected one of active, rolled, revoked, expired/);
-  t.match(usage(() => parseArgs(['--expiring', 'soon'], ['expiring'])), /expected a duration/);
+  t.equal(
+    usage(() => parseArgs(['--colour'], ['name'])),
+    'unknown option --colour',
+  );
+  t.equal(
+    usage(() => parseArgs(['-x'], ['name'])),
+    'unknown option -x',
+  );
+  t.equal(
+    usage(() => parseArgs(['--name'], ['name'])),
+    '--name needs a value, such as ci-loader',
+  );
+  t.equal(
+    usage(() => parseArgs(['--name', '--json'], ['name', 'json'])),
+    '--name needs a value, such as ci-loader',
+  );
+  t.equal(
+    usage(() => parseArgs(['--name='], ['name'])),
+    '--name needs a value, such as ci-loader',
+  );
+  t.equal(
+    usage(() => parseArgs(['--json=yes'], ['json'])),
+    '--json takes no value',
+  );
+  t.equal(
+    usage(() => parseArgs(['--kind', 'robot'], ['kind'])),
+    '--kind: expected one of repository, personal, got "robot"',
+  );
+  t.equal(
+    usage(() => parseArgs(['-o', 'xml'], ['output'])),
+    '--output: expected one of table, wide, json, yaml, name, got "xml"',
+  );
+  t.match(
+    usage(() => parseArgs(['--rights', 'read'], ['rights'])),
+    /^--rights: expected rights from stream, query, modify, delete, admin \(comma separated\), got "read"$/,
+  );
+  t.match(
+    usage(() => parseArgs(['--rights', 'query,writ'], ['rights'])),
+    /got "writ"$/,
+  );
+  t.match(
+    usage(() => parseArgs(['--expires-in', '2x'], ['expires-in'])),
+    /^--expires-in: expected a duration such as 12h, 30d or 2w/,
+  );
+  t.match(
+    usage(() => parseArgs(['--expires-at', '2027-13-45'], ['expires-at'])),
+    /^--expires-at: expected a date such as 2027-01-01/,
+  );
+  t.match(
+    usage(() => parseArgs(['--grant', 'sensors'], ['grant'])),
+    /expected REPOSITORY=RIGHT/,
+  );
+  t.match(
+    usage(() => parseArgs(['--grant', 'Bad Repo=query'], ['grant'])),
+    /is not a repository name/,
+  );
+  t.match(
+    usage(() => parseArgs(['--grant', 'sensors=read'], ['grant'])),
+    /got "read"/,
+  );
+  t.match(
+    usage(() => parseArgs(['--sort', 'name,-colour'], ['sort'])),
+    /unknown sort field "-colour"/,
+  );
+  t.match(
+    usage(() => parseArgs(['--limit', '0'], ['limit'])),
+    /from 1 to 500/,
+  );
+  t.match(
+    usage(() => parseArgs(['--upstream-port', '70000'], ['upstream-port'])),
+    /from 0 to 65535/,
+  );
+  t.match(
+    usage(() => parseArgs(['--status', 'gone'], ['status'])),
+    /expected one of active, rolled, revoked, expired/,
+  );
+  t.match(
+    usage(() => parseArgs(['--expiring', 'soon'], ['expiring'])),
+    /expected a duration/,
+  );
   t.equal(parseArgs(['--sort', 'name,-createdAt', '--limit', '500'], ['sort', 'limit']).values.get('limit'), '500');
 });
 

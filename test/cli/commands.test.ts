@@ -1,5 +1,5 @@
-import t from 'tap';
 import { PassThrough } from 'node:stream';
+import t from 'tap';
 import { parse as parseYaml } from 'yaml';
 import { ADMIN_GROUPS, adminHelp, COMMANDS, runAdminCommand, runCommand, SINGLE_COMMANDS } from '../../src/cli/admin-commands.js';
 import { UsageError } from '../../src/cli/args.js';
@@ -25,24 +25,39 @@ interface Run {
 async function cli(argv: string[], options: { tty?: boolean; columns?: number; answer?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   let out = '';
   let said = '';
-  const stdout = { isTTY: options.tty ?? false, columns: options.columns, write: (c: string) => {
-    out += c;
-    return true;
-  } } as unknown as NodeJS.WritableStream;
+  const stdout = {
+    isTTY: options.tty ?? false,
+    columns: options.columns,
+    write: (c: string) => {
+      out += c;
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
   const stdin = Object.assign(new PassThrough(), { isTTY: options.answer !== undefined });
   if (options.answer !== undefined) stdin.end(`${options.answer}\n`);
-  const prompter = { stdin, stderr: { write: (c: string) => {
-    said += c;
-    return true;
-  } } as unknown as NodeJS.WritableStream };
+  const prompter = {
+    stdin,
+    stderr: {
+      write: (c: string) => {
+        said += c;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
+  };
   const [group, ...rest] = argv;
   const runEnv = options.env ?? env;
-  const code = Object.hasOwn(SINGLE_COMMANDS, group!) ? await runCommand(SINGLE_COMMANDS[group!]!, rest, runEnv, stdout, prompter) : await runAdminCommand(group!, rest, runEnv, stdout, prompter);
+  const code = Object.hasOwn(SINGLE_COMMANDS, group!)
+    ? await runCommand(SINGLE_COMMANDS[group!]!, rest, runEnv, stdout, prompter)
+    : await runAdminCommand(group!, rest, runEnv, stdout, prompter);
   return { code, out, said };
 }
 
 const create = async (name: string, extra: string[] = []) =>
-  JSON.parse((await cli(['token', 'create', '--name', name, '--repository', 'sensors', '--rights', 'query', '-o', 'json', ...extra])).out).token as { id: string; prefix: string; name: string };
+  JSON.parse((await cli(['token', 'create', '--name', name, '--repository', 'sensors', '--rights', 'query', '-o', 'json', ...extra])).out).token as {
+    id: string;
+    prefix: string;
+    name: string;
+  };
 
 t.test('token roll asks first on a terminal and says what happens to the old secret; off a terminal it needs --yes', async (t) => {
   await create('ask-roll');
@@ -51,13 +66,26 @@ t.test('token roll asks first on a terminal and says what happens to the old sec
   const declined = await cli(['token', 'roll', 'ask-roll'], { answer: 'n' }).catch((err: unknown) => err);
   t.type(declined, CliFailure);
   const asked = await cli(['token', 'roll', 'ask-roll'], { answer: 'y' });
-  t.match(asked.said, /^Roll token "ask-roll" \(tgr_\w{4}…\)\? A new secret is printed once; the old secret is revoked at once: every client still using it fails from now on \(give --overlap 24h to keep it working while clients switch\) \[y\/N\] $/);
+  t.match(
+    asked.said,
+    /^Roll token "ask-roll" \(tgr_\w{4}…\)\? A new secret is printed once; the old secret is revoked at once: every client still using it fails from now on \(give --overlap 24h to keep it working while clients switch\) \[y\/N\] $/,
+  );
   const overlap = await cli(['token', 'roll', 'ask-roll', '--overlap', '24h'], { answer: 'yes' });
   t.match(overlap.said, /the old secret keeps working for 24h, then stops \[y\/N\] $/);
 });
 
 t.test('labels, allowFrom and selfRotate from the command line; token list --label finds by label', async (t) => {
-  const made = await create('labelled', ['--label', 'owner=team-a', '--label', 'pipeline=nightly', '--allow-from', '10.0.0.0/8', '--allow-from', '::1', '--self-rotate']);
+  const made = await create('labelled', [
+    '--label',
+    'owner=team-a',
+    '--label',
+    'pipeline=nightly',
+    '--allow-from',
+    '10.0.0.0/8',
+    '--allow-from',
+    '::1',
+    '--self-rotate',
+  ]);
   const shown = (await cli(['token', 'show', 'labelled'], { columns: 200 })).out;
   t.match(shown, /labels: +owner: team-a, pipeline: nightly\n/);
   t.match(shown, /allow from: +10\.0\.0\.0\/8, ::1\n/);
@@ -67,8 +95,14 @@ t.test('labels, allowFrom and selfRotate from the command line; token list --lab
   await cli(['token', 'edit', 'labelled', '--label', 'owner=team-b', '--no-allow-from', '--no-self-rotate']);
   const edited = JSON.parse((await cli(['token', 'show', 'labelled', '-o', 'json'])).out);
   t.same([edited.labels, edited.allowFrom, edited.selfRotate], [{ owner: 'team-b' }, [], false]);
-  await t.rejects(cli(['token', 'create', '--name', 'bad', '--repository', 'sensors', '--rights', 'query', '--allow-from', '10.0.0.0/33']), /--allow-from: expected a CIDR/);
-  await t.rejects(cli(['token', 'create', '--name', 'labelled', '--repository', 'sensors', '--rights', 'query']), /409 Conflict: name: repository sensors already has a token named "labelled"/);
+  await t.rejects(
+    cli(['token', 'create', '--name', 'bad', '--repository', 'sensors', '--rights', 'query', '--allow-from', '10.0.0.0/33']),
+    /--allow-from: expected a CIDR/,
+  );
+  await t.rejects(
+    cli(['token', 'create', '--name', 'labelled', '--repository', 'sensors', '--rights', 'query']),
+    /409 Conflict: name: repository sensors already has a token named "labelled"/,
+  );
 });
 
 t.test('times read as people count, with the date beside them', async (t) => {
@@ -84,7 +118,10 @@ t.test('history reads as sentences: renames, rights as lists, expiries as dates,
   await cli(['token', 'edit', 'storied', '--name', 'storied-2', '--rights', 'query,stream', '--no-expiry', '--rate', '10/1s']);
   const shown = (await cli(['token', 'history', 'storied-2'], { tty: true, columns: 600, env: { ...env, NO_COLOR: '1' } })).out;
   t.match(shown, /created +kind repository; name storied; .*rights query; expiry [A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC; .*limits 50\/1s/);
-  t.match(shown, /edited +renamed "storied" to "storied-2"; rights query → query, stream; expiry [A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC → never; limits 50\/1s → 10\/1s/);
+  t.match(
+    shown,
+    /edited +renamed "storied" to "storied-2"; rights query → query, stream; expiry [A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC → never; limits 50\/1s → 10\/1s/,
+  );
   t.notMatch(shown, /[{"]rate|token:[0-9a-f]{16}/, 'no JSON, no bare token ids as actors');
 });
 
@@ -142,7 +179,9 @@ t.test('on a terminal the status is coloured (unless NO_COLOR) and the table fit
 });
 
 t.test('--expires-at takes a date: the start of that day, UTC', async (t) => {
-  const made = JSON.parse((await cli(['token', 'create', '--name', 'dated', '--repository', 'sensors', '--rights', 'query', '--expires-at', '2099-01-01', '-o', 'json'])).out);
+  const made = JSON.parse(
+    (await cli(['token', 'create', '--name', 'dated', '--repository', 'sensors', '--rights', 'query', '--expires-at', '2099-01-01', '-o', 'json'])).out,
+  );
   t.equal(made.token.expiresAt, '2099-01-01T00:00:00.000Z');
   const edited = JSON.parse((await cli(['token', 'edit', 'dated', '--expires-in', '1w', '-o', 'json'])).out);
   t.ok(Date.parse(edited.expiresAt) - Date.now() <= 7 * 86_400_000 + 60_000);
@@ -169,7 +208,11 @@ t.test('revoke and delete ask on a terminal, name the token, and do nothing on n
   t.equal(deleted.said, `Delete token "ci-victim" (${token.prefix.slice(0, 8)}…)? No restore brings it back (the history stays) [y/N] `);
   t.equal(deleted.out, `deleted ${token.id}\n`);
   const history = await cli(['token', 'history', token.id, '-o', 'json']);
-  t.same(JSON.parse(history.out).items.map((i: { action: string }) => i.action), ['created', 'revoked', 'deleted'], 'history by full id after delete');
+  t.same(
+    JSON.parse(history.out).items.map((i: { action: string }) => i.action),
+    ['created', 'revoked', 'deleted'],
+    'history by full id after delete',
+  );
 });
 
 t.test('deleting several asks once for all; a failure exits 1 after saying which', async (t) => {
@@ -235,7 +278,10 @@ t.test('a data token is told 403 and pointed at whoami, not given an empty list'
 t.test('bad usage: counts, formats a command does not print, unknown commands', async (t) => {
   await t.rejects(cli(['token', 'show']), /expected 1 argument, got 0/);
   await t.rejects(cli(['token', 'delete']), /expected 1 to 500 arguments, got 0/);
-  await t.rejects(cli(['token', 'create', '--name', 'x', '--repository', 'sensors', '--rights', 'query', '-o', 'name']), /this command prints table, json, yaml, not name/);
+  await t.rejects(
+    cli(['token', 'create', '--name', 'x', '--repository', 'sensors', '--rights', 'query', '-o', 'name']),
+    /this command prints table, json, yaml, not name/,
+  );
   await t.rejects(cli(['token', 'create', '--name', 'x', '--kind', 'personal', '--rights', 'query']), /--user is required for a personal token/);
   await t.rejects(cli(['token', 'constructor']), /unknown command "token constructor"/);
   const usage = await cli(['token', 'list', '--colour']).catch((e: unknown) => e);
@@ -287,7 +333,11 @@ t.test('roll by name: the new secret, then when the old one stops; -o json adds 
   const rolled = await cli(['token', 'roll', 'to-roll', '--overlap', '1w', '--yes']);
   t.match(rolled.out, /Secret \(shown once, store it now\):\ntgr_\w{49}\n/);
   t.match(rolled.out, /The old secret \(token [0-9a-f]{16}\) stops working at [A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC \(in 7 days\)\.\n$/);
-  const both = JSON.parse((await cli(['token', 'list', '--q', 'to-roll', '-o', 'json'])).out).items as Array<{ id: string; status: string; rolledTo: string | null }>;
+  const both = JSON.parse((await cli(['token', 'list', '--q', 'to-roll', '-o', 'json'])).out).items as Array<{
+    id: string;
+    status: string;
+    rolledTo: string | null;
+  }>;
   t.same(both.map((x) => x.status).sort(), ['active', 'rolled'], 'old and new both work through the overlap; the old one reads rolled');
   const newer = both.find((x) => x.status === 'active')!;
   t.equal(both.find((x) => x.status === 'rolled')!.rolledTo, newer.id, 'rolled into the new one');
@@ -296,5 +346,9 @@ t.test('roll by name: the new secret, then when the old one stops; -o json adds 
   t.equal(again.previous.id, newer.id, 'a second roll by name rolls the new one');
   t.equal(again.previous.status, 'revoked', 'no overlap: revoked at once');
   const history = await cli(['team', 'create', 'rollers']).then(() => cli(['team', 'history', 'rollers']));
-  t.match(history.out, /^AT +WHEN +ACTOR +ACTION +CHANGES\n[A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC +just now +"test admin" \([0-9a-f]{8}…\) +created/, 'actors by name, as the page shows them');
+  t.match(
+    history.out,
+    /^AT +WHEN +ACTOR +ACTION +CHANGES\n[A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC +just now +"test admin" \([0-9a-f]{8}…\) +created/,
+    'actors by name, as the page shows them',
+  );
 });

@@ -1,6 +1,6 @@
-import t from 'tap';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import t from 'tap';
 import { COMMANDS } from '../../src/cli/admin-commands.js';
 import { completionScript } from '../../src/cli/completion.js';
 import { TOP_COMMANDS, TOP_HELP } from '../../src/cli/top-help.js';

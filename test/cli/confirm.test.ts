@@ -1,5 +1,5 @@
-import t from 'tap';
 import { PassThrough } from 'node:stream';
+import t from 'tap';
 import { UsageError } from '../../src/cli/args.js';
 import { confirm } from '../../src/cli/confirm.js';
 import { CliFailure } from '../../src/cli/failure.js';
@@ -8,10 +8,12 @@ import { CliFailure } from '../../src/cli/failure.js';
 function terminal(answer: string | null, isTTY = true) {
   const stdin = Object.assign(new PassThrough(), { isTTY });
   let said = '';
-  const stderr = { write: (c: string) => {
-    said += c;
-    return true;
-  } } as unknown as NodeJS.WritableStream;
+  const stderr = {
+    write: (c: string) => {
+      said += c;
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
   if (answer === null) stdin.end();
   else stdin.end(`${answer}\n`);
   return { prompter: { stdin, stderr }, said: () => said };

@@ -1,9 +1,9 @@
-import t from 'tap';
 import { Readable } from 'node:stream';
+import t from 'tap';
+import { LEAK_BODY_BYTES } from '../../src/admin/body.js';
 import type { AdminClient } from '../../src/cli/admin-client.js';
 import { UsageError } from '../../src/cli/args.js';
 import { CliFailure } from '../../src/cli/failure.js';
-import { LEAK_BODY_BYTES } from '../../src/admin/body.js';
 import { LEAK_CHUNK, PartialLeakReport, readSecrets, reportLeaked, secretsFrom } from '../../src/cli/leak-report.js';
 
 /** A client that records each leak report and answers as the API would, or fails on call `failOn`. */
@@ -32,7 +32,10 @@ t.test('reports go in calls of at most 1000 secrets, the counts summed', async (
   const { client, calls } = fakeClient();
   const secrets = Array.from({ length: 2 * LEAK_CHUNK + 500 }, (_, i) => (i % 1000 === 0 ? `tgr_live${i}` : `tgr_x${i}`));
   t.same(await reportLeaked(client, secrets), { received: 2500, revoked: 3 });
-  t.same(calls.map((c) => c.length), [1000, 1000, 500]);
+  t.same(
+    calls.map((c) => c.length),
+    [1000, 1000, 500],
+  );
   t.same(calls.flat(), secrets, 'every secret once, in order');
 });
 
@@ -46,13 +49,19 @@ t.test('calls stay within the 64 KiB body the endpoint takes, however long the l
   t.same(calls.flat(), secrets, 'every secret once, in order');
   const wide = ['é'.repeat(200), '\u0000'.repeat(33), '"'.repeat(200)];
   const { client: other, calls: sent } = fakeClient();
-  await reportLeaked(other, Array.from({ length: 900 }, (_, i) => wide[i % 3]!));
+  await reportLeaked(
+    other,
+    Array.from({ length: 900 }, (_, i) => wide[i % 3]!),
+  );
   for (const call of sent) t.ok(Buffer.byteLength(JSON.stringify({ secrets: call })) <= LEAK_BODY_BYTES, 'escapes and multi-byte characters counted as sent');
 });
 
 t.test('a refused call says how far the report got', async (t) => {
   const { client } = fakeClient(2);
-  const err = await reportLeaked(client, Array.from({ length: 1500 }, () => 'tgr_live')).catch((e: unknown) => e);
+  const err = await reportLeaked(
+    client,
+    Array.from({ length: 1500 }, () => 'tgr_live'),
+  ).catch((e: unknown) => e);
   t.type(err, PartialLeakReport);
   t.same((err as PartialLeakReport).done, { received: 1000, revoked: 1000 });
   t.match((err as Error).message, /^429/);

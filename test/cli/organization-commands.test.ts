@@ -1,5 +1,5 @@
-import t from 'tap';
 import { PassThrough } from 'node:stream';
+import t from 'tap';
 import { runAdminCommand } from '../../src/cli/admin-commands.js';
 import { startHarness } from '../helpers/harness.js';
 
@@ -12,7 +12,10 @@ const env = { TOLLGATE_ADMIN_URL: h.admin, TOLLGATE_TOKEN: h.adminSecret };
 
 async function cli(argv: string[], answer?: string): Promise<{ code: number; out: string }> {
   let out = '';
-  const stdout = { isTTY: false, columns: 200, write: (c: string) => {
+  const stdout = {
+    isTTY: false,
+    columns: 200,
+    write: (c: string) => {
       out += c;
       return true;
     },
@@ -46,7 +49,10 @@ t.test('--org places repositories and teams, and filters the lists', async (t) =
   t.match(shown, /@acme \(every repository of acme\)/);
   t.match(shown, /organization:\s+acme/);
   const listed = JSON.parse((await cli(['token', 'list', '--org', 'acme', '-o', 'json'])).out);
-  t.same(listed.items.map((x: { name: string }) => x.name), ['acme reader']);
+  t.same(
+    listed.items.map((x: { name: string }) => x.name),
+    ['acme reader'],
+  );
   t.equal((await cli(['user', 'list', '--org', 'acme', '-o', 'name'])).code, 0);
 });
 

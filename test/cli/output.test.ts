@@ -7,10 +7,17 @@ import { renderFields, renderTable } from '../../src/cli/table.js';
 const ALL = ['table', 'wide', 'json', 'yaml', 'name'] as const;
 const sink = (tty: boolean, columns?: number) => {
   let text = '';
-  return { out: { isTTY: tty, columns, write: (c: string) => {
-    text += c;
-    return true;
-  } } as unknown as NodeJS.WritableStream & { isTTY?: boolean }, text: () => text };
+  return {
+    out: {
+      isTTY: tty,
+      columns,
+      write: (c: string) => {
+        text += c;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream & { isTTY?: boolean },
+    text: () => text,
+  };
 };
 const output = (argv: string[], tty: boolean, env: NodeJS.ProcessEnv = {}, columns?: number) =>
   outputFrom(parseArgs(argv, ['output', 'json', 'wide']), { out: sink(tty, columns).out, env }, ALL);
@@ -22,7 +29,10 @@ t.test('-o picks the format; --json and --wide are its aliases; two different on
   t.equal(output(['--json', '-o', 'json'], false).format, 'json', 'the same format twice is fine');
   t.equal(output(['--wide'], false).format, 'wide');
   t.throws(() => output(['--json', '-o', 'yaml'], false), UsageError);
-  t.throws(() => outputFrom(parseArgs(['-o', 'name'], ['output']), { out: sink(false).out, env: {} }, ['table', 'json']), /this command prints table, json, not name/);
+  t.throws(
+    () => outputFrom(parseArgs(['-o', 'name'], ['output']), { out: sink(false).out, env: {} }, ['table', 'json']),
+    /this command prints table, json, not name/,
+  );
 });
 
 t.test('colour and width only on a terminal; never with NO_COLOR or TERM=dumb', async (t) => {
@@ -68,7 +78,13 @@ t.test('whole columns are never cut; optional columns go first when a row is too
 });
 
 t.test('renderFields: key: value lines, long values wrapped at spaces under their column', async (t) => {
-  const text = renderFields([['id', '0123456789abcdef'], ['last used', 'a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg hh ii jj']], { width: 40 });
+  const text = renderFields(
+    [
+      ['id', '0123456789abcdef'],
+      ['last used', 'a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg hh ii jj'],
+    ],
+    { width: 40 },
+  );
   const lines = text.trimEnd().split('\n');
   t.equal(lines[0], 'id:         0123456789abcdef');
   t.match(lines[1], /^last used: {2}a b c/);
@@ -93,7 +109,12 @@ t.test('emit: name prints one identifier a line; json is the raw answer', async 
     ['wide', 'WIDE'],
   ] as const) {
     const s = sink(false);
-    emit({ format, write: (x) => void s.out.write(x), tty: false, colour: false, width: undefined }, { items: ['a', 'b'] }, (wide) => (wide ? 'WIDE' : 'TABLE'), () => ['a', 'b']);
+    emit(
+      { format, write: (x) => void s.out.write(x), tty: false, colour: false, width: undefined },
+      { items: ['a', 'b'] },
+      (wide) => (wide ? 'WIDE' : 'TABLE'),
+      () => ['a', 'b'],
+    );
     t.equal(s.text(), expected, format);
   }
 });

@@ -42,6 +42,12 @@ t.test('--json output stays JSON that parses to the same value, with C1, DEL and
 
 t.test('tables escape every cell before measuring, so the columns line up with what is printed', async (t) => {
   const { renderTable } = await import('../../src/cli/table.js');
-  const text = renderTable(['name', 'kind'], [['a\u001bb', 'repository'], ['plain', 'personal']]);
+  const text = renderTable(
+    ['name', 'kind'],
+    [
+      ['a\u001bb', 'repository'],
+      ['plain', 'personal'],
+    ],
+  );
   t.equal(text, 'NAME    KIND\na\\x1bb  repository\nplain   personal\n');
 });

@@ -1,7 +1,7 @@
-import t from 'tap';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, validate } from '../../src/config/load.js';
+import t from 'tap';
 import { DEFAULTS } from '../../src/config/defaults.js';
+import { loadConfig, validate } from '../../src/config/load.js';
 
 t.test('config/tollgate.yaml is valid and equals the built-in defaults', async (t) => {
   const path = fileURLToPath(new URL('../../config/tollgate.yaml', import.meta.url));

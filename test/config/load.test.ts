@@ -1,6 +1,6 @@
 import t from 'tap';
-import { envName, loadConfig } from '../../src/config/load.js';
 import { parseDuration } from '../../src/config/duration.js';
+import { envName, loadConfig } from '../../src/config/load.js';
 import { faultsOf, fromYaml } from '../helpers/config.js';
 
 t.test('durations parse in every unit and refuse anything else', async (t) => {
@@ -74,9 +74,12 @@ t.test('routes are checked entry by entry', async (t) => {
 });
 
 t.test('tokenIn names only header, query and protocol, each once', async (t) => {
-  const faults = faultsOf(() => fromYaml(t, ['routes:', '  - { path: /a, tokenIn: [cookie] }', '  - { path: /b, tokenIn: [query, query] }', '  - { path: /c, tokenIn: [] }'].join('\n')));
+  const faults = faultsOf(() =>
+    fromYaml(t, ['routes:', '  - { path: /a, tokenIn: [cookie] }', '  - { path: /b, tokenIn: [query, query] }', '  - { path: /c, tokenIn: [] }'].join('\n')),
+  );
   t.equal(faults.length, 3);
-  for (const [i, fault] of faults.sort().entries()) t.match(fault, new RegExp(`^routes\\.${i}\\.tokenIn: expected a non-empty list without repeats of header, query, protocol`));
+  for (const [i, fault] of faults.sort().entries())
+    t.match(fault, new RegExp(`^routes\\.${i}\\.tokenIn: expected a non-empty list without repeats of header, query, protocol`));
 });
 
 t.test('not YAML, or not a map, is one clear fault', async (t) => {
@@ -119,16 +122,22 @@ t.test('environment names follow the key path', async (t) => {
 
 t.test('Redis topologies: sentinels need a name, and sentinels and cluster exclude each other', async (t) => {
   const config = fromYaml(t, 'store:\n  redis:\n    cluster: ["127.0.0.1:7000", "127.0.0.1:7001"]\n');
-  t.same(config.store.redis.cluster, [{ host: '127.0.0.1', port: 7000 }, { host: '127.0.0.1', port: 7001 }]);
-  t.same(faultsOf(() => fromYaml(t, 'store:\n  redis:\n    sentinels: ["s1:26379"]\n')), [
-    'store.redis.name: expected the Sentinel master name (e.g. mymaster) when sentinels are set',
+  t.same(config.store.redis.cluster, [
+    { host: '127.0.0.1', port: 7000 },
+    { host: '127.0.0.1', port: 7001 },
   ]);
-  t.same(faultsOf(() => fromYaml(t, 'store:\n  redis:\n    sentinels: ["s1:26379"]\n    name: m\n    cluster: ["c:1"]\n')), [
-    'store.redis.cluster: give sentinels or cluster, not both',
-  ]);
-  t.same(faultsOf(() => fromYaml(t, 'store:\n  redis:\n    cluster: [nowhere]\n')), [
-    'store.redis.cluster.0: expected host:port such as 0.0.0.0:8080, got "nowhere"',
-  ]);
+  t.same(
+    faultsOf(() => fromYaml(t, 'store:\n  redis:\n    sentinels: ["s1:26379"]\n')),
+    ['store.redis.name: expected the Sentinel master name (e.g. mymaster) when sentinels are set'],
+  );
+  t.same(
+    faultsOf(() => fromYaml(t, 'store:\n  redis:\n    sentinels: ["s1:26379"]\n    name: m\n    cluster: ["c:1"]\n')),
+    ['store.redis.cluster: give sentinels or cluster, not both'],
+  );
+  t.same(
+    faultsOf(() => fromYaml(t, 'store:\n  redis:\n    cluster: [nowhere]\n')),
+    ['store.redis.cluster.0: expected host:port such as 0.0.0.0:8080, got "nowhere"'],
+  );
   const env = fromYaml(t, '', { TOLLGATE_STORE_REDIS_SENTINELS: '[s1:26379, s2:26379]', TOLLGATE_STORE_REDIS_NAME: 'mymaster' });
   t.equal(env.store.redis.sentinels.length, 2);
 });

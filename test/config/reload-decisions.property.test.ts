@@ -1,5 +1,5 @@
-import t from 'tap';
 import fc from 'fast-check';
+import t from 'tap';
 import { DecisionStep, type Judged } from '../../src/auth/decide.js';
 import type { DenyReason } from '../../src/auth/decision.js';
 import { LastUsedRecorder } from '../../src/auth/last-used.js';
@@ -26,7 +26,16 @@ const secrets = [
   (await h.token(['query', 'delete'], 'billing')).secret,
   (await h.token(['query', 'stream', 'modify', 'delete'], '*')).secret,
 ];
-const cache = new TokenCache({ store: h.tollgate.store, clock: h.clock, observer: new RecordingObserver(), max: 100, ttlMs: 3_600_000, negativeMax: 100, negativeTtlMs: 3_600_000, staleIfErrorMs: 0 });
+const cache = new TokenCache({
+  store: h.tollgate.store,
+  clock: h.clock,
+  observer: new RecordingObserver(),
+  max: 100,
+  ttlMs: 3_600_000,
+  negativeMax: 100,
+  negativeTtlMs: 3_600_000,
+  staleIfErrorMs: 0,
+});
 const lastUsed = new LastUsedRecorder(h.tollgate.store, h.clock, 3_600_000);
 const silent = createLogger('silent');
 
@@ -55,7 +64,15 @@ const table = fc.array(route, { maxLength: 6 });
 
 const request = fc.record({
   method: fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'),
-  path: fc.constantFrom('/v1/repositories/sensors/stream', '/v1/repositories/billing/events', '/v1/repositories/sensors/x/y', '/ingest/a', '/health', '/other', '/v1/repositories/SENSORS/stream'),
+  path: fc.constantFrom(
+    '/v1/repositories/sensors/stream',
+    '/v1/repositories/billing/events',
+    '/v1/repositories/sensors/x/y',
+    '/ingest/a',
+    '/health',
+    '/other',
+    '/v1/repositories/SENSORS/stream',
+  ),
   secret: fc.option(fc.constantFrom(...secrets), { nil: undefined }),
   inQuery: fc.boolean(),
   isUpgrade: fc.boolean(),
@@ -82,7 +99,9 @@ function judge(step: DecisionStep, asked: Asked): Promise<Verdict> {
     remoteAddress: '127.0.0.1',
     userAgent: () => undefined,
   };
-  return Promise.resolve(step.decide(judged)).then((verdict): Verdict => (verdict.allowed ? ['allowed', verdict.right, verdict.identity?.repository] : ['refused', verdict.reason, verdict.right]));
+  return Promise.resolve(step.decide(judged)).then(
+    (verdict): Verdict => (verdict.allowed ? ['allowed', verdict.right, verdict.identity?.repository] : ['refused', verdict.reason, verdict.right]),
+  );
 }
 
 t.test('a step given a route table by reload decides every request as one started with that table', async (t) => {
@@ -98,13 +117,15 @@ t.test('a step given a route table by reload decides every request as one starte
       for (const one of asked) {
         const [got, want] = await Promise.all([judge(reloaded, one), judge(fresh, one)]);
         seen.add(got[0] === 'allowed' ? 'allowed' : got[1]);
-        if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${JSON.stringify(one)}: reloaded ${JSON.stringify(got)}, fresh ${JSON.stringify(want)}`);
+        if (JSON.stringify(got) !== JSON.stringify(want))
+          throw new Error(`${JSON.stringify(one)}: reloaded ${JSON.stringify(got)}, fresh ${JSON.stringify(want)}`);
       }
     }),
     { numRuns: 150 },
   );
   // The generated worlds reach allowed requests and the refusals a route table decides.
-  for (const outcome of ['allowed', 'no_route', 'method_not_allowed', 'insufficient_scope', 'missing_token']) t.ok(seen.has(outcome), `some request was ${outcome}`);
+  for (const outcome of ['allowed', 'no_route', 'method_not_allowed', 'insufficient_scope', 'missing_token'])
+    t.ok(seen.has(outcome), `some request was ${outcome}`);
 });
 
 t.test('reloading the table a step started with changes no decision and no generation', async (t) => {

@@ -1,12 +1,12 @@
-import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import t from 'tap';
+import { ConfigWatch, fingerprintOf } from '../../src/config/config-watch.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { ConfigError, formatFaults, loadConfig, merge, validate } from '../../src/config/load.js';
-import { ConfigWatch, fingerprintOf } from '../../src/config/config-watch.js';
-import { changedKeys, ConfigReloader } from '../../src/config/reload.js';
+import { ConfigReloader, changedKeys } from '../../src/config/reload.js';
 import { createLogger } from '../../src/log/logger.js';
-import { dataPlaneParts, type DataPlaneRunning } from '../../src/proxy/data-plane-reload.js';
+import { type DataPlaneRunning, dataPlaneParts } from '../../src/proxy/data-plane-reload.js';
 import { DATA_PLANE_KEYS } from '../../src/roles/replica.js';
 import { startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -28,12 +28,20 @@ t.test('every key reloads or waits for a restart exactly as docs/configuration.m
   const restart = [...restartText.matchAll(/`([a-zA-Z.]+)`/g)].map((m) => m[1]!);
   for (const key of leaves(DEFAULTS)) {
     const isReloadable = h.tollgate.reloader.isReloadable(key);
-    t.equal(reloading.has(key), isReloadable, `${key}: ${isReloadable ? 'reloads' : 'needs a restart'}, and the table ${reloading.has(key) ? 'lists' : 'does not list'} it`);
-    if (!isReloadable) t.ok(restart.some((prefix) => key === prefix || key.startsWith(`${prefix}.`)), `${key} is named among the keys that need a restart`);
+    t.equal(
+      reloading.has(key),
+      isReloadable,
+      `${key}: ${isReloadable ? 'reloads' : 'needs a restart'}, and the table ${reloading.has(key) ? 'lists' : 'does not list'} it`,
+    );
+    if (!isReloadable)
+      t.ok(
+        restart.some((prefix) => key === prefix || key.startsWith(`${prefix}.`)),
+        `${key} is named among the keys that need a restart`,
+      );
   }
 });
 
-t.test('a control replica takes the data plane\'s keys as they are: the list names exactly what its parts own', async (t) => {
+t.test("a control replica takes the data plane's keys as they are: the list names exactly what its parts own", async (t) => {
   const owned = dataPlaneParts({} as DataPlaneRunning).flatMap((part) => part.keys);
   t.same([...new Set(owned)].sort(), [...DATA_PLANE_KEYS].sort());
 });
@@ -44,12 +52,22 @@ t.test('admin keys reload: /metrics asks for a token, new expiries are capped, /
   const { request } = await import('undici');
   t.equal((await request(`${h.admin}/metrics`)).statusCode, 200);
   const result = h.tollgate.reloader.apply(
-    validate(merge(DEFAULTS, { proxy: { listen: '127.0.0.1:0', upstream: h.upstream.origin, accessLog: false }, admin: { listen: '127.0.0.1:0', metricsAuth: true, maxTokenLifetime: '1d' }, store: { backend: 'memory' }, log: { level: 'silent' } })),
+    validate(
+      merge(DEFAULTS, {
+        proxy: { listen: '127.0.0.1:0', upstream: h.upstream.origin, accessLog: false },
+        admin: { listen: '127.0.0.1:0', metricsAuth: true, maxTokenLifetime: '1d' },
+        store: { backend: 'memory' },
+        log: { level: 'silent' },
+      }),
+    ),
   );
   t.same(result.applied, ['admin.metricsAuth', 'admin.maxTokenLifetime']);
   t.equal((await request(`${h.admin}/metrics`)).statusCode, 401, 'a token is asked for now');
   t.equal((await request(`${h.admin}/metrics`, { headers: { authorization: `Bearer ${h.adminSecret}` } })).statusCode, 200);
-  const settings = (await (await request(`${h.admin}/v1/settings`, { headers: { authorization: `Bearer ${h.adminSecret}` } })).body.json()) as Record<string, unknown>;
+  const settings = (await (await request(`${h.admin}/v1/settings`, { headers: { authorization: `Bearer ${h.adminSecret}` } })).body.json()) as Record<
+    string,
+    unknown
+  >;
   t.equal(settings.maxTokenLifetimeSeconds, 86_400);
 });
 
@@ -62,7 +80,9 @@ t.test('a list and a listen address each change as one key', async (t) => {
 
 t.test('a restart-only key keeps its running value, and the next reload of the same file changes nothing', async (t) => {
   const logged: Array<Record<string, unknown>> = [];
-  const logger = createLogger('info', { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) } as unknown as NodeJS.WritableStream);
+  const logger = createLogger('info', {
+    write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>),
+  } as unknown as NodeJS.WritableStream);
   const applied: string[] = [];
   const start = validate(merge(DEFAULTS, {}));
   const reloader = new ConfigReloader({ config: start, parts: [{ keys: ['log.level'], apply: (next) => void applied.push(next.log.level) }], logger });
@@ -74,7 +94,10 @@ t.test('a restart-only key keeps its running value, and the next reload of the s
   t.equal(reloader.config.log.level, 'debug');
   t.same(reloader.apply(next).outcome, 'unchanged');
   t.equal(reloader.generation, 2);
-  t.same(logged.filter((line) => line.level === 40).map((line) => line.keys), [['store.backend'], ['store.backend']]);
+  t.same(
+    logged.filter((line) => line.level === 40).map((line) => line.keys),
+    [['store.backend'], ['store.backend']],
+  );
 });
 
 t.test('a secret that changes is named, never shown', async (t) => {
@@ -97,11 +120,14 @@ t.test('a fault in the file names its line; one from the environment names none'
   } catch (err) {
     t.ok(err instanceof ConfigError);
     const faults = formatFaults(err as ConfigError);
-    t.match(faults, [new RegExp(`^  cache\\.ttl: expected a duration .* \\(${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/tollgate\\.yaml:5\\)$`), /^ {2}cache\.negativeMax: expected a whole number .*got 0$/]);
+    t.match(faults, [
+      new RegExp(`^  cache\\.ttl: expected a duration .* \\(${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/tollgate\\.yaml:5\\)$`),
+      /^ {2}cache\.negativeMax: expected a whole number .*got 0$/,
+    ]);
   }
 });
 
-t.test('the watch calls once the file\'s bytes change, not for another file in its folder', async (t) => {
+t.test("the watch calls once the file's bytes change, not for another file in its folder", async (t) => {
   const dir = t.testdir({ 'tollgate.yaml': 'log:\n  level: info\n', 'other.txt': '' });
   let calls = 0;
   const watch = new ConfigWatch({ path: join(dir, 'tollgate.yaml'), changed: () => calls++, debounceMs: 20 });

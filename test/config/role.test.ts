@@ -1,7 +1,7 @@
 import t from 'tap';
 import { loadConfig } from '../../src/config/load.js';
-import { faultsOf } from '../helpers/config.js';
 import { runToEnd } from '../helpers/cli.js';
+import { faultsOf } from '../helpers/config.js';
 
 const load = (env: Record<string, string>) => loadConfig({ path: '/nonexistent/tollgate.yaml', required: false, env });
 const onRedis = { TOLLGATE_STORE_BACKEND: 'redis' };
@@ -17,7 +17,10 @@ t.test('TOLLGATE_ROLE sets the role on a shared store', async (t) => {
 });
 
 t.test('an unknown role is a fault naming the key and the roles allowed', async (t) => {
-  t.same(faultsOf(() => load({ ...onRedis, TOLLGATE_ROLE: 'sidecar' })), ['role: expected one of all, proxy, control, got "sidecar"']);
+  t.same(
+    faultsOf(() => load({ ...onRedis, TOLLGATE_ROLE: 'sidecar' })),
+    ['role: expected one of all, proxy, control, got "sidecar"'],
+  );
 });
 
 t.test('proxy and control on the file store are a fault naming the role and the store', async (t) => {

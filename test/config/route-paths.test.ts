@@ -50,21 +50,27 @@ t.test('a route path a request target could never be is refused at load, naming 
 });
 
 t.test('the fault says why: a dot segment, an encoded character, the pattern syntax', async (t) => {
-  t.same(faultsOf(() => withRoutes(t, ['/a/../b'])), [
-    'routes.0.path: expected no . or .. segment (a request with one is refused, so the route could never match), got "/a/../b"',
-  ]);
-  t.same(faultsOf(() => withRoutes(t, ['/a/%2e%2e'])), [
-    'routes.0.path: expected no percent-encoded characters (requests are matched as sent, and %2e, %2f, %5c, %00 and %25 in them are refused), got "/a/%2e%2e"',
-  ]);
-  t.same(faultsOf(() => withRoutes(t, ['/a/:user'])), [
-    'routes.0.path: expected a path of literal segments, :repository and a final /**, got "/a/:user"',
-  ]);
+  t.same(
+    faultsOf(() => withRoutes(t, ['/a/../b'])),
+    ['routes.0.path: expected no . or .. segment (a request with one is refused, so the route could never match), got "/a/../b"'],
+  );
+  t.same(
+    faultsOf(() => withRoutes(t, ['/a/%2e%2e'])),
+    [
+      'routes.0.path: expected no percent-encoded characters (requests are matched as sent, and %2e, %2f, %5c, %00 and %25 in them are refused), got "/a/%2e%2e"',
+    ],
+  );
+  t.same(
+    faultsOf(() => withRoutes(t, ['/a/:user'])),
+    ['routes.0.path: expected a path of literal segments, :repository and a final /**, got "/a/:user"'],
+  );
 });
 
 t.test('route paths refused through TOLLGATE_ROUTES too', async (t) => {
-  t.same(faultsOf(() => withRoutes(t, ['/health'], { TOLLGATE_ROUTES: '[{ path: /ok }, { path: /x/../y }]' })), [
-    'routes.1.path: expected no . or .. segment (a request with one is refused, so the route could never match), got "/x/../y"',
-  ]);
+  t.same(
+    faultsOf(() => withRoutes(t, ['/health'], { TOLLGATE_ROUTES: '[{ path: /ok }, { path: /x/../y }]' })),
+    ['routes.1.path: expected no . or .. segment (a request with one is refused, so the route could never match), got "/x/../y"'],
+  );
 });
 
 t.test('ordinary route paths are accepted as written', async (t) => {
@@ -81,5 +87,8 @@ t.test('ordinary route paths are accepted as written', async (t) => {
     '/a;v=1',
     "/a/!$&'()+,=@",
   ];
-  t.same(withRoutes(t, paths).routes.map((r) => r.path), paths);
+  t.same(
+    withRoutes(t, paths).routes.map((r) => r.path),
+    paths,
+  );
 });

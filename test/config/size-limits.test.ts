@@ -15,7 +15,11 @@ t.test('cache sizes past a million entries are refused: lru-cache allocates ever
   // Measured: max and negativeMax of 10 million each took 480 MB and 3.3 s before the first request.
   t.same(faultsOf({ TOLLGATE_CACHE_MAX: '10000000' }), ['cache.max: expected a whole number from 1 to 1000000, got 10000000']);
   t.same(faultsOf({ TOLLGATE_CACHE_NEGATIVE_MAX: '10000000' }), ['cache.negativeMax: expected a whole number from 1 to 1000000, got 10000000']);
-  const config = loadConfig({ path: '/nonexistent/tollgate.yaml', required: false, env: { TOLLGATE_CACHE_MAX: '1000000', TOLLGATE_CACHE_NEGATIVE_MAX: '1000000' } });
+  const config = loadConfig({
+    path: '/nonexistent/tollgate.yaml',
+    required: false,
+    env: { TOLLGATE_CACHE_MAX: '1000000', TOLLGATE_CACHE_NEGATIVE_MAX: '1000000' },
+  });
   t.equal(config.cache.max, 1_000_000);
 });
 

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { faultsOf, fromYaml } from '../helpers/config.js';
 import { tracesUrl } from '../../src/tracing/otel-tracing.js';
+import { faultsOf, fromYaml } from '../helpers/config.js';
 
 // telemetry (docs/tracing.md): each bad value is one fault naming its key, and a header's
 // value (a collector's API key, as a rule) is never echoed back.
@@ -10,22 +10,57 @@ t.test('the defaults: tracing off, 1% of new traces, service tollgate', async (t
 });
 
 t.test('a collector with headers, a ratio and a name are taken; the environment sets them too', async (t) => {
-  const config = fromYaml(t, 'telemetry:\n  otlp:\n    endpoint: http://otel-collector:4318\n    headers: { x-api-key: k1 }\n  sampleRatio: 0.25\n  serviceName: tollgate-edge\n');
-  t.same(config.telemetry, { otlp: { endpoint: 'http://otel-collector:4318', headers: { 'x-api-key': 'k1' } }, sampleRatio: 0.25, serviceName: 'tollgate-edge' });
-  const fromEnv = fromYaml(t, '', { TOLLGATE_TELEMETRY_OTLP_ENDPOINT: 'https://collector.example:4318', TOLLGATE_TELEMETRY_SAMPLE_RATIO: '1', TOLLGATE_TELEMETRY_OTLP_HEADERS: '{authorization: "Bearer k2"}' });
+  const config = fromYaml(
+    t,
+    'telemetry:\n  otlp:\n    endpoint: http://otel-collector:4318\n    headers: { x-api-key: k1 }\n  sampleRatio: 0.25\n  serviceName: tollgate-edge\n',
+  );
+  t.same(config.telemetry, {
+    otlp: { endpoint: 'http://otel-collector:4318', headers: { 'x-api-key': 'k1' } },
+    sampleRatio: 0.25,
+    serviceName: 'tollgate-edge',
+  });
+  const fromEnv = fromYaml(t, '', {
+    TOLLGATE_TELEMETRY_OTLP_ENDPOINT: 'https://collector.example:4318',
+    TOLLGATE_TELEMETRY_SAMPLE_RATIO: '1',
+    TOLLGATE_TELEMETRY_OTLP_HEADERS: '{authorization: "Bearer k2"}',
+  });
   t.same(fromEnv.telemetry.otlp, { endpoint: 'https://collector.example:4318', headers: { authorization: 'Bearer k2' } });
   t.equal(fromEnv.telemetry.sampleRatio, 1);
 });
 
 t.test('bad values name their key', async (t) => {
-  t.match(faultsOf(() => fromYaml(t, 'telemetry:\n  otlp:\n    endpoint: otel-collector:4318\n')), [/^telemetry\.otlp\.endpoint: expected "" \(off\) or an http:\/\/ or https:\/\/ URL/]);
-  t.match(faultsOf(() => fromYaml(t, 'telemetry:\n  otlp:\n    endpoint: http://user:pw@collector:4318\n')), [/^telemetry\.otlp\.endpoint: /]);
-  t.match(faultsOf(() => fromYaml(t, 'telemetry:\n  sampleRatio: 5\n')), ['telemetry.sampleRatio: expected a number from 0 to 1 such as 0.01, got 5']);
-  t.match(faultsOf(() => fromYaml(t, 'telemetry:\n  sampleRatio: "10%"\n')), [/^telemetry\.sampleRatio: /]);
-  t.match(faultsOf(() => fromYaml(t, 'telemetry:\n  serviceName: ""\n')), [/^telemetry\.serviceName: /]);
-  t.match(faultsOf(() => fromYaml(t, 'telemetry:\n  otlp:\n    headers: [a]\n')), [/^telemetry\.otlp\.headers: expected a map/]);
-  t.match(faultsOf(() => fromYaml(t, 'telemetry:\n  otlp:\n    headers: { "bad name": x }\n')), [/^telemetry\.otlp\.headers\."bad name": expected a header name|^telemetry\.otlp\.headers\.bad name: /]);
-  t.match(faultsOf(() => fromYaml(t, 'telemetry:\n  sample: 1\n')), [/^telemetry/]);
+  t.match(
+    faultsOf(() => fromYaml(t, 'telemetry:\n  otlp:\n    endpoint: otel-collector:4318\n')),
+    [/^telemetry\.otlp\.endpoint: expected "" \(off\) or an http:\/\/ or https:\/\/ URL/],
+  );
+  t.match(
+    faultsOf(() => fromYaml(t, 'telemetry:\n  otlp:\n    endpoint: http://user:pw@collector:4318\n')),
+    [/^telemetry\.otlp\.endpoint: /],
+  );
+  t.match(
+    faultsOf(() => fromYaml(t, 'telemetry:\n  sampleRatio: 5\n')),
+    ['telemetry.sampleRatio: expected a number from 0 to 1 such as 0.01, got 5'],
+  );
+  t.match(
+    faultsOf(() => fromYaml(t, 'telemetry:\n  sampleRatio: "10%"\n')),
+    [/^telemetry\.sampleRatio: /],
+  );
+  t.match(
+    faultsOf(() => fromYaml(t, 'telemetry:\n  serviceName: ""\n')),
+    [/^telemetry\.serviceName: /],
+  );
+  t.match(
+    faultsOf(() => fromYaml(t, 'telemetry:\n  otlp:\n    headers: [a]\n')),
+    [/^telemetry\.otlp\.headers: expected a map/],
+  );
+  t.match(
+    faultsOf(() => fromYaml(t, 'telemetry:\n  otlp:\n    headers: { "bad name": x }\n')),
+    [/^telemetry\.otlp\.headers\."bad name": expected a header name|^telemetry\.otlp\.headers\.bad name: /],
+  );
+  t.match(
+    faultsOf(() => fromYaml(t, 'telemetry:\n  sample: 1\n')),
+    [/^telemetry/],
+  );
 });
 
 t.test("a header's value is never echoed in a fault", async (t) => {

@@ -1,7 +1,7 @@
-import t from 'tap';
 import fc from 'fast-check';
-import { ConfigError, envName, validate, loadConfig } from '../../src/config/load.js';
+import t from 'tap';
 import { DEFAULTS } from '../../src/config/defaults.js';
+import { ConfigError, envName, loadConfig, validate } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 
 /** The largest delay setTimeout honours; beyond it Node warns and fires after 1 ms. */
@@ -38,7 +38,11 @@ const DURATION_PATHS = [
 
 // Durations across every unit and magnitude, from 0 to far beyond 2^31-1 ms, with fractions.
 const duration = fc
-  .tuple(fc.oneof(fc.nat(100), fc.nat(100_000), fc.nat(Number.MAX_SAFE_INTEGER)), fc.option(fc.nat(999), { nil: undefined }), fc.constantFrom('ms', 's', 'm', 'h', 'd'))
+  .tuple(
+    fc.oneof(fc.nat(100), fc.nat(100_000), fc.nat(Number.MAX_SAFE_INTEGER)),
+    fc.option(fc.nat(999), { nil: undefined }),
+    fc.constantFrom('ms', 's', 'm', 'h', 'd'),
+  )
   .map(([whole, fraction, unit]) => `${whole}${fraction === undefined ? '' : `.${fraction}`}${unit}`);
 
 const setting = fc.tuple(fc.constantFrom(...DURATION_PATHS), duration);

@@ -1,5 +1,5 @@
-import t from 'tap';
 import { join } from 'node:path';
+import t from 'tap';
 import { FileStore } from '../../src/store/file-store.js';
 import { storeContract } from './store-contract.js';
 

@@ -1,5 +1,5 @@
-import type { Test } from 'tap';
 import { randomUUID } from 'node:crypto';
+import type { Test } from 'tap';
 import type { EventLog, OutEvent } from '../../src/store/event-log.js';
 import type { Directory } from '../../src/store/token-store.js';
 import { defaultOrganization } from '../../src/tokens/record.js';
@@ -19,7 +19,11 @@ export function organizationContract(t: Test, store: () => Directory & EventLog)
     t.equal(await s.deleteOrganization('default'), 'not-empty', 'default is never removed');
     t.equal(await s.putOrganization({ ...defaultOrganization(), displayName: 'Everyone', updatedAt: 5 }), true, 'default can be renamed');
     t.equal((await s.getOrganization('default'))?.displayName, 'Everyone');
-    t.same((await s.listOrganizations()).map((o) => o.name), ['default'], 'listed once after an edit');
+    t.same(
+      (await s.listOrganizations()).map((o) => o.name),
+      ['default'],
+      'listed once after an edit',
+    );
   });
 
   t.test('organizations are created once, edited, listed and deleted only when empty', async (t) => {
@@ -72,7 +76,10 @@ export function organizationContract(t: Test, store: () => Directory & EventLog)
     await s.deleteRepository('r', [event('repository.deleted')]);
     t.equal(await s.deleteOrganization('acme', [event('organization.deleted')]), 'deleted');
     const recent = await s.recentEvents(50, ['wh_o']);
-    t.same(recent.map((e) => e.type), ['organization.deleted', 'repository.deleted', 'repository.created', 'organization.edited', 'organization.created']);
+    t.same(
+      recent.map((e) => e.type),
+      ['organization.deleted', 'repository.deleted', 'repository.created', 'organization.edited', 'organization.created'],
+    );
   });
 
   t.test('teams keep their organization', async (t) => {

@@ -1,7 +1,17 @@
-import type { Test } from 'tap';
 import { randomUUID } from 'node:crypto';
+import type { Test } from 'tap';
 import type { EventLog, OutEvent } from '../../src/store/event-log.js';
-import type { BudgetStore, Directory, Invalidation, Invalidations, Leases, StoreHealth, TokenRecords, TokenStore, UsageStore } from '../../src/store/token-store.js';
+import type {
+  BudgetStore,
+  Directory,
+  Invalidation,
+  Invalidations,
+  Leases,
+  StoreHealth,
+  TokenRecords,
+  TokenStore,
+  UsageStore,
+} from '../../src/store/token-store.js';
 import { entry, makeToken } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { organizationContract } from './organization-contract.js';
@@ -43,7 +53,7 @@ function tokensContract(t: Test, makeStore: Make<TokenRecords>): void {
     t.same(await store.getToken(record.id), record);
   });
 
-  t.test('a token\'s limits are kept, and cleared by an update', async (t) => {
+  t.test("a token's limits are kept, and cleared by an update", async (t) => {
     const limits = { rate: { requests: 50, per: '1s' }, quota: { bytes: 10 * 1024 ** 3, per: '1d' }, streams: 2 };
     const { record } = makeToken({ limits });
     await store.createToken(record, entry('created', 1));
@@ -76,7 +86,10 @@ function tokensContract(t: Test, makeStore: Make<TokenRecords>): void {
     const revoked = { ...record, status: 'revoked' as const, revokedAt: 5 };
     t.equal(await store.updateToken(revoked, entry('revoked', 2), 1), 'written');
     t.same(await store.getToken(record.id), { ...revoked, version: 2 }, 'the store sets the next version');
-    t.same((await store.history(record.id)).map((e) => e.action), ['created', 'revoked']);
+    t.same(
+      (await store.history(record.id)).map((e) => e.action),
+      ['created', 'revoked'],
+    );
   });
 
   t.test('updating a missing token is refused and creates nothing', async (t) => {
@@ -90,7 +103,10 @@ function tokensContract(t: Test, makeStore: Make<TokenRecords>): void {
     await store.createToken(record, entry('created', 1));
     t.equal(await store.deleteToken(record.id, entry('deleted', 2), 1), 'written');
     t.equal(await store.getToken(record.id), undefined);
-    t.same((await store.history(record.id)).map((e) => e.action), ['created', 'deleted']);
+    t.same(
+      (await store.history(record.id)).map((e) => e.action),
+      ['created', 'deleted'],
+    );
     t.equal(await store.deleteToken(record.id, entry('deleted', 3), 1), 'missing');
     t.same([...(await store.listTokens())], []);
   });
@@ -134,7 +150,12 @@ function tokensContract(t: Test, makeStore: Make<TokenRecords>): void {
   });
 
   t.test('rolledTo, selfRotate, allowFrom and labels are kept, and the list holds rolledTo and labels', async (t) => {
-    const { record } = makeToken({ rolledTo: '0123456789abcdef', selfRotate: true, allowFrom: ['10.0.0.0/8', '::1/128'], labels: { owner: 'team-a', 'cost/centre': '42' } });
+    const { record } = makeToken({
+      rolledTo: '0123456789abcdef',
+      selfRotate: true,
+      allowFrom: ['10.0.0.0/8', '::1/128'],
+      labels: { owner: 'team-a', 'cost/centre': '42' },
+    });
     await store.createToken(record, entry('created'));
     t.same(await store.getToken(record.id), record);
     const listed = [...(await store.listTokens())].find((r) => r.id === record.id)!;
@@ -154,7 +175,10 @@ function tokensContract(t: Test, makeStore: Make<TokenRecords>): void {
     await store.deleteToken(b.id, entry('deleted'), 1);
     await store.touchLastUsed(uses([[a.id, 7]]));
     const all = [...(await store.listTokens())];
-    t.same(all.map((r) => [r.id, r.name, r.lastUsedAt]), [[a.id, 'renamed', 7]]);
+    t.same(
+      all.map((r) => [r.id, r.name, r.lastUsedAt]),
+      [[a.id, 'renamed', 7]],
+    );
   });
 
   t.test('counts by kind and status follow creates, revokes, expiry and deletes', async (t) => {
@@ -177,7 +201,12 @@ function tokensContract(t: Test, makeStore: Make<TokenRecords>): void {
   t.test('lastUsedAt moves forward only, and touching a missing token creates nothing', async (t) => {
     const { record } = makeToken();
     await store.createToken(record, entry('created'));
-    await store.touchLastUsed(uses([[record.id, 2000], ['ffffffffffffffff', 3000]]));
+    await store.touchLastUsed(
+      uses([
+        [record.id, 2000],
+        ['ffffffffffffffff', 3000],
+      ]),
+    );
     t.equal((await store.getToken(record.id))?.lastUsedAt, 2000);
     await store.touchLastUsed(uses([[record.id, 1000]]));
     t.equal((await store.getToken(record.id))?.lastUsedAt, 2000);
@@ -204,7 +233,11 @@ function tokensContract(t: Test, makeStore: Make<TokenRecords>): void {
     t.equal(stored.status, 'revoked');
     t.equal(stored.name, record.name);
     t.equal(stored.version, 2);
-    t.same((await store.history(record.id)).map((e) => e.action), ['created', 'revoked'], 'a refused write leaves no history');
+    t.same(
+      (await store.history(record.id)).map((e) => e.action),
+      ['created', 'revoked'],
+      'a refused write leaves no history',
+    );
   });
 
   t.test('an update keeps a newer lastUsedAt written apart', async (t) => {
@@ -218,9 +251,7 @@ function tokensContract(t: Test, makeStore: Make<TokenRecords>): void {
   t.test('racing writers on one version: exactly one wins, the rest are stale', async (t) => {
     const { record } = makeToken();
     await store.createToken(record, entry('created'));
-    const results = await Promise.all(
-      [1, 2, 3, 4, 5, 6].map((n) => store.updateToken({ ...record, name: `writer ${n}` }, entry('edited'), 1)),
-    );
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => store.updateToken({ ...record, name: `writer ${n}` }, entry('edited'), 1)));
     t.equal(results.filter((r) => r === 'written').length, 1);
     t.equal(results.filter((r) => r === 'stale').length, 5);
     t.equal((await store.history(record.id)).length, 2);
@@ -334,17 +365,27 @@ function directoryContract(t: Test, makeStore: Make<Directory & EventLog>): void
     const team = { name: 'platform', members: ['alice', 'bob'], grants: { sensors: ['query' as const] }, createdAt: 1, updatedAt: 1 };
     await store.putTeam(team, entry('created'));
     t.same(await store.getTeam('platform'), team);
-    t.same((await store.teamsOf('alice')).map((x) => x.name), ['platform']);
+    t.same(
+      (await store.teamsOf('alice')).map((x) => x.name),
+      ['platform'],
+    );
     t.same(await store.teamsOf('carol'), []);
     const changed = { ...team, members: ['bob', 'carol'], updatedAt: 2 };
     await store.putTeam(changed, entry('edited'));
     t.same(await store.teamsOf('alice'), [], 'a member removed is no longer found');
-    t.same((await store.teamsOf('carol')).map((x) => x.name), ['platform']);
+    t.same(
+      (await store.teamsOf('carol')).map((x) => x.name),
+      ['platform'],
+    );
     t.same(await store.listTeams(), [changed]);
     t.equal(await store.deleteTeam('platform', entry('deleted')), true);
     t.equal(await store.deleteTeam('platform', entry('deleted')), false);
     t.same(await store.teamsOf('bob'), []);
-    t.same((await store.teamHistory('platform')).map((e) => e.action), ['created', 'edited', 'deleted'], 'history stays after delete');
+    t.same(
+      (await store.teamHistory('platform')).map((e) => e.action),
+      ['created', 'edited', 'deleted'],
+      'history stays after delete',
+    );
   });
 }
 
@@ -397,7 +438,10 @@ function budgetsContract(t: Test, makeStore: Make<BudgetStore>): void {
 
   t.test('racing leases never hand out more than the cap together', async (t) => {
     const grants = await Promise.all(Array.from({ length: 20 }, () => store.takeBudget(budget('rate'), { cap: 25, want: 3, now: 1000, ttlMs: 60_000 })));
-    t.equal(grants.reduce((sum, grant) => sum + grant.granted, 0), 25);
+    t.equal(
+      grants.reduce((sum, grant) => sum + grant.granted, 0),
+      25,
+    );
   });
 
   t.test('a lease given back can be taken again, and the counter never goes below zero', async (t) => {
@@ -453,9 +497,16 @@ function eventsContract(t: Test, makeStore: Make<EventLog & TokenRecords & Direc
     t.equal(await store.deleteUser('nope', [event('user.deleted')]), false);
     await store.putTeam({ name: 't1', members: ['u1'], grants: {}, createdAt: 1, updatedAt: 1 }, entry('created'), [event('team.created')]);
     t.equal(await store.deleteTeam('t1', entry('deleted'), [event('team.deleted')]), true);
-    t.same((await store.teamHistory('t1')).map((e) => e.action), ['created', 'deleted'], 'team history still written');
+    t.same(
+      (await store.teamHistory('t1')).map((e) => e.action),
+      ['created', 'deleted'],
+      'team history still written',
+    );
     const recent = await store.recentEvents(50, ['wh_a']);
-    t.same(recent.map((e) => e.type), ['team.deleted', 'team.created', 'user.created', 'repository.created', 'token.deleted', 'token.revoked', 'token.created']);
+    t.same(
+      recent.map((e) => e.type),
+      ['team.deleted', 'team.created', 'user.created', 'repository.created', 'token.deleted', 'token.revoked', 'token.created'],
+    );
     t.same(recent.at(-1)?.data, { id: record.id });
     t.equal(recent.at(-1)?.id, created.id);
     t.equal(await store.backlog('wh_a', ['*']), 7);
@@ -518,7 +569,10 @@ function eventsContract(t: Test, makeStore: Make<EventLog & TokenRecords & Direc
     t.equal(await store.appendEventOnce('k1', event('token.expiring'), Date.now() + 60_000), true);
     t.equal(await store.appendEventOnce('k1', event('token.expiring'), Date.now() + 60_000), false);
     t.equal(await store.appendEventOnce('k2', event('token.expired'), Date.now() + 60_000), true);
-    t.same((await store.recentEvents(10, [])).map((e) => e.type), ['token.expired', 'token.expiring']);
+    t.same(
+      (await store.recentEvents(10, [])).map((e) => e.type),
+      ['token.expired', 'token.expiring'],
+    );
   });
 }
 
@@ -533,7 +587,8 @@ function leasesContract(t: Test, makeStore: Make<Leases>): void {
   });
 
   t.test('a name claim is held by one caller until it is let go (stores shared by replicas)', async (t) => {
-    if (store.claimName === undefined || store.releaseName === undefined) return t.pass(`the ${store.backend} store lives in one process: the service's own claims suffice`);
+    if (store.claimName === undefined || store.releaseName === undefined)
+      return t.pass(`the ${store.backend} store lives in one process: the service's own claims suffice`);
     const scope = `repository:${randomUUID()}`;
     const claims = await Promise.all([1, 2, 3].map(() => store.claimName!(scope, 'ci-loader', 10_000)));
     t.same(claims.filter(Boolean).length, 1, 'exactly one of three racing claims wins');
@@ -578,7 +633,11 @@ function usageContract(t: Test, makeStore: Make<UsageStore>): void {
   const DAY = 24 * HOUR;
   // A day start well inside the retention of the `now` each test passes.
   const T0 = 1_800_000_000_000 - (1_800_000_000_000 % DAY);
-  const usage = (tokenId: string, hour: number, figures: Partial<{ allowed: number; refused: Record<string, number>; bytesIn: number; bytesOut: number }> = {}) => ({
+  const usage = (
+    tokenId: string,
+    hour: number,
+    figures: Partial<{ allowed: number; refused: Record<string, number>; bytesIn: number; bytesOut: number }> = {},
+  ) => ({
     tokenId,
     repository: 'repo-a',
     hour,
@@ -591,7 +650,10 @@ function usageContract(t: Test, makeStore: Make<UsageStore>): void {
 
   t.test('usage added twice for one token and hour is summed, hours come oldest first', async (t) => {
     const id = 'a1a1a1a1a1a1a1a1';
-    await store.addUsage([usage(id, T0 + 2 * HOUR, { allowed: 3, bytesIn: 100, bytesOut: 1000, refused: { rate_limited: 2 } }), usage(id, T0, { allowed: 1 })], T0 + 3 * HOUR);
+    await store.addUsage(
+      [usage(id, T0 + 2 * HOUR, { allowed: 3, bytesIn: 100, bytesOut: 1000, refused: { rate_limited: 2 } }), usage(id, T0, { allowed: 1 })],
+      T0 + 3 * HOUR,
+    );
     // A second replica's batch for the same hours: it adds, it does not replace.
     await store.addUsage([usage(id, T0 + 2 * HOUR, { allowed: 4, bytesIn: 5, refused: { rate_limited: 1, insufficient_scope: 7 } })], T0 + 3 * HOUR);
     await store.addUsage([usage('b2b2b2b2b2b2b2b2', T0 + 2 * HOUR, { allowed: 50 })], T0 + 3 * HOUR);
@@ -606,14 +668,29 @@ function usageContract(t: Test, makeStore: Make<UsageStore>): void {
   t.test('usage across a day boundary is read in one window', async (t) => {
     const id = 'a1a1a1a1a1a1a1a1';
     await store.addUsage([usage(id, T0 + DAY - HOUR, { allowed: 1 }), usage(id, T0 + DAY, { allowed: 2 })], T0 + DAY + HOUR);
-    t.same((await store.usageOf(id, T0, T0 + 2 * DAY)).map((hour) => [hour.hour - T0, hour.allowed]), [[DAY - HOUR, 1], [DAY, 2]]);
+    t.same(
+      (await store.usageOf(id, T0, T0 + 2 * DAY)).map((hour) => [hour.hour - T0, hour.allowed]),
+      [
+        [DAY - HOUR, 1],
+        [DAY, 2],
+      ],
+    );
   });
 
   t.test('the tokens used in a window are found with their repositories', async (t) => {
-    await store.addUsage([{ ...usage('a1a1a1a1a1a1a1a1', T0 + HOUR, { allowed: 1 }), repository: 'repo-a' }, { ...usage('b2b2b2b2b2b2b2b2', T0 + HOUR, { bytesOut: 9 }), repository: 'repo-b' }], T0 + 2 * HOUR);
+    await store.addUsage(
+      [
+        { ...usage('a1a1a1a1a1a1a1a1', T0 + HOUR, { allowed: 1 }), repository: 'repo-a' },
+        { ...usage('b2b2b2b2b2b2b2b2', T0 + HOUR, { bytesOut: 9 }), repository: 'repo-b' },
+      ],
+      T0 + 2 * HOUR,
+    );
     await store.addUsage([usage('c3c3c3c3c3c3c3c3', T0 + 3 * DAY, { allowed: 1 })], T0 + 3 * DAY + HOUR);
     const used = (await store.usedTokens(T0, T0 + DAY)).sort((a, b) => a.tokenId.localeCompare(b.tokenId));
-    t.same(used, [{ tokenId: 'a1a1a1a1a1a1a1a1', repository: 'repo-a' }, { tokenId: 'b2b2b2b2b2b2b2b2', repository: 'repo-b' }]);
+    t.same(used, [
+      { tokenId: 'a1a1a1a1a1a1a1a1', repository: 'repo-a' },
+      { tokenId: 'b2b2b2b2b2b2b2b2', repository: 'repo-b' },
+    ]);
     t.same(await store.usedTokens(T0 + 2 * DAY, T0 + 4 * DAY), [{ tokenId: 'c3c3c3c3c3c3c3c3', repository: 'repo-a' }]);
   });
 
@@ -623,6 +700,10 @@ function usageContract(t: Test, makeStore: Make<UsageStore>): void {
     // Added late: its day ended more than a day before `now`.
     await store.addUsage([usage(id, T0, { allowed: 1 }), usage(id, T0 + 3 * DAY, { allowed: 2 })], T0 + 3 * DAY + HOUR);
     await waitFor(async () => (await store.usageOf(id, T0, T0 + 4 * DAY)).length === 1, { what: 'the old day to expire' });
-    t.same((await store.usageOf(id, T0, T0 + 4 * DAY)).map((hour) => hour.allowed), [2], 'the recent hour stays');
+    t.same(
+      (await store.usageOf(id, T0, T0 + 4 * DAY)).map((hour) => hour.allowed),
+      [2],
+      'the recent hour stays',
+    );
   });
 }

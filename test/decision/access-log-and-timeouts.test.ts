@@ -1,5 +1,5 @@
-import t from 'tap';
 import { createConnection } from 'node:net';
+import t from 'tap';
 import { request } from 'undici';
 import { refusalHeaders } from '../../src/auth/verdict.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -8,16 +8,20 @@ import { bearer, startHarness } from '../helpers/harness.js';
 
 t.test('one access-log line per answer, marked as the decision port, with no secret in it', async (t) => {
   const lines: string[] = [];
-  const sink = { write: (line: string) => {
-    lines.push(line);
-    return true;
-  } } as unknown as NodeJS.WritableStream;
+  const sink = {
+    write: (line: string) => {
+      lines.push(line);
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
   const h = await startHarness({ config: { proxy: { accessLog: true }, decision: { listen: '127.0.0.1:0' } }, logger: createLogger('info', sink) });
   t.teardown(() => h.close());
   const token = await h.token(['query']);
   const leaked = generateSecret('personal');
   const ask = async (uri: string, secret?: string) => {
-    const res = await request(`http://127.0.0.1:${h.tollgate.decisionPort}/auth`, { headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': uri, ...(secret ? bearer(secret) : {}) } });
+    const res = await request(`http://127.0.0.1:${h.tollgate.decisionPort}/auth`, {
+      headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': uri, ...(secret ? bearer(secret) : {}) },
+    });
     await res.body.dump();
     return res.statusCode;
   };
@@ -48,6 +52,9 @@ t.test('slowloris: a question whose head never ends is cut at the headers timeou
 
 t.test('headers the step adds to a refusal (rate-limit headers) are laid over the fixed ones', async (t) => {
   t.same({ ...refusalHeaders('insufficient_scope') }, { 'www-authenticate': 'Bearer realm="tollgate", error="insufficient_scope"' });
-  t.same({ ...refusalHeaders('store_unavailable', { 'ratelimit-policy': '"burst";q=10;w=1' }) }, { 'retry-after': '1', 'ratelimit-policy': '"burst";q=10;w=1' });
+  t.same(
+    { ...refusalHeaders('store_unavailable', { 'ratelimit-policy': '"burst";q=10;w=1' }) },
+    { 'retry-after': '1', 'ratelimit-policy': '"burst";q=10;w=1' },
+  );
   t.equal(refusalHeaders('no_route'), undefined);
 });

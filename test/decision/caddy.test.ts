@@ -97,12 +97,17 @@ if (why !== undefined) {
     const res = await get('/health', { 'x-tollgate-user': 'root' });
     t.equal(res.status, 200);
     const seen = h.upstream.received[0]!;
-    t.same(Object.keys(seen.headers).filter((name) => name.startsWith('x-tollgate-')), []);
+    t.same(
+      Object.keys(seen.headers).filter((name) => name.startsWith('x-tollgate-')),
+      [],
+    );
   });
 
   t.test('a personal token reaches the upstream with its user', async (t) => {
     t.equal((await call(h, 'POST', '/v1/users', h.adminSecret, { name: 'carol', grants: { sensors: ['query'] } })).status, 201);
-    const personal = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'p', user: 'carol', repository: 'sensors', rights: ['query'] })).body as { secret: string };
+    const personal = (
+      await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'p', user: 'carol', repository: 'sensors', rights: ['query'] })
+    ).body as { secret: string };
     t.equal((await get(Q, bearer(personal.secret))).status, 200);
     t.equal(h.upstream.received[0]?.headers['x-tollgate-user'], 'carol');
   });

@@ -1,5 +1,5 @@
-import t from 'tap';
 import { join } from 'node:path';
+import t from 'tap';
 import { request } from 'undici';
 import { runCli, runToEnd } from '../helpers/cli.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -28,7 +28,9 @@ t.test('serve opens the decision port, answers on it, and closes it on SIGTERM',
   t.type(listening.decisionPort, 'number', 'the decision port is in the listening line');
   const decision = `http://127.0.0.1:${listening.decisionPort}`;
 
-  const allowed = await request(`${decision}/auth`, { headers: { authorization: `Bearer ${admin}`, 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/v1/repositories/sensors/query' } });
+  const allowed = await request(`${decision}/auth`, {
+    headers: { authorization: `Bearer ${admin}`, 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/v1/repositories/sensors/query' },
+  });
   await allowed.body.dump();
   t.equal(allowed.statusCode, 200);
   t.equal(allowed.headers['x-tollgate-right'], 'query');

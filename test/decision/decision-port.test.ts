@@ -13,9 +13,18 @@ const Q = '/v1/repositories/sensors/query';
 async function ask(headers: Record<string, string>, path = '/auth', method = 'GET') {
   const res = await request(`${decision}${path}`, { method, headers });
   const text = await res.body.text();
-  return { status: res.statusCode, headers: res.headers, text, problem: text ? (JSON.parse(text) as { type: string; status: number; requestId: string }) : undefined };
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    text,
+    problem: text ? (JSON.parse(text) as { type: string; status: number; requestId: string }) : undefined,
+  };
 }
-const forwarded = (method: string, uri: string, secret?: string) => ({ 'x-forwarded-method': method, 'x-forwarded-uri': uri, ...(secret ? bearer(secret) : {}) });
+const forwarded = (method: string, uri: string, secret?: string) => ({
+  'x-forwarded-method': method,
+  'x-forwarded-uri': uri,
+  ...(secret ? bearer(secret) : {}),
+});
 
 async function metric(name: string): Promise<number> {
   const text = await (await request(`${h.admin}/metrics`)).body.text();
@@ -47,7 +56,9 @@ t.test('allowed: 200, empty body, identity headers, and nothing reaches the upst
 
 t.test('a personal token answers with its user', async (t) => {
   t.equal((await call(h, 'POST', '/v1/users', h.adminSecret, { name: 'alice', grants: { sensors: ['query'] } })).status, 201);
-  const personal = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'p', user: 'alice', repository: 'sensors', rights: ['query'] })).body as { secret: string };
+  const personal = (
+    await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'p', user: 'alice', repository: 'sensors', rights: ['query'] })
+  ).body as { secret: string };
   const res = await ask(forwarded('GET', Q, personal.secret));
   t.equal(res.status, 200);
   t.equal(res.headers['x-tollgate-user'], 'alice');
@@ -69,7 +80,13 @@ t.test('nginx: X-Original-Method and X-Original-URI', async (t) => {
 });
 
 t.test('X-Forwarded-* take precedence over X-Original-*', async (t) => {
-  const res = await ask({ 'x-forwarded-method': 'GET', 'x-forwarded-uri': Q, 'x-original-method': 'DELETE', 'x-original-uri': '/v1/repositories/billing/x', ...bearer(data.secret) });
+  const res = await ask({
+    'x-forwarded-method': 'GET',
+    'x-forwarded-uri': Q,
+    'x-original-method': 'DELETE',
+    'x-original-uri': '/v1/repositories/billing/x',
+    ...bearer(data.secret),
+  });
   t.equal(res.status, 200);
   t.equal(res.headers['x-tollgate-repository'], 'sensors');
 });
@@ -172,9 +189,16 @@ t.test('a question that the framing rejects gets a bare 400 and the connection c
 });
 
 t.test('keep-alive: many questions on one connection are answered in order', async (t) => {
-  const ask = (uri: string) => `GET /auth HTTP/1.1\r\nHost: x\r\nX-Forwarded-Method: GET\r\nX-Forwarded-Uri: ${uri}\r\nAuthorization: Bearer ${data.secret}\r\n\r\n`;
-  const res = await rawRequest(h.tollgate.decisionPort!, ask(Q) + ask('/nowhere') + ask(Q).replace('GET /auth HTTP/1.1\r\n', 'GET /auth HTTP/1.1\r\nConnection: close\r\n'));
-  t.same([...res.text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1])), [200, 404, 200]);
+  const ask = (uri: string) =>
+    `GET /auth HTTP/1.1\r\nHost: x\r\nX-Forwarded-Method: GET\r\nX-Forwarded-Uri: ${uri}\r\nAuthorization: Bearer ${data.secret}\r\n\r\n`;
+  const res = await rawRequest(
+    h.tollgate.decisionPort!,
+    ask(Q) + ask('/nowhere') + ask(Q).replace('GET /auth HTTP/1.1\r\n', 'GET /auth HTTP/1.1\r\nConnection: close\r\n'),
+  );
+  t.same(
+    [...res.text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1])),
+    [200, 404, 200],
+  );
 });
 
 t.test('a revoked token is refused on the next question', async (t) => {
@@ -214,7 +238,11 @@ t.test('decision_requests_total counts answers by outcome, apart from requests_t
   t.equal(await metric('tollgate_decision_requests_total{outcome="forbidden"}'), before.forbidden + 1);
   t.equal(await metric('tollgate_decision_requests_total{outcome="not_found"}'), before.not_found + 1);
   t.equal(await metric('tollgate_decision_requests_total{outcome="unavailable"}'), 0, 'every outcome is exported from the start');
-  t.equal((await metric('tollgate_requests_total{right="query",outcome="allowed",credential="token"}')) || 0, proxyBefore, 'the proxy port counts only its own');
+  t.equal(
+    (await metric('tollgate_requests_total{right="query",outcome="allowed",credential="token"}')) || 0,
+    proxyBefore,
+    'the proxy port counts only its own',
+  );
 });
 
 t.test('a public route is allowed without a token, and the identity headers are all marked for removal', async (t) => {
@@ -227,7 +255,8 @@ t.test('a public route is allowed without a token, and the identity headers are 
 t.test('a refused HEAD gets no body on either port, so the next answer on the connection stays framed', async (t) => {
   // Regression: the problem body followed a refusal to HEAD, and a keep-alive peer (nginx's
   // re-ask, Envoy asking with the original HEAD) read it as the start of the next response.
-  const head = (port: number, target: string, extra = '') => rawRequest(port, `HEAD ${target} HTTP/1.1\r\nHost: x\r\n${extra}\r\nGET ${target} HTTP/1.1\r\nHost: x\r\n${extra}Connection: close\r\n\r\n`);
+  const head = (port: number, target: string, extra = '') =>
+    rawRequest(port, `HEAD ${target} HTTP/1.1\r\nHost: x\r\n${extra}\r\nGET ${target} HTTP/1.1\r\nHost: x\r\n${extra}Connection: close\r\n\r\n`);
   for (const [port, target, extra] of [
     [h.tollgate.proxyPort, Q, ''],
     [h.tollgate.decisionPort!, '/auth', `X-Forwarded-Method: HEAD\r\nX-Forwarded-Uri: ${Q}\r\n`],

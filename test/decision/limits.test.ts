@@ -9,7 +9,9 @@ const h = await startHarness({ config: { decision: { listen: '127.0.0.1:0' } } }
 t.teardown(() => h.close());
 const decision = `http://127.0.0.1:${h.tollgate.decisionPort}`;
 const ask = async (secret: string) => {
-  const res = await request(`${decision}/auth`, { headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/v1/repositories/sensors/query', ...bearer(secret) } });
+  const res = await request(`${decision}/auth`, {
+    headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/v1/repositories/sensors/query', ...bearer(secret) },
+  });
   await res.body.dump();
   return res;
 };

@@ -1,11 +1,11 @@
 import t from 'tap';
 import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
-import { missing, NGINX, startNginx } from '../helpers/front-proxy.js';
 import { FlakyStore } from '../helpers/flaky-store.js';
+import { missing, NGINX, startNginx } from '../helpers/front-proxy.js';
 import { bearer, startHarness } from '../helpers/harness.js';
-import { freePort } from '../helpers/ports.js';
 import { docBlocks } from '../helpers/markdown.js';
+import { freePort } from '../helpers/ports.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
 // nginx-light in front of a real upstream, asking Tollgate's decision port with the configuration of docs/decision-api/nginx.md
@@ -68,8 +68,17 @@ if (why !== undefined) {
   // judges $request_uri, so it must refuse what nginx would read as another path.
   t.test('a target with a fragment, or a route spelled another way, never reaches the upstream', async (t) => {
     const only = await h.token(['query']);
-    for (const target of ['/v1/repositories/sensors/..#x', '/v1/repositories/sensors/q#', '/v1/repositories/sensors/%73tream', '/v1/repositories/sensors/STREAM', '/v1/repositories/sensors//stream']) {
-      const res = await rawRequest(nginx.port, `PUT ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${only.secret}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    for (const target of [
+      '/v1/repositories/sensors/..#x',
+      '/v1/repositories/sensors/q#',
+      '/v1/repositories/sensors/%73tream',
+      '/v1/repositories/sensors/STREAM',
+      '/v1/repositories/sensors//stream',
+    ]) {
+      const res = await rawRequest(
+        nginx.port,
+        `PUT ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${only.secret}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
       t.equal(res.status, 400, target);
     }
     t.equal(h.upstream.received.length, 0, nginx.output());
@@ -128,19 +137,26 @@ if (why !== undefined) {
   t.test('a public route passes without a token, with no identity headers upstream', async (t) => {
     const res = await get('/health', { 'x-tollgate-user': 'root' });
     t.equal(res.status, 200);
-    t.same(Object.keys(h.upstream.received[0]!.headers).filter((name) => name.startsWith('x-tollgate-')), []);
+    t.same(
+      Object.keys(h.upstream.received[0]!.headers).filter((name) => name.startsWith('x-tollgate-')),
+      [],
+    );
   });
 
   t.test('a personal token reaches the upstream with its user', async (t) => {
     t.equal((await call(h, 'POST', '/v1/users', h.adminSecret, { name: 'carol', grants: { sensors: ['query'] } })).status, 201);
-    const personal = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'p', user: 'carol', repository: 'sensors', rights: ['query'] })).body as { secret: string };
+    const personal = (
+      await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'p', user: 'carol', repository: 'sensors', rights: ['query'] })
+    ).body as { secret: string };
     t.equal((await get(Q, bearer(personal.secret))).status, 200);
     t.equal(h.upstream.received[0]?.headers['x-tollgate-user'], 'carol');
   });
 
   t.test('with the decision port unreachable, nothing reaches the upstream (fail closed)', async (t) => {
     const deadPort = await freePort();
-    const [head2, server2] = splitServer(printed.replace('server 127.0.0.1:8081;', `server 127.0.0.1:${deadPort};`).replace('server 127.0.0.1:8000;', `server 127.0.0.1:${h.upstream.port};`));
+    const [head2, server2] = splitServer(
+      printed.replace('server 127.0.0.1:8081;', `server 127.0.0.1:${deadPort};`).replace('server 127.0.0.1:8000;', `server 127.0.0.1:${h.upstream.port};`),
+    );
     const orphan = await startNginx(head2, server2);
     t.teardown(() => orphan.stop());
     const res = await request(`${orphan.origin}${Q}`, { headers: bearer(data.secret) });
@@ -153,7 +169,11 @@ if (why !== undefined) {
     const store = new FlakyStore();
     const down = await startHarness({ store, config: { decision: { listen: '127.0.0.1:0' } } });
     t.teardown(() => down.close());
-    const [head3, server3] = splitServer(printed.replace('server 127.0.0.1:8081;', `server 127.0.0.1:${down.tollgate.decisionPort};`).replace('server 127.0.0.1:8000;', `server 127.0.0.1:${down.upstream.port};`));
+    const [head3, server3] = splitServer(
+      printed
+        .replace('server 127.0.0.1:8081;', `server 127.0.0.1:${down.tollgate.decisionPort};`)
+        .replace('server 127.0.0.1:8000;', `server 127.0.0.1:${down.upstream.port};`),
+    );
     const front = await startNginx(head3, server3);
     t.teardown(() => front.stop());
     const token = await down.token(['query']);
@@ -181,4 +201,3 @@ function splitServer(conf: string): [string, string] {
   const body = conf.slice(at + 'server {\n'.length, conf.lastIndexOf('}'));
   return [conf.slice(0, at), body.replace(/^\s*listen 80;\n/m, '')];
 }
-

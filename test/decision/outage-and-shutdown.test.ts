@@ -1,9 +1,8 @@
-import t from 'tap';
 import { createConnection } from 'node:net';
+import t from 'tap';
 import { request } from 'undici';
 import { FlakyStore } from '../helpers/flaky-store.js';
 import { bearer, startHarness } from '../helpers/harness.js';
-
 
 t.test('store down and the token not cached: 503 with Retry-After and the problem body, as on the proxy port', async (t) => {
   const store = new FlakyStore();

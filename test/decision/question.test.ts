@@ -5,7 +5,10 @@ const ask = (rawHeaders: string[], own: { method?: string; url?: string } = {}, 
   readQuestion({ method: own.method ?? 'GET', url: own.url ?? '/auth', rawHeaders }, prefix);
 
 t.test('Traefik and Caddy: X-Forwarded-Method and X-Forwarded-Uri name the request', async (t) => {
-  t.same(ask(['X-Forwarded-Method', 'DELETE', 'X-Forwarded-Uri', '/v1/repositories/sensors/x?a=1']), { method: 'DELETE', url: '/v1/repositories/sensors/x?a=1' });
+  t.same(ask(['X-Forwarded-Method', 'DELETE', 'X-Forwarded-Uri', '/v1/repositories/sensors/x?a=1']), {
+    method: 'DELETE',
+    url: '/v1/repositories/sensors/x?a=1',
+  });
 });
 
 t.test('nginx: X-Original-Method and X-Original-URI name the request', async (t) => {

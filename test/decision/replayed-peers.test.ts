@@ -26,13 +26,23 @@ const IDENTITY = ['x-tollgate-token-id', 'x-tollgate-repository', 'x-tollgate-us
 
 t.test('the documented configurations agree with Tollgate: prefix, identity headers', async (t) => {
   t.equal(istio.pathPrefix, envoy.path_prefix, 'Istio and Envoy use the one decision.pathPrefix');
-  t.same((traefik.authResponseHeaders as string[]).map((n) => n.toLowerCase()), IDENTITY);
+  t.same(
+    (traefik.authResponseHeaders as string[]).map((n) => n.toLowerCase()),
+    IDENTITY,
+  );
   t.same(istio.headersToUpstreamOnAllow, IDENTITY);
   t.same(envoy.authorization_response.allowed_upstream_headers.patterns, [{ prefix: 'x-tollgate-' }]);
   t.equal(traefik.trustForwardHeader, false);
   const traefikBlock = blocks.find((b) => b.http?.middlewares?.tollgate)!.http as Tree;
-  t.same(traefikBlock.routers.data.middlewares, ['strip-identity', 'tollgate', 'drop-token'], 'client identity headers go before the question, the token after');
-  t.same(Object.keys(traefikBlock.middlewares['strip-identity'].headers.customRequestHeaders).map((n) => n.toLowerCase()), IDENTITY);
+  t.same(
+    traefikBlock.routers.data.middlewares,
+    ['strip-identity', 'tollgate', 'drop-token'],
+    'client identity headers go before the question, the token after',
+  );
+  t.same(
+    Object.keys(traefikBlock.middlewares['strip-identity'].headers.customRequestHeaders).map((n) => n.toLowerCase()),
+    IDENTITY,
+  );
 });
 
 /** Traefik's forwardAuth: GET to `address` with the client's headers and its own X-Forwarded-*. */
@@ -98,7 +108,9 @@ async function viaEnvoy(method: string, path: string, client: Record<string, str
   // upstream headers from the answer.
   const upstream = Object.assign(Object.create(null) as Record<string, string>, client);
   if (res.statusCode === 200) {
-    const remove = String(res.headers['x-envoy-auth-headers-to-remove'] ?? '').split(',').map((n) => n.trim());
+    const remove = String(res.headers['x-envoy-auth-headers-to-remove'] ?? '')
+      .split(',')
+      .map((n) => n.trim());
     for (const name of remove) delete upstream[name];
     for (const name of IDENTITY) if (typeof res.headers[name] === 'string') upstream[name] = res.headers[name] as string;
   }
@@ -110,7 +122,10 @@ t.test('Envoy: an allowed request reaches the upstream with the identity headers
   const res = await viaEnvoy('GET', `${Q}?a=1`, { authorization: `Bearer ${data.secret}`, 'x-request-id': 'envoy-1', 'x-tollgate-user': 'root' }, envoyAllowed);
   t.equal(res.status, 200, 'only 200 lets the request on in Envoy');
   t.equal(res.headers['x-request-id'], 'envoy-1');
-  t.same({ ...res.upstream }, { 'x-request-id': 'envoy-1', 'x-tollgate-token-id': data.token.id, 'x-tollgate-repository': 'sensors', 'x-tollgate-right': 'query' });
+  t.same(
+    { ...res.upstream },
+    { 'x-request-id': 'envoy-1', 'x-tollgate-token-id': data.token.id, 'x-tollgate-repository': 'sensors', 'x-tollgate-right': 'query' },
+  );
 });
 
 t.test('Envoy: the method is the original one, so a write needs its right', async (t) => {
@@ -130,7 +145,11 @@ t.test('Envoy: refusals carry status, challenge and problem body back', async (t
 });
 
 t.test('Envoy with allowed_headers that let x- through: a client-sent X-Forwarded-Uri is ignored under the prefix', async (t) => {
-  const res = await viaEnvoy('GET', '/v1/repositories/billing/query', { authorization: `Bearer ${data.secret}`, 'x-forwarded-uri': Q, 'x-original-uri': Q }, [...envoyAllowed, 'x-forwarded-uri', 'x-original-uri']);
+  const res = await viaEnvoy('GET', '/v1/repositories/billing/query', { authorization: `Bearer ${data.secret}`, 'x-forwarded-uri': Q, 'x-original-uri': Q }, [
+    ...envoyAllowed,
+    'x-forwarded-uri',
+    'x-original-uri',
+  ]);
   t.equal(res.status, 403);
 });
 
@@ -141,7 +160,8 @@ t.test('Istio: the provider sends what Envoy sends with includeRequestHeadersInC
   t.equal(res.headers['x-tollgate-token-id'], data.token.id);
   const denied = await viaEnvoy('GET', Q, {}, allowed);
   t.equal(denied.status, 401);
-  for (const name of istio.headersToDownstreamOnDeny as string[]) t.ok(denied.headers[name] !== undefined || name === 'retry-after', `${name} is there for Istio to pass down`);
+  for (const name of istio.headersToDownstreamOnDeny as string[])
+    t.ok(denied.headers[name] !== undefined || name === 'retry-after', `${name} is there for Istio to pass down`);
 });
 
 t.test('Envoy: a revoked token is refused on the next request', async (t) => {

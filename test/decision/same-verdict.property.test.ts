@@ -15,23 +15,88 @@ const sensors = await h.token(['query', 'stream']);
 const everywhere = await h.token(['query', 'delete'], '*');
 const TOKENS = [sensors.secret, everywhere.secret, undefined, `tgr_${'A'.repeat(49)}`];
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND', 'CONNECT', 'WEBSOCKET', 'get', 'constructor', '__proto__', 'toString', 'hasOwnProperty'];
-const PIECES = ['/', '/v1', '/repositories', '/sensors', '/billing', '/query', '/stream', '/health', '/..', '/.', '/%2e%2e', '/%2f', '%2F', '%5c', '%00', '%25', '\\', ';', '..;', '?', '&', '=', '_method', 'access_token', '#', 'http://h', 'HTTP://x', '//', ' ', '%20', '\u00e9', '%C3%A9', '%C0%AE', '%EF%BC%8E', '*', 'a', '~'];
+const METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'PROPFIND',
+  'CONNECT',
+  'WEBSOCKET',
+  'get',
+  'constructor',
+  '__proto__',
+  'toString',
+  'hasOwnProperty',
+];
+const PIECES = [
+  '/',
+  '/v1',
+  '/repositories',
+  '/sensors',
+  '/billing',
+  '/query',
+  '/stream',
+  '/health',
+  '/..',
+  '/.',
+  '/%2e%2e',
+  '/%2f',
+  '%2F',
+  '%5c',
+  '%00',
+  '%25',
+  '\\',
+  ';',
+  '..;',
+  '?',
+  '&',
+  '=',
+  '_method',
+  'access_token',
+  '#',
+  'http://h',
+  'HTTP://x',
+  '//',
+  ' ',
+  '%20',
+  '\u00e9',
+  '%C3%A9',
+  '%C0%AE',
+  '%EF%BC%8E',
+  '*',
+  'a',
+  '~',
+];
 
 /** What a header value can carry at all: no CR, LF or NUL, and no edge whitespace (trimmed on read). */
 const headerSafe = (text: string) => !/[\r\n\0]/.test(text) && text === text.trim();
 
 // Weighted towards requests a token can pass, so allowed answers are common enough to compare.
-const method = fc.oneof({ arbitrary: fc.constantFrom('GET', 'HEAD', 'POST'), weight: 3 }, fc.constantFrom(...METHODS), fc.string({ maxLength: 10 }).filter(headerSafe));
-const target = fc.oneof(
-  fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 8 }).map((parts) => parts.join('')),
-  {
-    arbitrary: fc.tuple(fc.constantFrom('/v1/repositories/sensors/', '/v1/repositories/billing/', '/health', 'http://h/v1/repositories/sensors/'), fc.array(fc.constantFrom(...PIECES), { maxLength: 3 })).map(([head, rest]) => head + rest.join('')),
-    weight: 3,
-  },
-  fc.constantFrom('/v1/repositories/sensors/query', '/v1/repositories/billing/query', '/v1/repositories/sensors/stream', '/health'),
-  fc.string({ maxLength: 30 }),
-).filter((text) => headerSafe(text) && text.length > 0);
+const method = fc.oneof(
+  { arbitrary: fc.constantFrom('GET', 'HEAD', 'POST'), weight: 3 },
+  fc.constantFrom(...METHODS),
+  fc.string({ maxLength: 10 }).filter(headerSafe),
+);
+const target = fc
+  .oneof(
+    fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 8 }).map((parts) => parts.join('')),
+    {
+      arbitrary: fc
+        .tuple(
+          fc.constantFrom('/v1/repositories/sensors/', '/v1/repositories/billing/', '/health', 'http://h/v1/repositories/sensors/'),
+          fc.array(fc.constantFrom(...PIECES), { maxLength: 3 }),
+        )
+        .map(([head, rest]) => head + rest.join('')),
+      weight: 3,
+    },
+    fc.constantFrom('/v1/repositories/sensors/query', '/v1/repositories/billing/query', '/v1/repositories/sensors/stream', '/health'),
+    fc.string({ maxLength: 30 }),
+  )
+  .filter((text) => headerSafe(text) && text.length > 0);
 const token = fc.constantFrom(...TOKENS);
 
 /** The proxy port's verdict: forwarded (with the right the upstream saw) or refused. */
@@ -47,7 +112,10 @@ async function viaProxy(m: string, u: string, secret: string | undefined): Promi
 /** The decision port's verdict: 200 (with its right) or a refusal. */
 async function viaDecision(m: string, u: string, secret: string | undefined): Promise<{ status: number; right: string | undefined }> {
   const auth = secret ? `Authorization: Bearer ${secret}\r\n` : '';
-  const res = await rawRequest(h.tollgate.decisionPort!, Buffer.from(`GET /auth HTTP/1.1\r\nHost: x\r\nX-Forwarded-Method: ${m}\r\nX-Forwarded-Uri: ${u}\r\n${auth}Connection: close\r\n\r\n`, 'latin1'));
+  const res = await rawRequest(
+    h.tollgate.decisionPort!,
+    Buffer.from(`GET /auth HTTP/1.1\r\nHost: x\r\nX-Forwarded-Method: ${m}\r\nX-Forwarded-Uri: ${u}\r\n${auth}Connection: close\r\n\r\n`, 'latin1'),
+  );
   if (res.status === 0) throw new Error(`no answer from the decision port: ${JSON.stringify(res.text)}`);
   const right = /\r\nx-tollgate-right: (\w+)\r\n/.exec(res.text)?.[1];
   return { status: res.status, right: res.status === 200 ? (right ?? 'public') : undefined };

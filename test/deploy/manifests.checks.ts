@@ -1,23 +1,24 @@
 // The deploy/ manifests as `kubectl kustomize` renders them (manifests.test.ts runs these where
 // kubectl is installed), validated against the kubernetes-models schemas.
-import t, { type Test } from 'tap';
+
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
+import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { kustomize, type Doc } from '../helpers/kustomize.js';
-import { docBlocks, headingAnchors } from '../helpers/markdown.js';
-import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
+import t, { type Test } from 'tap';
 import { routes } from '../../src/admin/routes.js';
-import { loadConfig } from '../../src/config/load.js';
-import { Metrics } from '../../src/metrics/metrics.js';
 import { LOCAL_COMMANDS } from '../../src/cli/local-commands.js';
 import { nodeVersionProblem } from '../../src/cli/node-version.js';
+import { loadConfig } from '../../src/config/load.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { PROBE_PATHS } from '../../src/probes/probe-server.js';
+import { type Doc, kustomize } from '../helpers/kustomize.js';
+import { docBlocks, headingAnchors } from '../helpers/markdown.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -92,7 +93,11 @@ t.test('every rendered object is valid against the Kubernetes and Prometheus Ope
 });
 
 t.test('the base applies on a bare cluster: Prometheus Operator kinds come only with the monitoring component', async (t) => {
-  const operatorKinds = (docs: Doc[]) => docs.filter((d) => d.apiVersion.startsWith('monitoring.coreos.com/')).map((d) => d.kind).sort();
+  const operatorKinds = (docs: Doc[]) =>
+    docs
+      .filter((d) => d.apiVersion.startsWith('monitoring.coreos.com/'))
+      .map((d) => d.kind)
+      .sort();
   t.same(operatorKinds(base), []);
   t.same(operatorKinds(overlay), []);
   t.same(operatorKinds(monitored), ['PodMonitor', 'PrometheusRule']);
@@ -124,7 +129,11 @@ t.test('Tollgate is a native sidecar whose ports match its config', async (t) =>
   t.equal(tollgate.volumeMounts[0].mountPath, '/etc/tollgate');
   t.equal(tollgate.env[0].name, 'TOLLGATE_STORE_REDIS_URL');
   t.equal(config.role, 'proxy', 'the sidecar runs the proxy role (TOLLGATE_ROLE)');
-  t.equal(tollgate.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS'), undefined, 'no V8 flag: none paid in bench/RESULTS.md once the start heap is released and uploads reuse their buffer');
+  t.equal(
+    tollgate.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS'),
+    undefined,
+    'no V8 flag: none paid in bench/RESULTS.md once the start heap is released and uploads reuse their buffer',
+  );
   t.equal(new URL(config.proxy.upstream).hostname, '127.0.0.1', 'the data service is reached over the pod loopback');
 });
 
@@ -141,11 +150,17 @@ t.test('probes and the PodMonitor use paths the proxy role answers, on the admin
   t.ok(selects(monitor.spec.selector, deployment.spec.template.metadata.labels), 'the PodMonitor selects the sidecar pods');
   const control = find(controlPlane, 'Deployment', 'tollgate-control').spec.template;
   t.ok(selects(monitor.spec.selector, control.metadata.labels), 'and the control pods (they report the store-wide figures)');
-  t.equal(control.spec.containers[0].ports.find((p: { name: string }) => p.name === monitor.spec.podMetricsEndpoints[0].port)?.containerPort, config.admin.listen.port);
+  t.equal(
+    control.spec.containers[0].ports.find((p: { name: string }) => p.name === monitor.spec.podMetricsEndpoints[0].port)?.containerPort,
+    config.admin.listen.port,
+  );
 });
 
 /** A Kubernetes label selector (matchLabels and matchExpressions) applied to a pod's labels. */
-function selects(selector: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> }, labels: Record<string, string>): boolean {
+function selects(
+  selector: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> },
+  labels: Record<string, string>,
+): boolean {
   const byLabel = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
   const byExpression = (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
     if (operator === 'In') return key in labels && values.includes(labels[key]!);
@@ -168,7 +183,7 @@ t.test('deploy/control runs the control role: 2 replicas, probes, the Service to
   const [container] = template.spec.containers;
   t.equal(control.spec.replicas, 2);
   const controlConfig = configOf(container.env);
-  t.equal(controlConfig.role, 'control', 'TOLLGATE_ROLE=control on the sidecars\' config file');
+  t.equal(controlConfig.role, 'control', "TOLLGATE_ROLE=control on the sidecars' config file");
   t.equal(controlConfig.store.redis.keyPrefix, config.store.redis.keyPrefix, 'the same store as the sidecars');
   const redisUrl = (env: Array<{ name: string }>) => env.filter((e) => e.name === 'TOLLGATE_STORE_REDIS_URL');
   t.same(redisUrl(container.env), redisUrl(tollgate.env), 'the same Redis Secret');
@@ -178,8 +193,16 @@ t.test('deploy/control runs the control role: 2 replicas, probes, the Service to
   t.same(container.args, tollgate.args);
   const admin = container.ports.find((p: { name: string }) => p.name === 'admin');
   t.equal(admin.containerPort, controlConfig.admin.listen.port);
-  t.same(container.ports.map((p: { name: string }) => p.name), ['admin'], 'no proxy port');
-  const served = new Set(routes().filter((r) => r.method === 'GET').map((r) => r.path));
+  t.same(
+    container.ports.map((p: { name: string }) => p.name),
+    ['admin'],
+    'no proxy port',
+  );
+  const served = new Set(
+    routes()
+      .filter((r) => r.method === 'GET')
+      .map((r) => r.path),
+  );
   for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
     t.equal(container[probe].httpGet.port, 'admin', probe);
     t.ok(served.has(container[probe].httpGet.path), `${probe} ${container[probe].httpGet.path}`);
@@ -198,7 +221,11 @@ t.test('deploy/control runs the control role: 2 replicas, probes, the Service to
 
   const policy = find(controlPlane, 'NetworkPolicy', 'tollgate-control');
   t.ok(selects(policy.spec.podSelector, template.metadata.labels));
-  t.same(policy.spec.ingress.map((rule: { ports: unknown }) => rule.ports), [[{ protocol: 'TCP', port: admin.containerPort }]], 'the admin port only');
+  t.same(
+    policy.spec.ingress.map((rule: { ports: unknown }) => rule.ports),
+    [[{ protocol: 'TCP', port: admin.containerPort }]],
+    'the admin port only',
+  );
 
   t.equal(template.spec.securityContext.runAsNonRoot, true);
   t.match(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
@@ -208,7 +235,10 @@ t.test('deploy/control runs the control role: 2 replicas, probes, the Service to
 
 t.test('the Service exposes the proxy port only', async (t) => {
   const service = find(base, 'Service', 'data-service');
-  t.same(service.spec.ports.map((p: { targetPort: string }) => p.targetPort), ['proxy']);
+  t.same(
+    service.spec.ports.map((p: { targetPort: string }) => p.targetPort),
+    ['proxy'],
+  );
   t.same(service.spec.selector, deployment.spec.selector.matchLabels);
 });
 
@@ -229,7 +259,13 @@ t.test('every container runs locked down', async (t) => {
 
 t.test('alerts and the dashboard name only metrics the process exports', async (t) => {
   // What the two roles export together: the PodMonitor scrapes both.
-  const metrics = new Metrics({ cacheEntries: () => 0, isStoreUp: async () => true, tokenCounts: async () => [], expiringSoon: async () => ({ repository: 0, personal: 0 }), webhookBacklog: async () => 0 });
+  const metrics = new Metrics({
+    cacheEntries: () => 0,
+    isStoreUp: async () => true,
+    tokenCounts: async () => [],
+    expiringSoon: async () => ({ repository: 0, personal: 0 }),
+    webhookBacklog: async () => 0,
+  });
   const exported = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     exported.add(metric.name);
@@ -247,8 +283,21 @@ t.test('alerts and the dashboard name only metrics the process exports', async (
   for (const panel of dashboard.panels.filter((p: { type: string }) => p.type !== 'row')) {
     for (const target of panel.targets) for (const name of named(target.expr)) t.ok(exported.has(name), `${panel.title}: ${name}`);
   }
-  for (const alert of ['TollgateStoreDown', 'TollgateRevocationLagHigh', 'TollgateUpstreamErrors', 'TollgateCacheHitRatioLow', 'TollgateTokensExpiringSoon', 'TollgateWebhookBacklogGrowing', 'TollgateUnauthenticatedSpike', 'TollgateTargetDown', 'TollgateTargetsAbsent']) {
-    t.ok(rules.some((r: { alert: string }) => r.alert === alert), alert);
+  for (const alert of [
+    'TollgateStoreDown',
+    'TollgateRevocationLagHigh',
+    'TollgateUpstreamErrors',
+    'TollgateCacheHitRatioLow',
+    'TollgateTokensExpiringSoon',
+    'TollgateWebhookBacklogGrowing',
+    'TollgateUnauthenticatedSpike',
+    'TollgateTargetDown',
+    'TollgateTargetsAbsent',
+  ]) {
+    t.ok(
+      rules.some((r: { alert: string }) => r.alert === alert),
+      alert,
+    );
   }
 });
 
@@ -269,10 +318,13 @@ t.test('the image runs Node 24, the line CI tests, on distroless; its build step
     ['node:24-bookworm-slim', 'node:24-bookworm-slim', 'gcr.io/distroless/nodejs24-debian12:nonroot'],
     'Node 24 build stages on Debian 12 (bookworm), the Node 24 distroless Debian 12 runtime as nonroot',
   );
-  t.same(froms.map((f) => f.stage), ['deps', 'build', undefined]);
-  t.equal(nodeVersionProblem('24.0.0'), undefined, 'the image\'s line is one Tollgate supports');
+  t.same(
+    froms.map((f) => f.stage),
+    ['deps', 'build', undefined],
+  );
+  t.equal(nodeVersionProblem('24.0.0'), undefined, "the image's line is one Tollgate supports");
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  t.match(pkg.devDependencies.node, /^24\.\d+\.\d+$/, 'npm scripts and CI run on the image\'s line, pinned to one release');
+  t.match(pkg.devDependencies.node, /^24\.\d+\.\d+$/, "npm scripts and CI run on the image's line, pinned to one release");
   const ignore = readFileSync(join(root, 'deploy/Dockerfile.dockerignore'), 'utf8');
   const unignored = new Set([...ignore.matchAll(/^!(\S+?)(?:\/\*\*)?$/gm)].map((m) => m[1]));
   for (const [, sources] of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
@@ -285,7 +337,11 @@ t.test('the image runs Node 24, the line CI tests, on distroless; its build step
   const entry = /^ENTRYPOINT \["\/nodejs\/bin\/node", "(\S+)"\]$/m.exec(dockerfile);
   t.equal(entry?.[1], 'dist/bundle/main.js', 'the entry point is the tollgate command, bundled');
   t.match(pkg.scripts.build, /node scripts\/bundle\.mjs$/, 'which the build bundles last, from dist/main.js');
-  t.match(readFileSync(join(root, 'scripts/finish-build.mjs'), 'utf8'), /symlinkSync\('\.\.\/\.\.\/dist\/main\.js', 'node_modules\/\.bin\/tollgate'\)/, 'which the build links as the tollgate command');
+  t.match(
+    readFileSync(join(root, 'scripts/finish-build.mjs'), 'utf8'),
+    /symlinkSync\('\.\.\/\.\.\/dist\/main\.js', 'node_modules\/\.bin\/tollgate'\)/,
+    'which the build links as the tollgate command',
+  );
   t.ok(statSync(join(root, 'src/main.ts'), { throwIfNoEntry: false }), 'which the build makes from src/main.ts');
   t.match(dockerfile, /^COPY --from=build \/app\/dist \.\/dist$/m);
   t.match(dockerfile, /^COPY --from=deps \/app\/node_modules \.\/node_modules$/m);
@@ -300,24 +356,35 @@ t.test('the NetworkPolicy opens the proxy port to all, the admin port to the nam
   t.notOk(proxyRule.from, 'the proxy port: from any client of the Service');
   t.same(adminRule.ports, [{ protocol: 'TCP', port: config.admin.listen.port }]);
   t.same(adminRule.from[0], { podSelector: {} }, 'the admin port: pods of the namespace');
-  t.match(adminRule.from[1], { namespaceSelector: { matchLabels: {} }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }, 'and Prometheus');
-  t.equal(policy.spec.ingress.length, 2, 'no other port (the data service\'s 8000) is open');
+  t.match(
+    adminRule.from[1],
+    { namespaceSelector: { matchLabels: {} }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
+    'and Prometheus',
+  );
+  t.equal(policy.spec.ingress.length, 2, "no other port (the data service's 8000) is open");
   const service = find(base, 'Service', 'data-service');
   t.equal(portOf(service.spec.ports[0].targetPort), config.proxy.listen.port, 'the port the Service targets is the open one');
 });
 
-t.test('the init-admin Job runs tollgate init-admin once, with the sidecar\'s config and store, and goes away', async (t) => {
-  t.same(initAdminJob.map((d) => `${d.kind}/${d.metadata.name}`), ['Job/tollgate-init-admin']);
+t.test("the init-admin Job runs tollgate init-admin once, with the sidecar's config and store, and goes away", async (t) => {
+  t.same(
+    initAdminJob.map((d) => `${d.kind}/${d.metadata.name}`),
+    ['Job/tollgate-init-admin'],
+  );
   const job = initAdminJob[0]!;
   t.equal(job.spec.backoffLimit, 0, 'no retry: a retry would make a second admin token');
   t.ok(job.spec.ttlSecondsAfterFinished > 0 && job.spec.ttlSecondsAfterFinished <= 3600, 'the Job and its log (the secret) are deleted within the hour');
   const spec = job.spec.template.spec;
   t.equal(spec.restartPolicy, 'Never');
   const [container] = spec.containers;
-  t.equal(container.image, tollgate.image, 'the sidecar\'s image');
+  t.equal(container.image, tollgate.image, "the sidecar's image");
   t.same(container.args.slice(0, 3), ['init-admin', '--config', tollgate.args[2]]);
   t.same(LOCAL_COMMANDS['init-admin']!.options, ['config', 'name'], 'the command and its options exist');
-  t.same(container.env, tollgate.env.filter((e: { name: string }) => e.name === 'TOLLGATE_STORE_REDIS_URL'), 'the same Redis Secret (the default role and V8 flags: init-admin opens no port)');
+  t.same(
+    container.env,
+    tollgate.env.filter((e: { name: string }) => e.name === 'TOLLGATE_STORE_REDIS_URL'),
+    'the same Redis Secret (the default role and V8 flags: init-admin opens no port)',
+  );
   t.same(container.volumeMounts, tollgate.volumeMounts);
   t.same(spec.volumes, pod.volumes, 'the same ConfigMap');
   t.match(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
@@ -327,7 +394,7 @@ t.test('the init-admin Job runs tollgate init-admin once, with the sidecar\'s co
   t.equal(config.store.backend, 'redis');
 });
 
-t.test('the sidecar component puts Tollgate in front of a team\'s own Deployment and Service', async (t) => {
+t.test("the sidecar component puts Tollgate in front of a team's own Deployment and Service", async (t) => {
   // A team's existing kustomization: their Deployment and Service, marked for the sidecar, plus
   // one Deployment that is not.
   const docs = renderOwn(
@@ -392,15 +459,18 @@ spec:
   const orders = find(docs, 'Deployment', 'orders').spec.template;
   const [sidecar] = orders.spec.initContainers;
   const { runAsNonRoot, runAsUser, runAsGroup, seccompProfile, ...lockdown } = sidecar.securityContext;
-  t.same({ ...sidecar, image: tollgate.image, securityContext: lockdown }, tollgate, 'the same container as the base\'s sidecar');
-  t.same({ runAsNonRoot, runAsUser, runAsGroup, seccompProfile }, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
-  t.equal(sidecar.image, 'registry.internal/platform/tollgate:0.1.0', 'the team\'s images: entry sets it');
+  t.same({ ...sidecar, image: tollgate.image, securityContext: lockdown }, tollgate, "the same container as the base's sidecar");
+  t.same(
+    { runAsNonRoot, runAsUser, runAsGroup, seccompProfile },
+    { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+  );
+  t.equal(sidecar.image, 'registry.internal/platform/tollgate:0.1.0', "the team's images: entry sets it");
   t.equal(sidecar.restartPolicy, 'Always', 'a native sidecar');
   for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) t.equal(sidecar[probe].httpGet.port, 'admin', probe);
   // kustomize's strategic merge puts the patch's list items first: the order is not the point.
-  t.same(orders.spec.volumes.map((v: { name: string }) => v.name).sort(), ['scratch', 'tollgate-config'], 'the team\'s volumes kept, the config added');
+  t.same(orders.spec.volumes.map((v: { name: string }) => v.name).sort(), ['scratch', 'tollgate-config'], "the team's volumes kept, the config added");
   t.equal(orders.spec.containers.length, 1);
-  t.equal(orders.spec.containers[0].readinessProbe.httpGet.port, 'http', 'the team\'s container and probes untouched');
+  t.equal(orders.spec.containers[0].readinessProbe.httpGet.port, 'http', "the team's container and probes untouched");
   t.same(orders.metadata.labels, { app: 'orders', 'tollgate/sidecar': 'true', 'tollgate/role': 'proxy' });
   t.same(find(docs, 'Deployment', 'orders').spec.selector, { matchLabels: { app: 'orders' } }, 'the (immutable) selector untouched');
   t.equal(orders.spec.terminationGracePeriodSeconds, pod.terminationGracePeriodSeconds);
@@ -410,14 +480,14 @@ spec:
   t.same(find(docs, 'ConfigMap', 'tollgate-config').data, find(base, 'ConfigMap', 'tollgate-config').data, 'the same config as the base');
   t.same(find(docs, 'NetworkPolicy', 'tollgate').spec, find(base, 'NetworkPolicy', 'tollgate').spec, 'the same NetworkPolicy as the base');
   t.match(orders.metadata.labels, find(docs, 'NetworkPolicy', 'tollgate').spec.podSelector.matchLabels, 'which selects the pods');
-  t.equal(new URL(config.proxy.upstream).port, String(orders.spec.containers[0].ports[0].containerPort), 'upstream is the data service\'s port');
+  t.equal(new URL(config.proxy.upstream).port, String(orders.spec.containers[0].ports[0].containerPort), "upstream is the data service's port");
 
   const worker = find(docs, 'Deployment', 'worker').spec.template;
   t.notOk(worker.spec.initContainers, 'an unmarked Deployment is left alone');
   t.same(worker.metadata.labels, { app: 'worker' });
 });
 
-t.test('the scrape-target alerts watch the PodMonitor\'s job; the 401 alert counts 401s', async (t) => {
+t.test("the scrape-target alerts watch the PodMonitor's job; the 401 alert counts 401s", async (t) => {
   const rules = find(monitored, 'PrometheusRule', 'tollgate').spec.groups.flatMap((g: { rules: Array<{ alert: string; expr: string }> }) => g.rules);
   const expr = (alert: string) => rules.find((r: { alert: string }) => r.alert === alert)!.expr as string;
   // The Prometheus Operator names a PodMonitor's scrape job "<namespace>/<name>".
@@ -430,7 +500,9 @@ t.test('the scrape-target alerts watch the PodMonitor\'s job; the 401 alert coun
 });
 
 const alertsOf = (docs: Doc[]) =>
-  find(docs, 'PrometheusRule', 'tollgate').spec.groups.flatMap((g: { rules: Array<{ alert: string; annotations?: { runbook_url?: string } }> }) => g.rules) as Array<{ alert: string; annotations?: { runbook_url?: string } }>;
+  find(docs, 'PrometheusRule', 'tollgate').spec.groups.flatMap(
+    (g: { rules: Array<{ alert: string; annotations?: { runbook_url?: string } }> }) => g.rules,
+  ) as Array<{ alert: string; annotations?: { runbook_url?: string } }>;
 
 t.test('every alert has a runbook_url: the one runbook base, then its own heading in docs/operations.md', async (t) => {
   const operations = readFileSync(join(root, 'docs/operations.md'), 'utf8');
@@ -448,12 +520,15 @@ t.test('every alert has a runbook_url: the one runbook base, then its own headin
   t.equal(alertsSection.size, alertsOf(monitored).length, 'and Alerts has no heading for an alert that does not exist');
 });
 
-t.test('the kustomization docs/operations.md shows moves every alert\'s runbook link, ', async (t) => {
+t.test("the kustomization docs/operations.md shows moves every alert's runbook link, ", async (t) => {
   const [shown] = docBlocks('docs/operations.md', 'yaml').filter((block) => block.includes('runbook-base'));
   t.ok(shown, 'docs/operations.md shows how to move the runbook base');
   const dir = t.testdir({ k: { 'kustomization.yaml': `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n${shown}` } });
   // kustomize wants resources by a path it can reach from the kustomization: relative to it.
-  writeFileSync(join(dir, 'k/kustomization.yaml'), readFileSync(join(dir, 'k/kustomization.yaml'), 'utf8').replaceAll('<path>/', `${relative(join(dir, 'k'), root)}/`));
+  writeFileSync(
+    join(dir, 'k/kustomization.yaml'),
+    readFileSync(join(dir, 'k/kustomization.yaml'), 'utf8').replaceAll('<path>/', `${relative(join(dir, 'k'), root)}/`),
+  );
   const want = (alert: string) => `https://git.example.org/platform/tollgate/blob/main/docs/operations.md#${alert.toLowerCase()}`;
   const moved = kustomize(join(dir, 'k'));
   t.ok(alertsOf(moved).length > 0);

@@ -1,7 +1,7 @@
-import t from 'tap';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 import { headingAnchors, linksOf, readPage } from '../helpers/markdown.js';
 
 // Every relative link and #anchor in README.md and docs/ resolves: the file exists, and the
@@ -18,7 +18,9 @@ function pagesUnder(dir: string): string[] {
 const pages = ['README.md', ...pagesUnder('docs')];
 
 t.test('GitHub anchors: punctuation dropped, spaces to -, repeats numbered', async (t) => {
-  const anchors = headingAnchors('# Decision API: Tollgate behind nginx\n## `tokenIn` and `x-request-id`\n## TLS, HTTP/2 and gRPC\n## Notes\n## Notes\n```sh\n# not a heading\n```\n');
+  const anchors = headingAnchors(
+    '# Decision API: Tollgate behind nginx\n## `tokenIn` and `x-request-id`\n## TLS, HTTP/2 and gRPC\n## Notes\n## Notes\n```sh\n# not a heading\n```\n',
+  );
   t.same([...anchors.keys()], ['decision-api-tollgate-behind-nginx', 'tokenin-and-x-request-id', 'tls-http2-and-grpc', 'notes', 'notes-1']);
 });
 
@@ -61,7 +63,7 @@ t.test('each page starts with a title and a sentence saying what it is for', asy
     const [title, blank, first] = readPage(page).split('\n');
     t.match(title, /^# \S/, `${page} starts with a title`);
     t.equal(blank, '', page);
-    t.ok(first !== undefined && (/^[A-Z<]/.test(first)), `${page}: a sentence follows the title`);
+    t.ok(first !== undefined && /^[A-Z<]/.test(first), `${page}: a sentence follows the title`);
   }
 });
 

@@ -1,12 +1,12 @@
-import t from 'tap';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readPage } from '../helpers/markdown.js';
+import t from 'tap';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { envName } from '../../src/config/load.js';
 import { PROBLEMS } from '../../src/http/problems.js';
 import { Metrics } from '../../src/metrics/metrics.js';
+import { readPage } from '../helpers/markdown.js';
 
 // What the hand-written pages name (config keys, variables, metrics, problem types) exists in
 // the code, so a rename there cannot leave the docs pointing at nothing. The sections headed
@@ -53,7 +53,13 @@ t.test('every TOLLGATE_ variable a page names is one the loader reads', async (t
 
 t.test('every metric a page names is in the registry', async (t) => {
   // Both roles' metrics: the store-wide gauges (tokens, expiring soon, webhook backlog) are the control plane's.
-  const metrics = new Metrics({ cacheEntries: () => 0, isStoreUp: async () => true, tokenCounts: async () => [], expiringSoon: async () => ({ repository: 0, personal: 0 }), webhookBacklog: async () => 0 });
+  const metrics = new Metrics({
+    cacheEntries: () => 0,
+    isStoreUp: async () => true,
+    tokenCounts: async () => [],
+    expiringSoon: async () => ({ repository: 0, personal: 0 }),
+    webhookBacklog: async () => 0,
+  });
   const names = new Set((metrics.registry.getMetricsAsArray() as unknown as Array<{ name: string }>).map((m) => m.name));
   for (const { path, text } of pages) {
     // Outside code blocks: nginx variables in a configuration are named tollgate_… too.

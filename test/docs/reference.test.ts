@@ -1,12 +1,12 @@
-import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { referencePages, writeReferencePages } from '../../src/docs/reference.js';
-import { configSchema } from '../../src/config/schema.js';
+import t from 'tap';
+import { routes } from '../../src/admin/routes.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { envName } from '../../src/config/load.js';
+import { configSchema } from '../../src/config/schema.js';
+import { referencePages, writeReferencePages } from '../../src/docs/reference.js';
 import { PROBLEMS } from '../../src/http/problems.js';
-import { routes } from '../../src/admin/routes.js';
 
 // The pages of docs/reference/ are made from the code; a page that differs from what the
 // generator makes now is stale (a key, metric, route or problem added without `npm run docs`).
@@ -34,7 +34,11 @@ t.test('the configuration reference names every key of the defaults with its var
   const page = pages['docs/reference/config.md']!;
   for (const path of leaves(DEFAULTS)) t.match(page, `| \`${path.join('.')}\` |`, path.join('.'));
   for (const path of leaves(DEFAULTS)) t.match(page, `\`${envName(path)}\``, envName(path));
-  t.match(page, '| `cache.lastUsedInterval` | `60s` | a duration from 1s to 1h | `TOLLGATE_CACHE_LAST_USED_INTERVAL` |', 'default, range and variable come from the schema');
+  t.match(
+    page,
+    '| `cache.lastUsedInterval` | `60s` | a duration from 1s to 1h | `TOLLGATE_CACHE_LAST_USED_INTERVAL` |',
+    'default, range and variable come from the schema',
+  );
   t.equal(Object.keys(configSchema.shape).length, Object.keys(DEFAULTS).length, 'the schema and the defaults have the same sections');
 });
 
@@ -43,7 +47,7 @@ t.test('the metrics reference lists each metric with its type, unit and labels',
   t.match(page, '| `tollgate_requests_total` | counter |  | `right`, `outcome`, `credential` |');
   t.match(page, '| `tollgate_request_duration_seconds` | histogram | seconds | `right` |');
   t.match(page, '| `tollgate_tls_certificate_expiry_timestamp_seconds` | gauge | seconds since the epoch |');
-  t.notMatch(page, /\| `(process|nodejs)_/, 'Node\'s own metrics are named, not listed');
+  t.notMatch(page, /\| `(process|nodejs)_/, "Node's own metrics are named, not listed");
 });
 
 t.test('the admin API reference has a heading for every route the server documents', async (t) => {

@@ -1,5 +1,5 @@
-import t from 'tap';
 import { join } from 'node:path';
+import t from 'tap';
 import { ADMIN_GROUPS, adminHelp } from '../../src/cli/admin-commands.js';
 import { initAndServe, runToEnd } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
@@ -16,7 +16,10 @@ t.test('repositories and users are made and listed as tables', async (t) => {
   t.equal(user.code, 0, user.stderr);
   t.match(user.stdout, /alice\s+sensors=query,stream/);
   const users = await cli('user', 'list', '--json');
-  t.same(JSON.parse(users.stdout).items.map((u: { name: string }) => u.name), ['alice']);
+  t.same(
+    JSON.parse(users.stdout).items.map((u: { name: string }) => u.name),
+    ['alice'],
+  );
 });
 
 t.test('token create prints the token, then the secret once; --json for scripts', async (t) => {
@@ -47,7 +50,10 @@ t.test('list, show, revoke, restore, delete and history', async (t) => {
   const made = JSON.parse((await cli('token', 'create', '--name', 'temp', '--repository', 'sensors', '--rights', 'query', '--json')).stdout);
   const id = made.token.id as string;
   const list = await cli('token', 'list', '--q', 'TEMP', '--json');
-  t.same(JSON.parse(list.stdout).items.map((i: { id: string }) => i.id), [id]);
+  t.same(
+    JSON.parse(list.stdout).items.map((i: { id: string }) => i.id),
+    [id],
+  );
   const table = await cli('token', 'list', '--sort', 'name', '--limit', '2');
   t.match(table.stdout, /\n2 of \d+; next page: --cursor \S+\n$/);
   t.match((await cli('token', 'show', id)).stdout, new RegExp(`^id: +${id}\nname: +temp\n`));
@@ -81,13 +87,20 @@ t.test('bad usage exits 2 with the command usage', async (t) => {
   const missing = await cli('token', 'create', '--name', 'x');
   t.equal(missing.code, 2);
   t.match(missing.stderr, /--repository is required/);
-  t.equal(missing.stderr, "tollgate: --repository is required for a repository token (only a personal token may leave it out: it then covers all its user's repositories)\nRun 'tollgate token create --help' for usage.\n", 'the error and one line to the help');
+  t.equal(
+    missing.stderr,
+    "tollgate: --repository is required for a repository token (only a personal token may leave it out: it then covers all its user's repositories)\nRun 'tollgate token create --help' for usage.\n",
+    'the error and one line to the help',
+  );
   t.equal((await cli('token', 'show')).code, 2);
   t.equal((await cli('token', 'frobnicate')).code, 2);
   t.equal((await cli('user', 'create', 'bob', '--grant', 'nonsense')).code, 2);
   const noToken = await runToEnd(['token', 'list'], { TOLLGATE_ADMIN_URL: cliEnv.TOLLGATE_ADMIN_URL });
   t.equal(noToken.code, 2);
-  t.match(noToken.stderr, /^tollgate: TOLLGATE_TOKEN is not set: set it to a token with the rights this command needs, e\.g\. export TOLLGATE_TOKEN=tgr_… \(npm start prints a demo admin token; tollgate init-admin makes the first admin token of an install\)\n$/);
+  t.match(
+    noToken.stderr,
+    /^tollgate: TOLLGATE_TOKEN is not set: set it to a token with the rights this command needs, e\.g\. export TOLLGATE_TOKEN=tgr_… \(npm start prints a demo admin token; tollgate init-admin makes the first admin token of an install\)\n$/,
+  );
 });
 
 t.test('refusals and failures exit 1 with the reason', async (t) => {
@@ -108,10 +121,12 @@ t.test('every command has --help', async (t) => {
     t.ok(actions.length >= 3, group);
     for (const action of actions) {
       let text = '';
-      const out = { write: (chunk: string) => {
-    text += chunk;
-    return true;
-  } } as unknown as NodeJS.WritableStream;
+      const out = {
+        write: (chunk: string) => {
+          text += chunk;
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream;
       t.equal(await runAdminCommand(group, [action, '--help'], {}, out), 0, `${group} ${action}`);
       t.match(text, `Usage: tollgate ${group} ${action}`);
     }

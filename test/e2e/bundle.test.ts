@@ -1,13 +1,13 @@
-import t from 'tap';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 import { request } from 'undici';
 import { runCli } from '../helpers/cli.js';
 import { startRedis } from '../helpers/redis-server.js';
-import { startUpstream } from '../helpers/upstream.js';
 import { redisReplicaEnv } from '../helpers/roles.js';
+import { startUpstream } from '../helpers/upstream.js';
 
 // The bundle the image runs (dist/bundle/main.js, scripts/bundle.mjs) is the same CLI: a proxy
 // role from it serves, and loads no chunk that holds any of the control plane. Which built files
@@ -45,7 +45,10 @@ t.test('and loads none of the control plane', async (t) => {
     .map((url) => relative(root, fileURLToPath(url)));
   const inputs = chunks.flatMap((chunk) => Object.keys(meta.outputs[chunk]?.inputs ?? { [`${chunk}: not in the metafile`]: true }));
   for (const wanted of ['dist/roles/data-plane.js', 'dist/proxy/server.js', 'dist/probes/probe-server.js']) t.ok(inputs.includes(wanted), `loaded ${wanted}`);
-  t.ok(inputs.some((input) => input.startsWith('node_modules/ioredis/')), 'and the store client');
+  t.ok(
+    inputs.some((input) => input.startsWith('node_modules/ioredis/')),
+    'and the store client',
+  );
   const controlPlane = [
     /^dist\/admin\//,
     /^dist\/roles\/control-plane\.js$/,
@@ -55,5 +58,9 @@ t.test('and loads none of the control plane', async (t) => {
     /^node_modules\/(qrcode|pngjs|dijkstrajs|yargs)\//,
     /not in the metafile/,
   ];
-  t.same(inputs.filter((input) => controlPlane.some((pattern) => pattern.test(input))), [], 'no control-plane module in any chunk it loaded');
+  t.same(
+    inputs.filter((input) => controlPlane.some((pattern) => pattern.test(input))),
+    [],
+    'no control-plane module in any chunk it loaded',
+  );
 });

@@ -1,8 +1,8 @@
-import t from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startHarness } from '../helpers/harness.js';
+import t from 'tap';
 import { runToEnd } from '../helpers/cli.js';
+import { startHarness } from '../helpers/harness.js';
 import { makeToken } from '../helpers/records.js';
 
 /** What no printed line may hold raw: C0 but LF, DEL, C1, Unicode's Bidi_Control set, and U+2028/U+2029. */
@@ -76,7 +76,10 @@ t.test('team list and show, user show (teams, effective grants) and the wide tok
   // A User-Agent reaches the store as latin1, so a device can send U+009B (a one-byte CSI).
   const used = makeToken({ name: 'used', lastUsedAt: now, lastUsedIp: `ip${EVIL}`, lastUsedUserAgent: `ua${EVIL}`, createdAt: now, updatedAt: now }).record;
   await store.createToken(used, { at: now, actor: 'tester', action: 'created', changes: {} });
-  for (const args of [['token', 'list', '--wide', '--q', 'used'], ['token', 'show', used.id]]) {
+  for (const args of [
+    ['token', 'list', '--wide', '--q', 'used'],
+    ['token', 'show', used.id],
+  ]) {
     const run = await cli(...args);
     t.equal(run.code, 0, run.stderr);
     t.ok(isSafe(run.stdout), run.stdout);

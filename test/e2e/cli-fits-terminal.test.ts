@@ -1,7 +1,7 @@
-import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import t from 'tap';
 import { MAIN, runToEnd } from '../helpers/cli.js';
 import { startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -38,7 +38,10 @@ async function inTerminal(width: number, args: string[], env: Record<string, str
   await waitFor(() => /\[exit \d+\]/.test(screen()), { what: `${args.join(' ')} to finish in tmux`, timeoutMs: 15_000 });
   const lines = screen().replace(/\s+$/, '').split('\n');
   tmux('kill-session', '-t', name);
-  return lines.slice(0, lines.findIndex((l) => /^\[exit \d+\]$/.test(l)));
+  return lines.slice(
+    0,
+    lines.findIndex((l) => /^\[exit \d+\]$/.test(l)),
+  );
 }
 
 const tokens: Array<{ id: string; name: string }> = [];
@@ -58,7 +61,11 @@ for (const width of [80, 200]) {
     const lines = await inTerminal(width, ['token', 'list', '--search', 'fit-']);
     for (const line of lines) t.ok(line.length <= width, `${line.length} <= ${width}: ${line}`);
     t.match(lines[0], /^ID +NAME +(KIND +)?REPOSITORY +STATUS +EXPIRES$/);
-    for (const token of tokens.slice(0, 3)) t.ok(lines.some((l) => l.startsWith(`${token.id}  `) && l.includes(`  ${token.name}  `)), `${token.id} ${token.name}`);
+    for (const token of tokens.slice(0, 3))
+      t.ok(
+        lines.some((l) => l.startsWith(`${token.id}  `) && l.includes(`  ${token.name}  `)),
+        `${token.id} ${token.name}`,
+      );
     t.notMatch(lines.join('\n'), /…/, `nothing cut:\n${lines.join('\n')}`);
     if (width === 200) t.match(lines[0], /KIND/, 'every default column where there is room');
   });
@@ -77,8 +84,18 @@ for (const width of [80, 200]) {
     const token = tokens[0]!;
     const lines = await inTerminal(width, ['token', 'show', token.name]);
     for (const line of lines) t.ok(line.length <= width, `${line.length} <= ${width}: ${line}`);
-    t.match(lines, [new RegExp(`^id: +${token.id}$`), new RegExp(`^name: +${token.name}$`), /^kind: +repository$/, /^repository: +sensors$/, /^rights: +query$/, /^status: +active$/]);
-    t.ok(lines.some((l) => /^expires: +[A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC \(in \d+ days\)$/.test(l)), 'the expiry, whole');
+    t.match(lines, [
+      new RegExp(`^id: +${token.id}$`),
+      new RegExp(`^name: +${token.name}$`),
+      /^kind: +repository$/,
+      /^repository: +sensors$/,
+      /^rights: +query$/,
+      /^status: +active$/,
+    ]);
+    t.ok(
+      lines.some((l) => /^expires: +[A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC \(in \d+ days\)$/.test(l)),
+      'the expiry, whole',
+    );
     t.notMatch(lines.join('\n'), /…(?!$)/m, 'nothing cut (the prefix ends in … on purpose)');
   });
 
@@ -88,15 +105,26 @@ for (const width of [80, 200]) {
     const piped = (await cli('token', 'create', '--help')).stdout;
     const words = (text: string) => text.split(/\s+/).filter(Boolean);
     t.same(words(lines.join('\n')), words(piped), 'the same words, none broken');
-    t.ok(lines.some((l) => /^ {2}(-\w, | {4})--lend +make a lent token: bound to the token/.test(l)), '--lend and its help');
-    if (width === 80) t.ok(piped.split('\n').some((l) => l.length > 80), 'there was something to wrap');
+    t.ok(
+      lines.some((l) => /^ {2}(-\w, | {4})--lend +make a lent token: bound to the token/.test(l)),
+      '--lend and its help',
+    );
+    if (width === 80)
+      t.ok(
+        piped.split('\n').some((l) => l.length > 80),
+        'there was something to wrap',
+      );
   });
 }
 
 t.test('-o wide at 200 columns never cuts an id', { skip }, async (t) => {
   const lines = await inTerminal(200, ['token', 'list', '--search', 'fit-', '-o', 'wide']);
   t.match(lines[0], /PARENT/);
-  for (const token of tokens.slice(0, 3)) t.ok(lines.some((l) => l.startsWith(`${token.id}  ${token.name}  `)), token.id);
+  for (const token of tokens.slice(0, 3))
+    t.ok(
+      lines.some((l) => l.startsWith(`${token.id}  ${token.name}  `)),
+      token.id,
+    );
   const parent = /^([0-9a-f]{16})/.exec(lines[1]!)![1];
   t.ok(parent, 'ids in the first column');
 });

@@ -1,7 +1,7 @@
-import t from 'tap';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import t from 'tap';
 import { runToEnd } from '../helpers/cli.js';
 
 // The built CLI without a server: help, version, and bad usage caught before any request.
@@ -46,9 +46,18 @@ t.test('a positional config path is an error, not silently ignored', async (t) =
 t.test('bad flag values exit 2 naming what is allowed, before any request', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['token', 'create', '--name', 'x', '--repository', 's', '--rights', 'read'], /--rights: expected rights from stream, query, modify, delete, admin/],
-    [['token', 'create', '--name', 'x', '--repository', 's', '--rights', 'query', '--kind', 'robot'], /--kind: expected one of repository, personal, got "robot"/],
-    [['token', 'create', '--name', 'x', '--repository', 's', '--rights', 'query', '--expires-in', '2x'], /--expires-in: expected a duration such as 12h, 30d or 2w/],
-    [['token', 'create', '--name', 'x', '--repository', 's', '--rights', 'query', '--expires-at', 'next year'], /--expires-at: expected a date such as 2027-01-01/],
+    [
+      ['token', 'create', '--name', 'x', '--repository', 's', '--rights', 'query', '--kind', 'robot'],
+      /--kind: expected one of repository, personal, got "robot"/,
+    ],
+    [
+      ['token', 'create', '--name', 'x', '--repository', 's', '--rights', 'query', '--expires-in', '2x'],
+      /--expires-in: expected a duration such as 12h, 30d or 2w/,
+    ],
+    [
+      ['token', 'create', '--name', 'x', '--repository', 's', '--rights', 'query', '--expires-at', 'next year'],
+      /--expires-at: expected a date such as 2027-01-01/,
+    ],
     [['token', 'list', '-o', 'xml'], /--output: expected one of table, wide, json, yaml, name, got "xml"/],
     [['token', 'list', '--status', 'dead'], /--status: expected one of active, rolled, revoked, expired/],
     [['token', 'revoke', 'ci-loader'], /stdin is not a terminal: give --yes to go ahead/],
@@ -90,5 +99,8 @@ t.test('a YAML syntax error exits 2 naming the line, the reason, and showing the
   const dir = t.testdir({ 'bad.yaml': 'cache:\n  ttl: a: b\n' });
   const run = await runToEnd(['serve', '--config', `${dir}/bad.yaml`]);
   t.equal(run.code, 2);
-  t.match(run.stderr, /^tollgate: invalid configuration\n {2}\S+bad\.yaml:2:8: not valid YAML: Nested mappings are not allowed in compact mappings\n {4}2 \| {3}ttl: a: b\n {4} {4}( {7})\^\n$/);
+  t.match(
+    run.stderr,
+    /^tollgate: invalid configuration\n {2}\S+bad\.yaml:2:8: not valid YAML: Nested mappings are not allowed in compact mappings\n {4}2 \| {3}ttl: a: b\n {4} {4}( {7})\^\n$/,
+  );
 });

@@ -1,7 +1,7 @@
-import t from 'tap';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import t from 'tap';
 import { request } from 'undici';
 import { initAndServe, MAIN, runToEnd } from '../helpers/cli.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -59,7 +59,12 @@ t.test('team create, list, show, edit, history and delete; user show names teams
   t.equal(made.code, 0, made.stderr);
   t.match(made.stdout, /^NAME\s+MEMBERS\s+GRANTS\s+CREATED\s+UPDATED\nplatform\s+bob\s+sensors=query\s+just now\s+just now\n$/);
   // Independent reads and refusals run side by side: each is a process of its own.
-  const [list, show, bob, bobJson] = await Promise.all([cli('team', 'list'), cliJson('team', 'show', 'platform'), cli('user', 'show', 'bob'), cliJson('user', 'show', 'bob')]);
+  const [list, show, bob, bobJson] = await Promise.all([
+    cli('team', 'list'),
+    cliJson('team', 'show', 'platform'),
+    cli('user', 'show', 'bob'),
+    cliJson('user', 'show', 'bob'),
+  ]);
   t.match(list.stdout, /\nplatform\s+bob\s+sensors=query\s/);
   t.match(show, { name: 'platform', members: ['bob'], grants: { sensors: ['query'] } });
   t.equal(bob.code, 0, bob.stderr);
@@ -118,8 +123,14 @@ t.test('token roll prints the new secret once and says when the old one stops wo
   const old = await cliJson('token', 'create', '--name', 'ingest', '--repository', 'sensors', '--rights', 'query', '--expires-in', '30d');
   const rolled = await cli('token', 'roll', old.token.id, '--overlap', '24h', '--yes');
   t.equal(rolled.code, 0, rolled.stderr);
-  t.match(rolled.stdout, /^ID\s+NAME\s+KIND[^\n]*\n[0-9a-f]{16}\s+ingest\s+repository\s+sensors\s[^\n]*in 30 days[^\n]*\n\nSecret \(shown once, store it now\):\ntgr_\w{49}\n/);
-  t.match(rolled.stdout, new RegExp(`\\nThe old secret \\(token ${old.token.id}\\) stops working at [A-Z][a-z]{2} \\d{1,2}, \\d{4} \\d\\d:\\d\\d UTC \\(in 1 day\\)\\.\\n$`));
+  t.match(
+    rolled.stdout,
+    /^ID\s+NAME\s+KIND[^\n]*\n[0-9a-f]{16}\s+ingest\s+repository\s+sensors\s[^\n]*in 30 days[^\n]*\n\nSecret \(shown once, store it now\):\ntgr_\w{49}\n/,
+  );
+  t.match(
+    rolled.stdout,
+    new RegExp(`\\nThe old secret \\(token ${old.token.id}\\) stops working at [A-Z][a-z]{2} \\d{1,2}, \\d{4} \\d\\d:\\d\\d UTC \\(in 1 day\\)\\.\\n$`),
+  );
   const secret = /^(tgr_\w{49})$/m.exec(rolled.stdout)![1]!;
   t.not(secret, old.secret);
   t.equal(await proxied(old.secret), 200, 'the old secret works during the overlap');
@@ -154,14 +165,18 @@ t.test('token list --expiring maps to expiresWithin', async (t) => {
   t.ok(ids.includes(soon.token.id));
   t.notOk(ids.includes(later.token.id));
   const table = await cli('token', 'list', '--expiring', '3d', '--q', 'soon');
-  t.match(table.stdout, new RegExp(`${soon.token.id}\\s+soon\\s[^\\n]*in 2 days`), "--expires-in 2d reads in 2 days, as people count");
+  t.match(table.stdout, new RegExp(`${soon.token.id}\\s+soon\\s[^\\n]*in 2 days`), '--expires-in 2d reads in 2 days, as people count');
   t.equal((await cli('token', 'list', '--expiring', 'soon')).code, 2, 'a non-duration is bad usage, refused before any request');
 });
 
 t.test('token list --wide and token show give the last use: time, address, User-Agent', async (t) => {
   const made = await cliJson('token', 'create', '--name', 'sensor-17', '--repository', 'sensors', '--rights', 'query');
   t.equal(await proxied(made.secret, { 'user-agent': 'sensor-fw/4.2' }), 200);
-  await waitFor(async () => (await cliJson('token', 'show', made.token.id)).lastUsedIp !== null, { what: 'the last use to be written', timeoutMs: 10_000, everyMs: 200 });
+  await waitFor(async () => (await cliJson('token', 'show', made.token.id)).lastUsedIp !== null, {
+    what: 'the last use to be written',
+    timeoutMs: 10_000,
+    everyMs: 200,
+  });
   const view = await cliJson('token', 'show', made.token.id);
   // Made by an admin: independent, bound to no parent (createdBy names who made it).
   t.match(view, { lastUsedIp: '127.0.0.1', lastUsedUserAgent: 'sensor-fw/4.2', lent: false, parentId: null });
@@ -176,7 +191,7 @@ t.test('token list --wide and token show give the last use: time, address, User-
   t.notMatch(narrow.stdout, /LAST IP|127\.0\.0\.1|sensor-fw/, 'the default list stays narrow');
   const show = await cli('token', 'show', made.token.id);
   t.match(show.stdout, /^last used: +[A-Z][a-z]{2} \d{1,2}, \d{4} \d\d:\d\d UTC \(just now\) from 127\.0\.0\.1 \(sensor-fw\/4\.2\)$/m);
-  t.match(show.stdout, /^parent: +-$/m, "independent: no parent");
+  t.match(show.stdout, /^parent: +-$/m, 'independent: no parent');
 });
 
 t.test('token leaked: from a file or stdin, no TOLLGATE_TOKEN needed, prints the counts', async (t) => {

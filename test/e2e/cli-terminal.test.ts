@@ -1,5 +1,5 @@
-import t from 'tap';
 import { spawn } from 'node:child_process';
+import t from 'tap';
 import { MAIN, runToEnd } from '../helpers/cli.js';
 import { startHarness } from '../helpers/harness.js';
 
@@ -14,7 +14,9 @@ const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
 
 /** Runs the CLI inside `script` on a 200-column pseudo-terminal; `input` is typed into it. */
 function onTerminal(args: string[], input = '', env: Record<string, string> = {}) {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_') && k !== 'NODE_OPTIONS' && k !== 'NODE_V8_COVERAGE' && k !== 'NO_COLOR'));
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_') && k !== 'NODE_OPTIONS' && k !== 'NODE_V8_COVERAGE' && k !== 'NO_COLOR'),
+  );
   const command = `stty cols 200; exec ${quote(process.execPath)} ${quote(MAIN)} ${args.map(quote).join(' ')}`;
   const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...base, TERM: 'xterm', ...cliEnv, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';

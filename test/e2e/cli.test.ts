@@ -1,5 +1,5 @@
-import t from 'tap';
 import { join } from 'node:path';
+import t from 'tap';
 import { request } from 'undici';
 import { runCli, runToEnd } from '../helpers/cli.js';
 import { startRedis } from '../helpers/redis-server.js';
@@ -52,7 +52,7 @@ t.test('a route path with a dot segment exits 2 naming the route', async (t) => 
 t.test('bad usage exits 2 with the mistake and where the help is', async (t) => {
   const unknown = await runToEnd(['frobnicate']);
   t.equal(unknown.code, 2);
-  t.equal(unknown.stderr, "tollgate: unknown command \"frobnicate\"\nRun 'tollgate --help' for usage.\n", 'one line to the help, not the help');
+  t.equal(unknown.stderr, 'tollgate: unknown command "frobnicate"\nRun \'tollgate --help\' for usage.\n', 'one line to the help, not the help');
   const option = await runToEnd(['serve', '--colour']);
   t.equal(option.code, 2);
   t.match(option.stderr, /unknown option --colour/);
@@ -98,8 +98,15 @@ t.test('init-admin then serve on Redis: the printed secret administers, tokens w
   serve.child.kill('SIGTERM');
   t.equal(await serve.exited, 0);
   // Audit lines carry a requestId too; an access line is any other line that does.
-  const logged = serve.stdout().split('\n').filter((l) => l.includes('"requestId"'));
-  t.same(logged.filter((l) => !l.includes('"audit":true')), [], 'accessLog false: no access lines');
+  const logged = serve
+    .stdout()
+    .split('\n')
+    .filter((l) => l.includes('"requestId"'));
+  t.same(
+    logged.filter((l) => !l.includes('"audit":true')),
+    [],
+    'accessLog false: no access lines',
+  );
   t.equal(logged.length, 2, 'the two admin changes are audited whatever accessLog says');
   t.notOk(serve.stdout().includes(reader.slice(4)), 'no secret in the logs');
   t.notOk(serve.stdout().includes(secret!.slice(4)));
@@ -116,7 +123,10 @@ t.test('access log: one line per request, with no secret; accessLog false turns 
   await res.body.dump();
   serve.child.kill('SIGTERM');
   await serve.exited;
-  const lines = serve.stdout().split('\n').filter((l) => l.includes('"requestId"'));
+  const lines = serve
+    .stdout()
+    .split('\n')
+    .filter((l) => l.includes('"requestId"'));
   t.equal(lines.length, 1);
   t.match(JSON.parse(lines[0]!), { status: 401, outcome: 'unauthenticated', path: '/v1/repositories/sensors/query' });
   t.notOk(serve.stdout().includes(secret));

@@ -1,6 +1,6 @@
-import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import t from 'tap';
 import { request } from 'undici';
 import type { Running } from '../helpers/cli.js';
 import { startRedis } from '../helpers/redis-server.js';

@@ -1,9 +1,9 @@
-import t, { type Test } from 'tap';
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
-import { runCli, runToEnd, type Running } from '../helpers/cli.js';
+import { type Running, runCli, runToEnd } from '../helpers/cli.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -70,7 +70,13 @@ async function serve(t: Test, upstream: string = b.origin): Promise<Served> {
   t.teardown(() => run.child.kill('SIGKILL'));
   const listening = await run.logLine('tollgate listening');
   const adminUrl = `http://127.0.0.1:${listening.adminPort}`;
-  await (await request(`${adminUrl}/v1/repositories`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: '{"name":"sensors"}' })).body.dump();
+  await (
+    await request(`${adminUrl}/v1/repositories`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: '{"name":"sensors"}',
+    })
+  ).body.dump();
   return {
     run,
     dir,

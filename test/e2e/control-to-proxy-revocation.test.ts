@@ -1,11 +1,11 @@
-import t, { type Test } from 'tap';
 import { once } from 'node:events';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startRedis } from '../helpers/redis-server.js';
+import { adminCall, initAdminSecret, redisReplicaEnv, serveRole } from '../helpers/roles.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { adminCall, initAdminSecret, redisReplicaEnv, serveRole } from '../helpers/roles.js';
 
 // One control replica and one proxy replica (the built CLI, each its own process) on one Redis.
 // The cache TTL is an hour, so a refusal within the deadline can only come from the store's

@@ -1,7 +1,7 @@
-import t from 'tap';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import t from 'tap';
 import { request } from 'undici';
 import { runCli, runToEnd } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -26,7 +26,11 @@ async function demoRun(t: { teardown(fn: () => unknown): void }, cwd: string, en
   const out = demo.stdout();
   const exported = /^ {2}export TOLLGATE_ADMIN_URL=(http:\/\/127\.0\.0\.1:\d+) TOLLGATE_TOKEN=(tgr_\w{49})$/m.exec(out);
   if (!exported) throw new Error(`no export line: ${out}${demo.stderr()}`);
-  return { out, adminUrl: exported[1]!, admin: exported[2]!, stop: async () => {
+  return {
+    out,
+    adminUrl: exported[1]!,
+    admin: exported[2]!,
+    stop: async () => {
       demo.child.kill('SIGINT');
       return demo.exited;
     },
@@ -58,7 +62,10 @@ t.test('the demo prints the page, an export line, no log line above its banner; 
   const list = await request(`${second.adminUrl}/v1/tokens?status=active`, { headers: { authorization: `Bearer ${second.admin}` } });
   const items = ((await list.body.json()) as { items: Array<{ name: string; expiresAt: string | null }> }).items;
   t.same(items.map((i) => i.name).sort(), ['demo admin', 'demo producer'], 'two tokens, not four');
-  t.ok(items.every((i) => i.expiresAt !== null), 'none that never expires');
+  t.ok(
+    items.every((i) => i.expiresAt !== null),
+    'none that never expires',
+  );
   t.equal(await second.stop(), 0);
 });
 
@@ -79,7 +86,10 @@ t.test('a busy admin port names TOLLGATE_ADMIN_LISTEN, and the failed start leav
   t.notOk(existsSync(`${store}.lock`), 'demo: no lock left');
   const serve = await runToEnd(['serve'], { ...quiet, TOLLGATE_PROXY_LISTEN: `127.0.0.1:${port}`, TOLLGATE_STORE_FILE_PATH: store }, cwd);
   t.equal(serve.code, 1);
-  t.match(serve.stderr, new RegExp(`port ${port} is in use; move it with TOLLGATE_PROXY_LISTEN \\(proxy\\.listen\\), e\\.g\\. TOLLGATE_PROXY_LISTEN=127\\.0\\.0\\.1:\\d+`));
+  t.match(
+    serve.stderr,
+    new RegExp(`port ${port} is in use; move it with TOLLGATE_PROXY_LISTEN \\(proxy\\.listen\\), e\\.g\\. TOLLGATE_PROXY_LISTEN=127\\.0\\.0\\.1:\\d+`),
+  );
   t.notOk(existsSync(`${store}.lock`), 'serve: no lock left');
   t.ok(existsSync(store), 'the store was opened, so a lock was taken and given back');
 });
@@ -99,7 +109,7 @@ t.test('the demo admin makes a 30-day token, and it outlives a demo restart (tok
   t.equal(await first.stop(), 0);
 
   const second = await demoRun(t, cwd, env);
-  t.match(second.out, /\(revoked and deleted 2 tokens of an earlier demo run\)/, 'only the demo\'s own two');
+  t.match(second.out, /\(revoked and deleted 2 tokens of an earlier demo run\)/, "only the demo's own two");
   const kept = await request(`${second.adminUrl}/v1/tokens/${created.token.id}`, { headers: { authorization: `Bearer ${second.admin}` } });
   t.match(await kept.body.json(), { name: 'thirty days', status: 'active' }, 'not revoked with the old demo admin');
   t.equal(await second.stop(), 0);

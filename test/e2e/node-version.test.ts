@@ -1,7 +1,7 @@
-import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 import { nodeVersionProblem, SUPPORTED_NODE } from '../../src/cli/node-version.js';
 import { MAIN } from '../helpers/cli.js';
 
@@ -49,5 +49,9 @@ t.test('npx tollgate runs on the pinned Node while an older Node is first on PAT
   t.equal(version.status, 0, `exit status 0 (stderr: ${version.stderr})`);
   t.match(version.stdout, /^tollgate \d+\.\d+\.\d+\n$/, 'it ran where Node.js 20 would have refused');
   const node = spawnSync('npm', ['exec', '--offline', '--', 'node', '-p', 'process.versions.node'], { encoding: 'utf8', env, cwd, timeout: 30_000 });
-  t.equal(node.stdout.trim(), JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).devDependencies.node, 'the node npm exec finds is the pinned one');
+  t.equal(
+    node.stdout.trim(),
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).devDependencies.node,
+    'the node npm exec finds is the pinned one',
+  );
 });

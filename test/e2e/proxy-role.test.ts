@@ -1,13 +1,13 @@
-import t from 'tap';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 import { request } from 'undici';
 import { routes } from '../../src/admin/routes.js';
 import { startRedis } from '../helpers/redis-server.js';
-import { startUpstream } from '../helpers/upstream.js';
 import { adminCall, initAdminSecret, redisReplicaEnv, serveRole } from '../helpers/roles.js';
+import { startUpstream } from '../helpers/upstream.js';
 
 // A proxy replica (`serve --role proxy`, the built CLI) beside a control replica on one Redis.
 // The proxy replica runs with a loader hook that lists every module it loads.
@@ -19,7 +19,9 @@ const env = redisReplicaEnv(redis.url, { TOLLGATE_PROXY_UPSTREAM: upstream.origi
 const admin = await initAdminSecret(env);
 const control = await serveRole(t, 'control', env);
 await adminCall(control.adminUrl, 'POST', '/v1/repositories', admin, { name: 'sensors' });
-const reader = (await adminCall(control.adminUrl, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'reader', repository: 'sensors', rights: ['query'] })).body as { secret: string };
+const reader = (
+  await adminCall(control.adminUrl, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'reader', repository: 'sensors', rights: ['query'] })
+).body as { secret: string };
 
 const moduleList = join(mkdtempSync(join(tmpdir(), 'tollgate-modules-')), 'loaded.txt');
 const hook = fileURLToPath(new URL('../fixtures/list-modules.mjs', import.meta.url));
@@ -45,7 +47,7 @@ t.test('a proxy replica answers /healthz, /readyz and /metrics on admin.listen',
   t.equal(metrics.statusCode, 200);
   const text = await metrics.body.text();
   t.match(text, /^tollgate_requests_total\{right="query",outcome="allowed",credential="token"\} 1$/m, 'the data plane counts its requests');
-  t.notMatch(text, /^tollgate_tokens\{/m, 'figures of the whole store are the control plane\'s to report');
+  t.notMatch(text, /^tollgate_tokens\{/m, "figures of the whole store are the control plane's to report");
   const head = await request(`${proxy.adminUrl}/healthz`, { method: 'HEAD' });
   t.equal(head.statusCode, 200);
   await head.body.dump();
@@ -74,7 +76,10 @@ t.test('every other admin route is a 404 problem on a proxy replica, with an adm
     t.equal(body.type, '/problems/not-found');
     checked.add(`${route.method} ${route.path}`);
   }
-  t.ok(checked.has('POST /v1/tokens') && checked.has('GET /ui/') && checked.has('GET /v1/openapi.json'), 'the API, the page and the description are among them');
+  t.ok(
+    checked.has('POST /v1/tokens') && checked.has('GET /ui/') && checked.has('GET /v1/openapi.json'),
+    'the API, the page and the description are among them',
+  );
   // The same token on the control replica is answered: the 404s are the role's, not the token's.
   t.equal((await adminCall(control.adminUrl, 'GET', '/v1/tokens', admin)).status, 200);
 });
@@ -83,8 +88,16 @@ t.test('a proxy replica loads none of the control plane (after serving every rou
   t.equal(await proxy.stop(), 0, 'drains and exits 0 on SIGTERM');
   const loaded = readFileSync(moduleList, 'utf8').split('\n').filter(Boolean);
   // The hook saw the whole process: the data plane and its store client are in the list.
-  for (const wanted of ['/dist/roles/data-plane.js', '/dist/probes/probe-server.js', '/node_modules/ioredis/built/index.js', '/node_modules/prom-client/index.js']) {
-    t.ok(loaded.some((url) => url.endsWith(wanted)), `loaded ${wanted}`);
+  for (const wanted of [
+    '/dist/roles/data-plane.js',
+    '/dist/probes/probe-server.js',
+    '/node_modules/ioredis/built/index.js',
+    '/node_modules/prom-client/index.js',
+  ]) {
+    t.ok(
+      loaded.some((url) => url.endsWith(wanted)),
+      `loaded ${wanted}`,
+    );
   }
   const controlPlane = [
     /\/dist\/admin\//, // the admin API, its handlers, schemas, OpenAPI description, policy and page

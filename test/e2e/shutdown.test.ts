@@ -1,6 +1,6 @@
-import t, { type Test } from 'tap';
-import { Readable } from 'node:stream';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import t, { type Test } from 'tap';
 import { Agent, request } from 'undici';
 import { initAndServe, type Served } from '../helpers/cli.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';

@@ -1,7 +1,7 @@
-import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import t from 'tap';
 import { request } from 'undici';
 import { initAndServe } from '../helpers/cli.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -71,9 +71,11 @@ t.test(`512 MiB up and 512 MiB down stream through with peak RSS under ${PEAK_RS
   const up = await request(`${proxy}/stream`, {
     method: 'POST',
     headers: { authorization: `Bearer ${secret}` },
-    body: Readable.from((function* () {
-      for (let i = 0; i < TOTAL / MiB; i++) yield chunk;
-    })()),
+    body: Readable.from(
+      (function* () {
+        for (let i = 0; i < TOTAL / MiB; i++) yield chunk;
+      })(),
+    ),
   });
   t.equal(up.statusCode, 200);
   t.same(await up.body.json(), { bytes: TOTAL }, 'every uploaded byte arrived');

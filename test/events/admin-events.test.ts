@@ -1,10 +1,10 @@
 import t, { type Test } from 'tap';
 import { call } from '../helpers/admin-client.js';
-import { FakeClock } from '../helpers/fakes.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
 import { runToEnd } from '../helpers/cli.js';
+import { FakeClock } from '../helpers/fakes.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { newSecret, startReceiver, type Receiver } from '../helpers/webhook-receiver.js';
+import { newSecret, type Receiver, startReceiver } from '../helpers/webhook-receiver.js';
 
 // The admin side of events on the memory store: every change makes its event, GET /v1/events
 // is scoped by the admin policy, `tollgate events` prints it, and the metrics count it.
@@ -19,7 +19,10 @@ async function withWebhook(t: Test, events: string[] = ['*']): Promise<{ h: Harn
   const secret = newSecret();
   const receiver = await startReceiver(secret);
   t.teardown(() => receiver.close());
-  const h = await startHarness({ clock: new RealClock(), config: { events: { webhooks: [{ url: receiver.url, secret, events }], poll: '20ms', backoff: { initial: '20ms', max: '100ms' } } } });
+  const h = await startHarness({
+    clock: new RealClock(),
+    config: { events: { webhooks: [{ url: receiver.url, secret, events }], poll: '20ms', backoff: { initial: '20ms', max: '100ms' } } },
+  });
   t.teardown(() => h.close());
   return { h, receiver };
 }
@@ -50,9 +53,23 @@ t.test('every change through the admin API is an event, in order, with the JSON 
   await ok('DELETE', '/v1/users/alice');
   await ok('DELETE', '/v1/repositories/logs');
   const expected = [
-    'repository.created', 'user.created', 'user.edited', 'team.created', 'team.edited',
-    'token.created', 'token.edited', 'token.revoked', 'token.restored', 'token.created', 'token.rolled', 'token.leaked',
-    'token.revoked', 'token.deleted', 'team.deleted', 'user.deleted', 'repository.deleted',
+    'repository.created',
+    'user.created',
+    'user.edited',
+    'team.created',
+    'team.edited',
+    'token.created',
+    'token.edited',
+    'token.revoked',
+    'token.restored',
+    'token.created',
+    'token.rolled',
+    'token.leaked',
+    'token.revoked',
+    'token.deleted',
+    'team.deleted',
+    'user.deleted',
+    'repository.deleted',
   ];
   await waitFor(() => receiver.accepted.size >= expected.length + 1, { what: 'every event' });
   const types = receiver.deliveries.map((d) => d.body.type).filter((_, i) => i > 0); // the first is the harness's admin token
@@ -80,10 +97,13 @@ t.test('a webhook gets only the types it names', async (t) => {
   t.equal((await call(h, 'POST', `/v1/tokens/${made.token.id}/revoke`, h.adminSecret)).status, 200);
   await waitFor(() => receiver.accepted.size === 1, { what: 'the revoke' });
   await waitFor(async () => (await h.tollgate.outbox.backlog()) === 0, { what: 'an empty backlog' });
-  t.same(receiver.deliveries.map((d) => d.body.type), ['token.revoked']);
+  t.same(
+    receiver.deliveries.map((d) => d.body.type),
+    ['token.revoked'],
+  );
 });
 
-t.test('GET /v1/events: a * admin sees all, a scoped admin its repositories\' token and repository events, others nothing', async (t) => {
+t.test("GET /v1/events: a * admin sees all, a scoped admin its repositories' token and repository events, others nothing", async (t) => {
   const { h, receiver } = await withWebhook(t);
   const scoped = await h.token(['admin', 'query'], 'sensors');
   const plain = await h.token(['query'], 'sensors');
@@ -92,15 +112,30 @@ t.test('GET /v1/events: a * admin sees all, a scoped admin its repositories\' to
   await waitFor(() => receiver.accepted.size === 5, { what: 'the events' });
   const star = await call(h, 'GET', '/v1/events', h.adminSecret);
   t.equal(star.status, 200);
-  t.same(star.body.items.map((e: { type: string }) => e.type), ['user.created', 'token.created', 'token.created', 'token.created', 'token.created']);
-  t.match(star.body.items[0], { id: /^msg_/, timestamp: /Z$/, data: { name: 'bob' }, deliveries: [{ webhook: receiver.url, state: 'delivered', attempts: 1, lastStatus: 204, lastError: null }] });
+  t.same(
+    star.body.items.map((e: { type: string }) => e.type),
+    ['user.created', 'token.created', 'token.created', 'token.created', 'token.created'],
+  );
+  t.match(star.body.items[0], {
+    id: /^msg_/,
+    timestamp: /Z$/,
+    data: { name: 'bob' },
+    deliveries: [{ webhook: receiver.url, state: 'delivered', attempts: 1, lastStatus: 204, lastError: null }],
+  });
   const mine = await call(h, 'GET', '/v1/events', scoped.secret);
   t.equal(mine.status, 200);
-  t.same(mine.body.items.map((e: { data: { repository: string } }) => e.data.repository), ['sensors', 'sensors'], 'its own repository\'s tokens only: no billing, no *, no user');
+  t.same(
+    mine.body.items.map((e: { data: { repository: string } }) => e.data.repository),
+    ['sensors', 'sensors'],
+    "its own repository's tokens only: no billing, no *, no user",
+  );
   t.equal((await call(h, 'GET', '/v1/events', plain.secret)).status, 403);
   t.equal((await call(h, 'GET', '/v1/events', undefined)).status, 401);
   const limited = await call(h, 'GET', '/v1/events?limit=2&type=token.created', h.adminSecret);
-  t.same(limited.body.items.map((e: { type: string }) => e.type), ['token.created', 'token.created']);
+  t.same(
+    limited.body.items.map((e: { type: string }) => e.type),
+    ['token.created', 'token.created'],
+  );
   t.equal((await call(h, 'GET', '/v1/events?limit=0', h.adminSecret)).status, 400);
   t.equal((await call(h, 'GET', '/v1/events?type=token.nope', h.adminSecret)).status, 400);
 });
@@ -153,7 +188,7 @@ t.test('stopping a sender cuts its POST in flight short; the event stays to retr
   const receiver = await startReceiver(secret, () => 'hang');
   t.teardown(() => receiver.close());
   const h = await startHarness({ clock: new RealClock(), config: { events: { webhooks: [{ url: receiver.url, secret }], poll: '20ms' } } });
-  await waitFor(() => receiver.deliveries.length === 1, { what: 'the admin token\'s event in flight' });
+  await waitFor(() => receiver.deliveries.length === 1, { what: "the admin token's event in flight" });
   const started = Date.now();
   await h.close();
   t.ok(Date.now() - started < 5000, 'shutdown does not wait out the 10 s timeout');

@@ -5,7 +5,10 @@ import { newSecret } from '../helpers/webhook-receiver.js';
 const secret = newSecret();
 
 t.test('webhooks are read from the file, events default to every type', async (t) => {
-  const config = fromYaml(t, `events:\n  webhooks:\n    - { url: "https://hooks.example.com/a?x=1", secret: "${secret}" }\n    - { url: "http://10.0.0.1:8080/b", secret: "${secret}", events: [token.revoked] }\n`);
+  const config = fromYaml(
+    t,
+    `events:\n  webhooks:\n    - { url: "https://hooks.example.com/a?x=1", secret: "${secret}" }\n    - { url: "http://10.0.0.1:8080/b", secret: "${secret}", events: [token.revoked] }\n`,
+  );
   t.same(config.events.webhooks, [
     { url: 'https://hooks.example.com/a?x=1', secret, events: ['*'] },
     { url: 'http://10.0.0.1:8080/b', secret, events: ['token.revoked'] },
@@ -43,7 +46,10 @@ t.test('bad webhooks are refused one line each, never printing the secret', asyn
 
 t.test('claimAfter must outlast the timeout, and a URL may appear once', async (t) => {
   const faults = faultsOf(() =>
-    fromYaml(t, `events:\n  claimAfter: 5s\n  timeout: 10s\n  webhooks:\n    - { url: "https://a.example.com/", secret: "${secret}" }\n    - { url: "https://a.example.com/", secret: "${secret}" }\n`),
+    fromYaml(
+      t,
+      `events:\n  claimAfter: 5s\n  timeout: 10s\n  webhooks:\n    - { url: "https://a.example.com/", secret: "${secret}" }\n    - { url: "https://a.example.com/", secret: "${secret}" }\n`,
+    ),
   );
   t.same(faults, ['events.claimAfter: must be longer than events.timeout', 'events.webhooks.1.url: each webhook URL may appear once']);
 });
@@ -62,6 +68,14 @@ t.test('one webhook key from the environment: the URL in the file, the secret in
   const faults = faultsOf(() => fromYaml(t, '', { TOLLGATE_EVENTS_WEBHOOKS_2_SECRET: other, TOLLGATE_EVENTS_WEBHOOKS_0_EVENTS: '[' }));
   t.match(faults.join('\n'), /TOLLGATE_EVENTS_WEBHOOKS_2_SECRET: events.webhooks has no entry 2 \(it lists 0\)/);
   t.notOk(faults.join('\n').includes(other.slice(6)), 'the secret is not printed');
-  t.match(faultsOf(() => fromYaml(t, `events:\n  webhooks:\n    - { url: "https://b.example.com/", secret: "${secret}" }\n`, { TOLLGATE_EVENTS_WEBHOOKS_0_EVENTS: '[' })).join('\n'), /events\.webhooks\.0\.events: TOLLGATE_EVENTS_WEBHOOKS_0_EVENTS is not valid YAML/);
-  t.match(faultsOf(() => fromYaml(t, `events:\n  webhooks:\n    - { url: "https://b.example.com/" }\n`)).join('\n'), /events\.webhooks\.0\.secret: required|events\.webhooks\.0\.secret/);
+  t.match(
+    faultsOf(() =>
+      fromYaml(t, `events:\n  webhooks:\n    - { url: "https://b.example.com/", secret: "${secret}" }\n`, { TOLLGATE_EVENTS_WEBHOOKS_0_EVENTS: '[' }),
+    ).join('\n'),
+    /events\.webhooks\.0\.events: TOLLGATE_EVENTS_WEBHOOKS_0_EVENTS is not valid YAML/,
+  );
+  t.match(
+    faultsOf(() => fromYaml(t, `events:\n  webhooks:\n    - { url: "https://b.example.com/" }\n`)).join('\n'),
+    /events\.webhooks\.0\.secret: required|events\.webhooks\.0\.secret/,
+  );
 });

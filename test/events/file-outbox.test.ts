@@ -1,8 +1,8 @@
-import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileStore } from '../../src/store/file-store.js';
+import t from 'tap';
 import type { OutEvent } from '../../src/store/event-log.js';
+import { FileStore } from '../../src/store/file-store.js';
 import { entry, makeToken } from '../helpers/records.js';
 
 const event = (id: string, type: string): OutEvent => ({ id, type, at: Date.now(), data: { n: id } });
@@ -13,7 +13,10 @@ t.test('the event is in the same journal line as its change', async (t) => {
   t.teardown(() => store.close());
   const { record } = makeToken();
   await store.createToken(record, entry('created'), [event('msg_1', 'token.created')]);
-  const lines = readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { op: string; events?: OutEvent[] });
+  const lines = readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { op: string; events?: OutEvent[] });
   const line = lines.find((l) => l.op === 'token');
   t.equal(line?.events?.[0]?.id, 'msg_1');
 });
@@ -34,11 +37,14 @@ t.test('the outbox survives a restart and its compaction: events, queue places, 
   for (let round = 0; round < 2; round++) {
     // Twice: the first open replays the raw journal and compacts it, the second reads the compacted form.
     store = await FileStore.open(path);
-    t.same((await store.recentEvents(10, ['wh_a'])).map((e) => [e.id, e.deliveries.get('wh_a')?.state]), [
-      ['msg_3', undefined],
-      ['msg_2', 'sending'],
-      ['msg_1', 'delivered'],
-    ]);
+    t.same(
+      (await store.recentEvents(10, ['wh_a'])).map((e) => [e.id, e.deliveries.get('wh_a')?.state]),
+      [
+        ['msg_3', undefined],
+        ['msg_2', 'sending'],
+        ['msg_1', 'delivered'],
+      ],
+    );
     t.same(await store.take('wh_a', 'me', ['*'], 500, 1000), { kind: 'wait', until: 1300 }, 'the lease of msg_2 still holds');
     t.equal(await store.appendEventOnce('expired:x', event('msg_4', 'token.expired'), Date.now() + 60_000), false);
     await store.close();

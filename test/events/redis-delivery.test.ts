@@ -1,14 +1,14 @@
 import t from 'tap';
 import { request } from 'undici';
-import { RedisStore } from '../../src/store/redis-store.js';
 import { ExpirySweep } from '../../src/events/expiry-sweep.js';
 import { createLogger } from '../../src/log/logger.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import { call } from '../helpers/admin-client.js';
+import { runCli } from '../helpers/cli.js';
 import { FakeClock } from '../helpers/fakes.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis } from '../helpers/redis-server.js';
-import { runCli } from '../helpers/cli.js';
-import { call } from '../helpers/admin-client.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { newSecret, startReceiver } from '../helpers/webhook-receiver.js';
 
@@ -62,7 +62,10 @@ t.test('a receiver down while 1,000 tokens are made gets each once, in order per
   t.equal(receiver.deliveries.filter((d) => d.status === 204).length, 1051, 'and no event was sent twice');
   const order = receiver.deliveries.filter((d) => d.status === 204).map((d) => `${d.body.type}:${d.body.data.id}`);
   for (const id of revoked) t.ok(order.indexOf(`token.created:${id}`) < order.indexOf(`token.revoked:${id}`), `created before revoked (${id})`);
-  t.notOk(receiver.deliveries.some((d) => /tg[rp]_[A-Za-z0-9]{49}/.test(d.raw)), 'no secret in any body');
+  t.notOk(
+    receiver.deliveries.some((d) => /tg[rp]_[A-Za-z0-9]{49}/.test(d.raw)),
+    'no secret in any body',
+  );
 });
 
 t.test('two replicas send one at a time, each event once, and GET /v1/events shows where each stands', async (t) => {
@@ -128,7 +131,8 @@ t.test('token.expiring and token.expired go out once each, with two replicas swe
     await Promise.all(sweeps.map((sweep) => sweep.sweep()));
     await Promise.all(sweeps.map((sweep) => sweep.sweep()));
   };
-  const count = async (type: string) => (await stores[1]!.recentEvents(100, [])).filter((e) => e.type === type && (e.data as { id: string }).id === soon.token.id).length;
+  const count = async (type: string) =>
+    (await stores[1]!.recentEvents(100, [])).filter((e) => e.type === type && (e.data as { id: string }).id === soon.token.id).length;
   await sweepAll();
   t.equal(await count('token.expiring'), 0, 'not yet within the notice');
   clock.advance(86_400_000 + 1000);
@@ -190,7 +194,9 @@ t.test('a replica killed mid-delivery leaves the event to another, which finishe
   t.match(delivery!.body, { type: 'repository.created', data: { name: 'sensors' } });
   t.equal(receiver.unverified, 0);
   const listed = await request(`http://127.0.0.1:${String(secondListening.adminPort)}/v1/events`, { headers: { authorization: `Bearer ${admin}` } });
-  const { items } = (await listed.body.json()) as { items: Array<{ type: string; data: { name: string }; deliveries: Array<{ state: string; attempts: number }> }> };
+  const { items } = (await listed.body.json()) as {
+    items: Array<{ type: string; data: { name: string }; deliveries: Array<{ state: string; attempts: number }> }>;
+  };
   t.match(items[0], { type: 'repository.created', deliveries: [{ state: 'delivered', attempts: 2 }] }, 'the second attempt, by the second replica');
   t.match(items[1], { type: 'token.created', data: { name: 'admin' }, deliveries: [] }, "init-admin's event is kept; this webhook does not name its type");
 });

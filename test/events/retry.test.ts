@@ -1,13 +1,13 @@
+import { Writable } from 'node:stream';
 import t from 'tap';
 import { WebhookSender } from '../../src/events/sender.js';
 import { webhookId } from '../../src/events/webhooks.js';
 import { createLogger } from '../../src/log/logger.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import { FakeClock } from '../helpers/fakes.js';
-import { newSecret, startReceiver } from '../helpers/webhook-receiver.js';
-import { Writable } from 'node:stream';
 import { StoreUnavailableError } from '../../src/store/token-store.js';
+import { FakeClock } from '../helpers/fakes.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { newSecret, startReceiver } from '../helpers/webhook-receiver.js';
 
 /** A logger whose lines the test reads. */
 function recordingLogger() {
@@ -32,9 +32,23 @@ t.test('a receiver that fails three attempts then accepts gets the event, after 
   const { logger, lines } = recordingLogger();
   const outcomes: string[] = [];
   const webhook = { url: `${receiver.url}?key=do-not-log`, secret, events: ['*'] };
-  const sender = new WebhookSender({ store, clock, logger, webhook, consumer: 'me', fetch, retry, timeoutMs: 10_000, leaseMs: 30_000, pollMs: 1000, observer: { attempted: (o) => outcomes.push(o) } });
+  const sender = new WebhookSender({
+    store,
+    clock,
+    logger,
+    webhook,
+    consumer: 'me',
+    fetch,
+    retry,
+    timeoutMs: 10_000,
+    leaseMs: 30_000,
+    pollMs: 1000,
+    observer: { attempted: (o) => outcomes.push(o) },
+  });
   await store.openQueue(sender.id);
-  await store.putUser({ name: 'alice', grants: {}, createdAt: 1, updatedAt: 1 }, [{ id: 'msg_one', type: 'user.created', at: clock.now(), data: { name: 'alice' } }]);
+  await store.putUser({ name: 'alice', grants: {}, createdAt: 1, updatedAt: 1 }, [
+    { id: 'msg_one', type: 'user.created', at: clock.now(), data: { name: 'alice' } },
+  ]);
 
   const waits: number[] = [];
   for (let attempt = 1; attempt <= 3; attempt++) {
@@ -58,7 +72,10 @@ t.test('a receiver that fails three attempts then accepts gets the event, after 
   const [event] = await store.recentEvents(1, [sender.id]);
   t.match(event!.deliveries.get(sender.id), { state: 'delivered', attempts: 4, lastStatus: 204 });
   t.equal(lines.filter((line) => line.includes('will retry')).length, 3);
-  t.notOk(lines.some((line) => line.includes('do-not-log') || line.includes(secret.slice(6))), 'no URL query and no secret in a log line');
+  t.notOk(
+    lines.some((line) => line.includes('do-not-log') || line.includes(secret.slice(6))),
+    'no URL query and no secret in a log line',
+  );
 });
 
 t.test('an event still failing after 24 h is given up, and the next one goes', async (t) => {
@@ -69,8 +86,16 @@ t.test('an event still failing after 24 h is given up, and the next one goes', a
   const clock = new FakeClock(Date.now());
   const outcomes: string[] = [];
   const sender = new WebhookSender({
-    store, clock, logger: createLogger('silent'), webhook: { url: receiver.url, secret, events: ['user.created', 'user.deleted'] },
-    consumer: 'me', fetch, retry: { initialMs: 1000, maxMs: 3_600_000, giveUpMs: 86_400_000 }, timeoutMs: 10_000, leaseMs: 30_000, pollMs: 1000,
+    store,
+    clock,
+    logger: createLogger('silent'),
+    webhook: { url: receiver.url, secret, events: ['user.created', 'user.deleted'] },
+    consumer: 'me',
+    fetch,
+    retry: { initialMs: 1000, maxMs: 3_600_000, giveUpMs: 86_400_000 },
+    timeoutMs: 10_000,
+    leaseMs: 30_000,
+    pollMs: 1000,
     observer: { attempted: (o) => outcomes.push(o) },
   });
   await store.openQueue(webhookId(receiver.url));
@@ -84,7 +109,10 @@ t.test('an event still failing after 24 h is given up, and the next one goes', a
   }
   t.equal(outcomes.at(-2), 'failed', 'given up');
   t.equal(outcomes.at(-1), 'delivered');
-  t.ok(outcomes.filter((o) => o === 'retried').length >= 5 && outcomes.filter((o) => o === 'retried').length < 40, 'retried with growing waits, not in a tight loop');
+  t.ok(
+    outcomes.filter((o) => o === 'retried').length >= 5 && outcomes.filter((o) => o === 'retried').length < 40,
+    'retried with growing waits, not in a tight loop',
+  );
   const recent = await store.recentEvents(5, [sender.id]);
   t.match(recent.find((e) => e.id === 'msg_a')!.deliveries.get(sender.id), { state: 'failed', lastStatus: 500, lastError: 'HTTP 500' });
   t.equal(recent.find((e) => e.id === 'msg_skip')!.deliveries.size, 0, 'a type the webhook did not name is not sent');
@@ -97,7 +125,18 @@ t.test('a receiver that never answers: the attempt ends at the timeout and is re
   t.teardown(() => receiver.close());
   const store = new MemoryStore();
   const clock = new FakeClock(Date.now());
-  const sender = new WebhookSender({ store, clock, logger: createLogger('silent'), webhook: { url: receiver.url, secret, events: ['*'] }, consumer: 'me', fetch, retry, timeoutMs: 200, leaseMs: 30_000, pollMs: 1000 });
+  const sender = new WebhookSender({
+    store,
+    clock,
+    logger: createLogger('silent'),
+    webhook: { url: receiver.url, secret, events: ['*'] },
+    consumer: 'me',
+    fetch,
+    retry,
+    timeoutMs: 200,
+    leaseMs: 30_000,
+    pollMs: 1000,
+  });
   await store.openQueue(sender.id);
   await store.putUser({ name: 'bob', grants: {}, createdAt: 1, updatedAt: 1 }, [{ id: 'msg_a', type: 'user.created', at: clock.now(), data: {} }]);
   await sender.step();
@@ -118,7 +157,18 @@ t.test('a store outage is said once in the log, and sending goes on after it', a
   }
   const store = new FlakyStore();
   const { logger, lines } = recordingLogger();
-  const sender = new WebhookSender({ store, clock: { now: () => Date.now() }, logger, webhook: { url: receiver.url, secret, events: ['*'] }, consumer: 'me', fetch, retry, timeoutMs: 1000, leaseMs: 5000, pollMs: 10 });
+  const sender = new WebhookSender({
+    store,
+    clock: { now: () => Date.now() },
+    logger,
+    webhook: { url: receiver.url, secret, events: ['*'] },
+    consumer: 'me',
+    fetch,
+    retry,
+    timeoutMs: 1000,
+    leaseMs: 5000,
+    pollMs: 10,
+  });
   await store.openQueue(sender.id);
   await store.putUser({ name: 'bob', grants: {}, createdAt: 1, updatedAt: 1 }, [{ id: 'msg_a', type: 'user.created', at: Date.now(), data: {} }]);
   sender.start();

@@ -1,13 +1,13 @@
+import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import t from 'tap';
-import { Writable } from 'node:stream';
 import type { Outcome } from '../../src/auth/decision.js';
 import { refusal } from '../../src/auth/verdict.js';
-import { ExchangeCore, type EndKind, type LiveExchange, type LiveRegistry } from '../../src/exchange/core.js';
+import { type EndKind, ExchangeCore, type LiveExchange, type LiveRegistry } from '../../src/exchange/core.js';
+import type { EndReason } from '../../src/exchange/endings.js';
 import { DecisionLedger, ProxyLedger } from '../../src/exchange/ledgers.js';
 import type { TokenBudget } from '../../src/limits/token-budget.js';
 import { createLogger } from '../../src/log/logger.js';
-import type { EndReason } from '../../src/exchange/endings.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 
 // The exchange core's promise: however an exchange ends, and however many of its ways of ending
@@ -70,7 +70,12 @@ function budget(quotaBytes: number) {
 }
 
 const cut = fc.record({ kind: fc.constant('end' as const), reason: fc.constantFrom<EndReason>('revoked', 'expired', 'rights', 'quota', 'config') });
-const finished = fc.record({ kind: fc.constant('finish' as const), how: fc.constantFrom<EndKind>('forwarded', 'abandoned'), outcome: fc.constantFrom<Outcome>('allowed', 'upstream_error', 'forbidden', 'not_found'), status: fc.constantFrom(200, 400, 403, 499, 502, 504) });
+const finished = fc.record({
+  kind: fc.constant('finish' as const),
+  how: fc.constantFrom<EndKind>('forwarded', 'abandoned'),
+  outcome: fc.constantFrom<Outcome>('allowed', 'upstream_error', 'forbidden', 'not_found'),
+  status: fc.constantFrom(200, 400, 403, 499, 502, 504),
+});
 const spent = fc.record({ kind: fc.constant('spend' as const), bytes: fc.integer({ min: 0, max: 80 }) });
 const event = fc.oneof(cut, finished, spent);
 
@@ -118,7 +123,14 @@ t.test('the proxy ledger: every way of ending releases, unregisters, counts and 
         exchange.right = 'query';
         exchange.finish('refused', 'forbidden', 403, 'insufficient_scope');
       } else if (allowed) {
-        exchange.allowed({ allowed: true, right: 'query', path: exchange.url, identity: { tokenId: 'tok_1', repository: 'sensors', user: null, right: 'query' }, token: undefined, limited: limits?.limited });
+        exchange.allowed({
+          allowed: true,
+          right: 'query',
+          path: exchange.url,
+          identity: { tokenId: 'tok_1', repository: 'sensors', user: null, right: 'query' },
+          token: undefined,
+          limited: limits?.limited,
+        });
       }
       for (const event of events) {
         if (event.kind === 'end') exchange.end(event.reason);
@@ -131,7 +143,8 @@ t.test('the proxy ledger: every way of ending releases, unregisters, counts and 
       const held = allowed && !refusedAtOnce && limits !== undefined;
       if (limits !== undefined && limits.slot.released !== (held ? 1 : 0)) throw new Error(`slot released ${limits.slot.released} times (held: ${held})`);
       const joined = allowed && !refusedAtOnce;
-      if (live.adds !== (joined ? 1 : 0) || live.removes !== live.adds || live.open.size !== 0) throw new Error(`registry: ${live.adds} adds, ${live.removes} removes, ${live.open.size} open`);
+      if (live.adds !== (joined ? 1 : 0) || live.removes !== live.adds || live.open.size !== 0)
+        throw new Error(`registry: ${live.adds} adds, ${live.removes} removes, ${live.open.size} open`);
       // In flight once up, once down; one request counted unless it was abandoned, one line for each counted.
       if ((await metricValue(metrics, 'tollgate_inflight_requests')) !== 0) throw new Error('in-flight count not back to 0');
       const counted = await metricValue(metrics, 'tollgate_requests_total');

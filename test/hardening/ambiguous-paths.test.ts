@@ -50,7 +50,9 @@ t.test('a PUT to another spelling of the stream route is 400 ambiguous-path, not
 
 t.test('a WebSocket upgrade to another spelling of the stream route is refused', async (t) => {
   for (const path of SPELLINGS.slice(0, 5)) {
-    const res = await send(`GET ${path} HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==`);
+    const res = await send(
+      `GET ${path} HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==`,
+    );
     t.equal(res.status, 400, path);
   }
   t.equal(h.upstream.received.length, 0);
@@ -58,7 +60,9 @@ t.test('a WebSocket upgrade to another spelling of the stream route is refused',
 
 t.test('the decision port refuses the same spellings in X-Forwarded-Uri', async (t) => {
   for (const path of SPELLINGS) {
-    const res = await request(`${decision}/auth`, { headers: { 'x-forwarded-method': 'PUT', 'x-forwarded-uri': path, authorization: `Bearer ${token.secret}` } });
+    const res = await request(`${decision}/auth`, {
+      headers: { 'x-forwarded-method': 'PUT', 'x-forwarded-uri': path, authorization: `Bearer ${token.secret}` },
+    });
     const text = await res.body.text();
     t.equal(res.statusCode, 400, path);
     t.match(text, /ambiguous-path/, path);
@@ -67,7 +71,15 @@ t.test('the decision port refuses the same spellings in X-Forwarded-Uri', async 
 
 t.test('the exact spelling is judged as before, and other segments keep their case and encoding', async (t) => {
   t.equal((await send('PUT /v1/repositories/sensors/stream HTTP/1.1\r\nContent-Length: 0')).status, 403, 'the stream route needs stream');
-  for (const path of ['/v1/repositories/sensors/q', '/v1/repositories/sensors/Data/STREAM', '/v1/repositories/sensors/x/%73tream', '/v1/repositories/sensors/a;b/c', '/v1/repositories/sensors/streams', '/v1/repositories/sensors/x/y//z', '/v1/repositories/sensors/streams/']) {
+  for (const path of [
+    '/v1/repositories/sensors/q',
+    '/v1/repositories/sensors/Data/STREAM',
+    '/v1/repositories/sensors/x/%73tream',
+    '/v1/repositories/sensors/a;b/c',
+    '/v1/repositories/sensors/streams',
+    '/v1/repositories/sensors/x/y//z',
+    '/v1/repositories/sensors/streams/',
+  ]) {
     t.equal((await send(`GET ${path} HTTP/1.1`)).status, 200, path);
   }
 });

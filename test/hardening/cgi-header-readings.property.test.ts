@@ -1,5 +1,5 @@
-import t from 'tap';
 import fc from 'fast-check';
+import t from 'tap';
 import { startHarness } from '../helpers/harness.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
@@ -26,7 +26,16 @@ function cgiEnvironment(rawHeaders: readonly string[]): Map<string, string[]> {
   return env;
 }
 
-const SPELLINGS = ['x-repository', 'X-Repository', 'X-REPOSITORY', 'X_Repository', 'x_repository', 'X_REPOSITORY', 'x-tollgate-repository', 'X_Tollgate_Repository'];
+const SPELLINGS = [
+  'x-repository',
+  'X-Repository',
+  'X-REPOSITORY',
+  'X_Repository',
+  'x_repository',
+  'X_REPOSITORY',
+  'x-tollgate-repository',
+  'X_Tollgate_Repository',
+];
 const field = fc.tuple(fc.constantFrom(...SPELLINGS), fc.constantFrom('sensors', 'billing'));
 const request = fc.record({
   fields: fc.array(field, { maxLength: 3 }),

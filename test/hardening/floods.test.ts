@@ -35,10 +35,12 @@ t.test('through the proxy: a flood of random tokens is refused while a good toke
   await warm.body.dump();
   const missesBefore = await metric('tollgate_cache_misses_total');
   for (let round = 0; round < 100; round++) {
-    const flood = Array.from({ length: 50 }, () => request(url, { headers: bearer(generateSecret('repository')) }).then(async (res) => {
-      await res.body.dump();
-      return res.statusCode;
-    }));
+    const flood = Array.from({ length: 50 }, () =>
+      request(url, { headers: bearer(generateSecret('repository')) }).then(async (res) => {
+        await res.body.dump();
+        return res.statusCode;
+      }),
+    );
     const served = request(url, { headers: bearer(good.secret) }).then(async (res) => {
       await res.body.dump();
       return res.statusCode;

@@ -1,5 +1,5 @@
-import t from 'tap';
 import { connect } from 'node:http2';
+import t from 'tap';
 import { request } from 'undici';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -37,7 +37,10 @@ t.beforeEach(() => {
 
 t.test('a target outside origin-form is refused with 400 on HTTP/1.1', async (t) => {
   for (const target of OUTSIDE_GRAMMAR) {
-    const res = await rawRequest(h.tollgate.proxyPort, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token.secret}\r\nConnection: close\r\n\r\n`);
+    const res = await rawRequest(
+      h.tollgate.proxyPort,
+      `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token.secret}\r\nConnection: close\r\n\r\n`,
+    );
     t.equal(res.status, 400, target);
     t.match(res.text, /bad-path/, target);
   }
@@ -76,7 +79,10 @@ t.test('a forwarded target outside origin-form is refused with 400 on the decisi
 t.test('targets inside the grammar still pass: sub-delimiters, : and @, encoded bytes, / and ? in the query', async (t) => {
   const passing = ["/v1/repositories/sensors/a!$&'()*+,=:@~_-.b", '/v1/repositories/sensors/%5B0%5D%23', '/v1/repositories/sensors/q?a=/b?c&d=%23'];
   for (const target of passing) {
-    const res = await rawRequest(h.tollgate.proxyPort, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token.secret}\r\nConnection: close\r\n\r\n`);
+    const res = await rawRequest(
+      h.tollgate.proxyPort,
+      `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token.secret}\r\nConnection: close\r\n\r\n`,
+    );
     t.equal(res.status, 200, target);
   }
   t.same(

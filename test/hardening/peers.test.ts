@@ -1,5 +1,5 @@
-import t from 'tap';
 import { createConnection, type Socket } from 'node:net';
+import t from 'tap';
 import { request } from 'undici';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -112,7 +112,11 @@ t.test('an upstream that closes keep-alive sockets at random: every request ends
     statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
   }
   t.comment(`statuses: ${JSON.stringify([...statuses])}`);
-  t.same([...statuses.keys()].filter((s) => s !== 200 && s !== 502), [], 'only 200 or a clean 502');
+  t.same(
+    [...statuses.keys()].filter((s) => s !== 200 && s !== 502),
+    [],
+    'only 200 or a clean 502',
+  );
   t.ok((statuses.get(200) ?? 0) >= 270, 'and nearly all succeed');
 });
 

@@ -1,15 +1,15 @@
-import t from 'tap';
-import fc from 'fast-check';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
+import t from 'tap';
 import { stringify as toYaml } from 'yaml';
 import { checkTarget } from '../../src/auth/paths.js';
 import { RouteTable } from '../../src/auth/routes.js';
-import { ConfigError, loadConfig, validate } from '../../src/config/load.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
-import { generateSecret, parseSecret, SECRET_LENGTH } from '../../src/tokens/secret.js';
-import { NAME_PATTERN } from '../../src/tokens/record.js';
+import { ConfigError, loadConfig, validate } from '../../src/config/load.js';
 import { BASE62_DIGITS } from '../../src/tokens/base62.js';
+import { NAME_PATTERN } from '../../src/tokens/record.js';
+import { generateSecret, parseSecret, SECRET_LENGTH } from '../../src/tokens/secret.js';
 
 const BASE62 = BASE62_DIGITS;
 const runs = { numRuns: 2000 };
@@ -43,8 +43,34 @@ t.test('token parser: accepts every generated secret, and no single-character ch
 // Paths built from pieces chosen to be troublesome: dots in every spelling, encoded separators,
 // backslashes, NUL, double encoding, overlong UTF-8, plus ordinary names.
 const piece = fc.constantFrom(
-  'v1', 'repositories', 'sensors', 'billing', 'query', 'stream', 'a.b', '..', '.', '%2e', '%2E%2e', '.%2e', '%2f', '%2F', '%5c', '\\',
-  '%00', '%252e', '%C0%AE', '%E0%80%AE', 'caf%C3%A9', '%20', ';', '?x=1', '#f', '', '~', 'Sensors',
+  'v1',
+  'repositories',
+  'sensors',
+  'billing',
+  'query',
+  'stream',
+  'a.b',
+  '..',
+  '.',
+  '%2e',
+  '%2E%2e',
+  '.%2e',
+  '%2f',
+  '%2F',
+  '%5c',
+  '\\',
+  '%00',
+  '%252e',
+  '%C0%AE',
+  '%E0%80%AE',
+  'caf%C3%A9',
+  '%20',
+  ';',
+  '?x=1',
+  '#f',
+  '',
+  '~',
+  'Sensors',
 );
 const path = fc.array(piece, { minLength: 1, maxLength: 8 }).map((parts) => `/${parts.join('/')}`);
 const routes = new RouteTable(validate(structuredClone(DEFAULTS)).routes);
@@ -79,10 +105,16 @@ t.test('path check + routes: a request authorized for one repository never reach
 
 t.test('route matcher: never throws, and a captured repository is always a valid name', async (t) => {
   fc.assert(
-    fc.property(fc.oneof(path, fc.string({ unit: 'binary', maxLength: 60 }).map((s) => `/${s}`)), (target) => {
-      const match = routes.match(target);
-      return match?.repository === undefined || NAME_PATTERN.test(match.repository);
-    }),
+    fc.property(
+      fc.oneof(
+        path,
+        fc.string({ unit: 'binary', maxLength: 60 }).map((s) => `/${s}`),
+      ),
+      (target) => {
+        const match = routes.match(target);
+        return match?.repository === undefined || NAME_PATTERN.test(match.repository);
+      },
+    ),
     runs,
   );
   t.pass();
@@ -93,18 +125,29 @@ t.test('config loader: any YAML document gives a config or a ConfigError naming 
   const file = join(dir, 'tollgate.yaml');
   const leaf = fc.oneof(fc.string({ maxLength: 12 }), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom('30s', '0.0.0.0:80', 'redis', 'http://x'));
   const tree = fc.letrec((tie) => ({
-    node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('proxy', 'cache', 'store', 'listen', 'ttl', 'redis', 'routes', 'path', 'x'), tie('node'), { maxKeys: 4 })),
+    node: fc.oneof(
+      { depthSize: 'small' },
+      leaf,
+      fc.array(tie('node'), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom('proxy', 'cache', 'store', 'listen', 'ttl', 'redis', 'routes', 'path', 'x'), tie('node'), { maxKeys: 4 }),
+    ),
   })).node;
   fc.assert(
-    fc.property(fc.oneof(tree.map((value) => toYaml(value)), fc.string({ maxLength: 80 })), (text) => {
-      writeFileSync(file, text);
-      try {
-        loadConfig({ path: file, required: true, env: {} });
-        return true;
-      } catch (err) {
-        return err instanceof ConfigError && err.faults.length > 0 && err.faults.every((fault) => fault.lastIndexOf(': ') > 0);
-      }
-    }),
+    fc.property(
+      fc.oneof(
+        tree.map((value) => toYaml(value)),
+        fc.string({ maxLength: 80 }),
+      ),
+      (text) => {
+        writeFileSync(file, text);
+        try {
+          loadConfig({ path: file, required: true, env: {} });
+          return true;
+        } catch (err) {
+          return err instanceof ConfigError && err.faults.length > 0 && err.faults.every((fault) => fault.lastIndexOf(': ') > 0);
+        }
+      },
+    ),
     { numRuns: 1000 },
   );
   t.pass();
@@ -127,7 +170,10 @@ const atom = fc.oneof(
   fc.constantFrom('.', '.', '%2e', '%2E', ';', '%3b', '%3B', '%20', '%09', '%0d', ' ', 'x', 'v=1'),
   fc.constantFrom(...foldingCharacters).chain((c) => fc.constantFrom(utf8Encoded(c), c, Buffer.from(c, 'utf8').toString('latin1'))),
 );
-const foldingPiece = fc.oneof(fc.array(atom, { minLength: 1, maxLength: 4 }).map((atoms) => atoms.join('')), fc.constantFrom('sensors', 'billing', 'q', '..;', '..%20'));
+const foldingPiece = fc.oneof(
+  fc.array(atom, { minLength: 1, maxLength: 4 }).map((atoms) => atoms.join('')),
+  fc.constantFrom('sensors', 'billing', 'q', '..;', '..%20'),
+);
 const foldingPath = fc
   .tuple(fc.constantFrom('sensors', 'billing'), fc.array(foldingPiece, { minLength: 1, maxLength: 5 }))
   .map(([repository, parts]) => `/v1/repositories/${repository}/${parts.join('/')}`);

@@ -8,11 +8,7 @@ import { bearer, startHarness } from '../helpers/harness.js';
 // a repository, a user, a grant key, a query filter and a route parameter through both ports.
 // Whatever the answer, it is a clear one: never a 5xx, never a crash, and the process serves on.
 
-const NAMES = [
-  ...new Set(Object.getOwnPropertyNames(Object.prototype).flatMap((name) => [name, name.toLowerCase()])),
-  'prototype',
-  '__proto__',
-];
+const NAMES = [...new Set(Object.getOwnPropertyNames(Object.prototype).flatMap((name) => [name, name.toLowerCase()])), 'prototype', '__proto__'];
 
 const h = await startHarness();
 t.teardown(() => h.close());
@@ -20,7 +16,8 @@ const admin = h.adminSecret;
 
 await call(h, 'POST', '/v1/users', admin, { name: 'pat', grants: { sensors: ['query', 'stream'] } });
 await call(h, 'POST', '/v1/users', admin, { name: 'gil', grants: {} });
-const personalStar = (await call(h, 'POST', '/v1/tokens', admin, { kind: 'personal', name: 'p', user: 'pat', repository: '*', rights: ['query', 'stream'] })).body;
+const personalStar = (await call(h, 'POST', '/v1/tokens', admin, { kind: 'personal', name: 'p', user: 'pat', repository: '*', rights: ['query', 'stream'] }))
+  .body;
 const repoStar = await h.token(['query', 'stream'], '*');
 const repoSensors = await h.token(['query'], 'sensors');
 
@@ -39,7 +36,12 @@ t.test('the admin port answers every prototype name with a clear status', async 
     if (name === '__proto__') t.match(raw.body.detail, /^__proto__: not accepted/, 'refused, not silently dropped');
     const byName = await call(h, 'GET', `/v1/users/${encodeURIComponent(name)}`, admin);
     t.ok(ok(byName.status), `GET user ${shown}: ${byName.status}`);
-    const list = await call(h, 'GET', `/v1/tokens?repository=${encodeURIComponent(name)}&user=${encodeURIComponent(name)}&q=${encodeURIComponent(name)}`, admin);
+    const list = await call(
+      h,
+      'GET',
+      `/v1/tokens?repository=${encodeURIComponent(name)}&user=${encodeURIComponent(name)}&q=${encodeURIComponent(name)}`,
+      admin,
+    );
     t.ok(ok(list.status), `list filters ${shown}: ${list.status}`);
     const sort = await call(h, 'GET', `/v1/tokens?sort=${encodeURIComponent(name)}`, admin);
     t.equal(sort.status, 400, `sort ${shown}`);

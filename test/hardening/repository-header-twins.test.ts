@@ -20,7 +20,10 @@ const sensors = await h.token(['query']);
 const decision = `http://127.0.0.1:${h.tollgate.decisionPort}`;
 
 const send = (fields: string[]) =>
-  rawRequest(h.tollgate.proxyPort, `GET /ingest/items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${sensors.secret}\r\n${fields.map((f) => `${f}\r\n`).join('')}Connection: close\r\n\r\n`);
+  rawRequest(
+    h.tollgate.proxyPort,
+    `GET /ingest/items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${sensors.secret}\r\n${fields.map((f) => `${f}\r\n`).join('')}Connection: close\r\n\r\n`,
+  );
 
 t.beforeEach(() => {
   h.upstream.received.length = 0;
@@ -36,7 +39,9 @@ t.test("the repository field's underscore twin is refused with 400, alone or bes
 });
 
 t.test('the twin is refused on the decision port too', async (t) => {
-  const res = await request(`${decision}/auth`, { headers: { 'x-forwarded-uri': '/ingest/items', authorization: `Bearer ${sensors.secret}`, x_repository: 'billing' } });
+  const res = await request(`${decision}/auth`, {
+    headers: { 'x-forwarded-uri': '/ingest/items', authorization: `Bearer ${sensors.secret}`, x_repository: 'billing' },
+  });
   t.equal(res.statusCode, 400);
   t.match(await res.body.text(), /ambiguous-header/);
 });

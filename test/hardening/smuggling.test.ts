@@ -41,5 +41,8 @@ t.test('a well-formed chunked upload followed by a second request: each is check
   );
   const statuses = [...res.text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
   t.same(statuses, [200, 401]);
-  t.same(h.upstream.received.map((r) => [r.url, r.bytes]), [['/v1/repositories/sensors/stream', 4]]);
+  t.same(
+    h.upstream.received.map((r) => [r.url, r.bytes]),
+    [['/v1/repositories/sensors/stream', 4]],
+  );
 });

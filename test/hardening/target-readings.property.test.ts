@@ -1,5 +1,5 @@
-import t, { type Test } from 'tap';
 import fc from 'fast-check';
+import t, { type Test } from 'tap';
 import { checkTarget } from '../../src/auth/paths.js';
 import { RouteTable } from '../../src/auth/routes.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
@@ -21,7 +21,12 @@ const ROUTES = validate(structuredClone(DEFAULTS)).routes;
 // catch-all, a catch-all that names no repository.
 const OTHER_ROUTES = validate({
   ...structuredClone(DEFAULTS),
-  routes: [{ path: '/API/:repository/Items' }, { path: '/API/:repository/**' }, { path: '/v2/repositories/:repository/stream' }, { path: '/v2/**', repositoryHeader: 'x-repository' }],
+  routes: [
+    { path: '/API/:repository/Items' },
+    { path: '/API/:repository/**' },
+    { path: '/v2/repositories/:repository/stream' },
+    { path: '/v2/**', repositoryHeader: 'x-repository' },
+  ],
 }).routes;
 const tables = new Map([ROUTES, OTHER_ROUTES].map((routes) => [routes, new RouteTable(routes)]));
 
@@ -38,7 +43,12 @@ function tollgate(target: string, routes = ROUTES): Landing {
 }
 
 /** A second route matcher, over already-split segments, with the literal comparison a server uses. */
-function land(routes: readonly RouteConfig[], segments: readonly string[], equal: (segment: string, literal: string) => boolean, name: (segment: string) => string = (s) => s): Landing {
+function land(
+  routes: readonly RouteConfig[],
+  segments: readonly string[],
+  equal: (segment: string, literal: string) => boolean,
+  name: (segment: string) => string = (s) => s,
+): Landing {
   // One trailing slash is the route's own path (every router here accepts it).
   const parts = segments.length > 1 && segments[segments.length - 1] === '' ? segments.slice(0, -1) : segments;
   for (const route of routes) {
@@ -109,12 +119,24 @@ const READINGS: Record<string, (target: string, routes: readonly RouteConfig[]) 
   nginx: (target, routes) => {
     const decoded = decode(pathOf(target));
     if (decoded === undefined) return 'refused';
-    return land(routes, removeDots(decoded.slice(1).split('/').filter((s, i, all) => s !== '' || i === all.length - 1)), exact);
+    return land(
+      routes,
+      removeDots(
+        decoded
+          .slice(1)
+          .split('/')
+          .filter((s, i, all) => s !== '' || i === all.length - 1),
+      ),
+      exact,
+    );
   },
   // Tomcat and Spring: `;` parameters stripped from each segment before decoding, then decoded,
   // `//` merged and dot segments resolved.
   tomcat: (target, routes) => {
-    const segments = pathOf(target).slice(1).split('/').map((s) => decode(s.split(';', 1)[0]!));
+    const segments = pathOf(target)
+      .slice(1)
+      .split('/')
+      .map((s) => decode(s.split(';', 1)[0]!));
     if (segments.some((s) => s === undefined)) return 'refused';
     return land(routes, removeDots((segments as string[]).filter((s, i, all) => s !== '' || i === all.length - 1)), exact);
   },
@@ -123,7 +145,13 @@ const READINGS: Record<string, (target: string, routes: readonly RouteConfig[]) 
   'case-folding': (target, routes) => {
     const decoded = decode(pathOf(target));
     if (decoded === undefined) return 'refused';
-    const segments = removeDots(decoded.normalize('NFKC').slice(1).split('/').filter((s, i, all) => s !== '' || i === all.length - 1));
+    const segments = removeDots(
+      decoded
+        .normalize('NFKC')
+        .slice(1)
+        .split('/')
+        .filter((s, i, all) => s !== '' || i === all.length - 1),
+    );
     return land(routes, segments, ignoreCase, (s) => s.toLowerCase());
   },
 };
@@ -132,10 +160,57 @@ const READINGS: Record<string, (target: string, routes: readonly RouteConfig[]) 
 // fragments, parameters, case, encoded unreserved characters, stray `%`, query marks, and
 // characters that case-fold or NFKC-fold onto ASCII.
 const PIECES = [
-  '/', '//', '.', '..', '%2e', '%2E', '#', '#x', ';', ';v=1', '%3b', '%3B', '?', '?x=1', '%', '%7', '&', '=',
-  'stream', 'STREAM', 'Stream', '%73', '%73tream', 'tre', '%61', 'am', 'events', 'EVENTS', '%65vents', 'query', 'x',
-  'sensors', 'Sensors', 'billing', 'health', 'HEALTH', 'v1', 'V1', 'repositories', '%72epositories', '%C5%BF', '%C4%B1',
-  '%EF%BD%93', '%E2%84%AA', '%20', '~', '-', '_', '%5F', '%2f', 'a.b',
+  '/',
+  '//',
+  '.',
+  '..',
+  '%2e',
+  '%2E',
+  '#',
+  '#x',
+  ';',
+  ';v=1',
+  '%3b',
+  '%3B',
+  '?',
+  '?x=1',
+  '%',
+  '%7',
+  '&',
+  '=',
+  'stream',
+  'STREAM',
+  'Stream',
+  '%73',
+  '%73tream',
+  'tre',
+  '%61',
+  'am',
+  'events',
+  'EVENTS',
+  '%65vents',
+  'query',
+  'x',
+  'sensors',
+  'Sensors',
+  'billing',
+  'health',
+  'HEALTH',
+  'v1',
+  'V1',
+  'repositories',
+  '%72epositories',
+  '%C5%BF',
+  '%C4%B1',
+  '%EF%BD%93',
+  '%E2%84%AA',
+  '%20',
+  '~',
+  '-',
+  '_',
+  '%5F',
+  '%2f',
+  'a.b',
 ];
 const HEADS = ['/v1/repositories/sensors/', '/v1/repositories/sensors', '/v1/repositories/', '/v1/', '/', '/health'];
 const targetFrom = (heads: string[], pieces: string[]) =>
@@ -177,7 +252,13 @@ for (const [name, read] of Object.entries(READINGS)) {
 }
 
 t.test('the reported targets are refused before any route is matched', async (t) => {
-  for (const text of ['/v1/repositories/sensors/..#x', '/v1/repositories/sensors/STREAM', '/v1/repositories/sensors/%73tream', '/v1/repositories/sensors/stream;v=1', '/v1/repositories/sensors/stream#']) {
+  for (const text of [
+    '/v1/repositories/sensors/..#x',
+    '/v1/repositories/sensors/STREAM',
+    '/v1/repositories/sensors/%73tream',
+    '/v1/repositories/sensors/stream;v=1',
+    '/v1/repositories/sensors/stream#',
+  ]) {
     t.equal(tollgate(text), 'refused', text);
   }
 });
@@ -193,7 +274,10 @@ async function ask(port: number, text: string): Promise<Landing> {
 
 /** Sends a sample of the targets Tollgate routes to a real server; each must land where Tollgate's did, or be refused. */
 async function compareSample(t: Test, port: number): Promise<void> {
-  const sample = fc.sample(target.filter((text) => routed(text) !== undefined), { numRuns: 300, seed: 28 });
+  const sample = fc.sample(
+    target.filter((text) => routed(text) !== undefined),
+    { numRuns: 300, seed: 28 },
+  );
   for (const text of sample) {
     const theirs = await ask(port, text);
     if (theirs !== 'refused') t.same(theirs, routed(text), text);

@@ -26,11 +26,20 @@ t.test('OPTIONS * and authority-form targets are refused', async (t) => {
 });
 
 t.test('overlong or invalid UTF-8 in percent-encoding is refused', async (t) => {
-  for (const path of ['/v1/repositories/sensors/%C0%AE%C0%AE/x', '/v1/repositories/sensors/%E0%80%AE', '/v1/repositories/sensors/%FF', '/v1/repositories/sensors/%C0%AF']) {
+  for (const path of [
+    '/v1/repositories/sensors/%C0%AE%C0%AE/x',
+    '/v1/repositories/sensors/%E0%80%AE',
+    '/v1/repositories/sensors/%FF',
+    '/v1/repositories/sensors/%C0%AF',
+  ]) {
     t.equal((await send(`GET ${path} HTTP/1.1`)).status, 400, path);
   }
   t.equal((await send('GET /v1/repositories/sensors/caf%C3%A9 HTTP/1.1')).status, 200, 'valid UTF-8 passes');
-  t.same(h.upstream.received.map((r) => r.url), ['/v1/repositories/sensors/caf%C3%A9'], 'forwarded byte for byte');
+  t.same(
+    h.upstream.received.map((r) => r.url),
+    ['/v1/repositories/sensors/caf%C3%A9'],
+    'forwarded byte for byte',
+  );
 });
 
 t.test('a very long path gets 414', async (t) => {
@@ -43,13 +52,22 @@ t.test('a very long path gets 414', async (t) => {
 t.test('too many or too large headers get 431', async (t) => {
   const large = await send('GET /v1/repositories/sensors/q HTTP/1.1', [`X-Big: ${'b'.repeat(20_000)}`]);
   t.equal(large.status, 431);
-  const many = await send('GET /v1/repositories/sensors/q HTTP/1.1', Array.from({ length: 250 }, (_, i) => `X-H${i}: v`));
+  const many = await send(
+    'GET /v1/repositories/sensors/q HTTP/1.1',
+    Array.from({ length: 250 }, (_, i) => `X-H${i}: v`),
+  );
   t.equal(many.status, 431);
   t.match(many.text, /too-many-headers/);
-  const enough = await send('GET /v1/repositories/sensors/q HTTP/1.1', Array.from({ length: 150 }, (_, i) => `X-H${i}: v`));
+  const enough = await send(
+    'GET /v1/repositories/sensors/q HTTP/1.1',
+    Array.from({ length: 150 }, (_, i) => `X-H${i}: v`),
+  );
   t.equal(enough.status, 200, '150 fields are fine');
   // The two refused requests never reached the upstream; only the one within the limits did.
-  t.same(h.upstream.received.map((r) => r.url), ['/v1/repositories/sensors/q']);
+  t.same(
+    h.upstream.received.map((r) => r.url),
+    ['/v1/repositories/sensors/q'],
+  );
 });
 
 t.test('a lower-case bearer scheme is accepted (RFC 6750), extra spaces too', async (t) => {

@@ -1,5 +1,5 @@
-import type { Test } from 'tap';
 import { join } from 'node:path';
+import type { Test } from 'tap';
 import { FileStore } from '../../src/store/file-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { TokenStore } from '../../src/store/token-store.js';

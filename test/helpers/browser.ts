@@ -1,4 +1,4 @@
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 
 /** Debian's chromium, headless, with the flags this closed network needs (playwright gives it an empty profile). */
 export async function launchChromium(): Promise<Browser> {

@@ -15,11 +15,29 @@ export interface MadeCertificate {
 /** A self-signed P-256 certificate for 127.0.0.1 and localhost, made by Debian's openssl. */
 export function makeCertificate(days = 30): MadeCertificate {
   const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', String(days),
-    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      String(days),
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
   const x509 = new X509Certificate(cert);
   return { cert, key: readFileSync(join(dir, 'key.pem'), 'utf8'), serial: x509.serialNumber, expiresAt: Math.floor(Date.parse(x509.validTo) / 1000) };
@@ -35,7 +53,10 @@ export class SecretVolume {
   readonly certPath: string;
   readonly keyPath: string;
 
-  constructor(readonly dir: string, first: { cert: string; key: string }) {
+  constructor(
+    readonly dir: string,
+    first: { cert: string; key: string },
+  ) {
     this.certPath = join(dir, 'tls.crt');
     this.keyPath = join(dir, 'tls.key');
     const data = this.write(first);
@@ -77,12 +98,64 @@ export function makeClientChain(uri: string, cn = 'workload'): ClientChain {
   const at = (name: string) => join(dir, name);
   const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run(['req', '-x509', ...ec, '-keyout', at('root.key'), '-out', at('root.pem'), '-days', '30', '-subj', '/CN=test root CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run([
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    at('root.key'),
+    '-out',
+    at('root.pem'),
+    '-days',
+    '30',
+    '-subj',
+    '/CN=test root CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   run(['req', ...ec, '-keyout', at('int.key'), '-out', at('int.csr'), '-subj', '/CN=test intermediate CA']);
   writeFileSync(at('int.ext'), 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n');
-  run(['x509', '-req', '-in', at('int.csr'), '-CA', at('root.pem'), '-CAkey', at('root.key'), '-CAcreateserial', '-out', at('int.pem'), '-days', '30', '-extfile', at('int.ext')]);
+  run([
+    'x509',
+    '-req',
+    '-in',
+    at('int.csr'),
+    '-CA',
+    at('root.pem'),
+    '-CAkey',
+    at('root.key'),
+    '-CAcreateserial',
+    '-out',
+    at('int.pem'),
+    '-days',
+    '30',
+    '-extfile',
+    at('int.ext'),
+  ]);
   run(['req', ...ec, '-keyout', at('leaf.key'), '-out', at('leaf.csr'), '-subj', `/CN=${cn}`]);
   writeFileSync(at('leaf.ext'), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nsubjectAltName=URI:${uri}\n`);
-  run(['x509', '-req', '-in', at('leaf.csr'), '-CA', at('int.pem'), '-CAkey', at('int.key'), '-CAcreateserial', '-out', at('leaf.pem'), '-days', '7', '-extfile', at('leaf.ext')]);
-  return { caCert: readFileSync(at('root.pem'), 'utf8'), chain: readFileSync(at('leaf.pem'), 'utf8') + readFileSync(at('int.pem'), 'utf8'), key: readFileSync(at('leaf.key'), 'utf8') };
+  run([
+    'x509',
+    '-req',
+    '-in',
+    at('leaf.csr'),
+    '-CA',
+    at('int.pem'),
+    '-CAkey',
+    at('int.key'),
+    '-CAcreateserial',
+    '-out',
+    at('leaf.pem'),
+    '-days',
+    '7',
+    '-extfile',
+    at('leaf.ext'),
+  ]);
+  return {
+    caCert: readFileSync(at('root.pem'), 'utf8'),
+    chain: readFileSync(at('leaf.pem'), 'utf8') + readFileSync(at('int.pem'), 'utf8'),
+    key: readFileSync(at('leaf.key'), 'utf8'),
+  };
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait-for.js';
 
@@ -21,9 +21,7 @@ export interface Running {
  */
 export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string, pristine = false, main = MAIN): Running {
   // The child runs as users run it: without tap's loader and coverage hooks in NODE_OPTIONS.
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_') && k !== 'NODE_OPTIONS' && k !== 'NODE_V8_COVERAGE'),
-  );
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_') && k !== 'NODE_OPTIONS' && k !== 'NODE_V8_COVERAGE'));
   const [command, argv] = pristine
     ? ['env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, main, ...args]]
     : [process.execPath, [main, ...args]];

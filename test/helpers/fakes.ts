@@ -1,5 +1,5 @@
-import type { Clock } from '../../src/clock.js';
 import type { CacheObserver } from '../../src/auth/token-cache.js';
+import type { Clock } from '../../src/clock.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { StoreUnavailableError } from '../../src/store/token-store.js';
 import type { LastUse, TokenRecord, UserRecord } from '../../src/tokens/record.js';

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,10 +39,13 @@ async function run(command: string, args: string[], dir: string, port: number, e
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let hasExited = false;
   void exited.then(() => (hasExited = true));
-  await waitFor(async () => {
-    if (hasExited) throw new Error(`${command} exited before listening:\n${output}`);
-    return accepts(port);
-  }, { what: `${command} to listen on ${port}`, timeoutMs: 15_000, everyMs: 20 });
+  await waitFor(
+    async () => {
+      if (hasExited) throw new Error(`${command} exited before listening:\n${output}`);
+      return accepts(port);
+    },
+    { what: `${command} to listen on ${port}`, timeoutMs: 15_000, everyMs: 20 },
+  );
   return {
     port,
     origin: `http://127.0.0.1:${port}`,

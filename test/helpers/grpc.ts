@@ -33,7 +33,14 @@ export interface EchoServer {
 /** A grpc-js server of the Echo service on a loopback port, over h2c. */
 export async function startEchoServer(atPort = 0): Promise<EchoServer> {
   const calls: SeenCall[] = [];
-  const seen = (method: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): SeenCall => {
+  const seen = (
+    method: string,
+    call:
+      | grpc.ServerUnaryCall<unknown, unknown>
+      | grpc.ServerReadableStream<unknown, unknown>
+      | grpc.ServerWritableStream<unknown, unknown>
+      | grpc.ServerDuplexStream<unknown, unknown>,
+  ): SeenCall => {
     const record: SeenCall = { method, metadata: call.metadata, deadline: call.getDeadline(), cancelled: false };
     (call as unknown as import('node:events').EventEmitter).on('cancelled', () => (record.cancelled = true));
     calls.push(record);

@@ -1,3 +1,4 @@
+import type { CreatedToken } from '../../src/admin/token-service.js';
 import { startTollgate, type Tollgate } from '../../src/app.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { merge, validate } from '../../src/config/load.js';
@@ -6,7 +7,6 @@ import { createLogger, type Logger } from '../../src/log/logger.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { TokenStore } from '../../src/store/token-store.js';
 import { RIGHTS, type Right } from '../../src/tokens/record.js';
-import type { CreatedToken } from '../../src/admin/token-service.js';
 import { FakeClock } from './fakes.js';
 import { startUpstream, type Upstream, type UpstreamHandler } from './upstream.js';
 

@@ -7,7 +7,12 @@ import { parseAllDocuments } from 'yaml';
 
 // biome-ignore lint/suspicious/noExplicitAny: a manifest is read by path, as the kubernetes-models constructors take it
 type Field = any;
-export type Doc = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: Field };
+export type Doc = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: Field;
+};
 
 /** Why `kubectl kustomize` cannot run here, or undefined when it can. */
 export function kustomizeMissing(): string | undefined {

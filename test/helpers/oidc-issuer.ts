@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload, type CryptoKey } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 
 interface SigningKey {
   kid: string;
@@ -71,7 +71,11 @@ export async function startOidcIssuer(alg = 'RS256', path = ''): Promise<OidcIss
       // A kid the issuer does not hold is put in the header of a token signed with the current key.
       const key = keys.find((k) => k.kid === options.kid) ?? current;
       const nowS = options.nowS ?? Math.floor(Date.now() / 1000);
-      const jwt = new SignJWT({ iss: state.issuer, iat: nowS, exp: nowS + (options.expiresInS ?? 3600), ...claims }).setProtectedHeader({ alg: options.alg ?? key.alg, kid: options.kid ?? key.kid, typ: 'JWT' });
+      const jwt = new SignJWT({ iss: state.issuer, iat: nowS, exp: nowS + (options.expiresInS ?? 3600), ...claims }).setProtectedHeader({
+        alg: options.alg ?? key.alg,
+        kid: options.kid ?? key.kid,
+        typ: 'JWT',
+      });
       return jwt.sign(key.privateKey);
     },
     async rotate(nextAlg = alg) {

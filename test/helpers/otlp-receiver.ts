@@ -68,7 +68,17 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       const request = JSON.parse(body) as {
         resourceSpans?: Array<{
           resource?: { attributes?: OtlpAttribute[] };
-          scopeSpans?: Array<{ spans?: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: OtlpAttribute[]; status?: { code?: number } }> }>;
+          scopeSpans?: Array<{
+            spans?: Array<{
+              traceId: string;
+              spanId: string;
+              parentSpanId?: string;
+              name: string;
+              kind: number;
+              attributes?: OtlpAttribute[];
+              status?: { code?: number };
+            }>;
+          }>;
         }>;
       };
       for (const resourceSpans of request.resourceSpans ?? []) {

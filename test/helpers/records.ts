@@ -1,5 +1,5 @@
-import { generateSecret, hashSecret, idFromHash, secretPrefix } from '../../src/tokens/secret.js';
 import type { HistoryEntry, TokenRecord } from '../../src/tokens/record.js';
+import { generateSecret, hashSecret, idFromHash, secretPrefix } from '../../src/tokens/secret.js';
 
 /** A fresh token record (and its secret) with sensible defaults, for store and auth tests. */
 export function makeToken(over: Partial<TokenRecord> = {}): { record: TokenRecord; secret: string } {

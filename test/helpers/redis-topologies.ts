@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,8 +58,24 @@ export async function startCluster(): Promise<Topology> {
   for (const port of ports) {
     const child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
-        '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--dir', dir],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--cluster-node-timeout',
+        '2000',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
       { stdio: 'ignore' },
     );
     procs.children.set(port, child);
@@ -90,15 +106,25 @@ export async function startSentinel(): Promise<SentinelSetup> {
   const procs = processes();
   const [master, replica, sentinel] = [await freePort(), await freePort(), await freePort()];
   const server = (port: number, extra: string[]) => {
-    procs.children.set(port, spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], { stdio: 'ignore' }));
+    procs.children.set(
+      port,
+      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], { stdio: 'ignore' }),
+    );
   };
   server(master, []);
   server(replica, ['--replicaof', '127.0.0.1', String(master)]);
   const conf = join(dir, 'sentinel.conf');
   writeFileSync(
     conf,
-    [`port ${sentinel}`, 'bind 127.0.0.1', `sentinel monitor mymaster 127.0.0.1 ${master} 1`, 'sentinel down-after-milliseconds mymaster 500',
-      'sentinel failover-timeout mymaster 2000', 'sentinel parallel-syncs mymaster 1', ''].join('\n'),
+    [
+      `port ${sentinel}`,
+      'bind 127.0.0.1',
+      `sentinel monitor mymaster 127.0.0.1 ${master} 1`,
+      'sentinel down-after-milliseconds mymaster 500',
+      'sentinel failover-timeout mymaster 2000',
+      'sentinel parallel-syncs mymaster 1',
+      '',
+    ].join('\n'),
   );
   procs.children.set(sentinel, spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' }));
   for (const port of [master, replica, sentinel]) await waitFor(() => answers(port), { what: `redis ${port}` });

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { runCli, runToEnd, type Running } from './cli.js';
+import { type Running, runCli, runToEnd } from './cli.js';
 
 export interface RoleProcess {
   run: Running;
@@ -29,7 +29,12 @@ export async function initAdminSecret(env: Record<string, string>): Promise<stri
 }
 
 /** `tollgate serve --role ROLE` (the built CLI), once it listens; killed at teardown. */
-export async function serveRole(t: { teardown(fn: () => unknown): void }, role: 'proxy' | 'control' | 'all', env: Record<string, string>, nodeOptions?: string): Promise<RoleProcess> {
+export async function serveRole(
+  t: { teardown(fn: () => unknown): void },
+  role: 'proxy' | 'control' | 'all',
+  env: Record<string, string>,
+  nodeOptions?: string,
+): Promise<RoleProcess> {
   const run = runCli(['serve', '--role', role], nodeOptions === undefined ? env : { ...env, NODE_OPTIONS: nodeOptions });
   t.teardown(() => run.child.kill('SIGKILL'));
   // A test file that fails at its top level exits without its teardowns: no replica outlives it.

@@ -1,6 +1,6 @@
-import t from 'tap';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import t from 'tap';
 import { IdleSweeper } from '../../src/http1/idle-sweeper.js';
 import { FakeClock } from '../helpers/fakes.js';
 

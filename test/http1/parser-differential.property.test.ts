@@ -1,12 +1,12 @@
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import { type AddressInfo, connect, createServer as createNetServer, type Server } from 'node:net';
 import fc from 'fast-check';
 import t from 'tap';
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
-import { connect, createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
 import { refusal } from '../../src/auth/verdict.js';
-import { NO_TRACING } from '../../src/tracing/tracing.js';
 import { ClientConnection, type ConnectionHost } from '../../src/http1/client-connection.js';
 import { Exchange } from '../../src/proxy/exchange.js';
 import type { UpstreamConnection } from '../../src/proxy/upstream-connection.js';
+import { NO_TRACING } from '../../src/tracing/tracing.js';
 
 // Differential test of the data plane's HTTP/1 front (issue #14): for generated request bytes,
 // split at random points and pipelined, Tollgate's ClientConnection accepts exactly what
@@ -108,7 +108,17 @@ async function subject(): Promise<{ server: Server; port: number; results: Map<n
     const host: ConnectionHost = {
       draining: false,
       // Nothing counted or logged: only what the parser hands over is under test.
-      open: (connection, head) => new Exchange(connection, head, { live: undefined, hooks: undefined, tracing: NO_TRACING, now: () => Date.now(), started() {}, ended() {}, upstreamFailed() {}, exchangeCut() {} }),
+      open: (connection, head) =>
+        new Exchange(connection, head, {
+          live: undefined,
+          hooks: undefined,
+          tracing: NO_TRACING,
+          now: () => Date.now(),
+          started() {},
+          ended() {},
+          upstreamFailed() {},
+          exchangeCut() {},
+        }),
       handle(opened) {
         const exchange = opened as Exchange;
         if (exchange.expectation === 'unsupported') {
@@ -188,7 +198,10 @@ function send(port: number, pieces: Buffer[], results: Map<number, Outcome>): Pr
         const server = outcome.socket!;
         // Everything sent was read and handed to the parser (nothing buffered in a paused
         // stream), and every request read whole has its answer: nothing more can happen.
-        const allRead = closed || server.destroyed || (server.bytesRead >= total && server.readableLength === 0 && answers >= outcome.requests.filter((r) => r.complete).length);
+        const allRead =
+          closed ||
+          server.destroyed ||
+          (server.bytesRead >= total && server.readableLength === 0 && answers >= outcome.requests.filter((r) => r.complete).length);
         if (allRead && steady >= 2) {
           socket.destroy();
           return resolve(outcome);
@@ -200,45 +213,98 @@ function send(port: number, pieces: Buffer[], results: Map<number, Outcome>): Pr
 
 // Every byte class a request head can hold.
 const byteClass = fc.constantFrom(
-  'a', 'Z', '0', '-', '_', '.', '~', '%', '/', '?', '#', '&', '=', ':', ';', ',', '"', "'", '(', ')', '@', '[', ']', '\\',
-  ' ', '\t', '\x00', '\x01', '\x7f', '\x80', '\xe9', '\xff', '\r', '\n',
+  'a',
+  'Z',
+  '0',
+  '-',
+  '_',
+  '.',
+  '~',
+  '%',
+  '/',
+  '?',
+  '#',
+  '&',
+  '=',
+  ':',
+  ';',
+  ',',
+  '"',
+  "'",
+  '(',
+  ')',
+  '@',
+  '[',
+  ']',
+  '\\',
+  ' ',
+  '\t',
+  '\x00',
+  '\x01',
+  '\x7f',
+  '\x80',
+  '\xe9',
+  '\xff',
+  '\r',
+  '\n',
 );
-const text = (max: number) => fc.array(fc.oneof({ weight: 12, arbitrary: fc.constantFrom('a', 'b', 'x', '1', '-') }, { weight: 1, arbitrary: byteClass }), { maxLength: max }).map((c) => c.join(''));
+const text = (max: number) =>
+  fc
+    .array(fc.oneof({ weight: 12, arbitrary: fc.constantFrom('a', 'b', 'x', '1', '-') }, { weight: 1, arbitrary: byteClass }), { maxLength: max })
+    .map((c) => c.join(''));
 const headerName = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom('Accept', 'X-Trace', 'x-request-id', 'User-Agent', 'Cookie', 'Via', 'Content-Type') },
   { weight: 1, arbitrary: text(8) },
 );
-const field = fc.tuple(headerName, text(12), fc.oneof({ weight: 12, arbitrary: fc.constant('\r\n') }, { weight: 1, arbitrary: fc.constantFrom('\n', '\r\n ') })).map(([name, value, eol]) => `${name}: ${value}${eol}`);
+const field = fc
+  .tuple(headerName, text(12), fc.oneof({ weight: 12, arbitrary: fc.constant('\r\n') }, { weight: 1, arbitrary: fc.constantFrom('\n', '\r\n ') }))
+  .map(([name, value, eol]) => `${name}: ${value}${eol}`);
 const framing = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ fields: '', body: '' }) },
   { weight: 3, arbitrary: fc.string({ maxLength: 12 }).map((body) => ({ fields: `Content-Length: ${body.length}\r\n`, body })) },
-  { weight: 3, arbitrary: fc.array(fc.string({ minLength: 1, maxLength: 6 }), { maxLength: 3 }).map((chunks) => ({
-    fields: 'Transfer-Encoding: chunked\r\n',
-    body: `${chunks.map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join('')}0\r\n\r\n`,
-  })) },
-  { weight: 2, arbitrary: fc.constantFrom(
-    { fields: 'Content-Length: 4\r\nTransfer-Encoding: chunked\r\n', body: '0\r\n\r\n' },
-    { fields: 'Content-Length: 2\r\nContent-Length: 3\r\n', body: 'abc' },
-    { fields: 'Content-Length: 3\r\nContent-Length: 3\r\n', body: 'abc' },
-    { fields: 'Content-Length: -1\r\n', body: '' },
-    { fields: 'Content-Length: 1 2\r\n', body: '' },
-    { fields: 'Transfer-Encoding: gzip\r\n', body: 'abcd' },
-    { fields: 'Transfer-Encoding: chunked, identity\r\n', body: '0\r\n\r\n' },
-    { fields: 'Transfer-Encoding: gzip, chunked\r\n', body: '1\r\na\r\n0\r\n\r\n' },
-    { fields: 'Transfer-Encoding: chunked\r\n', body: '1;ext=1\r\na\r\n0\r\n\r\n' },
-    { fields: 'Transfer-Encoding: chunked\r\n', body: 'zz\r\na\r\n0\r\n\r\n' },
-    { fields: 'Transfer-Encoding: chunked\r\n', body: '1\r\nab\r\n0\r\n\r\n' },
-    { fields: 'Transfer-Encoding: chunked\r\n', body: '0\r\nX-Trailer: 1\r\n\r\n' },
-  ) },
+  {
+    weight: 3,
+    arbitrary: fc.array(fc.string({ minLength: 1, maxLength: 6 }), { maxLength: 3 }).map((chunks) => ({
+      fields: 'Transfer-Encoding: chunked\r\n',
+      body: `${chunks.map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join('')}0\r\n\r\n`,
+    })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      { fields: 'Content-Length: 4\r\nTransfer-Encoding: chunked\r\n', body: '0\r\n\r\n' },
+      { fields: 'Content-Length: 2\r\nContent-Length: 3\r\n', body: 'abc' },
+      { fields: 'Content-Length: 3\r\nContent-Length: 3\r\n', body: 'abc' },
+      { fields: 'Content-Length: -1\r\n', body: '' },
+      { fields: 'Content-Length: 1 2\r\n', body: '' },
+      { fields: 'Transfer-Encoding: gzip\r\n', body: 'abcd' },
+      { fields: 'Transfer-Encoding: chunked, identity\r\n', body: '0\r\n\r\n' },
+      { fields: 'Transfer-Encoding: gzip, chunked\r\n', body: '1\r\na\r\n0\r\n\r\n' },
+      { fields: 'Transfer-Encoding: chunked\r\n', body: '1;ext=1\r\na\r\n0\r\n\r\n' },
+      { fields: 'Transfer-Encoding: chunked\r\n', body: 'zz\r\na\r\n0\r\n\r\n' },
+      { fields: 'Transfer-Encoding: chunked\r\n', body: '1\r\nab\r\n0\r\n\r\n' },
+      { fields: 'Transfer-Encoding: chunked\r\n', body: '0\r\nX-Trailer: 1\r\n\r\n' },
+    ),
+  },
 );
 const request = fc
   .record({
-    method: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH', 'OPTIONS') }, { weight: 1, arbitrary: fc.constantFrom('get', 'FOO', 'G ET', '') }),
+    method: fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH', 'OPTIONS') },
+      { weight: 1, arbitrary: fc.constantFrom('get', 'FOO', 'G ET', '') },
+    ),
     target: fc.oneof({ weight: 4, arbitrary: text(16).map((p) => `/${p}`) }, { weight: 1, arbitrary: fc.constantFrom('*', 'http://h/x', '') }),
-    version: fc.oneof({ weight: 8, arbitrary: fc.constant('HTTP/1.1') }, { weight: 2, arbitrary: fc.constant('HTTP/1.0') }, { weight: 1, arbitrary: fc.constantFrom('HTTP/2.0', 'HTTP/1.2', 'http/1.1', 'HTTP/1.1 ') }),
+    version: fc.oneof(
+      { weight: 8, arbitrary: fc.constant('HTTP/1.1') },
+      { weight: 2, arbitrary: fc.constant('HTTP/1.0') },
+      { weight: 1, arbitrary: fc.constantFrom('HTTP/2.0', 'HTTP/1.2', 'http/1.1', 'HTTP/1.1 ') },
+    ),
     fields: fc.array(field, { maxLength: 4 }),
     framing,
-    bareLf: fc.boolean().chain((b) => (b ? fc.boolean() : fc.constant(false))).chain((b) => (b ? fc.boolean() : fc.constant(false))),
+    bareLf: fc
+      .boolean()
+      .chain((b) => (b ? fc.boolean() : fc.constant(false)))
+      .chain((b) => (b ? fc.boolean() : fc.constant(false))),
   })
   .map((r) => {
     const eol = r.bareLf ? '\n' : '\r\n';
@@ -250,22 +316,20 @@ const request = fc
     const closes = (r.version === 'HTTP/1.0' && r.framing.fields.includes('Transfer-Encoding')) || r.version === 'HTTP/2.0';
     return { bytes: head + r.framing.body, closes };
   });
-const exchangeBytes = fc
-  .tuple(fc.array(request, { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { maxLength: 4 }))
-  .map(([requests, cuts]) => {
-    const closing = requests.findIndex((r) => r.closes);
-    const sent = closing === -1 ? requests : requests.slice(0, closing + 1);
-    const bytes = Buffer.from(sent.map((r) => r.bytes).join(''), 'latin1');
-    const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-    const pieces: Buffer[] = [];
-    let from = 0;
-    for (const at of points) {
-      if (at > from) pieces.push(bytes.subarray(from, at));
-      from = Math.max(from, at);
-    }
-    pieces.push(bytes.subarray(from));
-    return pieces.filter((p) => p.length > 0);
-  });
+const exchangeBytes = fc.tuple(fc.array(request, { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { maxLength: 4 })).map(([requests, cuts]) => {
+  const closing = requests.findIndex((r) => r.closes);
+  const sent = closing === -1 ? requests : requests.slice(0, closing + 1);
+  const bytes = Buffer.from(sent.map((r) => r.bytes).join(''), 'latin1');
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const pieces: Buffer[] = [];
+  let from = 0;
+  for (const at of points) {
+    if (at > from) pieces.push(bytes.subarray(from, at));
+    from = Math.max(from, at);
+  }
+  pieces.push(bytes.subarray(from));
+  return pieces.filter((p) => p.length > 0);
+});
 
 const node = await oracle();
 const ours = await subject();
@@ -281,10 +345,11 @@ t.test('the llhttp front accepts and parses exactly what node:http does', async 
     fc.asyncProperty(exchangeBytes, async (pieces) => {
       const [expected, actual] = await Promise.all([send(node.port, pieces, node.results), send(ours.port, pieces, ours.results)]);
       compared++;
-      if (process.env.TG_DEBUG) console.error(JSON.stringify(expected).slice(0, 200), "\n   ", JSON.stringify(actual).slice(0, 200));
+      if (process.env.TG_DEBUG) console.error(JSON.stringify(expected).slice(0, 200), '\n   ', JSON.stringify(actual).slice(0, 200));
       if (!expected.refused) accepted++;
       const where = JSON.stringify(Buffer.concat(pieces).toString('latin1'));
-      if (expected.refused !== actual.refused) throw new Error(`node:http ${expected.refused ? 'refused' : 'accepted'}, Tollgate ${actual.refused ? 'refused' : 'accepted'}: ${where}`);
+      if (expected.refused !== actual.refused)
+        throw new Error(`node:http ${expected.refused ? 'refused' : 'accepted'}, Tollgate ${actual.refused ? 'refused' : 'accepted'}: ${where}`);
       // Only requests read whole count: node:http emits a head before it finds its body's framing
       // bad (a bad chunk size, a Transfer-Encoding other than chunked); Tollgate never judges a
       // head whose framing failed in the same read, which is stricter on purpose.
@@ -293,7 +358,10 @@ t.test('the llhttp front accepts and parses exactly what node:http does', async 
         throw new Error(`parsed differently:\n node:http ${whole(expected)}\n Tollgate  ${whole(actual)}\n for ${where}`);
       }
     }),
-    { numRuns: Number(process.env.TG_PROPERTY_RUNS ?? 300), ...(process.env.TG_PROPERTY_SEED ? { seed: Number(process.env.TG_PROPERTY_SEED), path: process.env.TG_PROPERTY_PATH } : {}) },
+    {
+      numRuns: Number(process.env.TG_PROPERTY_RUNS ?? 300),
+      ...(process.env.TG_PROPERTY_SEED ? { seed: Number(process.env.TG_PROPERTY_SEED), path: process.env.TG_PROPERTY_PATH } : {}),
+    },
   );
   t.ok(compared >= 300 || process.env.TG_PROPERTY_RUNS !== undefined || process.env.TG_PROPERTY_SEED !== undefined, `${compared} byte streams compared`);
   t.ok(accepted > compared / 10 && accepted < compared, `${accepted} accepted by both, the rest refused by both: the generator reaches both sides`);

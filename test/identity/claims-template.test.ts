@@ -1,6 +1,6 @@
 import t from 'tap';
-import { claimAt, renderUser, teamsIn } from '../../src/identity/claims-template.js';
 import { certificateFields } from '../../src/identity/certificate-authenticator.js';
+import { claimAt, renderUser, teamsIn } from '../../src/identity/claims-template.js';
 
 const projected = {
   aud: ['tollgate'],
@@ -34,7 +34,10 @@ t.test('a teams claim yields the names it lists', async (t) => {
 });
 
 t.test('a certificate gives its CN, its URI SAN and the parts of a Kubernetes SPIFFE ID', async (t) => {
-  const fields = certificateFields({ subject: { CN: 'producer' } as never, subjectaltname: 'DNS:producer.prod.svc, URI:spiffe://cluster.local/ns/prod/sa/producer' });
+  const fields = certificateFields({
+    subject: { CN: 'producer' } as never,
+    subjectaltname: 'DNS:producer.prod.svc, URI:spiffe://cluster.local/ns/prod/sa/producer',
+  });
   t.same(fields, { cn: 'producer', uri: 'spiffe://cluster.local/ns/prod/sa/producer', spiffe: { trustDomain: 'cluster.local', ns: 'prod', sa: 'producer' } });
   t.equal(renderUser('sa-{spiffe.ns}-{spiffe.sa}', fields), 'sa-prod-producer');
   t.equal(renderUser('{uri}', fields), undefined, 'a URI is no user name by itself');

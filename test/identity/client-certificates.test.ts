@@ -1,10 +1,10 @@
-import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import t from 'tap';
 import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
-import { curl } from '../helpers/curl.js';
 import { makeCertificate, makeClientChain } from '../helpers/certificates.js';
+import { curl } from '../helpers/curl.js';
 import { startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -50,7 +50,7 @@ t.test('a bearer sent with a certificate decides alone', async (t) => {
   t.equal(res.status, 403, "the token's scope (billing) decides, not the certificate's user");
 });
 
-t.test('a disabled user\'s certificate is refused at once', async (t) => {
+t.test("a disabled user's certificate is refused at once", async (t) => {
   t.equal((await call(h, 'PATCH', '/v1/users/sa-prod-producer', h.adminSecret, { disabled: true })).status, 200);
   const res = await curl([...trustServer, ...clientFiles(producer, 'producer'), url]);
   t.equal(res.status, 401);
@@ -60,7 +60,11 @@ t.test('a disabled user\'s certificate is refused at once', async (t) => {
 
 t.test('the client CA file is re-read when it changes', async (t) => {
   writeFileSync(caPath, stranger.caCert);
-  await waitFor(async () => (await curl([...trustServer, ...clientFiles(stranger, 'stranger'), url])).status === 200, { what: 'the new client CA to be used', timeoutMs: 10_000, everyMs: 100 });
+  await waitFor(async () => (await curl([...trustServer, ...clientFiles(stranger, 'stranger'), url])).status === 200, {
+    what: 'the new client CA to be used',
+    timeoutMs: 10_000,
+    everyMs: 100,
+  });
   t.equal((await curl([...trustServer, ...clientFiles(producer, 'producer'), url])).status, 401, 'the old CA no longer vouches');
 });
 

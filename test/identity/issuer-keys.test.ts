@@ -1,13 +1,13 @@
-import t from 'tap';
 import * as jose from 'jose';
-import { IssuerKeys, REFRESH_INTERVAL_MS } from '../../src/identity/issuer-keys.js';
-import { FakeClock } from '../helpers/fakes.js';
-import { makeCertificate } from '../helpers/certificates.js';
-import { ConfigError, merge, validate } from '../../src/config/load.js';
-import { DEFAULTS } from '../../src/config/defaults.js';
+import t from 'tap';
 import { startTollgate } from '../../src/app.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
+import { ConfigError, merge, validate } from '../../src/config/load.js';
+import { IssuerKeys, REFRESH_INTERVAL_MS } from '../../src/identity/issuer-keys.js';
 import { createLogger } from '../../src/log/logger.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { makeCertificate } from '../helpers/certificates.js';
+import { FakeClock } from '../helpers/fakes.js';
 
 // Where an issuer's keys come from, and what is refused on the way, with a fetch the test answers.
 const ISSUER = 'https://sso.example.com/realms/corp';
@@ -25,8 +25,11 @@ function keysWith(answers: Record<string, unknown>, jwksUri = '') {
   return { keys: new IssuerKeys({ issuer: ISSUER, jwksUri, jose, fetch: fetcher, clock, staleIfErrorMs: 60_000 }), asked, clock };
 }
 
-t.test('discovery: the jwks_uri of the issuer\'s own document', async (t) => {
-  const { keys, asked } = keysWith({ [`${ISSUER}/.well-known/openid-configuration`]: { issuer: ISSUER, jwks_uri: 'https://sso.example.com/certs' }, 'https://sso.example.com/certs': JWKS });
+t.test("discovery: the jwks_uri of the issuer's own document", async (t) => {
+  const { keys, asked } = keysWith({
+    [`${ISSUER}/.well-known/openid-configuration`]: { issuer: ISSUER, jwks_uri: 'https://sso.example.com/certs' },
+    'https://sso.example.com/certs': JWKS,
+  });
   t.ok(await keys.usable());
   t.same(asked, [`${ISSUER}/.well-known/openid-configuration`, 'https://sso.example.com/certs']);
 });
@@ -40,7 +43,10 @@ t.test('a configured jwksUri is fetched directly', async (t) => {
 t.test('no keys from a document naming another issuer, one without jwks_uri, a non-JWKS body or an error status', async (t) => {
   const discovery = `${ISSUER}/.well-known/openid-configuration`;
   for (const [what, answers] of [
-    ['another issuer', { [discovery]: { issuer: 'https://evil.example.com', jwks_uri: 'https://sso.example.com/certs' }, 'https://sso.example.com/certs': JWKS }],
+    [
+      'another issuer',
+      { [discovery]: { issuer: 'https://evil.example.com', jwks_uri: 'https://sso.example.com/certs' }, 'https://sso.example.com/certs': JWKS },
+    ],
     ['no jwks_uri', { [discovery]: { issuer: ISSUER } }],
     ['not a JWK Set', { [discovery]: { issuer: ISSUER, jwks_uri: 'https://sso.example.com/certs' }, 'https://sso.example.com/certs': { keys: 'none' } }],
     ['404', {}],
@@ -62,7 +68,14 @@ t.test('fetches are at most one per 10 s, whoever asks', async (t) => {
 t.test('an unreadable client CA stops the start, naming its key', async (t) => {
   const server = makeCertificate(30);
   const dir = t.testdir({ 'server.pem': server.cert, 'server.key': server.key });
-  const config = validate(merge(DEFAULTS, { proxy: { listen: '127.0.0.1:0', tls: { cert: `${dir}/server.pem`, key: `${dir}/server.key` } }, admin: { listen: '127.0.0.1:0' }, store: { backend: 'memory' }, identity: { mtls: { clientCa: `${dir}/missing.pem` } } }));
+  const config = validate(
+    merge(DEFAULTS, {
+      proxy: { listen: '127.0.0.1:0', tls: { cert: `${dir}/server.pem`, key: `${dir}/server.key` } },
+      admin: { listen: '127.0.0.1:0' },
+      store: { backend: 'memory' },
+      identity: { mtls: { clientCa: `${dir}/missing.pem` } },
+    }),
+  );
   try {
     await startTollgate(config, new MemoryStore(), createLogger('silent'), new FakeClock());
     t.fail('started');

@@ -1,8 +1,8 @@
-import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import t, { type Test } from 'tap';
 
 // jose is imported only when identity.jwt names an issuer: a replica serving Tollgate's own tokens
 // (the slim proxy role, whose footprint is measured) never loads it. Checked in a child process
@@ -30,7 +30,9 @@ function run(t: Test, jwt: unknown[]): Promise<{ isLoaded: boolean }> {
   const env = { ...process.env };
   delete env.NODE_OPTIONS; // tap's loaders would import much else
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, [path], { env, timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as { isLoaded: boolean }))),
+    execFile(process.execPath, [path], { env, timeout: 30_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as { isLoaded: boolean }),
+    ),
   );
 }
 

@@ -1,5 +1,5 @@
-import t from 'tap';
 import * as jose from 'jose';
+import t from 'tap';
 import { TokenCache } from '../../src/auth/token-cache.js';
 import { JwtAuthenticator } from '../../src/identity/jwt-authenticator.js';
 import { CountingStore, FakeClock, RecordingObserver } from '../helpers/fakes.js';
@@ -15,14 +15,37 @@ async function setup() {
   await store.putUser({ name: 'sa-prod-producer', grants: { sensors: ['stream'] }, createdAt: 0, updatedAt: 0 });
   const clock = new FakeClock(Date.now());
   const slot = { principalOf: (hash: string) => jwt?.principalOf(hash) };
-  const cache = new TokenCache({ store, clock, observer: new RecordingObserver(), principals: slot, max: 100, ttlMs: 30_000, negativeMax: 10, negativeTtlMs: 5_000, staleIfErrorMs: 60_000 });
+  const cache = new TokenCache({
+    store,
+    clock,
+    observer: new RecordingObserver(),
+    principals: slot,
+    max: 100,
+    ttlMs: 30_000,
+    negativeMax: 10,
+    negativeTtlMs: 5_000,
+    staleIfErrorMs: 60_000,
+  });
   const counted = { verifies: 0 };
-  const wrapped = { ...jose, jwtVerify: ((...args: Parameters<typeof jose.jwtVerify>) => {
+  const wrapped = {
+    ...jose,
+    jwtVerify: ((...args: Parameters<typeof jose.jwtVerify>) => {
       counted.verifies++;
       return jose.jwtVerify(...args);
-    }) as typeof jose.jwtVerify };
+    }) as typeof jose.jwtVerify,
+  };
   const jwt: JwtAuthenticator = new JwtAuthenticator({
-    issuers: [{ issuer: cluster.issuer, audiences: ['tollgate'], jwksUri: '', algorithms: ['ES256'], clockSkew: 30_000, user: 'sa-{kubernetes.io.namespace}-{kubernetes.io.serviceaccount.name}', teams: '' }],
+    issuers: [
+      {
+        issuer: cluster.issuer,
+        audiences: ['tollgate'],
+        jwksUri: '',
+        algorithms: ['ES256'],
+        clockSkew: 30_000,
+        user: 'sa-{kubernetes.io.namespace}-{kubernetes.io.serviceaccount.name}',
+        teams: '',
+      },
+    ],
     jose: wrapped,
     cache,
     clock,

@@ -1,5 +1,5 @@
-import t from 'tap';
 import { SignJWT } from 'jose';
+import t from 'tap';
 import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { startHarness } from '../helpers/harness.js';
@@ -10,7 +10,6 @@ import { kubernetesClaims, startOidcIssuer } from '../helpers/oidc-issuer.js';
 const cluster = await startOidcIssuer('RS256');
 const oidc = await startOidcIssuer('ES256', '/realms/corp');
 t.teardown(() => Promise.all([cluster.close(), oidc.close()]));
-
 
 const h = await startHarness({
   config: {
@@ -42,7 +41,7 @@ async function send(url: string, jwt: string, method = 'POST') {
   return { status: res.statusCode, headers: res.headers, text, body: /json/.test(String(res.headers['content-type'])) ? JSON.parse(text) : text };
 }
 
-t.test('a projected service-account token acts as the user its claims name, with that user\'s grants', async (t) => {
+t.test("a projected service-account token acts as the user its claims name, with that user's grants", async (t) => {
   const jwt = await cluster.sign(kubernetesClaims('prod', 'producer'));
   const res = await send(STREAM, jwt);
   t.equal(res.status, 200);
@@ -91,7 +90,7 @@ t.test('every refusal is a 401 invalid_token whose detail says which check faile
   t.match(res.body.detail, /signature/);
 });
 
-t.test('unsigned and HMAC tokens are refused, even an HMAC keyed with the issuer\'s published key', async (t) => {
+t.test("unsigned and HMAC tokens are refused, even an HMAC keyed with the issuer's published key", async (t) => {
   const claims = { ...kubernetesClaims('prod', 'producer'), iss: cluster.issuer, exp: Math.floor(Date.now() / 1000) + 600 };
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const unsigned = `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`;

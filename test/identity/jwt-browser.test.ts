@@ -1,7 +1,7 @@
 import t from 'tap';
+import { call } from '../helpers/admin-client.js';
 import { launchChromium } from '../helpers/browser.js';
 import { BROWSER_STREAM_ROUTES, browserStreamUpstream, echoWebSockets, runStreamsPage } from '../helpers/browser-streams.js';
-import { call } from '../helpers/admin-client.js';
 import { startHarness } from '../helpers/harness.js';
 import { startOidcIssuer } from '../helpers/oidc-issuer.js';
 

@@ -1,12 +1,12 @@
-import t from 'tap';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
+import t from 'tap';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createLogger } from '../../src/log/logger.js';
 import { call } from '../helpers/admin-client.js';
 import { curl } from '../helpers/curl.js';
-import { echoClient, grpc, startEchoServer, type Note } from '../helpers/grpc.js';
+import { echoClient, grpc, type Note, startEchoServer } from '../helpers/grpc.js';
 import { startHarness } from '../helpers/harness.js';
 import { kubernetesClaims, startOidcIssuer } from '../helpers/oidc-issuer.js';
 
@@ -64,7 +64,11 @@ t.test('grpc-js: a JWT in the authorization metadata', async (t) => {
       const metadata = new grpc.Metadata();
       metadata.set('authorization', `Bearer ${token}`);
       metadata.set('x-repository', 'sensors');
-      (client.Unary as unknown as (note: Note, metadata: grpc.Metadata, done: (error: grpc.ServiceError | null) => void) => void)({ text: 'hi' }, metadata, (error) => resolve(error));
+      (client.Unary as unknown as (note: Note, metadata: grpc.Metadata, done: (error: grpc.ServiceError | null) => void) => void)(
+        { text: 'hi' },
+        metadata,
+        (error) => resolve(error),
+      );
     });
   const first = await unary(jwt);
   t.equal(first, null, String(first?.details));
@@ -81,12 +85,17 @@ t.test('a WebSocket with the JWT in the bearer subprotocol, or in access_token',
     t.equal(String(data), 'ping');
     ws.close();
   }
-  t.notOk(h.upstream.received.some((seen) => seen.url.includes('access_token') || String(seen.headers['sec-websocket-protocol'] ?? '').includes('bearer')), 'the upstream never sees the JWT');
+  t.notOk(
+    h.upstream.received.some((seen) => seen.url.includes('access_token') || String(seen.headers['sec-websocket-protocol'] ?? '').includes('bearer')),
+    'the upstream never sees the JWT',
+  );
 });
 
 t.test('the decision port answers for a JWT as for a token', async (t) => {
   const ask = async (token: string) => {
-    const res = await request(`http://127.0.0.1:${h.tollgate.decisionPort}/`, { headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/v1/repositories/sensors/query', authorization: `Bearer ${token}` } });
+    const res = await request(`http://127.0.0.1:${h.tollgate.decisionPort}/`, {
+      headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/v1/repositories/sensors/query', authorization: `Bearer ${token}` },
+    });
     await res.body.dump();
     return res;
   };
@@ -103,5 +112,8 @@ t.test('the access log names the user and issuer of a JWT, never the JWT', async
   t.ok(allowed.every((entry) => entry.issuer === cluster.issuer));
   t.ok(entries.some((entry) => entry.reason === 'jwt_wrong_audience' && entry.credential === 'jwt'));
   const [, payload, signature] = jwt.split('.');
-  t.notOk(lines.some((line) => line.includes(signature!) || line.includes(payload!)), 'no line holds any part of the JWT');
+  t.notOk(
+    lines.some((line) => line.includes(signature!) || line.includes(payload!)),
+    'no line holds any part of the JWT',
+  );
 });

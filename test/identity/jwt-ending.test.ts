@@ -1,10 +1,10 @@
-import t from 'tap';
 import { once } from 'node:events';
+import t from 'tap';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { call } from '../helpers/admin-client.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
 import { kubernetesClaims, startOidcIssuer } from '../helpers/oidc-issuer.js';
 import { startRedis } from '../helpers/redis-server.js';
 
@@ -57,7 +57,7 @@ async function openOnB(jwt: string) {
   return { ws, closed, download, cut };
 }
 
-t.test('taking the grant away through A ends the JWT identity\'s WebSocket and download on B', async (t) => {
+t.test("taking the grant away through A ends the JWT identity's WebSocket and download on B", async (t) => {
   const jwt = await cluster.sign(kubernetesClaims('prod', 'producer'));
   const open = await openOnB(jwt);
   t.equal(open.ws.protocol, 'chat', 'the token subprotocol never reaches the upstream; the other is chosen');
@@ -72,7 +72,7 @@ t.test('taking the grant away through A ends the JWT identity\'s WebSocket and d
   t.equal(again.statusCode, 403, 'and new requests are refused on B');
 });
 
-t.test('disabling the user through A ends its JWT identity\'s exchanges on B and refuses it there', async (t) => {
+t.test("disabling the user through A ends its JWT identity's exchanges on B and refuses it there", async (t) => {
   const jwt = await cluster.sign(kubernetesClaims('prod', 'consumer'));
   const open = await openOnB(jwt);
   t.equal((await call(a, 'PATCH', '/v1/users/sa-prod-consumer', a.adminSecret, { disabled: true })).status, 200);

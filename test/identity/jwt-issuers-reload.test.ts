@@ -28,7 +28,8 @@ const withIssuers = (jwt: unknown[]) =>
     }),
   );
 const ISSUER = () => ({ issuer: cluster.issuer, audiences: ['tollgate'], user: 'sa-{kubernetes.io.namespace}-{kubernetes.io.serviceaccount.name}' });
-const send = async (jwt: string) => (await request(`${h.proxy}/v1/repositories/sensors/stream`, { method: 'POST', headers: { authorization: `Bearer ${jwt}` }, body: 'x' })).statusCode;
+const send = async (jwt: string) =>
+  (await request(`${h.proxy}/v1/repositories/sensors/stream`, { method: 'POST', headers: { authorization: `Bearer ${jwt}` }, body: 'x' })).statusCode;
 
 t.test('an issuer added by reload verifies its JWTs; taken out, they are refused once the cache lets go', async (t) => {
   const jwt = await cluster.sign(kubernetesClaims('prod', 'producer'));

@@ -1,5 +1,5 @@
-import t from 'tap';
 import fc from 'fast-check';
+import t from 'tap';
 import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { startHarness } from '../helpers/harness.js';
@@ -10,7 +10,11 @@ import { kubernetesClaims, startOidcIssuer } from '../helpers/oidc-issuer.js';
 // it is refused.
 const cluster = await startOidcIssuer('ES256');
 t.teardown(() => cluster.close());
-const h = await startHarness({ config: { identity: { jwt: [{ issuer: cluster.issuer, audiences: ['tollgate'], user: 'sa-{kubernetes.io.namespace}-{kubernetes.io.serviceaccount.name}' }] } } });
+const h = await startHarness({
+  config: {
+    identity: { jwt: [{ issuer: cluster.issuer, audiences: ['tollgate'], user: 'sa-{kubernetes.io.namespace}-{kubernetes.io.serviceaccount.name}' }] },
+  },
+});
 t.teardown(() => h.close());
 const made = await call(h, 'POST', '/v1/users', h.adminSecret, { name: 'sa-prod-producer', grants: { sensors: ['stream', 'query'] } });
 if (made.status !== 201) throw new Error(`setup: ${made.status}`);
@@ -52,7 +56,9 @@ t.test('a token is never accepted for an audience it does not name', async (_t) 
 });
 
 t.test('a token is never accepted from an issuer that is not configured, even signed with a trusted key', async (_t) => {
-  const iss = fc.oneof(fc.string({ maxLength: 30 }), fc.webUrl(), fc.constant(`${cluster.issuer}/`), fc.constant(cluster.issuer.toUpperCase())).filter((value) => value !== cluster.issuer);
+  const iss = fc
+    .oneof(fc.string({ maxLength: 30 }), fc.webUrl(), fc.constant(`${cluster.issuer}/`), fc.constant(cluster.issuer.toUpperCase()))
+    .filter((value) => value !== cluster.issuer);
   await fc.assert(
     fc.asyncProperty(iss, async (issuer) => {
       const jwt = await cluster.sign({ ...kubernetesClaims('prod', 'producer'), iss: issuer });

@@ -52,7 +52,10 @@ for (const [backend, open] of Object.entries(backends)) {
       const cleared = await call(h, 'PATCH', `/v1/tokens/${id}`, admin, { limits: null });
       t.equal(cleared.body.limits, null);
 
-      const history = (await call(h, 'GET', `/v1/tokens/${id}/history`, admin)).body.items as Array<{ action: string; changes: Record<string, { from: unknown; to: unknown }> }>;
+      const history = (await call(h, 'GET', `/v1/tokens/${id}/history`, admin)).body.items as Array<{
+        action: string;
+        changes: Record<string, { from: unknown; to: unknown }>;
+      }>;
       t.same(history[0]!.changes.limits, { from: null, to: LIMITS });
       t.same(history[1]!.changes.limits, { from: LIMITS, to: { streams: 5 } });
       t.same(history[2]!.changes.limits, { from: { streams: 5 }, to: null });

@@ -1,5 +1,5 @@
-import t from 'tap';
 import { join } from 'node:path';
+import t from 'tap';
 import { FileStore } from '../../src/store/file-store.js';
 import { call } from '../helpers/admin-client.js';
 import { launchChromium } from '../helpers/browser.js';
@@ -17,7 +17,8 @@ const problems: string[] = [];
 page.on('pageerror', (err) => problems.push(err.message));
 
 const limits = { rate: { requests: 50, per: '1s' }, quota: { bytes: 10 * 1024 ** 3, per: '1d' }, streams: 2 };
-const made = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'repository', name: 'scraper', repository: 'sensors', rights: ['query'], limits })).body;
+const made = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'repository', name: 'scraper', repository: 'sensors', rights: ['query'], limits }))
+  .body;
 const row = () => page.locator('#tokens tbody tr', { has: page.locator('td.name .token-name', { hasText: /^scraper$/ }) });
 
 await page.goto(`${h.admin}/ui/`);

@@ -1,5 +1,5 @@
-import t from 'tap';
 import { join } from 'node:path';
+import t from 'tap';
 import { initAndServe, runToEnd } from '../helpers/cli.js';
 
 // The built CLI against a served Tollgate (file store): limits on token create/edit/show, the
@@ -10,7 +10,23 @@ const cli = (...args: string[]) => runToEnd(args, { TOLLGATE_ADMIN_URL: served.a
 
 t.test('token create takes --rate, --quota and --streams; show and usage print them', async (t) => {
   t.equal((await cli('repo', 'create', 'sensors')).code, 0);
-  const made = await cli('token', 'create', '--name', 'scraper', '--repository', 'sensors', '--rights', 'query', '--rate', '50/1s', '--quota', '10GiB/1d', '--streams', '2', '--json');
+  const made = await cli(
+    'token',
+    'create',
+    '--name',
+    'scraper',
+    '--repository',
+    'sensors',
+    '--rights',
+    'query',
+    '--rate',
+    '50/1s',
+    '--quota',
+    '10GiB/1d',
+    '--streams',
+    '2',
+    '--json',
+  );
   t.equal(made.code, 0, made.stderr);
   const token = JSON.parse(made.stdout).token;
   t.same(token.limits, { rate: { requests: 50, per: '1s' }, quota: { bytes: 10 * 1024 ** 3, per: '1d' }, streams: 2 });

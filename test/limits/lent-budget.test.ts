@@ -3,7 +3,7 @@ import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
 import { FakeClock } from '../helpers/fakes.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, type Harness, startHarness } from '../helpers/harness.js';
 
 // Budgets cannot be multiplied (docs/tokens.md, "Independent and lent tokens"): a lent token spends from its maker's budget
 // too, so minting children never adds to a limit; repository defaults are a ceiling for every
@@ -46,7 +46,8 @@ for (const [backend, open] of Object.entries(backends)) {
     });
 
     t.test("a lent token's limits are within its maker's", async (t) => {
-      const maker = (await call(h, 'POST', '/v1/tokens', admin, personal({ name: 'ten a second', limits: { rate: { requests: 10, per: '1s' }, streams: 2 } }))).body;
+      const maker = (await call(h, 'POST', '/v1/tokens', admin, personal({ name: 'ten a second', limits: { rate: { requests: 10, per: '1s' }, streams: 2 } })))
+        .body;
       const wider = await call(h, 'POST', '/v1/tokens', maker.secret, personal({ name: 'wider', limits: { rate: { requests: 1e9, per: '1s' } } }));
       t.equal(wider.status, 403);
       t.match(wider.body.detail, /^limits\.rate: /);
@@ -60,7 +61,9 @@ for (const [backend, open] of Object.entries(backends)) {
     t.test("a repository's default limits are a ceiling for every admin but a * admin", async (t) => {
       t.equal((await call(h, 'PATCH', '/v1/repositories/billing', admin, { limits: { rate: { requests: 5, per: '1s' } } })).status, 200);
       t.teardown(async () => void (await call(h, 'PATCH', '/v1/repositories/billing', admin, { limits: null })));
-      const scoped = (await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'billing admin', repository: 'billing', rights: ['admin', 'query'] })).body;
+      const scoped = (
+        await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'billing admin', repository: 'billing', rights: ['admin', 'query'] })
+      ).body;
       const body = { kind: 'repository', name: 'fast', repository: 'billing', rights: ['query'], limits: { rate: { requests: 1e9, per: '1s' } } };
       const refused = await call(h, 'POST', '/v1/tokens', scoped.secret, body);
       t.equal(refused.status, 403);
@@ -69,7 +72,13 @@ for (const [backend, open] of Object.entries(backends)) {
       const edited = await call(h, 'PATCH', `/v1/tokens/${none.token.id}`, scoped.secret, { limits: { rate: { requests: 1e9, per: '1s' } } });
       t.equal(edited.status, 403, 'nor by an edit');
       const self = (await call(h, 'POST', '/v1/tokens', admin, personal({ name: 'held to billing', repository: 'billing' }))).body;
-      const child = await call(h, 'POST', '/v1/tokens', self.secret, personal({ name: 'child', repository: 'billing', limits: { rate: { requests: 1e9, per: '1s' } } }));
+      const child = await call(
+        h,
+        'POST',
+        '/v1/tokens',
+        self.secret,
+        personal({ name: 'child', repository: 'billing', limits: { rate: { requests: 1e9, per: '1s' } } }),
+      );
       t.equal(child.status, 403, 'a personal token held to the default mints nothing faster');
       t.equal((await call(h, 'POST', '/v1/tokens', admin, { ...body, name: 'made by a * admin' })).status, 201, 'a * admin may');
     });
@@ -85,7 +94,11 @@ for (const [backend, open] of Object.entries(backends)) {
 
       const edited = await call(h, 'PATCH', `/v1/tokens/${rolled.body.token.id}`, admin, { limits: { rate: { requests: 4, per: '1m' } } });
       t.equal(edited.status, 200);
-      t.same((await call(h, 'GET', `/v1/tokens/${old.token.id}`, admin)).body.limits, { rate: { requests: 4, per: '1m' } }, 'the other secret of the roll gets the same limits');
+      t.same(
+        (await call(h, 'GET', `/v1/tokens/${old.token.id}`, admin)).body.limits,
+        { rate: { requests: 4, per: '1m' } },
+        'the other secret of the roll gets the same limits',
+      );
       const history = (await call(h, 'GET', `/v1/tokens/${old.token.id}/history`, admin)).body.items as Array<{ action: string; reason?: string }>;
       t.match(history.at(-1), { action: 'edited', reason: `it spends from one budget with token ${rolled.body.token.id} (a roll's overlap)` });
       t.same(await statuses(h, [old.secret, rolled.body.secret]), [200, 429], 'one more of the new four, shared');

@@ -1,11 +1,11 @@
-import t from 'tap';
 import fc from 'fast-check';
-import { Limiter } from '../../src/limits/limiter.js';
+import t from 'tap';
 import { sliceOf } from '../../src/limits/lease.js';
+import { Limiter } from '../../src/limits/limiter.js';
 import type { Limits } from '../../src/limits/limits.js';
 import { createLogger } from '../../src/log/logger.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import { StoreUnavailableError, type BudgetKey, type BudgetTake } from '../../src/store/token-store.js';
+import { type BudgetKey, type BudgetTake, StoreUnavailableError } from '../../src/store/token-store.js';
 import { FakeClock } from '../helpers/fakes.js';
 
 /** One store shared by every replica, that can be switched down. */
@@ -34,92 +34,102 @@ type Step =
 const step = (replicas: number): fc.Arbitrary<Step> =>
   fc.oneof(
     { weight: 12, arbitrary: fc.record({ op: fc.constant('request' as const), replica: fc.integer({ min: 0, max: replicas - 1 }) }) },
-    { weight: 4, arbitrary: fc.record({ op: fc.constant('bytes' as const), replica: fc.integer({ min: 0, max: replicas - 1 }), bytes: fc.integer({ min: 1, max: 400_000 }) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        op: fc.constant('bytes' as const),
+        replica: fc.integer({ min: 0, max: replicas - 1 }),
+        bytes: fc.integer({ min: 1, max: 400_000 }),
+      }),
+    },
     { weight: 3, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 700 }) }) },
     { weight: 1, arbitrary: fc.constant({ op: 'down' as const }) },
     { weight: 1, arbitrary: fc.constant({ op: 'up' as const }) },
   );
 
-t.test('across N replicas, what is allowed in a window never exceeds the limit plus one lease per replica, and nothing new once the store is down and leases are spent', async (t) => {
-  await fc.assert(
-    fc.asyncProperty(
-      fc.integer({ min: 1, max: 4 }),
-      fc.integer({ min: 1, max: 60 }),
-      fc.integer({ min: 1_000_000, max: 4_000_000 }),
-      fc.integer({ min: 1, max: 3 }).chain((n) => fc.tuple(fc.constant(n), fc.array(step(4), { maxLength: 120 }))),
-      async (replicas, requests, bytes, [, steps]) => {
-        const clock = new FakeClock(1_750_000_000_000);
-        const store = new SharedStore();
-        const limits: Limits = { rate: { requests, per: '1s' }, quota: { bytes, per: '1h' } };
-        const limiters = Array.from({ length: replicas }, () => new Limiter({ store, clock, logger: createLogger('silent') }));
-        const rateSlice = sliceOf('rate', requests);
-        const quotaSlice = sliceOf('quota', bytes);
-        // Allowed per fixed window (the store's own windows: a sliding window is tighter).
-        const allowedIn = new Map<number, number>();
-        const bytesIn = new Map<number, number>();
-        // While the store is down: what each replica held when it went down, and what it allowed since.
-        let downSince: { requests: number[]; bytes: number[]; window: number } | undefined;
-        const allowedSinceDown = { requests: Array<number>(replicas).fill(0), bytes: Array<number>(replicas).fill(0) };
+t.test(
+  'across N replicas, what is allowed in a window never exceeds the limit plus one lease per replica, and nothing new once the store is down and leases are spent',
+  async (t) => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1_000_000, max: 4_000_000 }),
+        fc.integer({ min: 1, max: 3 }).chain((n) => fc.tuple(fc.constant(n), fc.array(step(4), { maxLength: 120 }))),
+        async (replicas, requests, bytes, [, steps]) => {
+          const clock = new FakeClock(1_750_000_000_000);
+          const store = new SharedStore();
+          const limits: Limits = { rate: { requests, per: '1s' }, quota: { bytes, per: '1h' } };
+          const limiters = Array.from({ length: replicas }, () => new Limiter({ store, clock, logger: createLogger('silent') }));
+          const rateSlice = sliceOf('rate', requests);
+          const quotaSlice = sliceOf('quota', bytes);
+          // Allowed per fixed window (the store's own windows: a sliding window is tighter).
+          const allowedIn = new Map<number, number>();
+          const bytesIn = new Map<number, number>();
+          // While the store is down: what each replica held when it went down, and what it allowed since.
+          let downSince: { requests: number[]; bytes: number[]; window: number } | undefined;
+          const allowedSinceDown = { requests: Array<number>(replicas).fill(0), bytes: Array<number>(replicas).fill(0) };
 
-        for (const s of steps) {
-          if (s.op === 'advance') {
-            clock.advance(s.ms);
-            continue;
-          }
-          if (s.op === 'down' || s.op === 'up') {
-            await flush(); // leases on their way land first
-            store.isDown = s.op === 'down';
-            if (s.op === 'down') {
-              downSince = {
-                requests: limiters.map((limiter) => Math.max(0, limiter.budgetFor(TOKEN, limits).rate!.balance)),
-                bytes: limiters.map((limiter) => Math.max(0, limiter.budgetFor(TOKEN, limits).quota!.balance)),
-                window: clock.now() - (clock.now() % 1000),
-              };
-              allowedSinceDown.requests.fill(0);
-              allowedSinceDown.bytes.fill(0);
+          for (const s of steps) {
+            if (s.op === 'advance') {
+              clock.advance(s.ms);
+              continue;
+            }
+            if (s.op === 'down' || s.op === 'up') {
+              await flush(); // leases on their way land first
+              store.isDown = s.op === 'down';
+              if (s.op === 'down') {
+                downSince = {
+                  requests: limiters.map((limiter) => Math.max(0, limiter.budgetFor(TOKEN, limits).rate!.balance)),
+                  bytes: limiters.map((limiter) => Math.max(0, limiter.budgetFor(TOKEN, limits).quota!.balance)),
+                  window: clock.now() - (clock.now() % 1000),
+                };
+                allowedSinceDown.requests.fill(0);
+                allowedSinceDown.bytes.fill(0);
+              } else {
+                downSince = undefined;
+              }
+              continue;
+            }
+            const replica = s.replica % replicas;
+            const limiter = limiters[replica]!;
+            if (s.op === 'request') {
+              const result = await limiter.admit(TOKEN, limits, clock.now());
+              if (typeof result === 'string') continue;
+              result.streamEnded();
+              const window = clock.now() - (clock.now() % 1000);
+              allowedIn.set(window, (allowedIn.get(window) ?? 0) + 1);
+              if (downSince !== undefined) {
+                allowedSinceDown.requests[replica]!++;
+                // A lease never outlives its window: after the window of the outage, nothing.
+                if (window !== downSince.window) return false;
+                if (allowedSinceDown.requests[replica]! > downSince.requests[replica]!) return false;
+              }
+              if (allowedIn.get(window)! > requests + replicas * rateSlice) return false;
             } else {
-              downSince = undefined;
+              const budget = limiter.budgetFor(TOKEN, limits);
+              // Bytes flow only in an admitted exchange: take one if the quota still lets one start.
+              if (budget.quota!.window !== clock.now() - (clock.now() % 3_600_000)) continue;
+              if (!budget.spendBytes(s.bytes, clock.now())) continue;
+              const window = budget.quota!.window;
+              bytesIn.set(window, (bytesIn.get(window) ?? 0) + s.bytes);
+              if (downSince !== undefined) {
+                allowedSinceDown.bytes[replica]! += s.bytes;
+                // What was leased, plus at most one lease of credit taken before the failure was known.
+                if (allowedSinceDown.bytes[replica]! > downSince.bytes[replica]! + quotaSlice) return false;
+              }
+              if (bytesIn.get(window)! > bytes + replicas * quotaSlice) return false;
             }
-            continue;
+            await flush();
           }
-          const replica = s.replica % replicas;
-          const limiter = limiters[replica]!;
-          if (s.op === 'request') {
-            const result = await limiter.admit(TOKEN, limits, clock.now());
-            if (typeof result === 'string') continue;
-            result.streamEnded();
-            const window = clock.now() - (clock.now() % 1000);
-            allowedIn.set(window, (allowedIn.get(window) ?? 0) + 1);
-            if (downSince !== undefined) {
-              allowedSinceDown.requests[replica]!++;
-              // A lease never outlives its window: after the window of the outage, nothing.
-              if (window !== downSince.window) return false;
-              if (allowedSinceDown.requests[replica]! > downSince.requests[replica]!) return false;
-            }
-            if (allowedIn.get(window)! > requests + replicas * rateSlice) return false;
-          } else {
-            const budget = limiter.budgetFor(TOKEN, limits);
-            // Bytes flow only in an admitted exchange: take one if the quota still lets one start.
-            if (budget.quota!.window !== clock.now() - (clock.now() % 3_600_000)) continue;
-            if (!budget.spendBytes(s.bytes, clock.now())) continue;
-            const window = budget.quota!.window;
-            bytesIn.set(window, (bytesIn.get(window) ?? 0) + s.bytes);
-            if (downSince !== undefined) {
-              allowedSinceDown.bytes[replica]! += s.bytes;
-              // What was leased, plus at most one lease of credit taken before the failure was known.
-              if (allowedSinceDown.bytes[replica]! > downSince.bytes[replica]! + quotaSlice) return false;
-            }
-            if (bytesIn.get(window)! > bytes + replicas * quotaSlice) return false;
-          }
-          await flush();
-        }
-        return true;
-      },
-    ),
-    { numRuns: 300 },
-  );
-  t.pass('no sequence broke the bound');
-});
+          return true;
+        },
+      ),
+      { numRuns: 300 },
+    );
+    t.pass('no sequence broke the bound');
+  },
+);
 
 t.test('a rate limit refuses with the time to wait and the RateLimit fields', async (t) => {
   const clock = new FakeClock(1_750_000_000_000);
@@ -177,7 +187,10 @@ t.test('at drain, unspent leases and held slots go back to the store', async (t)
   if (typeof budget === 'string') throw new Error('refused');
   budget.streamEnded();
   const window = clock.now() - (clock.now() % 3_600_000);
-  const keys: BudgetKey[] = [{ tokenId: TOKEN, limit: 'rate', window }, { tokenId: TOKEN, limit: 'streams', window: 0 }];
+  const keys: BudgetKey[] = [
+    { tokenId: TOKEN, limit: 'rate', window },
+    { tokenId: TOKEN, limit: 'streams', window: 0 },
+  ];
   t.same(await store.readBudgets(keys, clock.now()), [10, 1], 'a lease of 10 requests and one slot taken');
   await limiter.drain();
   t.same(await store.readBudgets(keys, clock.now()), [1, 0], 'only the one request spent stays counted');

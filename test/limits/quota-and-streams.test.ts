@@ -1,10 +1,10 @@
-import t from 'tap';
 import type { ServerResponse } from 'node:http';
+import t from 'tap';
 import { request } from 'undici';
 import { sliceOf } from '../../src/limits/lease.js';
 import { persistentBackends } from '../helpers/backends.js';
 import { FakeClock } from '../helpers/fakes.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, type Harness, startHarness } from '../helpers/harness.js';
 import type { UpstreamHandler } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -105,7 +105,7 @@ for (const backend of ['file', 'redis'] as const) {
     t.match(third.headers['retry-after'], /^[1-9]\d*$/);
 
     // One stream ends: the next is allowed.
-    await waitFor(() => held.length === 2, { what: "both streams open upstream" });
+    await waitFor(() => held.length === 2, { what: 'both streams open upstream' });
     held[0]!.end();
     await first.body.text();
     const fourth = await request(url, { headers: bearer(secret) });
@@ -113,12 +113,15 @@ for (const backend of ['file', 'redis'] as const) {
 
     // A client that leaves gives its slot back too.
     second.body.destroy();
-    await waitFor(async () => {
-      const probe = await request(url, { headers: bearer(secret) });
-      if (probe.statusCode === 200) probe.body.destroy();
-      else await probe.body.text();
-      return probe.statusCode === 200;
-    }, { what: "the slot of the client that left" });
+    await waitFor(
+      async () => {
+        const probe = await request(url, { headers: bearer(secret) });
+        if (probe.statusCode === 200) probe.body.destroy();
+        else await probe.body.text();
+        return probe.statusCode === 200;
+      },
+      { what: 'the slot of the client that left' },
+    );
     t.pass('a stream whose client left is counted no more');
     for (const res of held) res.destroy();
     fourth.body.destroy();

@@ -22,7 +22,11 @@ t.test('with Redis down, a limited token spends its lease and then gets 503, nev
   const get = async () => {
     const response = await request(`${h.proxy}/v1/repositories/sensors/x`, { headers: bearer(secret) });
     const text = await response.body.text();
-    return { status: response.statusCode, type: response.statusCode === 200 ? '' : (JSON.parse(text) as { type: string }).type, retryAfter: response.headers['retry-after'] };
+    return {
+      status: response.statusCode,
+      type: response.statusCode === 200 ? '' : (JSON.parse(text) as { type: string }).type,
+      retryAfter: response.headers['retry-after'],
+    };
   };
   t.equal((await get()).status, 200, 'allowed while the store answers (the token is cached now)');
 
@@ -33,5 +37,8 @@ t.test('with Redis down, a limited token spends its lease and then gets 503, nev
   t.ok(allowed <= 4, `at most what was leased (two slices) is spent (${allowed})`);
   const firstRefusal = seen.findIndex((s) => s.status !== 200);
   t.ok(firstRefusal >= 0, 'then refused');
-  t.ok(seen.slice(firstRefusal).every((s) => s.status === 503 && s.type === '/problems/store-unavailable' && s.retryAfter === '1'), 'every refusal after is 503 with Retry-After');
+  t.ok(
+    seen.slice(firstRefusal).every((s) => s.status === 503 && s.type === '/problems/store-unavailable' && s.retryAfter === '1'),
+    'every refusal after is 503 with Retry-After',
+  );
 });

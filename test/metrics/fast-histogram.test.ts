@@ -1,5 +1,5 @@
-import t from 'tap';
 import { Histogram, Registry } from 'prom-client';
+import t from 'tap';
 import { FastHistogram } from '../../src/metrics/fast-histogram.js';
 
 const BUCKETS = [0.001, 0.01, 0.1, 1];

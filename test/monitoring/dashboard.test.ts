@@ -1,7 +1,7 @@
-import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 
 // What makes the dashboard readable without its author: rows an operator scans top-down, and on
 // every panel a description, a unit, thresholds and a legend name per query. That the queries
@@ -21,7 +21,8 @@ const panels = dashboard.panels as Panel[];
 t.test('the rows an operator looks for, the overview first', async (t) => {
   const rows = panels.filter((p) => p.type === 'row').map((p) => p.title);
   t.equal(rows[0], 'Overview');
-  for (const row of ['Refusals by reason', 'Decision port', 'Limits', 'Revocation and cache', 'Webhooks', 'Expiring tokens and certificates']) t.ok(rows.includes(row), row);
+  for (const row of ['Refusals by reason', 'Decision port', 'Limits', 'Revocation and cache', 'Webhooks', 'Expiring tokens and certificates'])
+    t.ok(rows.includes(row), row);
 });
 
 t.test('the overview: allowed and refused rates, added latency p50/p99, open exchanges, the store as a state', async (t) => {
@@ -31,12 +32,18 @@ t.test('the overview: allowed and refused rates, added latency p50/p99, open exc
   const exprs = (title: string) => overview.find((p) => p.title === title)?.targets?.map((target) => target.expr) ?? [];
   t.match(exprs('Allowed')[0], /outcome="allowed"/);
   t.match(exprs('Refused')[0], /outcome=~"unauthenticated\|forbidden\|not_found\|unavailable"/);
-  t.same(exprs('Added latency p50 / p99').map((e) => /^histogram_quantile\(([\d.]+),/.exec(e)?.[1]), ['0.5', '0.99']);
+  t.same(
+    exprs('Added latency p50 / p99').map((e) => /^histogram_quantile\(([\d.]+),/.exec(e)?.[1]),
+    ['0.5', '0.99'],
+  );
   t.match(exprs('Open exchanges')[0], /tollgate_live_exchanges/);
   const store = overview.find((p) => p.title === 'Store up')!;
   t.equal(store.type, 'state-timeline', 'up or down over time, not a line between 0 and 1');
   t.ok(store.fieldConfig?.defaults.mappings?.length, 'its values are named');
-  t.ok(overview.every((p) => p.gridPos.y === overview[0]!.gridPos.y), 'one row of panels');
+  t.ok(
+    overview.every((p) => p.gridPos.y === overview[0]!.gridPos.y),
+    'one row of panels',
+  );
 });
 
 t.test('every panel has a description, a unit, thresholds and a legend name per query', async (t) => {

@@ -1,15 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
 import { makeCertificate } from '../helpers/certificates.js';
 import { runCli } from '../helpers/cli.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { adminCall, initAdminSecret, redisReplicaEnv } from '../helpers/roles.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { newSecret, startReceiver, type Receiver } from '../helpers/webhook-receiver.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { newSecret, type Receiver, startReceiver } from '../helpers/webhook-receiver.js';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
@@ -137,7 +137,12 @@ let made = 0;
 const uniqueName = (what: string) => `${what}-${process.pid}-${++made}`;
 
 async function token(d: Deployment, body: Record<string, unknown>): Promise<{ secret: string; token: { id: string } }> {
-  const created = await adminCall(d.all.adminUrl, 'POST', '/v1/tokens', d.admin, { kind: 'repository', repository: 'sensors', name: uniqueName('monitoring'), ...body });
+  const created = await adminCall(d.all.adminUrl, 'POST', '/v1/tokens', d.admin, {
+    kind: 'repository',
+    repository: 'sensors',
+    name: uniqueName('monitoring'),
+    ...body,
+  });
   if (created.status !== 201) throw new Error(`token not created: ${created.status} ${JSON.stringify(created.body)}`);
   return created.body as { secret: string; token: { id: string } };
 }
@@ -174,7 +179,8 @@ export async function runWorkload(d: Deployment): Promise<Seen> {
     saw('decision forbidden', await ask(pod, 'DELETE', '/v1/repositories/sensors/x', reader.secret));
   }
   for (let i = 0; i < 3; i++) saw('limited', await get(d.proxy, '/v1/repositories/sensors/query', limited.secret));
-  for (const path of ['/v1/tokens', '/v1/repositories', '/v1/whoami', '/v1/events']) saw(`admin ${path}`, (await adminCall(d.all.adminUrl, 'GET', path, d.admin)).status);
+  for (const path of ['/v1/tokens', '/v1/repositories', '/v1/whoami', '/v1/events'])
+    saw(`admin ${path}`, (await adminCall(d.all.adminUrl, 'GET', path, d.admin)).status);
   saw('admin unmatched', (await adminCall(d.all.adminUrl, 'GET', '/v1/nothing-here', d.admin)).status);
   // Revoked on the all replica, published on Redis: the proxy replica applies it (and times the
   // lag) and ends the WebSocket open on it there (1008, counted as ended by revocation).

@@ -1,9 +1,9 @@
-import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 import { request } from 'undici';
 import { parse, stringify } from 'yaml';
 import { missing } from '../helpers/front-proxy.js';
@@ -46,7 +46,10 @@ async function againstPrometheus(): Promise<void> {
     // promtool compares annotations too: render the few templates these alerts use.
     const annotations = (alert: string, labels: Record<string, string>) =>
       Object.fromEntries(
-        Object.entries(alerts.find((a) => a.alert === alert)!.annotations).map(([k, v]) => [k, v.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, l: string) => labels[l]!)]),
+        Object.entries(alerts.find((a) => a.alert === alert)!.annotations).map(([k, v]) => [
+          k,
+          v.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, l: string) => labels[l]!),
+        ]),
       );
     const expected = (alert: string, labels: Record<string, string>) => ({
       exp_labels: { ...alerts.find((a) => a.alert === alert)!.labels, ...labels },
@@ -109,7 +112,11 @@ async function againstPrometheus(): Promise<void> {
       ],
     }),
   );
-  const prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yaml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const prometheus = spawn(
+    PROMETHEUS,
+    [`--config.file=${join(dir, 'prometheus.yaml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let prometheusLog = '';
   prometheus.stderr.on('data', (chunk) => (prometheusLog += chunk));
   t.teardown(async () => {
@@ -119,29 +126,43 @@ async function againstPrometheus(): Promise<void> {
   });
   process.once('exit', () => prometheus.kill('SIGKILL'));
 
-  async function query(expr: string): Promise<{ status: string; error?: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }> {
+  async function query(
+    expr: string,
+  ): Promise<{ status: string; error?: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }> {
     const res = await request(`${prometheusUrl}/api/v1/query?${new URLSearchParams({ query: expr })}`);
     return (await res.body.json()) as never;
   }
   const value = async (expr: string) => Number((await query(expr)).data.result[0]?.value[1] ?? NaN);
 
   // Both targets scraped once before the workload, so every counter's rate has a sample from before it.
-  await waitFor(async () => (await value('sum(up{job="test/tollgate"})').catch(() => 0)) === 2, { what: `Prometheus to scrape both pods (${prometheusLog})`, timeoutMs: 30_000, everyMs: 200 });
+  await waitFor(async () => (await value('sum(up{job="test/tollgate"})').catch(() => 0)) === 2, {
+    what: `Prometheus to scrape both pods (${prometheusLog})`,
+    timeoutMs: 30_000,
+    everyMs: 200,
+  });
   // The workload twice, each waited for in Prometheus: a series the first run creates (a counter
   // that appears with its first event, a histogram's labelled series) has a sample from before the
   // second, so every rate() sees it move, as it does under steady traffic.
   let requests = 0;
   for (let run = 0; run < 2; run++) {
     const seen = await runWorkload(d);
-    requests += Object.entries(seen).filter(([what]) => !/^(admin|decision|revoke)/.test(what)).reduce((sum, [, n]) => sum + n, 0);
-    await waitFor(async () => (await value('sum(tollgate_requests_total{job="test/tollgate"})')) >= requests, { what: `the workload's ${requests} requests in Prometheus`, timeoutMs: 30_000, everyMs: 200 });
+    requests += Object.entries(seen)
+      .filter(([what]) => !/^(admin|decision|revoke)/.test(what))
+      .reduce((sum, [, n]) => sum + n, 0);
+    await waitFor(async () => (await value('sum(tollgate_requests_total{job="test/tollgate"})')) >= requests, {
+      what: `the workload's ${requests} requests in Prometheus`,
+      timeoutMs: 30_000,
+      everyMs: 200,
+    });
   }
   const settled = Date.now() / 1000;
 
   /** A panel's query as Grafana sends it: every pod and namespace, a rate window covering the test. */
   const asSent = (expr: string) => expr.replaceAll('$namespace', '.*').replaceAll('$pod', '.*').replaceAll('$__rate_interval', '5m');
 
-  const panels = (dashboard.panels as Array<{ type: string; title: string; targets?: Array<{ expr: string; legendFormat: string }> }>).filter((p) => p.type !== 'row');
+  const panels = (dashboard.panels as Array<{ type: string; title: string; targets?: Array<{ expr: string; legendFormat: string }> }>).filter(
+    (p) => p.type !== 'row',
+  );
 
   t.test('every panel query parses and returns a number from the scraped Tollgate', async (t) => {
     t.ok(panels.length >= 30);
@@ -151,7 +172,10 @@ async function againstPrometheus(): Promise<void> {
         t.comment(`${panel.title} (${target.legendFormat}): ${answer.data?.result.map((r) => r.value[1]).join(' ')}`);
         t.equal(answer.status, 'success', `${panel.title} (${target.legendFormat}): ${answer.error ?? ''}`);
         const values = answer.data.result.map((r) => Number(r.value[1]));
-        t.ok(values.some((v) => Number.isFinite(v)), `${panel.title} (${target.legendFormat}): ${JSON.stringify(answer.data.result)}`);
+        t.ok(
+          values.some((v) => Number.isFinite(v)),
+          `${panel.title} (${target.legendFormat}): ${JSON.stringify(answer.data.result)}`,
+        );
       }
     }
   });
@@ -164,7 +188,11 @@ async function againstPrometheus(): Promise<void> {
     t.ok((await value('sum(tollgate_webhook_deliveries_total{outcome="delivered"})')) >= 6, 'webhooks delivered');
     t.equal(await value('max(tollgate_tokens_expiring_soon{kind="repository"})'), 2, 'the two tokens expiring in 2 days');
     const expiry = await query('tollgate_tls_certificate_expiry_timestamp_seconds');
-    t.same(expiry.data.result.map((r) => r.metric.pod), ['tollgate-all'], 'a certificate series for the TLS pod only');
+    t.same(
+      expiry.data.result.map((r) => r.metric.pod),
+      ['tollgate-all'],
+      'a certificate series for the TLS pod only',
+    );
   });
 
   t.test('the dashboard variables list the scraped namespace and pods', async (t) => {
@@ -172,7 +200,8 @@ async function againstPrometheus(): Promise<void> {
       const res = await request(`${prometheusUrl}/api/v1/label/${label}/values?${new URLSearchParams({ 'match[]': match })}`);
       return ((await res.body.json()) as { data: string[] }).data;
     };
-    const variable = (name: string) => (dashboard.templating.list as Array<{ name: string; query?: { query: string } }>).find((v) => v.name === name)!.query!.query;
+    const variable = (name: string) =>
+      (dashboard.templating.list as Array<{ name: string; query?: { query: string } }>).find((v) => v.name === name)!.query!.query;
     const [, metric] = /^label_values\((\w+), namespace\)$/.exec(variable('namespace'))!;
     t.same(await labelValues('namespace', metric!), ['test']);
     const [, podMatch] = /^label_values\((.+), pod\)$/.exec(variable('pod'))!;
@@ -186,7 +215,11 @@ async function againstPrometheus(): Promise<void> {
       return ((await res.body.json()) as { data: { groups: Array<{ rules: Loaded[] }> } }).data.groups.flatMap((g) => g.rules);
     };
     // Evaluated once more after the workload reached Prometheus.
-    await waitFor(async () => (await rules()).every((r) => Date.parse(r.lastEvaluation) / 1000 > settled), { what: 'an evaluation of every rule after the workload', timeoutMs: 15_000, everyMs: 200 });
+    await waitFor(async () => (await rules()).every((r) => Date.parse(r.lastEvaluation) / 1000 > settled), {
+      what: 'an evaluation of every rule after the workload',
+      timeoutMs: 15_000,
+      everyMs: 200,
+    });
     const loaded = await rules();
     t.same(loaded.map((r) => r.name).sort(), alerts.map((a) => a.alert).sort(), 'every rule of the PrometheusRule is loaded');
     for (const r of loaded) {
@@ -195,7 +228,14 @@ async function againstPrometheus(): Promise<void> {
     // The states this deployment decides (latency and ratio alerts depend on how busy the machine is).
     const state = (name: string) => loaded.find((r) => r.name === name)?.state;
     t.equal(state('TollgateTokensExpiringSoon'), 'pending', 'the tokens expiring in 2 days: pending for its `for: 1h`');
-    for (const name of ['TollgateCertificateExpiring', 'TollgateStoreDown', 'TollgateTargetDown', 'TollgateTargetsAbsent', 'TollgateUnavailable', 'TollgateUpstreamErrors']) {
+    for (const name of [
+      'TollgateCertificateExpiring',
+      'TollgateStoreDown',
+      'TollgateTargetDown',
+      'TollgateTargetsAbsent',
+      'TollgateUnavailable',
+      'TollgateUpstreamErrors',
+    ]) {
       t.equal(state(name), 'inactive', `${name}: a 30-day certificate, a store and an upstream that answer, both pods scraped`);
     }
   });

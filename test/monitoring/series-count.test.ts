@@ -31,7 +31,12 @@ for (const pod of [d.proxy, d.all]) {
       const name = /^[a-z_]+/.exec(line)![0].replace(/_(bucket|sum|count)$/, '');
       byName.set(name, (byName.get(name) ?? 0) + 1);
     }
-    t.comment(`${pod.role}: ${series.length} series; by name: ${[...byName].sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n} ${c}`).join(', ')}`);
+    t.comment(
+      `${pod.role}: ${series.length} series; by name: ${[...byName]
+        .sort((a, b) => b[1] - a[1])
+        .map(([n, c]) => `${n} ${c}`)
+        .join(', ')}`,
+    );
     t.ok(series.length <= BOUND[pod.role], `${series.length} <= ${BOUND[pod.role]}`);
     t.ok(byName.has('tollgate_live_exchange_duration_seconds'), 'the WebSocket is timed in its own histogram');
     t.ok((byName.get('tollgate_admin_request_duration_seconds') ?? 0) <= 18, 'the admin histogram has two series sets (read, write), not one per route');

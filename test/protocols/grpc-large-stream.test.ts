@@ -1,8 +1,8 @@
-import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import t from 'tap';
 import { initAndServe } from '../helpers/cli.js';
-import { echoClient, grpc, startEchoServer, type Note } from '../helpers/grpc.js';
+import { echoClient, grpc, type Note, startEchoServer } from '../helpers/grpc.js';
 
 // A 256 MiB client stream through Tollgate, started as users start it (the built CLI, its own
 // process), with backpressure all the way: the client waits for 'drain', Tollgate reads the
@@ -38,7 +38,11 @@ t.test(`a 256 MiB client stream passes whole, Tollgate's RSS growing under ${BOU
   );
   const headers = { authorization: `Bearer ${served.admin}`, 'content-type': 'application/json' };
   await fetch(`${served.adminUrl}/v1/repositories`, { method: 'POST', headers, body: JSON.stringify({ name: 'sensors' }) });
-  const created = await fetch(`${served.adminUrl}/v1/tokens`, { method: 'POST', headers, body: JSON.stringify({ kind: 'repository', name: 'big', repository: 'sensors', rights: ['stream'] }) });
+  const created = await fetch(`${served.adminUrl}/v1/tokens`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ kind: 'repository', name: 'big', repository: 'sensors', rights: ['stream'] }),
+  });
   const { secret } = (await created.json()) as { secret: string };
   const pid = served.run.child.pid!;
   const client = echoClient(new URL(served.proxyUrl).host);
@@ -49,7 +53,9 @@ t.test(`a 256 MiB client stream passes whole, Tollgate's RSS growing under ${BOU
   let before = 0;
   const data = Buffer.alloc(NOTE, 0x5a);
   const reply = await new Promise<Note>((resolve, reject) => {
-    const call = (client.Upload as unknown as (m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientWritableStream<Note>)(metadata, (err, note) => (err ? reject(err) : resolve(note!)));
+    const call = (client.Upload as unknown as (m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientWritableStream<Note>)(metadata, (err, note) =>
+      err ? reject(err) : resolve(note!),
+    );
     let sent = 0;
     const pump = () => {
       while (sent < TOTAL) {

@@ -1,6 +1,6 @@
 import t from 'tap';
+import { echoClient, grpc, type Note, startEchoServer } from '../helpers/grpc.js';
 import { bearer, startHarness } from '../helpers/harness.js';
-import { echoClient, grpc, startEchoServer, type Note } from '../helpers/grpc.js';
 
 // The pooled session to the gRPC upstream is dropped when the upstream sends GOAWAY or closes,
 // and the next call opens a new one: a restarted upstream is used again without a restart here.
@@ -19,7 +19,11 @@ const call = () =>
   new Promise<grpc.StatusObject>((resolve) => {
     const metadata = new grpc.Metadata();
     metadata.set('authorization', bearer(token.secret).authorization);
-    const unary = (client.Unary as unknown as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall)({ text: 'again' }, metadata, () => {});
+    const unary = (client.Unary as unknown as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall)(
+      { text: 'again' },
+      metadata,
+      () => {},
+    );
     unary.on('status', resolve);
   });
 

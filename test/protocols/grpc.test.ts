@@ -1,16 +1,13 @@
 import t from 'tap';
+import { echoClient, grpc, type Note, startEchoServer } from '../helpers/grpc.js';
 import { bearer, startHarness } from '../helpers/harness.js';
-import { echoClient, grpc, startEchoServer, type Note } from '../helpers/grpc.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const echo = await startEchoServer();
 const h = await startHarness({
   config: {
     proxy: { grpcUpstream: `h2c://127.0.0.1:${echo.port}` },
-    routes: [
-      { path: '/v1/repositories/:repository/**' },
-      { path: '/tollgate.test.Echo/**', repositoryHeader: 'x-repository' },
-    ],
+    routes: [{ path: '/v1/repositories/:repository/**' }, { path: '/tollgate.test.Echo/**', repositoryHeader: 'x-repository' }],
   },
 });
 t.teardown(async () => {
@@ -69,11 +66,16 @@ function stubUnary(name: string, metadata: grpc.Metadata, request: Note, options
     const out: Finished = { error: null, reply: undefined, headers: undefined, status: undefined };
     let ended = 0;
     const done = () => ++ended === 2 && resolve(out);
-    const call = (client[name] as unknown as (r: Note, m: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall)(request, metadata, options, (error, reply) => {
-      out.error = error;
-      out.reply = reply;
-      done();
-    });
+    const call = (client[name] as unknown as (r: Note, m: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall)(
+      request,
+      metadata,
+      options,
+      (error, reply) => {
+        out.error = error;
+        out.reply = reply;
+        done();
+      },
+    );
     call.on('metadata', (headers) => (out.headers = headers));
     call.on('status', (status) => {
       out.status = status;
@@ -99,7 +101,10 @@ t.test('a unary call passes with its metadata, initial metadata and trailers', a
 
 t.test('a client-streaming call passes', async (t) => {
   const reply = await new Promise<Note>((resolve, reject) => {
-    const call = (client.Upload as unknown as (m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientWritableStream<Note>)(withToken(streamer.secret), (err, note) => (err ? reject(err) : resolve(note!)));
+    const call = (client.Upload as unknown as (m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientWritableStream<Note>)(
+      withToken(streamer.secret),
+      (err, note) => (err ? reject(err) : resolve(note!)),
+    );
     for (let i = 0; i < 10; i++) call.write({ data: Buffer.alloc(1000, i) });
     call.end();
   });
@@ -156,7 +161,11 @@ t.test('refused calls get trailers-only responses with the mapped status', async
   t.equal(unrouted.status!.code, grpc.status.UNIMPLEMENTED, '404 -> 12');
   const badPath = await unary('/tollgate.test.Echo/%2e%2e', withToken(streamer.secret));
   t.equal(badPath.status!.code, grpc.status.INVALID_ARGUMENT, '400 -> 3');
-  t.equal(echo.calls.filter((call) => call.method === 'Unary' && call.metadata.get('x-client-meta').length === 0).length, 0, 'no refused call reached the upstream');
+  t.equal(
+    echo.calls.filter((call) => call.method === 'Unary' && call.metadata.get('x-client-meta').length === 0).length,
+    0,
+    'no refused call reached the upstream',
+  );
 });
 
 t.test('repositoryHeader names the repository the call is checked against', async (t) => {
@@ -176,7 +185,11 @@ t.test('a deadline that passes upstream ends the call with 4 DEADLINE_EXCEEDED',
 
 t.test('a call the client cancels is cancelled upstream too', async (t) => {
   const before = echo.calls.length;
-  const call = (client.Hang as unknown as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall)({ text: 'wait' }, withToken(streamer.secret), () => {});
+  const call = (client.Hang as unknown as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall)(
+    { text: 'wait' },
+    withToken(streamer.secret),
+    () => {},
+  );
   await waitFor(() => echo.calls.length > before, { what: 'the call upstream' });
   const seen = echo.calls.at(-1)!;
   t.equal(seen.cancelled, false);
@@ -186,7 +199,10 @@ t.test('a call the client cancels is cancelled upstream too', async (t) => {
 });
 
 t.test('calls count in requests_total like any request, with no label per method', async (t) => {
-  const allowed = async () => Number(/^tollgate_requests_total\{right="stream",outcome="allowed",credential="token"\} (\d+)/m.exec(await (await fetch(`${h.admin}/metrics`)).text())?.[1] ?? 0);
+  const allowed = async () =>
+    Number(
+      /^tollgate_requests_total\{right="stream",outcome="allowed",credential="token"\} (\d+)/m.exec(await (await fetch(`${h.admin}/metrics`)).text())?.[1] ?? 0,
+    );
   const before = await allowed();
   await stubUnary('Unary', withToken(streamer.secret), { text: 'count me' });
   t.equal(await allowed(), before + 1);
@@ -202,7 +218,11 @@ t.test('a gRPC upstream that is down gives 14 UNAVAILABLE', async (t) => {
   const other = echoClient(`127.0.0.1:${down.tollgate.proxyPort}`);
   t.teardown(() => other.close());
   const status = await new Promise<grpc.StatusObject>((resolve) => {
-    const call = (other.Unary as unknown as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall)({ text: 'x' }, withToken(token.secret), () => {});
+    const call = (other.Unary as unknown as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall)(
+      { text: 'x' },
+      withToken(token.secret),
+      () => {},
+    );
     call.on('status', resolve);
   });
   t.equal(status.code, grpc.status.UNAVAILABLE);

@@ -1,5 +1,5 @@
+import { type ClientHttp2Session, connect, constants, type IncomingHttpHeaders } from 'node:http2';
 import t from 'tap';
-import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -30,7 +30,10 @@ const h = await startHarness({
     if (url.endsWith('/two-etags')) {
       res.writeHead(200, { 'content-type': 'text/plain', trailer: 'etag' });
       res.write('body');
-      res.addTrailers([['etag', '"a"'], ['etag', '"b"']]);
+      res.addTrailers([
+        ['etag', '"a"'],
+        ['etag', '"b"'],
+      ]);
       res.end();
       return;
     }
@@ -135,7 +138,9 @@ t.test('an unreachable upstream gives the same 502 problem as on HTTP/1.1', asyn
 t.test('HTTP/2 requests count in requests_total with the HTTP/1.1 ones', async (t) => {
   const count = async (outcome: string) => {
     const text = await (await fetch(`${h.admin}/metrics`)).text();
-    return Number(new RegExp(`^tollgate_requests_total\\{right="(?:query|none)",outcome="${outcome}",credential="(?:token|none)"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return Number(
+      new RegExp(`^tollgate_requests_total\\{right="(?:query|none)",outcome="${outcome}",credential="(?:token|none)"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0,
+    );
   };
   const allowed = await count('allowed');
   const refused = await count('unauthenticated');
@@ -191,11 +196,14 @@ t.test('a client that stops reading holds the upstream back (flow control throug
   // Held back: the upstream waits for 'drain' and has sent nothing more for 20 polls in a row.
   let last = -1;
   let still = 0;
-  await waitFor(() => {
-    still = isWaiting && sent === last ? still + 1 : 0;
-    last = sent;
-    return still >= 20;
-  }, { what: 'the upstream to be held back' });
+  await waitFor(
+    () => {
+      still = isWaiting && sent === last ? still + 1 : 0;
+      last = sent;
+      return still >= 20;
+    },
+    { what: 'the upstream to be held back' },
+  );
   t.ok(sent < TOTAL / 2, `the upstream was held back after ${(sent / 1024 / 1024).toFixed(1)} MiB of 64`);
   const ended = new Promise<void>((resolve) => stream.on('end', () => resolve()));
   stream.resume();

@@ -1,6 +1,6 @@
-import t from 'tap';
 import { createConnection, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
+import t from 'tap';
 import { makeCertificate, SecretVolume } from '../helpers/certificates.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -42,7 +42,8 @@ function frame(type: number, flags: number, stream: number, payload: Buffer = Bu
 }
 
 /** One field as an HPACK literal without indexing, new name (RFC 7541 §6.2.2); short strings only. */
-const literal = (name: string, value: string) => Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name, 'latin1'), Buffer.from([value.length]), Buffer.from(value, 'latin1')]);
+const literal = (name: string, value: string) =>
+  Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name, 'latin1'), Buffer.from([value.length]), Buffer.from(value, 'latin1')]);
 
 /** A GET's header block: :method GET, :scheme http (static table), then :path, :authority and `fields`. */
 const getBlock = (path: string, fields: Array<[string, string]> = []) =>
@@ -62,7 +63,9 @@ class RawClient {
     private readonly answersPings: boolean,
     isTls = false,
   ) {
-    this.socket = isTls ? connectTls({ port, host: '127.0.0.1', ALPNProtocols: ['h2'], rejectUnauthorized: false }) : createConnection({ port, host: '127.0.0.1' });
+    this.socket = isTls
+      ? connectTls({ port, host: '127.0.0.1', ALPNProtocols: ['h2'], rejectUnauthorized: false })
+      : createConnection({ port, host: '127.0.0.1' });
     this.socket.on('error', () => {});
     this.socket.on('close', () => (this.isClosed = true));
     this.socket.on('data', (chunk: Buffer) => this.read(chunk));
@@ -120,7 +123,10 @@ t.test('a header block trickled in CONTINUATION frames ends the connection at th
   clearInterval(trickle);
   const elapsed = performance.now() - started;
   t.ok(client.isClosed, 'the connection ended');
-  t.ok(client.has((f) => f.type === GOAWAY), 'with GOAWAY');
+  t.ok(
+    client.has((f) => f.type === GOAWAY),
+    'with GOAWAY',
+  );
   t.ok(elapsed >= DEADLINE_MS * 0.9, `not before the deadline (${Math.round(elapsed)} ms)`);
   t.ok(elapsed < DEADLINE_MS * 2.5, `about at the deadline (${Math.round(elapsed)} ms, ${sent} CONTINUATION frames)`);
   t.ok(sent < 8, 'before nghttp2 would have refused the block for its frame count');
@@ -135,7 +141,10 @@ t.test('a header block that stalls after HEADERS ends the connection at the dead
   client.send(frame(HEADERS, END_STREAM, 1, getBlock('/v1/repositories/sensors/q').subarray(0, 4)));
   await waitFor(() => client.isClosed, { what: 'the connection to end', timeoutMs: 6000 });
   const elapsed = performance.now() - started;
-  t.ok(client.has((f) => f.type === GOAWAY), 'with GOAWAY');
+  t.ok(
+    client.has((f) => f.type === GOAWAY),
+    'with GOAWAY',
+  );
   t.ok(elapsed >= DEADLINE_MS * 0.9 && elapsed < DEADLINE_MS * 2.5, `at about the deadline (${Math.round(elapsed)} ms)`);
 });
 
@@ -160,7 +169,10 @@ t.test('an ordinary client is not cut: a block split over frames in time, and an
   const idleSince = performance.now();
   await waitFor(() => client.isClosed || performance.now() - idleSince > DEADLINE_MS * 2.5, { what: 'two deadlines to pass', timeoutMs: DEADLINE_MS * 4 });
   t.notOk(client.isClosed, 'still open');
-  t.notOk(client.has((f) => f.type === GOAWAY), 'no GOAWAY');
+  t.notOk(
+    client.has((f) => f.type === GOAWAY),
+    'no GOAWAY',
+  );
   client.send(frame(HEADERS, END_STREAM | END_HEADERS, 5, getBlock('/v1/repositories/sensors/q', [auth])));
   await waitFor(() => answered(5), { what: 'the answer on stream 5' });
   t.pass('a later request on the same connection is served');
@@ -178,6 +190,9 @@ t.test('over TLS (ALPN h2) the same deadline applies', async (t) => {
   client.send(frame(HEADERS, END_STREAM, 1, getBlock('/v1/repositories/sensors/q').subarray(0, 4)));
   await waitFor(() => client.isClosed, { what: 'the connection to end', timeoutMs: 6000 });
   const elapsed = performance.now() - started;
-  t.ok(client.has((f) => f.type === GOAWAY), 'with GOAWAY');
+  t.ok(
+    client.has((f) => f.type === GOAWAY),
+    'with GOAWAY',
+  );
   t.ok(elapsed >= DEADLINE_MS * 0.9 && elapsed < DEADLINE_MS * 2.5, `at about the deadline (${Math.round(elapsed)} ms)`);
 });

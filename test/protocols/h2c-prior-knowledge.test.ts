@@ -1,7 +1,7 @@
-import t from 'tap';
 import { createConnection } from 'node:net';
-import { bearer, startHarness } from '../helpers/harness.js';
+import t from 'tap';
 import { curl } from '../helpers/curl.js';
+import { bearer, startHarness } from '../helpers/harness.js';
 
 const h = await startHarness();
 t.teardown(() => h.close());
@@ -13,7 +13,18 @@ t.beforeEach(() => {
 });
 
 t.test('a GET by prior knowledge is judged and forwarded as HTTP/1.1 with identity headers', async (t) => {
-  const res = await curl(['--http2-prior-knowledge', '-H', auth, '-H', 'x-request-id: h2-get-1', '-H', 'cookie: a=1', '-H', 'cookie: b=2', `${h.proxy}/v1/repositories/sensors/query?x=1`]);
+  const res = await curl([
+    '--http2-prior-knowledge',
+    '-H',
+    auth,
+    '-H',
+    'x-request-id: h2-get-1',
+    '-H',
+    'cookie: a=1',
+    '-H',
+    'cookie: b=2',
+    `${h.proxy}/v1/repositories/sensors/query?x=1`,
+  ]);
   t.equal(res.httpVersion, '2');
   t.equal(res.status, 200);
   t.equal(res.headers['x-request-id'], 'h2-get-1');
@@ -30,7 +41,10 @@ t.test('a GET by prior knowledge is judged and forwarded as HTTP/1.1 with identi
   t.equal(seen.headers['x-forwarded-proto'], 'http');
   t.equal(seen.headers['x-request-id'], 'h2-get-1');
   t.equal(seen.headers.cookie, 'a=1; b=2', 'split cookie fields are joined (RFC 9113 §8.2.3)');
-  t.notOk(Object.keys(seen.headers).some((name) => name.startsWith(':')), 'no pseudo-header reaches the upstream');
+  t.notOk(
+    Object.keys(seen.headers).some((name) => name.startsWith(':')),
+    'no pseudo-header reaches the upstream',
+  );
 });
 
 t.test('a POST body by prior knowledge reaches the upstream whole, with and without a length', async (t) => {

@@ -1,6 +1,6 @@
-import t from 'tap';
-import { createServer, type AddressInfo } from 'node:net';
 import { connect, constants } from 'node:http2';
+import { type AddressInfo, createServer } from 'node:net';
+import t from 'tap';
 import { DecisionStep } from '../../src/auth/decide.js';
 import { LastUsedRecorder } from '../../src/auth/last-used.js';
 import { RouteTable } from '../../src/auth/routes.js';
@@ -8,11 +8,11 @@ import { TokenCache } from '../../src/auth/token-cache.js';
 import { createLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { GrpcUpstream } from '../../src/proxy/grpc-upstream.js';
-import { Http2Front } from '../../src/proxy/http2-front.js';
 import type { StreamExchange } from '../../src/proxy/http2-exchange.js';
+import { Http2Front } from '../../src/proxy/http2-front.js';
 import { UpstreamPool } from '../../src/proxy/upstream-pool.js';
+import { echoClient, grpc, type Note, startEchoServer } from '../helpers/grpc.js';
 import { bearer, startHarness } from '../helpers/harness.js';
-import { echoClient, grpc, startEchoServer, type Note } from '../helpers/grpc.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // An open HTTP/2 exchange told to end (its token was revoked, expired, lost the right): what the
@@ -32,14 +32,33 @@ const h = await startHarness({
 });
 const opened: StreamExchange[] = [];
 const released: StreamExchange[] = [];
-const metrics = new Metrics({ cacheEntries: () => 0, isStoreUp: async () => true, tokenCounts: async () => [], expiringSoon: async () => ({ repository: 0, personal: 0 }) });
-const cache = new TokenCache({ store: h.tollgate.store, clock: h.clock, observer: metrics, max: 100, ttlMs: 30_000, negativeMax: 100, negativeTtlMs: 5000, staleIfErrorMs: 0 });
+const metrics = new Metrics({
+  cacheEntries: () => 0,
+  isStoreUp: async () => true,
+  tokenCounts: async () => [],
+  expiringSoon: async () => ({ repository: 0, personal: 0 }),
+});
+const cache = new TokenCache({
+  store: h.tollgate.store,
+  clock: h.clock,
+  observer: metrics,
+  max: 100,
+  ttlMs: 30_000,
+  negativeMax: 100,
+  negativeTtlMs: 5000,
+  staleIfErrorMs: 0,
+});
 const upstream = new UpstreamPool({ url: h.upstream.origin, connections: 4, connectTimeoutMs: 1000, headersTimeoutMs: 5000, idleTimeoutMs: 60_000 });
 const grpcUpstream = new GrpcUpstream(`h2c://127.0.0.1:${echo.port}`, 1000);
 const front = new Http2Front({
   upstream,
   grpc: grpcUpstream,
-  decisions: new DecisionStep({ cache, routes: new RouteTable(h.config.routes), lastUsed: new LastUsedRecorder(h.tollgate.store, h.clock, 60_000), clock: h.clock }),
+  decisions: new DecisionStep({
+    cache,
+    routes: new RouteTable(h.config.routes),
+    lastUsed: new LastUsedRecorder(h.tollgate.store, h.clock, 60_000),
+    clock: h.clock,
+  }),
   metrics,
   clock: h.clock,
   logger: createLogger('silent'),
@@ -73,7 +92,11 @@ const metadata = () => {
 t.test('a gRPC call ended before its response began gets 16 UNAUTHENTICATED, and the upstream call is cancelled', async (t) => {
   const before = echo.calls.length;
   const status = new Promise<grpc.StatusObject>((resolve) => {
-    const call = (client.Hang as unknown as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall)({ text: 'x' }, metadata(), () => {});
+    const call = (client.Hang as unknown as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall)(
+      { text: 'x' },
+      metadata(),
+      () => {},
+    );
     call.on('status', resolve);
   });
   await waitFor(() => echo.calls.length > before, { what: 'the call upstream' });

@@ -1,9 +1,9 @@
-import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import t from 'tap';
+import { makeCertificate } from '../helpers/certificates.js';
 import { runCli, runToEnd } from '../helpers/cli.js';
 import { curl } from '../helpers/curl.js';
-import { makeCertificate } from '../helpers/certificates.js';
 
 // `tollgate serve` as users run it (the built CLI): a certificate that cannot serve is a config
 // fault, exit 2, naming the key; the key's bytes never appear.
@@ -48,7 +48,7 @@ t.test('a file holding no key exits 2 naming proxy.tls.key', async (t) => {
   t.match(run.stderr, /proxy\.tls\.key: .*garbage\.pem holds no usable private key/);
 });
 
-t.test('a key that is not the certificate\'s exits 2 naming proxy.tls.key', async (t) => {
+t.test("a key that is not the certificate's exits 2 naming proxy.tls.key", async (t) => {
   const run = await serve(files.cert, files.otherKey);
   t.equal(run.code, 2);
   t.match(run.stderr, /proxy\.tls\.key: .*other-key\.pem is not the key of the certificate/);

@@ -1,14 +1,14 @@
-import t from 'tap';
-import { Writable } from 'node:stream';
-import { connect, type TLSSocket } from 'node:tls';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { connect, type TLSSocket } from 'node:tls';
+import t from 'tap';
 import { createLogger } from '../../src/log/logger.js';
-import { bearer, startHarness } from '../helpers/harness.js';
-import { curl } from '../helpers/curl.js';
 import { makeCertificate, SecretVolume } from '../helpers/certificates.js';
+import { curl } from '../helpers/curl.js';
+import { Echo, grpc, type Note, startEchoServer } from '../helpers/grpc.js';
+import { bearer, startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { Echo, grpc, startEchoServer, type Note } from '../helpers/grpc.js';
 
 const first = makeCertificate(30);
 const second = makeCertificate(90);
@@ -103,7 +103,12 @@ t.test('a gRPC client over TLS is judged and relayed like one over h2c', async (
   t.teardown(() => client.close());
   const call = (metadata: grpc.Metadata) =>
     new Promise<grpc.StatusObject>((resolve) => {
-      const unary = (client.Unary as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall).call(client, { text: 'tls' }, metadata, () => {});
+      const unary = (client.Unary as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => grpc.ClientUnaryCall).call(
+        client,
+        { text: 'tls' },
+        metadata,
+        () => {},
+      );
       unary.on('status', resolve);
     });
   const metadata = new grpc.Metadata();
@@ -120,7 +125,10 @@ t.test('a rotated certificate is served to new connections; an open one keeps wo
   t.equal(open.socket.getPeerX509Certificate()!.serialNumber, first.serial);
 
   volume.rotate(second);
-  await waitFor(async () => (await curl(['--cacert', bundle, '-H', auth, url])).status === 200 && (await servedSerial()) === second.serial, { what: 'the new certificate on new connections', timeoutMs: 10_000 });
+  await waitFor(async () => (await curl(['--cacert', bundle, '-H', auth, url])).status === 200 && (await servedSerial()) === second.serial, {
+    what: 'the new certificate on new connections',
+    timeoutMs: 10_000,
+  });
   t.equal(await expiryMetric(), second.expiresAt, 'the metric follows the certificate served');
   t.match(await open.get(), /^HTTP\/1\.1 200 /, 'the open keep-alive connection still answers');
   t.equal(open.socket.destroyed, false, 'on the connection that shook hands with the first certificate');

@@ -14,10 +14,12 @@ import { startUpstream } from '../helpers/upstream.js';
 // real logger writing into `lines`, in front of a recording upstream.
 const upstream = await startUpstream();
 const lines: string[] = [];
-const sink = { write: (line: string) => {
+const sink = {
+  write: (line: string) => {
     lines.push(line);
     return true;
-  } } as unknown as NodeJS.WritableStream;
+  },
+} as unknown as NodeJS.WritableStream;
 const config = validate({
   ...structuredClone(DEFAULTS),
   proxy: { ...structuredClone(DEFAULTS).proxy, listen: '127.0.0.1:0', upstream: upstream.origin, accessLog: true },
@@ -83,7 +85,9 @@ t.test('a request id that is or holds a secret is replaced by a new one: logged,
 });
 
 t.test('an ordinary request id and target are logged as sent', async (t) => {
-  const res = await request(`${proxy}/v1/repositories/sensors/q?monkey=1&sort=key`, { headers: { authorization: `Bearer ${secret}`, 'x-request-id': 'abc_123' } });
+  const res = await request(`${proxy}/v1/repositories/sensors/q?monkey=1&sort=key`, {
+    headers: { authorization: `Bearer ${secret}`, 'x-request-id': 'abc_123' },
+  });
   await res.body.dump();
   t.equal(res.headers['x-request-id'], 'abc_123');
   t.match(accessLines()[0], { requestId: 'abc_123', path: '/v1/repositories/sensors/q?monkey=1&sort=key' });

@@ -1,10 +1,10 @@
-import t, { type Test } from 'tap';
-import { connect as connectHttp2, type ClientHttp2Session } from 'node:http2';
+import { type ClientHttp2Session, connect as connectHttp2 } from 'node:http2';
 import { connect as connectTcp, type Socket } from 'node:net';
+import t, { type Test } from 'tap';
 import { Agent, request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, type Harness, startHarness } from '../helpers/harness.js';
 
 // A token's allowFrom (docs/tokens.md, "Address bounds"): a request from any other client address
 // is refused with 403 /problems/address-not-allowed on every port and protocol. Real sockets on
@@ -46,7 +46,9 @@ async function get(origin: string, localAddress: string, secret: string, headers
 
 /** One HTTP/2 request by prior knowledge over a socket bound to `localAddress`. */
 async function getH2(port: number, localAddress: string, secret: string): Promise<number> {
-  const session: ClientHttp2Session = connectHttp2(`http://127.0.0.1:${port}`, { createConnection: () => connectTcp({ host: '127.0.0.1', port, localAddress }) });
+  const session: ClientHttp2Session = connectHttp2(`http://127.0.0.1:${port}`, {
+    createConnection: () => connectTcp({ host: '127.0.0.1', port, localAddress }),
+  });
   try {
     return await new Promise<number>((resolve, reject) => {
       const stream = session.request({ ':path': Q, ...bearer(secret) });
@@ -122,7 +124,7 @@ for (const [backend, open] of Object.entries(backends)) {
       t.equal((await get(h.proxy, TRUSTED, two.secret)).status, 403, 'a trusted proxy with no header is itself the client');
     });
 
-    t.test('the decision port reads its asker\'s X-Forwarded-For only when the asker is trusted', async (t) => {
+    t.test("the decision port reads its asker's X-Forwarded-For only when the asker is trusted", async (t) => {
       const ask = { 'x-forwarded-method': 'GET', 'x-forwarded-uri': Q, 'x-forwarded-for': '127.0.0.2' };
       const trusted = await request(`${decision}/auth`, { headers: { ...bearer(two.secret), ...ask }, dispatcher: from(TRUSTED) });
       await trusted.body.dump();
@@ -144,7 +146,13 @@ for (const [backend, open] of Object.entries(backends)) {
 
     t.test('CIDRs are checked at create and edit', async (t) => {
       for (const bad of ['127.0.0.1/33', '10.0.0.0/x', 'localhost', '::1/129', '']) {
-        const res = await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'repository', name: `bad ${bad}`, repository: 'sensors', rights: ['query'], allowFrom: [bad] });
+        const res = await call(h, 'POST', '/v1/tokens', h.adminSecret, {
+          kind: 'repository',
+          name: `bad ${bad}`,
+          repository: 'sensors',
+          rights: ['query'],
+          allowFrom: [bad],
+        });
         t.equal(res.status, 400, bad);
         t.match(res.body.detail, /allowFrom\.0: expected a CIDR/);
       }

@@ -1,7 +1,7 @@
-import t from 'tap';
 import { createHash } from 'node:crypto';
 import { connect, createServer } from 'node:net';
 import { Readable } from 'node:stream';
+import t from 'tap';
 import { Agent, request } from 'undici';
 import { readIntoOwnBuffer } from '../../src/http1/accepted-reads.js';
 import { bearer, startHarness } from '../helpers/harness.js';
@@ -28,11 +28,15 @@ t.test('an accepted socket reads into the buffer it is given, on this Node', asy
   const server = createServer({ pauseOnConnect: true });
   const got = new Promise<void>((resolve) => {
     server.on('connection', (socket) => {
-      const taken = readIntoOwnBuffer(socket, () => ours, (nread, buffer) => {
-        reads.push({ nread, same: buffer === ours, text: buffer.toString('latin1', 0, nread) });
-        resolve();
-        return true;
-      });
+      const taken = readIntoOwnBuffer(
+        socket,
+        () => ours,
+        (nread, buffer) => {
+          reads.push({ nread, same: buffer === ours, text: buffer.toString('latin1', 0, nread) });
+          resolve();
+          return true;
+        },
+      );
       t.equal(taken, true, 'Node 24 keeps onread where accepted-reads.ts looks for it');
       socket.on('data', () => t.fail('no data event while the reads land in our buffer'));
       socket.resume();
@@ -94,5 +98,8 @@ t.test('small uploads pipelined on one connection each carry their own bytes', a
       return res.body.text();
     }),
   );
-  t.same(answers, texts.map((text) => `${text.length} ${sha(Buffer.from(text))}`));
+  t.same(
+    answers,
+    texts.map((text) => `${text.length} ${sha(Buffer.from(text))}`),
+  );
 });

@@ -39,7 +39,10 @@ t.test('HTTP/1.0 with Transfer-Encoding: answered, then the connection closes (R
     `POST /v1/repositories/sensors/stream HTTP/1.0\r\nHost: x\r\n${auth}\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /v1/repositories/sensors/q HTTP/1.1\r\nHost: x\r\n${auth}\r\n\r\n`,
   );
   t.same(statuses(res.text), [200], 'the request behind it is not read');
-  t.same(h.upstream.received.map((r) => r.bytes), [3]);
+  t.same(
+    h.upstream.received.map((r) => r.bytes),
+    [3],
+  );
 });
 
 t.test('a request line with a version other than 1.x is answered once, then the connection closes', async (t) => {
@@ -51,7 +54,10 @@ t.test('a request line with a version other than 1.x is answered once, then the 
 });
 
 t.test('trailing whitespace is not part of a field value (the token still reads)', async (t) => {
-  const res = await rawRequest(h.tollgate.proxyPort, `GET /v1/repositories/sensors/q HTTP/1.1\r\nHost: x\r\n${auth} \t\r\nX-Note: kept \t\r\nConnection: close\r\n\r\n`);
+  const res = await rawRequest(
+    h.tollgate.proxyPort,
+    `GET /v1/repositories/sensors/q HTTP/1.1\r\nHost: x\r\n${auth} \t\r\nX-Note: kept \t\r\nConnection: close\r\n\r\n`,
+  );
   t.same(statuses(res.text), [200]);
   t.equal(h.upstream.received[0]?.headers['x-note'], 'kept');
 });
@@ -81,7 +87,10 @@ t.test('a response with trailers keeps them, re-framed as chunks', async (t) => 
   });
   t.teardown(() => trailing.close());
   const other = await trailing.token(['query']);
-  const res = await rawRequest(trailing.tollgate.proxyPort, `GET /v1/repositories/sensors/q HTTP/1.1\r\nHost: x\r\nAuthorization: ${bearer(other.secret).authorization}\r\nConnection: close\r\n\r\n`);
+  const res = await rawRequest(
+    trailing.tollgate.proxyPort,
+    `GET /v1/repositories/sensors/q HTTP/1.1\r\nHost: x\r\nAuthorization: ${bearer(other.secret).authorization}\r\nConnection: close\r\n\r\n`,
+  );
   t.match(res.text, /transfer-encoding: chunked/i);
   t.match(res.text, /part one, /);
   t.match(res.text, /part two/);

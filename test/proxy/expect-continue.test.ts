@@ -1,5 +1,5 @@
-import t from 'tap';
 import { createConnection } from 'node:net';
+import t from 'tap';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 

@@ -17,9 +17,15 @@ t.beforeEach(() => {
 const send = (headers: string[]) =>
   rawRequest(
     h.tollgate.proxyPort,
-    ['GET /v1/repositories/sensors/query HTTP/1.1', 'Host: api.example', `Authorization: ${bearer(data.secret).authorization}`, ...headers, 'Connection: close', '', ''].join(
-      '\r\n',
-    ),
+    [
+      'GET /v1/repositories/sensors/query HTTP/1.1',
+      'Host: api.example',
+      `Authorization: ${bearer(data.secret).authorization}`,
+      ...headers,
+      'Connection: close',
+      '',
+      '',
+    ].join('\r\n'),
   );
 
 const OVERRIDES = [
@@ -47,15 +53,27 @@ t.test('their underscore twins, which CGI-style servers read as the same variabl
   const res = await send(['X_HTTP_Method_Override: DELETE', 'x_original_url: /v1/repositories/billing/q', 'X-Rewrite_URL: /x']);
   t.equal(res.status, 200);
   const names = h.upstream.received[0]!.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
-  t.notOk(names.some((n) => n.replace(/_/g, '-').includes('method-override') || n.replace(/_/g, '-').endsWith('-url')), names.join());
+  t.notOk(
+    names.some((n) => n.replace(/_/g, '-').includes('method-override') || n.replace(/_/g, '-').endsWith('-url')),
+    names.join(),
+  );
 });
 
 t.test('underscore twins of the forwarding headers and the request id cannot shadow the ones Tollgate sets', async (t) => {
-  const res = await send(['X_Forwarded_For: 10.0.0.1', 'x_forwarded_host: admin.internal', 'X_Forwarded_Proto: https', 'x_request_id: spoofed', 'X-Request-Id: abc']);
+  const res = await send([
+    'X_Forwarded_For: 10.0.0.1',
+    'x_forwarded_host: admin.internal',
+    'X_Forwarded_Proto: https',
+    'x_request_id: spoofed',
+    'X-Request-Id: abc',
+  ]);
   t.equal(res.status, 200);
   const seen = h.upstream.received[0]!;
   const names = seen.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
-  t.notOk(names.some((n) => n.startsWith('x_')), names.join());
+  t.notOk(
+    names.some((n) => n.startsWith('x_')),
+    names.join(),
+  );
   t.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
   t.equal(seen.headers['x-request-id'], 'abc');
 });

@@ -33,16 +33,26 @@ t.test('no token: 401 with a Bearer challenge, and the upstream sees nothing', a
 t.test('malformed, unknown, revoked and expired tokens get 401 invalid_token', async (t) => {
   const revoked = await h.token(['query']);
   const record = (await h.tollgate.store.getToken(revoked.token.id))!;
-  await h.tollgate.store.updateToken({ ...record, status: 'revoked', revokedAt: h.clock.now() }, {
-    at: h.clock.now(),
-    actor: 'test',
-    action: 'revoked',
-    changes: {},
-  }, record.version);
+  await h.tollgate.store.updateToken(
+    { ...record, status: 'revoked', revokedAt: h.clock.now() },
+    {
+      at: h.clock.now(),
+      actor: 'test',
+      action: 'revoked',
+      changes: {},
+    },
+    record.version,
+  );
   const expiring = await h.token(['query'], 'sensors', { expiresIn: '1h' });
   h.clock.advance(3_600_000);
   t.teardown(() => h.clock.advance(-3_600_000));
-  const secrets = ['nonsense', generateSecret('repository'), revoked.secret, expiring.secret, data.secret.slice(0, -1) + (data.secret.endsWith('x') ? 'y' : 'x')];
+  const secrets = [
+    'nonsense',
+    generateSecret('repository'),
+    revoked.secret,
+    expiring.secret,
+    data.secret.slice(0, -1) + (data.secret.endsWith('x') ? 'y' : 'x'),
+  ];
   for (const secret of secrets) {
     const res = await request(url('/v1/repositories/sensors/query'), { headers: bearer(secret) });
     t.equal(res.statusCode, 401, secret.slice(0, 8));
@@ -67,7 +77,10 @@ t.test('token checks are timed by where the answer came from: cache, store, nega
   for (let i = 0; i < 2; i++) for (const secret of [unknown, data.secret]) await send(secret);
   const after = await counts();
   // The unknown token: the store once, then the negative cache; the data token: the cache twice.
-  t.same({ cache: after.cache - before.cache, store: after.store - before.store, negative: after.negative - before.negative }, { cache: 2, store: 1, negative: 1 });
+  t.same(
+    { cache: after.cache - before.cache, store: after.store - before.store, negative: after.negative - before.negative },
+    { cache: 2, store: 1, negative: 1 },
+  );
 });
 
 t.test('two Authorization headers: 400', async (t) => {
@@ -105,7 +118,11 @@ t.test('a right the token lacks: 403 insufficient_scope', async (t) => {
 
 t.test('a sensors token never reaches billing', async (t) => {
   for (const path of ['/v1/repositories/billing/query', '/v1/repositories/billing/stream']) {
-    const res = await request(url(path), { method: path.endsWith('stream') ? 'POST' : 'GET', headers: bearer(data.secret), body: path.endsWith('stream') ? 'x' : undefined });
+    const res = await request(url(path), {
+      method: path.endsWith('stream') ? 'POST' : 'GET',
+      headers: bearer(data.secret),
+      body: path.endsWith('stream') ? 'x' : undefined,
+    });
     t.equal(res.statusCode, 403, path);
     await res.body.dump();
   }
@@ -113,7 +130,13 @@ t.test('a sensors token never reaches billing', async (t) => {
 });
 
 t.test('unsafe paths: 400 before any route or token check', async (t) => {
-  for (const path of ['/v1/repositories/sensors/../billing/query', '/v1/repositories/sensors/%2e%2e/billing/x', '/v1/repositories/sensors%2fx/y', '/v1/repositories/sensors/a%5cb', '/v1/repositories/sensors/%00']) {
+  for (const path of [
+    '/v1/repositories/sensors/../billing/query',
+    '/v1/repositories/sensors/%2e%2e/billing/x',
+    '/v1/repositories/sensors%2fx/y',
+    '/v1/repositories/sensors/a%5cb',
+    '/v1/repositories/sensors/%00',
+  ]) {
     const res = await rawRequest(h.tollgate.proxyPort, `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${data.secret}\r\nConnection: close\r\n\r\n`);
     t.equal(res.status, 400, path);
     t.match(res.text, /"type":"\/problems\/bad-path"/, `${path}: the bad-path problem`);

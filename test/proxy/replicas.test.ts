@@ -1,9 +1,9 @@
-import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
+import t from 'tap';
 import { request } from 'undici';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { call } from '../helpers/admin-client.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, type Harness, startHarness } from '../helpers/harness.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -40,7 +40,9 @@ t.test('a token revoked on one replica is refused by the other within a second',
 
 t.test('a grant taken from a user on one replica applies to their personal tokens on the other', async (t) => {
   await call(a, 'POST', '/v1/users', a.adminSecret, { name: 'alice', grants: { sensors: ['query'] } });
-  const personal = (await call(a, 'POST', '/v1/tokens', a.adminSecret, { kind: 'personal', name: 'p', user: 'alice', repository: 'sensors', rights: ['query'] })).body;
+  const personal = (
+    await call(a, 'POST', '/v1/tokens', a.adminSecret, { kind: 'personal', name: 'p', user: 'alice', repository: 'sensors', rights: ['query'] })
+  ).body;
   t.equal(await status(b, personal.secret), 200);
   await call(a, 'PATCH', '/v1/users/alice', a.adminSecret, { grants: {} });
   await waitFor(async () => (await status(b, personal.secret)) === 403, { what: 'b to apply the grant change', timeoutMs: 1000, everyMs: 5 });

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { request } from 'undici';
-import { bearer, startHarness } from '../helpers/harness.js';
 import { faultsOf, fromYaml } from '../helpers/config.js';
+import { bearer, startHarness } from '../helpers/harness.js';
 
 // A route without :repository may name its repository in a request field (`repositoryHeader`);
 // on HTTP/1.1 as on gRPC, the token must cover the repository named there.
@@ -40,7 +40,7 @@ t.test('the field matches without case and names its own repository', async (t) 
   t.equal(h.upstream.received[0]!.headers['x-tollgate-repository'], 'sensors');
 });
 
-t.test('without the field the token\'s own repository is used', async (t) => {
+t.test("without the field the token's own repository is used", async (t) => {
   const res = await get(sensors.secret);
   t.equal(res.statusCode, 200);
   await res.body.dump();

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { invalidResponse, poolClosed, socketFault, upstreamClosed, upstreamTimeout, UpstreamFault } from '../../src/proxy/upstream-fault.js';
+import { invalidResponse, poolClosed, socketFault, UpstreamFault, upstreamClosed, upstreamTimeout } from '../../src/proxy/upstream-fault.js';
 
 // Every socket error code Node reports for an upstream, as the status, problem type and metric
 // reason the client and the dashboards see (docs/data-plane.md), and whether a fresh socket may

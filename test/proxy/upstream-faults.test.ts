@@ -1,5 +1,5 @@
-import t from 'tap';
 import { createServer } from 'node:net';
+import t from 'tap';
 import { request } from 'undici';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { freePort } from '../helpers/ports.js';

@@ -1,5 +1,5 @@
-import t from 'tap';
 import { createHash } from 'node:crypto';
+import t from 'tap';
 import { Agent, request } from 'undici';
 import { bearer, startHarness } from '../helpers/harness.js';
 
@@ -16,7 +16,10 @@ function patterned(size: number, seed: string): Buffer {
   return out;
 }
 
-const sha = (data: Buffer | Buffer[]) => createHash('sha256').update(Array.isArray(data) ? Buffer.concat(data) : data).digest('hex');
+const sha = (data: Buffer | Buffer[]) =>
+  createHash('sha256')
+    .update(Array.isArray(data) ? Buffer.concat(data) : data)
+    .digest('hex');
 const body = patterned(48 * MiB, 'download');
 
 const h = await startHarness({
@@ -63,7 +66,10 @@ for (const path of ['/v1/repositories/sensors/blob', '/v1/repositories/sensors/c
     const res = await request(`${h.proxy}${path}`, { headers: bearer(token.secret) });
     t.equal(res.statusCode, 200);
     const parts = await readSlowly(res.body);
-    t.equal(parts.reduce((n, p) => n + p.length, 0), body.length);
+    t.equal(
+      parts.reduce((n, p) => n + p.length, 0),
+      body.length,
+    );
     t.equal(sha(parts), sha(body));
   });
 
@@ -84,5 +90,8 @@ t.test('small answers on one keep-alive connection each carry their own bytes', 
       return res.body.text();
     }),
   );
-  t.same(answers, Array.from({ length: 200 }, (_, n) => `answer to ${n}`));
+  t.same(
+    answers,
+    Array.from({ length: 200 }, (_, n) => `answer to ${n}`),
+  );
 });

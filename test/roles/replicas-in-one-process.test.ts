@@ -1,8 +1,8 @@
 import t from 'tap';
 import { request } from 'undici';
-import { startReplica, type Replica } from '../../src/app.js';
 import { Invalidator } from '../../src/admin/invalidator.js';
 import { TokenService } from '../../src/admin/token-service.js';
+import { type Replica, startReplica } from '../../src/app.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { merge, validate } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -49,7 +49,13 @@ const call = async (url: string, secret?: string, method = 'GET', body?: unknown
 
 await store.createRepository({ name: 'sensors', createdAt: clock.now(), createdBy: 'test' });
 // Tokens go in through the control replica's API, as an operator's would; the first straight into the store.
-const tokens = new TokenService({ store, clock, invalidator: new Invalidator({ apply() {} }, store), connectUri: 'tollgate://{host}?token={secret}', maxLifetimeMs: null });
+const tokens = new TokenService({
+  store,
+  clock,
+  invalidator: new Invalidator({ apply() {} }, store),
+  connectUri: 'tollgate://{host}?token={secret}',
+  maxLifetimeMs: null,
+});
 const admin = (await tokens.createUnchecked('test', { kind: 'repository', name: 'admin', repository: '*', rights: ['query', 'stream', 'admin'] })).secret;
 const reader = await call(`${adminOf(control)}/v1/tokens`, admin, 'POST', { kind: 'repository', name: 'reader', repository: 'sensors', rights: ['query'] });
 
@@ -109,7 +115,9 @@ t.test('shutdown: the proxy replica turns /readyz 503 while its requests drain, 
     res.write('started');
     release = () => res.end();
   });
-  const held = await request(`http://127.0.0.1:${proxy.proxyPort}/v1/repositories/sensors/query`, { headers: { authorization: `Bearer ${reader.body.secret}` } });
+  const held = await request(`http://127.0.0.1:${proxy.proxyPort}/v1/repositories/sensors/query`, {
+    headers: { authorization: `Bearer ${reader.body.secret}` },
+  });
   const done = proxy.shutdown(5000);
   stopped.push(proxy);
   await waitFor(async () => (await call(`${adminOf(proxy)}/readyz`)).status === 503, { what: '/readyz to turn 503' });

@@ -43,10 +43,13 @@ t.test('a subscriber made deaf without disconnecting is noticed: cache reset, su
   let resets = 0;
   replica.subscribe({ onMessage: (m) => seen.push(m), onReset: () => resets++ });
   const message = (n: number): Invalidation => ({ at: n, type: 'tokens', ids: [`id${n}`] });
-  await waitFor(async () => {
-    await writer.publish(message(1));
-    return seen.length > 0;
-  }, { what: 'the subscription to be live', everyMs: 20 });
+  await waitFor(
+    async () => {
+      await writer.publish(message(1));
+      return seen.length > 0;
+    },
+    { what: 'the subscription to be live', everyMs: 20 },
+  );
 
   // Deaf: the subscriber's connection stays up, but Redis no longer sends it anything.
   const subscriber = (replica as unknown as { subscriber: { unsubscribe(): Promise<unknown> } }).subscriber;
@@ -56,15 +59,24 @@ t.test('a subscriber made deaf without disconnecting is noticed: cache reset, su
   await waitFor(() => silent.length > 0, { what: 'the watch to notice the silence', timeoutMs: 3000, everyMs: 20 });
   t.ok(resets >= 1, 'the listener was told messages may have been missed (its cache is cleared)');
   t.ok(silent[0]! >= 300, `silent for ${silent[0]} ms`);
-  t.notOk(seen.slice(before).some((m) => m.at === 2), 'the message sent while deaf was indeed lost');
-  await waitFor(async () => {
-    await writer.publish(message(3));
-    return seen.some((m) => m.at === 3);
-  }, {
-    what: 'invalidations to arrive again on the renewed subscription',
-    timeoutMs: 3000,
-    everyMs: 50,
-  });
+  t.notOk(
+    seen.slice(before).some((m) => m.at === 2),
+    'the message sent while deaf was indeed lost',
+  );
+  await waitFor(
+    async () => {
+      await writer.publish(message(3));
+      return seen.some((m) => m.at === 3);
+    },
+    {
+      what: 'invalidations to arrive again on the renewed subscription',
+      timeoutMs: 3000,
+      everyMs: 50,
+    },
+  );
   t.pass('revocations arrive again');
-  t.notOk(seen.some((m) => (m as { type: string }).type === 'heartbeat'), 'heartbeats never reach the listener');
+  t.notOk(
+    seen.some((m) => (m as { type: string }).type === 'heartbeat'),
+    'heartbeats never reach the listener',
+  );
 });

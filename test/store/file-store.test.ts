@@ -1,6 +1,6 @@
-import t from 'tap';
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import t from 'tap';
 import { FileStore, FileStoreError } from '../../src/store/file-store.js';
 import { entry, makeToken } from '../helpers/records.js';
 
@@ -16,7 +16,10 @@ t.test('state survives a restart', async (t) => {
   const again = await FileStore.open(path);
   t.teardown(() => again.close());
   t.equal((await again.getToken(record.id))?.name, 'renamed');
-  t.same((await again.history(record.id)).map((e) => e.action), ['created', 'edited']);
+  t.same(
+    (await again.history(record.id)).map((e) => e.action),
+    ['created', 'edited'],
+  );
   t.ok(await again.getRepository('sensors'));
   t.same((await again.getUser('alice'))?.grants, { sensors: ['query'] });
 });
@@ -58,7 +61,12 @@ t.test('damage before the last line is refused, naming the line', async (t) => {
 t.test('a second open of the same file is refused while the first holds it', async (t) => {
   const path = join(t.testdir({}), 'store.jsonl');
   const first = await FileStore.open(path);
-  await t.rejects(FileStore.open(path), new FileStoreError(`${path} is in use by process ${process.pid}; the file store serves one process only (use store.backend: redis to run several replicas)`));
+  await t.rejects(
+    FileStore.open(path),
+    new FileStoreError(
+      `${path} is in use by process ${process.pid}; the file store serves one process only (use store.backend: redis to run several replicas)`,
+    ),
+  );
   await first.close();
   const second = await FileStore.open(path);
   await second.close();
@@ -77,7 +85,10 @@ t.test('a journal written before versions, parents, last-use addresses, lent tok
   const { record } = makeToken();
   const old: Record<string, unknown> = { ...record };
   for (const key of ['version', 'parentId', 'lastUsedIp', 'lastUsedUserAgent']) delete old[key];
-  writeFileSync(path, [JSON.stringify({ op: 'token', record: old, entry: entry('created') }), JSON.stringify({ op: 'lastUsed', uses: [[record.id, 42]] }), ''].join('\n'));
+  writeFileSync(
+    path,
+    [JSON.stringify({ op: 'token', record: old, entry: entry('created') }), JSON.stringify({ op: 'lastUsed', uses: [[record.id, 42]] }), ''].join('\n'),
+  );
   const store = await FileStore.open(path);
   const read = (await store.getToken(record.id))!;
   t.same([read.version, read.parentId, read.lastUsedAt, read.lastUsedIp], [0, null, 42, null]);
@@ -87,8 +98,15 @@ t.test('a journal written before versions, parents, last-use addresses, lent tok
   await store.close();
   const again = await FileStore.open(path);
   t.teardown(() => again.close());
-  t.same((await again.teamsOf('alice')).map((team) => team.name), ['ops']);
-  t.same((await again.teamHistory('ops')).map((e) => e.action), ['created'], 'compaction keeps the history once');
+  t.same(
+    (await again.teamsOf('alice')).map((team) => team.name),
+    ['ops'],
+  );
+  t.same(
+    (await again.teamHistory('ops')).map((e) => e.action),
+    ['created'],
+    'compaction keeps the history once',
+  );
   t.equal((await again.getToken(record.id))?.version, 1);
 });
 
@@ -105,5 +123,11 @@ t.test('usage history survives restarts and compaction, summed as it was', async
   const again = await FileStore.open(path);
   t.teardown(() => again.close());
   t.same(await again.usageOf(count.tokenId, hour, hour + 3_600_000), [{ hour, allowed: 4, refused: { rate_limited: 2 }, bytesIn: 20, bytesOut: 40 }]);
-  t.equal(readFileSync(path, 'utf8').split('\n').filter((line) => line.includes('"op":"usage"')).length, 1, 'one compacted usage line');
+  t.equal(
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"op":"usage"')).length,
+    1,
+    'one compacted usage line',
+  );
 });

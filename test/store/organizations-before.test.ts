@@ -1,7 +1,7 @@
-import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import t, { type Test } from 'tap';
 import { FileStore } from '../../src/store/file-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { TokenStore } from '../../src/store/token-store.js';
@@ -23,12 +23,18 @@ async function readsAsBefore(t: Test, store: TokenStore): Promise<void> {
   t.equal(await store.deleteOrganization('default'), 'not-empty');
   t.equal(await store.createOrganization({ name: 'acme', displayName: 'Acme', createdAt: 2, createdBy: 'x', updatedAt: 2 }), true);
   t.equal(await store.createRepository({ name: 'acme-sensors', createdAt: 2, createdBy: 'x', organization: 'acme' }), true);
-  t.same((await store.listRepositories()).map((repo) => [repo.name, organizationOf(repo)]).sort(), [['acme-sensors', 'acme'], ['sensors', 'default']]);
+  t.same((await store.listRepositories()).map((repo) => [repo.name, organizationOf(repo)]).sort(), [
+    ['acme-sensors', 'acme'],
+    ['sensors', 'default'],
+  ]);
 }
 
 t.test('a journal written before organizations', async (t) => {
   const path = join(t.testdir({}), 'store.jsonl');
-  writeFileSync(path, `${[JSON.stringify({ op: 'repository', record: REPOSITORY }), JSON.stringify({ op: 'team', record: TEAM, entry: { at: 1, actor: 'x', action: 'created', changes: {} } })].join('\n')}\n`);
+  writeFileSync(
+    path,
+    `${[JSON.stringify({ op: 'repository', record: REPOSITORY }), JSON.stringify({ op: 'team', record: TEAM, entry: { at: 1, actor: 'x', action: 'created', changes: {} } })].join('\n')}\n`,
+  );
   const store = await FileStore.open(path);
   await readsAsBefore(t, store);
   await store.close();

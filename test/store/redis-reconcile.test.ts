@@ -1,5 +1,5 @@
-import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
+import t, { type Test } from 'tap';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { entry, makeToken } from '../helpers/records.js';
 import { startRedis } from '../helpers/redis-server.js';

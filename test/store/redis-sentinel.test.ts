@@ -47,5 +47,9 @@ t.test('through Sentinel: after the master dies, tokens are still served and wri
   t.equal(await status(created!.secret), 200);
   await h.tollgate.flushUsage();
   const hours = await store.usageOf(created!.token.id, h.clock.now() - 3_600_000, h.clock.now() + 3_600_000);
-  t.equal(hours.reduce((sum, hour) => sum + hour.allowed, 0), 2, 'both requests of the new token counted once');
+  t.equal(
+    hours.reduce((sum, hour) => sum + hour.allowed, 0),
+    2,
+    'both requests of the new token counted once',
+  );
 });

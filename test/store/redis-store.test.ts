@@ -1,10 +1,10 @@
-import t from 'tap';
 import { execFile, execFileSync } from 'node:child_process';
+import t from 'tap';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { StoreUnavailableError } from '../../src/store/token-store.js';
+import { entry, makeToken } from '../helpers/records.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { entry, makeToken } from '../helpers/records.js';
 
 t.test('a slow Redis fails the command at the timeout instead of hanging', async (t) => {
   const redis = await startRedis();
@@ -14,7 +14,9 @@ t.test('a slow Redis fails the command at the timeout instead of hanging', async
   await store.waitUntilReady(5000);
   const sleeping = new Promise((resolve) => execFile('redis-cli', ['-p', String(redis.port), 'DEBUG', 'SLEEP', '1'], resolve));
   // Detected by a command (a probe may answer from the last success for up to a second).
-  await waitFor(async () => (await store.getToken('0123456789abcdef').catch((err: unknown) => err)) instanceof StoreUnavailableError, { what: 'Redis to stall' });
+  await waitFor(async () => (await store.getToken('0123456789abcdef').catch((err: unknown) => err)) instanceof StoreUnavailableError, {
+    what: 'Redis to stall',
+  });
   await t.rejects(store.getToken('0123456789abcdef'), StoreUnavailableError);
   await t.rejects(store.ping(), StoreUnavailableError, 'after a failed command the probe asks Redis, which is stalled');
   await sleeping;
@@ -53,7 +55,6 @@ function subscribers(port: number): number {
   return Number(out.trim().split('\n')[1]);
 }
 
-
 t.test('ping answers from a recent successful command without a round trip, and from a real PING otherwise', async (t) => {
   const redis = await startRedis();
   t.teardown(() => redis.stop());
@@ -61,13 +62,21 @@ t.test('ping answers from a recent successful command without a round trip, and 
   t.teardown(() => store.close());
   await store.waitUntilReady(5000);
   await store.getToken('0123456789abcdef');
-  const commands = () => Number(/total_commands_processed:(\d+)/.exec(execFileSync('redis-cli', ['-p', String(redis.port), 'info', 'stats'], { encoding: 'utf8' }))![1]);
+  const commands = () =>
+    Number(/total_commands_processed:(\d+)/.exec(execFileSync('redis-cli', ['-p', String(redis.port), 'info', 'stats'], { encoding: 'utf8' }))![1]);
   const before = commands();
   for (let i = 0; i < 20; i++) await store.ping();
   t.ok(commands() - before <= 1, 'twenty probes within a second of a command: no PINGs (the INFO itself is one command)');
   // An outage: the connection leaves 'ready', so the probe stops trusting the last success.
   await redis.kill();
-  await waitFor(() => store.ping().then(() => false, () => true), { what: 'the probe to fail once Redis is gone', timeoutMs: 2000, everyMs: 10 });
+  await waitFor(
+    () =>
+      store.ping().then(
+        () => false,
+        () => true,
+      ),
+    { what: 'the probe to fail once Redis is gone', timeoutMs: 2000, everyMs: 10 },
+  );
   t.pass('the probe fails with the connection down, although the last success was recent');
 });
 
@@ -80,7 +89,9 @@ t.test('a token hash written before lent tokens existed reads as independent, wi
   const { record } = makeToken({ parentId: '0123456789abcdef' });
   await store.createToken(record, entry('created'));
   // As an earlier release wrote it: neither field in the hash.
-  const removed = execFileSync('redis-cli', ['-p', String(redis.port), 'HDEL', `old:token:{${record.id}}`, 'lent', 'budgetId']).toString().trim();
+  const removed = execFileSync('redis-cli', ['-p', String(redis.port), 'HDEL', `old:token:{${record.id}}`, 'lent', 'budgetId'])
+    .toString()
+    .trim();
   t.equal(removed, '2', 'both fields were there to remove');
   const read = (await store.getToken(record.id))!;
   t.same(read, record, 'the record as it was, with no lent and no budget id');

@@ -12,10 +12,12 @@ import { waitFor } from '../helpers/wait-for.js';
 const redis = await startRedis();
 t.teardown(() => redis.stop());
 const lines: string[] = [];
-const sink = { write: (line: string) => {
+const sink = {
+  write: (line: string) => {
     lines.push(line);
     return true;
-  } } as unknown as NodeJS.WritableStream;
+  },
+} as unknown as NodeJS.WritableStream;
 const store = new RedisStore({ url: redis.url, keyPrefix: 'health:', commandTimeoutMs: 250 });
 await store.waitUntilReady(5000);
 const h = await startHarness({ store, logger: createLogger('info', sink) });

@@ -1,7 +1,7 @@
-import t from 'tap';
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { connect, constants, type ClientHttp2Session } from 'node:http2';
+import { type ClientHttp2Session, connect, constants } from 'node:http2';
+import t from 'tap';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { DEFAULTS } from '../../src/config/defaults.js';
@@ -120,7 +120,12 @@ t.test('a route that loses the right: the WebSocket gets 1008 and the download i
   const download = await openDownload(`${h.proxy}/v1/repositories/sensors/events`, bearer(token.secret));
   // A WebSocket on the stream route now needs modify; the events route is gone and a GET under
   // the repository now needs delete: the token holds neither.
-  h.tollgate.reloader.apply(withRoutes([{ ...STREAM_ROUTE, methods: { WEBSOCKET: 'modify' } }, { ...REST_ROUTE, methods: { GET: 'delete' } }]));
+  h.tollgate.reloader.apply(
+    withRoutes([
+      { ...STREAM_ROUTE, methods: { WEBSOCKET: 'modify' } },
+      { ...REST_ROUTE, methods: { GET: 'delete' } },
+    ]),
+  );
   t.same(await socket.closed, { code: 1008, reason: 'route changed' }, 'the client saw the close frame');
   t.match(await download.ended, /^error/, 'the download was cut, not ended as if whole');
   await waitFor(() => socket.upstream.closed, { what: 'the upstream WebSocket to close' });

@@ -1,7 +1,7 @@
-import t from 'tap';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
+import t from 'tap';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { MemoryStore } from '../../src/store/memory-store.js';

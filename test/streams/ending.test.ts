@@ -1,11 +1,11 @@
-import t from 'tap';
 import { once } from 'node:events';
+import t from 'tap';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { call } from '../helpers/admin-client.js';
+import { FakeClock } from '../helpers/fakes.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { FakeClock } from '../helpers/fakes.js';
 
 // Exchanges already open end when their token stops allowing them. The upstream serves a
 // WebSocket echo and a download that never ends on its own (an event stream).
@@ -109,9 +109,10 @@ t.test('expiry ends an open stream with no message at all', async (t) => {
   t.equal(await metric('tollgate_exchanges_ended_total{reason="expired"}'), 1);
 });
 
-t.test('a grant taken from the user ends the personal token\'s stream', async (t) => {
+t.test("a grant taken from the user ends the personal token's stream", async (t) => {
   await call(h, 'POST', '/v1/users', h.adminSecret, { name: 'ana', grants: { sensors: ['stream'] } });
-  const personal = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'p', user: 'ana', repository: 'sensors', rights: ['stream'] })).body;
+  const personal = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'p', user: 'ana', repository: 'sensors', rights: ['stream'] }))
+    .body;
   const socket = await openSocket(personal.secret);
   await call(h, 'PATCH', '/v1/users/ana', h.adminSecret, { grants: {} });
   t.same(await socket.closed, { code: 1008, reason: 'token revoked' });

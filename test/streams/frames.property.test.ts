@@ -1,5 +1,5 @@
-import t from 'tap';
 import fc from 'fast-check';
+import t from 'tap';
 import { closeFrame, FrameCursor } from '../../src/http1/websocket-frames.js';
 
 /** A frame as a peer would write it: any opcode, masked or not, payload sizes across all three length forms. */
@@ -18,7 +18,11 @@ function frame(opcode: number, length: number, masked: boolean): Buffer {
 }
 
 const frames = fc.array(
-  fc.record({ opcode: fc.constantFrom(0, 1, 2, 8, 9, 10), length: fc.oneof(fc.integer({ min: 0, max: 125 }), fc.integer({ min: 126, max: 70_000 })), masked: fc.boolean() }),
+  fc.record({
+    opcode: fc.constantFrom(0, 1, 2, 8, 9, 10),
+    length: fc.oneof(fc.integer({ min: 0, max: 125 }), fc.integer({ min: 126, max: 70_000 })),
+    masked: fc.boolean(),
+  }),
   { minLength: 1, maxLength: 12 },
 );
 

@@ -1,8 +1,8 @@
-import t from 'tap';
 import { connect, constants } from 'node:http2';
+import t from 'tap';
 import { call } from '../helpers/admin-client.js';
+import { echoClient, grpc, type Note, startEchoServer } from '../helpers/grpc.js';
 import { bearer, startHarness } from '../helpers/harness.js';
-import { echoClient, grpc, startEchoServer, type Note } from '../helpers/grpc.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // Revocation ends open HTTP/2 streams and gRPC calls as it ends HTTP/1.1 exchanges: through

@@ -1,10 +1,10 @@
-import t, { type Test } from 'tap';
 import { once } from 'node:events';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { call } from '../helpers/admin-client.js';
-import { bearer, startHarness, type Harness } from '../helpers/harness.js';
+import { bearer, type Harness, startHarness } from '../helpers/harness.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 

@@ -1,5 +1,5 @@
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import t from 'tap';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -34,7 +34,11 @@ const raw = createServer((socket: Socket) => {
       const head = buffered.slice(0, end);
       buffered = buffered.slice(end + 4);
       lines.push(head.split('\r\n')[0]!);
-      socket.write(head.includes('/fake101') ? 'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n' : 'HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecret');
+      socket.write(
+        head.includes('/fake101')
+          ? 'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n'
+          : 'HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecret',
+      );
     }
   });
 });
@@ -52,7 +56,10 @@ t.test('a 101 without the Sec-WebSocket-Accept for this key is a 502, and nothin
   );
   await c.closed;
   t.match(c.text(), /^HTTP\/1\.1 502 /);
-  t.notOk(lines.some((line) => line.startsWith('DELETE')), 'the pipelined request never reached the upstream');
+  t.notOk(
+    lines.some((line) => line.startsWith('DELETE')),
+    'the pipelined request never reached the upstream',
+  );
 });
 
 t.test('an upgrade without a key and version 13, or with a body, is refused before the upstream', async (t) => {

@@ -1,7 +1,7 @@
-import t from 'tap';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
+import t from 'tap';
 import { request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { bearer, startHarness } from '../helpers/harness.js';
@@ -115,7 +115,9 @@ t.test('on a route without a WEBSOCKET entry the upgrade needs the GET right', a
 t.test('an upgrade to anything but websocket is 400, and the connection closes', async (t) => {
   const token = await h.token(['query']);
   const socket = connect(h.tollgate.proxyPort, '127.0.0.1');
-  socket.write(`GET /v1/repositories/sensors/x HTTP/1.1\r\nhost: a\r\nauthorization: Bearer ${token.secret}\r\nconnection: upgrade, http2-settings\r\nupgrade: h2c\r\nhttp2-settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n`);
+  socket.write(
+    `GET /v1/repositories/sensors/x HTTP/1.1\r\nhost: a\r\nauthorization: Bearer ${token.secret}\r\nconnection: upgrade, http2-settings\r\nupgrade: h2c\r\nhttp2-settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n`,
+  );
   let text = '';
   socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
   await once(socket, 'close');

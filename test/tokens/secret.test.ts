@@ -5,10 +5,10 @@ import {
   hashSecret,
   idFromHash,
   looksLikeSecret,
-  parseSecret,
   PREFIX_LENGTH,
-  secretPrefix,
+  parseSecret,
   SECRET_LENGTH,
+  secretPrefix,
 } from '../../src/tokens/secret.js';
 
 t.test('generated secrets have the documented shape and parse as their kind', async (t) => {

@@ -1,7 +1,7 @@
-import t from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import t from 'tap';
 import { createLogger } from '../../src/log/logger.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 
@@ -16,10 +16,13 @@ const collector = createServer((req, res) => {
   });
 });
 await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-t.teardown(() => new Promise<void>((resolve) => {
-  collector.closeAllConnections();
-  collector.close(() => resolve());
-}));
+t.teardown(
+  () =>
+    new Promise<void>((resolve) => {
+      collector.closeAllConnections();
+      collector.close(() => resolve());
+    }),
+);
 const lines: Array<Record<string, unknown>> = [];
 const sink = new Writable({
   write(chunk: Buffer, _encoding, done) {
@@ -46,5 +49,8 @@ t.test('requests pass while the collector refuses; the failure is one warning wi
   t.equal(warnings.length, 1, 'one warning');
   t.equal(warnings[0]!.level, 40);
   t.notOk(JSON.stringify(lines).includes('vendor-key-123'), 'the header value is never logged');
-  t.ok(lines.some((line) => line.msg === 'telemetry: traces exported over OTLP/HTTP' && line.endpoint === endpoint), 'the start says where spans go');
+  t.ok(
+    lines.some((line) => line.msg === 'telemetry: traces exported over OTLP/HTTP' && line.endpoint === endpoint),
+    'the start says where spans go',
+  );
 });

@@ -1,8 +1,8 @@
-import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import t, { type Test } from 'tap';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
 // OpenTelemetry is imported only when telemetry.otlp.endpoint is set: a proxy replica without it
@@ -33,7 +33,9 @@ function run(t: Test, endpoint: string): Promise<{ otel: string[]; tracing: stri
   const env = { ...process.env };
   delete env.NODE_OPTIONS; // tap's loaders would import much else
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, [path], { env, timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as { otel: string[]; tracing: string[] }))),
+    execFile(process.execPath, [path], { env, timeout: 30_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as { otel: string[]; tracing: string[] }),
+    ),
   );
 }
 
@@ -42,7 +44,11 @@ t.test('the proxy role with no endpoint imports nothing of OpenTelemetry', async
   // prom-client requires the API package itself (lib/metrics/processCpuTotal.js, for exemplars), so
   // it was loaded before traces existed; nothing else of OpenTelemetry is.
   t.same(loaded.otel, ['@opentelemetry/api']);
-  t.same(loaded.tracing, ['start-tracing.js', 'tracing-slot.js', 'tracing.js'], 'only the interface, its no-op and the slot a reload swaps, never otel-tracing.js');
+  t.same(
+    loaded.tracing,
+    ['start-tracing.js', 'tracing-slot.js', 'tracing.js'],
+    'only the interface, its no-op and the slot a reload swaps, never otel-tracing.js',
+  );
 });
 
 t.test('with an endpoint, the SDK is imported at start', async (t) => {

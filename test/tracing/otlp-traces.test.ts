@@ -1,6 +1,6 @@
 import t from 'tap';
 import { bearer, startHarness } from '../helpers/harness.js';
-import { CLIENT, INTERNAL, parseTraceparent, SERVER, startOtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
+import { CLIENT, INTERNAL, parseTraceparent, type ReceivedSpan, SERVER, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
 // Traces sent to a real OTLP/HTTP receiver (docs/tracing.md): every request is made, then
 // Tollgate shuts down (which sends the spans still queued), then what arrived is decoded and
@@ -8,7 +8,9 @@ import { CLIENT, INTERNAL, parseTraceparent, SERVER, startOtlpReceiver, type Rec
 const receiver = await startOtlpReceiver();
 t.teardown(() => receiver.close());
 const h = await startHarness({
-  config: { telemetry: { otlp: { endpoint: receiver.endpoint, headers: { 'x-collector-key': 'collector-key-1' } }, sampleRatio: 1, serviceName: 'tollgate-test' } },
+  config: {
+    telemetry: { otlp: { endpoint: receiver.endpoint, headers: { 'x-collector-key': 'collector-key-1' } }, sampleRatio: 1, serviceName: 'tollgate-test' },
+  },
 });
 const reader = await h.token(['query']);
 const events = await h.token(['query']);
@@ -45,7 +47,7 @@ t.test('the statuses were what the requests asked for', async (t) => {
   t.same([a.status, b.status, c.status, d.status, e.status], [200, 200, 200, 401, 200]);
 });
 
-t.test("a request with a traceparent: the server span is its child, with a store lookup and a client span under it", async (t) => {
+t.test('a request with a traceparent: the server span is its child, with a store lookup and a client span under it', async (t) => {
   const spans = inTrace(PARENT_TRACE);
   const server = spans.find((span) => span.kind === SERVER)!;
   t.ok(server, 'a server span in the client trace');
@@ -91,7 +93,10 @@ t.test('a request without a traceparent starts a trace; a cached token asks no s
   const client = spans.find((span) => span.kind === CLIENT)!;
   t.equal(client.spanId, sent.parentId);
   t.equal(client.parentSpanId, server.spanId);
-  t.notOk(spans.some((span) => span.kind === INTERNAL), 'no store lookup on a cache hit');
+  t.notOk(
+    spans.some((span) => span.kind === INTERNAL),
+    'no store lookup on a cache hit',
+  );
   t.equal(seenB.headers.tracestate, undefined, 'no tracestate made up');
 });
 

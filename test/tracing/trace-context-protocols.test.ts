@@ -1,10 +1,10 @@
-import t, { type Test } from 'tap';
 import type { IncomingMessage } from 'node:http';
+import t, { type Test } from 'tap';
 import { WebSocket, WebSocketServer } from 'ws';
 import { curl } from '../helpers/curl.js';
-import { echoClient, grpc, startEchoServer, type Note } from '../helpers/grpc.js';
+import { echoClient, grpc, type Note, startEchoServer } from '../helpers/grpc.js';
 import { bearer, startHarness } from '../helpers/harness.js';
-import { CLIENT, parseTraceparent, SERVER, startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { CLIENT, type OtlpReceiver, parseTraceparent, SERVER, startOtlpReceiver } from '../helpers/otlp-receiver.js';
 
 // W3C trace context on every protocol (docs/tracing.md): with tracing off, traceparent and
 // tracestate reach the upstream exactly as the client sent them and none is made up; with tracing
@@ -43,7 +43,10 @@ async function exchanges(t: Test, telemetry: Record<string, unknown> | undefined
   });
   const token = await h.token(['query', 'stream']);
   const context = { traceparent: TRACEPARENT, tracestate: TRACESTATE };
-  const fields = (headers: IncomingMessage['headers']): Seen => ({ traceparent: headers.traceparent as string | undefined, tracestate: headers.tracestate as string | undefined });
+  const fields = (headers: IncomingMessage['headers']): Seen => ({
+    traceparent: headers.traceparent as string | undefined,
+    tracestate: headers.tracestate as string | undefined,
+  });
   const seen: Record<string, Seen> = {};
 
   const plain = await fetch(`${h.proxy}/v1/repositories/sensors/data`, { headers: { ...bearer(token.secret), ...context } });
@@ -53,7 +56,16 @@ async function exchanges(t: Test, telemetry: Record<string, unknown> | undefined
   t.equal(bare.status, 200);
   seen.bare = fields(h.upstream.received.at(-1)!.headers);
 
-  const h2 = await curl(['--http2-prior-knowledge', '-H', `authorization: Bearer ${token.secret}`, '-H', `traceparent: ${TRACEPARENT}`, '-H', `tracestate: ${TRACESTATE}`, `${h.proxy}/v1/repositories/sensors/data`]);
+  const h2 = await curl([
+    '--http2-prior-knowledge',
+    '-H',
+    `authorization: Bearer ${token.secret}`,
+    '-H',
+    `traceparent: ${TRACEPARENT}`,
+    '-H',
+    `tracestate: ${TRACESTATE}`,
+    `${h.proxy}/v1/repositories/sensors/data`,
+  ]);
   t.equal(h2.httpVersion, '2');
   t.equal(h2.status, 200);
   seen.h2 = fields(h.upstream.received.at(-1)!.headers);
@@ -65,7 +77,9 @@ async function exchanges(t: Test, telemetry: Record<string, unknown> | undefined
   metadata.set('traceparent', TRACEPARENT);
   metadata.set('tracestate', TRACESTATE);
   const reply = await new Promise<Note>((resolve, reject) =>
-    (client.Unary as unknown as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => void)({ text: 'hi' }, metadata, (err, note) => (err ? reject(err) : resolve(note!))),
+    (client.Unary as unknown as (r: Note, m: grpc.Metadata, cb: grpc.requestCallback<Note>) => void)({ text: 'hi' }, metadata, (err, note) =>
+      err ? reject(err) : resolve(note!),
+    ),
   );
   t.equal(reply.text, 'hi|', 'the call went through');
   client.close();
@@ -119,7 +133,12 @@ t.test('tracing on: each upstream gets the client span as parent, under a server
   t.ok(grpcClient, 'the gRPC client span says so');
   const decision = receiver.spans.find((span) => span.attributes['tollgate.protocol'] === 'decision');
   t.equal(decision?.parentSpanId, SPAN, "the decision port's span is the asking proxy's child");
-  t.match(decision?.attributes, { 'tollgate.outcome': 'allowed', 'http.response.status_code': 200, 'tollgate.repository': 'sensors', 'http.route': '/v1/repositories/:repository/**' });
+  t.match(decision?.attributes, {
+    'tollgate.outcome': 'allowed',
+    'http.response.status_code': 200,
+    'tollgate.repository': 'sensors',
+    'http.route': '/v1/repositories/:repository/**',
+  });
 });
 
 t.test('sampling: a parent decides for its trace; without one the ratio does', async (t) => {
@@ -144,5 +163,8 @@ t.test('sampling: a parent decides for its trace; without one the ratio does', a
   t.equal(unsampledParent.flags, '00', 'and stays unsampled');
   t.equal(unsampledParent.parentId === SPAN, false, 'under a span id of this hop');
   t.equal(none.flags, '00', 'no parent at ratio 0: a trace is started, unsampled');
-  t.notOk(receiver.spans.some((span) => span.traceId === unsampledTrace || span.traceId === none.traceId), 'nothing recorded of either');
+  t.notOk(
+    receiver.spans.some((span) => span.traceId === unsampledTrace || span.traceId === none.traceId),
+    'nothing recorded of either',
+  );
 });

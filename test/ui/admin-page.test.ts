@@ -1,9 +1,9 @@
-import t from 'tap';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { request } from 'undici';
 import type { Page } from 'playwright-core';
+import t from 'tap';
+import { request } from 'undici';
 import { FileStore } from '../../src/store/file-store.js';
 import { call } from '../helpers/admin-client.js';
 import { launchChromium } from '../helpers/browser.js';
@@ -95,7 +95,6 @@ async function generate(fields: { kind?: 'personal'; name: string; repository?: 
   return secret;
 }
 
-
 /**
  * Waits until `count` elements of `selector` read `name`: the history and the names in it come
  * from separate requests, so the list may render before its actors are resolved.
@@ -123,7 +122,10 @@ t.test('every /ui/ response carries the security headers', async (t) => {
 t.test('before sign-in only the sign-in form shows, at both sizes (the hidden attribute wins over display rules)', async (t) => {
   const phone = await openPage(PHONE);
   t.teardown(() => phone.close());
-  for (const [size, target] of [['wide', page], ['phone', phone]] as const) {
+  for (const [size, target] of [
+    ['wide', page],
+    ['phone', phone],
+  ] as const) {
     await target.goto(`${h.admin}/ui/`);
     await target.locator('#sign-in').waitFor({ state: 'visible' });
     for (const hidden of ['#nav', '#nav-tokens', '#nav-users', '#nav-teams', '#nav-repositories', '#sign-out', '#tokens-view', '#history-panel']) {
@@ -144,8 +146,13 @@ t.test('sign in with a wrong token is refused, with the right one the table show
   await page.locator('#tokens tbody tr').first().waitFor();
   t.same(await names(), ['test admin']);
   t.equal(await page.evaluate(() => sessionStorage.getItem('tollgate.token')), h.adminSecret);
-  t.equal(await page.textContent('#whoami'), 'signed in as test admin (repository token, admin of all repositories)', 'the token by name and kind, from /v1/whoami');
-  for (const shown of ['#nav-tokens', '#nav-repositories', '#nav-users', '#nav-teams', '#sign-out']) t.ok(await page.isVisible(shown), `${shown} shows for a * admin`);
+  t.equal(
+    await page.textContent('#whoami'),
+    'signed in as test admin (repository token, admin of all repositories)',
+    'the token by name and kind, from /v1/whoami',
+  );
+  for (const shown of ['#nav-tokens', '#nav-repositories', '#nav-users', '#nav-teams', '#sign-out'])
+    t.ok(await page.isVisible(shown), `${shown} shows for a * admin`);
   await page.screenshot({ path: join(shots, 'tokens-empty.png') });
 });
 
@@ -162,7 +169,11 @@ t.test('the generate dialog: no repository preselected, only the fields that app
   await page.selectOption('#gen-expiry', '30d');
   await page.fill('#gen-name', 'no repository');
   await page.click('#gen-submit');
-  t.equal(await page.evaluate(() => (document.getElementById('gen-repository') as HTMLSelectElement).validity.valueMissing), true, 'refused until a repository is chosen');
+  t.equal(
+    await page.evaluate(() => (document.getElementById('gen-repository') as HTMLSelectElement).validity.valueMissing),
+    true,
+    'refused until a repository is chosen',
+  );
   t.equal(await page.isVisible('#generate-result'), false);
   await page.check('input[name="kind"][value="personal"]');
   t.equal(await page.isVisible('#gen-user-label'), true, 'the User field for a personal token');
@@ -175,7 +186,13 @@ t.test('generate a repository token: the secret is shown whole once, with a summ
   const secret = await generate({ name: 'ingest sensors', repository: 'sensors', rights: ['stream'] });
   t.match(secret, /^tgr_\w{49}$/);
   t.match(await page.textContent('#generate-result .warning'), /shown this once/);
-  t.ok(await page.evaluate(() => { const area = document.getElementById('secret')!; return area.scrollWidth <= area.clientWidth && area.scrollHeight <= area.clientHeight; }), 'the whole secret is in sight, wrapped');
+  t.ok(
+    await page.evaluate(() => {
+      const area = document.getElementById('secret')!;
+      return area.scrollWidth <= area.clientWidth && area.scrollHeight <= area.clientHeight;
+    }),
+    'the whole secret is in sight, wrapped',
+  );
   const summary = await page.textContent('#created-summary');
   t.match(summary, /Nameingest sensors/);
   t.match(summary, /Kindrepository token/);
@@ -233,7 +250,9 @@ t.test('click sorts by a column, shift-click adds the next key; headers show dir
   await page.click('th[data-sort="name"]', { modifiers: ['Shift'] }); // second shift-click: name descending
   await page.waitForFunction(() => document.querySelector('th[data-sort="name"]')?.textContent?.includes('▼2'));
   t.match(await page.textContent('th[data-sort="repository"]'), /▲1/);
-  const rows = await page.locator('#tokens tbody tr').evaluateAll((trs) => trs.map((tr) => `${tr.querySelector('td.repository')!.textContent}/${tr.querySelector('.token-name')!.textContent}`));
+  const rows = await page
+    .locator('#tokens tbody tr')
+    .evaluateAll((trs) => trs.map((tr) => `${tr.querySelector('td.repository')!.textContent}/${tr.querySelector('.token-name')!.textContent}`));
   t.same(rows, ['*/test admin', 'billing/findable', 'billing/<img src=x onerror=alert(1)>', 'sensors/ingest sensors', 'sensors/alice phone']);
   await page.screenshot({ path: join(shots, 'tokens-sorted.png') });
 });
@@ -244,7 +263,9 @@ t.test('revoke, restore, and delete (offered only once revoked); revoke and dele
   confirms.length = 0;
   await row.locator('button', { hasText: 'Revoke' }).click();
   await row.locator('.badge.revoked').waitFor();
-  t.match(confirms, [/^Revoke token findable\? Token "findable" \(billing, tgr_\w{8}…\) stops working at once, and so do the tokens it lent\. It can be restored later\.$/]);
+  t.match(confirms, [
+    /^Revoke token findable\? Token "findable" \(billing, tgr_\w{8}…\) stops working at once, and so do the tokens it lent\. It can be restored later\.$/,
+  ]);
   await row.locator('button', { hasText: 'Restore' }).click();
   await row.locator('.badge.active').waitFor();
   await row.locator('button', { hasText: 'Revoke' }).click();
@@ -292,8 +313,15 @@ t.test('history opens in a side panel', async (t) => {
   // The API leaves unchanged fields out of history (a repository token's user; an independent token's maker).
   const id = await rowOf('ingest sensors v2').getAttribute('data-id');
   const api = (await call(h, 'GET', `/v1/tokens/${id}/history`, h.adminSecret)).body.items as { changes: Record<string, { from: unknown; to: unknown }> }[];
-  t.same(Object.keys(api[0]!.changes).sort(), ['expiresAt', 'kind', 'lent', 'name', 'repository', 'rights'], 'no user: a repository token has none; no maker: it is independent');
-  t.ok(api.every((entry) => Object.values(entry.changes).every((change) => JSON.stringify(change.from) !== JSON.stringify(change.to))), 'no change that changed nothing');
+  t.same(
+    Object.keys(api[0]!.changes).sort(),
+    ['expiresAt', 'kind', 'lent', 'name', 'repository', 'rights'],
+    'no user: a repository token has none; no maker: it is independent',
+  );
+  t.ok(
+    api.every((entry) => Object.values(entry.changes).every((change) => JSON.stringify(change.from) !== JSON.stringify(change.to))),
+    'no change that changed nothing',
+  );
   await page.screenshot({ path: join(shots, 'history-wide.png') });
   await page.click('#history-close');
 });
@@ -307,7 +335,9 @@ t.test('bulk delete deletes the revoked and reports the rest', async (t) => {
   confirms.length = 0;
   await page.click('#bulk-delete');
   await page.locator('#bulk-result', { hasText: 'Deleted 1 of 2' }).waitFor();
-  t.match(confirms, [/^Delete 2 tokens\? These are deleted for good and cannot be restored; their history is kept\. 1 of them still works and will be left as it is \(revoke first\)\. /]);
+  t.match(confirms, [
+    /^Delete 2 tokens\? These are deleted for good and cannot be restored; their history is kept\. 1 of them still works and will be left as it is \(revoke first\)\. /,
+  ]);
   t.match(confirms[0], /"<img src=x onerror=alert\(1\)>" \(billing, /);
   t.match(confirms[0], /"alice phone" \(sensors, user alice, /);
   t.match(await page.textContent('#bulk-result'), /Not deleted: "alice phone" \(sensors, user alice, tgp_\w{8}…\): it is active: revoke it first/);
@@ -319,7 +349,11 @@ t.test('users: grants edited as a grid of repositories x rights; delete asks fir
   await page.locator('#users tbody tr').first().waitFor();
   await page.click('#new-user');
   await page.locator('#user-dialog').waitFor({ state: 'visible' });
-  t.same(await page.locator('#user-grid tbody tr').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.repository)), ['*', 'billing', 'sensors'], 'a row per repository, and *');
+  t.same(
+    await page.locator('#user-grid tbody tr').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.repository)),
+    ['*', 'billing', 'sensors'],
+    'a row per repository, and *',
+  );
   t.same(await page.locator('#user-grid thead th').allTextContents(), ['Repository', 'stream', 'query', 'modify', 'delete', 'admin'], 'a column per right');
   await page.fill('#user-name', 'bob');
   await page.check('#user-grid input[aria-label="sensors query"]');
@@ -341,7 +375,11 @@ t.test('users: grants edited as a grid of repositories x rights; delete asks fir
   await page.check('#user-grid input[aria-label="sensors stream"]');
   await page.click('#user-submit');
   await bobRow.locator('td.grants-text', { hasText: /^sensors: stream, query$/ }).waitFor();
-  t.same((await call(h, 'GET', '/v1/users/bob', h.adminSecret)).body.grants, { sensors: ['stream', 'query'] }, 'a repository left without a right leaves the grants');
+  t.same(
+    (await call(h, 'GET', '/v1/users/bob', h.adminSecret)).body.grants,
+    { sensors: ['stream', 'query'] },
+    'a repository left without a right leaves the grants',
+  );
   await page.screenshot({ path: join(shots, 'users-wide.png') });
 
   await call(h, 'POST', '/v1/users', h.adminSecret, { name: 'carol', grants: {} });
@@ -349,7 +387,9 @@ t.test('users: grants edited as a grid of repositories x rights; delete asks fir
   confirms.length = 0;
   await page.locator('#users tbody tr[data-user="carol"] button', { hasText: 'Delete' }).click();
   await page.locator('#users tbody tr[data-user="carol"]').waitFor({ state: 'detached' });
-  t.match(confirms, [/^Delete user carol\? Their personal tokens \(and the tokens those made\) are revoked at once, they leave every team, and the user is removed\.$/]);
+  t.match(confirms, [
+    /^Delete user carol\? Their personal tokens \(and the tokens those made\) are revoked at once, they leave every team, and the user is removed\.$/,
+  ]);
   await page.click('[data-view="tokens"]');
 });
 
@@ -367,7 +407,10 @@ t.test('repositories: a page to create, list and delete them; a refused delete s
   const error = page.locator('#repository-error', { hasText: 'archive was not deleted' });
   await error.waitFor();
   t.match(confirms, [/^Delete repository archive\? It is refused while active tokens use it\./]);
-  t.match(await error.textContent(), /^archive was not deleted: repository archive still has 1 active token; revoke them first\. Once none is left, delete it again\. Show the active tokens of archive$/);
+  t.match(
+    await error.textContent(),
+    /^archive was not deleted: repository archive still has 1 active token; revoke them first\. Once none is left, delete it again\. Show the active tokens of archive$/,
+  );
   await page.screenshot({ path: join(shots, 'repositories-409-wide.png') });
   await error.locator('button', { hasText: 'Show the active tokens of archive' }).click();
   await page.locator('#tokens-view').waitFor({ state: 'visible' });
@@ -379,7 +422,10 @@ t.test('repositories: a page to create, list and delete them; a refused delete s
   await page.click('#nav-repositories');
   await archive.locator('button', { hasText: 'Delete' }).click();
   await archive.waitFor({ state: 'detached' });
-  t.equal((await call(h, 'GET', '/v1/repositories', h.adminSecret)).body.items.some((repo: { name: string }) => repo.name === 'archive'), false);
+  t.equal(
+    (await call(h, 'GET', '/v1/repositories', h.adminSecret)).body.items.some((repo: { name: string }) => repo.name === 'archive'),
+    false,
+  );
   await page.click('[data-view="tokens"]');
   await page.click('#show-all');
 });
@@ -435,7 +481,11 @@ t.test('roll: the new secret is shown once, and the old token is revoked or ends
   await page.locator('#generate-result').waitFor({ state: 'visible' });
   await page.click('#gen-done');
   await page.waitForFunction((id) => document.querySelector(`#tokens tbody tr[data-id="${id}"] .badge`)?.textContent === 'rolled', later.token.id);
-  t.match(await rowById(later.token.id).locator('td.expires').textContent(), /^in 1 hour · [A-Z][a-z]{2} \d{1,2}, \d{4}$/, 'the old token shows its new expiry');
+  t.match(
+    await rowById(later.token.id).locator('td.expires').textContent(),
+    /^in 1 hour · [A-Z][a-z]{2} \d{1,2}, \d{4}$/,
+    'the old token shows its new expiry',
+  );
   t.equal(await proxyStatus(later.secret), 200, 'the old secret works during the overlap');
 
   await rowById(now.token.id).locator('button', { hasText: 'Details' }).click();
@@ -471,8 +521,12 @@ t.test('the expiring-soon filter narrows the list, with the search', async (t) =
 });
 
 t.test('details show the last use (time, address, User-Agent) and the token that lent this one', async (t) => {
-  const parent = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'lender', user: 'alice', repository: 'sensors', rights: ['query'] })).body;
-  const child = (await call(h, 'POST', '/v1/tokens', parent.secret, { kind: 'personal', name: 'lent out', user: 'alice', repository: 'sensors', rights: ['query'] })).body;
+  const parent = (
+    await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'lender', user: 'alice', repository: 'sensors', rights: ['query'] })
+  ).body;
+  const child = (
+    await call(h, 'POST', '/v1/tokens', parent.secret, { kind: 'personal', name: 'lent out', user: 'alice', repository: 'sensors', rights: ['query'] })
+  ).body;
   t.equal(await proxyStatus(child.secret, { 'user-agent': 'sensor-fw/4.2' }), 200);
   await h.tollgate.flushLastUsed();
   await page.fill('#search', 'lent out');
@@ -504,7 +558,11 @@ t.test('generate offers to lend: a lent token is bound to the signed-in token, a
     await page.locator('#generate-result').waitFor();
     await page.click('#gen-done');
   }
-  const list = (await call(h, 'GET', '/v1/tokens?q=from%20the%20page', h.adminSecret)).body.items as Array<{ name: string; lent: boolean; parentId: string | null }>;
+  const list = (await call(h, 'GET', '/v1/tokens?q=from%20the%20page', h.adminSecret)).body.items as Array<{
+    name: string;
+    lent: boolean;
+    parentId: string | null;
+  }>;
   const byName = new Map(list.map((item) => [item.name, item]));
   t.match(byName.get('lent from the page'), { lent: true, parentId: whoami.token.id });
   t.match(byName.get('independent from the page'), { lent: false, parentId: null });
@@ -558,7 +616,10 @@ t.test('a team is created, edited, its history read and deleted through the page
   await row.locator('td.members', { hasText: 'alice, bob' }).waitFor();
   const team = (await call(h, 'GET', '/v1/teams/platform', h.adminSecret)).body;
   t.same(team.members, ['alice', 'bob']);
-  t.same(Object.fromEntries(Object.entries(team.grants as Record<string, string[]>).map(([repo, rights]) => [repo, [...rights].sort()])), { sensors: ['query', 'stream'], billing: ['query'] });
+  t.same(Object.fromEntries(Object.entries(team.grants as Record<string, string[]>).map(([repo, rights]) => [repo, [...rights].sort()])), {
+    sensors: ['query', 'stream'],
+    billing: ['query'],
+  });
   t.same((await call(h, 'GET', '/v1/users/bob', h.adminSecret)).body.teams, ['platform']);
   await page.screenshot({ path: join(shots, 'teams-wide.png') });
 
@@ -588,13 +649,33 @@ t.test('the edit dialog shows the date only for "on a date"', async (t) => {
 });
 
 t.test('at 1440 px the token table fits: every column and every row action is in sight', async (t) => {
-  const busy = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'a rather long token name for the build farm in the basement', user: 'alice', repository: 'sensors', rights: ['stream', 'query'] })).body;
+  const busy = (
+    await call(h, 'POST', '/v1/tokens', h.adminSecret, {
+      kind: 'personal',
+      name: 'a rather long token name for the build farm in the basement',
+      user: 'alice',
+      repository: 'sensors',
+      rights: ['stream', 'query'],
+    })
+  ).body;
   t.equal(await proxyStatus(busy.secret, { 'user-agent': 'farm/1.0' }), 200);
   await h.tollgate.flushLastUsed();
   await page.click('th[data-sort="lastUsedAt"]'); // the tokens used come first, with all their columns filled
   await rowOf('a rather long token name for the build farm in the basement').waitFor();
-  t.same(await page.locator('#tokens thead th').allTextContents().then((all) => all.map((text) => text.replace(/ [▲▼]\d?$/, ''))), ['', 'Name', 'Repository', 'User', 'Rights', 'Status', 'Expires', 'Last used', 'Actions']);
-  t.ok(await page.locator('.table-wrap').first().evaluate((wrap) => wrap.scrollWidth <= wrap.clientWidth), 'the table needs no sideways scroll');
+  t.same(
+    await page
+      .locator('#tokens thead th')
+      .allTextContents()
+      .then((all) => all.map((text) => text.replace(/ [▲▼]\d?$/, ''))),
+    ['', 'Name', 'Repository', 'User', 'Rights', 'Status', 'Expires', 'Last used', 'Actions'],
+  );
+  t.ok(
+    await page
+      .locator('.table-wrap')
+      .first()
+      .evaluate((wrap) => wrap.scrollWidth <= wrap.clientWidth),
+    'the table needs no sideways scroll',
+  );
   t.ok(await withinWidth(page, '#tokens thead th'), 'every header, "Last used" included, is in sight');
   t.ok(await withinWidth(page, '#tokens tbody td.row-actions button'), 'every row action is in sight');
   t.ok(await pageFits(page));
@@ -603,12 +684,21 @@ t.test('at 1440 px the token table fits: every column and every row action is in
 });
 
 t.test('a personal token without admin is offered only what it may do (at 390 px)', async (t) => {
-  const own = (await call(h, 'POST', '/v1/tokens', h.adminSecret, { kind: 'personal', name: 'alice laptop', user: 'alice', repository: 'sensors', rights: ['query', 'stream'] })).body;
+  const own = (
+    await call(h, 'POST', '/v1/tokens', h.adminSecret, {
+      kind: 'personal',
+      name: 'alice laptop',
+      user: 'alice',
+      repository: 'sensors',
+      rights: ['query', 'stream'],
+    })
+  ).body;
   const phone = await openPage(PHONE);
   t.teardown(() => phone.close());
   await signInOn(phone, own.secret);
   t.equal(await phone.textContent('#whoami'), "signed in as alice laptop (personal token of alice, without admin: its own user's personal tokens)");
-  for (const hidden of ['#nav-repositories', '#nav-users', '#nav-teams', '#bulk-delete', '#select-all']) t.equal(await phone.isVisible(hidden), false, `${hidden} not offered`);
+  for (const hidden of ['#nav-repositories', '#nav-users', '#nav-teams', '#bulk-delete', '#select-all'])
+    t.equal(await phone.isVisible(hidden), false, `${hidden} not offered`);
   const row = rowOf('alice laptop', phone);
   await row.waitFor();
   t.same(await row.locator('td.row-actions button').allTextContents(), ['Details', 'Revoke'], 'no Edit, Roll or Delete it would be refused');
@@ -622,7 +712,11 @@ t.test('a personal token without admin is offered only what it may do (at 390 px
   t.equal(await phone.isChecked('input[name="kind"][value="personal"]'), true);
   t.equal(await phone.inputValue('#gen-user'), 'alice');
   t.equal(await phone.locator('#gen-user').getAttribute('readonly'), '', 'for its own user only');
-  t.same(await phone.locator('#gen-repository option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)), ['sensors'], 'within its own repository');
+  t.same(
+    await phone.locator('#gen-repository option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)),
+    ['sensors'],
+    'within its own repository',
+  );
   const offered = await phone.locator('#gen-rights input:not([disabled])').evaluateAll((boxes) => boxes.map((box) => (box as HTMLInputElement).value));
   t.same(offered, ['stream', 'query'], 'only the rights it holds');
   t.equal(await phone.isVisible('#gen-date-label'), false);
@@ -631,7 +725,13 @@ t.test('a personal token without admin is offered only what it may do (at 390 px
   await phone.click('#gen-submit');
   await phone.locator('#generate-result').waitFor({ state: 'visible' });
   t.match(await phone.textContent('#created-summary'), /Kindpersonal token of alice/);
-  t.ok(await phone.evaluate(() => { const area = document.getElementById('secret')!; return area.scrollWidth <= area.clientWidth && area.scrollHeight <= area.clientHeight; }), 'the whole secret is in sight on a phone too');
+  t.ok(
+    await phone.evaluate(() => {
+      const area = document.getElementById('secret')!;
+      return area.scrollWidth <= area.clientWidth && area.scrollHeight <= area.clientHeight;
+    }),
+    'the whole secret is in sight on a phone too',
+  );
   await phone.screenshot({ path: join(shots, 'personal-created-phone.png') });
   await phone.click('#gen-done');
   await rowOf('alice tablet', phone).locator('.badge.active').waitFor();
@@ -639,9 +739,16 @@ t.test('a personal token without admin is offered only what it may do (at 390 px
   await rowOf('alice tablet', phone).locator('button', { hasText: 'Revoke' }).click();
   await rowOf('alice tablet', phone).locator('.badge.revoked').waitFor();
   t.match(confirms, [/^Revoke token alice tablet\? Token "alice tablet" \(sensors, user alice, tgp_\w{8}…\) stops working/]);
-  t.same(await rowOf('alice tablet', phone).locator('td.row-actions button').allTextContents(), ['Details', 'Restore'], 'no Delete for a personal token without admin');
+  t.same(
+    await rowOf('alice tablet', phone).locator('td.row-actions button').allTextContents(),
+    ['Details', 'Restore'],
+    'no Delete for a personal token without admin',
+  );
   await rowOf('alice tablet', phone).locator('button', { hasText: 'Details' }).click();
-  await phone.locator('#history-list .actor', { hasText: /^alice$/ }).first().waitFor();
+  await phone
+    .locator('#history-list .actor', { hasText: /^alice$/ })
+    .first()
+    .waitFor();
   t.ok(await withinWidth(phone, '#history-panel'), 'the details panel fits the phone');
   await phone.screenshot({ path: join(shots, 'personal-details-phone.png') });
 });
@@ -657,9 +764,16 @@ t.test('a scoped admin is offered only the repositories it administers', async (
   t.equal(await other.isVisible('#nav-teams'), false);
   await other.click('#generate');
   await other.locator('#generate-dialog').waitFor({ state: 'visible' });
-  t.same(await other.locator('#gen-repository option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)), ['sensors'], 'no *, no billing');
+  t.same(
+    await other.locator('#gen-repository option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value)),
+    ['sensors'],
+    'no *, no billing',
+  );
   t.equal(await other.isVisible('input[name="kind"][value="personal"]'), false, 'a repository token makes no personal tokens');
-  t.same(await other.locator('#gen-rights input:not([disabled])').evaluateAll((boxes) => boxes.map((box) => (box as HTMLInputElement).value)), ['query', 'admin']);
+  t.same(await other.locator('#gen-rights input:not([disabled])').evaluateAll((boxes) => boxes.map((box) => (box as HTMLInputElement).value)), [
+    'query',
+    'admin',
+  ]);
   await other.click('#gen-cancel');
   await other.click('#nav-repositories');
   await other.locator('#repositories tbody tr[data-repository="sensors"]').waitFor();
@@ -744,7 +858,9 @@ t.test('an expiry beyond admin.maxTokenLifetime is refused with the API detail s
   await other.click('#generate');
   await other.locator('#generate-dialog').waitFor({ state: 'visible' });
   // Only what the server accepts is offered: no "never", no 90 days under a 30-day cap.
-  const disabled = await other.$$eval('#gen-expiry option', (options) => options.filter((o) => (o as HTMLOptionElement).disabled).map((o) => (o as HTMLOptionElement).value));
+  const disabled = await other.$$eval('#gen-expiry option', (options) =>
+    options.filter((o) => (o as HTMLOptionElement).disabled).map((o) => (o as HTMLOptionElement).value),
+  );
   t.same(disabled.sort(), ['90d', 'none']);
   t.equal(await other.inputValue('#gen-expiry'), '30d');
   await other.fill('#gen-name', 'too long');

@@ -1,5 +1,5 @@
-import t from 'tap';
 import type { Page } from 'playwright-core';
+import t from 'tap';
 import { call } from '../helpers/admin-client.js';
 import { launchChromium } from '../helpers/browser.js';
 import { startHarness } from '../helpers/harness.js';
@@ -21,7 +21,8 @@ await ok('POST', '/v1/repositories', { name: 'a1', organization: 'acme' });
 await ok('POST', '/v1/repositories', { name: 'g1', organization: 'globex' });
 await ok('POST', '/v1/tokens', { kind: 'repository', name: 'acme feed', repository: 'a1', rights: ['query'] });
 await ok('POST', '/v1/tokens', { kind: 'repository', name: 'globex feed', repository: 'g1', rights: ['query'] });
-const acmeAdmin = (await ok('POST', '/v1/tokens', { kind: 'repository', name: 'acme admin', repository: '@acme', rights: ['admin', 'query'] })).secret as string;
+const acmeAdmin = (await ok('POST', '/v1/tokens', { kind: 'repository', name: 'acme admin', repository: '@acme', rights: ['admin', 'query'] }))
+  .secret as string;
 
 const browser = await launchChromium();
 t.teardown(() => browser.close());
@@ -71,7 +72,10 @@ for (const [size, viewport] of Object.entries(SIZES)) {
     t.equal(await feedRow.getByRole('button', { name: 'Edit' }).count(), 1, 'it may edit the tokens of acme');
     t.equal(await feedRow.getByRole('button', { name: 'Roll' }).count(), 1);
     await page.click('#generate');
-    t.ok((await page.locator('#gen-repository option').allTextContents()).some((text) => text.startsWith('@acme')), 'it may make a token on @acme');
+    t.ok(
+      (await page.locator('#gen-repository option').allTextContents()).some((text) => text.startsWith('@acme')),
+      'it may make a token on @acme',
+    );
     await page.keyboard.press('Escape');
     t.equal(await page.locator('#nav-teams').isVisible(), true, 'its teams');
     await page.click('#nav-repositories');

@@ -1,7 +1,7 @@
-import t from 'tap';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import t from 'tap';
 import { FileStore } from '../../src/store/file-store.js';
 import { call } from '../helpers/admin-client.js';
 import { launchChromium } from '../helpers/browser.js';
@@ -21,7 +21,10 @@ const problems: string[] = [];
 
 const admin = h.adminSecret;
 const make = async (body: Record<string, unknown>) =>
-  (await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', repository: 'sensors', rights: ['query'], ...body })).body as { token: { id: string }; secret: string };
+  (await call(h, 'POST', '/v1/tokens', admin, { kind: 'repository', repository: 'sensors', rights: ['query'], ...body })).body as {
+    token: { id: string };
+    secret: string;
+  };
 await make({ name: 'ci-loader', expiresIn: '14d', labels: { owner: 'team-a' } });
 await make({ name: 'tomorrow', expiresIn: '1d' });
 const gone = await make({ name: 'gone', expiresIn: '1h' });
@@ -55,7 +58,10 @@ async function open(viewport: { width: number; height: number }): Promise<Page> 
 const rowOf = (page: Page, name: string) => page.locator('#tokens tbody tr', { has: page.locator('.token-name', { hasText: new RegExp(`^${name}$`) }) });
 const buttonsOf = (page: Page, name: string) => rowOf(page, name).locator('td.row-actions button').allTextContents();
 
-for (const [size, viewport] of [['wide', { width: 1440, height: 900 }], ['phone', { width: 390, height: 844 }]] as const) {
+for (const [size, viewport] of [
+  ['wide', { width: 1440, height: 900 }],
+  ['phone', { width: 390, height: 844 }],
+] as const) {
   t.test(`the token list at ${size} size`, async (t) => {
     const page = await open(viewport);
     t.teardown(() => page.close());
@@ -111,7 +117,7 @@ t.test('roll defaults to a 24 h overlap; the old token then reads rolled and nam
   await page.screenshot({ path: join(shots, 'rolled-details-wide.png') });
 });
 
-t.test('the signed-in token is warned before it revokes itself; confirmations are the page\'s own dialog', async (t) => {
+t.test("the signed-in token is warned before it revokes itself; confirmations are the page's own dialog", async (t) => {
   const page = await open({ width: 390, height: 844 });
   t.teardown(() => page.close());
   await page.selectOption('#filter-status', 'active');
@@ -153,7 +159,10 @@ t.test('labels, allowed addresses and self-rotation are set from the generate di
   t.same([made.labels, made.allowFrom, made.selfRotate], [{ owner: 'team-b', pipeline: 'nightly' }, ['10.0.0.0/8', '::1'], true]);
 });
 
-for (const [size, viewport] of [['wide', { width: 1440, height: 900 }], ['phone', { width: 390, height: 844 }]] as const) {
+for (const [size, viewport] of [
+  ['wide', { width: 1440, height: 900 }],
+  ['phone', { width: 390, height: 844 }],
+] as const) {
   t.test(`the Events view lists the audit log with no webhook, filtered by type (${size})`, async (t) => {
     const page = await open(viewport);
     t.teardown(() => page.close());

@@ -1,6 +1,6 @@
+import type { Page } from 'playwright-core';
 import t from 'tap';
 import { request } from 'undici';
-import type { Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 
@@ -46,7 +46,7 @@ const bars = (page: Page) =>
     tallest: Math.max(...nodes.map((node) => (node.querySelector('.usage-allowed') as SVGRectElement).getBBox().height)),
   }));
 
-t.test('the details draw a bar per day with the week\'s figures', async (t) => {
+t.test("the details draw a bar per day with the week's figures", async (t) => {
   t.same(statuses, [200, 200, 200, 200, 403, 403]);
   const problems: string[] = [];
   const page = await detailsOf({ width: 1440, height: 900 }, problems);

@@ -1,5 +1,5 @@
-import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
+import t from 'tap';
 import { request } from 'undici';
 import { MAIN, runToEnd } from '../helpers/cli.js';
 import { bearer, startHarness } from '../helpers/harness.js';
@@ -29,7 +29,10 @@ t.test('in a pipe: one plain line per day, no line past 80 columns, the totals a
   for (const line of lines) t.ok(line.length <= 80, `${line.length} <= 80: ${line}`);
   t.match(lines[0], /^# allowed {2}x refused, per day \(UTC\)$/);
   t.equal(lines.filter((line) => /^\d{4}-\d{2}-\d{2} {2}/.test(line)).length, 8, 'seven days back and today');
-  t.ok(lines.some((line) => /^\d{4}-\d{2}-\d{2} {2}#+x+ +5 {2}1 refused/.test(line)), 'the busy day: its bar, allowed and refused');
+  t.ok(
+    lines.some((line) => /^\d{4}-\d{2}-\d{2} {2}#+x+ +5 {2}1 refused/.test(line)),
+    'the busy day: its bar, allowed and refused',
+  );
   t.match(lines.at(-1), /^total: 5 allowed, 1 refused, /);
   t.notMatch(run.stdout, /[█░\u001b]/, 'nothing but ASCII');
 });
@@ -42,7 +45,10 @@ t.test('--step 1h gives a line per hour; --json is the API answer', async (t) =>
   const json = await cli('token', 'usage', 'chart-reader', '--history', '2d', '--json');
   const parsed = JSON.parse(json.stdout);
   t.equal(parsed.step, '1h', 'two days or less: by hour');
-  t.equal(parsed.items.reduce((sum: number, item: { allowed: number }) => sum + item.allowed, 0), 5);
+  t.equal(
+    parsed.items.reduce((sum: number, item: { allowed: number }) => sum + item.allowed, 0),
+    5,
+  );
   const bad = await cli('token', 'usage', 'chart-reader', '--history', 'a week');
   t.equal(bad.code, 2, 'a bad duration is a usage error');
   t.match(bad.stderr, /history/);
@@ -58,11 +64,24 @@ t.test('in an 80-column terminal: block bars, nothing past the width', { skip: h
   const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
   const vars = Object.entries({ ...cliEnv, NO_COLOR: '1', TERM: 'xterm', LANG: 'C.UTF-8' }).map(([k, v]) => `${k}=${quote(v)}`);
   const args = ['token', 'usage', 'chart-reader', '--history', '7d'];
-  tmux('new-session', '-d', '-x', '80', '-y', '50', '-s', 'chart', `env -u NODE_OPTIONS -u NODE_V8_COVERAGE -u COLUMNS ${vars.join(' ')} ${quote(process.execPath)} ${quote(MAIN)} ${args.join(' ')}; echo "[exit $?]"; sleep 60`);
+  tmux(
+    'new-session',
+    '-d',
+    '-x',
+    '80',
+    '-y',
+    '50',
+    '-s',
+    'chart',
+    `env -u NODE_OPTIONS -u NODE_V8_COVERAGE -u COLUMNS ${vars.join(' ')} ${quote(process.execPath)} ${quote(MAIN)} ${args.join(' ')}; echo "[exit $?]"; sleep 60`,
+  );
   const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-', '-t', 'chart');
   await waitFor(() => /\[exit \d+\]/.test(screen()), { what: 'the chart to be drawn', timeoutMs: 15_000 });
   const lines = screen().replace(/\s+$/, '').split('\n');
   t.ok(lines.includes('[exit 0]'));
   for (const line of lines) t.ok([...line].length <= 80, `${[...line].length} <= 80: ${line}`);
-  t.ok(lines.some((line) => /█+░/.test(line)), 'block characters in a terminal');
+  t.ok(
+    lines.some((line) => /█+░/.test(line)),
+    'block characters in a terminal',
+  );
 });

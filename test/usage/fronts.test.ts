@@ -11,13 +11,31 @@ const HOUR = 3_600_000;
 const window = () => [h.clock.now() - HOUR, h.clock.now() + HOUR] as const;
 const total = async (id: string) => {
   const hours = await h.tollgate.store.usageOf(id, ...window());
-  return hours.reduce((sum, hour) => ({ allowed: sum.allowed + hour.allowed, refused: sum.refused + Object.values(hour.refused).reduce((a, b) => a + b, 0), bytesIn: sum.bytesIn + hour.bytesIn, bytesOut: sum.bytesOut + hour.bytesOut }), { allowed: 0, refused: 0, bytesIn: 0, bytesOut: 0 });
+  return hours.reduce(
+    (sum, hour) => ({
+      allowed: sum.allowed + hour.allowed,
+      refused: sum.refused + Object.values(hour.refused).reduce((a, b) => a + b, 0),
+      bytesIn: sum.bytesIn + hour.bytesIn,
+      bytesOut: sum.bytesOut + hour.bytesOut,
+    }),
+    { allowed: 0, refused: 0, bytesIn: 0, bytesOut: 0 },
+  );
 };
 
 t.test('an HTTP/2 upload is counted with its bytes', async (t) => {
   const token = await h.token(['stream']);
   const body = Buffer.alloc(4096, 1);
-  const res = await curl(['--http2-prior-knowledge', '-H', `authorization: ${bearer(token.secret).authorization}`, '--data-binary', '@-', `${h.proxy}/v1/repositories/sensors/stream`], body);
+  const res = await curl(
+    [
+      '--http2-prior-knowledge',
+      '-H',
+      `authorization: ${bearer(token.secret).authorization}`,
+      '--data-binary',
+      '@-',
+      `${h.proxy}/v1/repositories/sensors/stream`,
+    ],
+    body,
+  );
   t.equal(res.status, 200);
   t.equal(res.httpVersion, '2');
   await h.tollgate.flushUsage();
@@ -27,7 +45,9 @@ t.test('an HTTP/2 upload is counted with its bytes', async (t) => {
 t.test('the decision port counts what it allows and refuses', async (t) => {
   const token = await h.token(['query']);
   const ask = async (uri: string) => {
-    const res = await request(`http://127.0.0.1:${h.tollgate.decisionPort}/`, { headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': uri, ...bearer(token.secret) } });
+    const res = await request(`http://127.0.0.1:${h.tollgate.decisionPort}/`, {
+      headers: { 'x-forwarded-method': 'GET', 'x-forwarded-uri': uri, ...bearer(token.secret) },
+    });
     await res.body.dump();
     return res.statusCode;
   };

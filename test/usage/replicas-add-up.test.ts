@@ -1,9 +1,9 @@
 import t from 'tap';
 import { request } from 'undici';
 import { startRedis } from '../helpers/redis-server.js';
+import { adminCall, initAdminSecret, type RoleProcess, redisReplicaEnv, serveRole } from '../helpers/roles.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { adminCall, initAdminSecret, redisReplicaEnv, serveRole, type RoleProcess } from '../helpers/roles.js';
 
 // Usage history across replicas (docs/usage.md): two proxy replicas (the built CLI, each its own
 // process) count the same token's requests on one Redis; the control replica reads hourly figures
@@ -27,7 +27,12 @@ const proxies = [await serveRole(t, 'proxy', env), await serveRole(t, 'proxy', e
 const api = (path: string) => adminCall(control.adminUrl, 'GET', path, admin);
 // Set up before any assertion: tap ends a file's top level once it asserts with nothing queued.
 const repository = await adminCall(control.adminUrl, 'POST', '/v1/repositories', admin, { name: 'sensors' });
-const made = await adminCall(control.adminUrl, 'POST', '/v1/tokens', admin, { kind: 'repository', name: 'producer', repository: 'sensors', rights: ['stream'] });
+const made = await adminCall(control.adminUrl, 'POST', '/v1/tokens', admin, {
+  kind: 'repository',
+  name: 'producer',
+  repository: 'sensors',
+  rights: ['stream'],
+});
 if (repository.status !== 201 || made.status !== 201) throw new Error(`setup failed: ${repository.status} ${made.status}`);
 const { secret, token } = made.body as { secret: string; token: { id: string } };
 const from = new Date(Date.now() - 3_600_000).toISOString();
@@ -35,7 +40,11 @@ const from = new Date(Date.now() - 3_600_000).toISOString();
 /** Sends `allowed` uploads of `size` bytes and `refused` reads (the token may only stream) through `proxy`. */
 async function send(proxy: RoleProcess, allowed: number, refused: number, size: number): Promise<void> {
   for (let i = 0; i < allowed; i++) {
-    const res = await request(`${proxy.proxyUrl}/v1/repositories/sensors/stream`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: 'u'.repeat(size) });
+    const res = await request(`${proxy.proxyUrl}/v1/repositories/sensors/stream`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}` },
+      body: 'u'.repeat(size),
+    });
     await res.body.dump();
     t.equal(res.statusCode, 200);
   }

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { UsageRecorder } from '../../src/usage/usage-recorder.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { UsageNotWritten } from '../../src/store/token-store.js';
 import type { UsageCount } from '../../src/store/usage-log.js';
+import { UsageRecorder } from '../../src/usage/usage-recorder.js';
 import { FakeClock } from '../helpers/fakes.js';
 
 const HOUR = 3_600_000;
@@ -49,7 +49,13 @@ t.test('an hour that ends is kept apart from the next one', async (t) => {
   recorder.allowed(token('a'), clock.now());
   recorder.allowed(token('a'), clock.now());
   await recorder.flush();
-  t.same((await store.usageOf('a', T0, T0 + 2 * HOUR)).map((hour) => [hour.hour, hour.allowed]), [[T0, 1], [T0 + HOUR, 2]]);
+  t.same(
+    (await store.usageOf('a', T0, T0 + 2 * HOUR)).map((hour) => [hour.hour, hour.allowed]),
+    [
+      [T0, 1],
+      [T0 + HOUR, 2],
+    ],
+  );
 });
 
 t.test('workload identities and requests with no token are not counted', async (t) => {
@@ -77,7 +83,13 @@ t.test('a failed write is kept and added with the next one', async (t) => {
   recorder.allowed(token('a'), clock.now());
   store.failure = 'none';
   await recorder.flush();
-  t.same((await store.usageOf('a', T0, T0 + 2 * HOUR)).map((hour) => [hour.hour, hour.allowed]), [[T0, 2], [T0 + HOUR, 1]]);
+  t.same(
+    (await store.usageOf('a', T0, T0 + 2 * HOUR)).map((hour) => [hour.hour, hour.allowed]),
+    [
+      [T0, 2],
+      [T0 + HOUR, 1],
+    ],
+  );
 });
 
 t.test('a write that failed in part is retried only for what was not added', async (t) => {
@@ -90,8 +102,16 @@ t.test('a write that failed in part is retried only for what was not added', asy
   await recorder.flush();
   store.failure = 'none';
   await recorder.flush();
-  t.same((await store.usageOf('a', T0, T0 + HOUR)).map((hour) => hour.allowed), [1], 'the part written is not written again');
-  t.same((await store.usageOf('b', T0, T0 + HOUR)).map((hour) => hour.allowed), [1], 'the part not written is written once');
+  t.same(
+    (await store.usageOf('a', T0, T0 + HOUR)).map((hour) => hour.allowed),
+    [1],
+    'the part written is not written again',
+  );
+  t.same(
+    (await store.usageOf('b', T0, T0 + HOUR)).map((hour) => hour.allowed),
+    [1],
+    'the part not written is written once',
+  );
 });
 
 t.test('stop writes what is pending; flushes asked at once run one after another', async (t) => {
@@ -104,7 +124,10 @@ t.test('stop writes what is pending; flushes asked at once run one after another
   const first = recorder.flush();
   recorder.allowed(token('a'), clock.now());
   await Promise.all([first, recorder.stop()]);
-  t.same((await store.usageOf('a', T0, T0 + HOUR)).map((hour) => hour.allowed), [2]);
+  t.same(
+    (await store.usageOf('a', T0, T0 + HOUR)).map((hour) => hour.allowed),
+    [2],
+  );
   t.equal(store.writes, 1, 'the second flush found nothing left: one write, nothing twice');
 });
 
@@ -118,5 +141,11 @@ t.test('a clock that steps back and forth across an hour keeps one count per hou
   }
   await recorder.flush();
   t.equal(store.writes, 1);
-  t.same((await store.usageOf('a', T0, T0 + 2 * HOUR)).map((hour) => [hour.hour, hour.allowed, hour.bytesIn]), [[T0, 500, 0], [T0 + HOUR, 500, 1000]]);
+  t.same(
+    (await store.usageOf('a', T0, T0 + 2 * HOUR)).map((hour) => [hour.hour, hour.allowed, hour.bytesIn]),
+    [
+      [T0, 500, 0],
+      [T0 + HOUR, 500, 1000],
+    ],
+  );
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { csvCell, csvOf, seriesOf } from '../../src/usage/usage-report.js';
 import type { UsageHour } from '../../src/store/usage-log.js';
+import { csvCell, csvOf, seriesOf } from '../../src/usage/usage-report.js';
 
 const HOUR = 3_600_000;
 

@@ -39,7 +39,18 @@ export async function listEvents({ query, caller, options }: AdminContext): Prom
   const { limit = 50, type, token, actor, organization } = parseBody(listEventsQuery, Object.fromEntries(query));
   if (!options.outbox) return { json: { items: [] } };
   // Read a wider window when filtering, so a page of a scoped admin's events is not mostly empty.
-  const scan = caller.role === 'star' && type === undefined && token === undefined && actor === undefined && organization === undefined ? limit : Math.min(limit * 10, 5000);
-  const items = await options.outbox.recent(scan, (event) => (type === undefined || event.type === type) && (token === undefined || (event.data as { id?: unknown } | null)?.id === token) && (actor === undefined || event.actor === actor) && (organization === undefined || eventOrganization(event) === organization) && seesEvent(caller, event));
+  const scan =
+    caller.role === 'star' && type === undefined && token === undefined && actor === undefined && organization === undefined
+      ? limit
+      : Math.min(limit * 10, 5000);
+  const items = await options.outbox.recent(
+    scan,
+    (event) =>
+      (type === undefined || event.type === type) &&
+      (token === undefined || (event.data as { id?: unknown } | null)?.id === token) &&
+      (actor === undefined || event.actor === actor) &&
+      (organization === undefined || eventOrganization(event) === organization) &&
+      seesEvent(caller, event),
+  );
   return { json: { items: items.slice(0, limit) } };
 }

@@ -1,8 +1,8 @@
 import { effectiveRights } from '../../auth/authorize.js';
+import { LIVE, readiness } from '../../probes/probes.js';
 import { ALL_REPOSITORIES, RIGHTS, type Right } from '../../tokens/record.js';
 import type { AdminContext, AdminReply } from '../server.js';
 import { viewOfToken } from '../views.js';
-import { LIVE, readiness } from '../../probes/probes.js';
 
 /** Liveness: the process serves. */
 export async function healthz(): Promise<AdminReply> {
@@ -46,7 +46,11 @@ export async function whoami({ caller, options }: AdminContext): Promise<AdminRe
   const rights = new Map<string, Right[]>();
   for (const scope of scopes) {
     const held = effectiveRights(caller.identity, scope);
-    if (held.length > 0 || scope === record.repository) rights.set(scope, RIGHTS.filter((right) => held.includes(right)));
+    if (held.length > 0 || scope === record.repository)
+      rights.set(
+        scope,
+        RIGHTS.filter((right) => held.includes(right)),
+      );
   }
   return {
     status: 200,

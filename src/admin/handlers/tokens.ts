@@ -1,12 +1,12 @@
-import { readJson } from '../body.js';
 import { parseDuration } from '../../config/duration.js';
+import { effectiveLimits, LIMIT_NAMES } from '../../limits/limits.js';
+import { budgetIdOf, iso } from '../../tokens/record.js';
+import { readJson } from '../body.js';
 import { AdminError } from '../errors.js';
 import { bulkDeleteBody, createTokenBody, editTokenBody, leakedBody, listTokensQuery, parseBody, rollBody, type UsageView } from '../schemas.js';
 import type { AdminContext, AdminReply } from '../server.js';
 import { parseSort } from '../token-query.js';
 import { viewOfHistory } from '../views.js';
-import { effectiveLimits, LIMIT_NAMES } from '../../limits/limits.js';
-import { budgetIdOf, iso } from '../../tokens/record.js';
 
 /** The host a phone should reach: the one the admin request came to, without its port. */
 function requestHost(context: AdminContext): string {

@@ -3,7 +3,11 @@ import { AdminError } from '../errors.js';
 import type { AdminContext, AdminReply } from '../server.js';
 
 /** Files of the admin page, read once; the page is static and calls the admin API like the CLI. */
-const FILES: Record<string, string> = { 'index.html': 'text/html; charset=utf-8', 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8' };
+const FILES: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'style.css': 'text/css; charset=utf-8',
+};
 const directory = new URL('../ui/', import.meta.url);
 const contents = new Map(Object.keys(FILES).map((name) => [name, readFileSync(new URL(name, directory), 'utf8')]));
 

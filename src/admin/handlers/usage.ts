@@ -1,8 +1,8 @@
+import { csvOf, reasonsIn, STEPS, type Step } from '../../usage/usage-report.js';
 import { invalidRequest } from '../errors.js';
 import { parseBody, usageHistoryQuery, usageTopQuery } from '../schemas.js';
 import type { AdminContext, AdminReply } from '../server.js';
 import type { UsageWindow } from '../usage-service.js';
-import { csvOf, reasonsIn, STEPS, type Step } from '../../usage/usage-report.js';
 
 const DAY_MS = 86_400_000;
 /** The longest window asked at once: the longest `usage.retention`. */
@@ -35,7 +35,14 @@ export async function usageHistory(context: AdminContext): Promise<AdminReply> {
   const { id, items } = await options.usage.history(caller, params.id!, window);
   if (wantsCsv(context)) {
     const reasons = reasonsIn(items);
-    const rows = items.map((item) => [item.at, item.allowed, item.refused, item.bytesIn, item.bytesOut, ...reasons.map((reason) => item.refusedBy[reason] ?? 0)]);
+    const rows = items.map((item) => [
+      item.at,
+      item.allowed,
+      item.refused,
+      item.bytesIn,
+      item.bytesOut,
+      ...reasons.map((reason) => item.refusedBy[reason] ?? 0),
+    ]);
     return { text: csvOf(['at', 'allowed', 'refused', 'bytesIn', 'bytesOut', ...reasons.map((reason) => `refused:${reason}`)], rows), contentType: CSV };
   }
   return { json: { id, from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString(), step, items } };
@@ -50,8 +57,20 @@ export async function topUsage(context: AdminContext): Promise<AdminReply> {
   const items = await options.usage.top(caller, { repository: parsed.repository, organization: parsed.organization }, window, parsed.top ?? 10, by);
   if (wantsCsv(context)) {
     const reasons = reasonsIn(items);
-    const rows = items.map((item) => [item.id, item.name, item.repository, item.allowed, item.refused, item.bytesIn, item.bytesOut, ...reasons.map((reason) => item.refusedBy[reason] ?? 0)]);
-    return { text: csvOf(['id', 'name', 'repository', 'allowed', 'refused', 'bytesIn', 'bytesOut', ...reasons.map((reason) => `refused:${reason}`)], rows), contentType: CSV };
+    const rows = items.map((item) => [
+      item.id,
+      item.name,
+      item.repository,
+      item.allowed,
+      item.refused,
+      item.bytesIn,
+      item.bytesOut,
+      ...reasons.map((reason) => item.refusedBy[reason] ?? 0),
+    ]);
+    return {
+      text: csvOf(['id', 'name', 'repository', 'allowed', 'refused', 'bytesIn', 'bytesOut', ...reasons.map((reason) => `refused:${reason}`)], rows),
+      contentType: CSV,
+    };
   }
   return { json: { from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString(), by, items } };
 }

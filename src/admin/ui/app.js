@@ -75,7 +75,13 @@ function relative(iso) {
   if (!iso) return '—';
   const delta = Date.parse(iso) - Date.now();
   const size = Math.abs(delta);
-  const units = [['year', 31536e6], ['month', 2592e6], ['day', 864e5], ['hour', 36e5], ['minute', 6e4]];
+  const units = [
+    ['year', 31536e6],
+    ['month', 2592e6],
+    ['day', 864e5],
+    ['hour', 36e5],
+    ['minute', 6e4],
+  ];
   for (const [unit, ms] of units) {
     if (size < ms) continue;
     const count = Math.round(size / ms);
@@ -89,7 +95,16 @@ function relative(iso) {
 const relativeText = (delta, count, unit) => (delta > 0 ? `in ${count} ${unit}${count > 1 ? 's' : ''}` : `${count} ${unit}${count > 1 ? 's' : ''} ago`);
 
 const DATE_FORMAT = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC' });
-const TIME_FORMAT = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC', timeZoneName: 'short' });
+const TIME_FORMAT = new Intl.DateTimeFormat('en-US', {
+  month: 'short',
+  day: 'numeric',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+  timeZone: 'UTC',
+  timeZoneName: 'short',
+});
 
 /** "Dec 16, 2026": the date beside a relative time (UTC, the same for every reader). */
 const absoluteDate = (iso) => DATE_FORMAT.format(new Date(iso));
@@ -100,7 +115,9 @@ const whenText = (iso) => `${relative(iso)} · ${absoluteDate(iso)}`;
 
 /** An active token expiring within this counts as expiring soon (events.expiringNotice, from /v1/settings). */
 const expiringSoon = (token) =>
-  token.status === 'active' && token.expiresAt !== null && Date.parse(token.expiresAt) - Date.now() <= (state.settings?.expiringNoticeSeconds ?? 7 * 86400) * 1000;
+  token.status === 'active' &&
+  token.expiresAt !== null &&
+  Date.parse(token.expiresAt) - Date.now() <= (state.settings?.expiringNoticeSeconds ?? 7 * 86400) * 1000;
 
 function debounce(fn, ms) {
   let timer;
@@ -167,7 +184,11 @@ const tokenLabel = (token) => (token.user ? `${token.name} (${token.user})` : to
 const tokenNames = new Map();
 
 function nameOfToken(id) {
-  if (!tokenNames.has(id)) tokenNames.set(id, api('GET', `/v1/tokens/${id}`).then(tokenLabel, () => null));
+  if (!tokenNames.has(id))
+    tokenNames.set(
+      id,
+      api('GET', `/v1/tokens/${id}`).then(tokenLabel, () => null),
+    );
   return tokenNames.get(id);
 }
 
@@ -227,7 +248,8 @@ async function signIn(secret) {
   sessionStorage.setItem(TOKEN_KEY, secret);
   try {
     const me = await api('GET', '/v1/whoami');
-    if (me.role === 'none') throw new Error('This repository token has no admin right, so it cannot use the admin page. Sign in with an admin token or a personal token.');
+    if (me.role === 'none')
+      throw new Error('This repository token has no admin right, so it cannot use the admin page. Sign in with an admin token or a personal token.');
     state.me = me;
   } catch (err) {
     sessionStorage.removeItem(TOKEN_KEY);
@@ -323,7 +345,28 @@ function show(view) {
 
 // ---- events: the audit log (GET /v1/events) ---------------------------------------------
 
-const EVENT_TYPES = ['token.created', 'token.edited', 'token.rolled', 'token.revoked', 'token.restored', 'token.deleted', 'token.leaked', 'token.expiring', 'token.expired', 'user.created', 'user.edited', 'user.deleted', 'team.created', 'team.edited', 'team.deleted', 'repository.created', 'repository.deleted', 'organization.created', 'organization.edited', 'organization.deleted'];
+const EVENT_TYPES = [
+  'token.created',
+  'token.edited',
+  'token.rolled',
+  'token.revoked',
+  'token.restored',
+  'token.deleted',
+  'token.leaked',
+  'token.expiring',
+  'token.expired',
+  'user.created',
+  'user.edited',
+  'user.deleted',
+  'team.created',
+  'team.edited',
+  'team.deleted',
+  'repository.created',
+  'repository.deleted',
+  'organization.created',
+  'organization.edited',
+  'organization.deleted',
+];
 
 /** Loads the newest `limit` events under the filters; "Show more" asks for 50 more (at most 500). */
 async function loadEvents(limit) {
@@ -339,7 +382,10 @@ async function loadEvents(limit) {
       ...items.map((event) => {
         const data = event.data ?? {};
         const subject = event.type.startsWith('token.') && data.id ? tokenLink(data.id) : el('span', { text: data.name ?? data.id ?? '—' });
-        const deliveries = event.deliveries.length === 0 ? 'kept (no webhook wants it)' : event.deliveries.map((d) => `${d.state}${d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}`).join(', ');
+        const deliveries =
+          event.deliveries.length === 0
+            ? 'kept (no webhook wants it)'
+            : event.deliveries.map((d) => `${d.state}${d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}`).join(', ');
         return el(
           'tr',
           { dataset: { type: event.type } },
@@ -400,7 +446,10 @@ async function renderTotal(page, seq) {
     $('show-all').hidden = true;
     return;
   }
-  const all = await api('GET', '/v1/tokens?limit=1').then((everything) => everything.total, () => null);
+  const all = await api('GET', '/v1/tokens?limit=1').then(
+    (everything) => everything.total,
+    () => null,
+  );
   if (seq !== state.loadSeq) return;
   $('total').textContent = all === null ? `${plural(page.total)} match` : `${page.total} of ${plural(all)} match`;
   $('show-all').hidden = false;
@@ -437,20 +486,40 @@ function renderTokens(page) {
       // (active, or rolled and in its overlap) may be revoked; an ended one deleted, or brought back
       // (a revoked one restored, an expired one given a new expiry through Edit).
       if (token.status === 'revoked') actions.append(el('button', { type: 'button', text: 'Restore', onclick: () => act('restore', token) }));
-      if (token.status === 'expired' && mayChange(token)) actions.append(el('button', { type: 'button', text: 'Restore…', title: 'Give it a new expiry', onclick: () => openEdit(token) }));
-      if (token.status === 'active' && mayRoll(token)) actions.append(el('button', { type: 'button', text: 'Roll', title: 'Make a new secret for this token', onclick: () => openRoll(token) }));
-      if (token.status === 'active' || token.status === 'rolled') actions.append(el('button', { type: 'button', class: 'danger', text: 'Revoke', onclick: () => revoke(token) }));
+      if (token.status === 'expired' && mayChange(token))
+        actions.append(el('button', { type: 'button', text: 'Restore…', title: 'Give it a new expiry', onclick: () => openEdit(token) }));
+      if (token.status === 'active' && mayRoll(token))
+        actions.append(el('button', { type: 'button', text: 'Roll', title: 'Make a new secret for this token', onclick: () => openRoll(token) }));
+      if (token.status === 'active' || token.status === 'rolled')
+        actions.append(el('button', { type: 'button', class: 'danger', text: 'Revoke', onclick: () => revoke(token) }));
       else if (mayChange(token)) actions.append(el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: () => remove(token) }));
       return el(
         'tr',
         { dataset: { id: token.id } },
         el('td', { class: 'select' }, box),
-        el('td', { class: 'name' }, el('span', { class: 'token-name', text: token.name }), el('span', { class: 'sub', text: `${token.kind}${token.lent ? ' · lent' : ''} · ${token.prefix}…` })),
+        el(
+          'td',
+          { class: 'name' },
+          el('span', { class: 'token-name', text: token.name }),
+          el('span', { class: 'sub', text: `${token.kind}${token.lent ? ' · lent' : ''} · ${token.prefix}…` }),
+        ),
         cell('Repository', { class: 'repository', text: token.repository }),
         cell('User', { text: token.user ?? '—' }),
         cell('Rights', { class: 'rights', text: token.rights.join(', ') }),
-        cell('Status', {}, el('span', { class: `badge ${token.status}`, text: token.status, title: token.status === 'rolled' ? `rolled into token ${token.rolledTo}; works until ${absoluteTime(token.expiresAt)}` : '' })),
-        cell('Expires', { class: `expires${expiringSoon(token) ? ' soon' : ''}`, title: token.expiresAt ? absoluteTime(token.expiresAt) : '', text: token.expiresAt ? whenText(token.expiresAt) : 'never' }),
+        cell(
+          'Status',
+          {},
+          el('span', {
+            class: `badge ${token.status}`,
+            text: token.status,
+            title: token.status === 'rolled' ? `rolled into token ${token.rolledTo}; works until ${absoluteTime(token.expiresAt)}` : '',
+          }),
+        ),
+        cell('Expires', {
+          class: `expires${expiringSoon(token) ? ' soon' : ''}`,
+          title: token.expiresAt ? absoluteTime(token.expiresAt) : '',
+          text: token.expiresAt ? whenText(token.expiresAt) : 'never',
+        }),
         cell('Last used', { class: 'last-used', title: lastUseTitle(token), text: token.lastUsedAt ? relative(token.lastUsedAt) : 'never used' }),
         el('td', { class: 'row-actions' }, actions),
       );
@@ -468,7 +537,9 @@ function renderTokens(page) {
 
 function lastUseTitle(token) {
   if (!token.lastUsedAt) return 'never used';
-  return [token.lastUsedAt, token.lastUsedIp && `from ${token.lastUsedIp}`, token.lastUsedUserAgent && `by ${token.lastUsedUserAgent}`].filter(Boolean).join(' ');
+  return [token.lastUsedAt, token.lastUsedIp && `from ${token.lastUsedIp}`, token.lastUsedUserAgent && `by ${token.lastUsedUserAgent}`]
+    .filter(Boolean)
+    .join(' ');
 }
 
 function renderSortHeaders() {
@@ -551,7 +622,9 @@ async function revoke(token) {
   const confirmed = await ask({
     title: `Revoke token ${token.name}?`,
     text: `Token ${confirmLabel(token)} stops working at once, and so do the tokens it lent. It can be restored later.`,
-    warning: isSelf ? 'This is the token you are signed in with: this page stops working as soon as it is revoked, and you will need another admin token to restore it.' : '',
+    warning: isSelf
+      ? 'This is the token you are signed in with: this page stops working as soon as it is revoked, and you will need another admin token to restore it.'
+      : '',
     button: isSelf ? 'Revoke and sign out' : 'Revoke 1 token',
   });
   if (!confirmed) return;
@@ -598,7 +671,10 @@ async function bulkDelete() {
   if (!confirmed) return;
   try {
     const result = await api('POST', '/v1/tokens/delete', { ids });
-    const named = (id) => { const token = state.selectedTokens.get(id); return token ? confirmLabel(token) : id; };
+    const named = (id) => {
+      const token = state.selectedTokens.get(id);
+      return token ? confirmLabel(token) : id;
+    };
     const failures = result.failed.map((f) => `${named(f.id)}: ${REASONS[f.reason] ?? f.reason}`);
     clearSelection();
     showNotice(`Deleted ${result.deleted.length} of ${ids.length}.${failures.length ? ` Not deleted: ${failures.join('; ')}.` : ''}`);
@@ -679,7 +755,9 @@ function repositoryOptions() {
   } else {
     options = [
       ...(state.isStarAdmin ? [['*', '* — all repositories, now and later']] : []),
-      ...state.orgs.filter((org) => administers(`@${org.name}`)).map((org) => [`@${org.name}`, `@${org.name} — every repository of ${org.name}, now and later`]),
+      ...state.orgs
+        .filter((org) => administers(`@${org.name}`))
+        .map((org) => [`@${org.name}`, `@${org.name} — every repository of ${org.name}, now and later`]),
       ...state.repositories.filter((name) => administers(name)).map((name) => [name, name]),
     ];
   }
@@ -704,7 +782,10 @@ const rightsOnAny = () => RIGHTS.filter((right) => Object.values(state.me.effect
 /** `owner: team-a, pipeline: nightly` (or `owner=team-a`) as labels, or what is wrong with it. */
 function parseLabels(text) {
   const labels = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const at = part.search(/[:=]/);
     if (at <= 0) return `labels: expected key: value, got "${part}"`;
     labels[part.slice(0, at).trim()] = part.slice(at + 1).trim();
@@ -734,7 +815,9 @@ async function submitGenerate(event) {
     return;
   }
   if (Object.keys(labels).length > 0) body.labels = labels;
-  const allowFrom = $('gen-allow-from').value.split(/[\s,]+/).filter(Boolean);
+  const allowFrom = $('gen-allow-from')
+    .value.split(/[\s,]+/)
+    .filter(Boolean);
   if (allowFrom.length > 0) body.allowFrom = allowFrom;
   try {
     showSecret(await api('POST', '/v1/tokens', body), 'Token created');
@@ -827,7 +910,9 @@ function openEdit(token) {
   $('edit-rate').value = limits.rate ? `${limits.rate.requests}/${limits.rate.per}` : '';
   $('edit-quota').value = limits.quota ? `${bytesText(limits.quota.bytes)}/${limits.quota.per}` : '';
   $('edit-streams').value = limits.streams === undefined ? '' : String(limits.streams);
-  $('edit-labels').value = Object.entries(token.labels ?? {}).map(([key, value]) => `${key}: ${value}`).join(', ');
+  $('edit-labels').value = Object.entries(token.labels ?? {})
+    .map(([key, value]) => `${key}: ${value}`)
+    .join(', ');
   $('edit-allow-from').value = (token.allowFrom ?? []).join(', ');
   $('edit-self-rotate').checked = token.selfRotate === true;
   $('edit-dialog').showModal();
@@ -898,7 +983,9 @@ async function submitEdit(event) {
     return;
   }
   if (JSON.stringify(labels) !== JSON.stringify(editing.labels ?? {})) body.labels = labels;
-  const allowFrom = $('edit-allow-from').value.split(/[\s,]+/).filter(Boolean);
+  const allowFrom = $('edit-allow-from')
+    .value.split(/[\s,]+/)
+    .filter(Boolean);
   if (allowFrom.join() !== (editing.allowFrom ?? []).join()) body.allowFrom = allowFrom;
   if ($('edit-self-rotate').checked !== (editing.selfRotate === true)) body.selfRotate = $('edit-self-rotate').checked;
   try {
@@ -948,7 +1035,13 @@ function renderDetails(token) {
   add('Id', el('code', { text: token.id }));
   if (!token.deleted) {
     add('Status', el('span', { class: `badge ${token.status}`, text: token.status }));
-    if (token.status === 'rolled') add('Rolled into', 'token ', tokenLink(token.rolledTo), el('div', { class: 'note', text: `this secret keeps working until ${absoluteTime(token.expiresAt)} (${relative(token.expiresAt)}), then stops` }));
+    if (token.status === 'rolled')
+      add(
+        'Rolled into',
+        'token ',
+        tokenLink(token.rolledTo),
+        el('div', { class: 'note', text: `this secret keeps working until ${absoluteTime(token.expiresAt)} (${relative(token.expiresAt)}), then stops` }),
+      );
     add('Kind', token.kind === 'personal' ? 'personal token' : 'repository token');
     add('Prefix', el('code', { text: `${token.prefix}…` }));
     add('Repository', token.repository === '*' ? (token.kind === 'personal' ? "* (all the user's repositories)" : '* (all repositories)') : token.repository);
@@ -958,13 +1051,26 @@ function renderDetails(token) {
     add('Expires', token.expiresAt ? `${absoluteTime(token.expiresAt)} (${relative(token.expiresAt)})` : 'never');
     if (token.revokedAt) add('Revoked', `${absoluteTime(token.revokedAt)} (${relative(token.revokedAt)})`);
     add('Last used', token.lastUsedAt ? `${absoluteTime(token.lastUsedAt)} (${relative(token.lastUsedAt)})` : 'never used');
-    add('Labels', Object.keys(token.labels ?? {}).length ? Object.entries(token.labels).map(([key, value]) => `${key}: ${value}`).join(', ') : 'none');
+    add(
+      'Labels',
+      Object.keys(token.labels ?? {}).length
+        ? Object.entries(token.labels)
+            .map(([key, value]) => `${key}: ${value}`)
+            .join(', ')
+        : 'none',
+    );
     add('Allowed from', token.allowFrom?.length ? token.allowFrom.join(', ') : 'any address');
     if (token.selfRotate) add('Self-rotation', 'it may roll itself (a new secret, nothing wider)');
     if (token.lastUsedIp) add('Last used from', token.lastUsedIp);
     if (token.lastUsedUserAgent) add('Last User-Agent', token.lastUsedUserAgent);
     // Lent: bound to the token that lent it. Independent: it outlives whoever made it (createdBy).
-    if (token.lent) add('Lent by', 'token ', tokenLink(token.parentId), el('div', { class: 'note', text: 'expires no later than it, ends when it is revoked or deleted, and spends from its limits too' }));
+    if (token.lent)
+      add(
+        'Lent by',
+        'token ',
+        tokenLink(token.parentId),
+        el('div', { class: 'note', text: 'expires no later than it, ends when it is revoked or deleted, and spends from its limits too' }),
+      );
     else add('Lent', 'no: independent, it outlives the token that made it');
     add('Limits', token.limits ? limitsText(token.limits) : "none of its own (its repository's defaults apply, if any)");
   }
@@ -972,14 +1078,23 @@ function renderDetails(token) {
 }
 
 function renderChange(field, change) {
-  if (hasOwn(LINKED_FIELDS, field) && typeof change.to === 'string') return el('li', { class: 'link-change' }, `${LINKED_FIELDS[field]} `, tokenLink(change.to));
+  if (hasOwn(LINKED_FIELDS, field) && typeof change.to === 'string')
+    return el('li', { class: 'link-change' }, `${LINKED_FIELDS[field]} `, tokenLink(change.to));
   if (hasOwn(LINKED_FIELDS, field) && change.to === null) return null;
   // The API leaves out what did not change; a first value (at creation) reads as just the value.
   if (JSON.stringify(change.from) === JSON.stringify(change.to)) return null;
   return el('li', { text: changeSentence(field, change) });
 }
 
-const FIELD_NAMES = { expiresAt: 'expiry', allowFrom: 'allowed addresses', selfRotate: 'may roll itself', kind: 'kind', lent: 'lent', members: 'members', grants: 'grants' };
+const FIELD_NAMES = {
+  expiresAt: 'expiry',
+  allowFrom: 'allowed addresses',
+  selfRotate: 'may roll itself',
+  kind: 'kind',
+  lent: 'lent',
+  members: 'members',
+  grants: 'grants',
+};
 
 /** A value as people read it: rights as a list, a time as a date, limits as rates, labels as `key: value`. */
 function valueWords(field, value) {
@@ -1046,7 +1161,13 @@ function shortBytes(bytes) {
 }
 
 const usageLine = (item) =>
-  `${item.allowed} allowed, ${item.refused} refused${item.refused ? ` (${Object.entries(item.refusedBy).map(([reason, n]) => `${reason}: ${n}`).join(', ')})` : ''}, ${shortBytes(item.bytesIn)} in, ${shortBytes(item.bytesOut)} out`;
+  `${item.allowed} allowed, ${item.refused} refused${
+    item.refused
+      ? ` (${Object.entries(item.refusedBy)
+          .map(([reason, n]) => `${reason}: ${n}`)
+          .join(', ')})`
+      : ''
+  }, ${shortBytes(item.bytesIn)} in, ${shortBytes(item.bytesOut)} out`;
 
 /** One bar per step (allowed, refused stacked on it), scaled to the busiest; each says its figures on hover. */
 function renderUsage(items, step) {
@@ -1157,7 +1278,12 @@ function renderGrid(container, grants, repositories) {
     );
   });
   container.replaceChildren(
-    el('table', { class: 'grant-grid' }, el('thead', {}, el('tr', {}, el('th', { text: 'Repository' }), ...RIGHTS.map((right) => el('th', { scope: 'col', text: right })))), el('tbody', {}, ...rows)),
+    el(
+      'table',
+      { class: 'grant-grid' },
+      el('thead', {}, el('tr', {}, el('th', { text: 'Repository' }), ...RIGHTS.map((right) => el('th', { scope: 'col', text: right })))),
+      el('tbody', {}, ...rows),
+    ),
   );
 }
 
@@ -1237,7 +1363,14 @@ async function submitUser(event) {
 }
 
 async function deleteUser(name) {
-  if (!(await ask({ title: `Delete user ${name}?`, text: `Their personal tokens (and the tokens those made) are revoked at once, they leave every team, and the user is removed.`, button: 'Delete 1 user' }))) return;
+  if (
+    !(await ask({
+      title: `Delete user ${name}?`,
+      text: `Their personal tokens (and the tokens those made) are revoked at once, they leave every team, and the user is removed.`,
+      button: 'Delete 1 user',
+    }))
+  )
+    return;
   $('user-error').textContent = '';
   try {
     await api('DELETE', `/v1/users/${name}`);
@@ -1273,13 +1406,22 @@ async function loadRepositories() {
               'div',
               { class: 'actions-inline' },
               el('button', { type: 'button', text: 'Tokens', 'aria-label': `Tokens of ${repo.name}`, onclick: () => tokensOf(repo.name) }),
-              mayChange ? el('button', { type: 'button', class: 'danger', text: 'Delete', 'aria-label': `Delete repository ${repo.name}`, onclick: () => deleteRepository(repo.name) }) : null,
+              mayChange
+                ? el('button', {
+                    type: 'button',
+                    class: 'danger',
+                    text: 'Delete',
+                    'aria-label': `Delete repository ${repo.name}`,
+                    onclick: () => deleteRepository(repo.name),
+                  })
+                : null,
             ),
           ),
         ),
       ),
     );
-    if (repos.items.length === 0) $('repositories').tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: '4', class: 'muted', text: 'No repositories yet.' })));
+    if (repos.items.length === 0)
+      $('repositories').tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: '4', class: 'muted', text: 'No repositories yet.' })));
   } catch (err) {
     $('repository-error').textContent = describe(err);
   }
@@ -1294,7 +1436,14 @@ function tokensOf(name, status = '') {
 }
 
 async function deleteRepository(name) {
-  if (!(await ask({ title: `Delete repository ${name}?`, text: `It is refused while active tokens use it. Revoked tokens and grants that name it are kept (a repository made again with this name meets them).`, button: 'Delete 1 repository' }))) return;
+  if (
+    !(await ask({
+      title: `Delete repository ${name}?`,
+      text: `It is refused while active tokens use it. Revoked tokens and grants that name it are kept (a repository made again with this name meets them).`,
+      button: 'Delete 1 repository',
+    }))
+  )
+    return;
   $('repository-error').replaceChildren();
   try {
     await api('DELETE', `/v1/repositories/${name}`);
@@ -1367,10 +1516,7 @@ async function openTeam(team) {
   $('team-name').value = team?.name ?? '';
   $('team-name').readOnly = !!team;
   $('team-members').value = team ? team.members.join(', ') : '';
-  const [repos, users] = await Promise.all([
-    api('GET', '/v1/repositories').catch(() => ({ items: [] })),
-    api('GET', '/v1/users').catch(() => ({ items: [] })),
-  ]);
+  const [repos, users] = await Promise.all([api('GET', '/v1/repositories').catch(() => ({ items: [] })), api('GET', '/v1/users').catch(() => ({ items: [] }))]);
   state.repositories = repos.items.map((r) => r.name);
   $('team-user-names').replaceChildren(...users.items.map((user) => el('option', { value: user.name })));
   renderGrid($('team-grid'), team?.grants ?? {}, state.repositories);
@@ -1381,7 +1527,9 @@ async function submitTeam(event) {
   event.preventDefault();
   $('team-error').textContent = '';
   try {
-    const members = $('team-members').value.split(/[\s,]+/).filter(Boolean);
+    const members = $('team-members')
+      .value.split(/[\s,]+/)
+      .filter(Boolean);
     const grants = readGrid($('team-grid'));
     if (editingTeam) await api('PATCH', `/v1/teams/${editingTeam.name}`, { members, grants });
     else await api('POST', '/v1/teams', { name: $('team-name').value.trim(), members, grants, ...(state.org ? { organization: state.org } : {}) });
@@ -1393,7 +1541,14 @@ async function submitTeam(event) {
 }
 
 async function deleteTeam(name) {
-  if (!(await ask({ title: `Delete team ${name}?`, text: `Its members lose its grants at once (and their personal tokens with them); its history is kept.`, button: 'Delete 1 team' }))) return;
+  if (
+    !(await ask({
+      title: `Delete team ${name}?`,
+      text: `Its members lose its grants at once (and their personal tokens with them); its history is kept.`,
+      button: 'Delete 1 team',
+    }))
+  )
+    return;
   try {
     await api('DELETE', `/v1/teams/${name}`);
   } catch (err) {
@@ -1425,10 +1580,13 @@ $('sign-in-form').addEventListener('submit', async (event) => {
 });
 $('sign-out').addEventListener('click', signOut);
 for (const button of document.querySelectorAll('[data-view]')) button.addEventListener('click', () => show(button.dataset.view));
-$('search').addEventListener('input', debounce(() => {
-  resetPaging();
-  loadTokens();
-}, 250));
+$('search').addEventListener(
+  'input',
+  debounce(() => {
+    resetPaging();
+    loadTokens();
+  }, 250),
+);
 $('filter-status').addEventListener('change', () => {
   resetPaging();
   loadTokens();
@@ -1479,7 +1637,10 @@ for (const radio of document.querySelectorAll('input[name="kind"]')) radio.addEv
 $('roll-form').addEventListener('submit', submitRoll);
 $('roll-overlap').addEventListener('change', rollHint);
 $('events-type').addEventListener('change', () => loadEvents(50));
-$('events-token').addEventListener('input', debounce(() => loadEvents(50), 250));
+$('events-token').addEventListener(
+  'input',
+  debounce(() => loadEvents(50), 250),
+);
 $('confirm-cancel').addEventListener('click', () => $('confirm-dialog').close(''));
 $('confirm-form').addEventListener('submit', (event) => {
   event.preventDefault();

@@ -1,5 +1,5 @@
-import type { OutEvent } from '../event-log.js';
 import type { HistoryEntry, OrganizationRecord, RepositoryRecord, TeamRecord, UserRecord } from '../../tokens/record.js';
+import type { OutEvent } from '../event-log.js';
 
 /**
  * The directory: organizations, repositories, users and teams, whose grants bound what personal

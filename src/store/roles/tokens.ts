@@ -1,5 +1,5 @@
-import type { OutEvent } from '../event-log.js';
 import type { HistoryEntry, LastUse, TokenRecord, TokenSummary } from '../../tokens/record.js';
+import type { OutEvent } from '../event-log.js';
 
 /**
  * Tokens and their history: the records the hot path reads on a cache miss and the admin API
