@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { FlushTimer } from '../flush-timer.js';
 import { redactSecrets } from '../log/redact.js';
 import type { TokenRecords } from '../store/token-store.js';
 import type { LastUse } from '../tokens/record.js';
@@ -21,19 +22,21 @@ export class LastUsedRecorder {
   private pending = new Map<string, LastUse>();
   /** When each token's use was last queued; older than the interval means queue again. */
   private readonly queuedAt = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer: FlushTimer;
 
   constructor(
     private readonly store: Pick<TokenRecords, 'touchLastUsed'>,
     private readonly clock: Clock,
-    private intervalMs: number,
+    intervalMs: number,
     private readonly onError: (err: unknown) => void = () => {},
-  ) {}
+  ) {
+    this.timer = new FlushTimer(() => this.flush(), intervalMs);
+  }
 
   /** Notes a use; costs one map lookup when the token was queued within the interval. */
   record(id: string, now: number, source?: UseSource): void {
     const last = this.queuedAt.get(id);
-    if (last !== undefined && now - last < this.intervalMs) return;
+    if (last !== undefined && now - last < this.timer.intervalMs) return;
     this.queuedAt.set(id, now);
     this.pending.set(id, { at: now, ip: source?.remoteAddress ?? null, userAgent: userAgentOf(source) });
   }
@@ -49,25 +52,21 @@ export class LastUsedRecorder {
       for (const [id, use] of batch) if (!this.pending.has(id)) this.pending.set(id, use);
       this.onError(err);
     }
-    const cutoff = this.clock.now() - this.intervalMs;
+    const cutoff = this.clock.now() - this.timer.intervalMs;
     for (const [id, at] of this.queuedAt) if (at <= cutoff) this.queuedAt.delete(id);
   }
 
   /** A reload set `cache.lastUsedInterval`: the timer runs at the new interval from now on. */
   setInterval(intervalMs: number): void {
-    this.intervalMs = intervalMs;
-    if (this.timer === undefined) return;
-    clearInterval(this.timer);
-    this.start();
+    this.timer.retune(intervalMs);
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.intervalMs);
-    this.timer.unref();
+    this.timer.start();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.timer.stop();
     await this.flush();
   }
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { FlushTimer } from '../flush-timer.js';
 import { UsageNotWritten } from '../store/token-store.js';
 import { addInto, hourOf, type UsageCount, type UsageStore } from '../store/usage-log.js';
 
@@ -21,15 +22,17 @@ export class UsageRecorder {
   private open = new Map<string, UsageCount>();
   /** Other hours not yet written, per token by hour (a clock stepped back finds its hour here, not a copy). */
   private closed = new Map<string, Map<number, UsageCount>>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer: FlushTimer;
   private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly store: UsageStore,
     private readonly clock: Clock,
-    private intervalMs: number,
+    intervalMs: number,
     private readonly onError: (err: unknown) => void = () => {},
-  ) {}
+  ) {
+    this.timer = new FlushTimer(() => this.flush(), intervalMs);
+  }
 
   /** The token was allowed a request. */
   allowed(token: CountedToken, now: number): void {
@@ -108,26 +111,21 @@ export class UsageRecorder {
   /** A reload set `usage.flushInterval` or `usage.retention`: the timer and the store take them from now on. */
   retune(settings: { flushInterval: number; retention: number }): void {
     this.store.keepUsageFor?.(settings.retention);
-    if (settings.flushInterval !== this.intervalMs) this.setInterval(settings.flushInterval);
+    if (settings.flushInterval !== this.timer.intervalMs) this.setInterval(settings.flushInterval);
   }
 
   /** The timer runs at `intervalMs` from now on. */
   setInterval(intervalMs: number): void {
-    this.intervalMs = intervalMs;
-    if (this.timer === undefined) return;
-    clearInterval(this.timer);
-    this.start();
+    this.timer.retune(intervalMs);
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.intervalMs);
-    this.timer.unref();
+    this.timer.start();
   }
 
   /** Stops the timer and adds what is left (shutdown). */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.timer.stop();
     await this.flush();
   }
 }
