@@ -1,17 +1,11 @@
 import t, { type Test } from 'tap';
-import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
-import { bearer, type Harness, startHarness } from '../helpers/harness.js';
+import { startHarness } from '../helpers/harness.js';
+import { proxyStatus as status } from '../helpers/proxy-status.js';
 
 // A token's last use: time, address and User-Agent, written in the lastUsedAt batch, on both
 // persistent stores.
-
-const status = async (h: Harness, secret: string, path = '/v1/repositories/sensors/data', headers: Record<string, string> = {}) => {
-  const res = await request(`${h.proxy}${path}`, { headers: { ...bearer(secret), ...headers } });
-  await res.body.dump();
-  return res.statusCode;
-};
 
 const backends = await persistentBackends(t);
 

@@ -1,20 +1,14 @@
 import t, { type Test } from 'tap';
-import { request } from 'undici';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { call } from '../helpers/admin-client.js';
 import { persistentBackends } from '../helpers/backends.js';
-import { bearer, type Harness, startHarness } from '../helpers/harness.js';
+import { startHarness } from '../helpers/harness.js';
+import { proxyStatus as status } from '../helpers/proxy-status.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // Personal tokens hold their user's grants and their teams' grants (docs/tokens.md), on both
 // persistent stores and across replicas.
-
-const status = async (h: Harness, secret: string, path = '/v1/repositories/sensors/data', headers: Record<string, string> = {}) => {
-  const res = await request(`${h.proxy}${path}`, { headers: { ...bearer(secret), ...headers } });
-  await res.body.dump();
-  return res.statusCode;
-};
 
 const backends = await persistentBackends(t);
 
