@@ -181,9 +181,12 @@ export function loadConfig({ path, required, env }: LoadOptions): Config {
  */
 function lineOfKey(document: Document, lineCounter: LineCounter, key: string, path: string, env: NodeJS.ProcessEnv): string | undefined {
   if (key === '' || key.startsWith('TOLLGATE_')) return undefined;
-  const parts: Array<string | number> = key
-    .split('.')
-    .map((part) => (/^\d+$/.test(part) ? Number(part) : part.startsWith('"') ? (JSON.parse(part) as string) : part));
+  // A segment holding a dot is written quoted (`"a.b"`), so the path is split on dots outside quotes.
+  const segments = key.match(/"(?:[^"\\]|\\.)*"|[^.]+/g);
+  if (segments === null) return undefined;
+  const parts: Array<string | number> = segments.map((part) =>
+    /^\d+$/.test(part) ? Number(part) : part.startsWith('"') ? (JSON.parse(part) as string) : part,
+  );
   // Set by the environment: the file's line would point at a value that is not the one refused.
   const variable = envName(parts.map(String));
   if (Object.keys(env).some((name) => name === variable || name.startsWith(`${variable}_`))) return undefined;

@@ -23,3 +23,15 @@ t.test('an unclosed flow sequence names where it was found', async (t) => {
 t.test('an error without a position still says what is wrong, in one line', async (t) => {
   t.same(yamlFaults('x.yaml', 'a', new Error('bad thing at line 1, column 1:\n\na\n^')), ['x.yaml: not valid YAML: bad thing']);
 });
+
+t.test('a key holding a dot is named quoted and still refused as a ConfigError, not a crash in finding its line', async (t) => {
+  // Found by the config-loader property test: `.:` made the line finder split `"."` on its dot.
+  t.same(
+    faultsOf(() => fromYaml(t, '.:\n')),
+    ['".": unknown key'],
+  );
+  t.same(
+    faultsOf(() => fromYaml(t, 'cache:\n  "a.b": 1\n')),
+    ['cache."a.b": unknown key'],
+  );
+});

@@ -72,8 +72,14 @@ for (const [size, viewport] of Object.entries(SIZES)) {
     t.equal(await feedRow.getByRole('button', { name: 'Edit' }).count(), 1, 'it may edit the tokens of acme');
     t.equal(await feedRow.getByRole('button', { name: 'Roll' }).count(), 1);
     await page.click('#generate');
+    // The dialog fills its repository choices from the API after it opens: wait for them (CI saw
+    // the list read before it was filled), then check @acme is among them.
+    const acmeChoice = page.locator('#gen-repository option', { hasText: /^@acme/ }).first();
     t.ok(
-      (await page.locator('#gen-repository option').allTextContents()).some((text) => text.startsWith('@acme')),
+      await acmeChoice.waitFor({ state: 'attached', timeout: 10_000 }).then(
+        () => true,
+        () => false,
+      ),
       'it may make a token on @acme',
     );
     await page.keyboard.press('Escape');
