@@ -1,6 +1,7 @@
 import t from 'tap';
 import { request } from 'undici';
 import { call } from '../helpers/admin-client.js';
+import { directoryCalls } from '../helpers/directory-calls.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 
 // What a caller does to a token is bounded by what the caller holds: a scoped admin makes no token
@@ -11,16 +12,8 @@ const h = await startHarness();
 t.teardown(() => h.close());
 const admin = h.adminSecret;
 
-async function user(name: string, grants: Record<string, string[]>): Promise<void> {
-  const res = await call(h, 'POST', '/v1/users', admin, { name, grants });
-  if (res.status !== 201) throw new Error(`user ${name}: ${res.status} ${JSON.stringify(res.body)}`);
-}
-
-// Names are unique per user: each gets a number of its own.
-let named = 0;
-async function personal(secret: string, body: Record<string, unknown>) {
-  return call(h, 'POST', '/v1/tokens', secret, { kind: 'personal', name: `p${++named}`, ...body });
-}
+// Names are unique per user: each personal token gets a number of its own.
+const { user, personal } = directoryCalls(h);
 
 await user('carol', { '*': ['admin', 'query', 'stream', 'modify', 'delete'] });
 await user('dave', { sensors: ['query'] });

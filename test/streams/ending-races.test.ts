@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import t from 'tap';
 import { request } from 'undici';
@@ -8,6 +7,7 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import type { TokenRecord } from '../../src/tokens/record.js';
 import { call } from '../helpers/admin-client.js';
 import { bearer, startHarness } from '../helpers/harness.js';
+import { talk } from '../helpers/raw-talk.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // A stream ends when it must even when the ending races something else: a revoke while the
@@ -15,17 +15,6 @@ import { waitFor } from '../helpers/wait-for.js';
 // close-delimited HTTP/1.0 download, a 101 arriving after shutdown began. STREAM takes `stream`
 // through its WEBSOCKET entry in the default routes.
 const STREAM = '/v1/repositories/sensors/stream';
-
-/** Writes raw bytes to Tollgate's proxy port; collects what comes back until close. */
-function talk(port: number, bytes: string) {
-  const socket = connect(port, '127.0.0.1');
-  let text = '';
-  let how = 'end';
-  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
-  socket.on('error', (err) => (how = (err as NodeJS.ErrnoException).code ?? 'error'));
-  socket.write(bytes);
-  return { socket, text: () => text, how: () => how, closed: new Promise<void>((resolve) => socket.on('close', () => resolve())) };
-}
 
 // A store whose token reads take time, as a Redis round trip does: the record is read at once and
 // handed back when the test opens the gate, so a revoke can land in between.

@@ -1,6 +1,7 @@
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import t from 'tap';
 import { startHarness } from '../helpers/harness.js';
+import { talk } from '../helpers/raw-talk.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // The WebSocket handshake is checked both ways: an upgrade without a key and version 13 never
@@ -10,17 +11,6 @@ import { waitFor } from '../helpers/wait-for.js';
 const STREAM = '/v1/repositories/sensors/stream';
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ=='; // RFC 6455 §1.3's example key
 const HANDSHAKE = `connection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: ${KEY}\r\n`;
-
-/** Writes raw bytes to Tollgate's proxy port; collects what comes back until close. */
-function talk(port: number, bytes: string) {
-  const socket = connect(port, '127.0.0.1');
-  let text = '';
-  let how = 'end';
-  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
-  socket.on('error', (err) => (how = (err as NodeJS.ErrnoException).code ?? 'error'));
-  socket.write(bytes);
-  return { socket, text: () => text, how: () => how, closed: new Promise<void>((resolve) => socket.on('close', () => resolve())) };
-}
 
 // A raw upstream that says 101 without proving it read a WebSocket handshake, then keeps
 // parsing HTTP: what it sees is recorded line by line.
