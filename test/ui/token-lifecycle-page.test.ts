@@ -110,6 +110,9 @@ t.test('roll defaults to a 24 h overlap; the old token then reads rolled and nam
   await page.locator('#token-details', { hasText: 'Rolled into' }).waitFor();
   t.match(await page.textContent('#token-details'), /Rolled intotoken .*this secret keeps working until [A-Z][a-z]{2} \d{1,2}, \d{4}/);
   t.match(await page.textContent('#token-details'), /Labelsowner: team-a/);
+  // The history arrives after the details (its own request): wait for its expiry line, as the
+  // admin-page test waits for its entries, before reading it (CI read it empty once).
+  await page.locator('#history-list > li', { hasText: 'expiry:' }).first().waitFor();
   const history = (await page.textContent('#history-list'))!;
   t.match(history, /expiry: [A-Z][a-z]{2} \d{1,2}, \d{4}, \d\d:\d\d UTC → [A-Z][a-z]{2} \d{1,2}, \d{4}/, 'an expiry change as dates');
   t.match(history, /labels: owner: team-a/);
