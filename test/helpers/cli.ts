@@ -20,7 +20,9 @@ export interface Running {
  * started through `env -u` so it runs exactly as users run it (for memory measurements).
  */
 export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string, pristine = false, main = MAIN): Running {
-  // The child runs as users run it: without tap's loader and coverage hooks in NODE_OPTIONS.
+  // A clean environment: tap's own NODE_OPTIONS and NODE_V8_COVERAGE are dropped here, but tap's
+  // processinfo puts its loader back into every spawned child, so the child's coverage of dist/
+  // counts (mapped to src/); only `pristine` (`env -u` before node starts) runs it without.
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_') && k !== 'NODE_OPTIONS' && k !== 'NODE_V8_COVERAGE'));
   const [command, argv] = pristine
     ? ['env', ['-u', 'NODE_OPTIONS', '-u', 'NODE_V8_COVERAGE', process.execPath, main, ...args]]
