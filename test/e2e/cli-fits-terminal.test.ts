@@ -1,10 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { MAIN, runToEnd } from '../helpers/cli.js';
 import { startHarness } from '../helpers/harness.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 // The built CLI in a real terminal of 80 and of 200 columns (a tmux pane, read back with
 // capture-pane): nothing a user copies into the next command (ids, names) is cut, no line runs
@@ -32,11 +31,20 @@ let sessions = 0;
 async function inTerminal(width: number, args: string[], env: Record<string, string> = cliEnv): Promise<string[]> {
   const name = `s${sessions++}`;
   const vars = Object.entries({ ...env, NO_COLOR: '1', TERM: 'xterm' }).map(([k, v]) => `${k}=${quote(v)}`);
-  const command = `env -u NODE_OPTIONS -u NODE_V8_COVERAGE -u COLUMNS -u LINES ${vars.join(' ')} ${quote(process.execPath)} ${quote(MAIN)} ${args.map(quote).join(' ')}; echo "[exit $?]"; sleep 60`;
+  // The pane signals tmux's channel `name` once the exit line is printed (a signal sent before
+  // anyone waits is kept), and `tmux wait-for` returns on it: no polling of the pane, whose
+  // synchronous reads would also stall the admin server this process runs for the CLI.
+  const command = `env -u NODE_OPTIONS -u NODE_V8_COVERAGE -u COLUMNS -u LINES ${vars.join(' ')} ${quote(process.execPath)} ${quote(MAIN)} ${args.map(quote).join(' ')}; echo "[exit $?]"; tmux -L ${socket} wait-for -S ${name}; sleep 60`;
   tmux('new-session', '-d', '-x', String(width), '-y', '50', '-s', name, command);
-  const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-', '-t', name);
-  await waitFor(() => /\[exit \d+\]/.test(screen()), { what: `${args.join(' ')} to finish in tmux`, timeoutMs: 15_000 });
-  const lines = screen().replace(/\s+$/, '').split('\n');
+  await new Promise<void>((resolve, reject) => {
+    const waiting = execFile('tmux', ['-L', socket, 'wait-for', name], (err) => (err ? reject(err) : resolve()));
+    const timer = setTimeout(() => {
+      waiting.kill();
+      reject(new Error(`timed out after 15000 ms waiting for ${args.join(' ')} to finish in tmux`));
+    }, 15_000);
+    waiting.once('exit', () => clearTimeout(timer));
+  });
+  const lines = tmux('capture-pane', '-p', '-J', '-S', '-', '-t', name).replace(/\s+$/, '').split('\n');
   tmux('kill-session', '-t', name);
   return lines.slice(
     0,
