@@ -10,7 +10,7 @@ export interface Running {
   stdout: () => string;
   stderr: () => string;
   exited: Promise<number | null>;
-  /** Waits for a JSON log line with this `msg` and returns it parsed. */
+  /** Waits for a JSON log line with this `msg` and returns it parsed (30 s by default: `serve` with tap's coverage loader took over 10 s to listen on a CI machine at load 20-30). */
   logLine(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
@@ -44,7 +44,7 @@ export function runCli(args: string[], env: Record<string, string> = {}, cwd?: s
     stdout: () => out,
     stderr: () => err,
     exited,
-    async logLine(msg, timeoutMs = 10_000) {
+    async logLine(msg, timeoutMs = 30_000) {
       await waitFor(() => findLine(msg) !== undefined || child.exitCode !== null, { what: `log line "${msg}"`, timeoutMs });
       const line = findLine(msg);
       if (!line) throw new Error(`exited ${child.exitCode} before "${msg}": ${err}`);
