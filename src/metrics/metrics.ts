@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { Outcome } from '../auth/decision.js';
 import type { CacheObserver } from '../auth/token-cache.js';
 import type { CredentialLabel, RightLabel } from '../auth/verdict.js';
+import { RELOAD_OUTCOMES, type ReloadOutcome } from '../config/reload.js';
 import { END_REASONS, type EndReason, LIVE_PROTOCOLS, type LiveProtocol } from '../exchange/endings.js';
 import { LIMIT_NAMES, type LimitName } from '../limits/limits.js';
 import { RIGHTS } from '../tokens/record.js';
@@ -84,9 +85,6 @@ export interface MetricsSources {
 
 const DELIVERY_OUTCOMES = ['delivered', 'retried', 'failed'] as const;
 
-/** What a configuration reload came to (`config_reloads_total{outcome}`, docs/configuration.md). */
-export const RELOAD_OUTCOMES = ['applied', 'unchanged', 'invalid'] as const;
-export type ReloadOutcome = (typeof RELOAD_OUTCOMES)[number];
 
 /**
  * Every instrument of docs/reference/metrics.md on a private registry. What the data plane updates per request is

@@ -54,7 +54,7 @@ function importsOf(files: readonly string[]): { imports: Import[]; unresolved: s
       if (!specifier.startsWith('.')) continue;
       const target = resolve(dirname(file), specifier.replace(/\.js$/, '.ts'));
       const from = relative(root, file);
-      if (!target.startsWith(src + '/')) continue;
+      if (!target.startsWith(`${src}/`)) continue;
       if (!existsSync(target)) unresolved.push(`${from}:${line} ${specifier}`);
       else imports.push({ from, line, to: relative(root, target) });
     }
