@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseCidr } from '../auth/address-bounds.js';
+import { parseCidr } from '../http/address-bounds.js';
 import { parseDuration } from '../config/duration.js';
 import { EVENT_TYPES } from '../events/webhooks.js';
 import { QUOTA_PER_MAX_MS, QUOTA_PER_MIN_MS, RATE_PER_MAX_MS, RATE_PER_MIN_MS } from '../limits/limits.js';

@@ -1,4 +1,4 @@
-import { parseCidr } from '../auth/address-bounds.js';
+import { parseCidr } from '../http/address-bounds.js';
 import { parseDuration } from '../config/duration.js';
 import { parseQuotaOption, parseRateOption } from '../limits/limits.js';
 import { RIGHTS } from '../tokens/record.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseCidr } from '../auth/address-bounds.js';
+import { parseCidr } from '../http/address-bounds.js';
 import { WEBHOOK_SECRET } from '../events/signing.js';
 import { EVENT_TYPES } from '../events/webhooks.js';
 

@@ -1,4 +1,4 @@
-import { AddressList } from '../auth/address-bounds.js';
+import { AddressList } from '../http/address-bounds.js';
 import type { DecisionStep } from '../auth/decide.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
 import { RouteTable } from '../auth/routes.js';

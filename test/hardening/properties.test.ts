@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
 import { stringify as toYaml } from 'yaml';
-import { checkTarget } from '../../src/auth/paths.js';
+import { checkTarget } from '../../src/http/paths.js';
 import { RouteTable } from '../../src/auth/routes.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { ConfigError, loadConfig, validate } from '../../src/config/load.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
-import { checkTarget } from '../../src/auth/paths.js';
+import { checkTarget } from '../../src/http/paths.js';
 import { RouteTable } from '../../src/auth/routes.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { validate } from '../../src/config/load.js';
