@@ -85,7 +85,6 @@ export interface MetricsSources {
 
 const DELIVERY_OUTCOMES = ['delivered', 'retried', 'failed'] as const;
 
-
 /**
  * Every instrument of docs/reference/metrics.md on a private registry. What the data plane updates per request is
  * kept as plain numbers and fixed histogram series (no label sets built, hashed or validated per
