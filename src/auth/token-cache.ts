@@ -7,7 +7,8 @@ export type CacheStore = Pick<TokenRecords, 'getToken'> & Pick<Directory, 'getUs
 
 import { ALL_REPOSITORIES, combineGrants, type Grants, isLent, RIGHTS, type TeamRecord, type TokenRecord } from '../tokens/record.js';
 import { hashesEqual, idFromHash } from '../tokens/secret.js';
-import type { Identity, LineMaker, WorkloadFacts } from './authorize.js';
+import type { LineMaker } from '../limits/limiter.js';
+import type { Identity, WorkloadFacts } from './authorize.js';
 import { reachesInto, withOrganizations } from './organization-reach.js';
 
 /** What one lookup reports: where the answer came from and how long it took. */
