@@ -7,7 +7,7 @@ import type { Outbox } from './events/outbox.js';
 import { emptySlot, jwtIssuersPart, principalSlot, startWorkloadIdentity } from './identity/workload-identity.js';
 import type { Limiter } from './limits/limiter.js';
 import type { Logger } from './log/logger.js';
-import { readBuildInfo } from './metrics/build-info.js';
+import { readBuildInfo } from './log/build-info.js';
 import { Metrics } from './metrics/metrics.js';
 import type { ControlPlane } from './roles/control-plane.js';
 import type { DataPlane } from './roles/data-plane.js';

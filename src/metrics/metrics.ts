@@ -5,6 +5,7 @@ import type { CredentialLabel, RightLabel } from '../auth/verdict.js';
 import { RELOAD_OUTCOMES, type ReloadOutcome } from '../config/reload.js';
 import { END_REASONS, type EndReason, LIVE_PROTOCOLS, type LiveProtocol } from '../exchange/endings.js';
 import { LIMIT_NAMES, type LimitName } from '../limits/limits.js';
+import type { BuildInfo } from '../log/build-info.js';
 import { RIGHTS } from '../tokens/record.js';
 import { FastHistogram, type HistogramSeries } from './fast-histogram.js';
 import { ReadingGauge } from './reading-gauge.js';
@@ -60,11 +61,6 @@ const UPSTREAM_ERROR_REASONS = ['refused', 'reset', 'timeout', 'other'] as const
 export type UpstreamErrorReason = (typeof UPSTREAM_ERROR_REASONS)[number];
 
 /** What tollgate_build_info says. */
-export interface BuildInfo {
-  version: string;
-  node: string;
-}
-
 export interface MetricsSources {
   cacheEntries(): number;
   /** Whether the store answers now; asked at each scrape. */
