@@ -1,5 +1,5 @@
-import { ALL_REPOSITORIES, type Grants, isExpired, organizationScope, type Right, rightsIn, scopedOrganization, type TokenRecord } from '../tokens/record.js';
 import type { LineMaker } from '../limits/limiter.js';
+import { ALL_REPOSITORIES, type Grants, isExpired, organizationScope, type Right, rightsIn, scopedOrganization, type TokenRecord } from '../tokens/record.js';
 import { type Decision, deny } from './decision.js';
 
 /** A resolved token: the record, plus for personal tokens its user's grants when it was read. */

@@ -4,6 +4,7 @@ import type { CacheObserver } from '../auth/token-cache.js';
 import type { CredentialLabel, RightLabel } from '../auth/verdict.js';
 import { RELOAD_OUTCOMES, type ReloadOutcome } from '../config/reload.js';
 import { END_REASONS, type EndReason, LIVE_PROTOCOLS, type LiveProtocol } from '../exchange/endings.js';
+import type { ExchangeCounts } from '../exchange/ledgers.js';
 import { LIMIT_NAMES, type LimitName } from '../limits/limits.js';
 import type { BuildInfo } from '../log/build-info.js';
 import { RIGHTS } from '../tokens/record.js';
@@ -87,7 +88,7 @@ const DELIVERY_OUTCOMES = ['delivered', 'retried', 'failed'] as const;
  * call, which prom-client does even through bound children); counters take those numbers in at
  * scrape time.
  */
-export class Metrics implements CacheObserver {
+export class Metrics implements CacheObserver, ExchangeCounts {
   readonly registry = new Registry();
   private readonly requests: Record<CredentialLabel, Child<Record<Outcome, number>>>;
   private readonly durations: Child<HistogramSeries>;
