@@ -173,7 +173,11 @@ t.test('a store outage is said once in the log, and sending goes on after it', a
   await store.putUser({ name: 'bob', grants: {}, createdAt: 1, updatedAt: 1 }, [{ id: 'msg_a', type: 'user.created', at: Date.now(), data: {} }]);
   sender.start();
   t.teardown(() => sender.stop());
-  await waitFor(() => receiver.accepted.size === 1, { what: 'the delivery after the outage' });
+  // The sender logs that it reaches the store again once its first step after the outage has
+  // returned, which is after the receiver has the delivery: wait for both.
+  await waitFor(() => receiver.accepted.size === 1 && lines.some((line) => line.includes('reaches the store again')), {
+    what: 'the delivery after the outage, and the line saying the store is back',
+  });
   t.equal(lines.filter((line) => line.includes('cannot reach the store')).length, 1);
   t.equal(lines.filter((line) => line.includes('reaches the store again')).length, 1);
 });
