@@ -28,6 +28,8 @@ export interface UpstreamUser {
    */
   responseData(chunk: Buffer): boolean;
   responseEnd(trailers: string[] | undefined): void;
+  /** The read that brought response bytes is parsed and the response goes on: what was held for it may go. */
+  readParsed?(): void;
   /** The socket can take more request body. */
   upstreamDrained(): void;
   /** A WebSocket upgrade: a 101 is its final answer, after which the socket is the user's. */
@@ -211,7 +213,7 @@ export class UpstreamConnection extends Http1Parser {
       return;
     }
     const result = this.execute(chunk);
-    if (result.kind === 'ok') return;
+    if (result.kind === 'ok') return void this.user?.readParsed?.();
     if (result.kind === 'error') return this.fail(invalidResponse(result.reason));
     if (this.switching) return this.handOver(result.rest);
     // Paused: the response ended (onMessageComplete). Anything after it was never asked for.
