@@ -210,11 +210,11 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
   // UpstreamUser: from the upstream connection.
 
   /** Request head, then what body was held back, in one corked write. */
-  upstreamStarted(connection: UpstreamConnection): void {
+  upstreamStarted(connection: UpstreamConnection, now = performance.now()): void {
     if (this.isDone) return connection.abort();
     this.upstream = connection;
     this.phase = 'forwarding';
-    this.upstreamAt = performance.now();
+    this.upstreamAt = now;
     const queued = this.queued;
     this.queued = undefined;
     if (queued !== undefined && this.limited !== undefined) {
@@ -228,7 +228,7 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     if (gather) connection.cork();
     connection.write(this.requestHead);
     if (queued !== undefined) for (const data of queued) this.writeBody(data);
-    if (this.requestComplete) this.endBody();
+    if (this.requestComplete) this.endBody(now);
     if (gather) connection.uncork();
     if (queued !== undefined) this.connection.resumeReading();
   }
@@ -240,9 +240,9 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     this.connection.resumeReading();
   }
 
-  responseHead(status: number, _reason: string, rawHeaders: string[], framing: Framing): void {
+  responseHead(status: number, _reason: string, rawHeaders: string[], framing: Framing, now = performance.now()): void {
     if (this.isDone) return;
-    this.upstreamSeconds = (performance.now() - this.upstreamAt) / 1000;
+    this.upstreamSeconds = (now - this.upstreamAt) / 1000;
     this.status = status;
     if (this.connection.isDraining) this.keepAlive = false;
     const { lines, hasDate } = downstreamHeaderLines(rawHeaders, this.requestId, this.tokenSource === 'query');
@@ -424,9 +424,9 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     return this.body === 'chunked' ? upstream.writeChunk(data) : upstream.write(data);
   }
 
-  private endBody(): void {
+  private endBody(now = performance.now()): void {
     if (this.body === 'chunked') this.upstream!.write('0\r\n\r\n');
-    this.upstream!.requestSent(performance.now());
+    this.upstream!.requestSent(now);
   }
 }
 
