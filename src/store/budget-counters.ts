@@ -27,7 +27,7 @@ export class BudgetCounters {
     return counter.taken;
   }
 
-  /** The same arithmetic as the Redis script (redis-scripts.ts BUDGET_TAKE). */
+  /** The same arithmetic as the Redis script (redis/scripts.ts BUDGET_TAKE). */
   take(key: BudgetKey, take: BudgetTake): BudgetGrant {
     const name = BudgetCounters.key(key);
     const taken = this.read(name, take.now);

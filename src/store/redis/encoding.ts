@@ -1,6 +1,6 @@
-import type { Limits } from '../limits/limits.js';
-import type { Right, TokenRecord, TokenSummary } from '../tokens/record.js';
-import type { WriteOutcome } from './token-store.js';
+import type { Limits } from '../../limits/limits.js';
+import type { Right, TokenRecord, TokenSummary } from '../../tokens/record.js';
+import type { WriteOutcome } from '../token-store.js';
 
 // How a token is written into one Redis hash and read back, and what the scripts answer.
 
