@@ -25,8 +25,9 @@ export interface ControlPlaneParts {
   /**
    * Every role: each part below takes the ones it uses (the webhook outbox the event log, leases
    * and expiring tokens; the limiter the budget counters; the invalidator publish; the services
-   * tokens, the directory, leases and usage), but the admin server's options still take the
-   * whole store (its handlers read tokens and repositories, /readyz pings it).
+   * tokens, the directory, leases and usage), but the admin server's options (AdminOptions in
+   * src/admin/context.ts) still take the whole store: its handlers read tokens and repositories,
+   * /readyz pings it.
    */
   store: TokenStore;
   cache: TokenCache;
