@@ -1,11 +1,4 @@
-import {
-  createServer,
-  type Http2Server,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
-} from 'node:http2';
+import { createServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { DecisionStep } from '../auth/decide.js';
 import type { Verdict } from '../auth/verdict.js';
@@ -160,19 +153,15 @@ export class Http2Front {
     if (grpc === undefined) {
       return exchange.unreachable({ ...PROBLEMS.upstream_unreachable, detail: 'No gRPC upstream is configured (proxy.grpcUpstream).' });
     }
-    const out = Object.create(null) as OutgoingHttpHeaders;
-    out[':method'] = exchange.method;
-    out[':path'] = exchange.path;
-    out[':scheme'] = 'http';
-    out[':authority'] = exchange.authority ?? grpc.authority;
+    // A flat name/value list, as node:http2 takes it: no header object to build, copy and walk.
+    const out: string[] = [':method', exchange.method, ':path', exchange.path, ':scheme', 'http', ':authority', exchange.authority ?? grpc.authority];
     for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i]!.toLowerCase();
-      if (name === 'host') continue; // it is :authority in HTTP/2
-      const seen = out[name];
-      out[name] = seen === undefined ? headers[i + 1] : Array.isArray(seen) ? [...seen, headers[i + 1]!] : [String(seen), headers[i + 1]!];
+      const name = headers[i]!;
+      if (name.length === 4 && name.toLowerCase() === 'host') continue; // it is :authority in HTTP/2
+      out.push(name, headers[i + 1]!);
     }
     // gRPC servers may refuse a call without it (PROTOCOL-HTTP2.md); it is hop-by-hop, so dropped above.
-    out.te = 'trailers';
+    out.push('te', 'trailers');
     exchange.relayCall(grpc.request(out));
   }
 }

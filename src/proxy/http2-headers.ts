@@ -131,6 +131,33 @@ export function relayedHeaders(headers: IncomingHttpHeaders, extra?: OutgoingHtt
   return out;
 }
 
+/**
+ * The gRPC upstream's response headers as the client gets them, a flat name/value list (what
+ * node:http2 sends without copying an object): pseudo-headers and connection-specific fields
+ * dropped, `:status` first, our x-request-id instead of the upstream's, and the fields of `extra`
+ * (a flat list) instead of the upstream's of the same name. A field node:http2 gave as a list
+ * (set-cookie) goes as one field per value, as the header object would send it.
+ */
+export function relayedHeaderList(headers: IncomingHttpHeaders, status: number, requestId: string, extra?: readonly string[]): string[] {
+  const out = [':status', String(status)];
+  for (const name in headers) {
+    if (name.charCodeAt(0) === 0x3a || PER_CONNECTION_FIELDS.has(name) || name === 'x-request-id' || (extra !== undefined && isNamedIn(extra, name))) continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const item of value) out.push(name, item);
+  }
+  out.push('x-request-id', requestId);
+  if (extra !== undefined) for (let i = 0; i < extra.length; i++) out.push(extra[i]!);
+  return out;
+}
+
+/** True when `name` is one of the names of a flat name/value list. */
+function isNamedIn(list: readonly string[], name: string): boolean {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return true;
+  return false;
+}
+
 /** HTTP/1.1 trailer fields as HTTP/2 trailers: lower-case, no pseudo or connection-specific field. */
 export function http2Trailers(raw: readonly string[]): OutgoingHttpHeaders {
   const out = Object.create(null) as OutgoingHttpHeaders;
