@@ -19,6 +19,13 @@ const ignore = (): void => {};
 
 type Phase = 'deciding' | 'forwarding';
 
+/** What the streams of one client connection read of it: the same for each, so read once per connection. */
+export interface ClientPeer {
+  readonly remoteAddress: string | undefined;
+  /** `https` when the client connection is TLS. */
+  readonly protocol: 'http' | 'https';
+}
+
 /**
  * One HTTP/2 stream: a request judged by the same decision step as an HTTP/1.1 exchange, then
  * relayed to the HTTP/1.1 upstream (as an UpstreamUser of the same keep-alive pool) or, for a
@@ -54,6 +61,7 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     readonly stream: ServerHttp2Stream,
     head: StreamHead,
     ledger: ExchangeLedger,
+    private readonly peer: ClientPeer,
   ) {
     super(ledger);
     this.method = head.method;
@@ -99,13 +107,7 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     if (!this.spend(bytes)) this.end('quota');
   }
 
-  /** The RateLimit fields every response to a limited token carries. */
-  private rateLimitFields(): Record<string, string> | undefined {
-    const limited = this.limited;
-    return limited === undefined ? undefined : { 'ratelimit-policy': limited.policy, ratelimit: rateLimitField(limited, this.ledger.now()) };
-  }
-
-  /** The same RateLimit fields as a flat name/value list. */
+  /** The RateLimit fields every response to a limited token carries, as a flat name/value list. */
   private rateLimitList(): string[] | undefined {
     const limited = this.limited;
     return limited === undefined ? undefined : ['ratelimit-policy', limited.policy, 'ratelimit', rateLimitField(limited, this.ledger.now())];
@@ -113,11 +115,11 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
 
   /** `https` when the client connection is TLS. */
   get protocol(): string {
-    return this.stream.session?.encrypted ? 'https' : 'http';
+    return this.peer.protocol;
   }
 
   get remoteAddress(): string | undefined {
-    return this.stream.session?.socket?.remoteAddress;
+    return this.peer.remoteAddress;
   }
 
   /** Judged: read only when no bearer came and client certificates are asked for. */
@@ -297,10 +299,7 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     // (upstream failure, revocation) would reach the client as complete. With waitForTrailers
     // the end waits for sendTrailers, and a reset before it is seen as a reset.
     try {
-      const head = http2ResponseHeaders(status, rawHeaders, this.requestId);
-      const limits = this.rateLimitFields();
-      if (limits !== undefined) Object.assign(head, limits);
-      stream.respond(head, { waitForTrailers: true });
+      stream.respond(http2ResponseHeaders(status, rawHeaders, this.requestId, this.rateLimitList()), { waitForTrailers: true });
     } catch {
       // A field HTTP/2 forbids that HTTP/1.1 allows (node:http2 throws on it): the upstream's
       // answer cannot be passed on, so the client gets the 502 of a broken upstream answer.

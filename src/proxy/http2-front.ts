@@ -1,4 +1,12 @@
-import { createServer, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import {
+  type ClientHttp2Stream,
+  createServer,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { Socket } from 'node:net';
 import type { DecisionStep } from '../auth/decide.js';
 import type { Verdict } from '../auth/verdict.js';
@@ -13,7 +21,7 @@ import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { GrpcUpstream } from './grpc-upstream.js';
 import { HeaderBlockDeadline } from './header-block-deadline.js';
 import { upstreamHeaders } from './headers.js';
-import { StreamExchange } from './http2-exchange.js';
+import { type ClientPeer, StreamExchange } from './http2-exchange.js';
 import { streamHead } from './http2-headers.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
@@ -40,6 +48,9 @@ export interface Http2FrontOptions {
   usage?: UsageRecorder;
 }
 
+/** A session that closed before its stream was handled: nothing is known of its peer. */
+const UNKNOWN_PEER: ClientPeer = Object.freeze({ remoteAddress: undefined, protocol: 'http' });
+
 /** Streams one connection may have open at once (RFC 9113 §6.5.2 SETTINGS_MAX_CONCURRENT_STREAMS). */
 const MAX_CONCURRENT_STREAMS = 128;
 
@@ -52,7 +63,8 @@ const MAX_CONCURRENT_STREAMS = 128;
  */
 export class Http2Front {
   readonly server: Http2Server;
-  private readonly sessions = new Set<ServerHttp2Session>();
+  /** Open connections, each with what its streams read of it (read once, not per stream). */
+  private readonly sessions = new Map<Http2Session, ClientPeer>();
   private readonly headerBlocks: HeaderBlockDeadline;
   /** Counts and logs every stream, in the proxy port's shape. */
   readonly ledger: ProxyLedger;
@@ -64,7 +76,8 @@ export class Http2Front {
     // nghttp2 refuses the stream; the decision step still refuses more than 200 fields with 431.
     this.server = createServer({ maxHeaderListPairs: 256, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: 32 * 1024 } });
     this.server.on('session', (session: ServerHttp2Session) => {
-      this.sessions.add(session);
+      const socket = session.socket;
+      this.sessions.set(session, { remoteAddress: socket?.remoteAddress, protocol: session.encrypted ? 'https' : 'http' });
       this.headerBlocks.track(session);
       session.on('error', () => {}); // a peer's protocol error ends its session; nothing to report
       session.on('close', () => this.sessions.delete(session));
@@ -97,14 +110,16 @@ export class Http2Front {
 
   /** Shutdown began: each session gets GOAWAY, its open streams finish; resolves when all closed. */
   drain(): Promise<void> {
-    const closing = [...this.sessions].map((session) => new Promise<void>((resolve) => (session.closed ? resolve() : session.once('close', () => resolve()))));
-    for (const session of this.sessions) session.close();
+    const closing = [...this.sessions.keys()].map(
+      (session) => new Promise<void>((resolve) => (session.closed ? resolve() : session.once('close', () => resolve()))),
+    );
+    for (const session of this.sessions.keys()) session.close();
     return Promise.all(closing).then(() => undefined);
   }
 
   /** The grace period is over. */
   closeAll(): void {
-    for (const session of this.sessions) session.destroy();
+    for (const session of this.sessions.keys()) session.destroy();
   }
 
   /** The listener closed: no more sweeps. */
@@ -114,7 +129,7 @@ export class Http2Front {
 
   private handle(stream: ServerHttp2Stream, rawHeaders: string[]): void {
     this.headerBlocks.handedOver(stream);
-    const exchange = new StreamExchange(stream, streamHead(rawHeaders), this.ledger);
+    const exchange = new StreamExchange(stream, streamHead(rawHeaders), this.ledger, this.sessions.get(stream.session!) ?? UNKNOWN_PEER);
     exchange.begin(exchange.requestIdHeader);
     const verdict = this.options.decisions.decide(exchange);
     if (verdict instanceof Promise) void verdict.then((settled) => this.render(exchange, settled));

@@ -90,12 +90,12 @@ const PER_CONNECTION_FIELDS = new Set([
 ]);
 
 /**
- * An HTTP/1.1 response's fields as HTTP/2 response headers: names lower-case (§8.2.1), hop-by-hop
- * fields and those its Connection names dropped, our x-request-id instead of the upstream's.
- * The object has no prototype: its keys are the upstream's field names.
+ * An HTTP/1.1 response's fields as HTTP/2 response headers, a flat name/value list (what
+ * node:http2 sends without copying an object): names lower-case (§8.2.1), hop-by-hop fields and
+ * those its Connection names dropped, `:status` first, our x-request-id instead of the
+ * upstream's, and the fields of `extra` (a flat list) instead of the upstream's of the same name.
  */
-export function http2ResponseHeaders(status: number, raw: readonly string[], requestId: string): OutgoingHttpHeaders {
-  const out = Object.create(null) as OutgoingHttpHeaders;
+export function http2ResponseHeaders(status: number, raw: readonly string[], requestId: string, extra?: readonly string[]): string[] {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
@@ -103,17 +103,15 @@ export function http2ResponseHeaders(status: number, raw: readonly string[], req
       for (const part of raw[i + 1]!.split(',')) named.add(part.trim().toLowerCase());
     }
   }
+  const out = [':status', String(status)];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (PER_CONNECTION_FIELDS.has(name) || named?.has(name) || name === 'x-request-id' || name === 'host') continue;
-    const value = raw[i + 1]!;
-    const seen = out[name];
-    if (seen === undefined) out[name] = value;
-    else if (Array.isArray(seen)) seen.push(value);
-    else out[name] = [String(seen), value];
+    if (extra !== undefined && isNamedIn(extra, name)) continue;
+    out.push(name, raw[i + 1]!);
   }
-  out[':status'] = status;
-  out['x-request-id'] = requestId;
+  out.push('x-request-id', requestId);
+  if (extra !== undefined) for (let i = 0; i < extra.length; i++) out.push(extra[i]!);
   return out;
 }
 
