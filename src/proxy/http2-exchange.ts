@@ -160,6 +160,12 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     this.finish('forwarded', 'upstream_error', problem.status);
   }
 
+  /** Allowed, but its fields cannot be sent on as they came: the problem (a 400), as a refused request. */
+  malformed(problem: Readonly<Problem>): void {
+    this.answerProblem(problem, undefined);
+    this.finish('refused', 'forbidden', problem.status);
+  }
+
   /** Answers with a problem: problem+json, or for a gRPC call a trailers-only response. */
   private answerProblem(problem: Readonly<Problem>, headers: Readonly<Record<string, string>> | undefined): void {
     this.status = problem.status;

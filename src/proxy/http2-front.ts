@@ -177,6 +177,14 @@ export class Http2Front {
     }
     // gRPC servers may refuse a call without it (PROTOCOL-HTTP2.md); it is hop-by-hop, so dropped above.
     out.push('te', 'trailers');
-    exchange.relayCall(grpc.request(out));
+    let call: ClientHttp2Stream;
+    try {
+      call = grpc.request(out);
+    } catch {
+      // node:http2 refuses to send a field that takes one value (content-type, ...) twice, which
+      // a client may have sent: the call is refused as malformed, not thrown out of the stream event.
+      return exchange.malformed({ ...PROBLEMS.invalid_request, detail: 'A header field that takes one value came more than once.' });
+    }
+    exchange.relayCall(call);
   }
 }
