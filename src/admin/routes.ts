@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { LEAK_BODY_BYTES, MAX_BODY_BYTES } from './body.js';
+import type { AdminContext, AdminReply } from './context.js';
 import * as directory from './handlers/directory.js';
 import * as events from './handlers/events.js';
 import * as organizations from './handlers/organizations.js';
@@ -8,7 +9,6 @@ import * as tokens from './handlers/tokens.js';
 import * as ui from './handlers/ui.js';
 import * as usage from './handlers/usage.js';
 import * as schemas from './schemas.js';
-import type { AdminContext, AdminReply } from './server.js';
 
 export interface RouteDoc {
   summary: string;

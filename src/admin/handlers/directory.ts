@@ -1,6 +1,6 @@
 import { readJson } from '../body.js';
+import type { AdminContext, AdminReply } from '../context.js';
 import { createRepositoryBody, createTeamBody, createUserBody, editRepositoryBody, editTeamBody, editUserBody, parseBody } from '../schemas.js';
-import type { AdminContext, AdminReply } from '../server.js';
 import { viewOfHistory } from '../views.js';
 import { organizationQuery } from './organizations.js';
 

@@ -1,8 +1,8 @@
 import { organizationScope } from '../../tokens/record.js';
 import { administers, type Caller } from '../caller.js';
+import type { AdminContext, AdminReply } from '../context.js';
 import { forbidden } from '../errors.js';
 import { listEventsQuery, parseBody } from '../schemas.js';
-import type { AdminContext, AdminReply } from '../server.js';
 
 /**
  * The organization an event belongs to (docs/organizations.md): the one its token, repository or

@@ -1,6 +1,6 @@
 import { readJson } from '../body.js';
+import type { AdminContext, AdminReply } from '../context.js';
 import { createOrganizationBody, editOrganizationBody, organizationFilter, parseBody } from '../schemas.js';
-import type { AdminContext, AdminReply } from '../server.js';
 
 // /v1/organizations (docs/organizations.md), and the `organization=` filter of the directory lists.
 

@@ -1,7 +1,7 @@
 import { effectiveRights } from '../../auth/authorize.js';
 import { LIVE, readiness } from '../../probes/probes.js';
 import { ALL_REPOSITORIES, RIGHTS, type Right } from '../../tokens/record.js';
-import type { AdminContext, AdminReply } from '../server.js';
+import type { AdminContext, AdminReply } from '../context.js';
 import { viewOfToken } from '../views.js';
 
 /** Liveness: the process serves. */

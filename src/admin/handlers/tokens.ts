@@ -2,9 +2,9 @@ import { parseDuration } from '../../config/duration.js';
 import { effectiveLimits, LIMIT_NAMES } from '../../limits/limits.js';
 import { budgetIdOf, iso } from '../../tokens/record.js';
 import { readJson } from '../body.js';
+import type { AdminContext, AdminReply } from '../context.js';
 import { AdminError } from '../errors.js';
 import { bulkDeleteBody, createTokenBody, editTokenBody, leakedBody, listTokensQuery, parseBody, rollBody, type UsageView } from '../schemas.js';
-import type { AdminContext, AdminReply } from '../server.js';
 import { parseSort } from '../token-query.js';
 import { viewOfHistory } from '../views.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import type { AdminContext, AdminReply } from '../context.js';
 import { AdminError } from '../errors.js';
-import type { AdminContext, AdminReply } from '../server.js';
 
 /** Files of the admin page, read once; the page is static and calls the admin API like the CLI. */
 const FILES: Record<string, string> = {

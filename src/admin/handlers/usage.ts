@@ -1,7 +1,7 @@
 import { csvOf, reasonsIn, STEPS, type Step } from '../../usage/usage-report.js';
+import type { AdminContext, AdminReply } from '../context.js';
 import { invalidRequest } from '../errors.js';
 import { parseBody, usageHistoryQuery, usageTopQuery } from '../schemas.js';
-import type { AdminContext, AdminReply } from '../server.js';
 import type { UsageWindow } from '../usage-service.js';
 
 const DAY_MS = 86_400_000;
