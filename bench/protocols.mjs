@@ -4,9 +4,10 @@
 //
 // Run alone, it compares builds: `node bench/protocols.mjs h2|grpc DIR_A DIR_B ... [rounds]`
 // serves each build (a copy of dist/, say bench/out/before) in front of one upstream and one gRPC
-// upstream and alternates them round by round, printing each round and the medians: for h2 the
-// CPU µs/request over HTTP/2 and over HTTP/1.1 (both through h2load) and their ratio, for grpc
-// the calls/s against the direct grpc-js server and the CPU µs/call.
+// upstream and alternates them round by round, in reverse order every other round, printing each
+// round and the medians: for h2 the CPU µs/request over HTTP/2 and over HTTP/1.1 (both through
+// h2load) and their ratio, for grpc the calls/s against the direct grpc-js server and the CPU
+// µs/call.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -217,7 +218,9 @@ async function compareBuilds(args) {
   const directRuns = [];
   for (let round = 0; round < rounds; round++) {
     if (scenario === 'grpc') directRuns.push(await grpcLoad(`127.0.0.1:${grpcServer.port}`, undefined, { ...grpcLoadOptions, pid: grpcServer.pid }));
-    for (const t of targets) {
+    // Every other round runs the builds in reverse order: the one measured second in a round
+    // measured worse by itself on a loaded machine, so neither build always goes second.
+    for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
       const auth = [`authorization: Bearer ${t.secret}`];
       if (scenario === 'h2') {
         const h2 = h2load(t.url, { ...h2Load, streams: H2_STREAMS, headers: auth, pid: t.pid });
