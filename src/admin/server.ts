@@ -14,15 +14,17 @@ import type { Metrics } from '../metrics/metrics.js';
 import { mayScrapeMetrics } from '../probes/probes.js';
 import { StoreUnavailableError, type TokenStore } from '../store/token-store.js';
 import type { Tracing } from '../tracing/tracing.js';
-import { bodyTooLarge, declaredLength } from './body.js';
+import { bodyTooLarge, declaredLength, readJson } from './body.js';
 import { type Caller, callerOf } from './caller.js';
 import type { DirectoryService } from './directory-service.js';
 import { AdminError, notFound } from './errors.js';
 import type { LeakBudget } from './leak-budget.js';
 import { openApiDocument } from './openapi.js';
 import type { OrganizationService } from './organization-service.js';
-import { mayCallRoute } from './policy.js';
-import { type AdminRoute, routes } from './routes.js';
+import { routeRefusal } from './policy.js';
+import type { AdminRoute, RequestParts } from './route-entry.js';
+import { routes } from './routes.js';
+import { parseBody } from './schemas.js';
 import type { TokenService } from './token-service.js';
 import type { UsageService } from './usage-service.js';
 
@@ -53,17 +55,6 @@ export interface AdminOptions {
   timeouts: { headersMs: number; requestMs: number };
   /** TRACING: a server span per admin call (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing;
-}
-
-/** What a route handler gets: the parsed request, the caller (when the route needs one), and the parts. */
-export interface AdminContext {
-  req: IncomingMessage;
-  /** The route's body cap in bytes (admin/body.ts reads bodies through it). */
-  bodyLimit: number;
-  params: Record<string, string>;
-  query: URLSearchParams;
-  caller: Caller;
-  options: AdminOptions;
 }
 
 /** A handler's answer: a status and a JSON body, or a raw body with its content type. */
@@ -141,18 +132,22 @@ async function handle(
   seen.route = `${route.method} ${route.path}`;
   // Before the token is looked up: an announced body over the cap costs nothing to refuse.
   if (declaredLength(req) > route.bodyLimit) throw bodyTooLarge(route.bodyLimit);
-  let caller = undefined as unknown as Caller;
+  const parts: RequestParts = { req, params, options };
+  let caller: Caller | undefined;
   if (route.auth === 'token') {
     caller = await requireCaller(req, options);
-    if (!mayCallRoute(caller, seen.route)) {
-      throw AdminError.of('insufficient_scope', 'this token has no admin right: the admin API answers it only GET /v1/whoami and GET /v1/settings');
-    }
+    const refusal = routeRefusal(caller, route.access);
+    if (refusal !== undefined) throw AdminError.of('insufficient_scope', refusal);
   }
   if (route.auth === 'metrics' && options.metricsAuth) {
     caller = await requireCaller(req, options);
     if (!mayScrapeMetrics(caller.identity)) throw AdminError.of('insufficient_scope', 'metrics need a token with the admin right');
   }
-  const answer = await route.handler({ req, bodyLimit: route.bodyLimit, params, query: url.searchParams, caller, options });
+  route.admit?.(parts);
+  // The entry's schemas judge the request before the handler runs; a fault names its field.
+  const query = route.query === undefined ? undefined : parseBody(route.query, Object.fromEntries(url.searchParams));
+  const body = route.body === undefined ? undefined : parseBody(route.body, await readBody(req, route));
+  const answer = await route.handler({ ...parts, caller, query, body });
   // The route table owns the status; a handler names one only when it differs (readyz's 503).
   const reply = { ...answer, status: answer.status ?? route.doc.status } as AdminReply & { status: number };
   if (route.method !== 'GET' && reply.status < 400) audit(options, route, params, caller, requestId, reply);
@@ -206,6 +201,12 @@ function audit(
  */
 function withClose(req: IncomingMessage, headers: Record<string, string> | undefined): Record<string, string> | undefined {
   return req.complete ? headers : { ...headers, connection: 'close' };
+}
+
+/** The request's JSON body; none at all reads as `{}` where the route allows that (a roll without an overlap). */
+function readBody(req: IncomingMessage, route: AdminRoute): Promise<unknown> {
+  const hasNoBody = (req.headers['content-length'] ?? '0') === '0' && req.headers['transfer-encoding'] === undefined;
+  return route.isBodyOptional && hasNoBody ? Promise.resolve({}) : readJson({ req, bodyLimit: route.bodyLimit });
 }
 
 async function requireCaller(req: IncomingMessage, options: AdminOptions): Promise<Caller> {
