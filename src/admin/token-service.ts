@@ -144,13 +144,26 @@ export class TokenService {
    * now (policy.ts `tokenActions`, from the rules the methods below enforce).
    */
   async viewFor(caller: Caller, record: TokenRecord): Promise<CallerTokenView> {
+    return (await this.viewsFor(caller, [record]))[0]!;
+  }
+
+  /** viewFor over a page of tokens: the makers their restores depend on are read in one batch. */
+  private async viewsFor(caller: Caller, records: readonly TokenRecord[]): Promise<CallerTokenView[]> {
     const now = this.clock.now();
-    // Only what the answer depends on is read: a lent caller's bound needs the token's line, a
-    // restore of a lent token its maker.
-    const makers = isLentCaller(caller) ? await this.makersOf(record) : [];
-    const maker = isLent(record) && record.status === 'revoked' && record.parentId !== null ? await this.store.getToken(record.parentId) : undefined;
-    const line = { makers, isMakerActive: maker !== undefined && statusAt(maker, now) === 'active' };
-    return { ...viewOfToken(record, now), actions: tokenActions(caller, record, now, line) };
+    // Only what the answer depends on is read: a restore of a lent token needs its maker, a lent
+    // caller's bound the token's line.
+    const makerIds = records.filter((record) => isLent(record) && record.status === 'revoked' && record.parentId !== null).map((record) => record.parentId!);
+    const makers = new Map((makerIds.length === 0 ? [] : await this.store.getTokens(makerIds)).map((maker, i) => [makerIds[i]!, maker]));
+    return Promise.all(
+      records.map(async (record) => {
+        const maker = record.parentId === null ? undefined : makers.get(record.parentId);
+        const line = {
+          makers: isLentCaller(caller) ? await this.makersOf(record) : [],
+          isMakerActive: maker !== undefined && statusAt(maker, now) === 'active',
+        };
+        return { ...viewOfToken(record, now), actions: tokenActions(caller, record, now, line) };
+      }),
+    );
   }
 
   private async createdFor(caller: Caller, created: CreatedToken): Promise<CreatedTokenView> {
@@ -371,7 +384,7 @@ export class TokenService {
     const page = queryTokens(await this.store.listTokens(), query, (record) => this.canSee(caller, record) && inOrganization(record), now, exactId);
     const records = await this.store.getTokens(page.items.map((item) => item.id));
     const items = records.filter((record): record is TokenRecord => record !== undefined && this.canSee(caller, record));
-    return { items: await Promise.all(items.map((record) => this.viewFor(caller, record))), total: page.total, nextCursor: page.nextCursor };
+    return { items: await this.viewsFor(caller, items), total: page.total, nextCursor: page.nextCursor };
   }
 
   /** `organization=`: tokens on its repositories or its `@org` scope (a token on `*` is in none). */
