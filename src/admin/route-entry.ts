@@ -2,8 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import { MAX_BODY_BYTES } from './body.js';
 import type { Caller } from './caller.js';
+import type { AdminOptions, AdminReply } from './context.js';
 import type { RouteAccess } from './policy.js';
-import type { AdminOptions, AdminReply } from './server.js';
 
 /** The methods the admin API serves (HEAD is answered wherever GET is). */
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { parseCidr } from '../auth/address-bounds.js';
 import { parseDuration } from '../config/duration.js';
-import { EVENT_TYPES } from '../events/webhooks.js';
+import { parseCidr } from '../http/address-bounds.js';
 import { QUOTA_PER_MAX_MS, QUOTA_PER_MIN_MS, RATE_PER_MAX_MS, RATE_PER_MIN_MS } from '../limits/limits.js';
+import { EVENT_TYPES } from '../tokens/event-types.js';
 import { ALL_REPOSITORIES, HISTORY_ACTIONS, NAME_PATTERN, RIGHTS } from '../tokens/record.js';
 import { USAGE_ORDERS } from '../usage/usage-report.js';
 import { type FieldFault, invalidRequest } from './errors.js';

@@ -1,64 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { authenticate } from '../auth/authenticate.js';
 import { DENIALS } from '../auth/decision.js';
-import { type TokenCache, UNOBSERVED } from '../auth/token-cache.js';
-import type { Clock } from '../clock.js';
-import type { Outbox } from '../events/outbox.js';
+import { UNOBSERVED } from '../auth/token-cache.js';
 import { sendProblem } from '../http/problem.js';
 import { PROBLEMS } from '../http/problems.js';
 import { requestDeadlines } from '../http/request-deadlines.js';
 import { requestIdFor } from '../http/request-id.js';
-import type { Limiter } from '../limits/limiter.js';
-import type { Logger } from '../log/logger.js';
-import type { Metrics } from '../metrics/metrics.js';
 import { mayScrapeMetrics } from '../probes/probes.js';
-import { StoreUnavailableError, type TokenStore } from '../store/token-store.js';
-import type { Tracing } from '../tracing/tracing.js';
+import { StoreUnavailableError } from '../store/token-store.js';
 import { bodyTooLarge, declaredLength, readJson } from './body.js';
 import { type Caller, callerOf } from './caller.js';
-import type { DirectoryService } from './directory-service.js';
+import type { AdminOptions, AdminReply } from './context.js';
 import { AdminError, notFound } from './errors.js';
-import type { LeakBudget } from './leak-budget.js';
 import { openApiDocument } from './openapi.js';
-import type { OrganizationService } from './organization-service.js';
 import { routeRefusal } from './policy.js';
 import type { AdminRoute, RequestParts } from './route-entry.js';
 import { routes } from './routes.js';
 import { parseBody } from './schemas.js';
-import type { TokenService } from './token-service.js';
-import type { UsageService } from './usage-service.js';
-
-export interface AdminOptions {
-  store: TokenStore;
-  cache: TokenCache;
-  tokens: TokenService;
-  directory: DirectoryService;
-  organizations: OrganizationService;
-  /** Usage history per token (GET /v1/tokens/{id}/usage/history, GET /v1/usage). */
-  usage: UsageService;
-  leakBudget: LeakBudget;
-  /** Webhooks out (GET /v1/events); absent: no events are kept. */
-  outbox?: Outbox;
-  /** What clients may need to know of the configuration (GET /v1/settings). */
-  settings: { maxTokenLifetimeMs: number | null; expiringNoticeMs: number };
-  /** Filled in by createAdminServer from the route table. */
-  openapi?: Record<string, unknown>;
-  metrics: Metrics;
-  logger: Logger;
-  clock: Clock;
-  metricsAuth: boolean;
-  /** True once shutdown began: /readyz answers 503 from then on. */
-  isDraining: () => boolean;
-  /** Per-token limits, for GET /v1/tokens/{id}/usage. */
-  limits?: Limiter;
-  /** `admin.timeouts`: a request's head, and the whole request, must arrive within these (else 408). */
-  timeouts: { headersMs: number; requestMs: number };
-  /** TRACING: a server span per admin call (docs/tracing.md); absent: tracing off. */
-  tracing?: Tracing;
-}
-
-/** A handler's answer: a status and a JSON body, or a raw body with its content type. */
-export type AdminReply = { status?: number; json: unknown } | { status?: number; text: string; contentType: string; headers?: Record<string, string> };
 
 /** A request matched to its route; else the methods its path allows (empty: no such path). */
 type Match = { route: AdminRoute; params: Record<string, string> } | { allowed: string[] };

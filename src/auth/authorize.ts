@@ -1,8 +1,6 @@
+import type { LineMaker } from '../limits/limiter.js';
 import { ALL_REPOSITORIES, type Grants, isExpired, organizationScope, type Right, rightsIn, scopedOrganization, type TokenRecord } from '../tokens/record.js';
 import { type Decision, deny } from './decision.js';
-
-/** One maker up a lent token's line: what the limiter needs to spend from its budgets too. */
-export type LineMaker = Pick<TokenRecord, 'id' | 'budgetId' | 'limits' | 'repository'>;
 
 /** A resolved token: the record, plus for personal tokens its user's grants when it was read. */
 export interface Identity {

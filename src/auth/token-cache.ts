@@ -5,9 +5,10 @@ import type { Directory, Invalidation, InvalidationListener, TokenRecords } from
 /** What the cache reads on a miss: the token, its user's and teams' grants, and the repositories an `@org` grant covers. */
 export type CacheStore = Pick<TokenRecords, 'getToken'> & Pick<Directory, 'getUser' | 'getTeam' | 'teamsOf' | 'listRepositories'>;
 
+import type { LineMaker } from '../limits/limiter.js';
 import { ALL_REPOSITORIES, combineGrants, type Grants, isLent, RIGHTS, type TeamRecord, type TokenRecord } from '../tokens/record.js';
 import { hashesEqual, idFromHash } from '../tokens/secret.js';
-import type { Identity, LineMaker, WorkloadFacts } from './authorize.js';
+import type { Identity, WorkloadFacts } from './authorize.js';
 import { reachesInto, withOrganizations } from './organization-reach.js';
 
 /** What one lookup reports: where the answer came from and how long it took. */

@@ -1,7 +1,6 @@
 import { COMMANDS, SINGLE_COMMANDS } from './admin-commands.js';
 import { COMMON_OPTIONS } from './command.js';
 import { EVENT_OPTIONS } from './events-command.js';
-import { LOCAL_COMMANDS } from './local-commands.js';
 import { OPTIONS } from './options.js';
 
 /** `word`: the words completion offers after it (sub-commands, or options and positional choices). */
@@ -14,14 +13,17 @@ interface Tables {
   values: Map<string, string[]>;
 }
 
+/** The local commands (`serve`, `demo`, ...) as completion reads them: their names and options. */
+export type LocalCommandOptions = Readonly<Record<string, { readonly options: readonly string[] }>>;
+
 /** What completion knows, from the same tables the parser and --help read. */
-function tables(): Tables {
+function tables(localCommands: LocalCommandOptions): Tables {
   const words = new Map<string, string[]>([
-    ['', [...Object.keys(LOCAL_COMMANDS), ...Object.keys(SINGLE_COMMANDS), ...Object.keys(COMMANDS), 'events', '--help', '--version']],
+    ['', [...Object.keys(localCommands), ...Object.keys(SINGLE_COMMANDS), ...Object.keys(COMMANDS), 'events', '--help', '--version']],
   ]);
   const options = new Map<string, string[]>();
   const flags = (names: readonly string[]) => names.flatMap((n) => [`--${n}`, ...(OPTIONS.get(n)?.short ? [`-${OPTIONS.get(n)!.short}`] : [])]);
-  for (const [name, command] of Object.entries(LOCAL_COMMANDS)) options.set(name, flags([...command.options, 'help']));
+  for (const [name, command] of Object.entries(localCommands)) options.set(name, flags([...command.options, 'help']));
   words.set('completion', ['bash', 'zsh']);
   for (const [name, command] of Object.entries(SINGLE_COMMANDS)) options.set(name, flags([...command.options, ...COMMON_OPTIONS]));
   options.set('events', flags(EVENT_OPTIONS));
@@ -78,8 +80,8 @@ _tollgate_candidates() {
 }
 
 /** The script `tollgate completion bash|zsh` prints. */
-export function completionScript(shell: 'bash' | 'zsh'): string {
-  const shared = lookup(tables());
+export function completionScript(shell: 'bash' | 'zsh', localCommands: LocalCommandOptions): string {
+  const shared = lookup(tables(localCommands));
   if (shell === 'bash') {
     return `# tollgate completion for bash: source <(tollgate completion bash)
 ${shared}_tollgate() {

@@ -83,7 +83,7 @@ export const LOCAL_COMMANDS: Readonly<Record<string, LocalCommand>> = {
       const shell = args.positional[0];
       if (shell !== 'bash' && shell !== 'zsh') throw new UsageError(`expected bash or zsh, got ${JSON.stringify(shell)}`);
       const { completionScript } = await import('./completion.js');
-      process.stdout.write(completionScript(shell));
+      process.stdout.write(completionScript(shell, LOCAL_COMMANDS));
       return 0;
     },
   },

@@ -1,5 +1,5 @@
-import { parseCidr } from '../auth/address-bounds.js';
 import { parseDuration } from '../config/duration.js';
+import { parseCidr } from '../http/address-bounds.js';
 import { parseQuotaOption, parseRateOption } from '../limits/limits.js';
 import { RIGHTS } from '../tokens/record.js';
 

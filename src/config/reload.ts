@@ -1,8 +1,11 @@
 import type { Logger } from '../log/logger.js';
-import type { ReloadOutcome } from '../metrics/metrics.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigError, formatFaults } from './load.js';
 import type { Config } from './schema.js';
+
+/** What a configuration reload came to (`config_reloads_total{outcome}`, docs/configuration.md). */
+export const RELOAD_OUTCOMES = ['applied', 'unchanged', 'invalid'] as const;
+export type ReloadOutcome = (typeof RELOAD_OUTCOMES)[number];
 
 /**
  * One running part that takes a new configuration in place (docs/configuration.md, "Reloading").

@@ -1,4 +1,4 @@
-import { checkTarget } from '../auth/paths.js';
+import { checkTarget } from '../http/paths.js';
 
 /** A literal segment: RFC 3986 pchar without percent-encoding, `:` (parameters) or `*` (globs). */
 const LITERAL = /^[A-Za-z0-9._~!$&'()+,;=@-]+$/;

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { parseCidr } from '../auth/address-bounds.js';
-import { WEBHOOK_SECRET } from '../events/signing.js';
-import { EVENT_TYPES } from '../events/webhooks.js';
+import { parseCidr } from '../http/address-bounds.js';
 
+import { EVENT_TYPES } from '../tokens/event-types.js';
 import { RIGHTS } from '../tokens/record.js';
 import { parseDuration, TIMER_MAX_MS } from './duration.js';
 import { routePathFault } from './route-path.js';
@@ -260,6 +259,9 @@ const webhookUrl = z.unknown().transform((value, ctx) => {
     return z.NEVER;
   }
 });
+
+/** `whsec_` + base64 of the key bytes: the Standard Webhooks form the receivers' libraries take. */
+const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 
 /** A Standard Webhooks secret; never echoed in a fault line. */
 const webhookSecret = z.unknown().transform((value, ctx) => {

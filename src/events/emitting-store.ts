@@ -1,10 +1,10 @@
-import { viewOfOrganization, viewOfRepository, viewOfTeam, viewOfToken, viewOfUser } from '../admin/views.js';
 import type { Clock } from '../clock.js';
 import type { OutEvent } from '../store/event-log.js';
 import type { TokenStore } from '../store/token-store.js';
+import type { EventType } from '../tokens/event-types.js';
 import type { HistoryEntry, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
+import { viewOfOrganization, viewOfRepository, viewOfTeam, viewOfToken, viewOfUser } from '../tokens/views.js';
 import { eventId } from './signing.js';
-import type { EventType } from './webhooks.js';
 
 /** A token history action -> its event type (docs/webhooks.md). */
 const TOKEN_EVENTS = new Map<string, EventType>([

@@ -1,8 +1,8 @@
-import { viewOfToken } from '../admin/views.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
 import { EVENT_RETENTION_MS, type EventLog } from '../store/event-log.js';
 import type { Leases, TokenRecords } from '../store/token-store.js';
+import { viewOfToken } from '../tokens/views.js';
 import { makeEvent } from './emitting-store.js';
 
 /** The event log, a lease so one replica sweeps at a time, and the tokens about to expire. */

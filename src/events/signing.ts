@@ -2,9 +2,6 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 // The Standard Webhooks form (https://www.standardwebhooks.com/): what a receiver's library checks.
 
-/** `whsec_` + base64 of the key bytes: the form the standardwebhooks libraries take. */
-export const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
-
 /** The HMAC key of a `whsec_` secret. */
 export const secretKey = (secret: string): Buffer => Buffer.from(secret.slice('whsec_'.length), 'base64');
 

@@ -1,30 +1,5 @@
 import { createHash } from 'node:crypto';
 
-/** Every event type of docs/webhooks.md. */
-export const EVENT_TYPES = [
-  'token.created',
-  'token.edited',
-  'token.rolled',
-  'token.revoked',
-  'token.restored',
-  'token.deleted',
-  'token.leaked',
-  'token.expiring',
-  'token.expired',
-  'user.created',
-  'user.edited',
-  'user.deleted',
-  'team.created',
-  'team.edited',
-  'team.deleted',
-  'repository.created',
-  'repository.deleted',
-  'organization.created',
-  'organization.edited',
-  'organization.deleted',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
 /** A configured webhook (events.webhooks). */
 export interface WebhookConfig {
   url: string;

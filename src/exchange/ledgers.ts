@@ -1,17 +1,39 @@
 import type { DenyReason, Outcome } from '../auth/decision.js';
-import { workloadFields } from '../auth/verdict.js';
+import { type CredentialLabel, type RightLabel, workloadFields } from '../auth/verdict.js';
 import type { Clock } from '../clock.js';
-import type { EndReason } from '../exchange/endings.js';
+import type { EndReason, LiveProtocol } from '../exchange/endings.js';
 import type { Logger } from '../log/logger.js';
 import { redactTarget } from '../log/redact.js';
-import type { Metrics } from '../metrics/metrics.js';
 import { NO_TRACING, type Tracing } from '../tracing/tracing.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { EndKind, ExchangeCore, ExchangeHooks, ExchangeLedger, LiveRegistry } from './core.js';
 
+/**
+ * What the proxy's and the decision port's ledgers count (docs/reference/metrics.md). The metrics
+ * implement it: they sit above the exchange core and name its words as label values, as they do
+ * auth's (CacheObserver), so nothing here imports them.
+ */
+export interface ExchangeCounts {
+  /** A data-plane request began. */
+  requestStarted(): void;
+  /** A data-plane request was allowed and is forwarded now; `started`: when its head was read (performance.now()). */
+  decided(started: number): void;
+  /** A data-plane request ended without an answer. */
+  requestAbandoned(): void;
+  /** A data-plane request ended with an answer; `protocol`: what a forwarded exchange was carried as. */
+  request(right: RightLabel, outcome: Outcome, seconds: number, credential: CredentialLabel, protocol: LiveProtocol): void;
+  /** A forwarded exchange's upstream time to headers and the body bytes it moved. */
+  forwarded(upstreamSeconds: number, requestBytes: number, responseBytes: number): void;
+  upstreamError(reason: 'refused' | 'reset' | 'timeout' | 'other'): void;
+  /** Tollgate ended an open exchange. */
+  exchangeEnded(reason: EndReason): void;
+  /** The decision port answered a question. */
+  decisionAnswered(outcome: Outcome): void;
+}
+
 /** What a ledger reads at each exchange's end; `accessLog` may be set anew by a reload. */
 export interface LedgerOptions {
-  metrics: Metrics;
+  metrics: ExchangeCounts;
   logger: Logger;
   clock: Clock;
   accessLog: boolean;

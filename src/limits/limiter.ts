@@ -1,4 +1,3 @@
-import type { Identity } from '../auth/authorize.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log/logger.js';
 import type { BudgetKey, BudgetStore } from '../store/token-store.js';
@@ -7,6 +6,15 @@ import type { Lease, Slots } from './lease.js';
 import { compileLimits, hasLimits, type LimitName, type Limits } from './limits.js';
 import { rateLimitField } from './ratelimit-fields.js';
 import { type LeaseSource, type LimitRefusal, TokenBudget } from './token-budget.js';
+
+/** One maker up a lent token's line: what the limiter needs to spend from its budgets too. */
+export type LineMaker = Pick<TokenRecord, 'id' | 'budgetId' | 'limits' | 'repository'>;
+
+/** What the limiter reads of a resolved identity: the token, and a lent token's makers up its line. */
+export interface LinedToken {
+  readonly record: TokenRecord;
+  readonly line?: readonly LineMaker[];
+}
 
 /** Told of each refusal, for `limited_total{limit}`. */
 export interface LimitObserver {
@@ -99,7 +107,7 @@ export class Limiter implements LeaseSource {
    * its own (under its budget id, which a roll carries over), then each maker's that has limits.
    * Undefined when nothing on the line is limited. No I/O: the line came with the identity.
    */
-  budgetOfLine(identity: Pick<Identity, 'record' | 'line'>): TokenBudget | undefined {
+  budgetOfLine(identity: LinedToken): TokenBudget | undefined {
     const record = identity.record;
     const limits = this.limitsOf(record);
     const own = limits === undefined ? undefined : this.budgetFor(budgetIdOf(record), limits);

@@ -2,8 +2,11 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { Outcome } from '../auth/decision.js';
 import type { CacheObserver } from '../auth/token-cache.js';
 import type { CredentialLabel, RightLabel } from '../auth/verdict.js';
+import { RELOAD_OUTCOMES, type ReloadOutcome } from '../config/reload.js';
 import { END_REASONS, type EndReason, LIVE_PROTOCOLS, type LiveProtocol } from '../exchange/endings.js';
+import type { ExchangeCounts } from '../exchange/ledgers.js';
 import { LIMIT_NAMES, type LimitName } from '../limits/limits.js';
+import type { BuildInfo } from '../log/build-info.js';
 import { RIGHTS } from '../tokens/record.js';
 import { FastHistogram, type HistogramSeries } from './fast-histogram.js';
 import { ReadingGauge } from './reading-gauge.js';
@@ -59,11 +62,6 @@ const UPSTREAM_ERROR_REASONS = ['refused', 'reset', 'timeout', 'other'] as const
 export type UpstreamErrorReason = (typeof UPSTREAM_ERROR_REASONS)[number];
 
 /** What tollgate_build_info says. */
-export interface BuildInfo {
-  version: string;
-  node: string;
-}
-
 export interface MetricsSources {
   cacheEntries(): number;
   /** Whether the store answers now; asked at each scrape. */
@@ -84,17 +82,13 @@ export interface MetricsSources {
 
 const DELIVERY_OUTCOMES = ['delivered', 'retried', 'failed'] as const;
 
-/** What a configuration reload came to (`config_reloads_total{outcome}`, docs/configuration.md). */
-export const RELOAD_OUTCOMES = ['applied', 'unchanged', 'invalid'] as const;
-export type ReloadOutcome = (typeof RELOAD_OUTCOMES)[number];
-
 /**
  * Every instrument of docs/reference/metrics.md on a private registry. What the data plane updates per request is
  * kept as plain numbers and fixed histogram series (no label sets built, hashed or validated per
  * call, which prom-client does even through bound children); counters take those numbers in at
  * scrape time.
  */
-export class Metrics implements CacheObserver {
+export class Metrics implements CacheObserver, ExchangeCounts {
   readonly registry = new Registry();
   private readonly requests: Record<CredentialLabel, Child<Record<Outcome, number>>>;
   private readonly durations: Child<HistogramSeries>;

@@ -1,4 +1,3 @@
-import { AddressList } from '../auth/address-bounds.js';
 import type { DecisionStep } from '../auth/decide.js';
 import type { LastUsedRecorder } from '../auth/last-used.js';
 import { RouteTable } from '../auth/routes.js';
@@ -6,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { ConfigPart } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
 import type { DecisionServer } from '../decision/server.js';
+import { AddressList } from '../http/address-bounds.js';
 import type { Logger } from '../log/logger.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { GrpcUpstream } from './grpc-upstream.js';

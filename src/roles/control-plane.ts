@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
+import type { AdminOptions } from '../admin/context.js';
 import { DirectoryService } from '../admin/directory-service.js';
 import { Invalidator, type LocalEviction } from '../admin/invalidator.js';
 import { LeakBudget } from '../admin/leak-budget.js';
 import { OrganizationService } from '../admin/organization-service.js';
-import { type AdminOptions, createAdminServer } from '../admin/server.js';
+import { createAdminServer } from '../admin/server.js';
 import { TokenService } from '../admin/token-service.js';
 import { UsageService } from '../admin/usage-service.js';
 import type { TokenCache } from '../auth/token-cache.js';

@@ -1,5 +1,5 @@
+import { readBuildInfo } from '../log/build-info.js';
 import type { Logger } from '../log/logger.js';
-import { readBuildInfo } from '../metrics/build-info.js';
 import type { TelemetrySettings } from './otel-tracing.js';
 import { NO_TRACING, type Tracing } from './tracing.js';
 

@@ -1,5 +1,3 @@
-import type { ForwardIdentity } from '../auth/verdict.js';
-
 /**
  * Traces (docs/tracing.md): what the request paths call, whether or not tracing is on.
  * This file imports nothing of OpenTelemetry: with no `telemetry.otlp.endpoint` the process runs
@@ -8,6 +6,12 @@ import type { ForwardIdentity } from '../auth/verdict.js';
 
 /** How an exchange came in: the span's `network.protocol.name` and `rpc.system`. */
 export type TracedProtocol = 'http/1.1' | 'h2' | 'grpc' | 'websocket' | 'decision';
+
+/** What a server span names of the caller: the token's id (never its secret) and the repository. */
+export interface TracedIdentity {
+  readonly tokenId: string;
+  readonly repository: string;
+}
 
 /**
  * What a server span reads of an exchange when it ends: set by the decision step. Never a secret:
@@ -18,7 +22,7 @@ export interface TracedRequest {
   /** The checked path, maybe with a query, which the span leaves out. */
   readonly path: string;
   readonly right: string;
-  readonly identity: ForwardIdentity | undefined;
+  readonly identity: TracedIdentity | undefined;
   /** The route pattern matched (`/v1/repositories/:repository/**`), when one matched. */
   readonly route?: string | undefined;
   readonly credential: string;

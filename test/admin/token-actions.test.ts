@@ -1,5 +1,5 @@
 import t from 'tap';
-import { EVENT_TYPES } from '../../src/events/webhooks.js';
+import { EVENT_TYPES } from '../../src/tokens/event-types.js';
 import { call } from '../helpers/admin-client.js';
 import { startHarness } from '../helpers/harness.js';
 

@@ -3,11 +3,12 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { COMMANDS } from '../../src/cli/admin-commands.js';
 import { completionScript } from '../../src/cli/completion.js';
+import { LOCAL_COMMANDS } from '../../src/cli/local-commands.js';
 import { TOP_COMMANDS, TOP_HELP } from '../../src/cli/top-help.js';
 
 // The completion scripts come from the command and option tables; run the bash one in bash.
 
-const bash = completionScript('bash');
+const bash = completionScript('bash', LOCAL_COMMANDS);
 
 async function complete(...words: string[]): Promise<string[]> {
   const program = `${bash}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _tollgate; printf '%s\\n' "\${COMPREPLY[@]}"`;
@@ -46,7 +47,7 @@ t.test('completion offers every command the top-level help lists, and the help l
 });
 
 t.test('zsh gets the same tables behind its own entry point', async (t) => {
-  const zsh = completionScript('zsh');
+  const zsh = completionScript('zsh', LOCAL_COMMANDS);
   t.match(zsh, /^#compdef tollgate\n/);
   t.match(zsh, /compadd -- \$candidates/);
   const table = (script: string) => script.slice(script.indexOf('_tollgate_words()'), script.indexOf('_tollgate() {'));
@@ -59,7 +60,7 @@ const hasZsh = await promisify(execFile)('zsh', ['-c', 'true']).then(
 );
 
 t.test('zsh runs the script: candidates for commands, actions and values', { skip: hasZsh ? false : 'zsh is not installed' }, async (t) => {
-  const zsh = completionScript('zsh');
+  const zsh = completionScript('zsh', LOCAL_COMMANDS);
   // compadd is zsh's to filter by prefix; this stand-in prints what it is given.
   const candidates = async (...words: string[]) => {
     const program = `compdef() { :; }\n${zsh}\ncompadd() { shift; print -r -- "$*"; }\nwords=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}; _tollgate`;

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
-import { checkTarget } from '../../src/auth/paths.js';
 import { RouteTable } from '../../src/auth/routes.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { validate } from '../../src/config/load.js';
 import type { RouteConfig } from '../../src/config/schema.js';
+import { checkTarget } from '../../src/http/paths.js';
 import { NAME_PATTERN } from '../../src/tokens/record.js';
 import { CADDY, missing, NGINX, startCaddy, startNginx } from '../helpers/front-proxy.js';
 import { freePort } from '../helpers/ports.js';

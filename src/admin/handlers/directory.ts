@@ -1,7 +1,7 @@
 import type { Caller } from '../caller.js';
+import type { AdminReply } from '../context.js';
 import type { RequestParts } from '../route-entry.js';
 import type { CreateRepositoryBody, CreateTeamBody, CreateUserBody, EditRepositoryBody, EditTeamBody, EditUserBody, OrganizationFilter } from '../schemas.js';
-import type { AdminReply } from '../server.js';
 import { viewOfHistory } from '../views.js';
 
 type Named = RequestParts<{ name: string }> & { caller: Caller };

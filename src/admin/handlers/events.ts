@@ -1,8 +1,8 @@
 import { organizationScope } from '../../tokens/record.js';
 import { administers, type Caller } from '../caller.js';
+import type { AdminReply } from '../context.js';
 import type { RequestParts } from '../route-entry.js';
 import type { ListEventsQuery } from '../schemas.js';
-import type { AdminReply } from '../server.js';
 
 /**
  * The organization an event belongs to (docs/organizations.md): the one its token, repository or

@@ -1,7 +1,7 @@
 import type { Caller } from '../caller.js';
+import type { AdminReply } from '../context.js';
 import type { RequestParts } from '../route-entry.js';
 import type { CreateOrganizationBody, EditOrganizationBody } from '../schemas.js';
-import type { AdminReply } from '../server.js';
 
 // /v1/organizations (docs/organizations.md).
 

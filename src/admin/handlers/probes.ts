@@ -1,10 +1,10 @@
 import { effectiveRights } from '../../auth/authorize.js';
-import { EVENT_TYPES } from '../../events/webhooks.js';
 import { LIVE, readiness } from '../../probes/probes.js';
+import { EVENT_TYPES } from '../../tokens/event-types.js';
 import { ALL_REPOSITORIES, RIGHTS, type Right } from '../../tokens/record.js';
 import type { Caller } from '../caller.js';
+import type { AdminReply } from '../context.js';
 import type { RequestParts } from '../route-entry.js';
-import type { AdminReply } from '../server.js';
 
 /** Liveness: the process serves. */
 export async function healthz(): Promise<AdminReply> {

@@ -3,10 +3,10 @@ import { parseDuration } from '../../config/duration.js';
 import { effectiveLimits, LIMIT_NAMES } from '../../limits/limits.js';
 import { budgetIdOf, iso } from '../../tokens/record.js';
 import type { Caller } from '../caller.js';
+import type { AdminReply } from '../context.js';
 import { AdminError } from '../errors.js';
 import type { RequestParts } from '../route-entry.js';
 import type { BulkDeleteBody, CreateTokenBody, EditTokenBody, LeakedBody, ListTokensQuery, RollBody, UsageView } from '../schemas.js';
-import type { AdminReply } from '../server.js';
 import { parseSort } from '../token-query.js';
 import { viewOfHistory } from '../views.js';
 

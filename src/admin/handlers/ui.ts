@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import type { AdminReply } from '../context.js';
 import { AdminError } from '../errors.js';
 import type { RequestParts } from '../route-entry.js';
-import type { AdminReply } from '../server.js';
 
 /** Files of the admin page, read once; the page is static and calls the admin API like the CLI. */
 const FILES: Record<string, string> = {

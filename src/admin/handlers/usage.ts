@@ -1,9 +1,9 @@
 import { csvOf, reasonsIn, STEPS, type Step } from '../../usage/usage-report.js';
 import type { Caller } from '../caller.js';
+import type { AdminReply } from '../context.js';
 import { invalidRequest } from '../errors.js';
 import type { RequestParts } from '../route-entry.js';
 import type { UsageHistoryQuery, UsageTopQuery } from '../schemas.js';
-import type { AdminReply } from '../server.js';
 import type { UsageWindow } from '../usage-service.js';
 
 const DAY_MS = 86_400_000;

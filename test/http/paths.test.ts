@@ -1,5 +1,5 @@
 import t from 'tap';
-import { checkTarget } from '../../src/auth/paths.js';
+import { checkTarget } from '../../src/http/paths.js';
 
 t.test('ordinary paths pass unchanged, query included', async (t) => {
   for (const path of ['/', '/v1/repositories/sensors/query', '/a/b?x=1&y=%2F', '/a/%20b', '/a/.hidden', '/a/...', '/a/b.c']) {

@@ -1,5 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { BuildInfo } from './metrics.js';
+
+/** What this build is: the `build_info` metric's labels and the traces' `service.version`. */
+export interface BuildInfo {
+  version: string;
+  node: string;
+}
 
 /**
  * This build's version (package.json, which sits one level above both src/ and dist/) and the
