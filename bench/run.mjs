@@ -1,4 +1,4 @@
-// npm run bench [-- scenario]: Tollgate against the upstream alone, nginx and node-http-proxy, in
+// npm run bench [-- scenario]: Tollgate against the upstream alone, nginx, node-http-proxy and the JS floor, in
 // one run on this machine, one target at a time with the same load. Scenarios: cached, refused,
 // flood, coalesce, streaming, latency, limits, decision, h2, grpc (all by default); footprint
 // (bench/footprint.mjs: RSS and start time per role) and tracing (bench/tracing.mjs: CPU per cached
@@ -150,10 +150,14 @@ async function startHttpProxy(upstreamUrl) {
   return { name: 'node-http-proxy (keep-alive agent)', url: `http://127.0.0.1:${port}`, pid: proc.child.pid };
 }
 
-async function startFloor(upstreamUrl) {
-  const proc = start('node', ['bench/floor-proxy.mjs', upstreamUrl, '0']);
-  const port = Number(await waitFor(() => proc.output().trim(), 'floor proxy'));
-  return { name: 'node:http + undici, no checks (floor)', url: `http://127.0.0.1:${port}`, pid: proc.child.pid };
+/**
+ * The JS floor (bench/floor-net-proxy.mjs): node:net and llhttp, the token's SHA-256 looked up in
+ * a Set, kept-alive upstream sockets, nothing else. Tollgate's goals are ratios to this row.
+ */
+async function startFloor(upstreamUrl, secret) {
+  const proc = start('node', ['bench/floor-net-proxy.mjs', upstreamUrl, '0', secret]);
+  const port = Number(await waitFor(() => proc.output().trim(), 'JS floor proxy'));
+  return { name: 'JS floor (net + llhttp + token check)', url: `http://127.0.0.1:${port}`, pid: proc.child.pid, secret };
 }
 
 async function startTollgate(name, upstreamUrl, storeEnv) {
@@ -186,7 +190,6 @@ async function main() {
   const upstream = await startUpstream();
   const nginx = await startNginx(upstream.url);
   const httpProxy = await startHttpProxy(upstream.url);
-  const floor = await startFloor(upstream.url);
   const file = await startTollgate('tollgate (file store)', upstream.url, {
     TOLLGATE_STORE_FILE_PATH: join(dir, 'store.jsonl'),
     TOLLGATE_DECISION_LISTEN: '127.0.0.1:0',
@@ -195,6 +198,7 @@ async function main() {
   const redisPort = redisServer.port;
   const redis = await startTollgate('tollgate (Redis store)', upstream.url, { TOLLGATE_STORE_BACKEND: 'redis', TOLLGATE_STORE_REDIS_URL: redisServer.url });
   const tollgates = [file, redis];
+  const floor = await startFloor(upstream.url, file.secret);
   const nginxAuth = await startNginxAuth(upstream.url, file.secret);
   const nginxDecision = await startNginxDecision(upstream.url, file);
   const auth = (t) => [`Authorization: Bearer ${t.secret}`];
@@ -207,7 +211,7 @@ async function main() {
   const cachedRps = {};
   if (wanted('cached') || wanted('refused')) {
     console.log(`## 1. GET with a cached token, small response (${ROUNDS} rounds, targets alternated; median of the rounds)\n`);
-    const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'vs nginx', 'vs nginx+auth', 'vs http-proxy', 'vs floor']];
+    const rows = [['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'vs nginx', 'vs nginx+auth', 'vs http-proxy', 'vs JS floor', 'CPU vs JS floor']];
     const targets = [upstream, nginx, nginxAuth, nginxDecision, httpProxy, floor, ...tollgates].filter(Boolean);
     const runs = new Map(targets.map((t) => [t, []]));
     for (let round = 0; round < ROUNDS; round++) {
@@ -229,6 +233,7 @@ async function main() {
     });
     for (const [target, r] of results) cachedRps[target.name] = r.rps;
     const base = (name) => results.find(([t]) => t.name.startsWith(name))?.[1].rps;
+    const floorCpu = results.find(([t]) => t === floor)?.[1].cpuUsPerRequest;
     for (const [target, r] of results) {
       rows.push([
         target.name,
@@ -239,7 +244,8 @@ async function main() {
         fmt(r.rps / base('nginx ('), 2),
         fmt(r.rps / base('nginx + auth'), 2),
         fmt(r.rps / base('node-http-proxy'), 2),
-        fmt(r.rps / base('node:http + undici'), 2),
+        fmt(r.rps / base('JS floor'), 2),
+        fmt(r.cpuUsPerRequest / floorCpu, 2),
       ]);
     }
     table(rows);

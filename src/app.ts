@@ -1,5 +1,6 @@
 import type { DirectoryService } from './admin/directory-service.js';
 import type { TokenService } from './admin/token-service.js';
+import type { CacheStore } from './auth/token-cache.js';
 import type { Clock } from './clock.js';
 import { ConfigReloader } from './config/reload.js';
 import type { Config, Role } from './config/schema.js';
@@ -10,9 +11,9 @@ import { readBuildInfo } from './log/build-info.js';
 import type { Logger } from './log/logger.js';
 import { Metrics } from './metrics/metrics.js';
 import type { ControlPlane } from './roles/control-plane.js';
-import type { DataPlane } from './roles/data-plane.js';
+import type { DataPlane, DataPlaneStore } from './roles/data-plane.js';
 import { CONTROL_PLANE_KEYS, closeNow, createTokenCache, DATA_PLANE_KEYS, followStore, graceOf, listen, replicaParts } from './roles/replica.js';
-import type { StoreHealth, TokenRecords, TokenStore } from './store/token-store.js';
+import type { Invalidations, StoreHealth, TokenRecords, TokenStore } from './store/token-store.js';
 import { startTracing } from './tracing/start-tracing.js';
 import { TracingSlot, telemetryPart } from './tracing/tracing-slot.js';
 
@@ -58,8 +59,15 @@ export async function startReplica(config: Config, store: TokenStore, logger: Lo
   return startTollgate(config, store, logger, clock, fetcher);
 }
 
+/**
+ * The store roles a proxy replica uses: lookups on a cache miss (the cache), what the data plane
+ * writes and reads, invalidations heard, and health (probes, metrics, outage log, close). None of
+ * the admin API's: no token writes, events, leases or usage reads.
+ */
+type ProxyRoleStore = CacheStore & DataPlaneStore & Pick<Invalidations, 'subscribe'> & StoreHealth;
+
 /** The sidecar: the data plane, and on `admin.listen` its probes and metrics alone. */
-async function startProxyRole(config: Config, store: TokenStore, logger: Logger, clock: Clock, fetcher: typeof fetch): Promise<Replica> {
+async function startProxyRole(config: Config, store: ProxyRoleStore, logger: Logger, clock: Clock, fetcher: typeof fetch): Promise<Replica> {
   const [{ DataPlane }, { createProbeServer }] = await Promise.all([import('./roles/data-plane.js'), import('./probes/probe-server.js')]);
   let isDraining = false;
   let proxy: DataPlane | undefined;

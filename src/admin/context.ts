@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { TokenCache } from '../auth/token-cache.js';
 import type { Clock } from '../clock.js';
 import type { Outbox } from '../events/outbox.js';
@@ -7,15 +6,14 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { Tracing } from '../tracing/tracing.js';
-import type { Caller } from './caller.js';
 import type { DirectoryService } from './directory-service.js';
 import type { LeakBudget } from './leak-budget.js';
 import type { OrganizationService } from './organization-service.js';
 import type { TokenService } from './token-service.js';
 import type { UsageService } from './usage-service.js';
 
-// The contract between the admin server and its route handlers: what a handler is given and what
-// it answers. Its own file, so handlers need not import the server that imports them.
+// The contract between the admin server and its route handlers: the parts a handler is given
+// (route-entry.ts types the rest of its input from its route's entry) and what it answers. Its own file, so handlers need not import the server that imports them.
 
 export interface AdminOptions {
   store: TokenStore;
@@ -44,17 +42,6 @@ export interface AdminOptions {
   timeouts: { headersMs: number; requestMs: number };
   /** TRACING: a server span per admin call (docs/tracing.md); absent: tracing off. */
   tracing?: Tracing;
-}
-
-/** What a route handler gets: the parsed request, the caller (when the route needs one), and the parts. */
-export interface AdminContext {
-  req: IncomingMessage;
-  /** The route's body cap in bytes (admin/body.ts reads bodies through it). */
-  bodyLimit: number;
-  params: Record<string, string>;
-  query: URLSearchParams;
-  caller: Caller;
-  options: AdminOptions;
 }
 
 /** A handler's answer: a status and a JSON body, or a raw body with its content type. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AdminRoute } from './routes.js';
+import type { AdminRoute } from './route-entry.js';
 import { problem } from './schemas.js';
 
 type Json = Record<string, unknown>;
@@ -8,7 +8,7 @@ type Json = Record<string, unknown>;
  * A schema as JSON Schema, with named schemas (those with a `meta({ id })`) moved into
  * `components` and referenced from there.
  */
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Json): Json {
+export function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Json): Json {
   const { $defs, $schema: _, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as Json;
   // Input and output differ (defaults, coercion), so each gets its own component name.
   const suffix = io === 'input' ? 'Input' : '';
@@ -17,14 +17,14 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output', components: Json)
   return JSON.parse(rename(JSON.stringify(rest))) as Json;
 }
 
-/** OpenAPI 3.1 for the admin API, made from the route table and the schemas that validate requests. */
+/** OpenAPI 3.1 for the admin API, made from the route entries and the very schemas the server validates requests with. */
 export function openApiDocument(table: AdminRoute[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const components: Json = {};
   for (const route of table) {
     if (route.doc.isPage) continue;
     const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-    const query = route.doc.query ? queryParameters(route.doc.query, components) : [];
+    const query = route.query ? queryParameters(route.query, components) : [];
     const operation: Record<string, unknown> = {
       summary: route.doc.summary,
       parameters: [...params, ...query],
@@ -36,8 +36,13 @@ export function openApiDocument(table: AdminRoute[]): Record<string, unknown> {
       },
     };
     if (route.auth === 'token') operation.security = [{ bearer: [] }];
-    if (route.doc.body) {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.doc.body, 'input', components) } } };
+    // Who may call it, as the entry declares: the action the caller is judged by, or who it is open to.
+    operation['x-tollgate-access'] = route.access;
+    if (route.body) {
+      operation.requestBody = {
+        required: !route.isBodyOptional,
+        content: { 'application/json': { schema: jsonSchema(route.body, 'input', components) } },
+      };
     }
     const operations = paths[route.path] ?? {};
     paths[route.path] = operations;

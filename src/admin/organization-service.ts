@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { TokenStore } from '../store/token-store.js';
+import type { OrganizationStore } from '../store/token-store.js';
 import { DEFAULT_ORGANIZATION, type OrganizationRecord } from '../tokens/record.js';
 import type { Caller } from './caller.js';
 import { conflict, forbidden, notFound } from './errors.js';
@@ -8,7 +8,7 @@ import type { OrganizationView } from './schemas.js';
 import { viewOfOrganization } from './views.js';
 
 export interface OrganizationServiceOptions {
-  store: TokenStore;
+  store: OrganizationStore;
   clock: Clock;
 }
 

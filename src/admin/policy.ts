@@ -1,6 +1,6 @@
 import { covers, effectiveRights } from '../auth/authorize.js';
 import type { Limits } from '../limits/limits.js';
-import { ALL_REPOSITORIES, isLent, organizationScope, type Right, type TokenRecord } from '../tokens/record.js';
+import { ALL_REPOSITORIES, isLent, organizationScope, type Right, statusAt, type TokenRecord } from '../tokens/record.js';
 import { administers, type Caller, type Role } from './caller.js';
 
 /**
@@ -99,14 +99,33 @@ export const DIRECTORY_POLICY: Readonly<Record<DirectoryAction, Readonly<Record<
 const USER_TARGETS: ReadonlySet<DirectoryAction> = new Set(['read-users', 'change-users', 'change-grants']);
 
 /**
- * Routes (`METHOD /path`) any valid token may call: what a client asks before it knows what its
- * token may do. Every other route refuses a repository token without `admin` (role `none`) with
- * 403, rather than answering it with an empty list as if there were nothing to see.
+ * What an admin route needs of its caller, declared by the route itself (routes.ts):
+ * - `{ action }`: a valid token, judged by that action. A repository token without `admin`
+ *   (role `none`) is refused with 403 here, rather than answered with an empty list as if there
+ *   were nothing to see; the one exception is a `roll` by a token with `selfRotate` (the service
+ *   checks it rolls itself). The services then judge the caller's reach per target;
+ * - `{ open: 'every-token' }`: any valid token: what a client asks before it knows what its token may do;
+ * - `{ auth: 'none' }`: no token at all (probes, the page's files, the leak report);
+ * - `{ auth: 'metrics' }`: no token, or one with `admin` when `admin.metricsAuth` is on.
  */
-const OPEN_TO_EVERY_TOKEN = new Set(['GET /v1/whoami', 'GET /v1/settings']);
+export type RouteAccess = { action: RouteAction } | { open: 'every-token' } | { auth: 'none' } | { auth: 'metrics' };
 
-/** The route a token with `selfRotate` may call without `admin`: its own roll (the service checks it is its own). */
-const SELF_ROTATE_ROUTE = 'POST /v1/tokens/{id}/roll';
+/** An action a route is judged by: a token or directory action, or reading the event log (admins only). */
+export type RouteAction = TokenAction | DirectoryAction | 'read-events';
+
+/**
+ * Why the caller may not call a route with this access at all (the detail of a 403), or
+ * undefined when it may; the services then judge its reach. Routes without a caller never ask.
+ */
+export function routeRefusal(caller: Caller, access: RouteAccess): string | undefined {
+  if (!('action' in access)) return undefined;
+  const { action } = access;
+  if (caller.role === 'none' && !(action === 'roll' && caller.identity.record.selfRotate === true)) {
+    return 'this token has no admin right: the admin API answers it only GET /v1/whoami and GET /v1/settings';
+  }
+  if (action === 'read-events' && caller.role !== 'star' && caller.role !== 'scoped') return 'events are for tokens with the admin right';
+  return undefined;
+}
 
 /** The organizations the caller administers (`admin` on `@org`); every one for a `*` admin is not listed here. */
 export function adminOrganizations(caller: Caller): string[] {
@@ -119,11 +138,6 @@ export function adminOrganizations(caller: Caller): string[] {
  */
 export function administersGrant(caller: Caller, key: string): boolean {
   return administers(caller, key);
-}
-
-/** Whether the caller may call this admin route at all; the services then judge its reach. */
-export function mayCallRoute(caller: Caller, route: string): boolean {
-  return caller.role !== 'none' || OPEN_TO_EVERY_TOKEN.has(route) || (route === SELF_ROTATE_ROUTE && caller.identity.record.selfRotate === true);
 }
 
 /**
@@ -252,4 +266,50 @@ export function mayDirectory(caller: Caller, action: DirectoryAction, target?: s
     case 'none':
       return false;
   }
+}
+
+/** The actions a token view lists (`actions`): what the caller may do to that token now. */
+export const TOKEN_VIEW_ACTIONS = ['edit', 'roll', 'revoke', 'restore', 'delete'] as const;
+export type TokenViewAction = (typeof TOKEN_VIEW_ACTIONS)[number];
+
+/** What besides the token record the answer needs: its lent line, and whether its maker is active now. */
+export interface TokenLine {
+  /** The token's lent line, nearest maker first (empty for an independent token). */
+  makers: readonly string[];
+  /** Whether the token that lent it exists and is active (only asked of a lent token). */
+  isMakerActive: boolean;
+}
+
+/**
+ * The actions of TOKEN_VIEW_ACTIONS the caller may take on `token` at `now`: exactly those the
+ * token service would carry out rather than refuse (403 or 409), by the same rules:
+ * - edit: reach (what an edit may change is then judged per field; a rename always passes);
+ * - roll: reach, or a `selfRotate` token rolling itself; within the caller's line; the token
+ *   active and not rolled yet; its rights within the caller's bound;
+ * - revoke: reach, and not revoked already (an expired token may still be revoked);
+ * - restore: reach; within the caller's line; revoked; its rights within the caller's bound; a
+ *   lent token only while its maker is active;
+ * - delete: reach, and no longer active (revoked or expired).
+ */
+export function tokenActions(caller: Caller, token: TokenRecord, now: number, line: TokenLine): TokenViewAction[] {
+  const status = statusAt(token, now);
+  const isWithinBound = () => rightsBeyond(caller, token).length === 0;
+  const may: Record<TokenViewAction, () => boolean> = {
+    edit: () => reaches(caller, 'edit', token),
+    roll: () =>
+      (rollsItself(caller, token) || reaches(caller, 'roll', token)) &&
+      withinLine(caller, 'roll', token, line.makers) &&
+      status === 'active' &&
+      token.rolledTo === undefined &&
+      isWithinBound(),
+    revoke: () => reaches(caller, 'revoke', token) && token.status !== 'revoked',
+    restore: () =>
+      reaches(caller, 'restore', token) &&
+      withinLine(caller, 'restore', token, line.makers) &&
+      token.status === 'revoked' &&
+      isWithinBound() &&
+      (!isLent(token) || line.isMakerActive),
+    delete: () => reaches(caller, 'delete', token) && status !== 'active',
+  };
+  return TOKEN_VIEW_ACTIONS.filter((action) => may[action]());
 }

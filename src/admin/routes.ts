@@ -1,6 +1,4 @@
-import type { z } from 'zod';
-import { LEAK_BODY_BYTES, MAX_BODY_BYTES } from './body.js';
-import type { AdminContext, AdminReply } from './context.js';
+import { LEAK_BODY_BYTES } from './body.js';
 import * as directory from './handlers/directory.js';
 import * as events from './handlers/events.js';
 import * as organizations from './handlers/organizations.js';
@@ -8,207 +6,376 @@ import * as probes from './handlers/probes.js';
 import * as tokens from './handlers/tokens.js';
 import * as ui from './handlers/ui.js';
 import * as usage from './handlers/usage.js';
+import { type AdminRoute, route } from './route-entry.js';
 import * as schemas from './schemas.js';
 
-export interface RouteDoc {
-  summary: string;
-  body?: z.ZodType;
-  query?: z.ZodType;
-  /** Schema of the success body; none for 204 and non-JSON answers. */
-  response?: z.ZodType;
-  status: number;
-  /** Left out of the OpenAPI description (the admin page's static files). */
-  isPage?: boolean;
-}
+export type { AdminRoute } from './route-entry.js';
 
-export interface AdminRoute {
-  method: string;
-  /** OpenAPI path template, e.g. `/v1/tokens/{id}`. */
-  path: string;
-  pattern: RegExp;
-  /** `token`: any valid token (the service judges scope); `metrics`: only with admin.metricsAuth; `none`: open. */
-  auth: 'token' | 'metrics' | 'none';
-  /** The largest request body taken, in bytes: 413 beyond it, by Content-Length before anything else. */
-  bodyLimit: number;
-  handler(context: AdminContext): Promise<AdminReply>;
-  doc: RouteDoc;
-}
+const NONE = { auth: 'none' } as const;
+const EVERY_TOKEN = { open: 'every-token' } as const;
 
-const PARAMS: Record<string, string> = { id: '[0-9a-f]{16}', name: '[a-z0-9][a-z0-9._-]{0,62}', file: '[a-z]+\\.(?:js|css|html)' };
-
-function route(method: string, path: string, auth: AdminRoute['auth'], handler: AdminRoute['handler'], doc: RouteDoc, bodyLimit = MAX_BODY_BYTES): AdminRoute {
-  const source = path.replace(/\{(\w+)\}/g, (_, param: string) => `(?<${param}>${PARAMS[param]})`);
-  return { method, path, pattern: new RegExp(`^${source}$`), auth, bodyLimit, handler, doc };
-}
-
-/** Every admin route; the OpenAPI description is built from this list and its schemas. */
+/**
+ * Every admin route, each one entry: method, path, who may call it (policy.ts), the schemas the
+ * server validates the body and query with before the handler runs, and what the OpenAPI
+ * document says of it (openapi.ts builds the document from these same entries).
+ */
 export function routes(): AdminRoute[] {
   return [
-    route('GET', '/healthz', 'none', probes.healthz, { summary: 'Liveness: 200 while the process serves', status: 200 }),
-    route('GET', '/readyz', 'none', probes.readyz, { summary: 'Readiness: 200 when the store answers and not draining', status: 200 }),
-    route('GET', '/metrics', 'metrics', probes.metrics, { summary: 'Prometheus metrics', status: 200 }),
-    route('GET', '/v1/openapi.json', 'none', probes.openapi, { summary: 'This description', status: 200 }),
-    route('GET', '/v1/settings', 'token', probes.settings, {
-      summary: 'The lifetime cap and expiry notice clients shape their forms by',
+    route({ method: 'GET', path: '/healthz', access: NONE, handler: probes.healthz, summary: 'Liveness: 200 while the process serves', status: 200 }),
+    route({
+      method: 'GET',
+      path: '/readyz',
+      access: NONE,
+      handler: probes.readyz,
+      summary: 'Readiness: 200 when the store answers and not draining',
+      status: 200,
+    }),
+    route({ method: 'GET', path: '/metrics', access: { auth: 'metrics' }, handler: probes.metrics, summary: 'Prometheus metrics', status: 200 }),
+    route({ method: 'GET', path: '/v1/openapi.json', access: NONE, handler: probes.openapi, summary: 'This description', status: 200 }),
+    route({
+      method: 'GET',
+      path: '/v1/settings',
+      access: EVERY_TOKEN,
+      handler: probes.settings,
+      summary: 'The lifetime cap, the expiry notice and the event types clients shape their forms by',
       response: schemas.settingsView,
       status: 200,
     }),
-    route('GET', '/v1/whoami', 'token', probes.whoami, {
+    route({
+      method: 'GET',
+      path: '/v1/whoami',
+      access: EVERY_TOKEN,
+      handler: probes.whoami,
       summary: 'The calling token, its role and its effective rights per repository',
       response: schemas.whoamiView,
       status: 200,
     }),
-    route('GET', '/', 'none', ui.uiRedirect, { summary: 'The admin page', status: 308, isPage: true }),
-    route('GET', '/ui', 'none', ui.uiRedirect, { summary: 'The admin page', status: 308, isPage: true }),
-    route('GET', '/ui/', 'none', ui.uiFile, { summary: 'The admin page', status: 200, isPage: true }),
-    route('GET', '/ui/{file}', 'none', ui.uiFile, { summary: 'The admin page files', status: 200, isPage: true }),
-    route('POST', '/v1/tokens', 'token', tokens.createToken, {
-      summary: 'Create a token; the secret is in this response only',
+    route({ method: 'GET', path: '/', access: NONE, handler: ui.uiRedirect, summary: 'The admin page', status: 308, isPage: true }),
+    route({ method: 'GET', path: '/ui', access: NONE, handler: ui.uiRedirect, summary: 'The admin page', status: 308, isPage: true }),
+    route({ method: 'GET', path: '/ui/', access: NONE, handler: ui.uiFile, summary: 'The admin page', status: 200, isPage: true }),
+    route({ method: 'GET', path: '/ui/{file}', access: NONE, handler: ui.uiFile, summary: 'The admin page files', status: 200, isPage: true }),
+    route({
+      method: 'POST',
+      path: '/v1/tokens',
+      access: { action: 'create' },
       body: schemas.createTokenBody,
+      handler: tokens.createToken,
+      summary: 'Create a token; the secret is in this response only',
       response: schemas.createdToken,
       status: 201,
     }),
-    route('GET', '/v1/tokens', 'token', tokens.listTokens, {
-      summary: 'List and search tokens',
+    route({
+      method: 'GET',
+      path: '/v1/tokens',
+      access: { action: 'read' },
       query: schemas.listTokensQuery,
+      handler: tokens.listTokens,
+      summary: 'List and search tokens',
       response: schemas.tokenPage,
       status: 200,
     }),
-    route('POST', '/v1/tokens/delete', 'token', tokens.bulkDeleteTokens, {
-      summary: 'Delete several revoked tokens',
+    route({
+      method: 'POST',
+      path: '/v1/tokens/delete',
+      access: { action: 'delete' },
       body: schemas.bulkDeleteBody,
+      handler: tokens.bulkDeleteTokens,
+      summary: 'Delete several revoked tokens',
       response: schemas.bulkDeleteResult,
       status: 200,
     }),
-    // Anyone may call it: its body is held to what 1000 secrets need.
-    route(
-      'POST',
-      '/v1/tokens/leaked',
-      'none',
-      tokens.reportLeaked,
-      {
-        summary: 'Report leaked secrets: each active token among them is revoked; no token needed (holding the secret is the proof)',
-        body: schemas.leakedBody,
-        response: schemas.leakedResult,
-        status: 200,
-      },
-      LEAK_BODY_BYTES,
-    ),
-    route('GET', '/v1/tokens/{id}', 'token', tokens.getToken, { summary: 'One token', response: schemas.tokenView, status: 200 }),
-    route('PATCH', '/v1/tokens/{id}', 'token', tokens.editToken, {
-      summary: 'Edit name, rights or expiry',
-      body: schemas.editTokenBody,
+    // Anyone may call it: its body is held to what 1000 secrets need, and a client address's
+    // budget is asked before the body is read.
+    route({
+      method: 'POST',
+      path: '/v1/tokens/leaked',
+      access: NONE,
+      body: schemas.leakedBody,
+      bodyLimit: LEAK_BODY_BYTES,
+      admit: tokens.admitLeakReport,
+      handler: tokens.reportLeaked,
+      summary: 'Report leaked secrets: each active token among them is revoked; no token needed (holding the secret is the proof)',
+      response: schemas.leakedResult,
+      status: 200,
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/tokens/{id}',
+      access: { action: 'read' },
+      handler: tokens.getToken,
+      summary: 'One token',
       response: schemas.tokenView,
       status: 200,
     }),
-    route('DELETE', '/v1/tokens/{id}', 'token', tokens.deleteToken, { summary: 'Delete a revoked token', status: 204 }),
-    route('POST', '/v1/tokens/{id}/revoke', 'token', tokens.revokeToken, { summary: 'Revoke', response: schemas.tokenView, status: 200 }),
-    route('POST', '/v1/tokens/{id}/restore', 'token', tokens.restoreToken, { summary: 'Restore', response: schemas.tokenView, status: 200 }),
-    route('POST', '/v1/tokens/{id}/roll', 'token', tokens.rollToken, {
-      summary: 'Rotate: a new secret for the same token; the old one ends after the overlap',
+    route({
+      method: 'PATCH',
+      path: '/v1/tokens/{id}',
+      access: { action: 'edit' },
+      body: schemas.editTokenBody,
+      handler: tokens.editToken,
+      summary: 'Edit name, rights or expiry',
+      response: schemas.tokenView,
+      status: 200,
+    }),
+    route({
+      method: 'DELETE',
+      path: '/v1/tokens/{id}',
+      access: { action: 'delete' },
+      handler: tokens.deleteToken,
+      summary: 'Delete a revoked token',
+      status: 204,
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/tokens/{id}/revoke',
+      access: { action: 'revoke' },
+      handler: tokens.revokeToken,
+      summary: 'Revoke',
+      response: schemas.tokenView,
+      status: 200,
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/tokens/{id}/restore',
+      access: { action: 'restore' },
+      handler: tokens.restoreToken,
+      summary: 'Restore',
+      response: schemas.tokenView,
+      status: 200,
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/tokens/{id}/roll',
+      access: { action: 'roll' },
       body: schemas.rollBody,
+      isBodyOptional: true,
+      handler: tokens.rollToken,
+      summary: 'Rotate: a new secret for the same token; the old one ends after the overlap',
       response: schemas.createdToken,
       status: 201,
     }),
-    route('GET', '/v1/tokens/{id}/history', 'token', tokens.tokenHistory, {
+    route({
+      method: 'GET',
+      path: '/v1/tokens/{id}/history',
+      access: { action: 'history' },
+      handler: tokens.tokenHistory,
       summary: 'Every change, oldest first; kept after delete',
       response: schemas.historyPage,
       status: 200,
     }),
-    route('GET', '/v1/tokens/{id}/usage', 'token', tokens.tokenUsage, {
+    route({
+      method: 'GET',
+      path: '/v1/tokens/{id}/usage',
+      access: { action: 'read' },
+      handler: tokens.tokenUsage,
       summary: "What the token's limits have spent and have left in the current windows",
       response: schemas.usageView,
       status: 200,
     }),
-    route('GET', '/v1/tokens/{id}/usage/history', 'token', usage.usageHistory, {
-      summary: 'Requests allowed and refused (by reason), bytes in and out, per hour or day (text/csv with Accept: text/csv)',
+    route({
+      method: 'GET',
+      path: '/v1/tokens/{id}/usage/history',
+      access: { action: 'read' },
       query: schemas.usageHistoryQuery,
+      handler: usage.usageHistory,
+      summary: 'Requests allowed and refused (by reason), bytes in and out, per hour or day (text/csv with Accept: text/csv)',
       response: schemas.usageHistoryView,
       status: 200,
     }),
-    route('GET', '/v1/usage', 'token', usage.topUsage, {
-      summary: 'The tokens that used the most in a window, of those the caller may read (text/csv with Accept: text/csv)',
+    route({
+      method: 'GET',
+      path: '/v1/usage',
+      access: { action: 'read' },
       query: schemas.usageTopQuery,
+      handler: usage.topUsage,
+      summary: 'The tokens that used the most in a window, of those the caller may read (text/csv with Accept: text/csv)',
       response: schemas.usageTopView,
       status: 200,
     }),
-    route('GET', '/v1/events', 'token', events.listEvents, {
-      summary: 'Recent events, newest first, with their delivery state per webhook (admins)',
+    route({
+      method: 'GET',
+      path: '/v1/events',
+      access: { action: 'read-events' },
       query: schemas.listEventsQuery,
+      handler: events.listEvents,
+      summary: 'Recent events, newest first, with their delivery state per webhook (admins)',
       response: schemas.eventPage,
       status: 200,
     }),
-    route('POST', '/v1/users', 'token', directory.createUser, {
-      summary: 'Create a user',
+    route({
+      method: 'POST',
+      path: '/v1/users',
+      access: { action: 'change-users' },
       body: schemas.createUserBody,
+      handler: directory.createUser,
+      summary: 'Create a user',
       response: schemas.userView,
       status: 201,
     }),
-    route('GET', '/v1/users', 'token', directory.listUsers, { summary: 'List users', query: schemas.organizationFilter, status: 200 }),
-    route('GET', '/v1/users/{name}', 'token', directory.getUser, { summary: 'One user', response: schemas.userView, status: 200 }),
-    route('PATCH', '/v1/users/{name}', 'token', directory.editUser, {
-      summary: "Replace a user's grants, or disable or enable the user",
+    route({
+      method: 'GET',
+      path: '/v1/users',
+      access: { action: 'read-users' },
+      query: schemas.organizationFilter,
+      handler: directory.listUsers,
+      summary: 'List users',
+      status: 200,
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/users/{name}',
+      access: { action: 'read-users' },
+      handler: directory.getUser,
+      summary: 'One user',
+      response: schemas.userView,
+      status: 200,
+    }),
+    // Grants, or disabling (change-users): the service judges which the body asks.
+    route({
+      method: 'PATCH',
+      path: '/v1/users/{name}',
+      access: { action: 'change-grants' },
       body: schemas.editUserBody,
+      handler: directory.editUser,
+      summary: "Replace a user's grants, or disable or enable the user",
       response: schemas.userView,
       status: 200,
     }),
-    route('DELETE', '/v1/users/{name}', 'token', directory.deleteUser, { summary: 'Delete a user, revoking their personal tokens', status: 204 }),
-    route('POST', '/v1/teams', 'token', directory.createTeam, {
-      summary: 'Create a team',
+    route({
+      method: 'DELETE',
+      path: '/v1/users/{name}',
+      access: { action: 'change-users' },
+      handler: directory.deleteUser,
+      summary: 'Delete a user, revoking their personal tokens',
+      status: 204,
+    }),
+    route({
+      method: 'POST',
+      path: '/v1/teams',
+      access: { action: 'teams' },
       body: schemas.createTeamBody,
+      handler: directory.createTeam,
+      summary: 'Create a team',
       response: schemas.teamView,
       status: 201,
     }),
-    route('GET', '/v1/teams', 'token', directory.listTeams, { summary: 'List teams', query: schemas.organizationFilter, status: 200 }),
-    route('GET', '/v1/teams/{name}', 'token', directory.getTeam, { summary: 'One team', response: schemas.teamView, status: 200 }),
-    route('PATCH', '/v1/teams/{name}', 'token', directory.editTeam, {
-      summary: "Replace a team's members and/or grants",
-      body: schemas.editTeamBody,
+    route({
+      method: 'GET',
+      path: '/v1/teams',
+      access: { action: 'teams' },
+      query: schemas.organizationFilter,
+      handler: directory.listTeams,
+      summary: 'List teams',
+      status: 200,
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/teams/{name}',
+      access: { action: 'teams' },
+      handler: directory.getTeam,
+      summary: 'One team',
       response: schemas.teamView,
       status: 200,
     }),
-    route('DELETE', '/v1/teams/{name}', 'token', directory.deleteTeam, { summary: 'Delete a team', status: 204 }),
-    route('GET', '/v1/teams/{name}/history', 'token', directory.teamHistory, {
+    route({
+      method: 'PATCH',
+      path: '/v1/teams/{name}',
+      access: { action: 'teams' },
+      body: schemas.editTeamBody,
+      handler: directory.editTeam,
+      summary: "Replace a team's members and/or grants",
+      response: schemas.teamView,
+      status: 200,
+    }),
+    route({ method: 'DELETE', path: '/v1/teams/{name}', access: { action: 'teams' }, handler: directory.deleteTeam, summary: 'Delete a team', status: 204 }),
+    route({
+      method: 'GET',
+      path: '/v1/teams/{name}/history',
+      access: { action: 'teams' },
+      handler: directory.teamHistory,
       summary: 'Every change of a team, oldest first',
       response: schemas.historyPage,
       status: 200,
     }),
-    route('POST', '/v1/organizations', 'token', organizations.createOrganization, {
-      summary: 'Create an organization (admins of *)',
+    route({
+      method: 'POST',
+      path: '/v1/organizations',
+      access: { action: 'change-organizations' },
       body: schemas.createOrganizationBody,
+      handler: organizations.createOrganization,
+      summary: 'Create an organization (admins of *)',
       response: schemas.organizationView,
       status: 201,
     }),
-    route('GET', '/v1/organizations', 'token', organizations.listOrganizations, { summary: 'List the organizations the caller administers', status: 200 }),
-    route('GET', '/v1/organizations/{name}', 'token', organizations.getOrganization, {
+    route({
+      method: 'GET',
+      path: '/v1/organizations',
+      access: { action: 'read-organizations' },
+      handler: organizations.listOrganizations,
+      summary: 'List the organizations the caller administers',
+      status: 200,
+    }),
+    route({
+      method: 'GET',
+      path: '/v1/organizations/{name}',
+      access: { action: 'read-organizations' },
+      handler: organizations.getOrganization,
       summary: 'One organization',
       response: schemas.organizationView,
       status: 200,
     }),
-    route('PATCH', '/v1/organizations/{name}', 'token', organizations.editOrganization, {
-      summary: "Change an organization's display name",
+    route({
+      method: 'PATCH',
+      path: '/v1/organizations/{name}',
+      access: { action: 'edit-organizations' },
       body: schemas.editOrganizationBody,
+      handler: organizations.editOrganization,
+      summary: "Change an organization's display name",
       response: schemas.organizationView,
       status: 200,
     }),
-    route('DELETE', '/v1/organizations/{name}', 'token', organizations.deleteOrganization, {
+    route({
+      method: 'DELETE',
+      path: '/v1/organizations/{name}',
+      access: { action: 'change-organizations' },
+      handler: organizations.deleteOrganization,
       summary: 'Delete an organization that holds no repositories (409 otherwise)',
       status: 204,
     }),
-    route('POST', '/v1/repositories', 'token', directory.createRepository, {
-      summary: 'Create a repository',
+    route({
+      method: 'POST',
+      path: '/v1/repositories',
+      access: { action: 'change-repositories' },
       body: schemas.createRepositoryBody,
+      handler: directory.createRepository,
+      summary: 'Create a repository',
       response: schemas.repositoryView,
       status: 201,
     }),
-    route('GET', '/v1/repositories', 'token', directory.listRepositories, { summary: 'List repositories', query: schemas.organizationFilter, status: 200 }),
-    route('PATCH', '/v1/repositories/{name}', 'token', directory.editRepository, {
-      summary: 'Set the default limits of its tokens that have none of their own',
+    route({
+      method: 'GET',
+      path: '/v1/repositories',
+      access: { action: 'list-repositories' },
+      query: schemas.organizationFilter,
+      handler: directory.listRepositories,
+      summary: 'List repositories',
+      status: 200,
+    }),
+    route({
+      method: 'PATCH',
+      path: '/v1/repositories/{name}',
+      access: { action: 'repository-limits' },
       body: schemas.editRepositoryBody,
+      handler: directory.editRepository,
+      summary: 'Set the default limits of its tokens that have none of their own',
       response: schemas.repositoryView,
       status: 200,
     }),
-    route('DELETE', '/v1/repositories/{name}', 'token', directory.deleteRepository, {
+    route({
+      method: 'DELETE',
+      path: '/v1/repositories/{name}',
+      access: { action: 'change-repositories' },
+      handler: directory.deleteRepository,
       summary: 'Delete a repository with no active tokens',
       status: 204,
     }),

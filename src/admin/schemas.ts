@@ -6,6 +6,7 @@ import { EVENT_TYPES } from '../tokens/event-types.js';
 import { ALL_REPOSITORIES, HISTORY_ACTIONS, NAME_PATTERN, RIGHTS } from '../tokens/record.js';
 import { USAGE_ORDERS } from '../usage/usage-report.js';
 import { type FieldFault, invalidRequest } from './errors.js';
+import { TOKEN_VIEW_ACTIONS } from './policy.js';
 import { SORT_FIELDS } from './token-query.js';
 
 // One set of schemas validates requests and is turned into the OpenAPI description.
@@ -245,6 +246,7 @@ export const settingsView = z
   .object({
     maxTokenLifetimeSeconds: z.number().nullable().meta({ description: 'admin.maxTokenLifetime; null: no cap' }),
     expiringNoticeSeconds: z.number().meta({ description: 'events.expiringNotice' }),
+    eventTypes: z.array(z.enum(EVENT_TYPES)).meta({ description: 'every event type, as GET /v1/events filters by and webhooks send them' }),
   })
   .meta({ id: 'Settings' });
 
@@ -290,42 +292,51 @@ export const editUserBody = z
   .meta({ id: 'EditUser' });
 
 /** Responses, for the OpenAPI description. */
-export const tokenView = z
-  .object({
-    id: z.string(),
-    kind: z.enum(['repository', 'personal']),
-    name: z.string(),
-    repository: z.string(),
-    user: z.string().nullable(),
-    rights: z.array(right),
-    status: z.enum(['active', 'rolled', 'revoked', 'expired']).meta({ description: 'rolled: rolled into `rolledTo`, working until `expiresAt` (the overlap)' }),
-    prefix: z.string(),
-    createdAt: z.iso.datetime(),
-    createdBy: z.string(),
-    updatedAt: z.iso.datetime(),
-    expiresAt: isoOrNull,
-    revokedAt: isoOrNull,
-    lastUsedAt: isoOrNull,
-    lastUsedIp: z.string().nullable(),
-    lastUsedUserAgent: z.string().nullable(),
-    lent: z.boolean().meta({
+/** A token as events and the CLI know it: the record, without what a caller may do to it. */
+const tokenRecordView = z.object({
+  id: z.string(),
+  kind: z.enum(['repository', 'personal']),
+  name: z.string(),
+  repository: z.string(),
+  user: z.string().nullable(),
+  rights: z.array(right),
+  status: z.enum(['active', 'rolled', 'revoked', 'expired']).meta({ description: 'rolled: rolled into `rolledTo`, working until `expiresAt` (the overlap)' }),
+  prefix: z.string(),
+  createdAt: z.iso.datetime(),
+  createdBy: z.string(),
+  updatedAt: z.iso.datetime(),
+  expiresAt: isoOrNull,
+  revokedAt: isoOrNull,
+  lastUsedAt: isoOrNull,
+  lastUsedIp: z.string().nullable(),
+  lastUsedUserAgent: z.string().nullable(),
+  lent: z.boolean().meta({
+    description:
+      'true: lent by `parentId`, revoked with it, expiring no later and spending from its budgets; false: independent, it outlives the token that made it',
+  }),
+  parentId: z
+    .string()
+    .nullable()
+    .meta({ description: 'the token that lent this one (null for an independent token; one written before lent tokens existed may still name its maker)' }),
+  limits: limitsSchema.nullable().meta({ description: "the token's own limits; null: none of its own (its repository's defaults apply)" }),
+  rolledTo: z.string().nullable().meta({ description: 'the token this one was rolled into (null: not rolled)' }),
+  selfRotate: z.boolean(),
+  allowFrom: z.array(z.string()).meta({ description: 'CIDRs its requests must come from (empty: any address)' }),
+  labels: z.record(z.string(), z.string()),
+  organization: z.string().nullable().meta({ description: 'the organization of its repository or `@org` scope; null for `*`, above every organization' }),
+});
+/** The views the API answers with, derived from the schemas that describe them (one definition). */
+export type TokenView = z.output<typeof tokenRecordView>;
+/** A token as the admin API answers it: the record, and what this caller may do to it now. */
+export const tokenView = tokenRecordView
+  .extend({
+    actions: z.array(z.enum(TOKEN_VIEW_ACTIONS)).meta({
       description:
-        'true: lent by `parentId`, revoked with it, expiring no later and spending from its budgets; false: independent, it outlives the token that made it',
+        'what the calling token may do to this token now (edit, roll, revoke, restore, delete): the server carries these out and refuses the others (403 or 409)',
     }),
-    parentId: z
-      .string()
-      .nullable()
-      .meta({ description: 'the token that lent this one (null for an independent token; one written before lent tokens existed may still name its maker)' }),
-    limits: limitsSchema.nullable().meta({ description: "the token's own limits; null: none of its own (its repository's defaults apply)" }),
-    rolledTo: z.string().nullable().meta({ description: 'the token this one was rolled into (null: not rolled)' }),
-    selfRotate: z.boolean(),
-    allowFrom: z.array(z.string()).meta({ description: 'CIDRs its requests must come from (empty: any address)' }),
-    labels: z.record(z.string(), z.string()),
-    organization: z.string().nullable().meta({ description: 'the organization of its repository or `@org` scope; null for `*`, above every organization' }),
   })
   .meta({ id: 'Token' });
-/** The views the API answers with, derived from the schemas that describe them (one definition). */
-export type TokenView = z.output<typeof tokenView>;
+export type CallerTokenView = z.output<typeof tokenView>;
 
 /** GET /v1/whoami: the calling token and what it may do, so clients offer only what will pass. */
 export const whoamiView = z
@@ -433,6 +444,19 @@ export const usageView = z
   })
   .meta({ id: 'Usage' });
 export type UsageView = z.output<typeof usageView>;
+export type ListTokensQuery = z.output<typeof listTokensQuery>;
+export type BulkDeleteBody = z.output<typeof bulkDeleteBody>;
+export type RollBody = z.output<typeof rollBody>;
+export type LeakedBody = z.output<typeof leakedBody>;
+export type CreateUserBody = z.output<typeof createUserBody>;
+export type EditUserBody = z.output<typeof editUserBody>;
+export type CreateTeamBody = z.output<typeof createTeamBody>;
+export type EditTeamBody = z.output<typeof editTeamBody>;
+export type CreateRepositoryBody = z.output<typeof createRepositoryBody>;
+export type EditRepositoryBody = z.output<typeof editRepositoryBody>;
+export type CreateOrganizationBody = z.output<typeof createOrganizationBody>;
+export type EditOrganizationBody = z.output<typeof editOrganizationBody>;
+export type OrganizationFilter = z.output<typeof organizationFilter>;
 export type UserView = z.output<typeof userView>;
 export type TeamView = z.output<typeof teamView>;
 export type RepositoryView = z.output<typeof repositoryView>;
@@ -502,6 +526,9 @@ export const listEventsQuery = z
     organization: name.optional().meta({ description: 'only the events of this organization: its tokens, repositories, teams and itself' }),
   })
   .meta({ id: 'ListEventsQuery' });
+export type ListEventsQuery = z.output<typeof listEventsQuery>;
+export type UsageHistoryQuery = z.output<typeof usageHistoryQuery>;
+export type UsageTopQuery = z.output<typeof usageTopQuery>;
 export const eventPage = z
   .object({
     items: z.array(

@@ -8,13 +8,15 @@ import { requestDeadlines } from '../http/request-deadlines.js';
 import { requestIdFor } from '../http/request-id.js';
 import { mayScrapeMetrics } from '../probes/probes.js';
 import { StoreUnavailableError } from '../store/token-store.js';
-import { bodyTooLarge, declaredLength } from './body.js';
+import { bodyTooLarge, declaredLength, readJson } from './body.js';
 import { type Caller, callerOf } from './caller.js';
 import type { AdminOptions, AdminReply } from './context.js';
 import { AdminError, notFound } from './errors.js';
 import { openApiDocument } from './openapi.js';
-import { mayCallRoute } from './policy.js';
-import { type AdminRoute, routes } from './routes.js';
+import { routeRefusal } from './policy.js';
+import type { AdminRoute, RequestParts } from './route-entry.js';
+import { routes } from './routes.js';
+import { parseBody } from './schemas.js';
 
 /** A request matched to its route; else the methods its path allows (empty: no such path). */
 type Match = { route: AdminRoute; params: Record<string, string> } | { allowed: string[] };
@@ -88,18 +90,22 @@ async function handle(
   seen.route = `${route.method} ${route.path}`;
   // Before the token is looked up: an announced body over the cap costs nothing to refuse.
   if (declaredLength(req) > route.bodyLimit) throw bodyTooLarge(route.bodyLimit);
-  let caller = undefined as unknown as Caller;
+  const parts: RequestParts = { req, params, options };
+  let caller: Caller | undefined;
   if (route.auth === 'token') {
     caller = await requireCaller(req, options);
-    if (!mayCallRoute(caller, seen.route)) {
-      throw AdminError.of('insufficient_scope', 'this token has no admin right: the admin API answers it only GET /v1/whoami and GET /v1/settings');
-    }
+    const refusal = routeRefusal(caller, route.access);
+    if (refusal !== undefined) throw AdminError.of('insufficient_scope', refusal);
   }
   if (route.auth === 'metrics' && options.metricsAuth) {
     caller = await requireCaller(req, options);
     if (!mayScrapeMetrics(caller.identity)) throw AdminError.of('insufficient_scope', 'metrics need a token with the admin right');
   }
-  const answer = await route.handler({ req, bodyLimit: route.bodyLimit, params, query: url.searchParams, caller, options });
+  route.admit?.(parts);
+  // The entry's schemas judge the request before the handler runs; a fault names its field.
+  const query = route.query === undefined ? undefined : parseBody(route.query, Object.fromEntries(url.searchParams));
+  const body = route.body === undefined ? undefined : parseBody(route.body, await readBody(req, route));
+  const answer = await route.handler({ ...parts, caller, query, body });
   // The route table owns the status; a handler names one only when it differs (readyz's 503).
   const reply = { ...answer, status: answer.status ?? route.doc.status } as AdminReply & { status: number };
   if (route.method !== 'GET' && reply.status < 400) audit(options, route, params, caller, requestId, reply);
@@ -153,6 +159,12 @@ function audit(
  */
 function withClose(req: IncomingMessage, headers: Record<string, string> | undefined): Record<string, string> | undefined {
   return req.complete ? headers : { ...headers, connection: 'close' };
+}
+
+/** The request's JSON body; none at all reads as `{}` where the route allows that (a roll without an overlap). */
+function readBody(req: IncomingMessage, route: AdminRoute): Promise<unknown> {
+  const hasNoBody = (req.headers['content-length'] ?? '0') === '0' && req.headers['transfer-encoding'] === undefined;
+  return route.isBodyOptional && hasNoBody ? Promise.resolve({}) : readJson({ req, bodyLimit: route.bodyLimit });
 }
 
 async function requireCaller(req: IncomingMessage, options: AdminOptions): Promise<Caller> {

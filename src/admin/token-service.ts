@@ -25,8 +25,20 @@ import type { Caller } from './caller.js';
 import { connectInfo } from './connect-uri.js';
 import { AdminError, conflict, forbidden, invalidRequest, notFound, PROBLEM } from './errors.js';
 import type { Invalidator } from './invalidator.js';
-import { isLentCaller, limitsCeiling, makesLent, mayActAs, reaches, rightsBeyond, rollsItself, type Subject, type TokenAction, withinLine } from './policy.js';
-import type { CreateTokenBody, EditTokenBody, TokenView } from './schemas.js';
+import {
+  isLentCaller,
+  limitsCeiling,
+  makesLent,
+  mayActAs,
+  reaches,
+  rightsBeyond,
+  rollsItself,
+  type Subject,
+  type TokenAction,
+  tokenActions,
+  withinLine,
+} from './policy.js';
+import type { CallerTokenView, CreateTokenBody, EditTokenBody, TokenView } from './schemas.js';
 import { describeScope, holderOf } from './token-names.js';
 import { queryTokens, type TokenQuery } from './token-query.js';
 import { viewOfToken } from './views.js';
@@ -38,6 +50,11 @@ export interface CreatedToken {
   /** Personal tokens: the URI a phone registers with, and it as an SVG QR code data URL. */
   connectUri?: string;
   qr?: string;
+}
+
+/** A new token as the API answers its caller: with what the caller may do to it. */
+export interface CreatedTokenView extends Omit<CreatedToken, 'token'> {
+  token: CallerTokenView;
 }
 
 export interface BulkDeleteResult {
@@ -122,8 +139,44 @@ export class TokenService {
     return reaches(caller, 'read', record);
   }
 
+  /**
+   * A token as the API answers this caller: its view, and the actions the caller may take on it
+   * now (policy.ts `tokenActions`, from the rules the methods below enforce).
+   */
+  async viewFor(caller: Caller, record: TokenRecord): Promise<CallerTokenView> {
+    return (await this.viewsFor(caller, [record]))[0]!;
+  }
+
+  /** viewFor over a page of tokens: the makers their restores depend on are read in one batch. */
+  private async viewsFor(caller: Caller, records: readonly TokenRecord[]): Promise<CallerTokenView[]> {
+    const now = this.clock.now();
+    // Only what the answer depends on is read: a restore of a lent token needs its maker, a lent
+    // caller's bound the token's line.
+    const makerIds = records.filter((record) => isLent(record) && record.status === 'revoked' && record.parentId !== null).map((record) => record.parentId!);
+    const makers = new Map((makerIds.length === 0 ? [] : await this.store.getTokens(makerIds)).map((maker, i) => [makerIds[i]!, maker]));
+    return Promise.all(
+      records.map(async (record) => {
+        const maker = record.parentId === null ? undefined : makers.get(record.parentId);
+        const line = {
+          makers: isLentCaller(caller) ? await this.makersOf(record) : [],
+          isMakerActive: maker !== undefined && statusAt(maker, now) === 'active',
+        };
+        return { ...viewOfToken(record, now), actions: tokenActions(caller, record, now, line) };
+      }),
+    );
+  }
+
+  private async createdFor(caller: Caller, created: CreatedToken): Promise<CreatedTokenView> {
+    const record = await this.store.getToken(created.token.id);
+    return { ...created, token: record === undefined ? { ...created.token, actions: [] } : await this.viewFor(caller, record) };
+  }
+
   /** Makes a token within the caller's scope; the response holds the secret, once. */
-  async create(caller: Caller, body: CreateTokenBody, host: string): Promise<CreatedToken> {
+  async create(caller: Caller, body: CreateTokenBody, host: string): Promise<CreatedTokenView> {
+    return this.createdFor(caller, await this.createChecked(caller, body, host));
+  }
+
+  private async createChecked(caller: Caller, body: CreateTokenBody, host: string): Promise<CreatedToken> {
     const subject = { kind: body.kind, repository: body.repository, user: body.kind === 'personal' ? (body.user ?? null) : null };
     if (!reaches(caller, 'create', subject)) throw forbidden(`repository: this token may not make ${body.kind} tokens for ${body.repository}`);
     if (subject.user !== null && !mayActAs(caller, subject.user)) {
@@ -331,7 +384,7 @@ export class TokenService {
     const page = queryTokens(await this.store.listTokens(), query, (record) => this.canSee(caller, record) && inOrganization(record), now, exactId);
     const records = await this.store.getTokens(page.items.map((item) => item.id));
     const items = records.filter((record): record is TokenRecord => record !== undefined && this.canSee(caller, record));
-    return { items: items.map((record) => viewOfToken(record, now)), total: page.total, nextCursor: page.nextCursor };
+    return { items: await this.viewsFor(caller, items), total: page.total, nextCursor: page.nextCursor };
   }
 
   /** `organization=`: tokens on its repositories or its `@org` scope (a token on `*` is in none). */
@@ -341,8 +394,8 @@ export class TokenService {
     return (record) => inside.has(record.repository) || record.repository === organizationScope(organization);
   }
 
-  async get(caller: Caller, id: string): Promise<TokenView> {
-    return viewOfToken(await this.reachable(caller, 'read', id), this.clock.now());
+  async get(caller: Caller, id: string): Promise<CallerTokenView> {
+    return this.viewFor(caller, await this.reachable(caller, 'read', id));
   }
 
   private async reachable(caller: Caller, action: TokenAction, id: string): Promise<TokenRecord> {
@@ -391,7 +444,7 @@ export class TokenService {
   }
 
   /** Changes name, rights, expiry, limits, selfRotate, allowFrom or labels; a change of access is evicted everywhere. */
-  async edit(caller: Caller, id: string, body: EditTokenBody): Promise<TokenView> {
+  async edit(caller: Caller, id: string, body: EditTokenBody): Promise<CallerTokenView> {
     const current = await this.reachable(caller, 'edit', id);
     // A rename is checked against the names of its scope (a rolled token keeps the one it has).
     if (body.name !== undefined && body.name !== current.name)
@@ -399,7 +452,7 @@ export class TokenService {
     return this.editChecked(caller, id, body, current);
   }
 
-  private async editChecked(caller: Caller, id: string, body: EditTokenBody, current: TokenRecord): Promise<TokenView> {
+  private async editChecked(caller: Caller, id: string, body: EditTokenBody, current: TokenRecord): Promise<CallerTokenView> {
     const parent = isLent(current) ? await this.parentOf(id) : undefined;
     // Whether what hands access out for longer, wider or with other limits may be done here.
     const inLine = await this.isWithinLine(caller, 'edit', current);
@@ -479,7 +532,7 @@ export class TokenService {
       if (changed.expiresAt && written.expiresAt !== null) await this.clampChildren(caller.actor, id, written.expiresAt);
       if (changed.limits) await this.limitSharers(caller.actor, written);
     }
-    return viewOfToken(written, this.clock.now());
+    return this.viewFor(caller, written);
   }
 
   /**
@@ -507,18 +560,18 @@ export class TokenService {
   }
 
   /** Revokes the token and every token it lent, down the line (a loan ends with its maker). */
-  async revoke(caller: Caller, id: string): Promise<TokenView> {
+  async revoke(caller: Caller, id: string): Promise<CallerTokenView> {
     const written = await this.change(caller, 'revoke', id, (record, now) => {
       if (record.status === 'revoked') throw conflict(`token ${id} is already revoked`);
       return statusChange(record, 'revoked', caller.actor, now);
     });
     await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id] });
     await this.revokeLine(caller.actor, [id], 'revoked');
-    return viewOfToken(written, this.clock.now());
+    return this.viewFor(caller, written);
   }
 
   /** Restores a revoked token within the caller's bound; a lent token only while its maker is active. */
-  async restore(caller: Caller, id: string): Promise<TokenView> {
+  async restore(caller: Caller, id: string): Promise<CallerTokenView> {
     await this.requireLine(caller, 'restore', await this.reachable(caller, 'restore', id));
     const parent = await this.parentOf(id);
     const written = await this.change(caller, 'restore', id, (record, now) => {
@@ -532,7 +585,7 @@ export class TokenService {
     });
     // Evicted too: a cached "revoked" must not outlive a restore.
     await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id] });
-    return viewOfToken(written, this.clock.now());
+    return this.viewFor(caller, written);
   }
 
   /** Deletes a revoked (or expired) token; its history stays, and the tokens it lent are revoked. */
@@ -704,7 +757,11 @@ export class TokenService {
    * tokens it lent end with it: revoked at once, or held to the overlap. Both histories say
    * `rolled` and name each other.
    */
-  async roll(caller: Caller, id: string, overlapMs: number, host: string): Promise<CreatedToken> {
+  async roll(caller: Caller, id: string, overlapMs: number, host: string): Promise<CreatedTokenView> {
+    return this.createdFor(caller, await this.rollChecked(caller, id, overlapMs, host));
+  }
+
+  private async rollChecked(caller: Caller, id: string, overlapMs: number, host: string): Promise<CreatedToken> {
     const found = await this.store.getToken(id);
     // `selfRotate`: the token rolls itself without admin; any other roll is judged by reach.
     const itself = found !== undefined && rollsItself(caller, found);

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { TokenStore } from '../store/token-store.js';
+import type { Directory, TokenRecords, UsageStore } from '../store/token-store.js';
 import type { UsedToken } from '../store/usage-log.js';
 import { organizationOf, scopedOrganization } from '../tokens/record.js';
 import { itemOf, seriesOf, totalOf, type UsageItem, type UsageOrder } from '../usage/usage-report.js';
@@ -45,9 +45,12 @@ export interface TopToken extends Omit<UsageItem, 'at'> {
 
 const figureOf = (token: TopToken, by: UsageOrder): number => (by === 'requests' ? token.allowed + token.refused : token[by]);
 
+/** The store roles usage reads take: usage history, the tokens' records, the repositories' organizations. */
+type UsageServiceStore = UsageStore & Pick<TokenRecords, 'getTokens'> & Pick<Directory, 'listRepositories'>;
+
 /** The usage history (docs/usage.md) as the admin API serves it, under the same reach as reading a token. */
 export class UsageService {
-  constructor(private readonly parts: { store: TokenStore; tokens: TokenService; clock: Clock }) {}
+  constructor(private readonly parts: { store: UsageServiceStore; tokens: TokenService; clock: Clock }) {}
 
   /** One token's series over the window; 404 or 403 as reading the token would be. */
   async history(caller: Caller, id: string, window: UsageWindow): Promise<{ id: string; items: UsageItem[] }> {

@@ -166,7 +166,9 @@ export class DecisionStep {
 
     const found = findToken(target, request.rawHeaders, match?.route.tokenIn ?? HEADER_ONLY, request);
     if (found === 'two_places') return refusal('token_in_two_places');
-    const identity = this.authenticate(found, request);
+    // One clock read for the whole synchronous decision: authentication and authorization.
+    const now = this.options.clock.now();
+    const identity = this.authenticate(found, request, now);
     if (identity instanceof Promise) {
       // Cache miss: the only path that waits, and the only one that allocates a promise.
       // The lookup's span, under the exchange's (a no-op while tracing is off).
@@ -174,7 +176,7 @@ export class DecisionStep {
       return identity.then(
         (settled) => {
           lookup?.end(settled === 'store_unavailable');
-          return this.authorized(request, target, match, settled);
+          return this.authorized(request, target, match, settled, this.options.clock.now());
         },
         () => {
           lookup?.end(true);
@@ -182,7 +184,7 @@ export class DecisionStep {
         },
       );
     }
-    return this.authorized(request, target, match, identity);
+    return this.authorized(request, target, match, identity, now);
   }
 
   /**
@@ -191,8 +193,7 @@ export class DecisionStep {
    * certificate speaks. A bearer sent over a certificate's connection decides alone: the
    * certificate names the workload, the bearer the user it acts as now (docs/workload-identity.md).
    */
-  private authenticate(found: string | BearerFault, request: Judged): Authentication | Promise<Authentication> {
-    const now = this.options.clock.now();
+  private authenticate(found: string | BearerFault, request: Judged, now: number): Authentication | Promise<Authentication> {
     const workload = this.options.workload;
     if (typeof found === 'string') {
       if (workload?.jwt !== undefined && looksLikeJwt(found)) {
@@ -207,7 +208,8 @@ export class DecisionStep {
     return authenticateBearer(found, this.options.cache, now);
   }
 
-  private authorized(request: Judged, target: string, match: RouteMatch | undefined, identity: Authentication): Verdict | Promise<Verdict> {
+  /** `now`: the clock when the identity was known (read again after a wait for the store). */
+  private authorized(request: Judged, target: string, match: RouteMatch | undefined, identity: Authentication, now: number): Verdict | Promise<Verdict> {
     if (typeof identity === 'string') return refusal(identity);
     // From here the token is known: its refusals are counted in its usage history.
     if (match === undefined) return this.refuse(identity, 'no_route', 'none');
@@ -222,7 +224,6 @@ export class DecisionStep {
       if (named === false) return this.refuse(identity, 'insufficient_scope', right);
       repository = named;
     }
-    const now = this.options.clock.now();
     const decision = authorize(identity, right, repository, now);
     if (!decision.allowed) return this.refuse(identity, decision.reason, right);
 

@@ -244,11 +244,11 @@ function fieldTable(schema: Json): string[] {
 /** docs/reference/admin-api.md: every route of the OpenAPI document the admin server serves. */
 export function adminApiReference(table: AdminRoute[] = routes()): string {
   const doc = openApiDocument(table) as Json;
-  const authOf = new Map(table.map((route) => [`${route.method} ${route.path}`, route.auth]));
-  const AUTH: Record<AdminRoute['auth'], string> = {
-    token: 'a bearer token (what it may do is decided per action)',
-    metrics: 'none, or an admin token when `admin.metricsAuth` is true',
-    none: 'none',
+  const accessOf = new Map(table.map((route) => [`${route.method} ${route.path}`, route.access]));
+  const tokenText = (access: AdminRoute['access'] | undefined): string => {
+    if (access === undefined || 'action' in access) return `a bearer token, judged as \`${access?.action ?? 'admin'}\` (what it may do is decided per target)`;
+    if ('open' in access) return 'any valid bearer token';
+    return access.auth === 'metrics' ? 'none, or an admin token when `admin.metricsAuth` is true' : 'none';
   };
   const lines = [
     '# Admin API routes',
@@ -281,7 +281,7 @@ export function adminApiReference(table: AdminRoute[] = routes()): string {
       '',
       `${operation.summary ?? ''}.`.replace(/\.\.$/, '.'),
       '',
-      `Token: ${AUTH[authOf.get(`${method} ${path}`) ?? 'token']}.`,
+      `Token: ${tokenText(accessOf.get(`${method} ${path}`))}.`,
       '',
     );
     const parameters = (operation.parameters ?? []) as Json[];

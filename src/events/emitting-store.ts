@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { OutEvent } from '../store/event-log.js';
-import type { TokenStore } from '../store/token-store.js';
+import type { Directory, TokenRecords } from '../store/token-store.js';
 import type { EventType } from '../tokens/event-types.js';
 import type { HistoryEntry, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
 import { viewOfOrganization, viewOfRepository, viewOfTeam, viewOfToken, viewOfUser } from '../tokens/views.js';
@@ -31,10 +31,11 @@ export const makeEvent = (type: EventType, at: number, data: unknown, actor?: st
  * so the store keeps them in the same step as the change. The services call the store as
  * before; the event is read off the write itself (a token's history action, a team's entry,
  * whether a user existed), and its data is the API's JSON view, which never holds a secret.
- * Reads pass straight through.
+ * Reads pass straight through. It takes any store with the tokens and directory roles (whose
+ * writes are the ones that make events) and hands back the same roles.
  */
-export function emittingStore(store: TokenStore, clock: Clock, onWritten: () => void = () => {}): TokenStore {
-  const writes: Partial<TokenStore> = {
+export function emittingStore<S extends TokenRecords & Directory>(store: S, clock: Clock, onWritten: () => void = () => {}): S {
+  const writes: Partial<TokenRecords & Directory> = {
     createToken(record: TokenRecord, entry: HistoryEntry) {
       return store.createToken(record, entry, [makeEvent('token.created', entry.at, viewOfToken(record, entry.at), entry.actor)]);
     },
@@ -90,7 +91,7 @@ export function emittingStore(store: TokenStore, clock: Clock, onWritten: () => 
   return new Proxy(store, {
     get(target, prop) {
       if (typeof prop === 'string' && Object.hasOwn(writes, prop)) {
-        const write = writes[prop as keyof TokenStore] as (...args: unknown[]) => Promise<unknown>;
+        const write = writes[prop as keyof (TokenRecords & Directory)] as (...args: unknown[]) => Promise<unknown>;
         return async (...args: unknown[]) => {
           const result = await write(...args);
           onWritten(); // the senders here look at once, not at their next poll

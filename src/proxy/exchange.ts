@@ -65,6 +65,11 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
   private chunkedOut = false;
   private retried = false;
   private tunnel: Tunnel | undefined;
+  /**
+   * The response head, held until the body's first piece, the response's end or the end of the
+   * upstream read that brought it, so that a small response leaves in one write of one buffer.
+   */
+  private heldHead: string | undefined;
   private ending = false;
   /** The client's body ends at the connection's close: only a reset tells it that it was cut. */
   private closeDelimited = false;
@@ -205,11 +210,11 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
   // UpstreamUser: from the upstream connection.
 
   /** Request head, then what body was held back, in one corked write. */
-  upstreamStarted(connection: UpstreamConnection): void {
+  upstreamStarted(connection: UpstreamConnection, now = performance.now()): void {
     if (this.isDone) return connection.abort();
     this.upstream = connection;
     this.phase = 'forwarding';
-    this.upstreamAt = performance.now();
+    this.upstreamAt = now;
     const queued = this.queued;
     this.queued = undefined;
     if (queued !== undefined && this.limited !== undefined) {
@@ -223,7 +228,7 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     if (gather) connection.cork();
     connection.write(this.requestHead);
     if (queued !== undefined) for (const data of queued) this.writeBody(data);
-    if (this.requestComplete) this.endBody();
+    if (this.requestComplete) this.endBody(now);
     if (gather) connection.uncork();
     if (queued !== undefined) this.connection.resumeReading();
   }
@@ -235,9 +240,9 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     this.connection.resumeReading();
   }
 
-  responseHead(status: number, _reason: string, rawHeaders: string[], framing: Framing): void {
+  responseHead(status: number, _reason: string, rawHeaders: string[], framing: Framing, now = performance.now()): void {
     if (this.isDone) return;
-    this.upstreamSeconds = (performance.now() - this.upstreamAt) / 1000;
+    this.upstreamSeconds = (now - this.upstreamAt) / 1000;
     this.status = status;
     if (this.connection.isDraining) this.keepAlive = false;
     const { lines, hasDate } = downstreamHeaderLines(rawHeaders, this.requestId, this.tokenSource === 'query');
@@ -269,8 +274,15 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     const limited = this.limited;
     if (limited !== undefined) head += `ratelimit-policy: ${limited.policy}\r\nratelimit: ${rateLimitField(limited, this.ledger.now())}\r\n`;
     this.headSent = true;
-    this.connection.corkThisTick();
-    this.connection.write(`${head}\r\n`);
+    this.heldHead = `${head}\r\n`;
+  }
+
+  /** UpstreamUser: the upstream read is parsed; a head held for a body that has not come goes alone. */
+  readParsed(): void {
+    const head = this.heldHead;
+    if (head === undefined) return;
+    this.heldHead = undefined;
+    if (!this.isDone) this.connection.write(head);
   }
 
   responseData(data: Buffer): boolean {
@@ -279,6 +291,17 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     if (!this.spend(data.length)) {
       this.end('quota');
       return true;
+    }
+    const head = this.heldHead;
+    if (head !== undefined) {
+      this.heldHead = undefined;
+      if (data.length > 0 && data.length <= JOINED_BODY_BYTES) {
+        // Head and body in one buffer: one write, no cork, no writev (the body is copied anyway).
+        if (!this.connection.write(joined(head, data, this.chunkedOut))) this.upstream?.pause();
+        return true;
+      }
+      this.connection.corkThisTick();
+      this.connection.write(head);
     }
     // The upstream's read buffer is reused for its next read: bytes the client socket would only
     // queue (corked for this tick, or behind bytes not yet sent) go as a copy of their own size.
@@ -291,11 +314,15 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
 
   responseEnd(trailers: string[] | undefined): void {
     if (this.isDone) return;
+    // A head still held (no body, or none yet written) leaves with the body's end, in one write.
+    let out = this.heldHead ?? '';
+    this.heldHead = undefined;
     if (this.chunkedOut) {
-      let end = '0\r\n';
-      if (trailers !== undefined) for (let i = 0; i < trailers.length; i += 2) end += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
-      this.connection.write(`${end}\r\n`);
+      out += '0\r\n';
+      if (trailers !== undefined) for (let i = 0; i < trailers.length; i += 2) out += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+      out += '\r\n';
     }
+    if (out !== '') this.connection.write(out);
     // An upload the upstream answered before reading it all: the rest cannot be skipped safely.
     if (!this.requestComplete) this.keepAlive = false;
     this.upstream = undefined;
@@ -397,10 +424,27 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     return this.body === 'chunked' ? upstream.writeChunk(data) : upstream.write(data);
   }
 
-  private endBody(): void {
+  private endBody(now = performance.now()): void {
     if (this.body === 'chunked') this.upstream!.write('0\r\n\r\n');
-    this.upstream!.requestSent(performance.now());
+    this.upstream!.requestSent(now);
   }
+}
+
+/** A body piece this small goes in one buffer with the response head (the upstream reads at most 64 KiB). */
+const JOINED_BODY_BYTES = 16 * 1024;
+
+/**
+ * The response head and the body's first piece (as one chunk when `chunked`) in one buffer. The
+ * head is encoded as `socket.write(string)` encodes it (UTF-8), so the bytes sent are unchanged.
+ */
+function joined(head: string, data: Buffer, chunked: boolean): Buffer {
+  const text = chunked ? `${head}${data.length.toString(16)}\r\n` : head;
+  const textBytes = Buffer.byteLength(text);
+  const out = Buffer.allocUnsafe(textBytes + data.length + (chunked ? 2 : 0));
+  out.write(text, 0);
+  data.copy(out, textBytes);
+  if (chunked) out.write('\r\n', textBytes + data.length);
+  return out;
 }
 
 /** The first value of a field, by lower-case name. */

@@ -1,4 +1,4 @@
-import { type ClientHttp2Session, type ClientHttp2Stream, connect, type OutgoingHttpHeaders } from 'node:http2';
+import { type ClientHttp2Session, type ClientHttp2Stream, connect } from 'node:http2';
 import { upstreamTimeout } from './upstream-fault.js';
 
 /**
@@ -21,8 +21,11 @@ export class GrpcUpstream {
     this.authority = new URL(url).host;
   }
 
-  /** Opens a stream for one call; its 'error' event reports a session that could not connect. */
-  request(headers: OutgoingHttpHeaders): ClientHttp2Stream {
+  /**
+   * Opens a stream for one call, its fields a flat name/value list with the pseudo-headers first;
+   * its 'error' event reports a session that could not connect.
+   */
+  request(headers: readonly string[]): ClientHttp2Stream {
     return this.current().request(headers, { endStream: false });
   }
 

@@ -190,23 +190,34 @@ export function upstreamHeaders(raw: readonly string[], connection: string | und
  * not be cached and the page must not leak its URL as a Referer.
  */
 export function downstreamHeaderLines(raw: readonly string[], requestId: string, queryToken = false): { lines: string; hasDate: boolean } {
+  // One pass in the common case: a Connection that names only hop-by-hop options (keep-alive,
+  // close) removes nothing more; one that names other fields has the lines built again without them.
+  let kept = keptLines(raw, undefined, queryToken);
+  const named = connectionTokens(kept.connection);
+  if (named !== undefined && named.size > 0) kept = keptLines(raw, named, queryToken);
+  kept.lines += `x-request-id: ${requestId}\r\n`;
+  // A token in the URL must not be kept by a cache or sent on as a Referer (RFC 6750 §2.3, §5.3).
+  if (queryToken) kept.lines += 'cache-control: no-store\r\nreferrer-policy: no-referrer\r\n';
+  return kept;
+}
+
+/** The response's header lines without hop-by-hop fields, those `named` by Connection, and x-request-id; and its Connection value. */
+function keptLines(
+  raw: readonly string[],
+  named: ReadonlySet<string> | undefined,
+  queryToken: boolean,
+): { lines: string; hasDate: boolean; connection: string | undefined } {
   let connection: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') connection = connection === undefined ? raw[i + 1] : `${connection}, ${raw[i + 1]}`;
-  }
-  const named = connectionTokens(connection);
   let lines = '';
   let hasDate = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
+    if (lower === 'connection') connection = connection === undefined ? raw[i + 1] : `${connection}, ${raw[i + 1]}`;
     if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower === 'x-request-id') continue;
     if (queryToken && (lower === 'cache-control' || lower === 'referrer-policy')) continue;
     if (lower === 'date') hasDate = true;
     lines += `${name}: ${raw[i + 1]}\r\n`;
   }
-  lines += `x-request-id: ${requestId}\r\n`;
-  // A token in the URL must not be kept by a cache or sent on as a Referer (RFC 6750 §2.3, §5.3).
-  if (queryToken) lines += 'cache-control: no-store\r\nreferrer-policy: no-referrer\r\n';
-  return { lines, hasDate };
+  return { lines, hasDate, connection };
 }

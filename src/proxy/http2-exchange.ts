@@ -7,14 +7,24 @@ import type { EndReason, LiveProtocol } from '../exchange/endings.js';
 import type { Problem } from '../http/problem.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
 import { GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE, grpcMessage, grpcStatusFor } from './grpc-status.js';
-import { http2ResponseHeaders, http2Trailers, relayedHeaders, type StreamHead } from './http2-headers.js';
+import { http2ResponseHeaders, http2Trailers, relayedHeaderList, relayedHeaders, type StreamHead } from './http2-headers.js';
 import { verifiedPeerCertificate } from './peer-certificate.js';
 import { type Framing, IDEMPOTENT, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
 import { UpstreamFault } from './upstream-fault.js';
 
 const EMPTY_TRAILERS: OutgoingHttpHeaders = Object.freeze(Object.create(null) as OutgoingHttpHeaders);
 
+/** The 'error' listener of streams whose errors are seen where they end ('close', rstCode). */
+const ignore = (): void => {};
+
 type Phase = 'deciding' | 'forwarding';
+
+/** What the streams of one client connection read of it: the same for each, so read once per connection. */
+export interface ClientPeer {
+  readonly remoteAddress: string | undefined;
+  /** `https` when the client connection is TLS. */
+  readonly protocol: 'http' | 'https';
+}
 
 /**
  * One HTTP/2 stream: a request judged by the same decision step as an HTTP/1.1 exchange, then
@@ -44,11 +54,14 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
   /** The upstream call's response ended whole (its trailers are in `trailers`). */
   private callEnded = false;
   private trailers: OutgoingHttpHeaders | undefined;
+  /** A 'drain' listener waits on the client stream (added only when a write found it full). */
+  private isAwaitingDrain = false;
 
   constructor(
     readonly stream: ServerHttp2Stream,
     head: StreamHead,
     ledger: ExchangeLedger,
+    private readonly peer: ClientPeer,
   ) {
     super(ledger);
     this.method = head.method;
@@ -59,9 +72,8 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     this.isGrpc = head.isGrpc;
     this.expectsContinue = head.expectsContinue;
     this.body = stream.endAfterHeaders ? 'none' : head.hasContentLength ? 'length' : 'chunked';
-    stream.on('error', () => {}); // a reset stream is an ordinary end, seen in 'close'
+    stream.on('error', ignore); // a reset stream is an ordinary end, seen in 'close'
     stream.on('close', () => this.closed());
-    stream.on('drain', () => (this.call !== undefined ? this.call.resume() : this.upstream?.resumeReading()));
   }
 
   /** The span's protocol. */
@@ -79,24 +91,35 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     return this.isGrpc ? 'grpc' : 'http';
   }
 
+  /** The client stream's buffer is full and the upstream was paused: it resumes once the stream drains. */
+  private awaitClientDrain(): void {
+    if (this.isAwaitingDrain) return;
+    this.isAwaitingDrain = true;
+    this.stream.once('drain', () => {
+      this.isAwaitingDrain = false;
+      if (this.call !== undefined) this.call.resume();
+      else this.upstream?.resumeReading();
+    });
+  }
+
   /** Body bytes either way count against a byte quota; one that runs out ends the exchange. */
   private spendOrEnd(bytes: number): void {
     if (!this.spend(bytes)) this.end('quota');
   }
 
-  /** The RateLimit fields every response to a limited token carries. */
-  private rateLimitFields(): Record<string, string> | undefined {
+  /** The RateLimit fields every response to a limited token carries, as a flat name/value list. */
+  private rateLimitList(): string[] | undefined {
     const limited = this.limited;
-    return limited === undefined ? undefined : { 'ratelimit-policy': limited.policy, ratelimit: rateLimitField(limited, this.ledger.now()) };
+    return limited === undefined ? undefined : ['ratelimit-policy', limited.policy, 'ratelimit', rateLimitField(limited, this.ledger.now())];
   }
 
   /** `https` when the client connection is TLS. */
   get protocol(): string {
-    return this.stream.session?.encrypted ? 'https' : 'http';
+    return this.peer.protocol;
   }
 
   get remoteAddress(): string | undefined {
-    return this.stream.session?.socket?.remoteAddress;
+    return this.peer.remoteAddress;
   }
 
   /** Judged: read only when no bearer came and client certificates are asked for. */
@@ -135,6 +158,12 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     this.ledger.upstreamFailed('refused');
     this.answerProblem(problem, undefined);
     this.finish('forwarded', 'upstream_error', problem.status);
+  }
+
+  /** Allowed, but its fields cannot be sent on as they came: the problem (a 400), as a refused request. */
+  malformed(problem: Readonly<Problem>): void {
+    this.answerProblem(problem, undefined);
+    this.finish('refused', 'forbidden', problem.status);
   }
 
   /** Answers with a problem: problem+json, or for a gRPC call a trailers-only response. */
@@ -276,10 +305,7 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     // (upstream failure, revocation) would reach the client as complete. With waitForTrailers
     // the end waits for sendTrailers, and a reset before it is seen as a reset.
     try {
-      const head = http2ResponseHeaders(status, rawHeaders, this.requestId);
-      const limits = this.rateLimitFields();
-      if (limits !== undefined) Object.assign(head, limits);
-      stream.respond(head, { waitForTrailers: true });
+      stream.respond(http2ResponseHeaders(status, rawHeaders, this.requestId, this.rateLimitList()), { waitForTrailers: true });
     } catch {
       // A field HTTP/2 forbids that HTTP/1.1 allows (node:http2 throws on it): the upstream's
       // answer cannot be passed on, so the client gets the 502 of a broken upstream answer.
@@ -307,7 +333,10 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     if (this.isDone) return true; // the quota ran out on this chunk
     // An HTTP/2 stream queues what it is given until its DATA frames go out, and the upstream's
     // read buffer is reused for its next read: the stream gets a copy of its own size.
-    if (!this.stream.write(Buffer.from(chunk))) this.upstream?.pause();
+    if (!this.stream.write(Buffer.from(chunk))) {
+      this.upstream?.pause();
+      this.awaitClientDrain();
+    }
     return true;
   }
 
@@ -352,26 +381,18 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     if (this.isDone) return void call.close(constants.NGHTTP2_CANCEL);
     this.call = call;
     this.upstreamAt = performance.now();
+    call.on('error', ignore); // reported through 'close' and its rstCode
+    // Request messages go on as they come. A call that cannot take more pauses the client stream,
+    // so a fast client is held back by HTTP/2 flow control rather than buffered here.
     const stream = this.stream;
-    call.on('error', () => {}); // reported through 'close' and its rstCode
-    // Request messages: pipe() honours write() returning false on the upstream stream, so a fast
-    // client is held back by HTTP/2 flow control rather than buffered here.
-    stream.on('data', (data: Buffer) => {
-      this.requestBytes += data.length;
-      this.spendOrEnd(data.length);
-    });
-    stream.pipe(call);
+    stream.on('data', (data: Buffer) => this.callRequestData(data));
+    stream.on('end', () => this.call?.end());
     call.on('response', (headers: IncomingHttpHeaders, flags: number) => this.callResponse(headers, flags));
     call.on('trailers', (trailers: IncomingHttpHeaders) => {
       this.grpcStatus = Number(trailers['grpc-status']);
       this.trailers = relayedHeaders(trailers);
     });
-    call.on('data', (data: Buffer) => {
-      this.responseBytes += data.length;
-      this.spendOrEnd(data.length);
-      if (this.isDone) return;
-      if (!stream.destroyed && !stream.write(data)) call.pause();
-    });
+    call.on('data', (data: Buffer) => this.callResponseData(data));
     call.on('end', () => {
       this.callEnded = true;
       if (!this.isDone && !stream.destroyed && !stream.writableEnded) stream.end();
@@ -379,11 +400,31 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     call.on('close', () => this.callClosed(call));
   }
 
+  private callRequestData(data: Buffer): void {
+    this.requestBytes += data.length;
+    this.spendOrEnd(data.length);
+    const call = this.call;
+    if (call === undefined || call.write(data)) return;
+    this.stream.pause();
+    if (call.listenerCount('drain') === 0) call.once('drain', () => this.stream.resume());
+  }
+
+  private callResponseData(data: Buffer): void {
+    this.responseBytes += data.length;
+    this.spendOrEnd(data.length);
+    if (this.isDone) return;
+    const stream = this.stream;
+    if (!stream.destroyed && !stream.write(data)) {
+      this.call?.pause();
+      this.awaitClientDrain();
+    }
+  }
+
   private callResponse(headers: IncomingHttpHeaders, flags: number): void {
     if (this.isDone || this.stream.destroyed) return;
     this.upstreamSeconds = (performance.now() - this.upstreamAt) / 1000;
     this.status = Number(headers[':status']) || 200;
-    const out = relayedHeaders(headers, { ':status': this.status, 'x-request-id': this.requestId, ...this.rateLimitFields() });
+    const out = relayedHeaderList(headers, this.status, this.requestId, this.rateLimitList());
     if ((flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0) {
       // Trailers-only from the upstream (an error before any message): passed on as it came.
       this.grpcStatus = Number(headers['grpc-status']);

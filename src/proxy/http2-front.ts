@@ -1,8 +1,9 @@
 import {
+  type ClientHttp2Stream,
   createServer,
   type Http2Server,
+  type Http2Session,
   type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
@@ -20,7 +21,7 @@ import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { GrpcUpstream } from './grpc-upstream.js';
 import { HeaderBlockDeadline } from './header-block-deadline.js';
 import { upstreamHeaders } from './headers.js';
-import { StreamExchange } from './http2-exchange.js';
+import { type ClientPeer, StreamExchange } from './http2-exchange.js';
 import { streamHead } from './http2-headers.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
@@ -47,6 +48,9 @@ export interface Http2FrontOptions {
   usage?: UsageRecorder;
 }
 
+/** A session that closed before its stream was handled: nothing is known of its peer. */
+const UNKNOWN_PEER: ClientPeer = Object.freeze({ remoteAddress: undefined, protocol: 'http' });
+
 /** Streams one connection may have open at once (RFC 9113 §6.5.2 SETTINGS_MAX_CONCURRENT_STREAMS). */
 const MAX_CONCURRENT_STREAMS = 128;
 
@@ -59,7 +63,8 @@ const MAX_CONCURRENT_STREAMS = 128;
  */
 export class Http2Front {
   readonly server: Http2Server;
-  private readonly sessions = new Set<ServerHttp2Session>();
+  /** Open connections, each with what its streams read of it (read once, not per stream). */
+  private readonly sessions = new Map<Http2Session, ClientPeer>();
   private readonly headerBlocks: HeaderBlockDeadline;
   /** Counts and logs every stream, in the proxy port's shape. */
   readonly ledger: ProxyLedger;
@@ -71,7 +76,8 @@ export class Http2Front {
     // nghttp2 refuses the stream; the decision step still refuses more than 200 fields with 431.
     this.server = createServer({ maxHeaderListPairs: 256, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: 32 * 1024 } });
     this.server.on('session', (session: ServerHttp2Session) => {
-      this.sessions.add(session);
+      const socket = session.socket;
+      this.sessions.set(session, { remoteAddress: socket?.remoteAddress, protocol: session.encrypted ? 'https' : 'http' });
       this.headerBlocks.track(session);
       session.on('error', () => {}); // a peer's protocol error ends its session; nothing to report
       session.on('close', () => this.sessions.delete(session));
@@ -104,14 +110,16 @@ export class Http2Front {
 
   /** Shutdown began: each session gets GOAWAY, its open streams finish; resolves when all closed. */
   drain(): Promise<void> {
-    const closing = [...this.sessions].map((session) => new Promise<void>((resolve) => (session.closed ? resolve() : session.once('close', () => resolve()))));
-    for (const session of this.sessions) session.close();
+    const closing = [...this.sessions.keys()].map(
+      (session) => new Promise<void>((resolve) => (session.closed ? resolve() : session.once('close', () => resolve()))),
+    );
+    for (const session of this.sessions.keys()) session.close();
     return Promise.all(closing).then(() => undefined);
   }
 
   /** The grace period is over. */
   closeAll(): void {
-    for (const session of this.sessions) session.destroy();
+    for (const session of this.sessions.keys()) session.destroy();
   }
 
   /** The listener closed: no more sweeps. */
@@ -121,7 +129,7 @@ export class Http2Front {
 
   private handle(stream: ServerHttp2Stream, rawHeaders: string[]): void {
     this.headerBlocks.handedOver(stream);
-    const exchange = new StreamExchange(stream, streamHead(rawHeaders), this.ledger);
+    const exchange = new StreamExchange(stream, streamHead(rawHeaders), this.ledger, this.sessions.get(stream.session!) ?? UNKNOWN_PEER);
     exchange.begin(exchange.requestIdHeader);
     const verdict = this.options.decisions.decide(exchange);
     if (verdict instanceof Promise) void verdict.then((settled) => this.render(exchange, settled));
@@ -160,19 +168,23 @@ export class Http2Front {
     if (grpc === undefined) {
       return exchange.unreachable({ ...PROBLEMS.upstream_unreachable, detail: 'No gRPC upstream is configured (proxy.grpcUpstream).' });
     }
-    const out = Object.create(null) as OutgoingHttpHeaders;
-    out[':method'] = exchange.method;
-    out[':path'] = exchange.path;
-    out[':scheme'] = 'http';
-    out[':authority'] = exchange.authority ?? grpc.authority;
+    // A flat name/value list, as node:http2 takes it: no header object to build, copy and walk.
+    const out: string[] = [':method', exchange.method, ':path', exchange.path, ':scheme', 'http', ':authority', exchange.authority ?? grpc.authority];
     for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i]!.toLowerCase();
-      if (name === 'host') continue; // it is :authority in HTTP/2
-      const seen = out[name];
-      out[name] = seen === undefined ? headers[i + 1] : Array.isArray(seen) ? [...seen, headers[i + 1]!] : [String(seen), headers[i + 1]!];
+      const name = headers[i]!;
+      if (name.length === 4 && name.toLowerCase() === 'host') continue; // it is :authority in HTTP/2
+      out.push(name, headers[i + 1]!);
     }
     // gRPC servers may refuse a call without it (PROTOCOL-HTTP2.md); it is hop-by-hop, so dropped above.
-    out.te = 'trailers';
-    exchange.relayCall(grpc.request(out));
+    out.push('te', 'trailers');
+    let call: ClientHttp2Stream;
+    try {
+      call = grpc.request(out);
+    } catch {
+      // node:http2 refuses to send a field that takes one value (content-type, ...) twice, which
+      // a client may have sent: the call is refused as malformed, not thrown out of the stream event.
+      return exchange.malformed({ ...PROBLEMS.invalid_request, detail: 'A header field that takes one value came more than once.' });
+    }
+    exchange.relayCall(call);
   }
 }

@@ -90,12 +90,12 @@ const PER_CONNECTION_FIELDS = new Set([
 ]);
 
 /**
- * An HTTP/1.1 response's fields as HTTP/2 response headers: names lower-case (§8.2.1), hop-by-hop
- * fields and those its Connection names dropped, our x-request-id instead of the upstream's.
- * The object has no prototype: its keys are the upstream's field names.
+ * An HTTP/1.1 response's fields as HTTP/2 response headers, a flat name/value list (what
+ * node:http2 sends without copying an object): names lower-case (§8.2.1), hop-by-hop fields and
+ * those its Connection names dropped, `:status` first, our x-request-id instead of the
+ * upstream's, and the fields of `extra` (a flat list) instead of the upstream's of the same name.
  */
-export function http2ResponseHeaders(status: number, raw: readonly string[], requestId: string): OutgoingHttpHeaders {
-  const out = Object.create(null) as OutgoingHttpHeaders;
+export function http2ResponseHeaders(status: number, raw: readonly string[], requestId: string, extra?: readonly string[]): string[] {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
@@ -103,17 +103,15 @@ export function http2ResponseHeaders(status: number, raw: readonly string[], req
       for (const part of raw[i + 1]!.split(',')) named.add(part.trim().toLowerCase());
     }
   }
+  const out = [':status', String(status)];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (PER_CONNECTION_FIELDS.has(name) || named?.has(name) || name === 'x-request-id' || name === 'host') continue;
-    const value = raw[i + 1]!;
-    const seen = out[name];
-    if (seen === undefined) out[name] = value;
-    else if (Array.isArray(seen)) seen.push(value);
-    else out[name] = [String(seen), value];
+    if (extra !== undefined && isNamedIn(extra, name)) continue;
+    out.push(name, raw[i + 1]!);
   }
-  out[':status'] = status;
-  out['x-request-id'] = requestId;
+  out.push('x-request-id', requestId);
+  if (extra !== undefined) for (let i = 0; i < extra.length; i++) out.push(extra[i]!);
   return out;
 }
 
@@ -129,6 +127,33 @@ export function relayedHeaders(headers: IncomingHttpHeaders, extra?: OutgoingHtt
   }
   if (extra !== undefined) Object.assign(out, extra);
   return out;
+}
+
+/**
+ * The gRPC upstream's response headers as the client gets them, a flat name/value list (what
+ * node:http2 sends without copying an object): pseudo-headers and connection-specific fields
+ * dropped, `:status` first, our x-request-id instead of the upstream's, and the fields of `extra`
+ * (a flat list) instead of the upstream's of the same name. A field node:http2 gave as a list
+ * (set-cookie) goes as one field per value, as the header object would send it.
+ */
+export function relayedHeaderList(headers: IncomingHttpHeaders, status: number, requestId: string, extra?: readonly string[]): string[] {
+  const out = [':status', String(status)];
+  for (const name in headers) {
+    if (name.charCodeAt(0) === 0x3a || PER_CONNECTION_FIELDS.has(name) || name === 'x-request-id' || (extra !== undefined && isNamedIn(extra, name))) continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const item of value) out.push(name, item);
+  }
+  out.push('x-request-id', requestId);
+  if (extra !== undefined) for (let i = 0; i < extra.length; i++) out.push(extra[i]!);
+  return out;
+}
+
+/** True when `name` is one of the names of a flat name/value list. */
+function isNamedIn(list: readonly string[], name: string): boolean {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return true;
+  return false;
 }
 
 /** HTTP/1.1 trailer fields as HTTP/2 trailers: lower-case, no pseudo or connection-specific field. */

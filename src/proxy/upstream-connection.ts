@@ -19,15 +19,18 @@ export interface UpstreamUser {
   readonly isHead: boolean;
   /** True (once) when it may be sent again on a fresh socket, after a reused one closed before any response byte. */
   retryOnce(): boolean;
-  /** The socket is ours: write the request head and what body there is. */
-  upstreamStarted(connection: UpstreamConnection): void;
-  responseHead(status: number, reason: string, rawHeaders: string[], framing: Framing): void;
+  /** The socket is ours: write the request head and what body there is. `now`: performance.now(), read once for both sides. */
+  upstreamStarted(connection: UpstreamConnection, now?: number): void;
+  /** The response head; `now`: performance.now() when it was parsed, read once for both sides. */
+  responseHead(status: number, reason: string, rawHeaders: string[], framing: Framing, now?: number): void;
   /**
    * A piece of the response body. True when nothing holds `chunk` once this returns (the client
    * socket took it whole): the memory it lies in is then reused for the next read.
    */
   responseData(chunk: Buffer): boolean;
   responseEnd(trailers: string[] | undefined): void;
+  /** The read that brought response bytes is parsed and the response goes on: what was held for it may go. */
+  readParsed?(): void;
   /** The socket can take more request body. */
   upstreamDrained(): void;
   /** A WebSocket upgrade: a 101 is its final answer, after which the socket is the user's. */
@@ -115,7 +118,7 @@ export class UpstreamConnection extends Http1Parser {
     this.status = 0;
     this.fields.take();
     this.trailers = undefined;
-    user.upstreamStarted(this);
+    user.upstreamStarted(this, now);
   }
 
   /** Nothing waits to be written: what was given to `write` has left (or was never kept). */
@@ -211,7 +214,7 @@ export class UpstreamConnection extends Http1Parser {
       return;
     }
     const result = this.execute(chunk);
-    if (result.kind === 'ok') return;
+    if (result.kind === 'ok') return void this.user?.readParsed?.();
     if (result.kind === 'error') return this.fail(invalidResponse(result.reason));
     if (this.switching) return this.handOver(result.rest);
     // Paused: the response ended (onMessageComplete). Anything after it was never asked for.
@@ -319,7 +322,7 @@ export class UpstreamConnection extends Http1Parser {
       // (handOver, once this execute pauses at the message end).
       this.switching = true;
       this.status = status;
-      this.user.responseHead(status, '', raw, 'none');
+      this.user.responseHead(status, '', raw, 'none', performance.now());
       return HEADERS_GO_ON;
     }
     if (status < 200) {
@@ -331,10 +334,11 @@ export class UpstreamConnection extends Http1Parser {
     this.status = status;
     this.phase = 'body';
     this.lastBytes = this.socket.bytesRead + this.socket.bytesWritten;
-    this.since = performance.now();
+    const now = performance.now();
+    this.since = now;
     const user = this.user!;
     const noBody = user.isHead || status === 204 || status === 304;
-    user.responseHead(status, '', raw, noBody ? 'none' : framingOf(raw));
+    user.responseHead(status, '', raw, noBody ? 'none' : framingOf(raw), now);
     return user.isHead ? HEADERS_SKIP_BODY : HEADERS_GO_ON;
   }
 

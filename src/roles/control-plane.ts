@@ -16,12 +16,19 @@ import { Outbox } from '../events/outbox.js';
 import { Limiter } from '../limits/limiter.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { TokenStore } from '../store/token-store.js';
+import type { TokenStore, UsageStore } from '../store/token-store.js';
 import type { Tracing } from '../tracing/tracing.js';
 import { CONTROL_PLANE_KEYS } from './replica.js';
 
 export interface ControlPlaneParts {
   config: Config;
+  /**
+   * Every role: each part below takes the ones it uses (the webhook outbox the event log, leases
+   * and expiring tokens; the limiter the budget counters; the invalidator publish; the services
+   * tokens, the directory, leases and usage), but the admin server's options (AdminOptions in
+   * src/admin/context.ts) still take the whole store: its handlers read tokens and repositories,
+   * /readyz pings it.
+   */
   store: TokenStore;
   cache: TokenCache;
   metrics: Metrics;
@@ -55,10 +62,11 @@ export class ControlPlane {
   /** What the admin server reads per request; a reload sets its fields anew. */
   private readonly adminOptions: AdminOptions;
 
-  private readonly store: TokenStore;
+  /** Usage history's retention, which a reload sets anew. */
+  private readonly usageHistory: Pick<UsageStore, 'keepUsageFor'>;
 
   constructor({ config, store, cache, metrics, logger, clock, fetcher, eviction, limits, isDraining, tracing }: ControlPlaneParts) {
-    this.store = store;
+    this.usageHistory = store;
     this.outbox = new Outbox({ config: config.events, store, clock, logger, fetch: fetcher, observer: metrics });
     const events = this.outbox;
     // Every change the admin services write carries its event, webhooks or not: the audit log,
@@ -116,7 +124,7 @@ export class ControlPlane {
           this.tokens.retune({ connectUri: next.admin.connectUri, maxLifetimeMs: next.admin.maxTokenLifetime });
         },
       },
-      { keys: ['usage.retention'], apply: (next) => this.store.keepUsageFor?.(next.usage.retention) },
+      { keys: ['usage.retention'], apply: (next) => this.usageHistory.keepUsageFor?.(next.usage.retention) },
     ];
   }
 

@@ -18,14 +18,22 @@ import { LiveExchanges } from '../proxy/live-exchanges.js';
 import { ProxyServer } from '../proxy/server.js';
 import { CertificateWatcher, readCertificateAtStart } from '../proxy/tls-certificate.js';
 import { UpstreamPool } from '../proxy/upstream-pool.js';
-import type { Directory, Invalidation, TokenStore } from '../store/token-store.js';
+import type { BudgetStore, Directory, Invalidation, TokenRecords, UsageStore } from '../store/token-store.js';
 import type { Tracing } from '../tracing/tracing.js';
 import { UsageRecorder } from '../usage/usage-recorder.js';
 import { listen } from './replica.js';
 
+/**
+ * The store roles the data plane uses, each by the one part that uses it: last uses (tokens,
+ * LastUsedRecorder), usage history (UsageRecorder), budget counters (Limiter) and the
+ * repositories' default limits (the directory, keepLimits). Token lookups go through the cache,
+ * which the replica builds and hands in.
+ */
+export type DataPlaneStore = Pick<TokenRecords, 'touchLastUsed'> & UsageStore & BudgetStore & Pick<Directory, 'listRepositories'>;
+
 export interface DataPlaneParts {
   config: Config;
-  store: TokenStore;
+  store: DataPlaneStore;
   cache: TokenCache;
   metrics: Metrics;
   logger: Logger;

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Change } from './memory-state.js';
+import type { Change } from './memory/state.js';
 import { MemoryStore } from './memory-store.js';
 import { StoreUnavailableError } from './token-store.js';
 

@@ -1,383 +1,215 @@
-import {
-  DEFAULT_ORGANIZATION,
-  defaultOrganization,
-  type HistoryEntry,
-  type LastUse,
-  type OrganizationRecord,
-  organizationOf,
-  type RepositoryRecord,
-  statusAt,
-  type TeamRecord,
-  type TokenRecord,
-  type TokenSummary,
-  type UserRecord,
-} from '../tokens/record.js';
-import { BudgetCounters } from './budget-counters.js';
-import { type Attempt, type EventWithDeliveries, type OutEvent, settled, type Taken } from './event-log.js';
-import { type Change, MemoryState } from './memory-state.js';
-import type {
-  BudgetGrant,
-  BudgetKey,
-  BudgetTake,
-  Invalidation,
-  InvalidationListener,
-  OrganizationDeleteOutcome,
-  TokenCount,
-  TokenStore,
-  WriteOutcome,
-} from './token-store.js';
-import type { UsageCount, UsageHour, UsedToken } from './usage-log.js';
-
-/** The events argument as a journal field: absent when there are none, so old lines stay alike. */
-const withEvents = (events: readonly OutEvent[] | undefined) => (events && events.length > 0 ? { events: [...events] } : {});
-
-const copy = <T>(value: T): T => structuredClone(value);
+import type { HistoryEntry, LastUse, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
+import type { Attempt, OutEvent } from './event-log.js';
+import { MemoryBudgets } from './memory/budgets.js';
+import { MemoryDirectory } from './memory/directory.js';
+import { MemoryEvents } from './memory/events.js';
+import { MemoryInvalidations } from './memory/invalidation.js';
+import { MemoryLeases } from './memory/leases.js';
+import type { Change, MemoryState } from './memory/state.js';
+import { MemoryTokens } from './memory/tokens.js';
+import { MemoryUsage } from './memory/usage.js';
+import { MemoryWrites } from './memory/writes.js';
+import type { BudgetKey, BudgetTake, Invalidation, InvalidationListener, TokenStore } from './token-store.js';
+import type { UsageCount } from './usage-log.js';
 
 /**
  * A store that lives and dies with the process. For unit tests of the layers above the store;
- * the file store builds on it by writing each change to its journal first.
+ * the file store builds on it by writing each change to its journal first (persist()).
+ *
+ * Each role lives in a file of its own under memory/ (tokens, directory, invalidation, budgets,
+ * leases, events, usage), all over one model changed one step at a time (memory/writes.ts); this
+ * class only composes them, method by method. Tests override its methods to fail on demand.
  */
 export class MemoryStore implements TokenStore {
   readonly backend: 'memory' | 'file' = 'memory';
-  protected readonly state = new MemoryState();
-  private readonly listeners: InvalidationListener[] = [];
+  protected readonly state: MemoryState;
   protected closed = false;
+  private readonly tokens: MemoryTokens;
+  private readonly directory: MemoryDirectory;
+  private readonly invalidations = new MemoryInvalidations();
+  private readonly budgets = new MemoryBudgets();
+  private readonly events: MemoryEvents;
+  private readonly usage: MemoryUsage;
+  private readonly leases = new MemoryLeases();
+
+  constructor() {
+    const writes = new MemoryWrites((change) => this.persist(change));
+    this.state = writes.state;
+    this.tokens = new MemoryTokens(writes);
+    this.directory = new MemoryDirectory(writes);
+    this.events = new MemoryEvents(writes);
+    this.usage = new MemoryUsage(writes);
+  }
 
   /** Called before a change is applied to memory; the file store makes it durable here. */
   protected async persist(_change: Change): Promise<void> {}
 
-  private async commit(change: Change): Promise<void> {
-    await this.persist(change);
-    this.state.apply(change);
+  // Tokens and their history (memory/tokens.ts).
+
+  getToken(id: string) {
+    return this.tokens.getToken(id);
+  }
+  createToken(record: TokenRecord, entry: HistoryEntry, events?: readonly OutEvent[]) {
+    return this.tokens.createToken(record, entry, events);
+  }
+  updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]) {
+    return this.tokens.updateToken(record, entry, expectedVersion, events);
+  }
+  deleteToken(id: string, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]) {
+    return this.tokens.deleteToken(id, entry, expectedVersion, events);
+  }
+  listTokens() {
+    return this.tokens.listTokens();
+  }
+  getTokens(ids: readonly string[]) {
+    return this.tokens.getTokens(ids);
+  }
+  countTokens(now: number) {
+    return this.tokens.countTokens(now);
+  }
+  history(id: string) {
+    return this.tokens.history(id);
+  }
+  touchLastUsed(uses: ReadonlyMap<string, LastUse>) {
+    return this.tokens.touchLastUsed(uses);
+  }
+  countExpiring(now: number, until: number) {
+    return this.tokens.countExpiring(now, until);
+  }
+  tokensExpiringBetween(from: number, until: number) {
+    return this.tokens.tokensExpiringBetween(from, until);
   }
 
-  private queue: Promise<unknown> = Promise.resolve();
+  // The directory (memory/directory.ts).
 
-  /** Runs check-then-write steps one at a time, so two racing creates cannot both win. */
-  private exclusive<T>(step: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(step, step);
-    this.queue = run.catch(() => undefined);
-    return run;
+  createRepository(record: RepositoryRecord, events?: readonly OutEvent[]) {
+    return this.directory.createRepository(record, events);
+  }
+  putRepository(record: RepositoryRecord, events?: readonly OutEvent[]) {
+    return this.directory.putRepository(record, events);
+  }
+  getRepository(name: string) {
+    return this.directory.getRepository(name);
+  }
+  listRepositories() {
+    return this.directory.listRepositories();
+  }
+  deleteRepository(name: string, events?: readonly OutEvent[]) {
+    return this.directory.deleteRepository(name, events);
+  }
+  putUser(record: UserRecord, events?: readonly OutEvent[]) {
+    return this.directory.putUser(record, events);
+  }
+  getUser(name: string) {
+    return this.directory.getUser(name);
+  }
+  listUsers() {
+    return this.directory.listUsers();
+  }
+  deleteUser(name: string, events?: readonly OutEvent[]) {
+    return this.directory.deleteUser(name, events);
+  }
+  putTeam(record: TeamRecord, entry: HistoryEntry, events?: readonly OutEvent[]) {
+    return this.directory.putTeam(record, entry, events);
+  }
+  getTeam(name: string) {
+    return this.directory.getTeam(name);
+  }
+  listTeams() {
+    return this.directory.listTeams();
+  }
+  deleteTeam(name: string, entry: HistoryEntry, events?: readonly OutEvent[]) {
+    return this.directory.deleteTeam(name, entry, events);
+  }
+  teamHistory(name: string) {
+    return this.directory.teamHistory(name);
+  }
+  teamsOf(user: string) {
+    return this.directory.teamsOf(user);
+  }
+  createOrganization(record: OrganizationRecord, events?: readonly OutEvent[]) {
+    return this.directory.createOrganization(record, events);
+  }
+  putOrganization(record: OrganizationRecord, events?: readonly OutEvent[]) {
+    return this.directory.putOrganization(record, events);
+  }
+  getOrganization(name: string) {
+    return this.directory.getOrganization(name);
+  }
+  listOrganizations() {
+    return this.directory.listOrganizations();
+  }
+  deleteOrganization(name: string, events?: readonly OutEvent[]) {
+    return this.directory.deleteOrganization(name, events);
   }
 
-  private readonly budgets = new BudgetCounters();
+  // Invalidation (memory/invalidation.ts).
 
-  async takeBudget(key: BudgetKey, take: BudgetTake): Promise<BudgetGrant> {
-    return this.budgets.take(key, take);
+  publish(message: Invalidation) {
+    return this.invalidations.publish(message);
+  }
+  subscribe(listener: InvalidationListener) {
+    this.invalidations.subscribe(listener);
   }
 
-  async returnBudget(key: BudgetKey, amount: number, now: number): Promise<void> {
-    this.budgets.give(key, amount, now);
+  // Budget counters (memory/budgets.ts).
+
+  takeBudget(key: BudgetKey, take: BudgetTake) {
+    return this.budgets.takeBudget(key, take);
+  }
+  returnBudget(key: BudgetKey, amount: number, now: number) {
+    return this.budgets.returnBudget(key, amount, now);
+  }
+  readBudgets(keys: readonly BudgetKey[], now: number) {
+    return this.budgets.readBudgets(keys, now);
   }
 
-  async readBudgets(keys: readonly BudgetKey[], now: number): Promise<number[]> {
-    return this.budgets.readAll(keys, now);
+  // The event log and webhook queues (memory/events.ts).
+
+  keepEventsFor(ms: number) {
+    this.events.keepEventsFor(ms);
+  }
+  openQueue(webhook: string) {
+    return this.events.openQueue(webhook);
+  }
+  take(webhook: string, consumer: string, wants: readonly string[], now: number, leaseMs: number) {
+    return this.events.take(webhook, consumer, wants, now, leaseMs);
+  }
+  settle(webhook: string, event: OutEvent, attempt: Attempt, now: number) {
+    return this.events.settle(webhook, event, attempt, now);
+  }
+  backlog(webhook: string, wants: readonly string[]) {
+    return this.events.backlog(webhook, wants);
+  }
+  recentEvents(limit: number, webhooks: readonly string[]) {
+    return this.events.recentEvents(limit, webhooks);
+  }
+  appendEventOnce(key: string, event: OutEvent, keepUntil: number) {
+    return this.events.appendEventOnce(key, event, keepUntil);
   }
 
-  async getToken(id: string): Promise<TokenRecord | undefined> {
-    const record = this.state.tokens.get(id);
-    return record && copy(record);
+  // Usage history (memory/usage.ts).
+
+  keepUsageFor(ms: number) {
+    this.usage.keepUsageFor(ms);
+  }
+  addUsage(counts: readonly UsageCount[], now: number) {
+    return this.usage.addUsage(counts, now);
+  }
+  usageOf(tokenId: string, from: number, to: number) {
+    return this.usage.usageOf(tokenId, from, to);
+  }
+  usedTokens(from: number, to: number) {
+    return this.usage.usedTokens(from, to);
   }
 
-  async getTokens(ids: readonly string[]): Promise<Array<TokenRecord | undefined>> {
-    return ids.map((id) => {
-      const record = this.state.tokens.get(id);
-      return record && copy(record);
-    });
+  // Leases (memory/leases.ts).
+
+  lease(name: string, holder: string, ms: number, now: number) {
+    return this.leases.lease(name, holder, ms, now);
   }
 
-  createToken(record: TokenRecord, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<boolean> {
-    return this.exclusive(async () => {
-      if (this.state.tokens.has(record.id)) return false;
-      await this.commit({ op: 'token', record, entry, ...withEvents(events) });
-      return true;
-    });
-  }
-
-  updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]): Promise<WriteOutcome> {
-    return this.exclusive(async () => {
-      const outcome = this.check(record.id, expectedVersion);
-      if (outcome === 'written') await this.commit({ op: 'token', record: { ...record, version: expectedVersion + 1 }, entry, ...withEvents(events) });
-      return outcome;
-    });
-  }
-
-  deleteToken(id: string, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]): Promise<WriteOutcome> {
-    return this.exclusive(async () => {
-      const outcome = this.check(id, expectedVersion);
-      if (outcome === 'written') await this.commit({ op: 'deleteToken', id, entry, ...withEvents(events) });
-      return outcome;
-    });
-  }
-
-  /** The compare of compare-and-set; runs inside exclusive(), so nothing changes before the write. */
-  private check(id: string, expectedVersion: number): WriteOutcome {
-    const current = this.state.tokens.get(id);
-    if (!current) return 'missing';
-    return current.version === expectedVersion ? 'written' : 'stale';
-  }
-
-  async listTokens(): Promise<Iterable<Readonly<TokenSummary>>> {
-    return this.state.tokens.values();
-  }
-
-  async countTokens(now: number): Promise<TokenCount[]> {
-    const counts = new Map<string, TokenCount>();
-    for (const kind of ['repository', 'personal'] as const) {
-      for (const status of ['active', 'expired', 'revoked'] as const) counts.set(`${kind}:${status}`, { kind, status, count: 0 });
-    }
-    for (const record of this.state.tokens.values()) counts.get(`${record.kind}:${statusAt(record, now)}`)!.count++;
-    return [...counts.values()];
-  }
-
-  async history(id: string): Promise<HistoryEntry[]> {
-    return copy(this.state.histories.get(id) ?? []);
-  }
-
-  async countExpiring(now: number, until: number): Promise<Record<'repository' | 'personal', number>> {
-    const counts = { repository: 0, personal: 0 };
-    for (const record of this.state.tokens.values()) {
-      if (record.status === 'active' && record.expiresAt !== null && record.expiresAt > now && record.expiresAt <= until) counts[record.kind]++;
-    }
-    return counts;
-  }
-
-  putTeam(record: TeamRecord, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<void> {
-    return this.exclusive(() => this.commit({ op: 'team', record, entry, ...withEvents(events) }));
-  }
-
-  async getTeam(name: string): Promise<TeamRecord | undefined> {
-    const record = this.state.teams.get(name);
-    return record && copy(record);
-  }
-
-  async listTeams(): Promise<TeamRecord[]> {
-    return [...this.state.teams.values()].map(copy);
-  }
-
-  deleteTeam(name: string, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<boolean> {
-    return this.exclusive(async () => {
-      if (!this.state.teams.has(name)) return false;
-      await this.commit({ op: 'deleteTeam', name, entry, ...withEvents(events) });
-      return true;
-    });
-  }
-
-  async teamHistory(name: string): Promise<HistoryEntry[]> {
-    return copy(this.state.teamHistories.get(name) ?? []);
-  }
-
-  async teamsOf(user: string): Promise<TeamRecord[]> {
-    return [...this.state.teams.values()].filter((team) => team.members.includes(user)).map(copy);
-  }
-
-  touchLastUsed(uses: ReadonlyMap<string, LastUse>): Promise<void> {
-    return this.exclusive(async () => {
-      const live = [...uses].filter(([id]) => this.state.tokens.has(id));
-      if (live.length === 0) return;
-      await this.commit({ op: 'lastUsed', uses: live });
-    });
-  }
-
-  createRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
-    return this.exclusive(async () => {
-      if (this.state.repositories.has(record.name) || !this.hasOrganization(organizationOf(record))) return false;
-      await this.commit({ op: 'repository', record, ...withEvents(events) });
-      return true;
-    });
-  }
-
-  putRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
-    return this.exclusive(async () => {
-      if (!this.state.repositories.has(record.name)) return false;
-      await this.commit({ op: 'repository', record, ...withEvents(events) });
-      return true;
-    });
-  }
-
-  async getRepository(name: string): Promise<RepositoryRecord | undefined> {
-    const record = this.state.repositories.get(name);
-    return record && copy(record);
-  }
-
-  async listRepositories(): Promise<RepositoryRecord[]> {
-    return [...this.state.repositories.values()].map(copy);
-  }
-
-  deleteRepository(name: string, events?: readonly OutEvent[]): Promise<boolean> {
-    return this.exclusive(async () => {
-      if (!this.state.repositories.has(name)) return false;
-      await this.commit({ op: 'deleteRepository', name, ...withEvents(events) });
-      return true;
-    });
-  }
-
-  // Organizations: `default` is present without being written; a delete checks for repositories
-  // in the same exclusive step as the write, so no repository lands in an organization being removed.
-
-  private hasOrganization(name: string): boolean {
-    return name === DEFAULT_ORGANIZATION || this.state.organizations.has(name);
-  }
-
-  createOrganization(record: OrganizationRecord, events?: readonly OutEvent[]): Promise<boolean> {
-    return this.exclusive(async () => {
-      if (this.hasOrganization(record.name)) return false;
-      await this.commit({ op: 'organization', record, ...withEvents(events) });
-      return true;
-    });
-  }
-
-  putOrganization(record: OrganizationRecord, events?: readonly OutEvent[]): Promise<boolean> {
-    return this.exclusive(async () => {
-      if (!this.hasOrganization(record.name)) return false;
-      await this.commit({ op: 'organization', record, ...withEvents(events) });
-      return true;
-    });
-  }
-
-  async getOrganization(name: string): Promise<OrganizationRecord | undefined> {
-    const record = this.state.organizations.get(name);
-    if (record) return copy(record);
-    return name === DEFAULT_ORGANIZATION ? defaultOrganization() : undefined;
-  }
-
-  async listOrganizations(): Promise<OrganizationRecord[]> {
-    const all = [...this.state.organizations.values()].map(copy);
-    return this.state.organizations.has(DEFAULT_ORGANIZATION) ? all : [defaultOrganization(), ...all];
-  }
-
-  deleteOrganization(name: string, events?: readonly OutEvent[]): Promise<OrganizationDeleteOutcome> {
-    return this.exclusive(async (): Promise<OrganizationDeleteOutcome> => {
-      if (name === DEFAULT_ORGANIZATION) return 'not-empty';
-      if (!this.state.organizations.has(name)) return 'missing';
-      for (const repository of this.state.repositories.values()) if (organizationOf(repository) === name) return 'not-empty';
-      await this.commit({ op: 'deleteOrganization', name, ...withEvents(events) });
-      return 'deleted';
-    });
-  }
-
-  putUser(record: UserRecord, events?: readonly OutEvent[]): Promise<void> {
-    return this.exclusive(async () => {
-      await this.commit({ op: 'user', record, ...withEvents(events) });
-    });
-  }
-
-  async getUser(name: string): Promise<UserRecord | undefined> {
-    const record = this.state.users.get(name);
-    return record && copy(record);
-  }
-
-  async listUsers(): Promise<UserRecord[]> {
-    return [...this.state.users.values()].map(copy);
-  }
-
-  deleteUser(name: string, events?: readonly OutEvent[]): Promise<boolean> {
-    return this.exclusive(async () => {
-      if (!this.state.users.has(name)) return false;
-      await this.commit({ op: 'deleteUser', name, ...withEvents(events) });
-      return true;
-    });
-  }
-
-  // The outbox (docs/webhooks.md): one process holds it, so a lease is a map entry and every step runs
-  // in exclusive(), one at a time; each change is journaled by the file store like any other.
-
-  openQueue(webhook: string): Promise<void> {
-    return this.exclusive(async () => {
-      if (!this.state.outbox.cursors.has(webhook)) await this.commit({ op: 'queue', webhook, cursor: this.state.outbox.lastSeq });
-    });
-  }
-
-  take(webhook: string, _consumer: string, wants: readonly string[], now: number, leaseMs: number): Promise<Taken> {
-    return this.exclusive(async (): Promise<Taken> => {
-      const outbox = this.state.outbox;
-      const { stored, skippedTo } = outbox.head(webhook, wants);
-      if (skippedTo !== undefined) await this.commit({ op: 'queue', webhook, cursor: skippedTo });
-      if (!stored) return { kind: 'idle' };
-      const decided = outbox.decide(stored, webhook, now);
-      if ('kind' in decided) return decided;
-      const delivery = { ...decided, state: 'sending' as const, attempts: decided.attempts + 1, lastAttemptAt: now, leaseUntil: now + leaseMs };
-      await this.commit({ op: 'delivery', webhook, id: stored.event.id, delivery, done: false });
-      return { kind: 'event', event: copy(stored.event), delivery: copy(delivery) };
-    });
-  }
-
-  settle(webhook: string, event: OutEvent, attempt: Attempt, now: number): Promise<void> {
-    return this.exclusive(async () => {
-      const before = this.state.outbox.delivery(event.id, webhook);
-      // Settled already (a sender whose lease ran out, after another finished): nothing to add.
-      if (!before || !this.state.outbox.isHead(webhook, event.id)) return;
-      const delivery = settled(before, attempt, now);
-      await this.commit({ op: 'delivery', webhook, id: event.id, delivery, done: delivery.state === 'delivered' || delivery.state === 'failed' });
-    });
-  }
-
-  async backlog(webhook: string, wants: readonly string[]): Promise<number> {
-    return this.state.outbox.backlog(webhook, wants);
-  }
-
-  async recentEvents(limit: number, webhooks: readonly string[]): Promise<EventWithDeliveries[]> {
-    return this.state.outbox.recent(limit, webhooks);
-  }
-
-  keepEventsFor(ms: number): void {
-    this.state.outbox.retentionMs = ms;
-  }
-
-  appendEventOnce(key: string, event: OutEvent, keepUntil: number): Promise<boolean> {
-    return this.exclusive(async () => {
-      if (this.state.outbox.once.has(key)) return false;
-      await this.commit({ op: 'event', event, once: { key, keepUntil } });
-      return true;
-    });
-  }
-
-  async tokensExpiringBetween(from: number, until: number): Promise<string[]> {
-    const ids: string[] = [];
-    for (const record of this.state.tokens.values()) {
-      if (record.status === 'active' && record.expiresAt !== null && record.expiresAt > from && record.expiresAt <= until) ids.push(record.id);
-    }
-    return ids;
-  }
-
-  // Usage history (docs/usage.md): summed per token per hour; the file store journals each batch.
-
-  keepUsageFor(ms: number): void {
-    this.state.usage.retentionMs = ms;
-  }
-
-  addUsage(counts: readonly UsageCount[], now: number): Promise<void> {
-    return this.exclusive(async () => {
-      if (counts.length > 0) await this.commit({ op: 'usage', counts: counts.map(copy) });
-      this.state.usage.prune(now);
-    });
-  }
-
-  async usageOf(tokenId: string, from: number, to: number): Promise<UsageHour[]> {
-    return this.state.usage.hoursOf(tokenId, from, to);
-  }
-
-  async usedTokens(from: number, to: number): Promise<UsedToken[]> {
-    return this.state.usage.used(from, to);
-  }
-
-  private readonly leases = new Map<string, { holder: string; until: number }>();
-
-  async lease(name: string, holder: string, ms: number, now: number): Promise<boolean> {
-    const current = this.leases.get(name);
-    if (current && current.holder !== holder && current.until > now) return false;
-    this.leases.set(name, { holder, until: now + ms });
-    return true;
-  }
-
-  async publish(message: Invalidation): Promise<void> {
-    // One process: every "replica" is this one, so delivery is a direct call.
-    for (const listener of this.listeners) listener.onMessage(copy(message));
-  }
-
-  subscribe(listener: InvalidationListener): void {
-    this.listeners.push(listener);
-  }
+  // Health: nothing outside this process to wait for.
 
   async ping(): Promise<void> {}
 

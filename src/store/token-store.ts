@@ -17,9 +17,9 @@ export type { UsageStore } from './usage-log.js';
 
 /**
  * Where tokens, their history, the directory, invalidations, budgets, events, usage and leases
- * live: the union of the store's roles (src/store/roles/ and usage-log.ts), each of which a
- * consumer takes alone. Every
- * backend passes the same contract suite (test/contract), one section per role. Methods reject
+ * live: the union of the store's roles (src/store/roles/, event-log.ts and usage-log.ts), each of
+ * which a consumer takes alone. Each backend implements them in files by role (redis/, memory/)
+ * and passes the same contract suite (test/contract), one section per role. Methods reject
  * with StoreUnavailableError when the backend cannot answer; they never hang past the backend's
  * command timeout.
  */

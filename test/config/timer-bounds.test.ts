@@ -16,7 +16,7 @@ const TIMER_KEYS: Array<(c: Config) => number> = [
   (c) => c.admin.timeouts.headers,
   (c) => c.admin.timeouts.request,
   (c) => c.store.redis.commandTimeout,
-  // connectTimeout in src/store/redis-connection.ts is four times the command timeout.
+  // connectTimeout in src/store/redis/connection.ts is four times the command timeout.
   (c) => c.store.redis.commandTimeout * 4,
   (c) => c.cache.ttl,
   (c) => c.cache.negativeTtl,

@@ -62,7 +62,7 @@ t.test('and loads none of the control plane', async (t) => {
     /^dist\/admin\//,
     /^dist\/roles\/control-plane\.js$/,
     /^dist\/events\/(sender|outbox|expiry-sweep|emitting-store|backoff)\.js$/,
-    /^dist\/store\/redis-token-index\.js$/,
+    /^dist\/store\/redis\/token-index\.js$/,
     /^dist\/cli\/(output|table|admin-client|admin-commands|token-commands|directory-commands)\.js$/,
     /^node_modules\/(qrcode|pngjs|dijkstrajs|yargs)\//,
     /not in the metafile/,

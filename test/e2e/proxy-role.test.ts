@@ -103,7 +103,7 @@ t.test('a proxy replica loads none of the control plane (after serving every rou
     /\/dist\/admin\//, // the admin API, its handlers, schemas, OpenAPI description, policy and page
     /\/dist\/roles\/control-plane\.js$/,
     /\/dist\/events\/(sender|outbox|expiry-sweep|emitting-store|backoff)\.js$/, // webhooks out and the sweeper
-    /\/dist\/store\/redis-token-index\.js$/, // the list index
+    /\/dist\/store\/redis\/token-index\.js$/, // the list index
     /\/dist\/cli\/(output|table|admin-client|admin-commands|token-commands|directory-commands)\.js$/, // the CLI's tables and YAML output
     /\/node_modules\/qrcode\//,
     /\/node_modules\/(pngjs|dijkstrajs|yargs)\//, // qrcode's own dependencies

@@ -110,7 +110,7 @@ t.test('a queue whose stream was dropped is made again', async (t) => {
   const { Redis } = await import('ioredis');
   const raw = new Redis(redis.url);
   t.teardown(() => raw.disconnect());
-  t.equal(await raw.del(`${(store as unknown as { keys: { eventStream: string } }).keys.eventStream}`), 1);
+  t.equal(await raw.del(`${(store as unknown as { redis: { keys: { eventStream: string } } }).redis.keys.eventStream}`), 1);
   t.same(await store.take('wh_x', 'me', ['*'], Date.now(), 1000), { kind: 'idle' });
   await store.putUser({ name: 'u', grants: {}, createdAt: 1, updatedAt: 2 }, [{ id: 'msg_2', type: 'user.edited', at: Date.now(), data: {} }]);
   const taken = await store.take('wh_x', 'me', ['*'], Date.now(), 1000);

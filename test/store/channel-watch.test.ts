@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ChannelWatch, SILENT_INTERVALS } from '../../src/store/channel-watch.js';
+import { ChannelWatch, SILENT_INTERVALS } from '../../src/store/redis/channel-watch.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { Invalidation } from '../../src/store/token-store.js';
 import { FakeClock } from '../helpers/fakes.js';
@@ -52,7 +52,7 @@ t.test('a subscriber made deaf without disconnecting is noticed: cache reset, su
   );
 
   // Deaf: the subscriber's connection stays up, but Redis no longer sends it anything.
-  const subscriber = (replica as unknown as { subscriber: { unsubscribe(): Promise<unknown> } }).subscriber;
+  const subscriber = (replica as unknown as { invalidations: { subscriber: { unsubscribe(): Promise<unknown> } } }).invalidations.subscriber;
   await subscriber.unsubscribe();
   const before = seen.length;
   await writer.publish(message(2));

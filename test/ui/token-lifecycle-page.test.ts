@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import t from 'tap';
 import { FileStore } from '../../src/store/file-store.js';
+import { EVENT_TYPES } from '../../src/tokens/event-types.js';
 import { call } from '../helpers/admin-client.js';
 import { launchChromium } from '../helpers/browser.js';
 import { startHarness } from '../helpers/harness.js';
@@ -173,6 +174,8 @@ for (const [size, viewport] of [
     await page.locator('#events tbody tr').first().waitFor();
     t.ok((await page.locator('#events tbody tr[data-type="token.created"]').count()) >= 4, 'every create is there');
     t.match(await page.locator('#events tbody tr').first().textContent(), /kept \(no webhook wants it\)/);
+    const offered = await page.locator('#events-type option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+    t.same(offered, ['', ...EVENT_TYPES], 'every event type webhooks send, from GET /v1/settings');
     await page.selectOption('#events-type', 'token.revoked');
     await page.waitForFunction(() => [...document.querySelectorAll('#events tbody tr')].every((row) => (row as HTMLElement).dataset.type === 'token.revoked'));
     t.ok((await page.locator('#events tbody tr').count()) >= 1);

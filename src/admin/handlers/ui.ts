@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { AdminContext, AdminReply } from '../context.js';
+import type { AdminReply } from '../context.js';
 import { AdminError } from '../errors.js';
+import type { RequestParts } from '../route-entry.js';
 
 /** Files of the admin page, read once; the page is static and calls the admin API like the CLI. */
 const FILES: Record<string, string> = {
@@ -21,7 +22,7 @@ export const UI_HEADERS: Record<string, string> = {
   'cache-control': 'no-cache',
 };
 
-export async function uiFile({ params }: AdminContext): Promise<AdminReply> {
+export async function uiFile({ params }: RequestParts<{ file?: string }>): Promise<AdminReply> {
   const name = params.file ?? 'index.html';
   const text = contents.get(name);
   if (text === undefined) throw AdminError.of('not_found', `no page file ${name}`);

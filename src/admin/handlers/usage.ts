@@ -1,7 +1,9 @@
 import { csvOf, reasonsIn, STEPS, type Step } from '../../usage/usage-report.js';
-import type { AdminContext, AdminReply } from '../context.js';
+import type { Caller } from '../caller.js';
+import type { AdminReply } from '../context.js';
 import { invalidRequest } from '../errors.js';
-import { parseBody, usageHistoryQuery, usageTopQuery } from '../schemas.js';
+import type { RequestParts } from '../route-entry.js';
+import type { UsageHistoryQuery, UsageTopQuery } from '../schemas.js';
 import type { UsageWindow } from '../usage-service.js';
 
 const DAY_MS = 86_400_000;
@@ -22,17 +24,16 @@ function windowOf(query: { from?: string | undefined; to?: string | undefined },
 }
 
 /** True when the client asked for CSV (`Accept: text/csv`) rather than JSON. */
-const wantsCsv = (context: AdminContext): boolean => /\btext\/csv\b/i.test(context.req.headers.accept ?? '');
+const wantsCsv = ({ req }: RequestParts<unknown>): boolean => /\btext\/csv\b/i.test(req.headers.accept ?? '');
 
 const CSV = 'text/csv; charset=utf-8';
 
 /** GET /v1/tokens/{id}/usage/history: one token's usage per hour or day (docs/usage.md). */
-export async function usageHistory(context: AdminContext): Promise<AdminReply> {
-  const { params, caller, options, query } = context;
-  const parsed = parseBody(usageHistoryQuery, Object.fromEntries(query));
+export async function usageHistory(context: RequestParts<{ id: string }> & { caller: Caller; query: UsageHistoryQuery }): Promise<AdminReply> {
+  const { params, caller, options, query: parsed } = context;
   const step: Step = parsed.step ?? '1h';
   const window = windowOf(parsed, STEPS[step], options.clock.now());
-  const { id, items } = await options.usage.history(caller, params.id!, window);
+  const { id, items } = await options.usage.history(caller, params.id, window);
   if (wantsCsv(context)) {
     const reasons = reasonsIn(items);
     const rows = items.map((item) => [
@@ -49,9 +50,8 @@ export async function usageHistory(context: AdminContext): Promise<AdminReply> {
 }
 
 /** GET /v1/usage: the tokens that used the most in a window, of those the caller may read (docs/usage.md). */
-export async function topUsage(context: AdminContext): Promise<AdminReply> {
-  const { caller, options, query } = context;
-  const parsed = parseBody(usageTopQuery, Object.fromEntries(query));
+export async function topUsage(context: RequestParts<unknown> & { caller: Caller; query: UsageTopQuery }): Promise<AdminReply> {
+  const { caller, options, query: parsed } = context;
   const window = windowOf(parsed, STEPS['1h'], options.clock.now());
   const by = parsed.by ?? 'requests';
   const items = await options.usage.top(caller, { repository: parsed.repository, organization: parsed.organization }, window, parsed.top ?? 10, by);

@@ -167,15 +167,12 @@ function administers(repository) {
   return state.me.role === 'scoped' && repository !== '*' && rightsOn(repository).includes('admin');
 }
 
-/** Edit and delete: `*` admins on every token, scoped admins on the repositories they administer, personal tokens never. */
-function mayChange(token) {
-  if (state.me.role === 'star') return true;
-  if (state.me.role !== 'scoped') return false;
-  return administers(token.repository) || (state.me.token.kind === 'personal' && token.kind === 'personal' && token.user === state.me.token.user);
-}
-
-/** Rolling needs the admin right on the token's repository. */
-const mayRoll = (token) => state.me.role === 'star' || (state.me.role === 'scoped' && administers(token.repository));
+/**
+ * Whether the signed-in token may take `action` (edit, roll, revoke, restore, delete) on `token`:
+ * the API lists them in the token's `actions`, from the rules it enforces. The page does not
+ * judge them itself.
+ */
+const may = (token, action) => (token.actions ?? []).includes(action);
 
 /** A token as a person names it: its name, and its user for a personal token. */
 const tokenLabel = (token) => (token.user ? `${token.name} (${token.user})` : token.name);
@@ -257,7 +254,8 @@ async function signIn(secret) {
   }
   state.isStarAdmin = state.me.role === 'star';
   tokenNames.set(state.me.token.id, Promise.resolve(tokenLabel(state.me.token)));
-  state.settings = await api('GET', '/v1/settings').catch(() => ({ maxTokenLifetimeSeconds: null }));
+  // The lifetime cap, the expiry notice and the event types (one list, the one webhooks send).
+  state.settings = await api('GET', '/v1/settings').catch(() => ({ maxTokenLifetimeSeconds: null, eventTypes: [] }));
   applyLifetimeCap(state.settings);
   await loadOrganizations();
   showApp();
@@ -320,7 +318,10 @@ function showApp() {
   $('nav-users').hidden = !state.isStarAdmin && !isOrgAdmin();
   $('nav-teams').hidden = !state.isStarAdmin && !isOrgAdmin(); // teams are for * admins and organization admins
   $('nav-events').hidden = !['star', 'scoped'].includes(state.me.role);
-  $('events-type').replaceChildren(el('option', { value: '', text: 'Any type' }), ...EVENT_TYPES.map((type) => el('option', { value: type, text: type })));
+  $('events-type').replaceChildren(
+    el('option', { value: '', text: 'Any type' }),
+    ...(state.settings.eventTypes ?? []).map((type) => el('option', { value: type, text: type })),
+  );
   $('whoami').textContent = `signed in as ${state.me.token.name} (${describeMe()})`;
   $('bulk-delete').hidden = !['star', 'scoped'].includes(state.me.role);
   show('tokens');
@@ -344,29 +345,6 @@ function show(view) {
 }
 
 // ---- events: the audit log (GET /v1/events) ---------------------------------------------
-
-const EVENT_TYPES = [
-  'token.created',
-  'token.edited',
-  'token.rolled',
-  'token.revoked',
-  'token.restored',
-  'token.deleted',
-  'token.leaked',
-  'token.expiring',
-  'token.expired',
-  'user.created',
-  'user.edited',
-  'user.deleted',
-  'team.created',
-  'team.edited',
-  'team.deleted',
-  'repository.created',
-  'repository.deleted',
-  'organization.created',
-  'organization.edited',
-  'organization.deleted',
-];
 
 /** Loads the newest `limit` events under the filters; "Show more" asks for 50 more (at most 500). */
 async function loadEvents(limit) {
@@ -478,21 +456,22 @@ function renderTokens(page) {
         }
         countSelection();
       });
-      // Only what the signed-in token may do is offered (GET /v1/whoami); the API still judges.
+      // Only what the signed-in token may do to this token is offered: its `actions`, from the API.
       const actions = el('div', { class: 'actions-inline' });
       actions.append(el('button', { type: 'button', text: 'Details', title: 'Details and history', onclick: () => openHistory(token) }));
-      if (mayChange(token)) actions.append(el('button', { type: 'button', text: 'Edit', onclick: () => openEdit(token) }));
+      if (may(token, 'edit')) actions.append(el('button', { type: 'button', text: 'Edit', onclick: () => openEdit(token) }));
       // What a row offers follows its state, with at most one destructive button: a working token
       // (active, or rolled and in its overlap) may be revoked; an ended one deleted, or brought back
       // (a revoked one restored, an expired one given a new expiry through Edit).
-      if (token.status === 'revoked') actions.append(el('button', { type: 'button', text: 'Restore', onclick: () => act('restore', token) }));
-      if (token.status === 'expired' && mayChange(token))
+      if (may(token, 'restore')) actions.append(el('button', { type: 'button', text: 'Restore', onclick: () => act('restore', token) }));
+      if (token.status === 'expired' && may(token, 'edit'))
         actions.append(el('button', { type: 'button', text: 'Restore…', title: 'Give it a new expiry', onclick: () => openEdit(token) }));
-      if (token.status === 'active' && mayRoll(token))
+      if (may(token, 'roll'))
         actions.append(el('button', { type: 'button', text: 'Roll', title: 'Make a new secret for this token', onclick: () => openRoll(token) }));
-      if (token.status === 'active' || token.status === 'rolled')
+      if ((token.status === 'active' || token.status === 'rolled') && may(token, 'revoke'))
         actions.append(el('button', { type: 'button', class: 'danger', text: 'Revoke', onclick: () => revoke(token) }));
-      else if (mayChange(token)) actions.append(el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: () => remove(token) }));
+      else if (token.status !== 'active' && token.status !== 'rolled' && may(token, 'delete'))
+        actions.append(el('button', { type: 'button', class: 'danger', text: 'Delete', onclick: () => remove(token) }));
       return el(
         'tr',
         { dataset: { id: token.id } },

@@ -1,4 +1,4 @@
-import type { BudgetGrant, BudgetKey, BudgetTake } from './token-store.js';
+import type { BudgetGrant, BudgetKey, BudgetStore, BudgetTake } from '../token-store.js';
 
 interface Counter {
   taken: number;
@@ -27,7 +27,7 @@ export class BudgetCounters {
     return counter.taken;
   }
 
-  /** The same arithmetic as the Redis script (redis-scripts.ts BUDGET_TAKE). */
+  /** The same arithmetic as the Redis script (redis/scripts.ts BUDGET_TAKE). */
   take(key: BudgetKey, take: BudgetTake): BudgetGrant {
     const name = BudgetCounters.key(key);
     const taken = this.read(name, take.now);
@@ -47,5 +47,22 @@ export class BudgetCounters {
 
   readAll(keys: readonly BudgetKey[], now: number): number[] {
     return keys.map((key) => this.read(BudgetCounters.key(key), now));
+  }
+}
+
+/** Budget counters of the memory and file stores: the counters above, in this process. */
+export class MemoryBudgets implements BudgetStore {
+  private readonly budgets = new BudgetCounters();
+
+  async takeBudget(key: BudgetKey, take: BudgetTake): Promise<BudgetGrant> {
+    return this.budgets.take(key, take);
+  }
+
+  async returnBudget(key: BudgetKey, amount: number, now: number): Promise<void> {
+    this.budgets.give(key, amount, now);
+  }
+
+  async readBudgets(keys: readonly BudgetKey[], now: number): Promise<number[]> {
+    return this.budgets.readAll(keys, now);
   }
 }

@@ -1,7 +1,7 @@
-import type { HistoryEntry, LastUse, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../tokens/record.js';
-import type { OutEvent } from './event-log.js';
+import type { HistoryEntry, LastUse, OrganizationRecord, RepositoryRecord, TeamRecord, TokenRecord, UserRecord } from '../../tokens/record.js';
+import type { OutEvent } from '../event-log.js';
+import type { UsageCount } from '../usage-log.js';
 import { type EventChange, EventState } from './event-state.js';
-import type { UsageCount } from './usage-log.js';
 import { UsageState } from './usage-state.js';
 
 /** One change to the model: what the memory store applies and the file store journals. */

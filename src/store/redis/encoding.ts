@@ -1,5 +1,5 @@
-import type { Limits, Right, TokenRecord, TokenSummary } from '../tokens/record.js';
-import type { WriteOutcome } from './token-store.js';
+import type { Limits, Right, TokenRecord, TokenSummary } from '../../tokens/record.js';
+import type { WriteOutcome } from '../token-store.js';
 
 // How a token is written into one Redis hash and read back, and what the scripts answer.
 

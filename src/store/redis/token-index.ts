@@ -1,5 +1,5 @@
-import type { TokenSummary } from '../tokens/record.js';
-import type { RedisClient } from './redis-connection.js';
+import type { TokenSummary } from '../../tokens/record.js';
+import type { RedisClient } from './connection.js';
 
 /** How the index reads tokens and the change log; supplied by the Redis store. */
 export interface IndexSource {

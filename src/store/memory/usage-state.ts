@@ -1,4 +1,4 @@
-import { addInto, emptyHour, HOUR_MS, USAGE_RETENTION_MS, type UsageCount, type UsageHour, type UsedToken } from './usage-log.js';
+import { addInto, emptyHour, HOUR_MS, USAGE_RETENTION_MS, type UsageCount, type UsageHour, type UsedToken } from '../usage-log.js';
 
 interface TokenUsage {
   repository: string;

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { ListenAddress } from '../config/schema.js';
+import type { ListenAddress } from '../../config/schema.js';
 
 export interface RedisTopology {
   url: string;

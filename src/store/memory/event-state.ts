@@ -1,4 +1,4 @@
-import { type Delivery, EVENT_RETENTION_MS, type EventWithDeliveries, type OutEvent, type Taken, wanted } from './event-log.js';
+import { type Delivery, EVENT_RETENTION_MS, type EventWithDeliveries, type OutEvent, type Taken, wanted } from '../event-log.js';
 
 /** A change to the outbox, as the memory store applies it and the file store journals it. */
 export type EventChange =
