@@ -20,6 +20,9 @@ const cli = (...args: string[]) => runToEnd(args, cliEnv);
 const socket = `tollgate-test-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 if (hasTmux) t.teardown(() => spawnSync('tmux', ['-L', socket, 'kill-server']));
+// One session that lives as long as the file: a tmux server whose last session ends exits, and a
+// new-session sent while it exits fails ("server exited unexpectedly", seen in a full run).
+if (hasTmux) tmux('new-session', '-d', '-s', 'keep', 'sleep 3600');
 const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
 let sessions = 0;
 
