@@ -81,7 +81,7 @@ const windowOf = (minMs: number, maxMs: number, range: string) =>
       return ms !== undefined && ms >= minMs && ms <= maxMs;
     }, `expected a duration from ${range}`);
 
-/** A token's (or a repository's default) limits (§3.2). */
+/** A token's (or a repository's default) limits (docs/limits.md). */
 export const limitsSchema = z
   .strictObject({
     rate: z
