@@ -12,6 +12,7 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import type { TokenStore } from '../../src/store/token-store.js';
 import { type Grants, RIGHTS, type Right, type TokenRecord } from '../../src/tokens/record.js';
 import { FakeClock } from '../helpers/fakes.js';
+import { grantsOver } from '../helpers/policy-worlds.js';
 import { makeToken } from '../helpers/records.js';
 
 // The admin policy's invariants (issue #13), checked over generated worlds and action sequences
@@ -52,11 +53,7 @@ const limitsArb: fc.Arbitrary<Limits> = fc.record(
   },
   { requiredKeys: [] },
 );
-const grantsArb: fc.Arbitrary<Grants> = fc.array(fc.tuple(fc.constantFrom(...SCOPES), fc.subarray([...RIGHTS])), { maxLength: 3 }).map((pairs) => {
-  const grants: Grants = {};
-  for (const [scope, rights] of pairs) grants[scope] = rights;
-  return grants;
-});
+const grantsArb = grantsOver(SCOPES);
 const tokenArb = fc.record({
   kind: fc.constantFrom('repository' as const, 'personal' as const),
   repository: fc.constantFrom(...SCOPES),

@@ -8,6 +8,7 @@ import { TokenService } from '../../src/admin/token-service.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { type Grants, RIGHTS, type Right, type TokenRecord } from '../../src/tokens/record.js';
 import { FakeClock } from '../helpers/fakes.js';
+import { grantsOver } from '../helpers/policy-worlds.js';
 import { makeToken } from '../helpers/records.js';
 
 // A token view's `actions` (docs/admin-api.md): over generated worlds of callers and tokens, an
@@ -24,11 +25,7 @@ const HOUR = 3_600_000;
 const NOW = 1_800_000_000_000;
 
 const rightsArb = fc.subarray([...RIGHTS], { minLength: 1 });
-const grantsArb: fc.Arbitrary<Grants> = fc.array(fc.tuple(fc.constantFrom(...SCOPES), fc.subarray([...RIGHTS])), { maxLength: 3 }).map((pairs) => {
-  const grants: Grants = {};
-  for (const [scope, rights] of pairs) grants[scope] = rights;
-  return grants;
-});
+const grantsArb = grantsOver(SCOPES);
 const tokenArb = fc.record({
   kind: fc.constantFrom('repository' as const, 'personal' as const),
   repository: fc.constantFrom(...SCOPES),
