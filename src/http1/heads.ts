@@ -13,6 +13,18 @@ export function statusLine(status: number): string {
   return line;
 }
 
+const STATUS_LINE_BYTES = new Map<number, Buffer>();
+
+/** The status line as bytes, for a head built in a buffer. */
+export function statusLineBytes(status: number): Buffer {
+  let line = STATUS_LINE_BYTES.get(status);
+  if (line === undefined) {
+    line = Buffer.from(statusLine(status), 'latin1');
+    STATUS_LINE_BYTES.set(status, line);
+  }
+  return line;
+}
+
 let dateSecond = -1;
 let dateLine = '';
 

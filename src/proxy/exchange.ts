@@ -7,12 +7,13 @@ import { ExchangeCore, type ExchangeLedger } from '../exchange/core.js';
 import type { EndReason, LiveProtocol } from '../exchange/endings.js';
 import type { Problem } from '../http/problem.js';
 import type { ClientConnection, Http1Exchange } from '../http1/client-connection.js';
-import { dateHeaderLine, problemAnswer, problemResponse, statusLine } from '../http1/heads.js';
+import type { HeadSpans } from '../http1/head-spans.js';
+import { dateHeaderLine, problemAnswer, problemResponse, statusLine, statusLineBytes } from '../http1/heads.js';
 import type { RequestHead } from '../http1/request-head.js';
 import type { Tunnel, TunnelOwner } from '../http1/tunnel.js';
 import { GOING_AWAY, websocketAccept } from '../http1/websocket-frames.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
-import { downstreamHeaderLines } from './headers.js';
+import { downstreamHeaderLines, responseFieldsOf, writeResponseFields } from './headers.js';
 import { verifiedPeerCertificate } from './peer-certificate.js';
 import { type Framing, IDEMPOTENT, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
 import type { UpstreamFault } from './upstream-fault.js';
@@ -69,7 +70,7 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
    * The response head, held until the body's first piece, the response's end or the end of the
    * upstream read that brought it, so that a small response leaves in one write of one buffer.
    */
-  private heldHead: string | undefined;
+  private heldHead: string | Buffer | undefined;
   private ending = false;
   /** The client's body ends at the connection's close: only a reset tells it that it was cut. */
   private closeDelimited = false;
@@ -246,7 +247,7 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     this.status = status;
     if (this.connection.isDraining) this.keepAlive = false;
     const { lines, hasDate } = downstreamHeaderLines(rawHeaders, this.requestId, this.tokenSource === 'query');
-    let head = statusLine(status) + lines;
+    const head = statusLine(status) + lines;
     if (this.isUpgrade) {
       if (status === 101) {
         // Connection and Upgrade are hop-by-hop, dropped above; a switch needs them (RFC 9110 §7.8).
@@ -257,6 +258,41 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
       // Refused by the upstream: an ordinary response, and the connection closes after it.
       this.keepAlive = false;
     }
+    this.headSent = true;
+    this.heldHead = head + this.headEnd(hasDate, framing);
+  }
+
+  /**
+   * UpstreamUser: the common response head, from the bytes of the read that carried it: the same
+   * bytes `responseHead` sends, made without a string per field. Declined for a WebSocket
+   * handshake's answer and for heads `responseFieldsOf` leaves to strings.
+   */
+  responseHeadSpans(status: number, spans: HeadSpans, noBody: boolean, now: number): boolean {
+    if (this.isDone) return true;
+    if (this.isUpgrade) return false;
+    const queryToken = this.tokenSource === 'query';
+    const fields = responseFieldsOf(spans, this.requestId, queryToken);
+    if (fields === undefined) return false;
+    this.upstreamSeconds = (now - this.upstreamAt) / 1000;
+    this.status = status;
+    if (this.connection.isDraining) this.keepAlive = false;
+    const end = this.headEnd(fields.hasDate, noBody ? 'none' : fields.framing);
+    const line = statusLineBytes(status);
+    const head = Buffer.allocUnsafe(line.length + fields.bytes + end.length);
+    line.copy(head, 0);
+    const at = writeResponseFields(spans, this.requestId, queryToken, head, line.length);
+    head.write(end, at, 'latin1');
+    this.headSent = true;
+    this.heldHead = head;
+    return true;
+  }
+
+  /**
+   * The response head's lines after the upstream's own (Date when it sent none, the framing and
+   * Connection this hop uses, the token's limits) and the blank line; sets how the body is framed.
+   */
+  private headEnd(hasDate: boolean, framing: Framing): string {
+    let head = '';
     if (!hasDate) head += dateHeaderLine(this.ledger.now());
     if (framing === 'chunked' || framing === 'close') {
       // Re-framed from what llhttp decoded: the client sees exactly the bytes that were parsed.
@@ -273,8 +309,7 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     // Every response to a limited token carries its limits (draft-ietf-httpapi-ratelimit-headers-09).
     const limited = this.limited;
     if (limited !== undefined) head += `ratelimit-policy: ${limited.policy}\r\nratelimit: ${rateLimitField(limited, this.ledger.now())}\r\n`;
-    this.headSent = true;
-    this.heldHead = `${head}\r\n`;
+    return `${head}\r\n`;
   }
 
   /** UpstreamUser: the upstream read is parsed; a head held for a body that has not come goes alone. */
@@ -315,14 +350,14 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
   responseEnd(trailers: string[] | undefined): void {
     if (this.isDone) return;
     // A head still held (no body, or none yet written) leaves with the body's end, in one write.
-    let out = this.heldHead ?? '';
+    const head = this.heldHead;
     this.heldHead = undefined;
     if (this.chunkedOut) {
-      out += '0\r\n';
+      let out = '0\r\n';
       if (trailers !== undefined) for (let i = 0; i < trailers.length; i += 2) out += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
       out += '\r\n';
-    }
-    if (out !== '') this.connection.write(out);
+      this.connection.write(head === undefined ? out : typeof head === 'string' ? head + out : Buffer.concat([head, Buffer.from(out)]));
+    } else if (head !== undefined && head.length > 0) this.connection.write(head);
     // An upload the upstream answered before reading it all: the rest cannot be skipped safely.
     if (!this.requestComplete) this.keepAlive = false;
     this.upstream = undefined;
@@ -434,16 +469,19 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
 const JOINED_BODY_BYTES = 16 * 1024;
 
 /**
- * The response head and the body's first piece (as one chunk when `chunked`) in one buffer. The
- * head is encoded as `socket.write(string)` encodes it (UTF-8), so the bytes sent are unchanged.
+ * The response head and the body's first piece (as one chunk when `chunked`) in one buffer. A
+ * head string is encoded as `socket.write(string)` encodes it (UTF-8), so the bytes sent are unchanged.
  */
-function joined(head: string, data: Buffer, chunked: boolean): Buffer {
-  const text = chunked ? `${head}${data.length.toString(16)}\r\n` : head;
-  const textBytes = Buffer.byteLength(text);
+function joined(head: string | Buffer, data: Buffer, chunked: boolean): Buffer {
+  const size = chunked ? `${data.length.toString(16)}\r\n` : '';
+  const headBytes = typeof head === 'string' ? Buffer.byteLength(head) : head.length;
+  const textBytes = headBytes + size.length;
   const out = Buffer.allocUnsafe(textBytes + data.length + (chunked ? 2 : 0));
-  out.write(text, 0);
+  if (typeof head === 'string') out.write(head, 0);
+  else head.copy(out, 0);
+  if (chunked) out.write(size, headBytes, 'latin1');
   data.copy(out, textBytes);
-  if (chunked) out.write('\r\n', textBytes + data.length);
+  if (chunked) out.write('\r\n', textBytes + data.length, 'latin1');
   return out;
 }
 

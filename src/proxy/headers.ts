@@ -1,4 +1,6 @@
+import { isAscii } from 'node:buffer';
 import type { ForwardIdentity } from '../auth/verdict.js';
+import type { HeadSpans } from '../http1/head-spans.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus `proxy-connection`, which clients still send. */
 const HOP_BY_HOP = new Set([
@@ -220,4 +222,174 @@ function keptLines(
     lines += `${name}: ${raw[i + 1]}\r\n`;
   }
   return { lines, hasDate, connection };
+}
+
+// The same response lines made from the bytes of the read that carried the head (HeadSpans), for
+// the common head: no string per field, kept fields copied as they came. The rules are the ones
+// above, looked up by the name's length and bytes.
+
+/** What a response field is to the client. */
+const KEEP = 0;
+const DROP = 1;
+const DATE = 2;
+const CONTENT_LENGTH = 3;
+const TRANSFER_ENCODING = 4;
+const CONNECTION = 5;
+/** cache-control and referrer-policy: replaced on a response to a query-token request. */
+const QUERY_TOKEN_REPLACED = 6;
+
+/** Per name length, the names with a rule (lower-case ASCII letters and `-`) and their kind. */
+const RULES_BY_LENGTH: ([string, number][] | undefined)[] = [];
+for (const [name, kind] of [
+  ...[...HOP_BY_HOP].map((name) => [name, name === 'connection' ? CONNECTION : name === 'transfer-encoding' ? TRANSFER_ENCODING : DROP] as const),
+  ['x-request-id', DROP] as const,
+  ['date', DATE] as const,
+  ['content-length', CONTENT_LENGTH] as const,
+  ['cache-control', QUERY_TOKEN_REPLACED] as const,
+  ['referrer-policy', QUERY_TOKEN_REPLACED] as const,
+]) {
+  // The byte compare below folds case by setting bit 0x20, which is exact for these characters only.
+  if (!/^[a-z-]+$/.test(name)) throw new Error(`response field rule ${name}: not lower-case letters and -`);
+  const rules = RULES_BY_LENGTH[name.length] ?? [];
+  rules.push([name, kind]);
+  RULES_BY_LENGTH[name.length] = rules;
+}
+
+/**
+ * The kind of the field named by `chunk[start, end)`. Names are tokens (llhttp checked), so
+ * `| 0x20` folds A-Z to a-z and maps no other token character onto a letter or `-`.
+ */
+function fieldKind(chunk: Buffer, start: number, end: number): number {
+  const rules = RULES_BY_LENGTH[end - start];
+  if (rules === undefined) return KEEP;
+  next: for (const [name, kind] of rules) {
+    for (let i = 0; i < name.length; i++) if ((chunk[start + i]! | 0x20) !== name.charCodeAt(i)) continue next;
+    return kind;
+  }
+  return KEEP;
+}
+
+/** Whether `chunk[start, end)` is `keep-alive` or `close` in any case: a Connection that names no other field. */
+function namesNoField(chunk: Buffer, start: number, end: number): boolean {
+  const word = end - start === 10 ? 'keep-alive' : end - start === 5 ? 'close' : undefined;
+  if (word === undefined) return false;
+  for (let i = 0; i < word.length; i++) if ((chunk[start + i]! | 0x20) !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+/** A value's end without its trailing spaces and tabs (llhttp has skipped the leading ones). */
+function trimmedEnd(chunk: Buffer, start: number, end: number): number {
+  while (end > start && (chunk[end - 1] === 0x20 || chunk[end - 1] === 0x09)) end--;
+  return end;
+}
+
+/** Per field of the head classified last: 0 dropped, 1 copied with the lines around it, 2 written as name, `: `, value. */
+let lineForms = new Uint8Array(64);
+
+/** What `responseFieldsOf` found; one object, valid until its next call. */
+export interface SpannedResponse {
+  /** The bytes the kept lines take (with the x-request-id and query-token lines). */
+  bytes: number;
+  hasDate: boolean;
+  /** How the upstream framed the body, as `framingOf` reads it from strings. */
+  framing: 'length' | 'chunked' | 'close';
+}
+const found: SpannedResponse = { bytes: 0, hasDate: false, framing: 'close' };
+
+const QUERY_TOKEN_LINES = 'cache-control: no-store\r\nreferrer-policy: no-referrer\r\n';
+
+/**
+ * Classifies a response head held as spans for `writeResponseFields`, with the rules of
+ * `downstreamHeaderLines`; undefined when the head is not the common kind, which strings then
+ * handle: a byte outside ASCII (obs-text, which the string path writes as UTF-8), or a
+ * Connection other than one `keep-alive` or `close` (it may name fields to drop).
+ */
+export function responseFieldsOf(spans: HeadSpans, requestId: string, queryToken: boolean): SpannedResponse | undefined {
+  const chunk = spans.chunk;
+  const count = spans.count;
+  const at = spans.at;
+  let bytes = 14 + requestId.length + 2 + (queryToken ? QUERY_TOKEN_LINES.length : 0); // `x-request-id: ${id}\r\n`
+  let hasDate = false;
+  let hasLength = false;
+  let isChunked = false;
+  let connections = 0;
+  if (chunk !== undefined && count > 0) {
+    if (!isAscii(chunk.subarray(at[0]!, at[count * 4 - 1]!))) return undefined;
+    if (lineForms.length < count) lineForms = new Uint8Array(count);
+    for (let i = 0; i < count; i++) {
+      const nameStart = at[i * 4]!;
+      const nameEnd = at[i * 4 + 1]!;
+      const valueStart = at[i * 4 + 2]!;
+      const valueEnd = at[i * 4 + 3]!;
+      let kind = fieldKind(chunk, nameStart, nameEnd);
+      if (kind === QUERY_TOKEN_REPLACED) kind = queryToken ? DROP : KEEP;
+      if (kind === CONNECTION) {
+        const end = trimmedEnd(chunk, valueStart, valueEnd);
+        if (++connections > 1 || (end > valueStart && !namesNoField(chunk, valueStart, end))) return undefined;
+      }
+      if (kind === DROP || kind === CONNECTION || kind === TRANSFER_ENCODING) {
+        if (kind === TRANSFER_ENCODING) isChunked = true;
+        lineForms[i] = 0;
+        continue;
+      }
+      if (kind === DATE) hasDate = true;
+      else if (kind === CONTENT_LENGTH) hasLength = true;
+      const end = trimmedEnd(chunk, valueStart, valueEnd);
+      // As it came: `name: value` and CRLF, nothing trimmed; then it is copied with its neighbours.
+      const isAsSent = valueStart === nameEnd + 2 && chunk[nameEnd + 1] === 0x20 && end === valueEnd && chunk[valueEnd] === 0x0d;
+      lineForms[i] = isAsSent ? 1 : 2;
+      bytes += nameEnd - nameStart + 2 + (end - valueStart) + 2;
+    }
+  }
+  found.bytes = bytes;
+  found.hasDate = hasDate;
+  found.framing = isChunked ? 'chunked' : hasLength ? 'length' : 'close';
+  return found;
+}
+
+/**
+ * Writes the lines `responseFieldsOf` classified into `out` at `offset`, as `downstreamHeaderLines`
+ * makes them: kept fields (runs of lines as sent in one copy), then x-request-id and the
+ * query-token lines. Returns the offset after them.
+ */
+export function writeResponseFields(spans: HeadSpans, requestId: string, queryToken: boolean, out: Buffer, offset: number): number {
+  const chunk = spans.chunk;
+  const at = spans.at;
+  let pos = offset;
+  if (chunk !== undefined) {
+    let runStart = 0;
+    let runEnd = -1;
+    for (let i = 0; i < spans.count; i++) {
+      const form = lineForms[i];
+      if (form === 0) continue;
+      const nameStart = at[i * 4]!;
+      if (form === 1) {
+        const lineEnd = at[i * 4 + 3]! + 2;
+        if (runEnd === nameStart) runEnd = lineEnd;
+        else {
+          if (runEnd !== -1) pos += chunk.copy(out, pos, runStart, runEnd);
+          runStart = nameStart;
+          runEnd = lineEnd;
+        }
+        continue;
+      }
+      if (runEnd !== -1) pos += chunk.copy(out, pos, runStart, runEnd);
+      runEnd = -1;
+      const nameEnd = at[i * 4 + 1]!;
+      const valueStart = at[i * 4 + 2]!;
+      pos += chunk.copy(out, pos, nameStart, nameEnd);
+      out[pos++] = 0x3a; // :
+      out[pos++] = 0x20;
+      pos += chunk.copy(out, pos, valueStart, trimmedEnd(chunk, valueStart, at[i * 4 + 3]!));
+      out[pos++] = 0x0d;
+      out[pos++] = 0x0a;
+    }
+    if (runEnd !== -1) pos += chunk.copy(out, pos, runStart, runEnd);
+  }
+  pos += out.write('x-request-id: ', pos, 'latin1');
+  pos += out.write(requestId, pos, 'latin1');
+  out[pos++] = 0x0d;
+  out[pos++] = 0x0a;
+  if (queryToken) pos += out.write(QUERY_TOKEN_LINES, pos, 'latin1');
+  return pos;
 }

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { writeChunk } from '../http1/chunked.js';
 import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE, trimValues } from '../http1/codec.js';
+import { HeadSpans } from '../http1/head-spans.js';
 import type { ReadBuffer } from '../http1/read-buffer.js';
 import { invalidResponse, socketFault, type UpstreamFault, upstreamClosed, upstreamTimeout } from './upstream-fault.js';
 
@@ -23,6 +24,12 @@ export interface UpstreamUser {
   upstreamStarted(connection: UpstreamConnection, now?: number): void;
   /** The response head; `now`: performance.now() when it was parsed, read once for both sides. */
   responseHead(status: number, reason: string, rawHeaders: string[], framing: Framing, now?: number): void;
+  /**
+   * A final response head (not 1xx) that came whole in one read, as spans of that read instead of
+   * strings; valid only during this call. True when taken; false to have it through
+   * `responseHead` instead (the user keeps no state from a false). `noBody`: HEAD, 204 or 304.
+   */
+  responseHeadSpans?(status: number, head: HeadSpans, noBody: boolean, now: number): boolean;
   /**
    * A piece of the response body. True when nothing holds `chunk` once this returns (the client
    * socket took it whole): the memory it lies in is then reused for the next read.
@@ -84,6 +91,9 @@ export class UpstreamConnection extends Http1Parser {
   private fault: UpstreamFault | undefined;
   private status = 0;
   private readonly fields = new FieldList();
+  /** The head's fields while it is read as spans (`spanning`): see responseHeadSpans. */
+  private readonly spans = new HeadSpans();
+  private spanning = false;
   private trailers: FieldList | undefined;
 
   constructor(
@@ -117,6 +127,8 @@ export class UpstreamConnection extends Http1Parser {
     this.ended = false;
     this.status = 0;
     this.fields.take();
+    this.spans.reset();
+    this.spanning = false;
     this.trailers = undefined;
     user.upstreamStarted(this, now);
   }
@@ -214,6 +226,8 @@ export class UpstreamConnection extends Http1Parser {
       return;
     }
     const result = this.execute(chunk);
+    // A head not finished in this read: its spans lie in memory the next read may reuse.
+    if (this.spanning) this.stopSpanning();
     if (result.kind === 'ok') return void this.user?.readParsed?.();
     if (result.kind === 'error') return this.fail(invalidResponse(result.reason));
     if (this.switching) return this.handOver(result.rest);
@@ -285,7 +299,15 @@ export class UpstreamConnection extends Http1Parser {
 
   onMessageBegin(): number {
     this.responseStarted = true;
+    this.spanning = this.phase === 'head' && this.user?.responseHeadSpans !== undefined;
+    this.spans.reset();
     return 0;
+  }
+
+  /** The head goes on as strings: the fields spanned so far become strings first. */
+  private stopSpanning(): void {
+    this.spanning = false;
+    this.spans.spill(this.fields);
   }
 
   onUrl(): number {
@@ -294,8 +316,13 @@ export class UpstreamConnection extends Http1Parser {
 
   onHeaderField(chunk: Buffer, start: number, end: number): number {
     // After the head, fields are trailers (of a chunked body).
-    if (this.phase !== 'body') this.fields.name(chunk, start, end);
-    else {
+    if (this.phase !== 'body') {
+      if (this.spanning) {
+        if (this.spans.name(chunk, start, end)) return 0;
+        this.stopSpanning();
+      }
+      this.fields.name(chunk, start, end);
+    } else {
       this.trailers ??= new FieldList();
       this.trailers.name(chunk, start, end);
     }
@@ -303,11 +330,21 @@ export class UpstreamConnection extends Http1Parser {
   }
 
   onHeaderValue(chunk: Buffer, start: number, end: number): number {
+    if (this.spanning) {
+      if (this.spans.value(chunk, start, end)) return 0;
+      this.stopSpanning();
+    }
     (this.phase === 'body' ? this.trailers! : this.fields).value(chunk, start, end);
     return 0;
   }
 
   onHeadersComplete(status: number): number {
+    if (this.spanning) {
+      this.spanning = false;
+      // A final head whole in this read: the user may take it as spans, and no strings are made.
+      if (status >= 200 && status !== 101 && this.spans.isWhole) return this.finalHead(status, undefined);
+      this.spans.spill(this.fields);
+    }
     const raw = this.fields.take();
     if (status === 101) {
       // A switch is accepted only as the answer to the WebSocket handshake Tollgate forwarded,
@@ -331,6 +368,11 @@ export class UpstreamConnection extends Http1Parser {
       return HEADERS_GO_ON;
     }
     trimValues(raw);
+    return this.finalHead(status, raw);
+  }
+
+  /** A final head: the body begins, and the user gets the head (`raw` undefined: as spans, if it takes them). */
+  private finalHead(status: number, raw: string[] | undefined): number {
     this.status = status;
     this.phase = 'body';
     this.lastBytes = this.socket.bytesRead + this.socket.bytesWritten;
@@ -338,7 +380,16 @@ export class UpstreamConnection extends Http1Parser {
     this.since = now;
     const user = this.user!;
     const noBody = user.isHead || status === 204 || status === 304;
-    user.responseHead(status, '', raw, noBody ? 'none' : framingOf(raw), now);
+    if (raw === undefined) {
+      const isTaken = user.responseHeadSpans!(status, this.spans, noBody, now);
+      if (!isTaken) {
+        this.spans.spill(this.fields);
+        raw = this.fields.take();
+        trimValues(raw);
+      }
+      this.spans.reset();
+    }
+    if (raw !== undefined) user.responseHead(status, '', raw, noBody ? 'none' : framingOf(raw), now);
     return user.isHead ? HEADERS_SKIP_BODY : HEADERS_GO_ON;
   }
 
