@@ -27,7 +27,8 @@ export interface Route {
   readonly path: string;
   readonly isPublic: boolean;
   readonly segments: readonly Segment[];
-  readonly rights: Readonly<Record<string, Right>>;
+  /** Method -> right: a Map, so a method name (on the decision port, any header value) is never a key that reaches Object.prototype. */
+  readonly rights: ReadonlyMap<string, Right>;
   /** Where this route accepts the token from. */
   readonly tokenIn: TokenSources;
   /** Lower-case field naming the repository when the path has no `:repository`. */
@@ -53,9 +54,9 @@ function compile(config: RouteConfig): Route {
     path: config.path,
     isPublic: config.public ?? false,
     segments,
-    // No prototype: a method name (on the decision port, any header value) is never a key
-    // that reaches Object.prototype ("constructor", "__proto__").
-    rights: Object.assign(Object.create(null) as Record<string, Right>, DEFAULT_RIGHTS, config.methods),
+    // A Map rather than an object without prototype, which is a dictionary-mode object: each
+    // request's lookup was a megamorphic keyed load.
+    rights: new Map(Object.entries({ ...DEFAULT_RIGHTS, ...config.methods })),
     tokenIn:
       config.tokenIn === undefined
         ? HEADER_ONLY
@@ -170,8 +171,8 @@ export class RouteTable {
  * `WEBSOCKET` is nothing.
  */
 export function rightFor(route: Route, method: string, isUpgrade = false): Right | undefined {
-  if (isUpgrade) return route.rights.WEBSOCKET ?? route.rights.GET;
-  return method === 'WEBSOCKET' ? undefined : route.rights[method];
+  if (isUpgrade) return route.rights.get('WEBSOCKET') ?? route.rights.get('GET');
+  return method === 'WEBSOCKET' ? undefined : route.rights.get(method);
 }
 
 /** Returns false for no match, else the repository parameter (or undefined when there is none). */
@@ -188,14 +189,27 @@ function matchRoute(route: Route, path: string, end: number): string | undefined
     if (segment.kind === SegmentKind.Literal) {
       if (next - at !== segment.text.length || !path.startsWith(segment.text, at)) return false;
     } else {
-      const value = path.slice(at, next);
-      if (!NAME_PATTERN.test(value)) return false;
-      repository = value;
+      if (!isName(path, at, next)) return false;
+      repository = path.slice(at, next);
     }
     at = next + 1;
   }
   // Every pattern segment used: the path must be used up too (one trailing slash is allowed).
   return at >= end ? repository : false;
+}
+
+/**
+ * NAME_PATTERN (`^[a-z0-9][a-z0-9._-]{0,62}$`) on `text[start, end)`, read in place: a route's
+ * `:repository` is checked on every request, and a path segment that is no name makes no string.
+ */
+function isName(text: string, start: number, end: number): boolean {
+  if (end <= start || end - start > 63) return false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) continue;
+    if (i === start || (c !== 46 && c !== 95 && c !== 45)) return false; // . _ -
+  }
+  return true;
 }
 
 /**
