@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import type { Directory, Invalidation, InvalidationListener, TokenRecords } from '../store/token-store.js';

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Identity } from '../auth/authorize.js';
 import type { AllowedRequest } from '../auth/decide.js';
 import type { DenyReason, Outcome } from '../auth/decision.js';

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { DenyReason, Outcome } from '../auth/decision.js';
 import { type CredentialLabel, type RightLabel, workloadFields } from '../auth/verdict.js';
 import type { Clock } from '../clock.js';

@@ -94,8 +94,9 @@ function copyIn(chunk: Buffer): number {
     scratchSize = Math.ceil(chunk.length / 16384) * 16384;
     scratchPtr = llhttp.malloc(scratchSize);
   }
-  // malloc may grow the memory, which detaches earlier views.
-  if (scratch.buffer !== llhttp.memory.buffer || scratch.byteOffset !== scratchPtr || scratch.length !== scratchSize) {
+  // malloc may grow the memory, which detaches earlier views (their length becomes 0). Compared
+  // by length and offset: reading `.buffer` of either costs a call into the engine per execute.
+  if (scratch.length !== scratchSize || scratch.byteOffset !== scratchPtr) {
     scratch = new Uint8Array(llhttp.memory.buffer, scratchPtr, scratchSize);
   }
   scratch.set(chunk);

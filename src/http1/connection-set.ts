@@ -1,4 +1,5 @@
 import type { Server } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { ClientConnection } from './client-connection.js';
 
 /**

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { PeerCertificate } from 'node:tls';
 import type { Judged } from '../auth/decide.js';
 import type { UseSource } from '../auth/last-used.js';

@@ -1,4 +1,5 @@
 import { constants, type Http2Session, type ServerHttp2Stream } from 'node:http2';
+import { performance } from 'node:perf_hooks';
 
 interface Watch {
   /** The highest stream id whose header block is known to have ended. */

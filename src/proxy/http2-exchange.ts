@@ -1,4 +1,5 @@
 import { type ClientHttp2Stream, constants, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { performance } from 'node:perf_hooks';
 import type { PeerCertificate } from 'node:tls';
 import type { Judged } from '../auth/decide.js';
 import type { Refused } from '../auth/verdict.js';

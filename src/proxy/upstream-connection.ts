@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { writeChunk } from '../http1/chunked.js';
 import { ERROR_PAUSED, ERROR_USER, FieldList, HEADERS_GO_ON, HEADERS_SKIP_BODY, Http1Parser, TYPE_RESPONSE, trimValues } from '../http1/codec.js';
 import { HeadSpans } from '../http1/head-spans.js';
@@ -78,6 +79,12 @@ export class UpstreamConnection extends Http1Parser {
   private connected = false;
   private since: number;
   private lastBytes = 0;
+  /**
+   * Bytes given to the socket and bytes it read, counted here: all the deadline sweep asks is
+   * whether they moved, and the socket's `bytesWritten` getter walks its write queue per call.
+   */
+  private bytesOut = 0;
+  private bytesIn = 0;
   private responseStarted = false;
   private requestDone = false;
   private interim = false;
@@ -121,7 +128,7 @@ export class UpstreamConnection extends Http1Parser {
     this.uses++;
     this.phase = 'head';
     this.since = now;
-    this.lastBytes = this.socket.bytesWritten;
+    this.lastBytes = this.bytesOut;
     this.responseStarted = false;
     this.requestDone = false;
     this.ended = false;
@@ -140,6 +147,7 @@ export class UpstreamConnection extends Http1Parser {
 
   /** Writes request bytes; false when the socket's buffer is full (wait for upstreamDrained). */
   write(data: Buffer | string): boolean {
+    this.bytesOut += data.length;
     return this.socket.write(data);
   }
 
@@ -153,6 +161,7 @@ export class UpstreamConnection extends Http1Parser {
 
   /** Writes one chunk of a chunked body (size line, data, CRLF) as one writev. */
   writeChunk(data: Buffer): boolean {
+    this.bytesOut += data.length;
     return writeChunk(this.socket, data);
   }
 
@@ -192,7 +201,7 @@ export class UpstreamConnection extends Http1Parser {
     }
     if (this.phase === 'head' || this.phase === 'body') {
       // An upload still moving, or a body still arriving, is alive; silence for idleMs is not.
-      const bytes = this.socket.bytesRead + this.socket.bytesWritten;
+      const bytes = this.bytesIn + this.bytesOut;
       if (bytes !== this.lastBytes) {
         this.lastBytes = bytes;
         this.since = now;
@@ -220,6 +229,7 @@ export class UpstreamConnection extends Http1Parser {
   }
 
   private received(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
     if (this.user === undefined) {
       // Bytes with no request outstanding: the upstream is confused; this socket is done.
       this.socket.destroy();
@@ -375,7 +385,7 @@ export class UpstreamConnection extends Http1Parser {
   private finalHead(status: number, raw: string[] | undefined): number {
     this.status = status;
     this.phase = 'body';
-    this.lastBytes = this.socket.bytesRead + this.socket.bytesWritten;
+    this.lastBytes = this.bytesIn + this.bytesOut;
     const now = performance.now();
     this.since = now;
     const user = this.user!;

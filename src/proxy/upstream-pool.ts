@@ -1,4 +1,5 @@
 import { connect as connectTcp, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { connect as connectTls } from 'node:tls';
 import { ReadBuffer } from '../http1/read-buffer.js';
 import { type ConnectionOwner, UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
