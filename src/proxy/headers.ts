@@ -1,4 +1,3 @@
-import { isAscii } from 'node:buffer';
 import type { ForwardIdentity } from '../auth/verdict.js';
 import type { HeadSpans } from '../http1/head-spans.js';
 
@@ -238,21 +237,28 @@ const CONNECTION = 5;
 /** cache-control and referrer-policy: replaced on a response to a query-token request. */
 const QUERY_TOKEN_REPLACED = 6;
 
-/** Per name length, the names with a rule (lower-case ASCII letters and `-`) and their kind. */
-const RULES_BY_LENGTH: ([string, number][] | undefined)[] = [];
-for (const [name, kind] of [
-  ...[...HOP_BY_HOP].map((name) => [name, name === 'connection' ? CONNECTION : name === 'transfer-encoding' ? TRANSFER_ENCODING : DROP] as const),
-  ['x-request-id', DROP] as const,
-  ['date', DATE] as const,
-  ['content-length', CONTENT_LENGTH] as const,
-  ['cache-control', QUERY_TOKEN_REPLACED] as const,
-  ['referrer-policy', QUERY_TOKEN_REPLACED] as const,
+interface Rule {
+  /** Lower-case ASCII letters and `-`. */
+  readonly name: string;
+  readonly kind: number;
+}
+
+/** Per name length (up to the longest), the names with a rule. */
+const RULES_BY_LENGTH: (Rule[] | undefined)[] = [];
+for (const rule of [
+  ...[...HOP_BY_HOP].map((name) => ({ name, kind: name === 'connection' ? CONNECTION : name === 'transfer-encoding' ? TRANSFER_ENCODING : DROP })),
+  { name: 'x-request-id', kind: DROP },
+  { name: 'date', kind: DATE },
+  { name: 'content-length', kind: CONTENT_LENGTH },
+  { name: 'cache-control', kind: QUERY_TOKEN_REPLACED },
+  { name: 'referrer-policy', kind: QUERY_TOKEN_REPLACED },
 ]) {
   // The byte compare below folds case by setting bit 0x20, which is exact for these characters only.
-  if (!/^[a-z-]+$/.test(name)) throw new Error(`response field rule ${name}: not lower-case letters and -`);
-  const rules = RULES_BY_LENGTH[name.length] ?? [];
-  rules.push([name, kind]);
-  RULES_BY_LENGTH[name.length] = rules;
+  if (!/^[a-z-]+$/.test(rule.name)) throw new Error(`response field rule ${rule.name}: not lower-case letters and -`);
+  while (RULES_BY_LENGTH.length <= rule.name.length) RULES_BY_LENGTH.push(undefined);
+  const rules = RULES_BY_LENGTH[rule.name.length] ?? [];
+  rules.push(rule);
+  RULES_BY_LENGTH[rule.name.length] = rules;
 }
 
 /**
@@ -260,11 +266,16 @@ for (const [name, kind] of [
  * `| 0x20` folds A-Z to a-z and maps no other token character onto a letter or `-`.
  */
 function fieldKind(chunk: Buffer, start: number, end: number): number {
-  const rules = RULES_BY_LENGTH[end - start];
+  const length = end - start;
+  if (length >= RULES_BY_LENGTH.length) return KEEP;
+  const rules = RULES_BY_LENGTH[length];
   if (rules === undefined) return KEEP;
-  next: for (const [name, kind] of rules) {
-    for (let i = 0; i < name.length; i++) if ((chunk[start + i]! | 0x20) !== name.charCodeAt(i)) continue next;
-    return kind;
+  for (let r = 0; r < rules.length; r++) {
+    const rule = rules[r]!;
+    const name = rule.name;
+    let i = 0;
+    while (i < length && (chunk[start + i]! | 0x20) === name.charCodeAt(i)) i++;
+    if (i === length) return rule.kind;
   }
   return KEEP;
 }
@@ -301,7 +312,7 @@ const QUERY_TOKEN_LINES = 'cache-control: no-store\r\nreferrer-policy: no-referr
 /**
  * Classifies a response head held as spans for `writeResponseFields`, with the rules of
  * `downstreamHeaderLines`; undefined when the head is not the common kind, which strings then
- * handle: a byte outside ASCII (obs-text, which the string path writes as UTF-8), or a
+ * handle: a kept value with a byte outside ASCII (obs-text, which the string path writes as UTF-8), or a
  * Connection other than one `keep-alive` or `close` (it may name fields to drop).
  */
 export function responseFieldsOf(spans: HeadSpans, requestId: string, queryToken: boolean): SpannedResponse | undefined {
@@ -314,7 +325,6 @@ export function responseFieldsOf(spans: HeadSpans, requestId: string, queryToken
   let isChunked = false;
   let connections = 0;
   if (chunk !== undefined && count > 0) {
-    if (!isAscii(chunk.subarray(at[0]!, at[count * 4 - 1]!))) return undefined;
     if (lineForms.length < count) lineForms = new Uint8Array(count);
     for (let i = 0; i < count; i++) {
       const nameStart = at[i * 4]!;
@@ -335,6 +345,10 @@ export function responseFieldsOf(spans: HeadSpans, requestId: string, queryToken
       if (kind === DATE) hasDate = true;
       else if (kind === CONTENT_LENGTH) hasLength = true;
       const end = trimmedEnd(chunk, valueStart, valueEnd);
+      // Names are tokens; a value may hold obs-text, which the string path sends UTF-8 encoded.
+      let bits = 0;
+      for (let j = valueStart; j < end; j++) bits |= chunk[j]!;
+      if (bits > 0x7f) return undefined;
       // As it came: `name: value` and CRLF, nothing trimmed; then it is copied with its neighbours.
       const isAsSent = valueStart === nameEnd + 2 && chunk[nameEnd + 1] === 0x20 && end === valueEnd && chunk[valueEnd] === 0x0d;
       lineForms[i] = isAsSent ? 1 : 2;
