@@ -279,6 +279,7 @@ export class Exchange extends ExchangeCore implements Http1Exchange, UpstreamUse
     if (this.connection.isDraining) this.keepAlive = false;
     const end = this.headEnd(fields.hasDate, noBody ? 'none' : fields.framing);
     const line = statusLineBytes(status);
+    // The lines this hop adds are ASCII (a date, framing words, numbers): one byte a character.
     const head = Buffer.allocUnsafe(line.length + fields.bytes + end.length);
     line.copy(head, 0);
     const at = writeResponseFields(spans, this.requestId, queryToken, head, line.length);
