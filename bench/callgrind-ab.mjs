@@ -5,7 +5,7 @@
 // its hardware counters are not exposed (`perf stat -e instructions:u` says <not supported>);
 // instruction counts do not move with load. Each target runs under valgrind with everything
 // instrumented from the start (toggling instrumentation on later made V8's code re-translate and
-// gave counts off by 5-40x), is warmed with wrk -c8 for WARM (default 150s: about 5-8k requests
+// gave counts off by up to 50x), is warmed with wrk -c8 for WARM (default 150s: about 5-8k requests
 // at callgrind's pace, tiering V8 up), then each round zeroes the counters, runs wrk -c1 for D
 // (default 30s) and dumps. Only the main thread is read (--separate-threads, the -01 dump): V8's
 // compiler and concurrent-marking threads run on their own schedule. Kernel time is not counted.
