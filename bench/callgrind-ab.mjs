@@ -5,8 +5,8 @@
 // its hardware counters are not exposed (`perf stat -e instructions:u` says <not supported>);
 // instruction counts do not move with load. Each target runs under valgrind with everything
 // instrumented from the start (toggling instrumentation on later made V8's code re-translate and
-// gave counts off by up to 50x), is warmed with wrk -c8 for WARM (default 150s: about 5-8k requests
-// at callgrind's pace, tiering V8 up), then each round zeroes the counters, runs wrk -c1 for D
+// gave counts off by up to 50x), is warmed with wrk -c8 for WARM (default 150s: 5k to 70k requests
+// at callgrind's pace, by the machine's load; V8 tiers up), then each round zeroes the counters, runs wrk -c1 for D
 // (default 30s) and dumps. Only the main thread is read (--separate-threads, the -01 dump): V8's
 // compiler and concurrent-marking threads run on their own schedule. Kernel time is not counted.
 import { execFileSync } from 'node:child_process';
