@@ -107,12 +107,26 @@ export interface Served {
   proxyUrl: string;
 }
 
-/** `init-admin`, then `serve` on loopback port 0 with the given environment; killed at teardown. */
+/**
+ * `tollgate init-admin` on the store `env` configures, in this process: the command's own function
+ * on the configuration the CLI would load (TOLLGATE_* from `env`, the default config path), no
+ * process start; returns the `*` admin secret it prints. Set-up for tests of a served Tollgate:
+ * init-admin as a process is run by test/decision/cli-serve, test/e2e/config-reload and
+ * test/events/redis-delivery.
+ */
+export async function initAdmin(env: Record<string, string>): Promise<string> {
+  const [{ configFromArgs }, { initAdmin: run }] = await Promise.all([import('../../src/cli/config-path.js'), import('../../src/cli/init-admin.js')]);
+  const out = collector();
+  const code = await run(configFromArgs(undefined, { ...childEnv(), ...env }), 'admin', out.stream);
+  const secret = /^(tgr_\w{49})$/m.exec(out.text())?.[1];
+  if (code !== 0 || !secret) throw new Error(`init-admin exited ${code} and printed no secret: ${out.text()}`);
+  return secret;
+}
+
+/** `init-admin` (in this process), then `serve` on loopback port 0 with the given environment; killed at teardown. */
 export async function initAndServe(t: { teardown(fn: () => unknown): void }, env: Record<string, string>, pristine = false): Promise<Served> {
   const full = { TOLLGATE_PROXY_LISTEN: '127.0.0.1:0', TOLLGATE_ADMIN_LISTEN: '127.0.0.1:0', TOLLGATE_PROXY_ACCESS_LOG: 'false', ...env };
-  const init = await runToEnd(['init-admin'], full);
-  const admin = /^(tgr_\w{49})$/m.exec(init.stdout)?.[1];
-  if (!admin) throw new Error(`init-admin printed no secret: ${init.stderr}`);
+  const admin = await initAdmin(full);
   const run = runCli(['serve'], full, undefined, pristine);
   t.teardown(() => run.child.kill('SIGKILL'));
   const listening = await run.logLine('tollgate listening');
