@@ -106,20 +106,38 @@ export async function protocolRows({ wanted, upstream, tollgate, path, duration,
     );
     const auth = [`authorization: Bearer ${tollgate.secret}`];
     const load = { connections, duration };
-    const runs = { direct: [], h2: [], h1: [] };
+    // The floor: node:http2 answering by itself (bench/floor-h2.mjs echo), beside node:http (the
+    // direct upstream): what HTTP/2 costs a Node server per request before anything is proxied.
+    const echo = start('node', ['bench/floor-h2.mjs', 'echo', '0']);
+    const echoUrl = `http://127.0.0.1:${Number(await waitFor(() => echo.output().trim(), 'node:http2 echo'))}`;
+    const runs = { direct: [], echo: [], h2: [], h1: [] };
     for (let round = 0; round < ROUNDS; round++) {
       runs.direct.push(h2load(`${upstream.url}${path}`, { ...load, h1: true, pid: upstream.pid }));
+      runs.echo.push(h2load(`${echoUrl}${path}`, { ...load, streams: H2_STREAMS, pid: echo.child.pid }));
       runs.h2.push(h2load(`${tollgate.url}${path}`, { ...load, streams: H2_STREAMS, headers: auth, pid: tollgate.pid }));
       runs.h1.push(h2load(`${tollgate.url}${path}`, { ...load, h1: true, headers: auth, pid: tollgate.pid }));
     }
+    echo.child.kill();
     const direct = medians(runs.direct);
+    const echoed = medians(runs.echo);
     const h2 = medians(runs.h2);
     const h1 = medians(runs.h1);
     // The ratio of each round, then their median: both protocols saw the same minute of the machine.
     const cpuRatio = median(runs.h2.map((r, i) => r.cpuUsPerRequest / runs.h1[i].cpuUsPerRequest));
+    const echoRatio = median(runs.echo.map((r, i) => r.cpuUsPerRequest / runs.direct[i].cpuUsPerRequest));
     const rows = [['target', 'protocol', 'req/s', 'mean ms', 'CPU µs/req', '2xx', 'vs direct', 'CPU vs HTTP/1.1']];
     const ok = (r) => `${r.ok}/${r.done}`;
-    rows.push([upstream.name, 'HTTP/1.1', fmt(direct.rps), fmt(direct.meanMs, 2), fmt(direct.cpuUsPerRequest), ok(direct), '1.00', '-']);
+    rows.push([upstream.name, 'HTTP/1.1', fmt(direct.rps), fmt(direct.meanMs, 2), fmt(direct.cpuUsPerRequest), ok(direct), '1.00', '1.00']);
+    rows.push([
+      'node:http2 server alone (floor-h2.mjs echo)',
+      'HTTP/2',
+      fmt(echoed.rps),
+      fmt(echoed.meanMs, 2),
+      fmt(echoed.cpuUsPerRequest),
+      ok(echoed),
+      fmt(echoed.rps / direct.rps, 2),
+      fmt(echoRatio, 2),
+    ]);
     rows.push([tollgate.name, 'HTTP/1.1 (same tool)', fmt(h1.rps), fmt(h1.meanMs, 2), fmt(h1.cpuUsPerRequest), ok(h1), fmt(h1.rps / direct.rps, 2), '1.00']);
     rows.push([
       tollgate.name,
@@ -132,7 +150,9 @@ export async function protocolRows({ wanted, upstream, tollgate, path, duration,
       fmt(cpuRatio, 2),
     ]);
     table(rows);
-    console.log('\nCPU vs HTTP/1.1: the median over the rounds of HTTP/2 CPU µs/req divided by HTTP/1.1 CPU µs/req in the same round.\n');
+    console.log(
+      "\nCPU vs HTTP/1.1: the median over the rounds of HTTP/2 CPU µs/req divided by HTTP/1.1 CPU µs/req in the same round (for the node:http2 server alone, divided by node:http's, the direct row).\n",
+    );
   }
   if (wanted('grpc')) {
     console.log(
@@ -149,16 +169,32 @@ export async function protocolRows({ wanted, upstream, tollgate, path, duration,
     const served = await serveTollgate(env, 'tollgate (gRPC)');
     const secret = await (await benchTokens(served.admin, admin))();
     const load = { concurrency: connections, duration };
-    const runs = { direct: [], through: [] };
+    // The floor: a bare node:http2 relay with the same bearer check (bench/floor-h2.mjs relay).
+    const relay = start('node', ['bench/floor-h2.mjs', 'relay', `http://127.0.0.1:${server.port}`, '0', secret]);
+    const relayPort = Number(await waitFor(() => relay.output().trim(), 'node:http2 relay'));
+    const runs = { direct: [], floor: [], through: [] };
     for (let round = 0; round < ROUNDS; round++) {
       runs.direct.push(await grpcLoad(`127.0.0.1:${server.port}`, undefined, { ...load, pid: server.pid }));
+      runs.floor.push(await grpcLoad(`127.0.0.1:${relayPort}`, secret, { ...load, pid: relay.child.pid }));
       runs.through.push(await grpcLoad(new URL(served.proxy).host, secret, { ...load, pid: served.pid }));
     }
+    relay.child.kill();
     const direct = medians(runs.direct);
+    const floor = medians(runs.floor);
     const through = medians(runs.through);
     const rateRatio = median(runs.through.map((r, i) => r.rps / runs.direct[i].rps));
+    const floorRatio = median(runs.floor.map((r, i) => r.rps / runs.direct[i].rps));
     const rows = [['target', 'calls/s', 'p50 ms', 'p99 ms', 'CPU µs/call', 'failed', 'vs direct']];
     rows.push(['direct gRPC upstream (grpc-js)', fmt(direct.rps), fmt(direct.p50, 2), fmt(direct.p99, 2), fmt(direct.cpuUsPerRequest), direct.failed, '1.00']);
+    rows.push([
+      'JS floor: node:http2 relay + token check',
+      fmt(floor.rps),
+      fmt(floor.p50, 2),
+      fmt(floor.p99, 2),
+      fmt(floor.cpuUsPerRequest),
+      floor.failed,
+      fmt(floorRatio, 2),
+    ]);
     rows.push([
       'tollgate (file store) -> h2c',
       fmt(through.rps),
@@ -170,7 +206,7 @@ export async function protocolRows({ wanted, upstream, tollgate, path, duration,
     ]);
     table(rows);
     console.log(
-      '\nThe CPU column is the process answering: the upstream for the direct row, Tollgate alone for its row. vs direct: the median over the rounds of the two rates in the same round.\n',
+      '\nThe CPU column is the process answering: the upstream for the direct row, the relay or Tollgate alone for theirs. vs direct: the median over the rounds of the two rates in the same round.\n',
     );
   }
 }

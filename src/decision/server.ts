@@ -71,7 +71,8 @@ export class DecisionServer implements ConnectionHost {
     this.idle = idle;
     this.server.on('connection', (socket: Socket) => {
       idle.track(socket);
-      this.connections.add(new ClientConnection(socket, this));
+      // Questions carry no body to forward: reads stay Node's.
+      this.connections.add(new ClientConnection(socket, this, false));
     });
     this.server.on('close', () => {
       idle.stop();

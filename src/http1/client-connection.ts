@@ -126,8 +126,12 @@ export class ClientConnection extends Http1Parser {
   constructor(
     readonly socket: Socket,
     private readonly host: ConnectionHost,
-    /** A plain-TCP socket, which may read into a buffer of ours (`onread`) once it uploads in bulk. */
-    private mayOwnReads = false,
+    /**
+     * A plain-TCP socket, which may read into a buffer of ours (`onread`) once it uploads in bulk.
+     * No default: a port that forwards uploads and forgets it holds a 64 KiB buffer per read for
+     * the collector (the streaming peak grew by ~75 MiB when the proxy port lost it once).
+     */
+    private mayOwnReads: boolean,
   ) {
     super(TYPE_REQUEST);
     this.headStartedAt = performance.now();

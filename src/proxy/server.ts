@@ -89,7 +89,8 @@ export class ProxyServer implements ConnectionHost {
     this.server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
       idle.track(socket);
       if (http2 !== undefined && (socket as TLSSocket).alpnProtocol === 'h2') return http2.accept(socket);
-      this.connections.add(new ClientConnection(socket, this));
+      // Plain TCP may read into a buffer of its own once it uploads in bulk (client-connection.ts, ownReads).
+      this.connections.add(new ClientConnection(socket, this, tls === undefined));
     });
     // A TLS handshake that fails is the client's problem; the server keeps going.
     if (tls !== undefined) this.server.on('tlsClientError', () => {});

@@ -159,7 +159,7 @@ async function subject(): Promise<{ server: Server; port: number; results: Map<n
       },
       closed() {},
     };
-    new ClientConnection(socket, host);
+    new ClientConnection(socket, host, false);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: (server.address() as AddressInfo).port, results };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { connect, createServer } from 'node:net';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { connect, createServer, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { Agent, request } from 'undici';
@@ -102,4 +103,30 @@ t.test('small uploads pipelined on one connection each carry their own bytes', a
     answers,
     texts.map((text) => `${text.length} ${sha(Buffer.from(text))}`),
   );
+});
+
+t.test('the proxy port reads a bulk upload into its own buffer, not a new one per read', async (t) => {
+  // Node publishes every socket a server accepts on `net.server.socket`. A socket that reads into
+  // a buffer of ours emits no `data` once it has switched; one left on Node's reads emits every
+  // byte (a new 64 KiB buffer per read, garbage at the upload's rate: the streaming peak).
+  const proxyPort = Number(new URL(h.proxy).port);
+  const emitted: { bytes: number }[] = [];
+  const onAccept = (message: unknown) => {
+    const socket = (message as { socket: Socket }).socket;
+    if (socket.localPort !== proxyPort) return;
+    const seen = { bytes: 0 };
+    emitted.push(seen);
+    socket.on('data', (chunk: Buffer) => {
+      seen.bytes += chunk.length;
+    });
+  };
+  subscribe('net.server.socket', onAccept);
+  t.teardown(() => unsubscribe('net.server.socket', onAccept));
+  const agent = new Agent({ connections: 1 });
+  t.teardown(() => agent.close());
+  const headers = { ...bearer(token.secret), 'content-length': String(body.length) };
+  const res = await request(`${h.proxy}/v1/repositories/sensors/stream?pace=fast`, { method: 'POST', headers, body: pieces(), dispatcher: agent });
+  t.equal(await res.body.text(), `${body.length} ${sha(body)}`, 'the upload arrived whole');
+  t.equal(emitted.length, 1, 'one connection carried it');
+  t.ok(emitted[0]!.bytes < 1 << 20, `at most the first reads came through Node's buffers (${emitted[0]!.bytes} of ${body.length} bytes)`);
 });
