@@ -56,6 +56,15 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
   private trailers: OutgoingHttpHeaders | undefined;
   /** A 'drain' listener waits on the client stream (added only when a write found it full). */
   private isAwaitingDrain = false;
+  /**
+   * The HTTP/1.1 upstream's response head as HTTP/2 fields, held until the end of the upstream
+   * read that brought it, with the body bytes that came in that read: a response whose head,
+   * body and end arrive together ends the stream with its last DATA frame, without the trailers
+   * step a response still flowing needs (see `respondFlowing`; node:http2 sends empty trailers
+   * as one more, empty, DATA frame, after a 'wantTrailers' event).
+   */
+  private heldHead: string[] | undefined;
+  private heldBody: Buffer[] | undefined;
 
   constructor(
     readonly stream: ServerHttp2Stream,
@@ -298,23 +307,47 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     if (this.isDone) return;
     this.upstreamSeconds = (performance.now() - this.upstreamAt) / 1000;
     this.status = status;
-    const stream = this.stream;
-    if (stream.destroyed) return;
-    // The body ends with a trailers step even when there are none: Node's close(code) on a stream
-    // whose writable side is open sends END_STREAM before RST_STREAM, so a response cut mid-body
-    // (upstream failure, revocation) would reach the client as complete. With waitForTrailers
-    // the end waits for sendTrailers, and a reset before it is seen as a reset.
+    if (this.stream.destroyed) return;
+    this.heldHead = http2ResponseHeaders(status, rawHeaders, this.requestId, this.rateLimitList());
+  }
+
+  /** UpstreamUser: the upstream read is parsed and the response goes on: what was held goes, flowing. */
+  readParsed(): void {
+    if (this.heldHead !== undefined) this.respondFlowing();
+  }
+
+  /**
+   * Sends the held head for a response still flowing, then the body bytes held with it. The
+   * body ends with a trailers step even when there are none: Node's close(code) on a stream
+   * whose writable side is open sends END_STREAM before RST_STREAM, so a response cut mid-body
+   * (upstream failure, revocation) would reach the client as complete. With waitForTrailers the
+   * end waits for sendTrailers, and a reset before it is seen as a reset.
+   */
+  private respondFlowing(): void {
+    const head = this.heldHead!;
+    const body = this.heldBody;
+    this.heldHead = undefined;
+    this.heldBody = undefined;
+    if (this.isDone || this.stream.destroyed) return;
+    if (!this.respond(head, { waitForTrailers: true })) return;
+    this.stream.once('wantTrailers', () => this.sendTrailers());
+    if (body !== undefined) for (const data of body) this.writeResponse(data);
+  }
+
+  /** `stream.respond`, or the 502 of a broken upstream answer when node:http2 refuses a field; false then. */
+  private respond(head: string[], options: { waitForTrailers?: boolean; endStream?: boolean }): boolean {
     try {
-      stream.respond(http2ResponseHeaders(status, rawHeaders, this.requestId, this.rateLimitList()), { waitForTrailers: true });
+      this.stream.respond(head, options);
+      return true;
     } catch {
       // A field HTTP/2 forbids that HTTP/1.1 allows (node:http2 throws on it): the upstream's
       // answer cannot be passed on, so the client gets the 502 of a broken upstream answer.
       this.upstream?.abort();
       this.upstream = undefined;
       this.ledger.upstreamFailed('other');
-      return this.failed(new UpstreamFault('other', false, 'upstream response carries a field HTTP/2 forbids'));
+      this.failed(new UpstreamFault('other', false, 'upstream response carries a field HTTP/2 forbids'));
+      return false;
     }
-    stream.once('wantTrailers', () => this.sendTrailers());
   }
 
   /** The end of a relayed HTTP/1.1 response; trailers node:http2 refuses cut the stream instead. */
@@ -333,11 +366,21 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     if (this.isDone) return true; // the quota ran out on this chunk
     // An HTTP/2 stream queues what it is given until its DATA frames go out, and the upstream's
     // read buffer is reused for its next read: the stream gets a copy of its own size.
-    if (!this.stream.write(Buffer.from(chunk))) {
+    const data = Buffer.from(chunk);
+    if (this.heldHead !== undefined) {
+      this.heldBody ??= [];
+      this.heldBody.push(data);
+      return true;
+    }
+    this.writeResponse(data);
+    return true;
+  }
+
+  private writeResponse(data: Buffer): void {
+    if (!this.stream.destroyed && !this.stream.write(data)) {
       this.upstream?.pause();
       this.awaitClientDrain();
     }
-    return true;
   }
 
   responseEnd(trailers: string[] | undefined): void {
@@ -345,8 +388,24 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     // A chunked body's trailer fields travel on as HTTP/2 trailers (RFC 9113 §8.1).
     if (trailers !== undefined && trailers.length > 0) this.trailers = http2Trailers(trailers);
     this.upstream = undefined;
-    if (!this.stream.destroyed) this.stream.end();
+    if (this.heldHead !== undefined) {
+      if (this.trailers !== undefined) this.respondFlowing();
+      else if (!this.respondWhole()) return;
+    }
+    if (!this.stream.destroyed && !this.stream.writableEnded) this.stream.end();
     this.finish('forwarded', 'allowed', this.status);
+  }
+
+  /** The whole response came in one upstream read: head and body end the stream themselves. */
+  private respondWhole(): boolean {
+    const head = this.heldHead!;
+    const body = this.heldBody;
+    this.heldHead = undefined;
+    this.heldBody = undefined;
+    if (this.stream.destroyed) return true;
+    if (!this.respond(head, { endStream: body === undefined })) return false;
+    if (body !== undefined) for (const data of body) this.stream.write(data);
+    return true;
   }
 
   upstreamFailed(failure: UpstreamFault): void {
@@ -358,7 +417,11 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
 
   private failed(failure: UpstreamFault): void {
     const stream = this.stream;
-    if (stream.headersSent) {
+    // A head still held counts as sent, as on HTTP/1.1: the response had begun.
+    const begun = this.heldHead !== undefined;
+    this.heldHead = undefined;
+    this.heldBody = undefined;
+    if (stream.headersSent || begun) {
       // Mid-body: the status is gone, so the stream is reset to show the response is incomplete.
       this.finish('forwarded', 'upstream_error', this.status);
       if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);

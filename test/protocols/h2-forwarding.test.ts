@@ -37,6 +37,18 @@ const h = await startHarness({
       res.end();
       return;
     }
+    if (url.endsWith('/small')) {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '10' });
+      res.end('small body');
+      return;
+    }
+    if (url.endsWith('/in-parts')) {
+      // Head and first part now, the rest later: the response is still flowing when a read ends.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first ');
+      setTimeout(() => res.end('second'), 20);
+      return;
+    }
     if (url.endsWith('/trailers')) {
       res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
       res.write('body');
@@ -97,6 +109,23 @@ t.test('an upstream that fails mid-body resets the stream: a cut body never look
   t.equal(res.headers[':status'], 200);
   t.equal(res.body, 'part of it');
   t.equal(res.rstCode, constants.NGHTTP2_INTERNAL_ERROR);
+});
+
+t.test('a response that comes in one upstream read arrives whole and ends cleanly', async (t) => {
+  const res = await get('/v1/repositories/sensors/small');
+  t.equal(res.headers[':status'], 200);
+  t.equal(res.headers['content-length'], '10');
+  t.ok(res.headers['x-request-id'], 'the head is ours, held until the read ended');
+  t.equal(res.body, 'small body');
+  t.equal(res.trailers, undefined);
+  t.equal(res.rstCode, constants.NGHTTP2_NO_ERROR);
+});
+
+t.test('a response still flowing when a read ends arrives whole and ends cleanly', async (t) => {
+  const res = await get('/v1/repositories/sensors/in-parts');
+  t.equal(res.headers[':status'], 200);
+  t.equal(res.body, 'first second');
+  t.equal(res.rstCode, constants.NGHTTP2_NO_ERROR);
 });
 
 t.test('HTTP/1.1 trailers reach the HTTP/2 client as trailers', async (t) => {
