@@ -32,15 +32,20 @@ t.test('bad values are one fault each, naming the key', async (t) => {
   }
   // 0 would be WAIT's own "block until they answer": never a hang on the admin path.
   for (const bad of ['0s', '5ms', '2m', '1000']) {
-    t.match(faultsOf(() => load({ TOLLGATE_STORE_REDIS_WAIT_TIMEOUT: bad })), [/^store\.redis\.waitTimeout: expected a duration/], bad);
+    t.match(
+      faultsOf(() => load({ TOLLGATE_STORE_REDIS_WAIT_TIMEOUT: bad })),
+      [/^store\.redis\.waitTimeout: expected a duration/],
+      bad,
+    );
   }
 });
 
 t.test('a Cluster refuses waitReplicas above 0, naming the key; 0 stays allowed', async (t) => {
   const cluster = { TOLLGATE_STORE_REDIS_CLUSTER: '["127.0.0.1:7000"]' };
-  t.same(faultsOf(() => load({ ...cluster, TOLLGATE_STORE_REDIS_WAIT_REPLICAS: '1' })), [
-    'store.redis.waitReplicas: expected 0 with cluster (Tollgate cannot wait for replicas on a Redis Cluster), got 1',
-  ]);
+  t.same(
+    faultsOf(() => load({ ...cluster, TOLLGATE_STORE_REDIS_WAIT_REPLICAS: '1' })),
+    ['store.redis.waitReplicas: expected 0 with cluster (Tollgate cannot wait for replicas on a Redis Cluster), got 1'],
+  );
   t.equal(load({ ...cluster, TOLLGATE_STORE_REDIS_WAIT_REPLICAS: '0' }).store.redis.waitReplicas, 0);
 });
 
