@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { LEAK_BODY_BYTES } from '../admin/body.js';
 import type { AdminClient } from './admin-client.js';
 import { UsageError } from './args.js';
+import type { Prompter } from './confirm.js';
 import { CliFailure } from './failure.js';
 
 /** The most secrets one POST /v1/tokens/leaked takes (docs/admin-api.md). */
@@ -16,7 +17,7 @@ export function secretsFrom(text: string): string[] {
 }
 
 /** The secrets from `--file F` (`-` is stdin), else from stdin; stdin that is a terminal is a usage error. */
-export async function readSecrets(file: string | undefined, stdin: NodeJS.ReadStream): Promise<string[]> {
+export async function readSecrets(file: string | undefined, stdin: Prompter['stdin']): Promise<string[]> {
   if (file !== undefined && file !== '-') {
     try {
       return secretsFrom(await readFile(file, 'utf8'));

@@ -571,8 +571,9 @@ export const TOKEN_COMMANDS: Record<string, Command> = {
     positional: 0,
     tokenOptional: true,
     examples: ['tollgate token leaked --file leaked.txt', 'grep -o "tgr_[0-9A-Za-z]*" build.log | tollgate token leaked'],
-    async run({ args, client, o }) {
-      const secrets = await readSecrets(args.values.get('file'), process.stdin);
+    async run({ args, client, o, prompter }) {
+      // The prompter's stdin is the process's own (main.ts); a test gives it one of its own.
+      const secrets = await readSecrets(args.values.get('file'), prompter.stdin);
       if (secrets.length === 0) throw new UsageError('no secrets given: one per line, in --file F or on stdin');
       const said = (totals: { received: number; revoked: number }, partial: boolean) =>
         emit(

@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { ADMIN_GROUPS, adminHelp } from '../../src/cli/admin-commands.js';
-import { initAndServe, runToEnd } from '../helpers/cli.js';
+import { initAndServe, runAdmin, runToEnd } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 
 const served = await initAndServe(t, { TOLLGATE_STORE_FILE_PATH: join(t.testdir({}), 'store.jsonl') });
 const cliEnv = { TOLLGATE_ADMIN_URL: served.adminUrl, TOLLGATE_TOKEN: served.admin };
-const cli = (...args: string[]) => runToEnd(args, cliEnv);
+// The commands run in this process (runAdmin: the CLI's own entry, no process start); the
+// runToEnd calls below run the built CLI as a process, for each exit status (0, 1 and 2).
+const cli = (...args: string[]) => runAdmin(args, cliEnv);
 
 t.test('repositories and users are made and listed as tables', async (t) => {
   const repo = await cli('repo', 'create', 'sensors');
@@ -131,7 +133,7 @@ t.test('every command has --help', async (t) => {
       t.match(text, `Usage: tollgate ${group} ${action}`);
     }
   }
-  const real = await cli('token', 'create', '--help');
+  const real = await runToEnd(['token', 'create', '--help'], cliEnv);
   t.equal(real.code, 0);
   t.equal(real.stdout, adminHelp('token', 'create'));
 });

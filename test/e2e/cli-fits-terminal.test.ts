@@ -2,7 +2,7 @@ import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { MAIN, runToEnd } from '../helpers/cli.js';
+import { MAIN, runAdmin, runToEnd } from '../helpers/cli.js';
 import { startHarness } from '../helpers/harness.js';
 
 // The built CLI in a real terminal of 80 and of 200 columns (a tmux pane, read back with
@@ -15,7 +15,9 @@ const skip = hasTmux ? false : 'tmux is not installed: these tests need a real t
 const h = await startHarness();
 t.teardown(() => h.close());
 const cliEnv = { TOLLGATE_ADMIN_URL: h.admin, TOLLGATE_TOKEN: h.adminSecret };
-const cli = (...args: string[]) => runToEnd(args, cliEnv);
+// Set-up and piped output in this process (runAdmin: the CLI's own entry, no process start); the
+// terminals run the built CLI, and so does the missing-token check below.
+const cli = (...args: string[]) => runAdmin(args, cliEnv);
 
 const socket = `tollgate-test-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
-import { initAndServe, MAIN, runToEnd } from '../helpers/cli.js';
+import { initAndServe, MAIN, runAdmin, runToEnd } from '../helpers/cli.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -19,7 +19,9 @@ const served = await initAndServe(t, {
   TOLLGATE_CACHE_LAST_USED_INTERVAL: '1s',
 });
 const cliEnv = { TOLLGATE_ADMIN_URL: served.adminUrl, TOLLGATE_TOKEN: served.admin };
-const cli = (...args: string[]) => runToEnd(args, cliEnv);
+// The commands run in this process (runAdmin: the CLI's own entry, no process start); the
+// runToEnd and withStdin calls in the leak tests run the built CLI as a process.
+const cli = (...args: string[]) => runAdmin(args, cliEnv);
 const cliJson = async (...args: string[]) => {
   const run = await cli(...args, '--json');
   if (run.code !== 0) throw new Error(`${args.join(' ')}: exit ${run.code}: ${run.stderr}`);
@@ -210,13 +212,13 @@ t.test('token leaked: from a file or stdin, no TOLLGATE_TOKEN needed, prints the
   t.same(JSON.parse(piped.stdout), { received: 1, revoked: 0, complete: true }, 'already revoked');
 
   writeFileSync(join(dir, 'empty.txt'), '\n\n');
-  const empty = await runToEnd(['token', 'leaked', '--file', join(dir, 'empty.txt')], noToken);
+  const empty = await runAdmin(['token', 'leaked', '--file', join(dir, 'empty.txt')], noToken);
   t.equal(empty.code, 2);
   t.match(empty.stderr, /no secrets given/);
-  const missing = await runToEnd(['token', 'leaked', '--file', join(dir, 'nope.txt')], noToken);
+  const missing = await runAdmin(['token', 'leaked', '--file', join(dir, 'nope.txt')], noToken);
   t.equal(missing.code, 2);
   t.match(missing.stderr, /--file: cannot read .*ENOENT/);
-  t.equal((await runToEnd(['token', 'list'], noToken)).code, 2, 'other commands still need TOLLGATE_TOKEN');
+  t.equal((await runAdmin(['token', 'list'], noToken)).code, 2, 'other commands still need TOLLGATE_TOKEN');
 });
 
 t.test('token leaked sends at most 1000 secrets a call, and says how far it got when refused', async (t) => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { MAIN, runToEnd } from '../helpers/cli.js';
+import { MAIN, runAdmin, runToEnd } from '../helpers/cli.js';
 import { startHarness } from '../helpers/harness.js';
 
 // The built CLI on a pseudo-terminal (util-linux `script`), as a person runs it, and through a
@@ -9,7 +9,10 @@ import { startHarness } from '../helpers/harness.js';
 const h = await startHarness();
 t.teardown(() => h.close());
 const cliEnv = { TOLLGATE_ADMIN_URL: h.admin, TOLLGATE_TOKEN: h.adminSecret };
-const cli = (...args: string[]) => runToEnd(args, cliEnv);
+/** Set-up and checks in this process (runAdmin: the CLI's own entry, no process start). */
+const cli = (...args: string[]) => runAdmin(args, cliEnv);
+/** The built CLI as a process writing into a pipe, as a script runs it. */
+const throughPipe = (...args: string[]) => runToEnd(args, cliEnv);
 const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
 
 /** Runs the CLI inside `script` on a 200-column pseudo-terminal; `input` is typed into it. */
@@ -50,7 +53,7 @@ t.test('colour on a terminal, none with NO_COLOR, none through a pipe', async (t
   const noColour = await onTerminal(['token', 'list', '--q', 'ci-loader'], '', { NO_COLOR: '1' });
   t.notMatch(noColour.out, /\u001b\[/);
   t.match(noColour.out, /\sactive\s/);
-  const piped = await cli('token', 'list', '--q', 'ci-loader');
+  const piped = await throughPipe('token', 'list', '--q', 'ci-loader');
   t.notMatch(piped.stdout, /\u001b/);
 });
 
@@ -60,7 +63,7 @@ t.test("a personal token's QR code: ANSI blocks on a colour terminal, plain bloc
   const terminal = await onTerminal([...args, 'phone-1']);
   t.equal(terminal.code, 0, terminal.out);
   t.match(terminal.out, /\u001b\[47m\u001b\[30m/, 'the terminal renderer');
-  const piped = await cli(...args, 'phone-2');
+  const piped = await throughPipe(...args, 'phone-2');
   t.equal(piped.code, 0, piped.stderr);
   t.match(piped.stdout, /[▀▄█]/, 'a QR code still');
   t.notMatch(piped.stdout, /\u001b/, 'without one escape');

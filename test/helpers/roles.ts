@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { type Running, runCli, runToEnd } from './cli.js';
+import { initAdmin, type Running, runCli } from './cli.js';
 
 export interface RoleProcess {
   run: Running;
@@ -20,13 +20,8 @@ export const redisReplicaEnv = (redisUrl: string, extra: Record<string, string> 
   ...extra,
 });
 
-/** `tollgate init-admin` on that store: the `*` admin secret. */
-export async function initAdminSecret(env: Record<string, string>): Promise<string> {
-  const init = await runToEnd(['init-admin'], env);
-  const secret = /^(tgr_\w{49})$/m.exec(init.stdout)?.[1];
-  if (!secret) throw new Error(`init-admin printed no secret: ${init.stderr}`);
-  return secret;
-}
+/** `tollgate init-admin` on that store (in this process: initAdmin): the `*` admin secret. */
+export const initAdminSecret = (env: Record<string, string>): Promise<string> => initAdmin(env);
 
 /** `tollgate serve --role ROLE` (the built CLI), once it listens; killed at teardown. */
 export async function serveRole(

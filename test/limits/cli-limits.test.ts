@@ -1,15 +1,17 @@
 import { join } from 'node:path';
 import t from 'tap';
-import { initAndServe, runToEnd } from '../helpers/cli.js';
+import { initAndServe, runAdmin, runToEnd } from '../helpers/cli.js';
 
 // The built CLI against a served Tollgate (file store): limits on token create/edit/show, the
 // repository's defaults, and `token usage` as a table and as JSON.
 
 const served = await initAndServe(t, { TOLLGATE_STORE_FILE_PATH: join(t.testdir({}), 'store.jsonl') });
-const cli = (...args: string[]) => runToEnd(args, { TOLLGATE_ADMIN_URL: served.adminUrl, TOLLGATE_TOKEN: served.admin });
+const cliEnv = { TOLLGATE_ADMIN_URL: served.adminUrl, TOLLGATE_TOKEN: served.admin };
+// In this process (runAdmin: the CLI's own entry, no process start); the first call is the built CLI as a process.
+const cli = (...args: string[]) => runAdmin(args, cliEnv);
 
 t.test('token create takes --rate, --quota and --streams; show and usage print them', async (t) => {
-  t.equal((await cli('repo', 'create', 'sensors')).code, 0);
+  t.equal((await runToEnd(['repo', 'create', 'sensors'], cliEnv)).code, 0);
   const made = await cli(
     'token',
     'create',

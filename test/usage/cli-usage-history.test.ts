@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import t from 'tap';
 import { request } from 'undici';
-import { MAIN, runToEnd } from '../helpers/cli.js';
+import { MAIN, runAdmin, runToEnd } from '../helpers/cli.js';
 import { bearer, startHarness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -11,7 +11,9 @@ import { waitFor } from '../helpers/wait-for.js';
 const h = await startHarness();
 t.teardown(() => h.close());
 const cliEnv = { TOLLGATE_ADMIN_URL: h.admin, TOLLGATE_TOKEN: h.adminSecret };
-const cli = (...args: string[]) => runToEnd(args, cliEnv);
+// In this process (runAdmin: the CLI's own entry, no process start); the first chart comes
+// through a pipe from the built CLI as a process.
+const cli = (...args: string[]) => runAdmin(args, cliEnv);
 
 const made = await h.token(['query'], 'sensors', { name: 'chart-reader' });
 for (let i = 0; i < 5; i++) {
@@ -23,7 +25,7 @@ await refused.body.dump();
 await h.tollgate.flushUsage();
 
 t.test('in a pipe: one plain line per day, no line past 80 columns, the totals at the end', async (t) => {
-  const run = await cli('token', 'usage', 'chart-reader', '--history', '7d');
+  const run = await runToEnd(['token', 'usage', 'chart-reader', '--history', '7d'], cliEnv);
   t.equal(run.code, 0, run.stderr);
   const lines = run.stdout.trimEnd().split('\n');
   for (const line of lines) t.ok(line.length <= 80, `${line.length} <= 80: ${line}`);
