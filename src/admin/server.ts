@@ -7,7 +7,7 @@ import { PROBLEMS } from '../http/problems.js';
 import { requestDeadlines } from '../http/request-deadlines.js';
 import { requestIdFor } from '../http/request-id.js';
 import { mayScrapeMetrics } from '../probes/probes.js';
-import { StoreUnavailableError } from '../store/token-store.js';
+import { StoreUnavailableError, StoreWriteUnconfirmed } from '../store/token-store.js';
 import { bodyTooLarge, declaredLength, readJson } from './body.js';
 import { type Caller, callerOf } from './caller.js';
 import type { AdminOptions, AdminReply } from './context.js';
@@ -60,7 +60,8 @@ export function createAdminServer(options: AdminOptions): Server {
         const denial = DENIALS.store_unavailable;
         return sendProblem(
           res,
-          { status: 503, type: denial.type, title: denial.title, detail: denial.detail },
+          // A write Redis made but no replica confirmed says so: the caller may retry it.
+          { status: 503, type: denial.type, title: denial.title, detail: err instanceof StoreWriteUnconfirmed ? err.detail : denial.detail },
           requestId,
           withClose(req, { 'retry-after': '1' }),
         );

@@ -32,8 +32,19 @@ export const DEFAULTS = {
     backend: 'file',
     file: { path: './data/tollgate.jsonl' },
     // One of: `url` alone (a single node); `sentinels` + `name` (Sentinel; `url` still gives
-    // password and db); `cluster` (seed nodes of a Redis Cluster).
-    redis: { url: 'redis://127.0.0.1:6379/0', keyPrefix: 'tollgate:', commandTimeout: '250ms', sentinels: [], name: '', cluster: [] },
+    // password and db); `cluster` (seed nodes of a Redis Cluster). `waitReplicas`: how many
+    // replicas must acknowledge each token or directory write within `waitTimeout` (Redis WAIT;
+    // 0 is off, as for a single node; 1 with Sentinel, so a failover keeps a revoke).
+    redis: {
+      url: 'redis://127.0.0.1:6379/0',
+      keyPrefix: 'tollgate:',
+      commandTimeout: '250ms',
+      sentinels: [],
+      name: '',
+      cluster: [],
+      waitReplicas: 0,
+      waitTimeout: '1s',
+    },
   },
   cache: {
     max: 100000,

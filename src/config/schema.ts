@@ -78,6 +78,16 @@ const positiveInt = (max: number) =>
     `a whole number from 1 to ${max}`,
   );
 
+const wholeNumber = (max: number) =>
+  accepting(
+    z.unknown().transform((value, ctx) => {
+      if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max) return value;
+      ctx.addIssue({ code: 'custom', message: `expected a whole number from 0 to ${max}, got ${describe(value)}` });
+      return z.NEVER;
+    }),
+    `a whole number from 0 to ${max}`,
+  );
+
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
 export interface ListenAddress {
@@ -541,8 +551,22 @@ export const configSchema = z
           sentinels: z.array(hostPort),
           name: z.string(),
           cluster: z.array(hostPort),
+          // Security writes wait for this many replicas to acknowledge them (Redis WAIT); 0 is off.
+          waitReplicas: wholeNumber(16),
+          // How long a security write waits for them; never 0 (WAIT 0 blocks until they answer).
+          waitTimeout: duration('10ms', '1m'),
         })
         .superRefine((redis, ctx) => {
+          // WAIT counts the replicas of the node that answered; on a Cluster a write's keys span
+          // several masters and a MOVED or ASK redirect may answer it from a node the client never
+          // names, so a WAIT could be sent to one that did not take the write and confirm nothing.
+          if (redis.waitReplicas > 0 && redis.cluster.length > 0) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['waitReplicas'],
+              message: `expected 0 with cluster (Tollgate cannot wait for replicas on a Redis Cluster), got ${redis.waitReplicas}`,
+            });
+          }
           if (redis.sentinels.length > 0 && redis.cluster.length > 0) {
             ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'give sentinels or cluster, not both' });
           }

@@ -29,6 +29,8 @@ export async function createStore(config: Config['store'], events: StoreEvents =
         sentinels: config.redis.sentinels,
         sentinelName: config.redis.name,
         cluster: config.redis.cluster,
+        waitReplicas: config.redis.waitReplicas,
+        waitTimeoutMs: config.redis.waitTimeout,
         ...events,
       });
       // Start serving even if Redis is still down: requests fail closed and /readyz says so.

@@ -234,7 +234,7 @@ export class RedisStore implements TokenStore {
 
   async close(): Promise<void> {
     this.invalidations.stopWatch();
-    this.redis.client.disconnect();
+    this.redis.disconnect();
     this.invalidations.close();
   }
 }

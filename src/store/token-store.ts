@@ -38,6 +38,30 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * A write the master applied that fewer replicas than `store.redis.waitReplicas` acknowledged
+ * within `store.redis.waitTimeout` (Redis WAIT): a failover now could undo it, so the caller is
+ * told it failed, as in an outage, and may repeat it. MongoDB's write concern timeout is the
+ * model: the write stays on the master; it is the confirmation that is missing.
+ */
+export class StoreWriteUnconfirmed extends StoreUnavailableError {
+  /** Said to an admin API caller in the problem's `detail`. */
+  readonly detail: string;
+  constructor(
+    op: string,
+    readonly acknowledged: number,
+    readonly wanted: number,
+    readonly waitedMs: number,
+  ) {
+    super(op);
+    this.name = 'StoreWriteUnconfirmed';
+    this.detail =
+      `The change was made on the Redis master, but ${acknowledged} of the ${wanted} replica(s) store.redis.waitReplicas asks for ` +
+      `acknowledged it within ${waitedMs} ms, so a failover could undo it. Retry; a later write that is confirmed confirms this one too.`;
+    this.message = `token store write not confirmed during ${op}: ${acknowledged} of ${wanted} replica(s) acknowledged within ${waitedMs} ms`;
+  }
+}
+
 /** Some of a usage batch was not added (the rest was): what to add again, and nothing more, so nothing counts twice. */
 export class UsageNotWritten extends StoreUnavailableError {
   constructor(

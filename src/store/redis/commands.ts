@@ -1,5 +1,6 @@
+import type { Redis } from 'ioredis';
 import { EVENT_RETENTION_MS, type OutEvent } from '../event-log.js';
-import { type StoreHealthListener, StoreUnavailableError } from '../token-store.js';
+import { type Invalidation, type StoreHealthListener, StoreUnavailableError, StoreWriteUnconfirmed } from '../token-store.js';
 import { connectRedis, type RedisClient, type RedisTopology } from './connection.js';
 import { RedisKeys } from './keys.js';
 import {
@@ -26,6 +27,10 @@ export interface RedisStoreOptions extends RedisTopology {
   keyPrefix: string;
   /** How often this replica publishes a heartbeat on the invalidation channel (default 2 s). */
   heartbeatMs?: number;
+  /** Replicas that must acknowledge each token or directory write (Redis WAIT); 0 or absent: none is awaited. */
+  waitReplicas?: number;
+  /** How long a write waits for them (default 1 s). */
+  waitTimeoutMs?: number;
   /** The subscription heard nothing for three heartbeats: the cache was reset and the subscriber renewed. */
   onChannelSilent?: (silentMs: number) => void;
 }
@@ -50,26 +55,67 @@ export class RedisCommands {
   /** How long the event stream keeps events (events.retention). */
   eventRetentionMs = EVENT_RETENTION_MS;
 
+  /**
+   * The connection token and directory writes go on, and WAIT after them (WAIT counts the writes
+   * of its own connection). With `waitReplicas` 0 it is `client`; else a second connection, so a
+   * WAIT that blocks for `waitTimeout` while a replica is behind never holds up the lookups the
+   * hot path sends on `client`.
+   */
+  readonly writer: RedisClient & Scripts;
+  /**
+   * The writer as a single-node connection (waitReplicas is refused with a Cluster): its socket
+   * tells whether a WAIT went on the connection that carried the write.
+   */
+  private readonly waitsOn: Redis | undefined;
+
   constructor(readonly options: RedisStoreOptions) {
     this.keys = new RedisKeys(options.keyPrefix);
     this.client = connectRedis(options, 'commands') as RedisClient & Scripts;
     this.atomic = (options.cluster ?? []).length === 0;
-    const tokenKeys = this.atomic ? 8 : 2;
-    this.client.defineCommand('tgCreate', { numberOfKeys: tokenKeys, lua: tokenScript(CREATE, this.atomic) });
-    this.client.defineCommand('tgUpdate', { numberOfKeys: tokenKeys, lua: tokenScript(UPDATE, this.atomic) });
-    this.client.defineCommand('tgDelete', { numberOfKeys: tokenKeys, lua: tokenScript(DELETE, this.atomic) });
-    this.client.defineCommand('tgTouch', { numberOfKeys: 1, lua: TOUCH });
-    this.client.defineCommand('tgBump', { numberOfKeys: 2, lua: BUMP });
-    this.client.defineCommand('tgChange', { numberOfKeys: 5, lua: CHANGE });
-    this.client.defineCommand('tgRecord', { numberOfKeys: 3, lua: RECORD });
-    this.client.defineCommand('tgOrganization', { numberOfKeys: 3, lua: ORGANIZATION });
-    this.client.defineCommand('tgTake', { numberOfKeys: 1, lua: TAKE });
-    this.client.defineCommand('tgSettle', { numberOfKeys: 2, lua: SETTLE });
-    this.client.defineCommand('tgOnce', { numberOfKeys: 2, lua: ONCE });
-    this.client.defineCommand('tgLease', { numberOfKeys: 1, lua: LEASE });
-    this.client.defineCommand('tgBudgetTake', { numberOfKeys: 2, lua: BUDGET_TAKE });
-    this.client.defineCommand('tgBudgetReturn', { numberOfKeys: 1, lua: BUDGET_RETURN });
-    this.client.defineCommand('tgUsageAdd', { numberOfKeys: 1, lua: USAGE_ADD });
+    const waitReplicas = options.waitReplicas ?? 0;
+    if (waitReplicas > 0 && !this.atomic) throw new Error('store.redis.waitReplicas needs 0 on a Redis Cluster');
+    defineScripts(this.client, this.atomic);
+    if (waitReplicas > 0) {
+      // The WAIT may take all of waitTimeout; the command timeout still bounds the rest.
+      const writerTimeout = options.commandTimeoutMs + (options.waitTimeoutMs ?? 1000);
+      this.writer = connectRedis({ ...options, commandTimeoutMs: writerTimeout }, 'commands') as RedisClient & Scripts;
+      defineScripts(this.writer, this.atomic);
+      this.waitsOn = this.writer as Redis;
+    } else {
+      this.writer = this.client;
+    }
+  }
+
+  /** Where a security write begins (the writer's socket): confirm() takes it back, to see the connection did not change between. */
+  writeMark(): unknown {
+    return this.waitsOn?.stream;
+  }
+
+  /**
+   * After a token or directory write on `writer`: WAIT for `waitReplicas` replicas to
+   * acknowledge everything this connection wrote, for at most `waitTimeout`. Fewer in time (or
+   * a reconnect since `mark`, whose WAIT would count a fresh connection's nothing) throws
+   * StoreWriteUnconfirmed, after publishing `evict`: the change stands on the master, and the
+   * caller that would have published it now gets an error instead, so every replica's cache
+   * drops what it changed here (a revoke retried answers 409 and publishes nothing either).
+   * Nothing is sent while waitReplicas is 0.
+   */
+  async confirm(op: string, mark: unknown, evict: Invalidation): Promise<void> {
+    const wanted = this.options.waitReplicas ?? 0;
+    if (wanted === 0) return;
+    const waitMs = this.options.waitTimeoutMs ?? 1000;
+    const acknowledged = await this.run(op, () => this.writer.wait(wanted, waitMs));
+    const reconnected = this.waitsOn?.stream !== mark;
+    if (!reconnected && acknowledged >= wanted) return;
+    // run() has counted a failed publish (store health); the caller is told of the write below.
+    await this.run('publish', () => this.client.publish(this.keys.invalidations, JSON.stringify(evict))).catch(() => {});
+    throw new StoreWriteUnconfirmed(op, reconnected ? 0 : acknowledged, wanted, waitMs);
+  }
+
+  /** Closes both connections. */
+  disconnect(): void {
+    this.client.disconnect();
+    if (this.writer !== this.client) this.writer.disconnect();
   }
 
   /**
@@ -122,4 +168,24 @@ export class RedisCommands {
       );
     }
   }
+}
+
+/** Every script, on one connection: the commands connection, and the writer when it is another. */
+function defineScripts(client: RedisClient & Scripts, atomic: boolean): void {
+  const tokenKeys = atomic ? 8 : 2;
+  client.defineCommand('tgCreate', { numberOfKeys: tokenKeys, lua: tokenScript(CREATE, atomic) });
+  client.defineCommand('tgUpdate', { numberOfKeys: tokenKeys, lua: tokenScript(UPDATE, atomic) });
+  client.defineCommand('tgDelete', { numberOfKeys: tokenKeys, lua: tokenScript(DELETE, atomic) });
+  client.defineCommand('tgTouch', { numberOfKeys: 1, lua: TOUCH });
+  client.defineCommand('tgBump', { numberOfKeys: 2, lua: BUMP });
+  client.defineCommand('tgChange', { numberOfKeys: 5, lua: CHANGE });
+  client.defineCommand('tgRecord', { numberOfKeys: 3, lua: RECORD });
+  client.defineCommand('tgOrganization', { numberOfKeys: 3, lua: ORGANIZATION });
+  client.defineCommand('tgTake', { numberOfKeys: 1, lua: TAKE });
+  client.defineCommand('tgSettle', { numberOfKeys: 2, lua: SETTLE });
+  client.defineCommand('tgOnce', { numberOfKeys: 2, lua: ONCE });
+  client.defineCommand('tgLease', { numberOfKeys: 1, lua: LEASE });
+  client.defineCommand('tgBudgetTake', { numberOfKeys: 2, lua: BUDGET_TAKE });
+  client.defineCommand('tgBudgetReturn', { numberOfKeys: 1, lua: BUDGET_RETURN });
+  client.defineCommand('tgUsageAdd', { numberOfKeys: 1, lua: USAGE_ADD });
 }

@@ -9,8 +9,11 @@ import {
   type UserRecord,
 } from '../../tokens/record.js';
 import type { OutEvent } from '../event-log.js';
-import type { Directory, OrganizationDeleteOutcome } from '../token-store.js';
+import type { Directory, Invalidation, OrganizationDeleteOutcome } from '../token-store.js';
 import type { RedisCommands } from './commands.js';
+
+/** What an unconfirmed repository or organization write evicts: whatever was resolved through them, which is anything. */
+const EVICT_ALL = (): Invalidation => ({ at: Date.now(), type: 'all' });
 
 /**
  * The directory in Redis: one hash of JSON records each for organizations, repositories, users
@@ -21,14 +24,30 @@ export class RedisDirectory implements Directory {
 
   /**
    * A user, team or repository write with its events: one script where every key is on one
-   * server, else the write and then the events (Cluster: its keys are in different slots).
+   * server, else the write and then the events (Cluster: its keys are in different slots). All
+   * directory writes go on the writer connection; with store.redis.waitReplicas, a write that
+   * changed something then waits for the replicas (RedisCommands.confirm, which publishes
+   * `evict` if they fall short; without it, a team's write, the caller confirms after its
+   * member sets).
    */
   private async record(
     op: string,
     write: { mode: 'set' | 'setnx' | 'del'; key: string; field: string; value?: string; entry?: HistoryEntry; historyKey?: string },
     events: readonly OutEvent[] | undefined,
+    evict: Invalidation | undefined,
   ): Promise<boolean> {
-    const { client, keys } = this.redis;
+    const mark = this.redis.writeMark();
+    const done = await this.write(op, write, events);
+    if (done && evict) await this.redis.confirm(op, mark, evict);
+    return done;
+  }
+
+  private async write(
+    op: string,
+    write: { mode: 'set' | 'setnx' | 'del'; key: string; field: string; value?: string; entry?: HistoryEntry; historyKey?: string },
+    events: readonly OutEvent[] | undefined,
+  ): Promise<boolean> {
+    const { writer: client, keys } = this.redis;
     if (this.redis.atomic) {
       const entry = write.entry === undefined ? '' : JSON.stringify(write.entry);
       const scriptKeys = [write.key, write.historyKey ?? write.key, keys.eventStream];
@@ -53,12 +72,14 @@ export class RedisDirectory implements Directory {
   // can leave a user short of a team's grants, never holding one they lost.
 
   async putTeam(record: TeamRecord, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<void> {
-    const { client, keys } = this.redis;
+    const { writer: client, keys } = this.redis;
     const before = await this.getTeam(record.name);
+    const mark = this.redis.writeMark();
     await this.record(
       'putTeam',
       { mode: 'set', key: keys.teams, field: record.name, value: JSON.stringify(record), entry, historyKey: keys.teamHistory(record.name) },
       events,
+      undefined,
     );
     const gone = (before?.members ?? []).filter((user) => !record.members.includes(user));
     await this.redis.run('putTeam', () =>
@@ -67,6 +88,8 @@ export class RedisDirectory implements Directory {
         ...gone.map((user) => client.srem(keys.userTeams(user), record.name)),
       ]),
     );
+    const users = [...new Set([...(before?.members ?? []), ...record.members])];
+    await this.redis.confirm('putTeam', mark, { at: Date.now(), type: 'users', users });
   }
 
   async getTeam(name: string): Promise<TeamRecord | undefined> {
@@ -80,11 +103,14 @@ export class RedisDirectory implements Directory {
   }
 
   async deleteTeam(name: string, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<boolean> {
-    const { client, keys } = this.redis;
+    const { writer: client, keys } = this.redis;
     const before = await this.getTeam(name);
     if (!before) return false;
-    if (!(await this.record('deleteTeam', { mode: 'del', key: keys.teams, field: name, entry, historyKey: keys.teamHistory(name) }, events))) return false;
+    const mark = this.redis.writeMark();
+    if (!(await this.record('deleteTeam', { mode: 'del', key: keys.teams, field: name, entry, historyKey: keys.teamHistory(name) }, events, undefined)))
+      return false;
     await this.redis.run('deleteTeam', () => Promise.all(before.members.map((user) => client.srem(keys.userTeams(user), name))));
+    await this.redis.confirm('deleteTeam', mark, { at: Date.now(), type: 'users', users: before.members });
     return true;
   }
 
@@ -116,7 +142,7 @@ export class RedisDirectory implements Directory {
   async putRepository(record: RepositoryRecord, events?: readonly OutEvent[]): Promise<boolean> {
     const keys = this.redis.keys;
     if ((await this.redis.run('putRepository', () => this.redis.client.hexists(keys.repositories, record.name))) === 0) return false;
-    await this.record('putRepository', { mode: 'set', key: keys.repositories, field: record.name, value: JSON.stringify(record) }, events);
+    await this.record('putRepository', { mode: 'set', key: keys.repositories, field: record.name, value: JSON.stringify(record) }, events, EVICT_ALL());
     return true;
   }
 
@@ -131,7 +157,7 @@ export class RedisDirectory implements Directory {
   }
 
   deleteRepository(name: string, events?: readonly OutEvent[]): Promise<boolean> {
-    return this.record('deleteRepository', { mode: 'del', key: this.redis.keys.repositories, field: name }, events);
+    return this.record('deleteRepository', { mode: 'del', key: this.redis.keys.repositories, field: name }, events, EVICT_ALL());
   }
 
   // Organizations (docs/organizations.md): a hash in the slot of `repositories`, written by one
@@ -147,10 +173,14 @@ export class RedisDirectory implements Directory {
   ): Promise<number> {
     const keys = this.redis.keys;
     const scriptKeys = [keys.organizations, keys.repositories, this.redis.atomic ? keys.eventStream : keys.organizations];
+    const mark = this.redis.writeMark();
     const done = await this.redis.run(op, () =>
-      this.redis.client.tgOrganization(...scriptKeys, ...this.redis.eventArgs(events), mode, name, value, organization, DEFAULT_ORGANIZATION),
+      this.redis.writer.tgOrganization(...scriptKeys, ...this.redis.eventArgs(events), mode, name, value, organization, DEFAULT_ORGANIZATION),
     );
-    if (done === 1) await this.redis.appendAfter(op, events);
+    if (done === 1) {
+      await this.redis.appendAfter(op, events);
+      await this.redis.confirm(op, mark, EVICT_ALL());
+    }
     return done;
   }
 
@@ -181,7 +211,8 @@ export class RedisDirectory implements Directory {
   }
 
   async putUser(record: UserRecord, events?: readonly OutEvent[]): Promise<void> {
-    await this.record('putUser', { mode: 'set', key: this.redis.keys.users, field: record.name, value: JSON.stringify(record) }, events);
+    const evict: Invalidation = { at: Date.now(), type: 'user', user: record.name };
+    await this.record('putUser', { mode: 'set', key: this.redis.keys.users, field: record.name, value: JSON.stringify(record) }, events, evict);
   }
 
   async getUser(name: string): Promise<UserRecord | undefined> {
@@ -195,6 +226,6 @@ export class RedisDirectory implements Directory {
   }
 
   deleteUser(name: string, events?: readonly OutEvent[]): Promise<boolean> {
-    return this.record('deleteUser', { mode: 'del', key: this.redis.keys.users, field: name }, events);
+    return this.record('deleteUser', { mode: 'del', key: this.redis.keys.users, field: name }, events, { at: Date.now(), type: 'user', user: name });
   }
 }

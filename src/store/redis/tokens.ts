@@ -139,9 +139,13 @@ export class RedisTokens implements TokenRecords {
     return fromFields(fields);
   }
 
+  // Token writes go on the writer connection and, with store.redis.waitReplicas, wait for the
+  // replicas after a write that changed something (a version conflict wrote nothing to confirm).
+
   async createToken(record: TokenRecord, entry: HistoryEntry, events?: readonly OutEvent[]): Promise<boolean> {
+    const mark = this.redis.writeMark();
     const created = await this.redis.run('createToken', () =>
-      this.redis.client.tgCreate(
+      this.redis.writer.tgCreate(
         ...this.tokenKeys(record.id),
         ...this.redis.eventArgs(events),
         JSON.stringify(entry),
@@ -153,13 +157,15 @@ export class RedisTokens implements TokenRecords {
     if (created === 1) {
       await this.redis.appendAfter('createToken', events);
       await this.change('createToken', record.id, undefined, record);
+      await this.redis.confirm('createToken', mark, { at: Date.now(), type: 'tokens', ids: [record.id] });
     }
     return created === 1;
   }
 
   async updateToken(record: TokenRecord, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]): Promise<WriteOutcome> {
+    const mark = this.redis.writeMark();
     const reply = await this.redis.run('updateToken', () =>
-      this.redis.client.tgUpdate(
+      this.redis.writer.tgUpdate(
         ...this.tokenKeys(record.id),
         ...this.redis.eventArgs(events),
         JSON.stringify(entry),
@@ -172,17 +178,20 @@ export class RedisTokens implements TokenRecords {
     if (Array.isArray(reply)) {
       await this.redis.appendAfter('updateToken', events);
       await this.change('updateToken', record.id, reply, record);
+      await this.redis.confirm('updateToken', mark, { at: Date.now(), type: 'tokens', ids: [record.id] });
     }
     return outcomeOf(reply);
   }
 
   async deleteToken(id: string, entry: HistoryEntry, expectedVersion: number, events?: readonly OutEvent[]): Promise<WriteOutcome> {
+    const mark = this.redis.writeMark();
     const reply = await this.redis.run('deleteToken', () =>
-      this.redis.client.tgDelete(...this.tokenKeys(id), ...this.redis.eventArgs(events), JSON.stringify(entry), String(expectedVersion), id),
+      this.redis.writer.tgDelete(...this.tokenKeys(id), ...this.redis.eventArgs(events), JSON.stringify(entry), String(expectedVersion), id),
     );
     if (Array.isArray(reply)) {
       await this.redis.appendAfter('deleteToken', events);
       await this.change('deleteToken', id, reply, undefined);
+      await this.redis.confirm('deleteToken', mark, { at: Date.now(), type: 'tokens', ids: [id] });
     }
     return outcomeOf(reply);
   }
