@@ -69,5 +69,14 @@ const names = [...new Set(results.flatMap((r) => Object.keys(r.calls)))].sort((a
 console.log(`syscalls per request on ${process.env.ALL === '1' ? 'every thread' : 'the main thread'} (wrk -c${connections} -d${seconds}s under strace -c)`);
 console.log(['call', ...results.map((r) => `${r.spec} (${r.requests} req)`)].join(' | '));
 for (const name of names) console.log([name, ...results.map((r) => (r.calls[name] ?? 0).toFixed(3))].join(' | '));
-console.log(['total', ...results.map((r) => Object.values(r.calls).reduce((s, x) => s + x, 0).toFixed(3))].join(' | '));
+console.log(
+  [
+    'total',
+    ...results.map((r) =>
+      Object.values(r.calls)
+        .reduce((s, x) => s + x, 0)
+        .toFixed(3),
+    ),
+  ].join(' | '),
+);
 process.exit(0);
