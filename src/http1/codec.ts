@@ -121,6 +121,9 @@ export type ExecuteResult =
 
 const OK: ExecuteResult = { kind: 'ok' };
 
+/** The rest of a read that ended with its message: shared, and never written to (it holds no byte). */
+const NO_REST = Buffer.alloc(0);
+
 /**
  * One llhttp parser. Subclasses receive spans as (chunk, start, end) so they copy only what they
  * keep: header names and values as latin1 strings (as `node:http` does), bodies as views.
@@ -165,7 +168,10 @@ export abstract class Http1Parser {
     }
     if (code === ERROR_OK) return OK;
     if (code === ERROR_PAUSED || code === ERROR_PAUSED_UPGRADE) {
-      return { kind: 'paused', rest: chunk.subarray(llhttp.llhttp_get_error_pos(this.ptr) - ptr), upgrade: code === ERROR_PAUSED_UPGRADE };
+      // Most messages end with their read: the empty rest is one shared buffer, not a view made
+      // per message (twice per proxied request: the request's end and the response's).
+      const at = llhttp.llhttp_get_error_pos(this.ptr) - ptr;
+      return { kind: 'paused', rest: at >= chunk.length ? NO_REST : chunk.subarray(at), upgrade: code === ERROR_PAUSED_UPGRADE };
     }
     return { kind: 'error', code, reason: cString(llhttp.llhttp_get_error_reason(this.ptr)) };
   }
