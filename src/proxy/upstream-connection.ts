@@ -73,6 +73,8 @@ type Phase = 'waiting' | 'head' | 'body' | 'idle';
 export class UpstreamConnection extends Http1Parser {
   /** When the pool last put it in its idle list. */
   idleSince = 0;
+  /** Set by the pool while an exchange runs on it (the pool's busy count). */
+  isBusy = false;
   private user: UpstreamUser | undefined;
   private uses = 0;
   private phase: Phase = 'waiting';

@@ -38,7 +38,13 @@ export class UpstreamPool implements ConnectionOwner {
   /** The Host a request without one (HTTP/1.0) is sent with. */
   readonly authority: string;
   private readonly idle: UpstreamConnection[] = [];
-  private readonly busy = new Set<UpstreamConnection>();
+  /**
+   * Every socket opened and not yet gone; a busy one is marked on itself (`isBusy`) and counted
+   * here, so the start and end of an exchange touch no Set (an add and a delete per request,
+   * with the table's rehash as it grows and shrinks with the load).
+   */
+  private readonly sockets: UpstreamConnection[] = [];
+  private busyCount = 0;
   private readonly waiting: UpstreamUser[] = [];
   private readonly timer: NodeJS.Timeout;
   private closed = false;
@@ -58,7 +64,7 @@ export class UpstreamPool implements ConnectionOwner {
 
   /** Sockets open (idle and busy), for tests and metrics. */
   get size(): number {
-    return this.idle.length + this.busy.size;
+    return this.idle.length + this.busyCount;
   }
 
   /** Runs `user` on a socket: an idle one, a new one within the bound, or the next one freed. */
@@ -73,7 +79,10 @@ export class UpstreamPool implements ConnectionOwner {
   }
 
   private run(connection: UpstreamConnection, user: UpstreamUser): void {
-    this.busy.add(connection);
+    if (!connection.isBusy) {
+      connection.isBusy = true;
+      this.busyCount++;
+    }
     connection.start(user, performance.now());
   }
 
@@ -81,7 +90,9 @@ export class UpstreamPool implements ConnectionOwner {
     if (this.isTls) {
       const socket: Socket = connectTls({ host: this.host, port: this.port, servername: this.host, ALPNProtocols: ['http/1.1'] });
       socket.setNoDelay(true);
-      return new UpstreamConnection(socket, this, performance.now());
+      const connection = new UpstreamConnection(socket, this, performance.now());
+      this.sockets.push(connection);
+      return connection;
     }
     // Plain TCP reads into a buffer of ours (net's onread), reused while downloads flow.
     const reads = new ReadBuffer();
@@ -99,6 +110,7 @@ export class UpstreamPool implements ConnectionOwner {
     });
     socket.setNoDelay(true);
     connection = new UpstreamConnection(socket, this, performance.now(), reads);
+    this.sockets.push(connection);
     return connection;
   }
 
@@ -117,16 +129,16 @@ export class UpstreamPool implements ConnectionOwner {
     this.retired = true;
     for (const connection of this.idle.splice(0)) connection.destroy();
     for (const user of this.waiting.splice(0)) successor.dispatch(user);
-    if (this.busy.size === 0) clearInterval(this.timer);
+    if (this.busyCount === 0) clearInterval(this.timer);
   }
 
   /** Called by a connection whose exchange ended with the socket still good for another. */
   released(connection: UpstreamConnection): void {
-    this.busy.delete(connection);
     const next = this.waiting.shift();
     if (next !== undefined) return this.run(connection, next);
+    this.notBusy(connection);
     if (this.closed || this.retired) {
-      if (this.retired && this.busy.size === 0) clearInterval(this.timer);
+      if (this.retired && this.busyCount === 0) clearInterval(this.timer);
       return connection.destroy();
     }
     connection.idleSince = performance.now();
@@ -135,7 +147,9 @@ export class UpstreamPool implements ConnectionOwner {
 
   /** Called by a connection once its socket is closed, whatever the reason. */
   gone(connection: UpstreamConnection): void {
-    this.busy.delete(connection);
+    this.notBusy(connection);
+    const open = this.sockets.indexOf(connection);
+    if (open !== -1) this.sockets.splice(open, 1);
     const at = this.idle.indexOf(connection);
     if (at !== -1) this.idle.splice(at, 1);
     if (this.retired && this.size === 0) clearInterval(this.timer);
@@ -143,9 +157,16 @@ export class UpstreamPool implements ConnectionOwner {
     if (this.waiting.length > 0 && !this.closed && this.size < this.options.connections) this.run(this.open(), this.waiting.shift()!);
   }
 
+  private notBusy(connection: UpstreamConnection): void {
+    if (!connection.isBusy) return;
+    connection.isBusy = false;
+    this.busyCount--;
+  }
+
   private sweep(): void {
     const now = performance.now();
-    for (const connection of this.busy) connection.checkDeadline(now);
+    // A copy: a deadline missed destroys the socket, and its close may come back here.
+    for (const connection of [...this.sockets]) if (connection.isBusy) connection.checkDeadline(now);
     // Oldest first: the front of the list has been idle longest.
     while (this.idle.length > 0 && now - this.idle[0]!.idleSince >= KEEP_IDLE_MS) this.idle.shift()!.destroy();
   }
@@ -153,7 +174,7 @@ export class UpstreamPool implements ConnectionOwner {
   close(): void {
     this.closed = true;
     clearInterval(this.timer);
-    for (const connection of [...this.idle, ...this.busy]) connection.destroy();
+    for (const connection of [...this.idle, ...this.sockets.filter((c) => c.isBusy)]) connection.destroy();
     for (const user of this.waiting.splice(0)) user.upstreamFailed(poolClosed(), false);
   }
 }
