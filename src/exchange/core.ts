@@ -25,6 +25,8 @@ export interface LiveExchange extends AllowedRequest {
   readonly liveProtocol: LiveProtocol;
   /** Ends it because its token no longer allows it, and counts that; idempotent. */
   end(reason: EndReason): void;
+  /** The registry's own: where it keeps this exchange in its token's list (-1: in none). */
+  liveSlot: number;
 }
 
 /** The registry of open exchanges (proxy/live-exchanges.ts), as the core uses it. */
@@ -106,6 +108,7 @@ export abstract class ExchangeCore implements LiveExchange {
   route: string | undefined = undefined;
   private isFinished = false;
   private isLive = false;
+  liveSlot = -1;
 
   abstract readonly method: string;
   abstract readonly url: string;

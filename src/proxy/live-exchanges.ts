@@ -10,7 +10,8 @@ import type { Right } from '../tokens/record.js';
 /** The exchanges open on one token, and the token as last read. */
 interface TokenEntry {
   token: Identity;
-  readonly exchanges: Set<LiveExchange>;
+  /** In no order; each knows its place (`liveSlot`), so leaving is a swap with the last. */
+  readonly exchanges: LiveExchange[];
   /** When the token was last read from the store for these exchanges (the injected clock). */
   checkedAt: number;
   /** A re-check is under way. */
@@ -40,7 +41,7 @@ export interface LiveExchangesOptions {
  * and each exchange judged again for the right and repository it was allowed: gone -> ended.
  * Expiry needs no message: one sweep reads each token's `expiresAt` a few times a second, and
  * re-reads every token at the cache TTL, so a replica that missed a message still ends its
- * exchanges within that bound. Adding and removing are a map lookup and a set operation.
+ * exchanges within that bound. Adding and removing are a map lookup and a swap in a list.
  */
 export class LiveExchanges implements LiveRegistry {
   private readonly tokens = new Map<string, TokenEntry>();
@@ -64,21 +65,19 @@ export class LiveExchanges implements LiveRegistry {
     if (entry !== undefined && entry.token === token) {
       // The hot path: the token as this registry last saw it current (an invalidation that
       // finds an entry with nothing open drops it, so a kept entry's token was not invalidated).
-      entry.exchanges.add(exchange);
-      this.options.metrics.live[exchange.liveProtocol]++;
+      if (join(entry.exchanges, exchange)) this.options.metrics.live[exchange.liveProtocol]++;
       return;
     }
     let current = entry;
     if (current === undefined) {
-      current = { token, exchanges: new Set(), checkedAt: this.options.clock.now(), checking: false, dirty: false, retry: false };
+      current = { token, exchanges: [], checkedAt: this.options.clock.now(), checking: false, dirty: false, retry: false };
       this.tokens.set(id, current);
-    } else if (current.exchanges.size === 0) {
+    } else if (current.exchanges.length === 0) {
       // An entry kept from earlier exchanges: the record this one was allowed on is the newer.
       current.token = token;
       current.checkedAt = this.options.clock.now();
     }
-    current.exchanges.add(exchange);
-    this.options.metrics.live[exchange.liveProtocol]++;
+    if (join(current.exchanges, exchange)) this.options.metrics.live[exchange.liveProtocol]++;
     // The token was read before an invalidation this registry could not apply to it (it was
     // not registered yet): read it again now rather than at the TTL.
     if (!this.options.cache.holds(token)) this.recheck(current);
@@ -91,7 +90,8 @@ export class LiveExchanges implements LiveRegistry {
       this.tokenless.delete(exchange);
       return;
     }
-    if (this.tokens.get(id)?.exchanges.delete(exchange) === true) this.options.metrics.live[exchange.liveProtocol]--;
+    const entry = this.tokens.get(id);
+    if (entry !== undefined && leave(entry.exchanges, exchange)) this.options.metrics.live[exchange.liveProtocol]--;
   }
 
   /** An invalidation: read the tokens it names again (the cache has dropped them already). */
@@ -149,7 +149,7 @@ export class LiveExchanges implements LiveRegistry {
   }
 
   private recheck(entry: TokenEntry): void {
-    if (entry.exchanges.size === 0) {
+    if (entry.exchanges.length === 0) {
       // Nothing open to judge; the entry goes, so the next exchange on this token is checked
       // against the cache rather than taken for current (see add).
       if (!entry.checking) this.tokens.delete(entry.token.record.id);
@@ -210,7 +210,7 @@ export class LiveExchanges implements LiveRegistry {
   private sweep(): void {
     const now = this.options.clock.now();
     for (const [id, entry] of this.tokens) {
-      if (entry.exchanges.size === 0) {
+      if (entry.exchanges.length === 0) {
         if (!entry.checking) this.tokens.delete(id);
         continue;
       }
@@ -227,4 +227,30 @@ export class LiveExchanges implements LiveRegistry {
   close(): void {
     clearInterval(this.timer);
   }
+}
+
+/**
+ * Adds `exchange` to a token's list unless it is there already; true when added. A list and a
+ * slot on the exchange instead of a Set: an exchange object is new each request, so a Set hashed
+ * a new identity per request and grew and shrank its table with the load.
+ */
+function join(list: LiveExchange[], exchange: LiveExchange): boolean {
+  const at = exchange.liveSlot;
+  if (at >= 0 && list[at] === exchange) return false;
+  exchange.liveSlot = list.length;
+  list.push(exchange);
+  return true;
+}
+
+/** Takes `exchange` out of a token's list (the last one moves into its place); false when it was not in it. */
+function leave(list: LiveExchange[], exchange: LiveExchange): boolean {
+  const at = exchange.liveSlot;
+  if (at < 0 || list[at] !== exchange) return false;
+  const last = list.pop()!;
+  if (last !== exchange) {
+    list[at] = last;
+    last.liveSlot = at;
+  }
+  exchange.liveSlot = -1;
+  return true;
 }
