@@ -99,3 +99,23 @@ t.test('with waitReplicas 0 no WAIT is sent and a revoke answers as before', asy
   t.equal(await pair.onMaster.hget(keys.token(token.token.id), 'status'), 'revoked');
   t.equal(await pair.waitsServed(), 0, 'the master served no WAIT');
 });
+
+t.test('with the replica down, revoking a maker answers 503 and still revokes what it lent, on the master and at the proxy', async (t) => {
+  const { pair, h, keys } = await setUp(t, { waitReplicas: 1, waitTimeoutMs: 300 });
+  const body = (name: string, extra: Record<string, unknown>) => ({ kind: 'repository', name, repository: 'sensors', ...extra });
+  const maker = await call(h, 'POST', '/v1/tokens', h.adminSecret, body('lender', { rights: ['admin', 'query'] }));
+  t.equal(maker.status, 201);
+  const lent = await call(h, 'POST', '/v1/tokens', maker.body.secret, body('loan', { rights: ['query'], lend: true }));
+  t.equal(lent.status, 201);
+  t.equal(await proxyStatus(h, lent.body.secret), 200, 'the loan is served (and cached)');
+  await pair.replica.kill();
+
+  const revoke = await bounded(h, 'POST', `/v1/tokens/${maker.body.token.id}/revoke`);
+  t.equal(revoke.status, 503, 'the revoke is not confirmed');
+  t.equal(await pair.onMaster.hget(keys.token(maker.body.token.id), 'status'), 'revoked');
+  // Read at once: the call went on to the loan before it answered.
+  t.equal(await pair.onMaster.hget(keys.token(lent.body.token.id), 'status'), 'revoked', 'the loan was revoked with its maker');
+  await waitFor(async () => (await proxyStatus(h, lent.body.secret)) === 401, { what: 'the proxy to refuse the loan', timeoutMs: 10_000 });
+  const retry = await bounded(h, 'POST', `/v1/tokens/${maker.body.token.id}/revoke`);
+  t.equal(retry.status, 409, 'a retry finds the maker revoked: nothing was left for it to do');
+});
