@@ -46,11 +46,8 @@ export interface Http1Exchange {
 export interface ConnectionHost {
   /** True once shutdown began: the connection closes after its response. */
   readonly draining: boolean;
-  /**
-   * The exchange that carries a parsed request head. `head` is the connection's own, filled
-   * anew for each request: the exchange copies what it keeps before this returns.
-   */
-  open(connection: ClientConnection, head: Readonly<RequestHead>): Http1Exchange;
+  /** The exchange that carries a parsed request head. */
+  open(connection: ClientConnection, head: RequestHead): Http1Exchange;
   /** The head was parsed without a framing fault: judge it and answer. */
   handle(exchange: Http1Exchange): void;
   closed(connection: ClientConnection): void;
@@ -59,7 +56,6 @@ export interface ConnectionHost {
 }
 
 const EMPTY = Buffer.alloc(0);
-const NO_FIELDS: string[] = [];
 
 /** How long a connection we closed waits for the client's close before it is destroyed (nginx's lingering_timeout). */
 const LINGER_MS = 5000;
@@ -102,20 +98,6 @@ export class ClientConnection extends Http1Parser {
   headStartedAt: number;
   private url = '';
   private readonly fields = new FieldList();
-  /** The head handed to `host.open`, one object per connection refilled per request (the host copies it). */
-  private readonly head: RequestHead = {
-    method: '',
-    url: '',
-    rawHeaders: [],
-    httpMinor: 1,
-    keepAlive: false,
-    body: 'none',
-    expectation: 'none',
-    host: undefined,
-    connectionHeader: undefined,
-    requestIdHeader: undefined,
-    upgrade: 'none',
-  };
   private headerBytes = 0;
   private inHead = false;
   private overflow = false;
@@ -480,18 +462,19 @@ export class ClientConnection extends Http1Parser {
     this.headStartedAt = 0;
     const raw = this.fields.take();
     trimValues(raw);
-    const head = this.head;
-    head.method = this.method();
-    head.url = this.url;
-    head.rawHeaders = raw;
-    head.httpMinor = this.httpMinor();
-    head.keepAlive = false;
-    head.body = 'none';
-    head.expectation = 'none';
-    head.host = undefined;
-    head.connectionHeader = undefined;
-    head.requestIdHeader = undefined;
-    head.upgrade = 'none';
+    const head: RequestHead = {
+      method: this.method(),
+      url: this.url,
+      rawHeaders: raw,
+      httpMinor: this.httpMinor(),
+      keepAlive: false,
+      body: 'none',
+      expectation: 'none',
+      host: undefined,
+      connectionHeader: undefined,
+      requestIdHeader: undefined,
+      upgrade: 'none',
+    };
     // One pass over the fields for everything the connection and the pipeline read by name;
     // lengths first, since most fields are none of these.
     let expect: string | undefined;
@@ -526,9 +509,6 @@ export class ClientConnection extends Http1Parser {
       head.keepAlive = false;
     }
     const exchange = this.host.open(this, head);
-    // Nothing of this request is held by the connection once the exchange has it.
-    head.rawHeaders = NO_FIELDS;
-    head.url = '';
     this.exchange = exchange;
     this.unjudged = exchange;
     return HEADERS_GO_ON;
