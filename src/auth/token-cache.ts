@@ -366,11 +366,16 @@ async function lineOf(store: CacheStore, record: TokenRecord): Promise<Pick<Iden
   let at: TokenRecord | undefined = record;
   while (at !== undefined && isLent(at) && at.parentId !== null && line.length < MAX_LINE) {
     const maker: TokenRecord | undefined = await store.getToken(at.parentId);
-    if (maker === undefined || maker.status !== 'active') {
+    if (maker === undefined || line.some((known) => known.id === maker.id)) {
+      if (maker === undefined) endsAt = 0;
+      break;
+    }
+    if (maker.status !== 'active') {
+      // Kept in the line though the loan is refused: restoring this maker evicts it (`loans`).
+      line.push({ id: maker.id, budgetId: maker.budgetId, limits: maker.limits, repository: maker.repository });
       endsAt = 0;
       break;
     }
-    if (line.some((known) => known.id === maker.id)) break;
     if (maker.expiresAt !== null) endsAt = Math.min(endsAt ?? maker.expiresAt, maker.expiresAt);
     line.push({ id: maker.id, budgetId: maker.budgetId, limits: maker.limits, repository: maker.repository });
     at = maker;
