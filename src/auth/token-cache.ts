@@ -10,7 +10,7 @@ import type { LineMaker } from '../limits/limiter.js';
 import { ALL_REPOSITORIES, combineGrants, type Grants, isLent, RIGHTS, type TeamRecord, type TokenRecord } from '../tokens/record.js';
 import { hashesEqual, idFromHash } from '../tokens/secret.js';
 import type { Identity, WorkloadFacts } from './authorize.js';
-import { reachesInto, withOrganizations } from './organization-reach.js';
+import { OrganizationMap, reachesInto } from './organization-reach.js';
 
 /** What one lookup reports: where the answer came from and how long it took. */
 export interface LookupObserver {
@@ -95,7 +95,11 @@ export class TokenCache implements InvalidationListener {
     }
   };
 
+  /** Where repositories belong, for tokens that name an `@org`: listed once, dropped with the organizations' invalidations. */
+  private readonly organizationMap: OrganizationMap;
+
   constructor(private readonly options: TokenCacheOptions) {
+    this.organizationMap = new OrganizationMap(options.store);
     this.entries = new LRUCache({ max: options.max, dispose: this.forgetLoan });
     // ttlResolution 0: read the injected clock on every check rather than a copy cached for 1 ms.
     this.negative = new LRUCache({ max: options.negativeMax, ttl: options.negativeTtlMs, ttlResolution: 0, perf: options.clock });
@@ -187,7 +191,7 @@ export class TokenCache implements InvalidationListener {
           identity = isLent(record) ? { ...base, ...(await lineOf(store, record)) } : base;
         }
       }
-      if (identity !== undefined) identity = await withOrganizations(store, identity);
+      if (identity !== undefined) identity = await this.organizationMap.withOrganizations(identity);
     } catch {
       observer.storeError('getToken');
       return this.staleOrUnavailable(id, hash);
@@ -254,12 +258,14 @@ export class TokenCache implements InvalidationListener {
   /** Drops every identity resolved through these organizations (`@org`): a repository came into or left one. */
   evictOrganizations(organizations: readonly string[]): void {
     this.epoch++;
+    this.organizationMap.drop();
     const doomed = [...this.entries.entries()].filter(([, entry]) => reachesInto(entry.identity, organizations)).map(([id]) => id);
     for (const id of doomed) this.entries.delete(id);
   }
 
   clear(): void {
     this.epoch++;
+    this.organizationMap.drop();
     this.entries.clear();
     this.negative.clear();
   }
@@ -360,11 +366,16 @@ async function lineOf(store: CacheStore, record: TokenRecord): Promise<Pick<Iden
   let at: TokenRecord | undefined = record;
   while (at !== undefined && isLent(at) && at.parentId !== null && line.length < MAX_LINE) {
     const maker: TokenRecord | undefined = await store.getToken(at.parentId);
-    if (maker === undefined || maker.status !== 'active') {
+    if (maker === undefined || line.some((known) => known.id === maker.id)) {
+      if (maker === undefined) endsAt = 0;
+      break;
+    }
+    if (maker.status !== 'active') {
+      // Kept in the line though the loan is refused: restoring this maker evicts it (`loans`).
+      line.push({ id: maker.id, budgetId: maker.budgetId, limits: maker.limits, repository: maker.repository });
       endsAt = 0;
       break;
     }
-    if (line.some((known) => known.id === maker.id)) break;
     if (maker.expiresAt !== null) endsAt = Math.min(endsAt ?? maker.expiresAt, maker.expiresAt);
     line.push({ id: maker.id, budgetId: maker.budgetId, limits: maker.limits, repository: maker.repository });
     at = maker;

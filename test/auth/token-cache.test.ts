@@ -248,3 +248,19 @@ t.test('evicting a maker evicts every cached token lent down its line, and only 
   cache.evict([lent.record.id]);
   t.notOk(isCached(grand.secret), 'read again, it is dropped with its nearer maker too');
 });
+
+t.test('a loan refused for its revoked maker is read again when that maker is restored', async (t) => {
+  const { store, cache, clock } = setup();
+  const maker = makeToken().record;
+  const { record: loan, secret } = makeToken({ lent: true, parentId: maker.id });
+  for (const record of [maker, loan]) await store.createToken(record, entry('created'));
+  const revoked = { ...maker, status: 'revoked' as const, revokedAt: 1, updatedAt: 1 };
+  await store.updateToken(revoked, entry('revoked'), maker.version);
+  const refused = await cache.resolve(hashSecret(secret));
+  t.equal(typeof refused === 'object' ? refused.lineEndsAt : 'unresolved', 0, 'refused while its maker is revoked');
+  await store.updateToken({ ...revoked, status: 'active', revokedAt: null, updatedAt: 2 }, entry('restored'), maker.version + 1);
+  cache.evict([maker.id]);
+  t.equal(cache.cached(hashSecret(secret), clock.now()), undefined, 'the restore evicts the loan too');
+  const served = await cache.resolve(hashSecret(secret));
+  t.equal(typeof served === 'object' ? served.lineEndsAt : 'unresolved', undefined, 'served again');
+});

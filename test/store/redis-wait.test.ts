@@ -119,3 +119,21 @@ t.test('with the replica down, revoking a maker answers 503 and still revokes wh
   const retry = await bounded(h, 'POST', `/v1/tokens/${maker.body.token.id}/revoke`);
   t.equal(retry.status, 409, 'a retry finds the maker revoked: nothing was left for it to do');
 });
+
+t.test('with the replica down, a team taken away from a user and an organization made answer 503 saying the master has them', async (t) => {
+  const { pair, h, keys } = await setUp(t, { waitReplicas: 1, waitTimeoutMs: 300 });
+  t.equal((await call(h, 'POST', '/v1/users', h.adminSecret, { name: 'grace', grants: {} })).status, 201);
+  t.equal((await call(h, 'POST', '/v1/teams', h.adminSecret, { name: 'ops', members: ['grace'], grants: { sensors: ['query'] } })).status, 201);
+  await pair.replica.kill();
+
+  const team = await bounded(h, 'PATCH', '/v1/teams/ops', { members: [] });
+  t.equal(team.status, 503, 'a member taken away is not confirmed');
+  t.equal(team.body.type, '/problems/store-unavailable');
+  t.match(String(team.body.detail), /made on the Redis master/);
+  t.equal(await pair.onMaster.sismember(keys.userTeams('grace'), 'ops'), 0, 'the master no longer names grace in ops');
+
+  const organization = await bounded(h, 'POST', '/v1/organizations', { name: 'acme' });
+  t.equal(organization.status, 503, 'an organization made is not confirmed');
+  t.match(String(organization.body.detail), /made on the Redis master/);
+  t.ok(await pair.onMaster.hexists(keys.organizations, 'acme'), 'the master holds the organization');
+});
