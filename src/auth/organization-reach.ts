@@ -55,7 +55,10 @@ export class OrganizationMap {
     for (const repository of await this.store.listRepositories()) {
       const organization = organizationOf(repository);
       let repositories = byOrganization.get(organization);
-      if (repositories === undefined) byOrganization.set(organization, (repositories = new Map()));
+      if (repositories === undefined) {
+        repositories = new Map();
+        byOrganization.set(organization, repositories);
+      }
       repositories.set(repository.name, organization);
     }
     if (epoch === this.epoch) this.byOrganization = byOrganization;
