@@ -41,6 +41,7 @@ import {
 import type { CallerTokenView, CreateTokenBody, EditTokenBody, TokenView } from './schemas.js';
 import { describeScope, holderOf } from './token-names.js';
 import { queryTokens, type TokenQuery } from './token-query.js';
+import { applied, toTheEnd } from './unconfirmed-writes.js';
 import { viewOfToken } from './views.js';
 
 export interface CreatedToken {
@@ -423,7 +424,7 @@ export class TokenService {
       const record = await this.reachable(caller, action, id);
       const decided = decide(record, this.clock.now());
       if (decided === null) return record;
-      const outcome = await this.store.updateToken(decided.next, decided.entry, record.version);
+      const outcome = await applied(this.store.updateToken(decided.next, decided.entry, record.version), 'written');
       if (outcome === 'written') return { ...decided.next, version: record.version + 1 };
       if (outcome === 'missing') throw notFound(`token ${id}`);
     }
@@ -436,7 +437,7 @@ export class TokenService {
       const record = await this.store.getToken(id);
       if (!record) throw notFound(`token ${id}`);
       const decided = decide(record, this.clock.now());
-      const outcome = await this.store.updateToken(decided.next, decided.entry, record.version);
+      const outcome = await applied(this.store.updateToken(decided.next, decided.entry, record.version), 'written');
       if (outcome === 'written') return { ...decided.next, version: record.version + 1 };
       if (outcome === 'missing') throw notFound(`token ${id}`);
     }
@@ -445,6 +446,10 @@ export class TokenService {
 
   /** Changes name, rights, expiry, limits, selfRotate, allowFrom or labels; a change of access is evicted everywhere. */
   async edit(caller: Caller, id: string, body: EditTokenBody): Promise<CallerTokenView> {
+    return toTheEnd(() => this.editReached(caller, id, body));
+  }
+
+  private async editReached(caller: Caller, id: string, body: EditTokenBody): Promise<CallerTokenView> {
     const current = await this.reachable(caller, 'edit', id);
     // A rename is checked against the names of its scope (a rolled token keeps the one it has).
     if (body.name !== undefined && body.name !== current.name)
@@ -561,6 +566,10 @@ export class TokenService {
 
   /** Revokes the token and every token it lent, down the line (a loan ends with its maker). */
   async revoke(caller: Caller, id: string): Promise<CallerTokenView> {
+    return toTheEnd(() => this.revokeReached(caller, id));
+  }
+
+  private async revokeReached(caller: Caller, id: string): Promise<CallerTokenView> {
     const written = await this.change(caller, 'revoke', id, (record, now) => {
       if (record.status === 'revoked') throw conflict(`token ${id} is already revoked`);
       return statusChange(record, 'revoked', caller.actor, now);
@@ -590,11 +599,15 @@ export class TokenService {
 
   /** Deletes a revoked (or expired) token; its history stays, and the tokens it lent are revoked. */
   async remove(caller: Caller, id: string): Promise<void> {
+    return toTheEnd(() => this.removeReached(caller, id));
+  }
+
+  private async removeReached(caller: Caller, id: string): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const record = await this.reachable(caller, 'delete', id);
       const now = this.clock.now();
       if (statusAt(record, now) === 'active') throw conflict(`token ${id} is active; revoke it first`);
-      const outcome = await this.store.deleteToken(id, { at: now, actor: caller.actor, action: 'deleted', changes: {} }, record.version);
+      const outcome = await applied(this.store.deleteToken(id, { at: now, actor: caller.actor, action: 'deleted', changes: {} }, record.version), 'written');
       if (outcome === 'missing') throw notFound(`token ${id}`);
       if (outcome === 'written') {
         await this.invalidate({ at: now, type: 'tokens', ids: [id] });
@@ -607,6 +620,10 @@ export class TokenService {
 
   /** Deletes what it may and reports each failure with its reason. */
   async removeMany(caller: Caller, ids: string[]): Promise<BulkDeleteResult> {
+    return toTheEnd(() => this.removeEach(caller, ids));
+  }
+
+  private async removeEach(caller: Caller, ids: string[]): Promise<BulkDeleteResult> {
     const result: BulkDeleteResult = { deleted: [], failed: [] };
     for (const id of new Set(ids)) {
       try {
@@ -637,6 +654,10 @@ export class TokenService {
 
   /** Revokes every active personal token of a user (the user is being deleted), and what they lent. */
   async revokeAllOf(actor: string, user: string): Promise<number> {
+    return toTheEnd(() => this.revokeEachOf(actor, user));
+  }
+
+  private async revokeEachOf(actor: string, user: string): Promise<number> {
     const doomed = [...(await this.store.listTokens())].filter((r) => r.user === user && r.status === 'active').map((r) => r.id);
     await this.revokeUnchecked(actor, doomed);
     await this.revokeLine(actor, doomed, 'revoked');
@@ -705,7 +726,7 @@ export class TokenService {
       if (!record) return false;
       const decided = decide(record, this.clock.now());
       if (decided === null) return false;
-      const outcome = await this.store.updateToken(decided.next, decided.entry, record.version);
+      const outcome = await applied(this.store.updateToken(decided.next, decided.entry, record.version), 'written');
       if (outcome !== 'stale') return outcome === 'written';
     }
     return false;
@@ -758,7 +779,7 @@ export class TokenService {
    * `rolled` and name each other.
    */
   async roll(caller: Caller, id: string, overlapMs: number, host: string): Promise<CreatedTokenView> {
-    return this.createdFor(caller, await this.rollChecked(caller, id, overlapMs, host));
+    return this.createdFor(caller, await toTheEnd(() => this.rollChecked(caller, id, overlapMs, host)));
   }
 
   private async rollChecked(caller: Caller, id: string, overlapMs: number, host: string): Promise<CreatedToken> {
@@ -833,6 +854,10 @@ export class TokenService {
    * caller is needed; the answer gives counts only, never which secret matched.
    */
   async reportLeaked(secrets: readonly string[]): Promise<{ received: number; revoked: number }> {
+    return toTheEnd(() => this.revokeLeaked(secrets));
+  }
+
+  private async revokeLeaked(secrets: readonly string[]): Promise<{ received: number; revoked: number }> {
     const ended: string[] = [];
     for (const secret of new Set(secrets)) {
       if (parseSecret(secret) === undefined) continue;

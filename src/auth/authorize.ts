@@ -12,6 +12,13 @@ export interface Identity {
    * request it makes spends from their budgets too. Absent for an independent token.
    */
   readonly line?: readonly LineMaker[];
+  /**
+   * When a lent token's line ends, as read with it: 0 when a maker was revoked or gone by then,
+   * else the earliest expiry among its makers. A loan is served only while every maker is, even
+   * when the revoke's cascade to the loan did not happen (a store fault between its writes, a
+   * store from before lines were revoked). Absent: no maker ends it.
+   */
+  readonly lineEndsAt?: number;
   /** The user the token (or workload identity) acts as is disabled: everything it asks is refused. */
   readonly isUserDisabled?: boolean;
   /**
@@ -61,6 +68,7 @@ export function covers(scope: string, repository: string, reach?: OrganizationRe
 export function authorize(identity: Identity, right: Right, repository: string | undefined, now: number): Decision {
   const record = identity.record;
   if (record.status !== 'active' || isExpired(record, now)) return deny('invalid_token');
+  if (identity.lineEndsAt !== undefined && identity.lineEndsAt <= now) return deny('invalid_token');
   if (identity.isUserDisabled === true) return deny('user_disabled');
   const target = repository ?? record.repository;
   if (!covers(record.repository, target, identity.organizations)) return deny('insufficient_scope');

@@ -10,7 +10,7 @@ import type { LineMaker } from '../limits/limiter.js';
 import { ALL_REPOSITORIES, combineGrants, type Grants, isLent, RIGHTS, type TeamRecord, type TokenRecord } from '../tokens/record.js';
 import { hashesEqual, idFromHash } from '../tokens/secret.js';
 import type { Identity, WorkloadFacts } from './authorize.js';
-import { reachesInto, withOrganizations } from './organization-reach.js';
+import { OrganizationMap, reachesInto } from './organization-reach.js';
 
 /** What one lookup reports: where the answer came from and how long it took. */
 export interface LookupObserver {
@@ -83,9 +83,24 @@ export class TokenCache implements InvalidationListener {
   private readonly inflight = new Map<string, { epoch: number; pending: Promise<Resolution> }>();
   /** Bumped by every eviction, so a lookup that raced an invalidation is not cached. */
   private epoch = 0;
+  /**
+   * maker id -> the cached lent tokens whose line holds it: evicting a maker evicts its loans,
+   * which are then read again with it (`lineEndsAt`). Kept by the entries' own set and dispose.
+   */
+  private readonly loans = new Map<string, Set<string>>();
+  private readonly forgetLoan = (entry: Entry, id: string): void => {
+    for (const maker of entry.identity.line ?? []) {
+      const loans = this.loans.get(maker.id);
+      if (loans?.delete(id) === true && loans.size === 0) this.loans.delete(maker.id);
+    }
+  };
+
+  /** Where repositories belong, for tokens that name an `@org`: listed once, dropped with the organizations' invalidations. */
+  private readonly organizationMap: OrganizationMap;
 
   constructor(private readonly options: TokenCacheOptions) {
-    this.entries = new LRUCache({ max: options.max });
+    this.organizationMap = new OrganizationMap(options.store);
+    this.entries = new LRUCache({ max: options.max, dispose: this.forgetLoan });
     // ttlResolution 0: read the injected clock on every check rather than a copy cached for 1 ms.
     this.negative = new LRUCache({ max: options.negativeMax, ttl: options.negativeTtlMs, ttlResolution: 0, perf: options.clock });
   }
@@ -99,7 +114,8 @@ export class TokenCache implements InvalidationListener {
     const previous = { ...this.options };
     Object.assign(this.options, settings);
     if (settings.max !== previous.max) {
-      const entries = new LRUCache<string, Entry>({ max: settings.max });
+      // What the old LRU drops as the new one fills is dropped from the loans index with it.
+      const entries = new LRUCache<string, Entry>({ max: settings.max, dispose: this.forgetLoan });
       for (const id of this.entries.rkeys()) {
         const entry = this.entries.peek(id);
         if (entry !== undefined) entries.set(id, entry);
@@ -172,10 +188,10 @@ export class TokenCache implements InvalidationListener {
           const standing = record.kind === 'personal' && record.user !== null ? await standingOf(store, record.user) : undefined;
           const grants = standing?.grants ?? null;
           const base: Identity = standing?.isDisabled === true ? { record, grants, isUserDisabled: true } : { record, grants };
-          identity = isLent(record) ? { ...base, line: await lineOf(store, record) } : base;
+          identity = isLent(record) ? { ...base, ...(await lineOf(store, record)) } : base;
         }
       }
-      if (identity !== undefined) identity = await withOrganizations(store, identity);
+      if (identity !== undefined) identity = await this.organizationMap.withOrganizations(identity);
     } catch {
       observer.storeError('getToken');
       return this.staleOrUnavailable(id, hash);
@@ -185,7 +201,14 @@ export class TokenCache implements InvalidationListener {
       this.negative.set(hash, true);
       return UNKNOWN;
     }
-    if (epoch === this.epoch) this.entries.set(id, { identity, fetchedAt: this.options.clock.now() });
+    if (epoch === this.epoch) {
+      this.entries.set(id, { identity, fetchedAt: this.options.clock.now() });
+      for (const maker of identity.line ?? []) {
+        const loans = this.loans.get(maker.id);
+        if (loans === undefined) this.loans.set(maker.id, new Set([id]));
+        else loans.add(id);
+      }
+    }
     return identity;
   }
 
@@ -206,10 +229,14 @@ export class TokenCache implements InvalidationListener {
     return this.entries.peek(identity.record.id)?.identity === identity;
   }
 
-  /** Drops the given tokens at once (revoke, delete, edit). */
+  /** Drops the given tokens at once (revoke, delete, edit), and the tokens they lent, down the line. */
   evict(ids: readonly string[]): void {
     this.epoch++;
-    for (const id of ids) this.entries.delete(id);
+    for (const id of ids) {
+      this.entries.delete(id);
+      const loans = this.loans.get(id);
+      if (loans !== undefined) for (const loan of [...loans]) this.entries.delete(loan);
+    }
   }
 
   /**
@@ -231,12 +258,14 @@ export class TokenCache implements InvalidationListener {
   /** Drops every identity resolved through these organizations (`@org`): a repository came into or left one. */
   evictOrganizations(organizations: readonly string[]): void {
     this.epoch++;
+    this.organizationMap.drop();
     const doomed = [...this.entries.entries()].filter(([, entry]) => reachesInto(entry.identity, organizations)).map(([id]) => id);
     for (const id of doomed) this.entries.delete(id);
   }
 
   clear(): void {
     this.epoch++;
+    this.organizationMap.drop();
     this.entries.clear();
     this.negative.clear();
   }
@@ -328,16 +357,23 @@ const MAX_LINE = 64;
 
 /**
  * A lent token's makers, nearest first, up to and including the first that is not lent: one
- * read each, on a cache miss only (a line is as deep as tokens were lent from lent tokens).
+ * read each, on a cache miss only (a line is as deep as tokens were lent from lent tokens). With
+ * them, when the line ends (`Identity.lineEndsAt`): at once when a maker is revoked or gone.
  */
-async function lineOf(store: CacheStore, record: TokenRecord): Promise<LineMaker[]> {
+async function lineOf(store: CacheStore, record: TokenRecord): Promise<Pick<Identity, 'line' | 'lineEndsAt'>> {
   const line: LineMaker[] = [];
+  let endsAt: number | undefined;
   let at: TokenRecord | undefined = record;
   while (at !== undefined && isLent(at) && at.parentId !== null && line.length < MAX_LINE) {
     const maker: TokenRecord | undefined = await store.getToken(at.parentId);
-    if (maker === undefined || line.some((known) => known.id === maker.id)) break;
+    if (maker === undefined || maker.status !== 'active') {
+      endsAt = 0;
+      break;
+    }
+    if (line.some((known) => known.id === maker.id)) break;
+    if (maker.expiresAt !== null) endsAt = Math.min(endsAt ?? maker.expiresAt, maker.expiresAt);
     line.push({ id: maker.id, budgetId: maker.budgetId, limits: maker.limits, repository: maker.repository });
     at = maker;
   }
-  return line;
+  return endsAt === undefined ? { line } : { line, lineEndsAt: endsAt };
 }

@@ -102,6 +102,10 @@ export class LiveExchanges implements LiveRegistry {
         const entry = this.tokens.get(id);
         if (entry !== undefined) this.recheck(entry);
       }
+      // A maker's change is its loans' too: they are read again with it (Identity.lineEndsAt).
+      for (const entry of this.tokens.values()) {
+        if (entry.token.line?.some((maker) => message.ids.includes(maker.id))) this.recheck(entry);
+      }
       return;
     }
     const users = message.type === 'user' ? [message.user] : message.type === 'users' ? message.users : undefined;

@@ -52,3 +52,10 @@ t.test('a personal token with no grants can do nothing', async (t) => {
   const { record } = makeToken({ kind: 'personal', user: 'bob', repository: 'sensors', rights: ['query'] });
   t.equal(authorize({ record, grants: {} }, 'query', 'sensors', NOW).allowed, false);
 });
+
+t.test('a lent token is invalid once its line has ended, whatever its own status says', async (t) => {
+  const { record } = makeToken({ lent: true, parentId: 'feedfacefeedface' });
+  t.ok(authorize({ record, grants: null, lineEndsAt: 2000 }, 'query', undefined, 1999).allowed, 'before its line ends');
+  t.match(authorize({ record, grants: null, lineEndsAt: 2000 }, 'query', undefined, 2000), { allowed: false, reason: 'invalid_token' }, 'at the end');
+  t.match(authorize({ record, grants: null, lineEndsAt: 0 }, 'query', undefined, 1), { allowed: false, reason: 'invalid_token' }, 'a maker revoked');
+});

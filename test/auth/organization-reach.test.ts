@@ -5,6 +5,7 @@ import type { RepositoryRecord } from '../../src/tokens/record.js';
 import { hashSecret } from '../../src/tokens/secret.js';
 import { CountingStore, FakeClock, RecordingObserver } from '../helpers/fakes.js';
 import { entry, makeToken } from '../helpers/records.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 // The data plane's side of organizations (docs/organizations.md): a token's `@org` reach is read
 // with it on a miss, answered from the cache afterwards, and dropped by an `organizations`
@@ -12,9 +13,13 @@ import { entry, makeToken } from '../helpers/records.js';
 
 class ListingStore extends CountingStore {
   listRepositoriesCalls = 0;
+  /** When set, a listing is read and then waits for this before it answers. */
+  listGate: Promise<void> | undefined;
   override async listRepositories(): Promise<RepositoryRecord[]> {
     this.listRepositoriesCalls++;
-    return super.listRepositories();
+    const listed = await super.listRepositories();
+    if (this.listGate) await this.listGate;
+    return listed;
   }
 }
 
@@ -94,4 +99,43 @@ t.test('a personal token meets grants on @acme through its user', async (t) => {
   t.equal(authorize(identity, 'query', 'g1', clock.now()).allowed, false);
   t.equal(authorize(identity, 'stream', 'g1', clock.now()).allowed, true);
   t.ok(identity.organizations?.named.has('acme'));
+});
+
+t.test('where repositories belong is listed once for every token that names an organization, until an organizations change', async (t) => {
+  const { store, clock, cache } = await setup();
+  const tokens = [
+    makeToken({ repository: '@acme', rights: ['query'] }),
+    makeToken({ repository: '@acme', rights: ['stream'] }),
+    makeToken({ repository: '@globex', rights: ['query'] }),
+  ];
+  for (const token of tokens) await store.createToken(token.record, entry('created'));
+  for (const token of tokens) await cache.resolve(hashSecret(token.secret));
+  t.equal(store.listRepositoriesCalls, 1, 'three misses, one listing');
+  await store.createRepository({ name: 'g2', createdAt: 2, createdBy: 'x', organization: 'globex' });
+  cache.apply({ at: clock.now(), type: 'organizations', organizations: ['globex'] });
+  const onGlobex = await cache.resolve(hashSecret(tokens[2]!.secret));
+  if (typeof onGlobex !== 'object') throw new Error('unresolved');
+  t.equal(store.listRepositoriesCalls, 2, 'listed again after the change');
+  t.equal(authorize(onGlobex, 'query', 'g2', clock.now()).allowed, true, 'and the new repository is reached');
+  cache.onReset();
+  await cache.resolve(hashSecret(tokens[0]!.secret));
+  t.equal(store.listRepositoriesCalls, 3, 'and after a reset');
+});
+
+t.test('a listing that raced an organizations change is used for its lookup but not kept', async (t) => {
+  const { store, clock, cache } = await setup();
+  const { record, secret } = makeToken({ repository: '@acme', rights: ['query'] });
+  await store.createToken(record, entry('created'));
+  let release!: () => void;
+  store.listGate = new Promise<void>((resolve) => (release = resolve));
+  const pending = cache.resolve(hashSecret(secret));
+  await waitFor(() => store.listRepositoriesCalls === 1, { what: 'the listing to be read' });
+  cache.apply({ at: clock.now(), type: 'organizations', organizations: ['acme'] });
+  release();
+  store.listGate = undefined;
+  t.type(await pending, 'object', 'the lookup is answered');
+  const other = makeToken({ repository: '@acme', rights: ['stream'] });
+  await store.createToken(other.record, entry('created'));
+  await cache.resolve(hashSecret(other.secret));
+  t.equal(store.listRepositoriesCalls, 2, 'the next miss lists again');
 });

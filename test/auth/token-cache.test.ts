@@ -208,3 +208,43 @@ t.test("a lent token's makers are read with it on a miss, up to the first indepe
   const plain = await cache.resolve(independent.hash);
   t.equal(typeof plain === 'object' ? plain.line : 'unresolved', undefined, 'an independent token has no line');
 });
+
+t.test("a lent token's line ends when a maker is revoked or gone, or at its makers' earliest expiry", async (t) => {
+  const { store, cache } = setup();
+  const root = makeToken({ expiresAt: 2_000_000_000_000 }).record;
+  const middle = makeToken({ lent: true, parentId: root.id, expiresAt: 1_900_000_000_000 }).record;
+  const { record: leaf, secret } = makeToken({ lent: true, parentId: middle.id });
+  for (const record of [root, middle, leaf]) await store.createToken(record, entry('created'));
+  const line = async () => {
+    const resolved = await cache.resolve(hashSecret(secret));
+    if (typeof resolved !== 'object') throw new Error('not resolved');
+    return resolved.lineEndsAt;
+  };
+  t.equal(await line(), 1_900_000_000_000, "the earliest of its makers' expiries");
+  const revoked = { ...root, status: 'revoked' as const, revokedAt: 1, updatedAt: 1 };
+  t.equal(await store.updateToken(revoked, entry('revoked'), root.version), 'written');
+  cache.evict([root.id]);
+  t.equal(await line(), 0, 'a maker up the line revoked: ended, read again because its maker was evicted');
+  await store.deleteToken(middle.id, entry('deleted'), middle.version);
+  cache.evict([middle.id]);
+  t.equal(await line(), 0, 'a maker gone: ended');
+});
+
+t.test('evicting a maker evicts every cached token lent down its line, and only those', async (t) => {
+  const { store, cache, clock } = setup();
+  const root = makeToken().record;
+  const lent = makeToken({ lent: true, parentId: root.id });
+  const grand = makeToken({ lent: true, parentId: lent.record.id });
+  const other = makeToken();
+  for (const record of [root, lent.record, grand.record, other.record]) await store.createToken(record, entry('created'));
+  for (const each of [lent, grand, other]) await cache.resolve(hashSecret(each.secret));
+  const isCached = (secret: string) => typeof cache.cached(hashSecret(secret), clock.now()) === 'object';
+  t.ok(isCached(lent.secret) && isCached(grand.secret) && isCached(other.secret), 'all three cached');
+  cache.evict([root.id]);
+  t.notOk(isCached(lent.secret), 'its loan is dropped');
+  t.notOk(isCached(grand.secret), "and its loan's loan");
+  t.ok(isCached(other.secret), 'another token stays');
+  await cache.resolve(hashSecret(grand.secret));
+  cache.evict([lent.record.id]);
+  t.notOk(isCached(grand.secret), 'read again, it is dropped with its nearer maker too');
+});

@@ -98,6 +98,12 @@ export interface SentinelSetup extends Topology {
   sentinel: number;
   /** The port Sentinel currently names as master. */
   currentMaster(): Promise<number>;
+  /**
+   * Resolves once the replica holds everything the master has written. Replication is
+   * asynchronous: a master killed before it would take its last writes with it, as it would in
+   * production (store.redis.waitReplicas is the answer there).
+   */
+  replicated(): Promise<void>;
 }
 
 /** A master, one replica and one Sentinel (quorum 1, quick failover). */
@@ -135,5 +141,10 @@ export async function startSentinel(): Promise<SentinelSetup> {
     everyMs: 100,
   });
   const currentMaster = async () => Number((await cli(sentinel, 'SENTINEL', 'get-master-addr-by-name', 'mymaster')).trim().split('\n')[1]);
-  return { ports: [master, replica, sentinel], master, replica, sentinel, currentMaster, kill: procs.kill, stop: procs.stop };
+  const offset = async (port: number, field: string) => Number(new RegExp(`${field}:(\\d+)`).exec(await cli(port, 'INFO', 'replication'))?.[1] ?? -1);
+  const replicated = async () => {
+    const written = await offset(master, 'master_repl_offset');
+    await waitFor(async () => (await offset(replica, 'slave_repl_offset')) >= written, { what: 'the replica to catch up', timeoutMs: 10_000, everyMs: 20 });
+  };
+  return { ports: [master, replica, sentinel], master, replica, sentinel, currentMaster, replicated, kill: procs.kill, stop: procs.stop };
 }

@@ -27,6 +27,8 @@ t.test('through Sentinel: after the master dies, tokens are still served and wri
   };
   t.equal(await status(token.secret), 200);
 
+  // What was written so far (the repository, the token) is on the replica before the master dies.
+  await sentinel.replicated();
   await sentinel.kill(sentinel.master);
   await waitFor(async () => (await sentinel.currentMaster()) === sentinel.replica, { what: 'Sentinel to fail over', timeoutMs: 20_000, everyMs: 100 });
 
@@ -34,13 +36,19 @@ t.test('through Sentinel: after the master dies, tokens are still served and wri
   h.clock.advance(1000);
   await waitFor(async () => (await status(token.secret)) === 200, { what: 'the token to be served after failover', timeoutMs: 10_000, everyMs: 100 });
   let created: Awaited<ReturnType<typeof h.token>> | undefined;
+  let lastError = 'none';
   await waitFor(
     async () => {
-      created = await h.token(['query']).catch(() => undefined);
+      created = await h.token(['query']).catch((err: unknown) => {
+        lastError = String(err);
+        return undefined;
+      });
       return created !== undefined;
     },
     { what: 'a write to succeed on the new master', timeoutMs: 10_000, everyMs: 100 },
-  );
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}; the last failure: ${lastError}`);
+  });
   t.equal(await status(created!.secret), 200, 'a token made after failover works');
 
   // Usage history through Sentinel (docs/usage.md): counted by the proxy, added on the new master.

@@ -99,3 +99,41 @@ t.test('with waitReplicas 0 no WAIT is sent and a revoke answers as before', asy
   t.equal(await pair.onMaster.hget(keys.token(token.token.id), 'status'), 'revoked');
   t.equal(await pair.waitsServed(), 0, 'the master served no WAIT');
 });
+
+t.test('with the replica down, revoking a maker answers 503 and still revokes what it lent, on the master and at the proxy', async (t) => {
+  const { pair, h, keys } = await setUp(t, { waitReplicas: 1, waitTimeoutMs: 300 });
+  const body = (name: string, extra: Record<string, unknown>) => ({ kind: 'repository', name, repository: 'sensors', ...extra });
+  const maker = await call(h, 'POST', '/v1/tokens', h.adminSecret, body('lender', { rights: ['admin', 'query'] }));
+  t.equal(maker.status, 201);
+  const lent = await call(h, 'POST', '/v1/tokens', maker.body.secret, body('loan', { rights: ['query'], lend: true }));
+  t.equal(lent.status, 201);
+  t.equal(await proxyStatus(h, lent.body.secret), 200, 'the loan is served (and cached)');
+  await pair.replica.kill();
+
+  const revoke = await bounded(h, 'POST', `/v1/tokens/${maker.body.token.id}/revoke`);
+  t.equal(revoke.status, 503, 'the revoke is not confirmed');
+  t.equal(await pair.onMaster.hget(keys.token(maker.body.token.id), 'status'), 'revoked');
+  // Read at once: the call went on to the loan before it answered.
+  t.equal(await pair.onMaster.hget(keys.token(lent.body.token.id), 'status'), 'revoked', 'the loan was revoked with its maker');
+  await waitFor(async () => (await proxyStatus(h, lent.body.secret)) === 401, { what: 'the proxy to refuse the loan', timeoutMs: 10_000 });
+  const retry = await bounded(h, 'POST', `/v1/tokens/${maker.body.token.id}/revoke`);
+  t.equal(retry.status, 409, 'a retry finds the maker revoked: nothing was left for it to do');
+});
+
+t.test('with the replica down, a team taken away from a user and an organization made answer 503 saying the master has them', async (t) => {
+  const { pair, h, keys } = await setUp(t, { waitReplicas: 1, waitTimeoutMs: 300 });
+  t.equal((await call(h, 'POST', '/v1/users', h.adminSecret, { name: 'grace', grants: {} })).status, 201);
+  t.equal((await call(h, 'POST', '/v1/teams', h.adminSecret, { name: 'ops', members: ['grace'], grants: { sensors: ['query'] } })).status, 201);
+  await pair.replica.kill();
+
+  const team = await bounded(h, 'PATCH', '/v1/teams/ops', { members: [] });
+  t.equal(team.status, 503, 'a member taken away is not confirmed');
+  t.equal(team.body.type, '/problems/store-unavailable');
+  t.match(String(team.body.detail), /made on the Redis master/);
+  t.equal(await pair.onMaster.sismember(keys.userTeams('grace'), 'ops'), 0, 'the master no longer names grace in ops');
+
+  const organization = await bounded(h, 'POST', '/v1/organizations', { name: 'acme' });
+  t.equal(organization.status, 503, 'an organization made is not confirmed');
+  t.match(String(organization.body.detail), /made on the Redis master/);
+  t.ok(await pair.onMaster.hexists(keys.organizations, 'acme'), 'the master holds the organization');
+});
