@@ -38,7 +38,17 @@ const owner: ConnectionOwner = {
   dispatch() {},
 };
 
-const DROPPED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'http2-settings']);
+const DROPPED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authenticate',
+  'http2-settings',
+]);
 
 /** http2ResponseHeaders as it was before the Connection shortcut: the reference. */
 function reference(status: number, raw: readonly string[], requestId: string, extra?: readonly string[]): string[] {
@@ -180,7 +190,8 @@ t.test('the bytes path and the string path give the list the reference gives', a
       const seen = parse(r.pieces, r.requestId, r.extra);
       if (seen.strings === undefined || seen.raw === undefined) throw new Error('the head never reached the user');
       const expected = reference(r.status, seen.raw, r.requestId, r.extra);
-      if (JSON.stringify(seen.strings) !== JSON.stringify(expected)) throw new Error(`strings differ: ${JSON.stringify(seen.strings)} vs ${JSON.stringify(expected)}`);
+      if (JSON.stringify(seen.strings) !== JSON.stringify(expected))
+        throw new Error(`strings differ: ${JSON.stringify(seen.strings)} vs ${JSON.stringify(expected)}`);
       if (seen.spans === undefined) {
         if (r.whole) throw new Error('a head whole in one read was not offered as spans');
         return;
@@ -195,7 +206,8 @@ t.test('the bytes path and the string path give the list the reference gives', a
       }
       if (namesOther) throw new Error('a Connection naming fields was taken as spans');
       taken++;
-      if (JSON.stringify(seen.spans) !== JSON.stringify(expected)) throw new Error(`spans differ: ${JSON.stringify(seen.spans)} vs ${JSON.stringify(expected)}`);
+      if (JSON.stringify(seen.spans) !== JSON.stringify(expected))
+        throw new Error(`spans differ: ${JSON.stringify(seen.spans)} vs ${JSON.stringify(expected)}`);
     }),
     { numRuns: 2000 },
   );
@@ -203,8 +215,9 @@ t.test('the bytes path and the string path give the list the reference gives', a
   t.ok(declined > 0, `some were declined (${declined})`);
 });
 
-t.test('node:http\'s own head: capitalized names, keep-alive, a date, no string per common name', async (t) => {
-  const head = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\nDate: Fri, 04 Dec 2026 18:00:00 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n';
+t.test("node:http's own head: capitalized names, keep-alive, a date, no string per common name", async (t) => {
+  const head =
+    'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\nDate: Fri, 04 Dec 2026 18:00:00 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n';
   const seen = parse([Buffer.from(head, 'latin1')], 'req-1', undefined);
   const list = [':status', '200', 'content-type', 'application/json', 'content-length', '12', 'date', 'Fri, 04 Dec 2026 18:00:00 GMT', 'x-request-id', 'req-1'];
   t.same(seen.spans, list);
