@@ -9,11 +9,24 @@
 // at callgrind's pace, by the machine's load; V8 tiers up), then each round zeroes the counters, runs wrk -c1 for D
 // (default 30s) and dumps. Only the main thread is read (--separate-threads, the -01 dump): V8's
 // compiler and concurrent-marking threads run on their own schedule. Kernel time is not counted.
+// LOAD=h2 loads through h2load instead, HTTP/2 by prior knowledge (-c4 -m10: 40 streams in
+// flight); LOAD=h1 through h2load --h1 (-c4): the HTTP/2 front against the same process's HTTP/1.1.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { benchTokens, ensureCommand, initAdmin, start, waitFor, wrk } from './lib.mjs';
+import { benchTokens, ensureCommand, initAdmin, start, waitFor, wrk as wrkLoad } from './lib.mjs';
+
+const LOAD = process.env.LOAD ?? 'wrk';
+/** wrk, or h2load for LOAD=h2|h1 (4 connections, 10 streams each over HTTP/2); requests/s as wrk's. */
+function wrk(url, { headers, duration, connections }) {
+  if (LOAD === 'wrk') return wrkLoad(url, { headers, duration, connections });
+  const secs = Number.parseFloat(duration);
+  const args = ['-c', '4', '-D', String(secs), '-t', '1', ...(LOAD === 'h2' ? ['-m', '10'] : ['--h1'])];
+  for (const h of headers) args.push('-H', h.replace(/^Authorization/, 'authorization'));
+  const text = execFileSync('h2load', [...args, url], { encoding: 'utf8' });
+  return { rps: Number(/requests: \d+ total, \d+ started, (\d+) done/.exec(text)[1]) / secs };
+}
 
 const args = process.argv.slice(2);
 const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 3);
@@ -22,7 +35,9 @@ if (targetsAsked.length === 0) {
   console.error('usage: node bench/callgrind-ab.mjs floor|DIST_DIR... [rounds]');
   process.exit(2);
 }
-if (!ensureCommand('valgrind', 'valgrind') || !ensureCommand('wrk', 'wrk')) throw new Error('valgrind and wrk are needed');
+if (!ensureCommand('valgrind', 'valgrind') || !ensureCommand(LOAD === 'wrk' ? 'wrk' : 'h2load', LOAD === 'wrk' ? 'wrk' : 'nghttp2-client')) {
+  throw new Error('valgrind and wrk (h2load for LOAD=h2|h1) are needed');
+}
 const PATH = '/v1/repositories/bench/query';
 const seconds = Number.parseFloat(process.env.D ?? '30');
 const upstream = start('node', ['bench/upstream.mjs', '0']);

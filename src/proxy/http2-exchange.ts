@@ -6,9 +6,10 @@ import type { Refused } from '../auth/verdict.js';
 import { ExchangeCore, type ExchangeLedger } from '../exchange/core.js';
 import type { EndReason, LiveProtocol } from '../exchange/endings.js';
 import type { Problem } from '../http/problem.js';
+import type { HeadSpans } from '../http1/head-spans.js';
 import { rateLimitField } from '../limits/ratelimit-fields.js';
 import { GRPC_PERMISSION_DENIED, GRPC_RESOURCE_EXHAUSTED, GRPC_UNAUTHENTICATED, GRPC_UNAVAILABLE, grpcMessage, grpcStatusFor } from './grpc-status.js';
-import { http2ResponseHeaders, http2Trailers, relayedHeaderList, relayedHeaders, type StreamHead } from './http2-headers.js';
+import { http2ResponseHeaders, http2ResponseHeadersOf, http2Trailers, relayedHeaderList, relayedHeaders, type StreamHead } from './http2-headers.js';
 import { verifiedPeerCertificate } from './peer-certificate.js';
 import { type Framing, IDEMPOTENT, type UpstreamConnection, type UpstreamUser } from './upstream-connection.js';
 import { UpstreamFault } from './upstream-fault.js';
@@ -304,12 +305,32 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     if (!this.isDone) this.stream.resume();
   }
 
-  responseHead(status: number, _reason: string, rawHeaders: string[], _framing: Framing): void {
+  responseHead(status: number, _reason: string, rawHeaders: string[], _framing: Framing, now = performance.now()): void {
     if (this.isDone) return;
-    this.upstreamSeconds = (performance.now() - this.upstreamAt) / 1000;
+    this.upstreamSeconds = (now - this.upstreamAt) / 1000;
     this.status = status;
     if (this.stream.destroyed) return;
     this.heldHead = http2ResponseHeaders(status, rawHeaders, this.requestId, this.rateLimitList());
+  }
+
+  /**
+   * UpstreamUser: the response head from the bytes of the read that carried it, the same list
+   * `responseHead` makes without a string per field name first. Declined (the strings then come
+   * through `responseHead`) for a Connection that names fields.
+   */
+  responseHeadSpans(status: number, spans: HeadSpans, _noBody: boolean, now: number): boolean {
+    if (this.isDone) return true;
+    if (this.stream.destroyed) {
+      this.upstreamSeconds = (now - this.upstreamAt) / 1000;
+      this.status = status;
+      return true;
+    }
+    const head = http2ResponseHeadersOf(status, spans, this.requestId, this.rateLimitList());
+    if (head === undefined) return false;
+    this.upstreamSeconds = (now - this.upstreamAt) / 1000;
+    this.status = status;
+    this.heldHead = head;
+    return true;
   }
 
   /** UpstreamUser: the upstream read is parsed and the response goes on: what was held goes, flowing. */
@@ -405,7 +426,11 @@ export class StreamExchange extends ExchangeCore implements Judged, UpstreamUser
     this.heldBody = undefined;
     if (this.stream.destroyed) return true;
     if (!this.respond(head, { endStream: body === undefined })) return false;
-    if (body !== undefined) for (const data of body) this.stream.write(data);
+    if (body === undefined) return true;
+    // The last piece ends the stream itself: one write less than write() then end().
+    const last = body.length - 1;
+    for (let i = 0; i < last; i++) this.stream.write(body[i]);
+    this.stream.end(body[last]);
     return true;
   }
 

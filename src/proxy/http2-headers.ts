@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { HeadSpans } from '../http1/head-spans.js';
 import { isGrpcContentType } from './grpc-status.js';
 
 /** What the pipeline reads from an HTTP/2 request's header block, shaped as an HTTP/1.1 head. */
@@ -98,21 +99,117 @@ const PER_CONNECTION_FIELDS = new Set([
 export function http2ResponseHeaders(status: number, raw: readonly string[], requestId: string, extra?: readonly string[]): string[] {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
-      named ??= new Set();
-      for (const part of raw[i + 1]!.split(',')) named.add(part.trim().toLowerCase());
-    }
+    const name = raw[i]!;
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
+    const value = raw[i + 1]!;
+    // The common Connection names no field beyond the hop-by-hop ones: no set to build.
+    if (namesNoOtherField(value)) continue;
+    named ??= new Set();
+    for (const part of value.split(',')) named.add(part.trim().toLowerCase());
   }
   const out = [':status', String(status)];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (PER_CONNECTION_FIELDS.has(name) || named?.has(name) || name === 'x-request-id' || name === 'host') continue;
-    if (extra !== undefined && isNamedIn(extra, name)) continue;
+    if (named?.has(name) || !isRelayed(name, extra)) continue;
     out.push(name, raw[i + 1]!);
   }
+  return withOurFields(out, requestId, extra);
+}
+
+/**
+ * The same list as `http2ResponseHeaders`, made from a head held as spans of the read that
+ * carried it (see UpstreamUser.responseHeadSpans): no string per name for the common fields and
+ * none for the fields dropped. Undefined when a Connection field names a field (other than
+ * keep-alive), which the string path then drops.
+ */
+export function http2ResponseHeadersOf(status: number, spans: HeadSpans, requestId: string, extra?: readonly string[]): string[] | undefined {
+  const out = [':status', String(status)];
+  const chunk = spans.chunk;
+  if (chunk !== undefined) {
+    const at = spans.at;
+    for (let i = 0; i < spans.count; i++) {
+      const nameStart = at[i * 4]!;
+      const nameEnd = at[i * 4 + 1]!;
+      const name = commonName(chunk, nameStart, nameEnd) ?? chunk.toString('latin1', nameStart, nameEnd).toLowerCase();
+      const valueStart = at[i * 4 + 2]!;
+      const valueEnd = trimmedEnd(chunk, valueStart, at[i * 4 + 3]!);
+      if (name === 'connection' && !namesNoOtherField(chunk.toString('latin1', valueStart, valueEnd))) return undefined;
+      if (!isRelayed(name, extra)) continue;
+      // As FieldList makes it for the string path: one byte a character.
+      out.push(name, chunk.toString('latin1', valueStart, valueEnd));
+    }
+  }
+  return withOurFields(out, requestId, extra);
+}
+
+/** Whether an upstream response field (its name lower-case) goes on to the HTTP/2 client. */
+function isRelayed(name: string, extra: readonly string[] | undefined): boolean {
+  if (PER_CONNECTION_FIELDS.has(name) || name === 'x-request-id' || name === 'host') return false;
+  return extra === undefined || !isNamedIn(extra, name);
+}
+
+/** Appends x-request-id and the fields of `extra` to a response list. */
+function withOurFields(out: string[], requestId: string, extra: readonly string[] | undefined): string[] {
   out.push('x-request-id', requestId);
   if (extra !== undefined) for (let i = 0; i < extra.length; i++) out.push(extra[i]!);
   return out;
+}
+
+/**
+ * A Connection value that names no field but keep-alive (in any case, spaces around), which is
+ * dropped anyway; node:http sends it with every kept-alive response. (`close` is left to the set:
+ * it drops a field named close too.)
+ */
+function namesNoOtherField(value: string): boolean {
+  const word = value.trim();
+  return word.length === 0 || (word.length === 10 && word.toLowerCase() === 'keep-alive');
+}
+
+/** Response fields most upstreams send, lower-case, by length: their names are not made anew per response. */
+const COMMON_NAMES_BY_LENGTH: string[][] = [];
+for (const name of [
+  'age',
+  'date',
+  'etag',
+  'vary',
+  'server',
+  'expires',
+  'location',
+  'connection',
+  'keep-alive',
+  'set-cookie',
+  'content-type',
+  'x-request-id',
+  'cache-control',
+  'last-modified',
+  'accept-ranges',
+  'content-length',
+  'content-encoding',
+  'transfer-encoding',
+]) {
+  const sameLength = COMMON_NAMES_BY_LENGTH[name.length];
+  if (sameLength === undefined) COMMON_NAMES_BY_LENGTH[name.length] = [name];
+  else sameLength.push(name);
+}
+
+/** `chunk[start, end)` as one of COMMON_NAMES_BY_LENGTH when it is one in any case; else undefined. */
+function commonName(chunk: Buffer, start: number, end: number): string | undefined {
+  const names = COMMON_NAMES_BY_LENGTH[end - start];
+  if (names === undefined) return undefined;
+  for (let n = 0; n < names.length; n++) {
+    const name = names[n]!;
+    let i = 0;
+    // A name is a token (llhttp checked): `| 0x20` lower-cases its letters and leaves `-` as it is.
+    while (i < name.length && (chunk[start + i]! | 0x20) === name.charCodeAt(i)) i++;
+    if (i === name.length) return name;
+  }
+  return undefined;
+}
+
+/** A value's end without its trailing spaces and tabs (llhttp has skipped the leading ones; trimValues drops these). */
+function trimmedEnd(chunk: Buffer, start: number, end: number): number {
+  while (end > start && (chunk[end - 1] === 0x20 || chunk[end - 1] === 0x09)) end--;
+  return end;
 }
 
 /**

@@ -67,8 +67,13 @@ t.test(
           const allowedIn = new Map<number, number>();
           const bytesIn = new Map<number, number>();
           // While the store is down: what each replica held when it went down, and what it allowed since.
-          let downSince: { requests: number[]; bytes: number[]; window: number } | undefined;
-          const allowedSinceDown = { requests: Array<number>(replicas).fill(0), bytes: Array<number>(replicas).fill(0) };
+          // `next`: the next window's lease, taken near the end of this one (the store counted it then).
+          let downSince: { requests: number[]; bytes: number[]; window: number; next: Array<{ window: number; requests: number }> } | undefined;
+          const allowedSinceDown = {
+            requests: Array<number>(replicas).fill(0),
+            nextRequests: Array<number>(replicas).fill(0),
+            bytes: Array<number>(replicas).fill(0),
+          };
 
           for (const s of steps) {
             if (s.op === 'advance') {
@@ -83,8 +88,13 @@ t.test(
                   requests: limiters.map((limiter) => Math.max(0, limiter.budgetFor(TOKEN, limits).rate!.balance)),
                   bytes: limiters.map((limiter) => Math.max(0, limiter.budgetFor(TOKEN, limits).quota!.balance)),
                   window: clock.now() - (clock.now() % 1000),
+                  next: limiters.map((limiter) => {
+                    const rate = limiter.budgetFor(TOKEN, limits).rate!;
+                    return { window: rate.nextWindow, requests: Math.max(0, rate.nextBalance) };
+                  }),
                 };
                 allowedSinceDown.requests.fill(0);
+                allowedSinceDown.nextRequests.fill(0);
                 allowedSinceDown.bytes.fill(0);
               } else {
                 downSince = undefined;
@@ -100,10 +110,16 @@ t.test(
               const window = clock.now() - (clock.now() % 1000);
               allowedIn.set(window, (allowedIn.get(window) ?? 0) + 1);
               if (downSince !== undefined) {
-                allowedSinceDown.requests[replica]!++;
-                // A lease never outlives its window: after the window of the outage, nothing.
-                if (window !== downSince.window) return false;
-                if (allowedSinceDown.requests[replica]! > downSince.requests[replica]!) return false;
+                if (window === downSince.window) {
+                  allowedSinceDown.requests[replica]!++;
+                  if (allowedSinceDown.requests[replica]! > downSince.requests[replica]!) return false;
+                } else if (window === downSince.next[replica]!.window) {
+                  // The next window's lease, taken before the outage: as much as it held, no more.
+                  allowedSinceDown.nextRequests[replica]!++;
+                  if (allowedSinceDown.nextRequests[replica]! > downSince.next[replica]!.requests) return false;
+                } else {
+                  return false; // a lease never outlives its window: after those two, nothing
+                }
               }
               if (allowedIn.get(window)! > requests + replicas * rateSlice) return false;
             } else {
