@@ -1,10 +1,9 @@
-import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import fc from 'fast-check';
 import t from 'tap';
 import type { HeadSpans } from '../../src/http1/head-spans.js';
 import { http2ResponseHeaders, http2ResponseHeadersOf } from '../../src/proxy/http2-headers.js';
-import { type ConnectionOwner, UpstreamConnection, type UpstreamUser } from '../../src/proxy/upstream-connection.js';
+import type { UpstreamUser } from '../../src/proxy/upstream-connection.js';
+import { cutInto, feedUpstream, fieldArb, nameCase } from '../helpers/upstream-heads.js';
 
 // An HTTP/1.1 upstream's response head as HTTP/2 fields, made from the bytes of the read that
 // carried it (http2ResponseHeadersOf, what the HTTP/2 front takes) against the string path
@@ -12,31 +11,6 @@ import { type ConnectionOwner, UpstreamConnection, type UpstreamUser } from '../
 // its Connection shortcut (a set of every name a Connection lists): for generated heads, parsed
 // by the real UpstreamConnection, all give the same list; the bytes path declines only a
 // Connection that names a field other than keep-alive.
-
-function fakeSocket(): Socket {
-  const socket = new EventEmitter() as EventEmitter & Record<string, unknown>;
-  Object.assign(socket, {
-    bytesRead: 0,
-    bytesWritten: 0,
-    writableLength: 0,
-    destroyed: false,
-    destroy() {
-      socket.destroyed = true;
-    },
-    write: () => true,
-    pause() {},
-    resume() {},
-  });
-  return socket as unknown as Socket;
-}
-
-const owner: ConnectionOwner = {
-  isTls: false,
-  options: { connectTimeoutMs: 1000, headersTimeoutMs: 1000, idleTimeoutMs: 1000 },
-  released() {},
-  gone() {},
-  dispatch() {},
-};
 
 const DROPPED = new Set([
   'connection',
@@ -92,15 +66,9 @@ function parse(pieces: Buffer[], requestId: string, extra: string[] | undefined)
     upstreamDrained() {},
     upstreamFailed() {},
   };
-  const socket = fakeSocket();
-  const connection = new UpstreamConnection(socket, owner, 0);
-  connection.start(user, 0);
-  for (const piece of pieces) socket.emit('data', piece);
+  feedUpstream(user, pieces);
   return seen;
 }
-
-const nameCase = (name: string) =>
-  fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }).map((upper) => [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join(''));
 
 const name = fc
   .oneof(
@@ -130,29 +98,7 @@ const name = fc
   )
   .chain(nameCase);
 
-const valueText = fc.oneof(
-  { weight: 12, arbitrary: fc.stringMatching(/^[!-~]([ \t!-~]{0,30}[!-~])?$/) },
-  { weight: 1, arbitrary: fc.constant('') },
-  { weight: 1, arbitrary: fc.stringMatching(/^[a-z]{1,5}[\x80-\xff][a-z ]{0,5}$/) },
-);
-
-const connectionValue = fc.oneof(
-  fc.constantFrom('keep-alive', 'close', 'Keep-Alive', 'CLOSE', 'upgrade', 'x-custom', 'keep-alive, x-custom', 'close, etag', 'te', 'date', ''),
-  valueText,
-);
-
-interface Field {
-  name: string;
-  value: string;
-  before: string;
-  after: string;
-}
-
-const ows: fc.Arbitrary<string> = fc.constantFrom('', ' ', '  ', '\t', ' \t ');
-const field: fc.Arbitrary<Field> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ name, value: valueText, before: fc.oneof(fc.constant(' '), ows), after: fc.oneof(fc.constant(''), ows) }) },
-  { weight: 1, arbitrary: fc.record({ name: nameCase('connection'), value: connectionValue, before: ows, after: ows }) },
-);
+const field = fieldArb(name, ['keep-alive', 'close', 'Keep-Alive', 'CLOSE', 'upgrade', 'x-custom', 'keep-alive, x-custom', 'close, etag', 'te', 'date', ''], 6);
 
 const response = fc
   .record({
@@ -171,15 +117,9 @@ const response = fc
     for (const f of r.fields) head += `${f.name}:${f.before}${f.value}${f.after}\r\n`;
     head += 'content-length: 0\r\n';
     const bytes = Buffer.from(`${head}\r\n`, 'latin1');
-    const cuts = [...new Set(r.cuts.map((c) => c % bytes.length).filter((c) => c > 0))].sort((a, b) => a - b);
-    const pieces: Buffer[] = [];
-    let from = 0;
-    for (const cut of [...cuts, bytes.length]) {
-      pieces.push(bytes.subarray(from, cut));
-      from = cut;
-    }
+    const pieces = cutInto(bytes, r.cuts);
     const extra = r.limited ? ['ratelimit-policy', '"q";q=10;w=60', 'ratelimit', '"q";r=9;t=60'] : undefined;
-    return { ...r, extra, pieces, whole: r.cuts.length === 0 || cuts.length === 0 };
+    return { ...r, extra, pieces, whole: pieces.length === 1 };
   });
 
 t.test('the bytes path and the string path give the list the reference gives', async (t) => {

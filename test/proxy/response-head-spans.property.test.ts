@@ -1,42 +1,15 @@
-import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import fc from 'fast-check';
 import t from 'tap';
 import type { HeadSpans } from '../../src/http1/head-spans.js';
 import { downstreamHeaderLines, responseFieldsOf, writeResponseFields } from '../../src/proxy/headers.js';
-import { type ConnectionOwner, type Framing, UpstreamConnection, type UpstreamUser } from '../../src/proxy/upstream-connection.js';
+import type { Framing, UpstreamUser } from '../../src/proxy/upstream-connection.js';
+import { cutInto, type Field, feedUpstream, fieldArb, nameCase } from '../helpers/upstream-heads.js';
 
 // The response head made from the bytes of the read that carried it (HeadSpans, responseFieldsOf,
 // writeResponseFields) against the string path (FieldList, trimValues, downstreamHeaderLines):
 // for generated heads, parsed by the real UpstreamConnection, both give the same bytes, the same
 // Date presence and the same framing; the bytes path declines only heads it must leave to strings
 // (obs-text, which strings send UTF-8 encoded, or a Connection that may name fields).
-
-/** A socket stand-in: the connection only listens, reads counters and may destroy it. */
-function fakeSocket(): Socket {
-  const socket = new EventEmitter() as EventEmitter & Record<string, unknown>;
-  Object.assign(socket, {
-    bytesRead: 0,
-    bytesWritten: 0,
-    writableLength: 0,
-    destroyed: false,
-    destroy() {
-      socket.destroyed = true;
-    },
-    write: () => true,
-    pause() {},
-    resume() {},
-  });
-  return socket as unknown as Socket;
-}
-
-const owner: ConnectionOwner = {
-  isTls: false,
-  options: { connectTimeoutMs: 1000, headersTimeoutMs: 1000, idleTimeoutMs: 1000 },
-  released() {},
-  gone() {},
-  dispatch() {},
-};
 
 interface Seen {
   /** What the bytes path made, or 'declined'; undefined when the head was not offered as spans. */
@@ -72,15 +45,9 @@ function parse(pieces: Buffer[], requestId: string, queryToken: boolean, isHead:
     upstreamDrained() {},
     upstreamFailed() {},
   };
-  const socket = fakeSocket();
-  const connection = new UpstreamConnection(socket, owner, 0);
-  connection.start(user, 0);
-  for (const piece of pieces) socket.emit('data', piece);
+  feedUpstream(user, pieces);
   return seen;
 }
-
-const nameCase = (name: string) =>
-  fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }).map((upper) => [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join(''));
 
 const name = fc
   .oneof(
@@ -108,30 +75,7 @@ const name = fc
   )
   .chain(nameCase);
 
-/** Value bytes: visible ASCII, inner spaces and tabs, sometimes obs-text (which only strings carry). */
-const valueText = fc.oneof(
-  { weight: 12, arbitrary: fc.stringMatching(/^[!-~]([ \t!-~]{0,30}[!-~])?$/) },
-  { weight: 1, arbitrary: fc.constant('') },
-  { weight: 1, arbitrary: fc.stringMatching(/^[a-z]{1,5}[\x80-\xff][a-z ]{0,5}$/) },
-);
-
-const connectionValue = fc.oneof(
-  fc.constantFrom('keep-alive', 'close', 'Keep-Alive', 'CLOSE', 'upgrade', 'x-custom', 'keep-alive, x-custom', 'close, etag', 'te', ''),
-  valueText,
-);
-
-interface Field {
-  name: string;
-  value: string;
-  before: string;
-  after: string;
-}
-
-const ows: fc.Arbitrary<string> = fc.constantFrom('', ' ', '  ', '\t', ' \t ');
-const field: fc.Arbitrary<Field> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ name, value: valueText, before: fc.oneof(fc.constant(' '), ows), after: fc.oneof(fc.constant(''), ows) }) },
-  { weight: 1, arbitrary: fc.record({ name: nameCase('connection'), value: connectionValue, before: ows, after: ows }) },
-);
+const field = fieldArb(name, ['keep-alive', 'close', 'Keep-Alive', 'CLOSE', 'upgrade', 'x-custom', 'keep-alive, x-custom', 'close, etag', 'te', ''], 8);
 
 const framingFields = fc.constantFrom<Field[]>(
   [],
@@ -161,13 +105,7 @@ const response = fc
     let head = `HTTP/1.1 ${r.status} Whatever\r\n`;
     for (const f of fields) head += `${f.name}:${f.before}${f.value}${f.after}\r\n`;
     const bytes = Buffer.from(`${head}\r\n${body}`, 'latin1');
-    const cuts = [...new Set(r.cuts.map((c) => c % bytes.length).filter((c) => c > 0))].sort((a, b) => a - b);
-    const pieces: Buffer[] = [];
-    let from = 0;
-    for (const cut of [...cuts, bytes.length]) {
-      pieces.push(bytes.subarray(from, cut));
-      from = cut;
-    }
+    const pieces = cutInto(bytes, r.cuts);
     return { ...r, fields, head: Buffer.from(head, 'latin1'), pieces };
   });
 
