@@ -41,7 +41,7 @@ import {
 import type { CallerTokenView, CreateTokenBody, EditTokenBody, TokenView } from './schemas.js';
 import { describeScope, holderOf } from './token-names.js';
 import { queryTokens, type TokenQuery } from './token-query.js';
-import { applied, toTheEnd } from './unconfirmed-writes.js';
+import { outcomeOf, toTheEnd, type UnconfirmedWrites } from './unconfirmed-writes.js';
 import { viewOfToken } from './views.js';
 
 export interface CreatedToken {
@@ -419,12 +419,18 @@ export class TokenService {
    * decides again, so a decision is never written over a state it did not see. `decide`
    * answers null when there is nothing to change.
    */
-  private async change(caller: Caller, action: TokenAction, id: string, decide: (record: TokenRecord, now: number) => Decided | null): Promise<TokenRecord> {
+  private async change(
+    caller: Caller,
+    action: TokenAction,
+    id: string,
+    decide: (record: TokenRecord, now: number) => Decided | null,
+    writes?: UnconfirmedWrites,
+  ): Promise<TokenRecord> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const record = await this.reachable(caller, action, id);
       const decided = decide(record, this.clock.now());
       if (decided === null) return record;
-      const outcome = await applied(this.store.updateToken(decided.next, decided.entry, record.version), 'written');
+      const outcome = await outcomeOf(writes, this.store.updateToken(decided.next, decided.entry, record.version), 'written');
       if (outcome === 'written') return { ...decided.next, version: record.version + 1 };
       if (outcome === 'missing') throw notFound(`token ${id}`);
     }
@@ -432,12 +438,12 @@ export class TokenService {
   }
 
   /** A compare-and-set like change() for a token acting on itself under selfRotate (`decide` checks it still may). */
-  private async changeItself(id: string, decide: (record: TokenRecord, now: number) => Decided): Promise<TokenRecord> {
+  private async changeItself(id: string, decide: (record: TokenRecord, now: number) => Decided, writes: UnconfirmedWrites): Promise<TokenRecord> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const record = await this.store.getToken(id);
       if (!record) throw notFound(`token ${id}`);
       const decided = decide(record, this.clock.now());
-      const outcome = await applied(this.store.updateToken(decided.next, decided.entry, record.version), 'written');
+      const outcome = await outcomeOf(writes, this.store.updateToken(decided.next, decided.entry, record.version), 'written');
       if (outcome === 'written') return { ...decided.next, version: record.version + 1 };
       if (outcome === 'missing') throw notFound(`token ${id}`);
     }
@@ -446,18 +452,18 @@ export class TokenService {
 
   /** Changes name, rights, expiry, limits, selfRotate, allowFrom or labels; a change of access is evicted everywhere. */
   async edit(caller: Caller, id: string, body: EditTokenBody): Promise<CallerTokenView> {
-    return toTheEnd(() => this.editReached(caller, id, body));
+    return toTheEnd((writes) => this.editReached(caller, id, body, writes));
   }
 
-  private async editReached(caller: Caller, id: string, body: EditTokenBody): Promise<CallerTokenView> {
+  private async editReached(caller: Caller, id: string, body: EditTokenBody, writes: UnconfirmedWrites): Promise<CallerTokenView> {
     const current = await this.reachable(caller, 'edit', id);
     // A rename is checked against the names of its scope (a rolled token keeps the one it has).
     if (body.name !== undefined && body.name !== current.name)
-      return this.withName(current, body.name, [id], () => this.editChecked(caller, id, body, current));
-    return this.editChecked(caller, id, body, current);
+      return this.withName(current, body.name, [id], () => this.editChecked(caller, id, body, current, writes));
+    return this.editChecked(caller, id, body, current, writes);
   }
 
-  private async editChecked(caller: Caller, id: string, body: EditTokenBody, current: TokenRecord): Promise<CallerTokenView> {
+  private async editChecked(caller: Caller, id: string, body: EditTokenBody, current: TokenRecord, writes: UnconfirmedWrites): Promise<CallerTokenView> {
     const parent = isLent(current) ? await this.parentOf(id) : undefined;
     // Whether what hands access out for longer, wider or with other limits may be done here.
     const inLine = await this.isWithinLine(caller, 'edit', current);
@@ -468,74 +474,80 @@ export class TokenService {
       await this.checkLimits(caller, body.limits, { lent: isLent(current), repository: current.repository, maker: parent });
     }
     let changed: HistoryEntry['changes'] = {};
-    const written = await this.change(caller, 'edit', id, (record, now) => {
-      const next: TokenRecord = { ...record, updatedAt: now };
-      const changes: HistoryEntry['changes'] = {};
-      if (body.name !== undefined && body.name !== record.name) {
-        next.name = body.name;
-        changes.name = { from: record.name, to: body.name };
-      }
-      if (body.rights !== undefined && body.rights.join() !== record.rights.join()) {
-        const extra = rightsBeyond(caller, { ...record, rights: body.rights });
-        if (extra.length > 0) throw forbidden(`rights: ${extra.join(', ')} exceed this token's own effective rights`);
-        if (!inLine && body.rights.some((right) => !record.rights.includes(right))) throw outOfLine('rights');
-        next.rights = [...body.rights];
-        changes.rights = { from: record.rights, to: next.rights };
-      }
-      if (body.expiresAt !== undefined || body.expiresIn !== undefined) {
-        const field = body.expiresIn !== undefined ? 'expiresIn' : 'expiresAt';
-        const expiresAt = this.capped(body.expiresAt === null ? null : expiryFrom(body, now), now, field);
-        if (expiresAt !== record.expiresAt) {
-          // The caller's own token: an expiry may only come sooner (no action widens the caller).
-          if (record.id === caller.identity.record.id) checkWithinParent(expiresAt, record, field, 'its current expiry');
-          if (parent) checkWithinParent(expiresAt, parent, field, 'the expiry of the token that lent it');
-          // A later expiry (or none) hands the token's rights out for longer, and revives an
-          // expired token: like a restore, only within the caller's own bound.
-          const lengthened = record.expiresAt !== null && (expiresAt === null || expiresAt > record.expiresAt);
-          if (lengthened && !inLine) throw outOfLine(field);
-          const extra = lengthened ? rightsBeyond(caller, next) : [];
-          if (extra.length > 0) throw forbidden(`${field}: a later expiry would hand out ${extra.join(', ')}, beyond this token's own effective rights`);
-          next.expiresAt = expiresAt;
-          changes.expiresAt = { from: iso(record.expiresAt), to: iso(expiresAt) };
+    const written = await this.change(
+      caller,
+      'edit',
+      id,
+      (record, now) => {
+        const next: TokenRecord = { ...record, updatedAt: now };
+        const changes: HistoryEntry['changes'] = {};
+        if (body.name !== undefined && body.name !== record.name) {
+          next.name = body.name;
+          changes.name = { from: record.name, to: body.name };
         }
-      }
-      if (body.limits !== undefined && JSON.stringify(body.limits) !== JSON.stringify(record.limits ?? null)) {
-        // As with rights and expiry, no action widens the caller: a token does not set its own limits.
-        if (record.id === caller.identity.record.id) throw forbidden('limits: a token cannot change its own limits');
-        next.limits = body.limits;
-        changes.limits = { from: record.limits ?? null, to: body.limits };
-      }
-      const own = record.id === caller.identity.record.id;
-      if (body.selfRotate !== undefined && body.selfRotate !== (record.selfRotate === true)) {
-        // Only an admin sets it on another token; none sets it on itself (no action widens the caller).
-        if (own) throw forbidden('selfRotate: a token cannot change its own selfRotate');
-        if (body.selfRotate) next.selfRotate = true;
-        else delete next.selfRotate;
-        changes.selfRotate = { from: record.selfRotate === true, to: body.selfRotate };
-      }
-      if (body.allowFrom !== undefined && body.allowFrom.join() !== (record.allowFrom ?? []).join()) {
-        // Fewer CIDRs (or none) would let the caller's own secret work from more places.
-        if (own) throw forbidden('allowFrom: a token cannot change its own allowFrom');
-        if (body.allowFrom.length > 0) next.allowFrom = [...body.allowFrom];
-        else delete next.allowFrom;
-        changes.allowFrom = { from: record.allowFrom ?? [], to: body.allowFrom };
-      }
-      if (body.labels !== undefined && JSON.stringify(body.labels) !== JSON.stringify(record.labels ?? {})) {
-        if (Object.keys(body.labels).length > 0) next.labels = { ...body.labels };
-        else delete next.labels;
-        changes.labels = { from: record.labels ?? {}, to: body.labels };
-      }
-      changed = changes;
-      if (Object.keys(changes).length === 0) return null;
-      return { next, entry: { at: now, actor: caller.actor, action: 'edited', changes } };
-    });
+        if (body.rights !== undefined && body.rights.join() !== record.rights.join()) {
+          const extra = rightsBeyond(caller, { ...record, rights: body.rights });
+          if (extra.length > 0) throw forbidden(`rights: ${extra.join(', ')} exceed this token's own effective rights`);
+          if (!inLine && body.rights.some((right) => !record.rights.includes(right))) throw outOfLine('rights');
+          next.rights = [...body.rights];
+          changes.rights = { from: record.rights, to: next.rights };
+        }
+        if (body.expiresAt !== undefined || body.expiresIn !== undefined) {
+          const field = body.expiresIn !== undefined ? 'expiresIn' : 'expiresAt';
+          const expiresAt = this.capped(body.expiresAt === null ? null : expiryFrom(body, now), now, field);
+          if (expiresAt !== record.expiresAt) {
+            // The caller's own token: an expiry may only come sooner (no action widens the caller).
+            if (record.id === caller.identity.record.id) checkWithinParent(expiresAt, record, field, 'its current expiry');
+            if (parent) checkWithinParent(expiresAt, parent, field, 'the expiry of the token that lent it');
+            // A later expiry (or none) hands the token's rights out for longer, and revives an
+            // expired token: like a restore, only within the caller's own bound.
+            const lengthened = record.expiresAt !== null && (expiresAt === null || expiresAt > record.expiresAt);
+            if (lengthened && !inLine) throw outOfLine(field);
+            const extra = lengthened ? rightsBeyond(caller, next) : [];
+            if (extra.length > 0) throw forbidden(`${field}: a later expiry would hand out ${extra.join(', ')}, beyond this token's own effective rights`);
+            next.expiresAt = expiresAt;
+            changes.expiresAt = { from: iso(record.expiresAt), to: iso(expiresAt) };
+          }
+        }
+        if (body.limits !== undefined && JSON.stringify(body.limits) !== JSON.stringify(record.limits ?? null)) {
+          // As with rights and expiry, no action widens the caller: a token does not set its own limits.
+          if (record.id === caller.identity.record.id) throw forbidden('limits: a token cannot change its own limits');
+          next.limits = body.limits;
+          changes.limits = { from: record.limits ?? null, to: body.limits };
+        }
+        const own = record.id === caller.identity.record.id;
+        if (body.selfRotate !== undefined && body.selfRotate !== (record.selfRotate === true)) {
+          // Only an admin sets it on another token; none sets it on itself (no action widens the caller).
+          if (own) throw forbidden('selfRotate: a token cannot change its own selfRotate');
+          if (body.selfRotate) next.selfRotate = true;
+          else delete next.selfRotate;
+          changes.selfRotate = { from: record.selfRotate === true, to: body.selfRotate };
+        }
+        if (body.allowFrom !== undefined && body.allowFrom.join() !== (record.allowFrom ?? []).join()) {
+          // Fewer CIDRs (or none) would let the caller's own secret work from more places.
+          if (own) throw forbidden('allowFrom: a token cannot change its own allowFrom');
+          if (body.allowFrom.length > 0) next.allowFrom = [...body.allowFrom];
+          else delete next.allowFrom;
+          changes.allowFrom = { from: record.allowFrom ?? [], to: body.allowFrom };
+        }
+        if (body.labels !== undefined && JSON.stringify(body.labels) !== JSON.stringify(record.labels ?? {})) {
+          if (Object.keys(body.labels).length > 0) next.labels = { ...body.labels };
+          else delete next.labels;
+          changes.labels = { from: record.labels ?? {}, to: body.labels };
+        }
+        changed = changes;
+        if (Object.keys(changes).length === 0) return null;
+        return { next, entry: { at: now, actor: caller.actor, action: 'edited', changes } };
+      },
+      writes,
+    );
     // New limits reach every replica at once, not after the cache TTL.
     if (changed.rights || changed.expiresAt || changed.limits || changed.allowFrom || changed.selfRotate) {
       // Its line's cached entries carry its limits (their requests spend from its budget too).
       const line = changed.limits ? (await this.descendants([id])).map((child) => child.id) : [];
       await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id, ...line] });
-      if (changed.expiresAt && written.expiresAt !== null) await this.clampChildren(caller.actor, id, written.expiresAt);
-      if (changed.limits) await this.limitSharers(caller.actor, written);
+      if (changed.expiresAt && written.expiresAt !== null) await this.clampChildren(caller.actor, id, written.expiresAt, writes);
+      if (changed.limits) await this.limitSharers(caller.actor, written, writes);
     }
     return this.viewFor(caller, written);
   }
@@ -545,7 +557,7 @@ export class TokenService {
    * set on the other too, so the budget has one set of limits (two would make each replica
    * rebuild it on every request of the other).
    */
-  private async limitSharers(actor: string, edited: TokenRecord): Promise<void> {
+  private async limitSharers(actor: string, edited: TokenRecord, writes: UnconfirmedWrites): Promise<void> {
     const budget = budgetIdOf(edited);
     const now = this.clock.now();
     const sharers = [...(await this.store.listTokens())]
@@ -553,12 +565,16 @@ export class TokenService {
       .map((r) => r.id);
     const changed: string[] = [];
     for (const id of sharers) {
-      const written = await this.applyUnchecked(id, (record, at) => {
-        if (JSON.stringify(record.limits ?? null) === JSON.stringify(edited.limits ?? null)) return null;
-        const changes = { limits: { from: record.limits ?? null, to: edited.limits ?? null } };
-        const reason = `it spends from one budget with token ${edited.id} (a roll's overlap)`;
-        return { next: { ...record, limits: edited.limits ?? null, updatedAt: at }, entry: { at, actor, action: 'edited', changes, reason } };
-      });
+      const written = await this.applyUnchecked(
+        id,
+        (record, at) => {
+          if (JSON.stringify(record.limits ?? null) === JSON.stringify(edited.limits ?? null)) return null;
+          const changes = { limits: { from: record.limits ?? null, to: edited.limits ?? null } };
+          const reason = `it spends from one budget with token ${edited.id} (a roll's overlap)`;
+          return { next: { ...record, limits: edited.limits ?? null, updatedAt: at }, entry: { at, actor, action: 'edited', changes, reason } };
+        },
+        writes,
+      );
       if (written) changed.push(id);
     }
     if (changed.length > 0) await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: changed });
@@ -566,16 +582,22 @@ export class TokenService {
 
   /** Revokes the token and every token it lent, down the line (a loan ends with its maker). */
   async revoke(caller: Caller, id: string): Promise<CallerTokenView> {
-    return toTheEnd(() => this.revokeReached(caller, id));
+    return toTheEnd((writes) => this.revokeReached(caller, id, writes));
   }
 
-  private async revokeReached(caller: Caller, id: string): Promise<CallerTokenView> {
-    const written = await this.change(caller, 'revoke', id, (record, now) => {
-      if (record.status === 'revoked') throw conflict(`token ${id} is already revoked`);
-      return statusChange(record, 'revoked', caller.actor, now);
-    });
+  private async revokeReached(caller: Caller, id: string, writes: UnconfirmedWrites): Promise<CallerTokenView> {
+    const written = await this.change(
+      caller,
+      'revoke',
+      id,
+      (record, now) => {
+        if (record.status === 'revoked') throw conflict(`token ${id} is already revoked`);
+        return statusChange(record, 'revoked', caller.actor, now);
+      },
+      writes,
+    );
     await this.invalidate({ at: written.updatedAt, type: 'tokens', ids: [id] });
-    await this.revokeLine(caller.actor, [id], 'revoked');
+    await this.revokeLine(caller.actor, [id], 'revoked', writes);
     return this.viewFor(caller, written);
   }
 
@@ -599,19 +621,23 @@ export class TokenService {
 
   /** Deletes a revoked (or expired) token; its history stays, and the tokens it lent are revoked. */
   async remove(caller: Caller, id: string): Promise<void> {
-    return toTheEnd(() => this.removeReached(caller, id));
+    return toTheEnd((writes) => this.removeReached(caller, id, writes));
   }
 
-  private async removeReached(caller: Caller, id: string): Promise<void> {
+  private async removeReached(caller: Caller, id: string, writes: UnconfirmedWrites): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const record = await this.reachable(caller, 'delete', id);
       const now = this.clock.now();
       if (statusAt(record, now) === 'active') throw conflict(`token ${id} is active; revoke it first`);
-      const outcome = await applied(this.store.deleteToken(id, { at: now, actor: caller.actor, action: 'deleted', changes: {} }, record.version), 'written');
+      const outcome = await outcomeOf(
+        writes,
+        this.store.deleteToken(id, { at: now, actor: caller.actor, action: 'deleted', changes: {} }, record.version),
+        'written',
+      );
       if (outcome === 'missing') throw notFound(`token ${id}`);
       if (outcome === 'written') {
         await this.invalidate({ at: now, type: 'tokens', ids: [id] });
-        await this.revokeLine(caller.actor, [id], 'deleted');
+        await this.revokeLine(caller.actor, [id], 'deleted', writes);
         return;
       }
     }
@@ -620,14 +646,14 @@ export class TokenService {
 
   /** Deletes what it may and reports each failure with its reason. */
   async removeMany(caller: Caller, ids: string[]): Promise<BulkDeleteResult> {
-    return toTheEnd(() => this.removeEach(caller, ids));
+    return toTheEnd((writes) => this.removeEach(caller, ids, writes));
   }
 
-  private async removeEach(caller: Caller, ids: string[]): Promise<BulkDeleteResult> {
+  private async removeEach(caller: Caller, ids: string[], writes: UnconfirmedWrites): Promise<BulkDeleteResult> {
     const result: BulkDeleteResult = { deleted: [], failed: [] };
     for (const id of new Set(ids)) {
       try {
-        await this.remove(caller, id);
+        await this.removeReached(caller, id, writes);
         result.deleted.push(id);
       } catch (err) {
         if (!(err instanceof AdminError)) throw err;
@@ -654,13 +680,13 @@ export class TokenService {
 
   /** Revokes every active personal token of a user (the user is being deleted), and what they lent. */
   async revokeAllOf(actor: string, user: string): Promise<number> {
-    return toTheEnd(() => this.revokeEachOf(actor, user));
+    return toTheEnd((writes) => this.revokeEachOf(actor, user, writes));
   }
 
-  private async revokeEachOf(actor: string, user: string): Promise<number> {
+  private async revokeEachOf(actor: string, user: string, writes: UnconfirmedWrites): Promise<number> {
     const doomed = [...(await this.store.listTokens())].filter((r) => r.user === user && r.status === 'active').map((r) => r.id);
-    await this.revokeUnchecked(actor, doomed);
-    await this.revokeLine(actor, doomed, 'revoked');
+    await this.revokeUnchecked(actor, doomed, writes);
+    await this.revokeLine(actor, doomed, 'revoked', writes);
     return doomed.length;
   }
 
@@ -699,17 +725,21 @@ export class TokenService {
   }
 
   /** Revokes what `roots` lent, down the line; each history names the maker and why (`end` for the first step, revoked below it). */
-  private async revokeLine(actor: string, roots: readonly string[], end: MakerEnd): Promise<void> {
+  private async revokeLine(actor: string, roots: readonly string[], end: MakerEnd, writes: UnconfirmedWrites): Promise<void> {
     const first = new Set(roots);
     const revoked: string[] = [];
     for (const { id, maker } of await this.descendants(roots)) {
       const reason = `its maker ${maker} was ${first.has(maker) ? end : 'revoked'}`;
-      const written = await this.applyUnchecked(id, (record, now) => {
-        if (record.status === 'revoked') return null;
-        const decided = statusChange(record, 'revoked', actor, now);
-        decided.entry.reason = reason;
-        return decided;
-      });
+      const written = await this.applyUnchecked(
+        id,
+        (record, now) => {
+          if (record.status === 'revoked') return null;
+          const decided = statusChange(record, 'revoked', actor, now);
+          decided.entry.reason = reason;
+          return decided;
+        },
+        writes,
+      );
       if (written) revoked.push(id);
     }
     if (revoked.length > 0) await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: revoked });
@@ -720,39 +750,44 @@ export class TokenService {
    * leak reports): read, decide, write over the version read, and on stale read and decide
    * again. True when a change was written; null from `decide` means nothing to change.
    */
-  private async applyUnchecked(id: string, decide: (record: TokenRecord, now: number) => Decided | null): Promise<boolean> {
+  private async applyUnchecked(id: string, decide: (record: TokenRecord, now: number) => Decided | null, writes: UnconfirmedWrites): Promise<boolean> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const record = await this.store.getToken(id);
       if (!record) return false;
       const decided = decide(record, this.clock.now());
       if (decided === null) return false;
-      const outcome = await applied(this.store.updateToken(decided.next, decided.entry, record.version), 'written');
+      const outcome = await outcomeOf(writes, this.store.updateToken(decided.next, decided.entry, record.version), 'written');
       if (outcome !== 'stale') return outcome === 'written';
     }
     return false;
   }
 
   /** Revokes each still-active token, then evicts those it revoked all at once. */
-  private async revokeUnchecked(actor: string, ids: readonly string[]): Promise<void> {
+  private async revokeUnchecked(actor: string, ids: readonly string[], writes: UnconfirmedWrites): Promise<void> {
     const revoked: string[] = [];
     for (const id of ids) {
-      if (await this.applyUnchecked(id, (record, now) => (record.status === 'revoked' ? null : statusChange(record, 'revoked', actor, now)))) revoked.push(id);
+      if (await this.applyUnchecked(id, (record, now) => (record.status === 'revoked' ? null : statusChange(record, 'revoked', actor, now)), writes))
+        revoked.push(id);
     }
     if (revoked.length > 0) await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: revoked });
   }
 
   /** A maker's expiry came sooner: every token it lent, down the line, expires no later. */
-  private async clampChildren(actor: string, id: string, expiresAt: number): Promise<void> {
+  private async clampChildren(actor: string, id: string, expiresAt: number, writes: UnconfirmedWrites): Promise<void> {
     const clamped: string[] = [];
     for (const { id: child } of await this.descendants([id])) {
-      const written = await this.applyUnchecked(child, (record, now) => {
-        if (record.expiresAt !== null && record.expiresAt <= expiresAt) return null;
-        const changes = { expiresAt: { from: iso(record.expiresAt), to: iso(expiresAt) } };
-        return {
-          next: { ...record, expiresAt, updatedAt: now },
-          entry: { at: now, actor, action: 'edited', changes, reason: `a maker's expiry came sooner (${id})` },
-        };
-      });
+      const written = await this.applyUnchecked(
+        child,
+        (record, now) => {
+          if (record.expiresAt !== null && record.expiresAt <= expiresAt) return null;
+          const changes = { expiresAt: { from: iso(record.expiresAt), to: iso(expiresAt) } };
+          return {
+            next: { ...record, expiresAt, updatedAt: now },
+            entry: { at: now, actor, action: 'edited', changes, reason: `a maker's expiry came sooner (${id})` },
+          };
+        },
+        writes,
+      );
       if (written) clamped.push(child);
     }
     if (clamped.length > 0) await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: clamped });
@@ -779,10 +814,10 @@ export class TokenService {
    * `rolled` and name each other.
    */
   async roll(caller: Caller, id: string, overlapMs: number, host: string): Promise<CreatedTokenView> {
-    return this.createdFor(caller, await toTheEnd(() => this.rollChecked(caller, id, overlapMs, host)));
+    return this.createdFor(caller, await toTheEnd((writes) => this.rollChecked(caller, id, overlapMs, host, writes)));
   }
 
-  private async rollChecked(caller: Caller, id: string, overlapMs: number, host: string): Promise<CreatedToken> {
+  private async rollChecked(caller: Caller, id: string, overlapMs: number, host: string, writes: UnconfirmedWrites): Promise<CreatedToken> {
     const found = await this.store.getToken(id);
     // `selfRotate`: the token rolls itself without admin; any other roll is judged by reach.
     const itself = found !== undefined && rollsItself(caller, found);
@@ -829,9 +864,9 @@ export class TokenService {
         }
         return { next: record2, entry: { at, actor: caller.actor, action: 'rolled', changes } };
       };
-      ended = itself ? await this.changeItself(id, end) : await this.change(caller, 'roll', id, end);
+      ended = itself ? await this.changeItself(id, end, writes) : await this.change(caller, 'roll', id, end, writes);
     } catch (err) {
-      await this.revokeUnchecked(caller.actor, [next]);
+      await this.revokeUnchecked(caller.actor, [next], writes);
       // Gone, not merely revoked: it would otherwise hold the name beside the token that stays.
       const orphan = await this.store.getToken(next);
       if (orphan)
@@ -843,8 +878,8 @@ export class TokenService {
       throw err;
     }
     await this.invalidate({ at: ended.updatedAt, type: 'tokens', ids: [id] });
-    if (overlapMs === 0) await this.revokeLine(caller.actor, [id], 'rolled with no overlap');
-    else if (ended.expiresAt !== null) await this.clampChildren(caller.actor, id, ended.expiresAt);
+    if (overlapMs === 0) await this.revokeLine(caller.actor, [id], 'rolled with no overlap', writes);
+    else if (ended.expiresAt !== null) await this.clampChildren(caller.actor, id, ended.expiresAt, writes);
     return created;
   }
 
@@ -854,26 +889,30 @@ export class TokenService {
    * caller is needed; the answer gives counts only, never which secret matched.
    */
   async reportLeaked(secrets: readonly string[]): Promise<{ received: number; revoked: number }> {
-    return toTheEnd(() => this.revokeLeaked(secrets));
+    return toTheEnd((writes) => this.revokeLeaked(secrets, writes));
   }
 
-  private async revokeLeaked(secrets: readonly string[]): Promise<{ received: number; revoked: number }> {
+  private async revokeLeaked(secrets: readonly string[], writes: UnconfirmedWrites): Promise<{ received: number; revoked: number }> {
     const ended: string[] = [];
     for (const secret of new Set(secrets)) {
       if (parseSecret(secret) === undefined) continue;
       const hash = hashSecret(secret);
       const id = idFromHash(hash);
-      const written = await this.applyUnchecked(id, (record, now) => {
-        if (!hashesEqual(record.hash, hash) || statusAt(record, now) !== 'active') return null;
-        const decided = statusChange(record, 'revoked', LEAK_ACTOR, now);
-        decided.entry.action = 'leaked';
-        return decided;
-      });
+      const written = await this.applyUnchecked(
+        id,
+        (record, now) => {
+          if (!hashesEqual(record.hash, hash) || statusAt(record, now) !== 'active') return null;
+          const decided = statusChange(record, 'revoked', LEAK_ACTOR, now);
+          decided.entry.action = 'leaked';
+          return decided;
+        },
+        writes,
+      );
       if (written) ended.push(id);
     }
     if (ended.length > 0) {
       await this.invalidate({ at: this.clock.now(), type: 'tokens', ids: ended });
-      await this.revokeLine(LEAK_ACTOR, ended, 'reported leaked');
+      await this.revokeLine(LEAK_ACTOR, ended, 'reported leaked', writes);
     }
     return { received: secrets.length, revoked: ended.length };
   }
