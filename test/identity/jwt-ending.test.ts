@@ -15,7 +15,7 @@ t.teardown(() => redis.stop());
 const cluster = await startOidcIssuer('RS256');
 t.teardown(() => cluster.close());
 const replica = async (): Promise<Harness> => {
-  const store = new RedisStore({ url: redis.url, keyPrefix: 'jwt-ending:', commandTimeoutMs: 250 });
+  const store = new RedisStore({ url: redis.url, keyPrefix: 'jwt-ending:', commandTimeoutMs: 2000 });
   await store.waitUntilReady(5000);
   const h = await startHarness({
     store,

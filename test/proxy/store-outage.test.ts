@@ -7,7 +7,7 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const redis = await startRedis();
 t.teardown(() => redis.stop());
-const store = new RedisStore({ url: redis.url, keyPrefix: 'outage:', commandTimeoutMs: 250 });
+const store = new RedisStore({ url: redis.url, keyPrefix: 'outage:', commandTimeoutMs: 1000 });
 await store.waitUntilReady(5000);
 const h = await startHarness({ store });
 t.teardown(() => h.close());
