@@ -110,48 +110,47 @@ export async function protocolRows({ wanted, upstream, tollgate, path, duration,
     // direct upstream): what HTTP/2 costs a Node server per request before anything is proxied.
     const echo = start('node', ['bench/floor-h2.mjs', 'echo', '0']);
     const echoUrl = `http://127.0.0.1:${Number(await waitFor(() => echo.output().trim(), 'node:http2 echo'))}`;
-    const runs = { direct: [], echo: [], h2: [], h1: [] };
+    // The proxy floors, one per protocol in: the JS floor (bench/floor-net-proxy.mjs) for HTTP/1.1,
+    // and for HTTP/2 in a bare node:http2 front forwarding to the same upstream over node:net
+    // (bench/floor-h2.mjs h1relay), both with the same bearer check. Their ratio is what HTTP/2 in
+    // costs a node:http2 proxy before any of Tollgate's own work.
+    const floorH1 = start('node', ['bench/floor-net-proxy.mjs', upstream.url, '0', tollgate.secret]);
+    const floorH1Url = `http://127.0.0.1:${Number(await waitFor(() => floorH1.output().trim(), 'JS floor'))}`;
+    const floorH2 = start('node', ['bench/floor-h2.mjs', 'h1relay', upstream.url, '0', tollgate.secret]);
+    const floorH2Url = `http://127.0.0.1:${Number(await waitFor(() => floorH2.output().trim(), 'HTTP/2 relay floor'))}`;
+    const runs = { direct: [], echo: [], floorH1: [], floorH2: [], h2: [], h1: [] };
     for (let round = 0; round < ROUNDS; round++) {
       runs.direct.push(h2load(`${upstream.url}${path}`, { ...load, h1: true, pid: upstream.pid }));
       runs.echo.push(h2load(`${echoUrl}${path}`, { ...load, streams: H2_STREAMS, pid: echo.child.pid }));
+      runs.floorH1.push(h2load(`${floorH1Url}${path}`, { ...load, h1: true, headers: auth, pid: floorH1.child.pid }));
+      runs.floorH2.push(h2load(`${floorH2Url}${path}`, { ...load, streams: H2_STREAMS, headers: auth, pid: floorH2.child.pid }));
       runs.h2.push(h2load(`${tollgate.url}${path}`, { ...load, streams: H2_STREAMS, headers: auth, pid: tollgate.pid }));
       runs.h1.push(h2load(`${tollgate.url}${path}`, { ...load, h1: true, headers: auth, pid: tollgate.pid }));
     }
     echo.child.kill();
+    floorH1.child.kill();
+    floorH2.child.kill();
     const direct = medians(runs.direct);
     const echoed = medians(runs.echo);
     const h2 = medians(runs.h2);
     const h1 = medians(runs.h1);
+    const fH1 = medians(runs.floorH1);
+    const fH2 = medians(runs.floorH2);
     // The ratio of each round, then their median: both protocols saw the same minute of the machine.
-    const cpuRatio = median(runs.h2.map((r, i) => r.cpuUsPerRequest / runs.h1[i].cpuUsPerRequest));
-    const echoRatio = median(runs.echo.map((r, i) => r.cpuUsPerRequest / runs.direct[i].cpuUsPerRequest));
-    const rows = [['target', 'protocol', 'req/s', 'mean ms', 'CPU µs/req', '2xx', 'vs direct', 'CPU vs HTTP/1.1']];
+    const ratio = (a, b) => median(a.map((r, i) => r.cpuUsPerRequest / b[i].cpuUsPerRequest));
+    const rows = [['target', 'protocol', 'req/s', 'mean ms', 'CPU µs/req', '2xx', 'vs direct', 'CPU vs HTTP/1.1', 'CPU vs floor']];
     const ok = (r) => `${r.ok}/${r.done}`;
-    rows.push([upstream.name, 'HTTP/1.1', fmt(direct.rps), fmt(direct.meanMs, 2), fmt(direct.cpuUsPerRequest), ok(direct), '1.00', '1.00']);
-    rows.push([
-      'node:http2 server alone (floor-h2.mjs echo)',
-      'HTTP/2',
-      fmt(echoed.rps),
-      fmt(echoed.meanMs, 2),
-      fmt(echoed.cpuUsPerRequest),
-      ok(echoed),
-      fmt(echoed.rps / direct.rps, 2),
-      fmt(echoRatio, 2),
-    ]);
-    rows.push([tollgate.name, 'HTTP/1.1 (same tool)', fmt(h1.rps), fmt(h1.meanMs, 2), fmt(h1.cpuUsPerRequest), ok(h1), fmt(h1.rps / direct.rps, 2), '1.00']);
-    rows.push([
-      tollgate.name,
-      'HTTP/2 in, HTTP/1.1 out',
-      fmt(h2.rps),
-      fmt(h2.meanMs, 2),
-      fmt(h2.cpuUsPerRequest),
-      ok(h2),
-      fmt(h2.rps / direct.rps, 2),
-      fmt(cpuRatio, 2),
-    ]);
+    const row = (name, protocol, r, vsH1, vsFloor) =>
+      rows.push([name, protocol, fmt(r.rps), fmt(r.meanMs, 2), fmt(r.cpuUsPerRequest), ok(r), fmt(r.rps / direct.rps, 2), vsH1, vsFloor]);
+    row(upstream.name, 'HTTP/1.1', direct, '1.00', '');
+    row('node:http2 server alone (floor-h2.mjs echo)', 'HTTP/2', echoed, fmt(ratio(runs.echo, runs.direct), 2), '');
+    row('JS floor (net + llhttp + token check)', 'HTTP/1.1 (same tool)', fH1, '1.00', '1.00');
+    row('HTTP/2 relay floor (floor-h2.mjs h1relay)', 'HTTP/2 in, HTTP/1.1 out', fH2, fmt(ratio(runs.floorH2, runs.floorH1), 2), '1.00');
+    row(tollgate.name, 'HTTP/1.1 (same tool)', h1, '1.00', fmt(ratio(runs.h1, runs.floorH1), 2));
+    row(tollgate.name, 'HTTP/2 in, HTTP/1.1 out', h2, fmt(ratio(runs.h2, runs.h1), 2), fmt(ratio(runs.h2, runs.floorH2), 2));
     table(rows);
     console.log(
-      "\nCPU vs HTTP/1.1: the median over the rounds of HTTP/2 CPU µs/req divided by HTTP/1.1 CPU µs/req in the same round (for the node:http2 server alone, divided by node:http's, the direct row).\n",
+      "\nCPU vs HTTP/1.1: the median over the rounds of HTTP/2 CPU µs/req divided by HTTP/1.1 CPU µs/req in the same round (for the node:http2 server alone, divided by node:http's, the direct row; for the relay floor, by the JS floor's). CPU vs floor: the same against the floor of the protocol the request came in on.\n",
     );
   }
   if (wanted('grpc')) {
