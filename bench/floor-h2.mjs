@@ -84,7 +84,10 @@ if (mode === 'echo') {
     feed(data) {
       const buf = this.pending === undefined ? data : Buffer.concat([this.pending, data]);
       const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) return void (this.pending = buf);
+      if (end < 0) {
+        this.pending = buf;
+        return;
+      }
       const lines = buf.toString('latin1', 0, end).split('\r\n');
       const out = { ':status': Number(lines[0].slice(9, 12)) };
       let length = 0;
@@ -95,7 +98,10 @@ if (mode === 'echo') {
         if (name === 'content-length') length = Number(value);
         if (!HOP.has(name)) out[name] = value;
       }
-      if (buf.length < end + 4 + length) return void (this.pending = buf);
+      if (buf.length < end + 4 + length) {
+        this.pending = buf;
+        return;
+      }
       this.pending = undefined;
       const stream = this.stream;
       this.stream = undefined;
