@@ -68,10 +68,6 @@ export class OrganizationMap {
 
 const EMPTY: ReadonlyMap<string, string> = new Map();
 
-/** The identity with its organization reach, read afresh (no map kept): for a one-off judgement. */
-export const withOrganizations = (store: Pick<TokenStore, 'listRepositories'>, identity: Identity): Promise<Identity> =>
-  new OrganizationMap(store).withOrganizations(identity);
-
 /** Whether an identity was resolved through any of these organizations (and must be read again). */
 export const reachesInto = (identity: Identity, organizations: readonly string[]): boolean =>
   identity.organizations !== undefined && organizations.some((organization) => identity.organizations!.named.has(organization));

@@ -6,7 +6,7 @@ import { AdminError } from '../../src/admin/errors.js';
 import { Invalidator } from '../../src/admin/invalidator.js';
 import { OrganizationService } from '../../src/admin/organization-service.js';
 import { TokenService } from '../../src/admin/token-service.js';
-import { withOrganizations } from '../../src/auth/organization-reach.js';
+import { OrganizationMap } from '../../src/auth/organization-reach.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { combineGrants, type Grants, organizationOf, RIGHTS, type Right, tokenOrganization } from '../../src/tokens/record.js';
 import { FakeClock } from '../helpers/fakes.js';
@@ -137,7 +137,7 @@ t.test('an admin of @acme reads and changes nothing outside acme', async (t) => 
       const caller = async (): Promise<Caller> => {
         const user = callerRecord.user === null ? undefined : await store.getUser(callerRecord.user);
         const grants = user === undefined ? null : combineGrants(user.grants, await store.teamsOf(user.name));
-        return callerOf(await withOrganizations(store, { record: (await store.getToken(callerRecord.id)) ?? callerRecord, grants }));
+        return callerOf(await new OrganizationMap(store).withOrganizations({ record: (await store.getToken(callerRecord.id)) ?? callerRecord, grants }));
       };
       // Every repository's organization as ever seen: a grant on a repository since deleted still belongs where it was.
       const known = new Map<string, string>();
