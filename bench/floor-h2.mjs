@@ -25,6 +25,22 @@ const listen = (server, port) =>
     process.stdout.write(`${this.address().port}\n`);
   });
 
+/**
+ * The relays' token check, as the JS floor's: the bearer's SHA-256 looked up in a Set of the
+ * given secrets' hashes; a stream without a known one gets 401 and ends here (false).
+ */
+function bearerCheck(secrets) {
+  const sha256 = (s) => createHash('sha256').update(s).digest('hex');
+  const known = new Set(secrets.map(sha256));
+  return (stream, headers) => {
+    const authorization = headers.authorization;
+    const bearer = typeof authorization === 'string' && authorization.startsWith('Bearer ') ? authorization.slice(7) : '';
+    if (known.has(sha256(bearer))) return true;
+    stream.respond({ ':status': 401 }, { endStream: true });
+    return false;
+  };
+}
+
 if (mode === 'echo') {
   const body = Buffer.from('{"ok":true}\n');
   const server = http2.createServer();
@@ -35,18 +51,12 @@ if (mode === 'echo') {
   listen(server, args[0] ?? 0);
 } else if (mode === 'relay') {
   const [target, port = '0', ...secrets] = args;
-  const sha256 = (s) => createHash('sha256').update(s).digest('hex');
-  const known = new Set(secrets.map(sha256));
+  const allowed = bearerCheck(secrets);
   const session = http2.connect(target);
   session.on('error', () => {});
   const server = http2.createServer();
   server.on('stream', (stream, headers) => {
-    const authorization = headers.authorization;
-    const bearer = typeof authorization === 'string' && authorization.startsWith('Bearer ') ? authorization.slice(7) : '';
-    if (!known.has(sha256(bearer))) {
-      stream.respond({ ':status': 401 }, { endStream: true });
-      return;
-    }
+    if (!allowed(stream, headers)) return;
     const out = {};
     for (const name in headers) if (name !== 'authorization') out[name] = headers[name];
     const up = session.request(out);
@@ -65,8 +75,7 @@ if (mode === 'echo') {
 } else if (mode === 'h1relay') {
   const [target, port = '0', ...secrets] = args;
   const { hostname, port: upstreamPort } = new URL(target);
-  const sha256 = (s) => createHash('sha256').update(s).digest('hex');
-  const known = new Set(secrets.map(sha256));
+  const allowed = bearerCheck(secrets);
   const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'authorization', 'host']);
   const idle = [];
   /** One kept-alive upstream socket: a response is the head up to CRLFCRLF and content-length bytes. */
@@ -113,12 +122,7 @@ if (mode === 'echo') {
   }
   const server = http2.createServer();
   server.on('stream', (stream, headers) => {
-    const authorization = headers.authorization;
-    const bearer = typeof authorization === 'string' && authorization.startsWith('Bearer ') ? authorization.slice(7) : '';
-    if (!known.has(sha256(bearer))) {
-      stream.respond({ ':status': 401 }, { endStream: true });
-      return;
-    }
+    if (!allowed(stream, headers)) return;
     let head = `${headers[':method']} ${headers[':path']} HTTP/1.1\r\nhost: ${headers[':authority']}\r\n`;
     for (const name in headers) if (name[0] !== ':' && !HOP.has(name)) head += `${name}: ${headers[name]}\r\n`;
     const upstream = idle.pop() ?? new Upstream();
